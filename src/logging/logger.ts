@@ -1,0 +1,68 @@
+/**
+ * pino with sluice's masking: every log object passes through maskSensitiveData (nested keys,
+ * headers, URL query strings), and messages through maskSecretsInString, so no secret reaches a
+ * log line whatever the caller passes.
+ */
+import { type Logger, pino } from 'pino';
+import { LOG_SENSITIVE_PARAMS, maskSecretsInString, maskSensitiveData } from '../secrets/mask.ts';
+
+export type { Logger };
+export type LogFormat = 'json' | 'pretty';
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export interface LoggerOptions {
+  /** @default SLUICE_LOG_LEVEL ?? 'info' */
+  level?: LogLevel;
+  /** @default SLUICE_LOG_FORMAT ?? 'json' */
+  format?: LogFormat;
+  /** Where lines go. @default stderr (stdout is for command output) */
+  destination?: NodeJS.WritableStream;
+  name?: string;
+}
+
+export function createLogger(options: LoggerOptions = {}): Logger {
+  const level = options.level ?? (process.env.SLUICE_LOG_LEVEL as LogLevel | undefined) ?? 'info';
+  const format = options.format ?? (process.env.SLUICE_LOG_FORMAT as LogFormat | undefined) ?? 'json';
+  const pinoOptions = {
+    level,
+    name: options.name ?? 'sluice',
+    formatters: {
+      log: (obj: Record<string, unknown>) =>
+        maskSensitiveData(obj, LOG_SENSITIVE_PARAMS) as Record<string, unknown>,
+    },
+    hooks: {
+      logMethod(this: Logger, args: unknown[], method: (...a: unknown[]) => void) {
+        method.apply(
+          this,
+          args.map((a) => (typeof a === 'string' ? maskSecretsInString(a) : a)),
+        );
+      },
+    },
+  };
+  if (format === 'pretty') {
+    return pino(
+      pinoOptions,
+      pino.transport({
+        target: 'pino-pretty',
+        options: { destination: 2, colorize: process.stderr.isTTY ?? false },
+      }),
+    );
+  }
+  return pino(
+    pinoOptions,
+    (options.destination as pino.DestinationStream | undefined) ?? pino.destination(2),
+  );
+}
+
+let shared: Logger | undefined;
+
+/** The process-wide logger (configured by the CLI's --log-level/--log-format). */
+export function getLogger(): Logger {
+  shared ??= createLogger();
+  return shared;
+}
+
+export function setLogger(logger: Logger): void {
+  shared = logger;
+}

@@ -1,0 +1,200 @@
+/**
+ * Masking rules shared by ingestion metadata, logs, error contexts and printed config.
+ *
+ * Improves on the seed's `mask_sensitive_data`, which matched exact top-level names only:
+ * - names match case-insensitively and by word, so `API_KEY`, `apiKey`, `X-Api-Key`,
+ *   `client_secret_v2` and `aws_secret_access_key` are all caught;
+ * - objects and arrays are walked to any depth (cycles are cut);
+ * - HTTP header names (`Authorization`, `Cookie`, `Set-Cookie`, …) are sensitive;
+ * - inside any string, URL query parameters with a sensitive name and URL passwords
+ *   (`https://user:pw@host`) are masked.
+ * A masked value becomes a fixed-width run of the mask character, so its length leaks nothing.
+ */
+
+/** The seed's default sensitive parameter names. */
+export const DEFAULT_SENSITIVE_PARAMS: readonly string[] = [
+  'api_key',
+  'key',
+  'secret',
+  'token',
+  'password',
+  'auth',
+  'apikey',
+  'access_token',
+  'client_secret',
+  'app_secret',
+  'private_key',
+];
+
+/** Header and credential names that are always sensitive, whatever list the caller passes. */
+export const ALWAYS_SENSITIVE: readonly string[] = [
+  'authorization',
+  'proxy_authorization',
+  'cookie',
+  'set_cookie',
+  'x_api_key',
+  'x_auth_token',
+  'passphrase',
+  'passwd',
+  'pwd',
+  'credentials',
+  'credential',
+  'signature',
+  'session',
+  'sessionid',
+  'refresh_token',
+  'id_token',
+  'secret_access_key',
+  'age_identity',
+  'auth_token',
+  'api_token',
+  'bearer',
+];
+
+/**
+ * Names that mask only as the whole name, not as one word among others: `token` masks a
+ * field called `token` but not `next_page_token`, `key` masks `key` but not `sort_key`.
+ */
+const WHOLE_NAME_ONLY = new Set(['key', 'auth', 'token', 'session', 'signature']);
+
+/**
+ * For logs and error contexts, where `key` means a storage key: the defaults less `key`.
+ * (Multi-word names such as `api_key` and `private_key` still mask.)
+ */
+export const LOG_SENSITIVE_PARAMS: readonly string[] = DEFAULT_SENSITIVE_PARAMS.filter((n) => n !== 'key');
+
+export const DEFAULT_MASK_CHAR = '*';
+const MASK_WIDTH = 8;
+
+export interface MaskOptions {
+  /** Names to treat as sensitive (in addition to ALWAYS_SENSITIVE). @default DEFAULT_SENSITIVE_PARAMS */
+  sensitiveParams?: Iterable<string>;
+  /** @default '*' */
+  maskChar?: string;
+}
+
+/** `apiKey`, `API-KEY`, `api.key` → `['api', 'key']`. */
+function words(name: string): string[] {
+  return name
+    .replace(/([a-z0-9])([A-Z])/g, '$1_$2')
+    .toLowerCase()
+    .split(/[^a-z0-9]+/)
+    .filter((w) => w.length > 0);
+}
+
+function containsRun(haystack: string[], needle: string[]): boolean {
+  if (needle.length === 0 || needle.length > haystack.length) return false;
+  outer: for (let i = 0; i + needle.length <= haystack.length; i++) {
+    for (let j = 0; j < needle.length; j++) {
+      if (haystack[i + j] !== needle[j]) continue outer;
+    }
+    return true;
+  }
+  return false;
+}
+
+export class SensitiveNameMatcher {
+  private readonly patterns: string[][];
+  private readonly joined: Set<string>;
+  private readonly cache = new Map<string, boolean>();
+
+  constructor(sensitiveParams: Iterable<string> = DEFAULT_SENSITIVE_PARAMS) {
+    const all = [...sensitiveParams, ...ALWAYS_SENSITIVE];
+    const all2 = all.map(words).filter((w) => w.length > 0);
+    this.joined = new Set(all2.map((w) => w.join('')));
+    this.patterns = all2.filter((w) => !(w.length === 1 && WHOLE_NAME_ONLY.has(w[0]!)));
+  }
+
+  /** True when the name, split into words, contains a sensitive name as a run of words. */
+  isSensitive(name: string): boolean {
+    const hit = this.cache.get(name);
+    if (hit !== undefined) return hit;
+    const w = words(name);
+    const result = this.joined.has(w.join('')) || this.patterns.some((p) => containsRun(w, p));
+    if (this.cache.size < 10_000) this.cache.set(name, result);
+    return result;
+  }
+}
+
+const defaultMatcher = new SensitiveNameMatcher();
+
+export function isSensitiveName(name: string, sensitiveParams?: Iterable<string>): boolean {
+  return (sensitiveParams ? new SensitiveNameMatcher(sensitiveParams) : defaultMatcher).isSensitive(name);
+}
+
+function maskValue(maskChar: string): string {
+  return maskChar.repeat(MASK_WIDTH);
+}
+
+// `?a=1&api_key=xyz#frag` style parameters anywhere in a string.
+const QUERY_PARAM = /([?&;])([^=&#\s?;]+)=([^&#\s;]*)/g;
+// `scheme://user:password@host`
+const URL_PASSWORD = /([a-z][a-z0-9+.-]*:\/\/[^\s:/@]*:)([^\s@/]+)(@)/gi;
+
+/** Masks sensitive query parameter values and URL passwords inside any string. */
+export function maskSecretsInString(text: string, options: MaskOptions = {}): string {
+  if (!text.includes('=') && !text.includes('@')) return text;
+  const matcher = options.sensitiveParams
+    ? new SensitiveNameMatcher(options.sensitiveParams)
+    : defaultMatcher;
+  const mask = maskValue(options.maskChar ?? DEFAULT_MASK_CHAR);
+  return text
+    .replace(QUERY_PARAM, (all, sep: string, name: string, value: string) => {
+      let decoded = name;
+      try {
+        decoded = decodeURIComponent(name);
+      } catch {
+        // keep the raw name: a malformed escape cannot hide a sensitive word from `words()`
+      }
+      return value.length > 0 && matcher.isSensitive(decoded) ? `${sep}${name}=${mask}` : all;
+    })
+    .replace(URL_PASSWORD, (_all, head: string, _pw: string, at: string) => `${head}${mask}${at}`);
+}
+
+function isHeadersLike(value: object): value is { forEach(cb: (v: string, k: string) => void): void } {
+  return typeof Headers !== 'undefined' && value instanceof Headers;
+}
+
+/**
+ * Returns a deep copy of `params` with sensitive values masked. Never mutates its input.
+ * Strings anywhere are scanned for URL secrets; Headers and Map become plain objects.
+ */
+export function maskSensitiveData(
+  params: unknown,
+  sensitiveParams?: Iterable<string>,
+  maskChar: string = DEFAULT_MASK_CHAR,
+): unknown {
+  const matcher = sensitiveParams ? new SensitiveNameMatcher(sensitiveParams) : defaultMatcher;
+  const options: MaskOptions = {
+    maskChar,
+    ...(sensitiveParams ? { sensitiveParams: [...sensitiveParams] } : {}),
+  };
+  const mask = maskValue(maskChar);
+  const seen = new WeakSet<object>();
+
+  const walk = (value: unknown): unknown => {
+    if (typeof value === 'string') return maskSecretsInString(value, options);
+    if (value === null || typeof value !== 'object') return value;
+    if (seen.has(value)) return '[Circular]';
+    seen.add(value);
+    if (value instanceof Date) return value;
+    if (value instanceof Error) {
+      return { name: value.name, message: maskSecretsInString(value.message, options) };
+    }
+    if (value instanceof Uint8Array) return value;
+    if (Array.isArray(value)) return value.map(walk);
+    const entries: [string, unknown][] = [];
+    if (isHeadersLike(value))
+      value.forEach((v, k) => {
+        entries.push([k, v]);
+      });
+    else if (value instanceof Map) for (const [k, v] of value) entries.push([String(k), v]);
+    else entries.push(...Object.entries(value));
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of entries) {
+      out[k] = matcher.isSensitive(k) && v !== null && v !== undefined && v !== '' ? mask : walk(v);
+    }
+    return out;
+  };
+  return walk(params);
+}

@@ -1,0 +1,333 @@
+/**
+ * Local disk. Every put writes a temp file in the target's directory, fsyncs it, renames it over
+ * the target and fsyncs the directory, so a reader (or a crash) sees the old file or the new one.
+ * User metadata and content type live in `<dir>/.sluice-meta/<name>.json` beside the file and are
+ * bound to the file's inode, so metadata never describes a file it was not written with.
+ */
+import { randomBytes } from 'node:crypto';
+import { createReadStream, createWriteStream, type Dirent } from 'node:fs';
+import * as fsp from 'node:fs/promises';
+import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { AlreadyExistsError, NotFoundError, SluiceError, StorageError } from '../../errors.ts';
+import { bodyBytes, bodyChunks, normalizeMetadata } from '../body.ts';
+import { assertValidKey, assertValidPrefix, compareKeys, RESERVED_SEGMENTS, TEMP_SUFFIX } from '../keys.ts';
+import { scopeStorage } from '../scoped.ts';
+import type { ListEntry, ListOptions, ObjectInfo, PutOptions, PutResult, Storage } from '../types.ts';
+
+const META_DIR = '.sluice-meta';
+
+export interface FsStorageOptions {
+  /** Directory that holds the objects; created on first write. */
+  root: string;
+  /** fsync files and directories on every put. Turning it off trades crash safety for speed. @default true */
+  fsync?: boolean;
+}
+
+interface Sidecar {
+  ino: number;
+  size: number;
+  contentType?: string;
+  metadata: Record<string, string>;
+}
+
+function mapFsError(error: unknown, key: string, action: string): Error {
+  if (error instanceof SluiceError) return error;
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === 'ENOENT' || code === 'ENOTDIR') {
+    return new NotFoundError(`No file for key ${key}`, { cause: error, context: { key } });
+  }
+  if (code === 'EEXIST')
+    return new AlreadyExistsError(`File already exists for key ${key}`, { cause: error, context: { key } });
+  if (code === 'EISDIR')
+    return new StorageError(`Key ${key} is a directory, not an object`, { cause: error, context: { key } });
+  const message = (error as Error).message ?? String(error);
+  return new StorageError(`Cannot ${action} ${key}: ${message}`, {
+    cause: error,
+    context: { key, errno: code },
+  });
+}
+
+async function fsyncDir(dir: string): Promise<void> {
+  const handle = await fsp.open(dir, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+function tempName(file: string): string {
+  return path.join(
+    path.dirname(file),
+    `.${path.basename(file)}.${randomBytes(6).toString('hex')}${TEMP_SUFFIX}`,
+  );
+}
+
+function etagOf(st: { ino: number; size: number; mtimeMs: number }): string {
+  return `${st.ino.toString(16)}-${st.size.toString(16)}-${Math.round(st.mtimeMs * 1000).toString(16)}`;
+}
+
+function isHidden(name: string): boolean {
+  return RESERVED_SEGMENTS.has(name) || name.endsWith(TEMP_SUFFIX);
+}
+
+export function createFsStorage(options: FsStorageOptions): Storage {
+  const root = path.resolve(options.root);
+  const durable = options.fsync ?? true;
+  const fileOf = (key: string) => path.join(root, ...assertValidKey(key).split('/'));
+  const sidecarOf = (file: string) => path.join(path.dirname(file), META_DIR, `${path.basename(file)}.json`);
+
+  async function readSidecar(file: string, ino: number): Promise<Sidecar | undefined> {
+    try {
+      const sidecar = JSON.parse(await fsp.readFile(sidecarOf(file), 'utf8')) as Sidecar;
+      return sidecar.ino === ino ? sidecar : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Runs `write(tmp)` on a fresh temp path beside `file`; removes the temp file if it fails. */
+  async function writeTemp(
+    file: string,
+    write: (tmp: string) => Promise<void>,
+  ): Promise<{ tmp: string; ino: number }> {
+    const tmp = tempName(file);
+    try {
+      await write(tmp);
+      return { tmp, ino: (await fsp.stat(tmp)).ino };
+    } catch (error) {
+      await fsp.rm(tmp, { force: true });
+      throw error;
+    }
+  }
+
+  async function writeSidecar(file: string, sidecar: Sidecar): Promise<void> {
+    const target = sidecarOf(file);
+    await fsp.mkdir(path.dirname(target), { recursive: true });
+    const tmp = tempName(target);
+    await fsp.writeFile(tmp, JSON.stringify(sidecar), { flush: durable });
+    await fsp.rename(tmp, target);
+  }
+
+  async function publish(tmp: string, file: string, ifNotExists: boolean): Promise<void> {
+    if (ifNotExists) {
+      // link() fails if the target exists: an atomic create-if-absent.
+      await fsp.link(tmp, file);
+      await fsp.rm(tmp, { force: true });
+    } else {
+      await fsp.rename(tmp, file);
+    }
+    if (durable) await fsyncDir(path.dirname(file));
+  }
+
+  const storage: Storage = {
+    kind: 'fs',
+    url: `file://${root}`,
+    capabilities: { atomicCreate: true, localFiles: true },
+
+    async get(key) {
+      try {
+        return await fsp.readFile(fileOf(key));
+      } catch (error) {
+        throw mapFsError(error, key, 'read');
+      }
+    },
+
+    async getStream(key, opts = {}) {
+      const file = fileOf(key);
+      try {
+        const handle = await fsp.open(file, 'r');
+        const range = opts.range
+          ? { start: opts.range.start, ...(opts.range.end === undefined ? {} : { end: opts.range.end }) }
+          : {};
+        return handle.createReadStream({
+          ...range,
+          autoClose: true,
+          ...(opts.signal ? { signal: opts.signal } : {}),
+        });
+      } catch (error) {
+        throw mapFsError(error, key, 'read');
+      }
+    },
+
+    async put(key, body, opts: PutOptions = {}): Promise<PutResult> {
+      const file = fileOf(key);
+      const metadata = normalizeMetadata(opts.metadata);
+      try {
+        await fsp.mkdir(path.dirname(file), { recursive: true });
+        let size = 0;
+        const { tmp, ino } = await writeTemp(file, async (tmp) => {
+          const bytes = bodyBytes(body);
+          if (bytes) {
+            await fsp.writeFile(tmp, bytes, {
+              flush: durable,
+              ...(opts.signal ? { signal: opts.signal } : {}),
+            });
+            size = bytes.length;
+            opts.onProgress?.(size);
+            return;
+          }
+          const out = createWriteStream(tmp, { flush: durable });
+          async function* counted() {
+            for await (const chunk of bodyChunks(body)) {
+              size += chunk.length;
+              opts.onProgress?.(size);
+              yield chunk;
+            }
+          }
+          await pipeline(counted, out, ...(opts.signal ? [{ signal: opts.signal }] : []));
+        });
+        const sidecar: Sidecar | undefined =
+          opts.contentType || Object.keys(metadata).length > 0
+            ? { ino, size, metadata, ...(opts.contentType ? { contentType: opts.contentType } : {}) }
+            : undefined;
+        // Normally the sidecar goes first, so the file is never visible without its metadata.
+        // A create-if-absent may fail, and must not touch the existing file's sidecar: it goes after.
+        const createOnly = opts.ifNotExists ?? false;
+        try {
+          if (sidecar && !createOnly) await writeSidecar(file, sidecar);
+          await publish(tmp, file, createOnly);
+          if (sidecar && createOnly) await writeSidecar(file, sidecar);
+        } finally {
+          await fsp.rm(tmp, { force: true });
+        }
+        const st = await fsp.stat(file);
+        return { key, size, etag: etagOf(st) };
+      } catch (error) {
+        throw mapFsError(error, key, 'write');
+      }
+    },
+
+    async stat(key): Promise<ObjectInfo> {
+      const file = fileOf(key);
+      try {
+        const st = await fsp.stat(file);
+        if (!st.isFile()) throw Object.assign(new Error('not a file'), { code: 'ENOENT' });
+        const sidecar = await readSidecar(file, st.ino);
+        const info: ObjectInfo = {
+          key,
+          size: st.size,
+          mtime: st.mtime,
+          etag: etagOf(st),
+          metadata: sidecar?.metadata ?? {},
+        };
+        if (sidecar?.contentType) info.contentType = sidecar.contentType;
+        return info;
+      } catch (error) {
+        throw mapFsError(error, key, 'stat');
+      }
+    },
+
+    async exists(key) {
+      try {
+        return (await fsp.stat(fileOf(key))).isFile();
+      } catch {
+        return false;
+      }
+    },
+
+    list(opts: ListOptions = {}) {
+      return listFs(root, opts);
+    },
+
+    async delete(key) {
+      const file = fileOf(key);
+      await fsp.rm(file, { force: true }).catch((error) => {
+        throw mapFsError(error, key, 'delete');
+      });
+      await fsp.rm(sidecarOf(file), { force: true });
+    },
+
+    async deleteMany(keys) {
+      for (const key of keys) assertValidKey(key);
+      for (const key of keys) await storage.delete(key);
+    },
+
+    async copy(fromKey, toKey, opts = {}) {
+      const info = await storage.stat(fromKey);
+      const putOpts: PutOptions = { metadata: opts.metadata ?? info.metadata };
+      if (info.contentType) putOpts.contentType = info.contentType;
+      await storage.put(toKey, createReadStream(fileOf(fromKey)), putOpts);
+    },
+
+    async move(fromKey, toKey) {
+      const from = fileOf(fromKey);
+      const to = fileOf(toKey);
+      if (from === to) return;
+      try {
+        const st = await fsp.stat(from);
+        const sidecar = await readSidecar(from, st.ino);
+        await fsp.mkdir(path.dirname(to), { recursive: true });
+        // rename keeps the inode, so the sidecar written first stays bound to the moved file.
+        if (sidecar) await writeSidecar(to, sidecar);
+        await fsp.rename(from, to);
+        if (durable) {
+          await fsyncDir(path.dirname(to));
+          if (path.dirname(to) !== path.dirname(from)) await fsyncDir(path.dirname(from));
+        }
+        await fsp.rm(sidecarOf(from), { force: true });
+      } catch (error) {
+        throw mapFsError(error, fromKey, 'move');
+      }
+    },
+
+    localPath: (key) => fileOf(key),
+    scope: (prefix) => scopeStorage(storage, prefix),
+    async close() {},
+  };
+  return storage;
+}
+
+/**
+ * Walks the tree in S3's order: at each level, folders sort as `name/`, so `a-b` (0x2d) comes
+ * before `a/x` (0x2f) exactly as the flat keys would sort. Lazily, so huge trees stream.
+ */
+async function* listFs(root: string, opts: ListOptions): AsyncIterable<ListEntry> {
+  const prefix = assertValidPrefix(opts.prefix ?? '');
+  const recursive = opts.recursive ?? true;
+  const cut = prefix.lastIndexOf('/');
+  const dirKey = cut >= 0 ? prefix.slice(0, cut + 1) : '';
+  const namePrefix = prefix.slice(dirKey.length);
+
+  async function* walk(dirRel: string, filter: string): AsyncIterable<ListEntry> {
+    let entries: Dirent[];
+    try {
+      entries = await fsp.readdir(path.join(root, ...dirRel.split('/').filter(Boolean)), {
+        withFileTypes: true,
+      });
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'ENOTDIR') return;
+      throw new StorageError(`Cannot list ${dirRel || '/'} under ${root}: ${(error as Error).message}`, {
+        cause: error,
+        context: { prefix: dirRel },
+      });
+    }
+    const items = entries
+      .filter((e) => e.name.startsWith(filter) && !isHidden(e.name) && (e.isFile() || e.isDirectory()))
+      .map((e) => ({ entry: e, sortKey: e.isDirectory() ? `${e.name}/` : e.name }))
+      .sort((a, b) => compareKeys(a.sortKey, b.sortKey));
+    for (const { entry } of items) {
+      if (opts.signal?.aborted) throw opts.signal.reason;
+      const rel = dirRel + entry.name;
+      if (entry.isDirectory()) {
+        const dirPrefix = `${rel}/`;
+        if (
+          opts.startAfter !== undefined &&
+          compareKeys(dirPrefix, opts.startAfter) < 0 &&
+          !opts.startAfter.startsWith(dirPrefix)
+        ) {
+          continue;
+        }
+        if (recursive) yield* walk(dirPrefix, '');
+        else yield { type: 'prefix', prefix: dirPrefix };
+        continue;
+      }
+      if (opts.startAfter !== undefined && compareKeys(rel, opts.startAfter) <= 0) continue;
+      const st = await fsp.stat(path.join(root, ...rel.split('/'))).catch(() => undefined);
+      if (st?.isFile()) yield { type: 'object', key: rel, size: st.size, mtime: st.mtime, etag: etagOf(st) };
+    }
+  }
+  yield* walk(dirKey, namePrefix);
+}

@@ -1,0 +1,382 @@
+/**
+ * S3 and S3-compatible object storage through AWS SDK v3. The SDK is imported on first use, so
+ * users of local storage never load it. Large and streamed bodies go through lib-storage's
+ * multipart Upload; listings follow every continuation token and throw rather than stop early.
+ */
+import type { Readable } from 'node:stream';
+import type { ListObjectsV2CommandOutput, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
+import {
+  AlreadyExistsError,
+  NetworkError,
+  NotFoundError,
+  S3AccessError,
+  SluiceError,
+  StorageError,
+  TimeoutError,
+} from '../../errors.ts';
+import { bodyBytes, bodyStream, normalizeMetadata } from '../body.ts';
+import { assertValidKey, assertValidPrefix } from '../keys.ts';
+import { scopeStorage } from '../scoped.ts';
+import type { ListEntry, ListOptions, ObjectInfo, PutOptions, PutResult, Storage } from '../types.ts';
+
+export interface S3StorageOptions {
+  bucket: string;
+  /** Key prefix inside the bucket that this storage is rooted at. @default '' */
+  prefix?: string;
+  /** @default process.env.AWS_REGION ?? 'us-east-1' */
+  region?: string;
+  /** Custom endpoint (MinIO, s3rver, …). @default AWS_ENDPOINT_URL_S3 ?? AWS_ENDPOINT_URL */
+  endpoint?: string;
+  /** Path-style addressing. @default true when an endpoint is set, else false */
+  forcePathStyle?: boolean;
+  credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
+  /** Attempts per request, with the SDK's exponential backoff on throttling and 5xx. @default 5 */
+  maxAttempts?: number;
+  /** Bodies at least this large are sent as multipart uploads. @default 16 MiB */
+  multipartThreshold?: number;
+  /** @default 8 MiB */
+  partSize?: number;
+  /** Parts uploaded at once per multipart upload. @default 4 */
+  queueSize?: number;
+}
+
+const MiB = 1024 * 1024;
+type SdkModule = typeof import('@aws-sdk/client-s3');
+
+function mapS3Error(error: unknown, bucket: string, key: string, action: string): SluiceError {
+  if (error instanceof SluiceError) return error;
+  const e = error as Partial<S3ServiceException> & { code?: string; $metadata?: { httpStatusCode?: number } };
+  const status = e.$metadata?.httpStatusCode;
+  const name = e.name ?? e.code ?? 'Error';
+  const where = `s3://${bucket}/${key}`;
+  const context = { bucket, key, status, awsCode: name };
+  if (name === 'NoSuchKey' || name === 'NotFound' || (status === 404 && name !== 'NoSuchBucket')) {
+    return new NotFoundError(`No object at ${where}`, { cause: error, context });
+  }
+  if (name === 'NoSuchBucket') {
+    return new S3AccessError(`Bucket ${bucket} does not exist (while trying to ${action} ${where})`, {
+      cause: error,
+      context,
+    });
+  }
+  if (
+    status === 403 ||
+    name === 'AccessDenied' ||
+    name === 'InvalidAccessKeyId' ||
+    name === 'SignatureDoesNotMatch'
+  ) {
+    return new S3AccessError(`Access denied to ${where} (${name}); check credentials and bucket policy`, {
+      cause: error,
+      context,
+    });
+  }
+  if (name === 'TimeoutError' || name === 'RequestTimeout' || e.code === 'ETIMEDOUT') {
+    return new TimeoutError(`Timed out trying to ${action} ${where}`, { cause: error, context });
+  }
+  if (['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE'].includes(e.code ?? '')) {
+    return new NetworkError(`Cannot reach S3 endpoint to ${action} ${where}: ${e.code}`, {
+      cause: error,
+      context,
+    });
+  }
+  const retryable = status === undefined || status >= 500 || status === 429 || name === 'SlowDown';
+  return new S3AccessError(`Cannot ${action} ${where}: ${name}${e.message ? ` (${e.message})` : ''}`, {
+    cause: error,
+    context: { ...context, retryable },
+  });
+}
+
+/** One client per endpoint/region/credentials within a process, as the SDK recommends. */
+const clients = new Map<string, Promise<{ sdk: SdkModule; client: S3Client }>>();
+
+function clientFor(options: S3StorageOptions): Promise<{ sdk: SdkModule; client: S3Client }> {
+  const endpoint = options.endpoint ?? process.env.AWS_ENDPOINT_URL_S3 ?? process.env.AWS_ENDPOINT_URL;
+  const region = options.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1';
+  const forcePathStyle = options.forcePathStyle ?? endpoint !== undefined;
+  const cacheKey = JSON.stringify([
+    endpoint,
+    region,
+    forcePathStyle,
+    options.credentials?.accessKeyId,
+    options.maxAttempts,
+  ]);
+  let entry = clients.get(cacheKey);
+  if (!entry) {
+    entry = (async () => {
+      const sdk = await import('@aws-sdk/client-s3');
+      const client = new sdk.S3Client({
+        region,
+        forcePathStyle,
+        maxAttempts: options.maxAttempts ?? 5,
+        retryMode: 'standard',
+        ...(endpoint ? { endpoint } : {}),
+        ...(options.credentials ? { credentials: options.credentials } : {}),
+        // Custom endpoints often store aws-chunked trailing checksums literally (ENVIRONMENT.md):
+        // only send checksums where the API requires them.
+        ...(endpoint
+          ? { requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED' }
+          : {}),
+      });
+      return { sdk, client };
+    })();
+    clients.set(cacheKey, entry);
+  }
+  return entry;
+}
+
+function cleanEtag(etag: string | undefined): string {
+  return (etag ?? '').replace(/^"|"$/g, '');
+}
+
+export function createS3Storage(options: S3StorageOptions): Storage {
+  const { bucket } = options;
+  const base = options.prefix ? options.prefix.replace(/^\/+/, '').replace(/\/?$/, '/') : '';
+  if (base) assertValidPrefix(base);
+  const threshold = options.multipartThreshold ?? 16 * MiB;
+  const full = (key: string) => base + assertValidKey(key);
+  const strip = (key: string) => key.slice(base.length);
+  const sdk = () => clientFor(options);
+
+  async function run<T>(
+    key: string,
+    action: string,
+    fn: (m: SdkModule, c: S3Client) => Promise<T>,
+  ): Promise<T> {
+    const { sdk: m, client } = await sdk();
+    try {
+      return await fn(m, client);
+    } catch (error) {
+      throw mapS3Error(error, bucket, base + key, action);
+    }
+  }
+
+  const storage: Storage = {
+    kind: 's3',
+    url: `s3://${bucket}/${base}`,
+    capabilities: { atomicCreate: false, localFiles: false },
+
+    async get(key, opts = {}) {
+      const stream = await storage.getStream(key, opts);
+      const parts: Buffer[] = [];
+      try {
+        for await (const chunk of stream) parts.push(chunk as Buffer);
+      } catch (error) {
+        throw mapS3Error(error, bucket, full(key), 'read');
+      }
+      return Buffer.concat(parts);
+    },
+
+    async getStream(key, opts = {}) {
+      const k = full(key);
+      return run(k, 'read', async (m, c) => {
+        const range = opts.range ? `bytes=${opts.range.start}-${opts.range.end ?? ''}` : undefined;
+        const out = await c.send(
+          new m.GetObjectCommand({ Bucket: bucket, Key: k, ...(range ? { Range: range } : {}) }),
+          opts.signal ? { abortSignal: opts.signal } : {},
+        );
+        return out.Body as Readable;
+      });
+    },
+
+    async put(key, body, opts: PutOptions = {}): Promise<PutResult> {
+      const k = full(key);
+      const metadata = normalizeMetadata(opts.metadata);
+      return run(k, 'write', async (m, c) => {
+        if (opts.ifNotExists) {
+          // S3-compatible servers do not all honour If-None-Match; check first (not atomic).
+          const exists = await storage.exists(key);
+          if (exists) {
+            throw new AlreadyExistsError(`Object already exists at s3://${bucket}/${k}`, {
+              context: { key: k },
+            });
+          }
+        }
+        const common = {
+          Bucket: bucket,
+          Key: k,
+          Metadata: metadata,
+          ...(opts.contentType ? { ContentType: opts.contentType } : {}),
+        };
+        const bytes = bodyBytes(body);
+        if (bytes && bytes.length < threshold) {
+          const out = await c.send(
+            new m.PutObjectCommand({ ...common, Body: bytes }),
+            opts.signal ? { abortSignal: opts.signal } : {},
+          );
+          opts.onProgress?.(bytes.length);
+          return { key, size: bytes.length, etag: cleanEtag(out.ETag) };
+        }
+        const { Upload } = await import('@aws-sdk/lib-storage');
+        const upload = new Upload({
+          client: c,
+          params: { ...common, Body: bytes ?? bodyStream(body) },
+          partSize: options.partSize ?? 8 * MiB,
+          queueSize: options.queueSize ?? 4,
+          leavePartsOnError: false,
+          ...(opts.signal ? { abortController: abortControllerFor(opts.signal) } : {}),
+        });
+        let size = 0;
+        upload.on('httpUploadProgress', (p) => {
+          if (p.loaded !== undefined) {
+            size = Math.max(size, p.loaded);
+            opts.onProgress?.(size);
+          }
+        });
+        const out = await upload.done();
+        if (bytes) size = bytes.length;
+        return { key, size, etag: cleanEtag(out.ETag) };
+      });
+    },
+
+    async stat(key): Promise<ObjectInfo> {
+      const k = full(key);
+      return run(k, 'stat', async (m, c) => {
+        const out = await c.send(new m.HeadObjectCommand({ Bucket: bucket, Key: k }));
+        const info: ObjectInfo = {
+          key,
+          size: Number(out.ContentLength ?? 0),
+          mtime: out.LastModified ?? new Date(0),
+          etag: cleanEtag(out.ETag),
+          metadata: normalizeMetadata(out.Metadata),
+        };
+        if (out.ContentType) info.contentType = out.ContentType;
+        return info;
+      });
+    },
+
+    async exists(key) {
+      try {
+        await storage.stat(key);
+        return true;
+      } catch (error) {
+        if (error instanceof NotFoundError) return false;
+        throw error;
+      }
+    },
+
+    async *list(opts: ListOptions = {}): AsyncIterable<ListEntry> {
+      const prefix = base + assertValidPrefix(opts.prefix ?? '');
+      const recursive = opts.recursive ?? true;
+      const { sdk: m, client } = await sdk();
+      let token: string | undefined;
+      do {
+        if (opts.signal?.aborted) throw opts.signal.reason;
+        let page: ListObjectsV2CommandOutput;
+        try {
+          page = await client.send(
+            new m.ListObjectsV2Command({
+              Bucket: bucket,
+              Prefix: prefix,
+              ...(recursive ? {} : { Delimiter: '/' }),
+              ...(token ? { ContinuationToken: token } : {}),
+              ...(!token && opts.startAfter !== undefined ? { StartAfter: base + opts.startAfter } : {}),
+            }),
+          );
+        } catch (error) {
+          throw mapS3Error(error, bucket, prefix, 'list');
+        }
+        // Objects and common prefixes arrive in two arrays; merge them back into key order.
+        const rows: ListEntry[] = [];
+        for (const o of page.Contents ?? []) {
+          if (o.Key === undefined) continue;
+          rows.push({
+            type: 'object',
+            key: strip(o.Key),
+            size: Number(o.Size ?? 0),
+            mtime: o.LastModified ?? new Date(0),
+            etag: cleanEtag(o.ETag),
+          });
+        }
+        for (const p of page.CommonPrefixes ?? [])
+          if (p.Prefix) rows.push({ type: 'prefix', prefix: strip(p.Prefix) });
+        if (!recursive)
+          rows.sort((a, b) => Buffer.compare(Buffer.from(entryKey(a)), Buffer.from(entryKey(b))));
+        yield* rows;
+        if (page.IsTruncated && !page.NextContinuationToken) {
+          throw new S3AccessError(
+            `Listing of s3://${bucket}/${prefix} was truncated without a continuation token`,
+            {
+              context: { bucket, prefix },
+            },
+          );
+        }
+        token = page.IsTruncated ? page.NextContinuationToken : undefined;
+      } while (token);
+    },
+
+    async delete(key) {
+      const k = full(key);
+      await run(k, 'delete', (m, c) => c.send(new m.DeleteObjectCommand({ Bucket: bucket, Key: k })));
+    },
+
+    async deleteMany(keys) {
+      const all = keys.map(full);
+      for (let i = 0; i < all.length; i += 1000) {
+        const batch = all.slice(i, i + 1000);
+        const out = await run(batch[0] ?? '', 'delete', (m, c) =>
+          c.send(
+            new m.DeleteObjectsCommand({
+              Bucket: bucket,
+              Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true },
+            }),
+          ),
+        );
+        const failed = out.Errors ?? [];
+        if (failed.length > 0) {
+          throw new StorageError(
+            `Could not delete ${failed.length} of ${batch.length} objects, first: s3://${bucket}/${failed[0]?.Key} (${failed[0]?.Code})`,
+            {
+              context: { bucket, keys: failed.map((f) => f.Key) },
+            },
+          );
+        }
+      }
+    },
+
+    async copy(fromKey, toKey, opts = {}) {
+      const from = full(fromKey);
+      const to = full(toKey);
+      await run(from, 'copy', async (m, c) => {
+        let replace = {};
+        if (opts.metadata) {
+          const info = await storage.stat(fromKey);
+          replace = {
+            MetadataDirective: 'REPLACE' as const,
+            Metadata: normalizeMetadata(opts.metadata),
+            ...(info.contentType ? { ContentType: info.contentType } : {}),
+          };
+        }
+        const source = `${bucket}/${from}`.split('/').map(encodeURIComponent).join('/');
+        return c.send(new m.CopyObjectCommand({ Bucket: bucket, Key: to, CopySource: source, ...replace }));
+      });
+    },
+
+    async move(fromKey, toKey) {
+      if (fromKey === toKey) return;
+      await storage.copy(fromKey, toKey);
+      await storage.delete(fromKey);
+    },
+
+    scope: (prefix) => scopeStorage(storage, prefix),
+    async close() {},
+  };
+  return storage;
+}
+
+function entryKey(entry: ListEntry): string {
+  return entry.type === 'object' ? entry.key : entry.prefix;
+}
+
+function abortControllerFor(signal: AbortSignal): AbortController {
+  const controller = new AbortController();
+  if (signal.aborted) controller.abort(signal.reason);
+  else signal.addEventListener('abort', () => controller.abort(signal.reason), { once: true });
+  return controller;
+}
+
+/** Destroys cached clients (tests, and processes that are about to exit). */
+export async function closeS3Clients(): Promise<void> {
+  const all = [...clients.values()];
+  clients.clear();
+  for (const entry of all) (await entry).client.destroy();
+}

@@ -1,0 +1,20 @@
+export { createFsStorage, type FsStorageOptions } from './drivers/fs.ts';
+export { createMemoryStorage, type MemoryStorageOptions } from './drivers/memory.ts';
+export { closeS3Clients, createS3Storage, type S3StorageOptions } from './drivers/s3.ts';
+export {
+  assertValidKey,
+  assertValidPrefix,
+  compareKeys,
+  isValidKey,
+  joinKey,
+  normalizePrefix,
+} from './keys.ts';
+export {
+  type OpenStorageOptions,
+  openObjectUrl,
+  openStorage,
+  type ParsedStorageUrl,
+  parseStorageUrl,
+} from './open.ts';
+export { listKeys, scopeStorage } from './scoped.ts';
+export type * from './types.ts';

@@ -1,0 +1,50 @@
+import { assertValidKey, joinKey, normalizePrefix } from './keys.ts';
+import type { ListEntry, ListOptions, Storage } from './types.ts';
+
+/**
+ * A view of `base` rooted at `prefix`: every key is joined onto the prefix and listings are
+ * stripped of it. Keys are validated here too, so a scoped view can never reach outside its root.
+ */
+export function scopeStorage(base: Storage, prefix: string): Storage {
+  const root = normalizePrefix(prefix);
+  if (root === '') return base;
+  const full = (key: string) => joinKey(root, assertValidKey(key));
+  const view: Storage = {
+    kind: base.kind,
+    url: `${base.url.replace(/\/$/, '')}/${root}`,
+    capabilities: base.capabilities,
+    get: (key, o) => base.get(full(key), o),
+    getStream: (key, o) => base.getStream(full(key), o),
+    put: async (key, body, o) => ({ ...(await base.put(full(key), body, o)), key }),
+    stat: async (key) => ({ ...(await base.stat(full(key))), key }),
+    exists: (key) => base.exists(full(key)),
+    async *list(options: ListOptions = {}): AsyncIterable<ListEntry> {
+      const inner: ListOptions = { ...options, prefix: root + (options.prefix ?? '') };
+      if (options.startAfter !== undefined) inner.startAfter = root + options.startAfter;
+      for await (const entry of base.list(inner)) {
+        if (entry.type === 'object') yield { ...entry, key: entry.key.slice(root.length) };
+        else yield { type: 'prefix', prefix: entry.prefix.slice(root.length) };
+      }
+    },
+    delete: (key) => base.delete(full(key)),
+    deleteMany: (keys) => base.deleteMany(keys.map(full)),
+    copy: (a, b, o) => base.copy(full(a), full(b), o),
+    move: (a, b) => base.move(full(a), full(b)),
+    scope: (p) => scopeStorage(view, p),
+    close: () => base.close(),
+  };
+  if (base.localPath) {
+    const localPath = base.localPath.bind(base);
+    view.localPath = (key) => localPath(full(key));
+  }
+  return view;
+}
+
+/** Collects a listing into an array of object entries (for small listings and tests). */
+export async function listKeys(storage: Storage, options: ListOptions = {}): Promise<string[]> {
+  const keys: string[] = [];
+  for await (const entry of storage.list(options)) {
+    keys.push(entry.type === 'object' ? entry.key : entry.prefix);
+  }
+  return keys;
+}

@@ -1,0 +1,96 @@
+import type { Readable } from 'node:stream';
+
+/** What a driver can do beyond the common contract. */
+export interface StorageCapabilities {
+  /** `put(..., { ifNotExists: true })` is atomic (no two writers both succeed). */
+  readonly atomicCreate: boolean;
+  /** Objects are plain files: `localPath(key)` returns a path DuckDB and other tools can open. */
+  readonly localFiles: boolean;
+}
+
+export interface ObjectInfo {
+  key: string;
+  size: number;
+  mtime: Date;
+  /** Changes whenever the content is replaced. An MD5 hex digest on S3 single-part uploads. */
+  etag: string;
+  contentType?: string;
+  /** User metadata; keys are lower-case (as S3 returns them). */
+  metadata: Record<string, string>;
+}
+
+/** One row of a listing: an object, or (with a delimiter) a common prefix ending in `/`. */
+export type ListEntry =
+  | { type: 'object'; key: string; size: number; mtime: Date; etag: string }
+  | { type: 'prefix'; prefix: string };
+
+export interface ListOptions {
+  /** Only keys starting with this string. @default '' */
+  prefix?: string;
+  /** Walk the whole tree (true) or return one level with `prefix` entries for folders (false). @default true */
+  recursive?: boolean;
+  /** Only keys lexicographically after this one. */
+  startAfter?: string;
+  signal?: AbortSignal;
+}
+
+export type PutBody = Uint8Array | string | Readable | AsyncIterable<Uint8Array>;
+
+export interface PutOptions {
+  contentType?: string;
+  /** User metadata (ASCII keys, string values); stored with the object on every driver. */
+  metadata?: Record<string, string>;
+  /** Fail with AlreadyExistsError if the key exists. Atomic only where `capabilities.atomicCreate`. */
+  ifNotExists?: boolean;
+  signal?: AbortSignal;
+  /** Called with bytes written so far, for progress bars. */
+  onProgress?: (bytesWritten: number) => void;
+}
+
+export interface PutResult {
+  key: string;
+  size: number;
+  etag: string;
+}
+
+export interface GetStreamOptions {
+  /** Inclusive byte range, as in HTTP `Range: bytes=start-end`. */
+  range?: { start: number; end?: number };
+  signal?: AbortSignal;
+}
+
+export interface CopyOptions {
+  /** Replace the user metadata on the copy instead of keeping the source's. */
+  metadata?: Record<string, string>;
+}
+
+/**
+ * One interface for local disk, S3 and memory. Keys are `/`-separated relative paths, validated
+ * before any I/O (see keys.ts). Every put is atomic: readers see the old object or the new one.
+ */
+export interface Storage {
+  readonly kind: 'fs' | 's3' | 'memory';
+  /** The URL this storage was opened with, normalised (no credentials). */
+  readonly url: string;
+  readonly capabilities: StorageCapabilities;
+
+  get(key: string, options?: { signal?: AbortSignal }): Promise<Buffer>;
+  getStream(key: string, options?: GetStreamOptions): Promise<Readable>;
+  put(key: string, body: PutBody, options?: PutOptions): Promise<PutResult>;
+  /** Throws NotFoundError (E011) when absent. */
+  stat(key: string): Promise<ObjectInfo>;
+  exists(key: string): Promise<boolean>;
+  /** Lexicographic (byte) order like S3; every page is fetched; a failing page throws. */
+  list(options?: ListOptions): AsyncIterable<ListEntry>;
+  /** Removes the object; a missing key is not an error. */
+  delete(key: string): Promise<void>;
+  deleteMany(keys: readonly string[]): Promise<void>;
+  copy(fromKey: string, toKey: string, options?: CopyOptions): Promise<void>;
+  /** Copy then delete; on disk a rename. */
+  move(fromKey: string, toKey: string): Promise<void>;
+  /** Path of the object on local disk (only when `capabilities.localFiles`). */
+  localPath?(key: string): string;
+  /** A storage rooted at `prefix` inside this one. */
+  scope(prefix: string): Storage;
+  close(): Promise<void>;
+}

@@ -1,0 +1,30 @@
+const UNITS = ['B', 'KB', 'MB', 'GB', 'TB', 'PB', 'EB'];
+
+/**
+ * Human-readable size in binary multiples with the seed's unit names: 1536 → '1.5 KB',
+ * 1610612736 → '1.5 GB', 512 → '512 B'. One decimal, trailing '.0' dropped.
+ */
+export function formatBytes(size: number): string {
+  if (!Number.isFinite(size)) throw new RangeError(`formatBytes: size must be a finite number, got ${size}`);
+  const sign = size < 0 ? '-' : '';
+  let value = Math.abs(size);
+  let unit = 0;
+  while (value >= 1024 && unit < UNITS.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  const text = unit === 0 ? String(Math.round(value)) : value.toFixed(1).replace(/\.0$/, '');
+  return `${sign}${text} ${UNITS[unit]}`;
+}
+
+/** Parses '30s', '5m', '1h', '250ms', '2d' or a bare number of seconds into milliseconds. */
+export function parseDuration(text: string): number {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$/i.exec(text);
+  if (!m) throw new RangeError(`Invalid duration ${JSON.stringify(text)}: use e.g. 250ms, 30s, 5m, 1h, 2d`);
+  const n = Number(m[1]);
+  const unit = (m[2] ?? 's').toLowerCase();
+  const factor = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[
+    unit as 'ms' | 's' | 'm' | 'h' | 'd'
+  ];
+  return n * factor;
+}

@@ -1,0 +1,3 @@
+export { formatBytes, parseDuration } from './format-bytes.ts';
+export { measureTime, type Timed } from './measure-time.ts';
+export { backoffDelay, type RetryOptions, retry, withRetry } from './retry.ts';

@@ -1,0 +1,6 @@
+import { createFsStorage } from '../../src/storage/drivers/fs.ts';
+import { tempDir } from '../helpers/tmp.ts';
+import { storageConformance } from './conformance.ts';
+
+const dir = tempDir('sluice-fs');
+storageConformance('fs', async () => createFsStorage({ root: dir }));

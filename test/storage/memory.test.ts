@@ -1,0 +1,4 @@
+import { createMemoryStorage } from '../../src/storage/drivers/memory.ts';
+import { storageConformance } from './conformance.ts';
+
+storageConformance('memory', async () => createMemoryStorage());
