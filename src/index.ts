@@ -1,1 +1,9 @@
+// Public API: re-exports only.
+export * from './config/index.ts';
+export * from './engine/index.ts';
+export * from './errors.ts';
+export * from './logging/logger.ts';
+export * from './secrets/index.ts';
+export * from './storage/index.ts';
+export * from './util/index.ts';
 export { VERSION } from './version.ts';

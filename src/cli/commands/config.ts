@@ -1,0 +1,36 @@
+import type { Command } from 'commander';
+import { Config } from '../../config/config.ts';
+import { ENV_NAMES } from '../../config/schema.ts';
+import { printJson, printTable } from '../output.ts';
+
+export function registerConfigCommands(program: Command): void {
+  const config = program
+    .command('config')
+    .description('Show and validate configuration (env + sluice.config.yaml)');
+  config
+    .command('show')
+    .description('Print the effective configuration (secrets masked) and where each value came from')
+    .option('-c, --config <file>', 'config file (default: $SLUICE_CONFIG or ./sluice.config.yaml)')
+    .option('--json', 'print JSON')
+    .action((opts: { config?: string; json?: boolean }) => {
+      const cfg = Config.load(opts.config ? { file: opts.config } : {});
+      const values = cfg.toJSON();
+      if (opts.json) return printJson(values);
+      printTable(
+        Object.keys(ENV_NAMES).map((field) => ({
+          setting: field,
+          value: values[field] ?? '',
+          source: cfg.sources[field] ?? 'default',
+        })),
+      );
+    });
+  config
+    .command('validate')
+    .description('Check the configuration and report every problem at once')
+    .option('-c, --config <file>', 'config file')
+    .action((opts: { config?: string }) => {
+      const cfg = Config.load(opts.config ? { file: opts.config } : {});
+      cfg.validate();
+      process.stdout.write(`configuration OK (env ${cfg.env})\n`);
+    });
+}

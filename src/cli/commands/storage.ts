@@ -1,0 +1,153 @@
+import { createReadStream } from 'node:fs';
+import * as fsp from 'node:fs/promises';
+import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import type { Command } from 'commander';
+import { UsageError } from '../../errors.ts';
+import { openObjectUrl, openStorage } from '../../storage/open.ts';
+import type { ListEntry, PutBody } from '../../storage/types.ts';
+import { uploadTree } from '../../storage/upload-tree.ts';
+import { formatBytes } from '../../util/format-bytes.ts';
+import { printJson } from '../output.ts';
+import { createProgressReporter } from '../progress.ts';
+
+function parseMeta(pairs: string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const pair of pairs) {
+    const eq = pair.indexOf('=');
+    if (eq <= 0) throw new UsageError(`--meta expects key=value, got ${JSON.stringify(pair)}`);
+    out[pair.slice(0, eq)] = pair.slice(eq + 1);
+  }
+  return out;
+}
+
+const collect = (value: string, previous: string[]) => [...previous, value];
+
+/** `sluice storage ls|cat|put|rm|stat <url>` over any storage URL. */
+export function registerStorageCommands(program: Command): void {
+  const storage = program
+    .command('storage')
+    .description('Read and write objects on local disk, S3 or memory by URL');
+
+  storage
+    .command('ls')
+    .description('List objects under a URL (a folder or prefix)')
+    .argument('<url>', 'path, file://, s3://bucket/prefix')
+    .option('-r, --recursive', 'list the whole tree, not one level')
+    .option('-l, --long', 'show size, modified time and etag')
+    .option('--json', 'one JSON object per line')
+    .action(async (url: string, opts: { recursive?: boolean; long?: boolean; json?: boolean }) => {
+      const store = openStorage(url);
+      for await (const entry of store.list({ recursive: opts.recursive ?? false })) printEntry(entry, opts);
+    });
+
+  storage
+    .command('cat')
+    .description('Write an object to stdout')
+    .argument('<url>', 'object URL')
+    .action(async (url: string) => {
+      const { storage: store, key } = openObjectUrl(url);
+      await pipeline(await store.getStream(key), process.stdout, { end: false });
+    });
+
+  storage
+    .command('put')
+    .description('Upload a file (or `-` for stdin), or a directory with --recursive')
+    .argument('<source>', 'local file, directory or -')
+    .argument('<url>', 'destination object URL (or prefix ending in / for --recursive)')
+    .option('-r, --recursive', 'upload a directory tree under the destination prefix')
+    .option('--content-type <type>', 'content type to store')
+    .option('--meta <key=value>', 'user metadata (repeatable)', collect, [])
+    .option('--concurrency <n>', 'files uploaded at once with --recursive', '16')
+    .action(
+      async (
+        source: string,
+        url: string,
+        opts: { recursive?: boolean; contentType?: string; meta: string[]; concurrency: string },
+      ) => {
+        if (opts.recursive) {
+          const store = openStorage(url);
+          const progress = createProgressReporter();
+          const result = await uploadTree(source, store, '', {
+            concurrency: Number(opts.concurrency),
+            onProgress: (p) =>
+              progress.update({ operation: 'upload', done: p.bytes, total: p.totalBytes, unit: 'bytes' }),
+          });
+          progress.stop();
+          process.stdout.write(
+            `uploaded ${result.files} files (${formatBytes(result.bytes)}) to ${store.url}\n`,
+          );
+          return;
+        }
+        const target = url.endsWith('/') && source !== '-' ? url + path.basename(source) : url;
+        const { storage: store, key } = openObjectUrl(target);
+        let body: PutBody;
+        if (source === '-') body = process.stdin;
+        else {
+          const st = await fsp.stat(source).catch(() => undefined);
+          if (!st?.isFile())
+            throw new UsageError(`${source} is not a file (use --recursive for directories)`);
+          body = createReadStream(source);
+        }
+        const result = await store.put(key, body, {
+          metadata: parseMeta(opts.meta),
+          ...(opts.contentType ? { contentType: opts.contentType } : {}),
+        });
+        process.stdout.write(`${store.url.replace(/\/?$/, '/')}${key} ${formatBytes(result.size)}\n`);
+      },
+    );
+
+  storage
+    .command('rm')
+    .description('Delete an object, or every object under a prefix with --recursive')
+    .argument('<url>', 'object URL or prefix')
+    .option('-r, --recursive', 'delete everything under the prefix')
+    .action(async (url: string, opts: { recursive?: boolean }) => {
+      if (!opts.recursive) {
+        const { storage: store, key } = openObjectUrl(url);
+        await store.delete(key);
+        return;
+      }
+      const store = openStorage(url);
+      const keys: string[] = [];
+      for await (const e of store.list()) if (e.type === 'object') keys.push(e.key);
+      await store.deleteMany(keys);
+      process.stdout.write(`deleted ${keys.length} objects\n`);
+    });
+
+  storage
+    .command('stat')
+    .description('Show size, modified time, etag, content type and metadata of an object')
+    .argument('<url>', 'object URL')
+    .option('--json', 'print JSON')
+    .action(async (url: string, opts: { json?: boolean }) => {
+      const { storage: store, key } = openObjectUrl(url);
+      const info = await store.stat(key);
+      if (opts.json) return printJson(info);
+      process.stdout.write(
+        `key: ${info.key}\nsize: ${info.size} (${formatBytes(info.size)})\nmodified: ${info.mtime.toISOString()}\netag: ${info.etag}\n` +
+          `content-type: ${info.contentType ?? ''}\n` +
+          Object.entries(info.metadata)
+            .map(([k, v]) => `meta.${k}: ${v}\n`)
+            .join(''),
+      );
+    });
+}
+
+function printEntry(entry: ListEntry, opts: { long?: boolean; json?: boolean }): void {
+  if (opts.json) {
+    process.stdout.write(`${JSON.stringify(entry)}\n`);
+    return;
+  }
+  if (entry.type === 'prefix') {
+    process.stdout.write(
+      opts.long ? `${'DIR'.padStart(10)}  ${''.padEnd(24)}  ${entry.prefix}\n` : `${entry.prefix}\n`,
+    );
+    return;
+  }
+  process.stdout.write(
+    opts.long
+      ? `${String(entry.size).padStart(10)}  ${entry.mtime.toISOString().padEnd(24)}  ${entry.key}\n`
+      : `${entry.key}\n`,
+  );
+}

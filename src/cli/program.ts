@@ -1,0 +1,32 @@
+/**
+ * The command tree. Each domain adds its commands through one `register…Commands(program)`
+ * function in `src/cli/commands/`; this file only wires them together.
+ */
+import { Command, Option } from 'commander';
+import { LOG_LEVELS } from '../logging/logger.ts';
+import { VERSION } from '../version.ts';
+import { registerConfigCommands } from './commands/config.ts';
+import { registerStorageCommands } from './commands/storage.ts';
+
+export function buildProgram(): Command {
+  const program = new Command('sluice')
+    .description('Land, store and move data — on local disk or S3.')
+    .version(VERSION, '-V, --version')
+    .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default('warn'))
+    .addOption(
+      new Option('--log-format <format>', 'log line format').choices(['json', 'pretty']).default('json'),
+    )
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride();
+  registerStorageCommands(program);
+  registerConfigCommands(program);
+  // Commands run as async actions; exitOverride propagates commander's usage errors as throws.
+  for (const cmd of program.commands) applyExitOverride(cmd);
+  return program;
+}
+
+function applyExitOverride(cmd: Command): void {
+  cmd.exitOverride();
+  cmd.showHelpAfterError('(run with --help for usage)');
+  for (const sub of cmd.commands) applyExitOverride(sub);
+}

@@ -1,0 +1,58 @@
+import cliProgress from 'cli-progress';
+import { formatBytes } from '../util/format-bytes.ts';
+
+/** What library code reports while it works; the CLI turns it into a bar. */
+export interface ProgressEvent {
+  operation: string;
+  done: number;
+  total?: number;
+  unit: 'bytes' | 'rows' | 'files' | 'objects' | 'points' | 'steps' | 'jobs';
+}
+
+export interface ProgressReporter {
+  update(event: ProgressEvent): void;
+  stop(): void;
+}
+
+/**
+ * A bar on stderr when it is a terminal (or SLUICE_PROGRESS=1), otherwise nothing: piped output
+ * and CI logs stay clean. One bar per operation name.
+ */
+export function createProgressReporter(stream: NodeJS.WriteStream = process.stderr): ProgressReporter {
+  const enabled =
+    process.env.SLUICE_PROGRESS === '1' || (stream.isTTY === true && process.env.SLUICE_PROGRESS !== '0');
+  if (!enabled) return { update() {}, stop() {} };
+  const multi = new cliProgress.MultiBar(
+    {
+      stream,
+      clearOnComplete: false,
+      hideCursor: true,
+      format: ' {operation} |{bar}| {percentage}% {doneText}/{totalText}',
+      fps: 10,
+    },
+    cliProgress.Presets.shades_classic,
+  );
+  const bars = new Map<string, cliProgress.SingleBar>();
+  const text = (n: number, unit: ProgressEvent['unit']) =>
+    unit === 'bytes' ? formatBytes(n) : `${n} ${unit}`;
+  return {
+    update(event) {
+      const total = event.total ?? 0;
+      const payload = {
+        operation: event.operation,
+        doneText: text(event.done, event.unit),
+        totalText: event.total === undefined ? '?' : text(total, event.unit),
+      };
+      let bar = bars.get(event.operation);
+      if (!bar) {
+        bar = multi.create(total, event.done, payload);
+        bars.set(event.operation, bar);
+      }
+      if (event.total !== undefined) bar.setTotal(total);
+      bar.update(event.done, payload);
+    },
+    stop() {
+      multi.stop();
+    },
+  };
+}

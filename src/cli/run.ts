@@ -1,0 +1,49 @@
+import { CommanderError } from 'commander';
+import { SluiceError, toSluiceError } from '../errors.ts';
+import { createLogger, type LogFormat, type LogLevel, setLogger } from '../logging/logger.ts';
+import { closeS3Clients } from '../storage/drivers/s3.ts';
+import { buildProgram } from './program.ts';
+
+/** Exit codes: 0 success, 1 failure, 2 usage error. */
+export const EXIT_OK = 0;
+export const EXIT_FAILURE = 1;
+export const EXIT_USAGE = 2;
+
+/** Runs the CLI and returns its exit code; errors print as `E0xx: message` on stderr. */
+export async function runCli(argv: string[]): Promise<number> {
+  // The AWS SDK warns about Node versions on stderr; keep normal CLI output clean.
+  process.env.AWS_SDK_JS_SUPPRESS_NODE_DEPRECATION_WARNING ??= '1';
+  const program = buildProgram();
+  program.hook('preAction', (root) => {
+    const opts = root.opts<{ logLevel: LogLevel; logFormat: LogFormat }>();
+    setLogger(
+      createLogger({
+        level: process.env.SLUICE_LOG_LEVEL ? (process.env.SLUICE_LOG_LEVEL as LogLevel) : opts.logLevel,
+        format: opts.logFormat,
+      }),
+    );
+  });
+  try {
+    await program.parseAsync(argv);
+    return typeof process.exitCode === 'number' ? process.exitCode : EXIT_OK;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      if (
+        error.code === 'commander.helpDisplayed' ||
+        error.code === 'commander.version' ||
+        error.code === 'commander.help'
+      ) {
+        return EXIT_OK;
+      }
+      // commander already printed its message.
+      return EXIT_USAGE;
+    }
+    const sluiceError = error instanceof SluiceError ? error : toSluiceError(error);
+    process.stderr.write(`${sluiceError.code}: ${sluiceError.message}\n`);
+    if (process.env.SLUICE_DEBUG && sluiceError.cause)
+      process.stderr.write(`${String((sluiceError.cause as Error).stack ?? sluiceError.cause)}\n`);
+    return sluiceError.code === 'E022' ? EXIT_USAGE : EXIT_FAILURE;
+  } finally {
+    await closeS3Clients();
+  }
+}

@@ -1,0 +1,54 @@
+import { z } from 'zod';
+
+export const ENVIRONMENTS = ['dev', 'qa', 'prod'] as const;
+export type Environment = (typeof ENVIRONMENTS)[number];
+
+const bucketName = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be 3–63 lower-case letters, digits, dots or hyphens');
+
+/** Every setting, with its default. Secrets (credentials) are masked whenever a config is printed. */
+export const configSchema = z.object({
+  /** Environment of the lake: dev, qa or prod. Env: SLUICE_ENV or ENVIRONMENT. */
+  env: z.enum(ENVIRONMENTS).default('dev'),
+  /** Bucket of the lake on S3. Env: SLUICE_S3_BUCKET or S3_BUCKET. */
+  s3Bucket: bucketName.optional(),
+  /** Env: AWS_REGION or AWS_DEFAULT_REGION. */
+  awsRegion: z
+    .string()
+    .regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'must look like us-east-1')
+    .default('us-east-1'),
+  /** Custom S3 endpoint (MinIO, s3rver). Env: AWS_ENDPOINT_URL. */
+  s3Endpoint: z.url().optional(),
+  /** Who runs the pipeline (recorded in run history). Env: SLUICE_USERNAME, USERNAME or USER. */
+  username: z.string().min(1).optional(),
+  /** Local data directory (raw CSVs under `raw/`). Env: SLUICE_DATA_DIR or DATA_DIR. */
+  dataDir: z.string().min(1).default('./data'),
+  /** SQL models directory. Env: SLUICE_MODELS_DIR or MODELS_DIR. */
+  modelsDir: z.string().min(1).default('./models'),
+  /** Storage URL of the lake root: a path or s3://bucket/prefix. Env: SLUICE_LAKE_ROOT. */
+  lakeRoot: z.string().min(1).default('./data/lake'),
+  /** Base of API ingestion persistence. Env: SLUICE_INGEST_BASE_DIR. */
+  ingestBaseDir: z.string().min(1).default('data/api_ingestion'),
+  /** Env: AWS_ACCESS_KEY_ID. */
+  awsAccessKeyId: z.string().optional(),
+  /** Env: AWS_SECRET_ACCESS_KEY. Never printed unmasked. */
+  awsSecretAccessKey: z.string().optional(),
+});
+
+export type SluiceConfigData = z.infer<typeof configSchema>;
+
+/** Environment variable names per field, first match wins (seed names kept as aliases). */
+export const ENV_NAMES: Record<keyof SluiceConfigData, readonly string[]> = {
+  env: ['SLUICE_ENV', 'ENVIRONMENT'],
+  s3Bucket: ['SLUICE_S3_BUCKET', 'S3_BUCKET'],
+  awsRegion: ['AWS_REGION', 'AWS_DEFAULT_REGION'],
+  s3Endpoint: ['AWS_ENDPOINT_URL_S3', 'AWS_ENDPOINT_URL'],
+  username: ['SLUICE_USERNAME', 'USERNAME', 'USER'],
+  dataDir: ['SLUICE_DATA_DIR', 'DATA_DIR'],
+  modelsDir: ['SLUICE_MODELS_DIR', 'MODELS_DIR'],
+  lakeRoot: ['SLUICE_LAKE_ROOT'],
+  ingestBaseDir: ['SLUICE_INGEST_BASE_DIR'],
+  awsAccessKeyId: ['AWS_ACCESS_KEY_ID'],
+  awsSecretAccessKey: ['AWS_SECRET_ACCESS_KEY'],
+};

@@ -1,0 +1,8 @@
+export {
+  type DuckDBConnection,
+  Engine,
+  type EngineOptions,
+  quoteIdent,
+  quoteLiteral,
+  wrapDuckDBError,
+} from './duckdb.ts';
