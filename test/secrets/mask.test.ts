@@ -1,0 +1,105 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import {
+  DEFAULT_SENSITIVE_PARAMS,
+  isSensitiveName,
+  maskSecretsInString,
+  maskSensitiveData,
+} from '../../src/secrets/mask.ts';
+
+const SECRET = 'S3cr3tValue_9f8e7d';
+
+describe('maskSensitiveData', () => {
+  it('masks the seed example and keeps other values', () => {
+    expect(maskSensitiveData({ api_key: 'secret', param1: 'value1' })).toEqual({
+      api_key: '********',
+      param1: 'value1',
+    });
+  });
+
+  it('matches names case-insensitively and by word, including header spellings', () => {
+    for (const name of [
+      'API_KEY',
+      'apiKey',
+      'X-Api-Key',
+      'Authorization',
+      'client_secret_v2',
+      'aws_secret_access_key',
+      'Set-Cookie',
+      'accessToken',
+      'PASSWORD',
+    ]) {
+      expect(isSensitiveName(name), name).toBe(true);
+    }
+    for (const name of ['param1', 'author', 'next_page_token', 'sort_key', 'monkey', 'keyboard']) {
+      expect(isSensitiveName(name), name).toBe(false);
+    }
+  });
+
+  it('walks nested objects, arrays, Headers and Maps without mutating the input', () => {
+    const input = {
+      outer: { inner: [{ token: SECRET }, { password: SECRET }] },
+      headers: new Headers({ Authorization: `Bearer ${SECRET}`, Accept: 'json' }),
+      map: new Map([['client_secret', SECRET]]),
+    };
+    const out = JSON.stringify(maskSensitiveData(input));
+    expect(out).not.toContain(SECRET);
+    expect(out).toContain('"accept":"json"');
+    expect(input.outer.inner[0]?.token).toBe(SECRET);
+  });
+
+  it('masks query parameters and passwords inside URLs anywhere in strings', () => {
+    const text = `GET https://api.example.com/v1?x=1&api_key=${SECRET}&Token=${SECRET} via https://bob:${SECRET}@proxy:8080/`;
+    const masked = maskSecretsInString(text);
+    expect(masked).not.toContain(SECRET);
+    expect(masked).toContain('x=1');
+    expect(masked).toContain('https://bob:********@proxy');
+  });
+
+  it('honours a custom list and mask character', () => {
+    expect(maskSensitiveData({ custom: 'abc', api_key: 'k' }, ['custom'], '#')).toEqual({
+      custom: '########',
+      api_key: 'k',
+    });
+  });
+
+  it('cuts cycles', () => {
+    const a: Record<string, unknown> = { name: 'a' };
+    a.self = a;
+    expect(maskSensitiveData(a)).toEqual({ name: 'a', self: '[Circular]' });
+  });
+
+  it('property: a planted secret never survives in any nested position or URL', () => {
+    const secretName = fc.constantFrom(
+      ...DEFAULT_SENSITIVE_PARAMS.filter((n) => n !== 'key'),
+      'Authorization',
+      'X-API-KEY',
+      'ApiKey',
+      'access-token',
+      'AWS_SECRET_ACCESS_KEY',
+    );
+    const secret = fc.stringMatching(/^[A-Za-z0-9]{12,24}$/);
+    const plainKey = fc.constantFrom('data', 'items', 'params', 'headers', 'x', 'nested');
+    // Builds a random tree and plants the secret either under a sensitive name or as a URL query value.
+    const tree = (s: string, n: string): fc.Arbitrary<unknown> =>
+      fc.letrec<{ node: unknown }>((tie) => ({
+        node: fc.oneof(
+          { depthSize: 'small', withCrossShrink: true },
+          fc.constant({ [n]: s }),
+          fc.constant(`https://h.example/p?a=1&${encodeURIComponent(n)}=${s}&b=2`),
+          fc.constant({ url: `http://u:${s}@host/x` }),
+          fc.tuple(plainKey, tie('node')).map(([k, v]) => ({ [k]: v, other: 'fine' })),
+          tie('node').map((v) => [1, v, 'z']),
+        ),
+      })).node;
+    fc.assert(
+      fc.property(
+        secret.chain((s) => secretName.chain((n) => tree(s, n).map((t) => [s, t] as const))),
+        ([s, t]) => {
+          expect(JSON.stringify(maskSensitiveData(t))).not.toContain(s);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+});

@@ -1,0 +1,81 @@
+import { mkdirSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { SluiceError } from '../../src/errors.ts';
+import { createFsStorage } from '../../src/storage/drivers/fs.ts';
+import { assertValidKey, isValidKey } from '../../src/storage/keys.ts';
+import { parseStorageUrl } from '../../src/storage/open.ts';
+import { tempDir } from '../helpers/tmp.ts';
+
+function walk(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true, recursive: true })
+    .filter((e) => e.isFile())
+    .map((e) => path.join(e.parentPath, e.name));
+}
+
+describe('storage keys', () => {
+  it('rejects traversal, absolute paths, NUL, backslashes and empty segments with E010', () => {
+    for (const bad of [
+      '..',
+      '../x',
+      'a/..',
+      'a/../b',
+      '/etc/passwd',
+      'C:/x',
+      'a\\..\\b',
+      'a\0b',
+      'a//b',
+      '',
+      './a',
+      'a/',
+    ]) {
+      expect(() => assertValidKey(bad)).toThrow(SluiceError);
+      try {
+        assertValidKey(bad);
+      } catch (e) {
+        expect((e as SluiceError).code).toBe('E010');
+      }
+    }
+    expect(assertValidKey('a/b.c/..d/...')).toBe('a/b.c/..d/...');
+  });
+
+  it('rejects unsafe prefixes inside s3:// URLs before any network call', () => {
+    expect(() => parseStorageUrl('s3://bucket/a/../b')).toThrow(/'\.\.' segment/);
+    expect(() => parseStorageUrl('s3://x/')).toThrow(/bucket name/);
+    expect(parseStorageUrl('s3://my-bucket/raw/2024/?endpoint=http://127.0.0.1:9000')).toEqual({
+      kind: 's3',
+      bucket: 'my-bucket',
+      prefix: 'raw/2024/',
+      endpoint: 'http://127.0.0.1:9000',
+    });
+    expect(parseStorageUrl('memory://x')).toEqual({ kind: 'memory', name: 'x' });
+    expect(() => parseStorageUrl('ftp://x/y')).toThrow(/Unsupported/);
+  });
+
+  it('property: no generated key escapes the storage root, valid or not', async () => {
+    const base = tempDir('sluice-keys');
+    const root = path.join(base, 'root');
+    mkdirSync(root);
+    const storage = createFsStorage({ root, fsync: false });
+    const segment = fc.oneof(
+      fc.constantFrom('..', '.', '', 'a', 'b', '..%2f', '....', '\\', '\0', '/', 'C:', '~'),
+      fc.string({ maxLength: 6 }),
+    );
+    const key = fc
+      .array(segment, { minLength: 1, maxLength: 5 })
+      .map((s) => s.join(fc.sample(fc.constantFrom('/', '\\', '//'), 1)[0] ?? '/'));
+    await fc.assert(
+      fc.asyncProperty(fc.oneof(key, fc.string({ maxLength: 20 })), async (k) => {
+        try {
+          await storage.put(k, 'x');
+          expect(isValidKey(k)).toBe(true);
+        } catch (e) {
+          expect(e).toBeInstanceOf(SluiceError);
+        }
+      }),
+      { numRuns: 400 },
+    );
+    for (const file of walk(base)) expect(file.startsWith(root + path.sep), file).toBe(true);
+  });
+});
