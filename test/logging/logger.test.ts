@@ -1,0 +1,29 @@
+import { Writable } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { createLogger } from '../../src/logging/logger.ts';
+
+describe('logger', () => {
+  it('masks secrets in log objects, nested headers, URLs and messages', async () => {
+    const lines: string[] = [];
+    const sink = new Writable({
+      write(chunk, _enc, done) {
+        lines.push(String(chunk));
+        done();
+      },
+    });
+    const logger = createLogger({ level: 'info', destination: sink });
+    logger.info(
+      {
+        request: { headers: { Authorization: 'Bearer tok_SECRET1' }, params: { api_key: 'SECRET2' } },
+        key: 'a/b.csv',
+      },
+      'fetching https://x/y?token=SECRET3&page=2',
+    );
+    logger.info('plain %s', 'https://u:SECRET4@host/');
+    await new Promise((r) => setTimeout(r, 20));
+    const text = lines.join('');
+    for (const s of ['SECRET1', 'SECRET2', 'SECRET3', 'SECRET4']) expect(text).not.toContain(s);
+    expect(text).toContain('"key":"a/b.csv"');
+    expect(text).toContain('page=2');
+  });
+});
