@@ -31,21 +31,18 @@ interface Sidecar {
   metadata: Record<string, string>;
 }
 
-function mapFsError(error: unknown, key: string, action: string): Error {
+function mapFsError(error: unknown, root: string, key: string, action: string): Error {
   if (error instanceof SluiceError) return error;
   const code = (error as NodeJS.ErrnoException).code;
+  const where = path.join(root, key);
+  const context = { key, path: where, errno: code };
   if (code === 'ENOENT' || code === 'ENOTDIR') {
-    return new NotFoundError(`No file for key ${key}`, { cause: error, context: { key } });
+    return new NotFoundError(`No file at ${where}`, { cause: error, context });
   }
-  if (code === 'EEXIST')
-    return new AlreadyExistsError(`File already exists for key ${key}`, { cause: error, context: { key } });
-  if (code === 'EISDIR')
-    return new StorageError(`Key ${key} is a directory, not an object`, { cause: error, context: { key } });
+  if (code === 'EEXIST') return new AlreadyExistsError(`File already exists at ${where}`, { cause: error, context });
+  if (code === 'EISDIR') return new StorageError(`${where} is a directory, not an object`, { cause: error, context });
   const message = (error as Error).message ?? String(error);
-  return new StorageError(`Cannot ${action} ${key}: ${message}`, {
-    cause: error,
-    context: { key, errno: code },
-  });
+  return new StorageError(`Cannot ${action} ${where}: ${message}`, { cause: error, context });
 }
 
 async function fsyncDir(dir: string): Promise<void> {
@@ -130,7 +127,7 @@ export function createFsStorage(options: FsStorageOptions): Storage {
       try {
         return await fsp.readFile(fileOf(key));
       } catch (error) {
-        throw mapFsError(error, key, 'read');
+        throw mapFsError(error, root, key, 'read');
       }
     },
 
@@ -147,7 +144,7 @@ export function createFsStorage(options: FsStorageOptions): Storage {
           ...(opts.signal ? { signal: opts.signal } : {}),
         });
       } catch (error) {
-        throw mapFsError(error, key, 'read');
+        throw mapFsError(error, root, key, 'read');
       }
     },
 
@@ -195,7 +192,7 @@ export function createFsStorage(options: FsStorageOptions): Storage {
         const st = await fsp.stat(file);
         return { key, size, etag: etagOf(st) };
       } catch (error) {
-        throw mapFsError(error, key, 'write');
+        throw mapFsError(error, root, key, 'write');
       }
     },
 
@@ -215,7 +212,7 @@ export function createFsStorage(options: FsStorageOptions): Storage {
         if (sidecar?.contentType) info.contentType = sidecar.contentType;
         return info;
       } catch (error) {
-        throw mapFsError(error, key, 'stat');
+        throw mapFsError(error, root, key, 'stat');
       }
     },
 
@@ -234,7 +231,7 @@ export function createFsStorage(options: FsStorageOptions): Storage {
     async delete(key) {
       const file = fileOf(key);
       await fsp.rm(file, { force: true }).catch((error) => {
-        throw mapFsError(error, key, 'delete');
+        throw mapFsError(error, root, key, 'delete');
       });
       await fsp.rm(sidecarOf(file), { force: true });
     },
@@ -268,7 +265,7 @@ export function createFsStorage(options: FsStorageOptions): Storage {
         }
         await fsp.rm(sidecarOf(from), { force: true });
       } catch (error) {
-        throw mapFsError(error, fromKey, 'move');
+        throw mapFsError(error, root, fromKey, 'move');
       }
     },
 
