@@ -74,9 +74,12 @@ try {
   const storage = openStorage(`s3://${bucket}/sluice/`, {
     s3: { endpoint: server.endpoint, credentials: creds, forcePathStyle: true },
   });
+  const cpu0 = process.cpuUsage();
   const start = performance.now();
   await uploadTree(tree, storage, '', { concurrency: Number(process.env.BENCH_CONCURRENCY ?? 16) });
   const sluice = (performance.now() - start) / 1000;
+  const cpu = process.cpuUsage(cpu0);
+  const sluiceCpu = (cpu.user + cpu.system) / 1e6;
   const uploaded = (await listKeys(storage)).length;
   if (uploaded !== files) throw new Error(`sluice uploaded ${uploaded} of ${files} files`);
 
@@ -110,7 +113,7 @@ try {
 
   const fastestPeer = Math.min(aws, rclone);
   console.log(
-    `sluice uploadTree:               ${sluice.toFixed(2)} s  ${(files / sluice).toFixed(0)} files/s`,
+    `sluice uploadTree:               ${sluice.toFixed(2)} s  ${(files / sluice).toFixed(0)} files/s  (client CPU ${sluiceCpu.toFixed(2)} s)`,
   );
   console.log(`aws s3 cp --recursive:          ${aws.toFixed(2)} s  ${(files / aws).toFixed(0)} files/s`);
   console.log(

@@ -27,7 +27,8 @@ const moduleOf = (f: string) => f.split('/')[0] ?? f;
 
 describe('architecture (BRIEF layering rules)', () => {
   it('every relative import resolves to a file', () => {
-    for (const [file, deps] of graph) for (const dep of deps) expect(files, `${file} imports ${dep}`).toContain(dep);
+    for (const [file, deps] of graph)
+      for (const dep of deps) expect(files, `${file} imports ${dep}`).toContain(dep);
   });
 
   it('has no import cycles', () => {
@@ -50,21 +51,25 @@ describe('architecture (BRIEF layering rules)', () => {
   it('nothing below cli/ and server/ imports them', () => {
     for (const [file, deps] of graph) {
       if (['cli', 'server'].includes(moduleOf(file)) || file === 'index.ts') continue;
-      for (const dep of deps) expect(['cli', 'server'], `${file} imports ${dep}`).not.toContain(moduleOf(dep));
+      for (const dep of deps)
+        expect(['cli', 'server'], `${file} imports ${dep}`).not.toContain(moduleOf(dep));
     }
   });
 
   it('drivers never import each other', () => {
     for (const [file, deps] of graph) {
       if (!file.includes('/drivers/')) continue;
-      for (const dep of deps) expect(dep.includes('/drivers/') && dep !== file, `${file} imports ${dep}`).toBe(false);
+      for (const dep of deps)
+        expect(dep.includes('/drivers/') && dep !== file, `${file} imports ${dep}`).toBe(false);
     }
   });
 
   it('only engine/ imports DuckDB at runtime; only storage drivers import the AWS SDK', () => {
     for (const file of files) {
       const text = readFileSync(path.join(SRC, file), 'utf8');
-      const runtimeDuck = /^import\s+(?!type\b)[^;]*'@duckdb\/node-api'|import\('@duckdb\/node-api'\)/m.test(text);
+      const runtimeDuck = /^import\s+(?!type\b)[^;]*'@duckdb\/node-api'|import\('@duckdb\/node-api'\)/m.test(
+        text,
+      );
       if (runtimeDuck) expect(file.startsWith('engine/'), `${file} imports @duckdb/node-api`).toBe(true);
       const runtimeAws = /^import\s+(?!type\b)[^;]*'@aws-sdk\/|import\('@aws-sdk\//m.test(text);
       if (runtimeAws) expect(file.startsWith('storage/drivers/'), `${file} imports the AWS SDK`).toBe(true);

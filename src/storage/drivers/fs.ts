@@ -39,8 +39,10 @@ function mapFsError(error: unknown, root: string, key: string, action: string): 
   if (code === 'ENOENT' || code === 'ENOTDIR') {
     return new NotFoundError(`No file at ${where}`, { cause: error, context });
   }
-  if (code === 'EEXIST') return new AlreadyExistsError(`File already exists at ${where}`, { cause: error, context });
-  if (code === 'EISDIR') return new StorageError(`${where} is a directory, not an object`, { cause: error, context });
+  if (code === 'EEXIST')
+    return new AlreadyExistsError(`File already exists at ${where}`, { cause: error, context });
+  if (code === 'EISDIR')
+    return new StorageError(`${where} is a directory, not an object`, { cause: error, context });
   const message = (error as Error).message ?? String(error);
   return new StorageError(`Cannot ${action} ${where}: ${message}`, { cause: error, context });
 }
