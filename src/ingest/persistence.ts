@@ -119,7 +119,7 @@ async function saveWithSidecar(
     // The sidecar shares the data file's name, so it is found from it; `.meta.json` is never a data file.
     const metaKey = `${saved.key}.meta.json`;
     const result = await storage.put(metaKey, `${stringifyJson(sidecar, 2)}\n`, {
-      contentType: 'application/json',
+      ...(storage.capabilities.localFiles ? {} : { contentType: 'application/json' }),
       ifNotExists: true,
     });
     const metadataFile: SavedFile = {

@@ -33,7 +33,8 @@ export async function createStamped(
   const stamp = formatStamp(date);
   const putOptions = {
     ifNotExists: true,
-    ...(options.contentType ? { contentType: options.contentType } : {}),
+    // On disk a content type costs a sidecar file per save and the extension says it anyway.
+    ...(options.contentType && !storage.capabilities.localFiles ? { contentType: options.contentType } : {}),
     ...(options.signal ? { signal: options.signal } : {}),
   };
   try {
