@@ -152,7 +152,7 @@ describe('sluice fetch', () => {
   });
 
   it('retries timeouts, then fails with E008 and saves nothing', async () => {
-    server = await startHttpServer([{ status: 200, body: { late: true }, delayMs: 1500 }]);
+    server = await startHttpServer([{ status: 200, body: { late: true }, delayMs: 2500 }]);
     const base = tempDir('cli-timeout');
     const r = await cli([
       'fetch',
@@ -171,8 +171,10 @@ describe('sluice fetch', () => {
       '10ms',
     ]);
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/E008: GET .* timed out after 200 ms/);
-    expect(server.requests).toHaveLength(2);
+    expect(r.stderr).toMatch(/E008: GET .* timed out after 400 ms/);
+    // Two attempts; under load the first may time out before the request reaches the server.
+    expect(r.stderr.match(/retrying/g)).toHaveLength(1);
+    expect(server.requests.length).toBeLessThanOrEqual(2);
     await expect(fsp.readdir(path.join(base, 's'))).rejects.toThrow();
   });
 
