@@ -164,7 +164,7 @@ describe('sluice fetch', () => {
       '--base',
       base,
       '--timeout',
-      '200ms',
+      '400ms',
       '--retries',
       '1',
       '--retry-delay',
