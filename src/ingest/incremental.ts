@@ -21,7 +21,7 @@ import * as fsp from 'node:fs/promises';
 import path from 'node:path';
 import { IngestError, ValidationError } from '../errors.ts';
 import { jsonlReader } from '../formats/jsonl.ts';
-import { maskSensitiveData } from '../secrets/mask.ts';
+import { isSensitiveName, maskSensitiveData } from '../secrets/mask.ts';
 import type { Storage } from '../storage/types.ts';
 import { DEFAULT_SOURCE, describeKey, type IngestLocation, resolveStorage, type SavedFile } from './base.ts';
 import { safeId } from './ids.ts';
@@ -76,19 +76,64 @@ function checkValue(value: unknown, where: string): void {
   }
 }
 
-/** The JSONL line for one point: `{"timestamp":"…Z","value":…,"metadata":…}\n`. */
-export function dataPointLine(point: DataPoint, where = 'data point'): string {
-  const timestamp = toDate(point.timestamp).toISOString();
-  checkValue(point.value, where);
-  const record: Record<string, unknown> = { timestamp, value: point.value };
-  if (point.metadata !== undefined) record.metadata = maskSensitiveData(point.metadata);
-  const text = JSON.stringify(record, (_k, v) => (typeof v === 'bigint' ? v.toString() : v));
-  return `${text}\n`;
+/** True when masking would change `value`: a sensitive key, or a string that may hold a URL secret. */
+function needsMasking(value: unknown, depth = 0): boolean {
+  if (typeof value === 'string') return value.includes('=') || value.includes('@');
+  if (value === null || typeof value !== 'object' || depth > 32) return depth > 32;
+  if (Array.isArray(value)) return value.some((v) => needsMasking(v, depth + 1));
+  if (value instanceof Date) return false;
+  for (const key in value) {
+    if (isSensitiveName(key) || needsMasking((value as Record<string, unknown>)[key], depth + 1)) return true;
+  }
+  return false;
 }
 
-interface Waiter {
+function timestampIso(ts: Date | string | number): string {
+  // Fast paths for the common shapes; toDate validates and reads zone-less strings as UTC.
+  if (typeof ts === 'number' && Number.isFinite(ts)) return new Date(ts).toISOString();
+  if (ts instanceof Date && !Number.isNaN(ts.getTime())) return ts.toISOString();
+  return toDate(ts).toISOString();
+}
+
+/** The JSONL line for one point: `{"timestamp":"…Z","value":…,"metadata":…}\n`. */
+export function dataPointLine(point: DataPoint, where = 'data point'): string {
+  const timestamp = timestampIso(point.timestamp);
+  checkValue(point.value, where);
+  let metadata: unknown;
+  if (point.metadata !== undefined) {
+    // Masking copies the whole object; most metadata has nothing to mask, so check first.
+    metadata = needsMasking(point.metadata) ? maskSensitiveData(point.metadata) : point.metadata;
+  }
+  // Built by hand (same bytes as JSON.stringify of the record): this runs once per point.
+  const value = typeof point.value === 'number' ? String(point.value) : stringifyPlain(point.value);
+  const meta = metadata === undefined ? '' : `,"metadata":${stringifyPlain(metadata)}`;
+  return `{"timestamp":"${timestamp}","value":${value}${meta}}\n`;
+}
+
+function stringifyPlain(value: unknown): string {
+  try {
+    return JSON.stringify(value);
+  } catch {
+    return JSON.stringify(value, (_k, v) => (typeof v === 'bigint' ? v.toString() : v));
+  }
+}
+
+interface Batch {
+  promise: Promise<void>;
   resolve: () => void;
   reject: (error: unknown) => void;
+}
+
+function newBatch(): Batch {
+  let resolve!: () => void;
+  let reject!: (error: unknown) => void;
+  const promise = new Promise<void>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  // A batch nobody awaits must not crash the process as an unhandled rejection.
+  promise.catch(() => undefined);
+  return { promise, resolve, reject };
 }
 
 export class IncrementalWriter {
@@ -104,10 +149,10 @@ export class IncrementalWriter {
   private readonly variable: string;
   private handle: fsp.FileHandle | undefined;
   private lines: string[] = [];
-  private waiters: Waiter[] = [];
+  private batch: Batch | undefined;
   private queued = 0;
   private timer: NodeJS.Timeout | undefined;
-  private chain: Promise<void> = Promise.resolve();
+  private draining: Promise<void> | undefined;
   private closed = false;
   /** On storages without local files: the segment object the last batch went to. */
   lastSegment: SavedFile | undefined;
@@ -174,26 +219,37 @@ export class IncrementalWriter {
   }
 
   /** Queues one point; resolves when the batch holding it is durable. Invalid points reject at once. */
-  async write(point: DataPoint): Promise<void> {
-    if (this.closed) throw new IngestError(`IncrementalWriter for ${this.key} is closed`);
-    const line = dataPointLine(point, `${this.key}`);
-    if (this.queued >= this.maxQueued) await this.chain;
+  write(point: DataPoint): Promise<void> {
+    let line: string;
+    try {
+      if (this.closed) throw new IngestError(`IncrementalWriter for ${this.key} is closed`);
+      line = dataPointLine(point, this.key);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    if (this.queued >= this.maxQueued && this.draining) return this.draining.then(() => this.enqueue([line]));
     return this.enqueue([line]);
   }
 
   /** Queues many points as one unit: all are validated before any is queued. */
-  async writeMany(points: Iterable<DataPoint>): Promise<void> {
-    if (this.closed) throw new IngestError(`IncrementalWriter for ${this.key} is closed`);
+  writeMany(points: Iterable<DataPoint>): Promise<void> {
     const lines: string[] = [];
-    for (const p of points) lines.push(dataPointLine(p, `${this.key} point ${lines.length}`));
-    if (this.queued >= this.maxQueued) await this.chain;
+    try {
+      if (this.closed) throw new IngestError(`IncrementalWriter for ${this.key} is closed`);
+      for (const p of points) lines.push(dataPointLine(p, `${this.key} point ${lines.length}`));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    if (this.queued >= this.maxQueued && this.draining) return this.draining.then(() => this.enqueue(lines));
     return this.enqueue(lines);
   }
 
   private enqueue(lines: string[]): Promise<void> {
     for (const l of lines) this.lines.push(l);
     this.queued += lines.length;
-    const done = new Promise<void>((resolve, reject) => this.waiters.push({ resolve, reject }));
+    // Every point of a batch shares one promise: no allocation per point.
+    this.batch ??= newBatch();
+    const done = this.batch.promise;
     if (this.lines.length >= this.batchSize) this.startFlush();
     else this.timer ??= setTimeout(() => this.startFlush(), this.intervalMs);
     return done;
@@ -202,24 +258,35 @@ export class IncrementalWriter {
   private startFlush(): Promise<void> {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
-    if (this.lines.length === 0) return this.chain;
-    const lines = this.lines;
-    const waiters = this.waiters;
-    this.lines = [];
-    this.waiters = [];
-    this.chain = this.chain.then(async () => {
-      try {
-        await this.writeBatch(lines.join(''));
-        this.queued -= lines.length;
-        this.stats.points += lines.length;
-        this.stats.batches++;
-        for (const w of waiters) w.resolve();
-      } catch (error) {
-        this.queued -= lines.length;
-        for (const w of waiters) w.reject(error);
+    if (!this.draining && this.lines.length > 0) this.draining = this.drain();
+    return this.draining ?? Promise.resolve();
+  }
+
+  /**
+   * Group commit: each round takes EVERY queued line, so while one write+fsync is in flight the
+   * next batch grows, and a fast producer gets few large fsyncs instead of many small ones.
+   */
+  private async drain(): Promise<void> {
+    try {
+      while (this.lines.length > 0) {
+        const lines = this.lines;
+        const batch = this.batch;
+        this.lines = [];
+        this.batch = undefined;
+        try {
+          await this.writeBatch(lines.join(''));
+          this.stats.points += lines.length;
+          this.stats.batches++;
+          batch?.resolve();
+        } catch (error) {
+          batch?.reject(error);
+        } finally {
+          this.queued -= lines.length;
+        }
       }
-    });
-    return this.chain;
+    } finally {
+      this.draining = undefined;
+    }
   }
 
   private async writeBatch(text: string): Promise<void> {
@@ -257,7 +324,7 @@ export class IncrementalWriter {
 
   /** Flushes every queued point; resolves when they are durable. */
   async flush(): Promise<void> {
-    await this.startFlush();
+    while (this.lines.length > 0 || this.draining) await this.startFlush();
   }
 
   /** Flushes and closes; safe to call twice. */
