@@ -2,7 +2,8 @@
 // (a) 100,000 data points: IncrementalWriter (batches, one fdatasync per batch) versus the seed's
 //     open-append-close per point (fs.appendFileSync, no fsync). Goal: ≥ 20× the seed's rate.
 // (b) 5,000 saveApiResponse calls with 2 KB bodies versus fs.writeFileSync per file: the price
-//     of atomic, never-overwriting saves. Reported with fsync (the default) and without.
+//     of atomic, never-overwriting saves. Reported with fsync (the default) and without, awaited
+//     one by one and 16 at a time (the API is async; the peer is synchronous).
 // Usage: node bench/ingest.ts [--quick]   (--quick: 10,000 points, 500 responses)
 import {
   appendFileSync,
@@ -105,12 +106,20 @@ async function benchResponses(): Promise<void> {
 
   const results: [string, number][] = [];
   for (const fsync of [true, false]) {
-    const storage = createFsStorage({ root: path.join(root, `sluice-${fsync}`), fsync });
-    t = performance.now();
-    for (let i = 0; i < RESPONSES; i++) {
-      await saveApiResponse('resp', body, { storage, sourceName: 'bench', statusCode: 200, headers });
+    for (const concurrency of [1, 16]) {
+      const storage = createFsStorage({ root: path.join(root, `sluice-${fsync}-${concurrency}`), fsync });
+      let next = 0;
+      const worker = async () => {
+        while (next < RESPONSES) {
+          next++;
+          await saveApiResponse('resp', body, { storage, sourceName: 'bench', statusCode: 200, headers });
+        }
+      };
+      t = performance.now();
+      await Promise.all(Array.from({ length: concurrency }, worker));
+      const mode = concurrency === 1 ? 'sequential' : `${concurrency} concurrent`;
+      results.push([`${fsync ? 'fsync (default)' : 'no fsync'}, ${mode}`, performance.now() - t]);
     }
-    results.push([fsync ? 'fsync (default)' : 'no fsync', performance.now() - t]);
   }
 
   console.log(
@@ -121,7 +130,7 @@ async function benchResponses(): Promise<void> {
   );
   for (const [label, ms] of results) {
     console.log(
-      `    sluice saveApiResponse, ${label.padEnd(15)}: ${ms.toFixed(0)} ms  ${rate(RESPONSES, ms)}  ratio ${(ms / plainMs).toFixed(2)}× plain (goal ≤ 2×)`,
+      `    sluice saveApiResponse, ${label.padEnd(30)}: ${ms.toFixed(0)} ms  ${rate(RESPONSES, ms)}  ratio ${(ms / plainMs).toFixed(2)}× plain (goal ≤ 2×)`,
     );
   }
 }
