@@ -3,8 +3,10 @@
  * headers, body) and the masked request metadata. 5xx answers, timeouts and network failures are
  * retried with exponential backoff; a 4xx is saved and reported, never retried.
  */
+
 import { HttpError, NetworkError, SluiceError, TimeoutError, ValidationError } from '../errors.ts';
 import { csvReader } from '../formats/csv.ts';
+import { parseJson } from '../formats/json-parse.ts';
 import { getLogger } from '../logging/logger.ts';
 import { maskSecretsInString } from '../secrets/mask.ts';
 import { retry } from '../util/retry.ts';
@@ -89,7 +91,7 @@ async function parseBody(answer: Answer, format: IngestFormat): Promise<unknown>
   const text = answer.body.toString('utf8');
   if (/json/i.test(type) || /^\s*[[{]/.test(text)) {
     try {
-      return JSON.parse(text);
+      return parseJson(text);
     } catch {
       // Not JSON after all: keep the text.
     }
