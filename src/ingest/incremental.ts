@@ -153,6 +153,7 @@ export class IncrementalWriter {
   private queued = 0;
   private timer: NodeJS.Timeout | undefined;
   private draining: Promise<void> | undefined;
+  private waiting: Promise<void> | undefined;
   private closed = false;
   /** On storages without local files: the segment object the last batch went to. */
   lastSegment: SavedFile | undefined;
@@ -227,8 +228,7 @@ export class IncrementalWriter {
     } catch (error) {
       return Promise.reject(error);
     }
-    if (this.queued >= this.maxQueued && this.draining) return this.draining.then(() => this.enqueue([line]));
-    return this.enqueue([line]);
+    return this.admit([line]);
   }
 
   /** Queues many points as one unit: all are validated before any is queued. */
@@ -240,7 +240,26 @@ export class IncrementalWriter {
     } catch (error) {
       return Promise.reject(error);
     }
-    if (this.queued >= this.maxQueued && this.draining) return this.draining.then(() => this.enqueue(lines));
+    return this.admit(lines);
+  }
+
+  /**
+   * Backpressure: beyond maxQueued, lines wait for the flush in flight. Once any line waits, later
+   * ones queue behind it (the `waiting` chain), so points keep their order in the file.
+   */
+  private admit(lines: string[]): Promise<void> {
+    if (this.waiting || (this.queued >= this.maxQueued && this.draining)) {
+      const gate: Promise<void> = (this.waiting ?? this.draining ?? Promise.resolve()).then(async () => {
+        while (this.queued >= this.maxQueued && this.draining) await this.draining;
+      });
+      const admitted = gate.then(() => {
+        if (this.waiting === next) this.waiting = undefined;
+        return this.enqueue(lines);
+      });
+      const next: Promise<void> = gate;
+      this.waiting = next;
+      return admitted;
+    }
     return this.enqueue(lines);
   }
 
@@ -324,7 +343,10 @@ export class IncrementalWriter {
 
   /** Flushes every queued point; resolves when they are durable. */
   async flush(): Promise<void> {
-    while (this.lines.length > 0 || this.draining) await this.startFlush();
+    while (this.waiting || this.lines.length > 0 || this.draining) {
+      if (this.waiting) await this.waiting;
+      else await this.startFlush();
+    }
   }
 
   /** Flushes and closes; safe to call twice. */

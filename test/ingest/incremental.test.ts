@@ -102,6 +102,24 @@ describe.each(backends)('incremental points on %s', (kind, make) => {
 });
 
 describe('incremental on fs', () => {
+  it('applies backpressure beyond maxQueued and keeps points in order', async () => {
+    const storage = createFsStorage({ root: tempDir('bp') });
+    const writer = await IncrementalWriter.open({
+      storage,
+      datasetId: 'bp',
+      batchSize: 5,
+      maxQueued: 10,
+      flushIntervalMs: 1,
+    });
+    const acks = Array.from({ length: 300 }, (_, i) => writer.write({ timestamp: i, value: i }));
+    await writer.close();
+    await Promise.all(acks);
+    expect((await collect(readDataPoints('bp', { storage }))).map((p) => p.value)).toEqual([
+      ...Array(300).keys(),
+    ]);
+    expect(writer.stats.batches).toBeGreaterThan(10);
+  });
+
   it('skips a torn last line left by a crash and keeps appending on a fresh line', async () => {
     const root = tempDir('torn');
     const storage = createFsStorage({ root });
