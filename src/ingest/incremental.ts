@@ -20,22 +20,11 @@
 import * as fsp from 'node:fs/promises';
 import path from 'node:path';
 import { IngestError, ValidationError } from '../errors.ts';
-import { jsonlReader } from '../formats/jsonl.ts';
-import { isSensitiveName, maskSensitiveData } from '../secrets/mask.ts';
 import type { Storage } from '../storage/types.ts';
 import { DEFAULT_SOURCE, describeKey, type IngestLocation, resolveStorage, type SavedFile } from './base.ts';
 import { safeId } from './ids.ts';
+import { type DataPoint, dataPointLine } from './point.ts';
 import { createStamped } from './save.ts';
-import { compareStamped, parseStampedName, type StampedName, toDate } from './stamp.ts';
-
-export interface DataPoint {
-  /** Date, epoch ms or ISO 8601 (zone-less is UTC); stored as ISO 8601 UTC with milliseconds. */
-  timestamp: Date | string | number;
-  /** Any JSON value; numbers must be finite. */
-  value: unknown;
-  /** Masked before it is stored. */
-  metadata?: Record<string, unknown>;
-}
 
 export interface IncrementalWriterOptions extends IngestLocation {
   datasetId: string;
@@ -61,61 +50,6 @@ function checkPositiveInt(name: string, value: number | undefined, fallback: num
     });
   }
   return v;
-}
-
-function checkValue(value: unknown, where: string): void {
-  if (typeof value === 'number' && !Number.isFinite(value)) {
-    throw new ValidationError(`Invalid value ${value} for ${where}: numbers must be finite`, {
-      context: { where },
-    });
-  }
-  if (value === undefined || typeof value === 'function' || typeof value === 'symbol') {
-    throw new ValidationError(`Invalid value for ${where}: ${typeof value} is not JSON`, {
-      context: { where },
-    });
-  }
-}
-
-/** True when masking would change `value`: a sensitive key, or a string that may hold a URL secret. */
-function needsMasking(value: unknown, depth = 0): boolean {
-  if (typeof value === 'string') return value.includes('=') || value.includes('@');
-  if (value === null || typeof value !== 'object' || depth > 32) return depth > 32;
-  if (Array.isArray(value)) return value.some((v) => needsMasking(v, depth + 1));
-  if (value instanceof Date) return false;
-  for (const key in value) {
-    if (isSensitiveName(key) || needsMasking((value as Record<string, unknown>)[key], depth + 1)) return true;
-  }
-  return false;
-}
-
-function timestampIso(ts: Date | string | number): string {
-  // Fast paths for the common shapes; toDate validates and reads zone-less strings as UTC.
-  if (typeof ts === 'number' && Number.isFinite(ts)) return new Date(ts).toISOString();
-  if (ts instanceof Date && !Number.isNaN(ts.getTime())) return ts.toISOString();
-  return toDate(ts).toISOString();
-}
-
-/** The JSONL line for one point: `{"timestamp":"…Z","value":…,"metadata":…}\n`. */
-export function dataPointLine(point: DataPoint, where = 'data point'): string {
-  const timestamp = timestampIso(point.timestamp);
-  checkValue(point.value, where);
-  let metadata: unknown;
-  if (point.metadata !== undefined) {
-    // Masking copies the whole object; most metadata has nothing to mask, so check first.
-    metadata = needsMasking(point.metadata) ? maskSensitiveData(point.metadata) : point.metadata;
-  }
-  // Built by hand (same bytes as JSON.stringify of the record): this runs once per point.
-  const value = typeof point.value === 'number' ? String(point.value) : stringifyPlain(point.value);
-  const meta = metadata === undefined ? '' : `,"metadata":${stringifyPlain(metadata)}`;
-  return `{"timestamp":"${timestamp}","value":${value}${meta}}\n`;
-}
-
-function stringifyPlain(value: unknown): string {
-  try {
-    return JSON.stringify(value);
-  } catch {
-    return JSON.stringify(value, (_k, v) => (typeof v === 'bigint' ? v.toString() : v));
-  }
 }
 
 interface Batch {
@@ -357,70 +291,5 @@ export class IncrementalWriter {
     await this.handle?.close();
     this.handle = undefined;
     if (this.owned) await this.storage.close();
-  }
-}
-
-export interface IncrementalOptions extends IngestLocation {
-  /** @default 'default' */
-  sourceName?: string;
-  /** @default datasetId */
-  variableName?: string;
-  metadata?: Record<string, unknown>;
-}
-
-/**
- * The seed's single-point append. Durable when it returns; safe from several processes. For
- * many points use IncrementalWriter (one fsync per batch instead of one per point).
- */
-export async function saveDataPointIncremental(
-  datasetId: string,
-  timestamp: Date | string | number,
-  value: unknown,
-  options: IncrementalOptions = {},
-): Promise<SavedFile> {
-  const writer = await IncrementalWriter.open({ ...options, datasetId, batchSize: 1, flushIntervalMs: 0 });
-  try {
-    await writer.write({ timestamp, value, ...(options.metadata ? { metadata: options.metadata } : {}) });
-    if (writer.lastSegment) {
-      const { key, url, size } = writer.lastSegment;
-      return { key, url, size };
-    }
-    return { ...writer.file, size: (await writer.storage.stat(writer.key)).size };
-  } finally {
-    await writer.close();
-  }
-}
-
-export interface StoredPoint {
-  timestamp: string;
-  value: unknown;
-  metadata?: Record<string, unknown>;
-}
-
-/** Reads the points of a variable: the JSONL file, then its segments; torn lines are skipped. */
-export async function* readDataPoints(
-  datasetId: string,
-  options: Omit<IncrementalOptions, 'metadata'> = {},
-): AsyncIterable<StoredPoint> {
-  const dataset = safeId(datasetId, 'dataset id');
-  const source = safeId(options.sourceName ?? DEFAULT_SOURCE, 'source name');
-  const variable = safeId(options.variableName ?? datasetId, 'variable name');
-  const { storage, owned } = resolveStorage(options);
-  try {
-    const key = `${source}/${dataset}/${variable}.jsonl`;
-    if (await storage.exists(key)) {
-      yield* jsonlReader.read(storage, key, { skipInvalid: true }) as AsyncIterable<StoredPoint>;
-    }
-    const segments: (StampedName & { key: string })[] = [];
-    for await (const entry of storage.list({ prefix: `${source}/${dataset}/${variable}.segments/` })) {
-      if (entry.type !== 'object') continue;
-      const parsed = parseStampedName(entry.key.slice(entry.key.lastIndexOf('/') + 1));
-      if (parsed) segments.push({ ...parsed, key: entry.key });
-    }
-    for (const seg of segments.sort(compareStamped)) {
-      yield* jsonlReader.read(storage, seg.key, { skipInvalid: true }) as AsyncIterable<StoredPoint>;
-    }
-  } finally {
-    if (owned) await storage.close();
   }
 }

@@ -17,16 +17,7 @@ export {
   type StampedFile,
 } from './find.ts';
 export { type IdKind, isValidId, MAX_ID_LENGTH, safeId } from './ids.ts';
-export {
-  type DataPoint,
-  dataPointLine,
-  type IncrementalOptions,
-  IncrementalWriter,
-  type IncrementalWriterOptions,
-  readDataPoints,
-  type StoredPoint,
-  saveDataPointIncremental,
-} from './incremental.ts';
+export { IncrementalWriter, type IncrementalWriterOptions } from './incremental.ts';
 export {
   type ApiResponseOptions,
   encodeData,
@@ -40,4 +31,6 @@ export {
   saveRequestMetadata,
   saveToFile,
 } from './persistence.ts';
+export { type DataPoint, dataPointLine, type StoredPoint } from './point.ts';
+export { type IncrementalOptions, readDataPoints, saveDataPointIncremental } from './points.ts';
 export { formatStamp, parseStamp, parseStampedName, type StampedName, toDate } from './stamp.ts';
