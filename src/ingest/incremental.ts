@@ -23,6 +23,7 @@ import { IngestError, ValidationError } from '../errors.ts';
 import type { Storage } from '../storage/types.ts';
 import { DEFAULT_SOURCE, describeKey, type IngestLocation, resolveStorage, type SavedFile } from './base.ts';
 import { safeId } from './ids.ts';
+import { LineBuffer } from './line-buffer.ts';
 import { type DataPoint, dataPointLine } from './point.ts';
 import { createStamped } from './save.ts';
 
@@ -82,7 +83,7 @@ export class IncrementalWriter {
   private readonly dir: string;
   private readonly variable: string;
   private handle: fsp.FileHandle | undefined;
-  private lines: string[] = [];
+  private readonly pending = new LineBuffer();
   private batch: Batch | undefined;
   private queued = 0;
   private timer: NodeJS.Timeout | undefined;
@@ -198,12 +199,12 @@ export class IncrementalWriter {
   }
 
   private enqueue(lines: string[]): Promise<void> {
-    for (const l of lines) this.lines.push(l);
+    for (const l of lines) this.pending.push(l);
     this.queued += lines.length;
     // Every point of a batch shares one promise: no allocation per point.
     this.batch ??= newBatch();
     const done = this.batch.promise;
-    if (this.lines.length >= this.batchSize) this.startFlush();
+    if (this.pending.count >= this.batchSize) this.startFlush();
     else this.timer ??= setTimeout(() => this.startFlush(), this.intervalMs);
     return done;
   }
@@ -211,7 +212,7 @@ export class IncrementalWriter {
   private startFlush(): Promise<void> {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
-    if (!this.draining && this.lines.length > 0) this.draining = this.drain();
+    if (!this.draining && this.pending.count > 0) this.draining = this.drain();
     return this.draining ?? Promise.resolve();
   }
 
@@ -221,20 +222,19 @@ export class IncrementalWriter {
    */
   private async drain(): Promise<void> {
     try {
-      while (this.lines.length > 0) {
-        const lines = this.lines;
+      while (this.pending.count > 0) {
+        const { bytes, count } = this.pending.take();
         const batch = this.batch;
-        this.lines = [];
         this.batch = undefined;
         try {
-          await this.writeBatch(lines.join(''));
-          this.stats.points += lines.length;
+          await this.writeBatch(bytes);
+          this.stats.points += count;
           this.stats.batches++;
           batch?.resolve();
         } catch (error) {
           batch?.reject(error);
         } finally {
-          this.queued -= lines.length;
+          this.queued -= count;
         }
       }
     } finally {
@@ -242,8 +242,7 @@ export class IncrementalWriter {
     }
   }
 
-  private async writeBatch(text: string): Promise<void> {
-    const buf = Buffer.from(text);
+  private async writeBatch(buf: Buffer): Promise<void> {
     if (!this.handle) {
       this.lastSegment = await createStamped(
         this.storage,
@@ -277,7 +276,7 @@ export class IncrementalWriter {
 
   /** Flushes every queued point; resolves when they are durable. */
   async flush(): Promise<void> {
-    while (this.waiting || this.lines.length > 0 || this.draining) {
+    while (this.waiting || this.pending.count > 0 || this.draining) {
       if (this.waiting) await this.waiting;
       else await this.startFlush();
     }

@@ -37,10 +37,28 @@ function needsMasking(value: unknown, depth = 0): boolean {
   return false;
 }
 
+// toISOString is slow relative to everything else per point; points come in bursts within the
+// same second, so the part up to the seconds is reused.
+let cachedSecond = Number.NaN;
+let cachedPrefix = '';
+
+function isoFromMs(ms: number): string {
+  const second = Math.floor(ms / 1000);
+  if (second !== cachedSecond) {
+    const iso = new Date(second * 1000).toISOString(); // 2025-01-01T12:00:00.000Z
+    if (iso.length !== 24) return new Date(ms).toISOString(); // years outside 0000–9999
+    cachedSecond = second;
+    cachedPrefix = iso.slice(0, 20);
+  }
+  const millis = ms - second * 1000;
+  return `${cachedPrefix}${millis < 10 ? '00' : millis < 100 ? '0' : ''}${millis}Z`;
+}
+
 function timestampIso(ts: Date | string | number): string {
   // Fast paths for the common shapes; toDate validates and reads zone-less strings as UTC.
-  if (typeof ts === 'number' && Number.isFinite(ts)) return new Date(ts).toISOString();
-  if (ts instanceof Date && !Number.isNaN(ts.getTime())) return ts.toISOString();
+  if (typeof ts === 'number' && Number.isInteger(ts) && Math.abs(ts) <= 8.64e15) return isoFromMs(ts);
+  if (typeof ts === 'number' && Number.isFinite(ts)) return toDate(ts).toISOString();
+  if (ts instanceof Date && !Number.isNaN(ts.getTime())) return isoFromMs(ts.getTime());
   return toDate(ts).toISOString();
 }
 

@@ -1,6 +1,12 @@
 import * as fsp from 'node:fs/promises';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { IncrementalWriter, readDataPoints, saveDataPointIncremental } from '../../src/ingest/index.ts';
+import {
+  dataPointLine,
+  IncrementalWriter,
+  readDataPoints,
+  saveDataPointIncremental,
+} from '../../src/ingest/index.ts';
 import { createFsStorage } from '../../src/storage/drivers/fs.ts';
 import { openStorage } from '../../src/storage/open.ts';
 import type { Storage } from '../../src/storage/types.ts';
@@ -134,5 +140,26 @@ describe('incremental on fs', () => {
     await w2.write({ timestamp: 0, value: 2 });
     await w2.close();
     expect((await collect(readDataPoints('t', { storage }))).map((p) => p.value)).toEqual([1, 2]);
+  });
+});
+
+describe('dataPointLine', () => {
+  it('writes the same timestamp as toISOString for any epoch ms or Date, and JSON for the record', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: -8.64e15, max: 8.64e15 }), fc.jsonValue(), (ms, value) => {
+        const line = dataPointLine({ timestamp: ms, value: value ?? null });
+        const parsed = JSON.parse(line) as { timestamp: string; value: unknown };
+        expect(line.endsWith('}\n')).toBe(true);
+        expect(parsed.timestamp).toBe(new Date(ms).toISOString());
+        expect(JSON.parse(dataPointLine({ timestamp: new Date(ms), value: 1 })).timestamp).toBe(
+          new Date(ms).toISOString(),
+        );
+        expect(parsed.value).toEqual(JSON.parse(JSON.stringify(value ?? null)));
+      }),
+      { numRuns: 2000 },
+    );
+    expect(JSON.parse(dataPointLine({ timestamp: 1.5, value: 1 })).timestamp).toBe(
+      '1970-01-01T00:00:00.001Z',
+    );
   });
 });
