@@ -2,6 +2,7 @@
 export * from './config/index.ts';
 export * from './engine/index.ts';
 export * from './errors.ts';
+export * from './formats/index.ts';
 export * from './logging/logger.ts';
 export * from './secrets/index.ts';
 export * from './storage/index.ts';

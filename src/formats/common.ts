@@ -1,0 +1,138 @@
+/** Helpers shared by the format drivers: row iteration, JSON value mapping, storage writes. */
+import { createHash } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { FormatError } from '../errors.ts';
+import type { Storage } from '../storage/types.ts';
+import type { ByteSource, FormatName, FormatWriteResult, Row, Rows, WriteToStorageOptions } from './types.ts';
+
+/** Report progress every this many rows. */
+export const PROGRESS_EVERY = 10_000;
+
+export async function* iterateRows(rows: Rows, signal?: AbortSignal): AsyncIterable<Row> {
+  let index = 0;
+  for await (const row of rows as AsyncIterable<Row>) {
+    if (signal?.aborted) throw signal.reason;
+    if (row === null || typeof row !== 'object' || Array.isArray(row)) {
+      throw new FormatError(
+        `Row ${index} is not an object (got ${row === null ? 'null' : Array.isArray(row) ? 'array' : typeof row}); rows must be plain objects`,
+        { context: { row: index } },
+      );
+    }
+    index++;
+    yield row;
+  }
+}
+
+/** JSON.stringify replacer: BigInt becomes a number when exact, else its decimal string. */
+export function jsonReplacer(_key: string, value: unknown): unknown {
+  if (typeof value === 'bigint') {
+    return value >= BigInt(Number.MIN_SAFE_INTEGER) && value <= BigInt(Number.MAX_SAFE_INTEGER)
+      ? Number(value)
+      : value.toString();
+  }
+  return value;
+}
+
+export function stringifyJson(value: unknown, indent?: number): string {
+  const text = JSON.stringify(value, jsonReplacer, indent);
+  // JSON.stringify(undefined) is undefined; store null so the file stays valid JSON.
+  return text ?? 'null';
+}
+
+/** Splits a byte stream into lines (LF or CRLF), with 1-based line numbers. */
+export async function* splitLines(
+  bytes: ByteSource,
+  signal?: AbortSignal,
+): AsyncIterable<{ line: string; number: number }> {
+  const decoder = new TextDecoder('utf-8');
+  let pending = '';
+  let number = 0;
+  for await (const chunk of bytes) {
+    if (signal?.aborted) throw signal.reason;
+    pending += typeof chunk === 'string' ? chunk : decoder.decode(chunk, { stream: true });
+    let nl = pending.indexOf('\n');
+    while (nl !== -1) {
+      number++;
+      const line = pending.slice(0, nl);
+      yield { line: line.endsWith('\r') ? line.slice(0, -1) : line, number };
+      pending = pending.slice(nl + 1);
+      nl = pending.indexOf('\n');
+    }
+  }
+  pending += decoder.decode();
+  if (pending.length > 0) yield { line: pending, number: number + 1 };
+}
+
+/** Counts rows as they pass and reports progress. */
+export async function* countingRows(
+  rows: Rows,
+  counter: { rows: number },
+  options: WriteToStorageOptions,
+): AsyncIterable<Row> {
+  for await (const row of iterateRows(rows, options.signal)) {
+    counter.rows++;
+    if (options.onProgress && counter.rows % PROGRESS_EVERY === 0) {
+      options.onProgress({ operation: 'write', done: counter.rows, unit: 'rows' });
+    }
+    yield row;
+  }
+}
+
+/** Puts encoded bytes atomically into `storage`, hashing them on the way. */
+export async function putEncoded(
+  storage: Storage,
+  key: string,
+  format: FormatName,
+  contentType: string,
+  encode: (rows: Rows) => AsyncIterable<Uint8Array>,
+  rows: Rows,
+  options: WriteToStorageOptions = {},
+): Promise<FormatWriteResult> {
+  const counter = { rows: 0 };
+  const hash = createHash('sha256');
+  let size = 0;
+  async function* tap(): AsyncIterable<Uint8Array> {
+    // Arrays pass through as arrays so formats can take their in-memory fast paths.
+    const input = Array.isArray(rows) ? rows : countingRows(rows, counter, options);
+    for await (const chunk of encode(input)) {
+      hash.update(chunk);
+      size += chunk.byteLength;
+      yield chunk;
+    }
+  }
+  const result = await storage.put(key, Readable.from(tap(), { objectMode: false }), {
+    contentType,
+    ...(options.ifNotExists ? { ifNotExists: true } : {}),
+    ...(options.metadata ? { metadata: options.metadata } : {}),
+    ...(options.signal ? { signal: options.signal } : {}),
+  });
+  if (Array.isArray(rows)) counter.rows = rows.length;
+  options.onProgress?.({ operation: 'write', done: counter.rows, total: counter.rows, unit: 'rows' });
+  return { key: result.key, format, rows: counter.rows, size, etag: result.etag, sha256: hash.digest('hex') };
+}
+
+/** Batches small strings into chunks of about `size` bytes, so streams are not one write per row. */
+export class ChunkBuffer {
+  private parts: string[] = [];
+  private length = 0;
+  private readonly size: number;
+
+  constructor(size = 64 * 1024) {
+    this.size = size;
+  }
+
+  /** Adds text; returns a chunk when the buffer is full. */
+  push(text: string): Uint8Array | undefined {
+    this.parts.push(text);
+    this.length += text.length;
+    return this.length >= this.size ? this.flush() : undefined;
+  }
+
+  flush(): Uint8Array | undefined {
+    if (this.parts.length === 0) return undefined;
+    const out = Buffer.from(this.parts.join(''));
+    this.parts = [];
+    this.length = 0;
+    return out;
+  }
+}
