@@ -9,6 +9,7 @@ import { validateEncryptOptions } from '../crypto/age.ts';
 import { Engine } from '../engine/duckdb.ts';
 import { AlreadyExistsError, DataWriteError, SluiceError, ValidationError } from '../errors.ts';
 import { stringifyJson } from '../formats/common.ts';
+import { TempDir } from '../formats/spool.ts';
 import type { Row } from '../formats/types.ts';
 import { getLogger, type Logger } from '../logging/logger.ts';
 import { openStorage } from '../storage/open.ts';
@@ -47,6 +48,7 @@ export class DataWriter extends EventEmitter<{ progress: [WriterProgressEvent] }
   private readonly ownsStorage: boolean;
   private ready: Promise<void> | undefined;
   private engine: Promise<Engine> | undefined;
+  private spill: TempDir | undefined;
   private closed = false;
 
   constructor(options: DataWriterOptions) {
@@ -237,6 +239,7 @@ export class DataWriter extends EventEmitter<{ progress: [WriterProgressEvent] }
     this.closed = true;
     const engine = await this.engine?.catch(() => undefined);
     await engine?.close();
+    await this.spill?.close();
     if (this.ownsStorage) await this.storage.close();
   }
 
@@ -258,8 +261,15 @@ export class DataWriter extends EventEmitter<{ progress: [WriterProgressEvent] }
   }
 
   private getEngine(): Promise<Engine> {
-    // Bounded so that streaming big tables keeps the process small; COPY streams regardless.
-    this.engine ??= Engine.create({ threads: 2, memoryLimit: '256MB' });
+    // Bounded memory with a spill directory: a 5M-row table loads without growing the process.
+    this.engine ??= (async () => {
+      this.spill = await TempDir.create('writer-duckdb');
+      return Engine.create({
+        threads: this.options.duckdb?.threads ?? 1,
+        memoryLimit: this.options.duckdb?.memoryLimit ?? '128MB',
+        tempDirectory: this.spill.dir,
+      });
+    })();
     return this.engine;
   }
 

@@ -3,6 +3,7 @@
  * and partitioned output go through DuckDB `COPY … TO`, staged in a private temp directory, and
  * every produced file is then put (encrypted when asked) into the task storage.
  */
+import { randomBytes } from 'node:crypto';
 import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { type Engine, quoteIdent, quoteLiteral } from '../engine/duckdb.ts';
@@ -11,6 +12,7 @@ import { jsonlWriter } from '../formats/jsonl.ts';
 import { getFormat } from '../formats/registry.ts';
 import { fileChunks, spoolToFile, TempDir } from '../formats/spool.ts';
 import type { Row, Rows } from '../formats/types.ts';
+import { loadRows } from './row-loader.ts';
 import type { DataframeFormat, SqlTable, Table, WriteDataframeOptions } from './types.ts';
 
 export function isSqlTable(table: unknown): table is SqlTable {
@@ -88,7 +90,7 @@ export interface StagedOutput {
 
 /**
  * Runs `COPY (query) TO …` into a temp directory: one file, or Hive partitions when
- * `partitionBy` is set. Row tables are staged as JSONL first (bounded memory).
+ * `partitionBy` is set. Row tables are loaded through the appender first (see row-loader.ts).
  */
 export async function stageWithDuckDB(
   table: Table,
@@ -101,29 +103,36 @@ export async function stageWithDuckDB(
 ): Promise<StagedOutput> {
   const temp = await TempDir.create('writer');
   try {
-    let query: string;
-    const counter = { rows: 0 };
-    if (isSqlTable(table)) {
-      query = table.sql;
-    } else {
-      const staged = temp.file('rows.jsonl');
-      await spoolToFile(staged, jsonlWriter.encode(countRows(table as Rows, counter, options.onRows)));
-      if (counter.rows === 0) {
-        throw new ValidationError(
-          'cannot write a partitioned output from zero rows (no schema to partition)',
-        );
-      }
-      query = `SELECT * FROM read_json(${quoteLiteral(staged)}, format='newline_delimited', sample_size=-1)`;
-    }
-    const out = temp.file('out');
     const partitions = options.partitionBy ?? [];
+    const out = temp.file('out');
     const target =
       partitions.length > 0
         ? `${quoteLiteral(out)} (${copyOptions(format, options)}, PARTITION_BY (${partitions.map(quoteIdent).join(', ')}), FILENAME_PATTERN 'part-{i}')`
         : `${quoteLiteral(`${out}.${format}`)} (${copyOptions(format, options)})`;
     const rows = await options.engine.withConnection(async (conn) => {
-      const result = await conn.run(`COPY (${query}) TO ${target}`);
-      return Number(result.rowsChanged);
+      if (isSqlTable(table)) {
+        const result = await conn.run(`COPY (${table.sql}) TO ${target}`);
+        return Number(result.rowsChanged);
+      }
+      const name = `sluice_rows_${randomBytes(6).toString('hex')}`;
+      try {
+        const loaded = await loadRows(conn, name, table as Rows, {
+          ...(options.schema ? { schema: options.schema } : {}),
+          ...(options.signal ? { signal: options.signal } : {}),
+          ...(options.onRows ? { onRows: options.onRows } : {}),
+        });
+        for (const col of partitions) {
+          if (!loaded.columns.includes(col)) {
+            throw new ValidationError(
+              `partitionBy column "${col}" is not in the rows (columns: ${loaded.columns.join(', ')})`,
+            );
+          }
+        }
+        await conn.run(`COPY (${loaded.select}) TO ${target}`);
+        return loaded.rows;
+      } finally {
+        await conn.run(`DROP TABLE IF EXISTS ${quoteIdent(name)}`);
+      }
     });
     const files =
       partitions.length > 0

@@ -37,6 +37,12 @@ export interface DataWriterOptions {
   progress?: (event: WriterProgressEvent) => void;
   /** Encryption applied to every output unless a call passes `encryption: false`. @default none */
   encryption?: WriterEncryption;
+  /**
+   * The writer's private DuckDB (Parquet, partitions, queries). It spills to a temp directory
+   * beyond the memory limit, which keeps streaming 5M rows to Parquet under ~330 MB RSS.
+   * @default { threads: 1, memoryLimit: '128MB' }
+   */
+  duckdb?: { threads?: number; memoryLimit?: string };
   /** Wait this long for the lock of appendToJsonArray/mergeJsonObjects. @default 30000 */
   lockTimeoutMs?: number;
 }

@@ -124,7 +124,7 @@ export async function writeTable(
 
   const key = outputKey(name, format, { ...stamp, encrypted: encryption !== undefined });
   await ctx.checkOverwrite(key, options);
-  if (isSqlTable(table)) {
+  if (isSqlTable(table) || format === 'parquet') {
     const staged = await stageWithDuckDB(table, format, {
       ...options,
       partitionBy: [],
