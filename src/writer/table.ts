@@ -4,13 +4,12 @@
  * every produced file is then put (encrypted when asked) into the task storage.
  */
 import { randomBytes } from 'node:crypto';
-import { readdir, stat } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { type Engine, quoteIdent, quoteLiteral } from '../engine/duckdb.ts';
 import { ValidationError } from '../errors.ts';
-import { jsonlWriter } from '../formats/jsonl.ts';
 import { getFormat } from '../formats/registry.ts';
-import { fileChunks, spoolToFile, TempDir } from '../formats/spool.ts';
+import { TempDir } from '../formats/spool.ts';
 import type { Row, Rows } from '../formats/types.ts';
 import { loadRows } from './row-loader.ts';
 import type { DataframeFormat, SqlTable, Table, WriteDataframeOptions } from './types.ts';
@@ -153,5 +152,3 @@ async function listFiles(dir: string): Promise<string[]> {
   const files = entries.filter((e) => e.isFile()).map((e) => path.join(e.parentPath, e.name));
   return files.sort();
 }
-
-export { fileChunks, stat };
