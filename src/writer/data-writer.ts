@@ -75,6 +75,7 @@ export class DataWriter extends EventEmitter<{ progress: [WriterProgressEvent] }
   /** Creates the task folders (output/, dictionaries/, logs/, visualizations/, metrics/) on local disk. */
   init(): Promise<void> {
     this.ready ??= (async () => {
+      if (this.options.createFolders === false) return;
       if (!this.storage.capabilities.localFiles || !this.storage.localPath) return;
       const { mkdir } = await import('node:fs/promises');
       for (const dir of TASK_SUBDIRS) await mkdir(this.storage.localPath(dir), { recursive: true });

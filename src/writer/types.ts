@@ -43,6 +43,8 @@ export interface DataWriterOptions {
    * @default { threads: 1, memoryLimit: '128MB' }
    */
   duckdb?: { threads?: number; memoryLimit?: string };
+  /** Create output/, dictionaries/, logs/, visualizations/, metrics/ on local disk. @default true */
+  createFolders?: boolean;
   /** Wait this long for the lock of appendToJsonArray/mergeJsonObjects. @default 30000 */
   lockTimeoutMs?: number;
 }
