@@ -32,16 +32,20 @@ function chunkNonce(counter: number, last: boolean): Buffer {
   return nonce;
 }
 
-function sealChunk(key: KeyObject, counter: number, last: boolean, plaintext: Uint8Array): Buffer {
+/** Seals one chunk, appending its ciphertext and tag to `parts` (joined once per batch, not per chunk). */
+function sealChunk(
+  parts: Buffer[],
+  key: KeyObject,
+  counter: number,
+  last: boolean,
+  plaintext: Uint8Array,
+): void {
   const cipher = createCipheriv('chacha20-poly1305', key, chunkNonce(counter, last), {
     authTagLength: TAG_SIZE,
   });
-  const body = cipher.update(plaintext);
+  parts.push(cipher.update(plaintext));
   cipher.final();
-  const out = Buffer.allocUnsafe(body.length + TAG_SIZE);
-  body.copy(out, 0);
-  cipher.getAuthTag().copy(out, body.length);
-  return out;
+  parts.push(cipher.getAuthTag());
 }
 
 function openChunk(key: KeyObject, counter: number, last: boolean, sealed: Uint8Array): Buffer | null {
@@ -73,12 +77,14 @@ export async function* encryptPayload(
   for await (const piece of source) {
     const sealed: Buffer[] = [];
     chunker.push(piece, (chunk) => {
-      sealed.push(sealChunk(key, counter, false, chunk));
+      sealChunk(sealed, key, counter, false, chunk);
       counter++;
     });
-    if (sealed.length > 0) yield sealed.length === 1 ? (sealed[0] as Buffer) : Buffer.concat(sealed);
+    if (sealed.length > 0) yield Buffer.concat(sealed);
   }
-  yield sealChunk(key, counter, true, chunker.rest());
+  const last: Buffer[] = [];
+  sealChunk(last, key, counter, true, chunker.rest());
+  yield Buffer.concat(last);
 }
 
 /**

@@ -59,7 +59,7 @@ export async function putOutput(
   let size = 0;
   let plain = 0;
   const counted = async function* (): AsyncGenerator<Uint8Array> {
-    for await (const chunk of body) {
+    for await (const chunk of coalesce(body)) {
       options.signal?.throwIfAborted();
       plain += chunk.byteLength;
       options.onBytes?.(plain);
@@ -81,6 +81,32 @@ export async function putOutput(
     ...(options.signal ? { signal: options.signal } : {}),
   });
   return { path: key, sizeBytes: size, sha256: hash.digest('hex') };
+}
+
+/**
+ * Joins small chunks (csv-stringify emits one per record) into pieces of about `size` bytes, so
+ * hashing, encryption and the storage write see a few large buffers instead of one per row.
+ */
+export async function* coalesce(
+  source: AsyncIterable<Uint8Array>,
+  size = 256 * 1024,
+): AsyncGenerator<Uint8Array> {
+  let parts: Uint8Array[] = [];
+  let length = 0;
+  for await (const chunk of source) {
+    if (chunk.byteLength >= size && length === 0) {
+      yield chunk;
+      continue;
+    }
+    parts.push(chunk);
+    length += chunk.byteLength;
+    if (length >= size) {
+      yield Buffer.concat(parts, length);
+      parts = [];
+      length = 0;
+    }
+  }
+  if (length > 0) yield Buffer.concat(parts, length);
 }
 
 export async function* bytesOf(data: Uint8Array | string): AsyncGenerator<Uint8Array> {

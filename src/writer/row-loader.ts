@@ -58,6 +58,25 @@ function kindOf(value: unknown): Kind {
   }
 }
 
+/** Whether a column of `kind` holds `value` as it is. */
+function fits(kind: Kind, value: unknown): boolean {
+  if (value === null || value === undefined) return true;
+  switch (kind) {
+    case 'varchar':
+      return true;
+    case 'double':
+      return typeof value === 'number' || typeof value === 'bigint';
+    case 'bigint':
+      return typeof value === 'bigint' || (typeof value === 'number' && Number.isSafeInteger(value));
+    case 'boolean':
+      return typeof value === 'boolean';
+    case 'timestamp':
+      return value instanceof Date;
+    default:
+      return false;
+  }
+}
+
 /** The narrowest kind holding both; `undefined` when `have` already holds `value`'s kind. */
 function widen(have: Kind, next: Kind): Kind | undefined {
   if (next === 'null' || next === have) return undefined;
@@ -129,24 +148,20 @@ export async function loadRows(
     kinds[i] = to;
   };
 
-  for await (const row of rows as AsyncIterable<Row>) {
-    if (count % 1024 === 0) options.signal?.throwIfAborted();
-    if (row === null || typeof row !== 'object' || Array.isArray(row)) {
-      throw new ValidationError(`row ${count} is not an object`, { context: { row: count } });
-    }
+  /** Adds new columns and widens types for a row that does not fit; true if the table changed. */
+  const reshape = async (row: Row): Promise<boolean> => {
     let changed = false;
     if (!fixed) {
       for (const key in row) {
-        if (!index.has(key)) {
-          index.set(key, columns.length);
-          columns.push(key);
-          kinds.push('null');
-          if (created) {
-            appender?.flushSync();
-            await conn.run(`ALTER TABLE ${quoteIdent(table)} ADD COLUMN ${quoteIdent(key)} VARCHAR`);
-          }
-          changed = true;
+        if (index.has(key)) continue;
+        index.set(key, columns.length);
+        columns.push(key);
+        kinds.push('null');
+        if (created) {
+          appender?.flushSync();
+          await conn.run(`ALTER TABLE ${quoteIdent(table)} ADD COLUMN ${quoteIdent(key)} VARCHAR`);
         }
+        changed = true;
       }
     }
     for (let i = 0; i < columns.length; i++) {
@@ -165,6 +180,28 @@ export async function loadRows(
       else kinds[i] = to;
       changed = true;
     }
+    return changed;
+  };
+
+  for await (const row of rows as AsyncIterable<Row>) {
+    if (count % 1024 === 0) options.signal?.throwIfAborted();
+    if (row === null || typeof row !== 'object' || Array.isArray(row)) {
+      throw new ValidationError(`row ${count} is not an object`, { context: { row: count } });
+    }
+    // Hot path: every value fits its column and the row has no key we have not seen.
+    let present = 0;
+    let fitsAll = true;
+    const width = columns.length;
+    for (let i = 0; i < width; i++) {
+      const value = row[columns[i] as string];
+      values[i] = value;
+      if (value !== undefined) present++;
+      if (!fits(kinds[i] as Kind, value)) fitsAll = false;
+    }
+    let keys = 0;
+    if (!fixed) for (const _ in row) keys++;
+    let changed = false;
+    if (!fitsAll || keys > present) changed = await reshape(row);
     // The table is created once 1,000 rows have shaped the first guess of the schema.
     if (!created && (count >= 1000 || fixed)) {
       await create();
@@ -174,7 +211,7 @@ export async function loadRows(
     } else if (created && changed) {
       await reopen();
     }
-    if (created && appender) append(values.slice(0, columns.length));
+    if (created && appender) append(values);
     else buffered.push(values.slice(0, columns.length));
     count++;
     if (options.onRows && count % 10_000 === 0) options.onRows(count);
