@@ -10,7 +10,13 @@ import { randomBytes } from 'node:crypto';
 import { armor, Decrypter, Encrypter, type Recipient, type Stanza } from 'age-encryption';
 import { EncryptionError, SluiceError, ValidationError } from '../errors.ts';
 import { NodeScryptIdentity, NodeScryptRecipient } from './scrypt.ts';
-import { decryptPayload, encryptPayload, PAYLOAD_NONCE_SIZE, payloadKey, TAG_SIZE } from './stream.ts';
+import {
+  decryptPayloadParts,
+  encryptPayloadParts,
+  PAYLOAD_NONCE_SIZE,
+  payloadKey,
+  TAG_SIZE,
+} from './stream.ts';
 
 export interface EncryptOptions {
   /** Public keys to encrypt to (`age1…`); any one identity among them can decrypt. @default [] */
@@ -118,11 +124,18 @@ export async function* encryptStream(
   source: AsyncIterable<Uint8Array>,
   options: EncryptOptions,
 ): AsyncGenerator<Buffer> {
+  for await (const parts of encryptStreamParts(source, options)) yield Buffer.concat(parts);
+}
+
+/** encryptStream as batches of buffers (header and nonce first), for vectored writes. */
+export async function* encryptStreamParts(
+  source: AsyncIterable<Uint8Array>,
+  options: EncryptOptions,
+): AsyncGenerator<Buffer[]> {
   const { header, fileKey } = await createHeader(options);
   const nonce = randomBytes(PAYLOAD_NONCE_SIZE);
-  yield header;
-  yield nonce;
-  yield* encryptPayload(source, payloadKey(fileKey, nonce));
+  yield [header, nonce];
+  yield* encryptPayloadParts(source, payloadKey(fileKey, nonce));
 }
 
 /** Decrypts an age file stream (binary or armored). Bytes are released only once authenticated. */
@@ -130,6 +143,16 @@ export async function* decryptStream(
   source: AsyncIterable<Uint8Array>,
   options: DecryptOptions,
 ): AsyncGenerator<Buffer> {
+  for await (const parts of decryptStreamParts(source, options)) {
+    yield parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts);
+  }
+}
+
+/** decryptStream as batches of authenticated plaintext buffers, for vectored writes. */
+export async function* decryptStreamParts(
+  source: AsyncIterable<Uint8Array>,
+  options: DecryptOptions,
+): AsyncGenerator<Buffer[]> {
   const label = options.label ?? 'the age file';
   const decrypter = buildDecrypter(options);
   const iterator = source[Symbol.asyncIterator]();
@@ -176,7 +199,7 @@ export async function* decryptStream(
       if (done) return;
       for (let next = await iterator.next(); !next.done; next = await iterator.next()) yield next.value;
     };
-    yield* decryptPayload(remaining(), key, label);
+    yield* decryptPayloadParts(remaining(), key, label);
   } finally {
     await iterator.return?.();
   }

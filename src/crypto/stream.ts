@@ -72,6 +72,14 @@ export async function* encryptPayload(
   source: AsyncIterable<Uint8Array>,
   key: KeyObject,
 ): AsyncGenerator<Buffer> {
+  for await (const parts of encryptPayloadParts(source, key)) yield Buffer.concat(parts);
+}
+
+/** encryptPayload without joining: the ciphertext and tag buffers of each input piece, for writev. */
+export async function* encryptPayloadParts(
+  source: AsyncIterable<Uint8Array>,
+  key: KeyObject,
+): AsyncGenerator<Buffer[]> {
   const chunker = new Chunker(CHUNK_SIZE);
   let counter = 0;
   for await (const piece of source) {
@@ -80,11 +88,11 @@ export async function* encryptPayload(
       sealChunk(sealed, key, counter, false, chunk);
       counter++;
     });
-    if (sealed.length > 0) yield Buffer.concat(sealed);
+    if (sealed.length > 0) yield sealed;
   }
   const last: Buffer[] = [];
   sealChunk(last, key, counter, true, chunker.rest());
-  yield Buffer.concat(last);
+  yield last;
 }
 
 /**
@@ -97,6 +105,17 @@ export async function* decryptPayload(
   key: KeyObject,
   label = 'the age file',
 ): AsyncGenerator<Buffer> {
+  for await (const parts of decryptPayloadParts(source, key, label)) {
+    yield parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts);
+  }
+}
+
+/** decryptPayload without joining the plaintext chunks of each input piece. */
+export async function* decryptPayloadParts(
+  source: AsyncIterable<Uint8Array>,
+  key: KeyObject,
+  label = 'the age file',
+): AsyncGenerator<Buffer[]> {
   const chunker = new Chunker(ENCRYPTED_CHUNK_SIZE);
   let counter = 0;
   for await (const piece of source) {
@@ -107,7 +126,7 @@ export async function* decryptPayload(
       opened.push(plain);
       counter++;
     });
-    if (opened.length > 0) yield opened.length === 1 ? (opened[0] as Buffer) : Buffer.concat(opened);
+    if (opened.length > 0) yield opened;
   }
   const last = chunker.rest();
   if (last.length < TAG_SIZE || (last.length === TAG_SIZE && counter > 0)) {
@@ -118,7 +137,7 @@ export async function* decryptPayload(
   }
   const plain = openChunk(key, counter, true, last);
   if (plain === null) throw damaged(label, counter);
-  yield plain;
+  yield [plain];
 }
 
 /**
