@@ -186,6 +186,20 @@ await w.close();`,
     expect(existsSync(path.join(dir, '.shared.json.lock'))).toBe(false);
   });
 
+  it('breaks a lock left by a dead process, and times out on a live one with LockError as cause', async () => {
+    const lock = path.join(dir, '.locked.json.lock');
+    writeFileSync(lock, '999999999 deadbeef');
+    await writer.appendToJsonArray({ ok: 1 }, 'locked');
+    expect(existsSync(lock)).toBe(false);
+    writeFileSync(lock, `${process.pid} someone-else`);
+    const impatient = new DataWriter({ taskDir: dir, lockTimeoutMs: 200 });
+    const error = await impatient.appendToJsonArray({ ok: 2 }, 'locked').catch((e) => e);
+    expect(error).toMatchObject({ code: 'E040' });
+    expect(error.cause).toMatchObject({ code: 'E071' });
+    expect(JSON.parse(readFileSync(path.join(dir, 'locked.json'), 'utf8'))).toEqual([{ ok: 1 }]);
+    await impatient.close();
+  });
+
   it('mergeJsonObjects merges recursively, or not, and respects overwriteExisting', async () => {
     await writer.mergeJsonObjects({ a: { x: 1, y: 1 }, keep: 1 }, 'config');
     await writer.mergeJsonObjects({ a: { y: 2, z: 3 } }, 'config');
