@@ -5,6 +5,7 @@ export * from './crypto/index.ts';
 export * from './engine/index.ts';
 export * from './errors.ts';
 export * from './formats/index.ts';
+export * from './ingest/index.ts';
 export * from './logging/logger.ts';
 export * from './secrets/index.ts';
 export * from './storage/index.ts';

@@ -6,6 +6,7 @@ import { Command, Option } from 'commander';
 import { LOG_LEVELS } from '../logging/logger.ts';
 import { VERSION } from '../version.ts';
 import { registerConfigCommands } from './commands/config.ts';
+import { registerIngestCommands } from './commands/ingest.ts';
 import { registerStorageCommands } from './commands/storage.ts';
 import { registerWriterCommands } from './commands/writer.ts';
 
@@ -21,6 +22,7 @@ export function buildProgram(): Command {
     .exitOverride();
   registerStorageCommands(program);
   registerConfigCommands(program);
+  registerIngestCommands(program);
   registerWriterCommands(program);
   // Commands run as async actions; exitOverride propagates commander's usage errors as throws.
   for (const cmd of program.commands) applyExitOverride(cmd);

@@ -101,7 +101,8 @@ export async function putEncoded(
     }
   }
   const result = await storage.put(key, Readable.from(tap(), { objectMode: false }), {
-    contentType,
+    // On disk a content type costs a sidecar file per object and the extension says it anyway.
+    ...(storage.capabilities.localFiles ? {} : { contentType }),
     ...(options.ifNotExists ? { ifNotExists: true } : {}),
     ...(options.metadata ? { metadata: options.metadata } : {}),
     ...(options.signal ? { signal: options.signal } : {}),

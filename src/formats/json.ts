@@ -3,8 +3,10 @@
  * with `pretty: false`). The reader streams the elements of a top-level array one at a time; a
  * top-level object is read whole and yielded as one row.
  */
+
 import { FormatError } from '../errors.ts';
 import { ChunkBuffer, iterateRows, putEncoded, stringifyJson } from './common.ts';
+import { parseJson } from './json-parse.ts';
 import type { ByteSource, Format, FormatReader, FormatWriter, Row, Rows } from './types.ts';
 
 export interface JsonWriteOptions {
@@ -73,7 +75,7 @@ async function* decodeJson(
     if (text.trim() === '') return undefined;
     let value: unknown;
     try {
-      value = JSON.parse(text);
+      value = parseJson(text);
     } catch (error) {
       throw fail(`element ${index} is not valid JSON: ${(error as Error).message}`, error);
     }

@@ -1,7 +1,9 @@
 /** JSON Lines: one JSON object per line, UTF-8, `\n` separated. Streams both ways. */
+
 import { FormatError } from '../errors.ts';
 import type { Storage } from '../storage/types.ts';
 import { ChunkBuffer, iterateRows, putEncoded, splitLines, stringifyJson } from './common.ts';
+import { parseJson } from './json-parse.ts';
 import type { ByteSource, Format, FormatReader, FormatWriter, Row, Rows } from './types.ts';
 
 /** One row as a JSONL line (with its trailing newline). Line separators inside strings are escaped by JSON. */
@@ -35,7 +37,7 @@ async function* decodeJsonl(
     if (line.trim() === '') continue;
     let value: unknown;
     try {
-      value = JSON.parse(line);
+      value = parseJson(line);
     } catch (error) {
       if (options.skipInvalid) continue;
       throw new FormatError(`JSONL ${where}line ${number} is not valid JSON: ${(error as Error).message}`, {

@@ -1,0 +1,179 @@
+/** `sluice fetch <url>` and `sluice ingest latest|ls`: API ingestion persistence from the shell. */
+import { type Command, Option } from 'commander';
+import { z } from 'zod';
+import { HttpError, NotFoundError, UsageError } from '../../errors.ts';
+import type { IngestLocation, SavedFile } from '../../ingest/base.ts';
+import { type FetchAndSaveResult, fetchAndSave } from '../../ingest/fetch.ts';
+import { findLatestFile, listDatasets } from '../../ingest/find.ts';
+import { maskSecretsInString } from '../../secrets/mask.ts';
+import { formatBytes, parseDuration } from '../../util/format-bytes.ts';
+import { printJson, printTable } from '../output.ts';
+
+const FORMATS = ['json', 'jsonl', 'csv', 'parquet'] as const;
+const collect = (value: string, previous: string[]) => [...previous, value];
+
+const duration = (name: string) =>
+  z.string().transform((text, ctx) => {
+    try {
+      const ms = parseDuration(text);
+      if (ms <= 0) throw new RangeError('must be positive');
+      return ms;
+    } catch (error) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `--${name} ${JSON.stringify(text)}: ${(error as Error).message}`,
+      });
+      return z.NEVER;
+    }
+  });
+
+const fetchFlags = z.object({
+  source: z.string(),
+  dataset: z.string(),
+  header: z.array(z.string()),
+  format: z.enum(FORMATS),
+  timeout: duration('timeout'),
+  retries: z
+    .string()
+    .regex(/^\d+$/, '--retries must be a whole number ≥ 0')
+    .transform(Number)
+    .pipe(z.number().max(20, '--retries must be at most 20')),
+  retryDelay: duration('retry-delay'),
+  base: z.string().optional(),
+  json: z.boolean().optional(),
+});
+
+function parseFlags<T>(schema: z.ZodType<T>, opts: unknown): T {
+  const parsed = schema.safeParse(opts);
+  if (!parsed.success) throw new UsageError(parsed.error.issues.map((i) => i.message).join('; '));
+  return parsed.data;
+}
+
+function parseHeaders(pairs: string[]): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const pair of pairs) {
+    const colon = pair.indexOf(':');
+    if (colon <= 0) {
+      throw new UsageError(
+        `--header expects 'Name: value', got ${JSON.stringify(maskSecretsInString(pair.slice(0, 40)))}`,
+      );
+    }
+    headers[pair.slice(0, colon).trim()] = pair.slice(colon + 1).trim();
+  }
+  return headers;
+}
+
+function where(base: string | undefined): IngestLocation {
+  return base ? { baseDir: base } : {};
+}
+
+const shown = (f: SavedFile) => f.path ?? f.url;
+
+function printSaved(result: FetchAndSaveResult, json: boolean | undefined): void {
+  if (json) {
+    printJson({
+      status: result.status,
+      attempts: result.attempts,
+      response: shown(result.response),
+      metadata: shown(result.metadata),
+    });
+    return;
+  }
+  process.stdout.write(`${shown(result.response)}\n${shown(result.metadata)}\n`);
+}
+
+export function registerIngestCommands(program: Command): void {
+  program
+    .command('fetch')
+    .description('GET a URL and save the response (status, masked headers, body) and masked request metadata')
+    .argument('<url>', 'http(s) URL')
+    .requiredOption('--source <name>', 'source name (folder under the base)')
+    .requiredOption('--dataset <id>', 'dataset id')
+    .option('--header <header>', "request header 'Name: value' (repeatable)", collect, [])
+    .addOption(new Option('--format <format>', 'how the body is saved').choices(FORMATS).default('json'))
+    .option('--timeout <duration>', 'per attempt', '30s')
+    .option('--retries <n>', 'retries on 5xx, timeouts and network errors (4xx is never retried)', '3')
+    .option('--retry-delay <duration>', 'first backoff delay, doubled per retry', '1s')
+    .option(
+      '--base <dir|url>',
+      'base directory or storage URL (default: SLUICE_INGEST_BASE_DIR or data/api_ingestion)',
+    )
+    .option('--json', 'print the result as JSON')
+    .action(async (url: string, opts: unknown) => {
+      const flags = parseFlags(fetchFlags, opts);
+      try {
+        const result = await fetchAndSave(url, {
+          ...where(flags.base),
+          sourceName: flags.source,
+          datasetId: flags.dataset,
+          headers: parseHeaders(flags.header),
+          fileFormat: flags.format,
+          timeoutMs: flags.timeout,
+          retries: flags.retries,
+          retryDelayMs: flags.retryDelay,
+        });
+        printSaved(result, flags.json);
+      } catch (error) {
+        const result = (error as { result?: FetchAndSaveResult }).result;
+        if (error instanceof HttpError && result) printSaved(result, flags.json);
+        throw error;
+      }
+    });
+
+  const ingest = program.command('ingest').description('Look up saved ingestion data');
+
+  ingest
+    .command('latest')
+    .description('Print the most recent saved file of a dataset (by the stamp in its name)')
+    .requiredOption('--source <name>', 'source name')
+    .requiredOption('--dataset <id>', 'dataset id')
+    .addOption(new Option('--format <format>', 'file format').choices(FORMATS).default('json'))
+    .option('--base <dir|url>', 'base directory or storage URL')
+    .option('--json', 'print key, url, path, size and timestamp as JSON')
+    .action(
+      async (opts: {
+        source: string;
+        dataset: string;
+        format: (typeof FORMATS)[number];
+        base?: string;
+        json?: boolean;
+      }) => {
+        const latest = await findLatestFile(opts.dataset, {
+          ...where(opts.base),
+          sourceName: opts.source,
+          fileFormat: opts.format,
+        });
+        if (!latest) {
+          throw new NotFoundError(
+            `No ${opts.format} files for dataset ${opts.dataset} of source ${opts.source}`,
+            {
+              context: { source: opts.source, dataset: opts.dataset },
+            },
+          );
+        }
+        if (opts.json) printJson(latest);
+        else process.stdout.write(`${shown(latest)}\n`);
+      },
+    );
+
+  ingest
+    .command('ls')
+    .description('List sources and datasets with file counts and their latest file')
+    .option('--source <name>', 'only this source')
+    .option('--base <dir|url>', 'base directory or storage URL')
+    .option('--json', 'print JSON')
+    .action(async (opts: { source?: string; base?: string; json?: boolean }) => {
+      const rows = await listDatasets({
+        ...where(opts.base),
+        ...(opts.source ? { sourceName: opts.source } : {}),
+      });
+      if (opts.json) {
+        printJson(rows);
+        return;
+      }
+      printTable(
+        rows.map((r) => ({ ...r, bytes: formatBytes(r.bytes), latest: r.latestTimestamp })),
+        ['source', 'dataset', 'files', 'bytes', 'latest'],
+      );
+    });
+}

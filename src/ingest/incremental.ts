@@ -1,0 +1,426 @@
+/**
+ * Incremental data points in JSONL, the seed's `<source>/<dataset>/<variable>.jsonl`.
+ *
+ * The seed opened, appended one line and closed the file per point, with no fsync and no
+ * protection against two processes writing at once. `IncrementalWriter` batches points (group
+ * commit): all points written while a batch is being flushed go into the next batch, each batch
+ * is ONE `write()` on a file opened with O_APPEND followed by one fdatasync, and every
+ * `write()` promise resolves only once its batch is durable.
+ *
+ * Why O_APPEND of whole batches is safe with several processes: on a local file system the
+ * kernel positions each O_APPEND write at the end of the file and holds the inode lock for the
+ * whole write, so batches from different processes land one after another, never interleaved,
+ * and each batch is whole lines. The only way to leave a partial line is a crash (or a full disk)
+ * in the middle of a write; that batch was never acknowledged, readers skip the torn line
+ * (`readDataPoints` uses `skipInvalid`), and after a short write the writer terminates the line
+ * so the next batch starts clean. On storages without local files (S3, memory) there is no
+ * append: each batch becomes its own segment object `<variable>.segments/<variable>_<stamp>-r….jsonl`,
+ * written atomically, and `readDataPoints` reads the main file and then the segments in order.
+ */
+import * as fsp from 'node:fs/promises';
+import path from 'node:path';
+import { IngestError, ValidationError } from '../errors.ts';
+import { jsonlReader } from '../formats/jsonl.ts';
+import { isSensitiveName, maskSensitiveData } from '../secrets/mask.ts';
+import type { Storage } from '../storage/types.ts';
+import { DEFAULT_SOURCE, describeKey, type IngestLocation, resolveStorage, type SavedFile } from './base.ts';
+import { safeId } from './ids.ts';
+import { createStamped } from './save.ts';
+import { compareStamped, parseStampedName, type StampedName, toDate } from './stamp.ts';
+
+export interface DataPoint {
+  /** Date, epoch ms or ISO 8601 (zone-less is UTC); stored as ISO 8601 UTC with milliseconds. */
+  timestamp: Date | string | number;
+  /** Any JSON value; numbers must be finite. */
+  value: unknown;
+  /** Masked before it is stored. */
+  metadata?: Record<string, unknown>;
+}
+
+export interface IncrementalWriterOptions extends IngestLocation {
+  datasetId: string;
+  /** @default 'default' */
+  sourceName?: string;
+  /** File name (without .jsonl). @default datasetId */
+  variableName?: string;
+  /** Flush as soon as this many points are waiting. @default 1000 */
+  batchSize?: number;
+  /** Longest a point waits for its batch, in ms. @default 20 */
+  flushIntervalMs?: number;
+  /** fdatasync each batch before acknowledging it. @default true */
+  fsync?: boolean;
+  /** `write` waits for flushes while more than this many points are queued. @default 100000 */
+  maxQueued?: number;
+}
+
+function checkPositiveInt(name: string, value: number | undefined, fallback: number, min = 1): number {
+  const v = value ?? fallback;
+  if (!Number.isInteger(v) || v < min) {
+    throw new ValidationError(`IncrementalWriter: ${name} must be a whole number ≥ ${min}, got ${value}`, {
+      context: { [name]: value },
+    });
+  }
+  return v;
+}
+
+function checkValue(value: unknown, where: string): void {
+  if (typeof value === 'number' && !Number.isFinite(value)) {
+    throw new ValidationError(`Invalid value ${value} for ${where}: numbers must be finite`, {
+      context: { where },
+    });
+  }
+  if (value === undefined || typeof value === 'function' || typeof value === 'symbol') {
+    throw new ValidationError(`Invalid value for ${where}: ${typeof value} is not JSON`, {
+      context: { where },
+    });
+  }
+}
+
+/** True when masking would change `value`: a sensitive key, or a string that may hold a URL secret. */
+function needsMasking(value: unknown, depth = 0): boolean {
+  if (typeof value === 'string') return value.includes('=') || value.includes('@');
+  if (value === null || typeof value !== 'object' || depth > 32) return depth > 32;
+  if (Array.isArray(value)) return value.some((v) => needsMasking(v, depth + 1));
+  if (value instanceof Date) return false;
+  for (const key in value) {
+    if (isSensitiveName(key) || needsMasking((value as Record<string, unknown>)[key], depth + 1)) return true;
+  }
+  return false;
+}
+
+function timestampIso(ts: Date | string | number): string {
+  // Fast paths for the common shapes; toDate validates and reads zone-less strings as UTC.
+  if (typeof ts === 'number' && Number.isFinite(ts)) return new Date(ts).toISOString();
+  if (ts instanceof Date && !Number.isNaN(ts.getTime())) return ts.toISOString();
+  return toDate(ts).toISOString();
+}
+
+/** The JSONL line for one point: `{"timestamp":"…Z","value":…,"metadata":…}\n`. */
+export function dataPointLine(point: DataPoint, where = 'data point'): string {
+  const timestamp = timestampIso(point.timestamp);
+  checkValue(point.value, where);
+  let metadata: unknown;
+  if (point.metadata !== undefined) {
+    // Masking copies the whole object; most metadata has nothing to mask, so check first.
+    metadata = needsMasking(point.metadata) ? maskSensitiveData(point.metadata) : point.metadata;
+  }
+  // Built by hand (same bytes as JSON.stringify of the record): this runs once per point.
+  const value = typeof point.value === 'number' ? String(point.value) : stringifyPlain(point.value);
+  const meta = metadata === undefined ? '' : `,"metadata":${stringifyPlain(metadata)}`;
+  return `{"timestamp":"${timestamp}","value":${value}${meta}}\n`;
+}
+
+function stringifyPlain(value: unknown): string {
+  try {
+    return JSON.stringify(value);
+  } catch {
+    return JSON.stringify(value, (_k, v) => (typeof v === 'bigint' ? v.toString() : v));
+  }
+}
+
+interface Batch {
+  promise: Promise<void>;
+  resolve: () => void;
+  reject: (error: unknown) => void;
+}
+
+function newBatch(): Batch {
+  let resolve!: () => void;
+  let reject!: (error: unknown) => void;
+  const promise = new Promise<void>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  // A batch nobody awaits must not crash the process as an unhandled rejection.
+  promise.catch(() => undefined);
+  return { promise, resolve, reject };
+}
+
+export class IncrementalWriter {
+  readonly storage: Storage;
+  /** Key of the JSONL file, relative to the base. */
+  readonly key: string;
+  private readonly owned: boolean;
+  private readonly batchSize: number;
+  private readonly intervalMs: number;
+  private readonly durable: boolean;
+  private readonly maxQueued: number;
+  private readonly dir: string;
+  private readonly variable: string;
+  private handle: fsp.FileHandle | undefined;
+  private lines: string[] = [];
+  private batch: Batch | undefined;
+  private queued = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private draining: Promise<void> | undefined;
+  private waiting: Promise<void> | undefined;
+  private closed = false;
+  /** On storages without local files: the segment object the last batch went to. */
+  lastSegment: SavedFile | undefined;
+  /** Points and batches made durable so far. */
+  readonly stats = { points: 0, batches: 0, bytes: 0 };
+
+  private constructor(options: IncrementalWriterOptions, storage: Storage, owned: boolean) {
+    const dataset = safeId(options.datasetId, 'dataset id');
+    const source = safeId(options.sourceName ?? DEFAULT_SOURCE, 'source name');
+    this.variable = safeId(options.variableName ?? options.datasetId, 'variable name');
+    this.dir = `${source}/${dataset}`;
+    this.key = `${this.dir}/${this.variable}.jsonl`;
+    this.storage = storage;
+    this.owned = owned;
+    this.batchSize = checkPositiveInt('batchSize', options.batchSize, 1000);
+    this.intervalMs = checkPositiveInt('flushIntervalMs', options.flushIntervalMs, 20, 0);
+    this.maxQueued = checkPositiveInt('maxQueued', options.maxQueued, 100_000);
+    this.durable = options.fsync ?? true;
+  }
+
+  /** Opens (creating if needed) the JSONL file of one dataset variable. */
+  static async open(options: IncrementalWriterOptions): Promise<IncrementalWriter> {
+    const { storage, owned } = resolveStorage(options);
+    let writer: IncrementalWriter;
+    try {
+      writer = new IncrementalWriter(options, storage, owned);
+    } catch (error) {
+      if (owned) await storage.close();
+      throw error;
+    }
+    if (storage.capabilities.localFiles && storage.localPath)
+      await writer.openLocal(storage.localPath(writer.key));
+    return writer;
+  }
+
+  private async openLocal(file: string): Promise<void> {
+    try {
+      await fsp.mkdir(path.dirname(file), { recursive: true });
+      const existed = await fsp.stat(file).then(
+        () => true,
+        () => false,
+      );
+      this.handle = await fsp.open(file, 'a');
+      if (!existed && this.durable) {
+        // A new file is durable only once its directory entry is.
+        const dir = await fsp.open(path.dirname(file), 'r');
+        try {
+          await dir.sync();
+        } finally {
+          await dir.close();
+        }
+      }
+    } catch (error) {
+      throw new IngestError(`Cannot open ${file} for appending: ${(error as Error).message}`, {
+        cause: error,
+        context: { path: file },
+      });
+    }
+  }
+
+  /** The saved file, as the seed's function returned its path. */
+  get file(): SavedFile {
+    return describeKey(this.storage, this.key, this.stats.bytes);
+  }
+
+  /** Queues one point; resolves when the batch holding it is durable. Invalid points reject at once. */
+  write(point: DataPoint): Promise<void> {
+    let line: string;
+    try {
+      if (this.closed) throw new IngestError(`IncrementalWriter for ${this.key} is closed`);
+      line = dataPointLine(point, this.key);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.admit([line]);
+  }
+
+  /** Queues many points as one unit: all are validated before any is queued. */
+  writeMany(points: Iterable<DataPoint>): Promise<void> {
+    const lines: string[] = [];
+    try {
+      if (this.closed) throw new IngestError(`IncrementalWriter for ${this.key} is closed`);
+      for (const p of points) lines.push(dataPointLine(p, `${this.key} point ${lines.length}`));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.admit(lines);
+  }
+
+  /**
+   * Backpressure: beyond maxQueued, lines wait for the flush in flight. Once any line waits, later
+   * ones queue behind it (the `waiting` chain), so points keep their order in the file.
+   */
+  private admit(lines: string[]): Promise<void> {
+    if (this.waiting || (this.queued >= this.maxQueued && this.draining)) {
+      const gate: Promise<void> = (this.waiting ?? this.draining ?? Promise.resolve()).then(async () => {
+        while (this.queued >= this.maxQueued && this.draining) await this.draining;
+      });
+      const admitted = gate.then(() => {
+        if (this.waiting === next) this.waiting = undefined;
+        return this.enqueue(lines);
+      });
+      const next: Promise<void> = gate;
+      this.waiting = next;
+      return admitted;
+    }
+    return this.enqueue(lines);
+  }
+
+  private enqueue(lines: string[]): Promise<void> {
+    for (const l of lines) this.lines.push(l);
+    this.queued += lines.length;
+    // Every point of a batch shares one promise: no allocation per point.
+    this.batch ??= newBatch();
+    const done = this.batch.promise;
+    if (this.lines.length >= this.batchSize) this.startFlush();
+    else this.timer ??= setTimeout(() => this.startFlush(), this.intervalMs);
+    return done;
+  }
+
+  private startFlush(): Promise<void> {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    if (!this.draining && this.lines.length > 0) this.draining = this.drain();
+    return this.draining ?? Promise.resolve();
+  }
+
+  /**
+   * Group commit: each round takes EVERY queued line, so while one write+fsync is in flight the
+   * next batch grows, and a fast producer gets few large fsyncs instead of many small ones.
+   */
+  private async drain(): Promise<void> {
+    try {
+      while (this.lines.length > 0) {
+        const lines = this.lines;
+        const batch = this.batch;
+        this.lines = [];
+        this.batch = undefined;
+        try {
+          await this.writeBatch(lines.join(''));
+          this.stats.points += lines.length;
+          this.stats.batches++;
+          batch?.resolve();
+        } catch (error) {
+          batch?.reject(error);
+        } finally {
+          this.queued -= lines.length;
+        }
+      }
+    } finally {
+      this.draining = undefined;
+    }
+  }
+
+  private async writeBatch(text: string): Promise<void> {
+    const buf = Buffer.from(text);
+    if (!this.handle) {
+      this.lastSegment = await createStamped(
+        this.storage,
+        `${this.dir}/${this.variable}.segments`,
+        this.variable,
+        new Date(),
+        'jsonl',
+        buf,
+        { contentType: 'application/x-ndjson' },
+      );
+      this.stats.bytes += buf.byteLength;
+      return;
+    }
+    let written: number;
+    try {
+      ({ bytesWritten: written } = await this.handle.write(buf, 0, buf.byteLength, null));
+    } catch (error) {
+      throw new IngestError(`Cannot append to ${this.key}: ${(error as Error).message}`, { cause: error });
+    }
+    if (written !== buf.byteLength) {
+      // End the torn line so the next batch (from any process) starts on a fresh line.
+      await this.handle.write('\n').catch(() => undefined);
+      throw new IngestError(
+        `Short write to ${this.key} (${written} of ${buf.byteLength} bytes): disk full? The batch was not stored whole`,
+        { context: { written, size: buf.byteLength } },
+      );
+    }
+    if (this.durable) await this.handle.datasync();
+    this.stats.bytes += buf.byteLength;
+  }
+
+  /** Flushes every queued point; resolves when they are durable. */
+  async flush(): Promise<void> {
+    while (this.waiting || this.lines.length > 0 || this.draining) {
+      if (this.waiting) await this.waiting;
+      else await this.startFlush();
+    }
+  }
+
+  /** Flushes and closes; safe to call twice. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    await this.flush();
+    this.closed = true;
+    await this.handle?.close();
+    this.handle = undefined;
+    if (this.owned) await this.storage.close();
+  }
+}
+
+export interface IncrementalOptions extends IngestLocation {
+  /** @default 'default' */
+  sourceName?: string;
+  /** @default datasetId */
+  variableName?: string;
+  metadata?: Record<string, unknown>;
+}
+
+/**
+ * The seed's single-point append. Durable when it returns; safe from several processes. For
+ * many points use IncrementalWriter (one fsync per batch instead of one per point).
+ */
+export async function saveDataPointIncremental(
+  datasetId: string,
+  timestamp: Date | string | number,
+  value: unknown,
+  options: IncrementalOptions = {},
+): Promise<SavedFile> {
+  const writer = await IncrementalWriter.open({ ...options, datasetId, batchSize: 1, flushIntervalMs: 0 });
+  try {
+    await writer.write({ timestamp, value, ...(options.metadata ? { metadata: options.metadata } : {}) });
+    if (writer.lastSegment) {
+      const { key, url, size } = writer.lastSegment;
+      return { key, url, size };
+    }
+    return { ...writer.file, size: (await writer.storage.stat(writer.key)).size };
+  } finally {
+    await writer.close();
+  }
+}
+
+export interface StoredPoint {
+  timestamp: string;
+  value: unknown;
+  metadata?: Record<string, unknown>;
+}
+
+/** Reads the points of a variable: the JSONL file, then its segments; torn lines are skipped. */
+export async function* readDataPoints(
+  datasetId: string,
+  options: Omit<IncrementalOptions, 'metadata'> = {},
+): AsyncIterable<StoredPoint> {
+  const dataset = safeId(datasetId, 'dataset id');
+  const source = safeId(options.sourceName ?? DEFAULT_SOURCE, 'source name');
+  const variable = safeId(options.variableName ?? datasetId, 'variable name');
+  const { storage, owned } = resolveStorage(options);
+  try {
+    const key = `${source}/${dataset}/${variable}.jsonl`;
+    if (await storage.exists(key)) {
+      yield* jsonlReader.read(storage, key, { skipInvalid: true }) as AsyncIterable<StoredPoint>;
+    }
+    const segments: (StampedName & { key: string })[] = [];
+    for await (const entry of storage.list({ prefix: `${source}/${dataset}/${variable}.segments/` })) {
+      if (entry.type !== 'object') continue;
+      const parsed = parseStampedName(entry.key.slice(entry.key.lastIndexOf('/') + 1));
+      if (parsed) segments.push({ ...parsed, key: entry.key });
+    }
+    for (const seg of segments.sort(compareStamped)) {
+      yield* jsonlReader.read(storage, seg.key, { skipInvalid: true }) as AsyncIterable<StoredPoint>;
+    }
+  } finally {
+    if (owned) await storage.close();
+  }
+}

@@ -1,0 +1,43 @@
+export { maskSensitiveData } from '../secrets/mask.ts';
+export {
+  DEFAULT_BASE_DIR,
+  DEFAULT_SOURCE,
+  defaultBaseDir,
+  ensureDataDirectory,
+  type IngestLocation,
+  type SavedFile,
+} from './base.ts';
+export { type FetchAndSaveOptions, type FetchAndSaveResult, fetchAndSave } from './fetch.ts';
+export {
+  type DatasetSummary,
+  type FindOptions,
+  findLatestFile,
+  listDatasets,
+  listSavedFiles,
+  type StampedFile,
+} from './find.ts';
+export { type IdKind, isValidId, MAX_ID_LENGTH, safeId } from './ids.ts';
+export {
+  type DataPoint,
+  dataPointLine,
+  type IncrementalOptions,
+  IncrementalWriter,
+  type IncrementalWriterOptions,
+  readDataPoints,
+  type StoredPoint,
+  saveDataPointIncremental,
+} from './incremental.ts';
+export {
+  type ApiResponseOptions,
+  encodeData,
+  type IngestFormat,
+  type ProcessedDataOptions,
+  type RequestMetadataOptions,
+  type SavedWithSidecar,
+  type SaveOptions,
+  saveApiResponse,
+  saveProcessedData,
+  saveRequestMetadata,
+  saveToFile,
+} from './persistence.ts';
+export { formatStamp, parseStamp, parseStampedName, type StampedName, toDate } from './stamp.ts';

@@ -1,0 +1,72 @@
+/**
+ * Creating stamped files that never overwrite: `<source>/<dataset>/<dataset>_<stamp>[-n].<ext>`.
+ * On storages with atomic create-if-absent (local disk, memory) the first free sequence suffix
+ * wins, so two processes saving in the same millisecond get `…Z.json` and `…Z-1.json`; on S3
+ * (no atomic create) a random suffix makes collisions practically impossible.
+ */
+import { randomBytes } from 'node:crypto';
+import { AlreadyExistsError, IngestError, SluiceError } from '../errors.ts';
+import { getLogger } from '../logging/logger.ts';
+import type { Storage } from '../storage/types.ts';
+import { describeKey, type SavedFile } from './base.ts';
+import { formatStamp, stampedName } from './stamp.ts';
+
+const MAX_SEQ = 10_000;
+// Where the last save in this process landed, so a tight loop does not retry every taken name.
+const nextSeq = new Map<string, number>();
+
+export interface CreateStampedOptions {
+  contentType?: string;
+  signal?: AbortSignal;
+}
+
+/** Writes `body` under a fresh stamped name in `dir`; returns the saved file and its stamp suffix. */
+export async function createStamped(
+  storage: Storage,
+  dir: string,
+  dataset: string,
+  date: Date,
+  ext: string,
+  body: Buffer,
+  options: CreateStampedOptions = {},
+): Promise<SavedFile & { name: string; suffix: string }> {
+  const stamp = formatStamp(date);
+  const putOptions = {
+    ifNotExists: true,
+    // On disk a content type costs a sidecar file per save and the extension says it anyway.
+    ...(options.contentType && !storage.capabilities.localFiles ? { contentType: options.contentType } : {}),
+    ...(options.signal ? { signal: options.signal } : {}),
+  };
+  try {
+    if (!storage.capabilities.atomicCreate) {
+      const suffix = `r${randomBytes(6).toString('hex')}`;
+      const name = stampedName(dataset, stamp, suffix, ext);
+      const result = await storage.put(`${dir}/${name}`, body, putOptions);
+      return { ...describeKey(storage, result.key, result.size), name, suffix };
+    }
+    const memo = `${storage.url}|${dir}|${dataset}|${stamp}|${ext}`;
+    for (let seq = nextSeq.get(memo) ?? 0; seq < MAX_SEQ; seq++) {
+      const suffix = seq === 0 ? '' : String(seq);
+      const name = stampedName(dataset, stamp, suffix, ext);
+      try {
+        const result = await storage.put(`${dir}/${name}`, body, putOptions);
+        if (nextSeq.size > 1000) nextSeq.clear();
+        nextSeq.set(memo, seq + 1);
+        return { ...describeKey(storage, result.key, result.size), name, suffix };
+      } catch (error) {
+        if (!(error instanceof AlreadyExistsError)) throw error;
+      }
+    }
+    throw new IngestError(`No free name for ${dir}/${dataset}_${stamp}.${ext} after ${MAX_SEQ} attempts`, {
+      context: { dir, stamp },
+    });
+  } catch (error) {
+    if (error instanceof SluiceError) throw error;
+    throw new IngestError(`Cannot save ${dir}/${dataset}_${stamp}.${ext}: ${(error as Error).message}`, {
+      cause: error,
+      context: { dir },
+    });
+  } finally {
+    getLogger().debug({ dir, dataset, stamp }, 'ingest save');
+  }
+}
