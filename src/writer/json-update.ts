@@ -5,6 +5,7 @@
  */
 import { decryptStream } from '../crypto/age.ts';
 import { DataWriteError, SluiceError } from '../errors.ts';
+import { parseJson } from '../formats/json-parse.ts';
 import type { Storage } from '../storage/types.ts';
 import type { WriterEncryption } from './types.ts';
 
@@ -45,7 +46,9 @@ export async function readJsonDoc(
     bytes = Buffer.concat(parts);
   }
   try {
-    return { exists: true, value: JSON.parse(bytes.toString('utf8')) };
+    // parseJson, not JSON.parse: Node 24's JSON.parse can return wrong keys that contain escapes,
+    // and a read-modify-write would then store the corruption.
+    return { exists: true, value: parseJson(bytes.toString('utf8')) };
   } catch (error) {
     throw new DataWriteError(
       `${key} is not valid JSON (${(error as Error).message}); it was left unchanged — fix or remove it`,

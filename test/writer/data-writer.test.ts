@@ -4,6 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { lineChart, pngSize } from '../../src/charts/index.ts';
 import { Engine } from '../../src/engine/duckdb.ts';
+import { parseJson } from '../../src/formats/json-parse.ts';
 import { DataWriter, type WriterProgressEvent } from '../../src/writer/index.ts';
 import { ageKeygen, requireAgeCli } from '../crypto/helpers.ts';
 import { tempDir } from '../helpers/tmp.ts';
@@ -220,6 +221,14 @@ await w.close();`,
     });
     writeFileSync(path.join(dir, 'arr.json'), '[1]');
     await expect(writer.mergeJsonObjects({ a: 1 }, 'arr')).rejects.toThrow(/not an object/);
+  });
+
+  it('merging keeps keys with escape sequences exact (Node 24 JSON.parse key bug)', async () => {
+    await writer.mergeJsonObjects({ x: 1, '\\': 1 }, 'escaped');
+    await writer.mergeJsonObjects({ x: 2, '\n': 2 }, 'escaped');
+    const doc = parseJson(readFileSync(path.join(dir, 'escaped.json'), 'utf8')) as Record<string, unknown>;
+    expect(Object.keys(doc).sort()).toEqual(['\n', '\\', 'x'].sort());
+    expect(doc['\n']).toBe(2);
   });
 
   it('writeMetrics wraps metrics with timestamp, name, operation and version', async () => {
