@@ -160,6 +160,24 @@ describe('age integrity', () => {
     expect((await decryptBuffer(await ep.encrypt(data), { passphrase: 'pw' })).equals(data)).toBe(true);
   });
 
+  it('streams 256 MB through encrypt and decrypt with bounded memory', async () => {
+    const piece = Buffer.alloc(1024 * 1024, 0x5a);
+    async function* source() {
+      for (let i = 0; i < 256; i++) yield piece;
+    }
+    const before = process.memoryUsage.rss();
+    let peak = before;
+    let total = 0;
+    for await (const plain of decryptStream(encryptStream(source(), { recipients: [recipient] }), {
+      identities: [identity],
+    })) {
+      total += plain.length;
+      if (total % (16 * 1024 * 1024) < plain.length) peak = Math.max(peak, process.memoryUsage.rss());
+    }
+    expect(total).toBe(256 * 1024 * 1024);
+    expect(peak - before).toBeLessThan(96 * 1024 * 1024);
+  });
+
   it('rejects bad options with E020 naming the option and never the secret', async () => {
     await expect(encryptBuffer('x', {})).rejects.toMatchObject({ code: 'E020' });
     await expect(encryptBuffer('x', { recipients: [recipient], passphrase: 'p' })).rejects.toMatchObject({
