@@ -1,7 +1,7 @@
 /** writeDataframe's work: single files through the format layer, DuckDB queries and Hive partitions. */
 import { createHash } from 'node:crypto';
 import type { Engine } from '../engine/duckdb.ts';
-import { ValidationError } from '../errors.ts';
+import { AlreadyExistsError, ValidationError } from '../errors.ts';
 import { fileChunks } from '../formats/spool.ts';
 import type { Rows } from '../formats/types.ts';
 import { joinKey } from '../storage/keys.ts';
@@ -78,7 +78,9 @@ export async function writeTable(
     const base = outputKey(name, '', { ...stamp, encrypted: false });
     const existing = await listUnder(ctx.storage, base);
     if (existing.length > 0 && options.overwrite === false) {
-      throw new ValidationError(`${base}/ already holds ${existing.length} files and overwrite is false`);
+      throw new AlreadyExistsError(`${base}/ already holds ${existing.length} files and overwrite is false`, {
+        context: { key: base },
+      });
     }
     const staged = await stageWithDuckDB(table, format, {
       ...options,

@@ -328,6 +328,10 @@ describe('DataWriter encryption', () => {
       },
     );
     expect(again.files?.map((f) => f.path)).toEqual(['output/sales/region=eu/part-0.parquet.age']);
+    const refused = await writer
+      .writeDataframe(rows, 'sales', { format: 'parquet', partitionBy: 'region', overwrite: false })
+      .catch((e) => e);
+    expect(refused).toMatchObject({ code: 'E040', cause: { code: 'E013' } });
     await writer.close();
   });
 
