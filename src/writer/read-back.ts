@@ -1,4 +1,7 @@
 /** Reading outputs back, decrypting `.age` files: the writer can always open what it wrote. */
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createGunzip } from 'node:zlib';
 import { decryptStream } from '../crypto/age.ts';
 import { ValidationError } from '../errors.ts';
 import { formatFromKey, getFormat } from '../formats/registry.ts';
@@ -39,16 +42,23 @@ export async function readOutputBytes(
   return Buffer.concat(parts);
 }
 
-/** Rows of an output file, by its extension (`.csv`, `.parquet`, `.json`, `.jsonl`, each optionally `.age`). */
+/** Rows of an output file by its extension: `.csv`, `.parquet`, `.json`, `.jsonl`, then optionally `.gz`, `.age`. */
 export async function* readOutputRows(
   storage: Storage,
   key: string,
   encryption?: WriterEncryption,
 ): AsyncIterable<Row> {
-  const plainKey = key.replace(/\.age$/, '');
-  const format = formatFromKey(plainKey);
+  const unsealed = key.replace(/\.age$/, '');
+  const gzipped = unsealed.endsWith('.gz');
+  const format = formatFromKey(gzipped ? unsealed.slice(0, -3) : unsealed);
   if (!format) throw new ValidationError(`cannot tell the format of ${key} from its extension`);
-  yield* getFormat(format).reader.decode(await openOutput(storage, key, encryption), {
-    source: key,
-  } as object);
+  let bytes = await openOutput(storage, key, encryption);
+  if (gzipped) {
+    const gunzip = createGunzip();
+    pipeline(Readable.from(bytes, { objectMode: false }), gunzip).catch((error: unknown) =>
+      gunzip.destroy(error as Error),
+    );
+    bytes = gunzip;
+  }
+  yield* getFormat(format).reader.decode(bytes, { source: key } as object);
 }

@@ -76,7 +76,7 @@ export interface WriteDataframeOptions extends CommonWriteOptions {
   format?: DataframeFormat;
   /** Hive-style partitions `name/col=value/part-N.ext` (one folder level per column). */
   partitionBy?: string | readonly string[];
-  /** Parquet compression. @default 'zstd' */
+  /** Parquet: codec inside the file (@default 'zstd'). csv/json/jsonl: 'gzip' writes `name.ext.gz`. @default none */
   compression?: ParquetCompression;
   /** CSV delimiter. @default ',' */
   delimiter?: string;

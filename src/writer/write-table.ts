@@ -1,5 +1,8 @@
 /** writeDataframe's work: single files through the format layer, DuckDB queries and Hive partitions. */
 import { createHash } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createGzip } from 'node:zlib';
 import type { Engine } from '../engine/duckdb.ts';
 import { AlreadyExistsError, ValidationError } from '../errors.ts';
 import { fileChunks } from '../formats/spool.ts';
@@ -73,6 +76,7 @@ export async function writeTable(
   };
   const operation = `write ${name}`;
   const onRows = (done: number) => ctx.progress({ operation, done, unit: 'rows' });
+  const gzip = checkCompression(format, options.compression, partitionBy.length > 0);
 
   if (partitionBy.length > 0) {
     const base = outputKey(name, '', { ...stamp, encrypted: false });
@@ -124,20 +128,25 @@ export async function writeTable(
     }
   }
 
-  const key = outputKey(name, format, { ...stamp, encrypted: encryption !== undefined });
+  const key = outputKey(name, gzip ? `${format}.gz` : format, {
+    ...stamp,
+    encrypted: encryption !== undefined,
+  });
+  const contentType = gzip ? 'application/gzip' : CONTENT_TYPES[format];
   await ctx.checkOverwrite(key, options);
   if (isSqlTable(table) || format === 'parquet') {
     const staged = await stageWithDuckDB(table, format, {
       ...options,
       partitionBy: [],
       engine: await ctx.engine(),
+      onRows,
     });
     try {
       const first = staged.files[0];
       if (!first) throw new ValidationError('the query produced no file');
-      const file = await putOutput(ctx.storage, key, fileChunks(first.file), {
+      const file = await putOutput(ctx.storage, key, maybeGzip(fileChunks(first.file), gzip), {
         ...common,
-        contentType: CONTENT_TYPES[format],
+        contentType,
       });
       ctx.progress({ operation, done: staged.rows, total: staged.rows, unit: 'rows' });
       return ctx.result({ ...file, rows: staged.rows }, format, encryption);
@@ -151,12 +160,37 @@ export async function writeTable(
   const file = await putOutput(
     ctx.storage,
     key,
-    encodeRows(rows, format, { ...options, engine: await ctx.engine() }),
-    { ...common, contentType: CONTENT_TYPES[format] },
+    maybeGzip(encodeRows(rows, format, { ...options, engine: await ctx.engine() }), gzip),
+    { ...common, contentType },
   );
   const total = isArray ? (table as unknown[]).length : counter.rows;
   ctx.progress({ operation, done: total, total, unit: 'rows' });
   return ctx.result({ ...file, rows: total }, format, encryption);
+}
+
+/** Parquet compresses inside the file; csv/json/jsonl may be gzipped whole (`.csv.gz`). */
+function checkCompression(
+  format: DataframeFormat,
+  compression: string | undefined,
+  partitioned: boolean,
+): boolean {
+  if (compression === undefined || format === 'parquet') return false;
+  if (compression === 'uncompressed') return false;
+  if (compression !== 'gzip' || partitioned) {
+    throw new ValidationError(
+      `\`compression\` ${JSON.stringify(compression)} does not apply to ${partitioned ? 'partitioned ' : ''}${format} output: ${partitioned ? 'only Parquet partitions are compressed' : "use 'gzip' (a .gz file) or leave it unset"}`,
+    );
+  }
+  return true;
+}
+
+function maybeGzip(source: AsyncIterable<Uint8Array>, gzip: boolean): AsyncIterable<Uint8Array> {
+  if (!gzip) return source;
+  const zipped = createGzip();
+  pipeline(Readable.from(source, { objectMode: false }), zipped).catch((error: unknown) =>
+    zipped.destroy(error as Error),
+  );
+  return zipped;
 }
 
 async function listUnder(storage: Storage, prefix: string): Promise<string[]> {

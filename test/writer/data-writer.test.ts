@@ -91,6 +91,22 @@ describe('DataWriter on local disk', () => {
     }
   });
 
+  it('gzips text formats on request and reads them back; rejects compression that would be ignored', async () => {
+    const result = await writer.writeDataframe(ROWS, 'zipped', { format: 'csv', compression: 'gzip' });
+    expect(result.path).toBe('output/zipped.csv.gz');
+    const back = await engine.query(`SELECT * FROM read_csv('${result.location}') ORDER BY id`);
+    expect(back).toHaveLength(3);
+    const rows: unknown[] = [];
+    for await (const row of writer.readOutputRows(result.path)) rows.push(row);
+    expect(rows).toHaveLength(3);
+    await expect(writer.writeDataframe(ROWS, 'bad', { format: 'csv', compression: 'zstd' })).rejects.toThrow(
+      /compression/,
+    );
+    await expect(
+      writer.writeDataframe(ROWS, 'bad', { format: 'csv', compression: 'gzip', partitionBy: 'ok' }),
+    ).rejects.toThrow(/partitioned/);
+  });
+
   it('streams async iterables and reports progress', async () => {
     const events: WriterProgressEvent[] = [];
     const w = new DataWriter({ taskDir: dir, progress: (e) => events.push(e) });
