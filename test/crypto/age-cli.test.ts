@@ -9,7 +9,7 @@ import { ageKeygen, ageWithPassphrase, requireAgeCli, writeBytes } from './helpe
 
 const SIZES = [0, 1, 1000, 65_535, 65_536, 65_537, 131_072, 200_001];
 
-describe('age CLI interoperability', () => {
+describe('age CLI interoperability', { timeout: 120_000 }, () => {
   const dir = tempDir('crypto-cli');
   let alice: { file: string; recipient: string };
   let bob: { file: string; recipient: string };

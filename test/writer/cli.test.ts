@@ -17,7 +17,8 @@ function sluice(args: string[], env: Record<string, string> = {}) {
   return { code: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
-describe('sluice write / convert / decrypt', () => {
+// Child processes and passphrase files (scrypt at 2^18) are slow on a loaded machine.
+describe('sluice write / convert / decrypt', { timeout: 240_000 }, () => {
   const dir = tempDir('writer-cli');
   const csv = path.join(dir, 'in.csv');
   let key: { file: string; recipient: string };
