@@ -94,15 +94,30 @@ async function transformFile(
   let handle: FileHandle | undefined;
   try {
     handle = await open(temp, 'wx');
-    // One write in flight while the next piece is transformed: CPU and disk overlap.
-    let writing: Promise<unknown> = Promise.resolve();
-    for await (const parts of transform(counted())) {
-      options.signal?.throwIfAborted();
-      for (const part of parts) bytesOut += part.length;
-      await writing;
-      writing = handle.writev(parts);
+    // Positioned writes, up to four in flight while the next piece is transformed: CPU and
+    // disk overlap, and the file's order does not depend on completion order.
+    const inFlight: Promise<unknown>[] = [];
+    let position = 0;
+    let transformError: unknown;
+    try {
+      for await (const parts of transform(counted())) {
+        options.signal?.throwIfAborted();
+        let size = 0;
+        for (const part of parts) size += part.length;
+        if (inFlight.length >= 4) await inFlight.shift();
+        const write = handle.writev(parts, position);
+        write.catch(() => {}); // awaited below; this keeps an early failure from being "unhandled"
+        inFlight.push(write);
+        position += size;
+        bytesOut += size;
+      }
+    } catch (error) {
+      transformError = error ?? new Error('transform failed');
     }
-    await writing;
+    // Every write settles before the handle is closed, on success and on failure.
+    const failed = (await Promise.allSettled(inFlight)).find((r) => r.status === 'rejected');
+    if (transformError !== undefined) throw transformError;
+    if (failed) throw failed.reason;
     if (options.fsync !== false) await handle.sync();
     await handle.close();
     handle = undefined;
