@@ -16,7 +16,7 @@ import { openStorage } from '../storage/open.ts';
 import type { Storage } from '../storage/types.ts';
 import { VERSION } from '../version.ts';
 import { callerInfo } from './caller.ts';
-import { mergeObjects, readJsonDoc, requireArray, requireObject } from './json-update.ts';
+import { appendItem, type JsonContext, mergeInto } from './json-update.ts';
 import { lockPathFor, withLock } from './lock.ts';
 import { bytesOf, outputKey, putOutput } from './output.ts';
 import { readOutputBytes, readOutputRows } from './read-back.ts';
@@ -184,16 +184,7 @@ export class DataWriter extends EventEmitter<{ progress: [WriterProgressEvent] }
     return this.run('appendToJsonArray', name, options.subdir, async () => {
       const encryption = this.encryptionFor(options);
       const key = this.keyFor(name, 'json', options.subdir, {}, encryption);
-      return this.locked(key, async () => {
-        const existing = requireArray(await readJsonDoc(this.storage, key, encryption), key);
-        if (!existing && options.createIfMissing === false) {
-          throw new DataWriteError(`${key} does not exist and createIfMissing is false`, {
-            context: { path: key },
-          });
-        }
-        const array = [...(existing ?? []), item];
-        return this.putJsonAt(key, array, options.pretty ?? true, encryption, options, 'json', array.length);
-      });
+      return this.locked(key, () => appendItem(this.jsonContext(), key, item, options, encryption));
     });
   }
 
@@ -209,19 +200,7 @@ export class DataWriter extends EventEmitter<{ progress: [WriterProgressEvent] }
       }
       const encryption = this.encryptionFor(options);
       const key = this.keyFor(name, 'json', options.subdir, {}, encryption);
-      return this.locked(key, async () => {
-        const existing = requireObject(await readJsonDoc(this.storage, key, encryption), key);
-        if (!existing && options.createIfMissing === false) {
-          throw new DataWriteError(`${key} does not exist and createIfMissing is false`, {
-            context: { path: key },
-          });
-        }
-        const merged = mergeObjects(existing ?? {}, data, {
-          recursive: options.recursiveMerge ?? true,
-          overwrite: options.overwriteExisting ?? true,
-        });
-        return this.putJsonAt(key, merged, options.pretty ?? true, encryption, options, 'json');
-      });
+      return this.locked(key, () => mergeInto(this.jsonContext(), key, data, options, encryption));
     });
   }
 
@@ -258,6 +237,14 @@ export class DataWriter extends EventEmitter<{ progress: [WriterProgressEvent] }
         files?: WrittenFile[],
       ) => this.result(file, format, encryption, files),
       checkOverwrite: (key: string, options: CommonWriteOptions) => this.checkOverwrite(key, options),
+    };
+  }
+
+  private jsonContext(): JsonContext {
+    return {
+      storage: this.storage,
+      putJson: (key, data, pretty, encryption, options, rows) =>
+        this.putJsonAt(key, data, pretty, encryption, options, 'json', rows),
     };
   }
 

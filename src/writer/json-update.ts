@@ -4,10 +4,16 @@
  * that is corrupt or of the wrong shape is left byte for byte as it was.
  */
 import { decryptStream } from '../crypto/age.ts';
-import { DataWriteError, SluiceError } from '../errors.ts';
+import { DataWriteError } from '../errors.ts';
 import { parseJson } from '../formats/json-parse.ts';
 import type { Storage } from '../storage/types.ts';
-import type { WriterEncryption } from './types.ts';
+import type {
+  AppendJsonArrayOptions,
+  CommonWriteOptions,
+  MergeJsonOptions,
+  WriterEncryption,
+  WriterResult,
+} from './types.ts';
 
 export type JsonDoc = { exists: false } | { exists: true; value: unknown };
 
@@ -105,4 +111,50 @@ export function requireObject(doc: JsonDoc, key: string): Record<string, unknown
   return doc.value;
 }
 
-export { SluiceError };
+/** What the JSON read-modify-writes need from the writer. */
+export interface JsonContext {
+  storage: Storage;
+  putJson(
+    key: string,
+    data: unknown,
+    pretty: boolean,
+    encryption: WriterEncryption | undefined,
+    options: CommonWriteOptions,
+    rows?: number,
+  ): Promise<WriterResult>;
+}
+
+function missing(key: string): never {
+  throw new DataWriteError(`${key} does not exist and createIfMissing is false`, { context: { path: key } });
+}
+
+/** appendToJsonArray's body; the caller holds the lock. */
+export async function appendItem(
+  ctx: JsonContext,
+  key: string,
+  item: unknown,
+  options: AppendJsonArrayOptions,
+  encryption: WriterEncryption | undefined,
+): Promise<WriterResult> {
+  const existing = requireArray(await readJsonDoc(ctx.storage, key, encryption), key);
+  if (!existing && options.createIfMissing === false) missing(key);
+  const array = [...(existing ?? []), item];
+  return ctx.putJson(key, array, options.pretty ?? true, encryption, options, array.length);
+}
+
+/** mergeJsonObjects' body; the caller holds the lock. */
+export async function mergeInto(
+  ctx: JsonContext,
+  key: string,
+  data: Record<string, unknown>,
+  options: MergeJsonOptions,
+  encryption: WriterEncryption | undefined,
+): Promise<WriterResult> {
+  const existing = requireObject(await readJsonDoc(ctx.storage, key, encryption), key);
+  if (!existing && options.createIfMissing === false) missing(key);
+  const merged = mergeObjects(existing ?? {}, data, {
+    recursive: options.recursiveMerge ?? true,
+    overwrite: options.overwriteExisting ?? true,
+  });
+  return ctx.putJson(key, merged, options.pretty ?? true, encryption, options);
+}
