@@ -127,6 +127,18 @@ describe('sluice write / convert / decrypt', { timeout: 240_000 }, () => {
     expect(readFileSync(out).equals(readFileSync(plain))).toBe(true);
 
     const bucket = await freshBucket('decrypt');
+    const w = sluice(
+      ['write', csv, '--task-dir', bucket.url('task/'), '--name', 'remote', '--format', 'jsonl'],
+      {
+        ...bucket.env,
+        SLUICE_S3_FORCE_PATH_STYLE: 'true',
+      },
+    );
+    expect(w.stderr).toBe('');
+    expect(JSON.parse(w.stdout)).toMatchObject({
+      location: `s3://${bucket.bucket}/task/output/remote.jsonl`,
+      rows: 50,
+    });
     const put = sluice(['storage', 'put', `${plain}.age`, bucket.url('enc/file.age')], bucket.env);
     expect(put.code).toBe(0);
     const out2 = path.join(dir, 'cli-out2.bin');
