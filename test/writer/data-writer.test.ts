@@ -118,6 +118,22 @@ describe('DataWriter on local disk', () => {
     await w.close();
   });
 
+  it.each(['csv', 'parquet'] as const)(
+    'a %s source failing midway leaves the previous file intact',
+    async (format) => {
+      const first = await writer.writeDataframe([{ a: 1 }], `torn-${format}`, { format });
+      const before = readFileSync(first.location);
+      async function* failing() {
+        for (let i = 0; i < 5000; i++) yield { a: i };
+        throw new Error('source broke at row 5000');
+      }
+      const error = await writer.writeDataframe(failing(), `torn-${format}`, { format }).catch((e) => e);
+      expect(error).toMatchObject({ code: 'E040' });
+      expect(error.message).toMatch(/source broke/);
+      expect(readFileSync(first.location).equals(before)).toBe(true);
+    },
+  );
+
   it('writes a DuckDB query over files', async () => {
     const csv = path.join(dir, 'in.csv');
     writeFileSync(csv, 'a,b\n1,x\n2,y\n');
