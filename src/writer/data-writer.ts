@@ -4,7 +4,7 @@
  * bytes and fails with DataWriteError (E040) naming the path, with the underlying error as cause.
  */
 import { EventEmitter } from 'node:events';
-import { renderFigure } from '../charts/render.ts';
+import { type Figure, renderFigure } from '../charts/render.ts';
 import { validateEncryptOptions } from '../crypto/age.ts';
 import { Engine } from '../engine/duckdb.ts';
 import { AlreadyExistsError, DataWriteError, SluiceError, ValidationError } from '../errors.ts';
@@ -24,7 +24,6 @@ import type {
   AppendJsonArrayOptions,
   CommonWriteOptions,
   DataWriterOptions,
-  Figure,
   MergeJsonOptions,
   Table,
   WriteDataframeOptions,

@@ -1,12 +1,9 @@
-import type { Figure } from '../charts/render.ts';
 import type { EncryptOptions } from '../crypto/age.ts';
 import type { ParquetCompression } from '../formats/parquet.ts';
 import type { Row } from '../formats/types.ts';
 import type { Logger } from '../logging/logger.ts';
 import type { OpenStorageOptions } from '../storage/open.ts';
 import type { Storage } from '../storage/types.ts';
-
-export type { Figure, Row };
 
 /** Progress of a write: rows for tables, bytes for files. */
 export interface WriterProgressEvent {
