@@ -1,5 +1,7 @@
 // Public API: re-exports only.
+export * from './charts/index.ts';
 export * from './config/index.ts';
+export * from './crypto/index.ts';
 export * from './engine/index.ts';
 export * from './errors.ts';
 export * from './formats/index.ts';
@@ -9,3 +11,4 @@ export * from './secrets/index.ts';
 export * from './storage/index.ts';
 export * from './util/index.ts';
 export { VERSION } from './version.ts';
+export * from './writer/index.ts';

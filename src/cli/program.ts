@@ -8,6 +8,7 @@ import { VERSION } from '../version.ts';
 import { registerConfigCommands } from './commands/config.ts';
 import { registerIngestCommands } from './commands/ingest.ts';
 import { registerStorageCommands } from './commands/storage.ts';
+import { registerWriterCommands } from './commands/writer.ts';
 
 export function buildProgram(): Command {
   const program = new Command('sluice')
@@ -22,6 +23,7 @@ export function buildProgram(): Command {
   registerStorageCommands(program);
   registerConfigCommands(program);
   registerIngestCommands(program);
+  registerWriterCommands(program);
   // Commands run as async actions; exitOverride propagates commander's usage errors as throws.
   for (const cmd of program.commands) applyExitOverride(cmd);
   return program;

@@ -1,0 +1,202 @@
+/** writeDataframe's work: single files through the format layer, DuckDB queries and Hive partitions. */
+import { createHash } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createGzip } from 'node:zlib';
+import type { Engine } from '../engine/duckdb.ts';
+import { AlreadyExistsError, ValidationError } from '../errors.ts';
+import { fileChunks } from '../formats/spool.ts';
+import type { Rows } from '../formats/types.ts';
+import { joinKey } from '../storage/keys.ts';
+import type { Storage } from '../storage/types.ts';
+import { outputKey, putOutput } from './output.ts';
+import { assertTable, countRows, encodeRows, isSqlTable, stageWithDuckDB } from './table.ts';
+import type {
+  CommonWriteOptions,
+  DataframeFormat,
+  Table,
+  WriteDataframeOptions,
+  WriterEncryption,
+  WriterProgressEvent,
+  WriterResult,
+  WrittenFile,
+} from './types.ts';
+
+const FORMATS: readonly DataframeFormat[] = ['csv', 'parquet', 'json', 'jsonl'];
+const CONTENT_TYPES: Record<DataframeFormat, string> = {
+  csv: 'text/csv',
+  parquet: 'application/vnd.apache.parquet',
+  json: 'application/json',
+  jsonl: 'application/x-ndjson',
+};
+
+export interface TableContext {
+  storage: Storage;
+  engine: () => Promise<Engine>;
+  progress: (event: WriterProgressEvent) => void;
+  result: (
+    file: WrittenFile,
+    format: string,
+    encryption: WriterEncryption | undefined,
+    files?: WrittenFile[],
+  ) => WriterResult;
+  checkOverwrite: (key: string, options: CommonWriteOptions) => Promise<void>;
+}
+
+export async function writeTable(
+  ctx: TableContext,
+  table: Table,
+  name: string,
+  options: WriteDataframeOptions & { subdir: string },
+  encryption: WriterEncryption | undefined,
+): Promise<WriterResult> {
+  const format = options.format ?? 'csv';
+  if (!FORMATS.includes(format)) {
+    throw new ValidationError(`\`format\` must be one of ${FORMATS.join(', ')}, got ${String(format)}`);
+  }
+  assertTable(table);
+  const partitionBy =
+    options.partitionBy === undefined
+      ? []
+      : typeof options.partitionBy === 'string'
+        ? [options.partitionBy]
+        : [...options.partitionBy];
+  for (const col of partitionBy) {
+    if (typeof col !== 'string' || col === '') throw new ValidationError('`partitionBy` must name columns');
+  }
+  const common = {
+    encryption,
+    overwrite: options.overwrite ?? true,
+    ...(options.signal ? { signal: options.signal } : {}),
+  };
+  const stamp = {
+    subdir: options.subdir,
+    timestampInName: options.timestampInName ?? false,
+    now: new Date(),
+  };
+  const operation = `write ${name}`;
+  const onRows = (done: number) => ctx.progress({ operation, done, unit: 'rows' });
+  const gzip = checkCompression(format, options.compression, partitionBy.length > 0);
+
+  if (partitionBy.length > 0) {
+    const base = outputKey(name, '', { ...stamp, encrypted: false });
+    const existing = await listUnder(ctx.storage, base);
+    if (existing.length > 0 && options.overwrite === false) {
+      throw new AlreadyExistsError(`${base}/ already holds ${existing.length} files and overwrite is false`, {
+        context: { key: base },
+      });
+    }
+    const staged = await stageWithDuckDB(table, format, {
+      ...options,
+      engine: await ctx.engine(),
+      partitionBy,
+      onRows,
+    });
+    try {
+      const files: WrittenFile[] = [];
+      for (const [i, { file, relative }] of staged.files.entries()) {
+        const key = joinKey(base, `${relative}${encryption ? '.age' : ''}`);
+        files.push(
+          await putOutput(ctx.storage, key, fileChunks(file), {
+            ...common,
+            overwrite: true,
+            contentType: CONTENT_TYPES[format],
+          }),
+        );
+        ctx.progress({ operation, done: i + 1, total: staged.files.length, unit: 'files' });
+      }
+      // Partitions of an earlier run that this one did not produce would otherwise mix in.
+      const written = new Set(files.map((f) => f.path));
+      const stale = existing.filter((k) => !written.has(k));
+      if (stale.length > 0) await ctx.storage.deleteMany(stale);
+      const manifest = files.map((f) => `${f.sha256}  ${f.path}\n`).join('');
+      const size = files.reduce((sum, f) => sum + f.sizeBytes, 0);
+      ctx.progress({ operation, done: staged.rows, total: staged.rows, unit: 'rows' });
+      return ctx.result(
+        {
+          path: base,
+          sizeBytes: size,
+          sha256: createHash('sha256').update(manifest).digest('hex'),
+          rows: staged.rows,
+        },
+        format,
+        encryption,
+        files,
+      );
+    } finally {
+      await staged.temp.close();
+    }
+  }
+
+  const key = outputKey(name, gzip ? `${format}.gz` : format, {
+    ...stamp,
+    encrypted: encryption !== undefined,
+  });
+  const contentType = gzip ? 'application/gzip' : CONTENT_TYPES[format];
+  await ctx.checkOverwrite(key, options);
+  if (isSqlTable(table) || format === 'parquet') {
+    const staged = await stageWithDuckDB(table, format, {
+      ...options,
+      partitionBy: [],
+      engine: await ctx.engine(),
+      onRows,
+    });
+    try {
+      const first = staged.files[0];
+      if (!first) throw new ValidationError('the query produced no file');
+      const file = await putOutput(ctx.storage, key, maybeGzip(fileChunks(first.file), gzip), {
+        ...common,
+        contentType,
+      });
+      ctx.progress({ operation, done: staged.rows, total: staged.rows, unit: 'rows' });
+      return ctx.result({ ...file, rows: staged.rows }, format, encryption);
+    } finally {
+      await staged.temp.close();
+    }
+  }
+  const counter = { rows: 0 };
+  const isArray = Array.isArray(table);
+  const rows: Rows = isArray ? (table as Rows) : countRows(table as Rows, counter, onRows);
+  const file = await putOutput(
+    ctx.storage,
+    key,
+    maybeGzip(encodeRows(rows, format, { ...options, engine: await ctx.engine() }), gzip),
+    { ...common, contentType },
+  );
+  const total = isArray ? (table as unknown[]).length : counter.rows;
+  ctx.progress({ operation, done: total, total, unit: 'rows' });
+  return ctx.result({ ...file, rows: total }, format, encryption);
+}
+
+/** Parquet compresses inside the file; csv/json/jsonl may be gzipped whole (`.csv.gz`). */
+function checkCompression(
+  format: DataframeFormat,
+  compression: string | undefined,
+  partitioned: boolean,
+): boolean {
+  if (compression === undefined || format === 'parquet') return false;
+  if (compression === 'uncompressed') return false;
+  if (compression !== 'gzip' || partitioned) {
+    throw new ValidationError(
+      `\`compression\` ${JSON.stringify(compression)} does not apply to ${partitioned ? 'partitioned ' : ''}${format} output: ${partitioned ? 'only Parquet partitions are compressed' : "use 'gzip' (a .gz file) or leave it unset"}`,
+    );
+  }
+  return true;
+}
+
+function maybeGzip(source: AsyncIterable<Uint8Array>, gzip: boolean): AsyncIterable<Uint8Array> {
+  if (!gzip) return source;
+  const zipped = createGzip();
+  pipeline(Readable.from(source, { objectMode: false }), zipped).catch((error: unknown) =>
+    zipped.destroy(error as Error),
+  );
+  return zipped;
+}
+
+async function listUnder(storage: Storage, prefix: string): Promise<string[]> {
+  const keys: string[] = [];
+  for await (const entry of storage.list({ prefix: `${prefix}/`, recursive: true })) {
+    if (entry.type === 'object') keys.push(entry.key);
+  }
+  return keys;
+}
