@@ -3,6 +3,7 @@ export * from './config/index.ts';
 export * from './engine/index.ts';
 export * from './errors.ts';
 export * from './logging/logger.ts';
+export * from './pipeline/index.ts';
 export * from './secrets/index.ts';
 export * from './storage/index.ts';
 export * from './util/index.ts';

@@ -1,0 +1,389 @@
+import path from 'node:path';
+import { type Command, Option } from 'commander';
+import { Config } from '../../config/config.ts';
+import { ENVIRONMENTS } from '../../config/schema.ts';
+import { ConfigurationError, SluiceError, UsageError } from '../../errors.ts';
+import { DataCatalog } from '../../pipeline/catalog.ts';
+import { runDemo } from '../../pipeline/demo.ts';
+import { DataIngester } from '../../pipeline/ingester.ts';
+import { PIPELINE_MODES, Pipeline } from '../../pipeline/pipeline.ts';
+import { DataPromoter } from '../../pipeline/promoter.ts';
+import { loadSchemaFile } from '../../pipeline/schema.ts';
+import type { SyncOptions } from '../../pipeline/sync.ts';
+import { S3Synchronizer } from '../../pipeline/synchronizer.ts';
+import { formatBytes } from '../../util/format-bytes.ts';
+import { printJson, printTable } from '../output.ts';
+import { createProgressReporter } from '../progress.ts';
+
+interface CommonOpts {
+  config?: string;
+  env?: string;
+  json?: boolean;
+}
+
+const collect = (value: string, previous: string[]) => [...previous, value];
+
+function loadConfig(opts: CommonOpts): Config {
+  const cfg = Config.load(opts.config ? { file: opts.config } : {});
+  return opts.env ? cfg.with({ env: opts.env as Config['env'] }) : cfg;
+}
+
+function common(cmd: Command): Command {
+  return cmd
+    .option('-c, --config <file>', 'config file (default: $SLUICE_CONFIG or ./sluice.config.yaml)')
+    .addOption(new Option('--env <env>', 'environment (overrides the config)').choices(ENVIRONMENTS))
+    .option('--json', 'print JSON');
+}
+
+function int(name: string) {
+  return (value: string) => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 0)
+      throw new UsageError(`${name} must be a non-negative integer, got ${JSON.stringify(value)}`);
+    return n;
+  };
+}
+
+/** `sluice demo|run|status|catalog|ingest-csv|sync|diff|promote|rollback|validate`. */
+export function registerPipelineCommands(program: Command): void {
+  program
+    .command('demo')
+    .description('Create ./sluice-demo with sample data and models, run the pipeline and promote dev → qa')
+    .option('--dir <dir>', 'project folder', 'sluice-demo')
+    .option('--scale <n>', 'data size multiplier (1 ≈ 300,000 rows)', '1')
+    .option('--json', 'print JSON')
+    .action(async (opts: { dir: string; scale: string; json?: boolean }) => {
+      const scale = Number(opts.scale);
+      if (!(scale > 0 && scale <= 100))
+        throw new UsageError(`--scale must be in (0, 100], got ${opts.scale}`);
+      const progress = createProgressReporter();
+      let result: Awaited<ReturnType<typeof runDemo>>;
+      try {
+        result = await runDemo({ dir: opts.dir, scale, onProgress: (e) => progress.update(e) });
+      } finally {
+        progress.stop();
+      }
+      if (opts.json) return printJson(result);
+      const rel = path.relative(process.cwd(), result.dir) || '.';
+      process.stdout.write(`\nsluice demo — project in ${rel}/\n\n`);
+      printTable(
+        result.run.steps.map((s) => ({
+          step: s.step,
+          status: s.status,
+          files: s.files,
+          rows: s.rows,
+          size: formatBytes(s.bytes),
+          seconds: (s.durationMs / 1000).toFixed(2),
+          note: s.note ?? s.errors[0] ?? '',
+        })),
+      );
+      if (result.promotion) {
+        const p = result.promotion;
+        process.stdout.write(
+          `\npromoted dev → qa: ${p.fileCount} files, ${formatBytes(p.totalSize)} (added ${p.added.length}, changed ${p.changed.length}, unchanged ${p.unchanged.length}, deleted ${p.deleted.length}); version ${p.version}\n\n`,
+        );
+      }
+      printTable(
+        result.datasets.map((d) => ({
+          dataset: d.path,
+          rows: d.rows ?? '',
+          size: formatBytes(d.bytes),
+          columns: d.columns.map((c) => `${c.name}:${c.type}`).join(' '),
+        })),
+      );
+      process.stdout.write(
+        `\ndone in ${(result.durationMs / 1000).toFixed(1)} s. Next: cd ${rel} && sluice status && sluice catalog ls --env qa\n`,
+      );
+      if (!result.run.success) {
+        throw new SluiceError(
+          'E099',
+          `demo pipeline failed: ${result.run.error?.message ?? 'see the table above'}`,
+        );
+      }
+    });
+
+  common(program.command('run'))
+    .description('Run the pipeline: ingest raw CSVs, run SQL models, upload')
+    .addOption(new Option('--mode <mode>', 'what to run').choices(PIPELINE_MODES).default('full'))
+    .action(async (opts: CommonOpts & { mode: string }) => {
+      const pipeline = new Pipeline(loadConfig(opts));
+      const progress = createProgressReporter();
+      let record: Awaited<ReturnType<Pipeline['runDetailed']>>;
+      try {
+        record = await pipeline.runDetailed(opts.mode, { onProgress: (e) => progress.update(e) });
+      } finally {
+        progress.stop();
+      }
+      if (opts.json) printJson(record);
+      else printSteps(record.steps);
+      if (!record.success) {
+        const first =
+          record.steps.find((s) => s.status === 'failed')?.errors[0] ?? record.error?.message ?? 'failed';
+        const code = /^(E\d{3}):/.exec(first)?.[1];
+        throw new SluiceError(
+          (code as SluiceError['code']) ?? 'E099',
+          `pipeline run ${record.id} failed: ${first.replace(/^E\d{3}: /, '')}`,
+        );
+      }
+    });
+
+  common(program.command('status'))
+    .description('Show the last pipeline runs with per-step duration, rows, bytes and errors')
+    .option('--limit <n>', 'runs to show', int('--limit'), 10)
+    .action(async (opts: CommonOpts & { limit: number }) => {
+      const status = await new Pipeline(loadConfig(opts)).getStatus(opts.limit);
+      if (opts.json) return printJson(status);
+      if (status.runs.length === 0) {
+        process.stdout.write(`no pipeline runs yet in ${status.env} (${status.lakeRoot})\n`);
+        return;
+      }
+      printTable(
+        status.runs.map((r) => ({
+          run: r.id,
+          mode: r.mode,
+          ok: r.success ? 'yes' : 'NO',
+          started: r.startedAt,
+          seconds: (r.durationMs / 1000).toFixed(2),
+          steps: r.steps.map((s) => `${s.step}:${s.status}(${s.rows} rows)`).join(' '),
+          error: r.error ? `${r.error.code}: ${r.error.message}`.slice(0, 100) : '',
+        })),
+      );
+    });
+
+  const catalog = program.command('catalog').description('Datasets in the lake');
+  common(catalog.command('ls'))
+    .description('List landing datasets and staging models of an environment')
+    .action(async (opts: CommonOpts) => {
+      const datasets = await new DataCatalog(loadConfig(opts)).listDatasets(opts.env);
+      if (opts.json) return printJson(datasets);
+      printTable(
+        datasets.map((d) => ({
+          dataset: d.path,
+          rows: d.rows ?? '',
+          size: formatBytes(d.bytes),
+          updated: d.lastUpdated ?? '',
+          description: d.description,
+        })),
+      );
+    });
+  common(catalog.command('show'))
+    .description('Columns, description, rows and last update of a model or dataset')
+    .argument('<name>', 'model name, staging.<model> or <source>/<name>')
+    .action(async (name: string, opts: CommonOpts) => {
+      const info = await new DataCatalog(loadConfig(opts)).getModelMetadata(name, opts.env);
+      if (opts.json) return printJson(info);
+      process.stdout.write(
+        `${info.path}\n  url: ${info.url}\n  description: ${info.description}\n  rows: ${info.rows ?? '?'}\n  size: ${formatBytes(info.bytes)}\n  sha256: ${info.sha256 ?? ''}\n  updated: ${info.lastUpdated ?? ''}\n  depends on: ${info.dependsOn.join(', ')}\n  columns:\n`,
+      );
+      for (const c of info.columns) process.stdout.write(`    ${c.name}  ${c.type}\n`);
+    });
+
+  common(program.command('ingest-csv'))
+    .description('Convert one CSV file to Parquet in <env>/landing/<source>/ with schema validation')
+    .argument('<file>', 'CSV file')
+    .requiredOption('--source <source>', 'source name (folder in landing/)')
+    .option('--schema <file>', 'schema YAML/JSON: column → String|Int|Decimal|Float64|Date|Boolean|Timestamp')
+    .option('--name <name>', 'dataset name (default: the file name without .csv)')
+    .option('--reject-file <file>', 'write bad rows here (CSV) and load the rest instead of failing')
+    .action(
+      async (
+        file: string,
+        opts: CommonOpts & { source: string; schema?: string; name?: string; rejectFile?: string },
+      ) => {
+        const ingester = new DataIngester(loadConfig(opts));
+        try {
+          const schema = opts.schema ? loadSchemaFile(opts.schema) : undefined;
+          const r = await ingester.ingestCsv(file, opts.source, schema, {
+            ...(opts.name ? { name: opts.name } : {}),
+            ...(opts.rejectFile ? { rejectFile: opts.rejectFile } : {}),
+          });
+          if (opts.json) return printJson(r);
+          process.stdout.write(
+            `${r.key}: ${r.rows} rows, ${formatBytes(r.bytes)}, sha256 ${r.sha256.slice(0, 12)}…${r.rejected ? `, ${r.rejected} rejected rows in ${opts.rejectFile}` : ''}\n`,
+          );
+        } finally {
+          await ingester.close();
+        }
+      },
+    );
+
+  const syncFlags = (cmd: Command) =>
+    cmd
+      .option('--include <glob>', 'only keys matching (repeatable)', collect, [])
+      .option('--exclude <glob>', 'skip keys matching (repeatable)', collect, [])
+      .option('--concurrency <n>', 'objects at once', int('--concurrency'), 32)
+      .option('--no-cache', 'do not use or update the local sha256 cache')
+      .option('-c, --config <file>', 'config file (for S3 endpoint and credentials)')
+      .option('--json', 'print JSON');
+  const syncOptions = (opts: {
+    include: string[];
+    exclude: string[];
+    concurrency: number;
+    cache: boolean;
+  }): SyncOptions => ({
+    include: opts.include,
+    exclude: opts.exclude,
+    concurrency: opts.concurrency,
+    ...(opts.cache ? {} : { cacheDir: false }),
+  });
+
+  syncFlags(program.command('sync'))
+    .description('Make <dst> hold what <src> holds (paths or s3:// URLs); changed = size or sha256 differs')
+    .argument('<src>', 'source folder or URL')
+    .argument('<dst>', 'target folder or URL')
+    .option('--delete', 'delete target objects the source does not have')
+    .option('--max-delete <n>', 'refuse when more deletions are due', int('--max-delete'))
+    .option('--dry-run', 'show what would change, change nothing')
+    .action(
+      async (
+        src: string,
+        dst: string,
+        opts: Parameters<typeof syncOptions>[0] & {
+          delete?: boolean;
+          maxDelete?: number;
+          dryRun?: boolean;
+          json?: boolean;
+          config?: string;
+        },
+      ) => {
+        const syncer = new S3Synchronizer(Config.load(opts.config ? { file: opts.config } : {}));
+        const progress = createProgressReporter();
+        let result: Awaited<ReturnType<S3Synchronizer['sync']>>;
+        try {
+          result = await syncer.sync(src, dst, {
+            ...syncOptions(opts),
+            delete: opts.delete ?? false,
+            dryRun: opts.dryRun ?? false,
+            ...(opts.maxDelete !== undefined ? { maxDelete: opts.maxDelete } : {}),
+            onProgress: (e) => progress.update(e),
+          });
+        } finally {
+          progress.stop();
+        }
+        if (opts.json) return printJson(result);
+        const verb = result.dryRun ? 'would copy' : 'copied';
+        for (const k of result.uploaded)
+          process.stdout.write(`${result.dryRun ? '(dry run) ' : ''}copy: ${k}\n`);
+        for (const k of result.deleted)
+          process.stdout.write(`${result.dryRun ? '(dry run) ' : ''}delete: ${k}\n`);
+        process.stdout.write(
+          `${verb} ${result.uploaded.length} files (${formatBytes(result.bytes)}), ${result.dryRun ? 'would delete' : 'deleted'} ${result.deleted.length}, unchanged ${result.unchanged}\n`,
+        );
+      },
+    );
+
+  syncFlags(program.command('diff'))
+    .description('Show keys only in <a>, only in <b>, and modified (size or sha256 differs)')
+    .argument('<a>', 'folder or URL')
+    .argument('<b>', 'folder or URL')
+    .action(
+      async (
+        a: string,
+        b: string,
+        opts: Parameters<typeof syncOptions>[0] & { json?: boolean; config?: string },
+      ) => {
+        const syncer = new S3Synchronizer(Config.load(opts.config ? { file: opts.config } : {}));
+        const { diffStorages } = await import('../../pipeline/sync.ts');
+        const d = await diffStorages(syncer.open(a), syncer.open(b), syncOptions(opts));
+        if (opts.json)
+          return printJson({
+            aOnly: d.srcOnly,
+            bOnly: d.dstOnly,
+            modified: d.modified,
+            unchanged: d.unchanged.length,
+          });
+        for (const k of d.srcOnly) process.stdout.write(`< ${k}\n`);
+        for (const k of d.dstOnly) process.stdout.write(`> ${k}\n`);
+        for (const k of d.modified) process.stdout.write(`M ${k}\n`);
+        process.stdout.write(
+          `${d.srcOnly.length} only in a, ${d.dstOnly.length} only in b, ${d.modified.length} modified, ${d.unchanged.length} identical\n`,
+        );
+      },
+    );
+
+  program
+    .command('promote')
+    .description('Promote dev → qa or qa → prod: validate, back up, copy, switch atomically')
+    .argument('<from>', 'source environment')
+    .argument('<to>', 'target environment')
+    .option('--dry-run', 'show what would change')
+    .option('-c, --config <file>', 'config file')
+    .option('--json', 'print JSON')
+    .action(async (from: string, to: string, opts: { dryRun?: boolean; config?: string; json?: boolean }) => {
+      const promoter = new DataPromoter(loadConfig(opts));
+      promoter.validatePromotion(from, to);
+      const progress = createProgressReporter();
+      let r: Awaited<ReturnType<DataPromoter['promote']>>;
+      try {
+        r = await promoter.promote(from, to, {
+          dryRun: opts.dryRun ?? false,
+          onProgress: (e) => progress.update(e),
+        });
+      } finally {
+        progress.stop();
+      }
+      if (opts.json) return printJson(r);
+      for (const k of r.added) process.stdout.write(`+ ${k}\n`);
+      for (const k of r.changed) process.stdout.write(`~ ${k}\n`);
+      for (const k of r.deleted) process.stdout.write(`- ${k}\n`);
+      process.stdout.write(
+        `${r.dryRun ? '(dry run) would promote' : 'promoted'} ${from} → ${to}: ${r.fileCount} files, ${formatBytes(r.totalSize)} (added ${r.added.length}, changed ${r.changed.length}, deleted ${r.deleted.length}, unchanged ${r.unchanged.length})${r.version ? `; version ${r.version}, backup ${r.backupId}` : ''}\n`,
+      );
+    });
+
+  program
+    .command('rollback')
+    .description("Restore an environment's previous version (latest backup, or --backup ID)")
+    .argument('<env>', 'environment')
+    .option('--backup <id>', 'backup to restore')
+    .option('--list', 'list backups instead')
+    .option('-c, --config <file>', 'config file')
+    .action(async (env: string, opts: { backup?: string; list?: boolean; config?: string }) => {
+      const promoter = new DataPromoter(loadConfig(opts));
+      if (opts.list) {
+        for (const id of await promoter.listBackups(env)) process.stdout.write(`${id}\n`);
+        return;
+      }
+      const r = await promoter.rollback(env, opts.backup);
+      process.stdout.write(
+        `${r.env} restored to backup ${r.restored} (the replaced version is backup ${r.backupOfCurrent})\n`,
+      );
+    });
+
+  common(program.command('validate'))
+    .description('Check configuration, folders, models and lake access; report every problem')
+    .action(async (opts: CommonOpts) => {
+      const problems = await new Pipeline(loadConfig(opts)).environmentProblems();
+      if (opts.json) printJson({ ok: problems.length === 0, problems });
+      if (problems.length > 0) {
+        if (!opts.json) for (const p of problems) process.stdout.write(`✗ ${p}\n`);
+        throw new ConfigurationError(`${problems.length} problem(s) found`, { context: { problems } });
+      }
+      if (!opts.json) process.stdout.write('pipeline environment OK\n');
+    });
+}
+
+function printSteps(
+  steps: {
+    step: string;
+    status: string;
+    files: number;
+    rows: number;
+    bytes: number;
+    durationMs: number;
+    errors: string[];
+    note?: string;
+  }[],
+): void {
+  printTable(
+    steps.map((s) => ({
+      step: s.step,
+      status: s.status,
+      files: s.files,
+      rows: s.rows,
+      size: formatBytes(s.bytes),
+      seconds: (s.durationMs / 1000).toFixed(2),
+      note: s.note ?? s.errors[0] ?? '',
+    })),
+  );
+}
