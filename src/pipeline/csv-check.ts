@@ -61,10 +61,12 @@ export async function collectRejects(
   limit = 1000,
 ): Promise<{ rejects: RejectedRow[]; total: number }> {
   const tag = `r${Math.random().toString(36).slice(2, 10)}`;
+  // Every column must be read (count(COLUMNS(*))): count(*) alone would skip the casts.
   await conn.run(
-    `CREATE OR REPLACE TEMP TABLE ${tag}_ok AS SELECT count(*) AS n FROM ${readCsvSql(`store_rejects=true, rejects_table='${tag}_errors', rejects_scan='${tag}_scans'`)}`,
+    `CREATE OR REPLACE TEMP TABLE ${tag}_ok AS SELECT count(COLUMNS(*)) FROM ${readCsvSql(`store_rejects=true, rejects_table='${tag}_errors', rejects_scan='${tag}_scans'`)}`,
   );
-  const count = await conn.runAndReadAll(`SELECT count(*) AS n FROM ${tag}_errors`);
+  // One bad line can yield several entries (e.g. one per missing column): count lines.
+  const count = await conn.runAndReadAll(`SELECT count(DISTINCT line) AS n FROM ${tag}_errors`);
   const total = Number((count.getRowObjectsJS()[0] as { n: bigint }).n);
   const reader = await conn.runAndReadAll(
     `SELECT line, column_name, error_type, csv_line, error_message FROM ${tag}_errors ORDER BY line, column_idx LIMIT ${limit}`,

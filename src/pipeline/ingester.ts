@@ -159,7 +159,7 @@ export class DataIngester {
         copy(`store_rejects=true, rejects_table='_rej_errors', rejects_scan='_rej_scans'`),
       );
       rows = Number((res.getRowObjectsJS()[0] as { Count: bigint }).Count);
-      const n = await conn.runAndReadAll('SELECT count(*) AS n FROM _rej_errors');
+      const n = await conn.runAndReadAll('SELECT count(DISTINCT line) AS n FROM _rej_errors');
       rejected = Number((n.getRowObjectsJS()[0] as { n: bigint }).n);
       await fsp.mkdir(path.dirname(path.resolve(rejectFile)), { recursive: true });
       await conn.run(rejectCopySql('_rej_errors', `${rejectFile}.sluice-part`));
