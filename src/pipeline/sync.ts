@@ -29,7 +29,7 @@ export interface SyncOptions {
   concurrency?: number;
   /** Where sha256 caches live; false for none. @default $SLUICE_CACHE_DIR or ~/.cache/sluice/sync */
   cacheDir?: string | false;
-  /** Bodies up to this size are read into memory and sent in one request. @default 8 MiB */
+  /** Bodies up to this size are read into memory and sent in one request (below the S3 multipart threshold). @default 16 MiB */
   bufferLimit?: number;
   onProgress?: ProgressFn;
   signal?: AbortSignal;
@@ -56,11 +56,34 @@ interface Entry {
   key: string;
   size: number;
   etag: string;
+  mtime: Date;
+}
+
+/**
+ * A local file changed twice within one timestamp tick keeps its inode, size and mtime, so its
+ * etag cannot tell the versions apart (git's "racy clean" problem): hashes of files modified
+ * this recently are used but not cached. S3 etags are content hashes and always safe.
+ */
+const RACY_MS = 2000;
+function cacheable(store: Storage, e: { mtime: Date }): boolean {
+  return !store.capabilities.localFiles || Date.now() - e.mtime.getTime() > RACY_MS;
+}
+
+/**
+ * Globs as aws/rclone users expect: a pattern with a `/` matches the whole key, one without
+ * matches the base name at any depth (`*.tmp`). picomatch's own basename mode breaks the former.
+ */
+export function globMatcher(patterns: string[]): (key: string) => boolean {
+  const full = patterns.filter((p) => p.includes('/'));
+  const base = patterns.filter((p) => !p.includes('/'));
+  const f = full.length ? picomatch(full, { dot: true }) : undefined;
+  const b = base.length ? picomatch(base, { dot: true, basename: true }) : undefined;
+  return (key) => (f?.(key) ?? false) || (b?.(key) ?? false);
 }
 
 function matcher(options: SyncOptions): (key: string) => boolean {
-  const inc = options.include?.length ? picomatch(options.include, { dot: true, basename: true }) : undefined;
-  const exc = options.exclude?.length ? picomatch(options.exclude, { dot: true, basename: true }) : undefined;
+  const inc = options.include?.length ? globMatcher(options.include) : undefined;
+  const exc = options.exclude?.length ? globMatcher(options.exclude) : undefined;
   return (key) => (!inc || inc(key)) && !(exc?.(key) ?? false);
 }
 
@@ -71,7 +94,8 @@ async function listing(
 ): Promise<Map<string, Entry>> {
   const out = new Map<string, Entry>();
   for await (const e of store.list(signal ? { signal } : {})) {
-    if (e.type === 'object' && keep(e.key)) out.set(e.key, { key: e.key, size: e.size, etag: e.etag });
+    if (e.type === 'object' && keep(e.key))
+      out.set(e.key, { key: e.key, size: e.size, etag: e.etag, mtime: e.mtime });
   }
   return out;
 }
@@ -83,7 +107,7 @@ async function hashOf(store: Storage, cache: HashCache, e: Entry): Promise<strin
   let sha: string | undefined;
   if (!store.capabilities.localFiles) sha = (await store.stat(e.key)).metadata[SHA256_META];
   sha ??= await sha256Stream(await store.getStream(e.key));
-  cache.set(e.key, e.etag, e.size, sha);
+  if (cacheable(store, e)) cache.set(e.key, e.etag, e.size, sha);
   return sha;
 }
 
@@ -164,7 +188,7 @@ export async function syncStorages(
     return result;
   }
   const total = toCopy.reduce((s, k) => s + (p.src.get(k)?.size ?? 0), 0);
-  const bufferLimit = options.bufferLimit ?? 8 * 1024 * 1024;
+  const bufferLimit = options.bufferLimit ?? 16 * 1024 * 1024;
   const limit = pLimit(options.concurrency ?? 32);
   let saving: Promise<void> | undefined;
   const report = () => options.onProgress?.({ operation: 'sync', done: result.bytes, total, unit: 'bytes' });
@@ -225,7 +249,7 @@ async function copyOne(
     const bytes = await src.get(s.key, signal ? { signal } : {});
     if (!sha) {
       sha = createHash('sha256').update(bytes).digest('hex');
-      srcCache.set(s.key, s.etag, s.size, sha);
+      if (cacheable(src, s)) srcCache.set(s.key, s.etag, s.size, sha);
     }
     put = await dst.put(s.key, bytes, { metadata: { [SHA256_META]: sha }, ...(signal ? { signal } : {}) });
   } else {
@@ -235,6 +259,6 @@ async function copyOne(
       ...(signal ? { signal } : {}),
     });
   }
-  dstCache.set(s.key, put.etag, put.size, sha);
+  if (!dst.capabilities.localFiles) dstCache.set(s.key, put.etag, put.size, sha);
   return sha;
 }

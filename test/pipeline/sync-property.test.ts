@@ -1,0 +1,46 @@
+import { randomBytes } from 'node:crypto';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { diffStorages, globMatcher, syncStorages } from '../../src/pipeline/sync.ts';
+import { openStorage } from '../../src/storage/open.ts';
+
+const key = fc.constantFrom('a.txt', 'b/c.txt', 'b/d.tmp', 'e/f/g.csv', 'h', 'i/j.log');
+const content = fc.constantFrom('', 'x', 'y', 'xy', 'yx');
+const tree = fc.dictionary(key, content);
+
+describe('sync diff properties', () => {
+  it('the diff partitions keys exactly, and after a sync with --delete the trees are equal', async () => {
+    await fc.assert(
+      fc.asyncProperty(tree, tree, fc.boolean(), async (a, b, useExclude) => {
+        const src = openStorage(`memory://p-${randomBytes(4).toString('hex')}`);
+        const dst = openStorage(`memory://p-${randomBytes(4).toString('hex')}`);
+        for (const [k, v] of Object.entries(a)) await src.put(k, v);
+        for (const [k, v] of Object.entries(b)) await dst.put(k, v);
+        const exclude = useExclude ? ['*.tmp'] : [];
+        const keep = (k: string) => !useExclude || !k.endsWith('.tmp');
+        const d = await diffStorages(src, dst, { cacheDir: false, exclude });
+        const ka = Object.keys(a).filter(keep);
+        const kb = Object.keys(b).filter(keep);
+        expect([...d.srcOnly].sort()).toEqual(ka.filter((k) => !(k in b)).sort());
+        expect([...d.dstOnly].sort()).toEqual(kb.filter((k) => !(k in a)).sort());
+        expect([...d.modified].sort()).toEqual(ka.filter((k) => k in b && a[k] !== b[k]).sort());
+        expect([...d.unchanged].sort()).toEqual(ka.filter((k) => k in b && a[k] === b[k]).sort());
+        await syncStorages(src, dst, { cacheDir: false, exclude, delete: true });
+        for (const k of ka) expect((await dst.get(k)).toString()).toBe(a[k]);
+        for (const k of kb) if (!(k in a)) expect(await dst.exists(k)).toBe(false);
+        const again = await syncStorages(src, dst, { cacheDir: false, exclude, delete: true });
+        expect(again.uploaded).toEqual([]);
+        expect(again.deleted).toEqual([]);
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  it('globs: slash patterns match the whole key, others the base name', () => {
+    const m = globMatcher(['*.tmp', 'logs/**']);
+    expect(m('a/b/c.tmp')).toBe(true);
+    expect(m('logs/x/y.txt')).toBe(true);
+    expect(m('a/logs/y.txt')).toBe(false);
+    expect(m('a/b/c.txt')).toBe(false);
+  });
+});
