@@ -12,6 +12,8 @@ interface Entry {
   e: string;
   s: number;
   h: string;
+  /** When the hash was taken (ms since epoch). */
+  t: number;
 }
 
 export function defaultCacheDir(): string {
@@ -19,6 +21,11 @@ export function defaultCacheDir(): string {
     process.env.SLUICE_CACHE_DIR ??
     path.join(process.env.XDG_CACHE_HOME ?? path.join(homedir(), '.cache'), 'sluice', 'sync')
   );
+}
+
+/** Timestamps with no sub-second part suggest a coarse (1–2 s) file system clock. */
+function racyWindow(mtime: Date): number {
+  return mtime.getTime() % 1000 === 0 ? 2000 : 100;
 }
 
 export class HashCache {
@@ -47,13 +54,20 @@ export class HashCache {
     return cache;
   }
 
-  get(key: string, etag: string, size: number): string | undefined {
+  /**
+   * The cached hash when etag and size match. With `mtime` (local files), only when the file was
+   * last modified clearly before the hash was taken: a file rewritten within one timestamp tick
+   * keeps inode, size and mtime, so its etag cannot tell the versions apart (git's "racy clean").
+   */
+  get(key: string, etag: string, size: number, mtime?: Date): string | undefined {
     const e = this.entries.get(key);
-    return e && e.e === etag && e.s === size ? e.h : undefined;
+    if (!e || e.e !== etag || e.s !== size) return undefined;
+    if (mtime && mtime.getTime() + racyWindow(mtime) >= e.t) return undefined;
+    return e.h;
   }
 
-  set(key: string, etag: string, size: number, sha256: string): void {
-    this.entries.set(key, { e: etag, s: size, h: sha256 });
+  set(key: string, etag: string, size: number, sha256: string, at = Date.now()): void {
+    this.entries.set(key, { e: etag, s: size, h: sha256, t: at });
     this.dirty += 1;
   }
 

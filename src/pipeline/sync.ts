@@ -25,7 +25,7 @@ export interface SyncOptions {
   maxDelete?: number;
   /** Compute what would change and change nothing. @default false */
   dryRun?: boolean;
-  /** Objects transferred or hashed at once. @default 32 */
+  /** Objects transferred or hashed at once. @default 16 */
   concurrency?: number;
   /** Where sha256 caches live; false for none. @default $SLUICE_CACHE_DIR or ~/.cache/sluice/sync */
   cacheDir?: string | false;
@@ -59,14 +59,9 @@ interface Entry {
   mtime: Date;
 }
 
-/**
- * A local file changed twice within one timestamp tick keeps its inode, size and mtime, so its
- * etag cannot tell the versions apart (git's "racy clean" problem): hashes of files modified
- * this recently are used but not cached. S3 etags are content hashes and always safe.
- */
-const RACY_MS = 2000;
-function cacheable(store: Storage, e: { mtime: Date }): boolean {
-  return !store.capabilities.localFiles || Date.now() - e.mtime.getTime() > RACY_MS;
+/** Local files are checked for "racy" cache entries (see HashCache.get); S3 etags are content hashes. */
+function localMtime(store: Storage, e: { mtime: Date }): Date | undefined {
+  return store.capabilities.localFiles ? e.mtime : undefined;
 }
 
 /**
@@ -102,12 +97,13 @@ async function listing(
 
 /** sha256 of an object version: cache, then metadata, then the bytes. */
 async function hashOf(store: Storage, cache: HashCache, e: Entry): Promise<string> {
-  const cached = cache.get(e.key, e.etag, e.size);
+  const cached = cache.get(e.key, e.etag, e.size, localMtime(store, e));
   if (cached) return cached;
+  const at = Date.now();
   let sha: string | undefined;
   if (!store.capabilities.localFiles) sha = (await store.stat(e.key)).metadata[SHA256_META];
   sha ??= await sha256Stream(await store.getStream(e.key));
-  if (cacheable(store, e)) cache.set(e.key, e.etag, e.size, sha);
+  cache.set(e.key, e.etag, e.size, sha, at);
   return sha;
 }
 
@@ -129,7 +125,7 @@ async function prepare(src: Storage, dst: Storage, options: SyncOptions): Promis
     HashCache.open(dst.url, cacheDir),
   ]);
   const diff: SyncDiff = { srcOnly: [], dstOnly: [], modified: [], unchanged: [] };
-  const limit = pLimit(options.concurrency ?? 32);
+  const limit = pLimit(options.concurrency ?? 16);
   const compare: Promise<void>[] = [];
   for (const [key, s] of srcMap) {
     const d = dstMap.get(key);
@@ -189,7 +185,7 @@ export async function syncStorages(
   }
   const total = toCopy.reduce((s, k) => s + (p.src.get(k)?.size ?? 0), 0);
   const bufferLimit = options.bufferLimit ?? 16 * 1024 * 1024;
-  const limit = pLimit(options.concurrency ?? 32);
+  const limit = pLimit(options.concurrency ?? 16);
   let saving: Promise<void> | undefined;
   const report = () => options.onProgress?.({ operation: 'sync', done: result.bytes, total, unit: 'bytes' });
   report();
@@ -243,13 +239,14 @@ async function copyOne(
   bufferLimit: number,
   signal?: AbortSignal,
 ): Promise<string> {
-  let sha = srcCache.get(s.key, s.etag, s.size);
+  let sha = srcCache.get(s.key, s.etag, s.size, localMtime(src, s));
   let put: { etag: string; size: number };
   if (s.size <= bufferLimit) {
+    const at = Date.now();
     const bytes = await src.get(s.key, signal ? { signal } : {});
     if (!sha) {
       sha = createHash('sha256').update(bytes).digest('hex');
-      if (cacheable(src, s)) srcCache.set(s.key, s.etag, s.size, sha);
+      srcCache.set(s.key, s.etag, s.size, sha, at);
     }
     put = await dst.put(s.key, bytes, { metadata: { [SHA256_META]: sha }, ...(signal ? { signal } : {}) });
   } else {
@@ -259,6 +256,6 @@ async function copyOne(
       ...(signal ? { signal } : {}),
     });
   }
-  if (!dst.capabilities.localFiles) dstCache.set(s.key, put.etag, put.size, sha);
+  dstCache.set(s.key, put.etag, put.size, sha);
   return sha;
 }

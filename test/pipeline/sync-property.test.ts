@@ -1,8 +1,11 @@
 import { randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { diffStorages, globMatcher, syncStorages } from '../../src/pipeline/sync.ts';
 import { openStorage } from '../../src/storage/open.ts';
+import { tempDir } from '../helpers/tmp.ts';
 
 const key = fc.constantFrom('a.txt', 'b/c.txt', 'b/d.tmp', 'e/f/g.csv', 'h', 'i/j.log');
 const content = fc.constantFrom('', 'x', 'y', 'xy', 'yx');
@@ -42,5 +45,21 @@ describe('sync diff properties', () => {
     expect(m('logs/x/y.txt')).toBe(true);
     expect(m('a/logs/y.txt')).toBe(false);
     expect(m('a/b/c.txt')).toBe(false);
+  });
+});
+
+describe('sha256 cache and racy local files', () => {
+  it('a same-size rewrite within the same timestamp tick is still uploaded', async () => {
+    const dir = tempDir('racy');
+    const cacheDir = tempDir('racy-cache');
+    const src = openStorage(dir);
+    const dst = openStorage(`memory://racy-${randomBytes(4).toString('hex')}`);
+    for (let round = 0; round < 20; round++) {
+      const body = `v${String(round).padStart(3, '0')}`;
+      writeFileSync(path.join(dir, 'f.txt'), body);
+      const r = await syncStorages(src, dst, { cacheDir });
+      expect(r.uploaded, `round ${round}`).toEqual(['f.txt']);
+      expect((await dst.get('f.txt')).toString()).toBe(body);
+    }
   });
 });

@@ -3,14 +3,11 @@ import { type Command, Option } from 'commander';
 import { Config } from '../../config/config.ts';
 import { ENVIRONMENTS } from '../../config/schema.ts';
 import { ConfigurationError, SluiceError, UsageError } from '../../errors.ts';
-import { DataCatalog } from '../../pipeline/catalog.ts';
-import { runDemo } from '../../pipeline/demo.ts';
-import { DataIngester } from '../../pipeline/ingester.ts';
-import { PIPELINE_MODES, Pipeline } from '../../pipeline/pipeline.ts';
-import { DataPromoter } from '../../pipeline/promoter.ts';
-import { loadSchemaFile } from '../../pipeline/schema.ts';
+import type { runDemo } from '../../pipeline/demo.ts';
+import type { Pipeline } from '../../pipeline/pipeline.ts';
+import type { DataPromoter } from '../../pipeline/promoter.ts';
 import type { SyncOptions } from '../../pipeline/sync.ts';
-import { S3Synchronizer } from '../../pipeline/synchronizer.ts';
+import type { S3Synchronizer } from '../../pipeline/synchronizer.ts';
 import { formatBytes } from '../../util/format-bytes.ts';
 import { printJson, printTable } from '../output.ts';
 import { createProgressReporter } from '../progress.ts';
@@ -22,6 +19,19 @@ interface CommonOpts {
 }
 
 const collect = (value: string, previous: string[]) => [...previous, value];
+
+// Modules load on first use, so `sluice sync` never pays for DuckDB, models or the demo.
+const PIPELINE_MODES = ['full', 'ingest', 'transform', 'upload'] as const;
+const lazy = {
+  catalog: () => import('../../pipeline/catalog.ts'),
+  demo: () => import('../../pipeline/demo.ts'),
+  ingester: () => import('../../pipeline/ingester.ts'),
+  pipeline: () => import('../../pipeline/pipeline.ts'),
+  promoter: () => import('../../pipeline/promoter.ts'),
+  schema: () => import('../../pipeline/schema.ts'),
+  sync: () => import('../../pipeline/sync.ts'),
+  synchronizer: () => import('../../pipeline/synchronizer.ts'),
+};
 
 function loadConfig(opts: CommonOpts): Config {
   const cfg = Config.load(opts.config ? { file: opts.config } : {});
@@ -59,6 +69,7 @@ export function registerPipelineCommands(program: Command): void {
       const progress = createProgressReporter();
       let result: Awaited<ReturnType<typeof runDemo>>;
       try {
+        const { runDemo } = await lazy.demo();
         result = await runDemo({ dir: opts.dir, scale, onProgress: (e) => progress.update(e) });
       } finally {
         progress.stop();
@@ -106,6 +117,7 @@ export function registerPipelineCommands(program: Command): void {
     .description('Run the pipeline: ingest raw CSVs, run SQL models, upload')
     .addOption(new Option('--mode <mode>', 'what to run').choices(PIPELINE_MODES).default('full'))
     .action(async (opts: CommonOpts & { mode: string }) => {
+      const { Pipeline } = await lazy.pipeline();
       const pipeline = new Pipeline(loadConfig(opts));
       const progress = createProgressReporter();
       let record: Awaited<ReturnType<Pipeline['runDetailed']>>;
@@ -131,6 +143,7 @@ export function registerPipelineCommands(program: Command): void {
     .description('Show the last pipeline runs with per-step duration, rows, bytes and errors')
     .option('--limit <n>', 'runs to show', int('--limit'), 10)
     .action(async (opts: CommonOpts & { limit: number }) => {
+      const { Pipeline } = await lazy.pipeline();
       const status = await new Pipeline(loadConfig(opts)).getStatus(opts.limit);
       if (opts.json) return printJson(status);
       if (status.runs.length === 0) {
@@ -154,6 +167,7 @@ export function registerPipelineCommands(program: Command): void {
   common(catalog.command('ls'))
     .description('List landing datasets and staging models of an environment')
     .action(async (opts: CommonOpts) => {
+      const { DataCatalog } = await lazy.catalog();
       const datasets = await new DataCatalog(loadConfig(opts)).listDatasets(opts.env);
       if (opts.json) return printJson(datasets);
       printTable(
@@ -170,6 +184,7 @@ export function registerPipelineCommands(program: Command): void {
     .description('Columns, description, rows and last update of a model or dataset')
     .argument('<name>', 'model name, staging.<model> or <source>/<name>')
     .action(async (name: string, opts: CommonOpts) => {
+      const { DataCatalog } = await lazy.catalog();
       const info = await new DataCatalog(loadConfig(opts)).getModelMetadata(name, opts.env);
       if (opts.json) return printJson(info);
       process.stdout.write(
@@ -190,6 +205,8 @@ export function registerPipelineCommands(program: Command): void {
         file: string,
         opts: CommonOpts & { source: string; schema?: string; name?: string; rejectFile?: string },
       ) => {
+        const { DataIngester } = await lazy.ingester();
+        const { loadSchemaFile } = await lazy.schema();
         const ingester = new DataIngester(loadConfig(opts));
         try {
           const schema = opts.schema ? loadSchemaFile(opts.schema) : undefined;
@@ -246,6 +263,7 @@ export function registerPipelineCommands(program: Command): void {
           config?: string;
         },
       ) => {
+        const { S3Synchronizer } = await lazy.synchronizer();
         const syncer = new S3Synchronizer(Config.load(opts.config ? { file: opts.config } : {}));
         const progress = createProgressReporter();
         let result: Awaited<ReturnType<S3Synchronizer['sync']>>;
@@ -282,8 +300,9 @@ export function registerPipelineCommands(program: Command): void {
         b: string,
         opts: Parameters<typeof syncOptions>[0] & { json?: boolean; config?: string },
       ) => {
+        const { S3Synchronizer } = await lazy.synchronizer();
         const syncer = new S3Synchronizer(Config.load(opts.config ? { file: opts.config } : {}));
-        const { diffStorages } = await import('../../pipeline/sync.ts');
+        const { diffStorages } = await lazy.sync();
         const d = await diffStorages(syncer.open(a), syncer.open(b), syncOptions(opts));
         if (opts.json)
           return printJson({
@@ -310,6 +329,7 @@ export function registerPipelineCommands(program: Command): void {
     .option('-c, --config <file>', 'config file')
     .option('--json', 'print JSON')
     .action(async (from: string, to: string, opts: { dryRun?: boolean; config?: string; json?: boolean }) => {
+      const { DataPromoter } = await lazy.promoter();
       const promoter = new DataPromoter(loadConfig(opts));
       promoter.validatePromotion(from, to);
       const progress = createProgressReporter();
@@ -339,6 +359,7 @@ export function registerPipelineCommands(program: Command): void {
     .option('--list', 'list backups instead')
     .option('-c, --config <file>', 'config file')
     .action(async (env: string, opts: { backup?: string; list?: boolean; config?: string }) => {
+      const { DataPromoter } = await lazy.promoter();
       const promoter = new DataPromoter(loadConfig(opts));
       if (opts.list) {
         for (const id of await promoter.listBackups(env)) process.stdout.write(`${id}\n`);
@@ -353,6 +374,7 @@ export function registerPipelineCommands(program: Command): void {
   common(program.command('validate'))
     .description('Check configuration, folders, models and lake access; report every problem')
     .action(async (opts: CommonOpts) => {
+      const { Pipeline } = await lazy.pipeline();
       const problems = await new Pipeline(loadConfig(opts)).environmentProblems();
       if (opts.json) printJson({ ok: problems.length === 0, problems });
       if (problems.length > 0) {
