@@ -25,7 +25,7 @@ export interface SyncOptions {
   maxDelete?: number;
   /** Compute what would change and change nothing. @default false */
   dryRun?: boolean;
-  /** Objects transferred or hashed at once. @default 16 */
+  /** Objects transferred or hashed at once. @default 32 */
   concurrency?: number;
   /** Where sha256 caches live; false for none. @default $SLUICE_CACHE_DIR or ~/.cache/sluice/sync */
   cacheDir?: string | false;
@@ -125,7 +125,7 @@ async function prepare(src: Storage, dst: Storage, options: SyncOptions): Promis
     HashCache.open(dst.url, cacheDir),
   ]);
   const diff: SyncDiff = { srcOnly: [], dstOnly: [], modified: [], unchanged: [] };
-  const limit = pLimit(options.concurrency ?? 16);
+  const limit = pLimit(options.concurrency ?? 32);
   const compare: Promise<void>[] = [];
   for (const [key, s] of srcMap) {
     const d = dstMap.get(key);
@@ -185,7 +185,7 @@ export async function syncStorages(
   }
   const total = toCopy.reduce((s, k) => s + (p.src.get(k)?.size ?? 0), 0);
   const bufferLimit = options.bufferLimit ?? 16 * 1024 * 1024;
-  const limit = pLimit(options.concurrency ?? 16);
+  const limit = pLimit(options.concurrency ?? 32);
   let saving: Promise<void> | undefined;
   const report = () => options.onProgress?.({ operation: 'sync', done: result.bytes, total, unit: 'bytes' });
   report();

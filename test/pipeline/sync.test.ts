@@ -185,6 +185,24 @@ describe('sync local ↔ s3rver', async () => {
     expect(await syncer.syncFromS3('dev/staging', back, { cacheDir })).toBe(0);
   });
 
+  it('files above the single-put limit go multipart and round-trip byte for byte', async () => {
+    const dir = tempDir('sync-large');
+    const big = Buffer.alloc(17 * 1024 * 1024);
+    for (let i = 0; i < big.length; i += 4096) big.writeUInt32LE(i, i);
+    writeFile(path.join(dir, 'large.bin'), big);
+    const target = openStorage(b.url('large/'), s3Options());
+    const r = await syncStorages(openStorage(dir), target, { cacheDir });
+    expect(r.uploaded).toEqual(['large.bin']);
+    expect((await target.get('large.bin')).equals(big)).toBe(true);
+    expect((await target.stat('large.bin')).metadata.sha256).toBe(
+      createHash('sha256').update(big).digest('hex'),
+    );
+    const back = tempDir('sync-large-back');
+    await syncStorages(target, openStorage(back), { cacheDir });
+    expect(readFileSync(path.join(back, 'large.bin')).equals(big)).toBe(true);
+    expect((await syncStorages(openStorage(dir), target, { cacheDir: false })).uploaded).toEqual([]);
+  });
+
   it('between two buckets and into memory', async () => {
     const b2 = await freshBucket('sync-2');
     const other = openStorage(b2.url(), s3Options());
