@@ -21,7 +21,7 @@ export interface RejectedRow {
 }
 
 /** Reads only the header line (at most 1 MiB) and checks names and order against the schema. */
-export async function checkHeader(file: string, schema: ColumnSchema): Promise<void> {
+export async function checkHeader(file: string, schema: ColumnSchema, display = file): Promise<void> {
   const handle = await open(file, 'r');
   let head: Buffer;
   try {
@@ -40,15 +40,15 @@ export async function checkHeader(file: string, schema: ColumnSchema): Promise<v
   const expected = Object.keys(schema);
   if (header.length !== expected.length) {
     throw new SchemaValidationError(
-      `${file} row 1 (header): expected ${expected.length} columns (${expected.join(', ')}), found ${header.length} (${header.join(', ')})`,
-      { context: { file, row: 1, expected, found: header } },
+      `${display} row 1 (header): expected ${expected.length} columns (${expected.join(', ')}), found ${header.length} (${header.join(', ')})`,
+      { context: { file: display, row: 1, expected, found: header } },
     );
   }
   for (let i = 0; i < expected.length; i++) {
     if (header[i]?.trim() !== expected[i]) {
       throw new SchemaValidationError(
-        `${file} row 1 (header) column ${i + 1}: expected ${JSON.stringify(expected[i])}, found ${JSON.stringify(header[i])}`,
-        { context: { file, row: 1, column: expected[i], found: header[i] } },
+        `${display} row 1 (header) column ${i + 1}: expected ${JSON.stringify(expected[i])}, found ${JSON.stringify(header[i])}`,
+        { context: { file: display, row: 1, column: expected[i], found: header[i] } },
       );
     }
   }

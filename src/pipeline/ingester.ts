@@ -1,6 +1,7 @@
-import { existsSync } from 'node:fs';
+import { createWriteStream, existsSync } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
 import type { Config } from '../config/config.ts';
 import type { Environment } from '../config/schema.ts';
 import { type DuckDBConnection, Engine, quoteLiteral } from '../engine/duckdb.ts';
@@ -12,7 +13,7 @@ import {
   toSluiceError,
 } from '../errors.ts';
 import { assertValidKey } from '../storage/keys.ts';
-import { openStorage } from '../storage/open.ts';
+import { openObjectUrl, openStorage } from '../storage/open.ts';
 import { checkHeader, collectRejects, rejectCopySql, rejectsError } from './csv-check.ts';
 import { Lake, makeTempDir, SHA256_META, sha256File } from './lake.ts';
 import { type ColumnRecord, writeLoadRecord } from './load-records.ts';
@@ -52,6 +53,8 @@ export interface IngestFileOutcome {
   error?: SluiceError;
 }
 
+const isUrl = (p: string) => /^[a-z][a-z0-9+.-]*:\/\//i.test(p) && !p.startsWith('file://');
+
 /** Raw files directly under data/raw/ land in this source. */
 export const ROOT_SOURCE = '_root';
 
@@ -87,18 +90,17 @@ export class DataIngester {
     const name = options.name ?? path.basename(filePath).replace(/\.csv$/i, '');
     const rel = `landing/${source}/${name}.parquet`;
     assertValidKey(rel);
-    if (!existsSync(filePath))
-      throw new NotFoundError(`CSV file ${filePath} does not exist`, { context: { file: filePath } });
-    if (schema) {
-      parseSchema(schema, `schema for ${filePath}`);
-      await checkHeader(filePath, schema);
-    }
     const tmp = await makeTempDir('ingest');
     try {
+      const local = await this.stageInput(filePath, tmp.dir);
+      if (schema) {
+        parseSchema(schema, `schema for ${filePath}`);
+        await checkHeader(local, schema, filePath);
+      }
       const out = path.join(tmp.dir, 'out.parquet');
       const engine = await this.getEngine();
       const { rows, rejected, columns } = await engine.withConnection((conn) =>
-        this.convert(conn, filePath, out, schema, options.rejectFile),
+        this.convert(conn, local, out, schema, options.rejectFile, filePath),
       );
       options.signal?.throwIfAborted();
       const [bytes, sha256] = await Promise.all([fsp.stat(out).then((s) => s.size), sha256File(out)]);
@@ -113,7 +115,7 @@ export class DataIngester {
         path: rel,
         source,
         name,
-        file: path.resolve(filePath),
+        file: isUrl(filePath) ? filePath : path.resolve(filePath),
         rows,
         bytes,
         sha256,
@@ -138,12 +140,29 @@ export class DataIngester {
     }
   }
 
+  /** A local path DuckDB can read: the file itself, or an object URL (s3://…) downloaded into `dir`. */
+  private async stageInput(filePath: string, dir: string): Promise<string> {
+    if (!isUrl(filePath)) {
+      if (!existsSync(filePath))
+        throw new NotFoundError(`CSV file ${filePath} does not exist`, { context: { file: filePath } });
+      return filePath;
+    }
+    const { storage, key } = openObjectUrl(
+      filePath,
+      this.options.storageOptions ?? storageOptionsFrom(this.config),
+    );
+    const target = path.join(dir, 'input.csv');
+    await pipeline(await storage.getStream(key), createWriteStream(target));
+    return target;
+  }
+
   private async convert(
     conn: DuckDBConnection,
     file: string,
     out: string,
     schema: ColumnSchema | undefined,
     rejectFile: string | undefined,
+    display = file,
   ): Promise<{ rows: number; rejected: number; columns: ColumnRecord[] }> {
     const readCsv = (extra: string) =>
       schema
@@ -174,10 +193,10 @@ export class DataIngester {
           rejects: [],
           total: 0,
         }));
-        if (total > 0) throw rejectsError(file, rejects, total, error);
-        throw new SchemaValidationError(`${file}: ${(error as Error).message.split('\n')[0]}`, {
+        if (total > 0) throw rejectsError(display, rejects, total, error);
+        throw new SchemaValidationError(`${display}: ${(error as Error).message.split('\n')[0]}`, {
           cause: error,
-          context: { file },
+          context: { file: display },
         });
       }
     }

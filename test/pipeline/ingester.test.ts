@@ -184,3 +184,21 @@ for (const kind of ['fs', 's3'] as const) {
     });
   });
 }
+
+describe('DataIngester reading the CSV from object storage', async () => {
+  const { config, lake } = await project('fs', 'ingest-url');
+  const { freshBucket, s3Options } = await import('../helpers/s3.ts');
+  const b = await freshBucket('ingest-url');
+  const raw = (await import('../../src/storage/open.ts')).openStorage(b.url('raw/'), s3Options());
+  const ingester = new DataIngester(config, { lake, storageOptions: s3Options() });
+  afterAll(() => ingester.close());
+
+  it('stages s3:// input to a temp file for DuckDB; errors name the URL', async () => {
+    await raw.put('sdg/SDG.csv', seedCsv(25));
+    const r = await ingester.ingestCsv(b.url('raw/sdg/SDG.csv'), 'sdg', SEED_SCHEMA);
+    expect(r).toMatchObject({ rows: 25, key: 'dev/landing/sdg/SDG.parquet' });
+    await raw.put('sdg/BAD.csv', 'indicator_id,country_id,year,value\nA,B,2001,x\n');
+    const e = await expectE003(ingester.ingestCsv(b.url('raw/sdg/BAD.csv'), 'sdg', SEED_SCHEMA));
+    expect(e.message).toMatch(new RegExp(`^${b.url('raw/sdg/BAD.csv')} row 2 column value: value "x"`));
+  });
+});
