@@ -33,6 +33,7 @@ export {
 } from './pipeline.ts';
 export type { PipelineProgress, ProgressFn } from './progress.ts';
 export { DataPromoter, type PromoteOptions, type PromotionResult } from './promoter.ts';
+export { type PruneOptions, type PruneResult, pruneVersions } from './prune.ts';
 export type { RunRecord, StepRecord } from './run-history.ts';
 export {
   COLUMN_TYPES,

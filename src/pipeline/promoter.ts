@@ -21,6 +21,7 @@ import {
 import { readLoadRecord } from './load-records.ts';
 import { type PipelineOptions, storageOptionsFrom } from './options.ts';
 import type { ProgressFn } from './progress.ts';
+import { type PruneOptions, type PruneResult, pruneVersions } from './prune.ts';
 
 export interface PromoteOptions {
   dryRun?: boolean;
@@ -231,6 +232,11 @@ export class DataPromoter {
       contentType: 'application/json',
     });
     return id;
+  }
+
+  /** Deletes version files no kept backup or current manifest names (see PruneOptions). */
+  async prune(env: string, options: PruneOptions = {}): Promise<PruneResult> {
+    return pruneVersions(this.lake, assertEnv(env), options);
   }
 
   async listBackups(env: string): Promise<string[]> {

@@ -190,3 +190,30 @@ describe('kill -9 in the middle of a promotion', async () => {
     });
   }
 });
+
+describe('prune', async () => {
+  it('deletes only version files that neither the current version nor a kept backup names', async () => {
+    const { dir, config, lake } = await project('fs', 'prune');
+    seedProject(dir);
+    const pipeline = new Pipeline(config, { lake });
+    const promoter = new DataPromoter(config, { lake });
+    const views: Awaited<ReturnType<typeof readerView>>[] = [];
+    for (const rows of [10, 20, 30]) {
+      writeFile(path.join(dir, 'data/raw/sdg/SDG_DATA.csv'), seedCsv(rows));
+      expect(await pipeline.run('full')).toBe(true);
+      await promoter.promote('dev', 'qa');
+      views.push(await readerView(lake, 'qa'));
+    }
+    // Young files are protected (a promotion may be copying them right now).
+    expect((await promoter.prune('qa', { keepBackups: 1, dryRun: true })).deletedFiles).toEqual([]);
+    const dry = await promoter.prune('qa', { keepBackups: 1, minAgeMs: 0, dryRun: true });
+    expect(dry.deletedFiles.length).toBeGreaterThan(0);
+    const r = await promoter.prune('qa', { keepBackups: 1, minAgeMs: 0 });
+    expect(r.deletedFiles).toEqual(dry.deletedFiles);
+    expect(r.deletedBackups).toHaveLength(2);
+    // The current version and the one kept backup (the previous version) still read whole.
+    expect(await readerView(lake, 'qa')).toEqual(views[2]);
+    await promoter.rollback('qa');
+    expect(await readerView(lake, 'qa')).toEqual(views[1]);
+  });
+});

@@ -181,4 +181,26 @@ export function registerMoveCommands(program: Command): void {
         `${r.env} restored to backup ${r.restored} (the replaced version is backup ${r.backupOfCurrent})\n`,
       );
     });
+
+  program
+    .command('prune')
+    .description('Delete promoted version files that no kept backup or current version uses')
+    .argument('<env>', 'environment')
+    .option('--keep <n>', 'backups to keep', int('--keep'), 10)
+    .option('--min-age <minutes>', 'keep unreferenced files younger than this', int('--min-age'), 60)
+    .option('--dry-run', 'show what would be deleted')
+    .option('-c, --config <file>', 'config file')
+    .action(
+      async (env: string, opts: { keep: number; minAge: number; dryRun?: boolean; config?: string }) => {
+        const { DataPromoter } = await lazy.promoter();
+        const r = await new DataPromoter(loadConfig(opts)).prune(env, {
+          keepBackups: opts.keep,
+          minAgeMs: opts.minAge * 60_000,
+          dryRun: opts.dryRun ?? false,
+        });
+        process.stdout.write(
+          `${opts.dryRun ? '(dry run) would delete' : 'deleted'} ${r.deletedFiles.length} version files (${formatBytes(r.bytes)}) and ${r.deletedBackups.length} backups\n`,
+        );
+      },
+    );
 }
