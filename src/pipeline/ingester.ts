@@ -1,3 +1,8 @@
+/**
+ * CSV → Parquet through DuckDB with explicit column types (the seed's DataIngester). Parsing,
+ * casting and the search for bad rows all happen inside DuckDB; JavaScript only reads the header.
+ * Output is written to a temp file, hashed, and published to the lake with one atomic put.
+ */
 import { createWriteStream, existsSync } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import path from 'node:path';
@@ -5,13 +10,7 @@ import { pipeline } from 'node:stream/promises';
 import type { Config } from '../config/config.ts';
 import type { Environment } from '../config/schema.ts';
 import { type DuckDBConnection, Engine, quoteLiteral } from '../engine/duckdb.ts';
-import {
-  IngestError,
-  NotFoundError,
-  SchemaValidationError,
-  type SluiceError,
-  toSluiceError,
-} from '../errors.ts';
+import { NotFoundError, SchemaValidationError, type SluiceError, toSluiceError } from '../errors.ts';
 import { assertValidKey } from '../storage/keys.ts';
 import { openObjectUrl, openStorage } from '../storage/open.ts';
 import { checkHeader, collectRejects, rejectCopySql, rejectsError } from './csv-check.ts';
@@ -294,5 +293,3 @@ export class DataIngester {
     if (engine) await (await engine).close();
   }
 }
-
-export { IngestError };

@@ -146,7 +146,9 @@ export class Transformer {
         type: c.column_type,
       }));
       const [bytes, sha256] = await Promise.all([fsp.stat(out).then((s) => s.size), sha256File(out)]);
-      await store.put(rel, await fsp.readFile(out), {
+      const body =
+        bytes <= 16 * 1024 * 1024 ? await fsp.readFile(out) : (await fsp.open(out)).createReadStream();
+      await store.put(rel, body, {
         metadata: { [SHA256_META]: sha256, rows: String(rows) },
         contentType: 'application/vnd.apache.parquet',
       });

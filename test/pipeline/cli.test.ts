@@ -7,6 +7,7 @@ import { tempDir } from '../helpers/tmp.ts';
 import { writeFile } from './helpers.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
+const CACHE = tempDir('cli-sync-cache');
 
 function sluice(args: string[], options: { cwd?: string; env?: Record<string, string> } = {}) {
   return new Promise<{ code: number; stdout: string; stderr: string; ms: number }>((resolve) => {
@@ -15,7 +16,7 @@ function sluice(args: string[], options: { cwd?: string; env?: Record<string, st
       cwd: options.cwd ?? ROOT,
       env: {
         ...process.env,
-        SLUICE_CACHE_DIR: path.join(options.cwd ?? ROOT, '.cache-test'),
+        SLUICE_CACHE_DIR: CACHE,
         ...options.env,
       },
     });
