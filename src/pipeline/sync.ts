@@ -107,6 +107,34 @@ async function hashOf(store: Storage, cache: HashCache, e: Entry): Promise<strin
   return sha;
 }
 
+/**
+ * Runs tasks `concurrency` at a time. After the first failure (or an abort) no new task starts;
+ * the ones in flight finish, then the first error is thrown — nothing keeps running behind the
+ * caller's back.
+ */
+async function runLimited(
+  tasks: (() => Promise<void>)[],
+  concurrency: number,
+  signal?: AbortSignal,
+): Promise<void> {
+  const limit = pLimit(concurrency);
+  let failure: { error: unknown } | undefined;
+  await Promise.all(
+    tasks.map((task) =>
+      limit(async () => {
+        if (failure) return;
+        try {
+          signal?.throwIfAborted();
+          await task();
+        } catch (error) {
+          failure ??= { error };
+        }
+      }),
+    ),
+  );
+  if (failure) throw failure.error;
+}
+
 interface Prepared {
   diff: SyncDiff;
   src: Map<string, Entry>;
@@ -125,21 +153,18 @@ async function prepare(src: Storage, dst: Storage, options: SyncOptions): Promis
     HashCache.open(dst.url, cacheDir),
   ]);
   const diff: SyncDiff = { srcOnly: [], dstOnly: [], modified: [], unchanged: [] };
-  const limit = pLimit(options.concurrency ?? 32);
-  const compare: Promise<void>[] = [];
+  const compare: (() => Promise<void>)[] = [];
   for (const [key, s] of srcMap) {
     const d = dstMap.get(key);
     if (!d) diff.srcOnly.push(key);
     else if (d.size !== s.size) diff.modified.push(key);
     else
-      compare.push(
-        limit(async () => {
-          const [a, b] = await Promise.all([hashOf(src, srcCache, s), hashOf(dst, dstCache, d)]);
-          (a === b ? diff.unchanged : diff.modified).push(key);
-        }),
-      );
+      compare.push(async () => {
+        const [a, b] = await Promise.all([hashOf(src, srcCache, s), hashOf(dst, dstCache, d)]);
+        (a === b ? diff.unchanged : diff.modified).push(key);
+      });
   }
-  await Promise.all(compare);
+  await runLimited(compare, options.concurrency ?? 32, options.signal);
   for (const key of dstMap.keys()) if (!srcMap.has(key)) diff.dstOnly.push(key);
   for (const list of Object.values(diff)) list.sort();
   return { diff, src: srcMap, dst: dstMap, srcCache, dstCache };
@@ -185,37 +210,35 @@ export async function syncStorages(
   }
   const total = toCopy.reduce((s, k) => s + (p.src.get(k)?.size ?? 0), 0);
   const bufferLimit = options.bufferLimit ?? 16 * 1024 * 1024;
-  const limit = pLimit(options.concurrency ?? 32);
   let saving: Promise<void> | undefined;
   const report = () => options.onProgress?.({ operation: 'sync', done: result.bytes, total, unit: 'bytes' });
   report();
   try {
-    await Promise.all(
-      toCopy.map((key) =>
-        limit(async () => {
-          options.signal?.throwIfAborted();
-          const s = p.src.get(key) as Entry;
-          try {
-            await copyOne(src, dst, s, p.srcCache, p.dstCache, bufferLimit, options.signal);
-          } catch (error) {
-            throw new SyncError(
-              `Cannot copy ${key} from ${src.url} to ${dst.url}: ${toSluiceError(error).message}`,
-              {
-                cause: error,
-                context: { key, retryable: toSluiceError(error).context.retryable === true },
-              },
-            );
-          }
-          result.uploaded.push(key);
-          result.bytes += s.size;
-          report();
-          if (p.dstCache.pending >= 200 && !saving) {
-            saving = p.dstCache.save(dst.url).finally(() => {
-              saving = undefined;
-            });
-          }
-        }),
-      ),
+    await runLimited(
+      toCopy.map((key) => async () => {
+        const s = p.src.get(key) as Entry;
+        try {
+          await copyOne(src, dst, s, p.srcCache, p.dstCache, bufferLimit, options.signal);
+        } catch (error) {
+          throw new SyncError(
+            `Cannot copy ${key} from ${src.url} to ${dst.url}: ${toSluiceError(error).message}`,
+            {
+              cause: error,
+              context: { key, retryable: toSluiceError(error).context.retryable === true },
+            },
+          );
+        }
+        result.uploaded.push(key);
+        result.bytes += s.size;
+        report();
+        if (p.dstCache.pending >= 200 && !saving) {
+          saving = p.dstCache.save(dst.url).finally(() => {
+            saving = undefined;
+          });
+        }
+      }),
+      options.concurrency ?? 32,
+      options.signal,
     );
     if (toDelete.length > 0) {
       await dst.deleteMany(toDelete);

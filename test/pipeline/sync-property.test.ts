@@ -63,3 +63,27 @@ describe('sha256 cache and racy local files', () => {
     }
   });
 });
+
+describe('a failing copy', () => {
+  it('stops new transfers, throws E070 naming the key, and the rerun finishes the rest', async () => {
+    const src = openStorage(`memory://fail-src-${randomBytes(4).toString('hex')}`);
+    const dst = openStorage(`memory://fail-dst-${randomBytes(4).toString('hex')}`);
+    for (let i = 0; i < 10; i++) await src.put(`k${i}`, `v${i}`);
+    let puts = 0;
+    const flaky = {
+      ...dst,
+      put: async (...args: Parameters<typeof dst.put>) => {
+        puts += 1;
+        if (puts === 3) throw new Error('disk on fire');
+        return dst.put(...args);
+      },
+    };
+    await expect(syncStorages(src, flaky, { cacheDir: false, concurrency: 1 })).rejects.toMatchObject({
+      code: 'E070',
+      message: expect.stringMatching(/^Cannot copy k2 from .*: disk on fire/),
+    });
+    expect(puts).toBe(3);
+    const r = await syncStorages(src, dst, { cacheDir: false });
+    expect(r.uploaded).toEqual(['k2', 'k3', 'k4', 'k5', 'k6', 'k7', 'k8', 'k9']);
+  });
+});
