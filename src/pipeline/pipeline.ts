@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { Config } from '../config/config.ts';
-import { ConfigurationError, toSluiceError, ValidationError } from '../errors.ts';
+import { ConfigurationError, ERROR_CODES, toSluiceError, ValidationError } from '../errors.ts';
 import { openStorage } from '../storage/open.ts';
 import { ErrorHandler } from './error-handler.ts';
 import { DataIngester } from './ingester.ts';
@@ -85,7 +85,15 @@ export class Pipeline {
         const s = await this.runStep(step, mode, options);
         s.durationMs = performance.now() - t0;
         record.steps.push(s);
-        if (s.status === 'failed') record.success = false;
+        if (s.status === 'failed') {
+          record.success = false;
+          const first = s.errors[0] ?? `${step} failed`;
+          const code = /\b(E\d{3}):/.exec(first)?.[1];
+          record.error ??= {
+            code: code && code in ERROR_CODES ? code : 'E099',
+            message: first.replace(/^E\d{3}: /, ''),
+          };
+        }
       } catch (error) {
         const e = toSluiceError(error);
         await this.errorHandler.handleError(e, { operation: step });
@@ -111,7 +119,12 @@ export class Pipeline {
       try {
         const outcomes = await ingester.ingestAll({ env: this.config.env, ...options });
         const ok = outcomes.filter((o) => o.ok);
-        const errors = outcomes.filter((o) => !o.ok).map((o) => `${o.file}: ${o.error?.toString()}`);
+        const errors = outcomes
+          .filter((o) => !o.ok)
+          .map((o) => {
+            const text = o.error?.toString() ?? 'failed';
+            return text.includes(o.file) ? text : `${o.file}: ${text}`;
+          });
         return {
           ...emptyStep('ingest', errors.length ? 'failed' : 'ok'),
           files: ok.length,

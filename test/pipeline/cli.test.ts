@@ -130,6 +130,23 @@ describe('sluice demo and the pipeline CLI', () => {
     expect(existsSync(path.join(work, 'down'))).toBe(false);
   });
 
+  it('sluice run with a bad raw CSV exits 1 with its E003; the run is in sluice status', async () => {
+    const bad = writeFile(
+      path.join(demo, 'data/raw/wdi/BAD.csv'),
+      'indicator_id,country_id,year,value\nA,B,2001,1\nA,B,2002\n',
+    );
+    const r = await sluice(['run'], { cwd: demo });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(
+      /^E003: pipeline run \S+ failed: data\/raw\/wdi\/BAD.csv row 3 column value: missing columns/,
+    );
+    expect(r.stdout).toMatch(/transform\s+skipped/);
+    const status = await sluice(['status', '--json'], { cwd: demo });
+    expect(JSON.parse(status.stdout).lastRun).toMatchObject({ success: false, error: { code: 'E003' } });
+    const { rmSync } = await import('node:fs');
+    rmSync(bad);
+  });
+
   it('usage errors exit 2', async () => {
     expect((await sluice(['run', '--mode', 'bogus'], { cwd: demo })).code).toBe(2);
     expect((await sluice(['demo', '--scale', '0'], { cwd: work })).code).toBe(2);

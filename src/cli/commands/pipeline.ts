@@ -107,12 +107,10 @@ export function registerPipelineCommands(program: Command): void {
       if (opts.json) printJson(record);
       else printSteps(record.steps);
       if (!record.success) {
-        const first =
-          record.steps.find((s) => s.status === 'failed')?.errors[0] ?? record.error?.message ?? 'failed';
-        const code = /^(E\d{3}):/.exec(first)?.[1];
+        const code = (record.error?.code ?? 'E099') as SluiceError['code'];
         throw new SluiceError(
-          (code as SluiceError['code']) ?? 'E099',
-          `pipeline run ${record.id} failed: ${first.replace(/^E\d{3}: /, '')}`,
+          code,
+          `pipeline run ${record.id} failed: ${record.error?.message ?? 'see the table above'}`,
         );
       }
     });
