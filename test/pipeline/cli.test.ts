@@ -147,6 +147,21 @@ describe('sluice demo and the pipeline CLI', () => {
     rmSync(bad);
   });
 
+  it('demo --dir/--scale; running it again is deterministic and promotes nothing new', async () => {
+    const dir = path.join(work, 'small-demo');
+    const first = await sluice(['demo', '--dir', dir, '--scale', '0.1', '--json'], { cwd: work });
+    expect(first.code).toBe(0);
+    const a = JSON.parse(first.stdout);
+    expect(a.rawFiles.map((f: { rows: number }) => f.rows)).toEqual([12 * 54 * 24, 8 * 54 * 24, 3 * 54 * 24]);
+    const second = await sluice(['demo', '--dir', dir, '--scale', '0.1', '--json'], { cwd: work });
+    const b = JSON.parse(second.stdout);
+    expect(b.promotion.unchanged).toHaveLength(8);
+    expect(b.promotion.version).toBe(a.promotion.version);
+    expect(b.datasets.map((d: { sha256: string }) => d.sha256)).toEqual(
+      a.datasets.map((d: { sha256: string }) => d.sha256),
+    );
+  });
+
   it('usage errors exit 2', async () => {
     expect((await sluice(['run', '--mode', 'bogus'], { cwd: demo })).code).toBe(2);
     expect((await sluice(['demo', '--scale', '0'], { cwd: work })).code).toBe(2);
