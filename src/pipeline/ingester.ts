@@ -13,6 +13,7 @@ import { type DuckDBConnection, Engine, quoteLiteral } from '../engine/duckdb.ts
 import { NotFoundError, SchemaValidationError, type SluiceError, toSluiceError } from '../errors.ts';
 import { assertValidKey } from '../storage/keys.ts';
 import { openObjectUrl, openStorage } from '../storage/open.ts';
+import { retry } from '../util/retry.ts';
 import { checkHeader, collectRejects, rejectCopySql, rejectsError } from './csv-check.ts';
 import { Lake, makeTempDir, SHA256_META, sha256File } from './lake.ts';
 import { type ColumnRecord, writeLoadRecord } from './load-records.ts';
@@ -266,10 +267,19 @@ export class DataIngester {
     for (const f of files) {
       options.signal?.throwIfAborted();
       try {
-        const result = await this.ingestCsv(f.file, f.source, this.schemaFor(f.source), {
-          name: f.name,
-          ...(options.env ? { env: options.env } : {}),
-        });
+        // Transient storage faults (network, throttling) are retried; bad data is not.
+        const result = await retry(
+          () =>
+            this.ingestCsv(f.file, f.source, this.schemaFor(f.source), {
+              name: f.name,
+              ...(options.env ? { env: options.env } : {}),
+            }),
+          {
+            maxAttempts: 3,
+            delayMs: this.options.retryDelayMs ?? 500,
+            ...(options.signal ? { signal: options.signal } : {}),
+          },
+        );
         outcomes.push({ ...f, ok: true, result });
       } catch (error) {
         outcomes.push({ ...f, ok: false, error: toSluiceError(error, 'E030') });

@@ -15,8 +15,10 @@ export interface PipelineOptions {
   uploadUrl?: string;
   /** DuckDB threads. @default DuckDB's default */
   threads?: number;
-  /** Runs kept by getStatus(). @default 20 */
+  /** Runs returned by getStatus(). @default 20 */
   historyLimit?: number;
+  /** First delay before retrying a transient failure (doubles each time, 3 attempts). @default 500 */
+  retryDelayMs?: number;
 }
 
 /** Storage options derived from the config: custom endpoint, region, static keys. */

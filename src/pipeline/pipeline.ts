@@ -36,7 +36,7 @@ export interface PipelineStatus {
 export class Pipeline {
   readonly config: Config;
   readonly lake: Lake;
-  readonly errorHandler = new ErrorHandler();
+  readonly errorHandler: ErrorHandler;
   private readonly options: PipelineOptions;
 
   constructor(config: Config, options: PipelineOptions = {}) {
@@ -45,6 +45,7 @@ export class Pipeline {
       options.lake ?? openStorage(config.lakeRoot, options.storageOptions ?? storageOptionsFrom(config));
     this.options = { ...options, lake };
     this.lake = new Lake(lake);
+    this.errorHandler = new ErrorHandler({ retry: { maxAttempts: 3, delayMs: options.retryDelayMs ?? 500 } });
   }
 
   /** True when the run succeeded; the detailed record is in getStatus() (and runDetailed()). */
@@ -81,29 +82,35 @@ export class Pipeline {
         continue;
       }
       const t0 = performance.now();
+      let s: StepRecord | undefined;
       try {
-        const s = await this.runStep(step, mode, options);
-        s.durationMs = performance.now() - t0;
-        record.steps.push(s);
-        if (s.status === 'failed') {
-          record.success = false;
-          const first = s.errors[0] ?? `${step} failed`;
-          const code = /\b(E\d{3}):/.exec(first)?.[1];
-          record.error ??= {
-            code: code && code in ERROR_CODES ? code : 'E099',
-            message: first.replace(/^E\d{3}: /, ''),
-          };
-        }
+        s = await this.runStep(step, mode, options);
       } catch (error) {
-        const e = toSluiceError(error);
-        await this.errorHandler.handleError(e, { operation: step });
-        record.steps.push({
-          ...emptyStep(step, 'failed'),
-          durationMs: performance.now() - t0,
-          errors: [e.toString()],
+        // Every step is idempotent (ingest republishes, models rerun, sync resumes): a transient
+        // failure reruns the step; anything else is recorded.
+        const recovered = await this.errorHandler.handleError(error, {
+          operation: step,
+          retry: async () => {
+            s = await this.runStep(step, mode, options);
+          },
         });
+        if (!recovered) {
+          const e = toSluiceError(error);
+          s = { ...emptyStep(step, 'failed'), errors: [e.toString()] };
+          record.error ??= { code: e.code, message: e.message };
+        }
+      }
+      const done = s as StepRecord;
+      done.durationMs = performance.now() - t0;
+      record.steps.push(done);
+      if (done.status === 'failed') {
         record.success = false;
-        record.error ??= { code: e.code, message: e.message };
+        const first = done.errors[0] ?? `${step} failed`;
+        const code = /\b(E\d{3}):/.exec(first)?.[1];
+        record.error ??= {
+          code: code && code in ERROR_CODES ? code : 'E099',
+          message: first.replace(/^E\d{3}: /, ''),
+        };
       }
     }
     const finished = new Date();

@@ -91,3 +91,41 @@ describe('Pipeline', async () => {
     expect(run.error?.code).toBe('E001');
   });
 });
+
+describe('transient failures are retried', async () => {
+  const { dir, config, lake } = await project('fs', 'pipeline-retry');
+  seedProject(dir);
+
+  it('a network error on a put or a listing reruns the file or the step; the run succeeds', async () => {
+    const { NetworkError } = await import('../../src/errors.ts');
+    const { scopeStorage } = await import('../../src/storage/scoped.ts');
+    let putFailures = 2;
+    let listFailures = 1;
+    const flaky: typeof lake = {
+      ...lake,
+      put: async (...args: Parameters<typeof lake.put>) => {
+        if (putFailures > 0) {
+          putFailures -= 1;
+          throw new NetworkError('connection reset (test)');
+        }
+        return lake.put(...args);
+      },
+      list: (options) => {
+        if (listFailures > 0 && options?.prefix === 'dev/landing/') {
+          listFailures -= 1;
+          throw new NetworkError('listing timed out (test)');
+        }
+        return lake.list(options);
+      },
+      scope: (prefix: string) => scopeStorage(flaky, prefix),
+    };
+    const pipeline = new Pipeline(config, { lake: flaky, retryDelayMs: 1 });
+    const run = await pipeline.runDetailed('full');
+    expect(run.success, JSON.stringify(run.steps)).toBe(true);
+    expect(putFailures).toBe(0);
+    expect(listFailures).toBe(0);
+    expect(pipeline.errorHandler.handled.map((h) => [h.code, h.operation, h.recovered])).toEqual([
+      ['E007', 'transform', true],
+    ]);
+  });
+});
