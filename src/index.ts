@@ -7,6 +7,7 @@ export * from './errors.ts';
 export * from './formats/index.ts';
 export * from './ingest/index.ts';
 export * from './logging/logger.ts';
+export * from './pipeline/index.ts';
 export * from './secrets/index.ts';
 export * from './storage/index.ts';
 export * from './util/index.ts';

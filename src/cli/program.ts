@@ -7,6 +7,7 @@ import { LOG_LEVELS } from '../logging/logger.ts';
 import { VERSION } from '../version.ts';
 import { registerConfigCommands } from './commands/config.ts';
 import { registerIngestCommands } from './commands/ingest.ts';
+import { registerPipelineCommands } from './commands/pipeline.ts';
 import { registerStorageCommands } from './commands/storage.ts';
 import { registerWriterCommands } from './commands/writer.ts';
 
@@ -24,6 +25,7 @@ export function buildProgram(): Command {
   registerConfigCommands(program);
   registerIngestCommands(program);
   registerWriterCommands(program);
+  registerPipelineCommands(program);
   // Commands run as async actions; exitOverride propagates commander's usage errors as throws.
   for (const cmd of program.commands) applyExitOverride(cmd);
   return program;

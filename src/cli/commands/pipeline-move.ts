@@ -1,0 +1,206 @@
+import type { Command } from 'commander';
+import { Config } from '../../config/config.ts';
+import type { Environment } from '../../config/schema.ts';
+import { UsageError } from '../../errors.ts';
+import type { DataPromoter } from '../../pipeline/promoter.ts';
+import type { SyncOptions } from '../../pipeline/sync.ts';
+import type { S3Synchronizer } from '../../pipeline/synchronizer.ts';
+import { formatBytes } from '../../util/format-bytes.ts';
+import { printJson } from '../output.ts';
+import { createProgressReporter } from '../progress.ts';
+
+const lazy = {
+  promoter: () => import('../../pipeline/promoter.ts'),
+  sync: () => import('../../pipeline/sync.ts'),
+  synchronizer: () => import('../../pipeline/synchronizer.ts'),
+};
+
+const collect = (value: string, previous: string[]) => [...previous, value];
+
+/** A commander parser for non-negative integer options. */
+export function int(name: string) {
+  return (value: string) => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 0)
+      throw new UsageError(`${name} must be a non-negative integer, got ${JSON.stringify(value)}`);
+    return n;
+  };
+}
+
+/** The config file (-c) with an optional --env override. */
+export function loadConfig(opts: { config?: string; env?: string }): Config {
+  const cfg = Config.load(opts.config ? { file: opts.config } : {});
+  return opts.env ? cfg.with({ env: opts.env as Environment }) : cfg;
+}
+
+/** `sluice sync|diff|promote|rollback`: moving data between storages and environments. */
+export function registerMoveCommands(program: Command): void {
+  const syncFlags = (cmd: Command) =>
+    cmd
+      .option('--include <glob>', 'only keys matching (repeatable)', collect, [])
+      .option('--exclude <glob>', 'skip keys matching (repeatable)', collect, [])
+      .option('--concurrency <n>', 'objects at once', int('--concurrency'), 32)
+      .option('--no-cache', 'do not use or update the local sha256 cache')
+      .option('-c, --config <file>', 'config file (for S3 endpoint and credentials)')
+      .option('--json', 'print JSON');
+  const syncOptions = (opts: {
+    include: string[];
+    exclude: string[];
+    concurrency: number;
+    cache: boolean;
+  }): SyncOptions => ({
+    include: opts.include,
+    exclude: opts.exclude,
+    concurrency: opts.concurrency,
+    ...(opts.cache ? {} : { cacheDir: false }),
+  });
+
+  syncFlags(program.command('sync'))
+    .description('Make <dst> hold what <src> holds (paths or s3:// URLs); changed = size or sha256 differs')
+    .argument('<src>', 'source folder or URL')
+    .argument('<dst>', 'target folder or URL')
+    .option('--delete', 'delete target objects the source does not have')
+    .option('--max-delete <n>', 'refuse when more deletions are due', int('--max-delete'))
+    .option('--dry-run', 'show what would change, change nothing')
+    .action(
+      async (
+        src: string,
+        dst: string,
+        opts: Parameters<typeof syncOptions>[0] & {
+          delete?: boolean;
+          maxDelete?: number;
+          dryRun?: boolean;
+          json?: boolean;
+          config?: string;
+        },
+      ) => {
+        const { S3Synchronizer } = await lazy.synchronizer();
+        const syncer = new S3Synchronizer(Config.load(opts.config ? { file: opts.config } : {}));
+        const progress = createProgressReporter();
+        let result: Awaited<ReturnType<S3Synchronizer['sync']>>;
+        try {
+          result = await syncer.sync(src, dst, {
+            ...syncOptions(opts),
+            delete: opts.delete ?? false,
+            dryRun: opts.dryRun ?? false,
+            ...(opts.maxDelete !== undefined ? { maxDelete: opts.maxDelete } : {}),
+            onProgress: (e) => progress.update(e),
+          });
+        } finally {
+          progress.stop();
+        }
+        if (opts.json) return printJson(result);
+        const verb = result.dryRun ? 'would copy' : 'copied';
+        for (const k of result.uploaded)
+          process.stdout.write(`${result.dryRun ? '(dry run) ' : ''}copy: ${k}\n`);
+        for (const k of result.deleted)
+          process.stdout.write(`${result.dryRun ? '(dry run) ' : ''}delete: ${k}\n`);
+        process.stdout.write(
+          `${verb} ${result.uploaded.length} files (${formatBytes(result.bytes)}), ${result.dryRun ? 'would delete' : 'deleted'} ${result.deleted.length}, unchanged ${result.unchanged}\n`,
+        );
+      },
+    );
+
+  syncFlags(program.command('diff'))
+    .description('Show keys only in <a>, only in <b>, and modified (size or sha256 differs)')
+    .argument('<a>', 'folder or URL')
+    .argument('<b>', 'folder or URL')
+    .action(
+      async (
+        a: string,
+        b: string,
+        opts: Parameters<typeof syncOptions>[0] & { json?: boolean; config?: string },
+      ) => {
+        const { S3Synchronizer } = await lazy.synchronizer();
+        const syncer = new S3Synchronizer(Config.load(opts.config ? { file: opts.config } : {}));
+        const { diffStorages } = await lazy.sync();
+        const d = await diffStorages(syncer.open(a), syncer.open(b), syncOptions(opts));
+        if (opts.json)
+          return printJson({
+            aOnly: d.srcOnly,
+            bOnly: d.dstOnly,
+            modified: d.modified,
+            unchanged: d.unchanged.length,
+          });
+        for (const k of d.srcOnly) process.stdout.write(`< ${k}\n`);
+        for (const k of d.dstOnly) process.stdout.write(`> ${k}\n`);
+        for (const k of d.modified) process.stdout.write(`M ${k}\n`);
+        process.stdout.write(
+          `${d.srcOnly.length} only in a, ${d.dstOnly.length} only in b, ${d.modified.length} modified, ${d.unchanged.length} identical\n`,
+        );
+      },
+    );
+
+  program
+    .command('promote')
+    .description('Promote dev → qa or qa → prod: validate, back up, copy, switch atomically')
+    .argument('<from>', 'source environment')
+    .argument('<to>', 'target environment')
+    .option('--dry-run', 'show what would change')
+    .option('-c, --config <file>', 'config file')
+    .option('--json', 'print JSON')
+    .action(async (from: string, to: string, opts: { dryRun?: boolean; config?: string; json?: boolean }) => {
+      const { DataPromoter } = await lazy.promoter();
+      const promoter = new DataPromoter(loadConfig(opts));
+      promoter.validatePromotion(from, to);
+      const progress = createProgressReporter();
+      let r: Awaited<ReturnType<DataPromoter['promote']>>;
+      try {
+        r = await promoter.promote(from, to, {
+          dryRun: opts.dryRun ?? false,
+          onProgress: (e) => progress.update(e),
+        });
+      } finally {
+        progress.stop();
+      }
+      if (opts.json) return printJson(r);
+      for (const k of r.added) process.stdout.write(`+ ${k}\n`);
+      for (const k of r.changed) process.stdout.write(`~ ${k}\n`);
+      for (const k of r.deleted) process.stdout.write(`- ${k}\n`);
+      process.stdout.write(
+        `${r.dryRun ? '(dry run) would promote' : 'promoted'} ${from} → ${to}: ${r.fileCount} files, ${formatBytes(r.totalSize)} (added ${r.added.length}, changed ${r.changed.length}, deleted ${r.deleted.length}, unchanged ${r.unchanged.length})${r.version ? `; version ${r.version}, backup ${r.backupId}` : ''}\n`,
+      );
+    });
+
+  program
+    .command('rollback')
+    .description("Restore an environment's previous version (latest backup, or --backup ID)")
+    .argument('<env>', 'environment')
+    .option('--backup <id>', 'backup to restore')
+    .option('--list', 'list backups instead')
+    .option('-c, --config <file>', 'config file')
+    .action(async (env: string, opts: { backup?: string; list?: boolean; config?: string }) => {
+      const { DataPromoter } = await lazy.promoter();
+      const promoter = new DataPromoter(loadConfig(opts));
+      if (opts.list) {
+        for (const id of await promoter.listBackups(env)) process.stdout.write(`${id}\n`);
+        return;
+      }
+      const r = await promoter.rollback(env, opts.backup);
+      process.stdout.write(
+        `${r.env} restored to backup ${r.restored} (the replaced version is backup ${r.backupOfCurrent})\n`,
+      );
+    });
+
+  program
+    .command('prune')
+    .description('Delete promoted version files that no kept backup or current version uses')
+    .argument('<env>', 'environment')
+    .option('--keep <n>', 'backups to keep', int('--keep'), 10)
+    .option('--min-age <minutes>', 'keep unreferenced files younger than this', int('--min-age'), 60)
+    .option('--dry-run', 'show what would be deleted')
+    .option('-c, --config <file>', 'config file')
+    .action(
+      async (env: string, opts: { keep: number; minAge: number; dryRun?: boolean; config?: string }) => {
+        const { DataPromoter } = await lazy.promoter();
+        const r = await new DataPromoter(loadConfig(opts)).prune(env, {
+          keepBackups: opts.keep,
+          minAgeMs: opts.minAge * 60_000,
+          dryRun: opts.dryRun ?? false,
+        });
+        process.stdout.write(
+          `${opts.dryRun ? '(dry run) would delete' : 'deleted'} ${r.deletedFiles.length} version files (${formatBytes(r.bytes)}) and ${r.deletedBackups.length} backups\n`,
+        );
+      },
+    );
+}

@@ -1,0 +1,227 @@
+/**
+ * The seed's Pipeline: `run(mode)` for full | ingest | transform | upload, with a persisted record
+ * of every run (per-step duration, rows, bytes, errors) that `getStatus()` reads back.
+ */
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import type { Config } from '../config/config.ts';
+import { ConfigurationError, ERROR_CODES, toSluiceError, ValidationError } from '../errors.ts';
+import { openStorage } from '../storage/open.ts';
+import { ErrorHandler } from './error-handler.ts';
+import { DataIngester } from './ingester.ts';
+import { Lake } from './lake.ts';
+import { loadModels, orderModels } from './models.ts';
+import { type PipelineOptions, storageOptionsFrom } from './options.ts';
+import type { ProgressFn } from './progress.ts';
+import { listRuns, type RunRecord, type StepRecord, saveRun } from './run-history.ts';
+import { syncStorages } from './sync.ts';
+import { Transformer } from './transformer.ts';
+
+export const PIPELINE_MODES = ['full', 'ingest', 'transform', 'upload'] as const;
+export type PipelineMode = (typeof PIPELINE_MODES)[number];
+
+export interface RunOptions {
+  onProgress?: ProgressFn;
+  signal?: AbortSignal;
+}
+
+export interface PipelineStatus {
+  env: string;
+  lakeRoot: string;
+  lastRun: RunRecord | null;
+  runs: RunRecord[];
+}
+
+export class Pipeline {
+  readonly config: Config;
+  readonly lake: Lake;
+  readonly errorHandler: ErrorHandler;
+  private readonly options: PipelineOptions;
+
+  constructor(config: Config, options: PipelineOptions = {}) {
+    this.config = config;
+    const lake =
+      options.lake ?? openStorage(config.lakeRoot, options.storageOptions ?? storageOptionsFrom(config));
+    this.options = { ...options, lake };
+    this.lake = new Lake(lake);
+    this.errorHandler = new ErrorHandler({ retry: { maxAttempts: 3, delayMs: options.retryDelayMs ?? 500 } });
+  }
+
+  /** True when the run succeeded; the detailed record is in getStatus() (and runDetailed()). */
+  async run(mode: string = 'full', options: RunOptions = {}): Promise<boolean> {
+    return (await this.runDetailed(mode, options)).success;
+  }
+
+  async runDetailed(mode: string = 'full', options: RunOptions = {}): Promise<RunRecord> {
+    if (!(PIPELINE_MODES as readonly string[]).includes(mode)) {
+      throw new ValidationError(
+        `Unknown pipeline mode ${JSON.stringify(mode)}; use one of ${PIPELINE_MODES.join(', ')}`,
+        {
+          context: { mode },
+        },
+      );
+    }
+    const started = new Date();
+    const record: RunRecord = {
+      id: `${started.toISOString().replace(/[-:.]/g, '')}-${randomBytes(3).toString('hex')}`,
+      mode,
+      env: this.config.env,
+      username: this.config.username ?? null,
+      startedAt: started.toISOString(),
+      finishedAt: '',
+      durationMs: 0,
+      success: true,
+      steps: [],
+    };
+    const steps: StepRecord['step'][] =
+      mode === 'full' ? ['ingest', 'transform', 'upload'] : [mode as StepRecord['step']];
+    for (const step of steps) {
+      if (!record.success) {
+        record.steps.push(emptyStep(step, 'skipped', 'an earlier step failed'));
+        continue;
+      }
+      const t0 = performance.now();
+      let s: StepRecord | undefined;
+      try {
+        s = await this.runStep(step, mode, options);
+      } catch (error) {
+        // Every step is idempotent (ingest republishes, models rerun, sync resumes): a transient
+        // failure reruns the step; anything else is recorded.
+        const recovered = await this.errorHandler.handleError(error, {
+          operation: step,
+          retry: async () => {
+            s = await this.runStep(step, mode, options);
+          },
+        });
+        if (!recovered) {
+          const e = toSluiceError(error);
+          s = { ...emptyStep(step, 'failed'), errors: [e.toString()] };
+          record.error ??= { code: e.code, message: e.message };
+        }
+      }
+      const done = s as StepRecord;
+      done.durationMs = performance.now() - t0;
+      record.steps.push(done);
+      if (done.status === 'failed') {
+        record.success = false;
+        const first = done.errors[0] ?? `${step} failed`;
+        const code = /\b(E\d{3}):/.exec(first)?.[1];
+        record.error ??= {
+          code: code && code in ERROR_CODES ? code : 'E099',
+          message: first.replace(/^E\d{3}: /, ''),
+        };
+      }
+    }
+    const finished = new Date();
+    record.finishedAt = finished.toISOString();
+    record.durationMs = finished.getTime() - started.getTime();
+    await saveRun(this.lake.env(this.config.env), record);
+    return record;
+  }
+
+  private async runStep(step: StepRecord['step'], mode: string, options: RunOptions): Promise<StepRecord> {
+    if (step === 'ingest') {
+      const ingester = new DataIngester(this.config, this.options);
+      try {
+        const outcomes = await ingester.ingestAll({ env: this.config.env, ...options });
+        const ok = outcomes.filter((o) => o.ok);
+        const errors = outcomes
+          .filter((o) => !o.ok)
+          .map((o) => {
+            const text = o.error?.toString() ?? 'failed';
+            return text.includes(o.file) ? text : `${o.file}: ${text}`;
+          });
+        return {
+          ...emptyStep('ingest', errors.length ? 'failed' : 'ok'),
+          files: ok.length,
+          rows: ok.reduce((s, o) => s + (o.result?.rows ?? 0), 0),
+          bytes: ok.reduce((s, o) => s + (o.result?.bytes ?? 0), 0),
+          errors,
+          ...(outcomes.length === 0
+            ? { note: `no CSV files under ${path.join(this.config.dataDir, 'raw')}` }
+            : {}),
+        };
+      } finally {
+        await ingester.close();
+      }
+    }
+    if (step === 'transform') {
+      const outcomes = await new Transformer(this.config, this.options).runAll({
+        env: this.config.env,
+        ...options,
+      });
+      const ok = outcomes.filter((o) => o.status === 'ok');
+      const errors = outcomes
+        .filter((o) => o.status !== 'ok')
+        .map((o) =>
+          o.status === 'failed'
+            ? `E004: model ${o.model}: ${o.error}`
+            : `model ${o.model} skipped (upstream ${o.because} failed)`,
+        );
+      return {
+        ...emptyStep('transform', errors.length ? 'failed' : 'ok'),
+        files: ok.length,
+        rows: ok.reduce((s, o) => s + (o.rows ?? 0), 0),
+        bytes: ok.reduce((s, o) => s + (o.bytes ?? 0), 0),
+        errors,
+      };
+    }
+    const target =
+      this.options.uploadUrl ?? (this.config.s3Bucket ? `s3://${this.config.s3Bucket}/` : undefined);
+    if (!target) {
+      if (mode === 'upload') {
+        throw new ConfigurationError(
+          'Nothing to upload to: set s3Bucket (S3_BUCKET) or PipelineOptions.uploadUrl',
+        );
+      }
+      return emptyStep('upload', 'skipped', 'no upload target (s3Bucket) configured');
+    }
+    const env = this.config.env;
+    const dst = openStorage(target, this.options.storageOptions ?? storageOptionsFrom(this.config)).scope(
+      `${env}/`,
+    );
+    const result = await syncStorages(this.lake.env(env), dst, {
+      exclude: ['_meta/**'],
+      ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+    return { ...emptyStep('upload', 'ok'), files: result.uploaded.length, bytes: result.bytes };
+  }
+
+  /** Every problem with config, directories, models and the lake (empty when all is well). */
+  async environmentProblems(): Promise<string[]> {
+    const problems = [...this.config.problems()];
+    const raw = path.join(this.config.dataDir, 'raw');
+    if (existsSync(this.config.dataDir) && !existsSync(raw))
+      problems.push(`dataDir: no raw/ folder in ${this.config.dataDir}`);
+    if (existsSync(this.config.modelsDir)) {
+      try {
+        orderModels(await loadModels(this.config.modelsDir));
+      } catch (error) {
+        problems.push(`models: ${toSluiceError(error).message}`);
+      }
+    }
+    try {
+      for await (const _ of this.lake.storage.list({ prefix: `${this.config.env}/`, recursive: false }))
+        break;
+    } catch (error) {
+      problems.push(`lakeRoot: cannot list ${this.lake.storage.url}: ${toSluiceError(error).message}`);
+    }
+    return problems;
+  }
+
+  /** The seed's check: true when config, directories, models and lake are usable. */
+  async validateEnvironment(): Promise<boolean> {
+    return (await this.environmentProblems()).length === 0;
+  }
+
+  async getStatus(limit = this.options.historyLimit ?? 20): Promise<PipelineStatus> {
+    const runs = await listRuns(this.lake.env(this.config.env), limit);
+    return { env: this.config.env, lakeRoot: this.lake.storage.url, lastRun: runs[0] ?? null, runs };
+  }
+}
+
+function emptyStep(step: StepRecord['step'], status: StepRecord['status'], note?: string): StepRecord {
+  return { step, status, durationMs: 0, rows: 0, bytes: 0, files: 0, errors: [], ...(note ? { note } : {}) };
+}

@@ -1,0 +1,299 @@
+/**
+ * dev → qa → prod. Promotion validates the source first (every dataset readable, schema and row
+ * count as recorded), backs up the target's current manifest, copies changed files into an
+ * immutable `<target>/_versions/<id>/` tree and publishes the new manifest last: a reader sees
+ * the old version or the new one, and a promotion killed half-way changes nothing readers see.
+ */
+import type { Config } from '../config/config.ts';
+import { ENVIRONMENTS, type Environment } from '../config/schema.ts';
+import { Engine, quoteLiteral } from '../engine/duckdb.ts';
+import { NotFoundError, PromotionError } from '../errors.ts';
+import { openStorage } from '../storage/open.ts';
+import {
+  assertEnv,
+  type EnvManifest,
+  Lake,
+  type LakeFile,
+  makeTempDir,
+  newVersionId,
+  SHA256_META,
+} from './lake.ts';
+import { readLoadRecord } from './load-records.ts';
+import { type PipelineOptions, storageOptionsFrom } from './options.ts';
+import type { ProgressFn } from './progress.ts';
+import { type PruneOptions, type PruneResult, pruneVersions } from './prune.ts';
+
+export interface PromoteOptions {
+  dryRun?: boolean;
+  /** Skip the validation gates (not recommended). @default false */
+  skipValidation?: boolean;
+  onProgress?: ProgressFn;
+  signal?: AbortSignal;
+}
+
+export interface PromotionResult {
+  source: Environment;
+  target: Environment;
+  dryRun: boolean;
+  fileCount: number;
+  totalSize: number;
+  added: string[];
+  changed: string[];
+  deleted: string[];
+  unchanged: string[];
+  /** The new version published in the target (absent on dry run). */
+  version?: string;
+  backupId?: string;
+}
+
+const NEXT: Record<Environment, Environment | undefined> = { dev: 'qa', qa: 'prod', prod: undefined };
+
+export class DataPromoter {
+  readonly config: Config;
+  readonly lake: Lake;
+
+  constructor(config: Config, options: PipelineOptions = {}) {
+    this.config = config;
+    this.lake = new Lake(
+      options.lake ?? openStorage(config.lakeRoot, options.storageOptions ?? storageOptionsFrom(config)),
+    );
+  }
+
+  /** True for dev→qa and qa→prod; PromotionError (E005) for anything else. */
+  validatePromotion(source: string, target: string): true {
+    for (const e of [source, target]) {
+      if (!(ENVIRONMENTS as readonly string[]).includes(e)) {
+        throw new PromotionError(`Unknown environment ${JSON.stringify(e)}; environments are dev, qa, prod`, {
+          context: { source, target },
+        });
+      }
+    }
+    if (NEXT[source as Environment] !== target) {
+      const allowed = NEXT[source as Environment];
+      throw new PromotionError(
+        `Cannot promote ${source} → ${target}: promotion goes dev → qa → prod one step at a time${allowed ? ` (promote ${source} → ${allowed})` : ''}`,
+        { context: { source, target } },
+      );
+    }
+    return true;
+  }
+
+  async promote(source: string, target: string, options: PromoteOptions = {}): Promise<PromotionResult> {
+    this.validatePromotion(source, target);
+    const from = source as Environment;
+    const to = target as Environment;
+    const src = await this.describe(from);
+    if (src.length === 0) {
+      throw new PromotionError(`Nothing to promote: ${from} has no datasets (run the pipeline first)`, {
+        context: { source, target },
+      });
+    }
+    const current = await this.lake.snapshot(to);
+    const before = new Map(current.files.map((f) => [f.path, f]));
+    const result: PromotionResult = {
+      source: from,
+      target: to,
+      dryRun: options.dryRun ?? false,
+      fileCount: src.length,
+      totalSize: src.reduce((s, f) => s + f.size, 0),
+      added: [],
+      changed: [],
+      deleted: [...before.keys()].filter((p) => !src.some((f) => f.path === p)).sort(),
+      unchanged: [],
+    };
+    for (const f of src) {
+      const old = before.get(f.path);
+      if (!old) result.added.push(f.path);
+      else if (old.sha256 && old.sha256 === f.sha256 && old.size === f.size) result.unchanged.push(f.path);
+      else result.changed.push(f.path);
+    }
+    if (result.dryRun) return result;
+    const nothingChanged = result.added.length + result.changed.length + result.deleted.length === 0;
+    if (nothingChanged && current.version) {
+      result.version = current.version;
+      return result;
+    }
+    if (!options.skipValidation) await this.validateDatasets(from, src);
+    result.backupId = await this.createBackup(to);
+    const version = newVersionId();
+    const dstStore = this.lake.env(to);
+    const files: LakeFile[] = [];
+    let done = 0;
+    options.onProgress?.({ operation: `promote ${from}→${to}`, done, total: src.length, unit: 'files' });
+    for (const f of src) {
+      options.signal?.throwIfAborted();
+      const old = before.get(f.path);
+      let key: string;
+      if (old && result.unchanged.includes(f.path)) key = old.key;
+      else {
+        key = `_versions/${version}/${f.path}`;
+        await copyAcross(this.lake, from, f.key, to, key, f.sha256);
+      }
+      files.push({ ...f, key });
+      done += 1;
+      options.onProgress?.({ operation: `promote ${from}→${to}`, done, total: src.length, unit: 'files' });
+      await testDelay();
+    }
+    const manifest: EnvManifest = { version, createdAt: new Date().toISOString(), from, files };
+    await this.lake.writeManifest(to, manifest);
+    await dstStore.put(`_meta/promotions/${version}.json`, JSON.stringify({ ...result, version }, null, 2));
+    result.version = version;
+    return result;
+  }
+
+  /** The source's datasets with sha256, rows and columns (from records or object metadata). */
+  private async describe(env: Environment): Promise<LakeFile[]> {
+    const snap = await this.lake.snapshot(env);
+    const store = this.lake.env(env);
+    const out: LakeFile[] = [];
+    for (const f of snap.files) {
+      if (f.sha256 && f.columns) {
+        out.push(f);
+        continue;
+      }
+      const rec = snap.version ? undefined : await readLoadRecord(store, f.path);
+      const sha256 = f.sha256 ?? rec?.sha256 ?? (await this.lake.sha256Of(store, f.key));
+      out.push({
+        ...f,
+        sha256,
+        ...(rec ? { rows: rec.rows, columns: rec.columns } : {}),
+        ...(rec?.description ? { description: rec.description } : {}),
+      });
+    }
+    return out;
+  }
+
+  /** Gates: every dataset opens in DuckDB, and its columns, types and rows match its record. */
+  private async validateDatasets(env: Environment, files: LakeFile[]): Promise<void> {
+    const store = this.lake.env(env);
+    const engine = await Engine.create({ threads: 2 });
+    const tmp = await makeTempDir('promote');
+    const problems: string[] = [];
+    try {
+      for (const f of files) {
+        try {
+          const local = await this.lake.localFile(store, f.key, tmp.dir);
+          const desc = await engine.query<{ column_name: string; column_type: string }>(
+            `DESCRIBE SELECT * FROM read_parquet(${quoteLiteral(local)})`,
+          );
+          const [count] = await engine.query<{ n: bigint }>(
+            `SELECT count(*) AS n FROM read_parquet(${quoteLiteral(local)})`,
+          );
+          const actual = desc.map((c) => `${c.column_name} ${c.column_type}`).join(', ');
+          if (f.columns) {
+            const expected = f.columns.map((c) => `${c.name} ${c.type}`).join(', ');
+            if (expected !== actual)
+              problems.push(`${env}/${f.path}: columns are (${actual}), catalogued (${expected})`);
+          }
+          if (f.rows !== undefined && Number(count?.n) !== f.rows) {
+            problems.push(`${env}/${f.path}: ${count?.n} rows, catalogued ${f.rows}`);
+          }
+        } catch (error) {
+          problems.push(
+            `${env}/${f.path}: not readable (${((error as Error).message ?? '').split('\n')[0]})`,
+          );
+        }
+      }
+    } finally {
+      await engine.close();
+      await tmp.cleanup();
+    }
+    if (problems.length > 0) {
+      throw new PromotionError(
+        `Validation failed before promotion, nothing changed: ${problems.join('; ')}`,
+        {
+          context: { env, problems },
+        },
+      );
+    }
+  }
+
+  /**
+   * Records the env's current version as a backup and returns its id (the location is
+   * `<env>/_backups/<id>.json`). Files behind a manifest are immutable, so the manifest is the
+   * backup; an env without one has its files copied into a version first.
+   */
+  async createBackup(env: string): Promise<string> {
+    const e = assertEnv(env);
+    const store = this.lake.env(e);
+    const id = newVersionId();
+    let manifest = await this.lake.readManifest(e);
+    if (!manifest) {
+      const snap = await this.lake.snapshot(e);
+      const files: LakeFile[] = [];
+      for (const f of snap.files) {
+        const key = `_versions/${id}/${f.path}`;
+        await store.copy(f.key, key);
+        files.push({ ...f, key });
+      }
+      manifest = { version: id, createdAt: new Date().toISOString(), files };
+    }
+    await store.put(`_backups/${id}.json`, JSON.stringify(manifest, null, 2), {
+      contentType: 'application/json',
+    });
+    return id;
+  }
+
+  /** Deletes version files no kept backup or current manifest names (see PruneOptions). */
+  async prune(env: string, options: PruneOptions = {}): Promise<PruneResult> {
+    return pruneVersions(this.lake, assertEnv(env), options);
+  }
+
+  async listBackups(env: string): Promise<string[]> {
+    const store = this.lake.env(assertEnv(env));
+    const ids: string[] = [];
+    for await (const e of store.list({ prefix: '_backups/' })) {
+      if (e.type === 'object' && e.key.endsWith('.json'))
+        ids.push(e.key.slice('_backups/'.length, -'.json'.length));
+    }
+    return ids.sort();
+  }
+
+  /** Publishes a backup (the latest by default) as the env's current version, in one atomic put. */
+  async rollback(
+    env: string,
+    backupId?: string,
+  ): Promise<{ env: Environment; restored: string; backupOfCurrent: string }> {
+    const e = assertEnv(env);
+    const store = this.lake.env(e);
+    const ids = await this.listBackups(e);
+    const id = backupId ?? ids[ids.length - 1];
+    if (!id) throw new PromotionError(`No backups of ${e} to roll back to`, { context: { env: e } });
+    let raw: Buffer;
+    try {
+      raw = await store.get(`_backups/${id}.json`);
+    } catch (error) {
+      if (error instanceof NotFoundError) {
+        throw new PromotionError(`No backup ${id} for ${e}; backups: ${ids.join(', ') || 'none'}`, {
+          context: { env: e, backupId: id },
+        });
+      }
+      throw error;
+    }
+    const manifest = JSON.parse(raw.toString('utf8')) as EnvManifest;
+    const backupOfCurrent = await this.createBackup(e);
+    await this.lake.writeManifest(e, manifest);
+    return { env: e, restored: id, backupOfCurrent };
+  }
+}
+
+async function copyAcross(
+  lake: Lake,
+  from: Environment,
+  fromKey: string,
+  to: Environment,
+  toKey: string,
+  sha256?: string,
+): Promise<void> {
+  await lake.storage.copy(
+    `${from}/${fromKey}`,
+    `${to}/${toKey}`,
+    sha256 ? { metadata: { [SHA256_META]: sha256 } } : {},
+  );
+}
+
+/** Test hook: a pause after each copied file, so a test can kill a promotion half-way. */
+async function testDelay(): Promise<void> {
+  const ms = Number(process.env.SLUICE_TEST_PROMOTE_DELAY_MS ?? 0);
+  if (ms > 0) await new Promise((r) => setTimeout(r, ms));
+}

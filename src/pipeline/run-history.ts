@@ -1,0 +1,51 @@
+/** Pipeline run records, one JSON object per run under `<env>/_meta/runs/` in the lake. */
+import type { Storage } from '../storage/types.ts';
+
+export interface StepRecord {
+  step: 'ingest' | 'transform' | 'upload';
+  status: 'ok' | 'failed' | 'skipped';
+  durationMs: number;
+  rows: number;
+  bytes: number;
+  files: number;
+  errors: string[];
+  note?: string;
+}
+
+export interface RunRecord {
+  id: string;
+  mode: string;
+  env: string;
+  username: string | null;
+  startedAt: string;
+  finishedAt: string;
+  durationMs: number;
+  success: boolean;
+  steps: StepRecord[];
+  error?: { code: string; message: string };
+}
+
+const PREFIX = '_meta/runs/';
+
+export async function saveRun(envStore: Storage, run: RunRecord): Promise<void> {
+  await envStore.put(`${PREFIX}${run.id}.json`, JSON.stringify(run, null, 2), {
+    contentType: 'application/json',
+  });
+}
+
+/** The latest runs first; keeps only `keep` records, deleting older ones. */
+export async function listRuns(envStore: Storage, limit = 20, keep = 100): Promise<RunRecord[]> {
+  const keys: string[] = [];
+  for await (const e of envStore.list({ prefix: PREFIX })) if (e.type === 'object') keys.push(e.key);
+  keys.sort().reverse();
+  if (keys.length > keep) await envStore.deleteMany(keys.slice(keep));
+  const runs: RunRecord[] = [];
+  for (const k of keys.slice(0, limit)) {
+    try {
+      runs.push(JSON.parse((await envStore.get(k)).toString('utf8')) as RunRecord);
+    } catch {
+      // A record deleted between list and get is not an error for a status view.
+    }
+  }
+  return runs;
+}

@@ -1,0 +1,284 @@
+/**
+ * One-way sync between any two storages. An object is changed when its size or its sha256
+ * differs; sha256 comes from a local cache, then object metadata (sluice stores it on every
+ * upload), and is computed from the bytes only when both are absent — so regenerated-but-
+ * identical files are not uploaded again, and a no-op sync costs two listings. Each object is
+ * put atomically and remembered as it lands, so an interrupted sync resumes where it stopped.
+ */
+import { createHash } from 'node:crypto';
+import pLimit from 'p-limit';
+import picomatch from 'picomatch';
+import { SyncError, toSluiceError } from '../errors.ts';
+import type { Storage } from '../storage/types.ts';
+import { defaultCacheDir, HashCache } from './hash-cache.ts';
+import { SHA256_META, sha256Stream } from './lake.ts';
+import type { ProgressFn } from './progress.ts';
+
+export interface SyncOptions {
+  /** Only keys matching one of these globs (picomatch; a pattern without `/` matches the base name). @default all */
+  include?: string[];
+  /** Skip keys matching any of these globs, on both sides (excluded targets are never deleted). @default none */
+  exclude?: string[];
+  /** Delete target objects that the source does not have. @default false */
+  delete?: boolean;
+  /** Refuse (SyncError E070, nothing changed) when more than this many deletions are due. @default unlimited */
+  maxDelete?: number;
+  /** Compute what would change and change nothing. @default false */
+  dryRun?: boolean;
+  /** Objects transferred or hashed at once. @default 32 */
+  concurrency?: number;
+  /** Where sha256 caches live; false for none. @default $SLUICE_CACHE_DIR or ~/.cache/sluice/sync */
+  cacheDir?: string | false;
+  /** Bodies up to this size are read into memory and sent in one request (below the S3 multipart threshold). @default 16 MiB */
+  bufferLimit?: number;
+  onProgress?: ProgressFn;
+  signal?: AbortSignal;
+}
+
+export interface SyncDiff {
+  srcOnly: string[];
+  dstOnly: string[];
+  modified: string[];
+  unchanged: string[];
+}
+
+export interface SyncResult {
+  dryRun: boolean;
+  /** Keys written to the target (new and modified). */
+  uploaded: string[];
+  deleted: string[];
+  unchanged: number;
+  bytes: number;
+  diff: SyncDiff;
+}
+
+interface Entry {
+  key: string;
+  size: number;
+  etag: string;
+  mtime: Date;
+}
+
+/** Local files are checked for "racy" cache entries (see HashCache.get); S3 etags are content hashes. */
+function localMtime(store: Storage, e: { mtime: Date }): Date | undefined {
+  return store.capabilities.localFiles ? e.mtime : undefined;
+}
+
+/**
+ * Globs as aws/rclone users expect: a pattern with a `/` matches the whole key, one without
+ * matches the base name at any depth (`*.tmp`). picomatch's own basename mode breaks the former.
+ */
+export function globMatcher(patterns: string[]): (key: string) => boolean {
+  const full = patterns.filter((p) => p.includes('/'));
+  const base = patterns.filter((p) => !p.includes('/'));
+  const f = full.length ? picomatch(full, { dot: true }) : undefined;
+  const b = base.length ? picomatch(base, { dot: true, basename: true }) : undefined;
+  return (key) => (f?.(key) ?? false) || (b?.(key) ?? false);
+}
+
+function matcher(options: SyncOptions): (key: string) => boolean {
+  const inc = options.include?.length ? globMatcher(options.include) : undefined;
+  const exc = options.exclude?.length ? globMatcher(options.exclude) : undefined;
+  return (key) => (!inc || inc(key)) && !(exc?.(key) ?? false);
+}
+
+async function listing(
+  store: Storage,
+  keep: (k: string) => boolean,
+  signal?: AbortSignal,
+): Promise<Map<string, Entry>> {
+  const out = new Map<string, Entry>();
+  for await (const e of store.list(signal ? { signal } : {})) {
+    if (e.type === 'object' && keep(e.key))
+      out.set(e.key, { key: e.key, size: e.size, etag: e.etag, mtime: e.mtime });
+  }
+  return out;
+}
+
+/** sha256 of an object version: cache, then metadata, then the bytes. */
+async function hashOf(store: Storage, cache: HashCache, e: Entry): Promise<string> {
+  const cached = cache.get(e.key, e.etag, e.size, localMtime(store, e));
+  if (cached) return cached;
+  const at = Date.now();
+  let sha: string | undefined;
+  if (!store.capabilities.localFiles) sha = (await store.stat(e.key)).metadata[SHA256_META];
+  sha ??= await sha256Stream(await store.getStream(e.key));
+  cache.set(e.key, e.etag, e.size, sha, at);
+  return sha;
+}
+
+/**
+ * Runs tasks `concurrency` at a time. After the first failure (or an abort) no new task starts;
+ * the ones in flight finish, then the first error is thrown — nothing keeps running behind the
+ * caller's back.
+ */
+async function runLimited(
+  tasks: (() => Promise<void>)[],
+  concurrency: number,
+  signal?: AbortSignal,
+): Promise<void> {
+  const limit = pLimit(concurrency);
+  let failure: { error: unknown } | undefined;
+  await Promise.all(
+    tasks.map((task) =>
+      limit(async () => {
+        if (failure) return;
+        try {
+          signal?.throwIfAborted();
+          await task();
+        } catch (error) {
+          failure ??= { error };
+        }
+      }),
+    ),
+  );
+  if (failure) throw failure.error;
+}
+
+interface Prepared {
+  diff: SyncDiff;
+  src: Map<string, Entry>;
+  dst: Map<string, Entry>;
+  srcCache: HashCache;
+  dstCache: HashCache;
+}
+
+async function prepare(src: Storage, dst: Storage, options: SyncOptions): Promise<Prepared> {
+  const keep = matcher(options);
+  const cacheDir = options.cacheDir ?? defaultCacheDir();
+  const [srcMap, dstMap, srcCache, dstCache] = await Promise.all([
+    listing(src, keep, options.signal),
+    listing(dst, keep, options.signal),
+    HashCache.open(src.url, cacheDir),
+    HashCache.open(dst.url, cacheDir),
+  ]);
+  const diff: SyncDiff = { srcOnly: [], dstOnly: [], modified: [], unchanged: [] };
+  const compare: (() => Promise<void>)[] = [];
+  for (const [key, s] of srcMap) {
+    const d = dstMap.get(key);
+    if (!d) diff.srcOnly.push(key);
+    else if (d.size !== s.size) diff.modified.push(key);
+    else
+      compare.push(async () => {
+        const [a, b] = await Promise.all([hashOf(src, srcCache, s), hashOf(dst, dstCache, d)]);
+        (a === b ? diff.unchanged : diff.modified).push(key);
+      });
+  }
+  await runLimited(compare, options.concurrency ?? 32, options.signal);
+  for (const key of dstMap.keys()) if (!srcMap.has(key)) diff.dstOnly.push(key);
+  for (const list of Object.values(diff)) list.sort();
+  return { diff, src: srcMap, dst: dstMap, srcCache, dstCache };
+}
+
+/** What a sync would do: source-only, target-only, modified and unchanged keys. */
+export async function diffStorages(src: Storage, dst: Storage, options: SyncOptions = {}): Promise<SyncDiff> {
+  const p = await prepare(src, dst, options);
+  await Promise.all([p.srcCache.save(src.url), p.dstCache.save(dst.url)]);
+  return p.diff;
+}
+
+/** Makes `dst` hold what `src` holds (under the filters); see SyncOptions. */
+export async function syncStorages(
+  src: Storage,
+  dst: Storage,
+  options: SyncOptions = {},
+): Promise<SyncResult> {
+  const p = await prepare(src, dst, options);
+  const toCopy = [...p.diff.srcOnly, ...p.diff.modified].sort();
+  const toDelete = options.delete ? p.diff.dstOnly : [];
+  if (options.maxDelete !== undefined && toDelete.length > options.maxDelete) {
+    throw new SyncError(
+      `Sync would delete ${toDelete.length} objects from ${dst.url}, more than --max-delete ${options.maxDelete}; nothing was changed`,
+      {
+        context: { wouldDelete: toDelete.length, maxDelete: options.maxDelete, first: toDelete.slice(0, 10) },
+      },
+    );
+  }
+  const result: SyncResult = {
+    dryRun: options.dryRun ?? false,
+    uploaded: [],
+    deleted: [],
+    unchanged: p.diff.unchanged.length,
+    bytes: 0,
+    diff: p.diff,
+  };
+  if (result.dryRun) {
+    result.uploaded = toCopy;
+    result.deleted = toDelete;
+    result.bytes = toCopy.reduce((s, k) => s + (p.src.get(k)?.size ?? 0), 0);
+    return result;
+  }
+  const total = toCopy.reduce((s, k) => s + (p.src.get(k)?.size ?? 0), 0);
+  const bufferLimit = options.bufferLimit ?? 16 * 1024 * 1024;
+  let saving: Promise<void> | undefined;
+  const report = () => options.onProgress?.({ operation: 'sync', done: result.bytes, total, unit: 'bytes' });
+  report();
+  try {
+    await runLimited(
+      toCopy.map((key) => async () => {
+        const s = p.src.get(key) as Entry;
+        try {
+          await copyOne(src, dst, s, p.srcCache, p.dstCache, bufferLimit, options.signal);
+        } catch (error) {
+          throw new SyncError(
+            `Cannot copy ${key} from ${src.url} to ${dst.url}: ${toSluiceError(error).message}`,
+            {
+              cause: error,
+              context: { key, retryable: toSluiceError(error).context.retryable === true },
+            },
+          );
+        }
+        result.uploaded.push(key);
+        result.bytes += s.size;
+        report();
+        if (p.dstCache.pending >= 200 && !saving) {
+          saving = p.dstCache.save(dst.url).finally(() => {
+            saving = undefined;
+          });
+        }
+      }),
+      options.concurrency ?? 32,
+      options.signal,
+    );
+    if (toDelete.length > 0) {
+      await dst.deleteMany(toDelete);
+      for (const k of toDelete) p.dstCache.delete(k);
+      result.deleted = toDelete;
+    }
+  } finally {
+    await saving;
+    await Promise.all([p.srcCache.save(src.url), p.dstCache.save(dst.url)]);
+  }
+  result.uploaded.sort();
+  return result;
+}
+
+async function copyOne(
+  src: Storage,
+  dst: Storage,
+  s: Entry,
+  srcCache: HashCache,
+  dstCache: HashCache,
+  bufferLimit: number,
+  signal?: AbortSignal,
+): Promise<string> {
+  let sha = srcCache.get(s.key, s.etag, s.size, localMtime(src, s));
+  let put: { etag: string; size: number };
+  if (s.size <= bufferLimit) {
+    const at = Date.now();
+    const bytes = await src.get(s.key, signal ? { signal } : {});
+    if (!sha) {
+      sha = createHash('sha256').update(bytes).digest('hex');
+      srcCache.set(s.key, s.etag, s.size, sha, at);
+    }
+    put = await dst.put(s.key, bytes, { metadata: { [SHA256_META]: sha }, ...(signal ? { signal } : {}) });
+  } else {
+    sha ??= await hashOf(src, srcCache, s);
+    put = await dst.put(s.key, await src.getStream(s.key, signal ? { signal } : {}), {
+      metadata: { [SHA256_META]: sha },
+      ...(signal ? { signal } : {}),
+    });
+  }
+  dstCache.set(s.key, put.etag, put.size, sha);
+  return sha;
+}
