@@ -6,6 +6,7 @@ import { Command, Option } from 'commander';
 import { LOG_LEVELS } from '../logging/logger.ts';
 import { VERSION } from '../version.ts';
 import { registerConfigCommands } from './commands/config.ts';
+import { registerQueueCommands } from './commands/queue.ts';
 import { registerStorageCommands } from './commands/storage.ts';
 
 export function buildProgram(): Command {
@@ -20,6 +21,7 @@ export function buildProgram(): Command {
     .exitOverride();
   registerStorageCommands(program);
   registerConfigCommands(program);
+  registerQueueCommands(program);
   // Commands run as async actions; exitOverride propagates commander's usage errors as throws.
   for (const cmd of program.commands) applyExitOverride(cmd);
   return program;
