@@ -128,11 +128,13 @@ async function* csvRows(input: Readable, key: string, opts: Required<ParseOption
     }
   } catch (error) {
     if (error instanceof FormatError) throw error;
-    const e = error as { lines?: number; message: string };
+    // csv-parse reads ahead of what was yielded: its own record count says which row failed.
+    const e = error as { lines?: number; records?: number; message: string };
+    const row = (e.records ?? n) + 1;
     throw fail(
       key,
-      `invalid CSV at line ${e.lines ?? '?'} (row ${n + 1}): ${e.message}`,
-      { line: e.lines, row: n + 1 },
+      `invalid CSV at line ${e.lines ?? '?'} (row ${row}): ${e.message}`,
+      { line: e.lines, row },
       error,
     );
   }
