@@ -215,6 +215,8 @@ export class Poller {
         const counted = await this.enqueueRecords(entry);
         summary.records += counted.records;
         summary.jobsAdded += counted.added;
+        // Count our own additions until the next real check, so concurrent objects see them.
+        this.lastBacklog += counted.added;
         this.metrics.records.inc(counted.records);
         await state.mark(entry.key, entry.etag, 'enqueued');
       }
