@@ -11,6 +11,7 @@ import { type ClosableSignalStore, openSignalStore } from '../../queue/handlers/
 import { openQueue } from '../../queue/open.ts';
 import type { JobQueue } from '../../queue/types.ts';
 import { runWorker } from '../../queue/worker.ts';
+import { parseDuration } from '../../util/format-bytes.ts';
 import { printJson, printTable } from '../output.ts';
 
 /** SIGTERM/SIGINT abort the returned signal once; work in flight finishes, then the command exits 0. */
@@ -43,6 +44,14 @@ function intFlag(name: string, value: string | undefined, fallback: number): num
   if (!Number.isInteger(n) || n <= 0)
     throw new UsageError(`${name} expects a positive integer, got ${JSON.stringify(value)}`);
   return n;
+}
+
+function durationFlag(name: string, value: string): number {
+  try {
+    return parseDuration(value);
+  } catch {
+    throw new UsageError(`${name} expects a duration such as 30s or 500ms, got ${JSON.stringify(value)}`);
+  }
 }
 
 interface PollFlags {
@@ -143,6 +152,11 @@ export function registerQueueCommands(program: Command): void {
     .option('--attempts <n>', 'tries per job before dead-lettering', '5')
     .option('--backoff <ms>', 'first retry delay in ms (doubles each attempt)', '1000')
     .option('--drain', 'exit 0 once the queue is empty')
+    .option(
+      '--lease <duration>',
+      'sqlite: visibility timeout before a crashed worker’s job runs again',
+      '30s',
+    )
     .option('--metrics-port <port>', 'serve Prometheus /metrics on this port')
     .action(
       async (opts: {
@@ -154,6 +168,7 @@ export function registerQueueCommands(program: Command): void {
         attempts: string;
         backoff: string;
         drain?: boolean;
+        lease: string;
         metricsPort?: string;
       }) => {
         const url = queueUrl(opts.queue);
@@ -173,6 +188,7 @@ export function registerQueueCommands(program: Command): void {
           name: opts.queueName,
           attempts: intFlag('--attempts', opts.attempts, 5),
           backoffMs: intFlag('--backoff', opts.backoff, 1000),
+          leaseMs: durationFlag('--lease', opts.lease),
         });
         const metrics = createWorkerMetrics();
         let server: MetricsServer | undefined;
