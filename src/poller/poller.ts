@@ -152,9 +152,10 @@ export class Poller {
           oldestPending = Math.max(oldestPending, age);
           continue;
         }
+        // Free a slot first, so the backlog we check includes what the finished objects added.
+        while (running.size >= this.o.concurrency) await Promise.race(running);
         await this.waitForBacklog(signal);
         if (signal?.aborted) break;
-        while (running.size >= this.o.concurrency) await Promise.race(running);
         const p = this.processObject(entry, summary, age, (a) => {
           oldestPending = Math.max(oldestPending, a);
         }).finally(() => {
@@ -171,6 +172,14 @@ export class Poller {
     }
     await Promise.allSettled(running);
     this.metrics.oldestPending.set(oldestPending / 1000);
+    try {
+      this.lastBacklog = await this.o.queue.backlog();
+      this.backlogCheckedAt = Date.now();
+      this.metrics.backlog.set(this.lastBacklog);
+    } catch (error) {
+      this.metrics.errors.inc({ kind: 'queue' });
+      getLogger().warn({ err: String(error) }, 'cannot read the queue backlog');
+    }
     end();
     return summary;
   }

@@ -99,3 +99,50 @@ describe('/metrics', () => {
     );
   });
 });
+
+describe('sluice poll --metrics-port (long-running)', () => {
+  it('serves /metrics while polling and exits 0 on SIGTERM after the objects in flight', async () => {
+    const { spawn } = await import('node:child_process');
+    const { REPO_ROOT } = await import('../poller/fixtures.ts');
+    const dir = tempDir('metrics-cli');
+    const watched = path.join(dir, 'in');
+    const seeded = await seedObjects(openStorage(watched), '', 40);
+    const child = spawn(
+      process.execPath,
+      ['src/cli/main.ts', 'poll', '--source', watched, '--queue', `sqlite:${path.join(dir, 'q.db')}`],
+      {
+        cwd: REPO_ROOT,
+        env: {
+          ...process.env,
+          SLUICE_METRICS_PORT: '0',
+          SLUICE_POLL_MIN_AGE: '0s',
+          SLUICE_POLL_INTERVAL: '200ms',
+        },
+        stdio: ['ignore', 'ignore', 'pipe'],
+      },
+    );
+    let stderr = '';
+    const url = await new Promise<string>((resolve, reject) => {
+      child.stderr.on('data', (d) => {
+        stderr += d;
+        const m = /metrics on (\S+)/.exec(stderr);
+        if (m?.[1]) resolve(m[1]);
+      });
+      child.on('close', () => reject(new Error(`poller exited early: ${stderr}`)));
+    });
+    let archived = 0;
+    for (let i = 0; i < 100 && archived < 40; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      const { samples } = parseExposition(await (await fetch(url)).text());
+      archived = value(samples, 'sluice_poller_objects_total', { outcome: 'archived' });
+      if (archived === 40) {
+        expect(value(samples, 'sluice_poller_records_total')).toBe(seeded.tags.length);
+        expect(value(samples, 'sluice_poller_queue_backlog_jobs')).toBeGreaterThan(0);
+      }
+    }
+    expect(archived).toBe(40);
+    child.kill('SIGTERM');
+    const code = await new Promise((resolve) => child.on('close', resolve));
+    expect(code).toBe(0);
+  }, 60_000);
+});
