@@ -7,6 +7,14 @@ import { newOwnerId, type ObjectStatus, ownerIsDeadLocally, type PollerStateStor
 // Replace the lease only if it still holds the value we read (compare-and-set).
 const CAS = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('set', KEYS[1], ARGV[2], 'PX', ARGV[3]) end return nil`;
 const DEL_IF = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0`;
+// Returns {status, lease holder after trying to take a free lease}.
+const CLAIM = `local s = redis.call('hget', KEYS[1], ARGV[1])
+if s == 'done' or s == 'failed' then return {s, false} end
+redis.call('set', KEYS[2], ARGV[2], 'PX', ARGV[3], 'NX')
+return {s, redis.call('get', KEYS[2])}`;
+const MARK_FINAL = `redis.call('hset', KEYS[1], ARGV[1], ARGV[2])
+if redis.call('get', KEYS[2]) == ARGV[3] then redis.call('del', KEYS[2]) end
+return 1`;
 const RENEW_IF = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) end return 0`;
 
 export interface RedisStateOptions {
@@ -39,16 +47,21 @@ export function createRedisStateStore(options: RedisStateOptions, scope: string)
   return {
     claim(key, etag, leaseMs) {
       return run('claim', key, async () => {
-        const status = (await redis.hget(statusKey, field(key, etag))) as ObjectStatus | null;
-        if (status === 'done' || status === 'failed') return { claimed: false, status };
         const lk = leaseKey(key, etag);
-        let ok = (await redis.set(lk, owner, 'PX', leaseMs, 'NX')) === 'OK';
-        if (!ok) {
-          const holder = await redis.get(lk);
-          if (holder === owner) ok = true;
-          else if (holder === null) ok = (await redis.set(lk, owner, 'PX', leaseMs, 'NX')) === 'OK';
-          else if (ownerIsDeadLocally(holder))
-            ok = (await redis.eval(CAS, 1, lk, holder, owner, leaseMs)) === 'OK';
+        // One round trip in the common case: status check and lease in one script.
+        const [status, holder] = (await redis.eval(
+          CLAIM,
+          2,
+          statusKey,
+          lk,
+          field(key, etag),
+          owner,
+          leaseMs,
+        )) as [ObjectStatus | false | null, string | false | null];
+        if (status === 'done' || status === 'failed') return { claimed: false, status };
+        let ok = holder === owner;
+        if (!ok && holder && ownerIsDeadLocally(holder)) {
+          ok = (await redis.eval(CAS, 1, lk, holder, owner, leaseMs)) === 'OK';
         }
         if (!ok) return { claimed: false };
         return status ? { claimed: true, status } : { claimed: true };
@@ -59,8 +72,8 @@ export function createRedisStateStore(options: RedisStateOptions, scope: string)
     },
     async mark(key, etag, status) {
       await run('mark', key, async () => {
-        await redis.hset(statusKey, field(key, etag), status);
-        if (status !== 'enqueued') await redis.eval(DEL_IF, 1, leaseKey(key, etag), owner);
+        if (status === 'enqueued') await redis.hset(statusKey, field(key, etag), status);
+        else await redis.eval(MARK_FINAL, 2, statusKey, leaseKey(key, etag), field(key, etag), status, owner);
       });
     },
     async release(key, etag) {

@@ -96,10 +96,12 @@ export function createBullmqQueue(options: BullmqQueueOptions): JobQueue {
       if (jobs.length === 0) return 0;
       for (const j of jobs) checkId(j.id);
       return wrap('addBulk', async () => {
-        const fresh = await countNew(jobs.map((j) => j.id));
-        await queue.addBulk(
-          jobs.map((j) => ({ name: j.name, data: j.data, opts: { ...jobOpts, jobId: j.id } })),
-        );
+        // Sent first on the same connection, so Redis answers EXISTS before it runs the adds;
+        // both go out together (one round trip instead of two).
+        const [fresh] = await Promise.all([
+          countNew(jobs.map((j) => j.id)),
+          queue.addBulk(jobs.map((j) => ({ name: j.name, data: j.data, opts: { ...jobOpts, jobId: j.id } }))),
+        ]);
         return fresh;
       });
     },
