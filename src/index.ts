@@ -5,5 +5,6 @@ export * from './errors.ts';
 export * from './logging/logger.ts';
 export * from './secrets/index.ts';
 export * from './storage/index.ts';
+export * from './timeseries/index.ts';
 export * from './util/index.ts';
 export { VERSION } from './version.ts';

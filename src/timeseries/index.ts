@@ -1,0 +1,4 @@
+export type { CompactResult, RetentionResult } from './compact.ts';
+export { TimeSeriesStore } from './store.ts';
+export type * from './types.ts';
+export { formatMicros, parseTimestamp, variableNameProblem } from './validate.ts';
