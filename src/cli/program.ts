@@ -7,6 +7,7 @@ import { LOG_LEVELS } from '../logging/logger.ts';
 import { VERSION } from '../version.ts';
 import { registerConfigCommands } from './commands/config.ts';
 import { registerStorageCommands } from './commands/storage.ts';
+import { registerTimeseriesCommands } from './commands/timeseries.ts';
 
 export function buildProgram(): Command {
   const program = new Command('sluice')
@@ -20,6 +21,7 @@ export function buildProgram(): Command {
     .exitOverride();
   registerStorageCommands(program);
   registerConfigCommands(program);
+  registerTimeseriesCommands(program);
   // Commands run as async actions; exitOverride propagates commander's usage errors as throws.
   for (const cmd of program.commands) applyExitOverride(cmd);
   return program;

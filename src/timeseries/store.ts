@@ -2,20 +2,21 @@
  * TimeSeriesStore: durable appends through a write-ahead log with group commit, per-variable
  * columnar buffers, Parquet segments published by a manifest, and queries that merge the two.
  */
-import { createHash } from 'node:crypto';
 import * as fsp from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Engine } from '../engine/duckdb.ts';
 import { TimeSeriesError, ValidationError } from '../errors.ts';
 import { getLogger } from '../logging/logger.ts';
-import { openStorage, parseStorageUrl } from '../storage/open.ts';
+import { openStorage } from '../storage/open.ts';
 import type { Storage } from '../storage/types.ts';
 import { parseDuration } from '../util/format-bytes.ts';
 import { buildBatch } from './batch.ts';
 import { encodeBatch, type PointBatch } from './codec.ts';
 import { SeriesBuffer } from './columns.ts';
 import { applyRetentionTo, type CompactResult, compactBuffers, type RetentionResult } from './compact.ts';
+import { type ExportOptions, exportStore, type ImportOptions, type ImportResult, importPath } from './io.ts';
+import { type Resolved, resolveOptions } from './options.ts';
 import { type Manifest, SegmentFiles } from './segments.ts';
 import { SeriesReader } from './series-reader.ts';
 import type {
@@ -28,58 +29,6 @@ import type {
 } from './types.ts';
 import { formatMicros, parseTimestamp } from './validate.ts';
 import { acquireLock, type RecoveredWal, readWal, WriteAheadLog } from './wal.ts';
-
-type Resolved = Required<Omit<TimeSeriesStoreOptions, 'storage' | 'storageInstance' | 'walDir'>> & {
-  walDir: string;
-};
-
-function resolveOptions(url: string, o: TimeSeriesStoreOptions): Resolved {
-  const num = (
-    name: keyof TimeSeriesStoreOptions,
-    v: number | undefined,
-    def: number,
-    min: number,
-    max: number,
-  ) => {
-    const x = v ?? def;
-    if (!Number.isFinite(x) || x < min || x > max) {
-      throw new ValidationError(`Option ${name} must be between ${min} and ${max}, got ${String(v)}`, {
-        context: { option: name },
-      });
-    }
-    return x;
-  };
-  if (o.durability !== undefined && o.durability !== 'fsync' && o.durability !== 'os') {
-    throw new ValidationError(
-      `Option durability must be 'fsync' or 'os', got ${JSON.stringify(o.durability)}`,
-    );
-  }
-  const parsed = parseStorageUrl(url);
-  const walDir =
-    o.walDir ??
-    (parsed.kind === 'fs'
-      ? path.join(parsed.root, 'wal')
-      : path.join(
-          os.homedir(),
-          '.cache',
-          'sluice',
-          'ts-wal',
-          createHash('sha256').update(url).digest('hex').slice(0, 16),
-        ));
-  return {
-    durability: o.durability ?? 'fsync',
-    groupCommitMs: num('groupCommitMs', o.groupCommitMs, 0, 0, 1000),
-    groupCommitBytes: num('groupCommitBytes', o.groupCommitBytes, 4 << 20, 1, 1 << 30),
-    walSegmentBytes: num('walSegmentBytes', o.walSegmentBytes, 64 << 20, 1024, 2 ** 31),
-    readOnly: o.readOnly ?? false,
-    readWalTail: o.readWalTail ?? true,
-    keepDuplicates: o.keepDuplicates ?? false,
-    compactIntervalMs: num('compactIntervalMs', o.compactIntervalMs, 60_000, 0, 2 ** 31 - 1),
-    compactPoints: num('compactPoints', o.compactPoints, 1_000_000, 0, 2 ** 40),
-    partitionMs: num('partitionMs', o.partitionMs, 86_400_000, 1000, 366 * 86_400_000),
-    walDir,
-  };
-}
 
 export class TimeSeriesStore {
   readonly url: string;
@@ -265,7 +214,7 @@ export class TimeSeriesStore {
     return this.reader.variables();
   }
   /** @internal Sorted, resolved columns of one variable in [from, to). */
-  scan(variable: string, from: number, to: number) {
+  scan(variable: string, from?: number, to?: number) {
     return this.reader.scan(variable, from, to);
   }
 
@@ -393,6 +342,17 @@ export class TimeSeriesStore {
       cutoff: formatMicros(at),
       ...(await applyRetentionTo(this, at)),
     }));
+  }
+
+  /** Imports the seed's layout: a directory of `<variable>.jsonl` files (or one .jsonl/.csv file). */
+  importJsonl(dirOrFile: string, options: ImportOptions = {}): Promise<ImportResult> {
+    this.writable();
+    return importPath(this, dirOrFile, options);
+  }
+
+  /** Exports one variable (or all) as seed-layout JSONL files, one CSV or one Parquet file. */
+  export(variable: string | undefined, options: ExportOptions): Promise<{ files: string[]; points: number }> {
+    return exportStore(this, variable, options);
   }
 
   /** @internal Serialises maintenance (retention) after any running compaction. */

@@ -28,7 +28,7 @@ export interface ProgressEvent {
   operation: string;
   done: number;
   total: number;
-  unit: string;
+  unit: 'files' | 'points' | 'steps';
 }
 
 export interface TimeSeriesStoreOptions {
