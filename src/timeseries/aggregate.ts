@@ -21,12 +21,36 @@ export function valueAt(c: Columns, i: number): PointValue {
   }
 }
 
-export function pointAt(variable: string, c: Columns, i: number): StoredPoint {
+/**
+ * Parses each distinct metadata JSON once per query. The objects are deep-frozen because points
+ * of one result share them: a caller cannot change one point's metadata through another.
+ */
+export class MetadataCache {
+  private readonly map = new Map<string, Metadata>();
+  get(json: string): Metadata {
+    let m = this.map.get(json);
+    if (m === undefined) {
+      m = deepFreeze(JSON.parse(json) as Metadata);
+      if (this.map.size < 10_000) this.map.set(json, m);
+    }
+    return m;
+  }
+}
+
+function deepFreeze<T>(v: T): T {
+  if (v !== null && typeof v === 'object') {
+    for (const x of Object.values(v)) deepFreeze(x);
+    Object.freeze(v);
+  }
+  return v;
+}
+
+export function pointAt(variable: string, c: Columns, i: number, metas?: MetadataCache): StoredPoint {
   const micros = c.micros[i] as number;
-  const p: StoredPoint = { variable, timestamp: formatMicros(micros), micros, value: valueAt(c, i) };
   const m = c.metas[i];
-  if (m !== undefined) p.metadata = JSON.parse(m) as Metadata;
-  return p;
+  if (m === undefined) return { variable, timestamp: formatMicros(micros), micros, value: valueAt(c, i) };
+  const metadata = metas ? metas.get(m) : (JSON.parse(m) as Metadata);
+  return { variable, timestamp: formatMicros(micros), micros, value: valueAt(c, i), metadata };
 }
 
 /**

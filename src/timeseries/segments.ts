@@ -107,16 +107,19 @@ export class SegmentFiles {
     const { file, cleanup } = await this.localFile(entry.key);
     try {
       const cols = await this.engine.withConnection(async (conn) => {
+        // Rows are stored sorted and resolved; file order (kept by DuckDB for one file) is the
+        // order of duplicates, so the row number serves as their sequence.
         const reader = await conn.runAndReadAll(
-          `SELECT epoch_us(ts)::DOUBLE AS micros, seq::DOUBLE AS seq, type, value, str, meta
-           FROM read_parquet(${quoteLiteral(file)}) ORDER BY micros, seq`,
+          `SELECT epoch_us(ts)::DOUBLE AS micros, type, value, str, meta FROM read_parquet(${quoteLiteral(file)})`,
         );
-        const [micros = [], seq = [], type = [], value = [], str = [], meta = []] = reader.getColumnsJS();
+        const [micros = [], type = [], value = [], str = [], meta = []] = reader.getColumnsJS();
         const n = micros.length;
+        const seq = new Float64Array(n);
+        for (let i = 0; i < n; i++) seq[i] = i;
         const c: Columns = {
           length: n,
           micros: Float64Array.from(micros as number[]),
-          seq: Float64Array.from(seq as number[]),
+          seq,
           type: Uint8Array.from(type as number[]),
           num: Float64Array.from(value as (number | null)[], (v) => v ?? 0),
           strs: (str as (string | null)[]).map((s) => s ?? undefined),
@@ -161,14 +164,15 @@ export class SegmentFiles {
     try {
       await this.engine.withConnection(async (conn) => {
         await conn.run(
-          `CREATE TABLE ${table} (micros DOUBLE, seq DOUBLE, type UTINYINT, value DOUBLE, str VARCHAR, meta VARCHAR)`,
+          `CREATE TABLE ${table} (micros DOUBLE, type UTINYINT, value DOUBLE, str VARCHAR, meta VARCHAR)`,
         );
         try {
           const app = await conn.createAppender(table);
           for (let i = 0; i < cols.length; i++) {
+            // The appender is synchronous: yield now and then so appends and queries keep flowing.
+            if (i % 50_000 === 49_999) await new Promise((r) => setImmediate(r));
             const t = cols.type[i] as number;
             app.appendDouble(cols.micros[i] as number);
-            app.appendDouble(cols.seq[i] as number);
             app.appendUTinyInt(t);
             if (t === 1 || t === 3) app.appendDouble(cols.num[i] as number);
             else app.appendNull();
@@ -181,11 +185,12 @@ export class SegmentFiles {
             app.endRow();
           }
           app.closeSync();
+          // cols are already sorted and resolved; DuckDB keeps insertion order, so no ORDER BY.
           await conn.run(
             `COPY (SELECT ${quoteLiteral(variable)} AS variable, make_timestamp(micros::BIGINT) AS ts,
-                          seq::BIGINT AS seq, type, value, str, meta
-                   FROM ${table} ORDER BY micros, seq)
-             TO ${quoteLiteral(file)} (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 1000000)`,
+                          type, value, str, meta
+                   FROM ${table})
+             TO ${quoteLiteral(file)} (FORMAT parquet, COMPRESSION zstd, PARQUET_VERSION V2, ROW_GROUP_SIZE 1000000)`,
           );
         } finally {
           await conn.run(`DROP TABLE IF EXISTS ${table}`);

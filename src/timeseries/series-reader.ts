@@ -4,7 +4,7 @@
  */
 import { ValidationError } from '../errors.ts';
 import { parseDuration } from '../util/format-bytes.ts';
-import { AGGREGATE_FNS, aggregateColumns, pointAt } from './aggregate.ts';
+import { AGGREGATE_FNS, aggregateColumns, MetadataCache, pointAt } from './aggregate.ts';
 import { type Columns, emptyColumns, mergeColumns, sliceColumns } from './columns.ts';
 import type { SegmentEntry } from './segments.ts';
 import type { TimeSeriesStore } from './store.ts';
@@ -110,6 +110,17 @@ export class SeriesReader {
 
   /** Points of `variable` in [from, to), in timestamp order (or reversed), streamed window by window. */
   async *query(variable: string, options: QueryOptions = {}): AsyncGenerator<StoredPoint> {
+    for await (const chunk of this.queryChunks(variable, options)) yield* chunk;
+  }
+
+  /** Like query, collected into an array. */
+  async queryAll(variable: string, options: QueryOptions = {}): Promise<StoredPoint[]> {
+    const out: StoredPoint[] = [];
+    for await (const chunk of this.queryChunks(variable, options)) for (const p of chunk) out.push(p);
+    return out;
+  }
+
+  private async *queryChunks(variable: string, options: QueryOptions): AsyncGenerator<StoredPoint[]> {
     const from = bound('from', options.from, MIN);
     const to = bound('to', options.to, MAX);
     const limit = options.limit ?? Number.POSITIVE_INFINITY;
@@ -120,11 +131,15 @@ export class SeriesReader {
     const desc = options.order === 'desc';
     let n = 0;
     if (limit === 0) return;
+    const metas = new MetadataCache();
     for await (const c of this.chunks(variable, from, to, desc)) {
-      for (let k = 0; k < c.length; k++) {
-        yield pointAt(variable, c, desc ? c.length - 1 - k : k);
-        if (++n >= limit) return;
-      }
+      // Points are built a window at a time: one await per window, not one per point.
+      const take = Math.min(c.length, limit - n);
+      const out = new Array<StoredPoint>(take);
+      for (let k = 0; k < take; k++) out[k] = pointAt(variable, c, desc ? c.length - 1 - k : k, metas);
+      n += take;
+      yield out;
+      if (n >= limit) return;
     }
   }
 

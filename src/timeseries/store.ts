@@ -135,23 +135,27 @@ export class TimeSeriesStore {
   }
 
   private applyBatch(b: PointBatch, skipUpTo = 0): void {
-    for (let i = 0; i < b.count; i++) {
-      const seq = b.firstSeq + i;
-      if (seq <= skipUpTo) continue;
-      const variable = b.vars[b.varIdx[i] as number] as string;
+    // One map lookup per variable of the batch, not per point.
+    const bufs = b.vars.map((variable) => {
       let buf = this.active.get(variable);
       if (!buf) {
         buf = new SeriesBuffer();
         this.active.set(variable, buf);
       }
-      const mi = b.metaIdx[i] as number;
-      buf.push(
-        b.micros[i] as number,
+      return buf;
+    });
+    const { varIdx, micros, type, num, metaIdx, metas, strs, firstSeq } = b;
+    for (let i = 0; i < b.count; i++) {
+      const seq = firstSeq + i;
+      if (seq <= skipUpTo) continue;
+      const mi = metaIdx[i] as number;
+      (bufs[varIdx[i] as number] as SeriesBuffer).push(
+        micros[i] as number,
         seq,
-        b.type[i] as number,
-        b.num[i] as number,
-        b.strs.get(i),
-        mi === 0 ? undefined : b.metas[mi - 1],
+        type[i] as number,
+        num[i] as number,
+        strs.size === 0 ? undefined : strs.get(i),
+        mi === 0 ? undefined : metas[mi - 1],
       );
     }
     this.buffered += b.count;
@@ -203,6 +207,10 @@ export class TimeSeriesStore {
 
   query(variable: string, options = {} as Parameters<SeriesReader['query']>[1]) {
     return this.reader.query(variable, options);
+  }
+  /** Like query(), collected into an array (no per-point await). */
+  queryAll(variable: string, options = {} as Parameters<SeriesReader['query']>[1]) {
+    return this.reader.queryAll(variable, options);
   }
   aggregate(variables: string | string[], options: Parameters<SeriesReader['aggregate']>[1]) {
     return this.reader.aggregate(variables, options);

@@ -87,12 +87,20 @@ function parseIso(text: string): number | undefined {
   return micros;
 }
 
-/** ISO 8601 UTC with microseconds: 2024-01-02T03:04:05.123456Z. */
+let cachedMinute = Number.NaN;
+let cachedPrefix = '';
+
+/** ISO 8601 UTC with microseconds: 2024-01-02T03:04:05.123456Z. The minute prefix is cached. */
 export function formatMicros(micros: number): string {
-  const ms = Math.floor(micros / 1000);
-  const rest = micros - ms * 1000;
-  const iso = new Date(ms).toISOString(); // …SS.mmmZ
-  return `${iso.slice(0, -1)}${String(rest).padStart(3, '0')}Z`;
+  const minute = Math.floor(micros / 60_000_000);
+  if (minute !== cachedMinute) {
+    cachedMinute = minute;
+    cachedPrefix = new Date(minute * 60_000).toISOString().slice(0, 17); // YYYY-MM-DDTHH:MM:
+  }
+  const rest = micros - minute * 60_000_000; // 0 … 59_999_999
+  const sec = Math.floor(rest / 1_000_000);
+  const frac = rest - sec * 1_000_000;
+  return `${cachedPrefix}${sec < 10 ? '0' : ''}${sec}.${String(frac).padStart(6, '0')}Z`;
 }
 
 export function valueProblem(value: unknown): string | undefined {
