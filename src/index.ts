@@ -8,5 +8,6 @@ export * from './poller/index.ts';
 export * from './queue/index.ts';
 export * from './secrets/index.ts';
 export * from './storage/index.ts';
+export * from './timeseries/index.ts';
 export * from './util/index.ts';
 export { VERSION } from './version.ts';

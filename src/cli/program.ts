@@ -8,6 +8,7 @@ import { VERSION } from '../version.ts';
 import { registerConfigCommands } from './commands/config.ts';
 import { registerQueueCommands } from './commands/queue.ts';
 import { registerStorageCommands } from './commands/storage.ts';
+import { registerTimeseriesCommands } from './commands/timeseries.ts';
 
 export function buildProgram(): Command {
   const program = new Command('sluice')
@@ -22,6 +23,7 @@ export function buildProgram(): Command {
   registerStorageCommands(program);
   registerConfigCommands(program);
   registerQueueCommands(program);
+  registerTimeseriesCommands(program);
   // Commands run as async actions; exitOverride propagates commander's usage errors as throws.
   for (const cmd of program.commands) applyExitOverride(cmd);
   return program;
