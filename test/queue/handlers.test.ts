@@ -21,7 +21,12 @@ function arrayStore(failures = 0) {
     async storeDataPoint(variable, timestamp, value, metadata) {
       if (value > 1e300) throw new InvalidPointError(`value ${value} out of range for ${variable}`);
       if (left-- > 0) throw Object.assign(new Error('disk busy'), { code: 'EBUSY' });
-      points.push({ variable, ts: new Date(timestamp), value, ...(metadata ? { meta: metadata } : {}) });
+      points.push({
+        variable,
+        ts: typeof timestamp === 'bigint' ? new Date(Number(timestamp / 1000n)) : new Date(timestamp),
+        value,
+        ...(metadata ? { meta: metadata } : {}),
+      });
     },
   };
   return { store, points };
@@ -67,7 +72,7 @@ describe('ingest_and_score_signal', () => {
       { id: 'bad-1', name: 'ingest_and_score_signal', data: { name: 'temp' } },
       { id: 'bad-2', name: 'ingest_and_score_signal', data: { name: 'temp', value: 1e308 } },
     ]);
-    const fixed = new Date('2024-06-01T00:00:00Z');
+    const fixed = BigInt(Date.parse('2024-06-01T00:00:00Z')) * 1000n;
     const attempts: Record<string, number> = {};
     await queue.consume(
       createIngestAndScoreHandler(store, () => fixed),

@@ -9,7 +9,7 @@ import type { Job, JobHandler } from '../types.ts';
 export interface SignalStore {
   storeDataPoint(
     variable: string,
-    timestamp: Date | string | number,
+    timestamp: Date | string | number | bigint,
     value: number,
     metadata?: Record<string, unknown>,
   ): unknown;
@@ -60,14 +60,27 @@ export function parseSignalPayload(job: Pick<Job, 'id' | 'data'>): SignalPayload
   return parsed.data;
 }
 
+let lastMicros = 0n;
+
+/**
+ * Now, in microseconds, strictly increasing within the process: points without a timestamp that
+ * arrive in the same millisecond must not overwrite each other (one point per variable and time).
+ */
+export function monotonicNowMicros(): bigint {
+  const micros = BigInt(Date.now()) * 1000n;
+  lastMicros = micros > lastMicros ? micros : lastMicros + 1n;
+  return lastMicros;
+}
+
 /** The built-in `ingest_and_score_signal` handler: validate, then store one point. */
 export function createIngestAndScoreHandler(
   store: SignalStore,
-  now: () => Date = () => new Date(),
+  now: () => Date | bigint = monotonicNowMicros,
 ): JobHandler {
   return async (job) => {
     const p = parseSignalPayload(job);
-    const ts = p.timestamp === undefined ? now() : new Date(p.timestamp);
+    // Given timestamps go to the store as they are: it parses ISO strings to the microsecond.
+    const ts = p.timestamp === undefined ? now() : p.timestamp;
     try {
       await store.storeDataPoint(p.name, ts, p.value, { source: p.source, job_id: job.id });
     } catch (error) {

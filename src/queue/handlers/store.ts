@@ -1,4 +1,5 @@
-import { UsageError } from '../../errors.ts';
+import { TimeSeriesStore } from '../../timeseries/store.ts';
+import type { TimeSeriesStoreOptions } from '../../timeseries/types.ts';
 import type { SignalStore } from './ingest-and-score.ts';
 
 export interface ClosableSignalStore extends SignalStore {
@@ -6,11 +7,18 @@ export interface ClosableSignalStore extends SignalStore {
 }
 
 /**
- * Opens the time-series store `--store` names. The store lives in `src/timeseries/`; until that
- * module is part of the build, this says so instead of writing points somewhere else.
+ * Opens the time-series store `--store` names (a local path or `s3://bucket/prefix`). The store
+ * has one writer at a time (it takes a lock): run one worker process per store and raise
+ * `--concurrency` instead; concurrent writes share its group commit.
  */
-export async function openSignalStore(pathOrUrl: string): Promise<ClosableSignalStore> {
-  throw new UsageError(
-    `The time-series store (${pathOrUrl}) is not available in this build: src/timeseries is not merged yet`,
-  );
+export async function openSignalStore(
+  pathOrUrl: string,
+  options: TimeSeriesStoreOptions = {},
+): Promise<ClosableSignalStore> {
+  const store = await TimeSeriesStore.open(pathOrUrl, options);
+  return {
+    storeDataPoint: (variable, timestamp, value, metadata) =>
+      store.storeDataPoint(variable, timestamp, value, metadata ?? null),
+    close: () => store.close(),
+  };
 }
