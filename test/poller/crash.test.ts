@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { createSqliteQueue } from '../../src/queue/drivers/sqlite.ts';
 import { openStorage } from '../../src/storage/open.ts';
 import { freshBucket, s3Options } from '../helpers/s3.ts';
 import { tempDir } from '../helpers/tmp.ts';
@@ -17,19 +18,34 @@ describe('poller crash safety', () => {
     const args = ['poll', '--source', b.url('incoming/'), '--queue', queueUrl, '--queue-name', name];
     const cli = [...args, '--once', '--min-age', '0s', '--concurrency', '4'];
     let kills = 0;
-    const delays: number[] = [];
+    const delays: string[] = [];
+    const watch = createSqliteQueue({ path: db, name });
     for (let round = 0; round < 12; round++) {
-      // Node needs ~0.3 s to start; kill anywhere from startup to well into processing.
-      const delay = 250 + Math.floor(Math.random() * 1200);
-      delays.push(delay);
-      let timer: NodeJS.Timeout | undefined;
+      // Even rounds: kill at a random time from spawn (startup, listing, first objects).
+      // Odd rounds: kill at a random time after this run has enqueued something (mid-work), so the
+      // test keeps its meaning however slow the machine is.
+      const delay = Math.floor(Math.random() * (round % 2 === 0 ? 1500 : 700));
+      const before = (await watch.counts()).waiting;
+      delays.push(`${round % 2 === 0 ? 'spawn' : 'work'}+${delay}`);
+      const timers: NodeJS.Timeout[] = [];
       const r = await runCli(cli, b.env, (pid) => {
-        timer = setTimeout(() => process.kill(pid, 'SIGKILL'), delay);
+        const kill = () => timers.push(setTimeout(() => process.kill(pid, 'SIGKILL'), delay));
+        if (round % 2 === 0) return kill();
+        const poll = setInterval(() => {
+          void watch.counts().then((c) => {
+            if (c.waiting > before) {
+              clearInterval(poll);
+              kill();
+            }
+          });
+        }, 20);
+        timers.push(poll);
       });
-      clearTimeout(timer);
+      for (const t of timers) clearTimeout(t);
       if (r.signal === 'SIGKILL') kills++;
       else expect(r.code, r.stderr).toBe(0);
     }
+    await watch.close();
     expect(kills, `kill delays ${delays.join(',')}`).toBeGreaterThanOrEqual(10);
     // The kills landed while work was going on: part of it was done across the killed runs.
     const archivedBeforeRestart = (await listKeys(root, 'processed/')).length;
