@@ -66,6 +66,22 @@ function positive(name: string, v: number | undefined, fallback: number, allowZe
   return x;
 }
 
+interface Deferred {
+  promise: Promise<void>;
+  resolve: () => void;
+  reject: (error: unknown) => void;
+}
+
+function deferred(): Deferred {
+  let resolve!: () => void;
+  let reject!: (error: unknown) => void;
+  const promise = new Promise<void>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
+}
+
 /** The job id of one record: stable across restarts and pollers, so re-enqueueing is a no-op. */
 export function recordJobId(scope: string, key: string, etag: string, n: number): string {
   return `r${createHash('sha256').update(`${scope}\n${key}\n${etag}\n${n}`).digest('hex').slice(0, 40)}`;
@@ -81,6 +97,9 @@ export class Poller {
   private readonly onProgress: PollerOptions['onProgress'];
   private backlogCheckedAt = 0;
   private lastBacklog = 0;
+  private readonly batchDeletes: boolean;
+  private pendingDeletes: { key: string; done: Deferred }[] = [];
+  private deleteTimer: NodeJS.Timeout | undefined;
 
   constructor(options: PollerOptions) {
     this.o = {
@@ -108,6 +127,29 @@ export class Poller {
     this.source = resolveSource(options.source, options.storageOptions);
     this.processed = resolveTarget(this.o.processedPrefix, this.source, options.storageOptions);
     this.failedTo = resolveTarget(this.o.failedPrefix, this.source, options.storageOptions);
+    this.batchDeletes = this.source.storage.kind === 's3' && this.processed.storage === this.source.storage;
+  }
+
+  private deleteLater(key: string): Promise<void> {
+    const done = deferred();
+    this.pendingDeletes.push({ key, done });
+    if (this.pendingDeletes.length >= 100) void this.flushDeletes();
+    else this.deleteTimer ??= setTimeout(() => void this.flushDeletes(), 50);
+    return done.promise;
+  }
+
+  private async flushDeletes(): Promise<void> {
+    clearTimeout(this.deleteTimer);
+    this.deleteTimer = undefined;
+    const batch = this.pendingDeletes;
+    if (batch.length === 0) return;
+    this.pendingDeletes = [];
+    try {
+      await this.source.storage.deleteMany(batch.map((b) => b.key));
+      for (const b of batch) b.done.resolve();
+    } catch (error) {
+      for (const b of batch) b.done.reject(error);
+    }
   }
 
   /** Keys under an archive prefix in the watched storage are never work. */
@@ -138,7 +180,9 @@ export class Poller {
   async pollOnce(signal?: AbortSignal): Promise<PollSummary> {
     const end = this.metrics.pollDuration.startTimer();
     const summary: PollSummary = { listed: 0, archived: 0, failed: 0, deferred: 0, records: 0, jobsAdded: 0 };
+    // `running` holds one promise per busy slot; `tails` every object not yet finished.
     const running = new Set<Promise<void>>();
+    const tails = new Set<Promise<void>>();
     let oldestPending = 0;
     let done = 0;
     try {
@@ -156,21 +200,33 @@ export class Poller {
         while (running.size >= this.o.concurrency) await Promise.race(running);
         await this.waitForBacklog(signal);
         if (signal?.aborted) break;
-        const p = this.processObject(entry, summary, age, (a) => {
-          oldestPending = Math.max(oldestPending, a);
-        }).finally(() => {
-          running.delete(p);
+        const slot = deferred();
+        running.add(slot.promise);
+        void slot.promise.then(() => running.delete(slot.promise));
+        const p = this.processObject(
+          entry,
+          summary,
+          age,
+          (a) => {
+            oldestPending = Math.max(oldestPending, a);
+          },
+          slot.resolve,
+        ).finally(() => {
+          slot.resolve();
+          tails.delete(p);
           done++;
           this.onProgress?.({ operation: 'poll', done, unit: 'objects' });
         });
-        running.add(p);
+        tails.add(p);
       }
+      void this.flushDeletes();
     } catch (error) {
       this.metrics.errors.inc({ kind: 'list' });
-      await Promise.allSettled(running);
+      void this.flushDeletes();
+      await Promise.allSettled(tails);
       throw toSluiceError(error, 'E061');
     }
-    await Promise.allSettled(running);
+    await Promise.allSettled(tails);
     this.metrics.oldestPending.set(oldestPending / 1000);
     try {
       this.lastBacklog = await this.o.queue.backlog();
@@ -189,6 +245,7 @@ export class Poller {
     summary: PollSummary,
     age: number,
     pending: (ageMs: number) => void,
+    releaseSlot: () => void,
   ): Promise<void> {
     const { state } = this.o;
     const log = getLogger();
@@ -213,6 +270,7 @@ export class Poller {
       Math.max(50, this.o.leaseMs / 3),
     );
     let stage = 'enqueue';
+    let marking: Promise<void> | undefined;
     try {
       if (claim.status !== 'enqueued') {
         if (entry.size > this.o.maxObjectBytes) {
@@ -227,10 +285,24 @@ export class Poller {
         // Count our own additions until the next real check, so concurrent objects see them.
         this.lastBacklog += counted.added;
         this.metrics.records.inc(counted.records);
-        await state.mark(entry.key, entry.etag, 'enqueued');
+        // Runs alongside the copy: it only saves a re-parse after a crash (the job ids already
+        // make a second enqueue a no-op), so it need not finish before the archive starts.
+        marking = state.mark(entry.key, entry.etag, 'enqueued');
       }
       stage = 'archive';
-      await this.moveTo(this.processed, entry.key);
+      if (this.batchDeletes) {
+        // S3: copy now, delete in batches (one DeleteObjects per ≤100 objects instead of one
+        // request each); the slot is free for the next object meanwhile. A crash in between
+        // leaves an `enqueued` object that the next poll only archives again.
+        await Promise.all([
+          marking,
+          this.source.storage.copy(entry.key, this.processed.prefix + this.relative(entry.key)),
+        ]);
+        releaseSlot();
+        await this.deleteLater(entry.key);
+      } else {
+        await Promise.all([marking, this.moveTo(this.processed, entry.key)]);
+      }
       await state.mark(entry.key, entry.etag, 'done');
       summary.archived++;
       this.metrics.objects.inc({ outcome: 'archived' });
