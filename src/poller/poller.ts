@@ -5,6 +5,7 @@ import { getLogger } from '../logging/logger.ts';
 import { createPollerMetrics, type PollerMetrics } from '../metrics/registry.ts';
 import type { JobQueue, JobToAdd } from '../queue/types.ts';
 import type { OpenStorageOptions } from '../storage/open.ts';
+import { Archiver, deferred } from './archive.ts';
 import { detectFormat, parseRecords } from './parse.ts';
 import { type ResolvedLocation, resolveSource, resolveTarget } from './source.ts';
 import type { PollerStateStore } from './state.ts';
@@ -66,22 +67,6 @@ function positive(name: string, v: number | undefined, fallback: number, allowZe
   return x;
 }
 
-interface Deferred {
-  promise: Promise<void>;
-  resolve: () => void;
-  reject: (error: unknown) => void;
-}
-
-function deferred(): Deferred {
-  let resolve!: () => void;
-  let reject!: (error: unknown) => void;
-  const promise = new Promise<void>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  return { promise, resolve, reject };
-}
-
 /** The job id of one record: stable across restarts and pollers, so re-enqueueing is a no-op. */
 export function recordJobId(scope: string, key: string, etag: string, n: number): string {
   return `r${createHash('sha256').update(`${scope}\n${key}\n${etag}\n${n}`).digest('hex').slice(0, 40)}`;
@@ -91,15 +76,11 @@ export function recordJobId(scope: string, key: string, etag: string, n: number)
 export class Poller {
   readonly metrics: PollerMetrics;
   private readonly source: ResolvedLocation;
-  private readonly processed: ResolvedLocation;
-  private readonly failedTo: ResolvedLocation;
+  private readonly archiver: Archiver;
   private readonly o: Required<Omit<PollerOptions, 'metrics' | 'onProgress' | 'storageOptions'>>;
   private readonly onProgress: PollerOptions['onProgress'];
   private backlogCheckedAt = 0;
   private lastBacklog = 0;
-  private readonly batchDeletes: boolean;
-  private pendingDeletes: { key: string; done: Deferred }[] = [];
-  private deleteTimer: NodeJS.Timeout | undefined;
 
   constructor(options: PollerOptions) {
     this.o = {
@@ -125,39 +106,11 @@ export class Poller {
     this.metrics = options.metrics ?? createPollerMetrics();
     this.onProgress = options.onProgress;
     this.source = resolveSource(options.source, options.storageOptions);
-    this.processed = resolveTarget(this.o.processedPrefix, this.source, options.storageOptions);
-    this.failedTo = resolveTarget(this.o.failedPrefix, this.source, options.storageOptions);
-    this.batchDeletes = this.source.storage.kind === 's3' && this.processed.storage === this.source.storage;
-  }
-
-  private deleteLater(key: string): Promise<void> {
-    const done = deferred();
-    this.pendingDeletes.push({ key, done });
-    if (this.pendingDeletes.length >= 100) void this.flushDeletes();
-    else this.deleteTimer ??= setTimeout(() => void this.flushDeletes(), 50);
-    return done.promise;
-  }
-
-  private async flushDeletes(): Promise<void> {
-    clearTimeout(this.deleteTimer);
-    this.deleteTimer = undefined;
-    const batch = this.pendingDeletes;
-    if (batch.length === 0) return;
-    this.pendingDeletes = [];
-    try {
-      await this.source.storage.deleteMany(batch.map((b) => b.key));
-      for (const b of batch) b.done.resolve();
-    } catch (error) {
-      for (const b of batch) b.done.reject(error);
-    }
-  }
-
-  /** Keys under an archive prefix in the watched storage are never work. */
-  private excluded(key: string): boolean {
-    for (const t of [this.processed, this.failedTo]) {
-      if (t.storage === this.source.storage && t.prefix !== '' && key.startsWith(t.prefix)) return true;
-    }
-    return false;
+    this.archiver = new Archiver(
+      this.source,
+      resolveTarget(this.o.processedPrefix, this.source, options.storageOptions),
+      resolveTarget(this.o.failedPrefix, this.source, options.storageOptions),
+    );
   }
 
   private async waitForBacklog(signal?: AbortSignal): Promise<void> {
@@ -188,7 +141,8 @@ export class Poller {
     try {
       for await (const entry of this.source.storage.list({ prefix: this.source.prefix, recursive: true })) {
         if (signal?.aborted) break;
-        if (entry.type !== 'object' || this.excluded(entry.key) || !detectFormat(entry.key)) continue;
+        if (entry.type !== 'object' || this.archiver.excluded(entry.key) || !detectFormat(entry.key))
+          continue;
         summary.listed++;
         const age = Date.now() - entry.mtime.getTime();
         if (age < this.o.minAgeMs) {
@@ -219,10 +173,10 @@ export class Poller {
         });
         tails.add(p);
       }
-      void this.flushDeletes();
+      void this.archiver.flush();
     } catch (error) {
       this.metrics.errors.inc({ kind: 'list' });
-      void this.flushDeletes();
+      void this.archiver.flush();
       await Promise.allSettled(tails);
       throw toSluiceError(error, 'E061');
     }
@@ -285,24 +239,12 @@ export class Poller {
         // Count our own additions until the next real check, so concurrent objects see them.
         this.lastBacklog += counted.added;
         this.metrics.records.inc(counted.records);
-        // Runs alongside the copy: it only saves a re-parse after a crash (the job ids already
-        // make a second enqueue a no-op), so it need not finish before the archive starts.
         marking = state.mark(entry.key, entry.etag, 'enqueued');
       }
       stage = 'archive';
-      if (this.batchDeletes) {
-        // S3: copy now, delete in batches (one DeleteObjects per ≤100 objects instead of one
-        // request each); the slot is free for the next object meanwhile. A crash in between
-        // leaves an `enqueued` object that the next poll only archives again.
-        await Promise.all([
-          marking,
-          this.source.storage.copy(entry.key, this.processed.prefix + this.relative(entry.key)),
-        ]);
-        releaseSlot();
-        await this.deleteLater(entry.key);
-      } else {
-        await Promise.all([marking, this.moveTo(this.processed, entry.key)]);
-      }
+      // The `enqueued` mark runs alongside the archive copy: it only saves a re-parse after a
+      // crash (the job ids already make a second enqueue a no-op).
+      await Promise.all([marking, this.archiver.archive(entry.key, releaseSlot)]);
       await state.mark(entry.key, entry.etag, 'done');
       summary.archived++;
       this.metrics.objects.inc({ outcome: 'archived' });
@@ -312,7 +254,7 @@ export class Poller {
         stage === 'enqueue' && (err.code === 'E021' || (err.code === 'E061' && !err.context.retryable));
       if (permanent) {
         try {
-          await this.fail(entry, err);
+          await this.archiver.fail(entry, err);
           await state.mark(entry.key, entry.etag, 'failed');
           summary.failed++;
           this.metrics.objects.inc({ outcome: 'failed' });
@@ -369,37 +311,6 @@ export class Poller {
     return { records, added };
   }
 
-  private relative(key: string): string {
-    return key.slice(this.source.prefix.length);
-  }
-
-  private async moveTo(target: ResolvedLocation, key: string): Promise<string> {
-    const dest = target.prefix + this.relative(key);
-    if (target.storage === this.source.storage) {
-      await this.source.storage.move(key, dest);
-    } else {
-      await target.storage.put(dest, await this.source.storage.getStream(key));
-      await this.source.storage.delete(key);
-    }
-    return dest;
-  }
-
-  private async fail(entry: Entry, err: SluiceError): Promise<void> {
-    const report = {
-      code: err.code,
-      message: err.message,
-      key: entry.key,
-      etag: entry.etag,
-      line: err.context.line ?? null,
-      row: err.context.row ?? null,
-      recordsEnqueued: err.context.recordsEnqueued ?? 0,
-      failedAt: new Date().toISOString(),
-    };
-    const reportKey = `${this.failedTo.prefix}${this.relative(entry.key)}.error.json`;
-    await this.failedTo.storage.put(reportKey, `${JSON.stringify(report, null, 2)}\n`);
-    await this.moveTo(this.failedTo, entry.key);
-  }
-
   /** Polls every `intervalMs` until `signal` aborts; objects in flight finish first. */
   async run(options: { intervalMs: number; signal?: AbortSignal }): Promise<void> {
     const log = getLogger();
@@ -415,8 +326,6 @@ export class Poller {
   }
 
   async close(): Promise<void> {
-    await this.source.storage.close();
-    if (this.processed.storage !== this.source.storage) await this.processed.storage.close();
-    if (this.failedTo.storage !== this.source.storage) await this.failedTo.storage.close();
+    await this.archiver.close();
   }
 }
