@@ -7,8 +7,9 @@ import { Poller } from '../../src/poller/poller.ts';
 import { createSqliteStateStore } from '../../src/poller/state.ts';
 import { createSqliteQueue } from '../../src/queue/drivers/sqlite.ts';
 import { openStorage } from '../../src/storage/open.ts';
-import { tempDir } from '../helpers/tmp.ts';
-import { seedObjects } from '../poller/fixtures.ts';
+import { scratchDirs, seedObjects } from '../poller/fixtures.ts';
+
+const scratch = scratchDirs('metrics');
 
 interface Sample {
   name: string;
@@ -57,7 +58,7 @@ const value = (samples: Sample[], name: string, labels: Record<string, string> =
 
 describe('/metrics', () => {
   it('serves Prometheus text whose counters match the poll', async () => {
-    const dir = tempDir('metrics');
+    const dir = scratch('metrics');
     const watched = path.join(dir, 'in');
     const store = openStorage(watched);
     const seeded = await seedObjects(store, '', 60);
@@ -104,7 +105,7 @@ describe('sluice poll --metrics-port (long-running)', () => {
   it('serves /metrics while polling and exits 0 on SIGTERM after the objects in flight', async () => {
     const { spawn } = await import('node:child_process');
     const { REPO_ROOT } = await import('../poller/fixtures.ts');
-    const dir = tempDir('metrics-cli');
+    const dir = scratch('metrics-cli');
     const watched = path.join(dir, 'in');
     const seeded = await seedObjects(openStorage(watched), '', 40);
     const child = spawn(

@@ -3,7 +3,9 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigurationError } from '../../src/errors.ts';
 import { resolvePollerConfig } from '../../src/poller/config.ts';
-import { tempDir } from '../helpers/tmp.ts';
+import { scratchDirs } from './fixtures.ts';
+
+const scratch = scratchDirs('poll-config');
 
 describe('resolvePollerConfig', () => {
   it('accepts the seed environment names as aliases', () => {
@@ -28,7 +30,7 @@ describe('resolvePollerConfig', () => {
   });
 
   it('flags win over env, env over the config file, file over defaults', () => {
-    const dir = tempDir('poller-config');
+    const dir = scratch('poller-config');
     const file = path.join(dir, 'poller.yaml');
     writeFileSync(
       file,

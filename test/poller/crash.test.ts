@@ -1,25 +1,33 @@
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { createSqliteQueue } from '../../src/queue/drivers/sqlite.ts';
+import { openQueue } from '../../src/queue/open.ts';
 import { openStorage } from '../../src/storage/open.ts';
 import { freshBucket, s3Options } from '../helpers/s3.ts';
 import { tempDir } from '../helpers/tmp.ts';
 import { expectEachRecordOnce, listKeys, runCli, seedObjects } from './fixtures.ts';
 
-describe('poller crash safety', () => {
+type Kind = 'sqlite' | 'bullmq';
+const dir = tempDir('poll-crash');
+
+/** A fresh queue URL: a SQLite file, or Redis with a unique prefix (state then lives in Redis too). */
+function queueUrlFor(kind: Kind, label: string): string {
+  if (kind === 'sqlite') return `sqlite:${path.join(dir, `${label}-${randomBytes(3).toString('hex')}.db`)}`;
+  return `redis://127.0.0.1:6379/0?prefix=sluice-test-${randomBytes(4).toString('hex')}`;
+}
+
+describe.each(['sqlite', 'bullmq'] as const)('poller crash safety (%s queue)', (kind) => {
   it('kill -9 at random moments, 12 rounds, restart each time: every record enqueued exactly once', async () => {
-    const b = await freshBucket('poll-crash');
+    const b = await freshBucket(`poll-crash-${kind}`);
     const root = openStorage(b.url(), s3Options());
     const seeded = await seedObjects(root, 'incoming/', 400);
-    const db = path.join(tempDir('poll-crash'), 'queue.db');
-    const queueUrl = `sqlite:${db}`;
+    const queueUrl = queueUrlFor(kind, 'poll-crash');
     const name = `crash-${randomBytes(4).toString('hex')}`;
     const args = ['poll', '--source', b.url('incoming/'), '--queue', queueUrl, '--queue-name', name];
     const cli = [...args, '--once', '--min-age', '0s', '--concurrency', '4'];
     let kills = 0;
     const delays: string[] = [];
-    const watch = createSqliteQueue({ path: db, name });
+    const watch = openQueue(queueUrl, { name });
     for (let round = 0; round < 12; round++) {
       // Even rounds: kill at a random time from spawn (startup, listing, first objects).
       // Odd rounds: kill at a random time after this run has enqueued something (mid-work), so the
@@ -63,11 +71,10 @@ describe('poller crash safety', () => {
   }, 300_000);
 
   it('two pollers at once on the same source: each record once, each object archived once', async () => {
-    const b = await freshBucket('poll-two');
+    const b = await freshBucket(`poll-two-${kind}`);
     const root = openStorage(b.url(), s3Options());
     const seeded = await seedObjects(root, 'incoming/', 400);
-    const db = path.join(tempDir('poll-two'), 'queue.db');
-    const queueUrl = `sqlite:${db}`;
+    const queueUrl = queueUrlFor(kind, 'poll-two');
     const name = `two-${randomBytes(4).toString('hex')}`;
     const cli = ['poll', '--source', b.url('incoming/'), '--queue', queueUrl, '--queue-name', name, '--once'];
     const [a, c] = await Promise.all([

@@ -4,8 +4,9 @@ import { describe, expect, it } from 'vitest';
 import { openStorage } from '../../src/storage/open.ts';
 import type { Storage } from '../../src/storage/types.ts';
 import { freshBucket, s3Options } from '../helpers/s3.ts';
-import { tempDir } from '../helpers/tmp.ts';
-import { expectEachRecordOnce, listKeys, runCli, type Seeded, seedObjects } from './fixtures.ts';
+import { expectEachRecordOnce, listKeys, runCli, type Seeded, scratchDirs, seedObjects } from './fixtures.ts';
+
+const scratch = scratchDirs('poll-e2e');
 
 interface Setup {
   /** Storage the archive and failed prefixes live in (bucket root, or the watched directory). */
@@ -27,7 +28,7 @@ async function s3Setup(label: string): Promise<Setup> {
 }
 
 function localSetup(label: string): Setup {
-  const dir = path.join(tempDir(label), 'watched');
+  const dir = path.join(scratch(label), 'watched');
   return { root: openStorage(dir), watched: '', sourceUrl: dir, env: {} };
 }
 
@@ -82,13 +83,13 @@ const qname = (label: string) => `${label}-${randomBytes(4).toString('hex')}`;
 describe('sluice poll --once end to end', () => {
   it('s3rver, 1,200 objects over several listing pages, sqlite queue', async () => {
     const s = await s3Setup('poll-s3-sqlite');
-    const db = path.join(tempDir('poll-q'), 'queue.db');
+    const db = path.join(scratch('poll-q'), 'queue.db');
     await endToEnd(s, `sqlite:${db}`, qname('s3'), 1200);
   }, 240_000);
 
   it('local directory source, sqlite queue', async () => {
     const s = localSetup('poll-local');
-    const db = path.join(tempDir('poll-q'), 'queue.db');
+    const db = path.join(scratch('poll-q'), 'queue.db');
     await endToEnd(s, `sqlite:${db}`, qname('local'), 300);
   }, 120_000);
 
@@ -101,7 +102,7 @@ describe('sluice poll --once end to end', () => {
   it('min-age leaves young objects for a later poll', async () => {
     const s = localSetup('poll-minage');
     await s.root.put('young.json', '{"name":"x","value":1}');
-    const db = path.join(tempDir('poll-q'), 'queue.db');
+    const db = path.join(scratch('poll-q'), 'queue.db');
     const args = ['poll', '--source', s.sourceUrl, '--queue', `sqlite:${db}`, '--once'];
     const r = await runCli([...args, '--min-age', '1h']);
     expect(JSON.parse(r.stdout)).toMatchObject({ listed: 1, deferred: 1, archived: 0 });

@@ -1,8 +1,11 @@
 import { spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { expect } from 'vitest';
 import { openQueue } from '../../src/queue/open.ts';
 import type { Storage } from '../../src/storage/types.ts';
+import { tempDir } from '../helpers/tmp.ts';
 
 export const REPO_ROOT = new URL('../..', import.meta.url).pathname;
 
@@ -131,4 +134,13 @@ export async function expectEachRecordOnce(
   } finally {
     await queue.close();
   }
+}
+
+/**
+ * Call at module level: returns a function making fresh directories inside one temp directory
+ * that is removed after the file (tempDir's afterAll only works outside tests).
+ */
+export function scratchDirs(label: string): (name: string) => string {
+  const root = tempDir(label);
+  return (name) => mkdtempSync(path.join(root, `${name}-`));
 }

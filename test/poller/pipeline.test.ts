@@ -5,8 +5,9 @@ import { describe, expect, it } from 'vitest';
 import { openStorage } from '../../src/storage/open.ts';
 import { TimeSeriesStore } from '../../src/timeseries/store.ts';
 import { freshBucket, s3Options } from '../helpers/s3.ts';
-import { tempDir } from '../helpers/tmp.ts';
-import { runCli } from './fixtures.ts';
+import { runCli, scratchDirs } from './fixtures.ts';
+
+const scratch = scratchDirs('poll-pipe');
 
 const iso = (minute: number) => new Date(Date.UTC(2024, 0, 1, 0, minute)).toISOString();
 
@@ -43,7 +44,7 @@ describe('poller → queue → sluice worker → time-series store', () => {
       // One invalid payload (dead-lettered by the worker) and one without a timestamp (stored at "now").
       await root.put('incoming/odd/bad.csv', 'name,value\nhumidity,n/a\n');
       await root.put('incoming/odd/now.json', JSON.stringify({ name: 'wind', value: 7 }));
-      const dir = tempDir(`pipe-${kind}`);
+      const dir = scratch(`pipe-${kind}`);
       const store = path.join(dir, 'ts');
       const queueUrl =
         kind === 'sqlite'

@@ -5,11 +5,12 @@ import { Poller, recordJobId } from '../../src/poller/poller.ts';
 import { createSqliteStateStore } from '../../src/poller/state.ts';
 import { createSqliteQueue } from '../../src/queue/drivers/sqlite.ts';
 import { openStorage } from '../../src/storage/open.ts';
-import { tempDir } from '../helpers/tmp.ts';
-import { listKeys } from './fixtures.ts';
+import { listKeys, scratchDirs } from './fixtures.ts';
+
+const scratch = scratchDirs('poll-unit');
 
 function setup(label: string) {
-  const dir = tempDir(label);
+  const dir = scratch(label);
   const watched = path.join(dir, 'in');
   const db = path.join(dir, 'q.db');
   const store = openStorage(watched);

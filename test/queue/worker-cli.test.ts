@@ -85,8 +85,11 @@ describe('sluice worker and sluice queue', () => {
     await q.close();
     const args = ['worker', '--queue', s.url, '--queue-name', s.name, '--handler', HANDLER, '--drain'];
     const runs = await Promise.all(
-      [1, 2, 3].map(() => runCli([...args, '--concurrency', '8'], { SINK_FILE: s.sink })),
+      [1, 2, 3].map(() =>
+        runCli([...args, '--concurrency', '8'], { SINK_FILE: s.sink, SINK_SLEEP_MS: '30' }),
+      ),
     );
+    // 600 jobs × 30 ms / 8 take one process ≥ 2 s: long enough for the others to start under load.
     for (const r of runs) expect(r.code, r.stderr).toBe(0);
     const lines = sinkLines(s.sink);
     expect(lines.length).toBe(600);
