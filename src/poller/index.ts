@@ -8,7 +8,7 @@ export {
   type RecordFormat,
 } from './parse.ts';
 export { Poller, type PollerOptions, type PollSummary, recordJobId } from './poller.ts';
-export { isLocationUrl, type ResolvedLocation, resolveSource, resolveTarget } from './source.ts';
+export { isLocationUrl, type ResolvedLocation, resolveSource, resolveTarget, sourceScope } from './source.ts';
 export {
   type ClaimResult,
   createSqliteStateStore,

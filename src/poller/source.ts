@@ -44,3 +44,14 @@ export function resolveTarget(
   if (isLocationUrl(spec)) return resolveSource(spec, options);
   return { storage: source.storage, prefix: withSlash(spec) };
 }
+
+/**
+ * The state-store scope of a source: the same place however it is spelled
+ * (`s3://b/in` and `s3://b/in/`, `./drop` and `/abs/drop`), so pollers agree on what is done.
+ */
+export function sourceScope(url: string): string {
+  const parsed = parseStorageUrl(url);
+  if (parsed.kind === 's3') return `s3://${parsed.bucket}/${withSlash(parsed.prefix)}`;
+  if (parsed.kind === 'fs') return `file://${parsed.root}`;
+  return `memory://${parsed.name}`;
+}

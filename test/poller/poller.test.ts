@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Poller, recordJobId } from '../../src/poller/poller.ts';
+import { sourceScope } from '../../src/poller/source.ts';
 import { createSqliteStateStore } from '../../src/poller/state.ts';
 import { createSqliteQueue } from '../../src/queue/drivers/sqlite.ts';
 import { openStorage } from '../../src/storage/open.ts';
@@ -125,6 +126,13 @@ describe('Poller', () => {
     await poller.close();
     await s.state.close();
     await s.queue.close();
+  });
+
+  it('sourceScope names a place however it is spelled', () => {
+    expect(sourceScope('s3://bkt/in')).toBe(sourceScope('s3://bkt/in/'));
+    expect(sourceScope('s3://bkt/in/?endpoint=http://x')).toBe('s3://bkt/in/');
+    expect(sourceScope('./drop')).toBe(sourceScope(path.resolve('drop')));
+    expect(sourceScope('s3://bkt/a/')).not.toBe(sourceScope('s3://bkt/b/'));
   });
 
   it('rejects bad options naming them', () => {

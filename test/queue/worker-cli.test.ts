@@ -160,3 +160,56 @@ describe('sluice worker and sluice queue', () => {
     await q.close();
   }, 60_000);
 });
+
+describe('sluice worker --metrics-port', () => {
+  it('counts jobs by outcome on /metrics', async () => {
+    const s = setup('wmetrics');
+    const q = createSqliteQueue({ path: s.db, name: s.name });
+    await q.addBulk([
+      ...Array.from({ length: 5 }, (_, i) => ({ id: `ok-${i}`, name: 'n', data: { i } })),
+      { id: 'nope', name: 'n', data: { fail: true } },
+    ]);
+    const child = spawn(
+      process.execPath,
+      [
+        'src/cli/main.ts',
+        'worker',
+        '--queue',
+        s.url,
+        '--queue-name',
+        s.name,
+        '--handler',
+        HANDLER,
+        '--attempts',
+        '1',
+        '--metrics-port',
+        '0',
+      ],
+      { cwd: REPO_ROOT, env: { ...process.env, SINK_FILE: s.sink }, stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+    let stderr = '';
+    const url = await new Promise<string>((resolve) => {
+      child.stderr?.on('data', (d) => {
+        stderr += d;
+        const m = /metrics on (\S+)/.exec(stderr);
+        if (m?.[1]) resolve(m[1]);
+      });
+    });
+    let text = '';
+    for (let i = 0; i < 100; i++) {
+      text = await (await fetch(url)).text();
+      if (
+        text.includes('sluice_worker_jobs_total{outcome="dead"} 1') &&
+        text.includes('outcome="completed"} 5')
+      )
+        break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(text).toContain('sluice_worker_jobs_total{outcome="completed"} 5');
+    expect(text).toContain('sluice_worker_jobs_total{outcome="dead"} 1');
+    expect(text).toContain('sluice_worker_job_duration_seconds_count 6');
+    child.kill('SIGTERM');
+    expect(await new Promise((resolve) => child.on('close', resolve))).toBe(0);
+    await q.close();
+  }, 60_000);
+});

@@ -6,6 +6,7 @@ import { type MetricsServer, startMetricsServer } from '../../metrics/server.ts'
 import { resolvePollerConfig } from '../../poller/config.ts';
 import { openPollerState } from '../../poller/open-state.ts';
 import { Poller } from '../../poller/poller.ts';
+import { sourceScope } from '../../poller/source.ts';
 import { resolveHandler } from '../../queue/handlers/index.ts';
 import { type ClosableSignalStore, openSignalStore } from '../../queue/handlers/store.ts';
 import { openQueue } from '../../queue/open.ts';
@@ -38,10 +39,10 @@ function queueUrl(flag: string | undefined): string {
   return url;
 }
 
-function intFlag(name: string, value: string | undefined, fallback: number): number {
+function intFlag(name: string, value: string | undefined, fallback: number, min = 1): number {
   if (value === undefined) return fallback;
   const n = Number(value);
-  if (!Number.isInteger(n) || n <= 0)
+  if (!Number.isInteger(n) || n < min)
     throw new UsageError(`${name} expects a positive integer, got ${JSON.stringify(value)}`);
   return n;
 }
@@ -77,7 +78,7 @@ async function pollCommand(flags: PollFlags): Promise<void> {
   const { once, config: file, ...rest } = flags;
   const cfg = resolvePollerConfig(file ? { flags: rest, file } : { flags: rest });
   const queue = openQueue(cfg.queue, { name: cfg.queueName });
-  const state = openPollerState(cfg.state, cfg.queue, cfg.source);
+  const state = openPollerState(cfg.state, cfg.queue, sourceScope(cfg.source));
   const metrics = createPollerMetrics();
   let server: MetricsServer | undefined;
   const poller = new Poller({
@@ -196,8 +197,9 @@ export function registerQueueCommands(program: Command): void {
         try {
           if (opts.metricsPort !== undefined) {
             server = await startMetricsServer(metrics.registry, {
-              port: intFlag('--metrics-port', opts.metricsPort, 0),
+              port: intFlag('--metrics-port', opts.metricsPort, 0, 0),
             });
+            process.stderr.write(`metrics on ${server.url}\n`);
           }
           const summary = await runWorker({
             queue,
