@@ -111,4 +111,25 @@ describe('sluice poll --once end to end', () => {
     expect(JSON.parse(r2.stdout)).toMatchObject({ archived: 1, records: 1 });
     expect(await s.root.exists('processed/young.json')).toBe(true);
   });
+
+  it('takes the seed environment names (PULSE_S3_*) instead of flags', async () => {
+    const b = await freshBucket('poll-pulse-env');
+    const root = openStorage(b.url(), s3Options());
+    await root.put('drop/a/one.json', '{"name":"x","value":1}');
+    await root.put('drop/b/two.csv', 'name,value\ny,2\nz,3\n');
+    const db = path.join(scratch('poll-q'), 'queue.db');
+    const env = {
+      ...b.env,
+      PULSE_S3_BUCKET: b.bucket,
+      PULSE_S3_PREFIX: 'drop/',
+      PULSE_S3_PROCESSED_PREFIX: 'archive/',
+      SLUICE_QUEUE_URL: `sqlite:${db}`,
+      SLUICE_POLL_MIN_AGE: '0s',
+    };
+    const r = await runCli(['poll', '--once'], env);
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ archived: 2, records: 3 });
+    expect(await listKeys(root, 'archive/')).toEqual(['archive/a/one.json', 'archive/b/two.csv']);
+    await root.close();
+  });
 });
