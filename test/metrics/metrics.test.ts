@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { createPollerMetrics } from '../../src/metrics/registry.ts';
 import { startMetricsServer } from '../../src/metrics/server.ts';
 import { Poller } from '../../src/poller/poller.ts';
@@ -122,6 +122,10 @@ describe('sluice poll --metrics-port (long-running)', () => {
         stdio: ['ignore', 'ignore', 'pipe'],
       },
     );
+    // A failing assertion must not leave the process running.
+    onTestFinished(() => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    });
     let stderr = '';
     const url = await new Promise<string>((resolve, reject) => {
       child.stderr.on('data', (d) => {

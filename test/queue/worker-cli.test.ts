@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { createSqliteQueue } from '../../src/queue/drivers/sqlite.ts';
 import { tempDir } from '../helpers/tmp.ts';
 import { REPO_ROOT, runCli } from '../poller/fixtures.ts';
@@ -146,6 +146,10 @@ describe('sluice worker and sluice queue', () => {
       ],
       { cwd: REPO_ROOT, env: { ...process.env, SINK_FILE: s.sink, SINK_SLEEP_MS: '700' }, stdio: 'ignore' },
     );
+    // A failing assertion must not leave the process running.
+    onTestFinished(() => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    });
     for (;;) {
       await new Promise((r) => setTimeout(r, 50));
       if ((await q.counts()).active === 2) break;
@@ -187,13 +191,18 @@ describe('sluice worker --metrics-port', () => {
       ],
       { cwd: REPO_ROOT, env: { ...process.env, SINK_FILE: s.sink }, stdio: ['ignore', 'ignore', 'pipe'] },
     );
+    // A failing assertion must not leave the process running.
+    onTestFinished(() => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    });
     let stderr = '';
-    const url = await new Promise<string>((resolve) => {
+    const url = await new Promise<string>((resolve, reject) => {
       child.stderr?.on('data', (d) => {
         stderr += d;
         const m = /metrics on (\S+)/.exec(stderr);
         if (m?.[1]) resolve(m[1]);
       });
+      child.on('close', () => reject(new Error(`worker exited before serving metrics: ${stderr}`)));
     });
     let text = '';
     for (let i = 0; i < 100; i++) {
