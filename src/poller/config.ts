@@ -39,7 +39,9 @@ const bytes = z.union([z.number().int().positive(), z.string()]).transform((v, c
 const int = (min: number) => z.coerce.number().int().min(min);
 
 export const PollerConfigSchema = z.object({
-  source: z.string().min(1, 'a source URL is required (--source, SLUICE_POLL_SOURCE or PULSE_S3_BUCKET)'),
+  source: z
+    .string({ error: 'a source URL is required (--source, SLUICE_POLL_SOURCE or PULSE_S3_BUCKET)' })
+    .min(1, 'a source URL is required (--source, SLUICE_POLL_SOURCE or PULSE_S3_BUCKET)'),
   queue: z.string().min(1).default('sqlite:./sluice-queue.db'),
   queueName: z.string().min(1).default('sluice'),
   state: z.string().min(1).optional(),
