@@ -10,6 +10,9 @@ import { registerIngestCommands } from './commands/ingest.ts';
 import { registerPipelineCommands } from './commands/pipeline.ts';
 import { registerStorageCommands } from './commands/storage.ts';
 import { registerWriterCommands } from './commands/writer.ts';
+import { registerQueueCommands } from './commands/queue.ts';
+import { registerStorageCommands } from './commands/storage.ts';
+import { registerTimeseriesCommands } from './commands/timeseries.ts';
 
 export function buildProgram(): Command {
   const program = new Command('sluice')
@@ -26,6 +29,8 @@ export function buildProgram(): Command {
   registerIngestCommands(program);
   registerWriterCommands(program);
   registerPipelineCommands(program);
+  registerQueueCommands(program);
+  registerTimeseriesCommands(program);
   // Commands run as async actions; exitOverride propagates commander's usage errors as throws.
   for (const cmd of program.commands) applyExitOverride(cmd);
   return program;

@@ -1,0 +1,274 @@
+import type { Command } from 'commander';
+import { UsageError } from '../../errors.ts';
+import { getLogger } from '../../logging/logger.ts';
+import { createPollerMetrics, createWorkerMetrics } from '../../metrics/registry.ts';
+import { type MetricsServer, startMetricsServer } from '../../metrics/server.ts';
+import { resolvePollerConfig } from '../../poller/config.ts';
+import { openPollerState } from '../../poller/open-state.ts';
+import { Poller } from '../../poller/poller.ts';
+import { sourceScope } from '../../poller/source.ts';
+import { resolveHandler } from '../../queue/handlers/index.ts';
+import { type ClosableSignalStore, openSignalStore } from '../../queue/handlers/store.ts';
+import { openQueue } from '../../queue/open.ts';
+import type { JobQueue } from '../../queue/types.ts';
+import { runWorker } from '../../queue/worker.ts';
+import { parseDuration } from '../../util/format-bytes.ts';
+import { printJson, printTable } from '../output.ts';
+
+/** SIGTERM/SIGINT abort the returned signal once; work in flight finishes, then the command exits 0. */
+function shutdownSignal(): { signal: AbortSignal; dispose: () => void } {
+  const ac = new AbortController();
+  const stop = () => ac.abort();
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+  return {
+    signal: ac.signal,
+    dispose: () => {
+      process.off('SIGTERM', stop);
+      process.off('SIGINT', stop);
+    },
+  };
+}
+
+function queueUrl(flag: string | undefined): string {
+  const url = flag ?? process.env.SLUICE_QUEUE_URL;
+  if (!url)
+    throw new UsageError(
+      'No queue: pass --queue sqlite:./sluice-queue.db|redis://host:6379/0 or set SLUICE_QUEUE_URL',
+    );
+  return url;
+}
+
+function intFlag(name: string, value: string | undefined, fallback: number, min = 1): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min)
+    throw new UsageError(`${name} expects a positive integer, got ${JSON.stringify(value)}`);
+  return n;
+}
+
+function durationFlag(name: string, value: string): number {
+  try {
+    return parseDuration(value);
+  } catch {
+    throw new UsageError(`${name} expects a duration such as 30s or 500ms, got ${JSON.stringify(value)}`);
+  }
+}
+
+interface PollFlags {
+  source?: string;
+  queue?: string;
+  queueName?: string;
+  state?: string;
+  once?: boolean;
+  interval?: string;
+  processedPrefix?: string;
+  failedPrefix?: string;
+  minAge?: string;
+  concurrency?: string;
+  metricsPort?: string;
+  jobName?: string;
+  jsonArray?: string;
+  maxBacklog?: string;
+  maxObjectSize?: string;
+  config?: string;
+}
+
+async function pollCommand(flags: PollFlags): Promise<void> {
+  const { once, config: file, ...rest } = flags;
+  const cfg = resolvePollerConfig(file ? { flags: rest, file } : { flags: rest });
+  const queue = openQueue(cfg.queue, { name: cfg.queueName });
+  const state = openPollerState(cfg.state, cfg.queue, sourceScope(cfg.source));
+  const metrics = createPollerMetrics();
+  let server: MetricsServer | undefined;
+  const poller = new Poller({
+    source: cfg.source,
+    queue,
+    state,
+    metrics,
+    processedPrefix: cfg.processedPrefix,
+    failedPrefix: cfg.failedPrefix,
+    minAgeMs: cfg.minAge,
+    concurrency: cfg.concurrency,
+    jobName: cfg.jobName,
+    jsonArray: cfg.jsonArray,
+    maxBacklog: cfg.maxBacklog,
+    maxObjectBytes: cfg.maxObjectSize,
+    ...(cfg.leaseMs ? { leaseMs: cfg.leaseMs } : {}),
+  });
+  const { signal, dispose } = shutdownSignal();
+  try {
+    if (cfg.metricsPort !== undefined) {
+      server = await startMetricsServer(metrics.registry, { port: cfg.metricsPort });
+      process.stderr.write(`metrics on ${server.url}\n`);
+    }
+    if (once) printJson(await poller.pollOnce(signal));
+    else await poller.run({ intervalMs: cfg.interval, signal });
+  } finally {
+    dispose();
+    await server?.close();
+    await poller.close();
+    await state.close();
+    await queue.close();
+  }
+}
+
+export function registerQueueCommands(program: Command): void {
+  program
+    .command('poll')
+    .description('Watch a storage location and turn every record of every new object into a job')
+    .option(
+      '--source <url>',
+      's3://bucket/prefix/ or a local directory (env SLUICE_POLL_SOURCE, PULSE_S3_BUCKET)',
+    )
+    .option('--queue <url>', 'sqlite:./sluice-queue.db or redis://host:6379/0 (env SLUICE_QUEUE_URL)')
+    .option('--queue-name <name>', 'queue name (default sluice)')
+    .option('--state <url>', 'poller state: sqlite:FILE or redis://… (default: the queue’s own store)')
+    .option('--once', 'poll once, print a summary and exit')
+    .option('--interval <duration>', 'time between polls (default 60s; env PULSE_S3_POLL_INTERVAL)')
+    .option('--processed-prefix <prefix>', 'archive prefix or URL (default processed/)')
+    .option('--failed-prefix <prefix>', 'prefix or URL for objects that fail to parse (default failed/)')
+    .option('--min-age <duration>', 'skip objects younger than this (default 5s)')
+    .option('--concurrency <n>', 'objects processed at once (default 16)')
+    .option('--metrics-port <port>', 'serve Prometheus /metrics on this port')
+    .option('--job-name <name>', 'job name (default ingest_and_score_signal)')
+    .option('--json-array <mode>', 'JSON arrays: document (one job) or records (one per element)')
+    .option('--max-backlog <n>', 'stop taking objects while the queue backlog is above this (default 100000)')
+    .option('--max-object-size <size>', 'objects above this go to failed/ unread (default 1GiB)')
+    .option('--config <file>', 'YAML/JSON settings file (keys as the flags, camelCase)')
+    .action(pollCommand);
+
+  program
+    .command('worker')
+    .description('Run a handler over the jobs of a queue')
+    .option('--queue <url>', 'queue URL (env SLUICE_QUEUE_URL)')
+    .option('--queue-name <name>', 'queue name', 'sluice')
+    .option(
+      '--handler <name|module>',
+      'ingest_and_score_signal, noop, log, or ./module.js',
+      'ingest_and_score_signal',
+    )
+    .option('--store <pathOrUrl>', 'time-series store for ingest_and_score_signal')
+    .option('--concurrency <n>', 'jobs at once', '1')
+    .option('--attempts <n>', 'tries per job before dead-lettering', '5')
+    .option('--backoff <ms>', 'first retry delay in ms (doubles each attempt)', '1000')
+    .option('--drain', 'exit 0 once the queue is empty')
+    .option(
+      '--lease <duration>',
+      'sqlite: visibility timeout before a crashed worker’s job runs again',
+      '30s',
+    )
+    .option('--metrics-port <port>', 'serve Prometheus /metrics on this port')
+    .action(
+      async (opts: {
+        queue?: string;
+        queueName: string;
+        handler: string;
+        store?: string;
+        concurrency: string;
+        attempts: string;
+        backoff: string;
+        drain?: boolean;
+        lease: string;
+        metricsPort?: string;
+      }) => {
+        const url = queueUrl(opts.queue);
+        let store: ClosableSignalStore | undefined;
+        const storeSpec = opts.store ?? process.env.SLUICE_TIMESERIES_STORE;
+        const handler = await resolveHandler(opts.handler, {
+          ...(storeSpec
+            ? {
+                openStore: async () => {
+                  store = await openSignalStore(storeSpec);
+                  return store;
+                },
+              }
+            : {}),
+        });
+        const queue = openQueue(url, {
+          name: opts.queueName,
+          attempts: intFlag('--attempts', opts.attempts, 5),
+          backoffMs: intFlag('--backoff', opts.backoff, 1000),
+          leaseMs: durationFlag('--lease', opts.lease),
+        });
+        const metrics = createWorkerMetrics();
+        let server: MetricsServer | undefined;
+        const { signal, dispose } = shutdownSignal();
+        try {
+          if (opts.metricsPort !== undefined) {
+            server = await startMetricsServer(metrics.registry, {
+              port: intFlag('--metrics-port', opts.metricsPort, 0, 0),
+            });
+            process.stderr.write(`metrics on ${server.url}\n`);
+          }
+          const summary = await runWorker({
+            queue,
+            handler,
+            concurrency: intFlag('--concurrency', opts.concurrency, 1),
+            drain: opts.drain ?? false,
+            signal,
+            metrics,
+          });
+          getLogger().info(summary, 'worker stopped');
+          printJson(summary);
+        } finally {
+          dispose();
+          await server?.close();
+          await queue.close();
+          await store?.close();
+        }
+      },
+    );
+
+  const q = program.command('queue').description('Inspect and repair a job queue');
+  const withQueue = async (
+    opts: { queue?: string; queueName: string },
+    fn: (queue: JobQueue) => Promise<void>,
+  ) => {
+    const queue = openQueue(queueUrl(opts.queue), { name: opts.queueName });
+    try {
+      await fn(queue);
+    } finally {
+      await queue.close();
+    }
+  };
+  const common = (cmd: Command) =>
+    cmd
+      .option('--queue <url>', 'queue URL (env SLUICE_QUEUE_URL)')
+      .option('--queue-name <name>', 'queue name', 'sluice');
+
+  common(q.command('stats').description('Counts per state'))
+    .option('--json', 'one JSON object')
+    .action(async (opts: { queue?: string; queueName: string; json?: boolean }) =>
+      withQueue(opts, async (queue) => {
+        const counts = await queue.counts();
+        if (opts.json) process.stdout.write(`${JSON.stringify(counts)}\n`);
+        else printTable(Object.entries(counts).map(([state, jobs]) => ({ state, jobs })));
+      }),
+    );
+  common(q.command('dead').description('List dead-lettered jobs'))
+    .option('--limit <n>', 'at most this many', '100')
+    .option('--json', 'JSON array')
+    .action(async (opts: { queue?: string; queueName: string; limit: string; json?: boolean }) =>
+      withQueue(opts, async (queue) => {
+        const dead = await queue.listDead(intFlag('--limit', opts.limit, 100));
+        if (opts.json) printJson(dead);
+        else printTable(dead.map((d) => ({ id: d.id, name: d.name, attempts: d.attempts, error: d.error })));
+      }),
+    );
+  common(q.command('retry').description('Move dead-lettered jobs (all, or the ids given) back to waiting'))
+    .argument('[ids...]', 'job ids (default: all dead jobs)')
+    .action(async (ids: string[], opts: { queue?: string; queueName: string }) =>
+      withQueue(opts, async (queue) => {
+        const n = await queue.retryDead(ids.length > 0 ? ids : undefined);
+        process.stdout.write(`retried ${n} jobs\n`);
+      }),
+    );
+  common(q.command('purge').description('Delete dead-lettered jobs')).action(
+    async (opts: { queue?: string; queueName: string }) =>
+      withQueue(opts, async (queue) => {
+        const n = await queue.purgeDead();
+        process.stdout.write(`purged ${n} dead jobs\n`);
+      }),
+  );
+}

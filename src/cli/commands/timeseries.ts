@@ -1,0 +1,282 @@
+import { type Command, Option } from 'commander';
+import { stringify } from 'csv-stringify/sync';
+import { UsageError } from '../../errors.ts';
+import { TimeSeriesStore } from '../../timeseries/store.ts';
+import type { AggregateFn, PointValue, TimeSeriesStoreOptions } from '../../timeseries/types.ts';
+import { parseDuration } from '../../util/format-bytes.ts';
+import { printJson, printTable } from '../output.ts';
+import { createProgressReporter } from '../progress.ts';
+
+const FORMATS = ['table', 'csv', 'json', 'jsonl'];
+
+/** `--from -1h`, `now`, ISO 8601 or epoch ms/µs. */
+export function parseTimeArg(text: string | undefined, flag: string): string | number | undefined {
+  if (text === undefined) return undefined;
+  const t = text.trim();
+  if (t === 'now') return Date.now();
+  const rel = /^-\s*(\d+(?:\.\d+)?\s*(?:ms|s|m|h|d))$/i.exec(t);
+  if (rel) return Date.now() - parseDuration(rel[1] as string);
+  if (/^-?\d+(\.\d+)?$/.test(t)) return Number(t);
+  if (Number.isNaN(Date.parse(t.endsWith('Z') || /[+-]\d\d:?\d\d$/.test(t) ? t : `${t}Z`))) {
+    throw new UsageError(
+      `${flag} expects an ISO time, epoch ms, 'now' or a relative time like -1h, got ${JSON.stringify(text)}`,
+    );
+  }
+  return t;
+}
+
+/** Values typed on a command line: numbers, true/false and null are recognised, the rest is text. */
+export function parseValueArg(text: string, type = 'auto'): PointValue {
+  switch (type) {
+    case 'string':
+      return text;
+    case 'number': {
+      const n = Number(text);
+      if (text.trim() === '' || !Number.isFinite(n))
+        throw new UsageError(`value ${JSON.stringify(text)} is not a finite number`);
+      return n;
+    }
+    case 'bool':
+      if (text !== 'true' && text !== 'false')
+        throw new UsageError(`value ${JSON.stringify(text)} is not true or false`);
+      return text === 'true';
+    case 'null':
+      return null;
+    default:
+      if (text === 'null') return null;
+      if (text === 'true' || text === 'false') return text === 'true';
+      if (/^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(text) && Number.isFinite(Number(text)))
+        return Number(text);
+      return text;
+  }
+}
+
+async function withStore<T>(
+  url: string,
+  options: TimeSeriesStoreOptions,
+  fn: (s: TimeSeriesStore) => Promise<T>,
+) {
+  const store = await TimeSeriesStore.open(url, { compactIntervalMs: 0, compactPoints: 0, ...options });
+  try {
+    return await fn(store);
+  } finally {
+    await store.close();
+  }
+}
+
+function printRows(rows: Record<string, unknown>[], format: string): void {
+  if (format === 'json') {
+    printJson(rows);
+    return;
+  }
+  if (format === 'jsonl') {
+    for (const r of rows) process.stdout.write(`${JSON.stringify(r)}\n`);
+    return;
+  }
+  const flat = rows.map((r) =>
+    Object.fromEntries(
+      Object.entries(r).map(([k, v]) => [k, v !== null && typeof v === 'object' ? JSON.stringify(v) : v]),
+    ),
+  );
+  if (format === 'csv') {
+    const cols = Object.keys(flat[0] ?? {});
+    process.stdout.write(stringify([cols, ...flat.map((r) => cols.map((c) => r[c] ?? ''))]));
+    return;
+  }
+  printTable(flat);
+}
+
+const formatOption = () => new Option('--format <format>', 'output format').choices(FORMATS).default('table');
+const walOption = () =>
+  new Option('--wal-dir <dir>', 'write-ahead log directory (default: <store>/wal, or a cache dir for s3://)');
+
+function walOpts(opts: { walDir?: string }): TimeSeriesStoreOptions {
+  return opts.walDir ? { walDir: opts.walDir } : {};
+}
+
+/** `sluice ts …`: the high-frequency time-series store. Readers open read-only, beside a running writer. */
+export function registerTimeseriesCommands(program: Command): void {
+  const ts = program
+    .command('ts')
+    .description('High-frequency time-series store (local path or s3://bucket/prefix)');
+
+  ts.command('append')
+    .description('Append one point (durable when the command returns)')
+    .argument('<store>', 'store path or s3:// URL')
+    .argument('<variable>', 'variable name')
+    .argument('<value>', 'number, true/false, null or text')
+    .option('--at <time>', 'timestamp: ISO, epoch ms, now or -5m (default: now)')
+    .option('--meta <json>', 'metadata JSON object')
+    .addOption(
+      new Option('--type <type>', 'how to read <value>')
+        .choices(['auto', 'number', 'string', 'bool', 'null'])
+        .default('auto'),
+    )
+    .addOption(walOption())
+    .action(
+      async (
+        url: string,
+        variable: string,
+        value: string,
+        opts: { at?: string; meta?: string; type: string; walDir?: string },
+      ) => {
+        let meta: Record<string, unknown> | undefined;
+        if (opts.meta !== undefined) {
+          try {
+            meta = JSON.parse(opts.meta) as Record<string, unknown>;
+          } catch (error) {
+            throw new UsageError(`--meta is not JSON: ${(error as Error).message}`);
+          }
+        }
+        const at = parseTimeArg(opts.at, '--at') ?? Date.now();
+        await withStore(url, walOpts(opts), (s) =>
+          s.storeDataPoint(variable, at, parseValueArg(value, opts.type), meta),
+        );
+      },
+    );
+
+  ts.command('import')
+    .description("Import a .jsonl or .csv file, or a directory in the seed's <variable>.jsonl layout")
+    .argument('<store>')
+    .argument('<path>', 'file.jsonl, file.csv or a directory of <variable>.jsonl files')
+    .option('--compact', 'compact to Parquet after importing')
+    .addOption(walOption())
+    .action(async (url: string, target: string, opts: { compact?: boolean; walDir?: string }) => {
+      const progress = createProgressReporter();
+      const res = await withStore(url, walOpts(opts), async (s) => {
+        const r = await s.importJsonl(target, { onProgress: (e) => progress.update(e) });
+        if (opts.compact) await s.compact();
+        return r;
+      });
+      progress.stop();
+      process.stdout.write(`imported ${res.points} points from ${res.files} file(s)\n`);
+    });
+
+  ts.command('query')
+    .description('Points of one variable in a time range')
+    .argument('<store>')
+    .argument('<variable>')
+    .option('--from <time>', 'start (inclusive): ISO, epoch ms, now, -1h')
+    .option('--to <time>', 'end (exclusive)')
+    .option('--limit <n>', 'at most n points', (v) => Number(v))
+    .addOption(new Option('--order <order>').choices(['asc', 'desc']).default('asc'))
+    .addOption(formatOption())
+    .addOption(walOption())
+    .action(async (url: string, variable: string, opts: Record<string, string | number | undefined>) => {
+      const rows: Record<string, unknown>[] = [];
+      await withStore(url, { readOnly: true, ...walOpts(opts) }, async (s) => {
+        const q = {
+          from: parseTimeArg(opts.from as string | undefined, '--from'),
+          to: parseTimeArg(opts.to as string | undefined, '--to'),
+          limit: opts.limit as number | undefined,
+          order: opts.order as 'asc' | 'desc',
+        };
+        for await (const p of s.query(variable, q)) {
+          const row = { timestamp: p.timestamp, value: p.value, metadata: p.metadata ?? null };
+          if (opts.format === 'jsonl') process.stdout.write(`${JSON.stringify(row)}\n`);
+          else rows.push(row);
+        }
+      });
+      if (opts.format !== 'jsonl') printRows(rows, String(opts.format));
+    });
+
+  ts.command('agg')
+    .description('Downsample: one value per bucket')
+    .argument('<store>')
+    .argument('<variables...>')
+    .requiredOption('--every <duration>', 'bucket width, e.g. 1m, 30s, 1h')
+    .addOption(
+      new Option('--fn <fn>').choices(['avg', 'min', 'max', 'sum', 'count', 'first', 'last']).default('avg'),
+    )
+    .option('--from <time>')
+    .option('--to <time>')
+    .addOption(formatOption())
+    .addOption(walOption())
+    .action(async (url: string, variables: string[], opts: Record<string, string | undefined>) => {
+      const rows = await withStore(url, { readOnly: true, ...walOpts(opts) }, (s) =>
+        s.aggregate(variables, {
+          every: opts.every as string,
+          fn: opts.fn as AggregateFn,
+          from: parseTimeArg(opts.from, '--from'),
+          to: parseTimeArg(opts.to, '--to'),
+        }),
+      );
+      printRows(
+        rows.map((r) => ({ variable: r.variable, bucket: r.bucket, value: r.value, count: r.count })),
+        String(opts.format),
+      );
+    });
+
+  ts.command('latest')
+    .description('The latest point of each variable')
+    .argument('<store>')
+    .argument('[variables...]', 'default: all')
+    .addOption(formatOption())
+    .addOption(walOption())
+    .action(async (url: string, variables: string[], opts: { format: string; walDir?: string }) => {
+      const rows = await withStore(url, { readOnly: true, ...walOpts(opts) }, async (s) => {
+        const out: Record<string, unknown>[] = [];
+        for (const v of variables.length > 0 ? variables : await s.variables()) {
+          const p = await s.latest(v);
+          if (p)
+            out.push({ variable: v, timestamp: p.timestamp, value: p.value, metadata: p.metadata ?? null });
+        }
+        return out;
+      });
+      printRows(rows, opts.format);
+    });
+
+  ts.command('stats')
+    .description('Counts, sizes and time range of the store')
+    .argument('<store>')
+    .option('--json', 'print JSON')
+    .addOption(walOption())
+    .action(async (url: string, opts: { json?: boolean; walDir?: string }) => {
+      const stats = await withStore(url, { readOnly: true, ...walOpts(opts) }, (s) => s.stats());
+      if (opts.json) printJson(stats);
+      else printTable(Object.entries(stats).map(([k, v]) => ({ stat: k, value: v })));
+    });
+
+  ts.command('compact')
+    .description('Write buffered points to Parquet segments and trim the log')
+    .argument('<store>')
+    .addOption(walOption())
+    .action(async (url: string, opts: { walDir?: string }) => {
+      const res = await withStore(url, walOpts(opts), (s) => s.compact());
+      printJson(res);
+    });
+
+  ts.command('retain')
+    .description('Delete points older than a time or duration')
+    .argument('<store>')
+    .requiredOption('--older-than <time>', 'e.g. 30d, or an ISO time')
+    .addOption(walOption())
+    .action(async (url: string, opts: { olderThan: string; walDir?: string }) => {
+      const olderThan = /^\d+(\.\d+)?\s*(ms|s|m|h|d)$/i.test(opts.olderThan.trim())
+        ? opts.olderThan
+        : (parseTimeArg(opts.olderThan, '--older-than') as string | number);
+      const res = await withStore(url, walOpts(opts), (s) => s.applyRetention({ olderThan }));
+      printJson(res);
+    });
+
+  ts.command('export')
+    .description('Export as seed-layout JSONL files (a directory), one CSV or one Parquet file')
+    .argument('<store>')
+    .argument('[variable]', 'default: all variables')
+    .addOption(new Option('--format <format>').choices(['jsonl', 'csv', 'parquet']).default('jsonl'))
+    .requiredOption('--out <path>', 'directory (jsonl) or file (csv, parquet)')
+    .option('--from <time>')
+    .option('--to <time>')
+    .addOption(walOption())
+    .action(async (url: string, variable: string | undefined, opts: Record<string, string | undefined>) => {
+      const res = await withStore(url, { readOnly: true, ...walOpts(opts) }, (s) =>
+        s.export(variable, {
+          format: opts.format as 'jsonl',
+          out: opts.out as string,
+          from: parseTimeArg(opts.from, '--from'),
+          to: parseTimeArg(opts.to, '--to'),
+        }),
+      );
+      process.stdout.write(`exported ${res.points} points to ${res.files.join(', ')}\n`);
+    });
+}

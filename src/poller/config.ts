@@ -1,0 +1,130 @@
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { ConfigurationError } from '../errors.ts';
+import { parseDuration } from '../util/format-bytes.ts';
+
+/** Raw settings as flags, env or a config file give them (strings or numbers). */
+export type RawPollerSettings = Partial<Record<keyof PollerConfig, string | number | boolean | undefined>>;
+
+const duration = z
+  .union([
+    z
+      .number()
+      .nonnegative()
+      .transform((n) => n * 1000),
+    z.string(),
+  ])
+  .transform((v, ctx) => {
+    if (typeof v === 'number') return v;
+    try {
+      return parseDuration(v);
+    } catch (error) {
+      ctx.addIssue({ code: 'custom', message: (error as Error).message });
+      return z.NEVER;
+    }
+  });
+
+const bytes = z.union([z.number().int().positive(), z.string()]).transform((v, ctx) => {
+  if (typeof v === 'number') return v;
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(b|k|kb|kib|m|mb|mib|g|gb|gib)?\s*$/i.exec(v);
+  if (!m) {
+    ctx.addIssue({ code: 'custom', message: `invalid size ${JSON.stringify(v)}: use e.g. 512MB, 1GiB` });
+    return z.NEVER;
+  }
+  const unit = (m[2] ?? 'b').toLowerCase()[0] as 'b' | 'k' | 'm' | 'g';
+  return Math.floor(Number(m[1]) * { b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[unit]);
+});
+
+const int = (min: number) => z.coerce.number().int().min(min);
+
+export const PollerConfigSchema = z.object({
+  source: z
+    .string({ error: 'a source URL is required (--source, SLUICE_POLL_SOURCE or PULSE_S3_BUCKET)' })
+    .min(1, 'a source URL is required (--source, SLUICE_POLL_SOURCE or PULSE_S3_BUCKET)'),
+  queue: z.string().min(1).default('sqlite:./sluice-queue.db'),
+  queueName: z.string().min(1).default('sluice'),
+  state: z.string().min(1).optional(),
+  interval: duration.default(60_000),
+  processedPrefix: z.string().min(1).default('processed/'),
+  failedPrefix: z.string().min(1).default('failed/'),
+  minAge: duration.default(5000),
+  concurrency: int(1).default(16),
+  metricsPort: int(0).max(65535).optional(),
+  jobName: z.string().min(1).default('ingest_and_score_signal'),
+  jsonArray: z.enum(['document', 'records']).default('document'),
+  maxBacklog: int(1).default(100_000),
+  maxObjectSize: bytes.default(1024 ** 3),
+  leaseMs: duration.optional(),
+});
+
+export type PollerConfig = z.output<typeof PollerConfigSchema>;
+
+const clean = (o: RawPollerSettings): RawPollerSettings =>
+  Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined && v !== '')) as RawPollerSettings;
+
+/** Settings from the environment: `SLUICE_POLL_*`, plus the seed's `PULSE_S3_*` names as aliases. */
+export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): RawPollerSettings {
+  const pulseSource = env.PULSE_S3_BUCKET
+    ? `s3://${env.PULSE_S3_BUCKET}/${env.PULSE_S3_PREFIX ?? ''}`
+    : undefined;
+  const pulseInterval = env.PULSE_S3_POLL_INTERVAL;
+  return clean({
+    source: env.SLUICE_POLL_SOURCE ?? pulseSource,
+    queue: env.SLUICE_QUEUE_URL,
+    queueName: env.SLUICE_QUEUE_NAME,
+    state: env.SLUICE_POLL_STATE,
+    // The seed's interval is whole seconds; a bare number means seconds in parseDuration too.
+    interval: env.SLUICE_POLL_INTERVAL ?? pulseInterval,
+    processedPrefix: env.SLUICE_POLL_PROCESSED_PREFIX ?? env.PULSE_S3_PROCESSED_PREFIX,
+    failedPrefix: env.SLUICE_POLL_FAILED_PREFIX,
+    minAge: env.SLUICE_POLL_MIN_AGE,
+    concurrency: env.SLUICE_POLL_CONCURRENCY,
+    metricsPort: env.SLUICE_METRICS_PORT,
+    jobName: env.SLUICE_POLL_JOB_NAME,
+    jsonArray: env.SLUICE_POLL_JSON_ARRAY,
+    maxBacklog: env.SLUICE_POLL_MAX_BACKLOG,
+    maxObjectSize: env.SLUICE_POLL_MAX_OBJECT_SIZE,
+  });
+}
+
+/** Reads a YAML or JSON config file; its keys are the flag names in camelCase. */
+export function settingsFromFile(file: string): RawPollerSettings {
+  let doc: unknown;
+  try {
+    doc = parseYaml(readFileSync(file, 'utf8'));
+  } catch (error) {
+    throw new ConfigurationError(`Cannot read poller config ${file}: ${(error as Error).message}`, {
+      cause: error,
+    });
+  }
+  if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) {
+    throw new ConfigurationError(`Poller config ${file} must be a mapping of settings`);
+  }
+  const poller = (doc as Record<string, unknown>).poller;
+  return clean((poller && typeof poller === 'object' ? poller : doc) as RawPollerSettings);
+}
+
+/** Flags win over the environment, which wins over the config file, which wins over defaults. */
+export function resolvePollerConfig(input: {
+  flags?: RawPollerSettings;
+  env?: NodeJS.ProcessEnv;
+  file?: string;
+}): PollerConfig {
+  const merged = {
+    ...(input.file ? settingsFromFile(input.file) : {}),
+    ...settingsFromEnv(input.env ?? process.env),
+    ...clean(input.flags ?? {}),
+  };
+  const parsed = PollerConfigSchema.safeParse(merged);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const name = issue?.path.join('.') ?? '?';
+    const value = (merged as Record<string, unknown>)[name];
+    throw new ConfigurationError(
+      `Poller setting ${name}${value === undefined ? '' : ` = ${JSON.stringify(value)}`}: ${issue?.message ?? 'invalid'}`,
+      { context: { setting: name } },
+    );
+  }
+  return parsed.data;
+}

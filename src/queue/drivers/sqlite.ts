@@ -1,0 +1,305 @@
+import { randomUUID } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { hostname } from 'node:os';
+import path from 'node:path';
+import { DatabaseSync, type StatementSync } from 'node:sqlite';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { QueueError, ValidationError } from '../../errors.ts';
+import {
+  backoffFor,
+  type ConsumeOptions,
+  type DeadJob,
+  emptyCounts,
+  isPermanentJobError,
+  type Job,
+  type JobHandler,
+  type JobQueue,
+  type JobToAdd,
+  type QueueCounts,
+  type QueueOptions,
+} from '../types.ts';
+
+export interface SqliteQueueOptions extends QueueOptions {
+  /** Database file (created with its directory). */
+  path: string;
+  /** Visibility timeout: a claimed job whose consumer stops renewing comes back after this. @default 30000 */
+  leaseMs?: number;
+  /** Wait on a locked database before failing. @default 10000 */
+  busyTimeoutMs?: number;
+  /** Idle poll interval of consume(). @default 50 */
+  pollMs?: number;
+}
+
+interface Row {
+  id: string;
+  name: string;
+  data: string;
+  attempts: number;
+}
+
+/** Opens (and creates) the SQLite connection every sluice SQLite store shares settings with. */
+export function openSqlite(file: string, busyTimeoutMs = 10_000): DatabaseSync {
+  if (file !== ':memory:') mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+  const db = new DatabaseSync(file, { timeout: busyTimeoutMs });
+  // WAL lets readers and one writer work at once across processes; NORMAL is durable across
+  // process crashes (a power loss may drop the last commits, never tear the file).
+  db.exec('PRAGMA journal_mode = WAL');
+  db.exec(`PRAGMA busy_timeout = ${Math.floor(busyTimeoutMs)}`);
+  db.exec('PRAGMA synchronous = NORMAL');
+  return db;
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS sluice_jobs (
+  queue TEXT NOT NULL,
+  id TEXT NOT NULL,
+  name TEXT NOT NULL,
+  data TEXT NOT NULL,
+  state TEXT NOT NULL,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  run_at INTEGER NOT NULL,
+  lease_until INTEGER,
+  lease_owner TEXT,
+  last_error TEXT,
+  created_at INTEGER NOT NULL,
+  PRIMARY KEY (queue, id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS sluice_jobs_ready ON sluice_jobs (queue, state, run_at);
+`;
+
+function positiveInt(name: string, value: number | undefined, fallback: number): number {
+  const v = value ?? fallback;
+  if (!Number.isInteger(v) || v <= 0) {
+    throw new ValidationError(`Queue option ${name} must be a positive integer, got ${String(value)}`);
+  }
+  return v;
+}
+
+/** Durable embedded queue on one SQLite file; several processes may share the file. */
+export function createSqliteQueue(options: SqliteQueueOptions): JobQueue {
+  const name = options.name ?? 'sluice';
+  const maxAttempts = positiveInt('attempts', options.attempts, 5);
+  const backoffMs = options.backoffMs ?? 1000;
+  const leaseMs = positiveInt('leaseMs', options.leaseMs, 30_000);
+  const pollMs = positiveInt('pollMs', options.pollMs, 50);
+  let db: DatabaseSync;
+  try {
+    db = openSqlite(options.path, options.busyTimeoutMs);
+    db.exec(SCHEMA);
+  } catch (error) {
+    throw new QueueError(`Cannot open queue database ${options.path}: ${(error as Error).message}`, {
+      cause: error,
+      context: { path: options.path },
+    });
+  }
+  const owner = `${hostname()}:${process.pid}:${randomUUID()}`;
+  const st = (sql: string): StatementSync => db.prepare(sql);
+  const insert = st(
+    `INSERT OR IGNORE INTO sluice_jobs (queue, id, name, data, state, run_at, created_at)
+     VALUES (?, ?, ?, ?, 'waiting', ?, ?)`,
+  );
+  // Jobs whose lease ran out after their last allowed attempt would loop forever: dead-letter them.
+  const expireDead = st(
+    `UPDATE sluice_jobs SET state = 'dead', lease_owner = NULL,
+       last_error = coalesce(last_error, 'lease expired (consumer crashed or hung)')
+     WHERE queue = ? AND state = 'active' AND lease_until < ? AND attempts >= ?`,
+  );
+  const claim = st(
+    `UPDATE sluice_jobs SET state = 'active', attempts = attempts + 1, lease_until = ?, lease_owner = ?
+     WHERE queue = ? AND id IN (
+       SELECT id FROM sluice_jobs WHERE queue = ? AND
+         ((state = 'waiting' AND run_at <= ?) OR (state = 'active' AND lease_until < ?))
+       ORDER BY run_at LIMIT ?)
+     RETURNING id, name, data, attempts`,
+  );
+  const renew = st(
+    `UPDATE sluice_jobs SET lease_until = ? WHERE queue = ? AND state = 'active' AND lease_owner = ?`,
+  );
+  const complete = st(
+    `UPDATE sluice_jobs SET state = 'completed', lease_owner = NULL, lease_until = NULL
+     WHERE queue = ? AND id = ? AND lease_owner = ? AND state = 'active'`,
+  );
+  const reschedule = st(
+    `UPDATE sluice_jobs SET state = ?, run_at = ?, lease_owner = NULL, lease_until = NULL, last_error = ?
+     WHERE queue = ? AND id = ? AND lease_owner = ? AND state = 'active'`,
+  );
+  const countStmt = st(
+    `SELECT state, (state = 'waiting' AND run_at > ?) AS delayed, count(*) AS n
+     FROM sluice_jobs WHERE queue = ? GROUP BY 1, 2`,
+  );
+  let closed = false;
+
+  const guard = <T>(what: string, fn: () => T): T => {
+    if (closed) throw new QueueError(`Queue ${name} (${options.path}) is closed`);
+    try {
+      return fn();
+    } catch (error) {
+      throw new QueueError(`Queue ${name}: ${what} failed on ${options.path}: ${(error as Error).message}`, {
+        cause: error,
+        context: { path: options.path, queue: name, retryable: /busy|locked/i.test(String(error)) },
+      });
+    }
+  };
+
+  const addBulkSync = (jobs: readonly JobToAdd[]): number => {
+    const now = Date.now();
+    let added = 0;
+    db.exec('BEGIN IMMEDIATE');
+    try {
+      for (const job of jobs) {
+        if (typeof job.id !== 'string' || job.id === '')
+          throw new ValidationError('Job id must be a non-empty string');
+        const data = JSON.stringify(job.data ?? null);
+        added += Number(insert.run(name, job.id, job.name, data, now, now).changes);
+      }
+      db.exec('COMMIT');
+    } catch (error) {
+      db.exec('ROLLBACK');
+      throw error;
+    }
+    return added;
+  };
+
+  const countsSync = (): QueueCounts => {
+    const out = emptyCounts();
+    for (const r of countStmt.all(Date.now(), name) as { state: string; delayed: number; n: number }[]) {
+      if (r.state === 'waiting') {
+        if (r.delayed) out.delayed += r.n;
+        else out.waiting += r.n;
+      } else if (r.state === 'active') out.active += r.n;
+      else if (r.state === 'completed') out.completed += r.n;
+      else if (r.state === 'dead') out.dead += r.n;
+    }
+    out.failed = out.dead;
+    return out;
+  };
+
+  const queue: JobQueue = {
+    kind: 'sqlite',
+    name,
+    async add(job) {
+      return guard('add', () => addBulkSync([job])) === 1;
+    },
+    async addBulk(jobs) {
+      if (jobs.length === 0) return 0;
+      return guard('addBulk', () => addBulkSync(jobs));
+    },
+    async counts() {
+      return guard('counts', countsSync);
+    },
+    async backlog() {
+      const c = guard('counts', countsSync);
+      return c.waiting + c.delayed + c.active;
+    },
+    async consume(handler: JobHandler, opts: ConsumeOptions = {}) {
+      const concurrency = positiveInt('concurrency', opts.concurrency, 1);
+      const running = new Set<Promise<void>>();
+      const heartbeat = setInterval(
+        () => {
+          if (!closed && running.size > 0) {
+            try {
+              renew.run(Date.now() + leaseMs, name, owner);
+            } catch {
+              // A busy database delays the renewal; the next tick retries well within the lease.
+            }
+          }
+        },
+        Math.max(10, Math.floor(leaseMs / 3)),
+      );
+      heartbeat.unref();
+      const runOne = async (row: Row): Promise<void> => {
+        const job: Job = { id: row.id, name: row.name, data: JSON.parse(row.data), attempt: row.attempts };
+        try {
+          await handler(job);
+          guard('complete', () => complete.run(name, job.id, owner));
+          opts.onJob?.({ job, outcome: 'completed' });
+        } catch (error) {
+          const dead = isPermanentJobError(error) || job.attempt >= maxAttempts;
+          const message = error instanceof Error ? error.message : String(error);
+          const runAt = dead ? Date.now() : Date.now() + backoffFor(job.attempt, backoffMs);
+          guard('fail', () => reschedule.run(dead ? 'dead' : 'waiting', runAt, message, name, job.id, owner));
+          opts.onJob?.({ job, outcome: dead ? 'dead' : 'retry', error });
+        }
+      };
+      let idle = pollMs;
+      try {
+        while (!opts.signal?.aborted && !closed) {
+          const free = concurrency - running.size;
+          let rows: Row[] = [];
+          if (free > 0) {
+            rows = guard('claim', () => {
+              const now = Date.now();
+              expireDead.run(name, now, maxAttempts);
+              return claim.all(now + leaseMs, owner, name, name, now, now, free) as unknown as Row[];
+            });
+          }
+          for (const row of rows) {
+            const p = runOne(row).finally(() => running.delete(p));
+            running.add(p);
+          }
+          if (rows.length > 0) {
+            idle = pollMs;
+            if (running.size >= concurrency) await Promise.race(running);
+            continue;
+          }
+          if (opts.drain && running.size === 0 && (await queue.backlog()) === 0) break;
+          const wake = running.size > 0 ? Promise.race(running) : Promise.resolve();
+          await Promise.race([
+            wake.then(() => sleep(0)),
+            sleep(idle, undefined, { signal: opts.signal }).catch(() => {}),
+          ]);
+          idle = Math.min(idle * 2, 500);
+        }
+      } finally {
+        await Promise.allSettled(running);
+        clearInterval(heartbeat);
+      }
+    },
+    async listDead(limit = 100) {
+      return guard('listDead', () =>
+        (
+          st(
+            `SELECT id, name, data, attempts, last_error FROM sluice_jobs WHERE queue = ? AND state = 'dead'
+             ORDER BY id LIMIT ?`,
+          ).all(name, limit) as {
+            id: string;
+            name: string;
+            data: string;
+            attempts: number;
+            last_error: string;
+          }[]
+        ).map(
+          (r): DeadJob => ({
+            id: r.id,
+            name: r.name,
+            data: JSON.parse(r.data),
+            attempts: r.attempts,
+            error: r.last_error ?? '',
+          }),
+        ),
+      );
+    },
+    async retryDead(ids) {
+      return guard('retryDead', () => {
+        const sql = `UPDATE sluice_jobs SET state = 'waiting', attempts = 0, run_at = ?, last_error = NULL
+          WHERE queue = ? AND state = 'dead'`;
+        if (!ids) return Number(st(sql).run(Date.now(), name).changes);
+        let n = 0;
+        const one = st(`${sql} AND id = ?`);
+        for (const id of ids) n += Number(one.run(Date.now(), name, id).changes);
+        return n;
+      });
+    },
+    async purgeDead() {
+      return guard('purgeDead', () =>
+        Number(st(`DELETE FROM sluice_jobs WHERE queue = ? AND state = 'dead'`).run(name).changes),
+      );
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      db.close();
+    },
+  };
+  return queue;
+}

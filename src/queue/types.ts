@@ -1,0 +1,89 @@
+/** A job as a handler sees it. `attempt` starts at 1. */
+export interface Job<T = unknown> {
+  id: string;
+  name: string;
+  data: T;
+  attempt: number;
+}
+
+/** A job to enqueue. Adding an id that already exists (in any state) is a no-op. */
+export interface JobToAdd {
+  id: string;
+  name: string;
+  data: unknown;
+}
+
+export type JobHandler = (job: Job) => Promise<void>;
+
+/** Counts per state. `failed` is BullMQ's name for `dead`; both are reported, always equal. */
+export interface QueueCounts {
+  waiting: number;
+  active: number;
+  delayed: number;
+  completed: number;
+  failed: number;
+  dead: number;
+}
+
+export interface DeadJob {
+  id: string;
+  name: string;
+  data: unknown;
+  attempts: number;
+  error: string;
+}
+
+export interface ConsumeOptions {
+  /** Jobs run at once. @default 1 */
+  concurrency?: number;
+  /** Resolve once nothing is waiting, delayed or active (instead of running until aborted). @default false */
+  drain?: boolean;
+  /** Stop taking jobs; jobs in flight finish, then consume() resolves. */
+  signal?: AbortSignal;
+  /** Called after each job: `completed`, `retry` (will run again) or `dead`. */
+  onJob?: (event: { job: Job; outcome: 'completed' | 'retry' | 'dead'; error?: unknown }) => void;
+}
+
+export interface QueueOptions {
+  /** Queue name; several queues can share one database or Redis. @default 'sluice' */
+  name?: string;
+  /** Tries per job before it is dead-lettered. @default 5 */
+  attempts?: number;
+  /** First retry delay; doubles each attempt (exponential backoff). @default 1000 */
+  backoffMs?: number;
+}
+
+/** A durable job queue: SQLite (embedded) or BullMQ (Redis) behind one contract. */
+export interface JobQueue {
+  readonly kind: 'sqlite' | 'bullmq';
+  readonly name: string;
+  /** Returns true when the job was new. */
+  add(job: JobToAdd): Promise<boolean>;
+  /** Returns how many were new (ids already present are skipped). */
+  addBulk(jobs: readonly JobToAdd[]): Promise<number>;
+  /** Runs `handler` on jobs until `signal` aborts or, with `drain`, the queue is empty. */
+  consume(handler: JobHandler, options?: ConsumeOptions): Promise<void>;
+  counts(): Promise<QueueCounts>;
+  /** Jobs not yet finished: waiting + delayed + active. */
+  backlog(): Promise<number>;
+  listDead(limit?: number): Promise<DeadJob[]>;
+  /** Moves dead jobs (all, or the given ids) back to waiting with a fresh attempt count. */
+  retryDead(ids?: readonly string[]): Promise<number>;
+  /** Deletes dead jobs; returns how many. */
+  purgeDead(): Promise<number>;
+  close(): Promise<void>;
+}
+
+/** Thrown by a handler to dead-letter a job at once (no retries), e.g. an invalid payload. */
+export function isPermanentJobError(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === 'E062' || (error as { permanent?: unknown } | null)?.permanent === true;
+}
+
+export function backoffFor(attempt: number, baseMs: number): number {
+  return baseMs * 2 ** Math.max(0, attempt - 1);
+}
+
+export function emptyCounts(): QueueCounts {
+  return { waiting: 0, active: 0, delayed: 0, completed: 0, failed: 0, dead: 0 };
+}

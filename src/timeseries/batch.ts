@@ -1,0 +1,91 @@
+/** Turns caller input into a validated columnar PointBatch, or throws for the whole batch. */
+import { InvalidPointError } from '../errors.ts';
+import { type PointBatch, T_BOOL, T_NULL, T_NUMBER, T_STRING } from './codec.ts';
+import type { DataPointInput } from './types.ts';
+import { encodeMetadata, parseTimestamp, variableNameProblem } from './validate.ts';
+
+// Names already validated: checking a 100-character name on every point costs more than the lookup.
+const validNames = new Set<string>();
+
+function checkName(name: unknown, index: number): void {
+  if (typeof name === 'string' && validNames.has(name)) return;
+  const problem = variableNameProblem(name);
+  if (problem !== undefined) fail(index, String(name), 'variable', `name ${JSON.stringify(name)} ${problem}`);
+  if (validNames.size > 100_000) validNames.clear();
+  validNames.add(name as string);
+}
+
+function fail(index: number, variable: string, field: string, what: string): never {
+  throw new InvalidPointError(
+    `Point ${index} (variable ${JSON.stringify(variable)}): ${field} ${what}; nothing of this batch was stored`,
+    { context: { index, variable, field } },
+  );
+}
+
+export function buildBatch(points: readonly DataPointInput[]): PointBatch {
+  const n = points.length;
+  const varIdx = new Uint32Array(n);
+  const micros = new Float64Array(n);
+  const type = new Uint8Array(n);
+  const num = new Float64Array(n);
+  const metaIdx = new Uint32Array(n);
+  const strs = new Map<number, string>();
+  const vars: string[] = [];
+  const varMap = new Map<string, number>();
+  const metas: string[] = [];
+  const metaByObject = new Map<object, number>();
+  const metaByJson = new Map<string, number>();
+  for (let i = 0; i < n; i++) {
+    const p = points[i];
+    if (p === null || typeof p !== 'object') fail(i, '?', 'point', 'is not an object');
+    const variable = p.variable;
+    checkName(variable, i);
+    let vi = varMap.get(variable);
+    if (vi === undefined) {
+      vi = vars.length;
+      vars.push(variable);
+      varMap.set(variable, vi);
+    }
+    varIdx[i] = vi;
+    const ts = parseTimestamp(p.timestamp);
+    if (ts === undefined)
+      fail(i, variable, 'timestamp', `${JSON.stringify(String(p.timestamp))} cannot be parsed`);
+    micros[i] = ts;
+    const v = p.value;
+    if (typeof v === 'number') {
+      if (!Number.isFinite(v)) fail(i, variable, 'value', `is not a finite number (${v})`);
+      type[i] = T_NUMBER;
+      num[i] = v;
+    } else if (v === null) {
+      type[i] = T_NULL;
+    } else if (typeof v === 'string') {
+      type[i] = T_STRING;
+      strs.set(i, v);
+    } else if (typeof v === 'boolean') {
+      type[i] = T_BOOL;
+      num[i] = v ? 1 : 0;
+    } else {
+      fail(i, variable, 'value', `must be a number, string, boolean or null, got ${typeof v}`);
+    }
+    const meta = p.metadata;
+    if (meta === undefined || meta === null) continue;
+    let mi = typeof meta === 'object' ? metaByObject.get(meta) : undefined;
+    if (mi === undefined) {
+      let json: string;
+      try {
+        json = encodeMetadata(meta);
+      } catch (error) {
+        fail(i, variable, 'metadata', (error as Error).message);
+      }
+      mi = metaByJson.get(json);
+      if (mi === undefined) {
+        metas.push(json);
+        mi = metas.length;
+        metaByJson.set(json, mi);
+      }
+      metaByObject.set(meta, mi);
+    }
+    metaIdx[i] = mi;
+  }
+  return { count: n, firstSeq: 0, vars, varIdx, micros, type, num, strs, metas, metaIdx };
+}

@@ -1,0 +1,245 @@
+/**
+ * Columnar point storage in memory: the per-variable buffer of not-yet-compacted points, and the
+ * sorted column sets queries pass around (segment reads decode into the same shape).
+ */
+import { T_STRING } from './codec.ts';
+
+/** Points of one variable, sorted by (micros, seq), duplicates resolved. */
+export interface Columns {
+  length: number;
+  micros: Float64Array;
+  seq: Float64Array;
+  type: Uint8Array;
+  num: Float64Array;
+  /** Sparse by index. */
+  strs: (string | undefined)[];
+  /** Metadata JSON by index (undefined = none). */
+  metas: (string | undefined)[];
+}
+
+export function emptyColumns(): Columns {
+  return {
+    length: 0,
+    micros: new Float64Array(0),
+    seq: new Float64Array(0),
+    type: new Uint8Array(0),
+    num: new Float64Array(0),
+    strs: [],
+    metas: [],
+  };
+}
+
+/** Append-only buffer for one variable; points arrive in any timestamp order. */
+export class SeriesBuffer {
+  length = 0;
+  micros = new Float64Array(64);
+  seq = new Float64Array(64);
+  type = new Uint8Array(64);
+  num = new Float64Array(64);
+  strs: (string | undefined)[] = [];
+  metas: (string | undefined)[] = [];
+  private inOrder = true;
+  private sortedCache: Columns | undefined;
+  minMicros = Number.POSITIVE_INFINITY;
+  maxMicros = Number.NEGATIVE_INFINITY;
+
+  push(
+    micros: number,
+    seq: number,
+    type: number,
+    num: number,
+    str: string | undefined,
+    meta: string | undefined,
+  ) {
+    const i = this.length;
+    if (i === this.micros.length) this.grow();
+    if (i > 0 && micros < (this.micros[i - 1] as number)) this.inOrder = false;
+    this.micros[i] = micros;
+    this.seq[i] = seq;
+    this.type[i] = type;
+    this.num[i] = num;
+    if (type === T_STRING) this.strs[i] = str;
+    if (meta !== undefined) this.metas[i] = meta;
+    if (micros < this.minMicros) this.minMicros = micros;
+    if (micros > this.maxMicros) this.maxMicros = micros;
+    this.length = i + 1;
+    this.sortedCache = undefined;
+  }
+
+  private grow(): void {
+    const cap = this.micros.length * 2;
+    const g = <T extends Float64Array | Uint8Array>(a: T, make: (n: number) => T): T => {
+      const b = make(cap);
+      b.set(a);
+      return b;
+    };
+    this.micros = g(this.micros, (n) => new Float64Array(n));
+    this.seq = g(this.seq, (n) => new Float64Array(n));
+    this.type = g(this.type, (n) => new Uint8Array(n));
+    this.num = g(this.num, (n) => new Float64Array(n));
+  }
+
+  /** Sorted by (micros, seq); with `keepDuplicates` false only the highest seq per timestamp stays. */
+  sorted(keepDuplicates: boolean): Columns {
+    if (this.sortedCache) return this.sortedCache;
+    const n = this.length;
+    let order: Uint32Array | undefined;
+    if (!this.inOrder) {
+      order = new Uint32Array(n);
+      for (let i = 0; i < n; i++) order[i] = i;
+      const m = this.micros;
+      const s = this.seq;
+      order.sort((a, b) => (m[a] as number) - (m[b] as number) || (s[a] as number) - (s[b] as number));
+    }
+    const cols = take(this, order, n, keepDuplicates);
+    this.sortedCache = cols;
+    return cols;
+  }
+}
+
+function take(
+  src: {
+    micros: Float64Array;
+    seq: Float64Array;
+    type: Uint8Array;
+    num: Float64Array;
+    strs: (string | undefined)[];
+    metas: (string | undefined)[];
+  },
+  order: Uint32Array | undefined,
+  n: number,
+  keepDuplicates: boolean,
+): Columns {
+  const out: Columns = {
+    length: 0,
+    micros: new Float64Array(n),
+    seq: new Float64Array(n),
+    type: new Uint8Array(n),
+    num: new Float64Array(n),
+    strs: [],
+    metas: [],
+  };
+  let k = 0;
+  for (let j = 0; j < n; j++) {
+    const i = order ? (order[j] as number) : j;
+    const t = src.micros[i] as number;
+    // Same timestamp as the previous kept point: the later write (higher seq, sorted after) wins.
+    if (!keepDuplicates && k > 0 && out.micros[k - 1] === t) k--;
+    out.micros[k] = t;
+    out.seq[k] = src.seq[i] as number;
+    out.type[k] = src.type[i] as number;
+    out.num[k] = src.num[i] as number;
+    out.strs[k] = src.strs[i];
+    out.metas[k] = src.metas[i];
+    k++;
+  }
+  out.length = k;
+  out.strs.length = k;
+  out.metas.length = k;
+  return out;
+}
+
+/** First index with micros ≥ t. */
+export function lowerBound(c: Columns, t: number): number {
+  let lo = 0;
+  let hi = c.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if ((c.micros[mid] as number) < t) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/**
+ * Merges sorted column sets, older sources first: on equal timestamps the later source (and
+ * within one, the higher seq) wins unless duplicates are kept.
+ */
+export function mergeColumns(sources: Columns[], keepDuplicates: boolean): Columns {
+  const nonEmpty = sources.filter((s) => s.length > 0);
+  if (nonEmpty.length === 0) return emptyColumns();
+  if (nonEmpty.length === 1) return nonEmpty[0] as Columns;
+  const total = nonEmpty.reduce((s, c) => s + c.length, 0);
+  if (disjointInOrder(nonEmpty)) return concatColumns(nonEmpty, total);
+  const all = {
+    micros: new Float64Array(total),
+    seq: new Float64Array(total),
+    type: new Uint8Array(total),
+    num: new Float64Array(total),
+    strs: [] as (string | undefined)[],
+    metas: [] as (string | undefined)[],
+  };
+  const rank = new Float64Array(total);
+  let o = 0;
+  nonEmpty.forEach((c, si) => {
+    all.micros.set(c.micros.subarray(0, c.length), o);
+    all.seq.set(c.seq.subarray(0, c.length), o);
+    all.type.set(c.type.subarray(0, c.length), o);
+    all.num.set(c.num.subarray(0, c.length), o);
+    for (let i = 0; i < c.length; i++) {
+      all.strs[o + i] = c.strs[i];
+      all.metas[o + i] = c.metas[i];
+      rank[o + i] = si;
+    }
+    o += c.length;
+  });
+  const order = new Uint32Array(total);
+  for (let i = 0; i < total; i++) order[i] = i;
+  const m = all.micros;
+  order.sort(
+    (a, b) =>
+      (m[a] as number) - (m[b] as number) ||
+      (rank[a] as number) - (rank[b] as number) ||
+      (all.seq[a] as number) - (all.seq[b] as number),
+  );
+  return take(all, order, total, keepDuplicates);
+}
+
+/** The slice [from, to) of sorted columns, without copying. */
+export function sliceColumns(c: Columns, from: number, to: number): Columns {
+  const a = lowerBound(c, from);
+  const b = lowerBound(c, to);
+  if (a === 0 && b === c.length) return c;
+  return {
+    length: b - a,
+    micros: c.micros.subarray(a, b),
+    seq: c.seq.subarray(a, b),
+    type: c.type.subarray(a, b),
+    num: c.num.subarray(a, b),
+    strs: c.strs.slice(a, b),
+    metas: c.metas.slice(a, b),
+  };
+}
+
+function disjointInOrder(cs: Columns[]): boolean {
+  for (let i = 1; i < cs.length; i++) {
+    const prev = cs[i - 1] as Columns;
+    if ((prev.micros[prev.length - 1] as number) >= ((cs[i] as Columns).micros[0] as number)) return false;
+  }
+  return true;
+}
+
+function concatColumns(cs: Columns[], total: number): Columns {
+  const out: Columns = {
+    length: total,
+    micros: new Float64Array(total),
+    seq: new Float64Array(total),
+    type: new Uint8Array(total),
+    num: new Float64Array(total),
+    strs: [],
+    metas: [],
+  };
+  let o = 0;
+  for (const c of cs) {
+    out.micros.set(c.micros.subarray(0, c.length), o);
+    out.seq.set(c.seq.subarray(0, c.length), o);
+    out.type.set(c.type.subarray(0, c.length), o);
+    out.num.set(c.num.subarray(0, c.length), o);
+    for (let i = 0; i < c.length; i++) {
+      out.strs[o + i] = c.strs[i];
+      out.metas[o + i] = c.metas[i];
+    }
+    o += c.length;
+  }
+  return out;
+}

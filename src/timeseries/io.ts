@@ -1,0 +1,274 @@
+/**
+ * Import from and export to the seed's layout (`<dir>/<variable>.jsonl`, one
+ * `{"timestamp", "value", "metadata"}` object per line), CSV and Parquet. A file is imported all
+ * or nothing: every line is validated before the first point is stored.
+ */
+import { createReadStream } from 'node:fs';
+import * as fsp from 'node:fs/promises';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { parse as parseCsv } from 'csv-parse/sync';
+import { quoteLiteral } from '../engine/duckdb.ts';
+import { InvalidPointError, type SluiceError, ValidationError } from '../errors.ts';
+import { valueAt } from './aggregate.ts';
+import { buildBatch } from './batch.ts';
+import { T_STRING } from './codec.ts';
+import type { TimeSeriesStore } from './store.ts';
+import type { DataPointInput, ProgressEvent } from './types.ts';
+import { formatMicros } from './validate.ts';
+
+export interface ImportOptions {
+  /** Points per stored batch. @default 10000 */
+  batchSize?: number;
+  signal?: AbortSignal;
+  onProgress?: (event: ProgressEvent) => void;
+}
+
+export interface ImportResult {
+  files: number;
+  points: number;
+}
+
+/** Imports a directory of `<variable>.jsonl` files, or one .jsonl / .csv file. */
+export async function importPath(store: TimeSeriesStore, target: string, options: ImportOptions = {}) {
+  const st = await fsp.stat(target).catch((error: unknown) => {
+    throw new ValidationError(`Cannot import ${target}: ${(error as Error).message}`, { cause: error });
+  });
+  const files = st.isDirectory()
+    ? (await fsp.readdir(target))
+        .filter((n) => n.endsWith('.jsonl'))
+        .sort()
+        .map((n) => path.join(target, n))
+    : [target];
+  let points = 0;
+  for (const [i, file] of files.entries()) {
+    options.signal?.throwIfAborted();
+    const parsed = file.endsWith('.csv') ? await readCsv(file) : await readJsonl(file);
+    points += await storeFile(store, file, parsed, options);
+    options.onProgress?.({ operation: 'ts-import', done: i + 1, total: files.length, unit: 'files' });
+  }
+  return { files: files.length, points } satisfies ImportResult;
+}
+
+interface Parsed {
+  points: DataPointInput[];
+  lines: number[];
+}
+
+async function storeFile(store: TimeSeriesStore, file: string, parsed: Parsed, options: ImportOptions) {
+  try {
+    buildBatch(parsed.points);
+  } catch (error) {
+    if (error instanceof InvalidPointError) {
+      const line = parsed.lines[Number(error.context.index)] ?? '?';
+      throw new InvalidPointError(`${file} line ${line}: ${error.message.replace(/^Point \d+ /, '')}`, {
+        context: { ...error.context, file, line },
+        cause: error,
+      });
+    }
+    throw error;
+  }
+  const size = options.batchSize ?? 10_000;
+  for (let i = 0; i < parsed.points.length; i += size) {
+    options.signal?.throwIfAborted();
+    await store.storeDataPoints(parsed.points.slice(i, i + size));
+  }
+  return parsed.points.length;
+}
+
+function lineError(file: string, line: number, what: string): SluiceError {
+  return new InvalidPointError(`${file} line ${line}: ${what}; nothing of this file was stored`, {
+    context: { file, line },
+  });
+}
+
+async function readJsonl(file: string): Promise<Parsed> {
+  const fallback = path.basename(file).replace(/\.jsonl$/, '');
+  const out: Parsed = { points: [], lines: [] };
+  const rl = createInterface({ input: createReadStream(file), crlfDelay: Number.POSITIVE_INFINITY });
+  let n = 0;
+  for await (const text of rl) {
+    n++;
+    if (text.trim() === '') continue;
+    let obj: Record<string, unknown>;
+    try {
+      obj = JSON.parse(text) as Record<string, unknown>;
+    } catch (error) {
+      throw lineError(file, n, `is not JSON (${(error as Error).message})`);
+    }
+    if (obj === null || typeof obj !== 'object' || Array.isArray(obj))
+      throw lineError(file, n, 'is not a JSON object');
+    const variable = typeof obj.variable === 'string' ? obj.variable : fallback;
+    out.points.push({
+      variable,
+      timestamp: obj.timestamp as never,
+      value: (obj.value === undefined ? null : obj.value) as never,
+      metadata: obj.metadata as never,
+    });
+    out.lines.push(n);
+  }
+  return out;
+}
+
+async function readCsv(file: string): Promise<Parsed> {
+  const rows = parseCsv(await fsp.readFile(file), { columns: true, skip_empty_lines: true }) as Record<
+    string,
+    string
+  >[];
+  const out: Parsed = { points: [], lines: [] };
+  rows.forEach((r, i) => {
+    const line = i + 2;
+    if (r.variable === undefined || r.timestamp === undefined) {
+      throw lineError(file, line, 'needs the columns variable, timestamp, value[, metadata]');
+    }
+    let metadata: Record<string, unknown> | undefined;
+    if (r.metadata) {
+      try {
+        metadata = JSON.parse(r.metadata) as Record<string, unknown>;
+      } catch {
+        throw lineError(file, line, 'metadata is not JSON');
+      }
+    }
+    const ts = /^-?\d+(\.\d+)?$/.test(r.timestamp) ? Number(r.timestamp) : r.timestamp;
+    out.points.push({ variable: r.variable, timestamp: ts, value: csvValue(r.value ?? ''), metadata });
+    out.lines.push(line);
+  });
+  return out;
+}
+
+/** CSV cells are text: numbers, true/false and the empty cell (null) are recognised. */
+function csvValue(cell: string): DataPointInput['value'] {
+  if (cell === '') return null;
+  if (cell === 'true' || cell === 'false') return cell === 'true';
+  const n = Number(cell);
+  return /^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(cell.trim()) && Number.isFinite(n) ? n : cell;
+}
+
+export interface ExportOptions {
+  /** @default 'jsonl' */
+  format?: 'jsonl' | 'csv' | 'parquet';
+  /** A directory for jsonl (one `<variable>.jsonl` per variable), a file for csv and parquet. */
+  out: string;
+  from?: DataPointInput['timestamp'];
+  to?: DataPointInput['timestamp'];
+  onProgress?: (event: ProgressEvent) => void;
+}
+
+export async function exportStore(
+  store: TimeSeriesStore,
+  variable: string | undefined,
+  options: ExportOptions,
+) {
+  const format = options.format ?? 'jsonl';
+  if (!['jsonl', 'csv', 'parquet'].includes(format)) {
+    throw new ValidationError(`Option format must be jsonl, csv or parquet, got ${JSON.stringify(format)}`);
+  }
+  const vars = variable === undefined ? await store.variables() : [variable];
+  const files: string[] = [];
+  let points = 0;
+  const q = {
+    ...(options.from !== undefined ? { from: options.from } : {}),
+    ...(options.to !== undefined ? { to: options.to } : {}),
+  };
+  if (format === 'jsonl') {
+    await fsp.mkdir(options.out, { recursive: true });
+    for (const [i, v] of vars.entries()) {
+      const lines: string[] = [];
+      for await (const p of store.query(v, q)) {
+        lines.push(JSON.stringify({ timestamp: p.timestamp, value: p.value, metadata: p.metadata ?? null }));
+      }
+      const file = path.join(options.out, `${v}.jsonl`);
+      await writeAtomic(file, lines.length > 0 ? `${lines.join('\n')}\n` : '');
+      files.push(file);
+      points += lines.length;
+      options.onProgress?.({ operation: 'ts-export', done: i + 1, total: vars.length, unit: 'steps' });
+    }
+    return { files, points };
+  }
+  const tmp = `${options.out}.tmp-${process.pid}`;
+  await fsp.mkdir(path.dirname(options.out), { recursive: true });
+  if (format === 'csv') {
+    const { stringify } = await import('csv-stringify/sync');
+    const rows: unknown[][] = [['variable', 'timestamp', 'value', 'metadata']];
+    for (const v of vars) {
+      for await (const p of store.query(v, q)) {
+        rows.push([
+          v,
+          p.timestamp,
+          p.value === null ? '' : String(p.value),
+          p.metadata ? JSON.stringify(p.metadata) : '',
+        ]);
+      }
+    }
+    points = rows.length - 1;
+    await writeAtomic(options.out, stringify(rows));
+  } else {
+    points = await writeParquet(store, vars, tmp, q);
+    await fsp.rename(tmp, options.out);
+  }
+  files.push(options.out);
+  return { files, points };
+}
+
+async function writeParquet(
+  store: TimeSeriesStore,
+  vars: string[],
+  file: string,
+  q: { from?: unknown; to?: unknown },
+) {
+  let points = 0;
+  await store.engineForIo.withConnection(async (conn) => {
+    const table = `ts_export_${process.pid}_${Date.now()}`;
+    await conn.run(
+      `CREATE TABLE ${table} (variable VARCHAR, micros DOUBLE, value DOUBLE, str VARCHAR, type UTINYINT, meta VARCHAR)`,
+    );
+    try {
+      const app = await conn.createAppender(table);
+      for (const v of vars) {
+        const { parseTimestamp } = await import('./validate.ts');
+        const from = q.from === undefined ? undefined : parseTimestamp(q.from as never);
+        const to = q.to === undefined ? undefined : parseTimestamp(q.to as never);
+        const c = await store.scan(v, from, to);
+        for (let i = 0; i < c.length; i++) {
+          const val = valueAt(c, i);
+          app.appendVarchar(v);
+          app.appendDouble(c.micros[i] as number);
+          if (typeof val === 'number') app.appendDouble(val);
+          else if (typeof val === 'boolean') app.appendDouble(val ? 1 : 0);
+          else app.appendNull();
+          const s = c.type[i] === T_STRING ? c.strs[i] : undefined;
+          if (s === undefined) app.appendNull();
+          else app.appendVarchar(s);
+          app.appendUTinyInt(c.type[i] as number);
+          const m = c.metas[i];
+          if (m === undefined) app.appendNull();
+          else app.appendVarchar(m);
+          app.endRow();
+        }
+        points += c.length;
+      }
+      app.closeSync();
+      await conn.run(
+        `COPY (SELECT variable, make_timestamp(micros::BIGINT) AS ts, type, value, str, meta FROM ${table}
+               ORDER BY variable, micros) TO ${quoteLiteral(file)} (FORMAT parquet, COMPRESSION zstd)`,
+      );
+    } finally {
+      await conn.run(`DROP TABLE IF EXISTS ${table}`);
+    }
+  });
+  return points;
+}
+
+async function writeAtomic(file: string, body: string): Promise<void> {
+  const tmp = `${file}.tmp-${process.pid}`;
+  const fh = await fsp.open(tmp, 'w');
+  try {
+    await fh.writeFile(body);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  await fsp.rename(tmp, file);
+}
+
+export { formatMicros };

@@ -1,0 +1,59 @@
+/** Store options: defaults merged once and validated, naming the option and the bad value. */
+import { createHash } from 'node:crypto';
+import os from 'node:os';
+import path from 'node:path';
+import { ValidationError } from '../errors.ts';
+import { parseStorageUrl } from '../storage/open.ts';
+import type { TimeSeriesStoreOptions } from './types.ts';
+
+export type Resolved = Required<Omit<TimeSeriesStoreOptions, 'storage' | 'storageInstance' | 'walDir'>> & {
+  walDir: string;
+};
+
+export function resolveOptions(url: string, o: TimeSeriesStoreOptions): Resolved {
+  const num = (
+    name: keyof TimeSeriesStoreOptions,
+    v: number | undefined,
+    def: number,
+    min: number,
+    max: number,
+  ) => {
+    const x = v ?? def;
+    if (!Number.isFinite(x) || x < min || x > max) {
+      throw new ValidationError(`Option ${name} must be between ${min} and ${max}, got ${String(v)}`, {
+        context: { option: name },
+      });
+    }
+    return x;
+  };
+  if (o.durability !== undefined && o.durability !== 'fsync' && o.durability !== 'os') {
+    throw new ValidationError(
+      `Option durability must be 'fsync' or 'os', got ${JSON.stringify(o.durability)}`,
+    );
+  }
+  const parsed = parseStorageUrl(url);
+  const walDir =
+    o.walDir ??
+    (parsed.kind === 'fs'
+      ? path.join(parsed.root, 'wal')
+      : path.join(
+          os.homedir(),
+          '.cache',
+          'sluice',
+          'ts-wal',
+          createHash('sha256').update(url).digest('hex').slice(0, 16),
+        ));
+  return {
+    durability: o.durability ?? 'fsync',
+    groupCommitMs: num('groupCommitMs', o.groupCommitMs, 0, 0, 1000),
+    groupCommitBytes: num('groupCommitBytes', o.groupCommitBytes, 4 << 20, 1, 1 << 30),
+    walSegmentBytes: num('walSegmentBytes', o.walSegmentBytes, 64 << 20, 1024, 2 ** 31),
+    readOnly: o.readOnly ?? false,
+    readWalTail: o.readWalTail ?? true,
+    keepDuplicates: o.keepDuplicates ?? false,
+    compactIntervalMs: num('compactIntervalMs', o.compactIntervalMs, 60_000, 0, 2 ** 31 - 1),
+    compactPoints: num('compactPoints', o.compactPoints, 1_000_000, 0, 2 ** 40),
+    partitionMs: num('partitionMs', o.partitionMs, 86_400_000, 1000, 366 * 86_400_000),
+    walDir,
+  };
+}

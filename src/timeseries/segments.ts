@@ -1,0 +1,222 @@
+/**
+ * Parquet segments and the manifest that publishes them. One segment per (variable, time window);
+ * compacting late points into a window rewrites that window's segment, so segments never overlap
+ * and a query of one window reads one file. The manifest is written last and atomically: readers
+ * see the old set of segments or the new one, never a mix.
+ */
+import { randomBytes } from 'node:crypto';
+import * as fsp from 'node:fs/promises';
+import path from 'node:path';
+import { type Engine, quoteLiteral } from '../engine/duckdb.ts';
+import { NotFoundError, TimeSeriesError } from '../errors.ts';
+import type { Storage } from '../storage/types.ts';
+import { T_STRING } from './codec.ts';
+import { type Columns, emptyColumns } from './columns.ts';
+
+export interface SegmentEntry {
+  key: string;
+  variable: string;
+  /** Window start, µs. */
+  window: number;
+  minMicros: number;
+  maxMicros: number;
+  rows: number;
+  bytes: number;
+}
+
+export interface Manifest {
+  version: 1;
+  /** Every point with seq ≤ this is in the segments below (and may be dropped from the log). */
+  compactedSeq: number;
+  segments: SegmentEntry[];
+  /** Retention cut-off (µs): points before it are deleted and never returned. */
+  retainFrom?: number;
+  updatedAt: string;
+}
+
+export const MANIFEST_KEY = 'manifest.json';
+
+export const emptyManifest = (): Manifest => ({
+  version: 1,
+  compactedSeq: 0,
+  segments: [],
+  updatedAt: new Date(0).toISOString(),
+});
+
+/** Variable names become one key segment: safe characters kept, the rest %-escaped. */
+export function encodeVariableForKey(variable: string): string {
+  return variable.replace(/[^A-Za-z0-9_.-]/g, (c) =>
+    [...Buffer.from(c)].map((b) => `%${b.toString(16).toUpperCase().padStart(2, '0')}`).join(''),
+  );
+}
+
+export class SegmentFiles {
+  private readonly storage: Storage;
+  private readonly engine: Engine;
+  private readonly tmpDir: string;
+  /** Decoded segments by key; keys are never reused, so entries never go stale. */
+  private cache = new Map<string, Columns>();
+  private cachedRows = 0;
+  private readonly maxCachedRows: number;
+
+  constructor(storage: Storage, engine: Engine, tmpDir: string, maxCachedRows = 20_000_000) {
+    this.storage = storage;
+    this.engine = engine;
+    this.tmpDir = tmpDir;
+    this.maxCachedRows = maxCachedRows;
+  }
+
+  async loadManifest(): Promise<Manifest> {
+    let body: Buffer;
+    try {
+      body = await this.storage.get(MANIFEST_KEY);
+    } catch (error) {
+      if (error instanceof NotFoundError) return emptyManifest();
+      throw error;
+    }
+    try {
+      const m = JSON.parse(body.toString('utf8')) as Manifest;
+      if (m.version !== 1 || !Array.isArray(m.segments)) throw new Error('unknown manifest version');
+      return m;
+    } catch (error) {
+      throw new TimeSeriesError(
+        `Time-series manifest ${this.storage.url}/${MANIFEST_KEY} is unreadable: ${(error as Error).message}`,
+        { cause: error, context: { key: MANIFEST_KEY } },
+      );
+    }
+  }
+
+  async publish(manifest: Manifest): Promise<void> {
+    manifest.updatedAt = new Date().toISOString();
+    await this.storage.put(MANIFEST_KEY, JSON.stringify(manifest));
+  }
+
+  /** Local path DuckDB can read: the file itself on disk, a staged copy for S3. */
+  private async localFile(key: string): Promise<{ file: string; cleanup: () => Promise<void> }> {
+    if (this.storage.capabilities.localFiles && this.storage.localPath) {
+      return { file: this.storage.localPath(key), cleanup: async () => {} };
+    }
+    const file = path.join(this.tmpDir, `read-${randomBytes(6).toString('hex')}.parquet`);
+    await fsp.writeFile(file, await this.storage.get(key));
+    return { file, cleanup: () => fsp.rm(file, { force: true }) };
+  }
+
+  async read(entry: SegmentEntry): Promise<Columns> {
+    const hit = this.cache.get(entry.key);
+    if (hit) return hit;
+    const { file, cleanup } = await this.localFile(entry.key);
+    try {
+      const cols = await this.engine.withConnection(async (conn) => {
+        // Rows are stored sorted and resolved; file order (kept by DuckDB for one file) is the
+        // order of duplicates, so the row number serves as their sequence.
+        const reader = await conn.runAndReadAll(
+          `SELECT epoch_us(ts)::DOUBLE AS micros, type, value, str, meta FROM read_parquet(${quoteLiteral(file)})`,
+        );
+        const [micros = [], type = [], value = [], str = [], meta = []] = reader.getColumnsJS();
+        const n = micros.length;
+        const seq = new Float64Array(n);
+        for (let i = 0; i < n; i++) seq[i] = i;
+        const c: Columns = {
+          length: n,
+          micros: Float64Array.from(micros as number[]),
+          seq,
+          type: Uint8Array.from(type as number[]),
+          num: Float64Array.from(value as (number | null)[], (v) => v ?? 0),
+          strs: (str as (string | null)[]).map((s) => s ?? undefined),
+          metas: (meta as (string | null)[]).map((s) => s ?? undefined),
+        };
+        return c;
+      });
+      this.remember(entry.key, cols);
+      return cols;
+    } finally {
+      await cleanup();
+    }
+  }
+
+  private remember(key: string, cols: Columns): void {
+    this.cache.set(key, cols);
+    this.cachedRows += cols.length;
+    for (const [k, v] of this.cache) {
+      if (this.cachedRows <= this.maxCachedRows) break;
+      this.cache.delete(k);
+      this.cachedRows -= v.length;
+    }
+  }
+
+  forget(key: string): void {
+    const c = this.cache.get(key);
+    if (c) this.cachedRows -= c.length;
+    this.cache.delete(key);
+  }
+
+  /** Writes sorted, resolved columns as one zstd Parquet segment and returns its entry (not yet published). */
+  async write(variable: string, window: number, cols: Columns): Promise<SegmentEntry> {
+    const id = `${Date.now().toString(36)}-${randomBytes(6).toString('hex')}`;
+    const day = new Date(window / 1000).toISOString().slice(0, 19).replaceAll(':', '');
+    const key = `segments/var=${encodeVariableForKey(variable)}/window=${day}/${id}.parquet`;
+    const local =
+      this.storage.capabilities.localFiles && this.storage.localPath
+        ? undefined
+        : path.join(this.tmpDir, `write-${id}.parquet`);
+    const table = `seg_${id.replace(/[^a-z0-9]/g, '_')}`;
+    const file = local ?? path.join(this.tmpDir, `write-${id}.parquet`);
+    try {
+      await this.engine.withConnection(async (conn) => {
+        await conn.run(
+          `CREATE TABLE ${table} (micros DOUBLE, type UTINYINT, value DOUBLE, str VARCHAR, meta VARCHAR)`,
+        );
+        try {
+          const app = await conn.createAppender(table);
+          for (let i = 0; i < cols.length; i++) {
+            // The appender is synchronous: yield now and then so appends and queries keep flowing.
+            if (i % 50_000 === 49_999) await new Promise((r) => setImmediate(r));
+            const t = cols.type[i] as number;
+            app.appendDouble(cols.micros[i] as number);
+            app.appendUTinyInt(t);
+            if (t === 1 || t === 3) app.appendDouble(cols.num[i] as number);
+            else app.appendNull();
+            const s = t === T_STRING ? cols.strs[i] : undefined;
+            if (s === undefined) app.appendNull();
+            else app.appendVarchar(s);
+            const m = cols.metas[i];
+            if (m === undefined) app.appendNull();
+            else app.appendVarchar(m);
+            app.endRow();
+          }
+          app.closeSync();
+          // cols are already sorted and resolved; DuckDB keeps insertion order, so no ORDER BY.
+          await conn.run(
+            `COPY (SELECT ${quoteLiteral(variable)} AS variable, make_timestamp(micros::BIGINT) AS ts,
+                          type, value, str, meta
+                   FROM ${table})
+             TO ${quoteLiteral(file)} (FORMAT parquet, COMPRESSION zstd, PARQUET_VERSION V2, ROW_GROUP_SIZE 1000000)`,
+          );
+        } finally {
+          await conn.run(`DROP TABLE IF EXISTS ${table}`);
+        }
+      });
+      const body = await fsp.readFile(file);
+      const put = await this.storage.put(key, body);
+      this.remember(key, cols);
+      return {
+        key,
+        variable,
+        window,
+        minMicros: cols.micros[0] ?? 0,
+        maxMicros: cols.micros[cols.length - 1] ?? 0,
+        rows: cols.length,
+        bytes: put.size,
+      };
+    } finally {
+      await fsp.rm(file, { force: true });
+    }
+  }
+
+  async delete(keys: string[]): Promise<void> {
+    for (const k of keys) this.forget(k);
+    if (keys.length > 0) await this.storage.deleteMany(keys);
+  }
+}
+
+export { emptyColumns };

@@ -1,0 +1,392 @@
+/**
+ * TimeSeriesStore: durable appends through a write-ahead log with group commit, per-variable
+ * columnar buffers, Parquet segments published by a manifest, and queries that merge the two.
+ */
+import * as fsp from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { Engine } from '../engine/duckdb.ts';
+import { TimeSeriesError, ValidationError } from '../errors.ts';
+import { getLogger } from '../logging/logger.ts';
+import { openStorage } from '../storage/open.ts';
+import type { Storage } from '../storage/types.ts';
+import { parseDuration } from '../util/format-bytes.ts';
+import { buildBatch } from './batch.ts';
+import { encodeBatch, type PointBatch } from './codec.ts';
+import { SeriesBuffer } from './columns.ts';
+import { applyRetentionTo, type CompactResult, compactBuffers, type RetentionResult } from './compact.ts';
+import { type ExportOptions, exportStore, type ImportOptions, type ImportResult, importPath } from './io.ts';
+import { type Resolved, resolveOptions } from './options.ts';
+import { type Manifest, SegmentFiles } from './segments.ts';
+import { SeriesReader } from './series-reader.ts';
+import type {
+  DataPointInput,
+  Metadata,
+  PointValue,
+  StoreStats,
+  TimeSeriesStoreOptions,
+  TimestampInput,
+} from './types.ts';
+import { formatMicros, parseTimestamp } from './validate.ts';
+import { acquireLock, type RecoveredWal, readWal, WriteAheadLog } from './wal.ts';
+
+export class TimeSeriesStore {
+  readonly url: string;
+  readonly options: Resolved;
+  /** @internal */ readonly segments: SegmentFiles;
+  /** @internal */ manifest: Manifest;
+  /** @internal */ active = new Map<string, SeriesBuffer>();
+  /** @internal */ frozen: Map<string, SeriesBuffer> | undefined;
+  private readonly storage: Storage;
+  private readonly engine: Engine;
+  private readonly tmpDir: string;
+  private wal: WriteAheadLog | undefined;
+  private releaseLock: (() => Promise<void>) | undefined;
+  private nextSeq = 1;
+  private committedSeq = 0;
+  private buffered = 0;
+  private compacting: Promise<CompactResult> | undefined;
+  private maintenance: Promise<unknown> = Promise.resolve();
+  private timer: NodeJS.Timeout | undefined;
+  private closed = false;
+  /** @internal */ ownsStorage = true;
+  private readonly reader: SeriesReader;
+
+  private constructor(url: string, options: Resolved, storage: Storage, engine: Engine, tmpDir: string) {
+    this.url = url;
+    this.options = options;
+    this.storage = storage;
+    this.engine = engine;
+    this.tmpDir = tmpDir;
+    this.segments = new SegmentFiles(storage, engine, tmpDir);
+    this.manifest = { version: 1, compactedSeq: 0, segments: [], updatedAt: '' };
+    this.reader = new SeriesReader(this);
+  }
+
+  /** Opens (creating if needed) the store at a local path or `s3://bucket/prefix`, replaying its log. */
+  static async open(pathOrUrl: string, options: TimeSeriesStoreOptions = {}): Promise<TimeSeriesStore> {
+    const resolved = resolveOptions(pathOrUrl, options);
+    const storage = options.storageInstance ?? openStorage(pathOrUrl, options.storage ?? {});
+    const tmpDir = await fsp.mkdtemp(path.join(os.tmpdir(), 'sluice-ts-'));
+    const engine = await Engine.create({ threads: 2 });
+    const store = new TimeSeriesStore(pathOrUrl, resolved, storage, engine, tmpDir);
+    store.ownsStorage = options.storageInstance === undefined;
+    try {
+      await store.init();
+    } catch (error) {
+      await store.close().catch(() => {});
+      throw error;
+    }
+    return store;
+  }
+
+  private async init(): Promise<void> {
+    const o = this.options;
+    if (o.readOnly) {
+      await this.refresh();
+      return;
+    }
+    await fsp.mkdir(o.walDir, { recursive: true });
+    this.releaseLock = await acquireLock(o.walDir);
+    this.manifest = await this.segments.loadManifest();
+    const recovered = await readWal(o.walDir, true);
+    this.replay(recovered);
+    this.wal = await WriteAheadLog.open(
+      o.walDir,
+      {
+        durability: o.durability,
+        groupCommitMs: o.groupCommitMs,
+        groupCommitBytes: o.groupCommitBytes,
+        segmentBytes: o.walSegmentBytes,
+        onCommit: (batches) => this.applyCommitted(batches),
+      },
+      recovered,
+      this.nextSeq,
+    );
+    if (o.compactIntervalMs > 0) {
+      this.timer = setInterval(() => this.backgroundCompact(), o.compactIntervalMs);
+      this.timer.unref();
+    }
+  }
+
+  /** Rebuilds buffers from the log, skipping what the manifest says is already in segments. */
+  private replay(recovered: RecoveredWal): void {
+    const covered = this.manifest.compactedSeq;
+    this.active = new Map();
+    this.buffered = 0;
+    let maxSeq = covered;
+    for (const b of recovered.batches) {
+      const last = b.firstSeq + b.count - 1;
+      if (last > maxSeq) maxSeq = last;
+      if (last <= covered) continue;
+      this.applyBatch(b, covered);
+    }
+    this.nextSeq = maxSeq + 1;
+    this.committedSeq = maxSeq;
+  }
+
+  /** Re-reads the manifest and the writer's log tail (read-only opens). Log first: see docs. */
+  async refresh(): Promise<void> {
+    const recovered = this.options.readWalTail
+      ? await readWal(this.options.walDir, false)
+      : { batches: [], files: [], truncated: 0 };
+    this.manifest = await this.segments.loadManifest();
+    this.replay(recovered);
+  }
+
+  private applyBatch(b: PointBatch, skipUpTo = 0): void {
+    // One map lookup per variable of the batch, not per point.
+    const bufs = b.vars.map((variable) => {
+      let buf = this.active.get(variable);
+      if (!buf) {
+        buf = new SeriesBuffer();
+        this.active.set(variable, buf);
+      }
+      return buf;
+    });
+    const { varIdx, micros, type, num, metaIdx, metas, strs, firstSeq } = b;
+    for (let i = 0; i < b.count; i++) {
+      const seq = firstSeq + i;
+      if (seq <= skipUpTo) continue;
+      const mi = metaIdx[i] as number;
+      (bufs[varIdx[i] as number] as SeriesBuffer).push(
+        micros[i] as number,
+        seq,
+        type[i] as number,
+        num[i] as number,
+        strs.size === 0 ? undefined : strs.get(i),
+        mi === 0 ? undefined : metas[mi - 1],
+      );
+    }
+    this.buffered += b.count;
+  }
+
+  private applyCommitted(batches: PointBatch[]): void {
+    for (const b of batches) {
+      this.applyBatch(b);
+      this.committedSeq = b.firstSeq + b.count - 1;
+    }
+    const limit = this.options.compactPoints;
+    if (limit > 0 && this.buffered >= limit && !this.compacting) this.backgroundCompact();
+  }
+
+  private backgroundCompact(): void {
+    if (this.closed || this.compacting) return;
+    this.compact().catch((error) =>
+      getLogger().error({ err: error, store: this.url }, 'background compaction failed'),
+    );
+  }
+
+  private writable(): WriteAheadLog {
+    if (this.closed) throw new TimeSeriesError(`Time-series store ${this.url} is closed`);
+    if (!this.wal)
+      throw new TimeSeriesError(`Time-series store ${this.url} is open read-only; writes need a writer open`);
+    return this.wal;
+  }
+
+  /** Stores one point; resolves once it is in the log (and fsynced unless durability is 'os'). */
+  storeDataPoint(variable: string, timestamp: TimestampInput, value: PointValue, metadata?: Metadata | null) {
+    return this.storeDataPoints([{ variable, timestamp, value, metadata }]);
+  }
+
+  /** Stores a batch atomically: one invalid point rejects the whole batch with InvalidPointError (E051). */
+  async storeDataPoints(points: readonly DataPointInput[]): Promise<void> {
+    const wal = this.writable();
+    if (!Array.isArray(points)) throw new ValidationError('storeDataPoints expects an array of points');
+    if (points.length === 0) return;
+    const batch = buildBatch(points);
+    batch.firstSeq = this.nextSeq;
+    this.nextSeq += batch.count;
+    await wal.append(encodeBatch(batch), batch);
+  }
+
+  /** Waits until every write issued so far is durable. */
+  async flush(): Promise<void> {
+    await this.wal?.flush();
+  }
+
+  query(variable: string, options = {} as Parameters<SeriesReader['query']>[1]) {
+    return this.reader.query(variable, options);
+  }
+  /** Like query(), collected into an array (no per-point await). */
+  queryAll(variable: string, options = {} as Parameters<SeriesReader['query']>[1]) {
+    return this.reader.queryAll(variable, options);
+  }
+  aggregate(variables: string | string[], options: Parameters<SeriesReader['aggregate']>[1]) {
+    return this.reader.aggregate(variables, options);
+  }
+  latest(variable: string) {
+    return this.reader.latest(variable);
+  }
+  variables() {
+    return this.reader.variables();
+  }
+  /** @internal Sorted, resolved columns of one variable in [from, to). */
+  scan(variable: string, from?: number, to?: number) {
+    return this.reader.scan(variable, from, to);
+  }
+
+  async stats(): Promise<StoreStats> {
+    if (this.options.readOnly) await this.refresh();
+    let min = Number.POSITIVE_INFINITY;
+    let max = Number.NEGATIVE_INFINITY;
+    let segmentPoints = 0;
+    let segmentBytes = 0;
+    for (const s of this.manifest.segments) {
+      segmentPoints += s.rows;
+      segmentBytes += s.bytes;
+      min = Math.min(min, s.minMicros);
+      max = Math.max(max, s.maxMicros);
+    }
+    let bufferedPoints = 0;
+    for (const map of [this.frozen, this.active]) {
+      for (const b of map?.values() ?? []) {
+        bufferedPoints += b.length;
+        min = Math.min(min, b.minMicros);
+        max = Math.max(max, b.maxMicros);
+      }
+    }
+    const stats: StoreStats = {
+      variables: (await this.variables()).length,
+      bufferedPoints,
+      segmentPoints,
+      segments: this.manifest.segments.length,
+      segmentBytes,
+      walBytes: this.wal?.walBytes ?? 0,
+      walFiles: this.wal?.walFiles ?? 0,
+      lastSeq: this.committedSeq,
+      compactedSeq: this.manifest.compactedSeq,
+    };
+    if (Number.isFinite(min)) stats.minTimestamp = formatMicros(min);
+    if (Number.isFinite(max)) stats.maxTimestamp = formatMicros(max);
+    return stats;
+  }
+
+  /**
+   * Writes every buffered point to Parquet segments, publishes the manifest, then drops the log
+   * files it covered. Appends continue meanwhile; concurrent calls share one run.
+   */
+  compact(): Promise<CompactResult> {
+    const wal = this.writable();
+    if (this.compacting) return this.compacting;
+    const run = (async () => {
+      await this.maintenance.catch(() => {});
+      const { result: frozen } = await wal.rotate(
+        () => this.nextSeq,
+        () => {
+          const f = { buffers: this.active, seq: this.committedSeq };
+          this.frozen = f.buffers;
+          this.active = new Map();
+          this.buffered = 0;
+          return f;
+        },
+      );
+      try {
+        const res = await compactBuffers(this, frozen.buffers, frozen.seq);
+        this.frozen = undefined;
+        await wal.dropUpTo(frozen.seq);
+        return res;
+      } catch (error) {
+        // Keep the frozen points visible and compact them again next time.
+        this.restoreFrozen();
+        throw error;
+      }
+    })();
+    this.compacting = run.finally(() => {
+      this.compacting = undefined;
+    });
+    this.maintenance = this.compacting;
+    return this.compacting;
+  }
+
+  private restoreFrozen(): void {
+    const frozen = this.frozen;
+    this.frozen = undefined;
+    if (!frozen) return;
+    const newer = this.active;
+    this.active = frozen;
+    for (const [variable, buf] of newer) {
+      for (let i = 0; i < buf.length; i++) {
+        let into = this.active.get(variable);
+        if (!into) {
+          into = new SeriesBuffer();
+          this.active.set(variable, into);
+        }
+        into.push(
+          buf.micros[i] as number,
+          buf.seq[i] as number,
+          buf.type[i] as number,
+          buf.num[i] as number,
+          buf.strs[i],
+          buf.metas[i],
+        );
+      }
+    }
+    this.buffered = [...this.active.values()].reduce((s, b) => s + b.length, 0);
+  }
+
+  /**
+   * Deletes points older than `olderThan` (a timestamp, or a duration like '30d' meaning that long
+   * before now). Buffered points are compacted first; late points older than the cut-off written
+   * afterwards are never returned and are dropped by the next compaction.
+   */
+  async applyRetention(options: { olderThan: TimestampInput }): Promise<RetentionResult> {
+    this.writable();
+    const o = options?.olderThan;
+    let cutoff: number | undefined;
+    if (typeof o === 'string' && /^\s*\d+(\.\d+)?\s*(ms|s|m|h|d)\s*$/i.test(o)) {
+      cutoff = (Date.now() - parseDuration(o)) * 1000;
+    } else if (o !== undefined) {
+      cutoff = parseTimestamp(o);
+    }
+    if (cutoff === undefined) {
+      throw new ValidationError(
+        `Option olderThan must be a timestamp or a duration like 30d, got ${JSON.stringify(String(o))}`,
+      );
+    }
+    const at = cutoff;
+    await this.compact();
+    return this.runMaintenance(async () => ({
+      cutoff: formatMicros(at),
+      ...(await applyRetentionTo(this, at)),
+    }));
+  }
+
+  /** Imports the seed's layout: a directory of `<variable>.jsonl` files (or one .jsonl/.csv file). */
+  importJsonl(dirOrFile: string, options: ImportOptions = {}): Promise<ImportResult> {
+    this.writable();
+    return importPath(this, dirOrFile, options);
+  }
+
+  /** Exports one variable (or all) as seed-layout JSONL files, one CSV or one Parquet file. */
+  export(variable: string | undefined, options: ExportOptions): Promise<{ files: string[]; points: number }> {
+    return exportStore(this, variable, options);
+  }
+
+  /** @internal Serialises maintenance (retention) after any running compaction. */
+  runMaintenance<T>(fn: () => Promise<T>): Promise<T> {
+    const op = this.maintenance.catch(() => {}).then(fn);
+    this.maintenance = op.catch(() => {});
+    return op;
+  }
+
+  /** @internal */ get engineForIo(): Engine {
+    return this.engine;
+  }
+  /** @internal */ get storageForIo(): Storage {
+    return this.storage;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    if (this.timer) clearInterval(this.timer);
+    await this.compacting?.catch(() => {});
+    await this.maintenance.catch(() => {});
+    this.closed = true;
+    await this.wal?.close();
+    await this.releaseLock?.();
+    await this.engine.close();
+    if (this.ownsStorage) await this.storage.close();
+    await fsp.rm(this.tmpDir, { recursive: true, force: true });
+  }
+}

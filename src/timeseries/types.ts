@@ -1,0 +1,108 @@
+import type { OpenStorageOptions } from '../storage/open.ts';
+import type { Storage } from '../storage/types.ts';
+
+export type PointValue = number | string | boolean | null;
+/** Date, ISO 8601 string (UTC unless an offset is given), epoch ms or µs number, or µs bigint. */
+export type TimestampInput = Date | string | number | bigint;
+export type Metadata = Record<string, unknown>;
+
+export interface DataPointInput {
+  variable: string;
+  timestamp: TimestampInput;
+  value: PointValue;
+  metadata?: Metadata | null;
+}
+
+/** A point as queries return it. */
+export interface StoredPoint {
+  variable: string;
+  /** ISO 8601 UTC with microseconds. */
+  timestamp: string;
+  /** Microseconds since the epoch (UTC). */
+  micros: number;
+  value: PointValue;
+  metadata?: Metadata;
+}
+
+export interface ProgressEvent {
+  operation: string;
+  done: number;
+  total: number;
+  unit: 'files' | 'points' | 'steps';
+}
+
+export interface TimeSeriesStoreOptions {
+  /** 'fsync': acknowledged writes survive power loss; 'os': they survive a process crash only. @default 'fsync' */
+  durability?: 'fsync' | 'os';
+  /**
+   * Longest a write waits for others to share its log write and fsync, in ms. Writes that arrive
+   * while an fsync is in flight always join the next one, so 0 already groups concurrent callers.
+   * @default 0 (next event-loop turn)
+   */
+  groupCommitMs?: number;
+  /** A pending group is written at once when it reaches this many bytes. @default 4 MiB */
+  groupCommitBytes?: number;
+  /** Where the write-ahead log lives (always local disk). @default `<store>/wal` for a local store, `~/.cache/sluice/ts-wal/<hash>` for S3 */
+  walDir?: string;
+  /** Rotate the log to a new file at this size. @default 64 MiB */
+  walSegmentBytes?: number;
+  /** Open for queries only: no lock, no log writes; sees the manifest and (optionally) the log tail. @default false */
+  readOnly?: boolean;
+  /** Read-only opens also read the writer's log so unflushed-to-Parquet points are visible. @default true */
+  readWalTail?: boolean;
+  /** Keep every point with the same variable and timestamp instead of the last one written. @default false */
+  keepDuplicates?: boolean;
+  /** Compact in the background every this many ms (0 disables). @default 60000 */
+  compactIntervalMs?: number;
+  /** Compact in the background once this many points are buffered (0 disables). @default 1000000 */
+  compactPoints?: number;
+  /** Width of a Parquet partition's time window, in ms. @default 86400000 (1 day) */
+  partitionMs?: number;
+  /** Options for opening the segment storage (S3 endpoint, credentials, …). */
+  storage?: OpenStorageOptions;
+  /** An already-open Storage for segments (the URL then only names the store). */
+  storageInstance?: Storage;
+}
+
+export interface QueryOptions {
+  from?: TimestampInput;
+  /** Exclusive upper bound. */
+  to?: TimestampInput;
+  limit?: number;
+  /** @default 'asc' */
+  order?: 'asc' | 'desc';
+}
+
+export type AggregateFn = 'avg' | 'min' | 'max' | 'sum' | 'count' | 'first' | 'last';
+
+export interface AggregateOptions {
+  from?: TimestampInput;
+  to?: TimestampInput;
+  /** Bucket width: '1m', '30s', '1h' or ms. */
+  every: string | number;
+  /** @default 'avg' */
+  fn?: AggregateFn;
+}
+
+export interface AggregateRow {
+  variable: string;
+  /** Bucket start, ISO UTC. */
+  bucket: string;
+  bucketMicros: number;
+  value: PointValue;
+  count: number;
+}
+
+export interface StoreStats {
+  variables: number;
+  bufferedPoints: number;
+  segmentPoints: number;
+  segments: number;
+  segmentBytes: number;
+  walBytes: number;
+  walFiles: number;
+  lastSeq: number;
+  compactedSeq: number;
+  minTimestamp?: string;
+  maxTimestamp?: string;
+}

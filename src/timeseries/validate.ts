@@ -1,0 +1,159 @@
+/**
+ * Point validation and timestamp parsing. Everything a point carries is checked before any byte
+ * of its batch reaches the log, so a rejected batch leaves the store exactly as it was.
+ */
+import { InvalidPointError } from '../errors.ts';
+import type { PointValue, TimestampInput } from './types.ts';
+
+const MAX_VARIABLE_BYTES = 256;
+// Control characters (C0, DEL, C1) are invisible in listings and break line-based exports.
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+
+/** Returns why `name` is not a valid variable name, or undefined when it is. */
+export function variableNameProblem(name: unknown): string | undefined {
+  if (typeof name !== 'string') return `must be a string, got ${typeof name}`;
+  if (name.length === 0) return 'must not be empty';
+  if (Buffer.byteLength(name) > MAX_VARIABLE_BYTES) return `is longer than ${MAX_VARIABLE_BYTES} bytes`;
+  if (CONTROL.test(name)) return 'contains a control character';
+  if (name.includes('/') || name.includes('\\')) return 'contains a path separator';
+  if (name === '.' || name === '..' || name.startsWith('..')) return 'looks like a path traversal';
+  return undefined;
+}
+
+export function assertVariableName(name: unknown, where = ''): asserts name is string {
+  const problem = variableNameProblem(name);
+  if (problem !== undefined) {
+    throw new InvalidPointError(`Invalid variable name ${JSON.stringify(name)}${where}: ${problem}`, {
+      context: { variable: String(name) },
+    });
+  }
+}
+
+const ISO =
+  /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?)?\s*(Z|z|[+-]\d{2}(?::?\d{2})?)?$/;
+
+/** Epoch numbers below this are milliseconds, above it microseconds (1e14 ms is year 5138). */
+const MICROS_THRESHOLD = 1e14;
+/** ±(2^53 − 1) µs is about ±285 years around 1970: every stored timestamp is an exact integer. */
+const MAX_MICROS = Number.MAX_SAFE_INTEGER;
+
+/**
+ * Parses a timestamp to integer microseconds since the epoch (UTC). ISO strings without an
+ * offset are UTC (never the machine's local time); fractions keep microseconds.
+ */
+export function parseTimestamp(input: TimestampInput): number | undefined {
+  let micros: number;
+  if (typeof input === 'number') {
+    if (!Number.isFinite(input)) return undefined;
+    micros = Math.abs(input) < MICROS_THRESHOLD ? Math.round(input * 1000) : Math.round(input);
+  } else if (typeof input === 'bigint') {
+    micros = Number(input);
+  } else if (input instanceof Date) {
+    micros = input.getTime() * 1000;
+  } else if (typeof input === 'string') {
+    const parsed = parseIso(input.trim());
+    if (parsed === undefined) return undefined;
+    micros = parsed;
+  } else {
+    return undefined;
+  }
+  if (!Number.isFinite(micros) || Math.abs(micros) > MAX_MICROS) return undefined;
+  return micros;
+}
+
+function parseIso(text: string): number | undefined {
+  const m = ISO.exec(text);
+  if (!m) {
+    // Relative forms like "now" are a CLI concern; anything else Date can read is accepted.
+    return undefined;
+  }
+  const [, y, mo, d, h = '0', mi = '0', s = '0', frac = '', tz] = m;
+  const month = Number(mo);
+  const day = Number(d);
+  if (month < 1 || month > 12 || day < 1 || day > 31 || Number(h) > 23 || Number(mi) > 59 || Number(s) > 60) {
+    return undefined;
+  }
+  const ms = Date.UTC(Number(y), month - 1, day, Number(h), Number(mi), Number(s));
+  if (Number.isNaN(ms)) return undefined;
+  // Date.UTC rolls 31 Feb over to March: reject instead of storing a different day.
+  if (new Date(ms).getUTCDate() !== day) return undefined;
+  let micros = ms * 1000 + Number(frac.padEnd(6, '0').slice(0, 6) || '0');
+  if (tz && tz !== 'Z' && tz !== 'z') {
+    const sign = tz.startsWith('-') ? -1 : 1;
+    const digits = tz.slice(1).replace(':', '');
+    const offsetMin = Number(digits.slice(0, 2)) * 60 + Number(digits.slice(2) || '0');
+    micros -= sign * offsetMin * 60_000_000;
+  }
+  return micros;
+}
+
+let cachedMinute = Number.NaN;
+let cachedPrefix = '';
+
+/** ISO 8601 UTC with microseconds: 2024-01-02T03:04:05.123456Z. The minute prefix is cached. */
+export function formatMicros(micros: number): string {
+  const minute = Math.floor(micros / 60_000_000);
+  if (minute !== cachedMinute) {
+    cachedMinute = minute;
+    cachedPrefix = new Date(minute * 60_000).toISOString().slice(0, 17); // YYYY-MM-DDTHH:MM:
+  }
+  const rest = micros - minute * 60_000_000; // 0 … 59_999_999
+  const sec = Math.floor(rest / 1_000_000);
+  const frac = rest - sec * 1_000_000;
+  return `${cachedPrefix}${sec < 10 ? '0' : ''}${sec}.${String(frac).padStart(6, '0')}Z`;
+}
+
+export function valueProblem(value: unknown): string | undefined {
+  if (value === null) return undefined;
+  switch (typeof value) {
+    case 'number':
+      return Number.isFinite(value) ? undefined : `is not a finite number (${value})`;
+    case 'string':
+    case 'boolean':
+      return undefined;
+    default:
+      return `must be a number, string, boolean or null, got ${typeof value}`;
+  }
+}
+
+export function isPointValue(value: unknown): value is PointValue {
+  return valueProblem(value) === undefined;
+}
+
+/**
+ * Serialises metadata once, checking it is a plain JSON object that round-trips: no functions,
+ * undefined, BigInt, cycles, non-finite numbers or class instances inside.
+ */
+export function encodeMetadata(meta: unknown): string {
+  if (meta === null || typeof meta !== 'object' || Array.isArray(meta)) {
+    throw new Error('must be a JSON object');
+  }
+  checkJson(meta, 0, new Set());
+  return JSON.stringify(meta);
+}
+
+function checkJson(v: unknown, depth: number, seen: Set<object>): void {
+  if (depth > 64) throw new Error('is nested deeper than 64 levels');
+  if (v === null || typeof v === 'string' || typeof v === 'boolean') return;
+  if (typeof v === 'number') {
+    if (!Number.isFinite(v)) throw new Error(`contains a non-finite number (${v})`);
+    return;
+  }
+  if (typeof v !== 'object') throw new Error(`contains a ${typeof v}, which JSON cannot hold`);
+  if (seen.has(v)) throw new Error('contains a cycle');
+  seen.add(v);
+  if (Array.isArray(v)) {
+    for (const item of v) checkJson(item, depth + 1, seen);
+  } else {
+    const proto = Object.getPrototypeOf(v);
+    if (proto !== Object.prototype && proto !== null) {
+      throw new Error(`contains a ${proto?.constructor?.name ?? 'non-plain'} object; use plain objects`);
+    }
+    for (const key of Object.keys(v)) {
+      const item = (v as Record<string, unknown>)[key];
+      if (item === undefined) throw new Error(`has key ${JSON.stringify(key)} set to undefined`);
+      checkJson(item, depth + 1, seen);
+    }
+  }
+  seen.delete(v);
+}

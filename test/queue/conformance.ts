@@ -1,0 +1,173 @@
+import { randomBytes } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { JobPayloadError } from '../../src/errors.ts';
+import type { Job, JobQueue, QueueOptions } from '../../src/queue/types.ts';
+
+export type QueueFactory = (options: QueueOptions) => JobQueue;
+
+const uniqueName = (label: string) => `t-${label}-${randomBytes(4).toString('hex')}`;
+
+/** The JobQueue contract; every driver runs it against a real backend. */
+export function queueConformance(driver: string, make: QueueFactory): void {
+  describe(`JobQueue conformance: ${driver}`, () => {
+    const open = (label: string, opts: QueueOptions = {}) => make({ name: uniqueName(label), ...opts });
+
+    it('adding an id that exists is a no-op', async () => {
+      const q = open('idem');
+      try {
+        expect(await q.add({ id: 'job-a', name: 'n', data: { x: 1 } })).toBe(true);
+        expect(await q.add({ id: 'job-a', name: 'n', data: { x: 2 } })).toBe(false);
+        const added = await q.addBulk([
+          { id: 'job-a', name: 'n', data: 1 },
+          { id: 'job-b', name: 'n', data: 2 },
+          { id: 'job-c', name: 'n', data: 3 },
+        ]);
+        expect(added).toBe(2);
+        const c = await q.counts();
+        expect(c.waiting).toBe(3);
+        expect(await q.backlog()).toBe(3);
+        const seen: Job[] = [];
+        await q.consume(async (job) => void seen.push(job), { drain: true });
+        expect(seen.find((j) => j.id === 'job-a')?.data).toEqual({ x: 1 });
+        // Completed jobs keep their id: adding again still does nothing.
+        expect(await q.add({ id: 'job-a', name: 'n', data: {} })).toBe(false);
+        expect((await q.counts()).completed).toBe(3);
+      } finally {
+        await q.close();
+      }
+    });
+
+    it('runs every job once with concurrency and drains', async () => {
+      const q = open('conc');
+      try {
+        const n = 200;
+        await q.addBulk(Array.from({ length: n }, (_, i) => ({ id: `j-${i}`, name: 'work', data: { i } })));
+        const ids: string[] = [];
+        let inFlight = 0;
+        let maxInFlight = 0;
+        await q.consume(
+          async (job) => {
+            inFlight++;
+            maxInFlight = Math.max(maxInFlight, inFlight);
+            await new Promise((r) => setTimeout(r, 2));
+            ids.push(job.id);
+            expect(job.name).toBe('work');
+            expect(job.attempt).toBe(1);
+            inFlight--;
+          },
+          { concurrency: 8, drain: true },
+        );
+        expect(ids.length).toBe(n);
+        expect(new Set(ids).size).toBe(n);
+        expect(maxInFlight).toBeGreaterThan(1);
+        expect(maxInFlight).toBeLessThanOrEqual(8);
+        const c = await q.counts();
+        expect(c).toMatchObject({ waiting: 0, active: 0, delayed: 0, completed: n, dead: 0 });
+      } finally {
+        await q.close();
+      }
+    });
+
+    it('retries with exponential backoff, then succeeds', async () => {
+      const q = open('retry', { attempts: 4, backoffMs: 100 });
+      try {
+        await q.add({ id: 'flaky', name: 'n', data: null });
+        const times: number[] = [];
+        const outcomes: string[] = [];
+        await q.consume(
+          async (job) => {
+            times.push(Date.now());
+            if (job.attempt < 3) throw new Error(`transient failure ${job.attempt}`);
+          },
+          { drain: true, onJob: (e) => outcomes.push(e.outcome) },
+        );
+        expect(outcomes).toEqual(['retry', 'retry', 'completed']);
+        expect(times.length).toBe(3);
+        const [t0 = 0, t1 = 0, t2 = 0] = times;
+        expect(t1 - t0).toBeGreaterThanOrEqual(90);
+        expect(t2 - t1).toBeGreaterThanOrEqual(190); // doubled
+      } finally {
+        await q.close();
+      }
+    });
+
+    it('dead-letters after the last attempt; list, retry and purge dead letters', async () => {
+      const q = open('dead', { attempts: 2, backoffMs: 20 });
+      try {
+        await q.addBulk([
+          { id: 'bad-1', name: 'n', data: { v: 1 } },
+          { id: 'bad-2', name: 'n', data: { v: 2 } },
+        ]);
+        let calls = 0;
+        await q.consume(
+          async () => {
+            calls++;
+            throw new Error('always fails');
+          },
+          { drain: true },
+        );
+        expect(calls).toBe(4);
+        const c = await q.counts();
+        expect(c.dead).toBe(2);
+        expect(c.failed).toBe(2);
+        const dead = await q.listDead();
+        expect(dead.map((d) => d.id).sort()).toEqual(['bad-1', 'bad-2']);
+        expect(dead[0]?.error).toContain('always fails');
+        expect(dead[0]?.attempts).toBe(2);
+        expect(await q.retryDead(['bad-1'])).toBe(1);
+        const ok: string[] = [];
+        await q.consume(async (job) => void ok.push(job.id), { drain: true });
+        expect(ok).toEqual(['bad-1']);
+        expect((await q.counts()).dead).toBe(1);
+        expect(await q.purgeDead()).toBe(1);
+        expect((await q.counts()).dead).toBe(0);
+        expect(await q.listDead()).toEqual([]);
+      } finally {
+        await q.close();
+      }
+    });
+
+    it('a permanent error (invalid payload) dead-letters at once', async () => {
+      const q = open('perm', { attempts: 5, backoffMs: 20 });
+      try {
+        await q.add({ id: 'invalid', name: 'n', data: {} });
+        let calls = 0;
+        await q.consume(
+          async () => {
+            calls++;
+            throw new JobPayloadError('Job invalid: field value is missing');
+          },
+          { drain: true },
+        );
+        expect(calls).toBe(1);
+        const [dead] = await q.listDead();
+        expect(dead?.error).toContain('value is missing');
+      } finally {
+        await q.close();
+      }
+    });
+
+    it('stops on abort after the jobs in flight finish', async () => {
+      const q = open('abort');
+      try {
+        await q.addBulk(Array.from({ length: 50 }, (_, i) => ({ id: `a-${i}`, name: 'n', data: i })));
+        const ac = new AbortController();
+        let done = 0;
+        await q.consume(
+          async () => {
+            await new Promise((r) => setTimeout(r, 5));
+            done++;
+            if (done === 5) ac.abort();
+          },
+          { signal: ac.signal, concurrency: 2 },
+        );
+        const c = await q.counts();
+        expect(c.active).toBe(0);
+        expect(c.completed).toBe(done);
+        expect(c.waiting).toBe(50 - done);
+      } finally {
+        await q.close();
+      }
+    });
+  });
+}
