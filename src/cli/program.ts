@@ -8,11 +8,10 @@ import { VERSION } from '../version.ts';
 import { registerConfigCommands } from './commands/config.ts';
 import { registerIngestCommands } from './commands/ingest.ts';
 import { registerPipelineCommands } from './commands/pipeline.ts';
-import { registerStorageCommands } from './commands/storage.ts';
-import { registerWriterCommands } from './commands/writer.ts';
 import { registerQueueCommands } from './commands/queue.ts';
 import { registerStorageCommands } from './commands/storage.ts';
 import { registerTimeseriesCommands } from './commands/timeseries.ts';
+import { registerWriterCommands } from './commands/writer.ts';
 
 export function buildProgram(): Command {
   const program = new Command('sluice')

@@ -31,6 +31,6 @@ export {
   saveRequestMetadata,
   saveToFile,
 } from './persistence.ts';
-export { type DataPoint, dataPointLine, type StoredPoint } from './point.ts';
+export { type DataPoint, dataPointLine, type StoredPoint as IncrementalStoredPoint } from './point.ts';
 export { type IncrementalOptions, readDataPoints, saveDataPointIncremental } from './points.ts';
 export { formatStamp, parseStamp, parseStampedName, type StampedName, toDate } from './stamp.ts';
