@@ -10,7 +10,6 @@ export {
   unionKeys,
 } from './csv.ts';
 export { type JsonReadOptions, type JsonWriteOptions, json, jsonReader, jsonWriter } from './json.ts';
-export { parseJson, parseJsonOrThrow, parseJsonSlow } from './json-parse.ts';
 export { type JsonlReadOptions, jsonl, jsonlLine, jsonlReader, jsonlWriter } from './jsonl.ts';
 export {
   type ParquetCompression,

@@ -5,8 +5,8 @@
  */
 
 import { FormatError } from '../errors.ts';
+import { parseJson } from '../util/json-parse.ts';
 import { ChunkBuffer, iterateRows, putEncoded, stringifyJson } from './common.ts';
-import { parseJson } from './json-parse.ts';
 import type { ByteSource, Format, FormatReader, FormatWriter, Row, Rows } from './types.ts';
 
 export interface JsonWriteOptions {

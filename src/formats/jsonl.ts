@@ -2,8 +2,8 @@
 
 import { FormatError } from '../errors.ts';
 import type { Storage } from '../storage/types.ts';
+import { parseJson } from '../util/json-parse.ts';
 import { ChunkBuffer, iterateRows, putEncoded, splitLines, stringifyJson } from './common.ts';
-import { parseJson } from './json-parse.ts';
 import type { ByteSource, Format, FormatReader, FormatWriter, Row, Rows } from './types.ts';
 
 /** One row as a JSONL line (with its trailing newline). Line separators inside strings are escaped by JSON. */

@@ -6,9 +6,9 @@
 
 import { HttpError, NetworkError, SluiceError, TimeoutError, ValidationError } from '../errors.ts';
 import { csvReader } from '../formats/csv.ts';
-import { parseJson } from '../formats/json-parse.ts';
 import { getLogger } from '../logging/logger.ts';
 import { maskSecretsInString } from '../secrets/mask.ts';
+import { parseJson } from '../util/json-parse.ts';
 import { retry } from '../util/retry.ts';
 import type { IngestLocation, SavedFile } from './base.ts';
 import { safeId } from './ids.ts';

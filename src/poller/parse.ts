@@ -2,6 +2,7 @@ import type { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { parse as parseCsv } from 'csv-parse';
 import { FormatError } from '../errors.ts';
+import { parseJson } from '../util/json-parse.ts';
 
 export type RecordFormat = 'json' | 'jsonl' | 'csv';
 
@@ -51,7 +52,7 @@ async function* jsonDocument(input: Readable, key: string, opts: Required<ParseO
   const text = Buffer.concat(chunks).toString('utf8');
   let doc: unknown;
   try {
-    doc = JSON.parse(text);
+    doc = parseJson(text);
   } catch (error) {
     const pos = /position (\d+)/.exec((error as Error).message)?.[1];
     const line = pos === undefined ? undefined : text.slice(0, Number(pos)).split('\n').length;
@@ -80,7 +81,7 @@ async function* jsonLines(input: Readable, key: string, opts: Required<ParseOpti
     const trimmed = text.endsWith('\r') ? text.slice(0, -1) : text;
     if (trimmed.trim() === '') return undefined;
     try {
-      return { n: ++n, record: JSON.parse(trimmed), line };
+      return { n: ++n, record: parseJson(trimmed), line };
     } catch (error) {
       throw fail(key, `invalid JSON on line ${line}: ${(error as Error).message}`, { line, row: n }, error);
     }

@@ -5,8 +5,8 @@
  */
 import { decryptStream } from '../crypto/age.ts';
 import { DataWriteError } from '../errors.ts';
-import { parseJson } from '../formats/json-parse.ts';
 import type { Storage } from '../storage/types.ts';
+import { parseJson } from '../util/json-parse.ts';
 import type {
   AppendJsonArrayOptions,
   CommonWriteOptions,

@@ -7,10 +7,9 @@ import {
   jsonlWriter,
   jsonReader,
   jsonWriter,
-  parseJson,
-  parseJsonSlow,
 } from '../../src/formats/index.ts';
 import type { Row } from '../../src/formats/types.ts';
+import { parseJson, parseJsonSlow } from '../../src/util/json-parse.ts';
 
 async function collect<T>(it: AsyncIterable<T>): Promise<T[]> {
   const out: T[] = [];

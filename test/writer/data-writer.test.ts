@@ -3,7 +3,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { lineChart, pngSize } from '../../src/charts/index.ts';
 import { Engine } from '../../src/engine/duckdb.ts';
-import { parseJson } from '../../src/formats/json-parse.ts';
+import { parseJson } from '../../src/util/json-parse.ts';
 import { DataWriter, type WriterProgressEvent } from '../../src/writer/index.ts';
 import { tempDir } from '../helpers/tmp.ts';
 

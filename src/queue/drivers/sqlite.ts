@@ -5,6 +5,7 @@ import path from 'node:path';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { QueueError, ValidationError } from '../../errors.ts';
+import { parseJson } from '../../util/json-parse.ts';
 import {
   backoffFor,
   type ConsumeOptions,
@@ -208,7 +209,7 @@ export function createSqliteQueue(options: SqliteQueueOptions): JobQueue {
       );
       heartbeat.unref();
       const runOne = async (row: Row): Promise<void> => {
-        const job: Job = { id: row.id, name: row.name, data: JSON.parse(row.data), attempt: row.attempts };
+        const job: Job = { id: row.id, name: row.name, data: parseJson(row.data), attempt: row.attempts };
         try {
           await handler(job);
           guard('complete', () => complete.run(name, job.id, owner));
@@ -272,7 +273,7 @@ export function createSqliteQueue(options: SqliteQueueOptions): JobQueue {
           (r): DeadJob => ({
             id: r.id,
             name: r.name,
-            data: JSON.parse(r.data),
+            data: parseJson(r.data),
             attempts: r.attempts,
             error: r.last_error ?? '',
           }),

@@ -10,6 +10,7 @@ import * as fsp from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { AlreadyExistsError, NotFoundError, SluiceError, StorageError } from '../../errors.ts';
+import { parseJson } from '../../util/json-parse.ts';
 import { bodyBytes, bodyChunks, normalizeMetadata } from '../body.ts';
 import { assertValidKey, assertValidPrefix, compareKeys, RESERVED_SEGMENTS, TEMP_SUFFIX } from '../keys.ts';
 import { scopeStorage } from '../scoped.ts';
@@ -79,7 +80,7 @@ export function createFsStorage(options: FsStorageOptions): Storage {
 
   async function readSidecar(file: string, ino: number): Promise<Sidecar | undefined> {
     try {
-      const sidecar = JSON.parse(await fsp.readFile(sidecarOf(file), 'utf8')) as Sidecar;
+      const sidecar = parseJson(await fsp.readFile(sidecarOf(file), 'utf8')) as Sidecar;
       return sidecar.ino === ino ? sidecar : undefined;
     } catch {
       return undefined;
