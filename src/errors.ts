@@ -222,6 +222,11 @@ export const JobPayloadError = defineError('E062');
 export const SyncError = defineError('E070');
 export const LockError = defineError('E071');
 
+// The OSAA seed's names for the same errors: its base class and two of its domain errors.
+export const PipelineError = SluiceError;
+export const IngestionError = IngestError;
+export const S3Error = S3AccessError;
+
 /** Errors worth retrying: network faults, timeouts, throttling and 5xx, as marked by drivers. */
 export function isRetryable(error: unknown): boolean {
   if (error instanceof SluiceError) {

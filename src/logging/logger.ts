@@ -57,9 +57,21 @@ export function createLogger(options: LoggerOptions = {}): Logger {
 
 let shared: Logger | undefined;
 
-/** The process-wide logger (configured by the CLI's --log-level/--log-format). */
-export function getLogger(): Logger {
+/**
+ * The process-wide logger (configured by the CLI's --log-level/--log-format). With a name, a
+ * child logger tagged `module: name` (the seed's `get_logger(name, level)`).
+ */
+export function getLogger(name?: string, level?: LogLevel): Logger {
   shared ??= createLogger();
+  if (name === undefined && level === undefined) return shared;
+  const child = shared.child(name === undefined ? {} : { module: name });
+  if (level !== undefined) child.level = level;
+  return child;
+}
+
+/** Replaces the process-wide logger with one at `level` (the seed's `setup_logging`). */
+export function setupLogging(level: LogLevel = 'info', format?: LogFormat): Logger {
+  shared = createLogger({ level, ...(format ? { format } : {}) });
   return shared;
 }
 

@@ -27,3 +27,15 @@ describe('logger', () => {
     expect(text).toContain('page=2');
   });
 });
+
+describe('seed logging helpers', () => {
+  it('getLogger(name, level) gives a tagged child; setupLogging sets the level', async () => {
+    const { getLogger, setupLogging } = await import('../../src/logging/logger.ts');
+    const root = setupLogging('warn');
+    expect(root.level).toBe('warn');
+    const child = getLogger('pipeline.ingest', 'debug');
+    expect(child.level).toBe('debug');
+    expect(child.bindings()).toMatchObject({ module: 'pipeline.ingest' });
+    expect(getLogger()).toBe(root);
+  });
+});
