@@ -35,13 +35,15 @@ export function buildBatch(points: readonly DataPointInput[]): PointBatch {
   const metas: string[] = [];
   const metaByObject = new Map<object, number>();
   const metaByJson = new Map<string, number>();
+  let lastMeta: unknown;
+  let lastMi = 0;
   for (let i = 0; i < n; i++) {
     const p = points[i];
     if (p === null || typeof p !== 'object') fail(i, '?', 'point', 'is not an object');
     const variable = p.variable;
-    checkName(variable, i);
     let vi = varMap.get(variable);
     if (vi === undefined) {
+      checkName(variable, i);
       vi = vars.length;
       vars.push(variable);
       varMap.set(variable, vi);
@@ -69,6 +71,10 @@ export function buildBatch(points: readonly DataPointInput[]): PointBatch {
     }
     const meta = p.metadata;
     if (meta === undefined || meta === null) continue;
+    if (meta === lastMeta) {
+      metaIdx[i] = lastMi;
+      continue;
+    }
     let mi = typeof meta === 'object' ? metaByObject.get(meta) : undefined;
     if (mi === undefined) {
       let json: string;
@@ -86,6 +92,8 @@ export function buildBatch(points: readonly DataPointInput[]): PointBatch {
       metaByObject.set(meta, mi);
     }
     metaIdx[i] = mi;
+    lastMeta = meta;
+    lastMi = mi;
   }
   return { count: n, firstSeq: 0, vars, varIdx, micros, type, num, strs, metas, metaIdx };
 }

@@ -6,6 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import * as fsp from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { type Engine, quoteLiteral } from '../engine/duckdb.ts';
 import { NotFoundError, TimeSeriesError } from '../errors.ts';
@@ -53,17 +54,27 @@ export function encodeVariableForKey(variable: string): string {
 export class SegmentFiles {
   private readonly storage: Storage;
   private readonly engine: Engine;
-  private readonly tmpDir: string;
+  private tmp: Promise<string> | undefined;
   /** Decoded segments by key; keys are never reused, so entries never go stale. */
   private cache = new Map<string, Columns>();
   private cachedRows = 0;
   private readonly maxCachedRows: number;
 
-  constructor(storage: Storage, engine: Engine, tmpDir: string, maxCachedRows = 20_000_000) {
+  constructor(storage: Storage, engine: Engine, maxCachedRows = 20_000_000) {
     this.storage = storage;
     this.engine = engine;
-    this.tmpDir = tmpDir;
     this.maxCachedRows = maxCachedRows;
+  }
+
+  /** Scratch directory for staging files, made on first use (a killed process leaves none behind otherwise). */
+  private tmpDir(): Promise<string> {
+    this.tmp ??= fsp.mkdtemp(path.join(os.tmpdir(), 'sluice-ts-'));
+    return this.tmp;
+  }
+
+  async cleanup(): Promise<void> {
+    if (this.tmp) await fsp.rm(await this.tmp, { recursive: true, force: true });
+    this.tmp = undefined;
   }
 
   async loadManifest(): Promise<Manifest> {
@@ -96,7 +107,7 @@ export class SegmentFiles {
     if (this.storage.capabilities.localFiles && this.storage.localPath) {
       return { file: this.storage.localPath(key), cleanup: async () => {} };
     }
-    const file = path.join(this.tmpDir, `read-${randomBytes(6).toString('hex')}.parquet`);
+    const file = path.join(await this.tmpDir(), `read-${randomBytes(6).toString('hex')}.parquet`);
     await fsp.writeFile(file, await this.storage.get(key));
     return { file, cleanup: () => fsp.rm(file, { force: true }) };
   }
@@ -155,12 +166,9 @@ export class SegmentFiles {
     const id = `${Date.now().toString(36)}-${randomBytes(6).toString('hex')}`;
     const day = new Date(window / 1000).toISOString().slice(0, 19).replaceAll(':', '');
     const key = `segments/var=${encodeVariableForKey(variable)}/window=${day}/${id}.parquet`;
-    const local =
-      this.storage.capabilities.localFiles && this.storage.localPath
-        ? undefined
-        : path.join(this.tmpDir, `write-${id}.parquet`);
     const table = `seg_${id.replace(/[^a-z0-9]/g, '_')}`;
-    const file = local ?? path.join(this.tmpDir, `write-${id}.parquet`);
+    // DuckDB writes a local file; the storage put then publishes it atomically (fs or S3).
+    const file = path.join(await this.tmpDir(), `write-${id}.parquet`);
     try {
       await this.engine.withConnection(async (conn) => {
         await conn.run(

@@ -3,8 +3,6 @@
  * columnar buffers, Parquet segments published by a manifest, and queries that merge the two.
  */
 import * as fsp from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import { Engine } from '../engine/duckdb.ts';
 import { TimeSeriesError, ValidationError } from '../errors.ts';
 import { getLogger } from '../logging/logger.ts';
@@ -39,7 +37,6 @@ export class TimeSeriesStore {
   /** @internal */ frozen: Map<string, SeriesBuffer> | undefined;
   private readonly storage: Storage;
   private readonly engine: Engine;
-  private readonly tmpDir: string;
   private wal: WriteAheadLog | undefined;
   private releaseLock: (() => Promise<void>) | undefined;
   private nextSeq = 1;
@@ -52,13 +49,12 @@ export class TimeSeriesStore {
   /** @internal */ ownsStorage = true;
   private readonly reader: SeriesReader;
 
-  private constructor(url: string, options: Resolved, storage: Storage, engine: Engine, tmpDir: string) {
+  private constructor(url: string, options: Resolved, storage: Storage, engine: Engine) {
     this.url = url;
     this.options = options;
     this.storage = storage;
     this.engine = engine;
-    this.tmpDir = tmpDir;
-    this.segments = new SegmentFiles(storage, engine, tmpDir);
+    this.segments = new SegmentFiles(storage, engine);
     this.manifest = { version: 1, compactedSeq: 0, segments: [], updatedAt: '' };
     this.reader = new SeriesReader(this);
   }
@@ -67,9 +63,8 @@ export class TimeSeriesStore {
   static async open(pathOrUrl: string, options: TimeSeriesStoreOptions = {}): Promise<TimeSeriesStore> {
     const resolved = resolveOptions(pathOrUrl, options);
     const storage = options.storageInstance ?? openStorage(pathOrUrl, options.storage ?? {});
-    const tmpDir = await fsp.mkdtemp(path.join(os.tmpdir(), 'sluice-ts-'));
     const engine = await Engine.create({ threads: 2 });
-    const store = new TimeSeriesStore(pathOrUrl, resolved, storage, engine, tmpDir);
+    const store = new TimeSeriesStore(pathOrUrl, resolved, storage, engine);
     store.ownsStorage = options.storageInstance === undefined;
     try {
       await store.init();
@@ -387,6 +382,6 @@ export class TimeSeriesStore {
     await this.releaseLock?.();
     await this.engine.close();
     if (this.ownsStorage) await this.storage.close();
-    await fsp.rm(this.tmpDir, { recursive: true, force: true });
+    await this.segments.cleanup();
   }
 }

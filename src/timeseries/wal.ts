@@ -102,7 +102,10 @@ export class WriteAheadLog {
 
   static async open(dir: string, options: WalOptions, recovered: RecoveredWal, nextSeq: number) {
     const wal = new WriteAheadLog(dir, options);
-    wal.closedFiles = recovered.files.slice();
+    // An empty file left by an earlier open can have the name the new current file gets: it must
+    // not also count as a closed file, or compaction would delete the file being appended to.
+    const current = walFileName(nextSeq);
+    wal.closedFiles = recovered.files.filter((f) => f.name !== current);
     await wal.openFile(nextSeq);
     return wal;
   }
