@@ -11,7 +11,7 @@ import type { Storage } from '../storage/types.ts';
 import { parseDuration } from '../util/format-bytes.ts';
 import { buildBatch } from './batch.ts';
 import { encodeBatch, type PointBatch } from './codec.ts';
-import { SeriesBuffer } from './columns.ts';
+import { MetaDict, SeriesBuffer } from './columns.ts';
 import { applyRetentionTo, type CompactResult, compactBuffers, type RetentionResult } from './compact.ts';
 import { type ExportOptions, exportStore, type ImportOptions, type ImportResult, importPath } from './io.ts';
 import { type Resolved, resolveOptions } from './options.ts';
@@ -35,6 +35,7 @@ export class TimeSeriesStore {
   /** @internal */ manifest: Manifest;
   /** @internal */ active = new Map<string, SeriesBuffer>();
   /** @internal */ frozen: Map<string, SeriesBuffer> | undefined;
+  private readonly dict = new MetaDict();
   private readonly storage: Storage;
   private readonly engine: Engine;
   private wal: WriteAheadLog | undefined;
@@ -130,30 +131,32 @@ export class TimeSeriesStore {
   }
 
   private applyBatch(b: PointBatch, skipUpTo = 0): void {
-    // One map lookup per variable of the batch, not per point.
-    const bufs = b.vars.map((variable) => {
-      let buf = this.active.get(variable);
-      if (!buf) {
-        buf = new SeriesBuffer();
-        this.active.set(variable, buf);
-      }
-      return buf;
-    });
-    const { varIdx, micros, type, num, metaIdx, metas, strs, firstSeq } = b;
+    // One map lookup per variable and per distinct metadata of the batch, not per point.
+    const bufs = b.vars.map((variable) => this.bufferFor(variable));
+    const metaIds = [0, ...b.metas.map((m) => this.dict.intern(m))];
+    const { varIdx, micros, type, num, metaIdx, strs, firstSeq } = b;
     for (let i = 0; i < b.count; i++) {
       const seq = firstSeq + i;
       if (seq <= skipUpTo) continue;
-      const mi = metaIdx[i] as number;
       (bufs[varIdx[i] as number] as SeriesBuffer).push(
         micros[i] as number,
         seq,
         type[i] as number,
         num[i] as number,
         strs.size === 0 ? undefined : strs.get(i),
-        mi === 0 ? undefined : metas[mi - 1],
+        metaIds[metaIdx[i] as number] as number,
       );
     }
     this.buffered += b.count;
+  }
+
+  private bufferFor(variable: string): SeriesBuffer {
+    let buf = this.active.get(variable);
+    if (!buf) {
+      buf = new SeriesBuffer(this.dict);
+      this.active.set(variable, buf);
+    }
+    return buf;
   }
 
   private applyCommitted(batches: PointBatch[]): void {
@@ -301,19 +304,15 @@ export class TimeSeriesStore {
     const newer = this.active;
     this.active = frozen;
     for (const [variable, buf] of newer) {
+      const into = this.bufferFor(variable);
       for (let i = 0; i < buf.length; i++) {
-        let into = this.active.get(variable);
-        if (!into) {
-          into = new SeriesBuffer();
-          this.active.set(variable, into);
-        }
         into.push(
           buf.micros[i] as number,
           buf.seq[i] as number,
           buf.type[i] as number,
           buf.num[i] as number,
           buf.strs[i],
-          buf.metas[i],
+          buf.metaIds[i] as number,
         );
       }
     }
