@@ -1,6 +1,6 @@
 /** Turns caller input into a validated columnar PointBatch, or throws for the whole batch. */
 import { InvalidPointError } from '../errors.ts';
-import { type PointBatch, T_BOOL, T_NULL, T_NUMBER, T_STRING } from './codec.ts';
+import { allocateBatch, type PointBatch, T_BOOL, T_NULL, T_NUMBER, T_STRING } from './codec.ts';
 import type { DataPointInput } from './types.ts';
 import { encodeMetadata, parseTimestamp, variableNameProblem } from './validate.ts';
 
@@ -24,15 +24,9 @@ function fail(index: number, variable: string, field: string, what: string): nev
 
 export function buildBatch(points: readonly DataPointInput[]): PointBatch {
   const n = points.length;
-  const varIdx = new Uint32Array(n);
-  const micros = new Float64Array(n);
-  const type = new Uint8Array(n);
-  const num = new Float64Array(n);
-  const metaIdx = new Uint32Array(n);
-  const strs = new Map<number, string>();
-  const vars: string[] = [];
+  const batch = allocateBatch(n);
+  const { varIdx, micros, type, num, metaIdx, strs, vars, metas } = batch;
   const varMap = new Map<string, number>();
-  const metas: string[] = [];
   const metaByObject = new Map<object, number>();
   const metaByJson = new Map<string, number>();
   let lastMeta: unknown;
@@ -95,5 +89,5 @@ export function buildBatch(points: readonly DataPointInput[]): PointBatch {
     lastMeta = meta;
     lastMi = mi;
   }
-  return { count: n, firstSeq: 0, vars, varIdx, micros, type, num, strs, metas, metaIdx };
+  return batch;
 }

@@ -21,7 +21,7 @@ export interface WalOptions {
 }
 
 interface Pending {
-  buf: Buffer;
+  bufs: Buffer[];
   batch: PointBatch;
   resolve: () => void;
   reject: (error: Error) => void;
@@ -117,12 +117,12 @@ export class WriteAheadLog {
     return this.closedFiles.length + 1;
   }
 
-  append(buf: Buffer, batch: PointBatch): Promise<void> {
+  append(bufs: Buffer[], batch: PointBatch): Promise<void> {
     if (this.closed) return Promise.reject(new TimeSeriesError(`Time-series log ${this.dir} is closed`));
     if (this.failed) return Promise.reject(this.failed);
     return new Promise<void>((resolve, reject) => {
-      this.pending.push({ buf, batch, resolve, reject });
-      this.pendingBytes += buf.length;
+      this.pending.push({ bufs, batch, resolve, reject });
+      for (const b of bufs) this.pendingBytes += b.length;
       this.schedule();
     });
   }
@@ -148,7 +148,7 @@ export class WriteAheadLog {
     try {
       if (this.failed) throw this.failed;
       if (!fd) throw new TimeSeriesError(`Time-series log ${this.dir} is closed`);
-      const bufs = group.map((p) => p.buf);
+      const bufs = group.flatMap((p) => p.bufs);
       const bytes = bufs.reduce((s, b) => s + b.length, 0);
       try {
         let written = 0;
