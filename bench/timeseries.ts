@@ -63,6 +63,24 @@ const [, sluiceMs] = await timed(async () => {
 const sluiceRate = rate(N, sluiceMs);
 line('sluice storeDataPoints (10k batches, fsync)', `${fmt(sluiceRate)} points/s`);
 
+// The same producer keeping up to 4 batches in flight: group commit gives them one fsync.
+const pipeStore = await TimeSeriesStore.open(path.join(root, 'sluice-pipelined'), {
+  compactIntervalMs: 0,
+  compactPoints: 0,
+});
+const [, pipeMs] = await timed(async () => {
+  const inFlight = new Set<Promise<void>>();
+  for (let i = 0; i < N; i += BATCH) {
+    const p = pipeStore.storeDataPoints(points.slice(i, i + BATCH)).finally(() => inFlight.delete(p));
+    inFlight.add(p);
+    if (inFlight.size >= 4) await Promise.race(inFlight);
+  }
+  await Promise.all(inFlight);
+});
+await pipeStore.close();
+const pipeRate = rate(N, pipeMs);
+line('sluice, same batches, ≤ 4 in flight (fsync)', `${fmt(pipeRate)} points/s`);
+
 // SQLite: WAL, synchronous=NORMAL, 10k-row transactions, one prepared insert
 const sqlitePath = path.join(root, 'sqlite.db');
 const db = new DatabaseSync(sqlitePath);
@@ -127,6 +145,9 @@ console.log();
 line('sluice / SQLite', ratio(sluiceRate, sqliteRate, 3));
 line('sluice / DuckDB appender', ratio(sluiceRate, duckRate, 1.5));
 line('sluice / seed way', ratio(sluiceRate, seedRate, 10));
+line('sluice ≤ 4 in flight / SQLite', ratio(pipeRate, sqliteRate, 3));
+line('sluice ≤ 4 in flight / DuckDB appender', ratio(pipeRate, duckRate, 1.5));
+line('sluice ≤ 4 in flight / seed way', ratio(pipeRate, seedRate, 10));
 
 // Many small writers: 100 producers, each awaiting one point at a time
 const small = await TimeSeriesStore.open(path.join(root, 'small'), {

@@ -26,16 +26,26 @@ export interface PointBatch {
   count: number;
   firstSeq: number;
   vars: string[];
+  varIdx: ArrayLike<number>;
+  micros: ArrayLike<number>;
+  type: ArrayLike<number>;
+  num: ArrayLike<number>;
+  /** Strings by point index (only string-typed points have one). */
+  strs: Map<number, string>;
+  metas: string[];
+  metaIdx: ArrayLike<number>;
+  /** Record header + fixed part, when the columns above are views into it (fresh batches). */
+  fixed?: Buffer;
+}
+
+/** A batch being built: its columns are typed arrays over the record's memory. */
+export interface FreshBatch extends PointBatch {
   varIdx: Uint32Array;
   micros: Float64Array;
   type: Uint8Array;
   num: Float64Array;
-  /** Strings by point index (only string-typed points have one). */
-  strs: Map<number, string>;
-  metas: string[];
   metaIdx: Uint32Array;
-  /** Record header + fixed part, when the columns above are views into it (fresh batches). */
-  fixed?: Buffer;
+  fixed: Buffer;
 }
 
 export const RECORD_HEADER = 8;
@@ -44,7 +54,7 @@ const FIXED_HEADER = 16;
 const COLUMNS_AT = RECORD_HEADER + FIXED_HEADER;
 
 /** Allocates the columns of an n-point batch as views into the memory of its future record. */
-export function allocateBatch(n: number): PointBatch {
+export function allocateBatch(n: number): FreshBatch {
   // Its own ArrayBuffer (offset 0), so the f64 columns at offset 24 are 8-byte aligned.
   const ab = new ArrayBuffer(COLUMNS_AT + n * 25);
   return {
@@ -96,14 +106,84 @@ export function encodeBatch(b: PointBatch): Buffer[] {
   return [fixed, tail];
 }
 
+/**
+ * One point, one record, one allocation: the path concurrent single-point writers take, where
+ * per-call overhead (not bytes) bounds throughput.
+ */
+export function encodeSinglePoint(
+  variable: string,
+  micros: number,
+  type: number,
+  num: number,
+  str: string | undefined,
+  metaJson: string | undefined,
+  seq: number,
+): { batch: PointBatch; bufs: Buffer[] } {
+  const varLen = Buffer.byteLength(variable);
+  const metaLen = metaJson === undefined ? 0 : Buffer.byteLength(metaJson);
+  const strLen = str === undefined ? 0 : Buffer.byteLength(str);
+  const payload =
+    FIXED_HEADER +
+    25 +
+    8 +
+    varLen +
+    4 +
+    (metaJson === undefined ? 0 : 4 + metaLen) +
+    (str === undefined ? 0 : 4 + strLen);
+  const buf = Buffer.allocUnsafe(RECORD_HEADER + payload);
+  let o = RECORD_HEADER;
+  buf.writeUInt32LE(VERSION, o); // version byte + 3 zero bytes
+  buf.writeUInt32LE(1, o + 4);
+  buf.writeDoubleLE(seq, o + 8);
+  o += FIXED_HEADER;
+  buf.writeDoubleLE(micros, o);
+  buf.writeDoubleLE(num, o + 8);
+  buf.writeUInt32LE(0, o + 16);
+  buf.writeUInt32LE(metaJson === undefined ? 0 : 1, o + 20);
+  buf.writeUInt8(type, o + 24);
+  o += 25;
+  buf.writeUInt32LE(1, o);
+  buf.writeUInt32LE(varLen, o + 4);
+  o += 8 + buf.write(variable, o + 8);
+  buf.writeUInt32LE(metaJson === undefined ? 0 : 1, o);
+  o += 4;
+  if (metaJson !== undefined) {
+    buf.writeUInt32LE(metaLen, o);
+    o += 4 + buf.write(metaJson, o + 4);
+  }
+  if (str !== undefined) {
+    buf.writeUInt32LE(strLen, o);
+    o += 4 + buf.write(str, o + 4);
+  }
+  if (o !== RECORD_HEADER + payload)
+    throw new Error(`single-point record size mismatch (${o} ≠ ${RECORD_HEADER + payload})`);
+  buf.writeUInt32LE(payload, 0);
+  buf.writeUInt32LE(crc32(buf.subarray(RECORD_HEADER, o)), 4);
+  const batch: PointBatch = {
+    count: 1,
+    firstSeq: seq,
+    vars: [variable],
+    varIdx: [0],
+    micros: [micros],
+    type: [type],
+    num: [num],
+    strs: str === undefined ? EMPTY_STRS : new Map([[0, str]]),
+    metas: metaJson === undefined ? [] : [metaJson],
+    metaIdx: [metaJson === undefined ? 0 : 1],
+  };
+  return { batch, bufs: [buf] };
+}
+
+const EMPTY_STRS: Map<number, string> = new Map();
+
 function copyIntoFixed(b: PointBatch): Buffer {
   const a = allocateBatch(b.count);
-  a.micros.set(b.micros);
-  a.num.set(b.num);
-  a.varIdx.set(b.varIdx);
-  a.metaIdx.set(b.metaIdx);
-  a.type.set(b.type);
-  return a.fixed as Buffer;
+  a.micros.set(Array.from(b.micros));
+  a.num.set(Array.from(b.num));
+  a.varIdx.set(Array.from(b.varIdx));
+  a.metaIdx.set(Array.from(b.metaIdx));
+  a.type.set(Array.from(b.type));
+  return a.fixed;
 }
 
 export type DecodeResult = { ok: true; batch: PointBatch; length: number } | { ok: false; reason: string };

@@ -9,8 +9,8 @@ import { getLogger } from '../logging/logger.ts';
 import { openStorage } from '../storage/open.ts';
 import type { Storage } from '../storage/types.ts';
 import { parseDuration } from '../util/format-bytes.ts';
-import { buildBatch } from './batch.ts';
-import { encodeBatch, type PointBatch } from './codec.ts';
+import { buildBatch, validateSinglePoint } from './batch.ts';
+import { encodeBatch, encodeSinglePoint, type PointBatch } from './codec.ts';
 import { MetaDict, SeriesBuffer } from './columns.ts';
 import { applyRetentionTo, type CompactResult, compactBuffers, type RetentionResult } from './compact.ts';
 import { type ExportOptions, exportStore, type ImportOptions, type ImportResult, importPath } from './io.ts';
@@ -183,8 +183,21 @@ export class TimeSeriesStore {
   }
 
   /** Stores one point; resolves once it is in the log (and fsynced unless durability is 'os'). */
-  storeDataPoint(variable: string, timestamp: TimestampInput, value: PointValue, metadata?: Metadata | null) {
-    return this.storeDataPoints([{ variable, timestamp, value, metadata }]);
+  storeDataPoint(
+    variable: string,
+    timestamp: TimestampInput,
+    value: PointValue,
+    metadata?: Metadata | null,
+  ): Promise<void> {
+    try {
+      const wal = this.writable();
+      const p = validateSinglePoint(variable, timestamp, value, metadata);
+      const seq = this.nextSeq++;
+      const { batch, bufs } = encodeSinglePoint(variable, p.micros, p.type, p.num, p.str, p.metaJson, seq);
+      return wal.append(bufs, batch);
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 
   /** Stores a batch atomically: one invalid point rejects the whole batch with InvalidPointError (E051). */

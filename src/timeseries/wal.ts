@@ -148,8 +148,10 @@ export class WriteAheadLog {
     try {
       if (this.failed) throw this.failed;
       if (!fd) throw new TimeSeriesError(`Time-series log ${this.dir} is closed`);
-      const bufs = group.flatMap((p) => p.bufs);
-      const bytes = bufs.reduce((s, b) => s + b.length, 0);
+      const parts = group.flatMap((p) => p.bufs);
+      const bytes = parts.reduce((s, b) => s + b.length, 0);
+      // Many small records (single-point writers) cost less as one copied buffer than as iovecs.
+      const bufs = parts.length > 16 && bytes < 1 << 20 ? [Buffer.concat(parts, bytes)] : parts;
       try {
         let written = 0;
         while (written < bytes) {
