@@ -60,7 +60,7 @@ export class SegmentFiles {
   private cachedRows = 0;
   private readonly maxCachedRows: number;
 
-  constructor(storage: Storage, engine: Engine, maxCachedRows = 20_000_000) {
+  constructor(storage: Storage, engine: Engine, maxCachedRows = 4_000_000) {
     this.storage = storage;
     this.engine = engine;
     this.maxCachedRows = maxCachedRows;

@@ -265,3 +265,42 @@ describe('write-ahead log', () => {
     expect((await all(third, 'a')).map((p) => p.value)).toEqual([1, 2, 3]);
   });
 });
+
+describe('compaction', () => {
+  it('runs while appends continue, and loses or doubles nothing', async () => {
+    const dir = fresh();
+    const s = await openStore(dir, { partitionMs: 60_000 });
+    const batch = (k: number) =>
+      Array.from({ length: 500 }, (_, i) => ({
+        variable: `v${i % 4}`,
+        timestamp: k * 1_000_000 + i * 10,
+        value: k * 1000 + i,
+      }));
+    for (let k = 0; k < 20; k++) await s.storeDataPoints(batch(k));
+    const compaction = s.compact();
+    const during: Promise<void>[] = [];
+    for (let k = 20; k < 40; k++) during.push(s.storeDataPoints(batch(k)));
+    await Promise.all(during);
+    const res = await compaction;
+    expect(res.points).toBeGreaterThanOrEqual(10_000);
+    const stats = await s.stats();
+    expect(stats.segmentPoints + stats.bufferedPoints).toBe(20_000);
+    await s.compact();
+    await s.close();
+    const again = await openStore(dir);
+    let total = 0;
+    for (const v of await again.variables()) total += (await all(again, v)).length;
+    expect(total).toBe(20_000);
+    expect((await again.stats()).bufferedPoints).toBe(0);
+  });
+
+  it('background compaction triggers on buffered points', async () => {
+    const s = await openStore(fresh(), { compactPoints: 1000 });
+    await s.storeDataPoints(
+      Array.from({ length: 1500 }, (_, i) => ({ variable: 'b', timestamp: i, value: i })),
+    );
+    for (let i = 0; i < 100 && (await s.stats()).segmentPoints === 0; i++)
+      await new Promise((r) => setTimeout(r, 50));
+    expect((await s.stats()).segmentPoints).toBe(1500);
+  });
+});
