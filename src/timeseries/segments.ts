@@ -12,7 +12,7 @@ import { type Engine, quoteLiteral } from '../engine/duckdb.ts';
 import { NotFoundError, TimeSeriesError } from '../errors.ts';
 import type { Storage } from '../storage/types.ts';
 import { T_STRING } from './codec.ts';
-import { type Columns, emptyColumns } from './columns.ts';
+import type { Columns } from './columns.ts';
 
 export interface SegmentEntry {
   key: string;
@@ -226,5 +226,3 @@ export class SegmentFiles {
     if (keys.length > 0) await this.storage.deleteMany(keys);
   }
 }
-
-export { emptyColumns };
