@@ -134,6 +134,23 @@ export class TimeSeriesStore {
     // One map lookup per variable and per distinct metadata of the batch, not per point.
     const bufs = b.vars.map((variable) => this.bufferFor(variable));
     const metaIds = [0, ...b.metas.map((m) => this.dict.intern(m))];
+    if (b.count === 1) {
+      // Single points carry plain arrays; keeping them out of the loop below keeps it monomorphic.
+      if (b.firstSeq > skipUpTo) {
+        const mi = b.metaIdx[0] as number;
+        const s = b.strs.get(0);
+        (bufs[0] as SeriesBuffer).push(
+          b.micros[0] as number,
+          b.firstSeq,
+          b.type[0] as number,
+          b.num[0] as number,
+          s,
+          metaIds[mi] as number,
+        );
+      }
+      this.buffered += 1;
+      return;
+    }
     const { varIdx, micros, type, num, metaIdx, strs, firstSeq } = b;
     for (let i = 0; i < b.count; i++) {
       const seq = firstSeq + i;
