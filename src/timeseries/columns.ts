@@ -89,6 +89,29 @@ export class SeriesBuffer {
     this.sortedCache = undefined;
   }
 
+  /** Makes room for `n` more points (then pushReserved, then touched). */
+  reserve(n: number): void {
+    while (this.length + n > this.micros.length) this.grow();
+  }
+
+  /** push() for numbers, booleans and nulls after reserve(); call touched() after the last one. */
+  pushReserved(micros: number, seq: number, type: number, num: number, metaId: number) {
+    const i = this.length;
+    if (i > 0 && micros < (this.micros[i - 1] as number)) this.inOrder = false;
+    this.micros[i] = micros;
+    this.seq[i] = seq;
+    this.type[i] = type;
+    this.num[i] = num;
+    this.metaIds[i] = metaId;
+    if (micros < this.minMicros) this.minMicros = micros;
+    if (micros > this.maxMicros) this.maxMicros = micros;
+    this.length = i + 1;
+  }
+
+  touched(): void {
+    this.sortedCache = undefined;
+  }
+
   private grow(): void {
     const cap = this.micros.length * 2;
     const g = <T extends Float64Array | Uint8Array>(a: T, make: (n: number) => T): T => {

@@ -152,6 +152,27 @@ export class TimeSeriesStore {
       return;
     }
     const { varIdx, micros, type, num, metaIdx, strs, firstSeq } = b;
+    if (skipUpTo < firstSeq && strs.size === 0) {
+      // Hot path: reserve once per variable, then plain stores (no strings to place).
+      const counts = new Uint32Array(bufs.length);
+      for (let i = 0; i < b.count; i++) {
+        const v = varIdx[i] as number;
+        counts[v] = (counts[v] as number) + 1;
+      }
+      for (let v = 0; v < bufs.length; v++) (bufs[v] as SeriesBuffer).reserve(counts[v] as number);
+      for (let i = 0; i < b.count; i++) {
+        (bufs[varIdx[i] as number] as SeriesBuffer).pushReserved(
+          micros[i] as number,
+          firstSeq + i,
+          type[i] as number,
+          num[i] as number,
+          metaIds[metaIdx[i] as number] as number,
+        );
+      }
+      for (const buf of bufs) buf.touched();
+      this.buffered += b.count;
+      return;
+    }
     for (let i = 0; i < b.count; i++) {
       const seq = firstSeq + i;
       if (seq <= skipUpTo) continue;
