@@ -10,8 +10,9 @@ import { openStorage } from '../storage/open.ts';
 import type { Storage } from '../storage/types.ts';
 import { parseDuration } from '../util/format-bytes.ts';
 import { buildBatch, validateSinglePoint } from './batch.ts';
+import { PointBuffers } from './buffers.ts';
 import { encodeBatch, encodeSinglePoint, type PointBatch } from './codec.ts';
-import { MetaDict, SeriesBuffer } from './columns.ts';
+import type { SeriesBuffer } from './columns.ts';
 import { applyRetentionTo, type CompactResult, compactBuffers, type RetentionResult } from './compact.ts';
 import { type ExportOptions, exportStore, type ImportOptions, type ImportResult, importPath } from './io.ts';
 import { type Resolved, resolveOptions } from './options.ts';
@@ -33,16 +34,21 @@ export class TimeSeriesStore {
   readonly options: Resolved;
   /** @internal */ readonly segments: SegmentFiles;
   /** @internal */ manifest: Manifest;
-  /** @internal */ active = new Map<string, SeriesBuffer>();
-  /** @internal */ frozen: Map<string, SeriesBuffer> | undefined;
-  private readonly dict = new MetaDict();
+  private readonly buffers = new PointBuffers();
+  /** @internal Buffered points not yet compacted. */
+  get active(): Map<string, SeriesBuffer> {
+    return this.buffers.active;
+  }
+  /** @internal Points being compacted right now (still visible to queries). */
+  get frozen(): Map<string, SeriesBuffer> | undefined {
+    return this.buffers.frozen;
+  }
   private readonly storage: Storage;
   private readonly engine: Engine;
   private wal: WriteAheadLog | undefined;
   private releaseLock: (() => Promise<void>) | undefined;
   private nextSeq = 1;
   private committedSeq = 0;
-  private buffered = 0;
   private compacting: Promise<CompactResult> | undefined;
   private maintenance: Promise<unknown> = Promise.resolve();
   private timer: NodeJS.Timeout | undefined;
@@ -108,14 +114,13 @@ export class TimeSeriesStore {
   /** Rebuilds buffers from the log, skipping what the manifest says is already in segments. */
   private replay(recovered: RecoveredWal): void {
     const covered = this.manifest.compactedSeq;
-    this.active = new Map();
-    this.buffered = 0;
+    this.buffers.reset();
     let maxSeq = covered;
     for (const b of recovered.batches) {
       const last = b.firstSeq + b.count - 1;
       if (last > maxSeq) maxSeq = last;
       if (last <= covered) continue;
-      this.applyBatch(b, covered);
+      this.buffers.apply(b, covered);
     }
     this.nextSeq = maxSeq + 1;
     this.committedSeq = maxSeq;
@@ -130,80 +135,13 @@ export class TimeSeriesStore {
     this.replay(recovered);
   }
 
-  private applyBatch(b: PointBatch, skipUpTo = 0): void {
-    // One map lookup per variable and per distinct metadata of the batch, not per point.
-    const bufs = b.vars.map((variable) => this.bufferFor(variable));
-    const metaIds = [0, ...b.metas.map((m) => this.dict.intern(m))];
-    if (b.count === 1) {
-      // Single points carry plain arrays; keeping them out of the loop below keeps it monomorphic.
-      if (b.firstSeq > skipUpTo) {
-        const mi = b.metaIdx[0] as number;
-        const s = b.strs.get(0);
-        (bufs[0] as SeriesBuffer).push(
-          b.micros[0] as number,
-          b.firstSeq,
-          b.type[0] as number,
-          b.num[0] as number,
-          s,
-          metaIds[mi] as number,
-        );
-      }
-      this.buffered += 1;
-      return;
-    }
-    const { varIdx, micros, type, num, metaIdx, strs, firstSeq } = b;
-    if (skipUpTo < firstSeq && strs.size === 0) {
-      // Hot path: reserve once per variable, then plain stores (no strings to place).
-      const counts = new Uint32Array(bufs.length);
-      for (let i = 0; i < b.count; i++) {
-        const v = varIdx[i] as number;
-        counts[v] = (counts[v] as number) + 1;
-      }
-      for (let v = 0; v < bufs.length; v++) (bufs[v] as SeriesBuffer).reserve(counts[v] as number);
-      for (let i = 0; i < b.count; i++) {
-        (bufs[varIdx[i] as number] as SeriesBuffer).pushReserved(
-          micros[i] as number,
-          firstSeq + i,
-          type[i] as number,
-          num[i] as number,
-          metaIds[metaIdx[i] as number] as number,
-        );
-      }
-      for (const buf of bufs) buf.touched();
-      this.buffered += b.count;
-      return;
-    }
-    for (let i = 0; i < b.count; i++) {
-      const seq = firstSeq + i;
-      if (seq <= skipUpTo) continue;
-      (bufs[varIdx[i] as number] as SeriesBuffer).push(
-        micros[i] as number,
-        seq,
-        type[i] as number,
-        num[i] as number,
-        strs.size === 0 ? undefined : strs.get(i),
-        metaIds[metaIdx[i] as number] as number,
-      );
-    }
-    this.buffered += b.count;
-  }
-
-  private bufferFor(variable: string): SeriesBuffer {
-    let buf = this.active.get(variable);
-    if (!buf) {
-      buf = new SeriesBuffer(this.dict);
-      this.active.set(variable, buf);
-    }
-    return buf;
-  }
-
   private applyCommitted(batches: PointBatch[]): void {
     for (const b of batches) {
-      this.applyBatch(b);
+      this.buffers.apply(b);
       this.committedSeq = b.firstSeq + b.count - 1;
     }
     const limit = this.options.compactPoints;
-    if (limit > 0 && this.buffered >= limit && !this.compacting) this.backgroundCompact();
+    if (limit > 0 && this.buffers.buffered >= limit && !this.compacting) this.backgroundCompact();
   }
 
   private backgroundCompact(): void {
@@ -323,21 +261,17 @@ export class TimeSeriesStore {
       const { result: frozen } = await wal.rotate(
         () => this.nextSeq,
         () => {
-          const f = { buffers: this.active, seq: this.committedSeq };
-          this.frozen = f.buffers;
-          this.active = new Map();
-          this.buffered = 0;
-          return f;
+          return { buffers: this.buffers.freeze(), seq: this.committedSeq };
         },
       );
       try {
         const res = await compactBuffers(this, frozen.buffers, frozen.seq);
-        this.frozen = undefined;
+        this.buffers.frozen = undefined;
         await wal.dropUpTo(frozen.seq);
         return res;
       } catch (error) {
         // Keep the frozen points visible and compact them again next time.
-        this.restoreFrozen();
+        this.buffers.unfreeze();
         throw error;
       }
     })();
@@ -346,28 +280,6 @@ export class TimeSeriesStore {
     });
     this.maintenance = this.compacting;
     return this.compacting;
-  }
-
-  private restoreFrozen(): void {
-    const frozen = this.frozen;
-    this.frozen = undefined;
-    if (!frozen) return;
-    const newer = this.active;
-    this.active = frozen;
-    for (const [variable, buf] of newer) {
-      const into = this.bufferFor(variable);
-      for (let i = 0; i < buf.length; i++) {
-        into.push(
-          buf.micros[i] as number,
-          buf.seq[i] as number,
-          buf.type[i] as number,
-          buf.num[i] as number,
-          buf.strs[i],
-          buf.metaIds[i] as number,
-        );
-      }
-    }
-    this.buffered = [...this.active.values()].reduce((s, b) => s + b.length, 0);
   }
 
   /**
