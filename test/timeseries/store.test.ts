@@ -304,3 +304,37 @@ describe('compaction', () => {
     expect((await s.stats()).segmentPoints).toBe(1500);
   });
 });
+
+describe('compaction failure', () => {
+  it('keeps every point visible and durable when publishing fails, and succeeds later', async () => {
+    const { createMemoryStorage } = await import('../../src/storage/index.ts');
+    const { StorageError } = await import('../../src/errors.ts');
+    const mem = createMemoryStorage();
+    let failPuts = 1;
+    // A real memory storage whose next put fails, as a full disk or an S3 outage would.
+    const flaky = new Proxy(mem, {
+      get(target, prop, receiver) {
+        if (prop === 'put') {
+          return (...args: Parameters<typeof mem.put>) => {
+            if (failPuts-- > 0) return Promise.reject(new StorageError('injected put failure'));
+            return target.put(...args);
+          };
+        }
+        return Reflect.get(target, prop, receiver);
+      },
+    });
+    const walDir = path.join(fresh(), 'wal');
+    const s = await openStore('memory://ts-fail', { storageInstance: flaky, walDir });
+    await s.storeDataPoints([
+      { variable: 'f', timestamp: 1000, value: 1 },
+      { variable: 'f', timestamp: 2000, value: 2 },
+    ]);
+    await expect(s.compact()).rejects.toMatchObject({ code: 'E012' });
+    await s.storeDataPoint('f', 3000, 3);
+    expect((await all(s, 'f')).map((p) => p.value)).toEqual([1, 2, 3]);
+    const res = await s.compact();
+    expect(res.points).toBe(3);
+    expect((await all(s, 'f')).map((p) => p.value)).toEqual([1, 2, 3]);
+    expect((await s.stats()).segmentPoints).toBe(3);
+  });
+});
