@@ -28,6 +28,7 @@ interface Pending {
 }
 
 const PREALLOCATE = 8 << 20;
+const LARGE_GROUP = 64 << 10;
 const ZEROS = Buffer.alloc(1 << 20);
 
 const FILE_RE = /^wal-(\d{16})\.log$/;
@@ -194,6 +195,7 @@ export class WriteAheadLog {
         );
       }
       this.fileSize += bytes;
+      if (this.fileSize > this.allocated) this.allocated = this.fileSize;
       const last = group[group.length - 1]?.batch;
       if (last) this.fileLastSeq = last.firstSeq + last.count - 1;
       this.options.onCommit(group.map((p) => p.batch));
@@ -223,6 +225,9 @@ export class WriteAheadLog {
    */
   private async ensureSpace(fd: fsp.FileHandle, bytes: number): Promise<void> {
     if (this.fileSize + bytes <= this.allocated) return;
+    // A large group just extends the file: one inode update is cheap next to its data, and
+    // zero-filling first would double the bytes written.
+    if (bytes >= LARGE_GROUP) return;
     const target = this.fileSize + bytes + PREALLOCATE;
     for (let at = this.allocated; at < target; ) {
       const n = Math.min(ZEROS.length, target - at);
