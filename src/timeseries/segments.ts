@@ -66,9 +66,17 @@ export class SegmentFiles {
     this.maxCachedRows = maxCachedRows;
   }
 
-  /** Scratch directory for staging files, made on first use (a killed process leaves none behind otherwise). */
+  /**
+   * Staging files go to `scratchDir` when set (the writer's, cleared when it opens, so files a
+   * killed writer left are removed next time), else to a temp directory made on first use.
+   */
+  scratchDir: string | undefined;
+
   private tmpDir(): Promise<string> {
-    this.tmp ??= fsp.mkdtemp(path.join(os.tmpdir(), 'sluice-ts-'));
+    const fixed = this.scratchDir;
+    this.tmp ??= fixed
+      ? fsp.mkdir(fixed, { recursive: true }).then(() => fixed)
+      : fsp.mkdtemp(path.join(os.tmpdir(), 'sluice-ts-'));
     return this.tmp;
   }
 

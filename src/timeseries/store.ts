@@ -3,6 +3,7 @@
  * columnar buffers, Parquet segments published by a manifest, and queries that merge the two.
  */
 import * as fsp from 'node:fs/promises';
+import path from 'node:path';
 import { Engine } from '../engine/duckdb.ts';
 import { TimeSeriesError, ValidationError } from '../errors.ts';
 import { getLogger } from '../logging/logger.ts';
@@ -90,6 +91,8 @@ export class TimeSeriesStore {
     }
     await fsp.mkdir(o.walDir, { recursive: true });
     this.releaseLock = await acquireLock(o.walDir);
+    this.segments.scratchDir = path.join(o.walDir, 'scratch');
+    await fsp.rm(this.segments.scratchDir, { recursive: true, force: true });
     this.manifest = await this.segments.loadManifest();
     const recovered = await readWal(o.walDir, true);
     this.replay(recovered);
