@@ -1,6 +1,6 @@
 /** Turns caller input into a validated columnar PointBatch, or throws for the whole batch. */
 import { InvalidPointError } from '../errors.ts';
-import { type PointBatch, T_BOOL, T_NULL, T_NUMBER, T_STRING } from './codec.ts';
+import { allocateBatch, type FreshBatch, T_BOOL, T_NULL, T_NUMBER, T_STRING } from './codec.ts';
 import type { DataPointInput } from './types.ts';
 import { encodeMetadata, parseTimestamp, variableNameProblem } from './validate.ts';
 
@@ -22,26 +22,22 @@ function fail(index: number, variable: string, field: string, what: string): nev
   );
 }
 
-export function buildBatch(points: readonly DataPointInput[]): PointBatch {
+export function buildBatch(points: readonly DataPointInput[]): FreshBatch {
   const n = points.length;
-  const varIdx = new Uint32Array(n);
-  const micros = new Float64Array(n);
-  const type = new Uint8Array(n);
-  const num = new Float64Array(n);
-  const metaIdx = new Uint32Array(n);
-  const strs = new Map<number, string>();
-  const vars: string[] = [];
+  const batch = allocateBatch(n);
+  const { varIdx, micros, type, num, metaIdx, strs, vars, metas } = batch;
   const varMap = new Map<string, number>();
-  const metas: string[] = [];
   const metaByObject = new Map<object, number>();
   const metaByJson = new Map<string, number>();
+  let lastMeta: unknown;
+  let lastMi = 0;
   for (let i = 0; i < n; i++) {
     const p = points[i];
     if (p === null || typeof p !== 'object') fail(i, '?', 'point', 'is not an object');
     const variable = p.variable;
-    checkName(variable, i);
     let vi = varMap.get(variable);
     if (vi === undefined) {
+      checkName(variable, i);
       vi = vars.length;
       vars.push(variable);
       varMap.set(variable, vi);
@@ -69,6 +65,10 @@ export function buildBatch(points: readonly DataPointInput[]): PointBatch {
     }
     const meta = p.metadata;
     if (meta === undefined || meta === null) continue;
+    if (meta === lastMeta) {
+      metaIdx[i] = lastMi;
+      continue;
+    }
     let mi = typeof meta === 'object' ? metaByObject.get(meta) : undefined;
     if (mi === undefined) {
       let json: string;
@@ -86,6 +86,48 @@ export function buildBatch(points: readonly DataPointInput[]): PointBatch {
       metaByObject.set(meta, mi);
     }
     metaIdx[i] = mi;
+    lastMeta = meta;
+    lastMi = mi;
   }
-  return { count: n, firstSeq: 0, vars, varIdx, micros, type, num, strs, metas, metaIdx };
+  return batch;
+}
+
+/** Validates one point (the single-point fast path); same rules and messages as buildBatch. */
+export function validateSinglePoint(
+  variable: string,
+  timestamp: DataPointInput['timestamp'],
+  value: DataPointInput['value'],
+  metadata: DataPointInput['metadata'],
+): { micros: number; type: number; num: number; str: string | undefined; metaJson: string | undefined } {
+  checkName(variable, 0);
+  const micros = parseTimestamp(timestamp);
+  if (micros === undefined)
+    fail(0, variable, 'timestamp', `${JSON.stringify(String(timestamp))} cannot be parsed`);
+  let type: number;
+  let num = 0;
+  let str: string | undefined;
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value)) fail(0, variable, 'value', `is not a finite number (${value})`);
+    type = T_NUMBER;
+    num = value;
+  } else if (value === null) {
+    type = T_NULL;
+  } else if (typeof value === 'string') {
+    type = T_STRING;
+    str = value;
+  } else if (typeof value === 'boolean') {
+    type = T_BOOL;
+    num = value ? 1 : 0;
+  } else {
+    fail(0, variable, 'value', `must be a number, string, boolean or null, got ${typeof value}`);
+  }
+  let metaJson: string | undefined;
+  if (metadata !== undefined && metadata !== null) {
+    try {
+      metaJson = encodeMetadata(metadata);
+    } catch (error) {
+      fail(0, variable, 'metadata', (error as Error).message);
+    }
+  }
+  return { micros, type, num, str, metaJson };
 }

@@ -1,13 +1,15 @@
 /**
  * The write-ahead log's record format: one record per acknowledged batch, columnar inside so a
- * batch encodes with a few typed-array copies instead of one JSON.stringify per point.
+ * batch encodes with no per-point serialisation. The fixed-width columns are written by
+ * validation straight into the record's own memory (one allocation per batch), so encoding adds
+ * only the header, the names and the CRC.
  *
  *   record  = u32 payloadLength | u32 crc32(payload) | payload
- *   payload = u8 version(1) | f64 firstSeq | u32 count
+ *   payload = u8 version(2) | 3 × u8 0 | u32 count | f64 firstSeq
+ *           | f64[count] micros | f64[count] number | u32[count] varIndex
+ *           | u32[count] metaIndex (0 = none, i + 1 otherwise) | u8[count] type
  *           | u32 nVars  { u32 len | utf8 }      variable names used in the batch
  *           | u32 nMetas { u32 len | utf8 JSON } distinct metadata objects of the batch
- *           | u32[count] varIndex | f64[count] micros | u8[count] type | f64[count] number
- *           | u32[count] metaIndex (0 = none, i + 1 otherwise)
  *           | for each string-typed point in order: u32 len | utf8
  *
  * A record that is short or fails its CRC is a torn write: recovery stops there.
@@ -24,69 +26,164 @@ export interface PointBatch {
   count: number;
   firstSeq: number;
   vars: string[];
+  varIdx: ArrayLike<number>;
+  micros: ArrayLike<number>;
+  type: ArrayLike<number>;
+  num: ArrayLike<number>;
+  /** Strings by point index (only string-typed points have one). */
+  strs: Map<number, string>;
+  metas: string[];
+  metaIdx: ArrayLike<number>;
+  /** Record header + fixed part, when the columns above are views into it (fresh batches). */
+  fixed?: Buffer;
+}
+
+/** A batch being built: its columns are typed arrays over the record's memory. */
+export interface FreshBatch extends PointBatch {
   varIdx: Uint32Array;
   micros: Float64Array;
   type: Uint8Array;
   num: Float64Array;
-  /** Strings by point index (only string-typed points have one). */
-  strs: Map<number, string>;
-  metas: string[];
   metaIdx: Uint32Array;
+  fixed: Buffer;
 }
 
 export const RECORD_HEADER = 8;
-const VERSION = 1;
+const VERSION = 2;
+const FIXED_HEADER = 16;
+const COLUMNS_AT = RECORD_HEADER + FIXED_HEADER;
 
-export function encodeBatch(b: PointBatch): Buffer {
+/** Allocates the columns of an n-point batch as views into the memory of its future record. */
+export function allocateBatch(n: number): FreshBatch {
+  // Its own ArrayBuffer (offset 0), so the f64 columns at offset 24 are 8-byte aligned.
+  const ab = new ArrayBuffer(COLUMNS_AT + n * 25);
+  return {
+    count: n,
+    firstSeq: 0,
+    vars: [],
+    micros: new Float64Array(ab, COLUMNS_AT, n),
+    num: new Float64Array(ab, COLUMNS_AT + 8 * n, n),
+    varIdx: new Uint32Array(ab, COLUMNS_AT + 16 * n, n),
+    metaIdx: new Uint32Array(ab, COLUMNS_AT + 20 * n, n),
+    type: new Uint8Array(ab, COLUMNS_AT + 24 * n, n),
+    strs: new Map(),
+    metas: [],
+    fixed: Buffer.from(ab),
+  };
+}
+
+/** The record as buffers to write in order (fixed part, then names and strings). */
+export function encodeBatch(b: PointBatch): Buffer[] {
   const n = b.count;
-  const varBufs = b.vars.map((v) => Buffer.from(v));
-  const metaBufs = b.metas.map((m) => Buffer.from(m));
-  const strBufs: Buffer[] = [];
-  for (let i = 0; i < n; i++) if (b.type[i] === T_STRING) strBufs.push(Buffer.from(b.strs.get(i) ?? ''));
-  let size = 1 + 8 + 4 + 4 + 4 + n * (4 + 8 + 1 + 8 + 4);
-  for (const x of varBufs) size += 4 + x.length;
-  for (const x of metaBufs) size += 4 + x.length;
-  for (const x of strBufs) size += 4 + x.length;
-  const out = Buffer.allocUnsafe(RECORD_HEADER + size);
+  const fixed = b.fixed ?? copyIntoFixed(b);
+  const parts: Buffer[] = [];
+  let varSize = 8;
+  const push = (s: string) => {
+    const x = Buffer.from(s);
+    const len = Buffer.allocUnsafe(4);
+    len.writeUInt32LE(x.length, 0);
+    parts.push(len, x);
+    varSize += 4 + x.length;
+  };
+  const count = (k: number) => {
+    const c = Buffer.allocUnsafe(4);
+    c.writeUInt32LE(k, 0);
+    parts.push(c);
+  };
+  count(b.vars.length);
+  for (const v of b.vars) push(v);
+  count(b.metas.length);
+  for (const m of b.metas) push(m);
+  if (b.strs.size > 0) for (let i = 0; i < n; i++) if (b.type[i] === T_STRING) push(b.strs.get(i) ?? '');
+  const tail = Buffer.concat(parts, varSize);
+  fixed.writeUInt8(VERSION, RECORD_HEADER);
+  fixed.writeUInt8(0, RECORD_HEADER + 1);
+  fixed.writeUInt16LE(0, RECORD_HEADER + 2);
+  fixed.writeUInt32LE(n, RECORD_HEADER + 4);
+  fixed.writeDoubleLE(b.firstSeq, RECORD_HEADER + 8);
+  fixed.writeUInt32LE(fixed.length - RECORD_HEADER + tail.length, 0);
+  fixed.writeUInt32LE(crc32(tail, crc32(fixed.subarray(RECORD_HEADER))), 4);
+  return [fixed, tail];
+}
+
+/**
+ * One point, one record, one allocation: the path concurrent single-point writers take, where
+ * per-call overhead (not bytes) bounds throughput.
+ */
+export function encodeSinglePoint(
+  variable: string,
+  micros: number,
+  type: number,
+  num: number,
+  str: string | undefined,
+  metaJson: string | undefined,
+  seq: number,
+): { batch: PointBatch; bufs: Buffer[] } {
+  const varLen = Buffer.byteLength(variable);
+  const metaLen = metaJson === undefined ? 0 : Buffer.byteLength(metaJson);
+  const strLen = str === undefined ? 0 : Buffer.byteLength(str);
+  const payload =
+    FIXED_HEADER +
+    25 +
+    8 +
+    varLen +
+    4 +
+    (metaJson === undefined ? 0 : 4 + metaLen) +
+    (str === undefined ? 0 : 4 + strLen);
+  const buf = Buffer.allocUnsafe(RECORD_HEADER + payload);
   let o = RECORD_HEADER;
-  out.writeUInt8(VERSION, o);
-  o += 1;
-  out.writeDoubleLE(b.firstSeq, o);
-  o += 8;
-  out.writeUInt32LE(n, o);
+  buf.writeUInt32LE(VERSION, o); // version byte + 3 zero bytes
+  buf.writeUInt32LE(1, o + 4);
+  buf.writeDoubleLE(seq, o + 8);
+  o += FIXED_HEADER;
+  buf.writeDoubleLE(micros, o);
+  buf.writeDoubleLE(num, o + 8);
+  buf.writeUInt32LE(0, o + 16);
+  buf.writeUInt32LE(metaJson === undefined ? 0 : 1, o + 20);
+  buf.writeUInt8(type, o + 24);
+  o += 25;
+  buf.writeUInt32LE(1, o);
+  buf.writeUInt32LE(varLen, o + 4);
+  o += 8 + buf.write(variable, o + 8);
+  buf.writeUInt32LE(metaJson === undefined ? 0 : 1, o);
   o += 4;
-  o = writeStrings(out, o, varBufs);
-  o = writeStrings(out, o, metaBufs);
-  o = copyTyped(out, o, b.varIdx, n * 4);
-  o = copyTyped(out, o, b.micros, n * 8);
-  o = copyTyped(out, o, b.type, n);
-  o = copyTyped(out, o, b.num, n * 8);
-  o = copyTyped(out, o, b.metaIdx, n * 4);
-  for (const s of strBufs) {
-    out.writeUInt32LE(s.length, o);
-    o += 4;
-    o += s.copy(out, o);
+  if (metaJson !== undefined) {
+    buf.writeUInt32LE(metaLen, o);
+    o += 4 + buf.write(metaJson, o + 4);
   }
-  out.writeUInt32LE(size, 0);
-  out.writeUInt32LE(crc32(out.subarray(RECORD_HEADER)), 4);
-  return out;
+  if (str !== undefined) {
+    buf.writeUInt32LE(strLen, o);
+    o += 4 + buf.write(str, o + 4);
+  }
+  if (o !== RECORD_HEADER + payload)
+    throw new Error(`single-point record size mismatch (${o} ≠ ${RECORD_HEADER + payload})`);
+  buf.writeUInt32LE(payload, 0);
+  buf.writeUInt32LE(crc32(buf.subarray(RECORD_HEADER, o)), 4);
+  const batch: PointBatch = {
+    count: 1,
+    firstSeq: seq,
+    vars: [variable],
+    varIdx: [0],
+    micros: [micros],
+    type: [type],
+    num: [num],
+    strs: str === undefined ? EMPTY_STRS : new Map([[0, str]]),
+    metas: metaJson === undefined ? [] : [metaJson],
+    metaIdx: [metaJson === undefined ? 0 : 1],
+  };
+  return { batch, bufs: [buf] };
 }
 
-function writeStrings(out: Buffer, o: number, bufs: Buffer[]): number {
-  out.writeUInt32LE(bufs.length, o);
-  o += 4;
-  for (const x of bufs) {
-    out.writeUInt32LE(x.length, o);
-    o += 4;
-    o += x.copy(out, o);
-  }
-  return o;
-}
+const EMPTY_STRS: Map<number, string> = new Map();
 
-function copyTyped(out: Buffer, o: number, arr: ArrayBufferView, bytes: number): number {
-  // Machines running Node are little-endian (x64, arm64), so raw typed-array bytes are LE.
-  out.set(new Uint8Array(arr.buffer, arr.byteOffset, bytes), o);
-  return o + bytes;
+function copyIntoFixed(b: PointBatch): Buffer {
+  const a = allocateBatch(b.count);
+  a.micros.set(Array.from(b.micros));
+  a.num.set(Array.from(b.num));
+  a.varIdx.set(Array.from(b.varIdx));
+  a.metaIdx.set(Array.from(b.metaIdx));
+  a.type.set(Array.from(b.type));
+  return a.fixed;
 }
 
 export type DecodeResult = { ok: true; batch: PointBatch; length: number } | { ok: false; reason: string };
@@ -97,7 +194,7 @@ export function decodeRecord(buf: Buffer, offset: number): DecodeResult {
   const size = buf.readUInt32LE(offset);
   const crc = buf.readUInt32LE(offset + 4);
   const start = offset + RECORD_HEADER;
-  if (size < 21 || start + size > buf.length) return { ok: false, reason: 'short record' };
+  if (size < FIXED_HEADER + 8 || start + size > buf.length) return { ok: false, reason: 'short record' };
   const payload = buf.subarray(start, start + size);
   if (crc32(payload) !== crc) return { ok: false, reason: 'CRC mismatch' };
   try {
@@ -108,27 +205,26 @@ export function decodeRecord(buf: Buffer, offset: number): DecodeResult {
 }
 
 function decodePayload(p: Buffer): PointBatch {
-  let o = 0;
-  if (p.readUInt8(o) !== VERSION) throw new Error(`unknown record version ${p.readUInt8(o)}`);
-  o += 1;
-  const firstSeq = p.readDoubleLE(o);
-  o += 8;
-  const n = p.readUInt32LE(o);
-  o += 4;
+  if (p.readUInt8(0) !== VERSION) throw new Error(`unknown record version ${p.readUInt8(0)}`);
+  const n = p.readUInt32LE(4);
+  const firstSeq = p.readDoubleLE(8);
+  let o = FIXED_HEADER;
+  if (o + n * 25 > p.length) throw new Error('columns past end');
+  // Records sit at any offset in a log file: copy the columns into aligned arrays.
+  const micros = new Float64Array(n);
+  o = readTyped(p, o, micros, n * 8);
+  const num = new Float64Array(n);
+  o = readTyped(p, o, num, n * 8);
+  const varIdx = new Uint32Array(n);
+  o = readTyped(p, o, varIdx, n * 4);
+  const metaIdx = new Uint32Array(n);
+  o = readTyped(p, o, metaIdx, n * 4);
+  const type = new Uint8Array(n);
+  o = readTyped(p, o, type, n);
   const vars: string[] = [];
   o = readStrings(p, o, vars);
   const metas: string[] = [];
   o = readStrings(p, o, metas);
-  const varIdx = new Uint32Array(n);
-  o = readTyped(p, o, varIdx, n * 4);
-  const micros = new Float64Array(n);
-  o = readTyped(p, o, micros, n * 8);
-  const type = new Uint8Array(n);
-  o = readTyped(p, o, type, n);
-  const num = new Float64Array(n);
-  o = readTyped(p, o, num, n * 8);
-  const metaIdx = new Uint32Array(n);
-  o = readTyped(p, o, metaIdx, n * 4);
   const strs = new Map<number, string>();
   for (let i = 0; i < n; i++) {
     if (type[i] !== T_STRING) continue;

@@ -29,6 +29,27 @@ export function emptyColumns(): Columns {
   };
 }
 
+/**
+ * Distinct metadata JSON strings of a store, by id (0 = none). Buffers keep a u32 id per point
+ * instead of a string reference: cheaper to append and nothing for the GC to trace.
+ */
+export class MetaDict {
+  private readonly ids = new Map<string, number>();
+  private readonly values: (string | undefined)[] = [undefined];
+  intern(json: string): number {
+    let id = this.ids.get(json);
+    if (id === undefined) {
+      id = this.values.length;
+      this.values.push(json);
+      this.ids.set(json, id);
+    }
+    return id;
+  }
+  get(id: number): string | undefined {
+    return this.values[id];
+  }
+}
+
 /** Append-only buffer for one variable; points arrive in any timestamp order. */
 export class SeriesBuffer {
   length = 0;
@@ -36,21 +57,23 @@ export class SeriesBuffer {
   seq = new Float64Array(64);
   type = new Uint8Array(64);
   num = new Float64Array(64);
+  metaIds = new Uint32Array(64);
   strs: (string | undefined)[] = [];
-  metas: (string | undefined)[] = [];
+  readonly dict: MetaDict;
   private inOrder = true;
   private sortedCache: Columns | undefined;
   minMicros = Number.POSITIVE_INFINITY;
   maxMicros = Number.NEGATIVE_INFINITY;
 
-  push(
-    micros: number,
-    seq: number,
-    type: number,
-    num: number,
-    str: string | undefined,
-    meta: string | undefined,
-  ) {
+  constructor(dict: MetaDict) {
+    this.dict = dict;
+  }
+
+  metaAt(i: number): string | undefined {
+    return this.dict.get(this.metaIds[i] as number);
+  }
+
+  push(micros: number, seq: number, type: number, num: number, str: string | undefined, metaId: number) {
     const i = this.length;
     if (i === this.micros.length) this.grow();
     if (i > 0 && micros < (this.micros[i - 1] as number)) this.inOrder = false;
@@ -59,10 +82,33 @@ export class SeriesBuffer {
     this.type[i] = type;
     this.num[i] = num;
     if (type === T_STRING) this.strs[i] = str;
-    if (meta !== undefined) this.metas[i] = meta;
+    this.metaIds[i] = metaId;
     if (micros < this.minMicros) this.minMicros = micros;
     if (micros > this.maxMicros) this.maxMicros = micros;
     this.length = i + 1;
+    this.sortedCache = undefined;
+  }
+
+  /** Makes room for `n` more points (then pushReserved, then touched). */
+  reserve(n: number): void {
+    while (this.length + n > this.micros.length) this.grow();
+  }
+
+  /** push() for numbers, booleans and nulls after reserve(); call touched() after the last one. */
+  pushReserved(micros: number, seq: number, type: number, num: number, metaId: number) {
+    const i = this.length;
+    if (i > 0 && micros < (this.micros[i - 1] as number)) this.inOrder = false;
+    this.micros[i] = micros;
+    this.seq[i] = seq;
+    this.type[i] = type;
+    this.num[i] = num;
+    this.metaIds[i] = metaId;
+    if (micros < this.minMicros) this.minMicros = micros;
+    if (micros > this.maxMicros) this.maxMicros = micros;
+    this.length = i + 1;
+  }
+
+  touched(): void {
     this.sortedCache = undefined;
   }
 
@@ -77,6 +123,9 @@ export class SeriesBuffer {
     this.seq = g(this.seq, (n) => new Float64Array(n));
     this.type = g(this.type, (n) => new Uint8Array(n));
     this.num = g(this.num, (n) => new Float64Array(n));
+    const ids = new Uint32Array(cap);
+    ids.set(this.metaIds);
+    this.metaIds = ids;
   }
 
   /** Sorted by (micros, seq); with `keepDuplicates` false only the highest seq per timestamp stays. */
@@ -91,7 +140,7 @@ export class SeriesBuffer {
       const s = this.seq;
       order.sort((a, b) => (m[a] as number) - (m[b] as number) || (s[a] as number) - (s[b] as number));
     }
-    const cols = take(this, order, n, keepDuplicates);
+    const cols = take(this, order, n, keepDuplicates, (i) => this.metaAt(i));
     this.sortedCache = cols;
     return cols;
   }
@@ -104,11 +153,11 @@ function take(
     type: Uint8Array;
     num: Float64Array;
     strs: (string | undefined)[];
-    metas: (string | undefined)[];
   },
   order: Uint32Array | undefined,
   n: number,
   keepDuplicates: boolean,
+  metaAt: (i: number) => string | undefined,
 ): Columns {
   const out: Columns = {
     length: 0,
@@ -130,7 +179,7 @@ function take(
     out.type[k] = src.type[i] as number;
     out.num[k] = src.num[i] as number;
     out.strs[k] = src.strs[i];
-    out.metas[k] = src.metas[i];
+    out.metas[k] = metaAt(i);
     k++;
   }
   out.length = k;
@@ -192,7 +241,7 @@ export function mergeColumns(sources: Columns[], keepDuplicates: boolean): Colum
       (rank[a] as number) - (rank[b] as number) ||
       (all.seq[a] as number) - (all.seq[b] as number),
   );
-  return take(all, order, total, keepDuplicates);
+  return take(all, order, total, keepDuplicates, (i) => all.metas[i]);
 }
 
 /** The slice [from, to) of sorted columns, without copying. */

@@ -8,6 +8,7 @@ import * as fsp from 'node:fs/promises';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { parse as parseCsv } from 'csv-parse/sync';
+import { stringify } from 'csv-stringify/sync';
 import { quoteLiteral } from '../engine/duckdb.ts';
 import { InvalidPointError, type SluiceError, ValidationError } from '../errors.ts';
 import { valueAt } from './aggregate.ts';
@@ -15,7 +16,7 @@ import { buildBatch } from './batch.ts';
 import { T_STRING } from './codec.ts';
 import type { TimeSeriesStore } from './store.ts';
 import type { DataPointInput, ProgressEvent } from './types.ts';
-import { formatMicros } from './validate.ts';
+import { parseTimestamp } from './validate.ts';
 
 export interface ImportOptions {
   /** Points per stored batch. @default 10000 */
@@ -188,7 +189,6 @@ export async function exportStore(
   const tmp = `${options.out}.tmp-${process.pid}`;
   await fsp.mkdir(path.dirname(options.out), { recursive: true });
   if (format === 'csv') {
-    const { stringify } = await import('csv-stringify/sync');
     const rows: unknown[][] = [['variable', 'timestamp', 'value', 'metadata']];
     for (const v of vars) {
       for await (const p of store.query(v, q)) {
@@ -225,7 +225,6 @@ async function writeParquet(
     try {
       const app = await conn.createAppender(table);
       for (const v of vars) {
-        const { parseTimestamp } = await import('./validate.ts');
         const from = q.from === undefined ? undefined : parseTimestamp(q.from as never);
         const to = q.to === undefined ? undefined : parseTimestamp(q.to as never);
         const c = await store.scan(v, from, to);
@@ -270,5 +269,3 @@ async function writeAtomic(file: string, body: string): Promise<void> {
   }
   await fsp.rename(tmp, file);
 }
-
-export { formatMicros };

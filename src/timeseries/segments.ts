@@ -6,12 +6,13 @@
  */
 import { randomBytes } from 'node:crypto';
 import * as fsp from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { type Engine, quoteLiteral } from '../engine/duckdb.ts';
 import { NotFoundError, TimeSeriesError } from '../errors.ts';
 import type { Storage } from '../storage/types.ts';
 import { T_STRING } from './codec.ts';
-import { type Columns, emptyColumns } from './columns.ts';
+import type { Columns } from './columns.ts';
 
 export interface SegmentEntry {
   key: string;
@@ -53,17 +54,35 @@ export function encodeVariableForKey(variable: string): string {
 export class SegmentFiles {
   private readonly storage: Storage;
   private readonly engine: Engine;
-  private readonly tmpDir: string;
+  private tmp: Promise<string> | undefined;
   /** Decoded segments by key; keys are never reused, so entries never go stale. */
   private cache = new Map<string, Columns>();
   private cachedRows = 0;
   private readonly maxCachedRows: number;
 
-  constructor(storage: Storage, engine: Engine, tmpDir: string, maxCachedRows = 20_000_000) {
+  constructor(storage: Storage, engine: Engine, maxCachedRows = 4_000_000) {
     this.storage = storage;
     this.engine = engine;
-    this.tmpDir = tmpDir;
     this.maxCachedRows = maxCachedRows;
+  }
+
+  /**
+   * Staging files go to `scratchDir` when set (the writer's, cleared when it opens, so files a
+   * killed writer left are removed next time), else to a temp directory made on first use.
+   */
+  scratchDir: string | undefined;
+
+  private tmpDir(): Promise<string> {
+    const fixed = this.scratchDir;
+    this.tmp ??= fixed
+      ? fsp.mkdir(fixed, { recursive: true }).then(() => fixed)
+      : fsp.mkdtemp(path.join(os.tmpdir(), 'sluice-ts-'));
+    return this.tmp;
+  }
+
+  async cleanup(): Promise<void> {
+    if (this.tmp) await fsp.rm(await this.tmp, { recursive: true, force: true });
+    this.tmp = undefined;
   }
 
   async loadManifest(): Promise<Manifest> {
@@ -96,7 +115,7 @@ export class SegmentFiles {
     if (this.storage.capabilities.localFiles && this.storage.localPath) {
       return { file: this.storage.localPath(key), cleanup: async () => {} };
     }
-    const file = path.join(this.tmpDir, `read-${randomBytes(6).toString('hex')}.parquet`);
+    const file = path.join(await this.tmpDir(), `read-${randomBytes(6).toString('hex')}.parquet`);
     await fsp.writeFile(file, await this.storage.get(key));
     return { file, cleanup: () => fsp.rm(file, { force: true }) };
   }
@@ -155,12 +174,9 @@ export class SegmentFiles {
     const id = `${Date.now().toString(36)}-${randomBytes(6).toString('hex')}`;
     const day = new Date(window / 1000).toISOString().slice(0, 19).replaceAll(':', '');
     const key = `segments/var=${encodeVariableForKey(variable)}/window=${day}/${id}.parquet`;
-    const local =
-      this.storage.capabilities.localFiles && this.storage.localPath
-        ? undefined
-        : path.join(this.tmpDir, `write-${id}.parquet`);
     const table = `seg_${id.replace(/[^a-z0-9]/g, '_')}`;
-    const file = local ?? path.join(this.tmpDir, `write-${id}.parquet`);
+    // DuckDB writes a local file; the storage put then publishes it atomically (fs or S3).
+    const file = path.join(await this.tmpDir(), `write-${id}.parquet`);
     try {
       await this.engine.withConnection(async (conn) => {
         await conn.run(
@@ -218,5 +234,3 @@ export class SegmentFiles {
     if (keys.length > 0) await this.storage.deleteMany(keys);
   }
 }
-
-export { emptyColumns };

@@ -3,7 +3,6 @@
  * columnar buffers, Parquet segments published by a manifest, and queries that merge the two.
  */
 import * as fsp from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { Engine } from '../engine/duckdb.ts';
 import { TimeSeriesError, ValidationError } from '../errors.ts';
@@ -11,9 +10,10 @@ import { getLogger } from '../logging/logger.ts';
 import { openStorage } from '../storage/open.ts';
 import type { Storage } from '../storage/types.ts';
 import { parseDuration } from '../util/format-bytes.ts';
-import { buildBatch } from './batch.ts';
-import { encodeBatch, type PointBatch } from './codec.ts';
-import { SeriesBuffer } from './columns.ts';
+import { buildBatch, validateSinglePoint } from './batch.ts';
+import { PointBuffers } from './buffers.ts';
+import { encodeBatch, encodeSinglePoint, type PointBatch } from './codec.ts';
+import type { SeriesBuffer } from './columns.ts';
 import { applyRetentionTo, type CompactResult, compactBuffers, type RetentionResult } from './compact.ts';
 import { type ExportOptions, exportStore, type ImportOptions, type ImportResult, importPath } from './io.ts';
 import { type Resolved, resolveOptions } from './options.ts';
@@ -35,16 +35,21 @@ export class TimeSeriesStore {
   readonly options: Resolved;
   /** @internal */ readonly segments: SegmentFiles;
   /** @internal */ manifest: Manifest;
-  /** @internal */ active = new Map<string, SeriesBuffer>();
-  /** @internal */ frozen: Map<string, SeriesBuffer> | undefined;
+  private readonly buffers = new PointBuffers();
+  /** @internal Buffered points not yet compacted. */
+  get active(): Map<string, SeriesBuffer> {
+    return this.buffers.active;
+  }
+  /** @internal Points being compacted right now (still visible to queries). */
+  get frozen(): Map<string, SeriesBuffer> | undefined {
+    return this.buffers.frozen;
+  }
   private readonly storage: Storage;
   private readonly engine: Engine;
-  private readonly tmpDir: string;
   private wal: WriteAheadLog | undefined;
   private releaseLock: (() => Promise<void>) | undefined;
   private nextSeq = 1;
   private committedSeq = 0;
-  private buffered = 0;
   private compacting: Promise<CompactResult> | undefined;
   private maintenance: Promise<unknown> = Promise.resolve();
   private timer: NodeJS.Timeout | undefined;
@@ -52,13 +57,12 @@ export class TimeSeriesStore {
   /** @internal */ ownsStorage = true;
   private readonly reader: SeriesReader;
 
-  private constructor(url: string, options: Resolved, storage: Storage, engine: Engine, tmpDir: string) {
+  private constructor(url: string, options: Resolved, storage: Storage, engine: Engine) {
     this.url = url;
     this.options = options;
     this.storage = storage;
     this.engine = engine;
-    this.tmpDir = tmpDir;
-    this.segments = new SegmentFiles(storage, engine, tmpDir);
+    this.segments = new SegmentFiles(storage, engine);
     this.manifest = { version: 1, compactedSeq: 0, segments: [], updatedAt: '' };
     this.reader = new SeriesReader(this);
   }
@@ -67,9 +71,8 @@ export class TimeSeriesStore {
   static async open(pathOrUrl: string, options: TimeSeriesStoreOptions = {}): Promise<TimeSeriesStore> {
     const resolved = resolveOptions(pathOrUrl, options);
     const storage = options.storageInstance ?? openStorage(pathOrUrl, options.storage ?? {});
-    const tmpDir = await fsp.mkdtemp(path.join(os.tmpdir(), 'sluice-ts-'));
     const engine = await Engine.create({ threads: 2 });
-    const store = new TimeSeriesStore(pathOrUrl, resolved, storage, engine, tmpDir);
+    const store = new TimeSeriesStore(pathOrUrl, resolved, storage, engine);
     store.ownsStorage = options.storageInstance === undefined;
     try {
       await store.init();
@@ -88,6 +91,8 @@ export class TimeSeriesStore {
     }
     await fsp.mkdir(o.walDir, { recursive: true });
     this.releaseLock = await acquireLock(o.walDir);
+    this.segments.scratchDir = path.join(o.walDir, 'scratch');
+    await fsp.rm(this.segments.scratchDir, { recursive: true, force: true });
     this.manifest = await this.segments.loadManifest();
     const recovered = await readWal(o.walDir, true);
     this.replay(recovered);
@@ -112,14 +117,13 @@ export class TimeSeriesStore {
   /** Rebuilds buffers from the log, skipping what the manifest says is already in segments. */
   private replay(recovered: RecoveredWal): void {
     const covered = this.manifest.compactedSeq;
-    this.active = new Map();
-    this.buffered = 0;
+    this.buffers.reset();
     let maxSeq = covered;
     for (const b of recovered.batches) {
       const last = b.firstSeq + b.count - 1;
       if (last > maxSeq) maxSeq = last;
       if (last <= covered) continue;
-      this.applyBatch(b, covered);
+      this.buffers.apply(b, covered);
     }
     this.nextSeq = maxSeq + 1;
     this.committedSeq = maxSeq;
@@ -134,40 +138,13 @@ export class TimeSeriesStore {
     this.replay(recovered);
   }
 
-  private applyBatch(b: PointBatch, skipUpTo = 0): void {
-    // One map lookup per variable of the batch, not per point.
-    const bufs = b.vars.map((variable) => {
-      let buf = this.active.get(variable);
-      if (!buf) {
-        buf = new SeriesBuffer();
-        this.active.set(variable, buf);
-      }
-      return buf;
-    });
-    const { varIdx, micros, type, num, metaIdx, metas, strs, firstSeq } = b;
-    for (let i = 0; i < b.count; i++) {
-      const seq = firstSeq + i;
-      if (seq <= skipUpTo) continue;
-      const mi = metaIdx[i] as number;
-      (bufs[varIdx[i] as number] as SeriesBuffer).push(
-        micros[i] as number,
-        seq,
-        type[i] as number,
-        num[i] as number,
-        strs.size === 0 ? undefined : strs.get(i),
-        mi === 0 ? undefined : metas[mi - 1],
-      );
-    }
-    this.buffered += b.count;
-  }
-
   private applyCommitted(batches: PointBatch[]): void {
     for (const b of batches) {
-      this.applyBatch(b);
+      this.buffers.apply(b);
       this.committedSeq = b.firstSeq + b.count - 1;
     }
     const limit = this.options.compactPoints;
-    if (limit > 0 && this.buffered >= limit && !this.compacting) this.backgroundCompact();
+    if (limit > 0 && this.buffers.buffered >= limit && !this.compacting) this.backgroundCompact();
   }
 
   private backgroundCompact(): void {
@@ -185,8 +162,21 @@ export class TimeSeriesStore {
   }
 
   /** Stores one point; resolves once it is in the log (and fsynced unless durability is 'os'). */
-  storeDataPoint(variable: string, timestamp: TimestampInput, value: PointValue, metadata?: Metadata | null) {
-    return this.storeDataPoints([{ variable, timestamp, value, metadata }]);
+  storeDataPoint(
+    variable: string,
+    timestamp: TimestampInput,
+    value: PointValue,
+    metadata?: Metadata | null,
+  ): Promise<void> {
+    try {
+      const wal = this.writable();
+      const p = validateSinglePoint(variable, timestamp, value, metadata);
+      const seq = this.nextSeq++;
+      const { batch, bufs } = encodeSinglePoint(variable, p.micros, p.type, p.num, p.str, p.metaJson, seq);
+      return wal.append(bufs, batch);
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 
   /** Stores a batch atomically: one invalid point rejects the whole batch with InvalidPointError (E051). */
@@ -274,21 +264,17 @@ export class TimeSeriesStore {
       const { result: frozen } = await wal.rotate(
         () => this.nextSeq,
         () => {
-          const f = { buffers: this.active, seq: this.committedSeq };
-          this.frozen = f.buffers;
-          this.active = new Map();
-          this.buffered = 0;
-          return f;
+          return { buffers: this.buffers.freeze(), seq: this.committedSeq };
         },
       );
       try {
         const res = await compactBuffers(this, frozen.buffers, frozen.seq);
-        this.frozen = undefined;
+        this.buffers.frozen = undefined;
         await wal.dropUpTo(frozen.seq);
         return res;
       } catch (error) {
         // Keep the frozen points visible and compact them again next time.
-        this.restoreFrozen();
+        this.buffers.unfreeze();
         throw error;
       }
     })();
@@ -297,32 +283,6 @@ export class TimeSeriesStore {
     });
     this.maintenance = this.compacting;
     return this.compacting;
-  }
-
-  private restoreFrozen(): void {
-    const frozen = this.frozen;
-    this.frozen = undefined;
-    if (!frozen) return;
-    const newer = this.active;
-    this.active = frozen;
-    for (const [variable, buf] of newer) {
-      for (let i = 0; i < buf.length; i++) {
-        let into = this.active.get(variable);
-        if (!into) {
-          into = new SeriesBuffer();
-          this.active.set(variable, into);
-        }
-        into.push(
-          buf.micros[i] as number,
-          buf.seq[i] as number,
-          buf.type[i] as number,
-          buf.num[i] as number,
-          buf.strs[i],
-          buf.metas[i],
-        );
-      }
-    }
-    this.buffered = [...this.active.values()].reduce((s, b) => s + b.length, 0);
   }
 
   /**
@@ -387,6 +347,6 @@ export class TimeSeriesStore {
     await this.releaseLock?.();
     await this.engine.close();
     if (this.ownsStorage) await this.storage.close();
-    await fsp.rm(this.tmpDir, { recursive: true, force: true });
+    await this.segments.cleanup();
   }
 }

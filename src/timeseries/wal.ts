@@ -4,7 +4,7 @@
  * is durable, and the store applies a batch to memory only then, so a query never sees a point
  * that a crash could take back.
  */
-import { closeSync, fsyncSync, openSync } from 'node:fs';
+import { closeSync, constants, fsyncSync, openSync } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import path from 'node:path';
 import { LockError, TimeSeriesError } from '../errors.ts';
@@ -21,11 +21,15 @@ export interface WalOptions {
 }
 
 interface Pending {
-  buf: Buffer;
+  bufs: Buffer[];
   batch: PointBatch;
   resolve: () => void;
   reject: (error: Error) => void;
 }
+
+const PREALLOCATE = 8 << 20;
+const LARGE_GROUP = 64 << 10;
+const ZEROS = Buffer.alloc(1 << 20);
 
 const FILE_RE = /^wal-(\d{16})\.log$/;
 export const walFileName = (firstSeq: number) => `wal-${String(firstSeq).padStart(16, '0')}.log`;
@@ -64,9 +68,12 @@ export async function readWal(dir: string, repair: boolean): Promise<RecoveredWa
       const r = decodeRecord(buf, offset);
       if (!r.ok) {
         if (repair) {
-          getLogger().warn({ file, offset, reason: r.reason }, 'truncating torn write-ahead log tail');
+          // A zero tail is preallocated space (normal after a crash); anything else was torn.
+          if (!isZero(buf, offset)) {
+            getLogger().warn({ file, offset, reason: r.reason }, 'truncating torn write-ahead log tail');
+            truncated += buf.length - offset;
+          }
           await fsp.truncate(file, offset);
-          truncated += buf.length - offset;
         }
         break;
       }
@@ -79,12 +86,22 @@ export async function readWal(dir: string, repair: boolean): Promise<RecoveredWa
   return { batches, files, truncated };
 }
 
+function isZero(buf: Buffer, from: number): boolean {
+  for (let at = from; at < buf.length; at += ZEROS.length) {
+    const end = Math.min(buf.length, at + ZEROS.length);
+    if (!buf.subarray(at, end).equals(ZEROS.subarray(0, end - at))) return false;
+  }
+  return true;
+}
+
 export class WriteAheadLog {
   readonly dir: string;
   private readonly options: WalOptions;
   private fd: fsp.FileHandle | undefined;
   private fileName = '';
   private fileSize = 0;
+  /** Physical size: the zero-filled space past fileSize is preallocated. */
+  private allocated = 0;
   private fileLastSeq = 0;
   /** Closed files and the highest seq in each, oldest first. */
   private closedFiles: { name: string; lastSeq: number; size: number }[] = [];
@@ -102,7 +119,10 @@ export class WriteAheadLog {
 
   static async open(dir: string, options: WalOptions, recovered: RecoveredWal, nextSeq: number) {
     const wal = new WriteAheadLog(dir, options);
-    wal.closedFiles = recovered.files.slice();
+    // An empty file left by an earlier open can have the name the new current file gets: it must
+    // not also count as a closed file, or compaction would delete the file being appended to.
+    const current = walFileName(nextSeq);
+    wal.closedFiles = recovered.files.filter((f) => f.name !== current);
     await wal.openFile(nextSeq);
     return wal;
   }
@@ -114,12 +134,12 @@ export class WriteAheadLog {
     return this.closedFiles.length + 1;
   }
 
-  append(buf: Buffer, batch: PointBatch): Promise<void> {
+  append(bufs: Buffer[], batch: PointBatch): Promise<void> {
     if (this.closed) return Promise.reject(new TimeSeriesError(`Time-series log ${this.dir} is closed`));
     if (this.failed) return Promise.reject(this.failed);
     return new Promise<void>((resolve, reject) => {
-      this.pending.push({ buf, batch, resolve, reject });
-      this.pendingBytes += buf.length;
+      this.pending.push({ bufs, batch, resolve, reject });
+      for (const b of bufs) this.pendingBytes += b.length;
       this.schedule();
     });
   }
@@ -145,9 +165,12 @@ export class WriteAheadLog {
     try {
       if (this.failed) throw this.failed;
       if (!fd) throw new TimeSeriesError(`Time-series log ${this.dir} is closed`);
-      const bufs = group.map((p) => p.buf);
-      const bytes = bufs.reduce((s, b) => s + b.length, 0);
+      const parts = group.flatMap((p) => p.bufs);
+      const bytes = parts.reduce((s, b) => s + b.length, 0);
+      // Many small records (single-point writers) cost less as one copied buffer than as iovecs.
+      const bufs = parts.length > 16 && bytes < 1 << 20 ? [Buffer.concat(parts, bytes)] : parts;
       try {
+        await this.ensureSpace(fd, bytes);
         let written = 0;
         while (written < bytes) {
           const rest = written === 0 ? bufs : [Buffer.concat(bufs).subarray(written)];
@@ -159,6 +182,7 @@ export class WriteAheadLog {
         // Cut the partial group off so later records are not hidden behind a torn one.
         try {
           await fd.truncate(this.fileSize);
+          this.allocated = this.fileSize;
         } catch {
           this.failed = new TimeSeriesError(
             `Time-series log ${path.join(this.dir, this.fileName)} is damaged and cannot be repaired; reopen the store`,
@@ -171,6 +195,7 @@ export class WriteAheadLog {
         );
       }
       this.fileSize += bytes;
+      if (this.fileSize > this.allocated) this.allocated = this.fileSize;
       const last = group[group.length - 1]?.batch;
       if (last) this.fileLastSeq = last.firstSeq + last.count - 1;
       this.options.onCommit(group.map((p) => p.batch));
@@ -185,15 +210,45 @@ export class WriteAheadLog {
 
   private async openFile(firstSeq: number): Promise<void> {
     this.fileName = walFileName(firstSeq);
-    this.fd = await fsp.open(path.join(this.dir, this.fileName), 'a+');
+    // Positional writes (not O_APPEND): records overwrite preallocated zeros.
+    this.fd = await fsp.open(path.join(this.dir, this.fileName), constants.O_RDWR | constants.O_CREAT, 0o644);
     this.fileSize = (await this.fd.stat()).size;
+    this.allocated = this.fileSize;
     this.fileLastSeq = firstSeq - 1;
     fsyncDir(this.dir);
   }
 
+  /**
+   * Keeps zero-filled space ahead of the write position. Overwriting allocated blocks lets each
+   * commit's fdatasync skip the inode update an append needs (about 3× faster on ext4 here);
+   * recovery treats a zero tail as the end of the log.
+   */
+  private async ensureSpace(fd: fsp.FileHandle, bytes: number): Promise<void> {
+    if (this.fileSize + bytes <= this.allocated) return;
+    // A large group just extends the file: one inode update is cheap next to its data, and
+    // zero-filling first would double the bytes written.
+    if (bytes >= LARGE_GROUP) return;
+    const target = this.fileSize + bytes + PREALLOCATE;
+    for (let at = this.allocated; at < target; ) {
+      const n = Math.min(ZEROS.length, target - at);
+      const r = await fd.write(ZEROS, 0, n, at);
+      at += r.bytesWritten;
+    }
+    if (this.options.durability === 'fsync') await fd.datasync();
+    this.allocated = target;
+  }
+
+  private async closeFile(): Promise<void> {
+    if (!this.fd) return;
+    // Closed files carry no preallocated tail.
+    if (this.allocated > this.fileSize) await this.fd.truncate(this.fileSize);
+    await this.fd.close();
+    this.fd = undefined;
+  }
+
   private async rotateNow(nextSeq: number): Promise<void> {
     if (this.fileSize === 0) return;
-    await this.fd?.close();
+    await this.closeFile();
     this.closedFiles.push({ name: this.fileName, lastSeq: this.fileLastSeq, size: this.fileSize });
     await this.openFile(nextSeq);
   }
@@ -240,8 +295,7 @@ export class WriteAheadLog {
     await this.flush();
     this.closed = true;
     await this.chain;
-    await this.fd?.close();
-    this.fd = undefined;
+    await this.closeFile();
   }
 }
 

@@ -36,6 +36,7 @@ const pointArb = fc.record({
 
 const stepArb = fc.oneof(
   { weight: 4, arbitrary: fc.array(pointArb, { minLength: 1, maxLength: 30 }).map((b) => ({ batch: b })) },
+  { weight: 2, arbitrary: pointArb.map((p) => ({ batch: [p] })) },
   { weight: 1, arbitrary: fc.constant({ compact: true as const }) },
 );
 
@@ -114,7 +115,13 @@ describe('property: store equals an in-memory model', () => {
                 await store.compact();
                 continue;
               }
-              await store.storeDataPoints(step.batch);
+              // Single points take storeDataPoint's own encoding path; check it against the model too.
+              const [only] = step.batch;
+              if (step.batch.length === 1 && only) {
+                await store.storeDataPoint(only.variable, only.timestamp, only.value, only.metadata);
+              } else {
+                await store.storeDataPoints(step.batch);
+              }
               for (const p of step.batch) {
                 const m: ModelPoint = {
                   variable: p.variable,

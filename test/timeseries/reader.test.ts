@@ -27,14 +27,18 @@ describe('concurrent reader process', () => {
     });
     const exited = new Promise((r) => reader.on('exit', r));
     let k = 0;
-    const until = Date.now() + 4000;
     let compactions = 0;
-    // Wait for the reader's first pass so the test overlaps reads and writes.
-    while (!out.includes('ok') && !out.includes('bad') && Date.now() < until + 20_000) {
+    // Wait for the reader's first pass (slow on a loaded machine) so reads and writes overlap.
+    const deadline = Date.now() + 30_000;
+    while (!out.includes('ok') && !out.includes('bad') && Date.now() < deadline) {
       await writer.storeDataPoints(batch(k++));
       await new Promise((r) => setTimeout(r, 5));
     }
-    while (Date.now() < until) {
+    const passesBefore = out.split('\n').length;
+    const start = Date.now();
+    const enough = () =>
+      compactions >= 8 && Date.now() - start >= 3000 && out.split('\n').length >= passesBefore + 3;
+    while (!enough() && Date.now() - start < 40_000) {
       // Late points into old windows make compaction rewrite segments the reader may be reading.
       await writer.storeDataPoints(batch(k++));
       if (k % 15 === 0) {

@@ -232,3 +232,109 @@ describe('TimeSeriesStore', () => {
     expect(total).toBe(1000);
   });
 });
+
+describe('write-ahead log', () => {
+  it('survives open/close without writes, then compaction, then more writes', async () => {
+    const dir = fresh();
+    for (let i = 0; i < 2; i++) await (await TimeSeriesStore.open(dir, { compactIntervalMs: 0 })).close();
+    const s = await openStore(dir);
+    await s.storeDataPoint('a', 1000, 1);
+    await s.compact();
+    await s.storeDataPoint('a', 2000, 2);
+    await s.close();
+    const again = await openStore(dir);
+    expect((await all(again, 'a')).map((p) => p.value)).toEqual([1, 2]);
+  });
+
+  it('cuts a torn tail off on recovery and keeps every whole record', async () => {
+    const { appendFileSync, readdirSync } = await import('node:fs');
+    const dir = fresh();
+    const s = await openStore(dir);
+    await s.storeDataPoints([{ variable: 'a', timestamp: 1000, value: 1 }]);
+    await s.storeDataPoints([{ variable: 'a', timestamp: 2000, value: 2 }]);
+    await s.close();
+    const wal = path.join(dir, 'wal');
+    const file = readdirSync(wal).filter((f) => f.endsWith('.log') && !f.endsWith('0003.log'))[0] as string;
+    // A half-written record: a length that promises more bytes than follow.
+    appendFileSync(path.join(wal, file), Buffer.from([200, 0, 0, 0, 1, 2, 3, 4, 1, 9]));
+    const again = await openStore(dir);
+    expect((await all(again, 'a')).map((p) => p.value)).toEqual([1, 2]);
+    await again.storeDataPoint('a', 3000, 3);
+    await again.close();
+    const third = await openStore(dir);
+    expect((await all(third, 'a')).map((p) => p.value)).toEqual([1, 2, 3]);
+  });
+});
+
+describe('compaction', () => {
+  it('runs while appends continue, and loses or doubles nothing', async () => {
+    const dir = fresh();
+    const s = await openStore(dir, { partitionMs: 60_000 });
+    const batch = (k: number) =>
+      Array.from({ length: 500 }, (_, i) => ({
+        variable: `v${i % 4}`,
+        timestamp: k * 1_000_000 + i * 10,
+        value: k * 1000 + i,
+      }));
+    for (let k = 0; k < 20; k++) await s.storeDataPoints(batch(k));
+    const compaction = s.compact();
+    const during: Promise<void>[] = [];
+    for (let k = 20; k < 40; k++) during.push(s.storeDataPoints(batch(k)));
+    await Promise.all(during);
+    const res = await compaction;
+    expect(res.points).toBeGreaterThanOrEqual(10_000);
+    const stats = await s.stats();
+    expect(stats.segmentPoints + stats.bufferedPoints).toBe(20_000);
+    await s.compact();
+    await s.close();
+    const again = await openStore(dir);
+    let total = 0;
+    for (const v of await again.variables()) total += (await all(again, v)).length;
+    expect(total).toBe(20_000);
+    expect((await again.stats()).bufferedPoints).toBe(0);
+  });
+
+  it('background compaction triggers on buffered points', async () => {
+    const s = await openStore(fresh(), { compactPoints: 1000 });
+    await s.storeDataPoints(
+      Array.from({ length: 1500 }, (_, i) => ({ variable: 'b', timestamp: i, value: i })),
+    );
+    for (let i = 0; i < 100 && (await s.stats()).segmentPoints === 0; i++)
+      await new Promise((r) => setTimeout(r, 50));
+    expect((await s.stats()).segmentPoints).toBe(1500);
+  });
+});
+
+describe('compaction failure', () => {
+  it('keeps every point visible and durable when publishing fails, and succeeds later', async () => {
+    const { createMemoryStorage } = await import('../../src/storage/index.ts');
+    const { StorageError } = await import('../../src/errors.ts');
+    const mem = createMemoryStorage();
+    let failPuts = 1;
+    // A real memory storage whose next put fails, as a full disk or an S3 outage would.
+    const flaky = new Proxy(mem, {
+      get(target, prop, receiver) {
+        if (prop === 'put') {
+          return (...args: Parameters<typeof mem.put>) => {
+            if (failPuts-- > 0) return Promise.reject(new StorageError('injected put failure'));
+            return target.put(...args);
+          };
+        }
+        return Reflect.get(target, prop, receiver);
+      },
+    });
+    const walDir = path.join(fresh(), 'wal');
+    const s = await openStore('memory://ts-fail', { storageInstance: flaky, walDir });
+    await s.storeDataPoints([
+      { variable: 'f', timestamp: 1000, value: 1 },
+      { variable: 'f', timestamp: 2000, value: 2 },
+    ]);
+    await expect(s.compact()).rejects.toMatchObject({ code: 'E012' });
+    await s.storeDataPoint('f', 3000, 3);
+    expect((await all(s, 'f')).map((p) => p.value)).toEqual([1, 2, 3]);
+    const res = await s.compact();
+    expect(res.points).toBe(3);
+    expect((await all(s, 'f')).map((p) => p.value)).toEqual([1, 2, 3]);
+    expect((await s.stats()).segmentPoints).toBe(3);
+  });
+});
