@@ -10,11 +10,16 @@ function sourceFiles(): string[] {
     .map((e) => path.relative(SRC, path.join(e.parentPath, e.name)).split(path.sep).join('/'));
 }
 
-/** Relative imports of a file, resolved to src-relative paths (type-only imports included). */
+/**
+ * Runtime imports of a file, resolved to src-relative paths. `import type` is erased at build
+ * time, so it cannot form a load-order cycle and is left out.
+ */
 function importsOf(file: string): string[] {
   const text = readFileSync(path.join(SRC, file), 'utf8');
   const out: string[] = [];
-  for (const m of text.matchAll(/(?:import|export)\s[^'";]*?from\s+'(\.[^']+)'|import\('(\.[^']+)'\)/g)) {
+  for (const m of text.matchAll(
+    /(?:import|export)\s(?!type\s)[^'";]*?from\s+'(\.[^']+)'|import\('(\.[^']+)'\)/g,
+  )) {
     const spec = m[1] ?? m[2];
     if (spec) out.push(path.posix.normalize(path.posix.join(path.posix.dirname(file), spec)));
   }

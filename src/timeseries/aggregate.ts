@@ -1,4 +1,5 @@
 /** Downsampling over resolved columns: fixed buckets aligned to the epoch (UTC). */
+import { parseJson } from '../util/json-parse.ts';
 import { T_BOOL, T_NULL, T_NUMBER, T_STRING } from './codec.ts';
 import type { Columns } from './columns.ts';
 import type { AggregateFn, AggregateRow, Metadata, PointValue, StoredPoint } from './types.ts';
@@ -30,7 +31,7 @@ export class MetadataCache {
   get(json: string): Metadata {
     let m = this.map.get(json);
     if (m === undefined) {
-      m = deepFreeze(JSON.parse(json) as Metadata);
+      m = deepFreeze(parseJson(json) as Metadata);
       if (this.map.size < 10_000) this.map.set(json, m);
     }
     return m;
@@ -49,7 +50,7 @@ export function pointAt(variable: string, c: Columns, i: number, metas?: Metadat
   const micros = c.micros[i] as number;
   const m = c.metas[i];
   if (m === undefined) return { variable, timestamp: formatMicros(micros), micros, value: valueAt(c, i) };
-  const metadata = metas ? metas.get(m) : (JSON.parse(m) as Metadata);
+  const metadata = metas ? metas.get(m) : (parseJson(m) as Metadata);
   return { variable, timestamp: formatMicros(micros), micros, value: valueAt(c, i), metadata };
 }
 

@@ -3,6 +3,7 @@
  * `{"timestamp", "value", "metadata"}` object per line), CSV and Parquet. A file is imported all
  * or nothing: every line is validated before the first point is stored.
  */
+
 import { createReadStream } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import path from 'node:path';
@@ -11,6 +12,7 @@ import { parse as parseCsv } from 'csv-parse/sync';
 import { stringify } from 'csv-stringify/sync';
 import { quoteLiteral } from '../engine/duckdb.ts';
 import { InvalidPointError, type SluiceError, ValidationError } from '../errors.ts';
+import { parseJson } from '../util/json-parse.ts';
 import { valueAt } from './aggregate.ts';
 import { buildBatch } from './batch.ts';
 import { T_STRING } from './codec.ts';
@@ -93,7 +95,7 @@ async function readJsonl(file: string): Promise<Parsed> {
     if (text.trim() === '') continue;
     let obj: Record<string, unknown>;
     try {
-      obj = JSON.parse(text) as Record<string, unknown>;
+      obj = parseJson(text) as Record<string, unknown>;
     } catch (error) {
       throw lineError(file, n, `is not JSON (${(error as Error).message})`);
     }
@@ -125,7 +127,7 @@ async function readCsv(file: string): Promise<Parsed> {
     let metadata: Record<string, unknown> | undefined;
     if (r.metadata) {
       try {
-        metadata = JSON.parse(r.metadata) as Record<string, unknown>;
+        metadata = parseJson(r.metadata) as Record<string, unknown>;
       } catch {
         throw lineError(file, line, 'metadata is not JSON');
       }

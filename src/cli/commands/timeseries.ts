@@ -4,6 +4,7 @@ import { UsageError } from '../../errors.ts';
 import { TimeSeriesStore } from '../../timeseries/store.ts';
 import type { AggregateFn, PointValue, TimeSeriesStoreOptions } from '../../timeseries/types.ts';
 import { parseDuration } from '../../util/format-bytes.ts';
+import { parseJson } from '../../util/json-parse.ts';
 import { printJson, printTable } from '../output.ts';
 import { createProgressReporter } from '../progress.ts';
 
@@ -123,7 +124,7 @@ export function registerTimeseriesCommands(program: Command): void {
         let meta: Record<string, unknown> | undefined;
         if (opts.meta !== undefined) {
           try {
-            meta = JSON.parse(opts.meta) as Record<string, unknown>;
+            meta = parseJson(opts.meta) as Record<string, unknown>;
           } catch (error) {
             throw new UsageError(`--meta is not JSON: ${(error as Error).message}`);
           }
