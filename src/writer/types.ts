@@ -37,7 +37,7 @@ export interface DataWriterOptions {
   /**
    * The writer's private DuckDB (Parquet, partitions, queries). It spills to a temp directory
    * beyond the memory limit, which keeps streaming 5M rows to Parquet under ~330 MB RSS.
-   * @default { threads: 1, memoryLimit: '128MB' }
+   * @default { threads: 1, memoryLimit: '64MB' } (DuckDB spills beyond it; keeps a 5 M-row stream under ~300 MB RSS)
    */
   duckdb?: { threads?: number; memoryLimit?: string };
   /** Create output/, dictionaries/, logs/, visualizations/, metrics/ on local disk. @default true */

@@ -17,7 +17,7 @@ function queueUrlFor(kind: Kind, label: string): string {
 }
 
 describe.each(['sqlite', 'bullmq'] as const)('poller crash safety (%s queue)', (kind) => {
-  it('kill -9 at random moments, 12 rounds, restart each time: every record enqueued exactly once', async () => {
+  it('kill -9 at random moments (10 kills), restart each time: every record enqueued exactly once', async () => {
     const b = await freshBucket(`poll-crash-${kind}`);
     const root = openStorage(b.url(), s3Options());
     const seeded = await seedObjects(root, 'incoming/', 400);
@@ -28,7 +28,8 @@ describe.each(['sqlite', 'bullmq'] as const)('poller crash safety (%s queue)', (
     let kills = 0;
     const delays: string[] = [];
     const watch = openQueue(queueUrl, { name });
-    for (let round = 0; round < 12; round++) {
+    // Up to 24 rounds until 10 kills have landed: on a loaded machine a run can finish first.
+    for (let round = 0; kills < 10 && round < 24; round++) {
       // Even rounds: kill at a random time from spawn (startup, listing, first objects).
       // Odd rounds: kill at a random time after this run has enqueued something (mid-work), so the
       // test keeps its meaning however slow the machine is.
