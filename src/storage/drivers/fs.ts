@@ -5,7 +5,7 @@
  * bound to the file's inode, so metadata never describes a file it was not written with.
  */
 import { randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream, type Dirent } from 'node:fs';
+import { createReadStream, createWriteStream, type Dirent, type Stats } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -87,18 +87,39 @@ export function createFsStorage(options: FsStorageOptions): Storage {
     }
   }
 
-  /** Runs `write(tmp)` on a fresh temp path beside `file`; removes the temp file if it fails. */
+  /**
+   * Runs `write(tmp)` on a fresh temp path beside `file` and returns the temp file's stat (its
+   * inode, size and mtime survive the rename, so they also give the published object's etag).
+   * The directory is created only when the first attempt finds it missing: one syscall fewer
+   * on the common path. The temp file is removed if anything fails.
+   */
   async function writeTemp(
     file: string,
-    write: (tmp: string) => Promise<void>,
-  ): Promise<{ tmp: string; ino: number }> {
+    write: (tmp: string) => Promise<Stats>,
+  ): Promise<{ tmp: string; st: Stats }> {
     const tmp = tempName(file);
     try {
-      await write(tmp);
-      return { tmp, ino: (await fsp.stat(tmp)).ino };
+      try {
+        return { tmp, st: await write(tmp) };
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+        await fsp.mkdir(path.dirname(file), { recursive: true });
+        return { tmp, st: await write(tmp) };
+      }
     } catch (error) {
       await fsp.rm(tmp, { force: true });
       throw error;
+    }
+  }
+
+  async function writeBytes(tmp: string, bytes: Buffer, signal?: AbortSignal): Promise<Stats> {
+    const handle = await fsp.open(tmp, 'wx');
+    try {
+      await handle.writeFile(bytes, signal ? { signal } : {});
+      if (durable) await handle.sync();
+      return await handle.stat();
+    } finally {
+      await handle.close();
     }
   }
 
@@ -155,20 +176,18 @@ export function createFsStorage(options: FsStorageOptions): Storage {
       const file = fileOf(key);
       const metadata = normalizeMetadata(opts.metadata);
       try {
-        await fsp.mkdir(path.dirname(file), { recursive: true });
         let size = 0;
-        const { tmp, ino } = await writeTemp(file, async (tmp) => {
-          const bytes = bodyBytes(body);
+        const bytes = bodyBytes(body);
+        const { tmp, st } = await writeTemp(file, async (tmp) => {
           if (bytes) {
-            await fsp.writeFile(tmp, bytes, {
-              flush: durable,
-              ...(opts.signal ? { signal: opts.signal } : {}),
-            });
+            const written = await writeBytes(tmp, bytes, opts.signal);
             size = bytes.length;
             opts.onProgress?.(size);
-            return;
+            return written;
           }
-          const out = createWriteStream(tmp, { flush: durable });
+          // A stream cannot be replayed, so its directory is made before the first byte is read.
+          await fsp.mkdir(path.dirname(file), { recursive: true });
+          const out = createWriteStream(tmp, { flush: durable, flags: 'wx' });
           async function* counted() {
             for await (const chunk of bodyChunks(body)) {
               size += chunk.length;
@@ -177,22 +196,24 @@ export function createFsStorage(options: FsStorageOptions): Storage {
             }
           }
           await pipeline(counted, out, ...(opts.signal ? [{ signal: opts.signal }] : []));
+          return fsp.stat(tmp);
         });
         const sidecar: Sidecar | undefined =
           opts.contentType || Object.keys(metadata).length > 0
-            ? { ino, size, metadata, ...(opts.contentType ? { contentType: opts.contentType } : {}) }
+            ? { ino: st.ino, size, metadata, ...(opts.contentType ? { contentType: opts.contentType } : {}) }
             : undefined;
         // Normally the sidecar goes first, so the file is never visible without its metadata.
         // A create-if-absent may fail, and must not touch the existing file's sidecar: it goes after.
         const createOnly = opts.ifNotExists ?? false;
+        let published = false;
         try {
           if (sidecar && !createOnly) await writeSidecar(file, sidecar);
           await publish(tmp, file, createOnly);
+          published = true;
           if (sidecar && createOnly) await writeSidecar(file, sidecar);
         } finally {
-          await fsp.rm(tmp, { force: true });
+          if (!published) await fsp.rm(tmp, { force: true });
         }
-        const st = await fsp.stat(file);
         return { key, size, etag: etagOf(st) };
       } catch (error) {
         throw mapFsError(error, root, key, 'write');
