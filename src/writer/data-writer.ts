@@ -253,7 +253,7 @@ export class DataWriter extends EventEmitter<{ progress: [WriterProgressEvent] }
       this.spill = await TempDir.create('writer-duckdb');
       return Engine.create({
         threads: this.options.duckdb?.threads ?? 1,
-        memoryLimit: this.options.duckdb?.memoryLimit ?? '64MB',
+        memoryLimit: this.options.duckdb?.memoryLimit ?? '96MB',
         tempDirectory: this.spill.dir,
       });
     })();

@@ -37,7 +37,7 @@ export interface DataWriterOptions {
   /**
    * The writer's private DuckDB (Parquet, partitions, queries). It spills to a temp directory
    * beyond the memory limit, which keeps streaming 5M rows to Parquet under ~330 MB RSS.
-   * @default { threads: 1, memoryLimit: '64MB' } (DuckDB spills beyond it; keeps a 5 M-row stream under ~300 MB RSS)
+   * @default { threads: 1, memoryLimit: '96MB' } (DuckDB spills beyond it; a 5 M-row stream peaks near 300 MB RSS; raise it for very wide or many-partition outputs)
    */
   duckdb?: { threads?: number; memoryLimit?: string };
   /** Create output/, dictionaries/, logs/, visualizations/, metrics/ on local disk. @default true */
