@@ -7,7 +7,7 @@
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { parse } from 'csv-parse';
-import { stringify } from 'csv-stringify';
+import { stringify as stringifySync } from 'csv-stringify/sync';
 import { FormatError } from '../errors.ts';
 import { iterateRows, putEncoded, stringifyJson } from './common.ts';
 import { jsonlReader, jsonlWriter } from './jsonl.ts';
@@ -72,24 +72,27 @@ async function* stringifyRows(
   columns: readonly string[],
   options: CsvWriteOptions,
 ): AsyncIterable<Uint8Array> {
-  async function* records(): AsyncIterable<string[]> {
-    if (options.header ?? true) yield [...columns];
-    for await (const row of rows)
-      yield columns.map((c) => csvCell(Object.hasOwn(row, c) ? row[c] : undefined));
-  }
   // quoted_empty keeps a lone empty cell from becoming a blank line that readers skip; a cell
   // starting with U+FEFF is quoted so readers do not strip it as a byte-order mark.
-  const stringifier = stringify({
+  const settings = {
     delimiter: options.delimiter ?? ',',
     quoted_empty: true,
     quoted_match: /^\uFEFF/,
     eof: true,
-  });
-  const done = pipeline(Readable.from(records()), stringifier).catch((error: unknown) => {
-    stringifier.destroy(error as Error);
-  });
-  for await (const chunk of stringifier) yield Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk));
-  await done;
+  };
+  // Records go to csv-stringify's synchronous API in batches: the same encoder, without a
+  // stream transform (and its per-record events) between every row and the output.
+  const BATCH = 2048;
+  let batch: string[][] = [];
+  if (options.header ?? true) batch.push([...columns]);
+  for await (const row of rows) {
+    batch.push(columns.map((c) => csvCell(Object.hasOwn(row, c) ? row[c] : undefined)));
+    if (batch.length >= BATCH) {
+      yield Buffer.from(stringifySync(batch, settings));
+      batch = [];
+    }
+  }
+  if (batch.length > 0) yield Buffer.from(stringifySync(batch, settings));
 }
 
 async function* encodeCsv(
