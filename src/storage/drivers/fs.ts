@@ -12,6 +12,7 @@ import { pipeline } from 'node:stream/promises';
 import { AlreadyExistsError, NotFoundError, SluiceError, StorageError } from '../../errors.ts';
 import { parseJson } from '../../util/json-parse.ts';
 import { bodyBytes, bodyChunks, normalizeMetadata } from '../body.ts';
+import { syncDirectory } from '../dir-sync.ts';
 import { assertValidKey, assertValidPrefix, compareKeys, RESERVED_SEGMENTS, TEMP_SUFFIX } from '../keys.ts';
 import { scopeStorage } from '../scoped.ts';
 import type { ListEntry, ListOptions, ObjectInfo, PutOptions, PutResult, Storage } from '../types.ts';
@@ -46,15 +47,6 @@ function mapFsError(error: unknown, root: string, key: string, action: string): 
     return new StorageError(`${where} is a directory, not an object`, { cause: error, context });
   const message = (error as Error).message ?? String(error);
   return new StorageError(`Cannot ${action} ${where}: ${message}`, { cause: error, context });
-}
-
-async function fsyncDir(dir: string): Promise<void> {
-  const handle = await fsp.open(dir, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
 }
 
 function tempName(file: string): string {
@@ -139,7 +131,7 @@ export function createFsStorage(options: FsStorageOptions): Storage {
     } else {
       await fsp.rename(tmp, file);
     }
-    if (durable) await fsyncDir(path.dirname(file));
+    if (durable) await syncDirectory(path.dirname(file));
   }
 
   const storage: Storage = {
@@ -284,8 +276,8 @@ export function createFsStorage(options: FsStorageOptions): Storage {
         if (sidecar) await writeSidecar(to, sidecar);
         await fsp.rename(from, to);
         if (durable) {
-          await fsyncDir(path.dirname(to));
-          if (path.dirname(to) !== path.dirname(from)) await fsyncDir(path.dirname(from));
+          await syncDirectory(path.dirname(to));
+          if (path.dirname(to) !== path.dirname(from)) await syncDirectory(path.dirname(from));
         }
         await fsp.rm(sidecarOf(from), { force: true });
       } catch (error) {

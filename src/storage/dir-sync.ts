@@ -1,0 +1,53 @@
+import * as fsp from 'node:fs/promises';
+
+async function fsyncDir(dir: string): Promise<void> {
+  const handle = await fsp.open(dir, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+interface DirState {
+  /** The fsync now running, if any. */
+  running?: Promise<void>;
+  /** A batch that has not started its fsync yet: later callers join it. */
+  pending?: Promise<void>;
+}
+
+const dirs = new Map<string, DirState>();
+
+/**
+ * Group commit for directory fsyncs. A rename is durable once its directory is fsynced *after*
+ * it; callers whose renames are already done share the next fsync of that directory instead of
+ * each running their own, so N concurrent puts into one folder cost ~2 directory fsyncs, not N.
+ * A caller never joins an fsync that started before it asked, so every rename is covered.
+ */
+export function syncDirectory(dir: string): Promise<void> {
+  let state = dirs.get(dir);
+  if (!state) {
+    state = {};
+    dirs.set(dir, state);
+  }
+  if (state.pending) return state.pending;
+  const st = state;
+  let batch!: Promise<void>;
+  batch = (async () => {
+    // Let the assignment below happen first, so joiners see this batch as pending.
+    await Promise.resolve();
+    if (st.running) await st.running.catch(() => undefined);
+    // From here on the fsync covers everything already renamed; newcomers start a new batch.
+    if (st.pending === batch) st.pending = undefined;
+    const run = fsyncDir(dir);
+    st.running = run;
+    try {
+      await run;
+    } finally {
+      if (st.running === run) st.running = undefined;
+      if (!st.running && !st.pending) dirs.delete(dir);
+    }
+  })();
+  st.pending = batch;
+  return batch;
+}

@@ -1,0 +1,34 @@
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { syncDirectory } from '../../src/storage/dir-sync.ts';
+import { createFsStorage } from '../../src/storage/drivers/fs.ts';
+import { tempDir } from '../helpers/tmp.ts';
+
+describe('directory fsync group commit', () => {
+  it('shares one pending fsync between callers and starts a new one for later callers', async () => {
+    const dir = tempDir('sluice-dirsync');
+    writeFileSync(path.join(dir, 'a'), 'a');
+    const first = syncDirectory(dir);
+    const joined = syncDirectory(dir);
+    expect(joined).toBe(first);
+    await first;
+    const later = syncDirectory(dir);
+    expect(later).not.toBe(first);
+    await later;
+  });
+
+  it('reports a failing fsync to every caller of its batch', async () => {
+    const missing = path.join(tempDir('sluice-dirsync'), 'gone');
+    const a = syncDirectory(missing);
+    const b = syncDirectory(missing);
+    await expect(a).rejects.toThrow();
+    await expect(b).rejects.toThrow();
+  });
+
+  it('keeps 200 concurrent durable puts into one folder complete and readable', async () => {
+    const storage = createFsStorage({ root: tempDir('sluice-dirsync') });
+    await Promise.all(Array.from({ length: 200 }, (_, i) => storage.put(`d/f${i}.txt`, `v${i}`)));
+    for (let i = 0; i < 200; i += 37) expect((await storage.get(`d/f${i}.txt`)).toString()).toBe(`v${i}`);
+  });
+});
