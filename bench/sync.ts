@@ -1,8 +1,9 @@
 // Sync benchmark on s3rver, one run: a 2,000-file tree (1,900 files of 1–20 KB, 100 of 0.2–2 MB)
 // synced by `sluice sync` (the CLI, process start included), `aws s3 sync` and `rclone sync`,
 // each to its own prefix: a full upload, then a no-op re-sync. Prints times and ratios.
-// The CLI runs with a warm NODE_COMPILE_CACHE (an installed sluice runs compiled JS from dist/,
-// not TypeScript stripped at every start); the library's own time (no process start) is printed too.
+// The CLI is run as users run it after `npm ci`: bin/sluice.js over the compiled dist/ (built by
+// `prepare`; run `npm run build` after changing src/), with a warm compile cache. The library's
+// own time (no process start) is printed too.
 // Usage: node bench/sync.ts [--quick]   (--quick: 380 small + 20 large files; BENCH_ROUNDS=2)
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -69,7 +70,7 @@ try {
     SLUICE_CACHE_DIR: path.join(work, 'cache'),
     NODE_COMPILE_CACHE: path.join(work, 'compile-cache'),
   };
-  time('warm-up', process.execPath, [path.join(ROOT, 'src/cli/main.ts'), 'sync', '--help'], env);
+  time('warm-up', process.execPath, [path.join(ROOT, 'bin/sluice.js'), 'sync', '--help'], env);
   const rcloneEnv: NodeJS.ProcessEnv = {
     ...env,
     RCLONE_CONFIG_X_TYPE: 's3',
@@ -88,7 +89,7 @@ try {
       [
         'sluice sync',
         process.execPath,
-        [path.join(ROOT, 'src/cli/main.ts'), 'sync', tree, `s3://${bucket}/sluice-${round}/`],
+        [path.join(ROOT, 'bin/sluice.js'), 'sync', tree, `s3://${bucket}/sluice-${round}/`],
         env,
       ],
       [
