@@ -1,17 +1,8 @@
 import type { Command } from 'commander';
 import { UsageError } from '../../errors.ts';
-import { getLogger } from '../../logging/logger.ts';
-import { createPollerMetrics, createWorkerMetrics } from '../../metrics/registry.ts';
-import { type MetricsServer, startMetricsServer } from '../../metrics/server.ts';
-import { resolvePollerConfig } from '../../poller/config.ts';
-import { openPollerState } from '../../poller/open-state.ts';
-import { Poller } from '../../poller/poller.ts';
-import { sourceScope } from '../../poller/source.ts';
-import { resolveHandler } from '../../queue/handlers/index.ts';
-import { type ClosableSignalStore, openSignalStore } from '../../queue/handlers/store.ts';
-import { openQueue } from '../../queue/open.ts';
+import type { MetricsServer } from '../../metrics/server.ts';
+import type { ClosableSignalStore } from '../../queue/handlers/store.ts';
 import type { JobQueue } from '../../queue/types.ts';
-import { runWorker } from '../../queue/worker.ts';
 import { parseDuration } from '../../util/format-bytes.ts';
 import { printJson, printTable } from '../output.ts';
 
@@ -75,6 +66,15 @@ interface PollFlags {
 }
 
 async function pollCommand(flags: PollFlags): Promise<void> {
+  const {
+    resolvePollerConfig,
+    openQueue,
+    openPollerState,
+    sourceScope,
+    createPollerMetrics,
+    Poller,
+    startMetricsServer,
+  } = await import('./queue-runtime.ts');
   const { once, config: file, ...rest } = flags;
   const cfg = resolvePollerConfig(file ? { flags: rest, file } : { flags: rest });
   const queue = openQueue(cfg.queue, { name: cfg.queueName });
@@ -172,6 +172,15 @@ export function registerQueueCommands(program: Command): void {
         lease: string;
         metricsPort?: string;
       }) => {
+        const {
+          resolveHandler,
+          openSignalStore,
+          openQueue,
+          createWorkerMetrics,
+          startMetricsServer,
+          runWorker,
+          getLogger,
+        } = await import('./queue-runtime.ts');
         const url = queueUrl(opts.queue);
         let store: ClosableSignalStore | undefined;
         const storeSpec = opts.store ?? process.env.SLUICE_TIMESERIES_STORE;
@@ -225,6 +234,7 @@ export function registerQueueCommands(program: Command): void {
     opts: { queue?: string; queueName: string },
     fn: (queue: JobQueue) => Promise<void>,
   ) => {
+    const { openQueue } = await import('./queue-runtime.ts');
     const queue = openQueue(queueUrl(opts.queue), { name: opts.queueName });
     try {
       await fn(queue);
