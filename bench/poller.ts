@@ -177,7 +177,7 @@ async function sluice(bucket: string): Promise<number> {
     queue,
     state,
     minAgeMs: 0,
-    concurrency: Number(process.env.BENCH_CONCURRENCY ?? 16),
+    concurrency: Number(process.env.BENCH_CONCURRENCY ?? 32),
   });
   const summary = await poller.pollOnce();
   await poller.close();

@@ -49,7 +49,7 @@ export const PollerConfigSchema = z.object({
   processedPrefix: z.string().min(1).default('processed/'),
   failedPrefix: z.string().min(1).default('failed/'),
   minAge: duration.default(5000),
-  concurrency: int(1).default(16),
+  concurrency: int(1).default(32),
   metricsPort: int(0).max(65535).optional(),
   jobName: z.string().min(1).default('ingest_and_score_signal'),
   jsonArray: z.enum(['document', 'records']).default('document'),

@@ -23,7 +23,7 @@ describe('resolvePollerConfig', () => {
       interval: 30_000,
       failedPrefix: 'failed/',
       minAge: 5000,
-      concurrency: 16,
+      concurrency: 32,
       jobName: 'ingest_and_score_signal',
       queue: 'sqlite:./sluice-queue.db',
     });

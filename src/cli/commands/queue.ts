@@ -129,7 +129,7 @@ export function registerQueueCommands(program: Command): void {
     .option('--processed-prefix <prefix>', 'archive prefix or URL (default processed/)')
     .option('--failed-prefix <prefix>', 'prefix or URL for objects that fail to parse (default failed/)')
     .option('--min-age <duration>', 'skip objects younger than this (default 5s)')
-    .option('--concurrency <n>', 'objects processed at once (default 16)')
+    .option('--concurrency <n>', 'objects processed at once (default 32)')
     .option('--metrics-port <port>', 'serve Prometheus /metrics on this port')
     .option('--job-name <name>', 'job name (default ingest_and_score_signal)')
     .option('--json-array <mode>', 'JSON arrays: document (one job) or records (one per element)')
