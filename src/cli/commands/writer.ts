@@ -9,13 +9,10 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Command } from 'commander';
-import { decryptFile, decryptStream } from '../../crypto/index.ts';
-import { readIdentityFile, readPassphraseEnv, readPassphraseFile } from '../../crypto/keys.ts';
 import { quoteLiteral } from '../../engine/duckdb.ts';
 import { UsageError } from '../../errors.ts';
 import { formatFromKey, readRows } from '../../formats/registry.ts';
 import { openObjectUrl, parseStorageUrl } from '../../storage/open.ts';
-import { DataWriter } from '../../writer/data-writer.ts';
 import type { DataframeFormat, Table, WriterEncryption } from '../../writer/types.ts';
 import { printJson } from '../output.ts';
 import { createProgressReporter } from '../progress.ts';
@@ -36,6 +33,7 @@ async function passphraseFrom(opts: {
   if (opts.passphraseFile && opts.passphraseEnv) {
     throw new UsageError('use --passphrase-file or --passphrase-env, not both');
   }
+  const { readPassphraseFile, readPassphraseEnv } = await import('./writer-runtime.ts');
   if (opts.passphraseFile) return readPassphraseFile(opts.passphraseFile);
   if (opts.passphraseEnv) return readPassphraseEnv(opts.passphraseEnv);
   return undefined;
@@ -109,6 +107,7 @@ export function registerWriterCommands(program: Command): void {
       ) => {
         const encryption = await encryptionFrom(opts);
         const progress = createProgressReporter();
+        const { DataWriter } = await import('./writer-runtime.ts');
         const writer = new DataWriter({
           taskDir: opts.taskDir,
           progress: (e) => progress.update({ ...e, unit: e.unit }),
@@ -156,6 +155,7 @@ export function registerWriterCommands(program: Command): void {
       const name = key.slice(key.lastIndexOf('/') + 1).replace(/\.[^.]+$/, '');
       const folder = key.includes('/') ? key.slice(0, key.lastIndexOf('/')) : '';
       const progress = createProgressReporter();
+      const { DataWriter } = await import('./writer-runtime.ts');
       const writer = new DataWriter({
         taskDir: storage,
         createFolders: false,
@@ -188,6 +188,7 @@ export function registerWriterCommands(program: Command): void {
       ) => {
         const passphrase = await passphraseFrom(opts);
         const identities: string[] = [];
+        const { readIdentityFile, decryptFile, decryptStream } = await import('./writer-runtime.ts');
         for (const file of opts.identity) identities.push(...(await readIdentityFile(file)));
         if (identities.length === 0 && passphrase === undefined) {
           throw new UsageError('give --identity <file> or --passphrase-file/--passphrase-env');

@@ -1,0 +1,5 @@
+// What `sluice write|convert|decrypt` need at run time, loaded only when one of them runs: the
+// age implementation (age-encryption, @noble/*) alone costs ~60 ms of every other command's start-up.
+export { decryptFile, decryptStream } from '../../crypto/index.ts';
+export { readIdentityFile, readPassphraseEnv, readPassphraseFile } from '../../crypto/keys.ts';
+export { DataWriter } from '../../writer/data-writer.ts';
