@@ -2,22 +2,21 @@
 // (uploadTree, as `sluice storage put --recursive`), by `aws s3 cp --recursive` and by
 // `rclone copy`, each to its own prefix, in one run. Prints times and ratios.
 // Usage: node bench/storage.ts [--quick]   (--quick: 200 small files + 2 large)
-import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { closeS3Clients } from '../src/storage/drivers/s3.ts';
 import { openStorage } from '../src/storage/open.ts';
 import { listKeys } from '../src/storage/scoped.ts';
 import { uploadTree } from '../src/storage/upload-tree.ts';
 import { startS3rver } from '../test/helpers/s3rver.ts';
+import { awsEnv, createBucket, rcloneEnv, S3RVER_CREDENTIALS, timeCommand } from './peers.ts';
 
 const quick = process.argv.includes('--quick');
 const SMALL = quick ? 200 : 1000;
 const LARGE = quick ? 2 : 10;
-const creds = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
+const creds = S3RVER_CREDENTIALS;
 
 function makeTree(dir: string): number {
   let bytes = 0;
@@ -37,15 +36,6 @@ function makeTree(dir: string): number {
   return bytes;
 }
 
-function timeCommand(label: string, cmd: string, args: string[], env: NodeJS.ProcessEnv): number {
-  const start = performance.now();
-  const res = spawnSync(cmd, args, { env, stdio: ['ignore', 'ignore', 'pipe'] });
-  const seconds = (performance.now() - start) / 1000;
-  if (res.status !== 0)
-    throw new Error(`${label} failed (${res.status}): ${String(res.stderr).slice(0, 500)}`);
-  return seconds;
-}
-
 const server = await startS3rver();
 const work = mkdtempSync(path.join(tmpdir(), 'sluice-bench-storage-'));
 try {
@@ -53,20 +43,8 @@ try {
   const totalBytes = makeTree(tree);
   const files = SMALL + LARGE;
   const bucket = `bench-${randomBytes(3).toString('hex')}`;
-  const client = new S3Client({
-    endpoint: server.endpoint,
-    region: 'us-east-1',
-    forcePathStyle: true,
-    credentials: creds,
-  });
-  await client.send(new CreateBucketCommand({ Bucket: bucket }));
-  client.destroy();
-  const env = {
-    ...process.env,
-    AWS_ACCESS_KEY_ID: creds.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: creds.secretAccessKey,
-    AWS_REGION: 'us-east-1',
-  };
+  await createBucket(server.endpoint, bucket);
+  const env = awsEnv(server.endpoint);
   console.log(
     `tree: ${SMALL} files of 1–20 KB + ${LARGE} files of 8 MB = ${(totalBytes / 1048576).toFixed(1)} MiB, s3rver at ${server.endpoint}`,
   );
@@ -99,17 +77,12 @@ try {
     env,
   );
 
-  const rcloneEnv: NodeJS.ProcessEnv = {
-    ...env,
-    RCLONE_CONFIG_BENCH_TYPE: 's3',
-    RCLONE_CONFIG_BENCH_PROVIDER: 'Other',
-    RCLONE_CONFIG_BENCH_ENDPOINT: server.endpoint,
-    RCLONE_CONFIG_BENCH_ACCESS_KEY_ID: creds.accessKeyId,
-    RCLONE_CONFIG_BENCH_SECRET_ACCESS_KEY: creds.secretAccessKey,
-    RCLONE_CONFIG_BENCH_FORCE_PATH_STYLE: 'true',
-  };
-  delete rcloneEnv.AWS_CA_BUNDLE;
-  const rclone = timeCommand('rclone copy', 'rclone', ['copy', tree, `bench:${bucket}/rclone/`], rcloneEnv);
+  const rclone = timeCommand(
+    'rclone copy',
+    'rclone',
+    ['copy', tree, `bench:${bucket}/rclone/`],
+    rcloneEnv('bench', server.endpoint, env),
+  );
 
   const fastestPeer = Math.min(aws, rclone);
   console.log(

@@ -5,22 +5,21 @@
 // `prepare`; run `npm run build` after changing src/), with a warm compile cache. The library's
 // own time (no process start) is printed too.
 // Usage: node bench/sync.ts [--quick]   (--quick: 380 small + 20 large files; BENCH_ROUNDS=2)
-import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { syncStorages } from '../src/pipeline/sync.ts';
 import { closeS3Clients } from '../src/storage/drivers/s3.ts';
 import { openStorage } from '../src/storage/open.ts';
 import { startS3rver } from '../test/helpers/s3rver.ts';
+import { awsEnv, createBucket, rcloneEnv, S3RVER_CREDENTIALS, timeCommand } from './peers.ts';
 
 const quick = process.argv.includes('--quick') || process.env.BENCH_QUICK === '1';
 const SMALL = quick ? 380 : 1900;
 const LARGE = quick ? 20 : 100;
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
-const creds = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
+const creds = S3RVER_CREDENTIALS;
 const ROOT = path.resolve(import.meta.dirname, '..');
 
 function makeTree(dir: string): number {
@@ -38,49 +37,19 @@ function makeTree(dir: string): number {
   return bytes;
 }
 
-function time(label: string, cmd: string, args: string[], env: NodeJS.ProcessEnv): number {
-  const start = performance.now();
-  const res = spawnSync(cmd, args, { env, stdio: ['ignore', 'ignore', 'pipe'], cwd: ROOT });
-  const seconds = (performance.now() - start) / 1000;
-  if (res.status !== 0)
-    throw new Error(`${label} failed (${res.status}): ${String(res.stderr).slice(0, 800)}`);
-  return seconds;
-}
-
 const server = await startS3rver();
 const work = mkdtempSync(path.join(tmpdir(), 'sluice-bench-sync-'));
 try {
   const tree = path.join(work, 'tree');
   const totalBytes = makeTree(tree);
   const bucket = `bench-sync-${randomBytes(3).toString('hex')}`;
-  const client = new S3Client({
-    endpoint: server.endpoint,
-    region: 'us-east-1',
-    forcePathStyle: true,
-    credentials: creds,
-  });
-  await client.send(new CreateBucketCommand({ Bucket: bucket }));
-  client.destroy();
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    AWS_ACCESS_KEY_ID: creds.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: creds.secretAccessKey,
-    AWS_REGION: 'us-east-1',
-    AWS_ENDPOINT_URL: server.endpoint,
+  await createBucket(server.endpoint, bucket);
+  const env = awsEnv(server.endpoint, {
     SLUICE_CACHE_DIR: path.join(work, 'cache'),
     NODE_COMPILE_CACHE: path.join(work, 'compile-cache'),
-  };
-  time('warm-up', process.execPath, [path.join(ROOT, 'bin/sluice.js'), 'sync', '--help'], env);
-  const rcloneEnv: NodeJS.ProcessEnv = {
-    ...env,
-    RCLONE_CONFIG_X_TYPE: 's3',
-    RCLONE_CONFIG_X_PROVIDER: 'Other',
-    RCLONE_CONFIG_X_ENDPOINT: server.endpoint,
-    RCLONE_CONFIG_X_ACCESS_KEY_ID: creds.accessKeyId,
-    RCLONE_CONFIG_X_SECRET_ACCESS_KEY: creds.secretAccessKey,
-    RCLONE_CONFIG_X_FORCE_PATH_STYLE: 'true',
-  };
-  delete rcloneEnv.AWS_CA_BUNDLE;
+  });
+  timeCommand('warm-up', process.execPath, [path.join(ROOT, 'bin/sluice.js'), 'sync', '--help'], env, ROOT);
+  const rcloneEnvX = rcloneEnv('x', server.endpoint, env);
   console.log(
     `tree: ${SMALL} files of 1–20 KB + ${LARGE} of 0.2–2 MB = ${(totalBytes / 1048576).toFixed(1)} MiB; s3rver at ${server.endpoint}`,
   );
@@ -106,14 +75,14 @@ try {
         ],
         env,
       ],
-      ['rclone sync', 'rclone', ['sync', tree, `X:${bucket}/rclone-${round}`], rcloneEnv],
+      ['rclone sync', 'rclone', ['sync', tree, `X:${bucket}/rclone-${round}`], rcloneEnvX],
     ] as const;
   // Rounds interleave the tools and keep each one's best time: the machine is shared and noisy.
   const results: Record<string, { full: number; noop: number }> = {};
   for (let round = 0; round < ROUNDS; round++) {
     for (const [name, cmd, args, e] of tools(round)) {
-      const full = time(`${name} full`, cmd, [...args], e);
-      const noop = time(`${name} no-op`, cmd, [...args], e);
+      const full = timeCommand(`${name} full`, cmd, [...args], e, ROOT);
+      const noop = timeCommand(`${name} no-op`, cmd, [...args], e, ROOT);
       const best = results[name];
       results[name] = { full: Math.min(full, best?.full ?? full), noop: Math.min(noop, best?.noop ?? noop) };
       console.log(
