@@ -26,9 +26,14 @@ export interface FsStorageOptions {
   fsync?: boolean;
 }
 
+/**
+ * A file's inode number can be reused once the file is replaced, so a sidecar names the inode,
+ * size and mtime of the exact file it describes; any mismatch means it is stale.
+ */
 interface Sidecar {
   ino: number;
   size: number;
+  mtimeMs: number;
   contentType?: string;
   metadata: Record<string, string>;
 }
@@ -70,10 +75,12 @@ export function createFsStorage(options: FsStorageOptions): Storage {
   const fileOf = (key: string) => path.join(root, ...assertValidKey(key).split('/'));
   const sidecarOf = (file: string) => path.join(path.dirname(file), META_DIR, `${path.basename(file)}.json`);
 
-  async function readSidecar(file: string, ino: number): Promise<Sidecar | undefined> {
+  async function readSidecar(file: string, st: Stats): Promise<Sidecar | undefined> {
     try {
       const sidecar = parseJson(await fsp.readFile(sidecarOf(file), 'utf8')) as Sidecar;
-      return sidecar.ino === ino ? sidecar : undefined;
+      return sidecar.ino === st.ino && sidecar.size === st.size && sidecar.mtimeMs === st.mtimeMs
+        ? sidecar
+        : undefined;
     } catch {
       return undefined;
     }
@@ -121,6 +128,7 @@ export function createFsStorage(options: FsStorageOptions): Storage {
     const tmp = tempName(target);
     await fsp.writeFile(tmp, JSON.stringify(sidecar), { flush: durable });
     await fsp.rename(tmp, target);
+    if (durable) await syncDirectory(path.dirname(target));
   }
 
   async function publish(tmp: string, file: string, ifNotExists: boolean): Promise<void> {
@@ -192,7 +200,13 @@ export function createFsStorage(options: FsStorageOptions): Storage {
         });
         const sidecar: Sidecar | undefined =
           opts.contentType || Object.keys(metadata).length > 0
-            ? { ino: st.ino, size, metadata, ...(opts.contentType ? { contentType: opts.contentType } : {}) }
+            ? {
+                ino: st.ino,
+                size,
+                mtimeMs: st.mtimeMs,
+                metadata,
+                ...(opts.contentType ? { contentType: opts.contentType } : {}),
+              }
             : undefined;
         // Normally the sidecar goes first, so the file is never visible without its metadata.
         // A create-if-absent may fail, and must not touch the existing file's sidecar: it goes after.
@@ -200,6 +214,8 @@ export function createFsStorage(options: FsStorageOptions): Storage {
         let published = false;
         try {
           if (sidecar && !createOnly) await writeSidecar(file, sidecar);
+          // A replaced file's old sidecar must not outlive it (it would describe other bytes).
+          else if (!createOnly) await fsp.rm(sidecarOf(file), { force: true });
           await publish(tmp, file, createOnly);
           published = true;
           if (sidecar && createOnly) await writeSidecar(file, sidecar);
@@ -217,7 +233,7 @@ export function createFsStorage(options: FsStorageOptions): Storage {
       try {
         const st = await fsp.stat(file);
         if (!st.isFile()) throw Object.assign(new Error('not a file'), { code: 'ENOENT' });
-        const sidecar = await readSidecar(file, st.ino);
+        const sidecar = await readSidecar(file, st);
         const info: ObjectInfo = {
           key,
           size: st.size,
@@ -270,10 +286,11 @@ export function createFsStorage(options: FsStorageOptions): Storage {
       if (from === to) return;
       try {
         const st = await fsp.stat(from);
-        const sidecar = await readSidecar(from, st.ino);
+        const sidecar = await readSidecar(from, st);
         await fsp.mkdir(path.dirname(to), { recursive: true });
-        // rename keeps the inode, so the sidecar written first stays bound to the moved file.
+        // rename keeps inode, size and mtime, so the sidecar written first stays bound to the moved file.
         if (sidecar) await writeSidecar(to, sidecar);
+        else await fsp.rm(sidecarOf(to), { force: true });
         await fsp.rename(from, to);
         if (durable) {
           await syncDirectory(path.dirname(to));
