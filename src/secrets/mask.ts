@@ -49,6 +49,12 @@ export const ALWAYS_SENSITIVE: readonly string[] = [
   'auth_token',
   'api_token',
   'bearer',
+  'session_token',
+  'security_token',
+  'oauth_token',
+  'amz_signature',
+  'sig',
+  'client_assertion',
 ];
 
 /**
@@ -126,14 +132,25 @@ function maskValue(maskChar: string): string {
   return maskChar.repeat(MASK_WIDTH);
 }
 
-// `?a=1&api_key=xyz#frag` style parameters anywhere in a string.
-const QUERY_PARAM = /([?&;])([^=&#\s?;]+)=([^&#\s;]*)/g;
-// `scheme://user:password@host`
-const URL_PASSWORD = /([a-z][a-z0-9+.-]*:\/\/[^\s:/@]*:)([^\s@/]+)(@)/gi;
+// `?a=1&api_key=xyz#access_token=…` style parameters anywhere in a string (query or fragment).
+// A value stops at `?`, so a URL nested in a value has its own parameters checked too.
+const QUERY_PARAM = /([?&;#])([^=&#\s?;]+)=([^&#\s;?]*)/g;
+// `scheme://user:password@host` or `scheme://token@host`: userinfo runs to the last `@` of the
+// URL's authority, so passwords holding `/` or `@` are masked whole.
+const URL_USERINFO = /([a-z][a-z0-9+.-]*:\/\/)([^\s?#]*)@(?=[^\s@/?#]*(?:[/?#\s]|$))/gi;
+// `Bearer …` / `Basic …` credentials written into free text.
+const AUTH_SCHEME = /\b(Bearer|Basic|Token)\s+[A-Za-z0-9._~+/=-]{8,}/g;
+
+function maskUserinfo(userinfo: string, mask: string): string {
+  const colon = userinfo.indexOf(':');
+  if (colon >= 0) return `${userinfo.slice(0, colon)}:${mask}`;
+  // A lone user name: `git@…` is a user, anything else may be a token used as one.
+  return userinfo === '' || userinfo === 'git' ? userinfo : mask;
+}
 
 /** Masks sensitive query parameter values and URL passwords inside any string. */
 export function maskSecretsInString(text: string, options: MaskOptions = {}): string {
-  if (!text.includes('=') && !text.includes('@')) return text;
+  if (!text.includes('=') && !text.includes('@') && !/Bearer|Basic|Token/.test(text)) return text;
   const matcher = options.sensitiveParams
     ? new SensitiveNameMatcher(options.sensitiveParams)
     : defaultMatcher;
@@ -148,7 +165,11 @@ export function maskSecretsInString(text: string, options: MaskOptions = {}): st
       }
       return value.length > 0 && matcher.isSensitive(decoded) ? `${sep}${name}=${mask}` : all;
     })
-    .replace(URL_PASSWORD, (_all, head: string, _pw: string, at: string) => `${head}${mask}${at}`);
+    .replace(
+      URL_USERINFO,
+      (_all, scheme: string, userinfo: string) => `${scheme}${maskUserinfo(userinfo, mask)}@`,
+    )
+    .replace(AUTH_SCHEME, (_all, scheme: string) => `${scheme} ${mask}`);
 }
 
 function isHeadersLike(value: object): value is { forEach(cb: (v: string, k: string) => void): void } {
@@ -172,6 +193,26 @@ export function maskSensitiveData(
   const mask = maskValue(maskChar);
   const seen = new WeakSet<object>();
 
+  // Header lists as `[name, value]` tuples or Node's flat `rawHeaders` (name, value, name, …):
+  // a string that is a sensitive name masks the string right after it.
+  const maskArray = (items: unknown[]): unknown[] => {
+    const out = items.map(walk);
+    for (let i = 0; i + 1 < items.length; i++) {
+      const name = items[i];
+      const next = items[i + 1];
+      if (
+        typeof name === 'string' &&
+        typeof next === 'string' &&
+        next !== '' &&
+        name.length <= 64 &&
+        matcher.isSensitive(name)
+      ) {
+        out[i + 1] = mask;
+        i++;
+      }
+    }
+    return out;
+  };
   const walk = (value: unknown): unknown => {
     if (typeof value === 'string') return maskSecretsInString(value, options);
     if (value === null || typeof value !== 'object') return value;
@@ -182,7 +223,7 @@ export function maskSensitiveData(
       return { name: value.name, message: maskSecretsInString(value.message, options) };
     }
     if (value instanceof Uint8Array) return value;
-    if (Array.isArray(value)) return value.map(walk);
+    if (Array.isArray(value)) return maskArray(value);
     const entries: [string, unknown][] = [];
     if (isHeadersLike(value))
       value.forEach((v, k) => {

@@ -103,3 +103,38 @@ describe('maskSensitiveData', () => {
     );
   });
 });
+
+describe('masking gaps found in review', () => {
+  const S = 'SECRETvalue123456';
+  it('masks fragments, nested URLs, token userinfo, passwords with / or @, and auth schemes in text', () => {
+    const cases = [
+      `https://app/cb#access_token=${S}&token_type=bearer`,
+      `https://h/?next=/x?access_token=${S}`,
+      `https://ghp_${S}@github.com/o/r.git`,
+      `redis://:ab/${S}@host:6379/0`,
+      `postgres://u:p@ss${S}@host/db`,
+      `https://s3/x?X-Amz-Security-Token=${S}&X-Amz-Signature=${S}&X-Amz-Date=20250101`,
+      `Authorization: Bearer ${S}`,
+    ];
+    for (const c of cases) expect(maskSecretsInString(c), c).not.toContain(S);
+    expect(maskSecretsInString('git@github.com:o/r.git')).toBe('git@github.com:o/r.git');
+    expect(maskSecretsInString('mail me at a@b.com about x=1')).toBe('mail me at a@b.com about x=1');
+  });
+
+  it('masks session and security tokens and header tuples, keeps pagination tokens', () => {
+    const masked = maskSensitiveData({
+      headers: [['Authorization', `Bearer ${S}`]],
+      raw: ['Accept', 'json', 'X-Api-Key', S],
+      AWS_SESSION_TOKEN: S,
+      sessionToken: S,
+      oauth_token: S,
+      'x-amz-security-token': S,
+      next_page_token: 'keep',
+    });
+    expect(JSON.stringify(masked)).not.toContain(S);
+    expect(masked).toMatchObject({
+      next_page_token: 'keep',
+      raw: ['Accept', 'json', 'X-Api-Key', '********'],
+    });
+  });
+});
