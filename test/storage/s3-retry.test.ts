@@ -102,4 +102,17 @@ describe('s3 driver retries', () => {
     const e2 = await unreachable.get('k').catch((e: unknown) => e);
     expect((e2 as SluiceError).code).toBe('E007');
   });
+
+  it('names the full key once in errors from a storage rooted at a prefix', async () => {
+    const storage = createS3Storage({
+      bucket: bucket.bucket,
+      prefix: 'pre/',
+      endpoint: bucket.endpoint,
+      credentials: TEST_CREDENTIALS,
+    });
+    const error = (await storage.get('missing.txt').catch((e: unknown) => e)) as SluiceError;
+    expect(error.code).toBe('E011');
+    expect(error.message).toContain(`s3://${bucket.bucket}/pre/missing.txt`);
+    expect(error.message).not.toContain('pre/pre/');
+  });
 });

@@ -3,6 +3,7 @@
  * users of local storage never load it. Large and streamed bodies go through lib-storage's
  * multipart Upload; listings follow every continuation token and throw rather than stop early.
  */
+import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import type { ListObjectsV2CommandOutput, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
 import {
@@ -98,6 +99,13 @@ function clientFor(options: S3StorageOptions): Promise<{ sdk: SdkModule; client:
     region,
     forcePathStyle,
     options.credentials?.accessKeyId,
+    // Two storages with the same key id but other secrets must not share a client; the secret
+    // itself is only kept hashed.
+    options.credentials
+      ? createHash('sha256')
+          .update(`${options.credentials.secretAccessKey}\0${options.credentials.sessionToken ?? ''}`)
+          .digest('hex')
+      : undefined,
     options.maxAttempts,
   ]);
   let entry = clients.get(cacheKey);
@@ -146,7 +154,8 @@ export function createS3Storage(options: S3StorageOptions): Storage {
     try {
       return await fn(m, client);
     } catch (error) {
-      throw mapS3Error(error, bucket, base + key, action);
+      // `key` is already the full key (base included).
+      throw mapS3Error(error, bucket, key, action);
     }
   }
 
