@@ -7,7 +7,7 @@
 import type { Config } from '../config/config.ts';
 import { ENVIRONMENTS, type Environment } from '../config/schema.ts';
 import { Engine, quoteLiteral } from '../engine/duckdb.ts';
-import { NotFoundError, PromotionError } from '../errors.ts';
+import { NotFoundError, PromotionError, type SluiceError } from '../errors.ts';
 import { openStorage } from '../storage/open.ts';
 import {
   assertEnv,
@@ -17,6 +17,7 @@ import {
   makeTempDir,
   newVersionId,
   SHA256_META,
+  sha256Stream,
 } from './lake.ts';
 import { readLoadRecord } from './load-records.ts';
 import { type PipelineOptions, storageOptionsFrom } from './options.ts';
@@ -78,6 +79,20 @@ export class DataPromoter {
     return true;
   }
 
+  /**
+   * The copy in `_versions/` is immutable; checking its bytes against the size and sha256 that
+   * were validated closes the window in which a pipeline run rewrites a source file between
+   * validation and copy. The manifest is not written, so readers stay on the old version.
+   */
+  private async verifyCopy(from: Environment, to: Environment, f: LakeFile, key: string): Promise<void> {
+    const store = this.lake.env(to);
+    const info = await store.stat(key);
+    if (info.size !== f.size) throw changedDuringPromotion(from, f.path, `size ${f.size} → ${info.size}`);
+    if (!f.sha256) return;
+    const actual = await sha256Stream(await store.getStream(key));
+    if (actual !== f.sha256) throw changedDuringPromotion(from, f.path, 'sha256 differs');
+  }
+
   async promote(source: string, target: string, options: PromoteOptions = {}): Promise<PromotionResult> {
     this.validatePromotion(source, target);
     const from = source as Environment;
@@ -128,6 +143,7 @@ export class DataPromoter {
       else {
         key = `_versions/${version}/${f.path}`;
         await copyAcross(this.lake, from, f.key, to, key, f.sha256);
+        await this.verifyCopy(from, to, f, key);
       }
       files.push({ ...f, key });
       done += 1;
@@ -275,6 +291,14 @@ export class DataPromoter {
     await this.lake.writeManifest(e, manifest);
     return { env: e, restored: id, backupOfCurrent };
   }
+}
+
+/** Raised when a source file changed between validation and copy. */
+function changedDuringPromotion(from: Environment, path: string, detail: string): SluiceError {
+  return new PromotionError(
+    `${from}/${path} changed while it was being promoted (${detail}); nothing was published — rerun the promotion`,
+    { context: { from, path } },
+  );
 }
 
 async function copyAcross(

@@ -217,3 +217,32 @@ describe('prune', async () => {
     expect(await readerView(lake, 'qa')).toEqual(views[1]);
   });
 });
+
+describe('DataPromoter when a source file changes during the promotion', async () => {
+  const { dir, config, lake } = await project('fs', 'promote-race');
+  seedProject(dir);
+  expect(await new Pipeline(config, { lake }).run('full')).toBe(true);
+  const promoter = new DataPromoter(config, { lake });
+
+  it('fails with E005, publishes nothing, and readers stay on the old version', async () => {
+    const plan = await promoter.promote('dev', 'qa', { dryRun: true });
+    const paths = [...plan.added].sort();
+    const first = paths[0] as string;
+    const last = paths.at(-1) as string;
+    expect(paths.length).toBeGreaterThan(1);
+    const before = await readerView(lake, 'qa');
+    process.env.SLUICE_TEST_PROMOTE_DELAY_MS = '150';
+    try {
+      const running = promoter.promote('dev', 'qa').catch((e: unknown) => e);
+      // While the first file is being copied, a pipeline run rewrites the last one.
+      await new Promise((r) => setTimeout(r, 60));
+      await lake.put(`dev/${last}`, await lake.get(`dev/${first}`));
+      const error = (await running) as SluiceError;
+      expect(error.code).toBe('E005');
+      expect(error.message).toContain(`dev/${last} changed while it was being promoted`);
+    } finally {
+      delete process.env.SLUICE_TEST_PROMOTE_DELAY_MS;
+    }
+    expect(await readerView(lake, 'qa')).toEqual(before);
+  });
+});
