@@ -1,20 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Engine } from '../../src/engine/duckdb.ts';
-import { DataWriter } from '../../src/writer/index.ts';
-import { tempDir } from '../helpers/tmp.ts';
+import { describe, expect, it } from 'vitest';
+import { writerFixture } from './fixture.ts';
 
 describe('Parquet from rows whose types change midway', () => {
-  const dir = tempDir('writer-types');
-  let engine: Engine;
-  let writer: DataWriter;
-  beforeAll(async () => {
-    engine = await Engine.create();
-    writer = new DataWriter({ taskDir: dir });
-  });
-  afterAll(async () => {
-    await writer.close();
-    await engine.close();
-  });
+  const fx = writerFixture('writer-types');
 
   async function* rows() {
     for (let i = 0; i < 3000; i++) {
@@ -28,17 +16,17 @@ describe('Parquet from rows whose types change midway', () => {
   }
 
   it('widens columns instead of corrupting values', async () => {
-    const result = await writer.writeDataframe(rows(), 'widened', { format: 'parquet' });
+    const result = await fx.writer.writeDataframe(rows(), 'widened', { format: 'parquet' });
     expect(result.rows).toBe(3000);
     const types = Object.fromEntries(
       (
-        await engine.query<{ column_name: string; column_type: string }>(
+        await fx.engine.query<{ column_name: string; column_type: string }>(
           `DESCRIBE SELECT * FROM '${result.location}'`,
         )
       ).map((c) => [c.column_name, c.column_type]),
     );
     expect(types).toEqual({ i: 'BIGINT', n: 'DOUBLE', s: 'VARCHAR', t: 'VARCHAR', late: 'BOOLEAN' });
-    const picked = await engine.query(
+    const picked = await fx.engine.query(
       `SELECT i, n, s, t, late FROM '${result.location}' WHERE i IN (0, 2500, 2600, 2700, 2999) ORDER BY i`,
     );
     expect(picked).toEqual([
@@ -51,13 +39,15 @@ describe('Parquet from rows whose types change midway', () => {
   });
 
   it('honours an explicit schema and rejects values that do not fit', async () => {
-    const result = await writer.writeDataframe([{ a: 1, b: 'x' }], 'typed', {
+    const result = await fx.writer.writeDataframe([{ a: 1, b: 'x' }], 'typed', {
       format: 'parquet',
       schema: { a: 'DOUBLE', b: 'VARCHAR' },
     });
-    const [desc] = await engine.query<{ column_type: string }>(`DESCRIBE SELECT a FROM '${result.location}'`);
+    const [desc] = await fx.engine.query<{ column_type: string }>(
+      `DESCRIBE SELECT a FROM '${result.location}'`,
+    );
     expect(desc?.column_type).toBe('DOUBLE');
-    const error = await writer
+    const error = await fx.writer
       .writeDataframe([{ a: 'nope', b: 'x' }], 'typed2', {
         format: 'parquet',
         schema: { a: 'BIGINT', b: 'VARCHAR' },

@@ -55,17 +55,7 @@ export function registerPipelineCommands(program: Command): void {
       if (opts.json) return printJson(result);
       const rel = path.relative(process.cwd(), result.dir) || '.';
       process.stdout.write(`\nsluice demo — project in ${rel}/\n\n`);
-      printTable(
-        result.run.steps.map((s) => ({
-          step: s.step,
-          status: s.status,
-          files: s.files,
-          rows: s.rows,
-          size: formatBytes(s.bytes),
-          seconds: (s.durationMs / 1000).toFixed(2),
-          note: s.note ?? s.errors[0] ?? '',
-        })),
-      );
+      printSteps(result.run.steps);
       if (result.promotion) {
         const p = result.promotion;
         process.stdout.write(
