@@ -1,6 +1,13 @@
 // Shared set-up for benchmarks that run the aws CLI and rclone against the run's s3rver.
 import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
+
+/**
+ * The aws CLI of the Debian package (aws-cli 2), which the issues measured; a `pip install awscli`
+ * (aws-cli 1) earlier on PATH would otherwise be picked up and time differently.
+ */
+export const AWS_CLI = existsSync('/usr/bin/aws') ? '/usr/bin/aws' : 'aws';
 
 export const S3RVER_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
 
@@ -64,6 +71,7 @@ export function timeCommand(
   const start = performance.now();
   const res = spawnSync(cmd, args, { env, stdio: ['ignore', 'ignore', 'pipe'], ...(cwd ? { cwd } : {}) });
   const seconds = (performance.now() - start) / 1000;
+  if (res.error) throw new Error(`${label}: cannot run ${cmd}: ${res.error.message}`);
   if (res.status !== 0)
     throw new Error(`${label} failed (${res.status}): ${String(res.stderr).slice(0, 800)}`);
   return seconds;

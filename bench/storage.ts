@@ -11,7 +11,7 @@ import { openStorage } from '../src/storage/open.ts';
 import { listKeys } from '../src/storage/scoped.ts';
 import { uploadTree } from '../src/storage/upload-tree.ts';
 import { startS3rver } from '../test/helpers/s3rver.ts';
-import { awsEnv, createBucket, rcloneEnv, S3RVER_CREDENTIALS, timeCommand } from './peers.ts';
+import { AWS_CLI, awsEnv, createBucket, rcloneEnv, S3RVER_CREDENTIALS, timeCommand } from './peers.ts';
 
 const quick = process.argv.includes('--quick');
 const SMALL = quick ? 200 : 1000;
@@ -63,7 +63,7 @@ try {
 
   const aws = timeCommand(
     'aws s3 cp',
-    '/usr/bin/aws',
+    AWS_CLI,
     [
       '--endpoint-url',
       server.endpoint,

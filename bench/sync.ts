@@ -13,7 +13,7 @@ import { syncStorages } from '../src/pipeline/sync.ts';
 import { closeS3Clients } from '../src/storage/drivers/s3.ts';
 import { openStorage } from '../src/storage/open.ts';
 import { startS3rver } from '../test/helpers/s3rver.ts';
-import { awsEnv, createBucket, rcloneEnv, S3RVER_CREDENTIALS, timeCommand } from './peers.ts';
+import { AWS_CLI, awsEnv, createBucket, rcloneEnv, S3RVER_CREDENTIALS, timeCommand } from './peers.ts';
 
 const quick = process.argv.includes('--quick') || process.env.BENCH_QUICK === '1';
 const SMALL = quick ? 380 : 1900;
@@ -63,7 +63,7 @@ try {
       ],
       [
         'aws s3 sync',
-        'aws',
+        AWS_CLI,
         [
           's3',
           'sync',

@@ -1,4 +1,5 @@
-import cliProgress from 'cli-progress';
+import { createRequire } from 'node:module';
+import type cliProgressModule from 'cli-progress';
 import { formatBytes } from '../util/format-bytes.ts';
 
 /** What library code reports while it works; the CLI turns it into a bar. */
@@ -22,6 +23,8 @@ export function createProgressReporter(stream: NodeJS.WriteStream = process.stde
   const enabled =
     process.env.SLUICE_PROGRESS === '1' || (stream.isTTY === true && process.env.SLUICE_PROGRESS !== '0');
   if (!enabled) return { update() {}, stop() {} };
+  // Loaded only when a bar is drawn: piped and scripted runs never pay for it.
+  const cliProgress = createRequire(import.meta.url)('cli-progress') as typeof cliProgressModule;
   const multi = new cliProgress.MultiBar(
     {
       stream,
@@ -32,7 +35,7 @@ export function createProgressReporter(stream: NodeJS.WriteStream = process.stde
     },
     cliProgress.Presets.shades_classic,
   );
-  const bars = new Map<string, cliProgress.SingleBar>();
+  const bars = new Map<string, cliProgressModule.SingleBar>();
   const text = (n: number, unit: ProgressEvent['unit']) =>
     unit === 'bytes' ? formatBytes(n) : `${n} ${unit}`;
   return {

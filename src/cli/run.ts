@@ -1,6 +1,6 @@
 import { CommanderError } from 'commander';
 import { SluiceError, toSluiceError } from '../errors.ts';
-import { createLogger, type LogFormat, type LogLevel, setLogger } from '../logging/logger.ts';
+import { configureLogging, type LogFormat, type LogLevel } from '../logging/logger.ts';
 import { closeS3Clients } from '../storage/drivers/s3.ts';
 import { buildProgram } from './program.ts';
 
@@ -16,12 +16,10 @@ export async function runCli(argv: string[]): Promise<number> {
   const program = buildProgram();
   program.hook('preAction', (root) => {
     const opts = root.opts<{ logLevel: LogLevel; logFormat: LogFormat }>();
-    setLogger(
-      createLogger({
-        level: process.env.SLUICE_LOG_LEVEL ? (process.env.SLUICE_LOG_LEVEL as LogLevel) : opts.logLevel,
-        format: opts.logFormat,
-      }),
-    );
+    configureLogging({
+      level: process.env.SLUICE_LOG_LEVEL ? (process.env.SLUICE_LOG_LEVEL as LogLevel) : opts.logLevel,
+      format: opts.logFormat,
+    });
   });
   try {
     await program.parseAsync(argv);

@@ -1,9 +1,16 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
-import { parse as parseYaml } from 'yaml';
 import { ConfigurationError } from '../errors.ts';
 import { maskSensitiveData } from '../secrets/mask.ts';
 import { configSchema, ENV_NAMES, type Environment, type SluiceConfigData } from './schema.ts';
+
+// The YAML parser (70 modules) loads only when a config file is actually read: most commands
+// run on environment variables alone, and start-up time is part of every command.
+const require = createRequire(import.meta.url);
+function parseYaml(text: string): unknown {
+  return (require('yaml') as typeof import('yaml')).parse(text);
+}
 
 export const DEFAULT_CONFIG_FILE = 'sluice.config.yaml';
 

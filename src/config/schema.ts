@@ -1,7 +1,7 @@
 import { z } from 'zod';
+import { ENVIRONMENTS } from './names.ts';
 
-export const ENVIRONMENTS = ['dev', 'qa', 'prod'] as const;
-export type Environment = (typeof ENVIRONMENTS)[number];
+export { ENV_NAMES, ENVIRONMENTS, type Environment } from './names.ts';
 
 const bucketName = z
   .string()
@@ -37,18 +37,3 @@ export const configSchema = z.object({
 });
 
 export type SluiceConfigData = z.infer<typeof configSchema>;
-
-/** Environment variable names per field, first match wins (seed names kept as aliases). */
-export const ENV_NAMES: Record<keyof SluiceConfigData, readonly string[]> = {
-  env: ['SLUICE_ENV', 'ENVIRONMENT'],
-  s3Bucket: ['SLUICE_S3_BUCKET', 'S3_BUCKET'],
-  awsRegion: ['AWS_REGION', 'AWS_DEFAULT_REGION'],
-  s3Endpoint: ['AWS_ENDPOINT_URL_S3', 'AWS_ENDPOINT_URL'],
-  username: ['SLUICE_USERNAME', 'USERNAME', 'USER'],
-  dataDir: ['SLUICE_DATA_DIR', 'DATA_DIR'],
-  modelsDir: ['SLUICE_MODELS_DIR', 'MODELS_DIR'],
-  lakeRoot: ['SLUICE_LAKE_ROOT'],
-  ingestBaseDir: ['SLUICE_INGEST_BASE_DIR'],
-  awsAccessKeyId: ['AWS_ACCESS_KEY_ID'],
-  awsSecretAccessKey: ['AWS_SECRET_ACCESS_KEY'],
-};

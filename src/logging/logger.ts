@@ -3,8 +3,17 @@
  * headers, URL query strings), and messages through maskSecretsInString, so no secret reaches a
  * log line whatever the caller passes.
  */
-import { type Logger, pino } from 'pino';
+import { createRequire } from 'node:module';
+import type { DestinationStream, Logger, pino as PinoFn } from 'pino';
 import { LOG_SENSITIVE_PARAMS, maskSecretsInString, maskSensitiveData } from '../secrets/mask.ts';
+
+// pino (30 modules, and an fsync of stderr at exit) loads with the first logger, so a command
+// that never logs, such as a no-op sync, never pays for it.
+let pinoFn: typeof PinoFn | undefined;
+function loadPino(): typeof PinoFn {
+  pinoFn ??= (createRequire(import.meta.url)('pino') as { pino: typeof PinoFn }).pino;
+  return pinoFn;
+}
 
 export type { Logger };
 export type LogFormat = 'json' | 'pretty';
@@ -22,6 +31,7 @@ export interface LoggerOptions {
 }
 
 export function createLogger(options: LoggerOptions = {}): Logger {
+  const pino = loadPino();
   const level = options.level ?? (process.env.SLUICE_LOG_LEVEL as LogLevel | undefined) ?? 'info';
   const format = options.format ?? (process.env.SLUICE_LOG_FORMAT as LogFormat | undefined) ?? 'json';
   const pinoOptions = {
@@ -49,20 +59,18 @@ export function createLogger(options: LoggerOptions = {}): Logger {
       }),
     );
   }
-  return pino(
-    pinoOptions,
-    (options.destination as pino.DestinationStream | undefined) ?? pino.destination(2),
-  );
+  return pino(pinoOptions, (options.destination as DestinationStream | undefined) ?? pino.destination(2));
 }
 
 let shared: Logger | undefined;
+let sharedOptions: LoggerOptions = {};
 
 /**
  * The process-wide logger (configured by the CLI's --log-level/--log-format). With a name, a
  * child logger tagged `module: name` (the seed's `get_logger(name, level)`).
  */
 export function getLogger(name?: string, level?: LogLevel): Logger {
-  shared ??= createLogger();
+  shared ??= createLogger(sharedOptions);
   if (name === undefined && level === undefined) return shared;
   const child = shared.child(name === undefined ? {} : { module: name });
   if (level !== undefined) child.level = level;
@@ -73,6 +81,15 @@ export function getLogger(name?: string, level?: LogLevel): Logger {
 export function setupLogging(level: LogLevel = 'info', format?: LogFormat): Logger {
   shared = createLogger({ level, ...(format ? { format } : {}) });
   return shared;
+}
+
+/**
+ * Sets the options of the process-wide logger without creating it: it is made on the first
+ * `getLogger()` (the CLI's --log-level/--log-format).
+ */
+export function configureLogging(options: LoggerOptions): void {
+  sharedOptions = options;
+  shared = undefined;
 }
 
 export function setLogger(logger: Logger): void {

@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
-import { Config } from '../../config/config.ts';
-import { ENV_NAMES } from '../../config/schema.ts';
+import { ENV_NAMES } from '../../config/names.ts';
 import { printJson, printTable } from '../output.ts';
 
 export function registerConfigCommands(program: Command): void {
@@ -12,7 +11,8 @@ export function registerConfigCommands(program: Command): void {
     .description('Print the effective configuration (secrets masked) and where each value came from')
     .option('-c, --config <file>', 'config file (default: $SLUICE_CONFIG or ./sluice.config.yaml)')
     .option('--json', 'print JSON')
-    .action((opts: { config?: string; json?: boolean }) => {
+    .action(async (opts: { config?: string; json?: boolean }) => {
+      const { Config } = await import('../../config/config.ts');
       const cfg = Config.load(opts.config ? { file: opts.config } : {});
       const values = cfg.toJSON();
       if (opts.json) return printJson(values);
@@ -28,7 +28,8 @@ export function registerConfigCommands(program: Command): void {
     .command('validate')
     .description('Check the configuration and report every problem at once')
     .option('-c, --config <file>', 'config file')
-    .action((opts: { config?: string }) => {
+    .action(async (opts: { config?: string }) => {
+      const { Config } = await import('../../config/config.ts');
       const cfg = Config.load(opts.config ? { file: opts.config } : {});
       cfg.validate();
       process.stdout.write(`configuration OK (env ${cfg.env})\n`);

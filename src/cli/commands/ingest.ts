@@ -1,53 +1,20 @@
 /** `sluice fetch <url>` and `sluice ingest latest|ls`: API ingestion persistence from the shell. */
 import { type Command, Option } from 'commander';
-import { z } from 'zod';
 import { HttpError, NotFoundError, UsageError } from '../../errors.ts';
 import type { IngestLocation, SavedFile } from '../../ingest/base.ts';
-import { type FetchAndSaveResult, fetchAndSave } from '../../ingest/fetch.ts';
-import { findLatestFile, listDatasets } from '../../ingest/find.ts';
+import type { FetchAndSaveResult } from '../../ingest/fetch.ts';
 import { maskSecretsInString } from '../../secrets/mask.ts';
-import { formatBytes, parseDuration } from '../../util/format-bytes.ts';
+import { formatBytes } from '../../util/format-bytes.ts';
 import { printJson, printTable } from '../output.ts';
 
 const FORMATS = ['json', 'jsonl', 'csv', 'parquet'] as const;
+// Fetching, lookups and flag validation (zod) load when their command runs, not at start-up.
+const lazy = {
+  fetch: () => import('../../ingest/fetch.ts'),
+  find: () => import('../../ingest/find.ts'),
+  flags: () => import('./ingest-flags.ts'),
+};
 const collect = (value: string, previous: string[]) => [...previous, value];
-
-const duration = (name: string) =>
-  z.string().transform((text, ctx) => {
-    try {
-      const ms = parseDuration(text);
-      if (ms <= 0) throw new RangeError('must be positive');
-      return ms;
-    } catch (error) {
-      ctx.addIssue({
-        code: 'custom',
-        message: `--${name} ${JSON.stringify(text)}: ${(error as Error).message}`,
-      });
-      return z.NEVER;
-    }
-  });
-
-const fetchFlags = z.object({
-  source: z.string(),
-  dataset: z.string(),
-  header: z.array(z.string()),
-  format: z.enum(FORMATS),
-  timeout: duration('timeout'),
-  retries: z
-    .string()
-    .regex(/^\d+$/, '--retries must be a whole number ≥ 0')
-    .transform(Number)
-    .pipe(z.number().max(20, '--retries must be at most 20')),
-  retryDelay: duration('retry-delay'),
-  base: z.string().optional(),
-  json: z.boolean().optional(),
-});
-
-function parseFlags<T>(schema: z.ZodType<T>, opts: unknown): T {
-  const parsed = schema.safeParse(opts);
-  if (!parsed.success) throw new UsageError(parsed.error.issues.map((i) => i.message).join('; '));
-  return parsed.data;
-}
 
 function parseHeaders(pairs: string[]): Record<string, string> {
   const headers: Record<string, string> = {};
@@ -100,7 +67,8 @@ export function registerIngestCommands(program: Command): void {
     )
     .option('--json', 'print the result as JSON')
     .action(async (url: string, opts: unknown) => {
-      const flags = parseFlags(fetchFlags, opts);
+      const flags = (await lazy.flags()).parseFetchFlags(opts, FORMATS);
+      const { fetchAndSave } = await lazy.fetch();
       try {
         const result = await fetchAndSave(url, {
           ...where(flags.base),
@@ -138,6 +106,7 @@ export function registerIngestCommands(program: Command): void {
         base?: string;
         json?: boolean;
       }) => {
+        const { findLatestFile } = await lazy.find();
         const latest = await findLatestFile(opts.dataset, {
           ...where(opts.base),
           sourceName: opts.source,
@@ -163,6 +132,7 @@ export function registerIngestCommands(program: Command): void {
     .option('--base <dir|url>', 'base directory or storage URL')
     .option('--json', 'print JSON')
     .action(async (opts: { source?: string; base?: string; json?: boolean }) => {
+      const { listDatasets } = await lazy.find();
       const rows = await listDatasets({
         ...where(opts.base),
         ...(opts.source ? { sourceName: opts.source } : {}),

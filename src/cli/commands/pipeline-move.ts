@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
-import { Config } from '../../config/config.ts';
-import type { Environment } from '../../config/schema.ts';
+import type { Config } from '../../config/config.ts';
+import type { Environment } from '../../config/names.ts';
 import { UsageError } from '../../errors.ts';
 import type { DataPromoter } from '../../pipeline/promoter.ts';
 import type { SyncOptions } from '../../pipeline/sync.ts';
@@ -10,6 +10,7 @@ import { printJson } from '../output.ts';
 import { createProgressReporter } from '../progress.ts';
 
 const lazy = {
+  config: () => import('../../config/config.ts'),
   promoter: () => import('../../pipeline/promoter.ts'),
   sync: () => import('../../pipeline/sync.ts'),
   synchronizer: () => import('../../pipeline/synchronizer.ts'),
@@ -27,8 +28,9 @@ export function int(name: string) {
   };
 }
 
-/** The config file (-c) with an optional --env override. */
-export function loadConfig(opts: { config?: string; env?: string }): Config {
+/** The config file (-c) with an optional --env override; the validator loads only here. */
+export async function loadConfig(opts: { config?: string; env?: string }): Promise<Config> {
+  const { Config } = await lazy.config();
   const cfg = Config.load(opts.config ? { file: opts.config } : {});
   return opts.env ? cfg.with({ env: opts.env as Environment }) : cfg;
 }
@@ -75,7 +77,7 @@ export function registerMoveCommands(program: Command): void {
         },
       ) => {
         const { S3Synchronizer } = await lazy.synchronizer();
-        const syncer = new S3Synchronizer(Config.load(opts.config ? { file: opts.config } : {}));
+        const syncer = new S3Synchronizer(await loadConfig(opts));
         const progress = createProgressReporter();
         let result: Awaited<ReturnType<S3Synchronizer['sync']>>;
         try {
@@ -112,7 +114,7 @@ export function registerMoveCommands(program: Command): void {
         opts: Parameters<typeof syncOptions>[0] & { json?: boolean; config?: string },
       ) => {
         const { S3Synchronizer } = await lazy.synchronizer();
-        const syncer = new S3Synchronizer(Config.load(opts.config ? { file: opts.config } : {}));
+        const syncer = new S3Synchronizer(await loadConfig(opts));
         const { diffStorages } = await lazy.sync();
         const d = await diffStorages(syncer.open(a), syncer.open(b), syncOptions(opts));
         if (opts.json)
@@ -141,7 +143,7 @@ export function registerMoveCommands(program: Command): void {
     .option('--json', 'print JSON')
     .action(async (from: string, to: string, opts: { dryRun?: boolean; config?: string; json?: boolean }) => {
       const { DataPromoter } = await lazy.promoter();
-      const promoter = new DataPromoter(loadConfig(opts));
+      const promoter = new DataPromoter(await loadConfig(opts));
       promoter.validatePromotion(from, to);
       const progress = createProgressReporter();
       let r: Awaited<ReturnType<DataPromoter['promote']>>;
@@ -171,7 +173,7 @@ export function registerMoveCommands(program: Command): void {
     .option('-c, --config <file>', 'config file')
     .action(async (env: string, opts: { backup?: string; list?: boolean; config?: string }) => {
       const { DataPromoter } = await lazy.promoter();
-      const promoter = new DataPromoter(loadConfig(opts));
+      const promoter = new DataPromoter(await loadConfig(opts));
       if (opts.list) {
         for (const id of await promoter.listBackups(env)) process.stdout.write(`${id}\n`);
         return;
@@ -193,7 +195,7 @@ export function registerMoveCommands(program: Command): void {
     .action(
       async (env: string, opts: { keep: number; minAge: number; dryRun?: boolean; config?: string }) => {
         const { DataPromoter } = await lazy.promoter();
-        const r = await new DataPromoter(loadConfig(opts)).prune(env, {
+        const r = await new DataPromoter(await loadConfig(opts)).prune(env, {
           keepBackups: opts.keep,
           minAgeMs: opts.minAge * 60_000,
           dryRun: opts.dryRun ?? false,

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { type Command, Option } from 'commander';
-import { ENVIRONMENTS } from '../../config/schema.ts';
+import { ENVIRONMENTS } from '../../config/names.ts';
 import { ConfigurationError, SluiceError, UsageError } from '../../errors.ts';
 import type { runDemo } from '../../pipeline/demo.ts';
 import type { Pipeline } from '../../pipeline/pipeline.ts';
@@ -86,7 +86,7 @@ export function registerPipelineCommands(program: Command): void {
     .addOption(new Option('--mode <mode>', 'what to run').choices(PIPELINE_MODES).default('full'))
     .action(async (opts: CommonOpts & { mode: string }) => {
       const { Pipeline } = await lazy.pipeline();
-      const pipeline = new Pipeline(loadConfig(opts));
+      const pipeline = new Pipeline(await loadConfig(opts));
       const progress = createProgressReporter();
       let record: Awaited<ReturnType<Pipeline['runDetailed']>>;
       try {
@@ -110,7 +110,7 @@ export function registerPipelineCommands(program: Command): void {
     .option('--limit <n>', 'runs to show', int('--limit'), 10)
     .action(async (opts: CommonOpts & { limit: number }) => {
       const { Pipeline } = await lazy.pipeline();
-      const status = await new Pipeline(loadConfig(opts)).getStatus(opts.limit);
+      const status = await new Pipeline(await loadConfig(opts)).getStatus(opts.limit);
       if (opts.json) return printJson(status);
       if (status.runs.length === 0) {
         process.stdout.write(`no pipeline runs yet in ${status.env} (${status.lakeRoot})\n`);
@@ -134,7 +134,7 @@ export function registerPipelineCommands(program: Command): void {
     .description('List landing datasets and staging models of an environment')
     .action(async (opts: CommonOpts) => {
       const { DataCatalog } = await lazy.catalog();
-      const datasets = await new DataCatalog(loadConfig(opts)).listDatasets(opts.env);
+      const datasets = await new DataCatalog(await loadConfig(opts)).listDatasets(opts.env);
       if (opts.json) return printJson(datasets);
       printTable(
         datasets.map((d) => ({
@@ -151,7 +151,7 @@ export function registerPipelineCommands(program: Command): void {
     .argument('<name>', 'model name, staging.<model> or <source>/<name>')
     .action(async (name: string, opts: CommonOpts) => {
       const { DataCatalog } = await lazy.catalog();
-      const info = await new DataCatalog(loadConfig(opts)).getModelMetadata(name, opts.env);
+      const info = await new DataCatalog(await loadConfig(opts)).getModelMetadata(name, opts.env);
       if (opts.json) return printJson(info);
       process.stdout.write(
         `${info.path}\n  url: ${info.url}\n  description: ${info.description}\n  rows: ${info.rows ?? '?'}\n  size: ${formatBytes(info.bytes)}\n  sha256: ${info.sha256 ?? ''}\n  updated: ${info.lastUpdated ?? ''}\n  depends on: ${info.dependsOn.join(', ')}\n  columns:\n`,
@@ -173,7 +173,7 @@ export function registerPipelineCommands(program: Command): void {
       ) => {
         const { DataIngester } = await lazy.ingester();
         const { loadSchemaFile } = await lazy.schema();
-        const ingester = new DataIngester(loadConfig(opts));
+        const ingester = new DataIngester(await loadConfig(opts));
         try {
           const schema = opts.schema ? loadSchemaFile(opts.schema) : undefined;
           const r = await ingester.ingestCsv(file, opts.source, schema, {
@@ -196,7 +196,7 @@ export function registerPipelineCommands(program: Command): void {
     .description('Check configuration, folders, models and lake access; report every problem')
     .action(async (opts: CommonOpts) => {
       const { Pipeline } = await lazy.pipeline();
-      const problems = await new Pipeline(loadConfig(opts)).environmentProblems();
+      const problems = await new Pipeline(await loadConfig(opts)).environmentProblems();
       if (opts.json) printJson({ ok: problems.length === 0, problems });
       if (problems.length > 0) {
         if (!opts.json) for (const p of problems) process.stdout.write(`✗ ${p}\n`);

@@ -1,7 +1,7 @@
+import { createRequire } from 'node:module';
 import { type Command, Option } from 'commander';
-import { stringify } from 'csv-stringify/sync';
 import { UsageError } from '../../errors.ts';
-import { TimeSeriesStore } from '../../timeseries/store.ts';
+import type { TimeSeriesStore } from '../../timeseries/store.ts';
 import type { AggregateFn, PointValue, TimeSeriesStoreOptions } from '../../timeseries/types.ts';
 import { parseDuration } from '../../util/format-bytes.ts';
 import { parseJson } from '../../util/json-parse.ts';
@@ -57,6 +57,8 @@ async function withStore<T>(
   options: TimeSeriesStoreOptions,
   fn: (s: TimeSeriesStore) => Promise<T>,
 ) {
+  // The store (and DuckDB behind it) loads only when a `ts` command runs.
+  const { TimeSeriesStore } = await import('../../timeseries/store.ts');
   const store = await TimeSeriesStore.open(url, { compactIntervalMs: 0, compactPoints: 0, ...options });
   try {
     return await fn(store);
@@ -81,6 +83,9 @@ function printRows(rows: Record<string, unknown>[], format: string): void {
   );
   if (format === 'csv') {
     const cols = Object.keys(flat[0] ?? {});
+    const { stringify } = createRequire(import.meta.url)(
+      'csv-stringify/sync',
+    ) as typeof import('csv-stringify/sync');
     process.stdout.write(stringify([cols, ...flat.map((r) => cols.map((c) => r[c] ?? ''))]));
     return;
   }

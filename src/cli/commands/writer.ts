@@ -9,13 +9,12 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Command } from 'commander';
-import { quoteLiteral } from '../../engine/duckdb.ts';
 import { UsageError } from '../../errors.ts';
-import { formatFromKey, readRows } from '../../formats/registry.ts';
 import { openObjectUrl, parseStorageUrl } from '../../storage/open.ts';
 import type { DataframeFormat, Table, WriterEncryption } from '../../writer/types.ts';
 import { printJson } from '../output.ts';
 import { createProgressReporter } from '../progress.ts';
+import type * as WriterRuntime from './writer-runtime.ts';
 
 const collect = (value: string, previous: string[]) => [...previous, value];
 const FORMATS = ['csv', 'parquet', 'json', 'jsonl'];
@@ -49,7 +48,8 @@ async function encryptionFrom(opts: SecretOptions): Promise<WriterEncryption | u
 }
 
 /** Rows of an input file: DuckDB reads local files (typed CSV); remote ones stream through the format layer. */
-function inputTable(input: string): Table {
+function inputTable(input: string, rt: typeof WriterRuntime): Table {
+  const { formatFromKey, quoteLiteral, readRows } = rt;
   const plain = input.replace(/\?.*$/, '');
   const format = formatFromKey(plain);
   if (!format)
@@ -107,14 +107,14 @@ export function registerWriterCommands(program: Command): void {
       ) => {
         const encryption = await encryptionFrom(opts);
         const progress = createProgressReporter();
-        const { DataWriter } = await import('./writer-runtime.ts');
-        const writer = new DataWriter({
+        const rt = await import('./writer-runtime.ts');
+        const writer = new rt.DataWriter({
           taskDir: opts.taskDir,
           progress: (e) => progress.update({ ...e, unit: e.unit }),
           ...(encryption ? { encryption } : {}),
         });
         try {
-          const result = await writer.writeDataframe(inputTable(input), opts.name, {
+          const result = await writer.writeDataframe(inputTable(input, rt), opts.name, {
             format: formatOf(opts.format, '--format'),
             subdir: opts.subdir,
             timestampInName: opts.timestamp ?? false,
@@ -141,7 +141,8 @@ export function registerWriterCommands(program: Command): void {
     .action(async (input: string, output: string, opts: SecretOptions) => {
       const encrypted = output.endsWith('.age');
       const target = encrypted ? output.slice(0, -4) : output;
-      const format = formatFromKey(target);
+      const rt = await import('./writer-runtime.ts');
+      const format = rt.formatFromKey(target);
       if (!format) throw new UsageError(`cannot tell the output format of ${output} from its extension`);
       const encryption = await encryptionFrom(opts);
       if (encrypted !== (encryption !== undefined)) {
@@ -155,15 +156,14 @@ export function registerWriterCommands(program: Command): void {
       const name = key.slice(key.lastIndexOf('/') + 1).replace(/\.[^.]+$/, '');
       const folder = key.includes('/') ? key.slice(0, key.lastIndexOf('/')) : '';
       const progress = createProgressReporter();
-      const { DataWriter } = await import('./writer-runtime.ts');
-      const writer = new DataWriter({
+      const writer = new rt.DataWriter({
         taskDir: storage,
         createFolders: false,
         progress: (e) => progress.update(e),
         ...(encryption ? { encryption } : {}),
       });
       try {
-        const result = await writer.writeDataframe(inputTable(input), name, { format, subdir: folder });
+        const result = await writer.writeDataframe(inputTable(input, rt), name, { format, subdir: folder });
         progress.stop();
         printJson(result);
       } finally {

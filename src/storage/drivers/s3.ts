@@ -125,6 +125,10 @@ function clientFor(options: S3StorageOptions): Promise<{ sdk: SdkModule; client:
           ? { requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED' }
           : {}),
       });
+      // The SDK's logger middleware runs a schema-driven copy of every response (1,000 objects
+      // per listing page) to hand to a logger that, by default, drops it: ~10 % of a no-op sync's
+      // CPU. sluice logs its own operations, so the middleware goes.
+      client.middlewareStack.remove('loggerMiddleware');
       return { sdk, client };
     })();
     clients.set(cacheKey, entry);
