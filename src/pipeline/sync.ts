@@ -158,11 +158,19 @@ async function prepare(src: Storage, dst: Storage, options: SyncOptions): Promis
     const d = dstMap.get(key);
     if (!d) diff.srcOnly.push(key);
     else if (d.size !== s.size) diff.modified.push(key);
-    else
+    else {
+      // Both hashes cached (every unchanged file of a repeated sync): no task, no promise.
+      const a = srcCache.get(key, s.etag, s.size, localMtime(src, s));
+      const b = a && dstCache.get(key, d.etag, d.size, localMtime(dst, d));
+      if (a && b) {
+        (a === b ? diff.unchanged : diff.modified).push(key);
+        continue;
+      }
       compare.push(async () => {
         const [a, b] = await Promise.all([hashOf(src, srcCache, s), hashOf(dst, dstCache, d)]);
         (a === b ? diff.unchanged : diff.modified).push(key);
       });
+    }
   }
   await runLimited(compare, options.concurrency ?? 32, options.signal);
   for (const key of dstMap.keys()) if (!srcMap.has(key)) diff.dstOnly.push(key);

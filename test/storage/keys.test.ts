@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { SluiceError } from '../../src/errors.ts';
 import { createFsStorage } from '../../src/storage/drivers/fs.ts';
-import { assertValidKey, isValidKey } from '../../src/storage/keys.ts';
+import { assertValidKey, compareKeys, isValidKey } from '../../src/storage/keys.ts';
 import { parseStorageUrl } from '../../src/storage/open.ts';
 import { tempDir } from '../helpers/tmp.ts';
 
@@ -77,5 +77,26 @@ describe('storage keys', () => {
       { numRuns: 400 },
     );
     for (const file of walk(base)) expect(file.startsWith(root + path.sep), file).toBe(true);
+  });
+});
+
+describe('compareKeys', () => {
+  it('orders keys as S3 does, by UTF-8 bytes, for any Unicode (astral, U+E000–U+FFFF, ASCII)', () => {
+    const sign = (n: number) => (n < 0 ? -1 : n > 0 ? 1 : 0);
+    const key = fc.oneof(
+      fc.string({ unit: 'grapheme', maxLength: 12 }),
+      fc.string({ unit: 'binary', maxLength: 12 }),
+    );
+    fc.assert(
+      fc.property(key, key, (a, b) => {
+        expect(sign(compareKeys(a, b))).toBe(Buffer.compare(Buffer.from(a), Buffer.from(b)));
+      }),
+      { numRuns: 2000 },
+    );
+    // The case UTF-16 order gets wrong: U+FF01 sorts before U+1F600 in bytes (EF… < F0…).
+    expect(compareKeys('a\uff01', 'a\u{1f600}')).toBe(-1);
+    expect(compareKeys('a/x', 'a-b')).toBe(1);
+    expect(compareKeys('ab', 'ab')).toBe(0);
+    expect(compareKeys('a', 'ab')).toBe(-1);
   });
 });

@@ -237,7 +237,7 @@ export function createFsStorage(options: FsStorageOptions): Storage {
         const info: ObjectInfo = {
           key,
           size: st.size,
-          mtime: st.mtime,
+          mtime: new Date(st.mtimeMs),
           etag: etagOf(st),
           metadata: sidecar?.metadata ?? {},
         };
@@ -311,7 +311,9 @@ export function createFsStorage(options: FsStorageOptions): Storage {
 
 /**
  * Walks the tree in S3's order: at each level, folders sort as `name/`, so `a-b` (0x2d) comes
- * before `a/x` (0x2f) exactly as the flat keys would sort. Lazily, so huge trees stream.
+ * before `a/x` (0x2f) exactly as the flat keys would sort. Lazily, so huge trees stream. One
+ * generator with an explicit stack of pending entries: nested `yield*` generators cost a promise
+ * per entry per level, which was a third of walking a 2,000-file tree.
  */
 async function* listFs(root: string, opts: ListOptions): AsyncIterable<ListEntry> {
   const prefix = assertValidPrefix(opts.prefix ?? '');
@@ -319,8 +321,10 @@ async function* listFs(root: string, opts: ListOptions): AsyncIterable<ListEntry
   const cut = prefix.lastIndexOf('/');
   const dirKey = cut >= 0 ? prefix.slice(0, cut + 1) : '';
   const namePrefix = prefix.slice(dirKey.length);
+  const { startAfter } = opts;
 
-  async function* walk(dirRel: string, filter: string): AsyncIterable<ListEntry> {
+  /** Entries of one folder, sorted in key order, as [key or folder prefix, is folder]. */
+  async function readFolder(dirRel: string, filter: string): Promise<[string, boolean][]> {
     let entries: Dirent[];
     try {
       entries = await fsp.readdir(path.join(root, ...dirRel.split('/').filter(Boolean)), {
@@ -328,36 +332,40 @@ async function* listFs(root: string, opts: ListOptions): AsyncIterable<ListEntry
       });
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT' || code === 'ENOTDIR') return;
+      if (code === 'ENOENT' || code === 'ENOTDIR') return [];
       throw new StorageError(`Cannot list ${dirRel || '/'} under ${root}: ${(error as Error).message}`, {
         cause: error,
         context: { prefix: dirRel },
       });
     }
-    const items = entries
-      .filter((e) => e.name.startsWith(filter) && !isHidden(e.name) && (e.isFile() || e.isDirectory()))
-      .map((e) => ({ entry: e, sortKey: e.isDirectory() ? `${e.name}/` : e.name }))
-      .sort((a, b) => compareKeys(a.sortKey, b.sortKey));
-    for (const { entry } of items) {
-      if (opts.signal?.aborted) throw opts.signal.reason;
-      const rel = dirRel + entry.name;
-      if (entry.isDirectory()) {
-        const dirPrefix = `${rel}/`;
-        if (
-          opts.startAfter !== undefined &&
-          compareKeys(dirPrefix, opts.startAfter) < 0 &&
-          !opts.startAfter.startsWith(dirPrefix)
-        ) {
-          continue;
-        }
-        if (recursive) yield* walk(dirPrefix, '');
-        else yield { type: 'prefix', prefix: dirPrefix };
+    const items: [string, boolean][] = [];
+    for (const e of entries) {
+      if (!e.name.startsWith(filter) || isHidden(e.name)) continue;
+      if (e.isDirectory()) items.push([`${dirRel}${e.name}/`, true]);
+      else if (e.isFile()) items.push([dirRel + e.name, false]);
+    }
+    return items.sort((a, b) => compareKeys(a[0], b[0]));
+  }
+
+  // Pending entries, the next one last: a folder's entries replace it in place, reversed.
+  const stack = (await readFolder(dirKey, namePrefix)).reverse();
+  for (let item = stack.pop(); item !== undefined; item = stack.pop()) {
+    if (opts.signal?.aborted) throw opts.signal.reason;
+    const [rel, isFolder] = item;
+    if (isFolder) {
+      // Skip folders wholly before startAfter; enter the one that holds it.
+      if (startAfter !== undefined && compareKeys(rel, startAfter) < 0 && !startAfter.startsWith(rel))
         continue;
-      }
-      if (opts.startAfter !== undefined && compareKeys(rel, opts.startAfter) <= 0) continue;
-      const st = await fsp.stat(path.join(root, ...rel.split('/'))).catch(() => undefined);
-      if (st?.isFile()) yield { type: 'object', key: rel, size: st.size, mtime: st.mtime, etag: etagOf(st) };
+      if (!recursive) yield { type: 'prefix', prefix: rel };
+      else for (const child of (await readFolder(rel, '')).reverse()) stack.push(child);
+      continue;
+    }
+    if (startAfter !== undefined && compareKeys(rel, startAfter) <= 0) continue;
+    const st = await fsp.stat(path.join(root, rel)).catch(() => undefined);
+    if (st?.isFile()) {
+      // new Date(mtimeMs), not st.mtime: Stats define their Date fields lazily with
+      // defineProperty, which costs more than the stat itself.
+      yield { type: 'object', key: rel, size: st.size, mtime: new Date(st.mtimeMs), etag: etagOf(st) };
     }
   }
-  yield* walk(dirKey, namePrefix);
 }
