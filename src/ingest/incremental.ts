@@ -163,7 +163,7 @@ export class IncrementalWriter {
     } catch (error) {
       return Promise.reject(error);
     }
-    return this.admit([line]);
+    return this.admit(line);
   }
 
   /** Queues many points as one unit: all are validated before any is queued. */
@@ -182,7 +182,7 @@ export class IncrementalWriter {
    * Backpressure: beyond maxQueued, lines wait for the flush in flight. Once any line waits, later
    * ones queue behind it (the `waiting` chain), so points keep their order in the file.
    */
-  private admit(lines: string[]): Promise<void> {
+  private admit(lines: string | string[]): Promise<void> {
     if (this.waiting || (this.queued >= this.maxQueued && this.draining)) {
       const gate: Promise<void> = (this.waiting ?? this.draining ?? Promise.resolve()).then(async () => {
         while (this.queued >= this.maxQueued && this.draining) await this.draining;
@@ -198,9 +198,15 @@ export class IncrementalWriter {
     return this.enqueue(lines);
   }
 
-  private enqueue(lines: string[]): Promise<void> {
-    for (const l of lines) this.pending.push(l);
-    this.queued += lines.length;
+  private enqueue(lines: string | string[]): Promise<void> {
+    // A single line (write) comes without an array around it: no allocation per point.
+    if (typeof lines === 'string') {
+      this.pending.push(lines);
+      this.queued++;
+    } else {
+      for (const l of lines) this.pending.push(l);
+      this.queued += lines.length;
+    }
     // Every point of a batch shares one promise: no allocation per point.
     this.batch ??= newBatch();
     const done = this.batch.promise;

@@ -1,6 +1,6 @@
 /** One incremental data point: validation and its JSONL line. */
 import { ValidationError } from '../errors.ts';
-import { isSensitiveName, maskSensitiveData } from '../secrets/mask.ts';
+import { isSensitiveName, maskSensitiveData, mayHoldSecrets } from '../secrets/mask.ts';
 import { toDate } from './stamp.ts';
 
 export interface DataPoint {
@@ -25,16 +25,54 @@ function checkValue(value: unknown, where: string): void {
   }
 }
 
-/** True when masking would change `value`: a sensitive key, or a string that may hold a URL secret. */
-function needsMasking(value: unknown, depth = 0): boolean {
-  if (typeof value === 'string') return value.includes('=') || value.includes('@');
-  if (value === null || typeof value !== 'object' || depth > 32) return depth > 32;
-  if (Array.isArray(value)) return value.some((v) => needsMasking(v, depth + 1));
-  if (value instanceof Date) return false;
-  for (const key in value) {
-    if (isSensitiveName(key) || needsMasking((value as Record<string, unknown>)[key], depth + 1)) return true;
+// The last flat metadata serialised (see flatMetadataJson), and scratch arrays for the next one.
+let lastKeys: string[] = [];
+let lastValues: unknown[] = [];
+let lastJson: string | undefined;
+let scratchKeys: string[] = [];
+let scratchValues: unknown[] = [];
+
+/**
+ * The JSON of `meta` in the common case — a plain object whose own values are strings, numbers,
+ * booleans or null, with no sensitive key and no string that masking could change — or
+ * undefined for anything else (the caller masks and serialises it in full). The result equals
+ * `JSON.stringify(maskSensitiveData(meta))`, because masking leaves such an object as it is.
+ *
+ * Points usually carry the same metadata, so the last result is reused when the keys and values
+ * read now are the ones it was built from. That is a comparison by content (=== on each key and
+ * primitive value, in order), never by object identity, so an object mutated between two points
+ * is serialised afresh; it costs one pass over the properties instead of a JSON.stringify.
+ */
+function flatMetadataJson(meta: object): string | undefined {
+  const proto = Object.getPrototypeOf(meta);
+  if ((proto !== Object.prototype && proto !== null) || 'toJSON' in meta) return undefined;
+  let n = 0;
+  let same = true;
+  for (const key in meta) {
+    if (!Object.hasOwn(meta, key)) return undefined;
+    const value = (meta as Record<string, unknown>)[key];
+    const type = typeof value;
+    if (value !== null && type !== 'string' && type !== 'number' && type !== 'boolean') return undefined;
+    scratchKeys[n] = key;
+    scratchValues[n] = value;
+    if (same && (lastKeys[n] !== key || lastValues[n] !== value)) same = false;
+    n++;
   }
-  return false;
+  if (same && n === lastKeys.length && lastJson !== undefined) return lastJson;
+  let json = '{';
+  for (let i = 0; i < n; i++) {
+    const key = scratchKeys[i]!;
+    const value = scratchValues[i];
+    if (isSensitiveName(key) || (typeof value === 'string' && mayHoldSecrets(value))) return undefined;
+    json += `${i === 0 ? '' : ','}${JSON.stringify(key)}:${JSON.stringify(value)}`;
+  }
+  json += '}';
+  scratchKeys.length = n;
+  scratchValues.length = n;
+  [lastKeys, scratchKeys] = [scratchKeys, lastKeys];
+  [lastValues, scratchValues] = [scratchValues, lastValues];
+  lastJson = json;
+  return json;
 }
 
 // toISOString is slow relative to everything else per point; points come in bursts within the
@@ -66,15 +104,14 @@ function timestampIso(ts: Date | string | number): string {
 export function dataPointLine(point: DataPoint, where = 'data point'): string {
   const timestamp = timestampIso(point.timestamp);
   checkValue(point.value, where);
-  let metadata: unknown;
-  if (point.metadata !== undefined) {
-    // Masking copies the whole object; most metadata has nothing to mask, so check first.
-    metadata = needsMasking(point.metadata) ? maskSensitiveData(point.metadata) : point.metadata;
-  }
   // Built by hand (same bytes as JSON.stringify of the record): this runs once per point.
   const value = typeof point.value === 'number' ? String(point.value) : stringifyPlain(point.value);
-  const meta = metadata === undefined ? '' : `,"metadata":${stringifyPlain(metadata)}`;
-  return `{"timestamp":"${timestamp}","value":${value}${meta}}\n`;
+  const metadata = point.metadata;
+  if (metadata === undefined) return `{"timestamp":"${timestamp}","value":${value}}\n`;
+  const meta =
+    (metadata !== null && typeof metadata === 'object' ? flatMetadataJson(metadata) : undefined) ??
+    stringifyPlain(maskSensitiveData(metadata));
+  return `{"timestamp":"${timestamp}","value":${value},"metadata":${meta}}\n`;
 }
 
 function stringifyPlain(value: unknown): string {
