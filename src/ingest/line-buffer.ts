@@ -3,7 +3,7 @@
  * the next flush promotes them all to the old generation and makes the GC the main cost;
  * writing each line into a few growing chunks lets the strings die young. Lines are first
  * joined into a short string (up to JOIN_LINES lines or JOIN_CHARS characters) and encoded with
- * one `Buffer.write`: one native call per line cost as much as building the line itself.
+ * one `Buffer.write`: one native call per line cost about as much as building the line.
  */
 const FIRST_CHUNK = 16 * 1024;
 const MAX_CHUNK = 4 * 1024 * 1024;
@@ -15,6 +15,7 @@ export class LineBuffer {
   private current: Buffer | undefined;
   private pos = 0;
   private nextSize = FIRST_CHUNK;
+  private size = 0;
   /** Lines joined but not yet encoded. */
   private text = '';
   private textLines = 0;
@@ -27,16 +28,16 @@ export class LineBuffer {
     if (++this.textLines >= JOIN_LINES || this.text.length >= JOIN_CHARS) this.encode();
   }
 
-  /** Everything queued, as one buffer, and empties the queue. */
-  take(): { bytes: Buffer; count: number } {
+  /** Everything queued, as chunks in order (no copy into one buffer), and empties the queue. */
+  take(): { chunks: Buffer[]; size: number; count: number } {
     this.encode();
     this.seal();
-    const bytes = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks);
-    const count = this.count;
+    const taken = { chunks: this.chunks, size: this.size, count: this.count };
     this.chunks = [];
+    this.size = 0;
     this.count = 0;
     this.nextSize = FIRST_CHUNK;
-    return { bytes, count };
+    return taken;
   }
 
   private encode(): void {
@@ -51,7 +52,9 @@ export class LineBuffer {
       this.current = Buffer.allocUnsafe(Math.max(this.nextSize, worst));
       this.nextSize = Math.min(this.nextSize * 2, MAX_CHUNK);
     }
-    this.pos += this.current.write(text, this.pos);
+    const written = this.current.write(text, this.pos);
+    this.pos += written;
+    this.size += written;
   }
 
   private seal(): void {

@@ -29,6 +29,8 @@ function checkValue(value: unknown, where: string): void {
 let lastKeys: string[] = [];
 let lastValues: unknown[] = [];
 let lastJson: string | undefined;
+/** `,"metadata":${lastJson}}\n`, made when first needed. */
+let lastTail: string | undefined;
 let scratchKeys: string[] = [];
 let scratchValues: unknown[] = [];
 
@@ -72,6 +74,7 @@ function flatMetadataJson(meta: object): string | undefined {
   [lastKeys, scratchKeys] = [scratchKeys, lastKeys];
   [lastValues, scratchValues] = [scratchValues, lastValues];
   lastJson = json;
+  lastTail = undefined;
   return json;
 }
 
@@ -79,15 +82,29 @@ function flatMetadataJson(meta: object): string | undefined {
 // same second, so the part up to the seconds is reused.
 let cachedSecond = Number.NaN;
 let cachedPrefix = '';
+/** `{"timestamp":"2025-01-01T12:00:00.` for cachedSecond. */
+let cachedHead = '';
+
+/** Caches the ISO prefix of a second; false for years outside 0000–9999. */
+function cacheSecond(second: number): boolean {
+  if (second === cachedSecond) return true;
+  const iso = new Date(second * 1000).toISOString(); // 2025-01-01T12:00:00.000Z
+  if (iso.length !== 24) return false;
+  cachedSecond = second;
+  cachedPrefix = iso.slice(0, 20);
+  cachedHead = `{"timestamp":"${cachedPrefix}`;
+  return true;
+}
+
+/** `000Z","value":` … `999Z","value":`: the rest of a line's timestamp, by millisecond. */
+const MILLIS_THEN_VALUE = Array.from(
+  { length: 1000 },
+  (_, ms) => `${String(ms).padStart(3, '0')}Z","value":`,
+);
 
 function isoFromMs(ms: number): string {
   const second = Math.floor(ms / 1000);
-  if (second !== cachedSecond) {
-    const iso = new Date(second * 1000).toISOString(); // 2025-01-01T12:00:00.000Z
-    if (iso.length !== 24) return new Date(ms).toISOString(); // years outside 0000–9999
-    cachedSecond = second;
-    cachedPrefix = iso.slice(0, 20);
-  }
+  if (!cacheSecond(second)) return new Date(ms).toISOString();
   const millis = ms - second * 1000;
   return `${cachedPrefix}${millis < 10 ? '00' : millis < 100 ? '0' : ''}${millis}Z`;
 }
@@ -102,16 +119,39 @@ function timestampIso(ts: Date | string | number): string {
 
 /** The JSONL line for one point: `{"timestamp":"…Z","value":…,"metadata":…}\n`. */
 export function dataPointLine(point: DataPoint, where = 'data point'): string {
-  const timestamp = timestampIso(point.timestamp);
-  checkValue(point.value, where);
-  // Built by hand (same bytes as JSON.stringify of the record): this runs once per point.
-  const value = typeof point.value === 'number' ? String(point.value) : stringifyPlain(point.value);
-  const metadata = point.metadata;
-  if (metadata === undefined) return `{"timestamp":"${timestamp}","value":${value}}\n`;
+  const { timestamp: ts, value, metadata } = point;
+  // The common point (integer epoch ms or a Date, a finite number, no metadata or flat metadata
+  // with nothing to mask) is four cached or cheap pieces: this runs once per point.
+  const ms = typeof ts === 'number' ? ts : ts instanceof Date ? ts.getTime() : Number.NaN;
+  if (
+    Number.isInteger(ms) &&
+    Math.abs(ms) <= 8.64e15 &&
+    typeof value === 'number' &&
+    Number.isFinite(value)
+  ) {
+    const second = Math.floor(ms / 1000);
+    const tail = metadata === undefined ? '}\n' : flatMetadataTail(metadata);
+    if (tail !== undefined && cacheSecond(second))
+      return cachedHead + MILLIS_THEN_VALUE[ms - second * 1000]! + String(value) + tail;
+  }
+  const timestamp = timestampIso(ts);
+  checkValue(value, where);
+  // Built by hand (same bytes as JSON.stringify of the record).
+  const json = typeof value === 'number' ? String(value) : stringifyPlain(value);
+  if (metadata === undefined) return `{"timestamp":"${timestamp}","value":${json}}\n`;
   const meta =
     (metadata !== null && typeof metadata === 'object' ? flatMetadataJson(metadata) : undefined) ??
     stringifyPlain(maskSensitiveData(metadata));
-  return `{"timestamp":"${timestamp}","value":${value},"metadata":${meta}}\n`;
+  return `{"timestamp":"${timestamp}","value":${json},"metadata":${meta}}\n`;
+}
+
+/** `,"metadata":<json>}\n` for flat metadata (see flatMetadataJson), cached with it. */
+function flatMetadataTail(metadata: unknown): string | undefined {
+  if (metadata === null || typeof metadata !== 'object') return undefined;
+  const json = flatMetadataJson(metadata);
+  if (json === undefined) return undefined;
+  lastTail ??= `,"metadata":${json}}\n`;
+  return lastTail;
 }
 
 function stringifyPlain(value: unknown): string {

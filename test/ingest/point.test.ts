@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ValidationError } from '../../src/errors.ts';
 import { dataPointLine } from '../../src/ingest/index.ts';
+import { LineBuffer } from '../../src/ingest/line-buffer.ts';
 import { maskSensitiveData } from '../../src/secrets/mask.ts';
 
 /** The definition dataPointLine must match byte for byte. */
@@ -119,5 +120,59 @@ describe('dataPointLine metadata', () => {
       ValidationError,
     );
     expect(() => dataPointLine({ timestamp: 'not a time', value: 1 })).toThrow(ValidationError);
+  });
+});
+
+describe('LineBuffer', () => {
+  it('holds exactly the UTF-8 of the lines pushed, in order, across joins and chunks', () => {
+    const line = fc.oneof(
+      fc.string({ maxLength: 40 }),
+      fc.string({ unit: 'grapheme', maxLength: 40 }),
+      fc.constantFrom('x'.repeat(70_000), '\u2603'.repeat(30_000), '\ud800'),
+    );
+    fc.assert(
+      fc.property(fc.array(fc.tuple(line, fc.boolean()), { maxLength: 600 }), (items) => {
+        const out = new LineBuffer();
+        let expected = '';
+        let lines = 0;
+        for (const [text, takeNow] of items) {
+          out.push(`${text}\n`);
+          expected += `${text}\n`;
+          lines++;
+          if (takeNow && lines % 7 === 0) {
+            const { chunks, size, count } = out.take();
+            expect(Buffer.concat(chunks).equals(Buffer.from(expected))).toBe(true);
+            expect(size).toBe(Buffer.byteLength(expected));
+            expect(count).toBe(lines);
+            expected = '';
+            lines = 0;
+          }
+        }
+        const { chunks, size, count } = out.take();
+        expect(Buffer.concat(chunks).equals(Buffer.from(expected))).toBe(true);
+        expect([size, count]).toEqual([Buffer.byteLength(expected), lines]);
+      }),
+      { numRuns: 200 },
+    );
+  });
+});
+
+describe('dataPointLine fast path', () => {
+  it('equals the general path for any epoch ms, Date, finite number and metadata', () => {
+    const timestamp = fc.oneof(
+      fc.integer({ min: -8.64e15, max: 8.64e15 }),
+      fc.integer({ min: -8.64e15, max: 8.64e15 }).map((ms) => new Date(ms)),
+      fc.constantFrom(-0, 253402300800000, -62167219200001),
+    );
+    const value = fc.oneof(fc.double({ noNaN: true, noDefaultInfinity: true }), fc.integer());
+    fc.assert(
+      fc.property(timestamp, value, fc.option(metadata, { nil: undefined }), (ts, v, m) => {
+        const ms = ts instanceof Date ? ts.getTime() : ts;
+        expect(dataPointLine({ timestamp: ts, value: v, ...(m ? { metadata: m } : {}) })).toBe(
+          reference(ms, v, m),
+        );
+      }),
+      { numRuns: 3000 },
+    );
   });
 });
