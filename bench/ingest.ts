@@ -1,10 +1,19 @@
 // Ingestion benchmark on local disk, sluice against the seed's way in the same run.
 // (a) 100,000 data points: IncrementalWriter (batches, one fdatasync per batch) versus the seed's
 //     open-append-close per point (fs.appendFileSync, no fsync). Goal: ≥ 20× the seed's rate.
-// (b) 5,000 saveApiResponse calls with 2 KB bodies versus fs.writeFileSync per file: the price
-//     of atomic, never-overwriting saves. Reported with fsync (the default) and without, awaited
-//     one by one and 16 at a time (the API is async; the peer is synchronous).
-// Usage: node bench/ingest.ts [--quick]   (--quick: 10,000 points, 500 responses)
+//     Sluice is measured twice: awaiting every write()'s promise (Promise.all over 100,000), and
+//     the documented bulk pattern (write() without awaiting each, then `await writer.flush()`).
+// (b) 5,000 saveApiResponse calls with 2 KB bodies versus fs.writeFileSync per file. Ratios:
+//     `fsync: false` vs plain writes is the price of atomicity (temp + link, never overwrite);
+//     the default (fsync) mode vs plain writes is atomicity plus durability; and the default vs
+//     the peer made equally durable (writeFileSync + fsync file + fsync dir per file) is sluice's
+//     overhead at equal guarantees. Goal: within 2× of plain writes.
+// The machine is shared and the disk's writeback makes single runs swing up to 10×, so every
+// round measures every contender on fresh directories, in a rotating order, after a `sync` that
+// flushes the previous measurement's dirty pages (untimed); medians over rounds are reported,
+// and ratios are medians of the per-round ratios.
+// Usage: node bench/ingest.ts [--quick]   (--quick: 10,000 points, 500 responses, 3 rounds)
+import { execFileSync } from 'node:child_process';
 import {
   appendFileSync,
   closeSync,
@@ -24,119 +33,235 @@ import { createFsStorage } from '../src/storage/drivers/fs.ts';
 const quick = process.argv.includes('--quick');
 const POINTS = quick ? 10_000 : 100_000;
 const RESPONSES = quick ? 500 : 5_000;
-const SEED_FSYNC_POINTS = quick ? 500 : 2_000;
+const SEED_FSYNC_POINTS = quick ? 200 : 1_000;
+const ROUNDS = quick ? 3 : 5;
 const root = mkdtempSync(path.join(tmpdir(), 'sluice-bench-ingest-'));
+let fresh = 0;
+
+/** A new empty directory for one measurement. */
+function freshDir(name: string): string {
+  const dir = path.join(root, `${name}-${fresh++}`);
+  mkdirSync(dir, { recursive: true });
+  return dir;
+}
+
+/** Untimed: drop the last measurement's files and flush dirty pages so the next starts clean. */
+function settle(): void {
+  for (const dir of dirsToDrop.splice(0)) rmSync(dir, { recursive: true, force: true });
+  execFileSync('sync');
+}
+const dirsToDrop: string[] = [];
+
+function median(values: number[]): number {
+  const s = [...values].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}
 
 function rate(n: number, ms: number): string {
   return `${Math.round((n / ms) * 1000).toLocaleString('en-US')}/s`;
+}
+
+/** Runs every contender once per round, in an order rotated each round; returns times in ms. */
+async function rounds(contenders: Record<string, () => Promise<number> | number>) {
+  const names = Object.keys(contenders);
+  const times: Record<string, number[]> = Object.fromEntries(names.map((n) => [n, []]));
+  for (let r = 0; r < ROUNDS; r++) {
+    for (let i = 0; i < names.length; i++) {
+      const name = names[(i + r) % names.length]!;
+      settle();
+      times[name]!.push(await contenders[name]!());
+    }
+    process.stderr.write('.');
+  }
+  settle();
+  process.stderr.write('\n');
+  return times;
+}
+
+/** Median over rounds of a/b, both measured in the same round. */
+function medianRatio(a: number[], b: number[]): number {
+  return median(a.map((x, i) => x / b[i]!));
 }
 
 function point(i: number) {
   return { timestamp: 1_700_000_000_000 + i, value: i * 0.5, metadata: { sensor: 'a1' } };
 }
 
-async function benchPoints(): Promise<void> {
-  // Seed: open, append one line, close, per point.
-  const seedFile = path.join(root, 'seed', 'default', 'points', 'points.jsonl');
-  mkdirSync(path.dirname(seedFile), { recursive: true });
-  let t = performance.now();
-  for (let i = 0; i < POINTS; i++) {
+function seedPoints(n: number): number {
+  const file = path.join(freshDir('seed'), 'default', 'points', 'points.jsonl');
+  mkdirSync(path.dirname(file), { recursive: true });
+  dirsToDrop.push(path.dirname(path.dirname(path.dirname(file))));
+  const t = performance.now();
+  for (let i = 0; i < n; i++) {
     const p = point(i);
     const line = `${JSON.stringify({ timestamp: new Date(p.timestamp).toISOString(), value: p.value, metadata: p.metadata })}\n`;
-    appendFileSync(seedFile, line);
+    appendFileSync(file, line);
   }
-  const seedMs = performance.now() - t;
+  return performance.now() - t;
+}
 
-  // The seed made durable (fsync per point), on fewer points: what per-point durability costs.
-  const seedSyncFile = path.join(root, 'seed-sync.jsonl');
-  t = performance.now();
-  for (let i = 0; i < SEED_FSYNC_POINTS; i++) {
-    const fd = openSync(seedSyncFile, 'a');
+/** The seed made durable: open, append, fsync, close per point. */
+function seedDurablePoints(n: number): number {
+  const dir = freshDir('seed-sync');
+  dirsToDrop.push(dir);
+  const file = path.join(dir, 'points.jsonl');
+  const t = performance.now();
+  for (let i = 0; i < n; i++) {
+    const fd = openSync(file, 'a');
     writeSync(fd, `${JSON.stringify(point(i))}\n`);
     fsyncSync(fd);
     closeSync(fd);
   }
-  const seedSyncMs = performance.now() - t;
+  return performance.now() - t;
+}
 
-  const storage = createFsStorage({ root: path.join(root, 'sluice') });
-  // Warm-up (not timed): the seed loop above ran 100,000 times first and is already optimised.
-  const warm = await IncrementalWriter.open({ storage, datasetId: 'warmup' });
-  await Promise.all(Array.from({ length: 20_000 }, (_, i) => warm.write(point(i))));
-  await warm.close();
-  const writer = await IncrementalWriter.open({
-    storage,
-    datasetId: 'points',
-    batchSize: 1000,
-    flushIntervalMs: 5,
-  });
-  t = performance.now();
-  const acks: Promise<void>[] = [];
-  for (let i = 0; i < POINTS; i++) acks.push(writer.write(point(i)));
-  await Promise.all(acks);
+const batchesSeen: number[] = [];
+
+async function sluicePoints(n: number, awaitEach: boolean): Promise<number> {
+  const dir = freshDir('sluice-points');
+  dirsToDrop.push(dir);
+  const storage = createFsStorage({ root: dir });
+  const writer = await IncrementalWriter.open({ storage, datasetId: 'points', flushIntervalMs: 5 });
+  const t = performance.now();
+  if (awaitEach) {
+    const acks: Promise<void>[] = [];
+    for (let i = 0; i < n; i++) acks.push(writer.write(point(i)));
+    await Promise.all(acks);
+  } else {
+    // The bulk pattern of docs/ingest.md: a write's promise is its batch's, and flush() resolves
+    // once everything written before it is durable (and rejects if a batch failed).
+    for (let i = 0; i < n; i++) void writer.write(point(i));
+    await writer.flush();
+  }
   await writer.close();
-  const sluiceMs = performance.now() - t;
+  const ms = performance.now() - t;
+  batchesSeen.push(writer.stats.batches);
+  return ms;
+}
 
-  console.log(`(a) ${POINTS.toLocaleString('en-US')} data points`);
+async function benchPoints(): Promise<void> {
+  // Warm-up (untimed), so neither side is measured while still being compiled.
+  seedPoints(20_000);
+  await sluicePoints(20_000, true);
+  await sluicePoints(20_000, false);
+  batchesSeen.length = 0;
+  const t = await rounds({
+    seed: () => seedPoints(POINTS),
+    'seed-durable': () => seedDurablePoints(SEED_FSYNC_POINTS),
+    'sluice-each': () => sluicePoints(POINTS, true),
+    'sluice-flush': () => sluicePoints(POINTS, false),
+  });
+  const seed = median(t.seed!);
+  const seedDurable = median(t['seed-durable']!);
+  const line = (label: string, ms: number, n = POINTS) =>
+    console.log(`    ${label.padEnd(58)} ${ms.toFixed(0).padStart(6)} ms  ${rate(n, ms)}`);
   console.log(
-    `    seed appendFileSync per point (no fsync):  ${seedMs.toFixed(0)} ms  ${rate(POINTS, seedMs)}`,
+    `(a) ${POINTS.toLocaleString('en-US')} data points, median of ${ROUNDS} rounds (batches per run: ${batchesSeen.join(',')})`,
   );
-  console.log(
-    `    seed with fsync per point (${SEED_FSYNC_POINTS} points):   ${seedSyncMs.toFixed(0)} ms  ${rate(SEED_FSYNC_POINTS, seedSyncMs)}`,
+  line('seed appendFileSync per point (no fsync)', seed);
+  line(
+    `seed with fsync per point (${SEED_FSYNC_POINTS.toLocaleString('en-US')} points)`,
+    seedDurable,
+    SEED_FSYNC_POINTS,
   );
-  console.log(
-    `    sluice IncrementalWriter (${writer.stats.batches} batches, fdatasync each): ${sluiceMs.toFixed(0)} ms  ${rate(POINTS, sluiceMs)}`,
-  );
-  console.log(`    ratio sluice / seed: ${(seedMs / sluiceMs).toFixed(1)}× (goal ≥ 20×)`);
-  console.log(
-    `    ratio sluice / seed made durable: ${(POINTS / sluiceMs / (SEED_FSYNC_POINTS / seedSyncMs)).toFixed(0)}×`,
-  );
+  line('sluice IncrementalWriter, awaiting every write', median(t['sluice-each']!));
+  line('sluice IncrementalWriter, write… then await flush()', median(t['sluice-flush']!));
+  for (const name of ['sluice-each', 'sluice-flush']) {
+    const r = medianRatio(t.seed!, t[name]!);
+    const durable = medianRatio(
+      t['seed-durable']!.map((ms) => (ms / SEED_FSYNC_POINTS) * POINTS),
+      t[name]!,
+    );
+    console.log(
+      `    ratio ${name} / seed: ${r.toFixed(1)}× (goal ≥ 20×; rounds ${t.seed!.map((s, i) => (s / t[name]![i]!).toFixed(1)).join(' ')}); / seed made durable: ${durable.toFixed(0)}×`,
+    );
+  }
+}
+
+const body = {
+  items: Array.from({ length: 20 }, (_, i) => ({ id: i, name: `item-${i}`, text: 'x'.repeat(60) })),
+};
+const headers = { 'content-type': 'application/json', 'x-request-id': 'abc' };
+
+function plainWrites(durable: boolean): number {
+  const dir = freshDir(durable ? 'plain-durable' : 'plain');
+  dirsToDrop.push(dir);
+  const dirFd = durable ? openSync(dir, 'r') : undefined;
+  const t = performance.now();
+  for (let i = 0; i < RESPONSES; i++) {
+    const wrapped = { timestamp: new Date().toISOString(), status_code: 200, headers, data: body };
+    const file = path.join(dir, `resp_${i}.json`);
+    const text = JSON.stringify(wrapped, null, 2);
+    if (dirFd === undefined) {
+      writeFileSync(file, text);
+      continue;
+    }
+    const fd = openSync(file, 'w');
+    try {
+      writeSync(fd, text);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    fsyncSync(dirFd);
+  }
+  const ms = performance.now() - t;
+  if (dirFd !== undefined) closeSync(dirFd);
+  return ms;
+}
+
+async function sluiceSaves(fsync: boolean, concurrency: number): Promise<number> {
+  const dir = freshDir(`sluice-${fsync}-${concurrency}`);
+  dirsToDrop.push(dir);
+  const storage = createFsStorage({ root: dir, fsync });
+  let next = 0;
+  const worker = async () => {
+    while (next < RESPONSES) {
+      next++;
+      await saveApiResponse('resp', body, { storage, sourceName: 'bench', statusCode: 200, headers });
+    }
+  };
+  const t = performance.now();
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  return performance.now() - t;
 }
 
 async function benchResponses(): Promise<void> {
-  const body = {
-    items: Array.from({ length: 20 }, (_, i) => ({ id: i, name: `item-${i}`, text: 'x'.repeat(60) })),
-  };
-  const headers = { 'content-type': 'application/json', 'x-request-id': 'abc' };
   const size = Buffer.byteLength(JSON.stringify(body));
-
-  const plainDir = path.join(root, 'plain');
-  mkdirSync(plainDir, { recursive: true });
-  let t = performance.now();
-  for (let i = 0; i < RESPONSES; i++) {
-    const wrapped = { timestamp: new Date().toISOString(), status_code: 200, headers, data: body };
-    writeFileSync(path.join(plainDir, `resp_${i}.json`), JSON.stringify(wrapped, null, 2));
-  }
-  const plainMs = performance.now() - t;
-
-  const results: [string, number][] = [];
-  for (const fsync of [true, false]) {
-    for (const concurrency of [1, 16]) {
-      const storage = createFsStorage({ root: path.join(root, `sluice-${fsync}-${concurrency}`), fsync });
-      let next = 0;
-      const worker = async () => {
-        while (next < RESPONSES) {
-          next++;
-          await saveApiResponse('resp', body, { storage, sourceName: 'bench', statusCode: 200, headers });
-        }
-      };
-      t = performance.now();
-      await Promise.all(Array.from({ length: concurrency }, worker));
-      const mode = concurrency === 1 ? 'sequential' : `${concurrency} concurrent`;
-      results.push([`${fsync ? 'fsync (default)' : 'no fsync'}, ${mode}`, performance.now() - t]);
-    }
-  }
-
+  const t = await rounds({
+    plain: () => plainWrites(false),
+    'plain-durable': () => plainWrites(true),
+    'fsync-1': () => sluiceSaves(true, 1),
+    'fsync-16': () => sluiceSaves(true, 16),
+    'nofsync-1': () => sluiceSaves(false, 1),
+    'nofsync-16': () => sluiceSaves(false, 16),
+  });
   console.log(
-    `(b) ${RESPONSES.toLocaleString('en-US')} saveApiResponse calls, ${(size / 1024).toFixed(1)} KB bodies`,
+    `(b) ${RESPONSES.toLocaleString('en-US')} saveApiResponse calls, ${(size / 1024).toFixed(1)} KB bodies, median of ${ROUNDS} rounds`,
   );
-  console.log(
-    `    plain fs.writeFileSync per file:        ${plainMs.toFixed(0)} ms  ${rate(RESPONSES, plainMs)}`,
-  );
-  for (const [label, ms] of results) {
+  const line = (label: string, ms: number, extra = '') =>
     console.log(
-      `    sluice saveApiResponse, ${label.padEnd(30)}: ${ms.toFixed(0)} ms  ${rate(RESPONSES, ms)}  ratio ${(ms / plainMs).toFixed(2)}× plain (goal ≤ 2×)`,
+      `    ${label.padEnd(50)} ${ms.toFixed(0).padStart(6)} ms  ${rate(RESPONSES, ms).padStart(8)}${extra}`,
     );
+  line('plain fs.writeFileSync per file', median(t.plain!));
+  line('plain made durable (+ fsync file + fsync dir)', median(t['plain-durable']!));
+  const modes: [string, string, boolean][] = [
+    ['nofsync-1', 'sluice fsync:false, sequential', false],
+    ['nofsync-16', 'sluice fsync:false, 16 concurrent', false],
+    ['fsync-1', 'sluice default (fsync), sequential', true],
+    ['fsync-16', 'sluice default (fsync), 16 concurrent', true],
+  ];
+  for (const [key, label, durable] of modes) {
+    const vsPlain = medianRatio(t[key]!, t.plain!);
+    const vsDurable = durable
+      ? `, ${medianRatio(t[key]!, t['plain-durable']!).toFixed(2)}× durable plain`
+      : '';
+    line(label, median(t[key]!), `  ${vsPlain.toFixed(2)}× plain (goal ≤ 2×)${vsDurable}`);
   }
+  console.log(
+    `    per-round plain ms: ${t.plain!.map((x) => x.toFixed(0)).join(' ')}; durable plain: ${t['plain-durable']!.map((x) => x.toFixed(0)).join(' ')}`,
+  );
 }
 
 try {

@@ -34,7 +34,14 @@ export function jsonReplacer(_key: string, value: unknown): unknown {
 }
 
 export function stringifyJson(value: unknown, indent?: number): string {
-  const text = JSON.stringify(value, jsonReplacer, indent);
+  let text: string | undefined;
+  try {
+    // Without a replacer V8 keeps its fast serialiser; only a BigInt makes it throw, and then the
+    // replacer (identical for everything else) runs. Other errors (cycles) throw again below.
+    text = JSON.stringify(value, null, indent);
+  } catch {
+    text = JSON.stringify(value, jsonReplacer, indent);
+  }
   // JSON.stringify(undefined) is undefined; store null so the file stays valid JSON.
   return text ?? 'null';
 }

@@ -163,7 +163,7 @@ export class IncrementalWriter {
     } catch (error) {
       return Promise.reject(error);
     }
-    return this.admit([line]);
+    return this.admit(line);
   }
 
   /** Queues many points as one unit: all are validated before any is queued. */
@@ -182,8 +182,12 @@ export class IncrementalWriter {
    * Backpressure: beyond maxQueued, lines wait for the flush in flight. Once any line waits, later
    * ones queue behind it (the `waiting` chain), so points keep their order in the file.
    */
-  private admit(lines: string[]): Promise<void> {
-    if (this.waiting || (this.queued >= this.maxQueued && this.draining)) {
+  private mustWait(): boolean {
+    return this.waiting !== undefined || (this.queued >= this.maxQueued && this.draining !== undefined);
+  }
+
+  private admit(lines: string | string[]): Promise<void> {
+    if (this.mustWait()) {
       const gate: Promise<void> = (this.waiting ?? this.draining ?? Promise.resolve()).then(async () => {
         while (this.queued >= this.maxQueued && this.draining) await this.draining;
       });
@@ -198,9 +202,20 @@ export class IncrementalWriter {
     return this.enqueue(lines);
   }
 
-  private enqueue(lines: string[]): Promise<void> {
-    for (const l of lines) this.pending.push(l);
-    this.queued += lines.length;
+  private enqueue(lines: string | string[]): Promise<void> {
+    // A single line (write) comes without an array around it: no allocation per point.
+    if (typeof lines === 'string') {
+      this.pending.push(lines);
+      this.queued++;
+    } else {
+      for (const l of lines) this.pending.push(l);
+      this.queued += lines.length;
+    }
+    return this.queuedLines();
+  }
+
+  /** After lines joined the queue: their batch's promise, and a flush if one is due. */
+  private queuedLines(): Promise<void> {
     // Every point of a batch shares one promise: no allocation per point.
     this.batch ??= newBatch();
     const done = this.batch.promise;
@@ -223,11 +238,11 @@ export class IncrementalWriter {
   private async drain(): Promise<void> {
     try {
       while (this.pending.count > 0) {
-        const { bytes, count } = this.pending.take();
+        const { chunks, size, count } = this.pending.take();
         const batch = this.batch;
         this.batch = undefined;
         try {
-          await this.writeBatch(bytes);
+          await this.writeBatch(chunks, size);
           this.stats.points += count;
           this.stats.batches++;
           batch?.resolve();
@@ -242,8 +257,9 @@ export class IncrementalWriter {
     }
   }
 
-  private async writeBatch(buf: Buffer): Promise<void> {
+  private async writeBatch(chunks: Buffer[], size: number): Promise<void> {
     if (!this.handle) {
+      const buf = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
       this.lastSegment = await createStamped(
         this.storage,
         `${this.dir}/${this.variable}.segments`,
@@ -258,20 +274,21 @@ export class IncrementalWriter {
     }
     let written: number;
     try {
-      ({ bytesWritten: written } = await this.handle.write(buf, 0, buf.byteLength, null));
+      // One writev of the batch's chunks: still one O_APPEND write, and no copy into one buffer.
+      ({ bytesWritten: written } = await this.handle.writev(chunks));
     } catch (error) {
       throw new IngestError(`Cannot append to ${this.key}: ${(error as Error).message}`, { cause: error });
     }
-    if (written !== buf.byteLength) {
+    if (written !== size) {
       // End the torn line so the next batch (from any process) starts on a fresh line.
       await this.handle.write('\n').catch(() => undefined);
       throw new IngestError(
-        `Short write to ${this.key} (${written} of ${buf.byteLength} bytes): disk full? The batch was not stored whole`,
-        { context: { written, size: buf.byteLength } },
+        `Short write to ${this.key} (${written} of ${size} bytes): disk full? The batch was not stored whole`,
+        { context: { written, size } },
       );
     }
     if (this.durable) await this.handle.datasync();
-    this.stats.bytes += buf.byteLength;
+    this.stats.bytes += size;
   }
 
   /** Flushes every queued point; resolves when they are durable. */

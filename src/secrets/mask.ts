@@ -148,9 +148,18 @@ function maskUserinfo(userinfo: string, mask: string): string {
   return userinfo === '' || userinfo === 'git' ? userinfo : mask;
 }
 
+/**
+ * False only when `maskSecretsInString` returns `text` unchanged whatever the sensitive names:
+ * no `=` (query parameters), no `@` (URL userinfo) and no auth scheme word. Callers that skip
+ * masking for such strings stay exact as long as they use this very test.
+ */
+export function mayHoldSecrets(text: string): boolean {
+  return text.includes('=') || text.includes('@') || /Bearer|Basic|Token/.test(text);
+}
+
 /** Masks sensitive query parameter values and URL passwords inside any string. */
 export function maskSecretsInString(text: string, options: MaskOptions = {}): string {
-  if (!text.includes('=') && !text.includes('@') && !/Bearer|Basic|Token/.test(text)) return text;
+  if (!mayHoldSecrets(text)) return text;
   const matcher = options.sensitiveParams
     ? new SensitiveNameMatcher(options.sensitiveParams)
     : defaultMatcher;
@@ -233,7 +242,17 @@ export function maskSensitiveData(
     else entries.push(...Object.entries(value));
     const out: Record<string, unknown> = {};
     for (const [k, v] of entries) {
-      out[k] = matcher.isSensitive(k) && v !== null && v !== undefined && v !== '' ? mask : walk(v);
+      const masked = matcher.isSensitive(k) && v !== null && v !== undefined && v !== '' ? mask : walk(v);
+      // An own `__proto__` key (JSON.parse makes those) stays a key: assigning it would set the
+      // copy's prototype and drop the data from the output.
+      if (k === '__proto__') {
+        Object.defineProperty(out, k, {
+          value: masked,
+          enumerable: true,
+          writable: true,
+          configurable: true,
+        });
+      } else out[k] = masked;
     }
     return out;
   };

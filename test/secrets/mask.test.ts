@@ -5,6 +5,7 @@ import {
   isSensitiveName,
   maskSecretsInString,
   maskSensitiveData,
+  SensitiveNameMatcher,
 } from '../../src/secrets/mask.ts';
 
 const SECRET = 'S3cr3tValue_9f8e7d';
@@ -136,5 +137,28 @@ describe('masking gaps found in review', () => {
       next_page_token: 'keep',
       raw: ['Accept', 'json', 'X-Api-Key', '********'],
     });
+  });
+});
+
+describe('masking keeps data intact', () => {
+  it('keeps an own __proto__ key as data (JSON.parse creates those) and masks inside it', () => {
+    const parsed = JSON.parse('{"__proto__":{"api_key":"PLANTED","unit":"C"},"a":1}') as object;
+    const masked = maskSensitiveData(parsed) as Record<string, unknown>;
+    expect(Object.getPrototypeOf(masked)).toBe(Object.prototype);
+    expect(JSON.stringify(masked)).toBe('{"__proto__":{"api_key":"********","unit":"C"},"a":1}');
+  });
+
+  it('the shared, memoised name check answers as a fresh matcher does, on every call', () => {
+    fc.assert(
+      fc.property(
+        fc.oneof(fc.string({ maxLength: 24 }), fc.constantFrom('apiKey', 'X-Api-Key', 'sort_key', 'token')),
+        (name) => {
+          const fresh = new SensitiveNameMatcher().isSensitive(name);
+          expect(isSensitiveName(name)).toBe(fresh);
+          expect(isSensitiveName(name)).toBe(fresh);
+        },
+      ),
+      { numRuns: 2000 },
+    );
   });
 });

@@ -61,6 +61,15 @@ function tempName(file: string): string {
   );
 }
 
+/** Removes a file that may be gone already: one unlink, where rm() would lstat first. */
+async function unlinkQuietly(file: string): Promise<void> {
+  try {
+    await fsp.unlink(file);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  }
+}
+
 function etagOf(st: { ino: number; size: number; mtimeMs: number }): string {
   return `${st.ino.toString(16)}-${st.size.toString(16)}-${Math.round(st.mtimeMs * 1000).toString(16)}`;
 }
@@ -106,7 +115,7 @@ export function createFsStorage(options: FsStorageOptions): Storage {
         return { tmp, st: await write(tmp) };
       }
     } catch (error) {
-      await fsp.rm(tmp, { force: true });
+      await unlinkQuietly(tmp).catch(() => undefined);
       throw error;
     }
   }
@@ -135,7 +144,7 @@ export function createFsStorage(options: FsStorageOptions): Storage {
     if (ifNotExists) {
       // link() fails if the target exists: an atomic create-if-absent.
       await fsp.link(tmp, file);
-      await fsp.rm(tmp, { force: true });
+      await unlinkQuietly(tmp);
     } else {
       await fsp.rename(tmp, file);
     }
@@ -220,7 +229,7 @@ export function createFsStorage(options: FsStorageOptions): Storage {
           published = true;
           if (sidecar && createOnly) await writeSidecar(file, sidecar);
         } finally {
-          if (!published) await fsp.rm(tmp, { force: true });
+          if (!published) await unlinkQuietly(tmp);
         }
         return { key, size, etag: etagOf(st) };
       } catch (error) {
