@@ -20,6 +20,7 @@
 import * as fsp from 'node:fs/promises';
 import path from 'node:path';
 import { IngestError, ValidationError } from '../errors.ts';
+import { makeDirectory } from '../storage/dir-sync.ts';
 import type { Storage } from '../storage/types.ts';
 import { DEFAULT_SOURCE, describeKey, type IngestLocation, resolveStorage, type SavedFile } from './base.ts';
 import { safeId } from './ids.ts';
@@ -126,7 +127,7 @@ export class IncrementalWriter {
 
   private async openLocal(file: string): Promise<void> {
     try {
-      await fsp.mkdir(path.dirname(file), { recursive: true });
+      await makeDirectory(path.dirname(file), this.durable);
       const existed = await fsp.stat(file).then(
         () => true,
         () => false,

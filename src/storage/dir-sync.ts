@@ -1,4 +1,5 @@
 import * as fsp from 'node:fs/promises';
+import path from 'node:path';
 
 async function fsyncDir(dir: string): Promise<void> {
   const handle = await fsp.open(dir, 'r');
@@ -50,4 +51,20 @@ export function syncDirectory(dir: string): Promise<void> {
   })();
   st.pending = batch;
   return batch;
+}
+
+/**
+ * `mkdir -p` whose new folders survive a crash: a folder's entry lives in its parent, so each
+ * parent of a folder created here is fsynced (outermost first). Folders that already existed
+ * cost nothing extra. Without `durable`, a plain `mkdir -p`.
+ */
+export async function makeDirectory(dir: string, durable: boolean): Promise<void> {
+  const first = await fsp.mkdir(dir, { recursive: true });
+  if (!durable || first === undefined) return;
+  const chain: string[] = [];
+  for (let d = path.resolve(dir); ; d = path.dirname(d)) {
+    chain.push(path.dirname(d));
+    if (d === path.resolve(first) || path.dirname(d) === d) break;
+  }
+  for (const parent of chain.reverse()) await syncDirectory(parent);
 }

@@ -1,7 +1,7 @@
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { syncDirectory } from '../../src/storage/dir-sync.ts';
+import { makeDirectory, syncDirectory } from '../../src/storage/dir-sync.ts';
 import { createFsStorage } from '../../src/storage/drivers/fs.ts';
 import { tempDir } from '../helpers/tmp.ts';
 
@@ -30,5 +30,28 @@ describe('directory fsync group commit', () => {
     const storage = createFsStorage({ root: tempDir('sluice-dirsync') });
     await Promise.all(Array.from({ length: 200 }, (_, i) => storage.put(`d/f${i}.txt`, `v${i}`)));
     for (let i = 0; i < 200; i += 37) expect((await storage.get(`d/f${i}.txt`)).toString()).toBe(`v${i}`);
+  });
+});
+
+describe('makeDirectory', () => {
+  it('creates nested folders durably, is idempotent, and survives concurrent callers', async () => {
+    const root = tempDir('sluice-mkdir');
+    const deep = path.join(root, 'a', 'b', 'c');
+    await Promise.all([
+      makeDirectory(deep, true),
+      makeDirectory(deep, true),
+      makeDirectory(path.join(root, 'a', 'x'), true),
+    ]);
+    expect(existsSync(deep)).toBe(true);
+    expect(existsSync(path.join(root, 'a', 'x'))).toBe(true);
+    await makeDirectory(deep, true);
+    await makeDirectory(path.join(root, 'plain', 'y'), false);
+    expect(existsSync(path.join(root, 'plain', 'y'))).toBe(true);
+  });
+
+  it('fails with the mkdir error when a path component is a file', async () => {
+    const root = tempDir('sluice-mkdir');
+    writeFileSync(path.join(root, 'file'), 'x');
+    await expect(makeDirectory(path.join(root, 'file', 'sub'), true)).rejects.toThrow(/ENOTDIR|EEXIST/);
   });
 });

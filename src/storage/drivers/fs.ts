@@ -12,7 +12,7 @@ import { pipeline } from 'node:stream/promises';
 import { AlreadyExistsError, NotFoundError, SluiceError, StorageError } from '../../errors.ts';
 import { parseJson } from '../../util/json-parse.ts';
 import { bodyBytes, bodyChunks, normalizeMetadata } from '../body.ts';
-import { syncDirectory } from '../dir-sync.ts';
+import { makeDirectory, syncDirectory } from '../dir-sync.ts';
 import { assertValidKey, assertValidPrefix, compareKeys, RESERVED_SEGMENTS, TEMP_SUFFIX } from '../keys.ts';
 import { scopeStorage } from '../scoped.ts';
 import type { ListEntry, ListOptions, ObjectInfo, PutOptions, PutResult, Storage } from '../types.ts';
@@ -111,7 +111,7 @@ export function createFsStorage(options: FsStorageOptions): Storage {
         return { tmp, st: await write(tmp) };
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-        await fsp.mkdir(path.dirname(file), { recursive: true });
+        await makeDirectory(path.dirname(file), durable);
         return { tmp, st: await write(tmp) };
       }
     } catch (error) {
@@ -133,7 +133,7 @@ export function createFsStorage(options: FsStorageOptions): Storage {
 
   async function writeSidecar(file: string, sidecar: Sidecar): Promise<void> {
     const target = sidecarOf(file);
-    await fsp.mkdir(path.dirname(target), { recursive: true });
+    await makeDirectory(path.dirname(target), durable);
     const tmp = tempName(target);
     await fsp.writeFile(tmp, JSON.stringify(sidecar), { flush: durable });
     await fsp.rename(tmp, target);
@@ -195,7 +195,7 @@ export function createFsStorage(options: FsStorageOptions): Storage {
             return written;
           }
           // A stream cannot be replayed, so its directory is made before the first byte is read.
-          await fsp.mkdir(path.dirname(file), { recursive: true });
+          await makeDirectory(path.dirname(file), durable);
           const out = createWriteStream(tmp, { flush: durable, flags: 'wx' });
           async function* counted() {
             for await (const chunk of bodyChunks(body)) {
@@ -296,7 +296,7 @@ export function createFsStorage(options: FsStorageOptions): Storage {
       try {
         const st = await fsp.stat(from);
         const sidecar = await readSidecar(from, st);
-        await fsp.mkdir(path.dirname(to), { recursive: true });
+        await makeDirectory(path.dirname(to), durable);
         // rename keeps inode, size and mtime, so the sidecar written first stays bound to the moved file.
         if (sidecar) await writeSidecar(to, sidecar);
         else await fsp.rm(sidecarOf(to), { force: true });
