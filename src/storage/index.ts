@@ -1,6 +1,7 @@
 export { createFsStorage, type FsStorageOptions } from './drivers/fs.ts';
 export { createMemoryStorage, type MemoryStorageOptions } from './drivers/memory.ts';
 export { closeS3Clients, createS3Storage, type S3StorageOptions } from './drivers/s3.ts';
+export { collectGarbage, type GarbageEntry, type GarbageOptions, type GarbageResult } from './gc.ts';
 export {
   assertValidKey,
   assertValidPrefix,

@@ -1,7 +1,9 @@
 import { InvalidKeyError } from '../errors.ts';
 
 /** Folder names sluice keeps beside objects on disk; never valid as a key segment. */
-export const RESERVED_SEGMENTS = new Set(['.sluice-meta']);
+/** Folder beside objects on local disk holding their metadata sidecars. */
+export const META_DIR = '.sluice-meta';
+export const RESERVED_SEGMENTS = new Set([META_DIR]);
 export const TEMP_SUFFIX = '.sluice-tmp';
 const MAX_KEY_BYTES = 1024;
 

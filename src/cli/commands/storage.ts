@@ -4,10 +4,11 @@ import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { Command } from 'commander';
 import { UsageError } from '../../errors.ts';
-import { openObjectUrl, openStorage } from '../../storage/open.ts';
+import { collectGarbage } from '../../storage/gc.ts';
+import { openObjectUrl, openStorage, parseStorageUrl } from '../../storage/open.ts';
 import type { ListEntry, PutBody } from '../../storage/types.ts';
 import { uploadTree } from '../../storage/upload-tree.ts';
-import { formatBytes } from '../../util/format-bytes.ts';
+import { formatBytes, parseDuration } from '../../util/format-bytes.ts';
 import { printJson } from '../output.ts';
 import { createProgressReporter } from '../progress.ts';
 
@@ -113,6 +114,36 @@ export function registerStorageCommands(program: Command): void {
       for await (const e of store.list()) if (e.type === 'object') keys.push(e.key);
       await store.deleteMany(keys);
       process.stdout.write(`deleted ${keys.length} objects\n`);
+    });
+
+  storage
+    .command('gc')
+    .description(
+      'Remove what killed writers left in a local storage root: temp files and metadata of deleted objects',
+    )
+    .argument('<dir>', 'local storage root (path or file:// URL)')
+    .option('--older-than <duration>', 'only entries older than this (e.g. 30m, 24h, 7d)', '24h')
+    .option('--dry-run', 'list what would be removed, remove nothing')
+    .option('--json', 'print JSON')
+    .action(async (dir: string, opts: { olderThan: string; dryRun?: boolean; json?: boolean }) => {
+      const parsed = parseStorageUrl(dir);
+      if (parsed.kind !== 'fs') {
+        throw new UsageError(
+          `storage gc works on local storage; ${dir} has no temp files (for S3, abandoned multipart uploads are removed by a bucket lifecycle rule)`,
+        );
+      }
+      let olderThanMs: number;
+      try {
+        olderThanMs = parseDuration(opts.olderThan);
+      } catch (error) {
+        throw new UsageError(`--older-than: ${(error as Error).message}`);
+      }
+      const result = await collectGarbage(parsed.root, { olderThanMs, dryRun: opts.dryRun ?? false });
+      if (opts.json) return printJson(result);
+      const verb = result.dryRun ? 'would remove' : 'removed';
+      for (const e of result.removed)
+        process.stdout.write(`${verb}: ${e.path} (${e.kind}, ${formatBytes(e.bytes)})\n`);
+      process.stdout.write(`${verb} ${result.removed.length} files (${formatBytes(result.bytes)})\n`);
     });
 
   storage

@@ -13,11 +13,16 @@ import { AlreadyExistsError, NotFoundError, SluiceError, StorageError } from '..
 import { parseJson } from '../../util/json-parse.ts';
 import { bodyBytes, bodyChunks, normalizeMetadata } from '../body.ts';
 import { makeDirectory, syncDirectory } from '../dir-sync.ts';
-import { assertValidKey, assertValidPrefix, compareKeys, RESERVED_SEGMENTS, TEMP_SUFFIX } from '../keys.ts';
+import {
+  assertValidKey,
+  assertValidPrefix,
+  compareKeys,
+  META_DIR,
+  RESERVED_SEGMENTS,
+  TEMP_SUFFIX,
+} from '../keys.ts';
 import { scopeStorage } from '../scoped.ts';
 import type { ListEntry, ListOptions, ObjectInfo, PutOptions, PutResult, Storage } from '../types.ts';
-
-const META_DIR = '.sluice-meta';
 
 export interface FsStorageOptions {
   /** Directory that holds the objects; created on first write. */

@@ -1,0 +1,119 @@
+/**
+ * Garbage a killed writer leaves in a local storage root: hidden temp files (`*.sluice-tmp`) of
+ * puts that never reached their rename, and metadata sidecars (`.sluice-meta/<name>.json`) whose
+ * object is gone. Neither is ever visible through the Storage API, but both take disk space.
+ *
+ * Only entries older than `olderThanMs` are touched, so a put or move in flight (whose temp file
+ * or sidecar is seconds old) is never disturbed. S3 has no temp objects; abandoned multipart
+ * uploads there are best left to a bucket lifecycle rule (AbortIncompleteMultipartUpload).
+ */
+import type { Dirent } from 'node:fs';
+import * as fsp from 'node:fs/promises';
+import path from 'node:path';
+import { NotFoundError, StorageError } from '../errors.ts';
+import { META_DIR, RESERVED_SEGMENTS, TEMP_SUFFIX } from './keys.ts';
+
+export interface GarbageOptions {
+  /** Only remove entries last modified longer ago than this. @default 24 h */
+  olderThanMs?: number;
+  /** Report what would be removed, remove nothing. @default false */
+  dryRun?: boolean;
+  /** @default Date.now() */
+  now?: number;
+}
+
+export interface GarbageEntry {
+  /** Path relative to the root, with `/` separators. */
+  path: string;
+  kind: 'temp' | 'orphan-metadata';
+  bytes: number;
+  mtime: Date;
+}
+
+export interface GarbageResult {
+  dryRun: boolean;
+  removed: GarbageEntry[];
+  bytes: number;
+}
+
+/** Finds (and unless dryRun, removes) stale temp files and orphaned sidecars under `root`. */
+export async function collectGarbage(root: string, options: GarbageOptions = {}): Promise<GarbageResult> {
+  const olderThan = options.olderThanMs ?? 24 * 3_600_000;
+  if (!Number.isFinite(olderThan) || olderThan < 0) {
+    throw new StorageError(`collectGarbage: olderThanMs must be a duration ≥ 0, got ${olderThan}`, {
+      context: { olderThanMs: olderThan },
+    });
+  }
+  const cutoff = (options.now ?? Date.now()) - olderThan;
+  const result: GarbageResult = { dryRun: options.dryRun ?? false, removed: [], bytes: 0 };
+  const rootAbs = path.resolve(root);
+  const rootStat = await fsp.stat(rootAbs).catch(() => undefined);
+  if (!rootStat?.isDirectory()) {
+    throw new NotFoundError(`No folder at ${rootAbs} to collect garbage in`, { context: { path: rootAbs } });
+  }
+
+  async function consider(file: string, kind: GarbageEntry['kind']): Promise<void> {
+    const st = await fsp.lstat(file).catch(() => undefined);
+    if (!st?.isFile() || st.mtimeMs > cutoff) return;
+    if (!result.dryRun) {
+      try {
+        await fsp.unlink(file);
+      } catch (error) {
+        // Gone meanwhile (another gc, or the writer finished): nothing to collect.
+        if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+        throw new StorageError(`Cannot remove ${file}: ${(error as Error).message}`, {
+          cause: error,
+          context: { path: file },
+        });
+      }
+    }
+    result.removed.push({
+      path: path.relative(rootAbs, file).split(path.sep).join('/'),
+      kind,
+      bytes: st.size,
+      mtime: new Date(st.mtimeMs),
+    });
+    result.bytes += st.size;
+  }
+
+  async function read(dir: string): Promise<Dirent[]> {
+    try {
+      return await fsp.readdir(dir, { withFileTypes: true });
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'ENOTDIR') return [];
+      throw new StorageError(`Cannot read ${dir}: ${(error as Error).message}`, {
+        cause: error,
+        context: { path: dir },
+      });
+    }
+  }
+
+  const pending = [rootAbs];
+  for (let dir = pending.pop(); dir !== undefined; dir = pending.pop()) {
+    for (const entry of await read(dir)) {
+      const full = path.join(dir, entry.name);
+      if (entry.isDirectory() && entry.name === META_DIR) {
+        for (const meta of await read(full)) {
+          if (!meta.isFile() || !meta.name.endsWith('.json')) {
+            if (meta.isFile() && meta.name.endsWith(TEMP_SUFFIX))
+              await consider(path.join(full, meta.name), 'temp');
+            continue;
+          }
+          const object = path.join(dir, meta.name.slice(0, -'.json'.length));
+          const exists = await fsp.lstat(object).then(
+            (s) => s.isFile(),
+            () => false,
+          );
+          if (!exists) await consider(path.join(full, meta.name), 'orphan-metadata');
+        }
+      } else if (entry.isDirectory() && !RESERVED_SEGMENTS.has(entry.name)) {
+        pending.push(full);
+      } else if (entry.isFile() && entry.name.endsWith(TEMP_SUFFIX)) {
+        await consider(full, 'temp');
+      }
+    }
+  }
+  result.removed.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  return result;
+}
