@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { ConfigurationError } from '../errors.ts';
 import { maskSensitiveData } from '../secrets/mask.ts';
+import { locateConfigFile } from './names.ts';
 import { configSchema, ENV_NAMES, type Environment, type SluiceConfigData } from './schema.ts';
 
 // The YAML parser (70 modules) loads only when a config file is actually read: most commands
@@ -12,7 +13,7 @@ function parseYaml(text: string): unknown {
   return (require('yaml') as typeof import('yaml')).parse(text);
 }
 
-export const DEFAULT_CONFIG_FILE = 'sluice.config.yaml';
+export { DEFAULT_CONFIG_FILE } from './names.ts';
 
 export interface LoadConfigOptions {
   /** Path of a YAML file. @default SLUICE_CONFIG, else ./sluice.config.yaml when it exists */
@@ -92,10 +93,7 @@ export class Config {
 
   static load(options: LoadConfigOptions = {}): Config {
     const env = options.env ?? process.env;
-    const file =
-      options.file ??
-      env.SLUICE_CONFIG ??
-      (existsSync(DEFAULT_CONFIG_FILE) ? DEFAULT_CONFIG_FILE : undefined);
+    const file = locateConfigFile(options.file, env);
     const sources: Record<string, string> = {};
     const fileData = file ? readFile(file) : {};
     for (const k of Object.keys(fileData)) sources[k] = path.resolve(file ?? '');

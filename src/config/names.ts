@@ -1,8 +1,17 @@
 /**
- * Environment names and the environment variables of each setting, without the zod schema, so
- * the CLI can build its command tree without loading the validator.
+ * Environment names, the environment variables of each setting and where the config file is,
+ * without the zod schema, so the CLI can build its command tree (and tell whether a config file
+ * is in play) without loading the validator.
  */
+import { existsSync } from 'node:fs';
 import type { SluiceConfigData } from './schema.ts';
+
+export const DEFAULT_CONFIG_FILE = 'sluice.config.yaml';
+
+/** The config file in effect: `file`, else $SLUICE_CONFIG, else ./sluice.config.yaml when it exists. */
+export function locateConfigFile(file?: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  return file ?? env.SLUICE_CONFIG ?? (existsSync(DEFAULT_CONFIG_FILE) ? DEFAULT_CONFIG_FILE : undefined);
+}
 
 export const ENVIRONMENTS = ['dev', 'qa', 'prod'] as const;
 export type Environment = (typeof ENVIRONMENTS)[number];

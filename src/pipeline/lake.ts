@@ -5,8 +5,7 @@
  * the manifest is written last, so a reader that resolves files through it sees one whole
  * version, never a mix. Bookkeeping lives under `<env>/_meta/` and is never promoted.
  */
-import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import * as fsp from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -15,10 +14,10 @@ import { z } from 'zod';
 import { ENVIRONMENTS, type Environment } from '../config/schema.ts';
 import { NotFoundError, ValidationError } from '../errors.ts';
 import type { Storage } from '../storage/types.ts';
+import { SHA256_META, sha256Stream } from './hashing.ts';
 
 export const LAYERS = ['landing', 'staging'] as const;
 export const MANIFEST_KEY = '_manifest.json';
-export const SHA256_META = 'sha256';
 
 export interface LakeFile {
   /** Logical path inside the env: `landing/sdg/data.parquet`. */
@@ -126,16 +125,6 @@ export class Lake {
     if (known) return known;
     return sha256Stream(await store.getStream(key));
   }
-}
-
-export async function sha256Stream(stream: AsyncIterable<Uint8Array | string>): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of stream) hash.update(chunk);
-  return hash.digest('hex');
-}
-
-export function sha256File(file: string): Promise<string> {
-  return sha256Stream(createReadStream(file));
 }
 
 /** A private temp directory, removed by the returned cleanup. */

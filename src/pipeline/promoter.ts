@@ -9,16 +9,8 @@ import { ENVIRONMENTS, type Environment } from '../config/schema.ts';
 import { Engine, quoteLiteral } from '../engine/duckdb.ts';
 import { NotFoundError, PromotionError, type SluiceError } from '../errors.ts';
 import { openStorage } from '../storage/open.ts';
-import {
-  assertEnv,
-  type EnvManifest,
-  Lake,
-  type LakeFile,
-  makeTempDir,
-  newVersionId,
-  SHA256_META,
-  sha256Stream,
-} from './lake.ts';
+import { SHA256_META, sha256Stream } from './hashing.ts';
+import { assertEnv, type EnvManifest, Lake, type LakeFile, makeTempDir, newVersionId } from './lake.ts';
 import { readLoadRecord } from './load-records.ts';
 import { type PipelineOptions, storageOptionsFrom } from './options.ts';
 import type { ProgressFn } from './progress.ts';

@@ -11,7 +11,7 @@ import picomatch from 'picomatch';
 import { SyncError, toSluiceError } from '../errors.ts';
 import type { Storage } from '../storage/types.ts';
 import { defaultCacheDir, HashCache } from './hash-cache.ts';
-import { SHA256_META, sha256Stream } from './lake.ts';
+import { SHA256_META, sha256Stream } from './hashing.ts';
 import type { ProgressFn } from './progress.ts';
 
 export interface SyncOptions {
