@@ -1,10 +1,11 @@
 import type { Command } from 'commander';
 import type { Config } from '../../config/config.ts';
-import type { Environment } from '../../config/names.ts';
+import { type Environment, locateConfigFile } from '../../config/names.ts';
 import { UsageError } from '../../errors.ts';
 import type { DataPromoter } from '../../pipeline/promoter.ts';
 import type { SyncOptions } from '../../pipeline/sync.ts';
-import type { S3Synchronizer } from '../../pipeline/synchronizer.ts';
+import { openStorage } from '../../storage/open.ts';
+import type { Storage } from '../../storage/types.ts';
 import { formatBytes } from '../../util/format-bytes.ts';
 import { printJson } from '../output.ts';
 import { createProgressReporter } from '../progress.ts';
@@ -33,6 +34,24 @@ export async function loadConfig(opts: { config?: string; env?: string }): Promi
   const { Config } = await lazy.config();
   const cfg = Config.load(opts.config ? { file: opts.config } : {});
   return opts.env ? cfg.with({ env: opts.env as Environment }) : cfg;
+}
+
+/**
+ * The two storages of `sync` and `diff`. With a config file (-c, $SLUICE_CONFIG or
+ * ./sluice.config.yaml) its S3 settings apply, validated first. Without one, S3 settings come
+ * from the environment (AWS_ENDPOINT_URL, AWS_REGION, credentials), read by the S3 driver and
+ * the SDK exactly as for `sluice storage`: the pipeline's configuration plays no part in a sync,
+ * and not loading its validator is a sixth of a no-op sync's CPU.
+ */
+async function openPair(
+  a: string,
+  b: string,
+  opts: { config?: string },
+): Promise<{ src: Storage; dst: Storage }> {
+  if (locateConfigFile(opts.config) === undefined) return { src: openStorage(a), dst: openStorage(b) };
+  const { S3Synchronizer } = await lazy.synchronizer();
+  const syncer = new S3Synchronizer(await loadConfig(opts));
+  return { src: syncer.open(a), dst: syncer.open(b) };
 }
 
 /** `sluice sync|diff|promote|rollback`: moving data between storages and environments. */
@@ -76,12 +95,12 @@ export function registerMoveCommands(program: Command): void {
           config?: string;
         },
       ) => {
-        const { S3Synchronizer } = await lazy.synchronizer();
-        const syncer = new S3Synchronizer(await loadConfig(opts));
+        const pair = await openPair(src, dst, opts);
+        const { syncStorages } = await lazy.sync();
         const progress = createProgressReporter();
-        let result: Awaited<ReturnType<S3Synchronizer['sync']>>;
+        let result: Awaited<ReturnType<typeof syncStorages>>;
         try {
-          result = await syncer.sync(src, dst, {
+          result = await syncStorages(pair.src, pair.dst, {
             ...syncOptions(opts),
             delete: opts.delete ?? false,
             dryRun: opts.dryRun ?? false,
@@ -113,10 +132,9 @@ export function registerMoveCommands(program: Command): void {
         b: string,
         opts: Parameters<typeof syncOptions>[0] & { json?: boolean; config?: string },
       ) => {
-        const { S3Synchronizer } = await lazy.synchronizer();
-        const syncer = new S3Synchronizer(await loadConfig(opts));
+        const pair = await openPair(a, b, opts);
         const { diffStorages } = await lazy.sync();
-        const d = await diffStorages(syncer.open(a), syncer.open(b), syncOptions(opts));
+        const d = await diffStorages(pair.src, pair.dst, syncOptions(opts));
         if (opts.json)
           return printJson({
             aOnly: d.srcOnly,

@@ -5,7 +5,7 @@
  * bound to the file's inode, so metadata never describes a file it was not written with.
  */
 import { randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream, type Dirent, type Stats } from 'node:fs';
+import { createReadStream, createWriteStream, type Stats } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -13,16 +13,10 @@ import { AlreadyExistsError, NotFoundError, SluiceError, StorageError } from '..
 import { parseJson } from '../../util/json-parse.ts';
 import { bodyBytes, bodyChunks, normalizeMetadata } from '../body.ts';
 import { makeDirectory, syncDirectory } from '../dir-sync.ts';
-import {
-  assertValidKey,
-  assertValidPrefix,
-  compareKeys,
-  META_DIR,
-  RESERVED_SEGMENTS,
-  TEMP_SUFFIX,
-} from '../keys.ts';
+import { etagOf, listFs } from '../fs-list.ts';
+import { assertValidKey, META_DIR, TEMP_SUFFIX } from '../keys.ts';
 import { scopeStorage } from '../scoped.ts';
-import type { ListEntry, ListOptions, ObjectInfo, PutOptions, PutResult, Storage } from '../types.ts';
+import type { ListOptions, ObjectInfo, PutOptions, PutResult, Storage } from '../types.ts';
 
 export interface FsStorageOptions {
   /** Directory that holds the objects; created on first write. */
@@ -73,14 +67,6 @@ async function unlinkQuietly(file: string): Promise<void> {
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
   }
-}
-
-function etagOf(st: { ino: number; size: number; mtimeMs: number }): string {
-  return `${st.ino.toString(16)}-${st.size.toString(16)}-${Math.round(st.mtimeMs * 1000).toString(16)}`;
-}
-
-function isHidden(name: string): boolean {
-  return RESERVED_SEGMENTS.has(name) || name.endsWith(TEMP_SUFFIX);
 }
 
 export function createFsStorage(options: FsStorageOptions): Storage {
@@ -321,65 +307,4 @@ export function createFsStorage(options: FsStorageOptions): Storage {
     async close() {},
   };
   return storage;
-}
-
-/**
- * Walks the tree in S3's order: at each level, folders sort as `name/`, so `a-b` (0x2d) comes
- * before `a/x` (0x2f) exactly as the flat keys would sort. Lazily, so huge trees stream. One
- * generator with an explicit stack of pending entries: nested `yield*` generators cost a promise
- * per entry per level, which was a third of walking a 2,000-file tree.
- */
-async function* listFs(root: string, opts: ListOptions): AsyncIterable<ListEntry> {
-  const prefix = assertValidPrefix(opts.prefix ?? '');
-  const recursive = opts.recursive ?? true;
-  const cut = prefix.lastIndexOf('/');
-  const dirKey = cut >= 0 ? prefix.slice(0, cut + 1) : '';
-  const namePrefix = prefix.slice(dirKey.length);
-  const { startAfter } = opts;
-
-  /** Entries of one folder, sorted in key order, as [key or folder prefix, is folder]. */
-  async function readFolder(dirRel: string, filter: string): Promise<[string, boolean][]> {
-    let entries: Dirent[];
-    try {
-      entries = await fsp.readdir(path.join(root, ...dirRel.split('/').filter(Boolean)), {
-        withFileTypes: true,
-      });
-    } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT' || code === 'ENOTDIR') return [];
-      throw new StorageError(`Cannot list ${dirRel || '/'} under ${root}: ${(error as Error).message}`, {
-        cause: error,
-        context: { prefix: dirRel },
-      });
-    }
-    const items: [string, boolean][] = [];
-    for (const e of entries) {
-      if (!e.name.startsWith(filter) || isHidden(e.name)) continue;
-      if (e.isDirectory()) items.push([`${dirRel}${e.name}/`, true]);
-      else if (e.isFile()) items.push([dirRel + e.name, false]);
-    }
-    return items.sort((a, b) => compareKeys(a[0], b[0]));
-  }
-
-  // Pending entries, the next one last: a folder's entries replace it in place, reversed.
-  const stack = (await readFolder(dirKey, namePrefix)).reverse();
-  for (let item = stack.pop(); item !== undefined; item = stack.pop()) {
-    if (opts.signal?.aborted) throw opts.signal.reason;
-    const [rel, isFolder] = item;
-    if (isFolder) {
-      // Skip folders wholly before startAfter; enter the one that holds it.
-      if (startAfter !== undefined && compareKeys(rel, startAfter) < 0 && !startAfter.startsWith(rel))
-        continue;
-      if (!recursive) yield { type: 'prefix', prefix: rel };
-      else for (const child of (await readFolder(rel, '')).reverse()) stack.push(child);
-      continue;
-    }
-    if (startAfter !== undefined && compareKeys(rel, startAfter) <= 0) continue;
-    const st = await fsp.stat(path.join(root, rel)).catch(() => undefined);
-    if (st?.isFile()) {
-      // new Date(mtimeMs), not st.mtime: Stats define their Date fields lazily with
-      // defineProperty, which costs more than the stat itself.
-      yield { type: 'object', key: rel, size: st.size, mtime: new Date(st.mtimeMs), etag: etagOf(st) };
-    }
-  }
 }

@@ -5,18 +5,18 @@
  */
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import type { ListObjectsV2CommandOutput, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
+import type { ListObjectsV2CommandOutput, S3Client } from '@aws-sdk/client-s3';
 import {
   AlreadyExistsError,
-  NetworkError,
+  ConfigurationError,
   NotFoundError,
   S3AccessError,
-  SluiceError,
   StorageError,
-  TimeoutError,
 } from '../../errors.ts';
+import { maskSecretsInString } from '../../secrets/mask.ts';
 import { bodyBytes, bodyStream, normalizeMetadata } from '../body.ts';
 import { assertValidKey, assertValidPrefix } from '../keys.ts';
+import { mapS3Error } from '../s3-errors.ts';
 import { scopeStorage } from '../scoped.ts';
 import type { ListEntry, ListOptions, ObjectInfo, PutOptions, PutResult, Storage } from '../types.ts';
 
@@ -44,55 +44,28 @@ export interface S3StorageOptions {
 const MiB = 1024 * 1024;
 type SdkModule = typeof import('@aws-sdk/client-s3');
 
-function mapS3Error(error: unknown, bucket: string, key: string, action: string): SluiceError {
-  if (error instanceof SluiceError) return error;
-  const e = error as Partial<S3ServiceException> & { code?: string; $metadata?: { httpStatusCode?: number } };
-  const status = e.$metadata?.httpStatusCode;
-  const name = e.name ?? e.code ?? 'Error';
-  const where = `s3://${bucket}/${key}`;
-  const context = { bucket, key, status, awsCode: name };
-  if (name === 'NoSuchKey' || name === 'NotFound' || (status === 404 && name !== 'NoSuchBucket')) {
-    return new NotFoundError(`No object at ${where}`, { cause: error, context });
-  }
-  if (name === 'NoSuchBucket') {
-    return new S3AccessError(`Bucket ${bucket} does not exist (while trying to ${action} ${where})`, {
-      cause: error,
-      context,
-    });
-  }
-  if (
-    status === 403 ||
-    name === 'AccessDenied' ||
-    name === 'InvalidAccessKeyId' ||
-    name === 'SignatureDoesNotMatch'
-  ) {
-    return new S3AccessError(`Access denied to ${where} (${name}); check credentials and bucket policy`, {
-      cause: error,
-      context,
-    });
-  }
-  if (name === 'TimeoutError' || name === 'RequestTimeout' || e.code === 'ETIMEDOUT') {
-    return new TimeoutError(`Timed out trying to ${action} ${where}`, { cause: error, context });
-  }
-  if (['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE'].includes(e.code ?? '')) {
-    return new NetworkError(`Cannot reach S3 endpoint to ${action} ${where}: ${e.code}`, {
-      cause: error,
-      context,
-    });
-  }
-  const retryable = status === undefined || status >= 500 || status === 429 || name === 'SlowDown';
-  return new S3AccessError(`Cannot ${action} ${where}: ${name}${e.message ? ` (${e.message})` : ''}`, {
-    cause: error,
-    context: { ...context, retryable },
-  });
-}
-
 /** One client per endpoint/region/credentials within a process, as the SDK recommends. */
 const clients = new Map<string, Promise<{ sdk: SdkModule; client: S3Client }>>();
 
 function clientFor(options: S3StorageOptions): Promise<{ sdk: SdkModule; client: S3Client }> {
-  const endpoint = options.endpoint ?? process.env.AWS_ENDPOINT_URL_S3 ?? process.env.AWS_ENDPOINT_URL;
-  const region = options.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1';
+  // Empty variables count as unset, as in the config loader.
+  const endpoint =
+    options.endpoint ?? (process.env.AWS_ENDPOINT_URL_S3 || process.env.AWS_ENDPOINT_URL || undefined);
+  const region = options.region ?? (process.env.AWS_REGION || process.env.AWS_DEFAULT_REGION || 'us-east-1');
+  if (endpoint !== undefined && !URL.canParse(endpoint)) {
+    const from =
+      options.endpoint !== undefined
+        ? 'the endpoint option'
+        : process.env.AWS_ENDPOINT_URL_S3
+          ? 'AWS_ENDPOINT_URL_S3'
+          : 'AWS_ENDPOINT_URL';
+    throw new ConfigurationError(
+      `S3 endpoint ${JSON.stringify(maskSecretsInString(endpoint))} (from ${from}) is not a URL; expected e.g. http://127.0.0.1:9000`,
+      {
+        context: { source: from },
+      },
+    );
+  }
   const forcePathStyle = options.forcePathStyle ?? endpoint !== undefined;
   const cacheKey = JSON.stringify([
     endpoint,
