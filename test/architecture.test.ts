@@ -72,11 +72,10 @@ describe('architecture (BRIEF layering rules)', () => {
   it('only engine/ imports DuckDB at runtime; only storage drivers import the AWS SDK', () => {
     for (const file of files) {
       const text = readFileSync(path.join(SRC, file), 'utf8');
-      const runtimeDuck = /^import\s+(?!type\b)[^;]*'@duckdb\/node-api'|import\('@duckdb\/node-api'\)/m.test(
-        text,
-      );
+      const runtimeDuck =
+        /^import\s+(?!type\b)[^;]*'@duckdb\/node-api'|(?:import|require)\('@duckdb\/node-api'\)/m.test(text);
       if (runtimeDuck) expect(file.startsWith('engine/'), `${file} imports @duckdb/node-api`).toBe(true);
-      const runtimeAws = /^import\s+(?!type\b)[^;]*'@aws-sdk\/|import\('@aws-sdk\//m.test(text);
+      const runtimeAws = /^import\s+(?!type\b)[^;]*'@aws-sdk\/|(?:import|require)\('@aws-sdk\//m.test(text);
       if (runtimeAws) expect(file.startsWith('storage/drivers/'), `${file} imports the AWS SDK`).toBe(true);
     }
   });

@@ -89,8 +89,8 @@ async function listing(
 ): Promise<Map<string, Entry>> {
   const out = new Map<string, Entry>();
   for await (const e of store.list(signal ? { signal } : {})) {
-    if (e.type === 'object' && keep(e.key))
-      out.set(e.key, { key: e.key, size: e.size, etag: e.etag, mtime: e.mtime });
+    // The list entry itself (it has every Entry field): no copy per object.
+    if (e.type === 'object' && keep(e.key)) out.set(e.key, e);
   }
   return out;
 }
