@@ -5,6 +5,7 @@
  */
 import { createRequire } from 'node:module';
 import type { DestinationStream, Logger, pino as PinoFn } from 'pino';
+import { ConfigurationError } from '../errors.ts';
 import { LOG_SENSITIVE_PARAMS, maskSecretsInString, maskSensitiveData } from '../secrets/mask.ts';
 
 // pino (30 modules, and an fsync of stderr at exit) loads with the first logger, so a command
@@ -88,6 +89,23 @@ export function setupLogging(level: LogLevel = 'info', format?: LogFormat): Logg
  * `getLogger()` (the CLI's --log-level/--log-format).
  */
 export function configureLogging(options: LoggerOptions): void {
+  // Checked now: the logger itself is made later, in the middle of work, where a bad level
+  // would surface as an unrelated failure.
+  const level = options.level ?? process.env.SLUICE_LOG_LEVEL;
+  if (level !== undefined && !(LOG_LEVELS as readonly string[]).includes(level)) {
+    throw new ConfigurationError(
+      `Unknown log level ${JSON.stringify(level)}; use one of ${LOG_LEVELS.join(', ')}`,
+      {
+        context: { level },
+      },
+    );
+  }
+  const format = options.format ?? process.env.SLUICE_LOG_FORMAT;
+  if (format !== undefined && format !== 'json' && format !== 'pretty') {
+    throw new ConfigurationError(`Unknown log format ${JSON.stringify(format)}; use json or pretty`, {
+      context: { format },
+    });
+  }
   sharedOptions = options;
   shared = undefined;
 }

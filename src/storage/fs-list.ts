@@ -61,26 +61,40 @@ export async function* listFs(root: string, opts: ListOptions): AsyncIterable<Li
   // Pending entries, the next one last: a folder's entries replace it in place, reversed.
   const stack = (await readFolder(dirKey, namePrefix)).reverse();
   let statInline = true;
+  let batchAt = 0;
   /**
    * Stats the next files (up to STAT_CHUNK, in order) synchronously. On local disk a stat takes a
-   * few µs, and a thread-pool round trip per file cost 5–6× the CPU of the whole walk; a file
+   * few µs, and a thread-pool round trip per file cost 5–6× the CPU of the whole walk. A file
    * system slow enough to block the event loop (a network mount) switches the listing to
-   * asynchronous stats for good.
+   * asynchronous stats for good, mid-batch.
    */
   const statNextFiles = () => {
-    const started = performance.now();
+    batchAt = performance.now();
     for (let i = stack.length - 1, n = 0; i >= 0 && n < STAT_CHUNK; i--) {
       const item = stack[i] as Pending;
       if (item.folder) break;
       if (item.st !== undefined || before(item.rel)) continue;
       item.st = statQuietly(path.join(root, item.rel));
       n++;
+      if (performance.now() - batchAt > SLOW_STAT_BATCH_MS) {
+        statInline = false;
+        return;
+      }
     }
-    if (performance.now() - started > SLOW_STAT_CHUNK_MS) statInline = false;
+  };
+  /** Drops stats taken ahead of a slow consumer, so an entry never describes an older file. */
+  const forgetStaleStats = () => {
+    for (let i = stack.length - 1; i >= 0; i--) {
+      const item = stack[i] as Pending;
+      if (item.folder || item.st === undefined) break;
+      item.st = undefined;
+    }
   };
   while (stack.length > 0) {
     if (opts.signal?.aborted) throw opts.signal.reason;
     const top = stack[stack.length - 1] as Pending;
+    if (!top.folder && top.st !== undefined && performance.now() - batchAt > FRESH_STAT_MS)
+      forgetStaleStats();
     if (statInline && !top.folder && top.st === undefined) statNextFiles();
     const { rel, folder, st: known } = stack.pop() as Pending;
     if (folder) {
@@ -108,7 +122,10 @@ interface Pending {
 }
 
 const STAT_CHUNK = 256;
-const SLOW_STAT_CHUNK_MS = 20;
+/** A stat batch taking longer than this means a slow (network) file system. */
+const SLOW_STAT_BATCH_MS = 20;
+/** Stats older than this are taken again when their entry is yielded (the consumer was slow). */
+const FRESH_STAT_MS = 25;
 
 /** Stats of a file, or null when it vanished or cannot be stat-ed (the listing skips it). */
 function statQuietly(file: string): Stats | null {

@@ -1,6 +1,7 @@
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/logging/logger.ts';
+import { runSluice } from '../helpers/cli.ts';
 
 describe('logger', () => {
   it('masks secrets in log objects, nested headers, URLs and messages', async () => {
@@ -37,5 +38,17 @@ describe('seed logging helpers', () => {
     expect(child.level).toBe('debug');
     expect(child.bindings()).toMatchObject({ module: 'pipeline.ingest' });
     expect(getLogger()).toBe(root);
+  });
+});
+
+describe('configureLogging', () => {
+  it('rejects an unknown level or format at once (E001), before any logger is made', async () => {
+    const { configureLogging } = await import('../../src/logging/logger.ts');
+    expect(() => configureLogging({ level: 'verbose' as never })).toThrow(/E001|Unknown log level "verbose"/);
+    expect(() => configureLogging({ format: 'xml' as never })).toThrow(/Unknown log format "xml"/);
+    const bad = await runSluice(['storage', 'ls', '.'], { env: { SLUICE_LOG_LEVEL: 'verbose' } });
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/^E001: Unknown log level "verbose"/);
+    expect(bad.stdout).toBe('');
   });
 });

@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createFsStorage } from '../../src/storage/drivers/fs.ts';
@@ -46,5 +46,22 @@ describe('fs listing', () => {
     const seen: string[] = [];
     for await (const e of createFsStorage({ root }).list()) if (e.type === 'object') seen.push(e.key);
     expect(seen).toEqual(keys);
+  });
+
+  it('describes each file as it is when yielded, even when the consumer is slow (poller min-age)', async () => {
+    const root = tempDir('sluice-fslist');
+    for (let i = 0; i < 10; i++) writeFileSync(path.join(root, `f${i}`), 'x'.repeat(8));
+    const seen = new Map<string, number>();
+    for await (const e of createFsStorage({ root }).list()) {
+      if (e.type !== 'object') continue;
+      seen.set(e.key, e.size);
+      if (e.key === 'f0') {
+        // While the consumer waits, another program appends to a file listed later.
+        await new Promise((r) => setTimeout(r, 60));
+        appendFileSync(path.join(root, 'f5'), 'y'.repeat(8));
+      }
+    }
+    expect(seen.get('f5')).toBe(16);
+    expect(seen.get('f4')).toBe(8);
   });
 });
