@@ -53,18 +53,37 @@ export function syncDirectory(dir: string): Promise<void> {
   return batch;
 }
 
+/** Durable folder creations under way: each settles once its new folders' entries are fsynced. */
+const creating = new Set<Promise<void>>();
+
 /**
  * `mkdir -p` whose new folders survive a crash: a folder's entry lives in its parent, so each
  * parent of a folder created here is fsynced (outermost first). Folders that already existed
- * cost nothing extra. Without `durable`, a plain `mkdir -p`.
+ * cost nothing extra — except that a folder another caller has just created may not be durable
+ * yet, so every durable call also waits for the creations under way when its own mkdir is done
+ * (and fails if one of them failed). Without `durable`, a plain `mkdir -p`.
  */
 export async function makeDirectory(dir: string, durable: boolean): Promise<void> {
-  const first = await fsp.mkdir(dir, { recursive: true });
-  if (!durable || first === undefined) return;
-  const chain: string[] = [];
-  for (let d = path.resolve(dir); ; d = path.dirname(d)) {
-    chain.push(path.dirname(d));
-    if (d === path.resolve(first) || path.dirname(d) === d) break;
+  if (!durable) {
+    await fsp.mkdir(dir, { recursive: true });
+    return;
   }
-  for (const parent of chain.reverse()) await syncDirectory(parent);
+  const own = (async () => {
+    const first = await fsp.mkdir(dir, { recursive: true });
+    if (first === undefined) return;
+    const chain: string[] = [];
+    for (let d = path.resolve(dir); ; d = path.dirname(d)) {
+      chain.push(path.dirname(d));
+      if (d === path.resolve(first) || path.dirname(d) === d) break;
+    }
+    for (const parent of chain.reverse()) await syncDirectory(parent);
+  })();
+  // Registered before its mkdir can finish, so any caller that finds these folders sees it.
+  creating.add(own);
+  own.then(
+    () => creating.delete(own),
+    () => creating.delete(own),
+  );
+  await own;
+  await Promise.all([...creating].filter((p) => p !== own));
 }

@@ -54,4 +54,20 @@ describe('makeDirectory', () => {
     writeFileSync(path.join(root, 'file'), 'x');
     await expect(makeDirectory(path.join(root, 'file', 'sub'), true)).rejects.toThrow(/ENOTDIR|EEXIST/);
   });
+
+  it('a caller that finds folders another caller is still making durable waits for it', async () => {
+    // 30 new nested folders: the first caller fsyncs 30 parents one after another, while the
+    // second caller's mkdir finds everything made and, unless it waits, returns at once.
+    const deep = path.join(tempDir('sluice-mkdir'), ...Array.from({ length: 30 }, (_, i) => `d${i}`));
+    const at = { first: 0, second: 0 };
+    await Promise.all([
+      makeDirectory(deep, true).then(() => {
+        at.first = performance.now();
+      }),
+      makeDirectory(deep, true).then(() => {
+        at.second = performance.now();
+      }),
+    ]);
+    expect(at.second).toBeGreaterThanOrEqual(at.first - 1);
+  });
 });
