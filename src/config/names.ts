@@ -29,4 +29,5 @@ export const ENV_NAMES: Record<keyof SluiceConfigData, readonly string[]> = {
   ingestBaseDir: ['SLUICE_INGEST_BASE_DIR'],
   awsAccessKeyId: ['AWS_ACCESS_KEY_ID'],
   awsSecretAccessKey: ['AWS_SECRET_ACCESS_KEY'],
+  awsSessionToken: ['AWS_SESSION_TOKEN'],
 };

@@ -34,6 +34,8 @@ export const configSchema = z.object({
   awsAccessKeyId: z.string().optional(),
   /** Env: AWS_SECRET_ACCESS_KEY. Never printed unmasked. */
   awsSecretAccessKey: z.string().optional(),
+  /** Env: AWS_SESSION_TOKEN, for temporary (STS) keys. Never printed unmasked. */
+  awsSessionToken: z.string().optional(),
 });
 
 export type SluiceConfigData = z.infer<typeof configSchema>;

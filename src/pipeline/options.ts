@@ -29,7 +29,14 @@ export function storageOptionsFrom(config: Config): OpenStorageOptions {
       region: d.awsRegion,
       ...(d.s3Endpoint ? { endpoint: d.s3Endpoint } : {}),
       ...(d.awsAccessKeyId && d.awsSecretAccessKey
-        ? { credentials: { accessKeyId: d.awsAccessKeyId, secretAccessKey: d.awsSecretAccessKey } }
+        ? {
+            credentials: {
+              accessKeyId: d.awsAccessKeyId,
+              secretAccessKey: d.awsSecretAccessKey,
+              // Temporary (STS) keys only work with their session token.
+              ...(d.awsSessionToken ? { sessionToken: d.awsSessionToken } : {}),
+            },
+          }
         : {}),
     },
   };

@@ -7,7 +7,8 @@
  * or sidecar is seconds old) is never disturbed. S3 has no temp objects; abandoned multipart
  * uploads there are best left to a bucket lifecycle rule (AbortIncompleteMultipartUpload).
  */
-import type { Dirent } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import type { Dirent, Stats } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import path from 'node:path';
 import { NotFoundError, StorageError } from '../errors.ts';
@@ -57,7 +58,8 @@ export async function collectGarbage(root: string, options: GarbageOptions = {})
     if (!st?.isFile() || st.mtimeMs > cutoff) return;
     if (!result.dryRun) {
       try {
-        await fsp.unlink(file);
+        if (kind === 'orphan-metadata' && !(await removeIfUnchanged(file, st))) return;
+        if (kind === 'temp') await fsp.unlink(file);
       } catch (error) {
         // Gone meanwhile (another gc, or the writer finished): nothing to collect.
         if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
@@ -101,7 +103,8 @@ export async function collectGarbage(root: string, options: GarbageOptions = {})
             continue;
           }
           const object = path.join(dir, meta.name.slice(0, -'.json'.length));
-          const exists = await fsp.lstat(object).then(
+          // stat, not lstat: the driver follows a symlinked object to its file, sidecar and all.
+          const exists = await fsp.stat(object).then(
             (s) => s.isFile(),
             () => false,
           );
@@ -116,4 +119,24 @@ export async function collectGarbage(root: string, options: GarbageOptions = {})
   }
   result.removed.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   return result;
+}
+
+/**
+ * Removes a sidecar only if it is still the file that was judged orphaned. A put may rename a
+ * fresh sidecar into place at any moment, so the candidate is first moved aside atomically; if
+ * what was moved is another file, it goes back (unless a newer one already took its place).
+ */
+export async function removeIfUnchanged(file: string, judged: Stats): Promise<boolean> {
+  const aside = `${file}.${randomBytes(6).toString('hex')}${TEMP_SUFFIX}`;
+  await fsp.rename(file, aside);
+  const moved = await fsp.lstat(aside);
+  if (moved.ino === judged.ino && moved.mtimeMs === judged.mtimeMs) {
+    await fsp.unlink(aside);
+    return true;
+  }
+  await fsp.link(aside, file).catch((error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EEXIST') throw error;
+  });
+  await fsp.unlink(aside);
+  return false;
 }

@@ -10,6 +10,8 @@ const MAX_KEY_BYTES = 1024;
 function problemWith(key: string, allowTrailingSlash: boolean): string | undefined {
   if (typeof key !== 'string') return 'it is not a string';
   if (key.includes('\0')) return 'it contains a NUL byte';
+  // A lone surrogate has no UTF-8 form: S3 and the disk would store U+FFFD, another key.
+  if (!key.isWellFormed()) return 'it is not valid Unicode (a lone UTF-16 surrogate)';
   if (key.includes('\\')) return 'it contains a backslash';
   if (key.startsWith('/')) return 'it is absolute (starts with /)';
   if (/^[a-zA-Z]:/.test(key)) return 'it is an absolute Windows path';

@@ -1,8 +1,18 @@
-import { existsSync, mkdirSync, readdirSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  unlinkSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createFsStorage } from '../../src/storage/drivers/fs.ts';
-import { collectGarbage } from '../../src/storage/gc.ts';
+import { collectGarbage, removeIfUnchanged } from '../../src/storage/gc.ts';
 import { runSluice } from '../helpers/cli.ts';
 import { tempDir } from '../helpers/tmp.ts';
 
@@ -89,5 +99,21 @@ describe('storage garbage collection', () => {
     const bad = await runSluice(['storage', 'gc', root, '--older-than', 'soon']);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/--older-than: Invalid duration "soon"/);
+  });
+
+  it('never removes a sidecar that was replaced after it was judged orphaned', async () => {
+    const dir = tempDir('sluice-gc');
+    const file = path.join(dir, 'x.json.json');
+    writeFileSync(file, 'old');
+    const judged = lstatSync(file);
+    // A put renames a fresh sidecar into place between gc's check and its removal.
+    writeFileSync(`${file}.new`, 'fresh');
+    renameSync(`${file}.new`, file);
+    expect(await removeIfUnchanged(file, judged)).toBe(false);
+    expect(readFileSync(file, 'utf8')).toBe('fresh');
+    expect(readdirSync(dir)).toEqual(['x.json.json']);
+    // Unchanged: removed, nothing left beside it.
+    expect(await removeIfUnchanged(file, lstatSync(file))).toBe(true);
+    expect(readdirSync(dir)).toEqual([]);
   });
 });

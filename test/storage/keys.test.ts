@@ -99,4 +99,11 @@ describe('compareKeys', () => {
     expect(compareKeys('ab', 'ab')).toBe(0);
     expect(compareKeys('a', 'ab')).toBe(-1);
   });
+
+  it('rejects keys with a lone surrogate (no UTF-8 form) with E010', () => {
+    for (const key of ['a\ud800b', 'x/\udc00', 'end\ud83d']) {
+      expect(() => assertValidKey(key)).toThrow(/not valid Unicode/);
+    }
+    expect(assertValidKey('emoji/\u{1f600}.json')).toBe('emoji/\u{1f600}.json');
+  });
 });
