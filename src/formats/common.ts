@@ -33,14 +33,26 @@ export function jsonReplacer(_key: string, value: unknown): unknown {
   return value;
 }
 
+// Calls left that go straight to the replacer: rows of one stream are alike, so after a BigInt
+// (DuckDB BIGINT columns) the next rows almost surely have one too, and a throw per row cost 5×
+// the replacer. The fast path is tried again after this many calls.
+let replacerCalls = 0;
+const REPLACER_STREAK = 1024;
+
 export function stringifyJson(value: unknown, indent?: number): string {
   let text: string | undefined;
-  try {
-    // Without a replacer V8 keeps its fast serialiser; only a BigInt makes it throw, and then the
-    // replacer (identical for everything else) runs. Other errors (cycles) throw again below.
-    text = JSON.stringify(value, null, indent);
-  } catch {
+  if (replacerCalls > 0) {
+    replacerCalls--;
     text = JSON.stringify(value, jsonReplacer, indent);
+  } else {
+    try {
+      // Without a replacer V8 keeps its fast serialiser; only a BigInt makes it throw, and then
+      // the replacer (identical for everything else) runs. Other errors (cycles) throw again below.
+      text = JSON.stringify(value, null, indent);
+    } catch {
+      text = JSON.stringify(value, jsonReplacer, indent);
+      replacerCalls = REPLACER_STREAK;
+    }
   }
   // JSON.stringify(undefined) is undefined; store null so the file stays valid JSON.
   return text ?? 'null';
