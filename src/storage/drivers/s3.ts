@@ -49,6 +49,22 @@ const require = createRequire(import.meta.url);
 /** One client per endpoint/region/credentials within a process, as the SDK recommends. */
 const clients = new Map<string, Promise<{ sdk: SdkModule; client: S3Client }>>();
 
+/**
+ * Keys in the environment, as the SDK's default chain would read them first (AWS_ACCESS_KEY_ID,
+ * AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN) unless AWS_PROFILE names a profile, which the chain
+ * prefers. Handing them over directly spares the chain, whose providers load lazily on the
+ * first request of every process; without them, the chain runs (profiles, SSO, instance roles).
+ */
+function credentialsFromEnv(): S3StorageOptions['credentials'] {
+  // The chain prefers a named profile to keys in the environment; so do we.
+  if (process.env.AWS_PROFILE) return undefined;
+  const accessKeyId = process.env.AWS_ACCESS_KEY_ID;
+  const secretAccessKey = process.env.AWS_SECRET_ACCESS_KEY;
+  if (!accessKeyId || !secretAccessKey) return undefined;
+  const sessionToken = process.env.AWS_SESSION_TOKEN;
+  return { accessKeyId, secretAccessKey, ...(sessionToken ? { sessionToken } : {}) };
+}
+
 function clientFor(options: S3StorageOptions): Promise<{ sdk: SdkModule; client: S3Client }> {
   // Empty variables count as unset, as in the config loader.
   const endpoint =
@@ -69,16 +85,17 @@ function clientFor(options: S3StorageOptions): Promise<{ sdk: SdkModule; client:
     );
   }
   const forcePathStyle = options.forcePathStyle ?? endpoint !== undefined;
+  const credentials = options.credentials ?? credentialsFromEnv();
   const cacheKey = JSON.stringify([
     endpoint,
     region,
     forcePathStyle,
-    options.credentials?.accessKeyId,
+    credentials?.accessKeyId,
     // Two storages with the same key id but other secrets must not share a client; the secret
     // itself is only kept hashed.
-    options.credentials
+    credentials
       ? createHash('sha256')
-          .update(`${options.credentials.secretAccessKey}\0${options.credentials.sessionToken ?? ''}`)
+          .update(`${credentials.secretAccessKey}\0${credentials.sessionToken ?? ''}`)
           .digest('hex')
       : undefined,
     options.maxAttempts,
@@ -95,7 +112,7 @@ function clientFor(options: S3StorageOptions): Promise<{ sdk: SdkModule; client:
         maxAttempts: options.maxAttempts ?? 5,
         retryMode: 'standard',
         ...(endpoint ? { endpoint } : {}),
-        ...(options.credentials ? { credentials: options.credentials } : {}),
+        ...(credentials ? { credentials } : {}),
         // Custom endpoints often store aws-chunked trailing checksums literally (ENVIRONMENT.md):
         // only send checksums where the API requires them.
         ...(endpoint
