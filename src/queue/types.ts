@@ -71,6 +71,12 @@ export interface JobQueue {
   retryDead(ids?: readonly string[]): Promise<number>;
   /** Deletes dead jobs; returns how many. */
   purgeDead(): Promise<number>;
+  /**
+   * Deletes completed jobs that finished more than `olderThanMs` ago; returns how many. Completed
+   * jobs are kept so that adding the same id again is a no-op: after pruning, an id older than
+   * the cut-off can be added (and run) again, so the retention is the deduplication window.
+   */
+  pruneCompleted(olderThanMs: number): Promise<number>;
   close(): Promise<void>;
 }
 

@@ -37,6 +37,31 @@ export function queueConformance(driver: string, make: QueueFactory): void {
       }
     });
 
+    it('pruneCompleted drops completed jobs past the retention; their ids can be added again', async () => {
+      const q = open('prune');
+      try {
+        await q.addBulk([
+          { id: 'old-1', name: 'n', data: 1 },
+          { id: 'old-2', name: 'n', data: 2 },
+        ]);
+        await q.consume(async () => undefined, { drain: true });
+        // Finished jobs younger than the retention stay.
+        expect(await q.pruneCompleted(60_000)).toBe(0);
+        expect((await q.counts()).completed).toBe(2);
+        await new Promise((r) => setTimeout(r, 30));
+        await q.add({ id: 'waiting-1', name: 'n', data: 3 });
+        expect(await q.pruneCompleted(10)).toBe(2);
+        const c = await q.counts();
+        expect(c.completed).toBe(0);
+        expect(c.waiting).toBe(1);
+        // The deduplication window has passed for the pruned ids: they are new again.
+        expect(await q.add({ id: 'old-1', name: 'n', data: 4 })).toBe(true);
+        await expect(q.pruneCompleted(-1)).rejects.toMatchObject({ code: 'E020' });
+      } finally {
+        await q.close();
+      }
+    });
+
     it('runs every job once with concurrency and drains', async () => {
       const q = open('conc');
       try {

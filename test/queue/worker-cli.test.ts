@@ -70,6 +70,13 @@ describe('sluice worker and sluice queue', () => {
       SINK_FILE: s.sink,
     });
     expect((await runCli(['queue', 'purge', ...base])).stdout).toContain('purged 1');
+    // Completed jobs: kept within the retention, pruned past it.
+    expect((await runCli(['queue', 'prune', ...base, '--older-than', '1h'])).stdout).toContain('pruned 0');
+    expect((await runCli(['queue', 'prune', ...base, '--older-than', '0ms'])).stdout).toContain('pruned 30');
+    expect(JSON.parse((await runCli(['queue', 'stats', ...base, '--json'])).stdout).completed).toBe(0);
+    const badAge = await runCli(['queue', 'prune', ...base, '--older-than', 'later']);
+    expect(badAge.code).toBe(2);
+    expect(badAge.stderr).toContain('--older-than: Invalid duration');
     const usage = await runCli(['worker', ...base, '--handler', 'no_such_handler']);
     expect(usage.code).toBe(2);
     expect(usage.stderr).toContain('E022');

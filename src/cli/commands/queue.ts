@@ -274,6 +274,24 @@ export function registerQueueCommands(program: Command): void {
         process.stdout.write(`retried ${n} jobs\n`);
       }),
     );
+  common(
+    q
+      .command('prune')
+      .description('Delete completed jobs older than --older-than (their ids can then be enqueued again)'),
+  )
+    .requiredOption('--older-than <duration>', 'retention, e.g. 7d or 12h (the deduplication window)')
+    .action(async (opts: { queue?: string; queueName: string; olderThan: string }) => {
+      let olderThanMs: number;
+      try {
+        olderThanMs = parseDuration(opts.olderThan);
+      } catch (error) {
+        throw new UsageError(`--older-than: ${(error as Error).message}`);
+      }
+      await withQueue(opts, async (queue) => {
+        const n = await queue.pruneCompleted(olderThanMs);
+        process.stdout.write(`pruned ${n} completed jobs\n`);
+      });
+    });
   common(q.command('purge').description('Delete dead-lettered jobs')).action(
     async (opts: { queue?: string; queueName: string }) =>
       withQueue(opts, async (queue) => {

@@ -1,6 +1,7 @@
 import { type ConnectionOptions, Queue, UnrecoverableError, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { QueueError, ValidationError } from '../../errors.ts';
+import { checkRetention } from '../retention.ts';
 import {
   type ConsumeOptions,
   type DeadJob,
@@ -196,6 +197,18 @@ export function createBullmqQueue(options: BullmqQueueOptions): JobQueue {
           n++;
         }
         return n;
+      });
+    },
+    async pruneCompleted(olderThanMs) {
+      checkRetention(olderThanMs);
+      return wrap('pruneCompleted', async () => {
+        let total = 0;
+        for (;;) {
+          // clean() removes jobs finished more than `grace` ms ago, at most `limit` per call.
+          const removed = await queue.clean(olderThanMs, 1000, 'completed');
+          total += removed.length;
+          if (removed.length < 1000) return total;
+        }
       });
     },
     async purgeDead() {

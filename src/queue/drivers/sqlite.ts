@@ -6,6 +6,7 @@ import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { QueueError, ValidationError } from '../../errors.ts';
 import { parseJson } from '../../util/json-parse.ts';
+import { checkRetention } from '../retention.ts';
 import {
   backoffFor,
   type ConsumeOptions,
@@ -117,7 +118,8 @@ export function createSqliteQueue(options: SqliteQueueOptions): JobQueue {
     `UPDATE sluice_jobs SET lease_until = ? WHERE queue = ? AND state = 'active' AND lease_owner = ?`,
   );
   const complete = st(
-    `UPDATE sluice_jobs SET state = 'completed', lease_owner = NULL, lease_until = NULL
+    // A completed job's run_at records when it finished (pruneCompleted reads it).
+    `UPDATE sluice_jobs SET state = 'completed', run_at = ?, lease_owner = NULL, lease_until = NULL
      WHERE queue = ? AND id = ? AND lease_owner = ? AND state = 'active'`,
   );
   const reschedule = st(
@@ -212,7 +214,7 @@ export function createSqliteQueue(options: SqliteQueueOptions): JobQueue {
         const job: Job = { id: row.id, name: row.name, data: parseJson(row.data), attempt: row.attempts };
         try {
           await handler(job);
-          guard('complete', () => complete.run(name, job.id, owner));
+          guard('complete', () => complete.run(Date.now(), name, job.id, owner));
           opts.onJob?.({ job, outcome: 'completed' });
         } catch (error) {
           const dead = isPermanentJobError(error) || job.attempt >= maxAttempts;
@@ -290,6 +292,17 @@ export function createSqliteQueue(options: SqliteQueueOptions): JobQueue {
         for (const id of ids) n += Number(one.run(Date.now(), name, id).changes);
         return n;
       });
+    },
+    async pruneCompleted(olderThanMs) {
+      const cutoff = Date.now() - checkRetention(olderThanMs);
+      return guard('pruneCompleted', () =>
+        Number(
+          st(`DELETE FROM sluice_jobs WHERE queue = ? AND state = 'completed' AND run_at < ?`).run(
+            name,
+            cutoff,
+          ).changes,
+        ),
+      );
     },
     async purgeDead() {
       return guard('purgeDead', () =>
