@@ -3,7 +3,7 @@ import { UsageError } from '../../errors.ts';
 import type { MetricsServer } from '../../metrics/server.ts';
 import type { ClosableSignalStore } from '../../queue/handlers/store.ts';
 import type { JobQueue } from '../../queue/types.ts';
-import { parseDuration } from '../../util/format-bytes.ts';
+import { durationFlag } from '../flags.ts';
 import { printJson, printTable } from '../output.ts';
 
 /** SIGTERM/SIGINT abort the returned signal once; work in flight finishes, then the command exits 0. */
@@ -36,14 +36,6 @@ function intFlag(name: string, value: string | undefined, fallback: number, min 
   if (!Number.isInteger(n) || n < min)
     throw new UsageError(`${name} expects a positive integer, got ${JSON.stringify(value)}`);
   return n;
-}
-
-function durationFlag(name: string, value: string): number {
-  try {
-    return parseDuration(value);
-  } catch {
-    throw new UsageError(`${name} expects a duration such as 30s or 500ms, got ${JSON.stringify(value)}`);
-  }
 }
 
 interface PollFlags {
@@ -281,12 +273,7 @@ export function registerQueueCommands(program: Command): void {
   )
     .requiredOption('--older-than <duration>', 'retention, e.g. 7d or 12h (the deduplication window)')
     .action(async (opts: { queue?: string; queueName: string; olderThan: string }) => {
-      let olderThanMs: number;
-      try {
-        olderThanMs = parseDuration(opts.olderThan);
-      } catch (error) {
-        throw new UsageError(`--older-than: ${(error as Error).message}`);
-      }
+      const olderThanMs = durationFlag('--older-than', opts.olderThan);
       await withQueue(opts, async (queue) => {
         const n = await queue.pruneCompleted(olderThanMs);
         process.stdout.write(`pruned ${n} completed jobs\n`);

@@ -8,7 +8,8 @@ import { collectGarbage } from '../../storage/gc.ts';
 import { openObjectUrl, openStorage, parseStorageUrl } from '../../storage/open.ts';
 import type { ListEntry, PutBody } from '../../storage/types.ts';
 import { uploadTree } from '../../storage/upload-tree.ts';
-import { formatBytes, parseDuration } from '../../util/format-bytes.ts';
+import { formatBytes } from '../../util/format-bytes.ts';
+import { durationFlag } from '../flags.ts';
 import { printJson } from '../output.ts';
 import { createProgressReporter } from '../progress.ts';
 
@@ -132,12 +133,7 @@ export function registerStorageCommands(program: Command): void {
           `storage gc works on local storage; ${dir} has no temp files (for S3, abandoned multipart uploads are removed by a bucket lifecycle rule)`,
         );
       }
-      let olderThanMs: number;
-      try {
-        olderThanMs = parseDuration(opts.olderThan);
-      } catch (error) {
-        throw new UsageError(`--older-than: ${(error as Error).message}`);
-      }
+      const olderThanMs = durationFlag('--older-than', opts.olderThan);
       const result = await collectGarbage(parsed.root, { olderThanMs, dryRun: opts.dryRun ?? false });
       if (opts.json) return printJson(result);
       const verb = result.dryRun ? 'would remove' : 'removed';
