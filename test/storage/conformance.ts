@@ -136,6 +136,17 @@ export function storageConformance(
       expect(entries).toMatchObject([{ type: 'object', key: 'l/b', size: 3 }]);
     });
 
+    it('lists keys with XML-special, URL-special and non-ASCII characters exactly', async () => {
+      const names = ['a&b', '<tag>', '"q"', "it's", 'lit&amp;', 'tab\there', 'sp ace', 'plus+%25', 'ü€😀'];
+      const keys = names.map((n) => `xml/${n}.txt`);
+      for (const k of keys) await storage.put(k, k);
+      const listed = new Map<string, number>();
+      for await (const e of storage.list({ prefix: 'xml/' }))
+        if (e.type === 'object') listed.set(e.key, e.size);
+      expect([...listed.keys()].sort()).toEqual([...keys].sort());
+      for (const k of keys) expect(listed.get(k)).toBe(Buffer.byteLength(k));
+    });
+
     it('lists more than one page (1,100 keys) completely', async () => {
       const keys = Array.from({ length: 1100 }, (_, i) => `many/${String(i).padStart(5, '0')}`);
       for (let i = 0; i < keys.length; i += 50) {

@@ -18,6 +18,7 @@ import { maskSecretsInString } from '../../secrets/mask.ts';
 import { bodyBytes, bodyStream, normalizeMetadata } from '../body.ts';
 import { assertValidKey, assertValidPrefix } from '../keys.ts';
 import { mapS3Error } from '../s3-errors.ts';
+import { installFastListing } from '../s3-fast-list.ts';
 import { scopeStorage } from '../scoped.ts';
 import type { ListEntry, ListOptions, ObjectInfo, PutOptions, PutResult, Storage } from '../types.ts';
 
@@ -123,6 +124,8 @@ function clientFor(options: S3StorageOptions): Promise<{ sdk: SdkModule; client:
       // per listing page) to hand to a logger that, by default, drops it: ~10 % of a no-op sync's
       // CPU. sluice logs its own operations, so the middleware goes.
       client.middlewareStack.remove('loggerMiddleware');
+      // Listing pages are read by a fast reader of their plain XML shape (s3-list-xml.ts).
+      installFastListing(client);
       return { sdk, client };
     })();
     clients.set(cacheKey, entry);
