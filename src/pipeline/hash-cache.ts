@@ -7,6 +7,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import * as fsp from 'node:fs/promises';
 import { homedir } from 'node:os';
 import path from 'node:path';
+import { compareKeys } from '../storage/keys.ts';
 
 interface Entry {
   e: string;
@@ -73,6 +74,12 @@ export class HashCache {
 
   delete(key: string): void {
     if (this.entries.delete(key)) this.dirty += 1;
+  }
+
+  /** The cached keys in listing (byte) order, or undefined when the cache is empty. */
+  sortedKeys(): string[] | undefined {
+    if (this.entries.size === 0) return undefined;
+    return [...this.entries.keys()].sort(compareKeys);
   }
 
   get pending(): number {

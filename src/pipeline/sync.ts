@@ -85,10 +85,17 @@ function matcher(options: SyncOptions): (key: string) => boolean {
 async function listing(
   store: Storage,
   keep: (k: string) => boolean,
+  cache: Promise<HashCache>,
   signal?: AbortSignal,
 ): Promise<Map<string, Entry>> {
   const out = new Map<string, Entry>();
-  for await (const e of store.list(signal ? { signal } : {})) {
+  // Keys the last sync saw let a remote store ask for its listing pages at once; a local folder
+  // lists without round trips and does not wait for the cache.
+  const expectedKeys = store.capabilities.localFiles ? undefined : (await cache).sortedKeys();
+  for await (const e of store.list({
+    ...(signal ? { signal } : {}),
+    ...(expectedKeys ? { expectedKeys } : {}),
+  })) {
     // The list entry itself (it has every Entry field): no copy per object.
     if (e.type === 'object' && keep(e.key)) out.set(e.key, e);
   }
@@ -146,11 +153,13 @@ interface Prepared {
 async function prepare(src: Storage, dst: Storage, options: SyncOptions): Promise<Prepared> {
   const keep = matcher(options);
   const cacheDir = options.cacheDir ?? defaultCacheDir();
+  const srcCaching = HashCache.open(src.url, cacheDir);
+  const dstCaching = HashCache.open(dst.url, cacheDir);
   const [srcMap, dstMap, srcCache, dstCache] = await Promise.all([
-    listing(src, keep, options.signal),
-    listing(dst, keep, options.signal),
-    HashCache.open(src.url, cacheDir),
-    HashCache.open(dst.url, cacheDir),
+    listing(src, keep, srcCaching, options.signal),
+    listing(dst, keep, dstCaching, options.signal),
+    srcCaching,
+    dstCaching,
   ]);
   const diff: SyncDiff = { srcOnly: [], dstOnly: [], modified: [], unchanged: [] };
   const compare: (() => Promise<void>)[] = [];

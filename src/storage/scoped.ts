@@ -21,6 +21,7 @@ export function scopeStorage(base: Storage, prefix: string): Storage {
     async *list(options: ListOptions = {}): AsyncIterable<ListEntry> {
       const inner: ListOptions = { ...options, prefix: root + (options.prefix ?? '') };
       if (options.startAfter !== undefined) inner.startAfter = root + options.startAfter;
+      if (options.expectedKeys) inner.expectedKeys = options.expectedKeys.map((k) => root + k);
       for await (const entry of base.list(inner)) {
         if (entry.type === 'object') yield { ...entry, key: entry.key.slice(root.length) };
         else yield { type: 'prefix', prefix: entry.prefix.slice(root.length) };

@@ -31,6 +31,12 @@ export interface ListOptions {
   recursive?: boolean;
   /** Only keys lexicographically after this one. */
   startAfter?: string;
+  /**
+   * Keys believed to be in the listing (say, from an earlier one), sorted with compareKeys. A
+   * driver whose pages are network round trips may ask for several pages at once from them;
+   * every page is checked against the one before, so a wrong hint costs requests, not entries.
+   */
+  expectedKeys?: readonly string[];
   signal?: AbortSignal;
 }
 

@@ -19,6 +19,7 @@ import { bodyBytes, bodyStream, normalizeMetadata } from '../body.ts';
 import { assertValidKey, assertValidPrefix } from '../keys.ts';
 import { mapS3Error } from '../s3-errors.ts';
 import { installFastListing } from '../s3-fast-list.ts';
+import { type ListPageRequest, listObjectPages, type SendListPage } from '../s3-list-pages.ts';
 import { scopeStorage } from '../scoped.ts';
 import type { ListEntry, ListOptions, ObjectInfo, PutOptions, PutResult, Storage } from '../types.ts';
 
@@ -268,23 +269,28 @@ export function createS3Storage(options: S3StorageOptions): Storage {
       const prefix = base + assertValidPrefix(opts.prefix ?? '');
       const recursive = opts.recursive ?? true;
       const { sdk: m, client } = await sdk();
-      let token: string | undefined;
-      do {
+      const send: SendListPage = (input, abortSignal) =>
+        client.send(new m.ListObjectsV2Command(input), { abortSignal });
+      const request: ListPageRequest = {
+        Bucket: bucket,
+        Prefix: prefix,
+        ...(recursive ? {} : { Delimiter: '/' }),
+        ...(opts.startAfter !== undefined ? { StartAfter: base + opts.startAfter } : {}),
+      };
+      const expected = opts.expectedKeys && base ? opts.expectedKeys.map((k) => base + k) : opts.expectedKeys;
+      const pages = listObjectPages(send, request, expected, opts.signal);
+      while (true) {
         if (opts.signal?.aborted) throw opts.signal.reason;
-        let page: ListObjectsV2CommandOutput;
+        let next: IteratorResult<ListObjectsV2CommandOutput>;
         try {
-          page = await client.send(
-            new m.ListObjectsV2Command({
-              Bucket: bucket,
-              Prefix: prefix,
-              ...(recursive ? {} : { Delimiter: '/' }),
-              ...(token ? { ContinuationToken: token } : {}),
-              ...(!token && opts.startAfter !== undefined ? { StartAfter: base + opts.startAfter } : {}),
-            }),
-          );
+          next = await pages.next();
         } catch (error) {
+          if (opts.signal?.aborted) throw opts.signal.reason;
+          if (error instanceof S3AccessError) throw error;
           throw mapS3Error(error, bucket, prefix, 'list');
         }
+        if (next.done) return;
+        const page = next.value;
         // Objects and common prefixes arrive in two arrays; merge them back into key order.
         const rows: ListEntry[] = [];
         for (const o of page.Contents ?? []) {
@@ -302,16 +308,7 @@ export function createS3Storage(options: S3StorageOptions): Storage {
         if (!recursive)
           rows.sort((a, b) => Buffer.compare(Buffer.from(entryKey(a)), Buffer.from(entryKey(b))));
         yield* rows;
-        if (page.IsTruncated && !page.NextContinuationToken) {
-          throw new S3AccessError(
-            `Listing of s3://${bucket}/${prefix} was truncated without a continuation token`,
-            {
-              context: { bucket, prefix },
-            },
-          );
-        }
-        token = page.IsTruncated ? page.NextContinuationToken : undefined;
-      } while (token);
+      }
     },
 
     async delete(key) {

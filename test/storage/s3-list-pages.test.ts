@@ -1,0 +1,153 @@
+// Listing pages asked for ahead (expectedKeys) must never change what a listing returns: right
+// guesses save round trips, wrong ones only cost requests. Against s3rver with the real SDK, and
+// as a property over an exact model of ListObjectsV2 paging (sorted keys, 1,000 per page).
+import {
+  ListObjectsV2Command,
+  type ListObjectsV2CommandInput,
+  type ListObjectsV2CommandOutput,
+  PutObjectCommand,
+} from '@aws-sdk/client-s3';
+import fc from 'fast-check';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { compareKeys } from '../../src/storage/keys.ts';
+import { type ListPageRequest, listObjectPages, type SendListPage } from '../../src/storage/s3-list-pages.ts';
+import { freshBucket, type TestBucket } from '../helpers/s3.ts';
+
+async function collect(pages: AsyncIterable<ListObjectsV2CommandOutput>): Promise<string[]> {
+  const keys: string[] = [];
+  for await (const page of pages) for (const o of page.Contents ?? []) keys.push(o.Key as string);
+  return keys;
+}
+
+/** Records each request's kind: 'first', 'token' or 'after:<key>'. */
+function recording(send: SendListPage): { send: SendListPage; requests: string[] } {
+  const requests: string[] = [];
+  return {
+    requests,
+    send: (input, signal) => {
+      requests.push(
+        input.ContinuationToken
+          ? 'token'
+          : input.StartAfter !== undefined
+            ? `after:${input.StartAfter}`
+            : 'first',
+      );
+      return send(input, signal);
+    },
+  };
+}
+
+describe('listing pages ahead on s3rver', () => {
+  let b: TestBucket;
+  const keys = Array.from({ length: 2500 }, (_, i) => `p/k${String(i).padStart(5, '0')}`);
+  const request = (): ListPageRequest => ({ Bucket: b.bucket, Prefix: 'p/' });
+  const s3send: SendListPage = (input, abortSignal) =>
+    b.client.send(new ListObjectsV2Command(input), { abortSignal });
+
+  beforeAll(async () => {
+    b = await freshBucket('pages');
+    for (let i = 0; i < keys.length; i += 100) {
+      await Promise.all(
+        keys
+          .slice(i, i + 100)
+          .map((Key) => b.client.send(new PutObjectCommand({ Bucket: b.bucket, Key, Body: 'x' }))),
+      );
+    }
+  }, 120_000);
+
+  it('asks for every page at once when the expected keys are right', async () => {
+    const r = recording(s3send);
+    expect(await collect(listObjectPages(r.send, request(), keys, undefined))).toEqual(keys);
+    expect(r.requests).toEqual(['first', `after:${keys[999]}`, `after:${keys[1999]}`]);
+  });
+
+  it('continues from the token when a guess is wrong (keys gone, keys added)', async () => {
+    const stale = [...keys.slice(0, 500), ...keys.slice(510), 'p/k00500x'].sort(compareKeys);
+    const r = recording(s3send);
+    expect(await collect(listObjectPages(r.send, request(), stale, undefined))).toEqual(keys);
+    expect(r.requests[0]).toBe('first');
+    expect(r.requests).toContain('token');
+  });
+
+  it('pages one after another without expected keys, and with unusable ones', async () => {
+    for (const expected of [undefined, [], ['a', 'b'], ['zzz']]) {
+      const r = recording(s3send);
+      expect(await collect(listObjectPages(r.send, request(), expected, undefined))).toEqual(keys);
+      expect(r.requests).toEqual(['first', 'token', 'token']);
+    }
+  });
+
+  it('falls back to the token when a request asked ahead fails', async () => {
+    const r = recording((input, signal) =>
+      input.StartAfter !== undefined
+        ? Promise.reject(new Error('StartAfter unsupported'))
+        : s3send(input, signal),
+    );
+    expect(await collect(listObjectPages(r.send, request(), keys, undefined))).toEqual(keys);
+    expect(r.requests.filter((q) => q === 'token')).toHaveLength(2);
+  });
+
+  it('fails with the first page’s own error', async () => {
+    const pages = listObjectPages(s3send, { Bucket: `${b.bucket}-missing`, Prefix: '' }, keys, undefined);
+    await expect(collect(pages)).rejects.toMatchObject({ name: 'NoSuchBucket' });
+  });
+
+  it('aborts requests still under way when the reader stops early', async () => {
+    const signals: AbortSignal[] = [];
+    const send: SendListPage = (input, signal) => {
+      signals.push(signal);
+      return s3send(input, signal);
+    };
+    for await (const page of listObjectPages(send, request(), keys, undefined)) {
+      expect(page.Contents).toHaveLength(1000);
+      break;
+    }
+    expect(signals).toHaveLength(3);
+    expect(signals.slice(1).every((s) => s.aborted)).toBe(true);
+  });
+});
+
+/** ListObjectsV2 over a sorted key array, as S3 pages it. */
+function modelSend(all: string[]): SendListPage {
+  const sorted = [...new Set(all)].sort(compareKeys);
+  return async (input: ListObjectsV2CommandInput) => {
+    const after = input.ContinuationToken ?? input.StartAfter;
+    const from = after === undefined ? 0 : sorted.findIndex((k) => compareKeys(k, after) > 0);
+    const start = from < 0 ? sorted.length : from;
+    const contents = sorted.slice(start, start + 1000);
+    const truncated = start + 1000 < sorted.length;
+    return {
+      $metadata: {},
+      Contents: contents.map((Key) => ({ Key })),
+      IsTruncated: truncated,
+      ...(truncated ? { NextContinuationToken: contents.at(-1) } : {}),
+    };
+  };
+}
+
+describe('listing pages ahead (property)', () => {
+  it('returns exactly the listing, whatever keys are expected', async () => {
+    const key = fc.integer({ min: 0, max: 5000 }).map((n) => `k${String(n).padStart(4, '0')}`);
+    await fc.assert(
+      fc.asyncProperty(
+        fc.uniqueArray(key, { minLength: 0, maxLength: 3500 }),
+        fc.uniqueArray(key, { minLength: 0, maxLength: 3500 }),
+        fc.boolean(),
+        async (actual, guessed, useActual) => {
+          const truth = [...actual].sort(compareKeys);
+          // Half the runs expect a perturbed copy of the truth, the other half anything at all.
+          const expected = (
+            useActual ? [...truth.filter((_, i) => i % 97 !== 3), ...guessed.slice(0, 5)] : guessed
+          )
+            .filter((k, i, a) => a.indexOf(k) === i)
+            .sort(compareKeys);
+          const listed = await collect(
+            listObjectPages(modelSend(truth), { Bucket: 'b', Prefix: '' }, expected),
+          );
+          expect(listed).toEqual(truth);
+        },
+      ),
+      { numRuns: 60 },
+    );
+  });
+});
