@@ -45,6 +45,7 @@ const ENTITY_TEXT: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: 
 const UTC_DATE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,3})?Z$/;
 const DIGITS = /^\d{1,15}$/;
 const WHITESPACE = /^[ \t\n]*$/;
+const ELEMENT_NAME = /^[A-Za-z][\w.-]*$/;
 
 const TOP_STRINGS = new Set([
   'Name',
@@ -55,7 +56,6 @@ const TOP_STRINGS = new Set([
   'NextContinuationToken',
   'StartAfter',
 ]);
-const OBJECT_STRINGS = new Set(['Key', 'ETag', 'StorageClass', 'ChecksumType']);
 
 /** Reads a ListObjectsV2 body, or returns undefined when the SDK must read it instead. */
 export function readListObjectsV2(xml: string): ListObjectsV2Xml | undefined {
@@ -120,20 +120,58 @@ class Reader {
   }
 
   private object(): ListedObjectXml {
+    // One switch and locals, not a generic setter: this runs for every listed object.
     const object: ListedObjectXml = {};
-    const checksums: string[] = [];
+    let checksums: string[] | undefined;
     let empty = true;
     for (let name = this.nextChild('Contents'); name !== undefined; name = this.nextChild('Contents')) {
       empty = false;
       const text = this.leafText(name);
-      if (OBJECT_STRINGS.has(name)) setOnce(object, name as 'Key', text);
-      else if (name === 'Size') setOnce(object, name, integer(text));
-      else if (name === 'LastModified') setOnce(object, name, date(text));
-      else if (name === 'ChecksumAlgorithm') checksums.push(text);
+      switch (name) {
+        case 'Key':
+          if (object.Key !== undefined) throw new NotPlain();
+          object.Key = text;
+          break;
+        case 'LastModified':
+          if (object.LastModified !== undefined) throw new NotPlain();
+          object.LastModified = this.date(text);
+          break;
+        case 'ETag':
+          if (object.ETag !== undefined) throw new NotPlain();
+          object.ETag = text;
+          break;
+        case 'Size':
+          if (object.Size !== undefined) throw new NotPlain();
+          object.Size = integer(text);
+          break;
+        case 'StorageClass':
+          if (object.StorageClass !== undefined) throw new NotPlain();
+          object.StorageClass = text;
+          break;
+        case 'ChecksumType':
+          if (object.ChecksumType !== undefined) throw new NotPlain();
+          object.ChecksumType = text;
+          break;
+        case 'ChecksumAlgorithm':
+          checksums = checksums ?? [];
+          checksums.push(text);
+          break;
+        // Other plain elements are not part of the output shape; the SDK ignores them too.
+      }
     }
     if (empty) throw new NotPlain();
-    if (checksums.length > 0) object.ChecksumAlgorithm = checksums;
+    if (checksums) object.ChecksumAlgorithm = checksums;
     return object;
+  }
+
+  /** Listings carry runs of equal timestamps (objects written in the same second): parse each once. */
+  private lastDate = { text: '', ms: 0 };
+  private date(text: string): Date {
+    if (text !== this.lastDate.text) {
+      if (!UTC_DATE.test(text)) throw new NotPlain();
+      this.lastDate = { text, ms: Date.parse(text) };
+    }
+    return new Date(this.lastDate.ms);
   }
 
   private commonPrefix(): { Prefix?: string } {
@@ -173,7 +211,7 @@ class Reader {
     }
     const name = x.slice(this.i + 1, close);
     // Comments, CDATA, processing instructions, attributes and self-closing tags: SDK's job.
-    if (!/^[A-Za-z][\w.-]*$/.test(name)) throw new NotPlain();
+    if (!ELEMENT_NAME.test(name)) throw new NotPlain();
     this.i = close + 1;
     return name;
   }
@@ -182,7 +220,14 @@ class Reader {
   private leafText(name: string): string {
     const { x } = this;
     const end = x.indexOf('<', this.i);
-    if (end < 0 || !x.startsWith(`</${name}>`, end)) throw new NotPlain();
+    // `</name>` next (compared in place: a template string per element costs an allocation).
+    if (
+      end < 0 ||
+      x.charCodeAt(end + 1) !== 47 /* / */ ||
+      !x.startsWith(name, end + 2) ||
+      x.charCodeAt(end + 2 + name.length) !== 62 /* > */
+    )
+      throw new NotPlain();
     let text = x.slice(this.i, end);
     this.i = end + name.length + 3;
     if (text.includes('&')) {
@@ -217,9 +262,4 @@ function boolean(text: string): boolean {
   if (text === 'true') return true;
   if (text === 'false') return false;
   throw new NotPlain();
-}
-
-function date(text: string): Date {
-  if (!UTC_DATE.test(text)) throw new NotPlain();
-  return new Date(text);
 }

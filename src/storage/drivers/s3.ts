@@ -134,8 +134,12 @@ function clientFor(options: S3StorageOptions): Promise<{ sdk: SdkModule; client:
   return entry;
 }
 
+/** The etag without its surrounding quotes (by hand: this runs for every listed object). */
 function cleanEtag(etag: string | undefined): string {
-  return (etag ?? '').replace(/^"|"$/g, '');
+  if (etag === undefined) return '';
+  const start = etag.charCodeAt(0) === 34 /* " */ ? 1 : 0;
+  const end = etag.length > start && etag.charCodeAt(etag.length - 1) === 34 ? etag.length - 1 : etag.length;
+  return etag.slice(start, end);
 }
 
 export function createS3Storage(options: S3StorageOptions): Storage {
