@@ -89,9 +89,9 @@ async function listing(
   signal?: AbortSignal,
 ): Promise<Map<string, Entry>> {
   const out = new Map<string, Entry>();
-  // Keys the last sync saw let a remote store ask for its listing pages at once; a local folder
-  // lists without round trips and does not wait for the cache.
-  const expectedKeys = store.capabilities.localFiles ? undefined : (await cache).sortedKeys();
+  // Keys the last sync saw let a remote store ask for its listing pages at once (a local folder
+  // lists without round trips). The listing starts while the cache still loads.
+  const expectedKeys = store.capabilities.localFiles ? undefined : cache.then((c) => c.sortedKeys());
   for await (const e of store.list({
     ...(signal ? { signal } : {}),
     ...(expectedKeys ? { expectedKeys } : {}),

@@ -2,14 +2,15 @@
  * Paging through ListObjectsV2 for the S3 driver, with requests ahead of the reader:
  *
  * - The next page is asked for as soon as a page arrives, before its rows are handed on.
- * - With `expectedKeys` (keys an earlier listing saw, sorted), pages further ahead are asked for
- *   at once, each starting after the key its predecessor is expected to end with. A listing of
- *   100,000 unchanged objects then costs a few round trips instead of a hundred in a row.
+ * - With a hint (keys an earlier listing saw, sorted), pages further ahead are asked for at
+ *   once, each starting after the key its predecessor is expected to end with. A listing of
+ *   100,000 unchanged objects then costs a few round trips in a row instead of a hundred.
  *
  * A page asked for ahead is used only when its predecessor ended exactly on the key it starts
  * after, with its keys in byte order (what makes StartAfter and the continuation token the same
- * request). Otherwise it is dropped, and paging goes on from the predecessor's own continuation
- * token: a wrong or stale guess costs requests, never entries.
+ * request), and its own first key comes after that key. Otherwise it is dropped, and paging goes
+ * on from the predecessor's own continuation token: a wrong or stale guess costs requests, never
+ * entries.
  */
 import type { ListObjectsV2CommandInput, ListObjectsV2CommandOutput } from '@aws-sdk/client-s3';
 import { S3AccessError } from '../errors.ts';
@@ -27,10 +28,17 @@ export type SendListPage = (
   signal: AbortSignal,
 ) => Promise<ListObjectsV2CommandOutput>;
 
-/** Pages S3 returns per ListObjectsV2 request (its MaxKeys limit). */
+/** Keys S3 returns per ListObjectsV2 page (its MaxKeys limit). */
 const PAGE_SIZE = 1000;
-/** Pages asked for ahead of the one being read, at most. */
+/** Pages in flight beyond the one being read, at most. */
 const LOOKAHEAD = 4;
+
+/** What an earlier listing saw: keys relative to `base`, in (ideally byte) order. */
+export interface ListPageHint {
+  keys: readonly string[] | Promise<readonly string[] | undefined>;
+  /** What turns a hint key into a bucket key (the storage's own prefix inside the bucket). */
+  base: string;
+}
 
 interface InFlight {
   /** Set for pages asked for ahead: the key the previous page must end on. */
@@ -40,13 +48,13 @@ interface InFlight {
 }
 
 /**
- * The pages of `request`, in order. `expectedKeys` are full keys (bucket prefix included),
- * sorted with compareKeys; they are only used for recursive listings from the start.
+ * The pages of `request`, in order. The hint is only used for recursive listings from the start;
+ * when its keys are still a promise, the first page goes out without waiting for them.
  */
 export async function* listObjectPages(
   send: SendListPage,
   request: ListPageRequest,
-  expectedKeys: readonly string[] | undefined,
+  hint: ListPageHint | undefined,
   signal?: AbortSignal,
 ): AsyncGenerator<ListObjectsV2CommandOutput> {
   const ask = (extra: Partial<ListObjectsV2CommandInput>, after?: string): InFlight => {
@@ -63,12 +71,12 @@ export async function* listObjectPages(
   };
   // StartAfter only applies to the first page; later ones continue from the token.
   const afterToken = (token: string) => ask({ ContinuationToken: token, StartAfter: undefined });
-  const speculative = !request.Delimiter && request.StartAfter === undefined && expectedKeys !== undefined;
-  const boundaries = speculative ? pageBoundaries(expectedKeys, request.Prefix) : [];
-  let nextBoundary = 0;
   const ahead: InFlight[] = [ask({})];
+  let boundaries: string[] = [];
+  let nextBoundary = 0;
+  let firstPageRead = false;
   const askAhead = () => {
-    while (ahead.length <= LOOKAHEAD && nextBoundary < boundaries.length) {
+    while (ahead.length < LOOKAHEAD && nextBoundary < boundaries.length) {
       const after = boundaries[nextBoundary++] as string;
       ahead.push(ask({ StartAfter: after }, after));
     }
@@ -77,32 +85,41 @@ export async function* listObjectPages(
     for (const pending of ahead.splice(0)) pending.controller.abort();
     nextBoundary = boundaries.length; // the guesses were wrong; no more of them
   };
-  askAhead();
+  if (hint && !request.Delimiter && request.StartAfter === undefined) {
+    const useHint = (keys: readonly string[] | undefined) => {
+      // Keys that arrive after the first page was read come too late to ask ahead with.
+      if (!keys || firstPageRead) return;
+      boundaries = pageBoundaries(keys, hint.base, request.Prefix);
+      askAhead();
+    };
+    if (Array.isArray(hint.keys)) useHint(hint.keys as readonly string[]);
+    else Promise.resolve(hint.keys).then(useHint, () => {});
+  }
   let previous: ListObjectsV2CommandOutput | undefined;
   try {
     while (ahead.length > 0) {
       const current = ahead.shift() as InFlight;
-      let page: ListObjectsV2CommandOutput;
+      let page: ListObjectsV2CommandOutput | undefined;
       if (current.after === undefined) {
         page = await current.page;
       } else {
-        // Asked ahead: a failure (a server without StartAfter, say) falls back to the token.
-        const result = await current.page.then(
-          (p) => p,
+        // Asked ahead: used only if it starts right after `after` (a server may ignore
+        // StartAfter, or read it inclusively); a failure (no StartAfter support) counts as a miss.
+        page = await current.page.then(
+          (p) => (startsAfter(p, current.after as string) ? p : undefined),
           () => undefined,
         );
-        if (result === undefined) {
+        if (page === undefined) {
+          // A page asked ahead always has a predecessor: the one whose last key it guessed.
           dropAhead();
           ahead.push(afterToken(tokenOf(previous as ListObjectsV2CommandOutput, request)));
           continue;
         }
-        page = result;
       }
+      firstPageRead = true;
       if (page.IsTruncated) {
         const token = tokenOf(page, request);
-        const last = lastKeyInOrder(page);
-        const next = ahead[0];
-        if (next?.after !== undefined && next.after === last) askAhead();
+        if (ahead[0]?.after !== undefined && ahead[0].after === lastKeyInOrder(page)) askAhead();
         else {
           dropAhead();
           ahead.push(afterToken(token));
@@ -114,7 +131,8 @@ export async function* listObjectPages(
       yield page;
     }
   } finally {
-    // The reader stopped early or a page failed: nothing keeps running behind its back.
+    // The reader stopped early (its for-await calls return()) or a page failed: abort the rest.
+    firstPageRead = true;
     for (const pending of ahead.splice(0)) pending.controller.abort();
   }
 }
@@ -129,11 +147,17 @@ function tokenOf(page: ListObjectsV2CommandOutput, request: ListPageRequest): st
   return page.NextContinuationToken;
 }
 
+/** The page starts after `after` (echoing it when the server echoes StartAfter at all). */
+function startsAfter(page: ListObjectsV2CommandOutput, after: string): boolean {
+  if (page.StartAfter !== undefined && page.StartAfter !== after) return false;
+  const first = page.Contents?.[0]?.Key;
+  return first === undefined ? !page.IsTruncated : compareKeys(first, after) > 0;
+}
+
 /** The page's last key, or undefined when its keys are not in byte order (or it has none). */
 function lastKeyInOrder(page: ListObjectsV2CommandOutput): string | undefined {
-  const contents = page.Contents ?? [];
   let last: string | undefined;
-  for (const object of contents) {
+  for (const object of page.Contents ?? []) {
     if (object.Key === undefined) return undefined;
     if (last !== undefined && compareKeys(last, object.Key) >= 0) return undefined;
     last = object.Key;
@@ -141,10 +165,22 @@ function lastKeyInOrder(page: ListObjectsV2CommandOutput): string | undefined {
   return last;
 }
 
-/** The keys pages 1, 2, … are expected to end on: every PAGE_SIZE-th expected key under the prefix. */
-function pageBoundaries(expectedKeys: readonly string[], prefix: string): string[] {
-  const under = prefix === '' ? expectedKeys : expectedKeys.filter((k) => k.startsWith(prefix));
+/**
+ * The bucket keys pages 1, 2, … are expected to end on: every PAGE_SIZE-th hint key under the
+ * listed prefix. One pass, no copy of the hint: only the boundaries are built.
+ */
+function pageBoundaries(keys: readonly string[], base: string, prefix: string): string[] {
+  const under = prefix.startsWith(base) ? prefix.slice(base.length) : undefined;
+  if (under === undefined) return [];
   const boundaries: string[] = [];
-  for (let i = PAGE_SIZE - 1; i < under.length - 1; i += PAGE_SIZE) boundaries.push(under[i] as string);
+  let count = 0;
+  let lastUnder: string | undefined;
+  for (const key of keys) {
+    if (!key.startsWith(under)) continue;
+    lastUnder = key;
+    if (++count % PAGE_SIZE === 0) boundaries.push(base + key);
+  }
+  // A page ending on the last expected key is the last page: nothing to ask for after it.
+  if (lastUnder !== undefined && boundaries.at(-1) === base + lastUnder) boundaries.pop();
   return boundaries;
 }

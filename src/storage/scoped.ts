@@ -21,7 +21,12 @@ export function scopeStorage(base: Storage, prefix: string): Storage {
     async *list(options: ListOptions = {}): AsyncIterable<ListEntry> {
       const inner: ListOptions = { ...options, prefix: root + (options.prefix ?? '') };
       if (options.startAfter !== undefined) inner.startAfter = root + options.startAfter;
-      if (options.expectedKeys) inner.expectedKeys = options.expectedKeys.map((k) => root + k);
+      if (options.expectedKeys) {
+        const inView = (keys: readonly string[] | undefined) => keys?.map((k) => root + k);
+        inner.expectedKeys = Array.isArray(options.expectedKeys)
+          ? (inView(options.expectedKeys) as string[])
+          : Promise.resolve(options.expectedKeys).then(inView);
+      }
       for await (const entry of base.list(inner)) {
         if (entry.type === 'object') yield { ...entry, key: entry.key.slice(root.length) };
         else yield { type: 'prefix', prefix: entry.prefix.slice(root.length) };

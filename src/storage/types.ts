@@ -32,11 +32,13 @@ export interface ListOptions {
   /** Only keys lexicographically after this one. */
   startAfter?: string;
   /**
-   * Keys believed to be in the listing (say, from an earlier one), sorted with compareKeys. A
-   * driver whose pages are network round trips may ask for several pages at once from them;
-   * every page is checked against the one before, so a wrong hint costs requests, not entries.
+   * Keys believed to be in the listing (say, from an earlier one), sorted (byte order; another
+   * order only makes the hint less useful), or a promise of them: the listing starts without
+   * waiting. A driver whose pages are network round trips asks for several pages at once from
+   * them; every page is checked against the one before, so a wrong hint costs requests, never
+   * entries.
    */
-  expectedKeys?: readonly string[];
+  expectedKeys?: readonly string[] | Promise<readonly string[] | undefined>;
   signal?: AbortSignal;
 }
 

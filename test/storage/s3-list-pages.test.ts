@@ -57,14 +57,27 @@ describe('listing pages ahead on s3rver', () => {
 
   it('asks for every page at once when the expected keys are right', async () => {
     const r = recording(s3send);
-    expect(await collect(listObjectPages(r.send, request(), keys, undefined))).toEqual(keys);
+    expect(await collect(listObjectPages(r.send, request(), { keys, base: '' }, undefined))).toEqual(keys);
     expect(r.requests).toEqual(['first', `after:${keys[999]}`, `after:${keys[1999]}`]);
+  });
+
+  it('sends the first page at once when the expected keys are still loading', async () => {
+    const r = recording(s3send);
+    const later = new Promise<string[]>((resolve) => setTimeout(() => resolve(keys), 20));
+    const pages = listObjectPages(r.send, request(), { keys: later, base: '' }, undefined);
+    const first = (await pages.next()).value as ListObjectsV2CommandOutput;
+    expect(r.requests[0]).toBe('first');
+    const firstKeys = (first.Contents ?? []).map((o) => o.Key as string);
+    expect(firstKeys).toHaveLength(1000);
+    expect([...firstKeys, ...(await collect(pages))]).toEqual(keys);
   });
 
   it('continues from the token when a guess is wrong (keys gone, keys added)', async () => {
     const stale = [...keys.slice(0, 500), ...keys.slice(510), 'p/k00500x'].sort(compareKeys);
     const r = recording(s3send);
-    expect(await collect(listObjectPages(r.send, request(), stale, undefined))).toEqual(keys);
+    expect(await collect(listObjectPages(r.send, request(), { keys: stale, base: '' }, undefined))).toEqual(
+      keys,
+    );
     expect(r.requests[0]).toBe('first');
     expect(r.requests).toContain('token');
   });
@@ -72,7 +85,11 @@ describe('listing pages ahead on s3rver', () => {
   it('pages one after another without expected keys, and with unusable ones', async () => {
     for (const expected of [undefined, [], ['a', 'b'], ['zzz']]) {
       const r = recording(s3send);
-      expect(await collect(listObjectPages(r.send, request(), expected, undefined))).toEqual(keys);
+      expect(
+        await collect(
+          listObjectPages(r.send, request(), expected && { keys: expected, base: '' }, undefined),
+        ),
+      ).toEqual(keys);
       expect(r.requests).toEqual(['first', 'token', 'token']);
     }
   });
@@ -83,12 +100,17 @@ describe('listing pages ahead on s3rver', () => {
         ? Promise.reject(new Error('StartAfter unsupported'))
         : s3send(input, signal),
     );
-    expect(await collect(listObjectPages(r.send, request(), keys, undefined))).toEqual(keys);
+    expect(await collect(listObjectPages(r.send, request(), { keys, base: '' }, undefined))).toEqual(keys);
     expect(r.requests.filter((q) => q === 'token')).toHaveLength(2);
   });
 
   it('fails with the first page’s own error', async () => {
-    const pages = listObjectPages(s3send, { Bucket: `${b.bucket}-missing`, Prefix: '' }, keys, undefined);
+    const pages = listObjectPages(
+      s3send,
+      { Bucket: `${b.bucket}-missing`, Prefix: '' },
+      { keys, base: '' },
+      undefined,
+    );
     await expect(collect(pages)).rejects.toMatchObject({ name: 'NoSuchBucket' });
   });
 
@@ -98,7 +120,7 @@ describe('listing pages ahead on s3rver', () => {
       signals.push(signal);
       return s3send(input, signal);
     };
-    for await (const page of listObjectPages(send, request(), keys, undefined)) {
+    for await (const page of listObjectPages(send, request(), { keys, base: '' }, undefined)) {
       expect(page.Contents).toHaveLength(1000);
       break;
     }
@@ -107,33 +129,49 @@ describe('listing pages ahead on s3rver', () => {
   });
 });
 
-/** ListObjectsV2 over a sorted key array, as S3 pages it. */
-function modelSend(all: string[]): SendListPage {
+/**
+ * ListObjectsV2 over a sorted key array, as S3 pages it; `startAfter` says how the server treats
+ * StartAfter: as S3 does, inclusively, or not at all (seen on some S3-compatible servers).
+ */
+function modelSend(
+  all: string[],
+  startAfter: 'exclusive' | 'inclusive' | 'ignored' = 'exclusive',
+): SendListPage {
   const sorted = [...new Set(all)].sort(compareKeys);
   return async (input: ListObjectsV2CommandInput) => {
-    const after = input.ContinuationToken ?? input.StartAfter;
-    const from = after === undefined ? 0 : sorted.findIndex((k) => compareKeys(k, after) > 0);
-    const start = from < 0 ? sorted.length : from;
+    let start = 0;
+    if (input.ContinuationToken !== undefined) start = Number(input.ContinuationToken);
+    else if (input.StartAfter !== undefined && startAfter !== 'ignored') {
+      const after = input.StartAfter;
+      start = sorted.findIndex((k) =>
+        startAfter === 'inclusive' ? compareKeys(k, after) >= 0 : compareKeys(k, after) > 0,
+      );
+      if (start < 0) start = sorted.length;
+    }
     const contents = sorted.slice(start, start + 1000);
     const truncated = start + 1000 < sorted.length;
     return {
       $metadata: {},
       Contents: contents.map((Key) => ({ Key })),
       IsTruncated: truncated,
-      ...(truncated ? { NextContinuationToken: contents.at(-1) } : {}),
+      ...(truncated ? { NextContinuationToken: String(start + 1000) } : {}),
     };
   };
 }
 
 describe('listing pages ahead (property)', () => {
-  it('returns exactly the listing, whatever keys are expected', async () => {
+  it('returns exactly the listing, whatever keys are expected and however StartAfter is served', async () => {
     const key = fc.integer({ min: 0, max: 5000 }).map((n) => `k${String(n).padStart(4, '0')}`);
     await fc.assert(
       fc.asyncProperty(
         fc.uniqueArray(key, { minLength: 0, maxLength: 3500 }),
         fc.uniqueArray(key, { minLength: 0, maxLength: 3500 }),
         fc.boolean(),
-        async (actual, guessed, useActual) => {
+        fc.constantFrom('exclusive', 'inclusive', 'ignored') as fc.Arbitrary<
+          'exclusive' | 'inclusive' | 'ignored'
+        >,
+        fc.boolean(),
+        async (actual, guessed, useActual, startAfter, late) => {
           const truth = [...actual].sort(compareKeys);
           // Half the runs expect a perturbed copy of the truth, the other half anything at all.
           const expected = (
@@ -141,13 +179,18 @@ describe('listing pages ahead (property)', () => {
           )
             .filter((k, i, a) => a.indexOf(k) === i)
             .sort(compareKeys);
-          const listed = await collect(
-            listObjectPages(modelSend(truth), { Bucket: 'b', Prefix: '' }, expected),
+          const keys = late
+            ? new Promise<string[]>((resolve) => setTimeout(() => resolve(expected), 1))
+            : expected;
+          const pages = listObjectPages(
+            modelSend(truth, startAfter),
+            { Bucket: 'b', Prefix: '' },
+            { keys, base: '' },
           );
-          expect(listed).toEqual(truth);
+          expect(await collect(pages)).toEqual(truth);
         },
       ),
-      { numRuns: 60 },
+      { numRuns: 80 },
     );
   });
 });

@@ -168,6 +168,20 @@ describe('fast ListObjectsV2 reader', () => {
       plain('<Contents><Key>a</Key><Size/></Contents>'),
       plain('<Contents></Contents>'),
       plain('<MaxKeys> 5</MaxKeys>'),
+      // Timestamps the SDK rejects or reads its own way.
+      plain('<Contents><Key>a</Key><LastModified></LastModified></Contents>'),
+      plain('<Contents><Key>a</Key><LastModified>2024-01-01T24:00:00Z</LastModified></Contents>'),
+      plain('<Contents><Key>a</Key><LastModified>2024-01-01T23:59:60Z</LastModified></Contents>'),
+      plain('<Contents><Key>a</Key><LastModified>2024-13-01T00:00:00Z</LastModified></Contents>'),
+      plain('<Contents><Key>a</Key><LastModified>2023-02-30T00:00:00Z</LastModified></Contents>'),
+      plain('<Contents><Key>a</Key><LastModified>2023-02-00T00:00:00Z</LastModified></Contents>'),
+      // Whitespace-only text with a newline (Unicode spaces included) reads as "" in the SDK.
+      item('<Key>\u00a0\n</Key>'),
+      item('<Key>\n\u3000</Key>'),
+      // Structures the SDK reads even when empty or text-only.
+      item('<Key>a</Key><Owner></Owner>'),
+      item('<Key>a</Key><Owner>x</Owner>'),
+      item('<Key>a</Key><RestoreStatus></RestoreStatus>'),
       plain('<Unknown><Nested>x</Nested></Unknown>'),
       '<ListBucketResult/>',
     ];

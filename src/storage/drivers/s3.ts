@@ -281,37 +281,24 @@ export function createS3Storage(options: S3StorageOptions): Storage {
         ...(recursive ? {} : { Delimiter: '/' }),
         ...(opts.startAfter !== undefined ? { StartAfter: base + opts.startAfter } : {}),
       };
-      const expected = opts.expectedKeys && base ? opts.expectedKeys.map((k) => base + k) : opts.expectedKeys;
-      const pages = listObjectPages(send, request, expected, opts.signal);
-      while (true) {
-        if (opts.signal?.aborted) throw opts.signal.reason;
-        let next: IteratorResult<ListObjectsV2CommandOutput>;
-        try {
-          next = await pages.next();
-        } catch (error) {
+      const hint = opts.expectedKeys ? { keys: opts.expectedKeys, base } : undefined;
+      const pages = listObjectPages(send, request, hint, opts.signal);
+      try {
+        while (true) {
           if (opts.signal?.aborted) throw opts.signal.reason;
-          if (error instanceof S3AccessError) throw error;
-          throw mapS3Error(error, bucket, prefix, 'list');
+          let next: IteratorResult<ListObjectsV2CommandOutput>;
+          try {
+            next = await pages.next();
+          } catch (error) {
+            if (opts.signal?.aborted) throw opts.signal.reason;
+            throw mapS3Error(error, bucket, prefix, 'list');
+          }
+          if (next.done) return;
+          yield* pageRows(next.value, strip, recursive);
         }
-        if (next.done) return;
-        const page = next.value;
-        // Objects and common prefixes arrive in two arrays; merge them back into key order.
-        const rows: ListEntry[] = [];
-        for (const o of page.Contents ?? []) {
-          if (o.Key === undefined) continue;
-          rows.push({
-            type: 'object',
-            key: strip(o.Key),
-            size: Number(o.Size ?? 0),
-            mtime: o.LastModified ?? new Date(0),
-            etag: cleanEtag(o.ETag),
-          });
-        }
-        for (const p of page.CommonPrefixes ?? [])
-          if (p.Prefix) rows.push({ type: 'prefix', prefix: strip(p.Prefix) });
-        if (!recursive)
-          rows.sort((a, b) => Buffer.compare(Buffer.from(entryKey(a)), Buffer.from(entryKey(b))));
-        yield* rows;
+      } finally {
+        // A reader that stops early ends the pager too, so no request keeps running.
+        await pages.return(undefined);
       }
     },
 
@@ -372,6 +359,29 @@ export function createS3Storage(options: S3StorageOptions): Storage {
     async close() {},
   };
   return storage;
+}
+
+/** A listing page as entries; objects and common prefixes arrive in two arrays, merged back into key order. */
+function pageRows(
+  page: ListObjectsV2CommandOutput,
+  strip: (key: string) => string,
+  recursive: boolean,
+): ListEntry[] {
+  const rows: ListEntry[] = [];
+  for (const o of page.Contents ?? []) {
+    if (o.Key === undefined) continue;
+    rows.push({
+      type: 'object',
+      key: strip(o.Key),
+      size: Number(o.Size ?? 0),
+      mtime: o.LastModified ?? new Date(0),
+      etag: cleanEtag(o.ETag),
+    });
+  }
+  for (const p of page.CommonPrefixes ?? [])
+    if (p.Prefix) rows.push({ type: 'prefix', prefix: strip(p.Prefix) });
+  if (!recursive) rows.sort((a, b) => Buffer.compare(Buffer.from(entryKey(a)), Buffer.from(entryKey(b))));
+  return rows;
 }
 
 function entryKey(entry: ListEntry): string {
