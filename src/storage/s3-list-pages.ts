@@ -15,6 +15,7 @@
 import type { ListObjectsV2CommandInput, ListObjectsV2CommandOutput } from '@aws-sdk/client-s3';
 import { S3AccessError } from '../errors.ts';
 import { compareKeys } from './keys.ts';
+import type { ListEntry } from './types.ts';
 
 export type ListPageRequest = Pick<
   ListObjectsV2CommandInput,
@@ -183,4 +184,39 @@ function pageBoundaries(keys: readonly string[], base: string, prefix: string): 
   // A page ending on the last expected key is the last page: nothing to ask for after it.
   if (lastUnder !== undefined && boundaries.at(-1) === base + lastUnder) boundaries.pop();
   return boundaries;
+}
+
+/** A listing page as entries; objects and common prefixes arrive in two arrays, merged back into key order. */
+export function pageRows(
+  page: ListObjectsV2CommandOutput,
+  strip: (key: string) => string,
+  recursive: boolean,
+): ListEntry[] {
+  const rows: ListEntry[] = [];
+  for (const o of page.Contents ?? []) {
+    if (o.Key === undefined) continue;
+    rows.push({
+      type: 'object',
+      key: strip(o.Key),
+      size: Number(o.Size ?? 0),
+      mtime: o.LastModified ?? new Date(0),
+      etag: cleanEtag(o.ETag),
+    });
+  }
+  for (const p of page.CommonPrefixes ?? [])
+    if (p.Prefix) rows.push({ type: 'prefix', prefix: strip(p.Prefix) });
+  if (!recursive) rows.sort((a, b) => compareKeys(entryKey(a), entryKey(b)));
+  return rows;
+}
+
+function entryKey(entry: ListEntry): string {
+  return entry.type === 'object' ? entry.key : entry.prefix;
+}
+
+/** The etag without its surrounding quotes (by hand: this runs for every listed object). */
+export function cleanEtag(etag: string | undefined): string {
+  if (etag === undefined) return '';
+  const start = etag.charCodeAt(0) === 34 /* " */ ? 1 : 0;
+  const end = etag.length > start && etag.charCodeAt(etag.length - 1) === 34 ? etag.length - 1 : etag.length;
+  return etag.slice(start, end);
 }

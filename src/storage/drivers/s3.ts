@@ -7,19 +7,19 @@ import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
 import type { Readable } from 'node:stream';
 import type { ListObjectsV2CommandOutput, S3Client } from '@aws-sdk/client-s3';
-import {
-  AlreadyExistsError,
-  ConfigurationError,
-  NotFoundError,
-  S3AccessError,
-  StorageError,
-} from '../../errors.ts';
+import { AlreadyExistsError, ConfigurationError, NotFoundError, StorageError } from '../../errors.ts';
 import { maskSecretsInString } from '../../secrets/mask.ts';
 import { bodyBytes, bodyStream, normalizeMetadata } from '../body.ts';
 import { assertValidKey, assertValidPrefix } from '../keys.ts';
 import { mapS3Error } from '../s3-errors.ts';
 import { installFastListing } from '../s3-fast-list.ts';
-import { type ListPageRequest, listObjectPages, type SendListPage } from '../s3-list-pages.ts';
+import {
+  cleanEtag,
+  type ListPageRequest,
+  listObjectPages,
+  pageRows,
+  type SendListPage,
+} from '../s3-list-pages.ts';
 import { scopeStorage } from '../scoped.ts';
 import type { ListEntry, ListOptions, ObjectInfo, PutOptions, PutResult, Storage } from '../types.ts';
 
@@ -132,14 +132,6 @@ function clientFor(options: S3StorageOptions): Promise<{ sdk: SdkModule; client:
     clients.set(cacheKey, entry);
   }
   return entry;
-}
-
-/** The etag without its surrounding quotes (by hand: this runs for every listed object). */
-function cleanEtag(etag: string | undefined): string {
-  if (etag === undefined) return '';
-  const start = etag.charCodeAt(0) === 34 /* " */ ? 1 : 0;
-  const end = etag.length > start && etag.charCodeAt(etag.length - 1) === 34 ? etag.length - 1 : etag.length;
-  return etag.slice(start, end);
 }
 
 export function createS3Storage(options: S3StorageOptions): Storage {
@@ -359,33 +351,6 @@ export function createS3Storage(options: S3StorageOptions): Storage {
     async close() {},
   };
   return storage;
-}
-
-/** A listing page as entries; objects and common prefixes arrive in two arrays, merged back into key order. */
-function pageRows(
-  page: ListObjectsV2CommandOutput,
-  strip: (key: string) => string,
-  recursive: boolean,
-): ListEntry[] {
-  const rows: ListEntry[] = [];
-  for (const o of page.Contents ?? []) {
-    if (o.Key === undefined) continue;
-    rows.push({
-      type: 'object',
-      key: strip(o.Key),
-      size: Number(o.Size ?? 0),
-      mtime: o.LastModified ?? new Date(0),
-      etag: cleanEtag(o.ETag),
-    });
-  }
-  for (const p of page.CommonPrefixes ?? [])
-    if (p.Prefix) rows.push({ type: 'prefix', prefix: strip(p.Prefix) });
-  if (!recursive) rows.sort((a, b) => Buffer.compare(Buffer.from(entryKey(a)), Buffer.from(entryKey(b))));
-  return rows;
-}
-
-function entryKey(entry: ListEntry): string {
-  return entry.type === 'object' ? entry.key : entry.prefix;
 }
 
 function abortControllerFor(signal: AbortSignal): AbortController {
