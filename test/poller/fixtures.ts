@@ -59,10 +59,19 @@ const BAD: { rel: string; body: string | Buffer }[] = [
   { rel: 'bad/line3.jsonl', body: '{"name":"a","value":1}\n{"name":"b","value":2}\nnot json\n' },
 ];
 
-/** Writes `count` good objects and the bad ones under `prefix`, 16 puts at a time. */
-export async function seedObjects(storage: Storage, prefix: string, count: number): Promise<Seeded> {
-  const items = Array.from({ length: count }, (_, i) => objectFor(i));
-  const all = [...items, ...BAD.map((b) => ({ ...b, tags: [] as string[] }))];
+/**
+ * Writes `count` good objects (numbered from `first`) under `prefix`, 16 puts at a time, and, for
+ * the first batch (`first` 0), the bad ones.
+ */
+export async function seedObjects(
+  storage: Storage,
+  prefix: string,
+  count: number,
+  first = 0,
+): Promise<Seeded> {
+  const items = Array.from({ length: count }, (_, i) => objectFor(first + i));
+  const bad = first === 0 ? BAD : [];
+  const all = [...items, ...bad.map((b) => ({ ...b, tags: [] as string[] }))];
   let next = 0;
   await Promise.all(
     Array.from({ length: 16 }, async () => {
@@ -73,8 +82,8 @@ export async function seedObjects(storage: Storage, prefix: string, count: numbe
     }),
   );
   // Never polled: unsupported type.
-  await storage.put(`${prefix}notes.txt`, 'ignored');
-  return { good: items.map((o) => o.rel), bad: BAD.map((b) => b.rel), tags: items.flatMap((o) => o.tags) };
+  if (first === 0) await storage.put(`${prefix}notes.txt`, 'ignored');
+  return { good: items.map((o) => o.rel), bad: bad.map((b) => b.rel), tags: items.flatMap((o) => o.tags) };
 }
 
 export async function listKeys(storage: Storage, prefix: string): Promise<string[]> {
