@@ -67,8 +67,7 @@ CREATE TABLE IF NOT EXISTS sluice_poller_objects (
 export function createSqliteStateStore(file: string, scope: string): PollerStateStore {
   let db: DatabaseSync;
   try {
-    db = openSqlite(file);
-    db.exec(SCHEMA);
+    db = openSqlite(file, SCHEMA);
   } catch (error) {
     throw new PollerError(`Cannot open poller state ${file}: ${(error as Error).message}`, { cause: error });
   }

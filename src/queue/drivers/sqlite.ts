@@ -39,16 +39,36 @@ interface Row {
   attempts: number;
 }
 
-/** Opens (and creates) the SQLite connection every sluice SQLite store shares settings with. */
-export function openSqlite(file: string, busyTimeoutMs = 10_000): DatabaseSync {
+/**
+ * Opens (and creates) the SQLite connection every sluice SQLite store shares settings with, and
+ * creates `schema` in it. Processes opening one new file at once (two pollers sharing a queue)
+ * race to switch it to WAL and to create tables; SQLite answers some of those races with an
+ * immediate "database is locked" instead of waiting, so they are retried until busyTimeoutMs.
+ */
+export function openSqlite(file: string, schema: string, busyTimeoutMs = 10_000): DatabaseSync {
   if (file !== ':memory:') mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
-  const db = new DatabaseSync(file, { timeout: busyTimeoutMs });
-  // WAL lets readers and one writer work at once across processes; NORMAL is durable across
-  // process crashes (a power loss may drop the last commits, never tear the file).
-  db.exec('PRAGMA journal_mode = WAL');
-  db.exec(`PRAGMA busy_timeout = ${Math.floor(busyTimeoutMs)}`);
-  db.exec('PRAGMA synchronous = NORMAL');
-  return db;
+  const deadline = Date.now() + busyTimeoutMs;
+  for (let attempt = 1; ; attempt++) {
+    const db = new DatabaseSync(file, { timeout: busyTimeoutMs });
+    try {
+      // WAL lets readers and one writer work at once across processes; NORMAL is durable across
+      // process crashes (a power loss may drop the last commits, never tear the file).
+      db.exec('PRAGMA journal_mode = WAL');
+      db.exec(`PRAGMA busy_timeout = ${Math.floor(busyTimeoutMs)}`);
+      db.exec('PRAGMA synchronous = NORMAL');
+      // IMMEDIATE takes the write lock first (waiting for it), so two creators never deadlock.
+      db.exec(`BEGIN IMMEDIATE; ${schema}; COMMIT;`);
+      return db;
+    } catch (error) {
+      db.close();
+      if (!/busy|locked/i.test(String(error)) || Date.now() >= deadline) throw error;
+      sleepSync(Math.min(200, 10 * attempt));
+    }
+  }
+}
+
+function sleepSync(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }
 
 const SCHEMA = `
@@ -86,8 +106,7 @@ export function createSqliteQueue(options: SqliteQueueOptions): JobQueue {
   const pollMs = positiveInt('pollMs', options.pollMs, 50);
   let db: DatabaseSync;
   try {
-    db = openSqlite(options.path, options.busyTimeoutMs);
-    db.exec(SCHEMA);
+    db = openSqlite(options.path, SCHEMA, options.busyTimeoutMs);
   } catch (error) {
     throw new QueueError(`Cannot open queue database ${options.path}: ${(error as Error).message}`, {
       cause: error,
