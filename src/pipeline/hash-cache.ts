@@ -4,6 +4,7 @@
  * or missing cache only costs time: entries are trusted only when etag and size still match.
  */
 import { createHash, randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import { homedir } from 'node:os';
 import path from 'node:path';
@@ -43,7 +44,9 @@ export class HashCache {
     const file = path.join(dir, `${createHash('sha1').update(url).digest('hex')}.json`);
     const cache = new HashCache(file);
     try {
-      const data = JSON.parse(await fsp.readFile(file, 'utf8')) as {
+      // Read synchronously: parsing blocks anyway, and the listing that waits for these keys
+      // (ListOptions.expectedKeys) should not also wait for a thread-pool round trip.
+      const data = JSON.parse(readFileSync(file, 'utf8')) as {
         url: string;
         entries: Record<string, Entry>;
       };
