@@ -13,10 +13,13 @@ export const configSchema = z.object({
   env: z.enum(ENVIRONMENTS).default('dev'),
   /** Bucket of the lake on S3. Env: SLUICE_S3_BUCKET or S3_BUCKET. */
   s3Bucket: bucketName.optional(),
-  /** Env: AWS_REGION or AWS_DEFAULT_REGION. */
+  /**
+   * Env: AWS_REGION or AWS_DEFAULT_REGION. AWS names (us-east-1) and those of S3-compatible
+   * services (R2's auto, Spaces' nyc3, Scaleway's fr-par, Backblaze's us-west-004).
+   */
   awsRegion: z
     .string()
-    .regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'must look like us-east-1')
+    .regex(/^[a-z][a-z0-9-]{0,31}$/, 'must be a region name such as us-east-1 (or auto, nyc3, fr-par)')
     .default('us-east-1'),
   /** Custom S3 endpoint (MinIO, s3rver). Env: AWS_ENDPOINT_URL. */
   s3Endpoint: z.url().optional(),

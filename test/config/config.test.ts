@@ -33,7 +33,7 @@ describe('Config', () => {
 
   it('reports every invalid field at once with E001 and the source', () => {
     try {
-      Config.load({ env: { ENVIRONMENT: 'staging', S3_BUCKET: 'Bad_Bucket', AWS_REGION: 'mars' } });
+      Config.load({ env: { ENVIRONMENT: 'staging', S3_BUCKET: 'Bad_Bucket', AWS_REGION: 'Mars West' } });
       expect.unreachable();
     } catch (e) {
       expect(e).toBeInstanceOf(SluiceError);
@@ -42,6 +42,23 @@ describe('Config', () => {
       expect(err.message).toMatch(/env \(from \$ENVIRONMENT\)/);
       expect(err.message).toMatch(/s3Bucket/);
       expect(err.message).toMatch(/awsRegion/);
+    }
+  });
+
+  it('accepts the region names of AWS and of S3-compatible services', () => {
+    for (const region of [
+      'us-east-1',
+      'us-gov-west-1',
+      'cn-north-1',
+      'auto',
+      'nyc3',
+      'fr-par',
+      'us-west-004',
+    ]) {
+      expect(Config.load({ env: { AWS_REGION: region } }).awsRegion).toBe(region);
+    }
+    for (const bad of ['US-EAST-1', 'us east 1', '-auto', 'a'.repeat(40)]) {
+      expect(() => Config.load({ env: { AWS_REGION: bad } }), bad).toThrow(/awsRegion/);
     }
   });
 
