@@ -19,7 +19,7 @@ import type { ListEntry } from './types.ts';
 
 export type ListPageRequest = Pick<
   ListObjectsV2CommandInput,
-  'Bucket' | 'Prefix' | 'Delimiter' | 'StartAfter'
+  'Bucket' | 'Prefix' | 'Delimiter' | 'StartAfter' | 'EncodingType'
 > & {
   Bucket: string;
   Prefix: string;
@@ -102,12 +102,15 @@ export async function* listObjectPages(
       const current = ahead.shift() as InFlight;
       let page: ListObjectsV2CommandOutput | undefined;
       if (current.after === undefined) {
-        page = await current.page;
+        page = decodedPage(await current.page);
       } else {
         // Asked ahead: used only if it starts right after `after` (a server may ignore
         // StartAfter, or read it inclusively); a failure (no StartAfter support) counts as a miss.
         page = await current.page.then(
-          (p) => (startsAfter(p, current.after as string) ? p : undefined),
+          (p) => {
+            const decoded = decodedPage(p);
+            return startsAfter(decoded, current.after as string) ? decoded : undefined;
+          },
           () => undefined,
         );
         if (page === undefined) {
@@ -135,6 +138,39 @@ export async function* listObjectPages(
     // The reader stopped early (its for-await calls return()) or a page failed: abort the rest.
     firstPageRead = true;
     for (const pending of ahead.splice(0)) pending.controller.abort();
+  }
+}
+
+/**
+ * The page with URL-encoded keys decoded, when the server says it encoded them (EncodingType url,
+ * asked for so that keys XML cannot carry, control characters say, still list). S3 encodes like
+ * an HTML form: `+` is a space, a literal `+` is `%2B`. Servers that ignore the request (s3rver)
+ * send keys as they are, and say nothing.
+ */
+export function decodedPage(page: ListObjectsV2CommandOutput): ListObjectsV2CommandOutput {
+  if (page.EncodingType !== 'url') return page;
+  const decode = (value: string | undefined) => (value === undefined ? undefined : decodeKey(value));
+  return {
+    ...page,
+    EncodingType: undefined,
+    Prefix: decode(page.Prefix),
+    Delimiter: decode(page.Delimiter),
+    StartAfter: decode(page.StartAfter),
+    Contents: page.Contents?.map((o) => ({ ...o, Key: decode(o.Key) })),
+    CommonPrefixes: page.CommonPrefixes?.map((p) => ({ ...p, Prefix: decode(p.Prefix) })),
+  };
+}
+
+function decodeKey(value: string): string {
+  try {
+    return decodeURIComponent(value.replace(/\+/g, '%20'));
+  } catch {
+    throw new S3AccessError(
+      `Listing returned a key that is not URL-encoded as it said: ${JSON.stringify(value)}`,
+      {
+        context: { key: value },
+      },
+    );
   }
 }
 

@@ -10,7 +10,12 @@ import {
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { compareKeys } from '../../src/storage/keys.ts';
-import { type ListPageRequest, listObjectPages, type SendListPage } from '../../src/storage/s3-list-pages.ts';
+import {
+  decodedPage,
+  type ListPageRequest,
+  listObjectPages,
+  type SendListPage,
+} from '../../src/storage/s3-list-pages.ts';
 import { freshBucket, type TestBucket } from '../helpers/s3.ts';
 
 async function collect(pages: AsyncIterable<ListObjectsV2CommandOutput>): Promise<string[]> {
@@ -136,7 +141,10 @@ describe('listing pages ahead on s3rver', () => {
 function modelSend(
   all: string[],
   startAfter: 'exclusive' | 'inclusive' | 'ignored' = 'exclusive',
+  encodeKeys = false,
 ): SendListPage {
+  // EncodingType url, as S3 does it: form encoding (a space is `+`).
+  const encode = (k: string) => (encodeKeys ? encodeURIComponent(k).replace(/%20/g, '+') : k);
   const sorted = [...new Set(all)].sort(compareKeys);
   return async (input: ListObjectsV2CommandInput) => {
     let start = 0;
@@ -152,12 +160,51 @@ function modelSend(
     const truncated = start + 1000 < sorted.length;
     return {
       $metadata: {},
-      Contents: contents.map((Key) => ({ Key })),
+      ...(encodeKeys ? { EncodingType: 'url' as const } : {}),
+      ...(input.StartAfter !== undefined && !input.ContinuationToken
+        ? { StartAfter: encode(input.StartAfter) }
+        : {}),
+      Contents: contents.map((Key) => ({ Key: encode(Key) })),
       IsTruncated: truncated,
       ...(truncated ? { NextContinuationToken: String(start + 1000) } : {}),
     };
   };
 }
+
+describe('URL-encoded listings (EncodingType url)', () => {
+  it('decodes keys, prefixes and the echoed StartAfter, form-style', () => {
+    const page = decodedPage({
+      $metadata: {},
+      EncodingType: 'url',
+      StartAfter: 'a+b',
+      Contents: [{ Key: 'a%20b+c%2Bd%25e%0Af%E2%82%AC' }],
+      CommonPrefixes: [{ Prefix: 'dir+x/' }],
+    });
+    expect(page.Contents?.[0]?.Key).toBe('a b c+d%e\nf€');
+    expect(page.CommonPrefixes?.[0]?.Prefix).toBe('dir x/');
+    expect(page.StartAfter).toBe('a b');
+    // Unencoded pages (servers that ignore the request) are left as they are.
+    const plain = { $metadata: {}, Contents: [{ Key: 'a+b%25' }] };
+    expect(decodedPage(plain)).toBe(plain);
+  });
+
+  it('fails with a typed error naming a key that is not validly encoded', () => {
+    expect(() => decodedPage({ $metadata: {}, EncodingType: 'url', Contents: [{ Key: 'bad%zz' }] })).toThrow(
+      expect.objectContaining({ code: 'E002', message: expect.stringContaining('"bad%zz"') }),
+    );
+  });
+
+  it('asks ahead and verifies pages with the decoded keys', async () => {
+    const names = Array.from(
+      { length: 2600 },
+      (_, i) => `d ${i % 3}/k+${String(i).padStart(5, '0')}%\u0001é`,
+    ).sort(compareKeys);
+    const r = recording(modelSend(names, 'exclusive', true));
+    const pages = listObjectPages(r.send, { Bucket: 'b', Prefix: '' }, { keys: names, base: '' });
+    expect(await collect(pages)).toEqual(names);
+    expect(r.requests.filter((q) => q === 'token')).toEqual([]);
+  });
+});
 
 describe('listing pages ahead (property)', () => {
   it('returns exactly the listing, whatever keys are expected and however StartAfter is served', async () => {
@@ -171,7 +218,8 @@ describe('listing pages ahead (property)', () => {
           'exclusive' | 'inclusive' | 'ignored'
         >,
         fc.boolean(),
-        async (actual, guessed, useActual, startAfter, late) => {
+        fc.boolean(),
+        async (actual, guessed, useActual, startAfter, late, encoded) => {
           const truth = [...actual].sort(compareKeys);
           // Half the runs expect a perturbed copy of the truth, the other half anything at all.
           const expected = (
@@ -183,7 +231,7 @@ describe('listing pages ahead (property)', () => {
             ? new Promise<string[]>((resolve) => setTimeout(() => resolve(expected), 1))
             : expected;
           const pages = listObjectPages(
-            modelSend(truth, startAfter),
+            modelSend(truth, startAfter, encoded),
             { Bucket: 'b', Prefix: '' },
             { keys, base: '' },
           );

@@ -270,6 +270,8 @@ export function createS3Storage(options: S3StorageOptions): Storage {
       const request: ListPageRequest = {
         Bucket: bucket,
         Prefix: prefix,
+        // Keys XML cannot carry (control characters) still list; decoded in s3-list-pages.ts.
+        EncodingType: 'url',
         ...(recursive ? {} : { Delimiter: '/' }),
         ...(opts.startAfter !== undefined ? { StartAfter: base + opts.startAfter } : {}),
       };
