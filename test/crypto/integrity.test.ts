@@ -175,7 +175,10 @@ describe('age integrity', () => {
       if (total % (16 * 1024 * 1024) < plain.length) peak = Math.max(peak, process.memoryUsage.rss());
     }
     expect(total).toBe(256 * 1024 * 1024);
-    expect(peak - before).toBeLessThan(96 * 1024 * 1024);
+    // RSS also holds chunks the GC has not collected yet (it lets tens of MB of external memory
+    // pile up first: 111 MB was seen once under load); anything that buffered the stream would
+    // pass 256 MB, so 160 MB still tells bounded from buffered.
+    expect(peak - before).toBeLessThan(160 * 1024 * 1024);
   });
 
   it('rejects bad options with E020 naming the option and never the secret', async () => {
