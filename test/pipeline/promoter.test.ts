@@ -233,11 +233,19 @@ describe('DataPromoter when a source file changes during the promotion', async (
     const before = await readerView(lake, 'qa');
     process.env.SLUICE_TEST_PROMOTE_DELAY_MS = '150';
     try {
-      const running = promoter.promote('dev', 'qa').catch((e: unknown) => e);
-      // While the first file is being copied, a pipeline run rewrites the last one.
-      await new Promise((r) => setTimeout(r, 60));
-      await lake.put(`dev/${last}`, await lake.get(`dev/${first}`));
+      // Once the first file is copied (not after a fixed time: planning and the validation gates
+      // take longer than that on a loaded machine), a pipeline run rewrites the last one.
+      let rewrite: Promise<unknown> | undefined;
+      const running = promoter
+        .promote('dev', 'qa', {
+          onProgress: (p) => {
+            if (p.done === 1)
+              rewrite ??= lake.get(`dev/${first}`).then((bytes) => lake.put(`dev/${last}`, bytes));
+          },
+        })
+        .catch((e: unknown) => e);
       const error = (await running) as SluiceError;
+      await rewrite;
       expect(error.code).toBe('E005');
       expect(error.message).toContain(`dev/${last} changed while it was being promoted`);
     } finally {
