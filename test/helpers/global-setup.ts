@@ -1,4 +1,6 @@
+import { rmSync } from 'node:fs';
 import type { TestProject } from 'vitest/node';
+import { TEST_CACHE_DIR } from '../../vitest.config.ts';
 import { startS3rver } from './s3rver.ts';
 
 declare module 'vitest' {
@@ -13,5 +15,6 @@ export default async function setup(project: TestProject) {
   project.provide('s3Endpoint', s3.endpoint);
   return async () => {
     await s3.stop();
+    rmSync(TEST_CACHE_DIR, { recursive: true, force: true });
   };
 }
