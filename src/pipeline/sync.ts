@@ -6,9 +6,10 @@
  * put atomically and remembered as it lands, so an interrupted sync resumes where it stopped.
  */
 import { createHash } from 'node:crypto';
+import { stat } from 'node:fs/promises';
 import pLimit from 'p-limit';
 import picomatch from 'picomatch';
-import { SyncError, toSluiceError } from '../errors.ts';
+import { NotFoundError, SyncError, toSluiceError } from '../errors.ts';
 import type { Storage } from '../storage/types.ts';
 import { defaultCacheDir, HashCache } from './hash-cache.ts';
 import { SHA256_META, sha256Stream } from './hashing.ts';
@@ -150,7 +151,23 @@ interface Prepared {
   dstCache: HashCache;
 }
 
+/**
+ * A local source folder that does not exist is a mistake (a typo), not an empty tree: read as
+ * empty, a sync with `delete` would empty the target. aws and rclone refuse it too.
+ */
+async function assertSourceExists(src: Storage): Promise<void> {
+  if (src.kind !== 'fs' || !src.url.startsWith('file://')) return;
+  const dir = src.url.slice('file://'.length);
+  const st = await stat(dir).catch(() => undefined);
+  if (!st?.isDirectory()) {
+    throw new NotFoundError(`Sync source ${dir} does not exist or is not a folder; nothing was changed`, {
+      context: { source: dir },
+    });
+  }
+}
+
 async function prepare(src: Storage, dst: Storage, options: SyncOptions): Promise<Prepared> {
+  await assertSourceExists(src);
   const keep = matcher(options);
   const cacheDir = options.cacheDir ?? defaultCacheDir();
   const srcCaching = HashCache.open(src.url, cacheDir);

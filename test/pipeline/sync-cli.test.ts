@@ -61,3 +61,17 @@ describe('sluice sync: where S3 settings come from', () => {
     expect(invalid.stderr).toMatch(/^E001: Invalid configuration: env/);
   });
 });
+
+describe('sluice sync: a local source that does not exist', () => {
+  it('fails with E011 naming it and changes nothing, even with --delete', async () => {
+    const { work, tree, env } = setup();
+    const missing = path.join(work, 'tre');
+    const out = await runSluice(['sync', missing, tree, '--delete'], { cwd: work, env });
+    expect(out.code).toBe(1);
+    expect(out.stderr).toMatch(new RegExp(`^E011: Sync source ${missing} does not exist`));
+    const left = await runSluice(['diff', tree, tree], { cwd: work, env });
+    expect(left.stdout).toMatch(/3 identical/);
+    const diff = await runSluice(['diff', missing, tree], { cwd: work, env });
+    expect(diff.code).toBe(1);
+  });
+});
