@@ -11,7 +11,7 @@ import { createInterface } from 'node:readline';
 import { parse as parseCsv } from 'csv-parse/sync';
 import { stringify } from 'csv-stringify/sync';
 import { quoteLiteral } from '../engine/duckdb.ts';
-import { InvalidPointError, type SluiceError, ValidationError } from '../errors.ts';
+import { fromOsError, InvalidPointError, type SluiceError, ValidationError } from '../errors.ts';
 import { parseJson } from '../util/json-parse.ts';
 import { valueAt } from './aggregate.ts';
 import { buildBatch } from './batch.ts';
@@ -35,7 +35,10 @@ export interface ImportResult {
 /** Imports a directory of `<variable>.jsonl` files, or one .jsonl / .csv file. */
 export async function importPath(store: TimeSeriesStore, target: string, options: ImportOptions = {}) {
   const st = await fsp.stat(target).catch((error: unknown) => {
-    throw new ValidationError(`Cannot import ${target}: ${(error as Error).message}`, { cause: error });
+    throw (
+      fromOsError(error, { path: target, access: 'read' }) ??
+      new ValidationError(`Cannot import ${target}: ${(error as Error).message}`, { cause: error })
+    );
   });
   const files = st.isDirectory()
     ? (await fsp.readdir(target))
