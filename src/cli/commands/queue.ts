@@ -227,7 +227,8 @@ export function registerQueueCommands(program: Command): void {
     fn: (queue: JobQueue) => Promise<void>,
   ) => {
     const { openQueue } = await import('./queue-runtime.ts');
-    const queue = openQueue(queueUrl(opts.queue), { name: opts.queueName });
+    // Inspecting or repairing a queue never creates one: a mistyped path is E011.
+    const queue = openQueue(queueUrl(opts.queue), { name: opts.queueName, create: false });
     try {
       await fn(queue);
     } finally {
