@@ -3,7 +3,7 @@
  * OSAA pipeline's; the rest are sluice's own, grouped by domain (see ERROR_CODES and the README).
  * Contexts are masked before they are stored, so an error never carries a secret.
  */
-import { statSync } from 'node:fs';
+import { accessSync, constants, statSync } from 'node:fs';
 import path from 'node:path';
 import { LOG_SENSITIVE_PARAMS, maskSecretsInString, maskSensitiveData } from './secrets/mask.ts';
 
@@ -289,6 +289,19 @@ function fileInTheWay(file: string): string {
   return file;
 }
 
+/** Why folders cannot be made under the deepest existing ancestor of `dir`, if it says (EROFS, EACCES). */
+function whyNoFolder(dir: string): Error | undefined {
+  let existing = path.resolve(dir);
+  while (statSync(existing, { throwIfNoEntry: false }) === undefined && path.dirname(existing) !== existing)
+    existing = path.dirname(existing);
+  try {
+    accessSync(existing, constants.W_OK);
+    return undefined;
+  } catch (error) {
+    return error as Error;
+  }
+}
+
 /**
  * The one translation of OS errors a user causes (a missing or mistyped path, permissions, a
  * full or read-only disk) into E011/E012 errors that name the path, in the user's words; Node's
@@ -315,10 +328,15 @@ export function fromOsError(error: unknown, options: OsErrorOptions = {}): Sluic
       context: retryable ? { ...context, retryable } : context,
     });
   switch (e.code) {
-    case 'ENOENT':
-      if (writing && where !== undefined)
-        return make('E011', `cannot write ${where}: its folder ${path.dirname(where)} does not exist`);
-      return make('E011', `${where ?? 'a file or folder'} does not exist`);
+    case 'ENOENT': {
+      if (!writing || where === undefined)
+        return make('E011', `${where ?? 'a file or folder'} does not exist`);
+      // mkdir -p reports ENOENT when a folder on the way could not be made (read-only, no
+      // permission): ask the deepest existing folder why.
+      const blocked = e.syscall === 'mkdir' && e.path !== undefined ? whyNoFolder(e.path) : undefined;
+      if (blocked) return fromOsError(blocked, { ...options, path: where, access: 'write' });
+      return make('E011', `cannot write ${where}: its folder ${path.dirname(where)} does not exist`);
+    }
     case 'ENOTDIR': {
       const part = where === undefined ? undefined : fileInTheWay(where);
       const notDir =
@@ -337,7 +355,7 @@ export function fromOsError(error: unknown, options: OsErrorOptions = {}): Sluic
       }
       return make('E013', `${where ?? 'the target'} already exists`);
     case 'EISDIR':
-      return make('E012', `${where ?? 'the path'} is a directory${writing ? '' : ', not a file'}`);
+      return make('E012', `${where ?? 'the path'} is a directory, not a file`);
     case 'EACCES':
     case 'EPERM':
       return make('E012', `permission denied:${at || ' (no path given)'}`);
