@@ -3,6 +3,7 @@
  * mocks): codes, the path named, the part of a path that is in the way, and no Node wording.
  * Permission, full-disk and read-only cases need a second user or a mount: test/cli/os-errors.
  */
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import path from 'node:path';
@@ -81,6 +82,26 @@ describe('fromOsError', () => {
     expect(e?.message).toBe(`${folder} is a directory, not a file`);
     const w = fromOsError(thrown(() => writeFileSync(folder, 'x')));
     expect(w?.message).toBe(`${folder} is a directory, not a file`);
+  });
+
+  it('EMFILE (a real one, under ulimit -n 40): E012 naming the file, marked retryable', () => {
+    const script = `
+      import { openSync } from 'node:fs';
+      import { fromOsError } from ${JSON.stringify(path.resolve(import.meta.dirname, '../../src/errors.ts'))};
+      try { for (;;) openSync(${JSON.stringify(file)}, 'r'); }
+      catch (e) { const m = fromOsError(e); console.log(JSON.stringify({ code: m?.code, message: m?.message, retryable: m?.context.retryable })); }`;
+    const out = execFileSync(
+      'bash',
+      ['-c', 'ulimit -n 40 && exec "$0" --input-type=module -e "$1"', process.execPath, script],
+      {
+        stdio: ['ignore', 'pipe', 'ignore'],
+      },
+    );
+    expect(JSON.parse(out.toString())).toEqual({
+      code: 'E012',
+      message: `too many open files opening ${file}; raise the limit (ulimit -n) or lower the concurrency`,
+      retryable: true,
+    });
   });
 
   it('leaves SluiceErrors, errors without an errno code and unknown codes to the caller', async () => {
