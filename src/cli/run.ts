@@ -1,6 +1,6 @@
 import { CommanderError } from 'commander';
-import { userFacingError } from '../errors.ts';
 import { configureLogging, type LogFormat, type LogLevel } from '../logging/logger.ts';
+import { userFacingError } from '../os-errors.ts';
 import { closeS3Clients } from '../storage/drivers/s3.ts';
 import { buildProgram } from './program.ts';
 

@@ -5,7 +5,8 @@
 import { type Dirent, type Stats, statSync } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import path from 'node:path';
-import { fromOsError, StorageError } from '../errors.ts';
+import { StorageError } from '../errors.ts';
+import { fromOsError } from '../os-errors.ts';
 import { assertValidPrefix, compareKeys, RESERVED_SEGMENTS, TEMP_SUFFIX } from './keys.ts';
 import type { ListEntry, ListOptions } from './types.ts';
 

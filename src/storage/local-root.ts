@@ -5,7 +5,8 @@
  * lists nothing), so commands check their root with this before they read.
  */
 import * as fsp from 'node:fs/promises';
-import { fromOsError, NotFoundError } from '../errors.ts';
+import { NotFoundError } from '../errors.ts';
+import { fromOsError } from '../os-errors.ts';
 import type { Storage } from './types.ts';
 
 /**

@@ -126,6 +126,16 @@ describe('missing input is E011 and a read creates nothing', { timeout: 60_000 }
       expect(existsSync(gone('no'))).toBe(false);
     });
 
+    it('poll --once from a local source folder that does not exist creates no queue or state', async () => {
+      const source = gone('inbox');
+      const queue = gone('poll-home/q.db');
+      expectMissing(
+        await runSluice(['poll', '--source', source, '--queue', `sqlite:${queue}`, '--once']),
+        `source folder ${source} does not exist`,
+      );
+      expect(existsSync(gone('poll-home'))).toBe(false);
+    });
+
     it('a file that holds no sluice queue is E011 too, and is left as it was', async () => {
       const other = gone('notes.txt');
       writeFileSync(other, '');

@@ -8,7 +8,8 @@ import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { DataWriteError, fromOsError, SluiceError, StorageError, userFacingError } from '../../src/errors.ts';
+import { DataWriteError, SluiceError, StorageError } from '../../src/errors.ts';
+import { fromOsError, userFacingError } from '../../src/os-errors.ts';
 import { tempDir } from '../helpers/tmp.ts';
 
 /** The error a real call throws (each case below makes one fail). */
@@ -87,7 +88,7 @@ describe('fromOsError', () => {
   it('EMFILE (a real one, under ulimit -n 40): E012 naming the file, marked retryable', () => {
     const script = `
       import { openSync } from 'node:fs';
-      import { fromOsError } from ${JSON.stringify(path.resolve(import.meta.dirname, '../../src/errors.ts'))};
+      import { fromOsError } from ${JSON.stringify(path.resolve(import.meta.dirname, '../../src/os-errors.ts'))};
       try { for (;;) openSync(${JSON.stringify(file)}, 'r'); }
       catch (e) { const m = fromOsError(e); console.log(JSON.stringify({ code: m?.code, message: m?.message, retryable: m?.context.retryable })); }`;
     const out = execFileSync(

@@ -1,7 +1,8 @@
 import * as fsp from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { type Command, Option } from 'commander';
-import { fromOsError, UsageError } from '../../errors.ts';
+import { UsageError } from '../../errors.ts';
+import { fromOsError } from '../../os-errors.ts';
 import type { TimeSeriesStore } from '../../timeseries/store.ts';
 import type { AggregateFn, PointValue, TimeSeriesStoreOptions } from '../../timeseries/types.ts';
 import { parseDuration } from '../../util/format-bytes.ts';

@@ -4,7 +4,8 @@ import { hostname } from 'node:os';
 import path from 'node:path';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fromOsError, NotFoundError, QueueError, ValidationError } from '../../errors.ts';
+import { NotFoundError, QueueError, ValidationError } from '../../errors.ts';
+import { fromOsError } from '../../os-errors.ts';
 import { parseJson } from '../../util/json-parse.ts';
 import { checkRetention } from '../retention.ts';
 import {
