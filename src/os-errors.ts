@@ -7,7 +7,16 @@
  */
 import { accessSync, constants, statSync } from 'node:fs';
 import path from 'node:path';
-import { type ErrorCode, SluiceError, toSluiceError } from './errors.ts';
+import {
+  AlreadyExistsError,
+  type ErrorCode,
+  NotFoundError,
+  SluiceError,
+  StorageError,
+  toSluiceError,
+} from './errors.ts';
+
+const OS_ERROR_CLASSES = { E011: NotFoundError, E012: StorageError, E013: AlreadyExistsError } as const;
 
 export interface OsErrorOptions {
   /** The path to name (say, the object being written, not its temp file). @default the error's path */
@@ -78,8 +87,9 @@ export function fromOsError(error: unknown, options: OsErrorOptions = {}): Sluic
     errno: e.code,
     syscall: e.syscall,
   };
-  const make = (code: 'E011' | 'E012' | 'E013', message: string, retryable = false) =>
-    new SluiceError(code, message, {
+  // The classes, not bare codes: callers branch on `instanceof NotFoundError` / `AlreadyExistsError`.
+  const make = (code: keyof typeof OS_ERROR_CLASSES, message: string, retryable = false) =>
+    new OS_ERROR_CLASSES[code](message, {
       cause: error,
       context: retryable ? { ...context, retryable } : context,
     });

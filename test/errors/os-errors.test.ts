@@ -8,7 +8,13 @@ import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { DataWriteError, SluiceError, StorageError } from '../../src/errors.ts';
+import {
+  AlreadyExistsError,
+  DataWriteError,
+  NotFoundError,
+  SluiceError,
+  StorageError,
+} from '../../src/errors.ts';
 import { fromOsError, userFacingError } from '../../src/os-errors.ts';
 import { tempDir } from '../helpers/tmp.ts';
 
@@ -71,6 +77,10 @@ describe('fromOsError', () => {
     expect(e?.message).toBe(`cannot write ${path.join(file, 'obj')}: ${file} is not a directory`);
     const exists = fromOsError(thrown(() => mkdirSync(folder)));
     expect(exists?.code).toBe('E013');
+    // Callers branch on the classes (ingest retries a name on AlreadyExistsError).
+    expect(exists).toBeInstanceOf(AlreadyExistsError);
+    expect(e).toBeInstanceOf(StorageError);
+    expect(fromOsError(thrown(() => readFileSync(path.join(dir, 'gone'))))).toBeInstanceOf(NotFoundError);
     expect(exists?.message).toBe(`${folder} already exists`);
   });
 
