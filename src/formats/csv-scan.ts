@@ -30,6 +30,8 @@ export interface CsvScanOptions {
   header?: boolean;
   /** Collect field values (false validates only, faster). @default true */
   values?: boolean;
+  /** Records whose width differs from the header are passed on instead of refused (a caller that rejects rows itself). @default false */
+  allowRagged?: boolean;
   /** Header names must also differ ignoring case (for DuckDB and Parquet, which fold case). @default false */
   uniqueIgnoringCase?: boolean;
 }
@@ -71,6 +73,7 @@ export class CsvScanner {
   private readonly header: boolean;
   private readonly values: boolean;
   private readonly foldCase: boolean;
+  private readonly allowRagged: boolean;
   private readonly classes = new Uint8Array(256);
 
   private state: State = State.FieldStart;
@@ -109,6 +112,7 @@ export class CsvScanner {
     this.header = options.header ?? true;
     this.values = options.values ?? true;
     this.foldCase = options.uniqueIgnoringCase ?? false;
+    this.allowRagged = options.allowRagged ?? false;
     this.classes[this.delimiter] = SPECIAL;
     this.classes[LF] = SPECIAL;
     this.classes[CR] = SPECIAL;
@@ -326,7 +330,7 @@ export class CsvScanner {
         this.width = count;
       } else {
         if (this.width === -1) this.width = count;
-        else if (count !== this.width) this.wrongWidth(count);
+        else if (count !== this.width && !this.allowRagged) this.wrongWidth(count);
         out.push({ fields: this.fields, line: this.recordLine });
       }
     }
@@ -491,4 +495,23 @@ export function validateCsvFile(
   options: Omit<CsvScanOptions, 'values'> = {},
 ): Promise<{ columns: readonly string[]; records: number }> {
   return validateCsv(createReadStream(file, { highWaterMark: 1024 * 1024 }), { source: file, ...options });
+}
+
+/** The header names of a CSV file, reading only as far as the header's end. */
+export async function readCsvHeader(
+  file: string,
+  options: Omit<CsvScanOptions, 'values' | 'header'> = {},
+): Promise<readonly string[]> {
+  const scanner = new CsvScanner({ source: file, ...options, values: false, allowRagged: true });
+  const stream = createReadStream(file, { highWaterMark: 64 * 1024 });
+  try {
+    for await (const chunk of stream) {
+      scanner.push(chunk as Buffer);
+      if (scanner.columns) return scanner.columns;
+    }
+    scanner.end();
+    return scanner.columns ?? [];
+  } finally {
+    stream.destroy();
+  }
 }
