@@ -1,12 +1,12 @@
 /**
  * Reading a user's CSV with DuckDB, strictly. DuckDB's reader is fast but lenient: it sniffs a
- * different header from a ragged file, takes a stray quote as data, drops one trailing empty
- * field and reads a blank line of a one-column file as NULL. So:
+ * different header from a ragged file, takes a stray quote as data and drops trailing empty
+ * fields. So:
  *
  * 1. The dialect is given (header, comma, double quotes, no comments, strict mode), never
  *    sniffed; column names come from sluice's own reading of the header, types from DuckDB.
  * 2. A quick pass over the bytes at native speed (UTF-8 check, quote placement, records that end
- *    in a delimiter, blank lines of one-column files) runs beside DuckDB; anything it cannot
+ *    in a delimiter) runs beside DuckDB; anything it cannot
  *    clear, and any DuckDB error, sends the file through the full tokenizer (csv-scan.ts),
  *    whose E021 names the file, line and column.
  *
@@ -14,7 +14,8 @@
  */
 import { isUtf8 } from 'node:buffer';
 import { open } from 'node:fs/promises';
-import { DEFAULT_MAX_CSV_RECORD_BYTES, validateCsvFile } from './csv-scan.ts';
+import { FormatError } from '../errors.ts';
+import { validateCsvFile } from './csv-scan.ts';
 
 export { readCsvHeader, validateCsvFile } from './csv-scan.ts';
 
@@ -26,19 +27,20 @@ const DELIMITER_AT_END = /,\r?\n/;
 
 /**
  * The read_csv options for a checked file (header line, comma, double quotes, no comments).
- * `longRecords` raises DuckDB's line limit (2 MB by default) to sluice's record limit; it costs
- * speed (bigger buffers), so callers retry with it only when DuckDB reports a line too long.
+ * DuckDB refuses lines over 2 MB by default; pass the file's longest record (from the tokenizer,
+ * after DuckDB reported a line too long) to raise the limit just enough — bigger buffers cost
+ * speed and memory, so they are not the default.
  */
-export function strictReadCsvOptions(
-  longRecords = false,
-  maxRecordBytes = DEFAULT_MAX_CSV_RECORD_BYTES,
-): string {
+export function strictReadCsvOptions(longestRecord?: number): string {
   const dialect = `header=true, delim=',', quote='"', escape='"', skip=0, comment='', strict_mode=true, null_padding=false`;
-  if (!longRecords) return dialect;
-  // A record may be a little longer than its fields (quotes, delimiters); the tokenizer has
-  // already enforced the real limit.
-  const maxLine = maxRecordBytes + 1024;
-  return `${dialect}, max_line_size=${maxLine}, buffer_size=${maxLine * 2}`;
+  if (longestRecord === undefined || longestRecord < 1024 * 1024) return dialect;
+  const maxLine = longestRecord + 1024;
+  return `${dialect}, max_line_size=${maxLine}, buffer_size=${Math.max(maxLine * 2, 16 * 1024 * 1024)}`;
+}
+
+/** The longest record of a valid CSV file, in bytes (a full tokenizer pass). */
+export async function longestCsvRecord(file: string): Promise<number> {
+  return (await validateCsvFile(file, { uniqueIgnoringCase: true })).longestRecord;
 }
 
 /** Whether DuckDB refused a line for its length (then retry with `strictReadCsvOptions(true)`). */
@@ -49,8 +51,6 @@ export function isLineTooLong(error: unknown): boolean {
 export interface QuickCheckOptions {
   /** Named in errors. */
   source?: string;
-  /** Number of header columns (a one-column file gets the blank-line check). */
-  columns: number;
   /** Passed to the full tokenizer when the quick pass cannot clear the file. */
   allowRagged?: boolean;
   signal?: AbortSignal;
@@ -116,7 +116,6 @@ async function quickPass(file: string, options: QuickCheckOptions): Promise<bool
       if (quotes === undefined || quotes.dense || quotes.suspectEnds) return false;
       inQuote = quotes.inQuote;
       pendingClose = quotes.pendingClose;
-      if (options.columns === 1 && hasBlankLine(chunk, previous)) return false;
       if (chunk.length > 0) previous = chunk[chunk.length - 1] as number;
       carry = filled - cut;
       if (carry > 0) buffer.copyWithin(0, cut, filled);
@@ -170,13 +169,6 @@ function scanQuotes(b: Buffer, startInQuote: boolean, previous: number): QuoteSc
   return { inQuote, pendingClose: false, dense: false, suspectEnds };
 }
 
-function hasBlankLine(b: Buffer, previous: number): boolean {
-  // Conservative: any blank line, quoted or not, sends a one-column file to the full tokenizer.
-  return (
-    b.indexOf('\n\n') >= 0 || b.indexOf('\n\r\n') >= 0 || (previous === LF && (b[0] === LF || b[0] === CR))
-  );
-}
-
 /** Length of `b` without a trailing, still incomplete UTF-8 sequence. */
 function completeUtf8Length(b: Uint8Array): number {
   const n = b.length;
@@ -187,4 +179,30 @@ function completeUtf8Length(b: Uint8Array): number {
     return need > back ? n - back : n;
   }
   return n;
+}
+
+/**
+ * A DuckDB error about a CSV the tokenizer accepted, in the user's words: file, line and what
+ * is wrong, without DuckDB's SQL text, sniffer settings or temp paths.
+ */
+export function describeDuckdbCsvError(error: unknown, file: string): Error | undefined {
+  const message = String((error as Error)?.message ?? error);
+  if (!/CSV|read_csv|convert/i.test(message)) return undefined;
+  const line = /CSV Error on Line: (\d+)/.exec(message)?.[1];
+  const column = /Column at position: \d+ Name: (.+)/.exec(message)?.[1]?.trim();
+  const cast = /Could not convert string "(.*?)" to '([A-Z0-9_]+)'/.exec(message);
+  const what = cast
+    ? `value ${JSON.stringify(cast[1])} is not a valid ${cast[2]}`
+    : (message
+        .split('\n')
+        .find((l) => l.trim() !== '' && !/^(Invalid Input|Conversion) Error:?\s*$/.test(l.trim()))
+        ?.replace(/^[A-Za-z ]+ Error: /, '')
+        .trim() ?? 'DuckDB could not read it');
+  return new FormatError(
+    `CSV ${file}${line ? ` line ${line}` : ''}${column ? ` column ${JSON.stringify(column)}` : ''}: ${what}`,
+    {
+      cause: error,
+      context: { file, ...(line ? { line: Number(line) } : {}), ...(column ? { column } : {}) },
+    },
+  );
 }

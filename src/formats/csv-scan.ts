@@ -5,8 +5,8 @@
  * stray quote as data, drops a trailing field and sniffs a different header from a ragged file).
  *
  * Rules (RFC 4180 plus what users expect): UTF-8 only (a leading BOM is skipped); records end
- * with LF or CRLF, the last one may lack it; a blank line is skipped (so a one-column file writes
- * an empty value as `""`); a field is either plain (no quote inside) or quoted, with `""` for a
+ * with LF or CRLF, the last one may lack it; a blank line is skipped, except in a one-column file,
+ * where it is a record with one empty value; a field is either plain (no quote inside) or quoted, with `""` for a
  * quote and any byte, newlines included, between the quotes; every record has as many fields
  * as the header; header names are non-empty and unique (ignoring case where DuckDB reads the
  * file, as DuckDB and Parquet readers fold case); a record is at most `maxRecordBytes`. Anything else is FormatError E021 naming the
@@ -87,6 +87,7 @@ export class CsvScanner {
   private firstFieldEmpty = false;
   /** Byte length of the record so far (checked at chunk ends and record ends). */
   private recordBytes = 0;
+  private longest = 0;
   private width = -1;
   private headerNames: string[] | undefined;
   private fields: string[] = [];
@@ -117,6 +118,11 @@ export class CsvScanner {
     this.classes[LF] = SPECIAL;
     this.classes[CR] = SPECIAL;
     this.classes[QUOTE] = SPECIAL;
+  }
+
+  /** Bytes of the longest record so far (its line end excluded). */
+  get longestRecord(): number {
+    return this.longest;
   }
 
   /** The header names, once the first record has been read. */
@@ -322,8 +328,11 @@ export class CsvScanner {
 
   private endRecord(out: CsvRecord[]): void {
     const count = this.fieldCount;
-    const blank = count === 1 && this.firstFieldEmpty;
+    // A blank line cannot be a record of two or more fields, so it is skipped; in a one-column
+    // file it is a record with one empty value (RFC 4180; DuckDB reads it the same way).
+    const blank = count === 1 && this.firstFieldEmpty && this.width !== 1;
     if (this.recordBytes > this.maxRecordBytes) this.tooLong();
+    if (this.recordBytes > this.longest) this.longest = this.recordBytes;
     if (!blank) {
       if (this.header && this.headerNames === undefined) {
         this.headerNames = this.checkHeader(this.fields);
@@ -481,19 +490,19 @@ export function firstInvalidUtf8(b: Uint8Array): number {
 export async function validateCsv(
   bytes: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
   options: Omit<CsvScanOptions, 'values'> = {},
-): Promise<{ columns: readonly string[]; records: number }> {
+): Promise<{ columns: readonly string[]; records: number; longestRecord: number }> {
   const scanner = new CsvScanner({ ...options, values: false });
   let records = 0;
   for await (const chunk of bytes) records += scanner.push(chunk).length;
   records += scanner.end().length;
-  return { columns: scanner.columns ?? [], records };
+  return { columns: scanner.columns ?? [], records, longestRecord: scanner.longestRecord };
 }
 
 /** Validates a local CSV file (streamed in 1 MiB reads); `source` names it in errors. */
 export function validateCsvFile(
   file: string,
   options: Omit<CsvScanOptions, 'values'> = {},
-): Promise<{ columns: readonly string[]; records: number }> {
+): Promise<{ columns: readonly string[]; records: number; longestRecord: number }> {
   return validateCsv(createReadStream(file, { highWaterMark: 1024 * 1024 }), { source: file, ...options });
 }
 

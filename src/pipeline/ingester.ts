@@ -15,6 +15,7 @@ import {
   checkCsvForDuckdb,
   fullCheck,
   isLineTooLong,
+  longestCsvRecord,
   readCsvHeader,
   strictReadCsvOptions,
   validateCsvFile,
@@ -104,7 +105,7 @@ export class DataIngester {
       const local = await this.stageInput(filePath, tmp.dir);
       // The header is read strictly first (E021 for an empty or duplicate name), then checked
       // against the schema (E003).
-      const header = await readCsvHeader(local, { source: filePath, uniqueIgnoringCase: true });
+      await readCsvHeader(local, { source: filePath, uniqueIgnoringCase: true });
       if (schema) {
         parseSchema(schema, `schema for ${filePath}`);
         await checkHeader(local, schema, filePath);
@@ -116,15 +117,14 @@ export class DataIngester {
       const ragged = options.rejectFile !== undefined;
       const check = checkCsvForDuckdb(local, {
         source: filePath,
-        columns: header.length,
         allowRagged: ragged,
       });
-      const convert = (long: boolean) =>
+      const convert = (longest?: number) =>
         engine.withConnection((conn) =>
-          this.convert(conn, local, out, schema, options.rejectFile, filePath, strictReadCsvOptions(long)),
+          this.convert(conn, local, out, schema, options.rejectFile, filePath, strictReadCsvOptions(longest)),
         );
-      const conversion = convert(false).catch((error: unknown) => {
-        if (isLineTooLong(error)) return convert(true);
+      const conversion = convert().catch(async (error: unknown) => {
+        if (isLineTooLong(error)) return convert(await longestCsvRecord(local));
         throw error;
       });
       const [checked, converted] = await Promise.allSettled([check, conversion]);
@@ -250,11 +250,11 @@ export class DataIngester {
   async validateSchema(filePath: string, schema: ColumnSchema): Promise<true> {
     parseSchema(schema, `schema for ${filePath}`);
     await checkHeader(filePath, schema);
-    await validateCsvFile(filePath, { uniqueIgnoringCase: true });
+    const { longestRecord: longest } = await validateCsvFile(filePath, { uniqueIgnoringCase: true });
     const engine = await this.getEngine();
     await engine.withConnection(async (conn) => {
       const readCsv = (extra: string) =>
-        `read_csv(${quoteLiteral(filePath)}, ${strictReadCsvOptions(true)}, auto_detect=false, columns=${duckdbColumnsLiteral(schema)}${extra ? `, ${extra}` : ''})`;
+        `read_csv(${quoteLiteral(filePath)}, ${strictReadCsvOptions(longest)}, auto_detect=false, columns=${duckdbColumnsLiteral(schema)}${extra ? `, ${extra}` : ''})`;
       const { rejects, total } = await collectRejects(conn, readCsv);
       if (total > 0) throw rejectsError(filePath, rejects, total);
     });
