@@ -15,9 +15,10 @@
 import { isUtf8 } from 'node:buffer';
 import { open } from 'node:fs/promises';
 import { FormatError } from '../errors.ts';
-import { validateCsvFile } from './csv-scan.ts';
+import { validateCsvFile } from './csv-validate.ts';
+import { completeUtf8Length } from './utf8.ts';
 
-export { readCsvHeader, validateCsvFile } from './csv-scan.ts';
+export { readCsvHeader, validateCsvFile } from './csv-validate.ts';
 
 const LF = 10;
 const CR = 13;
@@ -167,18 +168,6 @@ function scanQuotes(b: Buffer, startInQuote: boolean, previous: number): QuoteSc
     q = b.indexOf(QUOTE, q + 1);
   }
   return { inQuote, pendingClose: false, dense: false, suspectEnds };
-}
-
-/** Length of `b` without a trailing, still incomplete UTF-8 sequence. */
-function completeUtf8Length(b: Uint8Array): number {
-  const n = b.length;
-  for (let back = 1; back <= 3 && back <= n; back++) {
-    const c = b[n - back] as number;
-    if ((c & 0xc0) === 0x80) continue;
-    const need = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc0 ? 2 : 1;
-    return need > back ? n - back : n;
-  }
-  return n;
 }
 
 /**
