@@ -40,13 +40,23 @@ export function strictReadCsvOptions(longestRecord?: number): string {
 }
 
 /** The longest record of a valid CSV file, in bytes (a full tokenizer pass). */
-export async function longestCsvRecord(file: string): Promise<number> {
-  return (await validateCsvFile(file, { uniqueIgnoringCase: true })).longestRecord;
+export async function longestCsvRecord(file: string, source = file): Promise<number> {
+  return (await validateCsvFile(file, { source, uniqueIgnoringCase: true })).longestRecord;
 }
 
 /** Whether DuckDB refused a line for its length (then retry with `strictReadCsvOptions(true)`). */
 export function isLineTooLong(error: unknown): boolean {
-  return /maximum line size/i.test(String((error as Error)?.message ?? ''));
+  // Only the error itself: DuckDB's "possible fixes" for other errors mention the line size too.
+  // The cause chain is searched: callers may have wrapped DuckDB's error.
+  for (
+    let e = error as { message?: unknown; cause?: unknown } | undefined, depth = 0;
+    e && depth < 5;
+    depth++
+  ) {
+    if (/Maximum line size of \d+ bytes exceeded/.test(String(e.message ?? ''))) return true;
+    e = e.cause as typeof e;
+  }
+  return false;
 }
 
 export interface QuickCheckOptions {

@@ -188,3 +188,37 @@ describe('csv-spectrum through every CSV reader', async () => {
     });
   });
 });
+
+describe("the README's E021 example", () => {
+  it('is what sluice prints for that file', async () => {
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+    const block = /```console\n\$ sluice (convert .*)\n(E021: .*)\n\$ echo \$\?\n(\d+)\n```/.exec(readme);
+    expect(block, 'README example block').not.toBeNull();
+    const [, command, message, code] = block as unknown as [string, string, string, string];
+    const cwd = tempDir('readme-e021');
+    mkdirSync(path.join(cwd, 'data/raw/wdi'), { recursive: true });
+    writeFileSync(
+      path.join(cwd, 'data/raw/wdi/BAD.csv'),
+      'indicator_id,country_id,year,value\nA,B,2001,1\nA,B,2002\n',
+    );
+    const r = await runSluice(command.split(' '), { cwd });
+    expect(r.stderr.trim()).toBe(message);
+    expect(String(r.code)).toBe(code);
+    expect(existsSync(path.join(cwd, 'out.parquet'))).toBe(false);
+  });
+});
+
+describe('valid CSV that DuckDB refuses by default', () => {
+  it('a 10 MB field passes through convert and pipeline ingest with its bytes intact', async () => {
+    const big = 'x'.repeat(10_000_000);
+    const file = inputFile(`id,text\n1,${big}\n2,"short, quoted"\n`);
+    const out = path.join(path.dirname(file), 'big.csv');
+    const r = await runSluice(['convert', file, out]);
+    expect(r.stderr).toBe('');
+    expect(readFileSync(out, 'utf8')).toBe(`id,text\n1,${big}\n2,"short, quoted"\n`);
+    const parquet = path.join(path.dirname(file), 'big.parquet');
+    expect((await runSluice(['convert', file, parquet])).code).toBe(0);
+    const result = await ingester.ingestCsv(file, 'big', undefined, { name: 'big' });
+    expect(result.rows).toBe(2);
+  }, 60_000);
+});
