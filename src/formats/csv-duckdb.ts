@@ -14,6 +14,7 @@
  */
 import { isUtf8 } from 'node:buffer';
 import { open } from 'node:fs/promises';
+import { duckdbReason } from '../engine/duckdb.ts';
 import { FormatError } from '../errors.ts';
 import { validateCsvFile } from './csv-validate.ts';
 import { completeUtf8Length } from './utf8.ts';
@@ -190,13 +191,7 @@ export function describeDuckdbCsvError(error: unknown, file: string): Error | un
   const line = /CSV Error on Line: (\d+)/.exec(message)?.[1];
   const column = /Column at position: \d+ Name: (.+)/.exec(message)?.[1]?.trim();
   const cast = /Could not convert string "(.*?)" to '([A-Z0-9_]+)'/.exec(message);
-  const what = cast
-    ? `value ${JSON.stringify(cast[1])} is not a valid ${cast[2]}`
-    : (message
-        .split('\n')
-        .find((l) => l.trim() !== '' && !/^(Invalid Input|Conversion) Error:?\s*$/.test(l.trim()))
-        ?.replace(/^[A-Za-z ]+ Error: /, '')
-        .trim() ?? 'DuckDB could not read it');
+  const what = cast ? `value ${JSON.stringify(cast[1])} is not a valid ${cast[2]}` : duckdbReason(error);
   return new FormatError(
     `CSV ${file}${line ? ` line ${line}` : ''}${column ? ` column ${JSON.stringify(column)}` : ''}: ${what}`,
     {
@@ -204,4 +199,13 @@ export function describeDuckdbCsvError(error: unknown, file: string): Error | un
       context: { file, ...(line ? { line: Number(line) } : {}), ...(column ? { column } : {}) },
     },
   );
+}
+
+/** A DuckDB error reading a user's Parquet file, naming the file and without the SQL echo. */
+export function describeDuckdbParquetError(error: unknown, file: string): Error | undefined {
+  const reason = duckdbReason(error).replaceAll(/ '[^']*'/g, ''); // temp and absolute paths
+  return new FormatError(`Parquet ${file}: ${reason} (not a Parquet file, or a truncated one)`, {
+    cause: error,
+    context: { file },
+  });
 }

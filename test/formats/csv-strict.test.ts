@@ -222,3 +222,18 @@ describe('valid CSV that DuckDB refuses by default', () => {
     expect(result.rows).toBe(2);
   }, 60_000);
 });
+
+describe('a broken Parquet input', () => {
+  it.each([
+    ['text named .parquet', Buffer.from('not parquet\n')],
+    ['a truncated Parquet file', Buffer.from('PAR1\x15\x04\x15\x10')],
+  ])('%s: convert exits 1 with E021 naming the file, no SQL and no temp path', async (_, body) => {
+    const dir = tempDir('pq-bad');
+    writeFileSync(path.join(dir, 'in.parquet'), body);
+    const r = await runSluice(['convert', 'in.parquet', 'out.csv'], { cwd: dir });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^E021: Parquet in\.parquet: .+\(not a Parquet file, or a truncated one\)\n$/);
+    expect(r.stderr).not.toMatch(/SELECT|LINE 1|sluice-writer|\/tmp\//);
+    expect(existsSync(path.join(dir, 'out.csv'))).toBe(false);
+  });
+});

@@ -64,7 +64,12 @@ async function inputTable(input: string, rt: typeof WriterRuntime): Promise<Tabl
   if (parsed.kind === 'fs' && (format === 'csv' || format === 'parquet')) {
     const file = parsed.root;
     await rt.assertReadableFile(file);
-    if (format === 'parquet') return { sql: `SELECT * FROM read_parquet(${quoteLiteral(file)})` };
+    if (format === 'parquet') {
+      return {
+        sql: `SELECT * FROM read_parquet(${quoteLiteral(file)})`,
+        describeError: (error) => rt.describeDuckdbParquetError(error, input),
+      };
+    }
     // Errors name the file as the user typed it. E021 for an empty or duplicate header name.
     await rt.readCsvHeader(file, { source: input, uniqueIgnoringCase: true });
     await rt.checkCsvForDuckdb(file, { source: input });
@@ -73,7 +78,8 @@ async function inputTable(input: string, rt: typeof WriterRuntime): Promise<Tabl
       `SELECT * FROM read_csv(${quoteLiteral(file)}, ${rt.strictReadCsvOptions(longest)}, sample_size=-1)`;
     return {
       sql: sql(),
-      retrySql: async (error) => (rt.isLineTooLong(error) ? sql(await rt.longestCsvRecord(file, input)) : undefined),
+      retrySql: async (error) =>
+        rt.isLineTooLong(error) ? sql(await rt.longestCsvRecord(file, input)) : undefined,
       // DuckDB refused a file the quick pass cleared: the full tokenizer names the line if the
       // structure is at fault; otherwise DuckDB's reason, in the user's words.
       describeError: async (error) => {
