@@ -4,12 +4,10 @@
  * memory and a streamed input is spooled to a temp JSONL file to find the union first, so
  * memory stays bounded. Cells: null/undefined → empty, Date → ISO 8601, objects/arrays → JSON.
  */
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import { parse } from 'csv-parse';
 import { stringify as stringifySync } from 'csv-stringify/sync';
 import { FormatError } from '../errors.ts';
 import { iterateRows, putEncoded, stringifyJson } from './common.ts';
+import { CsvScanner } from './csv-scan.ts';
 import { jsonlReader, jsonlWriter } from './jsonl.ts';
 import { fileChunks, spoolToFile, TempDir } from './spool.ts';
 import type { ByteSource, Format, FormatReader, FormatWriter, Row, Rows } from './types.ts';
@@ -28,12 +26,16 @@ export interface CsvReadOptions {
   header?: boolean;
   /** Use these names instead of a header line. */
   columns?: readonly string[];
-  /** Convert numbers and booleans (false keeps every value a string). @default false */
+  /** Convert numbers (integers beyond 2^53 to BigInt, exactly); false keeps every value a string. @default false */
   cast?: boolean;
   /** @default ',' */
   delimiter?: string;
   /** Name used in error messages. */
   source?: string;
+  /** Largest record in bytes (E021 above it). @default 64 MiB */
+  maxRecordBytes?: number;
+  /** Take a quote inside an unquoted field (`37°36'37.8"N`) as data instead of refusing it. @default false */
+  relaxQuotes?: boolean;
 }
 
 export function csvCell(value: unknown): string {
@@ -83,6 +85,13 @@ async function* stringifyRows(
   // Records go to csv-stringify's synchronous API in batches: the same encoder, without a
   // stream transform (and its per-record events) between every row and the output.
   const BATCH = 2048;
+  const unnamed = columns.indexOf('');
+  if (unnamed >= 0) {
+    // A header cell with no name cannot be read back (the strict reader refuses it).
+    throw new FormatError(`CSV column ${unnamed + 1} has an empty name: every column needs a name`, {
+      context: { column: unnamed + 1 },
+    });
+  }
   let batch: string[][] = [];
   if (options.header ?? true) batch.push([...columns]);
   for await (const row of rows) {
@@ -127,38 +136,64 @@ async function* encodeCsv(
   }
 }
 
+/** A row object from names and values; `__proto__` as a column name stays an ordinary key. */
+export function rowFrom(names: readonly string[], values: readonly unknown[], safe: boolean): Row {
+  if (!safe) return Object.fromEntries(names.map((name, i) => [name, values[i]]));
+  const row: Row = {};
+  for (let i = 0; i < names.length; i++) row[names[i] as string] = values[i];
+  return row;
+}
+
+const NUMBER = /^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?$/;
+const INTEGER = /^-?(?:0|[1-9]\d*)$/;
+
+/** `cast: true`: JSON-style numbers become numbers (integers beyond 2^53 BigInt, exactly); other cells stay strings. */
+export function castCell(cell: string): unknown {
+  if (!NUMBER.test(cell)) return cell;
+  if (INTEGER.test(cell)) {
+    const n = Number(cell);
+    return Number.isSafeInteger(n) ? n : BigInt(cell);
+  }
+  const n = Number(cell);
+  return Number.isFinite(n) ? n : cell;
+}
+
+/** Streams rows through the strict tokenizer (csv-scan.ts): a broken file is E021 naming file and line. */
 async function* decodeCsv(
   bytes: ByteSource,
   options: CsvReadOptions & { signal?: AbortSignal } = {},
 ): AsyncIterable<Row> {
-  const header = options.header ?? true;
-  const parser = parse({
-    bom: true,
-    delimiter: options.delimiter ?? ',',
-    columns: options.columns ? [...options.columns] : header,
-    cast: options.cast ?? false,
-    skip_empty_lines: true,
+  const header = options.columns ? false : (options.header ?? true);
+  const scanner = new CsvScanner({
+    header,
+    ...(options.delimiter ? { delimiter: options.delimiter } : {}),
+    ...(options.source ? { source: options.source } : {}),
+    ...(options.maxRecordBytes ? { maxRecordBytes: options.maxRecordBytes } : {}),
+    ...(options.relaxQuotes ? { relaxQuotes: true } : {}),
   });
-  const done = pipeline(Readable.from(bytes), parser).catch((error: unknown) => {
-    parser.destroy(error as Error);
-  });
-  const where = options.source ? ` ${options.source}` : '';
-  try {
-    for await (const record of parser) {
-      if (options.signal?.aborted) throw options.signal.reason;
-      yield Array.isArray(record)
-        ? Object.fromEntries(record.map((v, i) => [String(i), v]))
-        : (record as Row);
+  const given = options.columns ? [...options.columns] : undefined;
+  const cast = options.cast ?? false;
+  let names: readonly string[] | undefined = given;
+  let safe = !given?.includes('__proto__');
+  const toRow = (fields: string[], line: number): Row => {
+    if (names === undefined) {
+      names = scanner.columns ?? fields.map((_, i) => String(i));
+      safe = !names.includes('__proto__');
     }
-  } catch (error) {
-    if (error instanceof FormatError) throw error;
-    const line = (error as { lines?: number }).lines;
-    throw new FormatError(`CSV${where}${line ? ` line ${line}` : ''}: ${(error as Error).message}`, {
-      cause: error,
-      context: { ...(line ? { line } : {}), ...(options.source ? { file: options.source } : {}) },
-    });
+    if (given && fields.length !== given.length) {
+      throw new FormatError(
+        `CSV${options.source ? ` ${options.source}` : ''} line ${line}: ${fields.length} fields, but ${given.length} columns were given`,
+        { context: { ...(options.source ? { file: options.source } : {}), line } },
+      );
+    }
+    return rowFrom(names, cast ? fields.map(castCell) : fields, safe);
+  };
+  for await (const chunk of bytes) {
+    if (options.signal?.aborted) throw options.signal.reason;
+    const records = scanner.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
+    for (const r of records) yield toRow(r.fields, r.line);
   }
-  await done;
+  for (const r of scanner.end()) yield toRow(r.fields, r.line);
 }
 
 export const csvWriter: FormatWriter<CsvWriteOptions> = {

@@ -3,11 +3,10 @@
  * problem; only then does a second DuckDB scan collect every rejected row (type, column count,
  * encoding) from its rejects tables, so the error can name file, row, column and value.
  */
-import { open } from 'node:fs/promises';
-import { parse } from 'csv-parse/sync';
 import type { DuckDBConnection } from '../engine/duckdb.ts';
 import { quoteLiteral } from '../engine/duckdb.ts';
 import { SchemaValidationError, type SluiceError } from '../errors.ts';
+import { readCsvHeader } from '../formats/csv-validate.ts';
 import type { ColumnSchema } from './schema.ts';
 
 export interface RejectedRow {
@@ -20,23 +19,9 @@ export interface RejectedRow {
   csvLine: string;
 }
 
-/** Reads only the header line (at most 1 MiB) and checks names and order against the schema. */
+/** Reads only the header (strictly: a broken header is E021) and checks names and order against the schema. */
 export async function checkHeader(file: string, schema: ColumnSchema, display = file): Promise<void> {
-  const handle = await open(file, 'r');
-  let head: Buffer;
-  try {
-    const buf = Buffer.alloc(1024 * 1024);
-    const { bytesRead } = await handle.read(buf, 0, buf.length, 0);
-    head = buf.subarray(0, bytesRead);
-  } finally {
-    await handle.close();
-  }
-  const nl = head.indexOf(10);
-  const line = (nl < 0 ? head : head.subarray(0, nl))
-    .toString('utf8')
-    .replace(/^\uFEFF/, '')
-    .replace(/\r$/, '');
-  const header = (parse(line, { relax_quotes: true }) as string[][])[0] ?? [];
+  const header = await readCsvHeader(file, { source: display });
   const expected = Object.keys(schema);
   if (header.length !== expected.length) {
     throw new SchemaValidationError(

@@ -11,6 +11,15 @@ import type { Config } from '../config/config.ts';
 import type { Environment } from '../config/schema.ts';
 import { type DuckDBConnection, Engine, quoteLiteral } from '../engine/duckdb.ts';
 import { NotFoundError, SchemaValidationError, type SluiceError, toSluiceError } from '../errors.ts';
+import {
+  checkCsvForDuckdb,
+  fullCheck,
+  isLineTooLong,
+  longestCsvRecord,
+  readCsvHeader,
+  strictReadCsvOptions,
+  validateCsvFile,
+} from '../formats/csv-duckdb.ts';
 import { assertValidKey } from '../storage/keys.ts';
 import { openObjectUrl, openStorage } from '../storage/open.ts';
 import { retry } from '../util/retry.ts';
@@ -94,15 +103,38 @@ export class DataIngester {
     const tmp = await makeTempDir('ingest');
     try {
       const local = await this.stageInput(filePath, tmp.dir);
+      // The header is read strictly first (E021 for an empty or duplicate name), then checked
+      // against the schema (E003).
+      await readCsvHeader(local, { source: filePath, uniqueIgnoringCase: true });
       if (schema) {
         parseSchema(schema, `schema for ${filePath}`);
         await checkHeader(local, schema, filePath);
       }
       const out = path.join(tmp.dir, 'out.parquet');
       const engine = await this.getEngine();
-      const { rows, rejected, columns } = await engine.withConnection((conn) =>
-        this.convert(conn, local, out, schema, options.rejectFile, filePath),
-      );
+      // DuckDB misreads some broken files without a word (a stray quote becomes data), so sluice
+      // checks the same file while DuckDB converts it, and its verdict comes first.
+      const ragged = options.rejectFile !== undefined;
+      const check = checkCsvForDuckdb(local, {
+        source: filePath,
+        allowRagged: ragged,
+      });
+      const convert = (longest?: number) =>
+        engine.withConnection((conn) =>
+          this.convert(conn, local, out, schema, options.rejectFile, filePath, strictReadCsvOptions(longest)),
+        );
+      const conversion = convert().catch(async (error: unknown) => {
+        if (isLineTooLong(error)) return convert(await longestCsvRecord(local, filePath));
+        throw error;
+      });
+      const [checked, converted] = await Promise.allSettled([check, conversion]);
+      if (checked.status === 'rejected') throw checked.reason;
+      if (converted.status === 'rejected') {
+        // DuckDB refused: the tokenizer names file, line and column if the structure is at fault.
+        await fullCheck(local, { source: filePath, allowRagged: ragged });
+        throw converted.reason;
+      }
+      const { rows, rejected, columns } = converted.value;
       options.signal?.throwIfAborted();
       const [bytes, sha256] = await Promise.all([fsp.stat(out).then((s) => s.size), sha256File(out)]);
       const store = this.lake.env(env);
@@ -163,12 +195,13 @@ export class DataIngester {
     out: string,
     schema: ColumnSchema | undefined,
     rejectFile: string | undefined,
-    display = file,
+    display: string,
+    dialect: string,
   ): Promise<{ rows: number; rejected: number; columns: ColumnRecord[] }> {
     const readCsv = (extra: string) =>
       schema
-        ? `read_csv(${quoteLiteral(file)}, header=true, auto_detect=false, delim=',', quote='"', escape='"', columns=${duckdbColumnsLiteral(schema)}${extra ? `, ${extra}` : ''})`
-        : `read_csv(${quoteLiteral(file)}, header=true${extra ? `, ${extra}` : ''})`;
+        ? `read_csv(${quoteLiteral(file)}, ${dialect}, auto_detect=false, columns=${duckdbColumnsLiteral(schema)}${extra ? `, ${extra}` : ''})`
+        : `read_csv(${quoteLiteral(file)}, ${dialect}${extra ? `, ${extra}` : ''})`;
     const copy = (extra: string) =>
       `COPY (SELECT * FROM ${readCsv(extra)}) TO ${quoteLiteral(out)} (FORMAT parquet, COMPRESSION zstd)`;
     let rows: number;
@@ -217,10 +250,11 @@ export class DataIngester {
   async validateSchema(filePath: string, schema: ColumnSchema): Promise<true> {
     parseSchema(schema, `schema for ${filePath}`);
     await checkHeader(filePath, schema);
+    const { longestRecord: longest } = await validateCsvFile(filePath, { uniqueIgnoringCase: true });
     const engine = await this.getEngine();
     await engine.withConnection(async (conn) => {
       const readCsv = (extra: string) =>
-        `read_csv(${quoteLiteral(filePath)}, header=true, auto_detect=false, delim=',', quote='"', escape='"', columns=${duckdbColumnsLiteral(schema)}${extra ? `, ${extra}` : ''})`;
+        `read_csv(${quoteLiteral(filePath)}, ${strictReadCsvOptions(longest)}, auto_detect=false, columns=${duckdbColumnsLiteral(schema)}${extra ? `, ${extra}` : ''})`;
       const { rejects, total } = await collectRejects(conn, readCsv);
       if (total > 0) throw rejectsError(filePath, rejects, total);
     });

@@ -1,7 +1,8 @@
 import type { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
-import { parse as parseCsv } from 'csv-parse';
 import { FormatError } from '../errors.ts';
+import { rowFrom } from '../formats/csv.ts';
+import { CsvScanner } from '../formats/csv-scan.ts';
 import { parseJson } from '../util/json-parse.ts';
 
 export type RecordFormat = 'json' | 'jsonl' | 'csv';
@@ -109,35 +110,31 @@ async function* jsonLines(input: Readable, key: string, opts: Required<ParseOpti
   }
 }
 
+/** CSV rows through the strict tokenizer shared with every CSV reader (formats/csv-scan.ts). */
 async function* csvRows(input: Readable, key: string, opts: Required<ParseOptions>) {
-  const parser = parseCsv({
-    columns: true,
-    bom: true,
-    skip_empty_lines: true,
-    info: true,
-    max_record_size: opts.maxRecordBytes,
-  });
-  input.on('error', (e) => parser.destroy(e));
-  input.pipe(parser);
+  const scanner = new CsvScanner({ source: key, maxRecordBytes: opts.maxRecordBytes });
   let n = 0;
+  let names: readonly string[] = [];
+  const toRecord = (r: { fields: string[]; line: number }): ParsedRecord => {
+    if (n === 0) names = scanner.columns ?? [];
+    return { n: ++n, record: rowFrom(names, r.fields, false), line: r.line };
+  };
   try {
-    for await (const item of parser as AsyncIterable<{
-      record: Record<string, string>;
-      info: { lines: number };
-    }>) {
-      yield { n: ++n, record: item.record, line: item.info.lines };
+    for await (const chunk of input as AsyncIterable<Buffer>) {
+      for (const r of scanner.push(chunk)) yield toRecord(r);
     }
+    for (const r of scanner.end()) yield toRecord(r);
   } catch (error) {
-    if (error instanceof FormatError) throw error;
-    // csv-parse reads ahead of what was yielded: its own record count says which row failed.
-    const e = error as { lines?: number; records?: number; message: string };
-    const row = (e.records ?? n) + 1;
-    throw fail(
-      key,
-      `invalid CSV at line ${e.lines ?? '?'} (row ${row}): ${e.message}`,
-      { line: e.lines, row },
-      error,
-    );
+    if (error instanceof FormatError) {
+      // The poller's errors name the key first and carry the row (records before it) as well.
+      throw fail(
+        key,
+        error.message.replace(`CSV ${key} `, 'invalid CSV at '),
+        { ...error.context, row: scanner.records + 1 },
+        error,
+      );
+    }
+    throw error;
   }
 }
 

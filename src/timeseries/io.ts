@@ -8,10 +8,11 @@ import { createReadStream } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
-import { parse as parseCsv } from 'csv-parse/sync';
 import { stringify } from 'csv-stringify/sync';
 import { quoteLiteral } from '../engine/duckdb.ts';
 import { InvalidPointError, type SluiceError, ValidationError } from '../errors.ts';
+import { rowFrom } from '../formats/csv.ts';
+import { CsvScanner } from '../formats/csv-scan.ts';
 import { fromOsError } from '../os-errors.ts';
 import { parseJson } from '../util/json-parse.ts';
 import { valueAt } from './aggregate.ts';
@@ -118,13 +119,20 @@ async function readJsonl(file: string): Promise<Parsed> {
 }
 
 async function readCsv(file: string): Promise<Parsed> {
-  const rows = parseCsv(await fsp.readFile(file), { columns: true, skip_empty_lines: true }) as Record<
-    string,
-    string
-  >[];
+  // The strict reader: a broken CSV is E021 naming the file and line, and line numbers are
+  // exact (quoted newlines and blank lines included).
+  const rows: { row: Record<string, string>; line: number }[] = [];
+  const scanner = new CsvScanner({ source: file });
+  const take = (records: { fields: string[]; line: number }[]) => {
+    const names = scanner.columns ?? [];
+    for (const r of records)
+      rows.push({ row: rowFrom(names, r.fields, false) as Record<string, string>, line: r.line });
+  };
+  for await (const chunk of createReadStream(file, { highWaterMark: 1024 * 1024 }))
+    take(scanner.push(chunk as Buffer));
+  take(scanner.end());
   const out: Parsed = { points: [], lines: [] };
-  rows.forEach((r, i) => {
-    const line = i + 2;
+  rows.forEach(({ row: r, line }) => {
     if (r.variable === undefined || r.timestamp === undefined) {
       throw lineError(file, line, 'needs the columns variable, timestamp, value[, metadata]');
     }

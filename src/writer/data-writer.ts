@@ -359,7 +359,8 @@ export class DataWriter extends EventEmitter<{ progress: [WriterProgressEvent] }
       await this.init();
       return await fn();
     } catch (error) {
-      if (error instanceof SluiceError && error.code === 'E040') throw error;
+      // Bad input (E021 names the user's file and line) is reported as it is, not as a write failure.
+      if (error instanceof SluiceError && (error.code === 'E040' || error.code === 'E021')) throw error;
       const where = subdir ? `${subdir}/${name}` : name;
       const reason = error instanceof Error ? error.message : String(error);
       throw new DataWriteError(`${method} ${where} failed: ${reason}`, {

@@ -4,7 +4,7 @@
  * every produced file is then put (encrypted when asked) into the task storage.
  */
 import { randomBytes } from 'node:crypto';
-import { readdir } from 'node:fs/promises';
+import { readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { type Engine, quoteIdent, quoteLiteral } from '../engine/duckdb.ts';
 import { ValidationError } from '../errors.ts';
@@ -138,8 +138,18 @@ export async function stageWithDuckDB(
         : `${quoteLiteral(`${out}.${format}`)} (${copyOptions(format, options)})`;
     const rows = await options.engine.withConnection(async (conn) => {
       if (isSqlTable(table)) {
-        const result = await conn.run(`COPY (${table.sql}) TO ${target}`);
-        return Number(result.rowsChanged);
+        let sql = table.sql;
+        for (let attempt = 0; ; attempt++) {
+          try {
+            const result = await conn.run(`COPY (${sql}) TO ${target}`);
+            return Number(result.rowsChanged);
+          } catch (error) {
+            const next = attempt === 0 ? await table.retrySql?.(error) : undefined;
+            if (next === undefined) throw (await table.describeError?.(error)) ?? error;
+            sql = next;
+            await rm(out, { recursive: true, force: true }); // partition folders of the failed try
+          }
+        }
       }
       const name = `sluice_rows_${randomBytes(6).toString('hex')}`;
       try {

@@ -51,6 +51,10 @@ export type DataframeFormat = 'csv' | 'parquet' | 'json' | 'jsonl';
 /** A DuckDB query over files (`SELECT … FROM read_csv('…')`), copied straight to the output. */
 export interface SqlTable {
   sql: string;
+  /** Turns a DuckDB error from running `sql` into one in the user's words (e.g. naming their file). */
+  describeError?: (error: unknown) => Error | undefined | Promise<Error | undefined>;
+  /** A query to try once more after `error` (e.g. with a raised line limit), or undefined. */
+  retrySql?: (error: unknown) => Promise<string | undefined>;
 }
 
 /** Rows in memory, an (async) iterable of rows streamed with bounded memory, or a DuckDB query. */

@@ -130,7 +130,7 @@ describe('sluice demo and the pipeline CLI', () => {
     expect(existsSync(path.join(work, 'down'))).toBe(false);
   });
 
-  it('sluice run with a bad raw CSV exits 1 with its E003; the run is in sluice status', async () => {
+  it('sluice run with a broken raw CSV exits 1 with its E021; the run is in sluice status', async () => {
     const bad = writeFile(
       path.join(demo, 'data/raw/wdi/BAD.csv'),
       'indicator_id,country_id,year,value\nA,B,2001,1\nA,B,2002\n',
@@ -138,11 +138,11 @@ describe('sluice demo and the pipeline CLI', () => {
     const r = await sluice(['run'], { cwd: demo });
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(
-      /^E003: pipeline run \S+ failed: data\/raw\/wdi\/BAD.csv row 3 column value: missing columns/,
+      /^E021: pipeline run \S+ failed: CSV data\/raw\/wdi\/BAD.csv line 3: 3 fields, but the header has 4/,
     );
     expect(r.stdout).toMatch(/transform\s+skipped/);
     const status = await sluice(['status', '--json'], { cwd: demo });
-    expect(JSON.parse(status.stdout).lastRun).toMatchObject({ success: false, error: { code: 'E003' } });
+    expect(JSON.parse(status.stdout).lastRun).toMatchObject({ success: false, error: { code: 'E021' } });
     const { rmSync } = await import('node:fs');
     rmSync(bad);
   });

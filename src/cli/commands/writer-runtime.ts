@@ -4,5 +4,16 @@
 export { decryptFile, decryptStream } from '../../crypto/index.ts';
 export { readIdentityFile, readPassphraseEnv, readPassphraseFile } from '../../crypto/keys.ts';
 export { quoteLiteral } from '../../engine/duckdb.ts';
+export {
+  checkCsvForDuckdb,
+  describeDuckdbCsvError,
+  describeDuckdbParquetError,
+  fullCheck,
+  isLineTooLong,
+  longestCsvRecord,
+  readCsvHeader,
+  strictReadCsvOptions,
+} from '../../formats/csv-duckdb.ts';
+export { assertReadableFile } from '../../formats/local-file.ts';
 export { formatFromKey, readRows } from '../../formats/registry.ts';
 export { DataWriter } from '../../writer/data-writer.ts';

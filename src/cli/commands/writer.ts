@@ -47,8 +47,12 @@ async function encryptionFrom(opts: SecretOptions): Promise<WriterEncryption | u
   return opts.encryptTo.length > 0 ? { recipients: opts.encryptTo } : undefined;
 }
 
-/** Rows of an input file: DuckDB reads local files (typed CSV); remote ones stream through the format layer. */
-function inputTable(input: string, rt: typeof WriterRuntime): Table {
+/**
+ * Rows of an input file, read strictly: a local CSV is checked by sluice's tokenizer and then
+ * read by DuckDB with the dialect given (types from a full scan); JSON, JSONL and remote files
+ * stream through the format readers, so no user JSON ever reaches DuckDB's parser.
+ */
+async function inputTable(input: string, rt: typeof WriterRuntime): Promise<Table> {
   const { formatFromKey, quoteLiteral, readRows } = rt;
   const plain = input.replace(/\?.*$/, '');
   const format = formatFromKey(plain);
@@ -57,15 +61,32 @@ function inputTable(input: string, rt: typeof WriterRuntime): Table {
       `cannot tell the format of ${input} from its extension (.csv, .jsonl, .json, .parquet)`,
     );
   const parsed = parseStorageUrl(input);
-  if (parsed.kind === 'fs') {
-    const file = quoteLiteral(parsed.root);
-    const reader =
-      format === 'csv'
-        ? `read_csv(${file})`
-        : format === 'parquet'
-          ? `read_parquet(${file})`
-          : `read_json(${file}, format='${format === 'jsonl' ? 'newline_delimited' : 'array'}')`;
-    return { sql: `SELECT * FROM ${reader}` };
+  if (parsed.kind === 'fs' && (format === 'csv' || format === 'parquet')) {
+    const file = parsed.root;
+    await rt.assertReadableFile(file);
+    if (format === 'parquet') {
+      return {
+        sql: `SELECT * FROM read_parquet(${quoteLiteral(file)})`,
+        describeError: (error) => rt.describeDuckdbParquetError(error, input),
+      };
+    }
+    // Errors name the file as the user typed it. E021 for an empty or duplicate header name.
+    await rt.readCsvHeader(file, { source: input, uniqueIgnoringCase: true });
+    await rt.checkCsvForDuckdb(file, { source: input });
+    // Types from a scan of the whole file, so no later value fails a type guessed from a sample.
+    const sql = (longest?: number) =>
+      `SELECT * FROM read_csv(${quoteLiteral(file)}, ${rt.strictReadCsvOptions(longest)}, sample_size=-1)`;
+    return {
+      sql: sql(),
+      retrySql: async (error) =>
+        rt.isLineTooLong(error) ? sql(await rt.longestCsvRecord(file, input)) : undefined,
+      // DuckDB refused a file the quick pass cleared: the full tokenizer names the line if the
+      // structure is at fault; otherwise DuckDB's reason, in the user's words.
+      describeError: async (error) => {
+        await rt.fullCheck(file, { source: input });
+        return rt.describeDuckdbCsvError(error, input);
+      },
+    };
   }
   const { storage, key } = openObjectUrl(input);
   return readRows(storage, key, { format });
@@ -114,7 +135,7 @@ export function registerWriterCommands(program: Command): void {
           ...(encryption ? { encryption } : {}),
         });
         try {
-          const result = await writer.writeDataframe(inputTable(input, rt), opts.name, {
+          const result = await writer.writeDataframe(await inputTable(input, rt), opts.name, {
             format: formatOf(opts.format, '--format'),
             subdir: opts.subdir,
             timestampInName: opts.timestamp ?? false,
@@ -163,7 +184,10 @@ export function registerWriterCommands(program: Command): void {
         ...(encryption ? { encryption } : {}),
       });
       try {
-        const result = await writer.writeDataframe(inputTable(input, rt), name, { format, subdir: folder });
+        const result = await writer.writeDataframe(await inputTable(input, rt), name, {
+          format,
+          subdir: folder,
+        });
         progress.stop();
         printJson(result);
       } finally {
