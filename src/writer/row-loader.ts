@@ -4,90 +4,34 @@
  *
  * Column types are inferred from the first rows and widened when a later row disagrees
  * (integer → DOUBLE → VARCHAR; a new key adds a column), so the result is what a full scan
- * would have chosen. Values keep their type: integers BIGINT, other numbers DOUBLE, booleans
- * BOOLEAN, Dates TIMESTAMP (UTC), bigints BIGINT, strings VARCHAR, objects and arrays JSON text.
- * Timestamps are held as epoch milliseconds (DOUBLE) while loading and converted in `select`.
+ * would have chosen. Values keep their type: integers BIGINT, other numbers (and -0) DOUBLE,
+ * booleans BOOLEAN, Dates TIMESTAMP (UTC), bigints BIGINT, strings VARCHAR, objects and arrays
+ * JSON text. Numbers keep their exact value or the load fails (see column-types.ts).
+ * Timestamps are held as epoch milliseconds (DOUBLE) and decimals as text while loading, and
+ * converted in `select`.
  */
 import type { DuckDBConnection } from '../engine/duckdb.ts';
 import { quoteIdent } from '../engine/duckdb.ts';
 import { ValidationError } from '../errors.ts';
 import type { Row } from '../formats/types.ts';
-
-type Kind = 'null' | 'bigint' | 'double' | 'boolean' | 'timestamp' | 'varchar';
-
-const SQL_TYPE: Record<Kind, string> = {
-  null: 'VARCHAR',
-  bigint: 'BIGINT',
-  double: 'DOUBLE',
-  boolean: 'BOOLEAN',
-  timestamp: 'DOUBLE',
-  varchar: 'VARCHAR',
-};
-
-const SCHEMA_KIND: Record<string, Kind> = {
-  BIGINT: 'bigint',
-  INTEGER: 'bigint',
-  INT: 'bigint',
-  DOUBLE: 'double',
-  FLOAT: 'double',
-  REAL: 'double',
-  BOOLEAN: 'boolean',
-  BOOL: 'boolean',
-  TIMESTAMP: 'timestamp',
-  VARCHAR: 'varchar',
-  TEXT: 'varchar',
-  STRING: 'varchar',
-};
-
-function kindOf(value: unknown): Kind {
-  switch (typeof value) {
-    case 'number':
-      return Number.isSafeInteger(value) ? 'bigint' : 'double';
-    case 'string':
-      return 'varchar';
-    case 'boolean':
-      return 'boolean';
-    case 'bigint':
-      return 'bigint';
-    case 'undefined':
-      return 'null';
-    case 'object':
-      return value === null ? 'null' : value instanceof Date ? 'timestamp' : 'varchar';
-    default:
-      return 'varchar';
-  }
-}
-
-/** Whether a column of `kind` holds `value` as it is. */
-function fits(kind: Kind, value: unknown): boolean {
-  if (value === null || value === undefined) return true;
-  switch (kind) {
-    case 'varchar':
-      return true;
-    case 'double':
-      return typeof value === 'number' || typeof value === 'bigint';
-    case 'bigint':
-      return typeof value === 'bigint' || (typeof value === 'number' && Number.isSafeInteger(value));
-    case 'boolean':
-      return typeof value === 'boolean';
-    case 'timestamp':
-      return value instanceof Date;
-    default:
-      return false;
-  }
-}
-
-/** The narrowest kind holding both; `undefined` when `have` already holds `value`'s kind. */
-function widen(have: Kind, next: Kind): Kind | undefined {
-  if (next === 'null' || next === have) return undefined;
-  if (have === 'null') return next;
-  if (have === 'double' && next === 'bigint') return undefined;
-  if (have === 'bigint' && next === 'double') return 'double';
-  return have === 'varchar' ? undefined : 'varchar';
-}
+import {
+  type Decimal,
+  decimalText,
+  fits,
+  isWideInteger,
+  type Kind,
+  type NumberHistory,
+  SQL_TYPE,
+  schemaKind,
+  schemaMismatch,
+  widen,
+} from './column-types.ts';
 
 export interface RowLoaderOptions {
-  /** Column → type (BIGINT, DOUBLE, BOOLEAN, TIMESTAMP, VARCHAR); fixes the columns and their order. */
+  /**
+   * Column → type (BIGINT, DOUBLE, DECIMAL(p, s), BOOLEAN, TIMESTAMP, VARCHAR); fixes the columns
+   * and their order. A value its type cannot hold exactly is refused, never rounded.
+   */
   schema?: Record<string, string>;
   signal?: AbortSignal;
   onRows?: (rows: number) => void;
@@ -102,17 +46,17 @@ export async function loadRows(
 ): Promise<{ rows: number; select: string; columns: string[] }> {
   const columns: string[] = [];
   const kinds: Kind[] = [];
+  const decimals: (Decimal | undefined)[] = [];
+  const histories: NumberHistory[] = [];
   const index = new Map<string, number>();
   const fixed = options.schema !== undefined;
   for (const [name, type] of Object.entries(options.schema ?? {})) {
-    const kind = SCHEMA_KIND[type.toUpperCase()];
-    if (!kind)
-      throw new ValidationError(
-        `schema type ${JSON.stringify(type)} for column "${name}" is not one of ${Object.keys(SCHEMA_KIND).join(', ')}`,
-      );
+    const { kind, decimal } = schemaKind(name, type);
     index.set(name, columns.length);
     columns.push(name);
     kinds.push(kind);
+    decimals.push(decimal);
+    histories.push({});
   }
   let created = false;
   let appender: Awaited<ReturnType<DuckDBConnection['createAppender']>> | undefined;
@@ -157,6 +101,7 @@ export async function loadRows(
         index.set(key, columns.length);
         columns.push(key);
         kinds.push('null');
+        histories.push({});
         if (created) {
           appender?.flushSync();
           await conn.run(`ALTER TABLE ${quoteIdent(table)} ADD COLUMN ${quoteIdent(key)} VARCHAR`);
@@ -165,17 +110,19 @@ export async function loadRows(
       }
     }
     for (let i = 0; i < columns.length; i++) {
-      const value = row[columns[i] as string];
+      const column = columns[i] as string;
+      const value = row[column];
       values[i] = value;
-      const to = widen(kinds[i] as Kind, kindOf(value));
-      if (to === undefined) continue;
+      const kind = kinds[i] as Kind;
       if (fixed) {
-        if (kinds[i] === 'varchar') continue; // anything can be written as text
-        throw new ValidationError(
-          `row ${count}, column "${columns[i]}": ${typeof value} value does not fit the schema type ${options.schema?.[columns[i] as string]}`,
-          { context: { row: count, column: columns[i] } },
-        );
+        if (fits(kind, value, decimals[i])) continue;
+        throw schemaMismatch(column, options.schema?.[column] ?? '', kind, value, count, decimals[i]);
       }
+      const history = histories[i] as NumberHistory;
+      noteWide(history, value, count);
+      const to = widen(column, kind, value, count, history);
+      if (to === undefined) continue;
+      if (to === 'double') history.double ??= { row: count, value };
       if (created) await alter(i, to);
       else kinds[i] = to;
       changed = true;
@@ -196,7 +143,8 @@ export async function loadRows(
       const value = row[columns[i] as string];
       values[i] = value;
       if (value !== undefined) present++;
-      if (!fits(kinds[i] as Kind, value)) fitsAll = false;
+      if (!fits(kinds[i] as Kind, value, decimals[i])) fitsAll = false;
+      else if (typeof value === 'bigint') noteWide(histories[i] as NumberHistory, value, count);
     }
     let keys = 0;
     if (!fixed) for (const _ in row) keys++;
@@ -223,13 +171,7 @@ export async function loadRows(
   }
   appender?.flushSync();
   appender?.closeSync();
-  const select = `SELECT ${columns
-    .map((c, i) =>
-      kinds[i] === 'timestamp'
-        ? `make_timestamp((${quoteIdent(c)} * 1000)::BIGINT) AS ${quoteIdent(c)}`
-        : quoteIdent(c),
-    )
-    .join(', ')} FROM ${quoteIdent(table)}`;
+  const select = `SELECT ${columns.map((c, i) => selected(c, kinds[i] as Kind, decimals[i])).join(', ')} FROM ${quoteIdent(table)}`;
   return { rows: count, select, columns };
 
   function append(vals: unknown[]): void {
@@ -246,7 +188,11 @@ export async function loadRows(
           else app.appendDouble(v as number);
           break;
         case 'double':
+          // fits() let only bigints within ±2^53 in, so Number() is exact.
           app.appendDouble(typeof v === 'bigint' ? Number(v) : (v as number));
+          break;
+        case 'decimal':
+          app.appendVarchar(decimalText(v as number | bigint));
           break;
         case 'boolean':
           app.appendBoolean(v as boolean);
@@ -262,10 +208,26 @@ export async function loadRows(
                 ? v.toISOString()
                 : typeof v === 'object'
                   ? JSON.stringify(v)
-                  : String(v),
+                  : Object.is(v, -0)
+                    ? '-0'
+                    : String(v),
           );
       }
     }
     app.endRow();
   }
+}
+
+/** Records the first integer of a column that a DOUBLE would round. */
+function noteWide(history: NumberHistory, value: unknown, row: number): void {
+  if (history.wide === undefined && isWideInteger(value)) history.wide = { row, value };
+}
+
+/** The column as the output has it: timestamps from epoch ms, decimals from their exact text. */
+function selected(column: string, kind: Kind, decimal: Decimal | undefined): string {
+  const c = quoteIdent(column);
+  if (kind === 'timestamp') return `make_timestamp((${c} * 1000)::BIGINT) AS ${c}`;
+  if (kind === 'decimal' && decimal)
+    return `CAST(${c} AS DECIMAL(${decimal.precision}, ${decimal.scale})) AS ${c}`;
+  return c;
 }
