@@ -23,13 +23,17 @@ export async function* iterateRows(rows: Rows, signal?: AbortSignal): AsyncItera
   }
 }
 
-/** JSON.stringify replacer: BigInt becomes a number when exact, else its decimal string. */
+// JSON.rawJSON (Node ≥ 21) writes its text as is; TypeScript's ES2024 lib does not declare it yet.
+const rawJSON = (JSON as unknown as { rawJSON(text: string): unknown }).rawJSON;
+
+/**
+ * JSON.stringify replacer that keeps every number's value: a BigInt is written with all its
+ * digits as a JSON number (JSON.stringify throws on it; a string would change its type), and -0
+ * as `-0.0` (JSON.stringify writes `0`, and readers that type `-0` as an integer read 0).
+ */
 export function jsonReplacer(_key: string, value: unknown): unknown {
-  if (typeof value === 'bigint') {
-    return value >= BigInt(Number.MIN_SAFE_INTEGER) && value <= BigInt(Number.MAX_SAFE_INTEGER)
-      ? Number(value)
-      : value.toString();
-  }
+  if (typeof value === 'bigint') return rawJSON(value.toString());
+  if (value === 0 && 1 / value < 0) return rawJSON('-0.0');
   return value;
 }
 
@@ -49,6 +53,8 @@ export function stringifyJson(value: unknown, indent?: number): string {
       // Without a replacer V8 keeps its fast serialiser; only a BigInt makes it throw, and then
       // the replacer (identical for everything else) runs. Other errors (cycles) throw again below.
       text = JSON.stringify(value, null, indent);
+      // -0 does not throw but comes out as 0; the scan costs a few percent of the stringify.
+      if (hasNegativeZero(value)) text = JSON.stringify(value, jsonReplacer, indent);
     } catch {
       text = JSON.stringify(value, jsonReplacer, indent);
       replacerCalls = REPLACER_STREAK;
@@ -56,6 +62,24 @@ export function stringifyJson(value: unknown, indent?: number): string {
   }
   // JSON.stringify(undefined) is undefined; store null so the file stays valid JSON.
   return text ?? 'null';
+}
+
+/** Whether a -0 is among the values JSON.stringify would write (a loop, not recursion: depth is the caller's). */
+function hasNegativeZero(value: unknown): boolean {
+  if (typeof value === 'number') return value === 0 && 1 / value < 0;
+  if (value === null || typeof value !== 'object') return false;
+  const stack: object[] = [value];
+  for (let v = stack.pop(); v !== undefined; v = stack.pop()) {
+    if (v instanceof Date) continue;
+    const items: unknown[] | Record<string, unknown> = v as Record<string, unknown>;
+    for (const k in items) {
+      const x = (items as Record<string, unknown>)[k];
+      if (typeof x === 'number') {
+        if (x === 0 && 1 / x < 0) return true;
+      } else if (x !== null && typeof x === 'object') stack.push(x);
+    }
+  }
+  return false;
 }
 
 /** Splits a byte stream into lines (LF or CRLF), with 1-based line numbers. */

@@ -43,6 +43,8 @@ export function csvCell(value: unknown): string {
   if (typeof value === 'string') return value;
   if (value instanceof Date) return value.toISOString();
   if (typeof value === 'object') return stringifyJson(value);
+  // String(-0) is "0"; "-0.0" is read back as negative zero, also by readers that type "-0" as an integer.
+  if (value === 0 && 1 / value < 0) return '-0.0';
   return String(value);
 }
 
