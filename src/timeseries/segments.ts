@@ -44,11 +44,23 @@ export const emptyManifest = (): Manifest => ({
   updatedAt: new Date(0).toISOString(),
 });
 
-/** Variable names become one key segment: safe characters kept, the rest %-escaped. */
+// With the `u` flag a match is a whole code point; without it each half of a surrogate pair was
+// matched alone and became U+FFFD's bytes, so `x😀` and `x😁` shared one folder.
+const UNSAFE_IN_KEY = /[^A-Za-z0-9_.-]/gu;
+
+/**
+ * Variable names become one key segment: safe characters kept, every other code point as its
+ * UTF-8 bytes `%XX`, and a lone surrogate (which has no UTF-8) as `%uXXXX`. Decoding is
+ * unambiguous, so distinct names never share a key. Names without surrogates encode as before;
+ * keys of published segments are read from the manifest, never recomputed, so stores written
+ * with the old encoding open unchanged.
+ */
 export function encodeVariableForKey(variable: string): string {
-  return variable.replace(/[^A-Za-z0-9_.-]/g, (c) =>
-    [...Buffer.from(c)].map((b) => `%${b.toString(16).toUpperCase().padStart(2, '0')}`).join(''),
-  );
+  return variable.replace(UNSAFE_IN_KEY, (c) => {
+    const unit = c.charCodeAt(0);
+    if (c.length === 1 && unit >= 0xd800 && unit <= 0xdfff) return `%u${unit.toString(16).toUpperCase()}`;
+    return [...Buffer.from(c)].map((b) => `%${b.toString(16).toUpperCase().padStart(2, '0')}`).join('');
+  });
 }
 
 export class SegmentFiles {

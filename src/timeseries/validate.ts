@@ -15,6 +15,8 @@ export function variableNameProblem(name: unknown): string | undefined {
   if (name.length === 0) return 'must not be empty';
   if (Buffer.byteLength(name) > MAX_VARIABLE_BYTES) return `is longer than ${MAX_VARIABLE_BYTES} bytes`;
   if (CONTROL.test(name)) return 'contains a control character';
+  // A lone surrogate has no UTF-8 form: the log and segments would store U+FFFD instead.
+  if (!name.isWellFormed()) return 'is not well-formed Unicode (it contains a lone surrogate)';
   if (name.includes('/') || name.includes('\\')) return 'contains a path separator';
   if (name === '.' || name === '..' || name.startsWith('..')) return 'looks like a path traversal';
   return undefined;
