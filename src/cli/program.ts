@@ -22,6 +22,9 @@ export function buildProgram(): Command {
       new Option('--log-format <format>', 'log line format').choices(['json', 'pretty']).default('json'),
     )
     .showHelpAfterError('(run with --help for usage)')
+    // Commander's own usage errors (unknown option, missing argument, bad choice) read like ours:
+    // `E022: …` on stderr, exit code 2 (run.ts). Subcommands inherit this when they are created.
+    .configureOutput({ outputError: (text, write) => write(text.replace(/^error: /, 'E022: ')) })
     .exitOverride();
   registerStorageCommands(program);
   registerConfigCommands(program);

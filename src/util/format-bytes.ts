@@ -28,3 +28,22 @@ export function parseDuration(text: string): number {
   ];
   return n * factor;
 }
+
+const SIZE_UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 };
+
+/**
+ * Parses a size such as '64KiB', '10MB', '1.5G' or '512' (bytes) into bytes. Units are binary
+ * multiples whatever the spelling (KB = KiB = 1024), as formatBytes prints them. Throws a
+ * RangeError for anything else, and for a fraction of a byte ('1.1KB' is 1126.4 bytes).
+ */
+export function parseSize(text: string): number {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(?:(b)|([kmgt])(?:i?b)?)?\s*$/i.exec(text);
+  if (!m) throw new RangeError(`Invalid size ${JSON.stringify(text)}: use e.g. 512, 64KiB, 10MB, 1.5GB`);
+  const unit = (m[2] ?? m[3] ?? '').toLowerCase();
+  const bytes = Number(m[1]) * (SIZE_UNITS[unit] as number);
+  if (!Number.isSafeInteger(bytes))
+    throw new RangeError(
+      `Invalid size ${JSON.stringify(text)}: it is ${bytes} bytes, not a whole number of bytes`,
+    );
+  return bytes;
+}

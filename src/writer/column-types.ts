@@ -9,6 +9,7 @@
  * FormatError naming the row, the column and the value — never rounded.
  */
 import { FormatError, type SluiceError, ValidationError } from '../errors.ts';
+import { plainDecimal } from '../util/decimal-text.ts';
 
 export type Kind = 'null' | 'bigint' | 'double' | 'decimal' | 'boolean' | 'timestamp' | 'varchar';
 
@@ -200,18 +201,6 @@ function decimalProblem(value: unknown, { precision, scale }: Decimal): string |
   if (intDigits > precision - scale)
     return `it has ${intDigits} digits before the point, the type keeps ${precision - scale}`;
   return undefined;
-}
-
-/** `1e+21` → `1000000000000000000000`, `1.5e-7` → `0.00000015`. */
-function plainDecimal(text: string): string {
-  const m = /^(-?)(\d+)(?:\.(\d+))?e([+-]\d+)$/.exec(text);
-  if (!m) return text;
-  const [, sign = '', int = '', frac = '', exp = '0'] = m;
-  const digits = int + frac;
-  const point = int.length + Number(exp);
-  if (point <= 0) return `${sign}0.${'0'.repeat(-point)}${digits}`;
-  if (point >= digits.length) return `${sign}${digits}${'0'.repeat(point - digits.length)}`;
-  return `${sign}${digits.slice(0, point)}.${digits.slice(point)}`;
 }
 
 function exactDouble(value: bigint): string {

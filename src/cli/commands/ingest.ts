@@ -5,6 +5,7 @@ import type { IngestLocation, SavedFile } from '../../ingest/base.ts';
 import type { FetchAndSaveResult } from '../../ingest/fetch.ts';
 import { maskSecretsInString } from '../../secrets/mask.ts';
 import { formatBytes } from '../../util/format-bytes.ts';
+import { durationFlag, intFlag } from '../flags.ts';
 import { printJson, printTable } from '../output.ts';
 
 const FORMATS = ['json', 'jsonl', 'csv', 'parquet'] as const;
@@ -72,9 +73,22 @@ export function registerIngestCommands(program: Command): void {
     .requiredOption('--dataset <id>', 'dataset id')
     .option('--header <header>', "request header 'Name: value' (repeatable)", collect, [])
     .addOption(new Option('--format <format>', 'how the body is saved').choices(FORMATS).default('json'))
-    .option('--timeout <duration>', 'per attempt', '30s')
-    .option('--retries <n>', 'retries on 5xx, timeouts and network errors (4xx is never retried)', '3')
-    .option('--retry-delay <duration>', 'first backoff delay, doubled per retry', '1s')
+    .addOption(
+      new Option('--timeout <duration>', 'per attempt')
+        .argParser(durationFlag('--timeout', { positive: true }))
+        .default(30_000, '30s'),
+    )
+    .option(
+      '--retries <n>',
+      'retries on 5xx, timeouts and network errors (4xx is never retried)',
+      intFlag('--retries', { min: 0, max: 20 }),
+      3,
+    )
+    .addOption(
+      new Option('--retry-delay <duration>', 'first backoff delay, doubled per retry')
+        .argParser(durationFlag('--retry-delay', { positive: true }))
+        .default(1000, '1s'),
+    )
     .option(
       '--base <dir|url>',
       'base directory or storage URL (default: SLUICE_INGEST_BASE_DIR or data/api_ingestion)',

@@ -1,12 +1,12 @@
 import type { Command } from 'commander';
 import type { Config } from '../../config/config.ts';
 import { type Environment, locateConfigFile } from '../../config/names.ts';
-import { UsageError } from '../../errors.ts';
 import type { DataPromoter } from '../../pipeline/promoter.ts';
 import type { SyncOptions } from '../../pipeline/sync.ts';
 import { openStorage } from '../../storage/open.ts';
 import type { Storage } from '../../storage/types.ts';
 import { formatBytes } from '../../util/format-bytes.ts';
+import { intFlag } from '../flags.ts';
 import { printJson } from '../output.ts';
 import { createProgressReporter } from '../progress.ts';
 
@@ -19,7 +19,6 @@ const lazy = {
 
 const collect = (value: string, previous: string[]) => [...previous, value];
 
-/** A commander parser for non-negative integer options. */
 /** E011 naming the lake when a local lake root does not exist (read-only commands create nothing). */
 export async function assertLakeExists(config: Config): Promise<void> {
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(config.lakeRoot) && !config.lakeRoot.startsWith('file:')) return;
@@ -30,15 +29,6 @@ export async function assertLakeExists(config: Config): Promise<void> {
   } finally {
     await lake.close();
   }
-}
-
-export function int(name: string) {
-  return (value: string) => {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n < 0)
-      throw new UsageError(`${name} must be a non-negative integer, got ${JSON.stringify(value)}`);
-    return n;
-  };
 }
 
 /** The config file (-c) with an optional --env override; the validator loads only here. */
@@ -72,7 +62,7 @@ export function registerMoveCommands(program: Command): void {
     cmd
       .option('--include <glob>', 'only keys matching (repeatable)', collect, [])
       .option('--exclude <glob>', 'skip keys matching (repeatable)', collect, [])
-      .option('--concurrency <n>', 'objects at once', int('--concurrency'), 32)
+      .option('--concurrency <n>', 'objects at once', intFlag('--concurrency', { min: 1 }), 32)
       .option('--no-cache', 'do not use or update the local sha256 cache')
       .option('-c, --config <file>', 'config file (for S3 endpoint and credentials)')
       .option('--json', 'print JSON');
@@ -93,7 +83,7 @@ export function registerMoveCommands(program: Command): void {
     .argument('<src>', 'source folder or URL')
     .argument('<dst>', 'target folder or URL')
     .option('--delete', 'delete target objects the source does not have')
-    .option('--max-delete <n>', 'refuse when more deletions are due', int('--max-delete'))
+    .option('--max-delete <n>', 'refuse when more deletions are due', intFlag('--max-delete'))
     .option('--dry-run', 'show what would change, change nothing')
     .action(
       async (
@@ -218,8 +208,8 @@ export function registerMoveCommands(program: Command): void {
     .command('prune')
     .description('Delete promoted version files that no kept backup or current version uses')
     .argument('<env>', 'environment')
-    .option('--keep <n>', 'backups to keep', int('--keep'), 10)
-    .option('--min-age <minutes>', 'keep unreferenced files younger than this', int('--min-age'), 60)
+    .option('--keep <n>', 'backups to keep', intFlag('--keep'), 10)
+    .option('--min-age <minutes>', 'keep unreferenced files younger than this', intFlag('--min-age'), 60)
     .option('--dry-run', 'show what would be deleted')
     .option('-c, --config <file>', 'config file')
     .action(

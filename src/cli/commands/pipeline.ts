@@ -1,13 +1,14 @@
 import path from 'node:path';
 import { type Command, Option } from 'commander';
 import { ENVIRONMENTS } from '../../config/names.ts';
-import { ConfigurationError, SluiceError, UsageError } from '../../errors.ts';
+import { ConfigurationError, SluiceError } from '../../errors.ts';
 import type { runDemo } from '../../pipeline/demo.ts';
 import type { Pipeline } from '../../pipeline/pipeline.ts';
 import { formatBytes } from '../../util/format-bytes.ts';
+import { intFlag, numberFlag } from '../flags.ts';
 import { printJson, printTable } from '../output.ts';
 import { createProgressReporter } from '../progress.ts';
-import { assertLakeExists, int, loadConfig, registerMoveCommands } from './pipeline-move.ts';
+import { assertLakeExists, loadConfig, registerMoveCommands } from './pipeline-move.ts';
 
 interface CommonOpts {
   config?: string;
@@ -38,12 +39,15 @@ export function registerPipelineCommands(program: Command): void {
     .command('demo')
     .description('Create ./sluice-demo with sample data and models, run the pipeline and promote dev → qa')
     .option('--dir <dir>', 'project folder', 'sluice-demo')
-    .option('--scale <n>', 'data size multiplier (1 ≈ 300,000 rows)', '1')
+    .option(
+      '--scale <n>',
+      'data size multiplier (1 ≈ 300,000 rows)',
+      numberFlag('--scale', { above: 0, max: 100 }),
+      1,
+    )
     .option('--json', 'print JSON')
-    .action(async (opts: { dir: string; scale: string; json?: boolean }) => {
-      const scale = Number(opts.scale);
-      if (!(scale > 0 && scale <= 100))
-        throw new UsageError(`--scale must be in (0, 100], got ${opts.scale}`);
+    .action(async (opts: { dir: string; scale: number; json?: boolean }) => {
+      const scale = opts.scale;
       const progress = createProgressReporter();
       let result: Awaited<ReturnType<typeof runDemo>>;
       try {
@@ -107,7 +111,7 @@ export function registerPipelineCommands(program: Command): void {
 
   common(program.command('status'))
     .description('Show the last pipeline runs with per-step duration, rows, bytes and errors')
-    .option('--limit <n>', 'runs to show', int('--limit'), 10)
+    .option('--limit <n>', 'runs to show', intFlag('--limit'), 10)
     .action(async (opts: CommonOpts & { limit: number }) => {
       const { Pipeline } = await lazy.pipeline();
       const config = await loadConfig(opts);

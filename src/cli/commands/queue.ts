@@ -1,11 +1,11 @@
-import type { Command } from 'commander';
+import { type Command, Option } from 'commander';
 import { UsageError } from '../../errors.ts';
 import type { MetricsServer } from '../../metrics/server.ts';
 import type { ClosableSignalStore } from '../../queue/handlers/store.ts';
 import type { JobQueue } from '../../queue/types.ts';
 import { assertLocalRootExists } from '../../storage/local-root.ts';
 import { openStorage, parseStorageUrl } from '../../storage/open.ts';
-import { durationFlag } from '../flags.ts';
+import { durationFlag, intFlag, portFlag, sizeFlag } from '../flags.ts';
 import { printJson, printTable } from '../output.ts';
 
 /** SIGTERM/SIGINT abort the returned signal once; work in flight finishes, then the command exits 0. */
@@ -32,30 +32,23 @@ function queueUrl(flag: string | undefined): string {
   return url;
 }
 
-function intFlag(name: string, value: string | undefined, fallback: number, min = 1): number {
-  if (value === undefined) return fallback;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < min)
-    throw new UsageError(`${name} expects a positive integer, got ${JSON.stringify(value)}`);
-  return n;
-}
-
+/** Poll flags as commander parsed them: durations in ms, sizes in bytes, counts and ports as numbers. */
 interface PollFlags {
   source?: string;
   queue?: string;
   queueName?: string;
   state?: string;
   once?: boolean;
-  interval?: string;
+  interval?: number;
   processedPrefix?: string;
   failedPrefix?: string;
-  minAge?: string;
-  concurrency?: string;
-  metricsPort?: string;
+  minAge?: number;
+  concurrency?: number;
+  metricsPort?: number;
   jobName?: string;
   jsonArray?: string;
-  maxBacklog?: string;
-  maxObjectSize?: string;
+  maxBacklog?: number;
+  maxObjectSize?: number;
   config?: string;
 }
 
@@ -69,7 +62,13 @@ async function pollCommand(flags: PollFlags): Promise<void> {
     Poller,
     startMetricsServer,
   } = await import('./queue-runtime.ts');
-  const { once, config: file, ...rest } = flags;
+  const { once, config: file, interval, minAge, ...typed } = flags;
+  // The settings schema reads a bare number as seconds (the seed's env var): pass ms with their unit.
+  const rest = {
+    ...typed,
+    ...(interval === undefined ? {} : { interval: `${interval}ms` }),
+    ...(minAge === undefined ? {} : { minAge: `${minAge}ms` }),
+  };
   const cfg = resolvePollerConfig(file ? { flags: rest, file } : { flags: rest });
   // A local source folder that does not exist is a typo, not an empty inbox: E011 before any
   // queue or state database is created for it.
@@ -123,16 +122,32 @@ export function registerQueueCommands(program: Command): void {
     .option('--queue-name <name>', 'queue name (default sluice)')
     .option('--state <url>', 'poller state: sqlite:FILE or redis://… (default: the queue’s own store)')
     .option('--once', 'poll once, print a summary and exit')
-    .option('--interval <duration>', 'time between polls (default 60s; env PULSE_S3_POLL_INTERVAL)')
+    .option(
+      '--interval <duration>',
+      'time between polls (default 60s; env PULSE_S3_POLL_INTERVAL)',
+      durationFlag('--interval', { positive: true }),
+    )
     .option('--processed-prefix <prefix>', 'archive prefix or URL (default processed/)')
     .option('--failed-prefix <prefix>', 'prefix or URL for objects that fail to parse (default failed/)')
-    .option('--min-age <duration>', 'skip objects younger than this (default 5s)')
-    .option('--concurrency <n>', 'objects processed at once (default 32)')
-    .option('--metrics-port <port>', 'serve Prometheus /metrics on this port')
+    .option('--min-age <duration>', 'skip objects younger than this (default 5s)', durationFlag('--min-age'))
+    .option(
+      '--concurrency <n>',
+      'objects processed at once (default 32)',
+      intFlag('--concurrency', { min: 1 }),
+    )
+    .option('--metrics-port <port>', 'serve Prometheus /metrics on this port', portFlag('--metrics-port'))
     .option('--job-name <name>', 'job name (default ingest_and_score_signal)')
     .option('--json-array <mode>', 'JSON arrays: document (one job) or records (one per element)')
-    .option('--max-backlog <n>', 'stop taking objects while the queue backlog is above this (default 100000)')
-    .option('--max-object-size <size>', 'objects above this go to failed/ unread (default 1GiB)')
+    .option(
+      '--max-backlog <n>',
+      'stop taking objects while the queue backlog is above this (default 100000)',
+      intFlag('--max-backlog', { min: 1 }),
+    )
+    .option(
+      '--max-object-size <size>',
+      'objects above this go to failed/ unread (default 1GiB; KB = KiB)',
+      sizeFlag('--max-object-size'),
+    )
     .option('--config <file>', 'YAML/JSON settings file (keys as the flags, camelCase)')
     .action(pollCommand);
 
@@ -147,28 +162,28 @@ export function registerQueueCommands(program: Command): void {
       'ingest_and_score_signal',
     )
     .option('--store <pathOrUrl>', 'time-series store for ingest_and_score_signal')
-    .option('--concurrency <n>', 'jobs at once', '1')
-    .option('--attempts <n>', 'tries per job before dead-lettering', '5')
-    .option('--backoff <ms>', 'first retry delay in ms (doubles each attempt)', '1000')
+    .option('--concurrency <n>', 'jobs at once', intFlag('--concurrency', { min: 1 }), 1)
+    .option('--attempts <n>', 'tries per job before dead-lettering', intFlag('--attempts', { min: 1 }), 5)
+    .option('--backoff <ms>', 'first retry delay in ms (doubles each attempt)', intFlag('--backoff'), 1000)
     .option('--drain', 'exit 0 once the queue is empty')
-    .option(
-      '--lease <duration>',
-      'sqlite: visibility timeout before a crashed worker’s job runs again',
-      '30s',
+    .addOption(
+      new Option('--lease <duration>', 'sqlite: visibility timeout before a crashed worker’s job runs again')
+        .argParser(durationFlag('--lease', { positive: true }))
+        .default(30_000, '30s'),
     )
-    .option('--metrics-port <port>', 'serve Prometheus /metrics on this port')
+    .option('--metrics-port <port>', 'serve Prometheus /metrics on this port', portFlag('--metrics-port'))
     .action(
       async (opts: {
         queue?: string;
         queueName: string;
         handler: string;
         store?: string;
-        concurrency: string;
-        attempts: string;
-        backoff: string;
+        concurrency: number;
+        attempts: number;
+        backoff: number;
         drain?: boolean;
-        lease: string;
-        metricsPort?: string;
+        lease: number;
+        metricsPort?: number;
       }) => {
         const {
           resolveHandler,
@@ -194,24 +209,22 @@ export function registerQueueCommands(program: Command): void {
         });
         const queue = openQueue(url, {
           name: opts.queueName,
-          attempts: intFlag('--attempts', opts.attempts, 5),
-          backoffMs: intFlag('--backoff', opts.backoff, 1000),
-          leaseMs: durationFlag('--lease', opts.lease),
+          attempts: opts.attempts,
+          backoffMs: opts.backoff,
+          leaseMs: opts.lease,
         });
         const metrics = createWorkerMetrics();
         let server: MetricsServer | undefined;
         const { signal, dispose } = shutdownSignal();
         try {
           if (opts.metricsPort !== undefined) {
-            server = await startMetricsServer(metrics.registry, {
-              port: intFlag('--metrics-port', opts.metricsPort, 0, 0),
-            });
+            server = await startMetricsServer(metrics.registry, { port: opts.metricsPort });
             process.stderr.write(`metrics on ${server.url}\n`);
           }
           const summary = await runWorker({
             queue,
             handler,
-            concurrency: intFlag('--concurrency', opts.concurrency, 1),
+            concurrency: opts.concurrency,
             drain: opts.drain ?? false,
             signal,
             metrics,
@@ -256,11 +269,11 @@ export function registerQueueCommands(program: Command): void {
       }),
     );
   common(q.command('dead').description('List dead-lettered jobs'))
-    .option('--limit <n>', 'at most this many', '100')
+    .option('--limit <n>', 'at most this many', intFlag('--limit', { min: 1 }), 100)
     .option('--json', 'JSON array')
-    .action(async (opts: { queue?: string; queueName: string; limit: string; json?: boolean }) =>
+    .action(async (opts: { queue?: string; queueName: string; limit: number; json?: boolean }) =>
       withQueue(opts, async (queue) => {
-        const dead = await queue.listDead(intFlag('--limit', opts.limit, 100));
+        const dead = await queue.listDead(opts.limit);
         if (opts.json) printJson(dead);
         else printTable(dead.map((d) => ({ id: d.id, name: d.name, attempts: d.attempts, error: d.error })));
       }),
@@ -278,11 +291,14 @@ export function registerQueueCommands(program: Command): void {
       .command('prune')
       .description('Delete completed jobs older than --older-than (their ids can then be enqueued again)'),
   )
-    .requiredOption('--older-than <duration>', 'retention, e.g. 7d or 12h (the deduplication window)')
-    .action(async (opts: { queue?: string; queueName: string; olderThan: string }) => {
-      const olderThanMs = durationFlag('--older-than', opts.olderThan);
+    .requiredOption(
+      '--older-than <duration>',
+      'retention, e.g. 7d or 12h (the deduplication window)',
+      durationFlag('--older-than'),
+    )
+    .action(async (opts: { queue?: string; queueName: string; olderThan: number }) => {
       await withQueue(opts, async (queue) => {
-        const n = await queue.pruneCompleted(olderThanMs);
+        const n = await queue.pruneCompleted(opts.olderThan);
         process.stdout.write(`pruned ${n} completed jobs\n`);
       });
     });

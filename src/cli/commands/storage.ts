@@ -2,7 +2,7 @@ import { createReadStream } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import type { Command } from 'commander';
+import { type Command, Option } from 'commander';
 import { UsageError } from '../../errors.ts';
 import { fromOsError } from '../../os-errors.ts';
 import { collectGarbage } from '../../storage/gc.ts';
@@ -11,7 +11,7 @@ import { openObjectUrl, openStorage, parseStorageUrl } from '../../storage/open.
 import type { ListEntry, PutBody } from '../../storage/types.ts';
 import { uploadTree } from '../../storage/upload-tree.ts';
 import { formatBytes } from '../../util/format-bytes.ts';
-import { durationFlag } from '../flags.ts';
+import { durationFlag, intFlag } from '../flags.ts';
 import { printJson } from '../output.ts';
 import { createProgressReporter } from '../progress.ts';
 
@@ -63,18 +63,23 @@ export function registerStorageCommands(program: Command): void {
     .option('-r, --recursive', 'upload a directory tree under the destination prefix')
     .option('--content-type <type>', 'content type to store')
     .option('--meta <key=value>', 'user metadata (repeatable)', collect, [])
-    .option('--concurrency <n>', 'files uploaded at once with --recursive', '16')
+    .option(
+      '--concurrency <n>',
+      'files uploaded at once with --recursive',
+      intFlag('--concurrency', { min: 1 }),
+      16,
+    )
     .action(
       async (
         source: string,
         url: string,
-        opts: { recursive?: boolean; contentType?: string; meta: string[]; concurrency: string },
+        opts: { recursive?: boolean; contentType?: string; meta: string[]; concurrency: number },
       ) => {
         if (opts.recursive) {
           const store = openStorage(url);
           const progress = createProgressReporter();
           const result = await uploadTree(source, store, '', {
-            concurrency: Number(opts.concurrency),
+            concurrency: opts.concurrency,
             onProgress: (p) =>
               progress.update({ operation: 'upload', done: p.bytes, total: p.totalBytes, unit: 'bytes' }),
           });
@@ -127,18 +132,24 @@ export function registerStorageCommands(program: Command): void {
       'Remove what killed writers left in a local storage root: temp files and metadata of deleted objects',
     )
     .argument('<dir>', 'local storage root (path or file:// URL)')
-    .option('--older-than <duration>', 'only entries older than this (e.g. 30m, 24h, 7d)', '24h')
+    .addOption(
+      new Option('--older-than <duration>', 'only entries older than this (e.g. 30m, 24h, 7d)')
+        .argParser(durationFlag('--older-than'))
+        .default(86_400_000, '24h'),
+    )
     .option('--dry-run', 'list what would be removed, remove nothing')
     .option('--json', 'print JSON')
-    .action(async (dir: string, opts: { olderThan: string; dryRun?: boolean; json?: boolean }) => {
+    .action(async (dir: string, opts: { olderThan: number; dryRun?: boolean; json?: boolean }) => {
       const parsed = parseStorageUrl(dir);
       if (parsed.kind !== 'fs') {
         throw new UsageError(
           `storage gc works on local storage; ${dir} has no temp files (for S3, abandoned multipart uploads are removed by a bucket lifecycle rule)`,
         );
       }
-      const olderThanMs = durationFlag('--older-than', opts.olderThan);
-      const result = await collectGarbage(parsed.root, { olderThanMs, dryRun: opts.dryRun ?? false });
+      const result = await collectGarbage(parsed.root, {
+        olderThanMs: opts.olderThan,
+        dryRun: opts.dryRun ?? false,
+      });
       if (opts.json) return printJson(result);
       const verb = result.dryRun ? 'would remove' : 'removed';
       for (const e of result.removed)
