@@ -10,10 +10,11 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { stringify } from 'csv-stringify/sync';
 import { quoteLiteral } from '../engine/duckdb.ts';
-import { InvalidPointError, type SluiceError, ValidationError } from '../errors.ts';
+import { FormatError, InvalidPointError, type SluiceError, ValidationError } from '../errors.ts';
 import { rowFrom } from '../formats/csv.ts';
 import { CsvScanner } from '../formats/csv-scan.ts';
 import { fromOsError } from '../os-errors.ts';
+import { isDecimalLiteral, isNonFiniteWord, readDecimal } from '../util/decimal-text.ts';
 import { parseJson } from '../util/json-parse.ts';
 import { valueAt } from './aggregate.ts';
 import { buildBatch } from './batch.ts';
@@ -90,6 +91,31 @@ function lineError(file: string, line: number, what: string): SluiceError {
   });
 }
 
+/** A number the file spells but a double cannot hold as written (E021: the file is wrong, not the store). */
+function numberError(file: string, line: number, text: string, problem: string): SluiceError {
+  return new FormatError(`${file} line ${line}: value ${text} ${problem}; nothing of this file was stored`, {
+    context: { file, line, value: text },
+  });
+}
+
+/**
+ * JSON.parse rounds 9007199254740993 and turns 1e999 into Infinity without a word. For the rare
+ * value that may be one of those, the line is parsed again to see the literal as written.
+ */
+function checkJsonValue(file: string, line: number, text: string, value: unknown): void {
+  if (typeof value !== 'number' || Math.abs(value) < 2 ** 53) return;
+  // The reviver sees every `value` key; the one whose holder is the line's object is the point's.
+  const sources = new Map<object, string>();
+  const root: unknown = JSON.parse(text, function (this: object, key, v, context?: { source?: string }) {
+    if (key === 'value' && context?.source !== undefined) sources.set(this, context.source);
+    return v;
+  });
+  const source = root !== null && typeof root === 'object' ? sources.get(root) : undefined;
+  if (source === undefined) return;
+  const read = readDecimal(source);
+  if (read.problem !== undefined) throw numberError(file, line, source, read.problem);
+}
+
 async function readJsonl(file: string): Promise<Parsed> {
   const fallback = path.basename(file).replace(/\.jsonl$/, '');
   const out: Parsed = { points: [], lines: [] };
@@ -106,6 +132,7 @@ async function readJsonl(file: string): Promise<Parsed> {
     }
     if (obj === null || typeof obj !== 'object' || Array.isArray(obj))
       throw lineError(file, n, 'is not a JSON object');
+    checkJsonValue(file, n, text, obj.value);
     const variable = typeof obj.variable === 'string' ? obj.variable : fallback;
     out.points.push({
       variable,
@@ -145,18 +172,32 @@ async function readCsv(file: string): Promise<Parsed> {
       }
     }
     const ts = /^-?\d+(\.\d+)?$/.test(r.timestamp) ? Number(r.timestamp) : r.timestamp;
-    out.points.push({ variable: r.variable, timestamp: ts, value: csvValue(r.value ?? ''), metadata });
+    out.points.push({
+      variable: r.variable,
+      timestamp: ts,
+      value: csvValue(file, line, r.value ?? ''),
+      metadata,
+    });
     out.lines.push(line);
   });
   return out;
 }
 
-/** CSV cells are text: numbers, true/false and the empty cell (null) are recognised. */
-function csvValue(cell: string): DataPointInput['value'] {
+/**
+ * CSV cells are text: decimal numbers, true/false and the empty cell (null) are recognised, any
+ * other text is a string. A cell that reads as a number a double cannot hold as written (1e999,
+ * 9007199254740993) or that names a non-finite one (NaN, Infinity) is refused: storing it as text
+ * or as a rounded number would both change it.
+ */
+function csvValue(file: string, line: number, cell: string): DataPointInput['value'] {
   if (cell === '') return null;
   if (cell === 'true' || cell === 'false') return cell === 'true';
-  const n = Number(cell);
-  return /^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(cell.trim()) && Number.isFinite(n) ? n : cell;
+  const text = cell.trim();
+  if (isNonFiniteWord(text)) throw numberError(file, line, JSON.stringify(cell), 'is not a finite number');
+  if (!isDecimalLiteral(text)) return cell;
+  const read = readDecimal(text);
+  if (read.problem !== undefined) throw numberError(file, line, text, read.problem);
+  return read.value;
 }
 
 export interface ExportOptions {

@@ -17,7 +17,9 @@ describe('sluice ts', () => {
         .code,
     ).toBe(0);
     expect(sluice('ts', 'append', dir, 'temp', '22', '--at', '2024-01-01T00:00:30Z').code).toBe(0);
-    expect(sluice('ts', 'append', dir, 'temp', 'on', '--at', '2024-01-01T00:01:00Z').code).toBe(0);
+    expect(sluice('ts', 'append', dir, 'temp', 'on', '--string', '--at', '2024-01-01T00:01:00Z').code).toBe(
+      0,
+    );
     const q = sluice('ts', 'query', dir, 'temp', '--format', 'jsonl');
     expect(
       q.out

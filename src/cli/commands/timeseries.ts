@@ -5,8 +5,10 @@ import { UsageError } from '../../errors.ts';
 import { fromOsError } from '../../os-errors.ts';
 import type { TimeSeriesStore } from '../../timeseries/store.ts';
 import type { AggregateFn, PointValue, TimeSeriesStoreOptions } from '../../timeseries/types.ts';
+import { readDecimal } from '../../util/decimal-text.ts';
 import { parseDuration } from '../../util/format-bytes.ts';
 import { parseJson } from '../../util/json-parse.ts';
+import { durationFlag, intFlag } from '../flags.ts';
 import { printJson, printTable } from '../output.ts';
 import { createProgressReporter } from '../progress.ts';
 
@@ -28,31 +30,42 @@ export function parseTimeArg(text: string | undefined, flag: string): string | n
   return t;
 }
 
-/** Values typed on a command line: numbers, true/false and null are recognised, the rest is text. */
-export function parseValueArg(text: string, type = 'auto'): PointValue {
+const VALUE_TYPES = ['number', 'string', 'bool', 'null'];
+
+/**
+ * The `<value>` of `ts append`, read as `--type` says. A number must be a plain decimal that a
+ * double holds as typed (see readDecimal): NaN, 1e999, 0x10 or a typo are refused, never stored
+ * as text; text is stored only when asked for with --string.
+ */
+export function parseValueArg(text: string, type = 'number'): PointValue {
   switch (type) {
     case 'string':
       return text;
-    case 'number': {
-      const n = Number(text);
-      if (text.trim() === '' || !Number.isFinite(n))
-        throw new UsageError(`value ${JSON.stringify(text)} is not a finite number`);
-      return n;
-    }
     case 'bool':
       if (text !== 'true' && text !== 'false')
-        throw new UsageError(`value ${JSON.stringify(text)} is not true or false`);
+        throw new UsageError(`<value> must be true or false with --type bool, got ${JSON.stringify(text)}`);
       return text === 'true';
     case 'null':
+      if (text !== 'null')
+        throw new UsageError(`<value> must be null with --type null, got ${JSON.stringify(text)}`);
       return null;
-    default:
-      if (text === 'null') return null;
-      if (text === 'true' || text === 'false') return text === 'true';
-      if (/^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(text) && Number.isFinite(Number(text)))
-        return Number(text);
-      return text;
+    default: {
+      const read = readDecimal(text);
+      if (read.problem === undefined) return read.value;
+      throw new UsageError(
+        `<value> must be a finite number (like 12, -0.5 or 1e3), got ${JSON.stringify(text)}: it ${read.problem}; to store text pass --string, true/false --type bool, null --type null`,
+      );
+    }
   }
 }
+
+/** `--older-than` of `ts retain`: a duration (30d, kept as text for the store) or a time. */
+function olderThanArg(text: string): string | number {
+  if (/^\s*\d+(\.\d+)?\s*(ms|s|m|h|d)\s*$/i.test(text)) return text;
+  return parseTimeArg(text, '--older-than') as string | number;
+}
+
+const timeFlag = (flag: string) => (text: string) => parseTimeArg(text, flag);
 
 async function withStore<T>(
   url: string,
@@ -112,22 +125,21 @@ export function registerTimeseriesCommands(program: Command): void {
     .description('Append one point (durable when the command returns)')
     .argument('<store>', 'store path or s3:// URL')
     .argument('<variable>', 'variable name')
-    .argument('<value>', 'number, true/false, null or text')
-    .option('--at <time>', 'timestamp: ISO, epoch ms, now or -5m (default: now)')
+    .argument('<value>', 'a finite number (12, -0.5, 1e3); text with --string; see --type')
+    .option('--at <time>', 'timestamp: ISO, epoch ms, now or -5m (default: now)', timeFlag('--at'))
     .option('--meta <json>', 'metadata JSON object')
-    .addOption(
-      new Option('--type <type>', 'how to read <value>')
-        .choices(['auto', 'number', 'string', 'bool', 'null'])
-        .default('auto'),
-    )
+    .addOption(new Option('--type <type>', 'how to read <value>').choices(VALUE_TYPES).default('number'))
+    .addOption(new Option('--string', 'store <value> as text (same as --type string)').conflicts('type'))
     .addOption(walOption())
     .action(
       async (
         url: string,
         variable: string,
-        value: string,
-        opts: { at?: string; meta?: string; type: string; walDir?: string },
+        text: string,
+        opts: { at?: string | number; meta?: string; type: string; string?: boolean; walDir?: string },
       ) => {
+        // Everything is checked before the store opens: a refused value creates nothing.
+        const value = parseValueArg(text, opts.string ? 'string' : opts.type);
         let meta: Record<string, unknown> | undefined;
         if (opts.meta !== undefined) {
           try {
@@ -136,10 +148,8 @@ export function registerTimeseriesCommands(program: Command): void {
             throw new UsageError(`--meta is not JSON: ${(error as Error).message}`);
           }
         }
-        const at = parseTimeArg(opts.at, '--at') ?? Date.now();
-        await withStore(url, walOpts(opts), (s) =>
-          s.storeDataPoint(variable, at, parseValueArg(value, opts.type), meta),
-        );
+        const at = opts.at ?? Date.now();
+        await withStore(url, walOpts(opts), (s) => s.storeDataPoint(variable, at, value, meta));
       },
     );
 
@@ -168,9 +178,9 @@ export function registerTimeseriesCommands(program: Command): void {
     .description('Points of one variable in a time range')
     .argument('<store>')
     .argument('<variable>')
-    .option('--from <time>', 'start (inclusive): ISO, epoch ms, now, -1h')
-    .option('--to <time>', 'end (exclusive)')
-    .option('--limit <n>', 'at most n points', (v) => Number(v))
+    .option('--from <time>', 'start (inclusive): ISO, epoch ms, now, -1h', timeFlag('--from'))
+    .option('--to <time>', 'end (exclusive)', timeFlag('--to'))
+    .option('--limit <n>', 'at most n points', intFlag('--limit'))
     .addOption(new Option('--order <order>').choices(['asc', 'desc']).default('asc'))
     .addOption(formatOption())
     .addOption(walOption())
@@ -178,8 +188,8 @@ export function registerTimeseriesCommands(program: Command): void {
       const rows: Record<string, unknown>[] = [];
       await withStore(url, { readOnly: true, ...walOpts(opts) }, async (s) => {
         const q = {
-          from: parseTimeArg(opts.from as string | undefined, '--from'),
-          to: parseTimeArg(opts.to as string | undefined, '--to'),
+          from: opts.from,
+          to: opts.to,
           limit: opts.limit as number | undefined,
           order: opts.order as 'asc' | 'desc',
         };
@@ -196,21 +206,25 @@ export function registerTimeseriesCommands(program: Command): void {
     .description('Downsample: one value per bucket')
     .argument('<store>')
     .argument('<variables...>')
-    .requiredOption('--every <duration>', 'bucket width, e.g. 1m, 30s, 1h')
+    .requiredOption(
+      '--every <duration>',
+      'bucket width, e.g. 1m, 30s, 1h',
+      durationFlag('--every', { positive: true }),
+    )
     .addOption(
       new Option('--fn <fn>').choices(['avg', 'min', 'max', 'sum', 'count', 'first', 'last']).default('avg'),
     )
-    .option('--from <time>')
-    .option('--to <time>')
+    .option('--from <time>', 'start (inclusive)', timeFlag('--from'))
+    .option('--to <time>', 'end (exclusive)', timeFlag('--to'))
     .addOption(formatOption())
     .addOption(walOption())
-    .action(async (url: string, variables: string[], opts: Record<string, string | undefined>) => {
+    .action(async (url: string, variables: string[], opts: Record<string, string | number | undefined>) => {
       const rows = await withStore(url, { readOnly: true, ...walOpts(opts) }, (s) =>
         s.aggregate(variables, {
-          every: opts.every as string,
+          every: opts.every as number,
           fn: opts.fn as AggregateFn,
-          from: parseTimeArg(opts.from, '--from'),
-          to: parseTimeArg(opts.to, '--to'),
+          from: opts.from,
+          to: opts.to,
         }),
       );
       printRows(
@@ -261,14 +275,11 @@ export function registerTimeseriesCommands(program: Command): void {
   ts.command('retain')
     .description('Delete points older than a time or duration')
     .argument('<store>')
-    .requiredOption('--older-than <time>', 'e.g. 30d, or an ISO time')
+    .requiredOption('--older-than <time>', 'e.g. 30d, or an ISO time', olderThanArg)
     .addOption(walOption())
-    .action(async (url: string, opts: { olderThan: string; walDir?: string }) => {
-      const olderThan = /^\d+(\.\d+)?\s*(ms|s|m|h|d)$/i.test(opts.olderThan.trim())
-        ? opts.olderThan
-        : (parseTimeArg(opts.olderThan, '--older-than') as string | number);
+    .action(async (url: string, opts: { olderThan: string | number; walDir?: string }) => {
       const res = await withStore(url, { create: false, ...walOpts(opts) }, (s) =>
-        s.applyRetention({ olderThan }),
+        s.applyRetention({ olderThan: opts.olderThan }),
       );
       printJson(res);
     });
@@ -279,18 +290,24 @@ export function registerTimeseriesCommands(program: Command): void {
     .argument('[variable]', 'default: all variables')
     .addOption(new Option('--format <format>').choices(['jsonl', 'csv', 'parquet']).default('jsonl'))
     .requiredOption('--out <path>', 'directory (jsonl) or file (csv, parquet)')
-    .option('--from <time>')
-    .option('--to <time>')
+    .option('--from <time>', 'start (inclusive)', timeFlag('--from'))
+    .option('--to <time>', 'end (exclusive)', timeFlag('--to'))
     .addOption(walOption())
-    .action(async (url: string, variable: string | undefined, opts: Record<string, string | undefined>) => {
-      const res = await withStore(url, { readOnly: true, ...walOpts(opts) }, (s) =>
-        s.export(variable, {
-          format: opts.format as 'jsonl',
-          out: opts.out as string,
-          from: parseTimeArg(opts.from, '--from'),
-          to: parseTimeArg(opts.to, '--to'),
-        }),
-      );
-      process.stdout.write(`exported ${res.points} points to ${res.files.join(', ')}\n`);
-    });
+    .action(
+      async (
+        url: string,
+        variable: string | undefined,
+        opts: Record<string, string | number | undefined>,
+      ) => {
+        const res = await withStore(url, { readOnly: true, ...walOpts(opts) }, (s) =>
+          s.export(variable, {
+            format: opts.format as 'jsonl',
+            out: opts.out as string,
+            from: opts.from,
+            to: opts.to,
+          }),
+        );
+        process.stdout.write(`exported ${res.points} points to ${res.files.join(', ')}\n`);
+      },
+    );
 }
