@@ -19,7 +19,8 @@ function decode(key: string): string {
   let out = '';
   const bytes: number[] = [];
   const flush = () => {
-    out += new TextDecoder('utf-8', { fatal: true }).decode(Uint8Array.from(bytes));
+    // ignoreBOM keeps a leading U+FEFF: it is part of the name.
+    out += new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(Uint8Array.from(bytes));
     bytes.length = 0;
   };
   for (let i = 0; i < key.length; ) {
