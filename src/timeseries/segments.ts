@@ -11,7 +11,7 @@ import path from 'node:path';
 import { type Engine, quoteLiteral } from '../engine/duckdb.ts';
 import { NotFoundError, TimeSeriesError } from '../errors.ts';
 import type { Storage } from '../storage/types.ts';
-import { T_STRING } from './codec.ts';
+import { T_BOOL, T_NUMBER, T_STRING } from './codec.ts';
 import type { Columns } from './columns.ts';
 
 export interface SegmentEntry {
@@ -61,6 +61,21 @@ export function encodeVariableForKey(variable: string): string {
     if (c.length === 1 && unit >= 0xd800 && unit <= 0xdfff) return `%u${unit.toString(16).toUpperCase()}`;
     return [...Buffer.from(c)].map((b) => `%${b.toString(16).toUpperCase().padStart(2, '0')}`).join('');
   });
+}
+
+/**
+ * Whether the value column holds both 0 and -0. DuckDB's Parquet dictionary (1.5) files them as
+ * one value, so a segment written with it would return whichever came first for both.
+ */
+function hasSignedZeros(cols: Columns): boolean {
+  let signs = 0;
+  for (let i = 0; i < cols.length; i++) {
+    const t = cols.type[i];
+    const v = cols.num[i] as number;
+    if ((t === T_NUMBER || t === T_BOOL) && v === 0) signs |= 1 / v < 0 ? 1 : 2;
+    if (signs === 3) return true;
+  }
+  return false;
 }
 
 export class SegmentFiles {
@@ -218,7 +233,7 @@ export class SegmentFiles {
             `COPY (SELECT ${quoteLiteral(variable)} AS variable, make_timestamp(micros::BIGINT) AS ts,
                           type, value, str, meta
                    FROM ${table})
-             TO ${quoteLiteral(file)} (FORMAT parquet, COMPRESSION zstd, PARQUET_VERSION V2, ROW_GROUP_SIZE 1000000)`,
+             TO ${quoteLiteral(file)} (FORMAT parquet, COMPRESSION zstd, PARQUET_VERSION V2, ROW_GROUP_SIZE 1000000${hasSignedZeros(cols) ? ', DICTIONARY_SIZE_LIMIT 0' : ''})`,
           );
         } finally {
           await conn.run(`DROP TABLE IF EXISTS ${table}`);

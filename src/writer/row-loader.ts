@@ -37,13 +37,25 @@ export interface RowLoaderOptions {
   onRows?: (rows: number) => void;
 }
 
+export interface LoadedRows {
+  rows: number;
+  /** A SELECT that yields the rows with their real types. */
+  select: string;
+  columns: string[];
+  /**
+   * Some DOUBLE column holds both 0 and -0. DuckDB's Parquet dictionary (1.5) files them as one
+   * value, so whichever comes first replaces the other: the COPY must then go without dictionary.
+   */
+  signedZeros: boolean;
+}
+
 /** Loads rows into `table`; returns the row count and a SELECT that yields them with their real types. */
 export async function loadRows(
   conn: DuckDBConnection,
   table: string,
   rows: Iterable<Row> | AsyncIterable<Row>,
   options: RowLoaderOptions = {},
-): Promise<{ rows: number; select: string; columns: string[] }> {
+): Promise<LoadedRows> {
   const columns: string[] = [];
   const kinds: Kind[] = [];
   const decimals: (Decimal | undefined)[] = [];
@@ -64,6 +76,8 @@ export async function loadRows(
   // Rows seen before the table exists (the first 1,000 shape the initial schema).
   const buffered: unknown[][] = [];
   let count = 0;
+  // Per column: 1 when a -0 was appended, 2 when a 0 (integer zeros become 0 when widened).
+  const zeroSigns: number[] = [];
 
   const create = async () => {
     if (columns.length === 0) {
@@ -172,7 +186,8 @@ export async function loadRows(
   appender?.flushSync();
   appender?.closeSync();
   const select = `SELECT ${columns.map((c, i) => selected(c, kinds[i] as Kind, decimals[i])).join(', ')} FROM ${quoteIdent(table)}`;
-  return { rows: count, select, columns };
+  const signedZeros = zeroSigns.some((signs, i) => signs === 3 && kinds[i] === 'double');
+  return { rows: count, select, columns, signedZeros };
 
   function append(vals: unknown[]): void {
     const app = appender as NonNullable<typeof appender>;
@@ -184,13 +199,17 @@ export async function loadRows(
       }
       switch (kinds[i]) {
         case 'bigint':
+          if (v === 0 || v === 0n) zeroSigns[i] = (zeroSigns[i] ?? 0) | 2;
           if (typeof v === 'bigint') app.appendBigInt(v);
           else app.appendDouble(v as number);
           break;
-        case 'double':
+        case 'double': {
           // fits() let only bigints within ±2^53 in, so Number() is exact.
-          app.appendDouble(typeof v === 'bigint' ? Number(v) : (v as number));
+          const d = typeof v === 'bigint' ? Number(v) : (v as number);
+          if (d === 0) zeroSigns[i] = (zeroSigns[i] ?? 0) | (1 / d < 0 ? 1 : 2);
+          app.appendDouble(d);
           break;
+        }
         case 'decimal':
           app.appendVarchar(decimalText(v as number | bigint));
           break;

@@ -132,16 +132,16 @@ export async function stageWithDuckDB(
   try {
     const partitions = options.partitionBy ?? [];
     const out = temp.file('out');
-    const target =
+    const target = (extra = '') =>
       partitions.length > 0
-        ? `${quoteLiteral(out)} (${copyOptions(format, options)}, PARTITION_BY (${partitions.map(quoteIdent).join(', ')}), FILENAME_PATTERN 'part-{i}')`
-        : `${quoteLiteral(`${out}.${format}`)} (${copyOptions(format, options)})`;
+        ? `${quoteLiteral(out)} (${copyOptions(format, options)}${extra}, PARTITION_BY (${partitions.map(quoteIdent).join(', ')}), FILENAME_PATTERN 'part-{i}')`
+        : `${quoteLiteral(`${out}.${format}`)} (${copyOptions(format, options)}${extra})`;
     const rows = await options.engine.withConnection(async (conn) => {
       if (isSqlTable(table)) {
         let sql = table.sql;
         for (let attempt = 0; ; attempt++) {
           try {
-            const result = await conn.run(`COPY (${sql}) TO ${target}`);
+            const result = await conn.run(`COPY (${sql}) TO ${target()}`);
             return Number(result.rowsChanged);
           } catch (error) {
             const next = attempt === 0 ? await table.retrySql?.(error) : undefined;
@@ -165,7 +165,9 @@ export async function stageWithDuckDB(
             );
           }
         }
-        await conn.run(`COPY (${loaded.select}) TO ${target}`);
+        // DuckDB's Parquet dictionary merges 0 and -0 (see LoadedRows.signedZeros).
+        const extra = format === 'parquet' && loaded.signedZeros ? ', DICTIONARY_SIZE_LIMIT 0' : '';
+        await conn.run(`COPY (${loaded.select}) TO ${target(extra)}`);
         return loaded.rows;
       } finally {
         await conn.run(`DROP TABLE IF EXISTS ${quoteIdent(name)}`);

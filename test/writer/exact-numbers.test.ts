@@ -155,6 +155,27 @@ describe('writer numbers keep their exact value or the write fails (E021)', () =
     );
   });
 
+  for (const route of TYPED) {
+    it(`${route.label}: 0 and -0 in one column survive DuckDB's Parquet dictionary`, async () => {
+      // Enough repeats that DuckDB picks a dictionary, which files 0 and -0 as one value.
+      const zeros = [-0, 0, 0n, -0, 0, 0.5, -0];
+      const { outcome, output } = await write(
+        [...Array.from({ length: 1500 }, () => 7), ...zeros].map((a) => ({ a })),
+        route,
+      );
+      expect(outcome).toMatchObject({ rows: 1507 });
+      expect((await readBack(output, route)).slice(1500)).toEqual([
+        '-0.0',
+        '0.0',
+        '0.0',
+        '-0.0',
+        '0.0',
+        '0.5',
+        '-0.0',
+      ]);
+    });
+  }
+
   it('refuses a bigint outside BIGINT instead of failing inside DuckDB', async () => {
     const error = await fx.writer
       .writeDataframe([{ a: 1n }, { a: 2n ** 63n }], fresh(), { format: 'parquet' })
