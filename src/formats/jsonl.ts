@@ -2,8 +2,10 @@
 
 import { FormatError } from '../errors.ts';
 import type { Storage } from '../storage/types.ts';
-import { parseJson } from '../util/json-parse.ts';
-import { ChunkBuffer, iterateRows, putEncoded, splitLines, stringifyJson } from './common.ts';
+import { formatErrorAt } from '../util/format-error-at.ts';
+import { parseStrictJson } from '../util/json-strict.ts';
+import { isBlankLine, splitLines } from '../util/lines.ts';
+import { ChunkBuffer, iterateRows, putEncoded, stringifyJson } from './common.ts';
 import type { ByteSource, Format, FormatReader, FormatWriter, Row, Rows } from './types.ts';
 
 /** One row as a JSONL line (with its trailing newline). Line separators inside strings are escaped by JSON. */
@@ -26,30 +28,48 @@ export interface JsonlReadOptions {
   skipInvalid?: boolean;
   /** Name used in error messages. */
   source?: string;
+  /** Longest line in bytes; longer is E021 (before the line is held whole). @default 64 MiB */
+  maxLineBytes?: number;
+  /** Deepest nesting of arrays and objects in one line. @default 512 */
+  maxDepth?: number;
 }
 
+/**
+ * One strict JSON object per line (util/json-strict.ts), lines split by the bounded splitter
+ * (util/lines.ts): UTF-8 only, a leading BOM skipped, LF or CRLF, the last line may lack its line
+ * end, lines that are empty or only spaces and tabs are skipped; integers beyond ±(2^53 − 1)
+ * are kept as BigInt.
+ */
 async function* decodeJsonl(
   bytes: ByteSource,
   options: JsonlReadOptions & { signal?: AbortSignal } = {},
 ): AsyncIterable<Row> {
-  const where = options.source ? `${options.source} ` : '';
-  for await (const { line, number } of splitLines(bytes, options.signal)) {
-    if (line.trim() === '') continue;
+  const lines = splitLines(bytes, {
+    label: 'JSONL',
+    source: options.source,
+    ...(options.maxLineBytes === undefined ? {} : { maxLineBytes: options.maxLineBytes }),
+    skipInvalidUtf8: options.skipInvalid ?? false,
+    signal: options.signal,
+  });
+  for await (const { text, line } of lines) {
+    if (isBlankLine(text)) continue;
+    const at = { label: 'JSONL', source: options.source, line, column: 1 };
     let value: unknown;
     try {
-      value = parseJson(line);
-    } catch (error) {
-      if (options.skipInvalid) continue;
-      throw new FormatError(`JSONL ${where}line ${number} is not valid JSON: ${(error as Error).message}`, {
-        cause: error,
-        context: { line: number, ...(options.source ? { file: options.source } : {}) },
+      value = parseStrictJson(text, at, {
+        ...(options.maxDepth === undefined ? {} : { maxDepth: options.maxDepth }),
+        after: 'JSON Lines has one value per line',
       });
+    } catch (error) {
+      if (options.skipInvalid && error instanceof FormatError) continue;
+      throw error;
     }
     if (value === null || typeof value !== 'object' || Array.isArray(value)) {
       if (options.skipInvalid) continue;
-      throw new FormatError(`JSONL ${where}line ${number} is not a JSON object`, {
-        context: { line: number, ...(options.source ? { file: options.source } : {}) },
-      });
+      throw formatErrorAt(
+        at,
+        `the line is ${Array.isArray(value) ? 'an array' : value === null ? 'null' : `a ${typeof value}`}, not a JSON object`,
+      );
     }
     yield value as Row;
   }

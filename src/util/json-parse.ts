@@ -12,9 +12,40 @@ import { FormatError } from '../errors.ts';
 // positives (a value ending in `":`) only cost the slow path.
 const ESCAPED_KEY = /\\.(?:[^"\\]|\\.)*"\s*:/s;
 
-export function parseJson(text: string): unknown {
-  if (!text.includes('\\') || !ESCAPED_KEY.test(text)) return JSON.parse(text);
-  return new SlowParser(text).parseDocument();
+export interface ParseJsonOptions {
+  /**
+   * An integer written without fraction or exponent beyond ±(2^53 − 1) becomes a BigInt with its
+   * exact value instead of a rounded number. Recursive: depth-check untrusted text first.
+   * @default false
+   */
+  bigint?: boolean;
+}
+
+// Only texts with a run of 16+ digits can hold an integer beyond 2^53 - 1 (16 digits); the rest
+// keep JSON.parse's fast path, as the reviver below makes parsing several times slower.
+const LONG_DIGIT_RUN = /\d{16}/;
+
+export function parseJson(text: string, options: ParseJsonOptions = {}): unknown {
+  const escapedKey = text.includes('\\') && ESCAPED_KEY.test(text);
+  if (options.bigint && LONG_DIGIT_RUN.test(text)) {
+    // The V8 key bug hits the reviver path too, so escaped keys still go to the slow parser.
+    return escapedKey
+      ? new SlowParser(text, true).parseDocument()
+      : JSON.parse(text, keepBigIntegers as never);
+  }
+  return escapedKey ? new SlowParser(text).parseDocument() : JSON.parse(text);
+}
+
+/** Whether a number's source is an integer literal that a double cannot hold exactly. */
+function isUnsafeIntegerLiteral(value: number, source: string): boolean {
+  return !Number.isSafeInteger(value) && /^-?\d+$/.test(source);
+}
+
+// Node 24's JSON.parse passes the number's source text to the reviver (`context.source`).
+function keepBigIntegers(_key: string, value: unknown, context?: { source?: string }): unknown {
+  if (typeof value !== 'number' || Number.isSafeInteger(value)) return value;
+  const source = context?.source;
+  return source !== undefined && isUnsafeIntegerLiteral(value, source) ? BigInt(source) : value;
 }
 
 const ESCAPES: Record<string, string> = {
@@ -37,9 +68,11 @@ const NUMBER = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/y;
 class SlowParser {
   private i = 0;
   private readonly s: string;
+  private readonly bigint: boolean;
 
-  constructor(s: string) {
+  constructor(s: string, bigint = false) {
     this.s = s;
+    this.bigint = bigint;
   }
 
   parseDocument(): unknown {
@@ -77,7 +110,8 @@ class SlowParser {
     const m = NUMBER.exec(this.s);
     if (!m) this.fail(c === undefined ? 'Unexpected end of JSON input' : `Unexpected token '${c}'`);
     this.i += m[0].length;
-    return Number(m[0]);
+    const n = Number(m[0]);
+    return this.bigint && isUnsafeIntegerLiteral(n, m[0]) ? BigInt(m[0]) : n;
   }
 
   private object(): Record<string, unknown> {
