@@ -7,13 +7,14 @@
 import { createReadStream } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
 import { stringify } from 'csv-stringify/sync';
 import { quoteLiteral } from '../engine/duckdb.ts';
 import { InvalidPointError, type SluiceError, ValidationError } from '../errors.ts';
 import { rowFrom } from '../formats/csv.ts';
 import { CsvScanner } from '../formats/csv-scan.ts';
 import { parseJson } from '../util/json-parse.ts';
+import { parseStrictJson } from '../util/json-strict.ts';
+import { isBlankLine, splitLines } from '../util/lines.ts';
 import { valueAt } from './aggregate.ts';
 import { buildBatch } from './batch.ts';
 import { T_STRING } from './codec.ts';
@@ -86,30 +87,36 @@ function lineError(file: string, line: number, what: string): SluiceError {
   });
 }
 
+/**
+ * The seed's JSONL layout, read strictly (util/json-strict.ts) through the bounded line splitter:
+ * invalid UTF-8, broken JSON, nesting over 512 and integers beyond ±(2^53 − 1) (a point's value
+ * is a double, so they would be rounded) are E021 naming the file and line; blank lines are skipped.
+ */
 async function readJsonl(file: string): Promise<Parsed> {
   const fallback = path.basename(file).replace(/\.jsonl$/, '');
   const out: Parsed = { points: [], lines: [] };
-  const rl = createInterface({ input: createReadStream(file), crlfDelay: Number.POSITIVE_INFINITY });
-  let n = 0;
-  for await (const text of rl) {
-    n++;
-    if (text.trim() === '') continue;
-    let obj: Record<string, unknown>;
-    try {
-      obj = parseJson(text) as Record<string, unknown>;
-    } catch (error) {
-      throw lineError(file, n, `is not JSON (${(error as Error).message})`);
+  const input = createReadStream(file, { highWaterMark: 1024 * 1024 });
+  try {
+    for await (const { text, line } of splitLines(input, { label: 'JSONL', source: file })) {
+      if (isBlankLine(text)) continue;
+      const obj = parseStrictJson(
+        text,
+        { label: 'JSONL', source: file, line, column: 1 },
+        { bigIntegers: 'refuse', after: 'JSON Lines has one value per line' },
+      ) as Record<string, unknown>;
+      if (obj === null || typeof obj !== 'object' || Array.isArray(obj))
+        throw lineError(file, line, 'is not a JSON object');
+      const variable = typeof obj.variable === 'string' ? obj.variable : fallback;
+      out.points.push({
+        variable,
+        timestamp: obj.timestamp as never,
+        value: (obj.value === undefined ? null : obj.value) as never,
+        metadata: obj.metadata as never,
+      });
+      out.lines.push(line);
     }
-    if (obj === null || typeof obj !== 'object' || Array.isArray(obj))
-      throw lineError(file, n, 'is not a JSON object');
-    const variable = typeof obj.variable === 'string' ? obj.variable : fallback;
-    out.points.push({
-      variable,
-      timestamp: obj.timestamp as never,
-      value: (obj.value === undefined ? null : obj.value) as never,
-      metadata: obj.metadata as never,
-    });
-    out.lines.push(n);
+  } finally {
+    input.destroy();
   }
   return out;
 }
