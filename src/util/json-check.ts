@@ -21,6 +21,8 @@ export interface FindJsonProblemOptions {
   maxDepth?: number;
   /** Report an integer written without fraction or exponent beyond ±(2^53 − 1). @default false */
   unsafeIntegers?: boolean;
+  /** Report a number too large for a double (`1e400`, which JSON.parse makes Infinity). @default false */
+  overflow?: boolean;
   /** Says what may follow the value (in `unexpected X after the value: <after>`). */
   after?: string;
 }
@@ -124,14 +126,9 @@ export function findJsonProblem(text: string, options: FindJsonProblemOptions = 
       else if (c === 0x2d || isDigit(c)) end = numberEnd(text, i);
       else end = literalEnd(text, i);
       if (typeof end !== 'number') return end;
-      if (options.unsafeIntegers && end - i >= 16 && (c === 0x2d || isDigit(c))) {
-        const literal = text.slice(i, end);
-        if (/^-?\d+$/.test(literal) && !Number.isSafeInteger(Number(literal))) {
-          return problem(
-            i,
-            `integer ${literal} at ${describePath(path)} is beyond ±9007199254740991 (2^53 − 1) and would lose its exact value: send it as a string`,
-          );
-        }
+      if ((options.unsafeIntegers || options.overflow) && (c === 0x2d || isDigit(c))) {
+        const bad = numberProblem(text.slice(i, end), options, path);
+        if (bad) return problem(i, bad);
       }
       i = end;
       state = AFTER;
@@ -150,7 +147,8 @@ export function findJsonProblem(text: string, options: FindJsonProblemOptions = 
         return problem(i, `expected a property name in double quotes, found ${describeAt(text, i)}`);
       const end = stringEnd(text, i);
       if (typeof end !== 'number') return end;
-      if (options.unsafeIntegers) path[path.length - 1] = JSON.parse(text.slice(i, end)) as string;
+      if (options.unsafeIntegers || options.overflow)
+        path[path.length - 1] = JSON.parse(text.slice(i, end)) as string;
       i = end;
       state = COLON;
       continue;
@@ -187,6 +185,22 @@ export function findJsonProblem(text: string, options: FindJsonProblemOptions = 
     const what = top === 0x5b ? "',' or ']' after an array element" : "',' or '}' after a property value";
     return problem(i, `expected ${what}, found ${describeAt(text, i)}`);
   }
+}
+
+/** What is wrong with a number literal that a double cannot hold exactly, if anything. */
+function numberProblem(
+  literal: string,
+  options: FindJsonProblemOptions,
+  path: (string | number)[],
+): string | undefined {
+  const value = Number(literal);
+  if (options.overflow && !Number.isFinite(value)) {
+    return `number ${literal} at ${describePath(path)} is too large for a double (it would become Infinity)`;
+  }
+  if (options.unsafeIntegers && !Number.isSafeInteger(value) && /^-?\d+$/.test(literal)) {
+    return `integer ${literal} at ${describePath(path)} is beyond ±9007199254740991 (2^53 − 1) and would lose its exact value: send it as a string`;
+  }
+  return undefined;
 }
 
 /** End of the string starting at `i` (after its closing quote), or what is wrong in it. */

@@ -14,38 +14,40 @@ const ESCAPED_KEY = /\\.(?:[^"\\]|\\.)*"\s*:/s;
 
 export interface ParseJsonOptions {
   /**
-   * An integer written without fraction or exponent beyond ±(2^53 − 1) becomes a BigInt with its
-   * exact value instead of a rounded number. Recursive: depth-check untrusted text first.
+   * Numbers keep their exact value or fail: an integer written without fraction or exponent
+   * beyond ±(2^53 − 1) becomes a BigInt, and a number too large for a double (`1e400`, which
+   * JSON.parse makes Infinity) throws a RangeError. Recursive: depth-check untrusted text first.
    * @default false
    */
-  bigint?: boolean;
+  exactNumbers?: boolean;
 }
 
-// Only texts with a run of 16+ digits can hold an integer beyond 2^53 - 1 (16 digits); the rest
-// keep JSON.parse's fast path, as the reviver below makes parsing several times slower.
-const LONG_DIGIT_RUN = /\d{16}/;
+// Only texts with a run of 16+ digits (2^53 - 1 has 16) or a 3-digit exponent can hold such a
+// number; the rest keep JSON.parse's fast path, as a reviver makes parsing several times slower.
+export const SUSPECT_NUMBER = /\d{16}|[eE][+-]?\d{3}/;
 
 export function parseJson(text: string, options: ParseJsonOptions = {}): unknown {
   const escapedKey = text.includes('\\') && ESCAPED_KEY.test(text);
-  if (options.bigint && LONG_DIGIT_RUN.test(text)) {
+  if (options.exactNumbers && SUSPECT_NUMBER.test(text)) {
     // The V8 key bug hits the reviver path too, so escaped keys still go to the slow parser.
     return escapedKey
       ? new SlowParser(text, true).parseDocument()
-      : JSON.parse(text, keepBigIntegers as never);
+      : JSON.parse(text, keepExactNumbers as never);
   }
   return escapedKey ? new SlowParser(text).parseDocument() : JSON.parse(text);
 }
 
-/** Whether a number's source is an integer literal that a double cannot hold exactly. */
-function isUnsafeIntegerLiteral(value: number, source: string): boolean {
-  return !Number.isSafeInteger(value) && /^-?\d+$/.test(source);
+/** `value` parsed from `source`, as a BigInt when a double cannot hold the integer exactly. */
+function exactNumber(value: number, source: string): number | bigint {
+  if (Number.isSafeInteger(value)) return value;
+  if (!Number.isFinite(value)) throw new RangeError(`number ${source} is too large for a double`);
+  return /^-?\d+$/.test(source) ? BigInt(source) : value;
 }
 
 // Node 24's JSON.parse passes the number's source text to the reviver (`context.source`).
-function keepBigIntegers(_key: string, value: unknown, context?: { source?: string }): unknown {
+function keepExactNumbers(_key: string, value: unknown, context?: { source?: string }): unknown {
   if (typeof value !== 'number' || Number.isSafeInteger(value)) return value;
-  const source = context?.source;
-  return source !== undefined && isUnsafeIntegerLiteral(value, source) ? BigInt(source) : value;
+  return exactNumber(value, context?.source ?? String(value));
 }
 
 const ESCAPES: Record<string, string> = {
@@ -68,11 +70,11 @@ const NUMBER = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/y;
 class SlowParser {
   private i = 0;
   private readonly s: string;
-  private readonly bigint: boolean;
+  private readonly exactNumbers: boolean;
 
-  constructor(s: string, bigint = false) {
+  constructor(s: string, exactNumbers = false) {
     this.s = s;
-    this.bigint = bigint;
+    this.exactNumbers = exactNumbers;
   }
 
   parseDocument(): unknown {
@@ -111,7 +113,7 @@ class SlowParser {
     if (!m) this.fail(c === undefined ? 'Unexpected end of JSON input' : `Unexpected token '${c}'`);
     this.i += m[0].length;
     const n = Number(m[0]);
-    return this.bigint && isUnsafeIntegerLiteral(n, m[0]) ? BigInt(m[0]) : n;
+    return this.exactNumbers ? exactNumber(n, m[0]) : n;
   }
 
   private object(): Record<string, unknown> {

@@ -4,7 +4,8 @@
  * quotes and any whitespace but space, tab, LF and CR; lone surrogate escapes such as "\uDADA"
  * are accepted, as JSON.parse does), with three additions:
  * - nesting deeper than `maxDepth` is refused before any recursive code sees the text;
- * - integers beyond ±(2^53 − 1) are kept exactly as BigInt, or refused — never rounded;
+ * - integers beyond ±(2^53 − 1) are kept exactly as BigInt, or refused — never rounded — and a
+ *   number too large for a double (1e400, which JSON.parse makes Infinity) is refused;
  * - a refusal is FormatError (E021) naming the source, line and column, in words
  *   (`trailing comma before ']'`), found by `findJsonProblem` once JSON.parse has said no.
  * Byte-level rules (UTF-8, a leading BOM, line splitting) belong to the readers.
@@ -12,7 +13,7 @@
 import type { SluiceError } from '../errors.ts';
 import { formatErrorAt, type SourcePosition } from './format-error-at.ts';
 import { DEFAULT_JSON_MAX_DEPTH, depthProblemAt, findJsonProblem, type JsonProblem } from './json-check.ts';
-import { parseJson } from './json-parse.ts';
+import { parseJson, SUSPECT_NUMBER } from './json-parse.ts';
 
 export interface StrictJsonOptions {
   /** Deepest nesting accepted. @default DEFAULT_JSON_MAX_DEPTH (512) */
@@ -29,8 +30,6 @@ export interface StrictJsonOptions {
   after?: string;
 }
 
-const LONG_DIGIT_RUN = /\d{16}/;
-
 /** Parses `text` strictly; `at` is where its first character is, for errors. */
 export function parseStrictJson(text: string, at: SourcePosition, options: StrictJsonOptions = {}): unknown {
   const maxDepth = options.maxDepth ?? DEFAULT_JSON_MAX_DEPTH;
@@ -39,14 +38,21 @@ export function parseStrictJson(text: string, at: SourcePosition, options: Stric
     throw jsonError(text, at, options);
   }
   const refuse = options.bigIntegers === 'refuse';
-  if (refuse && LONG_DIGIT_RUN.test(text)) {
-    const problem = findJsonProblem(text, { maxDepth, unsafeIntegers: true, ...after(options) });
+  if (refuse && SUSPECT_NUMBER.test(text)) {
+    const problem = findJsonProblem(text, {
+      maxDepth,
+      unsafeIntegers: true,
+      overflow: true,
+      ...after(options),
+    });
     if (problem) throw problemError(text, at, problem);
   }
   try {
-    return parseJson(text, { bigint: !refuse });
+    return parseJson(text, { exactNumbers: !refuse });
   } catch (error) {
-    if (error instanceof SyntaxError) throw jsonError(text, at, options, error);
+    // SyntaxError: not JSON; RangeError: a number too large for a double (exactNumbers).
+    if (error instanceof SyntaxError || error instanceof RangeError)
+      throw jsonError(text, at, options, error);
     throw error;
   }
 }
@@ -61,7 +67,8 @@ export function jsonError(
   cause?: unknown,
 ): SluiceError {
   const maxDepth = options.maxDepth ?? DEFAULT_JSON_MAX_DEPTH;
-  const problem = findJsonProblem(text, { maxDepth, ...after(options) }) ?? fromSyntaxError(cause);
+  const problem =
+    findJsonProblem(text, { maxDepth, overflow: true, ...after(options) }) ?? fromSyntaxError(cause);
   return problemError(text, at, problem, cause);
 }
 
