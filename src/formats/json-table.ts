@@ -111,51 +111,107 @@ export class JsonTableScanner {
 
   private scan(text: string, rows: Row[]): void {
     const n = text.length;
-    let i = 0;
-    if (this.mode === START) i = this.start(text);
+    let i = this.mode === START ? this.start(text) : 0;
     // Where the element's text in this chunk begins.
     let from = i;
-    while (i < n && (this.mode === ARRAY || this.mode === OBJECT)) {
-      const c = text.charCodeAt(i);
-      if (this.inString) {
-        if (this.escaped) this.escaped = false;
-        else if (c === BACKSLASH) this.escaped = true;
-        else if (c === QUOTE) this.inString = false;
-        else if (c === LF) this.newline(i);
-        i++;
+    // The hot loop works on locals (fields are several times slower to read and write); they are
+    // stored back before any method that reads them runs (see `store`).
+    const offset = this.offset;
+    const maxDepth = this.maxDepth;
+    let mode = this.mode;
+    let level = this.level;
+    let line = this.line;
+    let lineStart = this.lineStart;
+    let inString = this.inString;
+    let escaped = this.escaped;
+    let hasText = this.elementHasText;
+    while (i < n && (mode === ARRAY || mode === OBJECT)) {
+      if (inString) {
+        if (escaped) {
+          escaped = false;
+          if (text.charCodeAt(i) === LF) {
+            line++;
+            lineStart = offset + i + 1;
+          }
+          i++;
+        }
+        // Strings are most of the bytes: a tight loop to their closing quote.
+        while (i < n) {
+          const c = text.charCodeAt(i);
+          if (c === QUOTE) {
+            inString = false;
+            i++;
+            break;
+          }
+          if (c === BACKSLASH) {
+            if (i + 1 >= n) {
+              escaped = true;
+              i++;
+              break;
+            }
+            // Count an escaped line feed too (invalid, but the position must stay exact).
+            if (text.charCodeAt(i + 1) === LF) {
+              line++;
+              lineStart = offset + i + 2;
+            }
+            i += 2;
+            continue;
+          }
+          if (c === LF) {
+            line++;
+            lineStart = offset + i + 1;
+          }
+          i++;
+        }
         continue;
       }
+      const c = text.charCodeAt(i);
       if (c === QUOTE) {
-        this.inString = true;
-        this.elementHasText = true;
+        inString = true;
+        hasText = true;
       } else if (c === OPEN_ARRAY || c === OPEN_OBJECT) {
-        if (++this.level > this.maxDepth) this.tooDeep(i);
-        this.elementHasText = true;
+        hasText = true;
+        if (++level > maxDepth) {
+          this.store(line, lineStart);
+          this.tooDeep(i);
+        }
       } else if (c === CLOSE_ARRAY || c === CLOSE_OBJECT) {
-        if (this.level > 1) this.level--;
-        else if (this.mode === OBJECT) {
-          this.level = 0;
-          rows.push(this.finish(text, from, i + 1, 'object'));
-          this.mode = DONE;
-          from = i + 1;
-        } else {
-          if (c === CLOSE_OBJECT) throw this.errorAt(i, "expected ',' or ']' in the array, found '}'");
-          this.level = 0;
-          if (this.elementHasText || this.elements > 0) rows.push(this.finish(text, from, i, ']'));
-          this.mode = DONE;
+        if (level > 1) level--;
+        else {
+          this.store(line, lineStart);
+          level = 0;
+          if (mode === OBJECT) rows.push(this.finish(text, from, i + 1, 'object', true));
+          else if (c === CLOSE_OBJECT) throw this.errorAt(i, "expected ',' or ']' in the array, found '}'");
+          else if (hasText || this.elements > 0) rows.push(this.finish(text, from, i, ']', hasText));
+          mode = DONE;
           from = i + 1;
         }
-      } else if (c === COMMA && this.level === 1 && this.mode === ARRAY) {
-        rows.push(this.finish(text, from, i, ','));
+      } else if (c === COMMA && level === 1 && mode === ARRAY) {
+        this.store(line, lineStart);
+        rows.push(this.finish(text, from, i, ',', hasText));
         from = i + 1;
         this.startElement(i + 1);
-      } else if (c === LF) this.newline(i);
-      else if (!this.elementHasText && !isWs(c)) this.elementHasText = true;
+        hasText = false;
+      } else if (c === LF) {
+        line++;
+        lineStart = offset + i + 1;
+      } else if (!hasText && !isWs(c)) hasText = true;
       i++;
     }
-    if (this.mode === ARRAY || this.mode === OBJECT) {
+    this.mode = mode;
+    this.level = level;
+    this.store(line, lineStart);
+    this.inString = inString;
+    this.escaped = escaped;
+    this.elementHasText = hasText;
+    if (mode === ARRAY || mode === OBJECT) {
       if (from < n) this.pieces.push(from === 0 ? text : text.slice(from));
-    } else if (this.mode === DONE) this.trailing(text, i);
+    } else if (mode === DONE) this.trailing(text, i);
+  }
+
+  private store(line: number, lineStart: number): void {
+    this.line = line;
+    this.lineStart = lineStart;
   }
 
   /** Skips whitespace before the top-level value; returns the index after its opening bracket. */
@@ -211,11 +267,11 @@ export class JsonTableScanner {
   }
 
   /** Parses the element that ends at `end` (exclusive) of this chunk, before `terminator`. */
-  private finish(text: string, from: number, end: number, terminator: string): Row {
+  private finish(text: string, from: number, end: number, terminator: string, hasText: boolean): Row {
     const tail = text.slice(from, end);
     const body = this.pieces.length === 0 ? tail : this.pieces.join('') + tail;
     this.pieces = [];
-    if (!this.elementHasText) {
+    if (!hasText) {
       throw this.errorAt(end, terminator === ']' ? "trailing comma before ']'" : `missing value before ','`);
     }
     const value = parseStrictJson(body, this.elementAt, {

@@ -2,9 +2,9 @@
 
 import { FormatError } from '../errors.ts';
 import type { Storage } from '../storage/types.ts';
-import { formatErrorAt } from '../util/format-error-at.ts';
-import { parseStrictJson } from '../util/json-strict.ts';
-import { isBlankLine, splitLines } from '../util/lines.ts';
+import { formatErrorAt, type SourcePosition } from '../util/format-error-at.ts';
+import { parseStrictJson, type StrictJsonOptions } from '../util/json-strict.ts';
+import { isBlankLine, LineSplitter } from '../util/lines.ts';
 import { ChunkBuffer, iterateRows, putEncoded, stringifyJson } from './common.ts';
 import type { ByteSource, Format, FormatReader, FormatWriter, Row, Rows } from './types.ts';
 
@@ -44,35 +44,56 @@ async function* decodeJsonl(
   bytes: ByteSource,
   options: JsonlReadOptions & { signal?: AbortSignal } = {},
 ): AsyncIterable<Row> {
-  const lines = splitLines(bytes, {
+  const splitter = new LineSplitter({
     label: 'JSONL',
     source: options.source,
     ...(options.maxLineBytes === undefined ? {} : { maxLineBytes: options.maxLineBytes }),
     skipInvalidUtf8: options.skipInvalid ?? false,
-    signal: options.signal,
   });
-  for await (const { text, line } of lines) {
-    if (isBlankLine(text)) continue;
-    const at = { label: 'JSONL', source: options.source, line, column: 1 };
-    let value: unknown;
-    try {
-      value = parseStrictJson(text, at, {
-        ...(options.maxDepth === undefined ? {} : { maxDepth: options.maxDepth }),
-        after: 'JSON Lines has one value per line',
-      });
-    } catch (error) {
-      if (options.skipInvalid && error instanceof FormatError) continue;
-      throw error;
+  const strict: StrictJsonOptions = {
+    ...(options.maxDepth === undefined ? {} : { maxDepth: options.maxDepth }),
+    after: 'JSON Lines has one value per line',
+  };
+  // One position object, updated per line: errors copy what they name.
+  const at = { label: 'JSONL', source: options.source, line: 0, column: 1 };
+  const rows: Row[] = [];
+  const take = (lines: string[]) => {
+    for (const text of lines) {
+      at.line++;
+      if (isBlankLine(text)) continue;
+      const row = parseRow(text, at, strict, options.skipInvalid ?? false);
+      if (row) rows.push(row);
     }
-    if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-      if (options.skipInvalid) continue;
-      throw formatErrorAt(
-        at,
-        `the line is ${Array.isArray(value) ? 'an array' : value === null ? 'null' : `a ${typeof value}`}, not a JSON object`,
-      );
-    }
-    yield value as Row;
+  };
+  // Lines are taken a chunk at a time, so the async iteration costs once per chunk, not per line.
+  for await (const chunk of bytes) {
+    options.signal?.throwIfAborted();
+    take(splitter.push(chunk));
+    yield* rows;
+    rows.length = 0;
   }
+  take(splitter.end());
+  yield* rows;
+}
+
+/** One line as a row; undefined when it is broken and broken lines are skipped. */
+function parseRow(
+  text: string,
+  at: SourcePosition,
+  strict: StrictJsonOptions,
+  skipInvalid: boolean,
+): Row | undefined {
+  let value: unknown;
+  try {
+    value = parseStrictJson(text, at, strict);
+  } catch (error) {
+    if (skipInvalid && error instanceof FormatError) return undefined;
+    throw error;
+  }
+  if (value !== null && typeof value === 'object' && !Array.isArray(value)) return value as Row;
+  if (skipInvalid) return undefined;
+  const what = Array.isArray(value) ? 'an array' : value === null ? 'null' : `a ${typeof value}`;
+  throw formatErrorAt(at, `the line is ${what}, not a JSON object`);
 }
 
 export const jsonlWriter: FormatWriter = {

@@ -113,13 +113,14 @@ async function* jsonLines(input: Readable, key: string, opts: Required<ParseOpti
     limitName: 'maxRecordBytes',
   });
   const options = strict(opts, 'JSON Lines has one value per line');
-  let line = 0;
+  // One position object, updated per line: errors copy what they name.
+  const at = { label: 'JSONL', source: key, line: 0, column: 1 };
   let n = 0;
   const parse = (text: string): ParsedRecord | undefined => {
-    line++;
+    at.line++;
     if (isBlankLine(text)) return undefined;
-    const record = parseStrictJson(text, { label: 'JSONL', source: key, line, column: 1 }, options);
-    return { n: ++n, record, line };
+    const record = parseStrictJson(text, at, options);
+    return { n: ++n, record, line: at.line };
   };
   try {
     for await (const chunk of input as AsyncIterable<Buffer>) {

@@ -13,7 +13,7 @@
 import type { SluiceError } from '../errors.ts';
 import { formatErrorAt, type SourcePosition } from './format-error-at.ts';
 import { DEFAULT_JSON_MAX_DEPTH, depthProblemAt, findJsonProblem, type JsonProblem } from './json-check.ts';
-import { parseJson, SUSPECT_NUMBER } from './json-parse.ts';
+import { mayHoldInexactNumber, parseJson } from './json-parse.ts';
 
 export interface StrictJsonOptions {
   /** Deepest nesting accepted. @default DEFAULT_JSON_MAX_DEPTH (512) */
@@ -38,7 +38,7 @@ export function parseStrictJson(text: string, at: SourcePosition, options: Stric
     throw jsonError(text, at, options);
   }
   const refuse = options.bigIntegers === 'refuse';
-  if (refuse && SUSPECT_NUMBER.test(text)) {
+  if (refuse && mayHoldInexactNumber(text)) {
     const problem = findJsonProblem(text, {
       maxDepth,
       unsafeIntegers: true,
