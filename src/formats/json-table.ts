@@ -11,7 +11,7 @@
 import type { SluiceError } from '../errors.ts';
 import { formatErrorAt, invalidUtf8Error, type SourcePosition } from '../util/format-error-at.ts';
 import { DEFAULT_JSON_MAX_DEPTH, describeAt } from '../util/json-check.ts';
-import { parseStrictJson } from '../util/json-strict.ts';
+import { parseStrictJson, positionIn } from '../util/json-strict.ts';
 import { locateInvalidUtf8, Utf8ChunkDecoder } from '../util/utf8.ts';
 import type { Row } from './types.ts';
 
@@ -55,8 +55,7 @@ export class JsonTableScanner {
   private started = false;
   /** The element (or top-level object) being cut out: earlier chunks' parts of it. */
   private pieces: string[] = [];
-  /** Where the element's text starts: its offset, line and column. */
-  private elementOffset = 0;
+  /** Where the element's text starts. */
   private elementAt: SourcePosition;
   /** The element has a character other than JSON whitespace. */
   private elementHasText = false;
@@ -235,9 +234,12 @@ export class JsonTableScanner {
         this.startElement(i);
         return i;
       } else {
+        const value = valueName(text, i);
         throw this.errorAt(
           i,
-          `expected an array of objects or one object, found ${valueName(text, i)}: a table is an array of objects (or one object, which is one row)`,
+          value === undefined
+            ? `expected '[' or '{' at the start of the document, found ${describeAt(text, i)}`
+            : `the document is ${value}, not a table: a table is an array of objects, or one object (one row)`,
         );
       }
     }
@@ -260,8 +262,7 @@ export class JsonTableScanner {
   }
 
   private startElement(chunkIndex: number): void {
-    this.elementOffset = this.offset + chunkIndex;
-    this.elementAt = this.at(this.line, this.elementOffset - this.lineStart + 1);
+    this.elementAt = this.at(this.line, this.offset + chunkIndex - this.lineStart + 1);
     this.elementHasText = false;
     this.pieces = [];
   }
@@ -285,7 +286,7 @@ export class JsonTableScanner {
     if (value === null || typeof value !== 'object' || Array.isArray(value)) {
       const first = body.search(/[^ \t\r\n]/);
       throw formatErrorAt(
-        this.positionIn(body, first),
+        { ...this.elementAt, ...positionIn(body, first, this.elementAt) },
         `element ${this.elements + 1} is ${typeName(value)}, not an object: every element of a table's array must be an object`,
         { element: this.elements + 1 },
       );
@@ -301,17 +302,6 @@ export class JsonTableScanner {
 
   private at(line: number, column?: number): SourcePosition {
     return { label: 'JSON', source: this.source, line, column };
-  }
-
-  /** Position of `offset` in the element's text (which starts at `elementAt`). */
-  private positionIn(body: string, offset: number): SourcePosition {
-    let line = this.elementAt.line;
-    let lineStart = -1;
-    for (let nl = body.indexOf('\n'); nl >= 0 && nl < offset; nl = body.indexOf('\n', nl + 1)) {
-      line++;
-      lineStart = nl;
-    }
-    return this.at(line, lineStart >= 0 ? offset - lineStart : (this.elementAt.column ?? 1) + offset);
   }
 
   private errorAt(chunkIndex: number, message: string): SluiceError {
@@ -339,12 +329,12 @@ function typeName(value: unknown): string {
   return typeof value === 'string' ? 'a string' : `a ${typeof value}`;
 }
 
-/** What the top-level value starting at `i` is, for the "not a table" error. */
-function valueName(text: string, i: number): string {
+/** What the top-level value starting at `i` is, for the "not a table" error (undefined: no value). */
+function valueName(text: string, i: number): string | undefined {
   const c = text.charCodeAt(i);
   if (c === QUOTE) return 'a string';
   if (c === 45 || (c >= 48 && c <= 57)) return 'a number';
   if (text.startsWith('true', i) || text.startsWith('false', i)) return 'a boolean';
   if (text.startsWith('null', i)) return 'null';
-  return describeAt(text, i);
+  return undefined;
 }

@@ -49,7 +49,7 @@ describe('JSONTestSuite test_parsing', () => {
         expect(await ENTRY_POINTS.table(f.bytes, f.name), f.name).toEqual(rows);
       } else {
         const error = await formatErrorOf(() => ENTRY_POINTS.table(f.bytes, f.name), f.name);
-        expect(error.message).toMatch(/not an object|expected an array of objects or one object/);
+        expect(error.message).toMatch(/not an object|not a table: a table is an array of objects/);
         expect(error.context.file).toBe(f.name);
       }
     }
