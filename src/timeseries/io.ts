@@ -14,7 +14,7 @@ import { rowFrom } from '../formats/csv.ts';
 import { CsvScanner } from '../formats/csv-scan.ts';
 import { parseJson } from '../util/json-parse.ts';
 import { parseStrictJson } from '../util/json-strict.ts';
-import { isBlankLine, splitLines } from '../util/lines.ts';
+import { isBlankLine, LineSplitter } from '../util/lines.ts';
 import { valueAt } from './aggregate.ts';
 import { buildBatch } from './batch.ts';
 import { T_STRING } from './codec.ts';
@@ -95,17 +95,16 @@ function lineError(file: string, line: number, what: string): SluiceError {
 async function readJsonl(file: string): Promise<Parsed> {
   const fallback = path.basename(file).replace(/\.jsonl$/, '');
   const out: Parsed = { points: [], lines: [] };
-  const input = createReadStream(file, { highWaterMark: 1024 * 1024 });
-  try {
-    for await (const { text, line } of splitLines(input, { label: 'JSONL', source: file })) {
+  const splitter = new LineSplitter({ label: 'JSONL', source: file });
+  const at = { label: 'JSONL', source: file, line: 0, column: 1 };
+  const strict = { bigIntegers: 'refuse', after: 'JSON Lines has one value per line' } as const;
+  const take = (lines: string[]) => {
+    for (const text of lines) {
+      at.line++;
       if (isBlankLine(text)) continue;
-      const obj = parseStrictJson(
-        text,
-        { label: 'JSONL', source: file, line, column: 1 },
-        { bigIntegers: 'refuse', after: 'JSON Lines has one value per line' },
-      ) as Record<string, unknown>;
+      const obj = parseStrictJson(text, at, strict) as Record<string, unknown>;
       if (obj === null || typeof obj !== 'object' || Array.isArray(obj))
-        throw lineError(file, line, 'is not a JSON object');
+        throw lineError(file, at.line, 'is not a JSON object');
       const variable = typeof obj.variable === 'string' ? obj.variable : fallback;
       out.points.push({
         variable,
@@ -113,11 +112,13 @@ async function readJsonl(file: string): Promise<Parsed> {
         value: (obj.value === undefined ? null : obj.value) as never,
         metadata: obj.metadata as never,
       });
-      out.lines.push(line);
+      out.lines.push(at.line);
     }
-  } finally {
-    input.destroy();
+  };
+  for await (const chunk of createReadStream(file, { highWaterMark: 1024 * 1024 })) {
+    take(splitter.push(chunk as Buffer));
   }
+  take(splitter.end());
   return out;
 }
 
