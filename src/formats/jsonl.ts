@@ -37,7 +37,7 @@ export interface JsonlReadOptions {
 /**
  * One strict JSON object per line (util/json-strict.ts), lines split by the bounded splitter
  * (util/lines.ts): UTF-8 only, a leading BOM skipped, LF or CRLF, the last line may lack its line
- * end, lines that are empty or only spaces and tabs are skipped; integers beyond ±(2^53 − 1)
+ * end, lines that are empty or hold only JSON whitespace are skipped; integers beyond ±(2^53 − 1)
  * are kept as BigInt.
  */
 async function* decodeJsonl(

@@ -171,11 +171,11 @@ function toBuffer(b: Uint8Array): Buffer {
   return Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength);
 }
 
-/** A line that is empty or only spaces and tabs (a CR of a CRLF is already gone). */
+/** A line that is empty or holds only JSON whitespace: spaces, tabs, carriage returns. */
 export function isBlankLine(text: string): boolean {
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
-    if (c !== 32 && c !== 9) return false;
+    if (c !== 32 && c !== 9 && c !== 13) return false;
   }
   return true;
 }

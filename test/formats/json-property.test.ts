@@ -58,7 +58,7 @@ function expectedLines(bytes: Buffer, reader: 'jsonl' | 'pollerJsonl'): Outcome 
   const values: unknown[] = [];
   for (const raw of text.split('\n')) {
     const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
-    if (/^[ \t]*$/.test(line)) continue;
+    if (/^[ \t\r]*$/.test(line)) continue;
     const r = reference(line, reader === 'jsonl' ? 'bigint' : 'refuse');
     if (!r.ok || (reader === 'jsonl' && !isObject(r.value))) return { ok: false };
     values.push(r.value);
@@ -177,7 +177,7 @@ describe('mutated JSON: accepted exactly as JSON.parse reads it, or E021', () =>
   });
 
   it('JSON Lines through the JSONL reader and the poller', async () => {
-    const lineEnd = fc.constantFrom('\n', '\r\n', '\n\n', '\n \t\n');
+    const lineEnd = fc.constantFrom('\n', '\r\n', '\n\n', '\n \t\n', '\n\r\r\n');
     await fc.assert(
       fc.asyncProperty(
         fc.array(row, { maxLength: 5 }),
