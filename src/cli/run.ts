@@ -1,6 +1,6 @@
 import { CommanderError } from 'commander';
-import { SluiceError, toSluiceError } from '../errors.ts';
 import { configureLogging, type LogFormat, type LogLevel } from '../logging/logger.ts';
+import { userFacingError } from '../os-errors.ts';
 import { closeS3Clients } from '../storage/drivers/s3.ts';
 import { buildProgram } from './program.ts';
 
@@ -36,7 +36,8 @@ export async function runCli(argv: string[]): Promise<number> {
       // commander already printed its message.
       return EXIT_USAGE;
     }
-    const sluiceError = error instanceof SluiceError ? error : toSluiceError(error);
+    // OS errors (a missing path, permissions, a full disk) in the user's words, never E099.
+    const sluiceError = userFacingError(error);
     process.stderr.write(`${sluiceError.code}: ${sluiceError.message}\n`);
     if (process.env.SLUICE_DEBUG && sluiceError.cause)
       process.stderr.write(`${String((sluiceError.cause as Error).stack ?? sluiceError.cause)}\n`);

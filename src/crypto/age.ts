@@ -39,18 +39,42 @@ export interface DecryptOptions {
 }
 
 const MAGIC = Buffer.from('age-encryption.org/v1\n');
-const ARMOR_MAGIC = Buffer.from('-----BEGIN AGE ENCRYPTED FILE-----');
+const ARMOR_BEGIN = '-----BEGIN AGE ENCRYPTED FILE-----';
+const ARMOR_END = '-----END AGE ENCRYPTED FILE-----';
+/**
+ * Whitespace as age (Go's bytes.TrimSpace, unicode.IsSpace) counts it. age ≥ 1.3 accepts up to
+ * 1024 bytes of blank lines before an armored file and less than 1024 bytes of whitespace after
+ * it (the spec allows "whitespace before and after the PEM block"); anything else around the
+ * block, even spaces on the BEGIN line itself, it refuses, and so does sluice.
+ */
+const GO_SPACE = '\\t\\n\\v\\f\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000';
+const LEADING_SPACE = new RegExp(`^[${GO_SPACE}]*`, 'u');
+const BLANK = new RegExp(`^[${GO_SPACE}]*$`, 'u');
+const ARMOR_WHITESPACE_BYTES = 1024;
+/** How far age looks for the BEGIN line: past at most 1024 bytes of whitespace. */
+const ARMOR_PEEK_BYTES = ARMOR_WHITESPACE_BYTES + ARMOR_BEGIN.length;
 /** A header larger than this is not an age header we will parse (bounds memory on garbage input). */
 const MAX_HEADER_BYTES = 1024 * 1024;
 /** Armored files are decoded whole; keep that bounded. */
 const MAX_ARMORED_BYTES = 64 * 1024 * 1024;
 
-/** True when the bytes start like a binary or armored age file. */
+/** True when the bytes start like a binary or armored age file (armor may follow whitespace). */
 export function isAgeEncrypted(head: Uint8Array): boolean {
   const buf = Buffer.from(head.buffer, head.byteOffset, head.byteLength);
-  return (
-    buf.subarray(0, MAGIC.length).equals(MAGIC) || buf.subarray(0, ARMOR_MAGIC.length).equals(ARMOR_MAGIC)
-  );
+  return buf.subarray(0, MAGIC.length).equals(MAGIC) || sniffArmor(buf, true) === true;
+}
+
+/**
+ * Whether a file is armored, the way the age CLI decides: after at most 1024 bytes of whitespace
+ * comes the BEGIN line. Undefined while the bytes seen so far are only whitespace or the start of
+ * the BEGIN line (read on); `done` says there are no more bytes.
+ */
+function sniffArmor(buf: Buffer, done: boolean): boolean | undefined {
+  const rest = buf.subarray(0, ARMOR_PEEK_BYTES).toString('utf8').replace(LEADING_SPACE, '');
+  if (rest.startsWith(ARMOR_BEGIN)) return true;
+  if (done || buf.length >= ARMOR_PEEK_BYTES) return false;
+  // U+FFFD alone: a multi-byte character (perhaps a space) cut by the end of the chunk.
+  return ARMOR_BEGIN.startsWith(rest) || rest === '\uFFFD' ? undefined : false;
 }
 
 /** Checks options before any work; messages name the option, never a secret value. */
@@ -168,15 +192,19 @@ export async function* decryptStreamParts(
     return true;
   };
   try {
-    while (buffered.length < ARMOR_MAGIC.length && (await pull()));
-    if (buffered.subarray(0, ARMOR_MAGIC.length).equals(ARMOR_MAGIC)) {
+    let armored = sniffArmor(buffered, done);
+    while (armored === undefined) {
+      await pull();
+      armored = sniffArmor(buffered, done);
+    }
+    if (armored) {
       while (!done && buffered.length <= MAX_ARMORED_BYTES) await pull();
       if (!done)
         throw new EncryptionError(`${label} is armored and larger than 64 MiB; decrypt it with the age CLI`);
       buffered = Buffer.from(decodeArmor(buffered, label));
     } else if (!startsWithMagic(buffered)) {
       throw new EncryptionError(
-        `${label} is not an age file (it does not start with "age-encryption.org/v1")`,
+        `${label} is not an age file (it starts neither with "age-encryption.org/v1" nor, after blank lines, with "${ARMOR_BEGIN}")`,
       );
     }
     let headerEnd = findHeaderEnd(buffered);
@@ -280,11 +308,59 @@ async function unwrap(decrypter: Decrypter, header: Buffer, label: string): Prom
 
 function decodeArmor(buf: Buffer, label: string): Uint8Array {
   try {
-    return armor.decode(buf.toString('latin1'));
+    return armor.decode(armorBlock(buf.toString('latin1')));
   } catch (error) {
     throw new EncryptionError(`${label} has invalid age armor: ${safeMessage(error)}`);
   }
 }
+
+/**
+ * The BEGIN…END block of an armored file, once what surrounds it passed age's rules: whole blank
+ * lines before it (≤ 1024 bytes, counted as age counts them), whitespace after it (< 1024 bytes).
+ * armor.decode checks the block itself strictly; alone it would trim any whitespace, also on the
+ * BEGIN line, which age refuses.
+ */
+function armorBlock(text: string): string {
+  let start = 0;
+  let skipped = 0;
+  for (;;) {
+    const eol = text.indexOf('\n', start);
+    const line = stripCr(text.slice(start, eol < 0 ? text.length : eol));
+    if (!BLANK.test(utf8(line))) break;
+    // age adds each blank line's length without its line ending, plus one.
+    skipped += line.length + 1;
+    if (skipped > ARMOR_WHITESPACE_BYTES || eol < 0)
+      throw new Error(`more than ${ARMOR_WHITESPACE_BYTES} bytes of whitespace before the BEGIN line`);
+    start = eol + 1;
+  }
+  const beginEol = text.indexOf('\n', start);
+  const first = stripCr(text.slice(start, beginEol < 0 ? text.length : beginEol));
+  if (first !== ARMOR_BEGIN) throw new Error(`invalid first line ${JSON.stringify(first.slice(0, 80))}`);
+  let end = -1;
+  for (let at = beginEol + 1; beginEol >= 0 && at <= text.length; ) {
+    const eol = text.indexOf('\n', at);
+    const stop = eol < 0 ? text.length : eol;
+    if (stripCr(text.slice(at, stop)) === ARMOR_END) {
+      end = eol < 0 ? text.length : eol + 1;
+      break;
+    }
+    if (eol < 0) break;
+    at = eol + 1;
+  }
+  if (end < 0) throw new Error('no END line');
+  const trailing = text.slice(end);
+  if (trailing.length >= ARMOR_WHITESPACE_BYTES || !BLANK.test(utf8(trailing)))
+    throw new Error(
+      trailing.length >= ARMOR_WHITESPACE_BYTES
+        ? `${ARMOR_WHITESPACE_BYTES} bytes or more of whitespace after the END line`
+        : 'data after the END line',
+    );
+  return text.slice(start, end);
+}
+
+const stripCr = (line: string) => (line.endsWith('\r') ? line.slice(0, -1) : line);
+/** The text was read as latin1 (one char per byte); whitespace tests need the real characters. */
+const utf8 = (latin1: string) => Buffer.from(latin1, 'latin1').toString('utf8');
 
 /** Library messages, cut short and stripped of anything that looks like key material. */
 function safeMessage(error: unknown): string {

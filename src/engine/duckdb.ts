@@ -111,3 +111,16 @@ export function quoteIdent(name: string): string {
 export function quoteLiteral(value: string): string {
   return `'${value.replaceAll("'", "''")}'`;
 }
+
+/**
+ * The reason in a DuckDB error, in words a user can act on: its first line, without the error
+ * class prefix, the echoed SQL (`LINE 1: …`) or the sniffer's settings dump that follow.
+ */
+export function duckdbReason(error: unknown): string {
+  const message = String((error as Error)?.message ?? error);
+  const first = message
+    .split('\n')
+    .map((l) => l.trim())
+    .find((l) => l !== '' && !/^(Invalid Input|Conversion|IO|Binder|Parser) Error:?$/.test(l));
+  return (first ?? 'DuckDB could not read it').replace(/^(DuckDB: )?[A-Za-z ]+ Error: /, '');
+}

@@ -14,10 +14,12 @@
  */
 import { isUtf8 } from 'node:buffer';
 import { open } from 'node:fs/promises';
+import { duckdbReason } from '../engine/duckdb.ts';
 import { FormatError } from '../errors.ts';
-import { validateCsvFile } from './csv-scan.ts';
+import { validateCsvFile } from './csv-validate.ts';
+import { completeUtf8Length } from './utf8.ts';
 
-export { readCsvHeader, validateCsvFile } from './csv-scan.ts';
+export { readCsvHeader, validateCsvFile } from './csv-validate.ts';
 
 const LF = 10;
 const CR = 13;
@@ -39,13 +41,23 @@ export function strictReadCsvOptions(longestRecord?: number): string {
 }
 
 /** The longest record of a valid CSV file, in bytes (a full tokenizer pass). */
-export async function longestCsvRecord(file: string): Promise<number> {
-  return (await validateCsvFile(file, { uniqueIgnoringCase: true })).longestRecord;
+export async function longestCsvRecord(file: string, source = file): Promise<number> {
+  return (await validateCsvFile(file, { source, uniqueIgnoringCase: true })).longestRecord;
 }
 
 /** Whether DuckDB refused a line for its length (then retry with `strictReadCsvOptions(true)`). */
 export function isLineTooLong(error: unknown): boolean {
-  return /maximum line size/i.test(String((error as Error)?.message ?? ''));
+  // Only the error itself: DuckDB's "possible fixes" for other errors mention the line size too.
+  // The cause chain is searched: callers may have wrapped DuckDB's error.
+  for (
+    let e = error as { message?: unknown; cause?: unknown } | undefined, depth = 0;
+    e && depth < 5;
+    depth++
+  ) {
+    if (/Maximum line size of \d+ bytes exceeded/.test(String(e.message ?? ''))) return true;
+    e = e.cause as typeof e;
+  }
+  return false;
 }
 
 export interface QuickCheckOptions {
@@ -169,18 +181,6 @@ function scanQuotes(b: Buffer, startInQuote: boolean, previous: number): QuoteSc
   return { inQuote, pendingClose: false, dense: false, suspectEnds };
 }
 
-/** Length of `b` without a trailing, still incomplete UTF-8 sequence. */
-function completeUtf8Length(b: Uint8Array): number {
-  const n = b.length;
-  for (let back = 1; back <= 3 && back <= n; back++) {
-    const c = b[n - back] as number;
-    if ((c & 0xc0) === 0x80) continue;
-    const need = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc0 ? 2 : 1;
-    return need > back ? n - back : n;
-  }
-  return n;
-}
-
 /**
  * A DuckDB error about a CSV the tokenizer accepted, in the user's words: file, line and what
  * is wrong, without DuckDB's SQL text, sniffer settings or temp paths.
@@ -191,13 +191,7 @@ export function describeDuckdbCsvError(error: unknown, file: string): Error | un
   const line = /CSV Error on Line: (\d+)/.exec(message)?.[1];
   const column = /Column at position: \d+ Name: (.+)/.exec(message)?.[1]?.trim();
   const cast = /Could not convert string "(.*?)" to '([A-Z0-9_]+)'/.exec(message);
-  const what = cast
-    ? `value ${JSON.stringify(cast[1])} is not a valid ${cast[2]}`
-    : (message
-        .split('\n')
-        .find((l) => l.trim() !== '' && !/^(Invalid Input|Conversion) Error:?\s*$/.test(l.trim()))
-        ?.replace(/^[A-Za-z ]+ Error: /, '')
-        .trim() ?? 'DuckDB could not read it');
+  const what = cast ? `value ${JSON.stringify(cast[1])} is not a valid ${cast[2]}` : duckdbReason(error);
   return new FormatError(
     `CSV ${file}${line ? ` line ${line}` : ''}${column ? ` column ${JSON.stringify(column)}` : ''}: ${what}`,
     {
@@ -205,4 +199,13 @@ export function describeDuckdbCsvError(error: unknown, file: string): Error | un
       context: { file, ...(line ? { line: Number(line) } : {}), ...(column ? { column } : {}) },
     },
   );
+}
+
+/** A DuckDB error reading a user's Parquet file, naming the file and without the SQL echo. */
+export function describeDuckdbParquetError(error: unknown, file: string): Error | undefined {
+  const reason = duckdbReason(error).replaceAll(/ '[^']*'/g, ''); // temp and absolute paths
+  return new FormatError(`Parquet ${file}: ${reason} (not a Parquet file, or a truncated one)`, {
+    cause: error,
+    context: { file },
+  });
 }

@@ -1,53 +1,25 @@
 /**
- * The one strict CSV tokenizer. Every CSV that enters sluice passes through it: the format
- * reader takes its rows, and the DuckDB paths (convert, write, pipeline ingest) run it in
- * validate-only mode beside DuckDB, because DuckDB's reader accepts broken files (it takes a
- * stray quote as data, drops a trailing field and sniffs a different header from a ragged file).
- *
- * Rules (RFC 4180 plus what users expect): UTF-8 only (a leading BOM is skipped); records end
- * with LF or CRLF, the last one may lack it; a blank line is skipped, except in a one-column file,
- * where it is a record with one empty value; a field is either plain (no quote inside) or quoted, with `""` for a
- * quote and any byte, newlines included, between the quotes; every record has as many fields
- * as the header; header names are non-empty and unique (ignoring case where DuckDB reads the
- * file, as DuckDB and Parquet readers fold case); a record is at most `maxRecordBytes`. Anything else is FormatError E021 naming the
- * file, line and column.
+ * The one strict CSV tokenizer: the format reader takes its rows; the DuckDB paths (convert,
+ * write, pipeline ingest) run it validate-only, as DuckDB's reader accepts broken files.
+ * Rules (RFC 4180 plus what users expect; docs/formats.md): UTF-8 only, a leading BOM skipped;
+ * LF or CRLF line ends, the last optional; blank lines skipped (in a one-column file, one empty
+ * value); fields plain (no quote inside, unless `relaxQuotes`) or quoted with `""` for a quote;
+ * every record as wide as the header; header names non-empty and unique; records at most
+ * `maxRecordBytes`. Anything else is FormatError E021 naming the file, line and column.
  */
-import { isAscii, isUtf8 } from 'node:buffer';
-import { createReadStream } from 'node:fs';
+import { isAscii } from 'node:buffer';
 import { FormatError } from '../errors.ts';
+import { describeByte, headerProblem } from './csv-header.ts';
+import { type CsvRecord, type CsvScanOptions, DEFAULT_MAX_CSV_RECORD_BYTES } from './csv-types.ts';
+import { firstInvalidUtf8, Utf8Checker } from './utf8.ts';
 
-/** Largest CSV record (all its fields and separators) accepted by default: 64 MiB. */
-export const DEFAULT_MAX_CSV_RECORD_BYTES = 64 * 1024 * 1024;
-
-export interface CsvScanOptions {
-  /** One ASCII character. @default ',' */
-  delimiter?: string;
-  /** File or key named in errors. */
-  source?: string;
-  /** Largest record in bytes; longer is E021. @default 64 MiB */
-  maxRecordBytes?: number;
-  /** The first record is a header: its names are checked and every record must match its width. @default true */
-  header?: boolean;
-  /** Collect field values (false validates only, faster). @default true */
-  values?: boolean;
-  /** Records whose width differs from the header are passed on instead of refused (a caller that rejects rows itself). @default false */
-  allowRagged?: boolean;
-  /** Header names must also differ ignoring case (for DuckDB and Parquet, which fold case). @default false */
-  uniqueIgnoringCase?: boolean;
-}
-
-/** One record: its fields (empty when values are off) and the line it starts on (1-based). */
-export interface CsvRecord {
-  fields: string[];
-  line: number;
-}
+export { type CsvRecord, type CsvScanOptions, DEFAULT_MAX_CSV_RECORD_BYTES } from './csv-types.ts';
 
 const LF = 10;
 const CR = 13;
 const QUOTE = 34;
 
-// Byte classes for the plain-field fast loop.
-const PLAIN = 0;
+const PLAIN = 0; // byte classes for the plain-field fast loop
 const SPECIAL = 1;
 
 // Tokenizer states (plain numbers: Node runs TypeScript by stripping types, so no enums).
@@ -55,10 +27,8 @@ const State = {
   FieldStart: 0,
   Plain: 1,
   Quoted: 2,
-  /** A quote inside a quoted field: the field ends here unless another quote follows. */
-  QuoteInQuoted: 3,
-  /** A CR outside quotes: only LF may follow. */
-  AfterCr: 4,
+  QuoteInQuoted: 3, // after a quote in a quoted field: the field ends unless a quote follows
+  AfterCr: 4, // after a CR outside quotes: only LF may follow
 } as const;
 type State = (typeof State)[keyof typeof State];
 
@@ -74,6 +44,7 @@ export class CsvScanner {
   private readonly values: boolean;
   private readonly foldCase: boolean;
   private readonly allowRagged: boolean;
+  private readonly relaxQuotes: boolean;
   private readonly classes = new Uint8Array(256);
 
   private state: State = State.FieldStart;
@@ -81,24 +52,22 @@ export class CsvScanner {
   private recordLine = 1;
   private fieldCount = 0;
   private fieldQuoted = false;
-  /** A plain field has bytes in an earlier chunk (so it is not empty). */
-  private fieldHasBytes = false;
-  /** The record's only field so far is plain and empty (a blank line if the record ends now). */
-  private firstFieldEmpty = false;
-  /** Byte length of the record so far (checked at chunk ends and record ends). */
-  private recordBytes = 0;
-  private longest = 0;
+  private fieldHasBytes = false; // a plain field has bytes in an earlier chunk
+  private firstFieldEmpty = false; // so far a blank line, if the record ends now
+  private recordBytes = 0; // checked at chunk ends and record ends
+  /** Records completed so far (the header not counted). Read-only for callers. */
+  records = 0;
+  /** Bytes of the longest record so far (its line end excluded). Read-only for callers. */
+  longestRecord = 0;
   private width = -1;
   private headerNames: string[] | undefined;
   private fields: string[] = [];
   private pieces: Uint8Array[] = [];
   private totalBytes = 0;
   private started = false;
-  private utf8Carry: Uint8Array | undefined;
-  /** The current chunk as text when it is all ASCII (byte offsets are then string offsets). */
-  private chunkText: string | undefined;
-  /** Where in the file each line starts, for the column of an error (bytes since the line began). */
-  private lineStartOffset = 0;
+  private readonly utf8 = new Utf8Checker();
+  private chunkText: string | undefined; // the chunk as text when all ASCII (offsets match)
+  private lineStartOffset = 0; // file offset of the current line, for error columns
 
   constructor(options: CsvScanOptions = {}) {
     const delimiter = options.delimiter ?? ',';
@@ -114,15 +83,11 @@ export class CsvScanner {
     this.values = options.values ?? true;
     this.foldCase = options.uniqueIgnoringCase ?? false;
     this.allowRagged = options.allowRagged ?? false;
+    this.relaxQuotes = options.relaxQuotes ?? false;
     this.classes[this.delimiter] = SPECIAL;
     this.classes[LF] = SPECIAL;
     this.classes[CR] = SPECIAL;
     this.classes[QUOTE] = SPECIAL;
-  }
-
-  /** Bytes of the longest record so far (its line end excluded). */
-  get longestRecord(): number {
-    return this.longest;
   }
 
   /** The header names, once the first record has been read. */
@@ -155,7 +120,8 @@ export class CsvScanner {
 
   /** Ends the input; returns the last record if the file does not end with a newline. */
   end(): CsvRecord[] {
-    if (this.utf8Carry) this.failUtf8(this.utf8Carry, this.totalBytes - this.utf8Carry.length);
+    const unfinished = this.utf8.end(this.totalBytes);
+    if (unfinished) this.failUtf8(unfinished.bytes, unfinished.offset);
     const out: CsvRecord[] = [];
     if (this.state === State.Quoted) {
       this.fail(this.recordLine, `unclosed quote in field ${this.fieldCount + 1}: the file ends inside it`, {
@@ -213,6 +179,8 @@ export class CsvScanner {
             this.endField(b, start, i);
             this.state = State.AfterCr;
             i++;
+          } else if (this.relaxQuotes) {
+            i++; // a quote inside a plain field is data
           } else {
             this.fail(
               this.line,
@@ -332,7 +300,7 @@ export class CsvScanner {
     // file it is a record with one empty value (RFC 4180; DuckDB reads it the same way).
     const blank = count === 1 && this.firstFieldEmpty && this.width !== 1;
     if (this.recordBytes > this.maxRecordBytes) this.tooLong();
-    if (this.recordBytes > this.longest) this.longest = this.recordBytes;
+    if (this.recordBytes > this.longestRecord) this.longestRecord = this.recordBytes;
     if (!blank) {
       if (this.header && this.headerNames === undefined) {
         this.headerNames = this.checkHeader(this.fields);
@@ -341,6 +309,7 @@ export class CsvScanner {
         if (this.width === -1) this.width = count;
         else if (count !== this.width && !this.allowRagged) this.wrongWidth(count);
         out.push({ fields: this.fields, line: this.recordLine });
+        this.records++;
       }
     }
     this.fields = [];
@@ -353,24 +322,8 @@ export class CsvScanner {
   }
 
   private checkHeader(names: string[]): string[] {
-    const seen = new Map<string, number>();
-    names.forEach((name, i) => {
-      if (name === '') {
-        this.fail(1, `header column ${i + 1} has no name: every column needs a unique name`, {
-          field: i + 1,
-        });
-      }
-      const folded = this.foldCase ? name.toLowerCase() : name;
-      const first = seen.get(folded);
-      if (first !== undefined) {
-        this.fail(
-          1,
-          `header names ${JSON.stringify(names[first])} (column ${first + 1}) and ${JSON.stringify(name)} (column ${i + 1}) clash: column names must be unique${this.foldCase ? ', ignoring case (DuckDB and Parquet fold case)' : ''}`,
-          { field: i + 1 },
-        );
-      }
-      seen.set(folded, i);
-    });
+    const problem = headerProblem(names, this.foldCase);
+    if (problem) this.fail(1, problem.message, { field: problem.field });
     return names;
   }
 
@@ -406,20 +359,10 @@ export class CsvScanner {
     );
   }
 
-  /** Checks a chunk is UTF-8, carrying an incomplete trailing sequence into the next chunk. */
+  /** Checks a chunk is UTF-8 (an incomplete trailing sequence waits for the next chunk). */
   private checkUtf8(bytes: Uint8Array): void {
-    let data = bytes;
-    let offset = this.totalBytes;
-    if (this.utf8Carry) {
-      const carry = this.utf8Carry;
-      this.utf8Carry = undefined;
-      data = Buffer.concat([carry, bytes]);
-      offset -= carry.length;
-    }
-    const cut = incompleteTail(data);
-    const whole = cut === data.length ? data : data.subarray(0, cut);
-    if (!isUtf8(whole)) this.failUtf8(whole, offset);
-    if (cut < data.length) this.utf8Carry = Uint8Array.from(data.subarray(cut));
+    const bad = this.utf8.push(bytes, this.totalBytes);
+    if (bad) this.failUtf8(bad.bytes, bad.offset);
   }
 
   /** `bytes` start at file offset `offset` and have not been scanned yet (a carry holds no newline). */
@@ -445,82 +388,5 @@ export class CsvScanner {
     throw new FormatError(`CSV${where} line ${line}: ${message}`, {
       context: { ...(this.source ? { file: this.source } : {}), line, ...context },
     });
-  }
-}
-
-function describeByte(c: number): string {
-  return c >= 0x20 && c < 0x7f ? JSON.stringify(String.fromCharCode(c)) : `byte 0x${c.toString(16)}`;
-}
-
-/** Length of `b` without a trailing, still incomplete UTF-8 sequence (at most 3 bytes). */
-function incompleteTail(b: Uint8Array): number {
-  const n = b.length;
-  for (let back = 1; back <= 3 && back <= n; back++) {
-    const c = b[n - back] as number;
-    if ((c & 0xc0) === 0x80) continue; // continuation byte: keep looking for the lead
-    const need = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc0 ? 2 : 1;
-    return need > back ? n - back : n;
-  }
-  return n;
-}
-
-/** Index of the first byte that starts an invalid UTF-8 sequence. */
-export function firstInvalidUtf8(b: Uint8Array): number {
-  const decoder = new TextDecoder('utf-8', { fatal: true });
-  // Binary search on prefixes that end on a character boundary would be faster; this only runs
-  // once, on the failing chunk.
-  let i = 0;
-  while (i < b.length) {
-    const c = b[i] as number;
-    const len = c < 0x80 ? 1 : c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc0 ? 2 : 0;
-    if (len === 0) return i;
-    if (len > 1) {
-      try {
-        decoder.decode(b.subarray(i, i + len));
-      } catch {
-        return i;
-      }
-    }
-    i += len;
-  }
-  return b.length;
-}
-
-/** Validates a whole CSV byte stream without keeping values; returns the header and record count. */
-export async function validateCsv(
-  bytes: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
-  options: Omit<CsvScanOptions, 'values'> = {},
-): Promise<{ columns: readonly string[]; records: number; longestRecord: number }> {
-  const scanner = new CsvScanner({ ...options, values: false });
-  let records = 0;
-  for await (const chunk of bytes) records += scanner.push(chunk).length;
-  records += scanner.end().length;
-  return { columns: scanner.columns ?? [], records, longestRecord: scanner.longestRecord };
-}
-
-/** Validates a local CSV file (streamed in 1 MiB reads); `source` names it in errors. */
-export function validateCsvFile(
-  file: string,
-  options: Omit<CsvScanOptions, 'values'> = {},
-): Promise<{ columns: readonly string[]; records: number; longestRecord: number }> {
-  return validateCsv(createReadStream(file, { highWaterMark: 1024 * 1024 }), { source: file, ...options });
-}
-
-/** The header names of a CSV file, reading only as far as the header's end. */
-export async function readCsvHeader(
-  file: string,
-  options: Omit<CsvScanOptions, 'values' | 'header'> = {},
-): Promise<readonly string[]> {
-  const scanner = new CsvScanner({ source: file, ...options, values: false, allowRagged: true });
-  const stream = createReadStream(file, { highWaterMark: 64 * 1024 });
-  try {
-    for await (const chunk of stream) {
-      scanner.push(chunk as Buffer);
-      if (scanner.columns) return scanner.columns;
-    }
-    scanner.end();
-    return scanner.columns ?? [];
-  } finally {
-    stream.destroy();
   }
 }

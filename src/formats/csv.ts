@@ -34,6 +34,8 @@ export interface CsvReadOptions {
   source?: string;
   /** Largest record in bytes (E021 above it). @default 64 MiB */
   maxRecordBytes?: number;
+  /** Take a quote inside an unquoted field (`37°36'37.8"N`) as data instead of refusing it. @default false */
+  relaxQuotes?: boolean;
 }
 
 export function csvCell(value: unknown): string {
@@ -167,6 +169,7 @@ async function* decodeCsv(
     ...(options.delimiter ? { delimiter: options.delimiter } : {}),
     ...(options.source ? { source: options.source } : {}),
     ...(options.maxRecordBytes ? { maxRecordBytes: options.maxRecordBytes } : {}),
+    ...(options.relaxQuotes ? { relaxQuotes: true } : {}),
   });
   const given = options.columns ? [...options.columns] : undefined;
   const cast = options.cast ?? false;

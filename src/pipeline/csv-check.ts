@@ -6,7 +6,7 @@
 import type { DuckDBConnection } from '../engine/duckdb.ts';
 import { quoteLiteral } from '../engine/duckdb.ts';
 import { SchemaValidationError, type SluiceError } from '../errors.ts';
-import { readCsvHeader } from '../formats/csv-scan.ts';
+import { readCsvHeader } from '../formats/csv-validate.ts';
 import type { ColumnSchema } from './schema.ts';
 
 export interface RejectedRow {

@@ -124,7 +124,7 @@ export class DataIngester {
           this.convert(conn, local, out, schema, options.rejectFile, filePath, strictReadCsvOptions(longest)),
         );
       const conversion = convert().catch(async (error: unknown) => {
-        if (isLineTooLong(error)) return convert(await longestCsvRecord(local));
+        if (isLineTooLong(error)) return convert(await longestCsvRecord(local, filePath));
         throw error;
       });
       const [checked, converted] = await Promise.allSettled([check, conversion]);

@@ -158,7 +158,7 @@ async function* csvRows(input: Readable, key: string, opts: Required<ParseOption
       throw fail(
         key,
         error.message.replace(`CSV ${key} `, 'invalid CSV at '),
-        { ...error.context, row: n + 1 },
+        { ...error.context, row: scanner.records + 1 },
         error,
       );
     }

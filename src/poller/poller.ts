@@ -7,6 +7,7 @@ import type { JobQueue, JobToAdd } from '../queue/types.ts';
 import type { OpenStorageOptions } from '../storage/open.ts';
 import { Archiver, deferred } from './archive.ts';
 import { detectFormat, parseRecords } from './parse.ts';
+import { RecordSpool } from './record-spool.ts';
 import { type ResolvedLocation, resolveSource, resolveTarget } from './source.ts';
 import type { PollerStateStore } from './state.ts';
 
@@ -284,31 +285,37 @@ export class Poller {
     }
   }
 
+  /**
+   * Parses the whole object before the first record is enqueued: a broken object (bad row 900,000
+   * included) goes to the failed prefix with none of its records queued.
+   */
   private async enqueueRecords(entry: Entry): Promise<{ records: number; added: number }> {
     const scope = this.source.storage.url;
     const body = await this.source.storage.getStream(entry.key);
-    let batch: JobToAdd[] = [];
-    let records = 0;
-    let added = 0;
+    const spool = new RecordSpool(Math.max(this.o.batchSize, 10_000));
     try {
-      for await (const rec of parseRecords(body, entry.key, { jsonArray: this.o.jsonArray })) {
-        records++;
-        batch.push({
-          id: recordJobId(scope, entry.key, entry.etag, rec.n),
-          name: this.o.jobName,
-          data: rec.record,
-        });
-        if (batch.length >= this.o.batchSize) {
-          added += await this.o.queue.addBulk(batch);
-          batch = [];
+      try {
+        for await (const rec of parseRecords(body, entry.key, { jsonArray: this.o.jsonArray })) {
+          await spool.add(rec.record);
         }
+      } catch (error) {
+        if (error instanceof SluiceError) error.context.recordsEnqueued = 0;
+        throw error;
       }
-    } catch (error) {
-      if (error instanceof SluiceError) error.context.recordsEnqueued = records - batch.length;
-      throw error;
+      let n = 0;
+      let added = 0;
+      for await (const records of spool.batches(this.o.batchSize)) {
+        const batch: JobToAdd[] = records.map((data) => ({
+          id: recordJobId(scope, entry.key, entry.etag, ++n),
+          name: this.o.jobName,
+          data,
+        }));
+        added += await this.o.queue.addBulk(batch);
+      }
+      return { records: spool.size, added };
+    } finally {
+      await spool.close();
     }
-    if (batch.length > 0) added += await this.o.queue.addBulk(batch);
-    return { records, added };
   }
 
   /** Polls every `intervalMs` until `signal` aborts; objects in flight finish first. */

@@ -12,6 +12,11 @@ export interface OpenQueueOptions extends QueueOptions {
   leaseMs?: number;
   /** sqlite only: idle poll interval in ms. @default 50 */
   pollMs?: number;
+  /**
+   * sqlite only: create a missing database; with false a missing one is NotFoundError (E011). A
+   * Redis queue has no existence apart from its jobs: an unknown name reads as empty. @default true
+   */
+  create?: boolean;
   /** bullmq only: Redis key prefix (also `?prefix=` in the URL). @default 'bull' */
   prefix?: string;
 }

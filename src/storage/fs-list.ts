@@ -6,6 +6,7 @@ import { type Dirent, type Stats, statSync } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import path from 'node:path';
 import { StorageError } from '../errors.ts';
+import { fromOsError } from '../os-errors.ts';
 import { assertValidPrefix, compareKeys, RESERVED_SEGMENTS, TEMP_SUFFIX } from './keys.ts';
 import type { ListEntry, ListOptions } from './types.ts';
 
@@ -44,10 +45,14 @@ export async function* listFs(root: string, opts: ListOptions): AsyncIterable<Li
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
       if (code === 'ENOENT' || code === 'ENOTDIR') return [];
-      throw new StorageError(`Cannot list ${dirRel || '/'} under ${root}: ${(error as Error).message}`, {
-        cause: error,
-        context: { prefix: dirRel },
-      });
+      const folder = path.join(root, dirRel);
+      throw (
+        fromOsError(error, { path: folder, access: 'read', context: { prefix: dirRel } }) ??
+        new StorageError(`Cannot list ${folder}: ${(error as Error).message}`, {
+          cause: error,
+          context: { prefix: dirRel },
+        })
+      );
     }
     const items: Pending[] = [];
     for (const e of entries) {

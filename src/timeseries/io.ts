@@ -12,6 +12,7 @@ import { quoteLiteral } from '../engine/duckdb.ts';
 import { InvalidPointError, type SluiceError, ValidationError } from '../errors.ts';
 import { rowFrom } from '../formats/csv.ts';
 import { CsvScanner } from '../formats/csv-scan.ts';
+import { fromOsError } from '../os-errors.ts';
 import { parseJson } from '../util/json-parse.ts';
 import { parseStrictJson } from '../util/json-strict.ts';
 import { isBlankLine, LineSplitter } from '../util/lines.ts';
@@ -37,7 +38,10 @@ export interface ImportResult {
 /** Imports a directory of `<variable>.jsonl` files, or one .jsonl / .csv file. */
 export async function importPath(store: TimeSeriesStore, target: string, options: ImportOptions = {}) {
   const st = await fsp.stat(target).catch((error: unknown) => {
-    throw new ValidationError(`Cannot import ${target}: ${(error as Error).message}`, { cause: error });
+    throw (
+      fromOsError(error, { path: target, access: 'read' }) ??
+      new ValidationError(`Cannot import ${target}: ${(error as Error).message}`, { cause: error })
+    );
   });
   const files = st.isDirectory()
     ? (await fsp.readdir(target))

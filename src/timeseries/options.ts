@@ -49,6 +49,7 @@ export function resolveOptions(url: string, o: TimeSeriesStoreOptions): Resolved
     groupCommitBytes: num('groupCommitBytes', o.groupCommitBytes, 4 << 20, 1, 1 << 30),
     walSegmentBytes: num('walSegmentBytes', o.walSegmentBytes, 64 << 20, 1024, 2 ** 31),
     readOnly: o.readOnly ?? false,
+    create: (o.create ?? true) && !o.readOnly,
     readWalTail: o.readWalTail ?? true,
     keepDuplicates: o.keepDuplicates ?? false,
     compactIntervalMs: num('compactIntervalMs', o.compactIntervalMs, 60_000, 0, 2 ** 31 - 1),

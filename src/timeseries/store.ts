@@ -5,7 +5,7 @@
 import * as fsp from 'node:fs/promises';
 import path from 'node:path';
 import { Engine } from '../engine/duckdb.ts';
-import { TimeSeriesError, ValidationError } from '../errors.ts';
+import { NotFoundError, TimeSeriesError, ValidationError } from '../errors.ts';
 import { getLogger } from '../logging/logger.ts';
 import { openStorage } from '../storage/open.ts';
 import type { Storage } from '../storage/types.ts';
@@ -17,7 +17,7 @@ import type { SeriesBuffer } from './columns.ts';
 import { applyRetentionTo, type CompactResult, compactBuffers, type RetentionResult } from './compact.ts';
 import { type ExportOptions, exportStore, type ImportOptions, type ImportResult, importPath } from './io.ts';
 import { type Resolved, resolveOptions } from './options.ts';
-import { type Manifest, SegmentFiles } from './segments.ts';
+import { MANIFEST_KEY, type Manifest, SegmentFiles } from './segments.ts';
 import { SeriesReader } from './series-reader.ts';
 import type {
   DataPointInput,
@@ -67,7 +67,7 @@ export class TimeSeriesStore {
     this.reader = new SeriesReader(this);
   }
 
-  /** Opens (creating if needed) the store at a local path or `s3://bucket/prefix`, replaying its log. */
+  /** Opens (creating if needed, unless `create: false` or `readOnly`) the store at a local path or `s3://bucket/prefix`, replaying its log. */
   static async open(pathOrUrl: string, options: TimeSeriesStoreOptions = {}): Promise<TimeSeriesStore> {
     const resolved = resolveOptions(pathOrUrl, options);
     const storage = options.storageInstance ?? openStorage(pathOrUrl, options.storage ?? {});
@@ -85,6 +85,7 @@ export class TimeSeriesStore {
 
   private async init(): Promise<void> {
     const o = this.options;
+    if (!o.create) await this.assertExists();
     if (o.readOnly) {
       await this.refresh();
       return;
@@ -112,6 +113,19 @@ export class TimeSeriesStore {
       this.timer = setInterval(() => this.backgroundCompact(), o.compactIntervalMs);
       this.timer.unref();
     }
+  }
+
+  /**
+   * A store exists once a writer opened it (its log folder) or compacted into it (its manifest).
+   * Reading a mistyped path must say so, not answer "no points" (or create an empty store).
+   */
+  private async assertExists(): Promise<void> {
+    const wal = await fsp.stat(this.options.walDir).catch(() => undefined);
+    if (wal?.isDirectory() || (await this.storage.exists(MANIFEST_KEY))) return;
+    throw new NotFoundError(
+      `No time-series store at ${this.url}: it has no ${MANIFEST_KEY} and no write-ahead log at ${this.options.walDir} (sluice ts append or import creates one)`,
+      { context: { store: this.url, walDir: this.options.walDir } },
+    );
   }
 
   /** Rebuilds buffers from the log, skipping what the manifest says is already in segments. */

@@ -48,6 +48,12 @@ export interface TimeSeriesStoreOptions {
   walSegmentBytes?: number;
   /** Open for queries only: no lock, no log writes; sees the manifest and (optionally) the log tail. @default false */
   readOnly?: boolean;
+  /**
+   * Create the store when it does not exist yet. With false (and always with readOnly), a store
+   * with neither a manifest nor a write-ahead log is NotFoundError (E011) and nothing is created.
+   * @default true
+   */
+  create?: boolean;
   /** Read-only opens also read the writer's log so unflushed-to-Parquet points are visible. @default true */
   readWalTail?: boolean;
   /** Keep every point with the same variable and timestamp instead of the last one written. @default false */

@@ -36,6 +36,20 @@ function where(base: string | undefined): IngestLocation {
 
 const shown = (f: SavedFile) => f.path ?? f.url;
 
+/** E011 naming the base folder when a local one does not exist (a listing would show nothing). */
+async function assertBaseExists(base: string | undefined): Promise<void> {
+  const [{ resolveStorage }, { assertLocalRootExists }] = await Promise.all([
+    import('../../ingest/base.ts'),
+    import('../../storage/local-root.ts'),
+  ]);
+  const { storage, owned } = resolveStorage(where(base));
+  try {
+    await assertLocalRootExists(storage, 'ingestion base folder');
+  } finally {
+    if (owned) await storage.close();
+  }
+}
+
 function printSaved(result: FetchAndSaveResult, json: boolean | undefined): void {
   if (json) {
     printJson({
@@ -106,6 +120,7 @@ export function registerIngestCommands(program: Command): void {
         base?: string;
         json?: boolean;
       }) => {
+        await assertBaseExists(opts.base);
         const { findLatestFile } = await lazy.find();
         const latest = await findLatestFile(opts.dataset, {
           ...where(opts.base),
@@ -132,6 +147,7 @@ export function registerIngestCommands(program: Command): void {
     .option('--base <dir|url>', 'base directory or storage URL')
     .option('--json', 'print JSON')
     .action(async (opts: { source?: string; base?: string; json?: boolean }) => {
+      await assertBaseExists(opts.base);
       const { listDatasets } = await lazy.find();
       const rows = await listDatasets({
         ...where(opts.base),

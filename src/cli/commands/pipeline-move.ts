@@ -20,6 +20,18 @@ const lazy = {
 const collect = (value: string, previous: string[]) => [...previous, value];
 
 /** A commander parser for non-negative integer options. */
+/** E011 naming the lake when a local lake root does not exist (read-only commands create nothing). */
+export async function assertLakeExists(config: Config): Promise<void> {
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(config.lakeRoot) && !config.lakeRoot.startsWith('file:')) return;
+  const { assertLocalRootExists } = await import('../../storage/local-root.ts');
+  const lake = openStorage(config.lakeRoot);
+  try {
+    await assertLocalRootExists(lake, 'lake (lakeRoot; no pipeline has run here yet?)');
+  } finally {
+    await lake.close();
+  }
+}
+
 export function int(name: string) {
   return (value: string) => {
     const n = Number(value);
@@ -213,7 +225,9 @@ export function registerMoveCommands(program: Command): void {
     .action(
       async (env: string, opts: { keep: number; minAge: number; dryRun?: boolean; config?: string }) => {
         const { DataPromoter } = await lazy.promoter();
-        const r = await new DataPromoter(await loadConfig(opts)).prune(env, {
+        const config = await loadConfig(opts);
+        await assertLakeExists(config);
+        const r = await new DataPromoter(config).prune(env, {
           keepBackups: opts.keep,
           minAgeMs: opts.minAge * 60_000,
           dryRun: opts.dryRun ?? false,

@@ -7,7 +7,7 @@ import type { Pipeline } from '../../pipeline/pipeline.ts';
 import { formatBytes } from '../../util/format-bytes.ts';
 import { printJson, printTable } from '../output.ts';
 import { createProgressReporter } from '../progress.ts';
-import { int, loadConfig, registerMoveCommands } from './pipeline-move.ts';
+import { assertLakeExists, int, loadConfig, registerMoveCommands } from './pipeline-move.ts';
 
 interface CommonOpts {
   config?: string;
@@ -110,7 +110,9 @@ export function registerPipelineCommands(program: Command): void {
     .option('--limit <n>', 'runs to show', int('--limit'), 10)
     .action(async (opts: CommonOpts & { limit: number }) => {
       const { Pipeline } = await lazy.pipeline();
-      const status = await new Pipeline(await loadConfig(opts)).getStatus(opts.limit);
+      const config = await loadConfig(opts);
+      await assertLakeExists(config);
+      const status = await new Pipeline(config).getStatus(opts.limit);
       if (opts.json) return printJson(status);
       if (status.runs.length === 0) {
         process.stdout.write(`no pipeline runs yet in ${status.env} (${status.lakeRoot})\n`);
@@ -134,7 +136,9 @@ export function registerPipelineCommands(program: Command): void {
     .description('List landing datasets and staging models of an environment')
     .action(async (opts: CommonOpts) => {
       const { DataCatalog } = await lazy.catalog();
-      const datasets = await new DataCatalog(await loadConfig(opts)).listDatasets(opts.env);
+      const config = await loadConfig(opts);
+      await assertLakeExists(config);
+      const datasets = await new DataCatalog(config).listDatasets(opts.env);
       if (opts.json) return printJson(datasets);
       printTable(
         datasets.map((d) => ({

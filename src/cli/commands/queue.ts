@@ -3,6 +3,8 @@ import { UsageError } from '../../errors.ts';
 import type { MetricsServer } from '../../metrics/server.ts';
 import type { ClosableSignalStore } from '../../queue/handlers/store.ts';
 import type { JobQueue } from '../../queue/types.ts';
+import { assertLocalRootExists } from '../../storage/local-root.ts';
+import { openStorage, parseStorageUrl } from '../../storage/open.ts';
 import { durationFlag } from '../flags.ts';
 import { printJson, printTable } from '../output.ts';
 
@@ -69,6 +71,10 @@ async function pollCommand(flags: PollFlags): Promise<void> {
   } = await import('./queue-runtime.ts');
   const { once, config: file, ...rest } = flags;
   const cfg = resolvePollerConfig(file ? { flags: rest, file } : { flags: rest });
+  // A local source folder that does not exist is a typo, not an empty inbox: E011 before any
+  // queue or state database is created for it.
+  if (parseStorageUrl(cfg.source).kind === 'fs')
+    await assertLocalRootExists(openStorage(cfg.source), 'source folder');
   const queue = openQueue(cfg.queue, { name: cfg.queueName });
   const state = openPollerState(cfg.state, cfg.queue, sourceScope(cfg.source));
   const metrics = createPollerMetrics();
@@ -227,7 +233,8 @@ export function registerQueueCommands(program: Command): void {
     fn: (queue: JobQueue) => Promise<void>,
   ) => {
     const { openQueue } = await import('./queue-runtime.ts');
-    const queue = openQueue(queueUrl(opts.queue), { name: opts.queueName });
+    // Inspecting or repairing a queue never creates one: a mistyped path is E011.
+    const queue = openQueue(queueUrl(opts.queue), { name: opts.queueName, create: false });
     try {
       await fn(queue);
     } finally {

@@ -4,7 +4,9 @@ import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { Command } from 'commander';
 import { UsageError } from '../../errors.ts';
+import { fromOsError } from '../../os-errors.ts';
 import { collectGarbage } from '../../storage/gc.ts';
+import { assertLocalRootExists } from '../../storage/local-root.ts';
 import { openObjectUrl, openStorage, parseStorageUrl } from '../../storage/open.ts';
 import type { ListEntry, PutBody } from '../../storage/types.ts';
 import { uploadTree } from '../../storage/upload-tree.ts';
@@ -40,6 +42,7 @@ export function registerStorageCommands(program: Command): void {
     .option('--json', 'one JSON object per line')
     .action(async (url: string, opts: { recursive?: boolean; long?: boolean; json?: boolean }) => {
       const store = openStorage(url);
+      await assertLocalRootExists(store);
       for await (const entry of store.list({ recursive: opts.recursive ?? false })) printEntry(entry, opts);
     });
 
@@ -86,9 +89,10 @@ export function registerStorageCommands(program: Command): void {
         let body: PutBody;
         if (source === '-') body = process.stdin;
         else {
-          const st = await fsp.stat(source).catch(() => undefined);
-          if (!st?.isFile())
-            throw new UsageError(`${source} is not a file (use --recursive for directories)`);
+          const st = await fsp.stat(source).catch((error) => {
+            throw fromOsError(error, { path: source, access: 'read' }) ?? error;
+          });
+          if (!st.isFile()) throw new UsageError(`${source} is not a file (use --recursive for directories)`);
           body = createReadStream(source);
         }
         const result = await store.put(key, body, {

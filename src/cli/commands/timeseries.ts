@@ -1,6 +1,8 @@
+import * as fsp from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { type Command, Option } from 'commander';
 import { UsageError } from '../../errors.ts';
+import { fromOsError } from '../../os-errors.ts';
 import type { TimeSeriesStore } from '../../timeseries/store.ts';
 import type { AggregateFn, PointValue, TimeSeriesStoreOptions } from '../../timeseries/types.ts';
 import { parseDuration } from '../../util/format-bytes.ts';
@@ -148,6 +150,10 @@ export function registerTimeseriesCommands(program: Command): void {
     .option('--compact', 'compact to Parquet after importing')
     .addOption(walOption())
     .action(async (url: string, target: string, opts: { compact?: boolean; walDir?: string }) => {
+      // Checked before the store opens, so a mistyped input leaves no empty store behind.
+      await fsp.stat(target).catch((error) => {
+        throw fromOsError(error, { path: target, access: 'read' }) ?? error;
+      });
       const progress = createProgressReporter();
       const res = await withStore(url, walOpts(opts), async (s) => {
         const r = await s.importJsonl(target, { onProgress: (e) => progress.update(e) });
@@ -248,7 +254,7 @@ export function registerTimeseriesCommands(program: Command): void {
     .argument('<store>')
     .addOption(walOption())
     .action(async (url: string, opts: { walDir?: string }) => {
-      const res = await withStore(url, walOpts(opts), (s) => s.compact());
+      const res = await withStore(url, { create: false, ...walOpts(opts) }, (s) => s.compact());
       printJson(res);
     });
 
@@ -261,7 +267,9 @@ export function registerTimeseriesCommands(program: Command): void {
       const olderThan = /^\d+(\.\d+)?\s*(ms|s|m|h|d)$/i.test(opts.olderThan.trim())
         ? opts.olderThan
         : (parseTimeArg(opts.olderThan, '--older-than') as string | number);
-      const res = await withStore(url, walOpts(opts), (s) => s.applyRetention({ olderThan }));
+      const res = await withStore(url, { create: false, ...walOpts(opts) }, (s) =>
+        s.applyRetention({ olderThan }),
+      );
       printJson(res);
     });
 

@@ -7,6 +7,7 @@ export { quoteLiteral } from '../../engine/duckdb.ts';
 export {
   checkCsvForDuckdb,
   describeDuckdbCsvError,
+  describeDuckdbParquetError,
   fullCheck,
   isLineTooLong,
   longestCsvRecord,

@@ -64,20 +64,27 @@ async function inputTable(input: string, rt: typeof WriterRuntime): Promise<Tabl
   if (parsed.kind === 'fs' && (format === 'csv' || format === 'parquet')) {
     const file = parsed.root;
     await rt.assertReadableFile(file);
-    if (format === 'parquet') return { sql: `SELECT * FROM read_parquet(${quoteLiteral(file)})` };
-    await rt.readCsvHeader(file, { uniqueIgnoringCase: true }); // E021 for an empty or duplicate name
-    await rt.checkCsvForDuckdb(file, { source: file });
+    if (format === 'parquet') {
+      return {
+        sql: `SELECT * FROM read_parquet(${quoteLiteral(file)})`,
+        describeError: (error) => rt.describeDuckdbParquetError(error, input),
+      };
+    }
+    // Errors name the file as the user typed it. E021 for an empty or duplicate header name.
+    await rt.readCsvHeader(file, { source: input, uniqueIgnoringCase: true });
+    await rt.checkCsvForDuckdb(file, { source: input });
     // Types from a scan of the whole file, so no later value fails a type guessed from a sample.
     const sql = (longest?: number) =>
       `SELECT * FROM read_csv(${quoteLiteral(file)}, ${rt.strictReadCsvOptions(longest)}, sample_size=-1)`;
     return {
       sql: sql(),
-      retrySql: async (error) => (rt.isLineTooLong(error) ? sql(await rt.longestCsvRecord(file)) : undefined),
+      retrySql: async (error) =>
+        rt.isLineTooLong(error) ? sql(await rt.longestCsvRecord(file, input)) : undefined,
       // DuckDB refused a file the quick pass cleared: the full tokenizer names the line if the
       // structure is at fault; otherwise DuckDB's reason, in the user's words.
       describeError: async (error) => {
-        await rt.fullCheck(file, { source: file });
-        return rt.describeDuckdbCsvError(error, file);
+        await rt.fullCheck(file, { source: input });
+        return rt.describeDuckdbCsvError(error, input);
       },
     };
   }

@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { QueueError, ValidationError } from '../../errors.ts';
+import { NotFoundError, QueueError, ValidationError } from '../../errors.ts';
+import { fromOsError } from '../../os-errors.ts';
 import { parseJson } from '../../util/json-parse.ts';
 import { checkRetention } from '../retention.ts';
 import {
@@ -30,6 +31,12 @@ export interface SqliteQueueOptions extends QueueOptions {
   busyTimeoutMs?: number;
   /** Idle poll interval of consume(). @default 50 */
   pollMs?: number;
+  /**
+   * Create the database (and its folder) when missing. With false, a file that does not exist or
+   * holds no sluice queue is NotFoundError (E011) and nothing is created: what inspecting commands
+   * want, so a mistyped path is not answered with an empty queue. @default true
+   */
+  create?: boolean;
 }
 
 interface Row {
@@ -89,6 +96,44 @@ CREATE TABLE IF NOT EXISTS sluice_jobs (
 CREATE INDEX IF NOT EXISTS sluice_jobs_ready ON sluice_jobs (queue, state, run_at);
 `;
 
+/**
+ * Checks that `file` is a sluice queue database without creating one. The check opens read-write
+ * on purpose: a read-only connection to a WAL database leaves -wal and -shm files behind, a
+ * read-write one removes them when it closes.
+ */
+function assertQueueDatabase(file: string): void {
+  if (file === ':memory:') return;
+  let isFile: boolean;
+  try {
+    isFile = statSync(file).isFile();
+  } catch (error) {
+    const mapped = fromOsError(error, { path: file, access: 'read' });
+    if (mapped?.code === 'E011')
+      throw new NotFoundError(`No queue database at ${file}`, { cause: error, context: mapped.context });
+    throw mapped ?? error;
+  }
+  if (!isFile)
+    throw new NotFoundError(`${file} is a directory, not a queue database`, { context: { path: file } });
+  let found: unknown;
+  try {
+    const db = new DatabaseSync(file, { timeout: 10_000 });
+    try {
+      found = db.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'sluice_jobs'`).get();
+    } finally {
+      db.close();
+    }
+  } catch (error) {
+    throw new QueueError(`Cannot open queue database ${file}: ${(error as Error).message}`, {
+      cause: error,
+      context: { path: file },
+    });
+  }
+  if (found === undefined)
+    throw new NotFoundError(`${file} holds no sluice queue (no sluice_jobs table)`, {
+      context: { path: file },
+    });
+}
+
 function positiveInt(name: string, value: number | undefined, fallback: number): number {
   const v = value ?? fallback;
   if (!Number.isInteger(v) || v <= 0) {
@@ -105,6 +150,7 @@ export function createSqliteQueue(options: SqliteQueueOptions): JobQueue {
   const leaseMs = positiveInt('leaseMs', options.leaseMs, 30_000);
   const pollMs = positiveInt('pollMs', options.pollMs, 50);
   let db: DatabaseSync;
+  if (options.create === false) assertQueueDatabase(options.path);
   try {
     db = openSqlite(options.path, SCHEMA, options.busyTimeoutMs);
   } catch (error) {

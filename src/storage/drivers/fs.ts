@@ -9,7 +9,8 @@ import { createReadStream, createWriteStream, type Stats } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { AlreadyExistsError, NotFoundError, SluiceError, StorageError } from '../../errors.ts';
+import { NotFoundError, SluiceError, StorageError } from '../../errors.ts';
+import { fromOsError } from '../../os-errors.ts';
 import { parseJson } from '../../util/json-parse.ts';
 import { bodyBytes, bodyChunks, normalizeMetadata } from '../body.ts';
 import { makeDirectory, syncDirectory } from '../dir-sync.ts';
@@ -37,18 +38,22 @@ interface Sidecar {
   metadata: Record<string, string>;
 }
 
+/**
+ * OS errors in the user's words, naming the object's path (never its temp file). A folder in the
+ * way of a read is no object (E011); ENOENT on a write means the root could not be created.
+ */
 function mapFsError(error: unknown, root: string, key: string, action: string): Error {
   if (error instanceof SluiceError) return error;
   const code = (error as NodeJS.ErrnoException).code;
   const where = path.join(root, key);
   const context = { key, path: where, errno: code };
-  if (code === 'ENOENT' || code === 'ENOTDIR') {
-    return new NotFoundError(`No file at ${where}`, { cause: error, context });
+  const writing = action === 'write' || action === 'move' || action === 'delete';
+  if (!writing && (code === 'ENOENT' || code === 'ENOTDIR')) {
+    const mapped = code === 'ENOTDIR' ? fromOsError(error, { path: where, access: 'read' }) : undefined;
+    return new NotFoundError(mapped?.message ?? `No file at ${where}`, { cause: error, context });
   }
-  if (code === 'EEXIST')
-    return new AlreadyExistsError(`File already exists at ${where}`, { cause: error, context });
-  if (code === 'EISDIR')
-    return new StorageError(`${where} is a directory, not an object`, { cause: error, context });
+  const mapped = fromOsError(error, { path: where, access: writing ? 'write' : 'read', context: { key } });
+  if (mapped) return mapped;
   const message = (error as Error).message ?? String(error);
   return new StorageError(`Cannot ${action} ${where}: ${message}`, { cause: error, context });
 }
@@ -159,6 +164,19 @@ export function createFsStorage(options: FsStorageOptions): Storage {
       const file = fileOf(key);
       try {
         const handle = await fsp.open(file, 'r');
+        // open() succeeds on a folder; its stream would fail later with a pathless EISDIR.
+        const isFolder = await handle.stat().then(
+          (st) => st.isDirectory(),
+          () => false,
+        );
+        if (isFolder) {
+          await handle.close();
+          throw Object.assign(new Error(`EISDIR: illegal operation on a directory, open '${file}'`), {
+            code: 'EISDIR',
+            syscall: 'open',
+            path: file,
+          });
+        }
         const range = opts.range
           ? { start: opts.range.start, ...(opts.range.end === undefined ? {} : { end: opts.range.end }) }
           : {};
@@ -232,7 +250,14 @@ export function createFsStorage(options: FsStorageOptions): Storage {
       const file = fileOf(key);
       try {
         const st = await fsp.stat(file);
-        if (!st.isFile()) throw Object.assign(new Error('not a file'), { code: 'ENOENT' });
+        // No object has this key (as on S3), though the path holds a folder: say so.
+        if (!st.isFile())
+          throw new NotFoundError(
+            `No file at ${file}: it is a ${st.isDirectory() ? 'directory' : 'special file'}`,
+            {
+              context: { key, path: file },
+            },
+          );
         const sidecar = await readSidecar(file, st);
         const info: ObjectInfo = {
           key,

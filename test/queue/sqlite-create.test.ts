@@ -1,0 +1,66 @@
+/**
+ * `create: false` opens an existing SQLite queue only: inspecting commands use it so that a
+ * mistyped path is E011 instead of a new empty database (with its folders) answering "0 jobs".
+ */
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
+import { describe, expect, it } from 'vitest';
+import { createSqliteQueue } from '../../src/queue/drivers/sqlite.ts';
+import { openQueue } from '../../src/queue/open.ts';
+import { tempDir } from '../helpers/tmp.ts';
+
+describe('SQLite queue with create: false', () => {
+  const dir = tempDir('queue-create');
+
+  it('refuses a database that does not exist with E011 naming it, creating nothing', () => {
+    const file = path.join(dir, 'no', 'such', 'q.db');
+    expect(() => createSqliteQueue({ path: file, create: false })).toThrow(
+      expect.objectContaining({ code: 'E011', message: `No queue database at ${file}` }),
+    );
+    expect(() => openQueue(`sqlite:${file}`, { create: false })).toThrow(
+      expect.objectContaining({ code: 'E011' }),
+    );
+    expect(existsSync(path.join(dir, 'no'))).toBe(false);
+  });
+
+  it('refuses a folder, and a database without sluice’s table, leaving both as they were', () => {
+    expect(() => createSqliteQueue({ path: dir, create: false })).toThrow(
+      expect.objectContaining({ code: 'E011', message: `${dir} is a directory, not a queue database` }),
+    );
+    const other = path.join(dir, 'other.db');
+    const db = new DatabaseSync(other);
+    db.exec('CREATE TABLE mine (x)');
+    db.close();
+    const before = readFileSync(other);
+    expect(() => createSqliteQueue({ path: other, create: false })).toThrow(
+      expect.objectContaining({
+        code: 'E011',
+        message: `${other} holds no sluice queue (no sluice_jobs table)`,
+      }),
+    );
+    expect(readFileSync(other).equals(before)).toBe(true);
+    expect(readdirSync(dir).filter((n) => n.startsWith('other.db'))).toEqual(['other.db']);
+  });
+
+  it('a file that is not SQLite at all is E060 naming it', () => {
+    const junk = path.join(dir, 'junk.db');
+    writeFileSync(junk, 'this is not a database, it is a note to self\n'.repeat(20));
+    expect(() => createSqliteQueue({ path: junk, create: false })).toThrow(
+      expect.objectContaining({ code: 'E060', message: expect.stringContaining(junk) }),
+    );
+  });
+
+  it('opens a queue that exists and sees its jobs; create defaults to true', async () => {
+    const file = path.join(dir, 'made', 'q.db');
+    const writer = createSqliteQueue({ path: file });
+    await writer.add({ id: 'a', name: 'noop', data: {} });
+    await writer.close();
+    const reader = createSqliteQueue({ path: file, create: false });
+    try {
+      expect((await reader.counts()).waiting).toBe(1);
+    } finally {
+      await reader.close();
+    }
+  });
+});
