@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { FormatError } from '../errors.ts';
 import type { Storage } from '../storage/types.ts';
-import type { ByteSource, FormatName, FormatWriteResult, Row, Rows, WriteToStorageOptions } from './types.ts';
+import type { FormatName, FormatWriteResult, Row, Rows, WriteToStorageOptions } from './types.ts';
 
 /** Report progress every this many rows. */
 export const PROGRESS_EVERY = 10_000;
@@ -80,30 +80,6 @@ function hasNegativeZero(value: unknown): boolean {
     }
   }
   return false;
-}
-
-/** Splits a byte stream into lines (LF or CRLF), with 1-based line numbers. */
-export async function* splitLines(
-  bytes: ByteSource,
-  signal?: AbortSignal,
-): AsyncIterable<{ line: string; number: number }> {
-  const decoder = new TextDecoder('utf-8');
-  let pending = '';
-  let number = 0;
-  for await (const chunk of bytes) {
-    if (signal?.aborted) throw signal.reason;
-    pending += typeof chunk === 'string' ? chunk : decoder.decode(chunk, { stream: true });
-    let nl = pending.indexOf('\n');
-    while (nl !== -1) {
-      number++;
-      const line = pending.slice(0, nl);
-      yield { line: line.endsWith('\r') ? line.slice(0, -1) : line, number };
-      pending = pending.slice(nl + 1);
-      nl = pending.indexOf('\n');
-    }
-  }
-  pending += decoder.decode();
-  if (pending.length > 0) yield { line: pending, number: number + 1 };
 }
 
 /** Counts rows as they pass and reports progress. */

@@ -1,12 +1,12 @@
 /**
  * JSON documents. Rows are written as one array (pretty, 2-space indent, by default; compact
  * with `pretty: false`). The reader streams the elements of a top-level array one at a time; a
- * top-level object is read whole and yielded as one row.
+ * top-level object is read whole and yielded as one row. Reading is strict RFC 8259 with a depth
+ * limit; see formats/json-table.ts for the rules.
  */
 
-import { FormatError } from '../errors.ts';
-import { parseJson } from '../util/json-parse.ts';
 import { ChunkBuffer, iterateRows, putEncoded, stringifyJson } from './common.ts';
+import { JsonTableScanner } from './json-table.ts';
 import type { ByteSource, Format, FormatReader, FormatWriter, Row, Rows } from './types.ts';
 
 export interface JsonWriteOptions {
@@ -49,106 +49,21 @@ async function* encodeJson(
 export interface JsonReadOptions {
   /** Name used in error messages. */
   source?: string;
+  /** Deepest nesting of arrays and objects accepted, the top-level array included. @default 512 */
+  maxDepth?: number;
 }
 
-/** Splits a top-level JSON array into element texts without parsing the whole document. */
+/** Rows of a JSON table document, streamed through the strict scanner (formats/json-table.ts). */
 async function* decodeJson(
   bytes: ByteSource,
   options: JsonReadOptions & { signal?: AbortSignal } = {},
 ): AsyncIterable<Row> {
-  const where = options.source ? ` ${options.source}` : '';
-  const fail = (message: string, cause?: unknown) =>
-    new FormatError(`JSON${where}: ${message}`, {
-      ...(cause ? { cause } : {}),
-      context: options.source ? { file: options.source } : {},
-    });
-  const decoder = new TextDecoder('utf-8');
-  let mode: 'start' | 'array' | 'object' | 'done' = 'start';
-  let depth = 0;
-  let inString = false;
-  let escaped = false;
-  let element: string[] = [];
-  let index = 0;
-  const whole: string[] = [];
-
-  const emit = (text: string): Row | undefined => {
-    if (text.trim() === '') return undefined;
-    let value: unknown;
-    try {
-      value = parseJson(text);
-    } catch (error) {
-      throw fail(`element ${index} is not valid JSON: ${(error as Error).message}`, error);
-    }
-    if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-      throw fail(`element ${index} is not an object`);
-    }
-    index++;
-    return value as Row;
-  };
-
+  const scanner = new JsonTableScanner({ source: options.source, maxDepth: options.maxDepth });
   for await (const chunk of bytes) {
-    if (options.signal?.aborted) throw options.signal.reason;
-    const text = typeof chunk === 'string' ? chunk : decoder.decode(chunk, { stream: true });
-    let start = 0;
-    for (let i = 0; i < text.length; i++) {
-      const c = text[i];
-      if (mode === 'start') {
-        if (c === ' ' || c === '\n' || c === '\r' || c === '\t' || c === '\uFEFF') continue;
-        if (c === '[') {
-          mode = 'array';
-          start = i + 1;
-          continue;
-        }
-        if (c === '{') {
-          mode = 'object';
-          start = i;
-          break;
-        }
-        throw fail(`expected a top-level array or object, found ${JSON.stringify(c)}`);
-      }
-      if (mode !== 'array') break;
-      if (inString) {
-        if (escaped) escaped = false;
-        else if (c === '\\') escaped = true;
-        else if (c === '"') inString = false;
-        continue;
-      }
-      if (c === '"') inString = true;
-      else if (c === '{' || c === '[') depth++;
-      else if (c === '}' || c === ']') {
-        if (depth === 0) {
-          element.push(text.slice(start, i));
-          const row = emit(element.join(''));
-          element = [];
-          if (row) yield row;
-          mode = 'done';
-          start = i + 1;
-          break;
-        }
-        depth--;
-      } else if (c === ',' && depth === 0) {
-        element.push(text.slice(start, i));
-        const row = emit(element.join(''));
-        if (!row) throw fail(`empty element at position ${index}`);
-        element = [];
-        yield row;
-        start = i + 1;
-      }
-    }
-    if (mode === 'array') element.push(text.slice(start));
-    else if (mode === 'object') whole.push(text.slice(start));
-    else if (mode === 'done' && text.slice(start).trim() !== '')
-      throw fail('unexpected data after the array');
+    options.signal?.throwIfAborted();
+    yield* scanner.push(chunk);
   }
-  const tail = decoder.decode();
-  if (mode === 'object') {
-    whole.push(tail);
-    const row = emit(whole.join(''));
-    if (row) yield row;
-    return;
-  }
-  if (mode === 'array') throw fail('unexpected end of input (unterminated array)');
-  if (mode === 'start') throw fail('empty document');
+  yield* scanner.end();
 }
 
 export const jsonWriter: FormatWriter<JsonWriteOptions> = {

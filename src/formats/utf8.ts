@@ -1,39 +1,10 @@
 /** UTF-8 helpers for readers that validate bytes before decoding them. */
 import { isUtf8 } from 'node:buffer';
 
-/** Length of `b` without a trailing, still incomplete UTF-8 sequence (at most 3 bytes). */
-export function completeUtf8Length(b: Uint8Array): number {
-  const n = b.length;
-  for (let back = 1; back <= 3 && back <= n; back++) {
-    const c = b[n - back] as number;
-    if ((c & 0xc0) === 0x80) continue; // continuation byte: keep looking for the lead
-    const need = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc0 ? 2 : 1;
-    return need > back ? n - back : n;
-  }
-  return n;
-}
+// One home for these two: util/utf8.ts (the JSON readers and the line splitter use them too).
+import { completeUtf8Length } from '../util/utf8.ts';
 
-/** Index of the first byte that starts an invalid UTF-8 sequence. */
-export function firstInvalidUtf8(b: Uint8Array): number {
-  const decoder = new TextDecoder('utf-8', { fatal: true });
-  // Binary search on prefixes that end on a character boundary would be faster; this only runs
-  // once, on the failing chunk.
-  let i = 0;
-  while (i < b.length) {
-    const c = b[i] as number;
-    const len = c < 0x80 ? 1 : c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc0 ? 2 : 0;
-    if (len === 0) return i;
-    if (len > 1) {
-      try {
-        decoder.decode(b.subarray(i, i + len));
-      } catch {
-        return i;
-      }
-    }
-    i += len;
-  }
-  return b.length;
-}
+export { completeUtf8Length, firstInvalidUtf8 } from '../util/utf8.ts';
 
 /** Checks a byte stream chunk by chunk, holding back a sequence split across chunks. */
 export class Utf8Checker {

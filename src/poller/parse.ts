@@ -3,7 +3,11 @@ import { createGunzip } from 'node:zlib';
 import { FormatError } from '../errors.ts';
 import { rowFrom } from '../formats/csv.ts';
 import { CsvScanner } from '../formats/csv-scan.ts';
-import { parseJson } from '../util/json-parse.ts';
+import { invalidUtf8Error } from '../util/format-error-at.ts';
+import { DEFAULT_JSON_MAX_DEPTH } from '../util/json-check.ts';
+import { parseStrictJson, type StrictJsonOptions } from '../util/json-strict.ts';
+import { isBlankLine, LineSplitter } from '../util/lines.ts';
+import { decodeUtf8, locateInvalidUtf8 } from '../util/utf8.ts';
 
 export type RecordFormat = 'json' | 'jsonl' | 'csv';
 
@@ -12,6 +16,8 @@ export interface ParseOptions {
   jsonArray?: 'document' | 'records';
   /** Largest decompressed JSON document, or JSONL line / CSV row, held in memory. @default 64 MiB */
   maxRecordBytes?: number;
+  /** Deepest nesting of arrays and objects in a JSON document or JSONL line; deeper is E021. @default 512 */
+  maxDepth?: number;
 }
 
 export interface ParsedRecord {
@@ -36,6 +42,26 @@ export function detectFormat(key: string): { format: RecordFormat; gzip: boolean
 const fail = (key: string, message: string, context: Record<string, unknown> = {}, cause?: unknown) =>
   new FormatError(`${key}: ${message}`, { context: { key, ...context }, ...(cause ? { cause } : {}) });
 
+// Records become job payloads, serialised as JSON: a BigInt cannot be, and a rounded integer
+// would be a silent change, so integers beyond ±(2^53 − 1) are refused (E021 naming their path).
+const strict = (opts: Required<ParseOptions>, after: string): StrictJsonOptions => ({
+  bigIntegers: 'refuse',
+  maxDepth: opts.maxDepth,
+  after,
+});
+
+/** A FormatError from the shared JSON readers, worded like the poller's others (`<key>: invalid JSON at line …`). */
+function asPollerError(
+  error: unknown,
+  key: string,
+  label: string,
+  context: Record<string, unknown> = {},
+): unknown {
+  if (!(error instanceof FormatError)) return error;
+  const message = error.message.replace(`${label} ${key} `, `invalid ${label} at `);
+  return fail(key, message, { ...error.context, ...context }, error);
+}
+
 async function* jsonDocument(input: Readable, key: string, opts: Required<ParseOptions>) {
   const chunks: Buffer[] = [];
   let size = 0;
@@ -50,19 +76,25 @@ async function* jsonDocument(input: Readable, key: string, opts: Required<ParseO
     }
     chunks.push(chunk);
   }
-  const text = Buffer.concat(chunks).toString('utf8');
+  let bytes = Buffer.concat(chunks);
+  // A leading UTF-8 byte order mark is allowed and skipped (RFC 8259 §8.1 lets parsers ignore it).
+  const bom = bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? 3 : 0;
+  bytes = bytes.subarray(bom);
+  const at = { label: 'JSON', source: key, line: 1, column: 1 };
   let doc: unknown;
   try {
-    doc = parseJson(text);
-  } catch (error) {
-    const pos = /position (\d+)/.exec((error as Error).message)?.[1];
-    const line = pos === undefined ? undefined : text.slice(0, Number(pos)).split('\n').length;
-    throw fail(
-      key,
-      `invalid JSON${line ? ` at line ${line}` : ''}: ${(error as Error).message}`,
-      { line },
-      error,
+    const text = decodeUtf8(bytes);
+    if (text === undefined) {
+      const bad = locateInvalidUtf8(bytes, 1);
+      throw invalidUtf8Error({ ...at, line: bad.line, column: bad.column }, bad.byte, bom + bad.index);
+    }
+    doc = parseStrictJson(
+      text,
+      at,
+      strict(opts, 'a JSON object holds one value (use JSONL for one per line)'),
     );
+  } catch (error) {
+    throw asPollerError(error, key, 'JSON');
   }
   if (opts.jsonArray === 'records' && Array.isArray(doc)) {
     let n = 0;
@@ -72,41 +104,37 @@ async function* jsonDocument(input: Readable, key: string, opts: Required<ParseO
   }
 }
 
+/** One record per line through the bounded line splitter; blank lines are skipped. */
 async function* jsonLines(input: Readable, key: string, opts: Required<ParseOptions>) {
-  let pending = '';
-  let line = 0;
+  const splitter = new LineSplitter({
+    label: 'JSONL',
+    source: key,
+    maxLineBytes: opts.maxRecordBytes,
+    limitName: 'maxRecordBytes',
+  });
+  const options = strict(opts, 'JSON Lines has one value per line');
+  // One position object, updated per line: errors copy what they name.
+  const at = { label: 'JSONL', source: key, line: 0, column: 1 };
   let n = 0;
-  const decoder = new TextDecoder('utf-8');
-  const emit = (text: string): ParsedRecord | undefined => {
-    line++;
-    const trimmed = text.endsWith('\r') ? text.slice(0, -1) : text;
-    if (trimmed.trim() === '') return undefined;
-    try {
-      return { n: ++n, record: parseJson(trimmed), line };
-    } catch (error) {
-      throw fail(key, `invalid JSON on line ${line}: ${(error as Error).message}`, { line, row: n }, error);
-    }
+  const parse = (text: string): ParsedRecord | undefined => {
+    at.line++;
+    if (isBlankLine(text)) return undefined;
+    const record = parseStrictJson(text, at, options);
+    return { n: ++n, record, line: at.line };
   };
-  for await (const chunk of input as AsyncIterable<Buffer>) {
-    pending += decoder.decode(chunk, { stream: true });
-    let nl = pending.indexOf('\n');
-    while (nl >= 0) {
-      const rec = emit(pending.slice(0, nl));
+  try {
+    for await (const chunk of input as AsyncIterable<Buffer>) {
+      for (const text of splitter.push(chunk)) {
+        const rec = parse(text);
+        if (rec) yield rec;
+      }
+    }
+    for (const text of splitter.end()) {
+      const rec = parse(text);
       if (rec) yield rec;
-      pending = pending.slice(nl + 1);
-      nl = pending.indexOf('\n');
     }
-    if (pending.length > opts.maxRecordBytes) {
-      input.destroy();
-      throw fail(key, `line ${line + 1} exceeds maxRecordBytes (${opts.maxRecordBytes} bytes)`, {
-        line: line + 1,
-      });
-    }
-  }
-  pending += decoder.decode();
-  if (pending !== '') {
-    const rec = emit(pending);
-    if (rec) yield rec;
+  } catch (error) {
+    throw asPollerError(error, key, 'JSONL', { row: n + 1 });
   }
 }
 
@@ -154,6 +182,7 @@ export async function* parseRecords(
   const opts: Required<ParseOptions> = {
     jsonArray: options.jsonArray ?? 'document',
     maxRecordBytes: options.maxRecordBytes ?? 64 * 1024 * 1024,
+    maxDepth: options.maxDepth ?? DEFAULT_JSON_MAX_DEPTH,
   };
   let input: Readable = body;
   if (detected.gzip) {

@@ -7,7 +7,6 @@
 import { createReadStream } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
 import { stringify } from 'csv-stringify/sync';
 import { quoteLiteral } from '../engine/duckdb.ts';
 import { FormatError, InvalidPointError, type SluiceError, ValidationError } from '../errors.ts';
@@ -16,6 +15,8 @@ import { CsvScanner } from '../formats/csv-scan.ts';
 import { fromOsError } from '../os-errors.ts';
 import { isDecimalLiteral, isNonFiniteWord, readDecimal } from '../util/decimal-text.ts';
 import { parseJson } from '../util/json-parse.ts';
+import { parseStrictJson } from '../util/json-strict.ts';
+import { isBlankLine, LineSplitter } from '../util/lines.ts';
 import { valueAt } from './aggregate.ts';
 import { buildBatch } from './batch.ts';
 import { T_STRING } from './codec.ts';
@@ -116,32 +117,39 @@ function checkJsonValue(file: string, line: number, text: string, value: unknown
   if (read.problem !== undefined) throw numberError(file, line, source, read.problem);
 }
 
+/**
+ * The seed's JSONL layout, read strictly (util/json-strict.ts) through the bounded line splitter:
+ * invalid UTF-8, broken JSON, nesting over 512 and integers beyond ±(2^53 − 1) (a point's value
+ * is a double, so they would be rounded) are E021 naming the file and line; blank lines are skipped.
+ */
 async function readJsonl(file: string): Promise<Parsed> {
   const fallback = path.basename(file).replace(/\.jsonl$/, '');
   const out: Parsed = { points: [], lines: [] };
-  const rl = createInterface({ input: createReadStream(file), crlfDelay: Number.POSITIVE_INFINITY });
-  let n = 0;
-  for await (const text of rl) {
-    n++;
-    if (text.trim() === '') continue;
-    let obj: Record<string, unknown>;
-    try {
-      obj = parseJson(text) as Record<string, unknown>;
-    } catch (error) {
-      throw lineError(file, n, `is not JSON (${(error as Error).message})`);
+  const splitter = new LineSplitter({ label: 'JSONL', source: file });
+  const at = { label: 'JSONL', source: file, line: 0, column: 1 };
+  const strict = { bigIntegers: 'refuse', after: 'JSON Lines has one value per line' } as const;
+  const take = (lines: string[]) => {
+    for (const text of lines) {
+      at.line++;
+      if (isBlankLine(text)) continue;
+      const obj = parseStrictJson(text, at, strict) as Record<string, unknown>;
+      if (obj === null || typeof obj !== 'object' || Array.isArray(obj))
+        throw lineError(file, at.line, 'is not a JSON object');
+      checkJsonValue(file, at.line, text, obj.value);
+      const variable = typeof obj.variable === 'string' ? obj.variable : fallback;
+      out.points.push({
+        variable,
+        timestamp: obj.timestamp as never,
+        value: (obj.value === undefined ? null : obj.value) as never,
+        metadata: obj.metadata as never,
+      });
+      out.lines.push(at.line);
     }
-    if (obj === null || typeof obj !== 'object' || Array.isArray(obj))
-      throw lineError(file, n, 'is not a JSON object');
-    checkJsonValue(file, n, text, obj.value);
-    const variable = typeof obj.variable === 'string' ? obj.variable : fallback;
-    out.points.push({
-      variable,
-      timestamp: obj.timestamp as never,
-      value: (obj.value === undefined ? null : obj.value) as never,
-      metadata: obj.metadata as never,
-    });
-    out.lines.push(n);
+  };
+  for await (const chunk of createReadStream(file, { highWaterMark: 1024 * 1024 })) {
+    take(splitter.push(chunk as Buffer));
   }
+  take(splitter.end());
   return out;
 }
 

@@ -130,7 +130,9 @@ describe('json', () => {
     await expect(collect(jsonReader.decode(['[{"a":1},'], { source: 'f.json' }))).rejects.toThrow(
       FormatError,
     );
-    await expect(collect(jsonReader.decode(['[1,2]']))).rejects.toThrow(/element 0 is not an object/);
+    await expect(collect(jsonReader.decode(['[1,2]']))).rejects.toThrow(
+      /element 1 is a number, not an object/,
+    );
     await expect(collect(jsonReader.decode(['[{"a":1}] x']))).rejects.toThrow(/after the array/);
   });
 });
