@@ -33,7 +33,7 @@ export function createPollerMetrics(registry: Registry = createRegistry()): Poll
     }),
     errors: new Counter({
       name: 'sluice_poller_errors_total',
-      help: 'Errors, by kind (parse, list, enqueue, archive)',
+      help: 'Errors, by kind (parse, list, read, enqueue, archive, state, queue)',
       labelNames: ['kind'],
       registers: [registry],
     }),

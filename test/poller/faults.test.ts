@@ -61,7 +61,7 @@ describe('Poller under transient S3 faults', () => {
     proxy.setRates({
       reset: 0.12,
       short: 0.05,
-      stall: 0.03,
+      stall: 0.04,
       stallMs: 3000,
       slowDown: 0.05,
       slowDownOther: 0.02,
