@@ -250,3 +250,110 @@ export function toSluiceError(
   const message = error instanceof Error ? error.message : String(error);
   return new SluiceError(fallback, message, { cause: error, ...(context ? { context } : {}) });
 }
+
+/**
+ * How a failure is handled: `transient` ones (the network, the server or a backend was briefly
+ * unable: resets, refused connections, truncated bodies, timeouts, 5xx, throttling, a busy Redis or
+ * SQLite) are retried and never turn an input into a failure; `permanent` ones (the content
+ * itself, size limits, 4xx other than throttling, anything unrecognised) are not retried.
+ */
+export type FailureClass = 'transient' | 'permanent';
+
+const TRANSIENT_CODES = new Set([
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'ECONNABORTED',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EAI_AGAIN',
+  'ENETUNREACH',
+  'ENETDOWN',
+  'EHOSTUNREACH',
+  'EBUSY',
+  'EAGAIN',
+  'EMFILE',
+  'ENFILE',
+  'ERR_STREAM_PREMATURE_CLOSE',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+]);
+// AWS error names for throttling and server-side trouble (any service, any SDK version).
+const TRANSIENT_NAMES = new Set([
+  'SlowDown',
+  'Throttling',
+  'ThrottlingException',
+  'ThrottledException',
+  'RequestThrottled',
+  'RequestThrottledException',
+  'TooManyRequestsException',
+  'RequestLimitExceeded',
+  'ServiceUnavailable',
+  'InternalError',
+  'RequestTimeout',
+  'RequestTimeoutException',
+  'TimeoutError',
+  'NetworkingError',
+  'MaxRetriesPerRequestError',
+]);
+// Redis replies and ioredis states that pass, and SQLite's busy/locked.
+const TRANSIENT_MESSAGE =
+  /^(BUSY|LOADING|TRYAGAIN|CLUSTERDOWN|MASTERDOWN)\b|Connection is closed|socket hang up|database is locked|database table is locked|SQLITE_BUSY|SQLITE_LOCKED/;
+// Codes whose cause is the input or the call, never the moment.
+const PERMANENT_CODES = new Set([
+  'E001',
+  'E003',
+  'E010',
+  'E013',
+  'E014',
+  'E020',
+  'E021',
+  'E022',
+  'E051',
+  'E062',
+]);
+
+function classifyOne(error: unknown): FailureClass | undefined {
+  if (error === null || typeof error !== 'object') return undefined;
+  if (error instanceof SluiceError) {
+    if (error.context.retryable === true) return 'transient';
+    if (error.context.retryable === false) return 'permanent';
+    if (error.code === 'E007' || error.code === 'E008') return 'transient';
+    if (PERMANENT_CODES.has(error.code)) return 'permanent';
+  }
+  const e = error as { code?: unknown; name?: unknown; message?: unknown; errcode?: unknown };
+  if (typeof e.code === 'string' && TRANSIENT_CODES.has(e.code)) return 'transient';
+  // A SluiceError's name is its class (E099's is InternalError): only foreign names are AWS codes.
+  if (!(error instanceof SluiceError) && typeof e.name === 'string' && TRANSIENT_NAMES.has(e.name)) {
+    return 'transient';
+  }
+  // node:sqlite: SQLITE_BUSY (5) and SQLITE_LOCKED (6), extended codes included.
+  if (typeof e.errcode === 'number' && ((e.errcode & 0xff) === 5 || (e.errcode & 0xff) === 6))
+    return 'transient';
+  if (typeof e.message === 'string' && TRANSIENT_MESSAGE.test(e.message)) return 'transient';
+  const status =
+    (error as { $metadata?: { httpStatusCode?: unknown } }).$metadata?.httpStatusCode ??
+    (error instanceof SluiceError ? error.context.status : undefined);
+  if (typeof status === 'number') {
+    if (status === 429 || status >= 500) return 'transient';
+    if (status >= 400) return 'permanent';
+  }
+  return undefined;
+}
+
+/** The failure class of `error`, from its code, name, HTTP status or message, then its causes. */
+export function classifyFailure(error: unknown): FailureClass {
+  let e: unknown = error;
+  for (let depth = 0; depth < 8 && e !== undefined && e !== null; depth++) {
+    const verdict = classifyOne(e);
+    if (verdict) return verdict;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return 'permanent';
+}
+
+/** True when retrying later may succeed: see classifyFailure. */
+export function isTransient(error: unknown): boolean {
+  return classifyFailure(error) === 'transient';
+}

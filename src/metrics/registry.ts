@@ -10,6 +10,7 @@ export interface PollerMetrics {
   objects: Counter<'outcome'>;
   records: Counter;
   errors: Counter<'kind'>;
+  retries: Counter<'stage'>;
   pollDuration: Histogram;
   oldestPending: Gauge;
   backlog: Gauge;
@@ -21,7 +22,7 @@ export function createPollerMetrics(registry: Registry = createRegistry()): Poll
     registry,
     objects: new Counter({
       name: 'sluice_poller_objects_total',
-      help: 'Objects handled, by outcome (archived, failed, claimed_elsewhere, skipped_too_large)',
+      help: 'Objects handled, by outcome (archived, failed, deferred after transient failures, claimed_elsewhere)',
       labelNames: ['outcome'],
       registers: [registry],
     }),
@@ -32,8 +33,14 @@ export function createPollerMetrics(registry: Registry = createRegistry()): Poll
     }),
     errors: new Counter({
       name: 'sluice_poller_errors_total',
-      help: 'Errors, by kind (parse, list, enqueue, archive)',
+      help: 'Errors, by kind (parse, list, read, enqueue, archive, state, queue)',
       labelNames: ['kind'],
+      registers: [registry],
+    }),
+    retries: new Counter({
+      name: 'sluice_poller_retries_total',
+      help: 'Retries after a transient failure (reset, truncated body, timeout, 5xx, throttling, busy backend), by stage',
+      labelNames: ['stage'],
       registers: [registry],
     }),
     pollDuration: new Histogram({

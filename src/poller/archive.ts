@@ -52,13 +52,15 @@ export class Archiver {
    * A crash between the two leaves the object in both places; archiving it again is harmless.
    */
   async archive(key: string, copied: () => void): Promise<void> {
-    if (this.batchDeletes) {
-      await this.source.storage.copy(key, this.processed.prefix + this.relative(key));
-      copied();
-      await this.deleteLater(key);
-    } else {
-      await this.moveTo(this.processed, key);
-    }
+    await this.alreadyMoved(this.processed, key, async () => {
+      if (this.batchDeletes) {
+        await this.source.storage.copy(key, this.processed.prefix + this.relative(key));
+        copied();
+        await this.deleteLater(key);
+      } else {
+        await this.moveTo(this.processed, key);
+      }
+    });
   }
 
   /** Writes `<key>.error.json` into the failed location, then moves the object beside it. */
@@ -75,7 +77,30 @@ export class Archiver {
     };
     const reportKey = `${this.failedTo.prefix}${this.relative(entry.key)}.error.json`;
     await this.failedTo.storage.put(reportKey, `${JSON.stringify(report, null, 2)}\n`);
-    await this.moveTo(this.failedTo, entry.key);
+    await this.alreadyMoved(this.failedTo, entry.key, () => this.moveTo(this.failedTo, entry.key));
+  }
+
+  /**
+   * Runs a move; when it fails but the source is gone and the target holds the object, it moved.
+   * A delete can take effect and still report an error (a reset, a 5xx), and a retried move then
+   * finds its source gone: the earlier attempt finished the job.
+   */
+  private async alreadyMoved(
+    target: ResolvedLocation,
+    key: string,
+    move: () => Promise<void>,
+  ): Promise<void> {
+    try {
+      await move();
+    } catch (error) {
+      const gone = await this.source.storage.exists(key).then(
+        (exists) => !exists,
+        () => false,
+      );
+      if (!gone) throw error;
+      const there = await target.storage.exists(target.prefix + this.relative(key)).catch(() => false);
+      if (!there) throw error;
+    }
   }
 
   private async moveTo(target: ResolvedLocation, key: string): Promise<void> {

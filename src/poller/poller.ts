@@ -1,71 +1,28 @@
 import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { PollerError, SluiceError, toSluiceError, ValidationError } from '../errors.ts';
+import { classifyFailure, PollerError, type SluiceError, toSluiceError, ValidationError } from '../errors.ts';
 import { getLogger } from '../logging/logger.ts';
 import { createPollerMetrics, type PollerMetrics } from '../metrics/registry.ts';
-import type { JobQueue, JobToAdd } from '../queue/types.ts';
-import type { OpenStorageOptions } from '../storage/open.ts';
+import type { JobToAdd } from '../queue/types.ts';
 import { Archiver, deferred } from './archive.ts';
-import { detectFormat, parseRecords } from './parse.ts';
-import { RecordSpool } from './record-spool.ts';
+import { type PollerOptions, type PollSummary, positive } from './options.ts';
+import { detectFormat } from './parse.ts';
+import { readRecords } from './read-records.ts';
 import { type ResolvedLocation, resolveSource, resolveTarget } from './source.ts';
 import type { PollerStateStore } from './state.ts';
+import { listResuming, retryTransient, type TransientPolicy } from './transient.ts';
+import { readFaultOf } from './verified-read.ts';
 
-export interface PollerOptions {
-  /** Watched location: `s3://bucket/prefix/` or a local directory. */
-  source: string;
-  queue: JobQueue;
-  state: PollerStateStore;
-  storageOptions?: OpenStorageOptions;
-  /** Archive prefix (bucket root for S3, inside the directory for local) or a URL. @default 'processed/' */
-  processedPrefix?: string;
-  /** Prefix (or URL) for objects that fail to parse, with `<key>.error.json` beside them. @default 'failed/' */
-  failedPrefix?: string;
-  /** Objects younger than this are left for a later poll (they may still be written). @default 5000 */
-  minAgeMs?: number;
-  /** Objects processed at once (32 measured ~10 % faster than 16 against s3rver). @default 32 */
-  concurrency?: number;
-  /** Job name of every record. @default 'ingest_and_score_signal' */
-  jobName?: string;
-  /** JSON documents: one job (`document`) or one per array element (`records`). @default 'document' */
-  jsonArray?: 'document' | 'records';
-  /** Objects larger than this go to the failed prefix unread. @default 1 GiB */
-  maxObjectBytes?: number;
-  /** Stop taking new objects while the queue backlog is above this. @default 100000 */
-  maxBacklog?: number;
-  /** Per-object claim lease, renewed while the object is processed. @default 60000 */
-  leaseMs?: number;
-  /** Records per addBulk; objects with fewer records are enqueued all at once or not at all. @default 1000 */
-  batchSize?: number;
-  metrics?: PollerMetrics;
-  onProgress?: (p: { operation: 'poll'; done: number; total?: number; unit: 'objects' }) => void;
-}
+export type { PollerOptions, PollSummary } from './options.ts';
 
-export interface PollSummary {
-  listed: number;
-  archived: number;
-  failed: number;
-  /** Held by another poller, or younger than minAge. */
-  deferred: number;
-  records: number;
-  jobsAdded: number;
-}
+/** Where an object's handling failed: steers what a failure means and labels the metrics. */
+type Stage = 'read' | 'enqueue' | 'archive' | 'state';
 
 interface Entry {
   key: string;
   size: number;
   mtime: Date;
   etag: string;
-}
-
-function positive(name: string, v: number | undefined, fallback: number, allowZero = false): number {
-  const x = v ?? fallback;
-  if (!Number.isFinite(x) || x < 0 || (!allowZero && x === 0)) {
-    throw new ValidationError(
-      `Poller option ${name} must be a ${allowZero ? 'non-negative' : 'positive'} number, got ${String(v)}`,
-    );
-  }
-  return x;
 }
 
 /** The job id of one record: stable across restarts and pollers, so re-enqueueing is a no-op. */
@@ -80,6 +37,7 @@ export class Poller {
   private readonly archiver: Archiver;
   private readonly o: Required<Omit<PollerOptions, 'metrics' | 'onProgress' | 'storageOptions'>>;
   private readonly onProgress: PollerOptions['onProgress'];
+  private readonly policy: TransientPolicy;
   private backlogCheckedAt = 0;
   private lastBacklog = 0;
 
@@ -98,12 +56,21 @@ export class Poller {
       maxBacklog: positive('maxBacklog', options.maxBacklog, 100_000),
       leaseMs: positive('leaseMs', options.leaseMs, 60_000),
       batchSize: positive('batchSize', options.batchSize, 1000),
+      transientAttempts: positive('transientAttempts', options.transientAttempts, 3),
+      retryDelayMs: positive('retryDelayMs', options.retryDelayMs, 500, true),
+      readIdleTimeoutMs: positive('readIdleTimeoutMs', options.readIdleTimeoutMs, 60_000),
     };
+    if (!Number.isInteger(this.o.transientAttempts)) {
+      throw new ValidationError(
+        `Poller option transientAttempts must be a whole number ≥ 1, got ${String(options.transientAttempts)}`,
+      );
+    }
     if (this.o.jsonArray !== 'document' && this.o.jsonArray !== 'records') {
       throw new ValidationError(
         `Poller option jsonArray must be 'document' or 'records', got ${String(this.o.jsonArray)}`,
       );
     }
+    this.policy = { attempts: this.o.transientAttempts, delayMs: this.o.retryDelayMs };
     this.metrics = options.metrics ?? createPollerMetrics();
     this.onProgress = options.onProgress;
     this.source = resolveSource(options.source, options.storageOptions);
@@ -133,14 +100,28 @@ export class Poller {
   /** One pass over every listing page. With `signal` aborted, objects in flight finish first. */
   async pollOnce(signal?: AbortSignal): Promise<PollSummary> {
     const end = this.metrics.pollDuration.startTimer();
-    const summary: PollSummary = { listed: 0, archived: 0, failed: 0, deferred: 0, records: 0, jobsAdded: 0 };
+    const summary: PollSummary = {
+      listed: 0,
+      archived: 0,
+      failed: 0,
+      deferred: 0,
+      retries: 0,
+      records: 0,
+      jobsAdded: 0,
+    };
     // `running` holds one promise per busy slot; `tails` every object not yet finished.
     const running = new Set<Promise<void>>();
     const tails = new Set<Promise<void>>();
     let oldestPending = 0;
     let done = 0;
     try {
-      for await (const entry of this.source.storage.list({ prefix: this.source.prefix, recursive: true })) {
+      const listing = listResuming(
+        this.source.storage,
+        this.source.prefix,
+        { ...this.policy, ...(signal ? { signal } : {}) },
+        this.onRetry(summary, () => 'list'),
+      );
+      for await (const entry of listing) {
         if (signal?.aborted) break;
         if (entry.type !== 'object' || this.archiver.excluded(entry.key) || !detectFormat(entry.key))
           continue;
@@ -203,13 +184,16 @@ export class Poller {
     releaseSlot: () => void,
   ): Promise<void> {
     const { state } = this.o;
-    const log = getLogger();
     let claim: Awaited<ReturnType<PollerStateStore['claim']>>;
     try {
-      claim = await state.claim(entry.key, entry.etag, this.o.leaseMs);
+      claim = await this.withRetries(
+        summary,
+        () => 'claim',
+        () => state.claim(entry.key, entry.etag, this.o.leaseMs),
+      );
     } catch (error) {
       this.metrics.errors.inc({ kind: 'state' });
-      log.warn({ key: entry.key, err: String(error) }, 'cannot claim object; retrying next poll');
+      this.defer(entry, summary, 'claim', error);
       pending(age);
       return;
     }
@@ -224,61 +208,59 @@ export class Poller {
       () => void state.renew(entry.key, entry.etag, this.o.leaseMs).catch(() => {}),
       Math.max(50, this.o.leaseMs / 3),
     );
-    let stage = 'enqueue';
-    let marking: Promise<void> | undefined;
+    // What earlier attempts finished: a retry never reads again what is already queued.
+    const done = { enqueued: claim.status === 'enqueued', archived: false };
+    // Set from inside the attempts (TypeScript cannot see that, hence the cast).
+    let stage = 'read' as Stage;
     try {
-      if (claim.status !== 'enqueued') {
-        if (entry.size > this.o.maxObjectBytes) {
-          throw new PollerError(
-            `${entry.key} is ${entry.size} bytes, above the per-object limit maxObjectBytes=${this.o.maxObjectBytes}`,
-            { context: { key: entry.key, size: entry.size } },
-          );
-        }
-        const counted = await this.enqueueRecords(entry);
-        summary.records += counted.records;
-        summary.jobsAdded += counted.added;
-        // Count our own additions until the next real check, so concurrent objects see them.
-        this.lastBacklog += counted.added;
-        this.metrics.records.inc(counted.records);
-        marking = state.mark(entry.key, entry.etag, 'enqueued');
-      }
-      stage = 'archive';
-      // The `enqueued` mark runs alongside the archive copy: it only saves a re-parse after a
-      // crash (the job ids already make a second enqueue a no-op).
-      await Promise.all([marking, this.archiver.archive(entry.key, releaseSlot)]);
-      await state.mark(entry.key, entry.etag, 'done');
+      await this.withRetries(
+        summary,
+        () => stage,
+        async () => {
+          let marking: Promise<void> | undefined;
+          if (!done.enqueued) {
+            stage = 'read';
+            if (entry.size > this.o.maxObjectBytes) {
+              throw new PollerError(
+                `${entry.key} is ${entry.size} bytes, above the per-object limit maxObjectBytes=${this.o.maxObjectBytes}`,
+                { context: { key: entry.key, size: entry.size, limit: 'maxObjectBytes', retryable: false } },
+              );
+            }
+            const records = await this.enqueueRecords(entry, summary, () => {
+              stage = 'enqueue';
+            });
+            summary.records += records;
+            this.metrics.records.inc(records);
+            done.enqueued = true;
+            marking = state.mark(entry.key, entry.etag, 'enqueued');
+          }
+          if (!done.archived) {
+            stage = 'archive';
+            // The `enqueued` mark runs alongside the archive copy: it only saves a re-parse after a
+            // crash (the job ids already make a second enqueue a no-op).
+            await Promise.all([marking, this.archiver.archive(entry.key, releaseSlot)]);
+            done.archived = true;
+          }
+          stage = 'state';
+          await state.mark(entry.key, entry.etag, 'done');
+        },
+      );
       summary.archived++;
       this.metrics.objects.inc({ outcome: 'archived' });
     } catch (error) {
-      const err = toSluiceError(error, 'E061');
-      const permanent =
-        stage === 'enqueue' && (err.code === 'E021' || (err.code === 'E061' && !err.context.retryable));
-      if (permanent) {
-        try {
-          await this.archiver.fail(entry, err);
-          await state.mark(entry.key, entry.etag, 'failed');
-          summary.failed++;
-          this.metrics.objects.inc({ outcome: 'failed' });
-          this.metrics.errors.inc({ kind: 'parse' });
-          log.warn(
-            { key: entry.key, code: err.code, err: err.message },
-            'object failed; moved to the failed prefix',
-          );
-          return;
-        } catch (moveError) {
-          log.error(
-            { key: entry.key, err: String(moveError) },
-            'cannot move failed object; retrying next poll',
-          );
-        }
-      } else {
-        log.warn(
-          { key: entry.key, stage, code: err.code, err: err.message },
-          'transient failure; retrying next poll',
-        );
-      }
+      if (await this.failPermanently(entry, error, stage, summary)) return;
       this.metrics.errors.inc({ kind: stage });
-      pending(age);
+      if (stage === 'state') {
+        // Queued and archived: only the `done` mark is missing, and the object is no longer listed.
+        summary.archived++;
+        this.metrics.objects.inc({ outcome: 'archived' });
+        getLogger().warn({ key: entry.key, err: String(error) }, 'archived, but cannot mark it done');
+      } else if (stage === 'read' && (error as SluiceError).code === 'E011') {
+        getLogger().info({ key: entry.key }, 'object gone since it was listed');
+      } else {
+        this.defer(entry, summary, stage, error);
+        pending(age);
+      }
       await state.release(entry.key, entry.etag).catch(() => {});
     } finally {
       clearInterval(renew);
@@ -286,33 +268,101 @@ export class Poller {
   }
 
   /**
-   * Parses the whole object before the first record is enqueued: a broken object (bad row 900,000
-   * included) goes to the failed prefix with none of its records queued.
+   * Only a permanent failure caused by the object itself (its format, a size limit) moves it to
+   * the failed prefix and marks it failed; anything else leaves it for the next poll. True once moved.
    */
-  private async enqueueRecords(entry: Entry): Promise<{ records: number; added: number }> {
-    const scope = this.source.storage.url;
-    const body = await this.source.storage.getStream(entry.key);
-    const spool = new RecordSpool(Math.max(this.o.batchSize, 10_000));
+  private async failPermanently(
+    entry: Entry,
+    error: unknown,
+    stage: Stage,
+    summary: PollSummary,
+  ): Promise<boolean> {
+    const err = toSluiceError(error, 'E061');
+    const content = err.code === 'E021' || err.context.limit !== undefined;
+    if (stage !== 'read' || !content || classifyFailure(err) !== 'permanent') return false;
     try {
-      try {
-        for await (const rec of parseRecords(body, entry.key, { jsonArray: this.o.jsonArray })) {
-          await spool.add(rec.record);
-        }
-      } catch (error) {
-        if (error instanceof SluiceError) error.context.recordsEnqueued = 0;
-        throw error;
-      }
+      await this.withRetries(
+        summary,
+        () => 'fail',
+        async () => {
+          await this.archiver.fail(entry, err);
+          await this.o.state.mark(entry.key, entry.etag, 'failed');
+        },
+      );
+    } catch (moveError) {
+      getLogger().error(
+        { key: entry.key, err: String(moveError) },
+        'cannot move failed object; retrying next poll',
+      );
+      return false;
+    }
+    summary.failed++;
+    this.metrics.objects.inc({ outcome: 'failed' });
+    this.metrics.errors.inc({ kind: 'parse' });
+    getLogger().warn(
+      { key: entry.key, code: err.code, err: err.message },
+      'object failed; moved to the failed prefix',
+    );
+    return true;
+  }
+
+  /** Leaves the object where it is for the next poll, counted as deferred. */
+  private defer(entry: Entry, summary: PollSummary, stage: string, error: unknown): void {
+    summary.deferred++;
+    this.metrics.objects.inc({ outcome: 'deferred' });
+    const err = toSluiceError(error, 'E061');
+    const failure = classifyFailure(err);
+    getLogger()[failure === 'transient' ? 'warn' : 'error'](
+      { key: entry.key, stage, code: err.code, fault: readFaultOf(err) ?? failure, err: err.message },
+      failure === 'transient'
+        ? 'transient failure; left in place for the next poll'
+        : 'failure not caused by the content; left in place for the next poll',
+    );
+  }
+
+  /** Runs `fn` under the transient retry policy, counting and logging each retry. */
+  private withRetries<T>(summary: PollSummary, stage: () => string, fn: () => Promise<T>): Promise<T> {
+    return retryTransient(this.policy, this.onRetry(summary, stage), fn);
+  }
+
+  private onRetry(summary: PollSummary, stage: () => string) {
+    return (error: unknown, attempt: number, delayMs: number) => {
+      summary.retries++;
+      this.metrics.retries.inc({ stage: stage() });
+      getLogger().info(
+        { stage: stage(), attempt, delayMs: Math.round(delayMs), err: String(error) },
+        'transient failure; retrying',
+      );
+    };
+  }
+
+  /**
+   * Reads and parses the whole object before the first record is enqueued: a broken object (bad
+   * row 900,000 included) goes to the failed prefix with none of its records queued. The read is
+   * verified against the listing, and a read fault wins over whatever the parser made of the bytes.
+   */
+  private async enqueueRecords(entry: Entry, summary: PollSummary, enqueuing: () => void): Promise<number> {
+    const scope = this.source.storage.url;
+    const spool = await readRecords(this.source.storage, entry, {
+      jsonArray: this.o.jsonArray,
+      idleTimeoutMs: this.o.readIdleTimeoutMs,
+      memoryRecords: Math.max(this.o.batchSize, 10_000),
+    });
+    try {
+      enqueuing();
       let n = 0;
-      let added = 0;
       for await (const records of spool.batches(this.o.batchSize)) {
         const batch: JobToAdd[] = records.map((data) => ({
           id: recordJobId(scope, entry.key, entry.etag, ++n),
           name: this.o.jobName,
           data,
         }));
-        added += await this.o.queue.addBulk(batch);
+        const added = await this.o.queue.addBulk(batch);
+        summary.jobsAdded += added;
+        // Count our own additions until the next real check, so concurrent objects see them.
+        this.lastBacklog += added;
       }
-      return { records: spool.size, added };
+      return spool.size;
     } finally {
       await spool.close();
     }

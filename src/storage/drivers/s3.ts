@@ -181,7 +181,13 @@ export function createS3Storage(options: S3StorageOptions): Storage {
           new m.GetObjectCommand({ Bucket: bucket, Key: k, ...(range ? { Range: range } : {}) }),
           opts.signal ? { abortSignal: opts.signal } : {},
         );
-        return out.Body as Readable;
+        const body = out.Body as Readable;
+        // The response's own length and ETag, for readers that check they got the object they
+        // listed (the poller: poller/verified-read.ts reads this well-known symbol).
+        Object.defineProperty(body, Symbol.for('sluice.storage.responseInfo'), {
+          value: { size: out.ContentLength, etag: out.ETag === undefined ? undefined : cleanEtag(out.ETag) },
+        });
+        return body;
       });
     },
 

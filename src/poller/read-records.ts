@@ -1,0 +1,45 @@
+import { SluiceError } from '../errors.ts';
+import type { Storage } from '../storage/types.ts';
+import { parseRecords } from './parse.ts';
+import { RecordSpool } from './record-spool.ts';
+import { type ListedObject, VerifiedRead } from './verified-read.ts';
+
+export interface ReadRecordsOptions {
+  jsonArray: 'document' | 'records';
+  idleTimeoutMs: number;
+  /** Records held in memory before the spool moves to a temp file. */
+  memoryRecords: number;
+}
+
+/**
+ * Reads a listed object whole, verified against the listing, and parses every record into a spool
+ * (the caller closes it) before anything is enqueued. A read fault (short, broken, stalled body;
+ * an object rewritten since it was listed) wins over whatever the parser made of the bytes: a
+ * truncated body is transient, never a bad file.
+ */
+export async function readRecords(
+  storage: Storage,
+  listed: ListedObject,
+  options: ReadRecordsOptions,
+): Promise<RecordSpool> {
+  const read = await VerifiedRead.open(storage, listed, { idleTimeoutMs: options.idleTimeoutMs });
+  const spool = new RecordSpool(options.memoryRecords);
+  try {
+    try {
+      for await (const rec of parseRecords(read.stream, listed.key, { jsonArray: options.jsonArray })) {
+        await spool.add(rec.record);
+      }
+    } catch (error) {
+      const fault = await read.fault();
+      if (fault) throw fault;
+      if (error instanceof SluiceError) error.context.recordsEnqueued = 0;
+      throw error;
+    }
+    const fault = await read.fault();
+    if (fault) throw fault;
+    return spool;
+  } catch (error) {
+    await spool.close();
+    throw error;
+  }
+}
