@@ -7,6 +7,7 @@ import type { Pipeline } from '../../pipeline/pipeline.ts';
 import { formatBytes } from '../../util/format-bytes.ts';
 import { printJson, printTable } from '../output.ts';
 import { createProgressReporter } from '../progress.ts';
+import { commandSignal } from '../signals.ts';
 import { int, loadConfig, registerMoveCommands } from './pipeline-move.ts';
 
 interface CommonOpts {
@@ -179,6 +180,7 @@ export function registerPipelineCommands(program: Command): void {
           const r = await ingester.ingestCsv(file, opts.source, schema, {
             ...(opts.name ? { name: opts.name } : {}),
             ...(opts.rejectFile ? { rejectFile: opts.rejectFile } : {}),
+            signal: commandSignal(),
           });
           if (opts.json) return printJson(r);
           process.stdout.write(

@@ -7,6 +7,7 @@ import { parseDuration } from '../../util/format-bytes.ts';
 import { parseJson } from '../../util/json-parse.ts';
 import { printJson, printTable } from '../output.ts';
 import { createProgressReporter } from '../progress.ts';
+import { commandSignal, describeInterruption } from '../signals.ts';
 
 const FORMATS = ['table', 'csv', 'json', 'jsonl'];
 
@@ -149,8 +150,12 @@ export function registerTimeseriesCommands(program: Command): void {
     .addOption(walOption())
     .action(async (url: string, target: string, opts: { compact?: boolean; walDir?: string }) => {
       const progress = createProgressReporter();
+      describeInterruption(() => 'batches stored before the stop are kept whole; import again for the rest');
       const res = await withStore(url, walOpts(opts), async (s) => {
-        const r = await s.importJsonl(target, { onProgress: (e) => progress.update(e) });
+        const r = await s.importJsonl(target, {
+          onProgress: (e) => progress.update(e),
+          signal: commandSignal(),
+        });
         if (opts.compact) await s.compact();
         return r;
       });
