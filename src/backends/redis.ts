@@ -97,39 +97,43 @@ interface Health {
   lastError: string | undefined;
 }
 
+/** Outages by masked URL, shared by every connection to it: one warning per interval in all. */
+const outages = new Map<string, { since: number; warnedAt: number; failures: number }>();
+
 /**
  * Keeps ioredis from printing stacks (an 'error' listener for the client's life) and turns a
- * dropped connection into one warning per interval plus one line when it is back.
+ * dropped connection into one warning per interval per URL, plus one line when it is back.
  */
 function watchHealth(client: Redis, masked: string, purpose: string): Health {
   const health: Health = { ready: false, lastError: undefined };
-  let downSince = 0;
-  let warnedAt = 0;
-  let failures = 0;
   client.on('error', (error: Error) => {
     health.lastError = maskSecretsInString(error.message || String(error));
     if (!health.ready) return; // the first connection reports through connectRedis's E060
-    failures++;
     const now = Date.now();
-    if (downSince === 0) downSince = now;
-    if (now - warnedAt >= WARN_EVERY_MS) {
-      warnedAt = now;
-      getLogger().warn(
-        { url: masked, purpose, failures, downForMs: now - downSince, err: health.lastError },
-        `${purpose} at ${masked} unreachable; reconnecting with backoff (up to ${MAX_BACKOFF_MS / 1000}s)`,
-      );
-    }
+    const outage = outages.get(masked) ?? { since: now, warnedAt: 0, failures: 0 };
+    outages.set(masked, outage);
+    outage.failures++;
+    if (now - outage.warnedAt < WARN_EVERY_MS) return;
+    outage.warnedAt = now;
+    getLogger().warn(
+      {
+        url: masked,
+        purpose,
+        failures: outage.failures,
+        downForMs: now - outage.since,
+        err: health.lastError,
+      },
+      `Redis at ${masked} unreachable; reconnecting with backoff (up to ${MAX_BACKOFF_MS / 1000}s)`,
+    );
   });
   client.on('ready', () => {
-    if (downSince !== 0) {
-      getLogger().warn(
-        { url: masked, purpose, failures, downForMs: Date.now() - downSince },
-        `${purpose} at ${masked} reachable again`,
-      );
-    }
-    downSince = 0;
-    warnedAt = 0;
-    failures = 0;
+    const outage = outages.get(masked);
+    if (!outage) return;
+    outages.delete(masked);
+    getLogger().warn(
+      { url: masked, purpose, failures: outage.failures, downForMs: Date.now() - outage.since },
+      `Redis at ${masked} reachable again`,
+    );
   });
   return health;
 }
