@@ -32,7 +32,7 @@ export interface BullmqQueueOptions extends QueueOptions {
   connectTimeoutMs?: number;
   /**
    * Once consume()'s signal aborts, jobs in flight get this long to finish; the rest are moved
-   * back to waiting (another worker, or the next run, takes them at once). @default 1000
+   * back to waiting (another worker, or the next run, takes them at once). @default 700
    */
   stopGraceMs?: number;
 }
@@ -56,7 +56,7 @@ export function createBullmqQueue(options: BullmqQueueOptions): JobQueue {
   const prefix = options.prefix ?? 'bull';
   const attempts = options.attempts ?? 5;
   const backoffMs = options.backoffMs ?? 1000;
-  const stopGraceMs = options.stopGraceMs ?? 1000;
+  const stopGraceMs = options.stopGraceMs ?? 700;
   if (!Number.isInteger(attempts) || attempts <= 0) {
     throw new ValidationError(`Queue option attempts must be a positive integer, got ${String(attempts)}`);
   }
