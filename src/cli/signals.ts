@@ -19,7 +19,7 @@ export type StopSignal = 'SIGINT' | 'SIGTERM';
 export const SIGNAL_EXIT_CODES: Readonly<Record<StopSignal, number>> = { SIGINT: 130, SIGTERM: 143 };
 
 /** Time a command gets to unwind after the first signal; the whole stop stays within 2 s. */
-export const DEFAULT_STOP_GRACE_MS = 1500;
+export const DEFAULT_STOP_GRACE_MS = 1300;
 
 interface Stop {
   controller: AbortController;

@@ -7,7 +7,7 @@ import type { Pipeline } from '../../pipeline/pipeline.ts';
 import { formatBytes } from '../../util/format-bytes.ts';
 import { printJson, printTable } from '../output.ts';
 import { createProgressReporter } from '../progress.ts';
-import { commandSignal } from '../signals.ts';
+import { commandSignal, describeInterruption } from '../signals.ts';
 import { int, loadConfig, registerMoveCommands } from './pipeline-move.ts';
 
 interface CommonOpts {
@@ -175,6 +175,9 @@ export function registerPipelineCommands(program: Command): void {
         const { DataIngester } = await lazy.ingester();
         const { loadSchemaFile } = await lazy.schema();
         const ingester = new DataIngester(await loadConfig(opts));
+        describeInterruption(
+          () => 'a file lands in the lake only whole (nothing half-written), temp files removed',
+        );
         try {
           const schema = opts.schema ? loadSchemaFile(opts.schema) : undefined;
           const r = await ingester.ingestCsv(file, opts.source, schema, {
