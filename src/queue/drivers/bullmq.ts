@@ -220,12 +220,14 @@ export function createBullmqQueue(options: BullmqQueueOptions): JobQueue {
         // Connection hiccups surface here; the connection watcher logs them once per interval.
       });
       const local = new AbortController();
-      stoppers.add(() => local.abort());
+      const stopLocal = () => local.abort();
+      stoppers.add(stopLocal);
       const signal = opts.signal ? AbortSignal.any([opts.signal, local.signal]) : local.signal;
       try {
         await untilStopped({ ...opts, signal }, () => counts(queue));
         await stopWorker(worker, run, stopGraceMs);
       } finally {
+        stoppers.delete(stopLocal);
         workers.delete(worker);
         workerConnection.disconnect();
       }
