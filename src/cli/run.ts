@@ -3,6 +3,7 @@ import { configureLogging, type LogFormat, type LogLevel } from '../logging/logg
 import { userFacingError } from '../os-errors.ts';
 import { closeS3Clients } from '../storage/drivers/s3.ts';
 import { buildProgram } from './program.ts';
+import { installSignalHandlers, interruptedBy, reportInterruption } from './signals.ts';
 
 /** Exit codes: 0 success, 1 failure, 2 usage error. */
 export const EXIT_OK = 0;
@@ -21,10 +22,16 @@ export async function runCli(argv: string[]): Promise<number> {
       format: opts.logFormat,
     });
   });
+  const removeSignalHandlers = installSignalHandlers();
   try {
     await program.parseAsync(argv);
+    const stoppedBy = interruptedBy();
+    if (stoppedBy) return reportInterruption(stoppedBy);
     return typeof process.exitCode === 'number' ? process.exitCode : EXIT_OK;
   } catch (error) {
+    // A command stopped by SIGINT/SIGTERM: one line about what was kept, not the abort error.
+    const stoppedBy = interruptedBy();
+    if (stoppedBy) return reportInterruption(stoppedBy);
     if (error instanceof CommanderError) {
       if (
         error.code === 'commander.helpDisplayed' ||
@@ -43,6 +50,7 @@ export async function runCli(argv: string[]): Promise<number> {
       process.stderr.write(`${String((sluiceError.cause as Error).stack ?? sluiceError.cause)}\n`);
     return sluiceError.code === 'E022' ? EXIT_USAGE : EXIT_FAILURE;
   } finally {
+    removeSignalHandlers();
     await closeS3Clients();
   }
 }

@@ -4,14 +4,21 @@ import { createReadStream } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { removeAtExit } from '../util/exit-cleanup.ts';
 import type { ByteSource } from './types.ts';
 
+/**
+ * A private (0700) directory, removed on `close()` or, if the process exits first (an error
+ * path, SIGINT/SIGTERM through the CLI), by the exit hook: staged rows never outlive the process.
+ */
 export class TempDir {
   readonly dir: string;
   private closed = false;
+  private readonly forget: () => void;
 
   private constructor(dir: string) {
     this.dir = dir;
+    this.forget = removeAtExit(dir);
   }
 
   /** Creates a private directory under `base` (default: the OS temp dir). */
@@ -27,12 +34,13 @@ export class TempDir {
     if (this.closed) return;
     this.closed = true;
     await fsp.rm(this.dir, { recursive: true, force: true });
+    this.forget();
   }
 }
 
-/** Streams an async iterable of chunks into a local file. */
+/** Streams an async iterable of chunks into a local file, readable by its owner only (0600). */
 export async function spoolToFile(file: string, chunks: ByteSource): Promise<number> {
-  const handle = await fsp.open(file, 'w');
+  const handle = await fsp.open(file, 'w', 0o600);
   let size = 0;
   try {
     for await (const chunk of chunks) {

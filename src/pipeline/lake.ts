@@ -14,6 +14,7 @@ import { z } from 'zod';
 import { ENVIRONMENTS, type Environment } from '../config/schema.ts';
 import { NotFoundError, ValidationError } from '../errors.ts';
 import type { Storage } from '../storage/types.ts';
+import { removeAtExit } from '../util/exit-cleanup.ts';
 import { SHA256_META, sha256Stream } from './hashing.ts';
 
 export const LAYERS = ['landing', 'staging'] as const;
@@ -127,8 +128,15 @@ export class Lake {
   }
 }
 
-/** A private temp directory, removed by the returned cleanup. */
+/** A private temp directory, removed by the returned cleanup, or at exit if that never runs. */
 export async function makeTempDir(label: string): Promise<{ dir: string; cleanup: () => Promise<void> }> {
   const dir = await fsp.mkdtemp(path.join(tmpdir(), `sluice-${label}-`));
-  return { dir, cleanup: () => fsp.rm(dir, { recursive: true, force: true }) };
+  const forget = removeAtExit(dir);
+  return {
+    dir,
+    cleanup: async () => {
+      await fsp.rm(dir, { recursive: true, force: true });
+      forget();
+    },
+  };
 }

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
+import { connectRedis } from '../backends/redis.ts';
 import { PollerError } from '../errors.ts';
-import { createRedis } from '../queue/drivers/bullmq.ts';
 import { newOwnerId, type ObjectStatus, ownerIsDeadLocally, type PollerStateStore } from './state.ts';
 
 // Replace the lease only if it still holds the value we read (compare-and-set).
@@ -21,11 +21,34 @@ export interface RedisStateOptions {
   url: string;
   /** Key prefix. @default 'sluice' */
   prefix?: string;
+  /** Bound on reaching Redis: the first operation fails with E060 (URL masked) after it. @default 10000 */
+  connectTimeoutMs?: number;
 }
 
-/** Poller state in Redis (used with the bullmq queue so pollers on several machines agree). */
+// Commands wait through this many reconnections (~26 s) and then fail as a transient error.
+const RETRIES_PER_COMMAND = 10;
+
+/**
+ * Poller state in Redis (used with the bullmq queue so pollers on several machines agree).
+ * Connects on first use; `close()` gives back the leases this store still holds, so other
+ * pollers take those objects at once instead of after the lease time.
+ */
 export function createRedisStateStore(options: RedisStateOptions, scope: string): PollerStateStore {
-  const redis: Redis = createRedis(options.url);
+  let connecting: Promise<Redis> | undefined;
+  const closing = new AbortController(); // close() never waits out a connect in progress
+  const connection = () => {
+    connecting ??= connectRedis(options.url, {
+      purpose: 'Redis for poller state',
+      signal: closing.signal,
+      maxRetriesPerRequest: RETRIES_PER_COMMAND,
+      ...(options.connectTimeoutMs !== undefined ? { connectTimeoutMs: options.connectTimeoutMs } : {}),
+    }).catch((error: unknown) => {
+      connecting = undefined; // the next operation tries again
+      throw error;
+    });
+    return connecting;
+  };
+  const held = new Set<string>();
   const base = `${options.prefix ?? 'sluice'}:poller:${createHash('sha256').update(scope).digest('hex').slice(0, 16)}`;
   const statusKey = `${base}:status`;
   const field = (key: string, etag: string) => `${etag}\n${key}`;
@@ -33,10 +56,11 @@ export function createRedisStateStore(options: RedisStateOptions, scope: string)
     `${base}:lease:${createHash('sha256').update(field(key, etag)).digest('hex')}`;
   const owner = newOwnerId();
   let closed = false;
-  const run = async <T>(what: string, key: string, fn: () => Promise<T>): Promise<T> => {
+  const run = async <T>(what: string, key: string, fn: (redis: Redis) => Promise<T>): Promise<T> => {
     if (closed) throw new PollerError('Poller state store is closed');
+    const redis = await connection(); // E060 naming the URL when Redis cannot be reached
     try {
-      return await fn();
+      return await fn(redis);
     } catch (error) {
       throw new PollerError(`Poller state ${what} failed for ${key} (redis): ${(error as Error).message}`, {
         cause: error,
@@ -46,7 +70,7 @@ export function createRedisStateStore(options: RedisStateOptions, scope: string)
   };
   return {
     claim(key, etag, leaseMs) {
-      return run('claim', key, async () => {
+      return run('claim', key, async (redis) => {
         const lk = leaseKey(key, etag);
         // One round trip in the common case: status check and lease in one script.
         const [status, holder] = (await redis.eval(
@@ -64,24 +88,49 @@ export function createRedisStateStore(options: RedisStateOptions, scope: string)
           ok = (await redis.eval(CAS, 1, lk, holder, owner, leaseMs)) === 'OK';
         }
         if (!ok) return { claimed: false };
+        held.add(lk);
         return status ? { claimed: true, status } : { claimed: true };
       });
     },
     async renew(key, etag, leaseMs) {
-      await run('renew', key, () => redis.eval(RENEW_IF, 1, leaseKey(key, etag), owner, leaseMs));
+      await run('renew', key, (redis) => redis.eval(RENEW_IF, 1, leaseKey(key, etag), owner, leaseMs));
     },
     async mark(key, etag, status) {
-      await run('mark', key, async () => {
+      await run('mark', key, async (redis) => {
         if (status === 'enqueued') await redis.hset(statusKey, field(key, etag), status);
-        else await redis.eval(MARK_FINAL, 2, statusKey, leaseKey(key, etag), field(key, etag), status, owner);
+        else {
+          await redis.eval(MARK_FINAL, 2, statusKey, leaseKey(key, etag), field(key, etag), status, owner);
+          held.delete(leaseKey(key, etag));
+        }
       });
     },
     async release(key, etag) {
-      await run('release', key, () => redis.eval(DEL_IF, 1, leaseKey(key, etag), owner));
+      await run('release', key, async (redis) => {
+        await redis.eval(DEL_IF, 1, leaseKey(key, etag), owner);
+        held.delete(leaseKey(key, etag));
+      });
     },
     async close() {
       if (closed) return;
       closed = true;
+      closing.abort();
+      const redis = await connecting?.catch(() => undefined);
+      if (!redis) return;
+      // Leases of objects still in flight (a stop mid-poll): one round trip, bounded.
+      const leases = [...held];
+      held.clear();
+      if (leases.length > 0 && redis.status === 'ready') {
+        const pipe = redis.pipeline();
+        for (const lk of leases) pipe.eval(DEL_IF, 1, lk, owner);
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([
+          pipe.exec().catch(() => {}),
+          new Promise((resolve) => {
+            timer = setTimeout(resolve, 1000);
+          }),
+        ]);
+        clearTimeout(timer);
+      }
       redis.disconnect();
     },
   };

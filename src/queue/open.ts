@@ -19,6 +19,8 @@ export interface OpenQueueOptions extends QueueOptions {
   create?: boolean;
   /** bullmq only: Redis key prefix (also `?prefix=` in the URL). @default 'bull' */
   prefix?: string;
+  /** bullmq only: bound on reaching Redis (E060 after it). @default 10000 */
+  connectTimeoutMs?: number;
 }
 
 /** `sqlite:./file.db`, `sqlite:///abs/file.db` or `redis[s]://host:port/db[?prefix=p]`. */

@@ -4,9 +4,9 @@
  * every produced file is then put (encrypted when asked) into the task storage.
  */
 import { randomBytes } from 'node:crypto';
-import { readdir, rm } from 'node:fs/promises';
+import { chmod, readdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { type Engine, quoteIdent, quoteLiteral } from '../engine/duckdb.ts';
+import { type DuckDBConnection, type Engine, quoteIdent, quoteLiteral } from '../engine/duckdb.ts';
 import { ValidationError } from '../errors.ts';
 import { getFormat } from '../formats/registry.ts';
 import { TempDir } from '../formats/spool.ts';
@@ -118,6 +118,10 @@ export interface StagedOutput {
 /**
  * Runs `COPY (query) TO …` into a temp directory: one file, or Hive partitions when
  * `partitionBy` is set. Row tables are loaded through the appender first (see row-loader.ts).
+ * What is staged is plaintext even when the output is encrypted: the folder is private (0700)
+ * and removed on every exit path (TempDir), the single file is created 0600 before DuckDB
+ * writes into it, partition files are set to 0600 as soon as they exist, and an aborted signal
+ * interrupts DuckDB so the folder goes at once.
  */
 export async function stageWithDuckDB(
   table: Table,
@@ -135,44 +139,20 @@ export async function stageWithDuckDB(
     const target = (extra = '') =>
       partitions.length > 0
         ? `${quoteLiteral(out)} (${copyOptions(format, options)}${extra}, PARTITION_BY (${partitions.map(quoteIdent).join(', ')}), FILENAME_PATTERN 'part-{i}')`
-        : `${quoteLiteral(`${out}.${format}`)} (${copyOptions(format, options)}${extra})`;
+        : `${quoteLiteral(`${out}.${format}`)} (${copyOptions(format, options)}${extra}, USE_TMP_FILE false)`;
+    // DuckDB keeps the mode of a file it truncates (USE_TMP_FILE false: no sibling it renames).
+    if (partitions.length === 0) await writeFile(`${out}.${format}`, '', { mode: 0o600 });
+    options.signal?.throwIfAborted();
     const rows = await options.engine.withConnection(async (conn) => {
-      if (isSqlTable(table)) {
-        let sql = table.sql;
-        for (let attempt = 0; ; attempt++) {
-          try {
-            const result = await conn.run(`COPY (${sql}) TO ${target()}`);
-            return Number(result.rowsChanged);
-          } catch (error) {
-            const next = attempt === 0 ? await table.retrySql?.(error) : undefined;
-            if (next === undefined) throw (await table.describeError?.(error)) ?? error;
-            sql = next;
-            await rm(out, { recursive: true, force: true }); // partition folders of the failed try
-          }
-        }
-      }
-      const name = `sluice_rows_${randomBytes(6).toString('hex')}`;
+      const interrupt = () => conn.interrupt();
+      options.signal?.addEventListener('abort', interrupt, { once: true });
       try {
-        const loaded = await loadRows(conn, name, table as Rows, {
-          ...(options.schema ? { schema: options.schema } : {}),
-          ...(options.signal ? { signal: options.signal } : {}),
-          ...(options.onRows ? { onRows: options.onRows } : {}),
-        });
-        for (const col of partitions) {
-          if (!loaded.columns.includes(col)) {
-            throw new ValidationError(
-              `partitionBy column "${col}" is not in the rows (columns: ${loaded.columns.join(', ')})`,
-            );
-          }
-        }
-        // DuckDB's Parquet dictionary merges 0 and -0 (see LoadedRows.signedZeros).
-        const extra = format === 'parquet' && loaded.signedZeros ? ', DICTIONARY_SIZE_LIMIT 0' : '';
-        await conn.run(`COPY (${loaded.select}) TO ${target(extra)}`);
-        return loaded.rows;
+        return await copyInto(conn, table, format, target, out, options);
       } finally {
-        await conn.run(`DROP TABLE IF EXISTS ${quoteIdent(name)}`);
+        options.signal?.removeEventListener('abort', interrupt);
       }
     });
+    options.signal?.throwIfAborted();
     const files =
       partitions.length > 0
         ? (await listFiles(out)).map((file) => ({
@@ -180,10 +160,57 @@ export async function stageWithDuckDB(
             relative: path.relative(out, file).split(path.sep).join('/'),
           }))
         : [{ file: `${out}.${format}`, relative: '' }];
+    await Promise.all(files.map(({ file }) => chmod(file, 0o600)));
     return { files, rows, temp };
   } catch (error) {
     await temp.close();
     throw error;
+  }
+}
+
+async function copyInto(
+  conn: DuckDBConnection,
+  table: Table,
+  format: DataframeFormat,
+  target: (extra?: string) => string,
+  out: string,
+  options: WriteDataframeOptions & { partitionBy?: readonly string[]; onRows?: (n: number) => void },
+): Promise<number> {
+  if (isSqlTable(table)) {
+    let sql = table.sql;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const result = await conn.run(`COPY (${sql}) TO ${target()}`);
+        return Number(result.rowsChanged);
+      } catch (error) {
+        options.signal?.throwIfAborted();
+        const next = attempt === 0 ? await table.retrySql?.(error) : undefined;
+        if (next === undefined) throw (await table.describeError?.(error)) ?? error;
+        sql = next;
+        await rm(out, { recursive: true, force: true }); // partition folders of the failed try
+      }
+    }
+  }
+  const name = `sluice_rows_${randomBytes(6).toString('hex')}`;
+  try {
+    const loaded = await loadRows(conn, name, table as Rows, {
+      ...(options.schema ? { schema: options.schema } : {}),
+      ...(options.signal ? { signal: options.signal } : {}),
+      ...(options.onRows ? { onRows: options.onRows } : {}),
+    });
+    for (const col of options.partitionBy ?? []) {
+      if (!loaded.columns.includes(col)) {
+        throw new ValidationError(
+          `partitionBy column "${col}" is not in the rows (columns: ${loaded.columns.join(', ')})`,
+        );
+      }
+    }
+    // DuckDB's Parquet dictionary merges 0 and -0 (see LoadedRows.signedZeros).
+    const extra = format === 'parquet' && loaded.signedZeros ? ', DICTIONARY_SIZE_LIMIT 0' : '';
+    await conn.run(`COPY (${loaded.select}) TO ${target(extra)}`);
+    return loaded.rows;
+  } finally {
+    await conn.run(`DROP TABLE IF EXISTS ${quoteIdent(name)}`);
   }
 }
 

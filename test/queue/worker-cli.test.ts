@@ -133,7 +133,7 @@ describe('sluice worker and sluice queue', () => {
     await q.close();
   }, 60_000);
 
-  it('SIGTERM: the worker finishes the jobs in flight, then exits 0', async () => {
+  it('SIGTERM: the worker finishes the jobs in flight, then ends by SIGTERM (exit status 143)', async () => {
     const s = setup('term');
     const q = createSqliteQueue({ path: s.db, name: s.name });
     await q.addBulk(Array.from({ length: 10 }, (_, i) => ({ id: `t-${i}`, name: 'n', data: { i } })));
@@ -162,8 +162,10 @@ describe('sluice worker and sluice queue', () => {
       if ((await q.counts()).active === 2) break;
     }
     child.kill('SIGTERM');
-    const code = await new Promise((resolve) => child.on('close', resolve));
-    expect(code).toBe(0);
+    const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) =>
+      child.on('close', (c, s) => resolve([c, s])),
+    );
+    expect([code, signal]).toEqual([null, 'SIGTERM']);
     const c = await q.counts();
     expect(c.active).toBe(0);
     expect(c.completed).toBe(2);
@@ -225,7 +227,9 @@ describe('sluice worker --metrics-port', () => {
     expect(text).toContain('sluice_worker_jobs_total{outcome="dead"} 1');
     expect(text).toContain('sluice_worker_job_duration_seconds_count 6');
     child.kill('SIGTERM');
-    expect(await new Promise((resolve) => child.on('close', resolve))).toBe(0);
+    expect(
+      await new Promise((resolve) => child.on('close', (code, signal) => resolve([code, signal]))),
+    ).toEqual([null, 'SIGTERM']);
     await q.close();
   }, 60_000);
 });

@@ -9,6 +9,7 @@ import { formatBytes } from '../../util/format-bytes.ts';
 import { intFlag } from '../flags.ts';
 import { printJson } from '../output.ts';
 import { createProgressReporter } from '../progress.ts';
+import { commandSignal, describeInterruption } from '../signals.ts';
 
 const lazy = {
   config: () => import('../../config/config.ts'),
@@ -98,6 +99,9 @@ export function registerMoveCommands(program: Command): void {
         },
       ) => {
         const pair = await openPair(src, dst, opts);
+        describeInterruption(
+          () => 'files copied so far are whole (each put is atomic); run sync again for the rest',
+        );
         const { syncStorages } = await lazy.sync();
         const progress = createProgressReporter();
         let result: Awaited<ReturnType<typeof syncStorages>>;
@@ -108,6 +112,7 @@ export function registerMoveCommands(program: Command): void {
             dryRun: opts.dryRun ?? false,
             ...(opts.maxDelete !== undefined ? { maxDelete: opts.maxDelete } : {}),
             onProgress: (e) => progress.update(e),
+            signal: commandSignal(),
           });
         } finally {
           progress.stop();

@@ -8,6 +8,7 @@ import { formatBytes } from '../../util/format-bytes.ts';
 import { intFlag, numberFlag } from '../flags.ts';
 import { printJson, printTable } from '../output.ts';
 import { createProgressReporter } from '../progress.ts';
+import { commandSignal, describeInterruption } from '../signals.ts';
 import { assertLakeExists, loadConfig, registerMoveCommands } from './pipeline-move.ts';
 
 interface CommonOpts {
@@ -182,11 +183,15 @@ export function registerPipelineCommands(program: Command): void {
         const { DataIngester } = await lazy.ingester();
         const { loadSchemaFile } = await lazy.schema();
         const ingester = new DataIngester(await loadConfig(opts));
+        describeInterruption(
+          () => 'a file lands in the lake only whole (nothing half-written), temp files removed',
+        );
         try {
           const schema = opts.schema ? loadSchemaFile(opts.schema) : undefined;
           const r = await ingester.ingestCsv(file, opts.source, schema, {
             ...(opts.name ? { name: opts.name } : {}),
             ...(opts.rejectFile ? { rejectFile: opts.rejectFile } : {}),
+            signal: commandSignal(),
           });
           if (opts.json) return printJson(r);
           process.stdout.write(

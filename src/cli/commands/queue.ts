@@ -7,21 +7,19 @@ import { assertLocalRootExists } from '../../storage/local-root.ts';
 import { openStorage, parseStorageUrl } from '../../storage/open.ts';
 import { durationFlag, intFlag, portFlag, sizeFlag } from '../flags.ts';
 import { printJson, printTable } from '../output.ts';
-
-/** SIGTERM/SIGINT abort the returned signal once; work in flight finishes, then the command exits 0. */
-function shutdownSignal(): { signal: AbortSignal; dispose: () => void } {
-  const ac = new AbortController();
-  const stop = () => ac.abort();
-  process.once('SIGTERM', stop);
-  process.once('SIGINT', stop);
-  return {
-    signal: ac.signal,
-    dispose: () => {
-      process.off('SIGTERM', stop);
-      process.off('SIGINT', stop);
-    },
-  };
-}
+import { commandSignal, describeInterruption } from '../signals.ts';
+import {
+  CONNECT_TIMEOUT_HELP,
+  checkRedisReachable,
+  connectTimeoutMs,
+  DEFAULT_CONNECT_TIMEOUT,
+  POLL_STOP_GRACE_MS,
+  parkAfterStop,
+  trackJobs,
+  trackLeases,
+  untilStopped,
+  WORKER_STOP_GRACE_MS,
+} from './queue-stop.ts';
 
 function queueUrl(flag: string | undefined): string {
   const url = flag ?? process.env.SLUICE_QUEUE_URL;
@@ -50,6 +48,7 @@ interface PollFlags {
   maxBacklog?: number;
   maxObjectSize?: number;
   config?: string;
+  connectTimeout?: string;
 }
 
 async function pollCommand(flags: PollFlags): Promise<void> {
@@ -62,7 +61,8 @@ async function pollCommand(flags: PollFlags): Promise<void> {
     Poller,
     startMetricsServer,
   } = await import('./queue-runtime.ts');
-  const { once, config: file, interval, minAge, ...typed } = flags;
+  const { once, config: file, interval, minAge, connectTimeout, ...typed } = flags;
+  const connectMs = connectTimeoutMs(connectTimeout);
   // The settings schema reads a bare number as seconds (the seed's env var): pass ms with their unit.
   const rest = {
     ...typed,
@@ -74,13 +74,17 @@ async function pollCommand(flags: PollFlags): Promise<void> {
   // queue or state database is created for it.
   if (parseStorageUrl(cfg.source).kind === 'fs')
     await assertLocalRootExists(openStorage(cfg.source), 'source folder');
-  const queue = openQueue(cfg.queue, { name: cfg.queueName });
-  const state = openPollerState(cfg.state, cfg.queue, sourceScope(cfg.source));
+  const signal = commandSignal();
+  const queue = openQueue(cfg.queue, { name: cfg.queueName, connectTimeoutMs: connectMs });
+  const state = trackLeases(
+    openPollerState(cfg.state, cfg.queue, sourceScope(cfg.source), { connectTimeoutMs: connectMs }),
+    signal,
+  );
   const metrics = createPollerMetrics();
   let server: MetricsServer | undefined;
   const poller = new Poller({
     source: cfg.source,
-    queue,
+    queue: parkAfterStop(queue, signal),
     state,
     metrics,
     processedPrefix: cfg.processedPrefix,
@@ -93,16 +97,25 @@ async function pollCommand(flags: PollFlags): Promise<void> {
     maxObjectBytes: cfg.maxObjectSize,
     ...(cfg.leaseMs ? { leaseMs: cfg.leaseMs } : {}),
   });
-  const { signal, dispose } = shutdownSignal();
+  describeInterruption(() => state.stopLine());
   try {
+    // Unreachable Redis (queue or state) fails here, within --connect-timeout, with E060.
+    await untilStopped(
+      checkRedisReachable(queue, cfg.state, cfg.queue, { connectTimeoutMs: connectMs, signal }),
+      signal,
+      0,
+    );
     if (cfg.metricsPort !== undefined) {
       server = await startMetricsServer(metrics.registry, { port: cfg.metricsPort });
       process.stderr.write(`metrics on ${server.url}\n`);
     }
-    if (once) printJson(await poller.pollOnce(signal));
-    else await poller.run({ intervalMs: cfg.interval, signal });
+    // Stopped: objects in flight get a second to finish, then their leases are given back.
+    if (once) {
+      const summary = await untilStopped(poller.pollOnce(signal), signal, POLL_STOP_GRACE_MS);
+      if (summary) printJson(summary);
+    } else await untilStopped(poller.run({ intervalMs: cfg.interval, signal }), signal, POLL_STOP_GRACE_MS);
   } finally {
-    dispose();
+    await state.releaseHeld();
     await server?.close();
     await poller.close();
     await state.close();
@@ -149,6 +162,7 @@ export function registerQueueCommands(program: Command): void {
       sizeFlag('--max-object-size'),
     )
     .option('--config <file>', 'YAML/JSON settings file (keys as the flags, camelCase)')
+    .option('--connect-timeout <duration>', `${CONNECT_TIMEOUT_HELP} (default ${DEFAULT_CONNECT_TIMEOUT})`)
     .action(pollCommand);
 
   program
@@ -172,6 +186,7 @@ export function registerQueueCommands(program: Command): void {
         .default(30_000, '30s'),
     )
     .option('--metrics-port <port>', 'serve Prometheus /metrics on this port', portFlag('--metrics-port'))
+    .option('--connect-timeout <duration>', CONNECT_TIMEOUT_HELP, DEFAULT_CONNECT_TIMEOUT)
     .action(
       async (opts: {
         queue?: string;
@@ -184,6 +199,7 @@ export function registerQueueCommands(program: Command): void {
         drain?: boolean;
         lease: number;
         metricsPort?: number;
+        connectTimeout: string;
       }) => {
         const {
           resolveHandler,
@@ -207,32 +223,44 @@ export function registerQueueCommands(program: Command): void {
               }
             : {}),
         });
+        const leaseMs = opts.lease;
         const queue = openQueue(url, {
           name: opts.queueName,
           attempts: opts.attempts,
           backoffMs: opts.backoff,
-          leaseMs: opts.lease,
+          leaseMs,
+          connectTimeoutMs: connectTimeoutMs(opts.connectTimeout),
         });
         const metrics = createWorkerMetrics();
         let server: MetricsServer | undefined;
-        const { signal, dispose } = shutdownSignal();
+        // Stopped: jobs in flight get a second to finish, then go back to the queue (bullmq) or
+        // to their lease (sqlite); the line on stderr says which.
+        const jobs = trackJobs(handler);
+        const signal = commandSignal();
+        describeInterruption(() => jobs.stopLine(queue, leaseMs));
         try {
           if (opts.metricsPort !== undefined) {
             server = await startMetricsServer(metrics.registry, { port: opts.metricsPort });
             process.stderr.write(`metrics on ${server.url}\n`);
           }
-          const summary = await runWorker({
-            queue,
-            handler,
-            concurrency: opts.concurrency,
-            drain: opts.drain ?? false,
+          const summary = await untilStopped(
+            runWorker({
+              queue,
+              handler: jobs.handler,
+              concurrency: opts.concurrency,
+              drain: opts.drain ?? false,
+              signal,
+              metrics,
+            }),
             signal,
-            metrics,
-          });
-          getLogger().info(summary, 'worker stopped');
-          printJson(summary);
+            WORKER_STOP_GRACE_MS,
+          );
+          // undefined: jobs still running after the grace (sqlite), left to their lease.
+          if (summary) {
+            getLogger().info(summary, 'worker stopped');
+            printJson(summary);
+          }
         } finally {
-          dispose();
           await server?.close();
           await queue.close();
           await store?.close();
@@ -242,12 +270,16 @@ export function registerQueueCommands(program: Command): void {
 
   const q = program.command('queue').description('Inspect and repair a job queue');
   const withQueue = async (
-    opts: { queue?: string; queueName: string },
+    opts: { queue?: string; queueName: string; connectTimeout?: string },
     fn: (queue: JobQueue) => Promise<void>,
   ) => {
     const { openQueue } = await import('./queue-runtime.ts');
     // Inspecting or repairing a queue never creates one: a mistyped path is E011.
-    const queue = openQueue(queueUrl(opts.queue), { name: opts.queueName, create: false });
+    const queue = openQueue(queueUrl(opts.queue), {
+      name: opts.queueName,
+      create: false,
+      connectTimeoutMs: connectTimeoutMs(opts.connectTimeout),
+    });
     try {
       await fn(queue);
     } finally {
@@ -257,7 +289,8 @@ export function registerQueueCommands(program: Command): void {
   const common = (cmd: Command) =>
     cmd
       .option('--queue <url>', 'queue URL (env SLUICE_QUEUE_URL)')
-      .option('--queue-name <name>', 'queue name', 'sluice');
+      .option('--queue-name <name>', 'queue name', 'sluice')
+      .option('--connect-timeout <duration>', CONNECT_TIMEOUT_HELP, DEFAULT_CONNECT_TIMEOUT);
 
   common(q.command('stats').description('Counts per state'))
     .option('--json', 'one JSON object')

@@ -11,6 +11,7 @@ import { parseJson } from '../../util/json-parse.ts';
 import { durationFlag, intFlag } from '../flags.ts';
 import { printJson, printTable } from '../output.ts';
 import { createProgressReporter } from '../progress.ts';
+import { commandSignal, describeInterruption } from '../signals.ts';
 
 const FORMATS = ['table', 'csv', 'json', 'jsonl'];
 
@@ -165,8 +166,12 @@ export function registerTimeseriesCommands(program: Command): void {
         throw fromOsError(error, { path: target, access: 'read' }) ?? error;
       });
       const progress = createProgressReporter();
+      describeInterruption(() => 'batches stored before the stop are kept whole; import again for the rest');
       const res = await withStore(url, walOpts(opts), async (s) => {
-        const r = await s.importJsonl(target, { onProgress: (e) => progress.update(e) });
+        const r = await s.importJsonl(target, {
+          onProgress: (e) => progress.update(e),
+          signal: commandSignal(),
+        });
         if (opts.compact) await s.compact();
         return r;
       });

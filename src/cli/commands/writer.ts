@@ -14,6 +14,7 @@ import { openObjectUrl, parseStorageUrl } from '../../storage/open.ts';
 import type { DataframeFormat, Table, WriterEncryption } from '../../writer/types.ts';
 import { printJson } from '../output.ts';
 import { createProgressReporter } from '../progress.ts';
+import { commandSignal, describeInterruption } from '../signals.ts';
 import type * as WriterRuntime from './writer-runtime.ts';
 
 const collect = (value: string, previous: string[]) => [...previous, value];
@@ -92,6 +93,15 @@ async function inputTable(input: string, rt: typeof WriterRuntime): Promise<Tabl
   return readRows(storage, key, { format });
 }
 
+/** Outputs are put atomically, so a stop leaves none half-written; staged rows are removed. */
+function writeStopLine(files: { done: number; total: number }): string {
+  const kept =
+    files.done > 0
+      ? `${files.done} of ${files.total} partition files written (run again to write them all)`
+      : 'no output written';
+  return `${kept}, temp files removed`;
+}
+
 function formatOf(name: string, option: string): DataframeFormat {
   if (!FORMATS.includes(name))
     throw new UsageError(`${option} must be one of ${FORMATS.join(', ')}, got ${name}`);
@@ -128,10 +138,15 @@ export function registerWriterCommands(program: Command): void {
       ) => {
         const encryption = await encryptionFrom(opts);
         const progress = createProgressReporter();
+        const files = { done: 0, total: 0 };
+        describeInterruption(() => writeStopLine(files));
         const rt = await import('./writer-runtime.ts');
         const writer = new rt.DataWriter({
           taskDir: opts.taskDir,
-          progress: (e) => progress.update({ ...e, unit: e.unit }),
+          progress: (e) => {
+            if (e.unit === 'files') Object.assign(files, { done: e.done, total: e.total ?? 0 });
+            progress.update({ ...e, unit: e.unit });
+          },
           ...(encryption ? { encryption } : {}),
         });
         try {
@@ -141,6 +156,7 @@ export function registerWriterCommands(program: Command): void {
             timestampInName: opts.timestamp ?? false,
             overwrite: opts.overwrite,
             ...(opts.partitionBy.length > 0 ? { partitionBy: opts.partitionBy } : {}),
+            signal: commandSignal(),
           });
           progress.stop();
           printJson(result);
@@ -177,6 +193,7 @@ export function registerWriterCommands(program: Command): void {
       const name = key.slice(key.lastIndexOf('/') + 1).replace(/\.[^.]+$/, '');
       const folder = key.includes('/') ? key.slice(0, key.lastIndexOf('/')) : '';
       const progress = createProgressReporter();
+      describeInterruption(() => writeStopLine({ done: 0, total: 0 }));
       const writer = new rt.DataWriter({
         taskDir: storage,
         createFolders: false,
@@ -187,6 +204,7 @@ export function registerWriterCommands(program: Command): void {
         const result = await writer.writeDataframe(await inputTable(input, rt), name, {
           format,
           subdir: folder,
+          signal: commandSignal(),
         });
         progress.stop();
         printJson(result);

@@ -1,5 +1,14 @@
-import { type ConnectionOptions, Queue, UnrecoverableError, Worker } from 'bullmq';
-import { Redis } from 'ioredis';
+import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  type Job as BullJob,
+  type ConnectionOptions,
+  Queue,
+  UnrecoverableError,
+  WaitingError,
+  Worker,
+} from 'bullmq';
+import type { Redis } from 'ioredis';
+import { connectRedis } from '../../backends/redis.ts';
 import { QueueError, ValidationError } from '../../errors.ts';
 import { checkRetention } from '../retention.ts';
 import {
@@ -19,6 +28,13 @@ export interface BullmqQueueOptions extends QueueOptions {
   url: string;
   /** Redis key prefix of every BullMQ key. @default 'bull' */
   prefix?: string;
+  /** Bound on reaching Redis: the first operation fails with E060 (URL masked) after it. @default 10000 */
+  connectTimeoutMs?: number;
+  /**
+   * Once consume()'s signal aborts, jobs in flight get this long to finish; the rest are moved
+   * back to waiting (another worker, or the next run, takes them at once). @default 700
+   */
+  stopGraceMs?: number;
 }
 
 /** BullMQ rejects ':' in custom ids and purely numeric ones; poller ids are hex digests. */
@@ -30,10 +46,9 @@ function checkId(id: string): void {
   }
 }
 
-/** A connection BullMQ can block on; ESM needs a constructed client, not options. */
-export function createRedis(url: string): Redis {
-  return new Redis(url, { maxRetriesPerRequest: null, lazyConnect: false });
-}
+// Producer commands wait through this many reconnections (~26 s with the backoff) and then fail,
+// so a poller sees a transient error instead of hanging; workers block and must wait for ever.
+const PRODUCER_RETRIES = 10;
 
 /** A JobQueue on Redis through BullMQ, for consumers on several machines. */
 export function createBullmqQueue(options: BullmqQueueOptions): JobQueue {
@@ -41,12 +56,43 @@ export function createBullmqQueue(options: BullmqQueueOptions): JobQueue {
   const prefix = options.prefix ?? 'bull';
   const attempts = options.attempts ?? 5;
   const backoffMs = options.backoffMs ?? 1000;
+  const stopGraceMs = options.stopGraceMs ?? 700;
   if (!Number.isInteger(attempts) || attempts <= 0) {
     throw new ValidationError(`Queue option attempts must be a positive integer, got ${String(attempts)}`);
   }
-  const connection = createRedis(options.url);
-  const queue = new Queue(name, { connection: connection as unknown as ConnectionOptions, prefix });
+  if (!Number.isFinite(stopGraceMs) || stopGraceMs < 0) {
+    throw new ValidationError(`Queue option stopGraceMs must be ≥ 0 ms, got ${String(stopGraceMs)}`);
+  }
+  // close() stops connections still being made, so it never waits out the connect timeout.
+  const closing = new AbortController();
+  const connect = (maxRetriesPerRequest: number | null, signal?: AbortSignal) =>
+    connectRedis(options.url, {
+      purpose: `Redis for queue ${name}`,
+      maxRetriesPerRequest,
+      signal: signal ? AbortSignal.any([signal, closing.signal]) : closing.signal,
+      ...(options.connectTimeoutMs !== undefined ? { connectTimeoutMs: options.connectTimeoutMs } : {}),
+    });
+  // Connected on first use: openQueue stays synchronous, and every operation fails with E060
+  // within the connect timeout when Redis cannot be reached.
+  let backend: Promise<{ connection: Redis; queue: Queue }> | undefined;
+  const open = () => {
+    backend ??= connect(PRODUCER_RETRIES).then(
+      (connection) => {
+        const queue = new Queue(name, { connection: connection as unknown as ConnectionOptions, prefix });
+        queue.on('error', () => {
+          // Reported once per interval by the connection's own watcher (backends/redis.ts).
+        });
+        return { connection, queue };
+      },
+      (error: unknown) => {
+        backend = undefined; // the next operation tries again
+        throw error;
+      },
+    );
+    return backend;
+  };
   const workers = new Set<Worker>();
+  const stoppers = new Set<() => void>();
   const jobOpts = {
     attempts,
     backoff: { type: 'exponential', delay: backoffMs },
@@ -55,10 +101,11 @@ export function createBullmqQueue(options: BullmqQueueOptions): JobQueue {
   };
   let closed = false;
 
-  const wrap = async <T>(what: string, fn: () => Promise<T>): Promise<T> => {
+  const wrap = async <T>(what: string, fn: (queue: Queue, connection: Redis) => Promise<T>): Promise<T> => {
     if (closed) throw new QueueError(`Queue ${name} (redis) is closed`);
+    const { queue, connection } = await open();
     try {
-      return await fn();
+      return await fn(queue, connection);
     } catch (error) {
       if (error instanceof ValidationError) throw error;
       throw new QueueError(`Queue ${name}: ${what} failed on Redis: ${(error as Error).message}`, {
@@ -68,14 +115,14 @@ export function createBullmqQueue(options: BullmqQueueOptions): JobQueue {
     }
   };
 
-  const countNew = async (ids: readonly string[]): Promise<number> => {
+  const countNew = async (connection: Redis, ids: readonly string[]): Promise<number> => {
     const pipe = connection.pipeline();
     for (const id of ids) pipe.exists(`${prefix}:${name}:${id}`);
     const res = (await pipe.exec()) ?? [];
     return res.filter(([, v]) => v === 0).length;
   };
 
-  const counts = async () => {
+  const counts = async (queue: Queue) => {
     const c = await queue.getJobCounts('waiting', 'active', 'delayed', 'completed', 'failed', 'prioritized');
     const out = emptyCounts();
     out.waiting = (c.waiting ?? 0) + (c.prioritized ?? 0);
@@ -96,11 +143,14 @@ export function createBullmqQueue(options: BullmqQueueOptions): JobQueue {
     async addBulk(jobs: readonly JobToAdd[]) {
       if (jobs.length === 0) return 0;
       for (const j of jobs) checkId(j.id);
-      return wrap('addBulk', async () => {
+      return wrap('addBulk', async (queue, connection) => {
         // Sent first on the same connection, so Redis answers EXISTS before it runs the adds;
         // both go out together (one round trip instead of two).
         const [fresh] = await Promise.all([
-          countNew(jobs.map((j) => j.id)),
+          countNew(
+            connection,
+            jobs.map((j) => j.id),
+          ),
           queue.addBulk(jobs.map((j) => ({ name: j.name, data: j.data, opts: { ...jobOpts, jobId: j.id } }))),
         ]);
         return fresh;
@@ -113,27 +163,50 @@ export function createBullmqQueue(options: BullmqQueueOptions): JobQueue {
     },
     async consume(handler: JobHandler, opts: ConsumeOptions = {}) {
       if (closed) throw new QueueError(`Queue ${name} (redis) is closed`);
-      const workerConnection = createRedis(options.url);
+      // Both connections are made before the worker starts: Redis down is E060, not a hang; a
+      // stop while connecting just returns.
+      let queue: Queue;
+      let workerConnection: Redis;
+      try {
+        ({ queue } = await abortable(open(), opts.signal));
+        workerConnection = await connect(null, opts.signal);
+      } catch (error) {
+        if (opts.signal?.aborted) return;
+        throw error;
+      }
+      const run: RunState = { inFlight: new Map(), released: new Set(), stopping: false };
       const worker = new Worker(
         name,
-        async (bjob) => {
+        async (bjob, token) => {
           const job: Job = {
             id: String(bjob.id),
             name: bjob.name,
             data: bjob.data,
             attempt: bjob.attemptsMade + 1,
           };
+          if (run.stopping) {
+            // Fetched while stopping: straight back to waiting, the handler never sees it.
+            run.released.add(job.id);
+            await bjob.moveToWait(token);
+            throw new WaitingError();
+          }
+          run.inFlight.set(job.id, { job: bjob, token });
           try {
             await handler(job);
-            opts.onJob?.({ job, outcome: 'completed' });
           } catch (error) {
+            if (run.released.has(job.id)) throw new WaitingError();
             const permanent = isPermanentJobError(error);
             const dead = permanent || job.attempt >= attempts;
             opts.onJob?.({ job, outcome: dead ? 'dead' : 'retry', error });
             if (permanent)
               throw new UnrecoverableError(error instanceof Error ? error.message : String(error));
             throw error;
+          } finally {
+            run.inFlight.delete(job.id);
           }
+          // Released while running: the job is waiting again; BullMQ must not complete it.
+          if (run.released.has(job.id)) throw new WaitingError();
+          opts.onJob?.({ job, outcome: 'completed' });
         },
         {
           connection: workerConnection as unknown as ConnectionOptions,
@@ -144,35 +217,23 @@ export function createBullmqQueue(options: BullmqQueueOptions): JobQueue {
       );
       workers.add(worker);
       worker.on('error', () => {
-        // Connection hiccups surface here; ioredis reconnects on its own.
+        // Connection hiccups surface here; the connection watcher logs them once per interval.
       });
+      const local = new AbortController();
+      const stopLocal = () => local.abort();
+      stoppers.add(stopLocal);
+      const signal = opts.signal ? AbortSignal.any([opts.signal, local.signal]) : local.signal;
       try {
-        await new Promise<void>((resolve) => {
-          const stop = () => resolve();
-          opts.signal?.addEventListener('abort', stop, { once: true });
-          if (opts.signal?.aborted) stop();
-          if (opts.drain) {
-            const tick = async () => {
-              if (closed) return stop();
-              try {
-                const c = await counts();
-                if (c.waiting + c.delayed + c.active === 0) return stop();
-              } catch {
-                // Retry at the next tick.
-              }
-              setTimeout(tick, 100);
-            };
-            setTimeout(tick, 50);
-          }
-        });
+        await untilStopped({ ...opts, signal }, () => counts(queue));
+        await stopWorker(worker, run, stopGraceMs);
       } finally {
-        await worker.close();
+        stoppers.delete(stopLocal);
         workers.delete(worker);
         workerConnection.disconnect();
       }
     },
     async listDead(limit = 100) {
-      return wrap('listDead', async () => {
+      return wrap('listDead', async (queue) => {
         const jobs = await queue.getFailed(0, limit - 1);
         return jobs.map(
           (j): DeadJob => ({
@@ -186,7 +247,7 @@ export function createBullmqQueue(options: BullmqQueueOptions): JobQueue {
       });
     },
     async retryDead(ids) {
-      return wrap('retryDead', async () => {
+      return wrap('retryDead', async (queue) => {
         const jobs = ids
           ? (await Promise.all(ids.map((id) => queue.getJob(id)))).filter((j) => j !== undefined)
           : await queue.getFailed(0, -1);
@@ -201,7 +262,7 @@ export function createBullmqQueue(options: BullmqQueueOptions): JobQueue {
     },
     async pruneCompleted(olderThanMs) {
       checkRetention(olderThanMs);
-      return wrap('pruneCompleted', async () => {
+      return wrap('pruneCompleted', async (queue) => {
         let total = 0;
         for (;;) {
           // clean() removes jobs finished more than `grace` ms ago, at most `limit` per call.
@@ -212,7 +273,7 @@ export function createBullmqQueue(options: BullmqQueueOptions): JobQueue {
       });
     },
     async purgeDead() {
-      return wrap('purgeDead', async () => {
+      return wrap('purgeDead', async (queue) => {
         let total = 0;
         for (;;) {
           const removed = await queue.clean(0, 1000, 'failed');
@@ -224,10 +285,76 @@ export function createBullmqQueue(options: BullmqQueueOptions): JobQueue {
     async close() {
       if (closed) return;
       closed = true;
-      await Promise.allSettled([...workers].map((w) => w.close()));
-      await queue.close();
-      connection.disconnect();
+      closing.abort();
+      for (const stop of stoppers) stop();
+      await Promise.allSettled([...workers].map((w) => w.close(true)));
+      const opened = await backend?.catch(() => undefined);
+      if (!opened) return;
+      await opened.queue.close().catch(() => {});
+      opened.connection.disconnect();
     },
   };
   return self;
+}
+
+/** `promise`, or a rejection as soon as `signal` aborts (the promise itself runs on). */
+function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return promise;
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    if (signal.aborted) return onAbort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
+}
+
+interface RunState {
+  inFlight: Map<string, { job: BullJob; token: string | undefined }>;
+  /** Jobs moved back to waiting while their handler ran; their outcome is not reported. */
+  released: Set<string>;
+  stopping: boolean;
+}
+
+/** Resolves when the signal aborts or, with `drain`, once nothing is waiting, delayed or active. */
+function untilStopped(
+  opts: ConsumeOptions & { signal: AbortSignal },
+  counts: () => Promise<{ waiting: number; delayed: number; active: number }>,
+): Promise<void> {
+  return new Promise<void>((resolve) => {
+    let timer: NodeJS.Timeout | undefined;
+    const stop = () => {
+      clearTimeout(timer);
+      opts.signal.removeEventListener('abort', stop);
+      resolve();
+    };
+    opts.signal.addEventListener('abort', stop, { once: true });
+    if (opts.signal.aborted) return stop();
+    if (!opts.drain) return;
+    const tick = async () => {
+      try {
+        const c = await counts();
+        if (c.waiting + c.delayed + c.active === 0) return stop();
+      } catch {
+        // Retry at the next tick.
+      }
+      if (!opts.signal.aborted) timer = setTimeout(tick, 100);
+    };
+    timer = setTimeout(tick, 50);
+  });
+}
+
+/**
+ * Stops taking jobs; jobs in flight get `graceMs` to finish, then go back to waiting with their
+ * lock token (no job waits for its lock to expire), and the worker closes without waiting for
+ * their handlers. Bounded even when Redis is gone: closing gets one more second.
+ */
+async function stopWorker(worker: Worker, run: RunState, graceMs: number): Promise<void> {
+  run.stopping = true;
+  await worker.pause(true).catch(() => {});
+  const deadline = Date.now() + graceMs;
+  while (run.inFlight.size > 0 && Date.now() < deadline) await sleep(20);
+  const left = [...run.inFlight.values()];
+  for (const { job } of left) run.released.add(String(job.id));
+  await Promise.allSettled(left.map(({ job, token }) => job.moveToWait(token)));
+  await Promise.race([worker.close(left.length > 0).catch(() => {}), sleep(1000)]);
 }

@@ -1,0 +1,125 @@
+/**
+ * Child-process helpers for the stop and fail-fast tests: run `sluice` from source, signal it at
+ * a chosen moment and time how long it takes to end; start a private redis-server on a free port.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createServer } from 'node:net';
+import path from 'node:path';
+import { onTestFinished } from 'vitest';
+
+export const REPO_ROOT = path.resolve(import.meta.dirname, '../..');
+
+export interface Ended {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  /** When the child ended (Date.now()). */
+  at: number;
+}
+
+export interface RunningSluice {
+  child: ChildProcess;
+  stdout: () => string;
+  stderr: () => string;
+  ended: Promise<Ended>;
+  /** Sends `signal` and resolves once the child has ended, with the time that took. */
+  stop: (signal: NodeJS.Signals) => Promise<Ended & { ms: number }>;
+}
+
+/** Starts `sluice <args>`; killed with SIGKILL when the test ends, whatever happened. */
+export function startSluice(
+  args: string[],
+  options: { env?: Record<string, string>; cwd?: string } = {},
+): RunningSluice {
+  const child = spawn(process.execPath, [path.join(REPO_ROOT, 'src/cli/main.ts'), ...args], {
+    cwd: options.cwd ?? REPO_ROOT,
+    env: { ...process.env, SLUICE_LOG_LEVEL: 'warn', ...options.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  child.stdout?.on('data', (d) => {
+    out += d;
+  });
+  child.stderr?.on('data', (d) => {
+    err += d;
+  });
+  const ended = new Promise<Ended>((resolve) => {
+    child.on('close', (code, signal) => resolve({ code, signal, at: Date.now() }));
+  });
+  onTestFinished(() => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  });
+  return {
+    child,
+    stdout: () => out,
+    stderr: () => err,
+    ended,
+    stop: async (signal) => {
+      const sent = Date.now();
+      child.kill(signal);
+      const end = await ended;
+      return { ...end, ms: end.at - sent };
+    },
+  };
+}
+
+/** Polls `check` every 25 ms until it returns a truthy value; fails after `timeoutMs`. */
+export async function waitFor<T>(
+  what: string,
+  check: () => T | Promise<T>,
+  options: { timeoutMs?: number; child?: RunningSluice } = {},
+): Promise<NonNullable<T>> {
+  const deadline = Date.now() + (options.timeoutMs ?? 60_000);
+  let exited = false;
+  void options.child?.ended.then(() => {
+    exited = true;
+  });
+  for (;;) {
+    const value = await check();
+    if (value) return value as NonNullable<T>;
+    if (exited) throw new Error(`sluice ended before ${what}: ${options.child?.stderr()}`);
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+/** A TCP port nothing listens on (just released by the OS). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export interface PrivateRedis {
+  port: number;
+  url: string;
+  stop: () => Promise<void>;
+}
+
+/** A private redis-server (no persistence) on `port` or a free one; stopped when the test ends. */
+export async function startRedis(port?: number): Promise<PrivateRedis> {
+  const p = port ?? (await freePort());
+  const child = spawn('redis-server', ['--port', String(p), '--save', '', '--appendonly', 'no'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let log = '';
+  child.stdout.on('data', (d) => {
+    log += d;
+  });
+  const exited = new Promise<void>((resolve) => child.on('close', () => resolve()));
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    await exited;
+  };
+  onTestFinished(stop);
+  await waitFor(`redis-server on port ${p}`, () => log.includes('Ready to accept connections'), {
+    timeoutMs: 20_000,
+  });
+  return { port: p, url: `redis://127.0.0.1:${p}/0`, stop };
+}
