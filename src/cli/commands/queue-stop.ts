@@ -131,6 +131,7 @@ export function parkAfterStop(queue: JobQueue, signal: AbortSignal): JobQueue {
  */
 export function trackLeases(state: PollerStateStore, signal: AbortSignal): LeaseTracker {
   const held = new Map<string, { key: string; etag: string }>();
+  const claiming = new Set<Promise<unknown>>();
   const id = (key: string, etag: string) => `${etag}\n${key}`;
   let finished = 0;
   let inFlightAtStop = 0;
@@ -138,9 +139,15 @@ export function trackLeases(state: PollerStateStore, signal: AbortSignal): Lease
   return {
     async claim(key, etag, leaseMs) {
       if (signal.aborted) return { claimed: false };
-      const result = await state.claim(key, etag, leaseMs);
-      if (result.claimed) held.set(id(key, etag), { key, etag });
-      return result;
+      const claim = state.claim(key, etag, leaseMs);
+      claiming.add(claim);
+      try {
+        const result = await claim;
+        if (result.claimed) held.set(id(key, etag), { key, etag });
+        return result;
+      } finally {
+        claiming.delete(claim);
+      }
     },
     renew: (key, etag, leaseMs) => state.renew(key, etag, leaseMs),
     async mark(key, etag, status) {
@@ -152,18 +159,16 @@ export function trackLeases(state: PollerStateStore, signal: AbortSignal): Lease
       held.delete(id(key, etag));
     },
     async releaseHeld() {
+      const deadline = Date.now() + 1000;
+      // A claim sent just before the stop may still take its lease: wait for it first.
+      await withDeadline(Promise.allSettled([...claiming]), deadline);
       const leases = [...held.values()];
       held.clear();
       inFlightAtStop += leases.length;
-      let timer: NodeJS.Timeout | undefined;
-      const results = Promise.allSettled(leases.map(({ key, etag }) => state.release(key, etag)));
-      const outcome = await Promise.race([
-        results,
-        new Promise<undefined>((resolve) => {
-          timer = setTimeout(() => resolve(undefined), 1000);
-        }),
-      ]);
-      clearTimeout(timer);
+      const outcome = await withDeadline(
+        Promise.allSettled(leases.map(({ key, etag }) => state.release(key, etag))),
+        deadline,
+      );
       released += outcome ? outcome.filter((r) => r.status === 'fulfilled').length : 0;
       // Leases not given back in time expire on their own (and a local restart takes them at once).
     },
@@ -177,4 +182,19 @@ export function trackLeases(state: PollerStateStore, signal: AbortSignal): Lease
         : `${done}, ${inFlight} in flight: ${released} leases released, the rest expire on their own`;
     },
   };
+}
+
+/** `work`'s result, or undefined once `deadline` (epoch ms) has passed. */
+async function withDeadline<T>(work: Promise<T>, deadline: number): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      work,
+      new Promise<undefined>((resolve) => {
+        timer = setTimeout(() => resolve(undefined), Math.max(0, deadline - Date.now()));
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
