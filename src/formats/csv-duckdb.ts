@@ -45,6 +45,19 @@ export async function longestCsvRecord(file: string, source = file): Promise<num
   return (await validateCsvFile(file, { source, uniqueIgnoringCase: true })).longestRecord;
 }
 
+/** Whether DuckDB failed on a value that does not fit the type it guessed from a sample of rows. */
+export function isTypeGuessError(error: unknown): boolean {
+  for (
+    let e = error as { message?: unknown; cause?: unknown } | undefined, depth = 0;
+    e && depth < 5;
+    depth++
+  ) {
+    if (/Could not convert string|Conversion Error/.test(String(e.message ?? ''))) return true;
+    e = e.cause as typeof e;
+  }
+  return false;
+}
+
 /** Whether DuckDB refused a line for its length (then retry with `strictReadCsvOptions(true)`). */
 export function isLineTooLong(error: unknown): boolean {
   // Only the error itself: DuckDB's "possible fixes" for other errors mention the line size too.
@@ -187,7 +200,10 @@ function scanQuotes(b: Buffer, startInQuote: boolean, previous: number): QuoteSc
  */
 export function describeDuckdbCsvError(error: unknown, file: string): Error | undefined {
   const message = String((error as Error)?.message ?? error);
-  if (!/CSV|read_csv|convert/i.test(message)) return undefined;
+  // Only errors about the file's content: out of memory, disk full or an interrupt are not the
+  // user's data (and a SQL echo of read_csv in them must not make them look so).
+  if (!/CSV Error on Line|Could not convert string|CSV Parser|Invalid unicode/i.test(message))
+    return undefined;
   const line = /CSV Error on Line: (\d+)/.exec(message)?.[1];
   const column = /Column at position: \d+ Name: (.+)/.exec(message)?.[1]?.trim();
   const cast = /Could not convert string "(.*?)" to '([A-Z0-9_]+)'/.exec(message);

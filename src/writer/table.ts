@@ -184,7 +184,7 @@ async function copyInto(
         return Number(result.rowsChanged);
       } catch (error) {
         options.signal?.throwIfAborted();
-        const next = attempt === 0 ? await table.retrySql?.(error) : undefined;
+        const next = attempt < 2 ? await table.retrySql?.(error) : undefined;
         if (next === undefined) throw (await table.describeError?.(error)) ?? error;
         sql = next;
         await rm(out, { recursive: true, force: true }); // partition folders of the failed try

@@ -53,7 +53,7 @@ export interface SqlTable {
   sql: string;
   /** Turns a DuckDB error from running `sql` into one in the user's words (e.g. naming their file). */
   describeError?: (error: unknown) => Error | undefined | Promise<Error | undefined>;
-  /** A query to try once more after `error` (e.g. with a raised line limit), or undefined. */
+  /** A query to try after `error` (e.g. with a raised line limit), or undefined; asked at most twice. */
   retrySql?: (error: unknown) => Promise<string | undefined>;
 }
 

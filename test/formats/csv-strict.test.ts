@@ -209,6 +209,18 @@ describe("the README's E021 example", () => {
 });
 
 describe('valid CSV that DuckDB refuses by default', () => {
+  it('a text value after 30,000 numbers converts (types from the whole file), values intact', async () => {
+    const rows = Array.from({ length: 30_000 }, (_, i) => `${i},${i * 2}`).join('\n');
+    const file = inputFile(`a,b\n${rows}\nlate,text\n`);
+    const out = path.join(path.dirname(file), 'late.csv');
+    const r = await runSluice(['convert', file, out]);
+    expect(r.stderr).toBe('');
+    const lines = readFileSync(out, 'utf8').trim().split('\n');
+    expect(lines).toHaveLength(30_002);
+    expect(lines.at(-1)).toBe('late,text');
+    expect(lines[1]).toBe('0,0');
+  }, 60_000);
+
   it('a 10 MB field passes through convert and pipeline ingest with its bytes intact', async () => {
     const big = 'x'.repeat(10_000_000);
     const file = inputFile(`id,text\n1,${big}\n2,"short, quoted"\n`);

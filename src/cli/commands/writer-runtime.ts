@@ -10,6 +10,7 @@ export {
   describeDuckdbParquetError,
   fullCheck,
   isLineTooLong,
+  isTypeGuessError,
   longestCsvRecord,
   readCsvHeader,
   strictReadCsvOptions,

@@ -74,13 +74,21 @@ async function inputTable(input: string, rt: typeof WriterRuntime): Promise<Tabl
     // Errors name the file as the user typed it. E021 for an empty or duplicate header name.
     await rt.readCsvHeader(file, { source: input, uniqueIgnoringCase: true });
     await rt.checkCsvForDuckdb(file, { source: input });
-    // Types from a scan of the whole file, so no later value fails a type guessed from a sample.
-    const sql = (longest?: number) =>
-      `SELECT * FROM read_csv(${quoteLiteral(file)}, ${rt.strictReadCsvOptions(longest)}, sample_size=-1)`;
+    // Types are guessed from a sample; a later value that does not fit sends DuckDB through the
+    // whole file (sample_size=-1), and a record over 2 MB raises the line limit — each retried once.
+    let longest: number | undefined;
+    let wholeFile = false;
+    const sql = () =>
+      `SELECT * FROM read_csv(${quoteLiteral(file)}, ${rt.strictReadCsvOptions(longest)}${wholeFile ? ', sample_size=-1' : ''})`;
     return {
       sql: sql(),
-      retrySql: async (error) =>
-        rt.isLineTooLong(error) ? sql(await rt.longestCsvRecord(file, input)) : undefined,
+      retrySql: async (error) => {
+        if (longest === undefined && rt.isLineTooLong(error))
+          longest = await rt.longestCsvRecord(file, input);
+        else if (!wholeFile && rt.isTypeGuessError(error)) wholeFile = true;
+        else return undefined;
+        return sql();
+      },
       // DuckDB refused a file the quick pass cleared: the full tokenizer names the line if the
       // structure is at fault; otherwise DuckDB's reason, in the user's words.
       describeError: async (error) => {
