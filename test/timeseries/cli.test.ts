@@ -51,5 +51,5 @@ describe('sluice ts', () => {
     const usage = sluice('ts', 'query', dir, 'temp', '--from', 'yesterday');
     expect(usage.code).toBe(2);
     expect(usage.err).toMatch(/E022/);
-  }, 60_000);
+  }, 180_000); // ~16 CLI processes one after another: minutes on a loaded 2-core machine
 });
