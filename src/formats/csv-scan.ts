@@ -170,11 +170,7 @@ export class CsvScanner {
             i++;
           } else if (c === LF) {
             this.endField(b, start, i);
-            this.recordBytes += i - recordStart;
-            this.newline(i);
-            i++;
-            recordStart = i;
-            this.endRecord(out);
+            i = recordStart = this.recordEnd(out, i, recordStart);
           } else if (c === CR) {
             this.endField(b, start, i);
             this.state = State.AfterCr;
@@ -220,11 +216,7 @@ export class CsvScanner {
             i++;
           } else if (c === LF) {
             this.endField(undefined, 0, 0);
-            this.recordBytes += i - recordStart;
-            this.newline(i);
-            i++;
-            recordStart = i;
-            this.endRecord(out);
+            i = recordStart = this.recordEnd(out, i, recordStart);
           } else if (c === CR) {
             this.endField(undefined, 0, 0);
             this.state = State.AfterCr;
@@ -240,11 +232,7 @@ export class CsvScanner {
         }
         case State.AfterCr: {
           if (b[i] !== LF) this.bareCr(this.totalBytes + i);
-          this.recordBytes += i - recordStart;
-          this.newline(i);
-          i++;
-          recordStart = i;
-          this.endRecord(out);
+          i = recordStart = this.recordEnd(out, i, recordStart);
           continue;
         }
       }
@@ -258,6 +246,14 @@ export class CsvScanner {
     }
     this.recordBytes += n - recordStart;
     if (this.recordBytes > this.maxRecordBytes) this.tooLong();
+  }
+
+  /** A record ends at the line feed at `lf`; returns where the next record starts. */
+  private recordEnd(out: CsvRecord[], lf: number, recordStart: number): number {
+    this.recordBytes += lf - recordStart;
+    this.newline(lf);
+    this.endRecord(out);
+    return lf + 1;
   }
 
   private newline(index: number): void {
@@ -282,6 +278,7 @@ export class CsvScanner {
     this.fieldHasBytes = false;
     if (!this.collecting) return;
     let value: string;
+    // The chunk passed the UTF-8 check before it was scanned, so these decodes cannot meet a bad byte.
     if (this.pieces.length === 0) {
       if (!b || end === start) value = '';
       else if (this.chunkText !== undefined && this.values) value = this.chunkText.slice(start, end);
