@@ -3,9 +3,11 @@
  * a chosen moment and time how long it takes to end; start a private redis-server on a free port.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import path from 'node:path';
 import { onTestFinished } from 'vitest';
+import { startRedisServer } from '../helpers/redis-server.ts';
+
+export { freePort } from '../helpers/redis-server.ts';
 
 export const REPO_ROOT = path.resolve(import.meta.dirname, '../..');
 
@@ -83,19 +85,6 @@ export async function waitFor<T>(
   }
 }
 
-/** A TCP port nothing listens on (just released by the OS). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
 export interface PrivateRedis {
   port: number;
   url: string;
@@ -104,22 +93,8 @@ export interface PrivateRedis {
 
 /** A private redis-server (no persistence) on `port` or a free one; stopped when the test ends. */
 export async function startRedis(port?: number): Promise<PrivateRedis> {
-  const p = port ?? (await freePort());
-  const child = spawn('redis-server', ['--port', String(p), '--save', '', '--appendonly', 'no'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let log = '';
-  child.stdout.on('data', (d) => {
-    log += d;
-  });
-  const exited = new Promise<void>((resolve) => child.on('close', () => resolve()));
-  const stop = async () => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-    await exited;
-  };
+  const server = await startRedisServer(port === undefined ? {} : { port });
+  const stop = () => server.stop();
   onTestFinished(stop);
-  await waitFor(`redis-server on port ${p}`, () => log.includes('Ready to accept connections'), {
-    timeoutMs: 20_000,
-  });
-  return { port: p, url: `redis://127.0.0.1:${p}/0`, stop };
+  return { port: server.port, url: server.url, stop };
 }
