@@ -6,7 +6,8 @@
  */
 
 import { createHash } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { DuckDBInstance } from '@duckdb/node-api';
@@ -186,4 +187,20 @@ export function csvPoints(file: string): PointRow[] {
 export async function closeDuck(): Promise<void> {
   if (duck) (await duck).closeSync();
   duck = undefined;
+}
+
+/** Bytes and files under a folder, and how many of them are write-ahead log files. */
+export function dirUsage(dir: string): { bytes: number; files: number; wal: number } {
+  const out = { bytes: 0, files: 0, wal: 0 };
+  try {
+    for (const e of readdirSync(dir, { recursive: true, withFileTypes: true })) {
+      if (!e.isFile()) continue;
+      out.files++;
+      out.bytes += statSync(path.join(e.parentPath, e.name)).size;
+      if (e.parentPath.endsWith(`${path.sep}wal`) && e.name.endsWith('.log')) out.wal++;
+    }
+  } catch {
+    // Not there yet.
+  }
+  return out;
 }

@@ -11,7 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { closeS3Clients } from '../src/storage/drivers/s3.ts';
 import { parseSoakArgs, USAGE } from './args.ts';
 import { runFlow } from './flow.ts';
-import { closeDuck } from './inspect.ts';
+import { closeDuck, dirUsage } from './inspect.ts';
 import { planRound, type RoundPlan } from './plan.ts';
 import { printFinal, printRound, type RoundReport } from './report.ts';
 import { Rng } from './rng.ts';
@@ -83,7 +83,14 @@ try {
     if (round % 2 === 0) tallies.push(await checkPromotion(w, plan, 'qa', 'prod'));
     tallies.push(...(await checkSyncs(w)));
     for (const t of tallies) addInto(totals, t, round);
-    const report: RoundReport = { plan, flow, stages, tallies, ms: Date.now() - roundStart };
+    const report: RoundReport = {
+      plan,
+      flow,
+      stages,
+      tallies,
+      store: dirUsage(`${w.disk.dir}/ts`),
+      ms: Date.now() - roundStart,
+    };
     reports.push(report);
     printRound(report, profile.rounds, log);
   }

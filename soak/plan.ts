@@ -46,9 +46,9 @@ const PROXY: ProxyRates = {
   slowDownOther: 0.03,
 };
 const API: ApiFaultRates = {
-  unavailable: 0.1,
-  reset: 0.08,
-  stall: 0.05,
+  unavailable: 0.2,
+  reset: 0.15,
+  stall: 0.15,
   stallMs: 1500,
   maxFaultsPerBatch: 2,
 };
@@ -57,7 +57,7 @@ export const PROFILES: Record<Profile['name'], Profile> = {
   short: {
     name: 'short',
     rounds: 4,
-    batchesPerRound: 8,
+    batchesPerRound: 10,
     recordsPerBatch: [200, 400],
     fetchGapMs: [200, 900],
     pollerKills: 2,

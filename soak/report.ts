@@ -16,6 +16,8 @@ export interface RoundReport {
   flow: FlowOutcome;
   stages: StageOutcome[];
   tallies: Tally[];
+  /** The time-series store's folder after the round. */
+  store: { bytes: number; files: number; wal: number };
   ms: number;
 }
 
@@ -32,6 +34,7 @@ export function printRound(r: RoundReport, rounds: number, log: (l: string) => v
   log(
     `round ${r.plan.round}/${rounds} ${r.plan.queueKind.padEnd(6)} ${r.plan.batches.length} batches, ${records} records; ` +
       `faults: ${events}${full}; ${kills} downstream kills; settle ${r.flow.settled ? s(r.flow.settleMs) : 'TIMED OUT'}; ` +
+      `store ${(r.store.bytes / 2 ** 20).toFixed(1)} MB in ${r.store.files} files (${r.store.wal} log); ` +
       `lost ${lost}, duplicated ${dup} (${s(r.ms)})`,
   );
   for (const t of r.tallies) for (const d of t.details) log(`  ! ${t.stage}: ${d}`);
