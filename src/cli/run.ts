@@ -1,4 +1,5 @@
 import { CommanderError } from 'commander';
+import { registerUserSensitiveNames } from '../config/sensitive-names.ts';
 import { configureLogging, type LogFormat, type LogLevel } from '../logging/logger.ts';
 import { userFacingError } from '../os-errors.ts';
 import { closeS3Clients } from '../storage/drivers/s3.ts';
@@ -14,6 +15,7 @@ export const EXIT_USAGE = 2;
 export async function runCli(argv: string[]): Promise<number> {
   // The AWS SDK warns about Node versions on stderr; keep normal CLI output clean.
   process.env.AWS_SDK_JS_SUPPRESS_NODE_DEPRECATION_WARNING ??= '1';
+  registerUserSensitiveNames();
   const program = buildProgram();
   program.hook('preAction', (root) => {
     const opts = root.opts<{ logLevel: LogLevel; logFormat: LogFormat }>();

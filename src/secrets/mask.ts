@@ -12,7 +12,7 @@
  *   age private keys) are masked.
  * A masked value becomes a fixed-width run of the mask character, so its length leaks nothing.
  */
-import { SensitiveNameMatcher } from './names.ts';
+import { LOG_SENSITIVE_PARAMS, SensitiveNameMatcher } from './names.ts';
 import { maskSecretShapes, mayHoldSecretShapes } from './shapes.ts';
 
 export {
@@ -38,6 +38,40 @@ const defaultMatcher = new SensitiveNameMatcher();
 export function isSensitiveName(name: string, sensitiveParams?: Iterable<string>): boolean {
   return (sensitiveParams ? new SensitiveNameMatcher(sensitiveParams) : defaultMatcher).isSensitive(name);
 }
+/**
+ * An Error as `errors` asks: a plain object (stored data, JSON) or an Error copy (logs), with
+ * message, stack, own properties (code, context…) and the cause chain masked.
+ */
+function maskErrorWith(
+  error: Error,
+  errors: 'plain' | 'error',
+  walk: (v: unknown) => unknown,
+  matcher: SensitiveNameMatcher,
+  mask: string,
+  options: MaskOptions,
+): unknown {
+  const message = maskSecretsInString(error.message, options);
+  const fields: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(error)) {
+    if (k === 'message' || k === 'stack' || k === 'cause') continue;
+    fields[k] = matcher.isSensitive(k) && v !== null && v !== undefined && v !== '' ? mask : walk(v);
+  }
+  const cause = error.cause === undefined ? undefined : walk(error.cause);
+  // Stored data keeps what explains the failure; a stack is for logs.
+  if (errors === 'plain')
+    return { name: error.name, message, ...fields, ...(cause === undefined ? {} : { cause }) };
+  const copy = new Error(message, cause === undefined ? undefined : { cause });
+  Object.defineProperty(copy, 'name', {
+    value: error.name,
+    enumerable: false,
+    writable: true,
+    configurable: true,
+  });
+  copy.stack = error.stack === undefined ? '' : maskSecretsInString(error.stack, options);
+  Object.assign(copy, fields);
+  return copy;
+}
+
 function maskValue(maskChar: string): string {
   return maskChar.repeat(MASK_WIDTH);
 }
@@ -105,6 +139,29 @@ export function maskSensitiveData(
   sensitiveParams?: Iterable<string>,
   maskChar: string = DEFAULT_MASK_CHAR,
 ): unknown {
+  return maskDeep(params, sensitiveParams, maskChar, 'plain');
+}
+
+/**
+ * For log lines: like maskSensitiveData with the log names (`key` is a storage key), but an
+ * Error stays an Error (a masked copy, with its stack, code, context and causes), so the log's
+ * error serializer still shows its type and chain.
+ */
+export function maskLogValue(value: unknown): unknown {
+  return maskDeep(value, LOG_SENSITIVE_PARAMS, DEFAULT_MASK_CHAR, 'error');
+}
+
+/** A copy of `error` with message, stack, properties and causes masked (for logs and reports). */
+export function maskError(error: Error): Error {
+  return maskDeep(error, LOG_SENSITIVE_PARAMS, DEFAULT_MASK_CHAR, 'error') as Error;
+}
+
+function maskDeep(
+  params: unknown,
+  sensitiveParams: Iterable<string> | undefined,
+  maskChar: string,
+  errors: 'plain' | 'error',
+): unknown {
   const matcher = sensitiveParams ? new SensitiveNameMatcher(sensitiveParams) : defaultMatcher;
   const options: MaskOptions = {
     maskChar,
@@ -139,9 +196,7 @@ export function maskSensitiveData(
     if (seen.has(value)) return '[Circular]';
     seen.add(value);
     if (value instanceof Date) return value;
-    if (value instanceof Error) {
-      return { name: value.name, message: maskSecretsInString(value.message, options) };
-    }
+    if (value instanceof Error) return maskErrorWith(value, errors, walk, matcher, mask, options);
     if (value instanceof Uint8Array) return value;
     if (Array.isArray(value)) return maskArray(value);
     const entries: [string, unknown][] = [];

@@ -6,6 +6,7 @@ import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { NotFoundError, QueueError, ValidationError } from '../../errors.ts';
 import { fromOsError } from '../../os-errors.ts';
+import { maskSecretsInString } from '../../secrets/mask.ts';
 import { parseJson } from '../../util/json-parse.ts';
 import { checkRetention } from '../retention.ts';
 import {
@@ -283,7 +284,8 @@ export function createSqliteQueue(options: SqliteQueueOptions): JobQueue {
           opts.onJob?.({ job, outcome: 'completed' });
         } catch (error) {
           const dead = isPermanentJobError(error) || job.attempt >= maxAttempts;
-          const message = error instanceof Error ? error.message : String(error);
+          // Stored with the job and listed by `queue dead`: masked like every error sluice keeps.
+          const message = maskSecretsInString(error instanceof Error ? error.message : String(error));
           const runAt = dead ? Date.now() : Date.now() + backoffFor(job.attempt, backoffMs);
           guard('fail', () => reschedule.run(dead ? 'dead' : 'waiting', runAt, message, name, job.id, owner));
           opts.onJob?.({ job, outcome: dead ? 'dead' : 'retry', error });
