@@ -13,6 +13,7 @@ import { NotFoundError, SluiceError, StorageError } from '../../errors.ts';
 import { fromOsError } from '../../os-errors.ts';
 import { parseJson } from '../../util/json-parse.ts';
 import { bodyBytes, bodyChunks, normalizeMetadata } from '../body.ts';
+import { contentTypeFor } from '../content-types.ts';
 import { makeDirectory, syncDirectory } from '../dir-sync.ts';
 import { etagOf, listFs } from '../fs-list.ts';
 import { assertValidKey, META_DIR, TEMP_SUFFIX } from '../keys.ts';
@@ -266,7 +267,8 @@ export function createFsStorage(options: FsStorageOptions): Storage {
           etag: etagOf(st),
           metadata: sidecar?.metadata ?? {},
         };
-        if (sidecar?.contentType) info.contentType = sidecar.contentType;
+        // Kept only when a put named one; otherwise by extension, as S3 stores it.
+        info.contentType = sidecar?.contentType ?? contentTypeFor(key);
         return info;
       } catch (error) {
         throw mapFsError(error, root, key, 'stat');

@@ -10,6 +10,7 @@ import type { ListObjectsV2CommandOutput, S3Client } from '@aws-sdk/client-s3';
 import { AlreadyExistsError, ConfigurationError, NotFoundError, StorageError } from '../../errors.ts';
 import { maskSecretsInString } from '../../secrets/mask.ts';
 import { bodyBytes, bodyStream, normalizeMetadata } from '../body.ts';
+import { contentTypeFor } from '../content-types.ts';
 import { assertValidKey, assertValidPrefix } from '../keys.ts';
 import { mapS3Error } from '../s3-errors.ts';
 import { installFastListing } from '../s3-fast-list.ts';
@@ -208,7 +209,7 @@ export function createS3Storage(options: S3StorageOptions): Storage {
           Bucket: bucket,
           Key: k,
           Metadata: metadata,
-          ...(opts.contentType ? { ContentType: opts.contentType } : {}),
+          ContentType: opts.contentType ?? contentTypeFor(k),
         };
         const bytes = bodyBytes(body);
         if (bytes && bytes.length < threshold) {
@@ -341,7 +342,7 @@ export function createS3Storage(options: S3StorageOptions): Storage {
           replace = {
             MetadataDirective: 'REPLACE' as const,
             Metadata: normalizeMetadata(opts.metadata),
-            ...(info.contentType ? { ContentType: info.contentType } : {}),
+            ContentType: info.contentType ?? contentTypeFor(toKey),
           };
         }
         const source = `${bucket}/${from}`.split('/').map(encodeURIComponent).join('/');
