@@ -4,11 +4,15 @@
  * resets the connection after half of the request body, with the real SDK and s3rver.
  */
 import { randomBytes } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { isTransient, type SluiceError } from '../../src/errors.ts';
 import { closeS3Clients, createS3Storage } from '../../src/storage/drivers/s3.ts';
+import { uploadTree } from '../../src/storage/upload-tree.ts';
 import { type FaultProxy, startFaultProxy } from '../helpers/fault-proxy.ts';
 import { freshBucket, s3Endpoint, TEST_CREDENTIALS } from '../helpers/s3.ts';
+import { tempDir } from '../helpers/tmp.ts';
 
 const MiB = 1024 * 1024;
 const proxies: FaultProxy[] = [];
@@ -69,5 +73,32 @@ describe('S3 upload with a connection reset', () => {
     expect(proxy.counters.putResets).toBe(1);
     expect(proxy.counters.puts).toBe(2);
     expect((await direct.get('up/ok.bin')).equals(body)).toBe(true);
+  });
+});
+
+describe('uploadTree with connection resets', () => {
+  it('a reset file is uploaded again with a fresh body; retries spent → the E007 reset', async () => {
+    const { proxy, storage, direct } = await setUp(1);
+    const dir = tempDir('upload-tree-reset');
+    const files = { 'a.bin': randomBytes(70_000), 'big/b.bin': randomBytes(300_000) };
+    for (const [rel, body] of Object.entries(files)) {
+      mkdirSync(path.dirname(path.join(dir, rel)), { recursive: true });
+      writeFileSync(path.join(dir, rel), body);
+    }
+    // One reset per file; the larger one is streamed from disk (bufferLimit), so it is reopened.
+    proxy.setRates({ putReset: 1, maxFaults: 2 });
+    const done = await uploadTree(dir, storage, 'tree', { bufferLimit: 100_000, retryDelayMs: 5 });
+    expect(proxy.counters.putResets).toBe(2);
+    expect(done).toEqual({ files: 2, bytes: 370_000 });
+    for (const [rel, body] of Object.entries(files))
+      expect((await direct.get(`tree/${rel}`)).equals(body)).toBe(true);
+
+    proxy.setRates({ putReset: 1, pathIncludes: '/again/a.bin' });
+    const error = (await uploadTree(dir, storage, 'again', { retryDelayMs: 5, transientAttempts: 2 }).catch(
+      (e: unknown) => e,
+    )) as SluiceError;
+    expect(proxy.counters.putResets).toBe(4);
+    expect(error.code).toBe('E007');
+    expect(error.message).toContain('Connection reset while uploading again/a.bin to');
   });
 });
