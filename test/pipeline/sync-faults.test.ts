@@ -29,11 +29,17 @@ const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 /** No cache (every run starts from the listings) and quick retries. */
 const fast: SyncOptions = { cacheDir: false, retryDelayMs: 5 };
 
-/** A bucket with `objects` (no sha256 metadata, as another tool would leave them), seen directly and through a proxy. */
-async function bucketWith(objects: Record<string, Buffer>) {
+/**
+ * A bucket with `objects`, seen directly and through a proxy. Without `withSha` they have no sha256
+ * metadata (as another tool would leave them), so a streamed copy reads each body twice: to hash
+ * it, then to copy it; with it, the only read is the copy's.
+ */
+async function bucketWith(objects: Record<string, Buffer>, withSha = false) {
   const b = await freshBucket('sync-faults');
   const direct = openStorage(b.url(), s3Options());
-  for (const [k, body] of Object.entries(objects)) await direct.put(k, body);
+  for (const [k, body] of Object.entries(objects)) {
+    await direct.put(k, body, withSha ? { metadata: { sha256: sha256(body) } } : {});
+  }
   const proxy = await startFaultProxy(s3Endpoint(), 11);
   proxies.push(proxy);
   const s3 = {
@@ -61,15 +67,17 @@ describe('sync s3 → local under download faults', () => {
     ['short', 'buffered'],
     ['reset', 'streamed'],
     ['short', 'streamed'],
+    ['reset', 'streamed, hashed first'],
+    ['short', 'streamed, hashed first'],
   ] as const)('a body %s mid-download (%s) is retried and lands whole', async (fault, how) => {
     const objects = { 'a.bin': randomBytes(200_000), 'b.bin': randomBytes(50_000) };
-    const { proxy, proxied } = await bucketWith(objects);
+    const { proxy, proxied } = await bucketWith(objects, how === 'streamed');
     proxy.setRates({ [fault]: 1, maxFaults: 1, pathIncludes: '/a.bin' } satisfies FaultRates);
     const dir = tempDir('sync-faults-down');
     const local = openStorage(dir);
     const r = await syncStorages(proxied, local, {
       ...fast,
-      ...(how === 'streamed' ? { bufferLimit: 1024 } : {}),
+      ...(how === 'buffered' ? {} : { bufferLimit: 1024 }),
     });
     expect(faultCount(proxy, fault), JSON.stringify(proxy.counters)).toBe(1);
     expect(r.uploaded).toEqual(['a.bin', 'b.bin']);
@@ -82,22 +90,29 @@ describe('sync s3 → local under download faults', () => {
     expect(tempFiles(dir)).toEqual([]);
   });
 
-  it.each(['reset', 'short'] as const)(
-    'retries spent on a %s body: old version kept, no partial file, E070 deferred and transient',
-    async (fault) => {
+  it.each([
+    ['reset', 'buffered'],
+    ['short', 'buffered'],
+    ['reset', 'streamed'],
+    ['short', 'streamed'],
+  ] as const)(
+    'retries spent on a %s body (%s): old version kept, no partial file, E070 deferred and transient',
+    async (fault, how) => {
       const fresh = {
         'f/a.bin': randomBytes(300_000),
         'f/new.bin': randomBytes(40_000),
         'ok.bin': randomBytes(9_000),
       };
-      const { proxy, proxied } = await bucketWith(fresh);
+      const { proxy, proxied } = await bucketWith(fresh, true);
+      const options: SyncOptions = { ...fast, ...(how === 'streamed' ? { bufferLimit: 1024 } : {}) };
       const dir = tempDir('sync-faults-spent');
       const old = randomBytes(1000);
       writeFile(path.join(dir, 'f/a.bin'), old);
       proxy.setRates({ [fault]: 1, pathIncludes: '/f/' });
-      const error = (await syncStorages(proxied, openStorage(dir), { ...fast, transientAttempts: 3 }).catch(
-        (e: unknown) => e,
-      )) as SluiceError;
+      const error = (await syncStorages(proxied, openStorage(dir), {
+        ...options,
+        transientAttempts: 3,
+      }).catch((e: unknown) => e)) as SluiceError;
       // Three attempts at each of the two objects, every one of them faulted.
       expect(faultCount(proxy, fault), JSON.stringify(proxy.counters)).toBe(6);
       expect(error.code, String(error)).toBe('E070');
@@ -121,7 +136,7 @@ describe('sync s3 → local under download faults', () => {
 
       // Once the network behaves, a rerun copies what was deferred.
       proxy.setRates({});
-      const again = await syncStorages(proxied, openStorage(dir), fast);
+      const again = await syncStorages(proxied, openStorage(dir), options);
       expect(again.uploaded).toEqual(['f/a.bin', 'f/new.bin']);
       for (const [k, body] of Object.entries(fresh))
         expect(readFileSync(path.join(dir, k)).equals(body), k).toBe(true);
