@@ -42,6 +42,17 @@ export interface VerifiedReadOptions {
   signal?: AbortSignal;
 }
 
+function urlOf(storage: Storage, key: string): string {
+  return `${storage.url}${storage.url.endsWith('/') ? '' : '/'}${key}`;
+}
+
+/** The `changed` read fault: `key` is not the listed version any more (rewritten, grown, gone). */
+export function changedSinceListed(storage: Storage, key: string, why: string): SluiceError {
+  return new StorageError(`${urlOf(storage, key)} changed since it was listed: ${why}`, {
+    context: { key, readFault: 'changed', retryable: true },
+  });
+}
+
 /** A reset says so (Node's message for a reset response body is a bare "aborted"). */
 function whyBroken(cause: unknown): string {
   const { code, message } = cause as { code?: unknown; message?: unknown };
@@ -179,14 +190,11 @@ export class VerifiedRead {
   }
 
   private where(): string {
-    const url = this.storage.url;
-    return `${url}${url.endsWith('/') ? '' : '/'}${this.listed.key}`;
+    return urlOf(this.storage, this.listed.key);
   }
 
   private changed(why: string): SluiceError {
-    return new StorageError(`${this.where()} changed since it was listed: ${why}`, {
-      context: { key: this.listed.key, readFault: 'changed', retryable: true },
-    });
+    return changedSinceListed(this.storage, this.listed.key, why);
   }
 
   private broken(cause: unknown): SluiceError {

@@ -213,6 +213,29 @@ describe('sync local → s3 under upload resets', () => {
     expect((await direct.stat('up.bin')).metadata.sha256).toBe(sha256(body));
   });
 
+  it('a local file that grew after it was listed is copied as it is then, with its sha256', async () => {
+    const { direct, proxied } = await bucketWith({});
+    const dir = tempDir('sync-faults-grew');
+    writeFile(path.join(dir, 'grows.log'), 'line 1\n');
+    const local = openStorage(dir);
+    let rewrites = 0;
+    const source: Storage = {
+      ...local,
+      async get(k, o) {
+        if (rewrites === 0) {
+          rewrites += 1;
+          writeFile(path.join(dir, k), 'line 1\nline 2\n');
+        }
+        return local.get(k, o);
+      },
+    };
+    const r = await syncStorages(source, proxied, fast);
+    expect(rewrites).toBe(1);
+    expect(r).toMatchObject({ uploaded: ['grows.log'], retries: 1, bytes: 14 });
+    expect((await direct.get('grows.log')).toString()).toBe('line 1\nline 2\n');
+    expect((await direct.stat('grows.log')).metadata.sha256).toBe(sha256(Buffer.from('line 1\nline 2\n')));
+  });
+
   it('retries spent: E070 deferred with the E007 reset as cause, the old object stays', async () => {
     const old = randomBytes(500);
     const { direct, proxy, proxied } = await bucketWith({ 'f/a.bin': old });
