@@ -4,6 +4,7 @@ import { classifyFailure, PollerError, type SluiceError, toSluiceError, Validati
 import { getLogger } from '../logging/logger.ts';
 import { createPollerMetrics, type PollerMetrics } from '../metrics/registry.ts';
 import type { JobToAdd } from '../queue/types.ts';
+import { readFaultOf } from '../storage/verified-read.ts';
 import { Archiver, deferred } from './archive.ts';
 import { type PollerOptions, type PollSummary, positive } from './options.ts';
 import { detectFormat } from './parse.ts';
@@ -11,7 +12,6 @@ import { readRecords } from './read-records.ts';
 import { type ResolvedLocation, resolveSource, resolveTarget } from './source.ts';
 import type { PollerStateStore } from './state.ts';
 import { listResuming, retryTransient, type TransientPolicy } from './transient.ts';
-import { readFaultOf } from './verified-read.ts';
 
 export type { PollerOptions, PollSummary } from './options.ts';
 

@@ -1,8 +1,8 @@
 import { SluiceError } from '../errors.ts';
 import type { Storage } from '../storage/types.ts';
+import { type ListedObject, VerifiedRead } from '../storage/verified-read.ts';
 import { parseRecords } from './parse.ts';
 import { RecordSpool } from './record-spool.ts';
-import { type ListedObject, VerifiedRead } from './verified-read.ts';
 
 export interface ReadRecordsOptions {
   jsonArray: 'document' | 'records';
