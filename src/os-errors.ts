@@ -34,8 +34,9 @@ export interface OsErrorOptions {
  * errno of the write after it to itself), SQLite's SQLITE_FULL, DuckDB's "No space left on
  * device". Pass it to fromOsError to word it.
  */
-export function diskFull(file: string, syscall = 'write'): NodeJS.ErrnoException {
-  return Object.assign(new Error(`ENOSPC: no space left on device, ${syscall} '${file}'`), {
+export function diskFull(file: string, syscall = 'write', cause?: unknown): NodeJS.ErrnoException {
+  const message = `ENOSPC: no space left on device, ${syscall} '${file}'`;
+  return Object.assign(new Error(message, cause === undefined ? undefined : { cause }), {
     code: 'ENOSPC',
     errno: -28,
     syscall,

@@ -28,7 +28,9 @@ import type {
   TimestampInput,
 } from './types.ts';
 import { formatMicros, parseTimestamp } from './validate.ts';
-import { acquireLock, type RecoveredWal, readWal, WriteAheadLog } from './wal.ts';
+import { WriteAheadLog } from './wal.ts';
+import { type RecoveredWal, readWal } from './wal-files.ts';
+import { acquireLock } from './wal-lock.ts';
 
 export class TimeSeriesStore {
   readonly url: string;
