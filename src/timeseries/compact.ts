@@ -7,7 +7,7 @@
 import { getLogger } from '../logging/logger.ts';
 import type { Columns, SeriesBuffer } from './columns.ts';
 import { mergeColumns, sliceColumns } from './columns.ts';
-import type { Manifest, SegmentEntry } from './segments.ts';
+import type { Manifest, SegmentEntry } from './manifest.ts';
 import type { TimeSeriesStore } from './store.ts';
 
 /**
