@@ -100,4 +100,30 @@ describe('time-series store on a full disk', () => {
     }
     expect(await fsp.readdir(path.join(dir, 'wal'))).not.toContain('scratch');
   });
+
+  it('export to a full disk is refused with E012 naming the output and leaves no temp file', async () => {
+    const dir = path.join(disk.dir, 'export-src');
+    const store = await TimeSeriesStore.open(dir, options);
+    try {
+      await store.storeDataPoints(spread('e', 20_000, 2, 5));
+      const out = path.join(disk.dir, 'exported');
+      expect(disk.fill().code).toBe('ENOSPC');
+      for (const [format, target] of [
+        ['jsonl', path.join(out, 'e.jsonl')],
+        ['csv', path.join(out, 'all.csv')],
+        ['parquet', path.join(out, 'all.parquet')],
+      ] as const) {
+        const refused = store.export(undefined, { format, out: format === 'jsonl' ? out : target });
+        await expect(refused).rejects.toMatchObject({ code: 'E012' });
+        await expect(refused).rejects.toThrow(`disk full writing ${target}`);
+        expect(await fsp.readdir(out)).toEqual([]);
+      }
+      disk.free();
+      const done = await store.export(undefined, { format: 'csv', out: path.join(out, 'all.csv') });
+      expect(done.points).toBe(20_000);
+    } finally {
+      disk.free();
+      await store.close();
+    }
+  });
 });
