@@ -5,7 +5,7 @@
  * A compaction refused by a full disk deletes its own segments (compact.ts); these are what a
  * kill leaves, or a cleanup that failed in turn.
  *
- * Two places remove them:
+ * Two places remove them, once the store has a published manifest to compare with:
  * - the writer, when it opens the store: it holds the store's lock, so no compaction is under
  *   way and every file the manifest does not name is an orphan, however new;
  * - `sluice storage gc` (collectStoreGarbage), for stores under a local root: only files older
@@ -90,7 +90,11 @@ export async function removeStoreOrphans(
   options: OrphanOptions = {},
 ): Promise<OrphanFile[]> {
   const cutoff = options.cutoffMs ?? Number.POSITIVE_INFINITY;
-  const segments = await orphanSegments(storage, manifest, cutoff);
+  // Without a published manifest nothing can be compared with it: the first compaction was
+  // killed before publishing, or the manifest was lost (and may be restored). Segments wait
+  // until a manifest is published.
+  const published = await storage.exists(MANIFEST_KEY);
+  const segments = published ? await orphanSegments(storage, manifest, cutoff) : [];
   const dir = storage.localPath ? path.dirname(storage.localPath(MANIFEST_KEY)) : undefined;
   const temps = dir === undefined || options.tempFiles === false ? [] : await tempFiles(dir, cutoff);
   if (!options.dryRun) {

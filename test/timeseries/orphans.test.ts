@@ -158,4 +158,29 @@ describe('orphan segments', () => {
       await writer.close();
     }
   }, 120_000);
+
+  it('removes no segment while the store has no manifest to compare with (a lost manifest may come back)', async () => {
+    const dir = path.join(tempDir('ts-orphans'), 'store');
+    const first = await TimeSeriesStore.open(dir, options);
+    await first.storeDataPoints([{ variable: 'v', timestamp: 0, value: 1 }]);
+    await first.close();
+    const stray = plant(
+      path.join(dir, 'segments', 'var=v', 'window=1970-01-01T000000', 'mx00-1.parquet'),
+      'x',
+    );
+    const reopened = await TimeSeriesStore.open(dir, options);
+    try {
+      expect((await segmentFiles(dir)).orphans).toEqual([path.relative(dir, stray)]);
+      await reopened.compact();
+    } finally {
+      await reopened.close();
+    }
+    const published = await TimeSeriesStore.open(dir, options);
+    try {
+      expect((await segmentFiles(dir)).orphans).toEqual([]);
+      expect((await published.queryAll('v')).map((p) => p.value)).toEqual([1]);
+    } finally {
+      await published.close();
+    }
+  });
 });
