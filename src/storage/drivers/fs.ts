@@ -132,8 +132,14 @@ export function createFsStorage(options: FsStorageOptions): Storage {
     const target = sidecarOf(file);
     await makeDirectory(path.dirname(target), durable);
     const tmp = tempName(target);
-    await fsp.writeFile(tmp, JSON.stringify(sidecar), { flush: durable });
-    await fsp.rename(tmp, target);
+    try {
+      await fsp.writeFile(tmp, JSON.stringify(sidecar), { flush: durable });
+      await fsp.rename(tmp, target);
+    } catch (error) {
+      // A full disk refuses the sidecar after its temp file was created: remove that too.
+      await unlinkQuietly(tmp).catch(() => undefined);
+      throw error;
+    }
     if (durable) await syncDirectory(path.dirname(target));
   }
 
