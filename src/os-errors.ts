@@ -25,6 +25,23 @@ export interface OsErrorOptions {
   access?: 'read' | 'write';
   /** More context for the error (a storage key, say). */
   context?: Record<string, unknown>;
+  /** What the failure means for the caller's data, appended to the message ("the batch was not stored"). */
+  outcome?: string;
+}
+
+/**
+ * ENOSPC as the OS reports it, for a full disk no errno names: a short write (libuv keeps the
+ * errno of the write after it to itself), SQLite's SQLITE_FULL, DuckDB's "No space left on
+ * device". Pass it to fromOsError to word it.
+ */
+export function diskFull(file: string, syscall = 'write', cause?: unknown): NodeJS.ErrnoException {
+  const message = `ENOSPC: no space left on device, ${syscall} '${file}'`;
+  return Object.assign(new Error(message, cause === undefined ? undefined : { cause }), {
+    code: 'ENOSPC',
+    errno: -28,
+    syscall,
+    path: file,
+  });
 }
 
 /** Syscalls that change the file system: their ENOENT/ENOTDIR are about writing, not a missing input. */
@@ -88,8 +105,9 @@ export function fromOsError(error: unknown, options: OsErrorOptions = {}): Sluic
     syscall: e.syscall,
   };
   // The classes, not bare codes: callers branch on `instanceof NotFoundError` / `AlreadyExistsError`.
+  const then = options.outcome === undefined ? '' : `; ${options.outcome}`;
   const make = (code: keyof typeof OS_ERROR_CLASSES, message: string, retryable = false) =>
-    new OS_ERROR_CLASSES[code](message, {
+    new OS_ERROR_CLASSES[code](`${message}${then}`, {
       cause: error,
       context: retryable ? { ...context, retryable } : context,
     });

@@ -1,6 +1,8 @@
 import { CommanderError } from 'commander';
+import { registerUserSensitiveNames } from '../config/sensitive-names.ts';
 import { configureLogging, type LogFormat, type LogLevel } from '../logging/logger.ts';
 import { userFacingError } from '../os-errors.ts';
+import { maskError, maskSecretsInString } from '../secrets/mask.ts';
 import { closeS3Clients } from '../storage/drivers/s3.ts';
 import { buildProgram } from './program.ts';
 import { installSignalHandlers, interruptedBy, reportInterruption } from './signals.ts';
@@ -14,6 +16,7 @@ export const EXIT_USAGE = 2;
 export async function runCli(argv: string[]): Promise<number> {
   // The AWS SDK warns about Node versions on stderr; keep normal CLI output clean.
   process.env.AWS_SDK_JS_SUPPRESS_NODE_DEPRECATION_WARNING ??= '1';
+  registerUserSensitiveNames();
   const program = buildProgram();
   program.hook('preAction', (root) => {
     const opts = root.opts<{ logLevel: LogLevel; logFormat: LogFormat }>();
@@ -46,8 +49,12 @@ export async function runCli(argv: string[]): Promise<number> {
     // OS errors (a missing path, permissions, a full disk) in the user's words, never E099.
     const sluiceError = userFacingError(error);
     process.stderr.write(`${sluiceError.code}: ${sluiceError.message}\n`);
-    if (process.env.SLUICE_DEBUG && sluiceError.cause)
-      process.stderr.write(`${String((sluiceError.cause as Error).stack ?? sluiceError.cause)}\n`);
+    if (process.env.SLUICE_DEBUG && sluiceError.cause) {
+      const cause = sluiceError.cause;
+      const text =
+        cause instanceof Error ? (maskError(cause).stack ?? '') : maskSecretsInString(String(cause));
+      process.stderr.write(`${text}\n`);
+    }
     return sluiceError.code === 'E022' ? EXIT_USAGE : EXIT_FAILURE;
   } finally {
     removeSignalHandlers();

@@ -76,6 +76,33 @@ function describeIssues(
   });
 }
 
+/** Settings that are paths (or storage URLs): relative ones are read from the config's folder. */
+const PATH_FIELDS = ['dataDir', 'modelsDir', 'lakeRoot', 'ingestBaseDir'] as const;
+
+/**
+ * A config file's relative paths, and the defaults beside them, belong to the file's folder (the
+ * project), not to wherever the command runs: `sluice run -c /proj/sluice.config.yaml` from any
+ * folder acts on /proj. Paths from the environment or overrides stay relative to the current
+ * folder, like any shell value. When the file is in the current folder nothing changes.
+ */
+function relativeToFile(
+  data: SluiceConfigData,
+  sources: Record<string, string>,
+  file: string,
+): SluiceConfigData {
+  const base = path.dirname(path.resolve(file));
+  if (base === process.cwd()) return data;
+  const out = { ...data };
+  for (const field of PATH_FIELDS) {
+    const source = sources[field];
+    const fromFile = source === undefined || source === path.resolve(file);
+    const value = out[field];
+    if (!fromFile || path.isAbsolute(value) || /^[a-z][a-z0-9+.-]*:/i.test(value)) continue;
+    out[field] = path.join(base, value);
+  }
+  return out;
+}
+
 /**
  * Typed configuration from defaults < `sluice.config.yaml` < environment < overrides, validated
  * with zod. The seed's `Config`: `env`, `s3Bucket`, `awsRegion`, `username`, `dataDir`,
@@ -111,7 +138,7 @@ export class Config {
         context: { problems },
       });
     }
-    return new Config(parsed.data, sources);
+    return new Config(file ? relativeToFile(parsed.data, sources, file) : parsed.data, sources);
   }
 
   get env(): Environment {

@@ -30,4 +30,5 @@ export const ENV_NAMES: Record<keyof SluiceConfigData, readonly string[]> = {
   awsAccessKeyId: ['AWS_ACCESS_KEY_ID'],
   awsSecretAccessKey: ['AWS_SECRET_ACCESS_KEY'],
   awsSessionToken: ['AWS_SESSION_TOKEN'],
+  sensitiveNames: ['SLUICE_SENSITIVE_NAMES'],
 };

@@ -39,6 +39,22 @@ export const configSchema = z.object({
   awsSecretAccessKey: z.string().optional(),
   /** Env: AWS_SESSION_TOKEN, for temporary (STS) keys. Never printed unmasked. */
   awsSessionToken: z.string().optional(),
+  /**
+   * Names masked wherever sluice writes, beside the built-in vocabulary (which cannot be
+   * removed): `[customer_ref, x-tenant-id]`. Env: SLUICE_SENSITIVE_NAMES (comma-separated).
+   */
+  sensitiveNames: z
+    .preprocess(
+      (v) =>
+        typeof v === 'string'
+          ? v
+              .split(',')
+              .map((n) => n.trim())
+              .filter((n) => n.length > 0)
+          : v,
+      z.array(z.string().min(1)),
+    )
+    .default([]),
 });
 
 export type SluiceConfigData = z.infer<typeof configSchema>;

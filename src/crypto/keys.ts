@@ -2,9 +2,10 @@
  * Reading keys and passphrases from files and the environment. The CLI never takes a secret as
  * an argument (it would land in shell history and `ps`); these helpers are how it gets them.
  */
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { generateX25519Identity, identityToRecipient as toRecipient } from 'age-encryption';
 import { EncryptionError, NotFoundError, ValidationError } from '../errors.ts';
+import { getLogger } from '../logging/logger.ts';
 
 /** Secret keys in an age identity file (`age-keygen` output): one per line, `#` comments. */
 export function parseIdentities(text: string, source = 'the identity file'): string[] {
@@ -51,12 +52,26 @@ export function readPassphraseEnv(name: string, env: NodeJS.ProcessEnv = process
 
 async function readSecretFile(path: string, what: string): Promise<string> {
   try {
+    warnIfShared(path, what, (await stat(path)).mode);
     return await readFile(path, 'utf8');
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') throw new NotFoundError(`${what} ${path} does not exist`, { context: { path } });
     throw new EncryptionError(`cannot read ${what} ${path}: ${code ?? 'read failed'}`, { context: { path } });
   }
+}
+
+/**
+ * A secret file others on the machine can read is a leak waiting to happen (ssh refuses such
+ * keys; sluice warns, so a shared read-only mount still works).
+ */
+function warnIfShared(path: string, what: string, mode: number): void {
+  if (process.platform === 'win32' || (mode & 0o077) === 0) return;
+  const octal = (mode & 0o777).toString(8).padStart(3, '0');
+  getLogger().warn(
+    { path, mode: octal },
+    `${what} ${path} can be read by other users (mode ${octal}); run: chmod 600 ${path}`,
+  );
 }
 
 /** A new X25519 identity, `AGE-SECRET-KEY-1…`, and its recipient `age1…`. */

@@ -6,6 +6,7 @@
  */
 import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { DuckDBError, SluiceError } from '../errors.ts';
+import { diskFull, fromOsError } from '../os-errors.ts';
 
 export type { DuckDBConnection };
 
@@ -99,6 +100,8 @@ export class Engine {
 
 export function wrapDuckDBError(error: unknown, context: Record<string, unknown> = {}): SluiceError {
   if (error instanceof SluiceError) return error;
+  const full = diskFullIn(error);
+  if (full) return full;
   return new DuckDBError(`DuckDB: ${(error as Error).message ?? String(error)}`, { cause: error, context });
 }
 
@@ -123,4 +126,18 @@ export function duckdbReason(error: unknown): string {
     .map((l) => l.trim())
     .find((l) => l !== '' && !/^(Invalid Input|Conversion|IO|Binder|Parser) Error:?$/.test(l));
   return (first ?? 'DuckDB could not read it').replace(/^(DuckDB: )?[A-Za-z ]+ Error: /, '');
+}
+
+/**
+ * DuckDB's `IO Error: Could not write file "…": No space left on device` as the OS error it is
+ * (E012 `disk full writing …` naming the file), not E006 with DuckDB's wording.
+ */
+function diskFullIn(error: unknown): SluiceError | undefined {
+  const message = String((error as Error)?.message ?? '');
+  if (!/No space left on device/i.test(message)) return undefined;
+  const file = /"([^"]+)"/.exec(message)?.[1];
+  return fromOsError(
+    diskFull(file ?? 'a DuckDB file', 'write', error),
+    file === undefined ? {} : { path: file },
+  );
 }

@@ -40,6 +40,7 @@ export class CsvScanner {
   readonly source: string | undefined;
   private readonly delimiter: number;
   private readonly maxRecordBytes: number;
+  private readonly limitName: string;
   private readonly header: boolean;
   private readonly values: boolean;
   private readonly foldCase: boolean;
@@ -79,6 +80,7 @@ export class CsvScanner {
     this.delimiter = delimiter.charCodeAt(0);
     this.source = options.source;
     this.maxRecordBytes = options.maxRecordBytes ?? DEFAULT_MAX_CSV_RECORD_BYTES;
+    this.limitName = options.limitName ?? 'maxRecordBytes';
     this.header = options.header ?? true;
     this.values = options.values ?? true;
     this.foldCase = options.uniqueIgnoringCase ?? false;
@@ -340,7 +342,7 @@ export class CsvScanner {
   private tooLong(): never {
     this.fail(
       this.recordLine,
-      `record is longer than the limit of ${this.maxRecordBytes} bytes (an unclosed quote, or raise maxRecordBytes)`,
+      `record is longer than the limit of ${this.maxRecordBytes} bytes (an unclosed quote, or raise ${this.limitName})`,
       { limit: this.maxRecordBytes },
     );
   }

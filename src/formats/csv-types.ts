@@ -10,6 +10,8 @@ export interface CsvScanOptions {
   source?: string;
   /** Largest record in bytes; longer is E021. @default 64 MiB */
   maxRecordBytes?: number;
+  /** How the limit is named in errors (a CLI names its flag). @default 'maxRecordBytes' */
+  limitName?: string;
   /** The first record is a header: its names are checked and every record must match its width. @default true */
   header?: boolean;
   /** Collect field values (false validates only, faster). @default true */

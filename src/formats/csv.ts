@@ -6,6 +6,7 @@
  */
 import { stringify as stringifySync } from 'csv-stringify/sync';
 import { FormatError } from '../errors.ts';
+import { CONTENT_TYPES } from '../storage/content-types.ts';
 import { iterateRows, putEncoded, stringifyJson } from './common.ts';
 import { CsvScanner } from './csv-scan.ts';
 import { jsonlReader, jsonlWriter } from './jsonl.ts';
@@ -201,7 +202,7 @@ async function* decodeCsv(
 export const csvWriter: FormatWriter<CsvWriteOptions> = {
   format: 'csv',
   extension: 'csv',
-  contentType: 'text/csv; charset=utf-8',
+  contentType: CONTENT_TYPES.csv,
   encode: encodeCsv,
   write(storage, key, rows, options = {}) {
     return putEncoded(storage, key, 'csv', this.contentType, (r) => encodeCsv(r, options), rows, options);

@@ -5,6 +5,7 @@
  * limit; see formats/json-table.ts for the rules.
  */
 
+import { CONTENT_TYPES } from '../storage/content-types.ts';
 import { ChunkBuffer, iterateRows, putEncoded, stringifyJson } from './common.ts';
 import { JsonTableScanner } from './json-table.ts';
 import type { ByteSource, Format, FormatReader, FormatWriter, Row, Rows } from './types.ts';
@@ -69,7 +70,7 @@ async function* decodeJson(
 export const jsonWriter: FormatWriter<JsonWriteOptions> = {
   format: 'json',
   extension: 'json',
-  contentType: 'application/json',
+  contentType: CONTENT_TYPES.json,
   encode: encodeJson,
   write(storage, key, rows, options = {}) {
     return putEncoded(storage, key, 'json', this.contentType, (r) => encodeJson(r, options), rows, options);

@@ -1,6 +1,7 @@
 /** JSON Lines: one JSON object per line, UTF-8, `\n` separated. Streams both ways. */
 
 import { FormatError } from '../errors.ts';
+import { CONTENT_TYPES } from '../storage/content-types.ts';
 import type { Storage } from '../storage/types.ts';
 import { formatErrorAt, type SourcePosition } from '../util/format-error-at.ts';
 import { parseStrictJson, type StrictJsonOptions } from '../util/json-strict.ts';
@@ -99,7 +100,7 @@ function parseRow(
 export const jsonlWriter: FormatWriter = {
   format: 'jsonl',
   extension: 'jsonl',
-  contentType: 'application/x-ndjson',
+  contentType: CONTENT_TYPES.jsonl,
   encode: encodeJsonl,
   write(storage: Storage, key, rows, options = {}) {
     return putEncoded(storage, key, 'jsonl', this.contentType, (r) => encodeJsonl(r, options), rows, options);

@@ -6,6 +6,7 @@
  */
 import { Engine, quoteIdent, quoteLiteral } from '../engine/duckdb.ts';
 import { FormatError } from '../errors.ts';
+import { CONTENT_TYPES } from '../storage/content-types.ts';
 import { iterateRows, putEncoded } from './common.ts';
 import { jsonlWriter } from './jsonl.ts';
 import { fileChunks, spoolToFile, TempDir } from './spool.ts';
@@ -178,7 +179,7 @@ async function* decodeParquet(
 export const parquetWriter: FormatWriter<ParquetWriteOptions> = {
   format: 'parquet',
   extension: 'parquet',
-  contentType: 'application/vnd.apache.parquet',
+  contentType: CONTENT_TYPES.parquet,
   encode: encodeParquet,
   write(storage, key, rows, options = {}) {
     return putEncoded(

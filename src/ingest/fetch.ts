@@ -104,6 +104,25 @@ async function parseBody(answer: Answer, format: IngestFormat): Promise<unknown>
   return text;
 }
 
+/**
+ * The Authorization header for a URL's userinfo, and the URL without it; undefined when the URL
+ * has none. An Authorization header given by the caller wins, as in curl.
+ */
+function basicAuthFrom(
+  parsed: URL,
+  headers: Record<string, string> | undefined,
+): { url: string; headers: Record<string, string> } | undefined {
+  if (parsed.username === '' && parsed.password === '') return undefined;
+  const user = decodeURIComponent(parsed.username);
+  const password = decodeURIComponent(parsed.password);
+  const bare = new URL(parsed.href);
+  bare.username = '';
+  bare.password = '';
+  const given = Object.keys(headers ?? {}).some((k) => k.toLowerCase() === 'authorization');
+  const basic = `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
+  return { url: bare.href, headers: given ? { ...headers } : { ...headers, Authorization: basic } };
+}
+
 /** Fetches `url` and saves the response and masked request metadata. Throws HttpError (E031) after saving a 4xx/5xx. */
 export async function fetchAndSave(url: string, options: FetchAndSaveOptions): Promise<FetchAndSaveResult> {
   let parsed: URL;
@@ -121,6 +140,13 @@ export async function fetchAndSave(url: string, options: FetchAndSaveOptions): P
   }
   safeId(options.sourceName, 'source name');
   safeId(options.datasetId, 'dataset id');
+  // `https://user:pass@host/…` is sent as curl sends it: Basic auth, the URL without userinfo
+  // (fetch refuses URLs that carry credentials). What is stored and logged is masked.
+  const credentials = basicAuthFrom(parsed, options.headers);
+  if (credentials) {
+    url = credentials.url;
+    options = { ...options, headers: credentials.headers };
+  }
   const timeoutMs = options.timeoutMs ?? 30_000;
   const retries = options.retries ?? 3;
   const format = options.fileFormat ?? 'json';

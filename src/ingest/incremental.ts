@@ -10,18 +10,18 @@
  * Why O_APPEND of whole batches is safe with several processes: on a local file system the
  * kernel positions each O_APPEND write at the end of the file and holds the inode lock for the
  * whole write, so batches from different processes land one after another, never interleaved,
- * and each batch is whole lines. The only way to leave a partial line is a crash (or a full disk)
- * in the middle of a write; that batch was never acknowledged, readers skip the torn line
- * (`readDataPoints` uses `skipInvalid`), and after a short write the writer terminates the line
- * so the next batch starts clean. On storages without local files (S3, memory) there is no
- * append: each batch becomes its own segment object `<variable>.segments/<variable>_<stamp>-r….jsonl`,
- * written atomically, and `readDataPoints` reads the main file and then the segments in order.
+ * and each batch is whole lines. A batch that stops short (a full disk) or whose fdatasync fails
+ * is cut off again before it is refused (E012 `disk full writing …`), so no line of it is
+ * visible, and the writer works again once space is freed (see append-file.ts). Only a crash in
+ * the middle of a write leaves a torn last line: readers skip it (`readDataPoints` uses
+ * `skipInvalid`) and the next writer starts on a fresh line. On storages without local files
+ * (S3, memory) there is no append: each batch becomes its own segment object
+ * `<variable>.segments/<variable>_<stamp>-r….jsonl`, written atomically, and `readDataPoints`
+ * reads the main file and then the segments in order.
  */
-import * as fsp from 'node:fs/promises';
-import path from 'node:path';
 import { IngestError, ValidationError } from '../errors.ts';
-import { makeDirectory } from '../storage/dir-sync.ts';
 import type { Storage } from '../storage/types.ts';
+import { AppendFile } from './append-file.ts';
 import { DEFAULT_SOURCE, describeKey, type IngestLocation, resolveStorage, type SavedFile } from './base.ts';
 import { safeId } from './ids.ts';
 import { LineBuffer } from './line-buffer.ts';
@@ -83,7 +83,7 @@ export class IncrementalWriter {
   private readonly maxQueued: number;
   private readonly dir: string;
   private readonly variable: string;
-  private handle: fsp.FileHandle | undefined;
+  private handle: AppendFile | undefined;
   private readonly pending = new LineBuffer();
   private batch: Batch | undefined;
   private queued = 0;
@@ -120,34 +120,15 @@ export class IncrementalWriter {
       if (owned) await storage.close();
       throw error;
     }
-    if (storage.capabilities.localFiles && storage.localPath)
-      await writer.openLocal(storage.localPath(writer.key));
-    return writer;
-  }
-
-  private async openLocal(file: string): Promise<void> {
-    try {
-      await makeDirectory(path.dirname(file), this.durable);
-      const existed = await fsp.stat(file).then(
-        () => true,
-        () => false,
-      );
-      this.handle = await fsp.open(file, 'a');
-      if (!existed && this.durable) {
-        // A new file is durable only once its directory entry is.
-        const dir = await fsp.open(path.dirname(file), 'r');
-        try {
-          await dir.sync();
-        } finally {
-          await dir.close();
-        }
+    if (storage.capabilities.localFiles && storage.localPath) {
+      try {
+        writer.handle = await AppendFile.open(storage.localPath(writer.key), writer.durable);
+      } catch (error) {
+        if (owned) await storage.close();
+        throw error;
       }
-    } catch (error) {
-      throw new IngestError(`Cannot open ${file} for appending: ${(error as Error).message}`, {
-        cause: error,
-        context: { path: file },
-      });
     }
+    return writer;
   }
 
   /** The saved file, as the seed's function returned its path. */
@@ -273,22 +254,7 @@ export class IncrementalWriter {
       this.stats.bytes += buf.byteLength;
       return;
     }
-    let written: number;
-    try {
-      // One writev of the batch's chunks: still one O_APPEND write, and no copy into one buffer.
-      ({ bytesWritten: written } = await this.handle.writev(chunks));
-    } catch (error) {
-      throw new IngestError(`Cannot append to ${this.key}: ${(error as Error).message}`, { cause: error });
-    }
-    if (written !== size) {
-      // End the torn line so the next batch (from any process) starts on a fresh line.
-      await this.handle.write('\n').catch(() => undefined);
-      throw new IngestError(
-        `Short write to ${this.key} (${written} of ${size} bytes): disk full? The batch was not stored whole`,
-        { context: { written, size } },
-      );
-    }
-    if (this.durable) await this.handle.datasync();
+    await this.handle.append(chunks, size);
     this.stats.bytes += size;
   }
 

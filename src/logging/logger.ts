@@ -1,12 +1,13 @@
 /**
- * pino with sluice's masking: every log object passes through maskSensitiveData (nested keys,
- * headers, URL query strings), and messages through maskSecretsInString, so no secret reaches a
- * log line whatever the caller passes.
+ * pino with sluice's masking: every log object passes through maskLogValue (nested keys,
+ * headers, URL query strings, secret shapes; errors with their stacks and causes), and messages
+ * and logged errors through maskSecretsInString/maskError, so no secret reaches a log line
+ * whatever the caller passes.
  */
 import { createRequire } from 'node:module';
 import type { DestinationStream, Logger, pino as PinoFn } from 'pino';
 import { ConfigurationError } from '../errors.ts';
-import { LOG_SENSITIVE_PARAMS, maskSecretsInString, maskSensitiveData } from '../secrets/mask.ts';
+import { maskError, maskLogValue, maskSecretsInString } from '../secrets/mask.ts';
 
 // pino (30 modules, and an fsync of stderr at exit) loads with the first logger, so a command
 // that never logs, such as a no-op sync, never pays for it.
@@ -39,14 +40,17 @@ export function createLogger(options: LoggerOptions = {}): Logger {
     level,
     name: options.name ?? 'sluice',
     formatters: {
-      log: (obj: Record<string, unknown>) =>
-        maskSensitiveData(obj, LOG_SENSITIVE_PARAMS) as Record<string, unknown>,
+      log: (obj: Record<string, unknown>) => maskLogValue(obj) as Record<string, unknown>,
     },
     hooks: {
+      // Before pino reads them: the message text (pino takes an Error's message as `msg`, and
+      // formats `%s` arguments into it) must be masked as well as the fields.
       logMethod(this: Logger, args: unknown[], method: (...a: unknown[]) => void) {
         method.apply(
           this,
-          args.map((a) => (typeof a === 'string' ? maskSecretsInString(a) : a)),
+          args.map((a) =>
+            typeof a === 'string' ? maskSecretsInString(a) : a instanceof Error ? maskError(a) : a,
+          ),
         );
       },
     },

@@ -1,5 +1,5 @@
 /**
- * SQL model files: `models/<name>.sql`, with optional header comments `-- name: x` and
+ * SQL model files: `models/<name>.sql` (subfolders too), with optional header comments `-- name: x` and
  * `-- description: …`. A model reads `landing.<source>` (every Parquet file of a source) and
  * `staging.<model>` (another model's output); those references are its dependencies.
  */
@@ -36,6 +36,24 @@ export function findReferences(sql: string): { landing: string[]; staging: strin
   return { landing: [...refs.landing].sort(), staging: [...refs.staging].sort() };
 }
 
+/**
+ * The model's statement as `run` wraps it (`COPY (<sql>) TO …`): without trailing comments,
+ * semicolons and blank space, which would otherwise comment out or break the wrapping.
+ */
+export function statementBody(text: string): string {
+  // Comments blanked, string literals kept: the code ends at the last non-blank character.
+  const code = text.replace(/--[^\n]*|\/\*[\s\S]*?\*\/|'(?:[^']|'')*'/g, (m) =>
+    m.startsWith("'") ? m : ' '.repeat(m.length),
+  );
+  let end = code.length;
+  for (;;) {
+    while (end > 0 && /\s/.test(code[end - 1] as string)) end--;
+    if (end > 0 && code[end - 1] === ';') end--;
+    else break;
+  }
+  return text.slice(0, end).trim();
+}
+
 export function parseModel(file: string, text: string): ModelDef {
   const header = (key: string) => new RegExp(`^\\s*--\\s*${key}\\s*:\\s*(.+?)\\s*$`, 'mi').exec(text)?.[1];
   const name = header('name') ?? path.basename(file).replace(/\.sql$/i, '');
@@ -47,7 +65,7 @@ export function parseModel(file: string, text: string): ModelDef {
       },
     );
   }
-  const sql = text.trim().replace(/;\s*$/, '');
+  const sql = statementBody(text);
   const refs = findReferences(sql);
   return {
     name,
@@ -59,10 +77,17 @@ export function parseModel(file: string, text: string): ModelDef {
   };
 }
 
+/**
+ * Every `.sql` file under `dir`, subfolders included (dbt keeps `models/staging/stg_orders.sql`);
+ * folders starting with `.` or `_` are skipped. Names must be unique across folders.
+ */
 export async function loadModels(dir: string): Promise<ModelDef[]> {
   let names: string[];
   try {
-    names = (await fsp.readdir(dir)).filter((n) => n.toLowerCase().endsWith('.sql')).sort();
+    names = (await fsp.readdir(dir, { recursive: true }))
+      .filter((n) => n.toLowerCase().endsWith('.sql'))
+      .filter((n) => !n.split(path.sep).some((part) => part.startsWith('.') || part.startsWith('_')))
+      .sort();
   } catch (error) {
     throw new TransformationError(`Cannot read models directory ${dir}: ${(error as Error).message}`, {
       cause: error,

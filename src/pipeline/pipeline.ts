@@ -11,6 +11,7 @@ import { openStorage } from '../storage/open.ts';
 import { ErrorHandler } from './error-handler.ts';
 import { DataIngester } from './ingester.ts';
 import { Lake } from './lake.ts';
+import { modelSyntaxProblems } from './model-check.ts';
 import { loadModels, orderModels } from './models.ts';
 import { type PipelineOptions, storageOptionsFrom } from './options.ts';
 import type { ProgressFn } from './progress.ts';
@@ -197,7 +198,8 @@ export class Pipeline {
       problems.push(`dataDir: no raw/ folder in ${this.config.dataDir}`);
     if (existsSync(this.config.modelsDir)) {
       try {
-        orderModels(await loadModels(this.config.modelsDir));
+        const models = orderModels(await loadModels(this.config.modelsDir));
+        problems.push(...(await modelSyntaxProblems(models)));
       } catch (error) {
         problems.push(`models: ${toSluiceError(error).message}`);
       }

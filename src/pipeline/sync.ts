@@ -4,16 +4,28 @@
  * upload), and is computed from the bytes only when both are absent — so regenerated-but-
  * identical files are not uploaded again, and a no-op sync costs two listings. Each object is
  * put atomically and remembered as it lands, so an interrupted sync resumes where it stopped.
+ * Reads are verified and transient faults retried, then deferred (sync-copy.ts).
  */
-import { createHash } from 'node:crypto';
 import { stat } from 'node:fs/promises';
 import pLimit from 'p-limit';
 import picomatch from 'picomatch';
-import { NotFoundError, SyncError, toSluiceError } from '../errors.ts';
+import { isTransient, NotFoundError, SyncError, toSluiceError } from '../errors.ts';
+import { getLogger } from '../logging/logger.ts';
 import type { Storage } from '../storage/types.ts';
+import { readFaultOf } from '../storage/verified-read.ts';
 import { defaultCacheDir, HashCache } from './hash-cache.ts';
-import { SHA256_META, sha256Stream } from './hashing.ts';
 import type { ProgressFn } from './progress.ts';
+import {
+  copyWithRetries,
+  type Deferred,
+  deferredError,
+  type Entry,
+  hashOf,
+  localMtime,
+  type RetryPolicy,
+  retryPolicy,
+  withRetries,
+} from './sync-copy.ts';
 
 export interface SyncOptions {
   /** Only keys matching one of these globs (picomatch; a pattern without `/` matches the base name). @default all */
@@ -32,6 +44,18 @@ export interface SyncOptions {
   cacheDir?: string | false;
   /** Bodies up to this size are read into memory and sent in one request (below the S3 multipart threshold). @default 16 MiB */
   bufferLimit?: number;
+  /**
+   * Attempts per object when a failure is transient (connection reset, a body that breaks, ends
+   * short or stalls, an object rewritten since it was listed, timeouts, 5xx, throttling), the
+   * first included. After them the object is deferred: its target is left as it was (the old
+   * version, or nothing), the other objects are still copied, and the sync ends with E070
+   * (transient) naming each deferred key. @default 3
+   */
+  transientAttempts?: number;
+  /** Delay before the first retry; doubled per retry (at most 10 s), with jitter. @default 500 */
+  retryDelayMs?: number;
+  /** A read that receives no bytes for this long is a transient fault (stalled). @default 60000 */
+  readIdleTimeoutMs?: number;
   onProgress?: ProgressFn;
   signal?: AbortSignal;
 }
@@ -50,19 +74,9 @@ export interface SyncResult {
   deleted: string[];
   unchanged: number;
   bytes: number;
+  /** Retries after transient failures (reads, writes and compare reads). */
+  retries: number;
   diff: SyncDiff;
-}
-
-interface Entry {
-  key: string;
-  size: number;
-  etag: string;
-  mtime: Date;
-}
-
-/** Local files are checked for "racy" cache entries (see HashCache.get); S3 etags are content hashes. */
-function localMtime(store: Storage, e: { mtime: Date }): Date | undefined {
-  return store.capabilities.localFiles ? e.mtime : undefined;
 }
 
 /**
@@ -101,18 +115,6 @@ async function listing(
     if (e.type === 'object' && keep(e.key)) out.set(e.key, e);
   }
   return out;
-}
-
-/** sha256 of an object version: cache, then metadata, then the bytes. */
-async function hashOf(store: Storage, cache: HashCache, e: Entry): Promise<string> {
-  const cached = cache.get(e.key, e.etag, e.size, localMtime(store, e));
-  if (cached) return cached;
-  const at = Date.now();
-  let sha: string | undefined;
-  if (!store.capabilities.localFiles) sha = (await store.stat(e.key)).metadata[SHA256_META];
-  sha ??= await sha256Stream(await store.getStream(e.key));
-  cache.set(e.key, e.etag, e.size, sha, at);
-  return sha;
 }
 
 /**
@@ -166,7 +168,31 @@ async function assertSourceExists(src: Storage): Promise<void> {
   }
 }
 
-async function prepare(src: Storage, dst: Storage, options: SyncOptions): Promise<Prepared> {
+/**
+ * Whether two versions hold the same bytes. A side rewritten since it was listed counts as
+ * modified at once (only a new listing could read the listed version): the copy reads the
+ * source as it is then, verified.
+ */
+async function sameContent(sides: [Storage, HashCache, Entry][], policy: RetryPolicy): Promise<boolean> {
+  const hashes = await Promise.all(
+    sides.map(([store, cache, e]) =>
+      withRetries(policy, e.key, () =>
+        hashOf(store, cache, e, policy).catch((error: unknown) => {
+          if (readFaultOf(error) === 'changed') return undefined;
+          throw error;
+        }),
+      ),
+    ),
+  );
+  return hashes[0] !== undefined && hashes[0] === hashes[1];
+}
+
+async function prepare(
+  src: Storage,
+  dst: Storage,
+  options: SyncOptions,
+  policy: RetryPolicy,
+): Promise<Prepared> {
   await assertSourceExists(src);
   const keep = matcher(options);
   const cacheDir = options.cacheDir ?? defaultCacheDir();
@@ -193,8 +219,14 @@ async function prepare(src: Storage, dst: Storage, options: SyncOptions): Promis
         continue;
       }
       compare.push(async () => {
-        const [a, b] = await Promise.all([hashOf(src, srcCache, s), hashOf(dst, dstCache, d)]);
-        (a === b ? diff.unchanged : diff.modified).push(key);
+        const same = await sameContent(
+          [
+            [src, srcCache, s],
+            [dst, dstCache, d],
+          ],
+          policy,
+        );
+        (same ? diff.unchanged : diff.modified).push(key);
       });
     }
   }
@@ -206,7 +238,7 @@ async function prepare(src: Storage, dst: Storage, options: SyncOptions): Promis
 
 /** What a sync would do: source-only, target-only, modified and unchanged keys. */
 export async function diffStorages(src: Storage, dst: Storage, options: SyncOptions = {}): Promise<SyncDiff> {
-  const p = await prepare(src, dst, options);
+  const p = await prepare(src, dst, options, retryPolicy(options, logRetry));
   await Promise.all([p.srcCache.save(src.url), p.dstCache.save(dst.url)]);
   return p.diff;
 }
@@ -217,7 +249,12 @@ export async function syncStorages(
   dst: Storage,
   options: SyncOptions = {},
 ): Promise<SyncResult> {
-  const p = await prepare(src, dst, options);
+  let retries = 0;
+  const policy = retryPolicy(options, (...args) => {
+    retries += 1;
+    logRetry(...args);
+  });
+  const p = await prepare(src, dst, options, policy);
   const toCopy = [...p.diff.srcOnly, ...p.diff.modified].sort();
   const toDelete = options.delete ? p.diff.dstOnly : [];
   if (options.maxDelete !== undefined && toDelete.length > options.maxDelete) {
@@ -234,16 +271,25 @@ export async function syncStorages(
     deleted: [],
     unchanged: p.diff.unchanged.length,
     bytes: 0,
+    retries: 0,
     diff: p.diff,
   };
   if (result.dryRun) {
+    result.retries = retries;
     result.uploaded = toCopy;
     result.deleted = toDelete;
     result.bytes = toCopy.reduce((s, k) => s + (p.src.get(k)?.size ?? 0), 0);
     return result;
   }
   const total = toCopy.reduce((s, k) => s + (p.src.get(k)?.size ?? 0), 0);
-  const bufferLimit = options.bufferLimit ?? 16 * 1024 * 1024;
+  const job = {
+    src,
+    dst,
+    srcCache: p.srcCache,
+    dstCache: p.dstCache,
+    bufferLimit: options.bufferLimit ?? 16 * 1024 * 1024,
+  };
+  const deferred: Deferred[] = [];
   let saving: Promise<void> | undefined;
   const report = () => options.onProgress?.({ operation: 'sync', done: result.bytes, total, unit: 'bytes' });
   report();
@@ -251,9 +297,16 @@ export async function syncStorages(
     await runLimited(
       toCopy.map((key) => async () => {
         const s = p.src.get(key) as Entry;
+        let size: number;
         try {
-          await copyOne(src, dst, s, p.srcCache, p.dstCache, bufferLimit, options.signal);
+          size = await copyWithRetries(job, s, policy);
         } catch (error) {
+          // Retries spent on a transient fault: the target keeps what it had; the others go on.
+          if (isTransient(error) && !options.signal?.aborted) {
+            const e = toSluiceError(error);
+            deferred.push({ key, code: e.code, reason: e.message });
+            return;
+          }
           throw new SyncError(
             `Cannot copy ${key} from ${src.url} to ${dst.url}: ${toSluiceError(error).message}`,
             {
@@ -263,7 +316,7 @@ export async function syncStorages(
           );
         }
         result.uploaded.push(key);
-        result.bytes += s.size;
+        result.bytes += size;
         report();
         if (p.dstCache.pending >= 200 && !saving) {
           saving = p.dstCache.save(dst.url).finally(() => {
@@ -283,36 +336,21 @@ export async function syncStorages(
     await saving;
     await Promise.all([p.srcCache.save(src.url), p.dstCache.save(dst.url)]);
   }
+  result.retries = retries;
+  if (deferred.length > 0) {
+    throw deferredError(src, dst, deferred, {
+      copied: result.uploaded.length,
+      deleted: result.deleted.length,
+      attempts: policy.attempts,
+    });
+  }
   result.uploaded.sort();
   return result;
 }
 
-async function copyOne(
-  src: Storage,
-  dst: Storage,
-  s: Entry,
-  srcCache: HashCache,
-  dstCache: HashCache,
-  bufferLimit: number,
-  signal?: AbortSignal,
-): Promise<string> {
-  let sha = srcCache.get(s.key, s.etag, s.size, localMtime(src, s));
-  let put: { etag: string; size: number };
-  if (s.size <= bufferLimit) {
-    const at = Date.now();
-    const bytes = await src.get(s.key, signal ? { signal } : {});
-    if (!sha) {
-      sha = createHash('sha256').update(bytes).digest('hex');
-      srcCache.set(s.key, s.etag, s.size, sha, at);
-    }
-    put = await dst.put(s.key, bytes, { metadata: { [SHA256_META]: sha }, ...(signal ? { signal } : {}) });
-  } else {
-    sha ??= await hashOf(src, srcCache, s);
-    put = await dst.put(s.key, await src.getStream(s.key, signal ? { signal } : {}), {
-      metadata: { [SHA256_META]: sha },
-      ...(signal ? { signal } : {}),
-    });
-  }
-  dstCache.set(s.key, put.etag, put.size, sha);
-  return sha;
+function logRetry(error: unknown, key: string, attempt: number, delayMs: number): void {
+  getLogger().warn(
+    { key, attempt, delayMs: Math.round(delayMs), err: toSluiceError(error).message },
+    'sync: transient failure, retrying',
+  );
 }

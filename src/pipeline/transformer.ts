@@ -135,7 +135,7 @@ export class Transformer {
     const rel = `staging/${model.name}.parquet`;
     try {
       const res = await conn.runAndReadAll(
-        `COPY (${model.sql}) TO ${quoteLiteral(out)} (FORMAT parquet, COMPRESSION zstd)`,
+        `COPY (\n${model.sql}\n) TO ${quoteLiteral(out)} (FORMAT parquet, COMPRESSION zstd)`,
       );
       const rows = Number((res.getRowObjectsJS()[0] as { Count: bigint }).Count);
       await conn.run(

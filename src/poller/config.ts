@@ -55,6 +55,10 @@ export const PollerConfigSchema = z.object({
   jsonArray: z.enum(['document', 'records']).default('document'),
   maxBacklog: int(1).default(100_000),
   maxObjectSize: bytes.default(1024 ** 3),
+  maxRecordSize: bytes.default(64 * 1024 ** 2),
+  transientAttempts: int(1).default(3),
+  retryDelay: duration.default(500),
+  readIdleTimeout: duration.default(60_000),
   leaseMs: duration.optional(),
 });
 
@@ -85,6 +89,10 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): RawPoller
     jsonArray: env.SLUICE_POLL_JSON_ARRAY,
     maxBacklog: env.SLUICE_POLL_MAX_BACKLOG,
     maxObjectSize: env.SLUICE_POLL_MAX_OBJECT_SIZE,
+    maxRecordSize: env.SLUICE_POLL_MAX_RECORD_SIZE,
+    transientAttempts: env.SLUICE_POLL_TRANSIENT_ATTEMPTS,
+    retryDelay: env.SLUICE_POLL_RETRY_DELAY,
+    readIdleTimeout: env.SLUICE_POLL_READ_IDLE_TIMEOUT,
   });
 }
 

@@ -24,6 +24,10 @@ export interface PollerOptions {
   jsonArray?: 'document' | 'records';
   /** Objects larger than this go to the failed prefix unread. @default 1 GiB */
   maxObjectBytes?: number;
+  /** Largest JSON document, JSONL line or CSV row held in memory; larger is E021 (failed/). @default 64 MiB */
+  maxRecordBytes?: number;
+  /** How that limit is named in errors (the CLI names its flag). @default 'maxRecordBytes' */
+  maxRecordBytesName?: string;
   /** Stop taking new objects while the queue backlog is above this. @default 100000 */
   maxBacklog?: number;
   /** Per-object claim lease, renewed while the object is processed. @default 60000 */

@@ -16,6 +16,8 @@ export interface ParseOptions {
   jsonArray?: 'document' | 'records';
   /** Largest decompressed JSON document, or JSONL line / CSV row, held in memory. @default 64 MiB */
   maxRecordBytes?: number;
+  /** How the limit is named in errors (the CLI names its flag). @default 'maxRecordBytes' */
+  limitName?: string;
   /** Deepest nesting of arrays and objects in a JSON document or JSONL line; deeper is E021. @default 512 */
   maxDepth?: number;
 }
@@ -71,7 +73,7 @@ async function* jsonDocument(input: Readable, key: string, opts: Required<ParseO
       input.destroy();
       throw fail(
         key,
-        `JSON document exceeds maxRecordBytes (${opts.maxRecordBytes} bytes); use JSONL for large inputs`,
+        `JSON document exceeds ${opts.limitName} (${opts.maxRecordBytes} bytes); use JSONL for large inputs`,
       );
     }
     chunks.push(chunk);
@@ -110,7 +112,7 @@ async function* jsonLines(input: Readable, key: string, opts: Required<ParseOpti
     label: 'JSONL',
     source: key,
     maxLineBytes: opts.maxRecordBytes,
-    limitName: 'maxRecordBytes',
+    limitName: opts.limitName,
   });
   const options = strict(opts, 'JSON Lines has one value per line');
   // One position object, updated per line: errors copy what they name.
@@ -140,7 +142,11 @@ async function* jsonLines(input: Readable, key: string, opts: Required<ParseOpti
 
 /** CSV rows through the strict tokenizer shared with every CSV reader (formats/csv-scan.ts). */
 async function* csvRows(input: Readable, key: string, opts: Required<ParseOptions>) {
-  const scanner = new CsvScanner({ source: key, maxRecordBytes: opts.maxRecordBytes });
+  const scanner = new CsvScanner({
+    source: key,
+    maxRecordBytes: opts.maxRecordBytes,
+    limitName: opts.limitName,
+  });
   let n = 0;
   let names: readonly string[] = [];
   const toRecord = (r: { fields: string[]; line: number }): ParsedRecord => {
@@ -183,6 +189,7 @@ export async function* parseRecords(
     jsonArray: options.jsonArray ?? 'document',
     maxRecordBytes: options.maxRecordBytes ?? 64 * 1024 * 1024,
     maxDepth: options.maxDepth ?? DEFAULT_JSON_MAX_DEPTH,
+    limitName: options.limitName ?? 'maxRecordBytes',
   };
   let input: Readable = body;
   if (detected.gzip) {

@@ -4,6 +4,7 @@ import { classifyFailure, PollerError, type SluiceError, toSluiceError, Validati
 import { getLogger } from '../logging/logger.ts';
 import { createPollerMetrics, type PollerMetrics } from '../metrics/registry.ts';
 import type { JobToAdd } from '../queue/types.ts';
+import { readFaultOf } from '../storage/verified-read.ts';
 import { Archiver, deferred } from './archive.ts';
 import { type PollerOptions, type PollSummary, positive } from './options.ts';
 import { detectFormat } from './parse.ts';
@@ -11,7 +12,6 @@ import { readRecords } from './read-records.ts';
 import { type ResolvedLocation, resolveSource, resolveTarget } from './source.ts';
 import type { PollerStateStore } from './state.ts';
 import { listResuming, retryTransient, type TransientPolicy } from './transient.ts';
-import { readFaultOf } from './verified-read.ts';
 
 export type { PollerOptions, PollSummary } from './options.ts';
 
@@ -53,6 +53,8 @@ export class Poller {
       jobName: options.jobName ?? 'ingest_and_score_signal',
       jsonArray: options.jsonArray ?? 'document',
       maxObjectBytes: positive('maxObjectBytes', options.maxObjectBytes, 1024 ** 3),
+      maxRecordBytes: positive('maxRecordBytes', options.maxRecordBytes, 64 * 1024 * 1024),
+      maxRecordBytesName: options.maxRecordBytesName ?? 'maxRecordBytes',
       maxBacklog: positive('maxBacklog', options.maxBacklog, 100_000),
       leaseMs: positive('leaseMs', options.leaseMs, 60_000),
       batchSize: positive('batchSize', options.batchSize, 1000),
@@ -345,6 +347,8 @@ export class Poller {
     const scope = this.source.storage.url;
     const spool = await readRecords(this.source.storage, entry, {
       jsonArray: this.o.jsonArray,
+      maxRecordBytes: this.o.maxRecordBytes,
+      limitName: this.o.maxRecordBytesName,
       idleTimeoutMs: this.o.readIdleTimeoutMs,
       memoryRecords: Math.max(this.o.batchSize, 10_000),
     });

@@ -1,11 +1,14 @@
 import { SluiceError } from '../errors.ts';
 import type { Storage } from '../storage/types.ts';
+import { type ListedObject, VerifiedRead } from '../storage/verified-read.ts';
 import { parseRecords } from './parse.ts';
 import { RecordSpool } from './record-spool.ts';
-import { type ListedObject, VerifiedRead } from './verified-read.ts';
 
 export interface ReadRecordsOptions {
   jsonArray: 'document' | 'records';
+  /** Largest JSON document, JSONL line or CSV row; larger is E021 naming `limitName`. */
+  maxRecordBytes: number;
+  limitName: string;
   idleTimeoutMs: number;
   /** Records held in memory before the spool moves to a temp file. */
   memoryRecords: number;
@@ -26,7 +29,11 @@ export async function readRecords(
   const spool = new RecordSpool(options.memoryRecords);
   try {
     try {
-      for await (const rec of parseRecords(read.stream, listed.key, { jsonArray: options.jsonArray })) {
+      for await (const rec of parseRecords(read.stream, listed.key, {
+        jsonArray: options.jsonArray,
+        maxRecordBytes: options.maxRecordBytes,
+        limitName: options.limitName,
+      })) {
         await spool.add(rec.record);
       }
     } catch (error) {

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { DatabaseSync } from 'node:sqlite';
 import { PollerError } from '../errors.ts';
-import { openSqlite } from '../queue/drivers/sqlite.ts';
+import { inTransaction, openSqlite, sqliteDiskError } from '../util/sqlite.ts';
 
 /** `enqueued`: every record is in the queue, archive pending; `done`: archived; `failed`: in failed/. */
 export type ObjectStatus = 'enqueued' | 'done' | 'failed';
@@ -69,7 +69,10 @@ export function createSqliteStateStore(file: string, scope: string): PollerState
   try {
     db = openSqlite(file, SCHEMA);
   } catch (error) {
-    throw new PollerError(`Cannot open poller state ${file}: ${(error as Error).message}`, { cause: error });
+    throw (
+      sqliteDiskError(error, file, 'the poller state was not opened') ??
+      new PollerError(`Cannot open poller state ${file}: ${(error as Error).message}`, { cause: error })
+    );
   }
   const owner = newOwnerId();
   const get = db.prepare(
@@ -101,6 +104,8 @@ export function createSqliteStateStore(file: string, scope: string): PollerState
     try {
       return fn();
     } catch (error) {
+      const full = sqliteDiskError(error, file, `poller state: ${what} of ${key} was not recorded`);
+      if (full) throw full;
       throw new PollerError(`Poller state ${what} failed for ${key} (${file}): ${(error as Error).message}`, {
         cause: error,
         context: { key, retryable: true },
@@ -109,34 +114,24 @@ export function createSqliteStateStore(file: string, scope: string): PollerState
   };
   return {
     async claim(key, etag, leaseMs) {
-      return run('claim', key, () => {
-        db.exec('BEGIN IMMEDIATE');
-        try {
+      return run('claim', key, () =>
+        inTransaction(db, (): ClaimResult => {
           const now = Date.now();
           const row = get.get(scope, key, etag) as
             | { status: ObjectStatus | null; owner: string | null; lease_until: number | null }
             | undefined;
-          if (row?.status === 'done' || row?.status === 'failed') {
-            db.exec('COMMIT');
+          if (row?.status === 'done' || row?.status === 'failed')
             return { claimed: false, status: row.status };
-          }
           const held =
             row?.owner &&
             row.owner !== owner &&
             (row.lease_until ?? 0) > now &&
             !ownerIsDeadLocally(row.owner);
-          if (held) {
-            db.exec('COMMIT');
-            return { claimed: false };
-          }
+          if (held) return { claimed: false };
           upsert.run(scope, key, etag, owner, now + leaseMs, now);
-          db.exec('COMMIT');
           return row?.status ? { claimed: true, status: row.status } : { claimed: true };
-        } catch (error) {
-          db.exec('ROLLBACK');
-          throw error;
-        }
-      });
+        }),
+      );
     },
     async renew(key, etag, leaseMs) {
       run('renew', key, () => renew.run(Date.now() + leaseMs, scope, key, etag, owner));

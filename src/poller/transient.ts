@@ -5,8 +5,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { classifyFailure } from '../errors.ts';
 import type { ListEntry, Storage } from '../storage/types.ts';
+import { readFaultOf } from '../storage/verified-read.ts';
 import { backoffDelay, retry } from '../util/retry.ts';
-import { readFaultOf } from './verified-read.ts';
 
 export interface TransientPolicy {
   /** Attempts in all, the first included. */

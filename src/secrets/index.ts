@@ -1,5 +1,6 @@
 export {
   ALWAYS_SENSITIVE,
+  addSensitiveNames,
   DEFAULT_MASK_CHAR,
   DEFAULT_SENSITIVE_PARAMS,
   isSensitiveName,
@@ -7,5 +8,6 @@ export {
   type MaskOptions,
   maskSecretsInString,
   maskSensitiveData,
+  mayHoldSecrets,
   SensitiveNameMatcher,
 } from './mask.ts';

@@ -1,131 +1,75 @@
 /**
- * Masking rules shared by ingestion metadata, logs, error contexts and printed config.
+ * Masking rules shared by ingestion metadata, logs, error contexts and printed config. Which
+ * names are sensitive is decided in names.ts (by meaning); which values, in shapes.ts.
  *
  * Improves on the seed's `mask_sensitive_data`, which matched exact top-level names only:
  * - names match case-insensitively and by word, so `API_KEY`, `apiKey`, `X-Api-Key`,
  *   `client_secret_v2` and `aws_secret_access_key` are all caught;
  * - objects and arrays are walked to any depth (cycles are cut);
  * - HTTP header names (`Authorization`, `Cookie`, `Set-Cookie`, …) are sensitive;
- * - inside any string, URL query parameters with a sensitive name and URL passwords
- *   (`https://user:pw@host`) are masked.
+ * - inside any string, URL query parameters with a sensitive name, URL passwords
+ *   (`https://user:pw@host`) and secrets of a known shape (JWTs, `Bearer …`, AWS keys, PEM and
+ *   age private keys) are masked.
  * A masked value becomes a fixed-width run of the mask character, so its length leaks nothing.
  */
+import { LOG_SENSITIVE_PARAMS, SensitiveNameMatcher } from './names.ts';
+import { maskSecretShapes, mayHoldSecretShapes } from './shapes.ts';
 
-/** The seed's default sensitive parameter names. */
-export const DEFAULT_SENSITIVE_PARAMS: readonly string[] = [
-  'api_key',
-  'key',
-  'secret',
-  'token',
-  'password',
-  'auth',
-  'apikey',
-  'access_token',
-  'client_secret',
-  'app_secret',
-  'private_key',
-];
-
-/** Header and credential names that are always sensitive, whatever list the caller passes. */
-export const ALWAYS_SENSITIVE: readonly string[] = [
-  'authorization',
-  'proxy_authorization',
-  'cookie',
-  'set_cookie',
-  'x_api_key',
-  'x_auth_token',
-  'passphrase',
-  'passwd',
-  'pwd',
-  'credentials',
-  'credential',
-  'signature',
-  'session',
-  'sessionid',
-  'refresh_token',
-  'id_token',
-  'secret_access_key',
-  'age_identity',
-  'auth_token',
-  'api_token',
-  'bearer',
-  'session_token',
-  'security_token',
-  'oauth_token',
-  'amz_signature',
-  'sig',
-  'client_assertion',
-];
-
-/**
- * Names that mask only as the whole name, not as one word among others: `token` masks a
- * field called `token` but not `next_page_token`, `key` masks `key` but not `sort_key`.
- */
-const WHOLE_NAME_ONLY = new Set(['key', 'auth', 'token', 'session', 'signature']);
-
-/**
- * For logs and error contexts, where `key` means a storage key: the defaults less `key`.
- * (Multi-word names such as `api_key` and `private_key` still mask.)
- */
-export const LOG_SENSITIVE_PARAMS: readonly string[] = DEFAULT_SENSITIVE_PARAMS.filter((n) => n !== 'key');
+export {
+  ALWAYS_SENSITIVE,
+  addSensitiveNames,
+  DEFAULT_SENSITIVE_PARAMS,
+  LOG_SENSITIVE_PARAMS,
+  SensitiveNameMatcher,
+} from './names.ts';
 
 export const DEFAULT_MASK_CHAR = '*';
 const MASK_WIDTH = 8;
 
 export interface MaskOptions {
-  /** Names to treat as sensitive (in addition to ALWAYS_SENSITIVE). @default DEFAULT_SENSITIVE_PARAMS */
+  /** Names to treat as sensitive beside the built-in vocabulary. @default DEFAULT_SENSITIVE_PARAMS */
   sensitiveParams?: Iterable<string>;
   /** @default '*' */
   maskChar?: string;
-}
-
-/** `apiKey`, `API-KEY`, `api.key` → `['api', 'key']`. */
-function words(name: string): string[] {
-  return name
-    .replace(/([a-z0-9])([A-Z])/g, '$1_$2')
-    .toLowerCase()
-    .split(/[^a-z0-9]+/)
-    .filter((w) => w.length > 0);
-}
-
-function containsRun(haystack: string[], needle: string[]): boolean {
-  if (needle.length === 0 || needle.length > haystack.length) return false;
-  outer: for (let i = 0; i + needle.length <= haystack.length; i++) {
-    for (let j = 0; j < needle.length; j++) {
-      if (haystack[i + j] !== needle[j]) continue outer;
-    }
-    return true;
-  }
-  return false;
-}
-
-export class SensitiveNameMatcher {
-  private readonly patterns: string[][];
-  private readonly joined: Set<string>;
-  private readonly cache = new Map<string, boolean>();
-
-  constructor(sensitiveParams: Iterable<string> = DEFAULT_SENSITIVE_PARAMS) {
-    const all = [...sensitiveParams, ...ALWAYS_SENSITIVE];
-    const all2 = all.map(words).filter((w) => w.length > 0);
-    this.joined = new Set(all2.map((w) => w.join('')));
-    this.patterns = all2.filter((w) => !(w.length === 1 && WHOLE_NAME_ONLY.has(w[0]!)));
-  }
-
-  /** True when the name, split into words, contains a sensitive name as a run of words. */
-  isSensitive(name: string): boolean {
-    const hit = this.cache.get(name);
-    if (hit !== undefined) return hit;
-    const w = words(name);
-    const result = this.joined.has(w.join('')) || this.patterns.some((p) => containsRun(w, p));
-    if (this.cache.size < 10_000) this.cache.set(name, result);
-    return result;
-  }
 }
 
 const defaultMatcher = new SensitiveNameMatcher();
 
 export function isSensitiveName(name: string, sensitiveParams?: Iterable<string>): boolean {
   return (sensitiveParams ? new SensitiveNameMatcher(sensitiveParams) : defaultMatcher).isSensitive(name);
+}
+/**
+ * An Error as `errors` asks: a plain object (stored data, JSON) or an Error copy (logs), with
+ * message, stack, own properties (code, context…) and the cause chain masked.
+ */
+function maskErrorWith(
+  error: Error,
+  errors: 'plain' | 'error',
+  walk: (v: unknown) => unknown,
+  matcher: SensitiveNameMatcher,
+  mask: string,
+  options: MaskOptions,
+): unknown {
+  const message = maskSecretsInString(error.message, options);
+  const fields: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(error)) {
+    if (k === 'message' || k === 'stack' || k === 'cause') continue;
+    fields[k] = matcher.isSensitive(k) && v !== null && v !== undefined && v !== '' ? mask : walk(v);
+  }
+  const cause = error.cause === undefined ? undefined : walk(error.cause);
+  // Stored data keeps what explains the failure; a stack is for logs.
+  if (errors === 'plain')
+    return { name: error.name, message, ...fields, ...(cause === undefined ? {} : { cause }) };
+  const copy = new Error(message, cause === undefined ? undefined : { cause });
+  Object.defineProperty(copy, 'name', {
+    value: error.name,
+    enumerable: false,
+    writable: true,
+    configurable: true,
+  });
+  copy.stack = error.stack === undefined ? '' : maskSecretsInString(error.stack, options);
+  Object.assign(copy, fields);
+  return copy;
 }
 
 function maskValue(maskChar: string): string {
@@ -138,8 +82,6 @@ const QUERY_PARAM = /([?&;#])([^=&#\s?;]+)=([^&#\s;?]*)/g;
 // `scheme://user:password@host` or `scheme://token@host`: userinfo runs to the last `@` of the
 // URL's authority, so passwords holding `/` or `@` are masked whole.
 const URL_USERINFO = /([a-z][a-z0-9+.-]*:\/\/)([^\s?#]*)@(?=[^\s@/?#]*(?:[/?#\s]|$))/gi;
-// `Bearer …` / `Basic …` credentials written into free text.
-const AUTH_SCHEME = /\b(Bearer|Basic|Token)\s+[A-Za-z0-9._~+/=-]{8,}/g;
 
 function maskUserinfo(userinfo: string, mask: string): string {
   const colon = userinfo.indexOf(':');
@@ -150,21 +92,24 @@ function maskUserinfo(userinfo: string, mask: string): string {
 
 /**
  * False only when `maskSecretsInString` returns `text` unchanged whatever the sensitive names:
- * no `=` (query parameters), no `@` (URL userinfo) and no auth scheme word. Callers that skip
+ * no `=` (query parameters), no `@` (URL userinfo) and no secret shape's hint. Callers that skip
  * masking for such strings stay exact as long as they use this very test.
  */
 export function mayHoldSecrets(text: string): boolean {
-  return text.includes('=') || text.includes('@') || /Bearer|Basic|Token/.test(text);
+  return text.includes('=') || text.includes('@') || mayHoldSecretShapes(text);
 }
 
-/** Masks sensitive query parameter values and URL passwords inside any string. */
+/**
+ * Masks, inside any string: query parameters with a sensitive name, URL userinfo passwords and
+ * tokens, and secrets recognised by their shape (shapes.ts).
+ */
 export function maskSecretsInString(text: string, options: MaskOptions = {}): string {
   if (!mayHoldSecrets(text)) return text;
   const matcher = options.sensitiveParams
     ? new SensitiveNameMatcher(options.sensitiveParams)
     : defaultMatcher;
   const mask = maskValue(options.maskChar ?? DEFAULT_MASK_CHAR);
-  return text
+  const masked = text
     .replace(QUERY_PARAM, (all, sep: string, name: string, value: string) => {
       let decoded = name;
       try {
@@ -177,8 +122,8 @@ export function maskSecretsInString(text: string, options: MaskOptions = {}): st
     .replace(
       URL_USERINFO,
       (_all, scheme: string, userinfo: string) => `${scheme}${maskUserinfo(userinfo, mask)}@`,
-    )
-    .replace(AUTH_SCHEME, (_all, scheme: string) => `${scheme} ${mask}`);
+    );
+  return maskSecretShapes(masked, mask);
 }
 
 function isHeadersLike(value: object): value is { forEach(cb: (v: string, k: string) => void): void } {
@@ -193,6 +138,29 @@ export function maskSensitiveData(
   params: unknown,
   sensitiveParams?: Iterable<string>,
   maskChar: string = DEFAULT_MASK_CHAR,
+): unknown {
+  return maskDeep(params, sensitiveParams, maskChar, 'plain');
+}
+
+/**
+ * For log lines: like maskSensitiveData with the log names (`key` is a storage key), but an
+ * Error stays an Error (a masked copy, with its stack, code, context and causes), so the log's
+ * error serializer still shows its type and chain.
+ */
+export function maskLogValue(value: unknown): unknown {
+  return maskDeep(value, LOG_SENSITIVE_PARAMS, DEFAULT_MASK_CHAR, 'error');
+}
+
+/** A copy of `error` with message, stack, properties and causes masked (for logs and reports). */
+export function maskError(error: Error): Error {
+  return maskDeep(error, LOG_SENSITIVE_PARAMS, DEFAULT_MASK_CHAR, 'error') as Error;
+}
+
+function maskDeep(
+  params: unknown,
+  sensitiveParams: Iterable<string> | undefined,
+  maskChar: string,
+  errors: 'plain' | 'error',
 ): unknown {
   const matcher = sensitiveParams ? new SensitiveNameMatcher(sensitiveParams) : defaultMatcher;
   const options: MaskOptions = {
@@ -228,9 +196,7 @@ export function maskSensitiveData(
     if (seen.has(value)) return '[Circular]';
     seen.add(value);
     if (value instanceof Date) return value;
-    if (value instanceof Error) {
-      return { name: value.name, message: maskSecretsInString(value.message, options) };
-    }
+    if (value instanceof Error) return maskErrorWith(value, errors, walk, matcher, mask, options);
     if (value instanceof Uint8Array) return value;
     if (Array.isArray(value)) return maskArray(value);
     const entries: [string, unknown][] = [];

@@ -2,6 +2,8 @@ import { createReadStream } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import path from 'node:path';
 import pLimit from 'p-limit';
+import { isTransient } from '../errors.ts';
+import { retry } from '../util/retry.ts';
 import { joinKey } from './keys.ts';
 import type { Storage } from './types.ts';
 
@@ -10,6 +12,14 @@ export interface UploadTreeOptions {
   concurrency?: number;
   /** Bodies up to this size are read into memory and sent in one request. @default 8 MiB */
   bufferLimit?: number;
+  /**
+   * Attempts per file when the upload fails transiently (a connection reset, a timeout, 5xx,
+   * throttling), the first included, each with a fresh body; on top of the S3 client's own
+   * per-request retries. @default 3
+   */
+  transientAttempts?: number;
+  /** Delay before the first retry; doubled per retry (at most 10 s), with jitter. @default 500 */
+  retryDelayMs?: number;
   onProgress?: (done: { files: number; bytes: number; totalFiles: number; totalBytes: number }) => void;
   signal?: AbortSignal;
 }
@@ -51,11 +61,27 @@ export async function uploadTree(
       limit(async () => {
         options.signal?.throwIfAborted();
         const abs = path.join(dir, ...f.rel.split('/'));
-        const body = f.size <= bufferLimit ? await fsp.readFile(abs) : createReadStream(abs);
-        await storage.put(
-          joinKey(prefix.replace(/\/$/, ''), f.rel),
-          body,
-          options.signal ? { signal: options.signal } : {},
+        await retry(
+          async () => {
+            const body = f.size <= bufferLimit ? await fsp.readFile(abs) : createReadStream(abs);
+            try {
+              await storage.put(
+                joinKey(prefix.replace(/\/$/, ''), f.rel),
+                body,
+                options.signal ? { signal: options.signal } : {},
+              );
+            } finally {
+              // A put that failed before reading to the end must not keep the file open.
+              if (!Buffer.isBuffer(body)) body.destroy();
+            }
+          },
+          {
+            maxAttempts: options.transientAttempts ?? 3,
+            delayMs: options.retryDelayMs ?? 500,
+            maxDelayMs: 10_000,
+            shouldRetry: (error) => isTransient(error) && !options.signal?.aborted,
+            ...(options.signal ? { signal: options.signal } : {}),
+          },
         );
         doneFiles += 1;
         doneBytes += f.size;

@@ -1,11 +1,55 @@
 /**
  * Compaction and retention: rewrite (variable, window) segments with new points merged in, then
- * publish the manifest (last, atomically), then delete what it no longer names.
+ * publish the manifest (last, atomically), then delete what it no longer names. A run that fails
+ * before its manifest is published (a full disk) deletes the segments it wrote, so failed runs
+ * leave no orphans; a killed run's are removed when the store next opens (see orphans.ts).
  */
+import { getLogger } from '../logging/logger.ts';
 import type { Columns, SeriesBuffer } from './columns.ts';
 import { mergeColumns, sliceColumns } from './columns.ts';
-import type { Manifest, SegmentEntry } from './segments.ts';
+import type { Manifest, SegmentEntry } from './manifest.ts';
 import type { TimeSeriesStore } from './store.ts';
+
+/**
+ * Runs `write` (which writes segments, recording each in `written`, then publishes a manifest);
+ * if it fails, deletes the segments it wrote that the published manifest does not name. The
+ * manifest is read back first: a put can fail after the new manifest became visible (the
+ * directory fsync, an S3 timeout), and its segments must then stay.
+ */
+async function takingBackOnFailure<T>(
+  store: TimeSeriesStore,
+  write: (written: SegmentEntry[]) => Promise<T>,
+): Promise<T> {
+  const written: SegmentEntry[] = [];
+  try {
+    return await write(written);
+  } catch (error) {
+    if (written.length > 0) {
+      try {
+        const named = new Set((await store.segments.loadManifest()).segments.map((s) => s.key));
+        await store.segments.delete(written.map((e) => e.key).filter((k) => !named.has(k)));
+      } catch (cleanup) {
+        getLogger().warn(
+          { err: cleanup, store: store.url },
+          'cannot delete the segments of a failed compaction; the next open of the store removes them',
+        );
+      }
+    }
+    throw error;
+  }
+}
+
+/** Deletes segments a published manifest no longer names; the run succeeded, so a failure only leaves orphans. */
+async function deleteReplaced(store: TimeSeriesStore, keys: string[]): Promise<void> {
+  try {
+    await store.segments.delete(keys);
+  } catch (error) {
+    getLogger().warn(
+      { err: error, store: store.url },
+      'cannot delete replaced segments; the next open of the store removes them',
+    );
+  }
+}
 
 export interface CompactResult {
   /** Points written from buffers. */
@@ -23,47 +67,49 @@ export async function compactBuffers(
   const keep = store.options.keepDuplicates;
   const P = store.options.partitionMs * 1000;
   const old = store.manifest;
-  let segments = old.segments.slice();
   const removed: string[] = [];
   let points = 0;
-  let written = 0;
-  for (const [variable, buf] of buffers) {
-    if (buf.length === 0) continue;
-    const cols = buf.sorted(keep);
-    points += buf.length;
-    for (let i = 0; i < cols.length; ) {
-      const w = Math.floor((cols.micros[i] as number) / P) * P;
-      const chunk = sliceColumns(cols, w, w + P);
-      i += chunk.length;
-      // Segments of this variable overlapping the window (one, unless the window size changed).
-      const overlapping = segments.filter(
-        (s) => s.variable === variable && s.maxMicros >= w && s.minMicros < w + P,
-      );
-      const parts: Columns[] = [];
-      for (const s of overlapping.sort((a, b) => a.minMicros - b.minMicros))
-        parts.push(await store.segments.read(s));
-      let merged = mergeColumns([...parts, chunk], keep);
-      if (old.retainFrom !== undefined)
-        merged = sliceColumns(merged, old.retainFrom, Number.MAX_SAFE_INTEGER);
-      const entries: SegmentEntry[] = [];
-      if (merged.length > 0) entries.push(await store.segments.write(variable, w, merged));
-      written += entries.length;
-      const gone = new Set(overlapping.map((s) => s.key));
-      removed.push(...gone);
-      segments = segments.filter((s) => !gone.has(s.key)).concat(entries);
+  const next = await takingBackOnFailure(store, async (written) => {
+    let segments = old.segments.slice();
+    for (const [variable, buf] of buffers) {
+      if (buf.length === 0) continue;
+      const cols = buf.sorted(keep);
+      points += buf.length;
+      for (let i = 0; i < cols.length; ) {
+        const w = Math.floor((cols.micros[i] as number) / P) * P;
+        const chunk = sliceColumns(cols, w, w + P);
+        i += chunk.length;
+        // Segments of this variable overlapping the window (one, unless the window size changed).
+        const overlapping = segments.filter(
+          (s) => s.variable === variable && s.maxMicros >= w && s.minMicros < w + P,
+        );
+        const parts: Columns[] = [];
+        for (const s of overlapping.sort((a, b) => a.minMicros - b.minMicros))
+          parts.push(await store.segments.read(s));
+        let merged = mergeColumns([...parts, chunk], keep);
+        if (old.retainFrom !== undefined)
+          merged = sliceColumns(merged, old.retainFrom, Number.MAX_SAFE_INTEGER);
+        const entries: SegmentEntry[] = [];
+        if (merged.length > 0) entries.push(await store.segments.write(variable, w, merged));
+        written.push(...entries);
+        const gone = new Set(overlapping.map((s) => s.key));
+        removed.push(...gone);
+        segments = segments.filter((s) => !gone.has(s.key)).concat(entries);
+      }
     }
-  }
-  const next: Manifest = { ...old, compactedSeq: Math.max(old.compactedSeq, seq), segments };
-  if (written > 0 || removed.length > 0 || next.compactedSeq !== old.compactedSeq) {
-    await store.segments.publish(next);
-    store.manifest = next;
-  }
-  await store.segments.delete(removed);
+    const next: Manifest = { ...old, compactedSeq: Math.max(old.compactedSeq, seq), segments };
+    if (written.length > 0 || removed.length > 0 || next.compactedSeq !== old.compactedSeq) {
+      await store.segments.publish(next);
+      store.manifest = next;
+    }
+    return { next, written: written.length };
+  });
+  await deleteReplaced(store, removed);
   return {
     points,
-    segmentsWritten: written,
+    segmentsWritten: next.written,
     segmentsRemoved: removed.length,
-    compactedSeq: next.compactedSeq,
+    compactedSeq: next.next.compactedSeq,
   };
 }
 
@@ -80,28 +126,32 @@ export async function applyRetentionTo(
   cutoff: number,
 ): Promise<Omit<RetentionResult, 'cutoff'>> {
   const old = store.manifest;
-  const segments: SegmentEntry[] = [];
   const removed: string[] = [];
   let rewritten = 0;
   let pointsRemoved = 0;
-  for (const s of old.segments) {
-    if (s.minMicros >= cutoff) {
-      segments.push(s);
-      continue;
+  await takingBackOnFailure(store, async (written) => {
+    const segments: SegmentEntry[] = [];
+    for (const s of old.segments) {
+      if (s.minMicros >= cutoff) {
+        segments.push(s);
+        continue;
+      }
+      removed.push(s.key);
+      if (s.maxMicros < cutoff) {
+        pointsRemoved += s.rows;
+        continue;
+      }
+      const cols = sliceColumns(await store.segments.read(s), cutoff, Number.MAX_SAFE_INTEGER);
+      pointsRemoved += s.rows - cols.length;
+      const entry = await store.segments.write(s.variable, s.window, cols);
+      written.push(entry);
+      segments.push(entry);
+      rewritten++;
     }
-    removed.push(s.key);
-    if (s.maxMicros < cutoff) {
-      pointsRemoved += s.rows;
-      continue;
-    }
-    const cols = sliceColumns(await store.segments.read(s), cutoff, Number.MAX_SAFE_INTEGER);
-    pointsRemoved += s.rows - cols.length;
-    segments.push(await store.segments.write(s.variable, s.window, cols));
-    rewritten++;
-  }
-  const next: Manifest = { ...old, segments, retainFrom: Math.max(cutoff, old.retainFrom ?? cutoff) };
-  await store.segments.publish(next);
-  store.manifest = next;
-  await store.segments.delete(removed);
+    const next: Manifest = { ...old, segments, retainFrom: Math.max(cutoff, old.retainFrom ?? cutoff) };
+    await store.segments.publish(next);
+    store.manifest = next;
+  });
+  await deleteReplaced(store, removed);
   return { segmentsRemoved: removed.length - rewritten, segmentsRewritten: rewritten, pointsRemoved };
 }

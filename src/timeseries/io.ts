@@ -9,7 +9,7 @@ import * as fsp from 'node:fs/promises';
 import path from 'node:path';
 import { stringify } from 'csv-stringify/sync';
 import { quoteLiteral } from '../engine/duckdb.ts';
-import { FormatError, InvalidPointError, type SluiceError, ValidationError } from '../errors.ts';
+import { FormatError, InvalidPointError, SluiceError, ValidationError } from '../errors.ts';
 import { rowFrom } from '../formats/csv.ts';
 import { CsvScanner } from '../formats/csv-scan.ts';
 import { fromOsError } from '../os-errors.ts';
@@ -249,7 +249,6 @@ export async function exportStore(
     }
     return { files, points };
   }
-  const tmp = `${options.out}.tmp-${process.pid}`;
   await fsp.mkdir(path.dirname(options.out), { recursive: true });
   if (format === 'csv') {
     const rows: unknown[][] = [['variable', 'timestamp', 'value', 'metadata']];
@@ -266,8 +265,7 @@ export async function exportStore(
     points = rows.length - 1;
     await writeAtomic(options.out, stringify(rows));
   } else {
-    points = await writeParquet(store, vars, tmp, q);
-    await fsp.rename(tmp, options.out);
+    points = await viaTemp(options.out, (tmp) => writeParquet(store, vars, tmp, q));
   }
   files.push(options.out);
   return { files, points };
@@ -321,14 +319,33 @@ async function writeParquet(
   return points;
 }
 
-async function writeAtomic(file: string, body: string): Promise<void> {
+/**
+ * Runs `write` on a temp file beside `file`, then renames it into place. A failure (a full disk)
+ * removes the temp file and names `file`, not the temp file, in the E012.
+ */
+async function viaTemp<T>(file: string, write: (tmp: string) => Promise<T>): Promise<T> {
   const tmp = `${file}.tmp-${process.pid}`;
-  const fh = await fsp.open(tmp, 'w');
   try {
-    await fh.writeFile(body);
-    await fh.sync();
-  } finally {
-    await fh.close();
+    const result = await write(tmp);
+    await fsp.rename(tmp, file);
+    return result;
+  } catch (error) {
+    await fsp.rm(tmp, { force: true });
+    const os = error instanceof SluiceError ? error.context.errno : (error as NodeJS.ErrnoException).code;
+    if (typeof os !== 'string') throw error;
+    const raw = Object.assign(new Error(String((error as Error).message), { cause: error }), { code: os });
+    throw fromOsError(raw, { path: file, access: 'write', outcome: 'nothing was exported there' }) ?? error;
   }
-  await fsp.rename(tmp, file);
+}
+
+async function writeAtomic(file: string, body: string): Promise<void> {
+  await viaTemp(file, async (tmp) => {
+    const fh = await fsp.open(tmp, 'w');
+    try {
+      await fh.writeFile(body);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+  });
 }

@@ -9,40 +9,10 @@ import * as fsp from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { type Engine, quoteLiteral } from '../engine/duckdb.ts';
-import { NotFoundError, TimeSeriesError } from '../errors.ts';
 import type { Storage } from '../storage/types.ts';
 import { T_BOOL, T_NUMBER, T_STRING } from './codec.ts';
 import type { Columns } from './columns.ts';
-
-export interface SegmentEntry {
-  key: string;
-  variable: string;
-  /** Window start, µs. */
-  window: number;
-  minMicros: number;
-  maxMicros: number;
-  rows: number;
-  bytes: number;
-}
-
-export interface Manifest {
-  version: 1;
-  /** Every point with seq ≤ this is in the segments below (and may be dropped from the log). */
-  compactedSeq: number;
-  segments: SegmentEntry[];
-  /** Retention cut-off (µs): points before it are deleted and never returned. */
-  retainFrom?: number;
-  updatedAt: string;
-}
-
-export const MANIFEST_KEY = 'manifest.json';
-
-export const emptyManifest = (): Manifest => ({
-  version: 1,
-  compactedSeq: 0,
-  segments: [],
-  updatedAt: new Date(0).toISOString(),
-});
+import { MANIFEST_KEY, type Manifest, readManifest, type SegmentEntry } from './manifest.ts';
 
 // With the `u` flag a match is a whole code point; without it each half of a surrogate pair was
 // matched alone and became U+FFFD's bytes, so `x😀` and `x😁` shared one folder.
@@ -112,24 +82,8 @@ export class SegmentFiles {
     this.tmp = undefined;
   }
 
-  async loadManifest(): Promise<Manifest> {
-    let body: Buffer;
-    try {
-      body = await this.storage.get(MANIFEST_KEY);
-    } catch (error) {
-      if (error instanceof NotFoundError) return emptyManifest();
-      throw error;
-    }
-    try {
-      const m = JSON.parse(body.toString('utf8')) as Manifest;
-      if (m.version !== 1 || !Array.isArray(m.segments)) throw new Error('unknown manifest version');
-      return m;
-    } catch (error) {
-      throw new TimeSeriesError(
-        `Time-series manifest ${this.storage.url}/${MANIFEST_KEY} is unreadable: ${(error as Error).message}`,
-        { cause: error, context: { key: MANIFEST_KEY } },
-      );
-    }
+  loadManifest(): Promise<Manifest> {
+    return readManifest(this.storage);
   }
 
   async publish(manifest: Manifest): Promise<void> {

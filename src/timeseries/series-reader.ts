@@ -6,7 +6,7 @@ import { ValidationError } from '../errors.ts';
 import { parseDuration } from '../util/format-bytes.ts';
 import { AGGREGATE_FNS, aggregateColumns, MetadataCache, pointAt } from './aggregate.ts';
 import { type Columns, mergeColumns, sliceColumns } from './columns.ts';
-import type { SegmentEntry } from './segments.ts';
+import type { SegmentEntry } from './manifest.ts';
 import type { TimeSeriesStore } from './store.ts';
 import type { AggregateOptions, AggregateRow, QueryOptions, StoredPoint, TimestampInput } from './types.ts';
 import { assertVariableName, parseTimestamp } from './validate.ts';

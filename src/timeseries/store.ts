@@ -16,8 +16,10 @@ import { encodeBatch, encodeSinglePoint, type PointBatch } from './codec.ts';
 import type { SeriesBuffer } from './columns.ts';
 import { applyRetentionTo, type CompactResult, compactBuffers, type RetentionResult } from './compact.ts';
 import { type ExportOptions, exportStore, type ImportOptions, type ImportResult, importPath } from './io.ts';
+import { MANIFEST_KEY, type Manifest } from './manifest.ts';
 import { type Resolved, resolveOptions } from './options.ts';
-import { MANIFEST_KEY, type Manifest, SegmentFiles } from './segments.ts';
+import { removeStoreOrphans } from './orphans.ts';
+import { SegmentFiles } from './segments.ts';
 import { SeriesReader } from './series-reader.ts';
 import type {
   DataPointInput,
@@ -28,7 +30,9 @@ import type {
   TimestampInput,
 } from './types.ts';
 import { formatMicros, parseTimestamp } from './validate.ts';
-import { acquireLock, type RecoveredWal, readWal, WriteAheadLog } from './wal.ts';
+import { WriteAheadLog } from './wal.ts';
+import { type RecoveredWal, readWal } from './wal-files.ts';
+import { acquireLock } from './wal-lock.ts';
 
 export class TimeSeriesStore {
   readonly url: string;
@@ -95,6 +99,7 @@ export class TimeSeriesStore {
     this.segments.scratchDir = path.join(o.walDir, 'scratch');
     await fsp.rm(this.segments.scratchDir, { recursive: true, force: true });
     this.manifest = await this.segments.loadManifest();
+    await this.removeOrphans();
     const recovered = await readWal(o.walDir, true);
     this.replay(recovered);
     this.wal = await WriteAheadLog.open(
@@ -112,6 +117,24 @@ export class TimeSeriesStore {
     if (o.compactIntervalMs > 0) {
       this.timer = setInterval(() => this.backgroundCompact(), o.compactIntervalMs);
       this.timer.unref();
+    }
+  }
+
+  /** Recovery: what killed compactions left (orphans.ts). Housekeeping only: a failure does not stop the open. */
+  private async removeOrphans(): Promise<void> {
+    try {
+      const removed = await removeStoreOrphans(this.storage, this.manifest);
+      const bytes = removed.reduce((sum, f) => sum + f.bytes, 0);
+      if (removed.length > 0)
+        getLogger().info(
+          { store: this.url, files: removed.length, bytes },
+          'removed files no manifest names',
+        );
+    } catch (error) {
+      getLogger().warn(
+        { err: error, store: this.url },
+        'cannot remove orphan segments; sluice storage gc can',
+      );
     }
   }
 

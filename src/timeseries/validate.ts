@@ -3,6 +3,7 @@
  * of its batch reaches the log, so a rejected batch leaves the store exactly as it was.
  */
 import { InvalidPointError } from '../errors.ts';
+import { LOG_SENSITIVE_PARAMS, maskSensitiveData } from '../secrets/mask.ts';
 import type { PointValue, TimestampInput } from './types.ts';
 
 const MAX_VARIABLE_BYTES = 256;
@@ -131,7 +132,9 @@ export function encodeMetadata(meta: unknown): string {
     throw new Error('must be a JSON object');
   }
   checkJson(meta, 0, new Set());
-  return JSON.stringify(meta);
+  // Metadata is masked by name as ingestion metadata is (`auth.password`, `X-Api-Key`…): a
+  // credential carried along with a point is not data, and would sit in the WAL and segments.
+  return JSON.stringify(maskSensitiveData(meta, LOG_SENSITIVE_PARAMS));
 }
 
 function checkJson(v: unknown, depth: number, seen: Set<object>): void {

@@ -7,9 +7,11 @@
 import { closeSync, constants, fsyncSync, openSync } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import path from 'node:path';
-import { LockError, TimeSeriesError } from '../errors.ts';
+import { TimeSeriesError } from '../errors.ts';
 import { getLogger } from '../logging/logger.ts';
-import { decodeRecord, type PointBatch } from './codec.ts';
+import { fromOsError } from '../os-errors.ts';
+import type { PointBatch } from './codec.ts';
+import { type RecoveredWal, walFileName, ZEROS } from './wal-files.ts';
 
 export interface WalOptions {
   durability: 'fsync' | 'os';
@@ -29,70 +31,6 @@ interface Pending {
 
 const PREALLOCATE = 8 << 20;
 const LARGE_GROUP = 64 << 10;
-const ZEROS = Buffer.alloc(1 << 20);
-
-const FILE_RE = /^wal-(\d{16})\.log$/;
-export const walFileName = (firstSeq: number) => `wal-${String(firstSeq).padStart(16, '0')}.log`;
-
-export interface RecoveredWal {
-  batches: PointBatch[];
-  files: { name: string; lastSeq: number; size: number }[];
-  truncated: number;
-}
-
-/** Reads every log file in order; a torn or corrupt tail is cut off (when `repair`) or ignored. */
-export async function readWal(dir: string, repair: boolean): Promise<RecoveredWal> {
-  let names: string[];
-  try {
-    names = (await fsp.readdir(dir)).filter((n) => FILE_RE.test(n)).sort();
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { batches: [], files: [], truncated: 0 };
-    throw error;
-  }
-  const batches: PointBatch[] = [];
-  const files: RecoveredWal['files'] = [];
-  let truncated = 0;
-  for (const name of names) {
-    const file = path.join(dir, name);
-    let buf: Buffer;
-    try {
-      buf = await fsp.readFile(file);
-    } catch (error) {
-      // A reader may race the writer deleting a compacted file: its points are in segments now.
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') continue;
-      throw error;
-    }
-    let offset = 0;
-    let lastSeq = 0;
-    while (offset < buf.length) {
-      const r = decodeRecord(buf, offset);
-      if (!r.ok) {
-        if (repair) {
-          // A zero tail is preallocated space (normal after a crash); anything else was torn.
-          if (!isZero(buf, offset)) {
-            getLogger().warn({ file, offset, reason: r.reason }, 'truncating torn write-ahead log tail');
-            truncated += buf.length - offset;
-          }
-          await fsp.truncate(file, offset);
-        }
-        break;
-      }
-      batches.push(r.batch);
-      lastSeq = r.batch.firstSeq + r.batch.count - 1;
-      offset += r.length;
-    }
-    files.push({ name, lastSeq, size: offset });
-  }
-  return { batches, files, truncated };
-}
-
-function isZero(buf: Buffer, from: number): boolean {
-  for (let at = from; at < buf.length; at += ZEROS.length) {
-    const end = Math.min(buf.length, at + ZEROS.length);
-    if (!buf.subarray(at, end).equals(ZEROS.subarray(0, end - at))) return false;
-  }
-  return true;
-}
 
 export class WriteAheadLog {
   readonly dir: string;
@@ -102,6 +40,8 @@ export class WriteAheadLog {
   private fileSize = 0;
   /** Physical size: the zero-filled space past fileSize is preallocated. */
   private allocated = 0;
+  /** No preallocation before the file reaches this size (set when the disk had no room for it). */
+  private preallocateFrom = 0;
   private fileLastSeq = 0;
   /** Closed files and the highest seq in each, oldest first. */
   private closedFiles: { name: string; lastSeq: number; size: number }[] = [];
@@ -189,9 +129,13 @@ export class WriteAheadLog {
             { cause: error },
           );
         }
-        throw new TimeSeriesError(
-          `Cannot write time-series log ${path.join(this.dir, this.fileName)}: ${(error as Error).message}; the batch was not stored`,
-          { cause: error, context: { file: path.join(this.dir, this.fileName) } },
+        const file = path.join(this.dir, this.fileName);
+        throw (
+          fromOsError(error, { path: file, access: 'write', outcome: 'the batch was not stored' }) ??
+          new TimeSeriesError(
+            `Cannot write time-series log ${file}: ${(error as Error).message}; the batch was not stored`,
+            { cause: error, context: { file } },
+          )
         );
       }
       this.fileSize += bytes;
@@ -200,7 +144,7 @@ export class WriteAheadLog {
       if (last) this.fileLastSeq = last.firstSeq + last.count - 1;
       this.options.onCommit(group.map((p) => p.batch));
       for (const p of group) p.resolve();
-      if (this.fileSize >= this.options.segmentBytes) await this.rotateNow(this.fileLastSeq + 1);
+      if (this.fileSize >= this.options.segmentBytes) await this.rotateAfterCommit();
     } catch (error) {
       for (const p of group) p.reject(error as Error);
     } finally {
@@ -209,13 +153,36 @@ export class WriteAheadLog {
   }
 
   private async openFile(firstSeq: number): Promise<void> {
-    this.fileName = walFileName(firstSeq);
+    this.adopt(await this.createFile(firstSeq));
+  }
+
+  /** Opens (creating) the log file that starts at `firstSeq`; nothing changes if that fails. */
+  private async createFile(
+    firstSeq: number,
+  ): Promise<{ fd: fsp.FileHandle; name: string; size: number; firstSeq: number }> {
+    const name = walFileName(firstSeq);
+    const file = path.join(this.dir, name);
     // Positional writes (not O_APPEND): records overwrite preallocated zeros.
-    this.fd = await fsp.open(path.join(this.dir, this.fileName), constants.O_RDWR | constants.O_CREAT, 0o644);
-    this.fileSize = (await this.fd.stat()).size;
-    this.allocated = this.fileSize;
-    this.fileLastSeq = firstSeq - 1;
-    fsyncDir(this.dir);
+    const fd = await fsp.open(file, constants.O_RDWR | constants.O_CREAT, 0o644).catch((error) => {
+      throw fromOsError(error, { path: file, access: 'write' }) ?? error;
+    });
+    try {
+      const { size } = await fd.stat();
+      fsyncDir(this.dir);
+      return { fd, name, size, firstSeq };
+    } catch (error) {
+      await fd.close();
+      throw error;
+    }
+  }
+
+  private adopt(next: { fd: fsp.FileHandle; name: string; size: number; firstSeq: number }): void {
+    this.fd = next.fd;
+    this.fileName = next.name;
+    this.fileSize = next.size;
+    this.allocated = next.size;
+    this.fileLastSeq = next.firstSeq - 1;
+    this.preallocateFrom = 0;
   }
 
   /**
@@ -228,13 +195,25 @@ export class WriteAheadLog {
     // A large group just extends the file: one inode update is cheap next to its data, and
     // zero-filling first would double the bytes written.
     if (bytes >= LARGE_GROUP) return;
+    // Preallocation failed for lack of space: the commits extend the file until it has grown
+    // by another step, then it is tried again (each try writes at most what is free).
+    if (this.fileSize < this.preallocateFrom) return;
     const target = this.fileSize + bytes + PREALLOCATE;
-    for (let at = this.allocated; at < target; ) {
-      const n = Math.min(ZEROS.length, target - at);
-      const r = await fd.write(ZEROS, 0, n, at);
-      at += r.bytesWritten;
+    try {
+      for (let at = this.allocated; at < target; ) {
+        const n = Math.min(ZEROS.length, target - at);
+        const r = await fd.write(ZEROS, 0, n, at);
+        at += r.bytesWritten;
+      }
+      if (this.options.durability === 'fsync') await fd.datasync();
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code !== 'ENOSPC' && code !== 'EDQUOT') throw error;
+      // Give the zeros back (shrinking needs no space): the records may fit where they did not.
+      await fd.truncate(this.allocated);
+      this.preallocateFrom = this.fileSize + PREALLOCATE;
+      return;
     }
-    if (this.options.durability === 'fsync') await fd.datasync();
     this.allocated = target;
   }
 
@@ -248,9 +227,23 @@ export class WriteAheadLog {
 
   private async rotateNow(nextSeq: number): Promise<void> {
     if (this.fileSize === 0) return;
+    // The next file first: if it cannot be made (a full disk), the current one stays in use.
+    const next = await this.createFile(nextSeq);
     await this.closeFile();
     this.closedFiles.push({ name: this.fileName, lastSeq: this.fileLastSeq, size: this.fileSize });
-    await this.openFile(nextSeq);
+    this.adopt(next);
+  }
+
+  /** Rotation at the size limit; the batch is already acknowledged, so a failure only waits for the next try. */
+  private async rotateAfterCommit(): Promise<void> {
+    try {
+      await this.rotateNow(this.fileLastSeq + 1);
+    } catch (error) {
+      getLogger().warn(
+        { err: error, dir: this.dir },
+        'cannot start a new write-ahead log file; retrying after the next commit',
+      );
+    }
   }
 
   /**
@@ -305,46 +298,5 @@ function fsyncDir(dir: string): void {
     fsyncSync(fd);
   } finally {
     closeSync(fd);
-  }
-}
-
-/** One writer per log directory: a LOCK file holding the owner's pid; a dead owner's lock is taken over. */
-export async function acquireLock(dir: string): Promise<() => Promise<void>> {
-  const file = path.join(dir, 'LOCK');
-  for (let attempt = 0; attempt < 3; attempt++) {
-    try {
-      await fsp.writeFile(file, String(process.pid), { flag: 'wx' });
-      return async () => {
-        await fsp.rm(file, { force: true });
-      };
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      const pid = Number((await fsp.readFile(file, 'utf8').catch(() => '')).trim());
-      if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && isAlive(pid)) {
-        throw new LockError(
-          `Time-series store log ${dir} is open for writing by process ${pid}; open it with readOnly: true or stop that process`,
-          { context: { dir, pid } },
-        );
-      }
-      if (pid === process.pid) {
-        throw new LockError(
-          `Time-series store log ${dir} is already open for writing in this process; reuse that store`,
-          {
-            context: { dir },
-          },
-        );
-      }
-      await fsp.rm(file, { force: true });
-    }
-  }
-  throw new LockError(`Cannot take the lock ${file}`, { context: { dir } });
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }

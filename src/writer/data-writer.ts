@@ -7,11 +7,12 @@ import { EventEmitter } from 'node:events';
 import { type Figure, renderFigure } from '../charts/render.ts';
 import { validateEncryptOptions } from '../crypto/age.ts';
 import { Engine } from '../engine/duckdb.ts';
-import { AlreadyExistsError, DataWriteError, SluiceError, ValidationError } from '../errors.ts';
+import { AlreadyExistsError, DataWriteError, SluiceError, StorageError, ValidationError } from '../errors.ts';
 import { stringifyJson } from '../formats/common.ts';
 import { TempDir } from '../formats/spool.ts';
 import type { Row } from '../formats/types.ts';
 import { getLogger, type Logger } from '../logging/logger.ts';
+import { userFacingError } from '../os-errors.ts';
 import { openStorage } from '../storage/open.ts';
 import type { Storage } from '../storage/types.ts';
 import { VERSION } from '../version.ts';
@@ -363,10 +364,15 @@ export class DataWriter extends EventEmitter<{ progress: [WriterProgressEvent] }
       if (error instanceof SluiceError && (error.code === 'E040' || error.code === 'E021')) throw error;
       const where = subdir ? `${subdir}/${name}` : name;
       const reason = error instanceof Error ? error.message : String(error);
-      throw new DataWriteError(`${method} ${where} failed: ${reason}`, {
+      const wrapped = new DataWriteError(`${method} ${where} failed: ${reason}`, {
         cause: error,
         context: { path: where, method, ...(error instanceof SluiceError ? { causeCode: error.code } : {}) },
       });
+      // A full or read-only disk, permissions: E012 naming the file, which is what the user must fix.
+      const os = userFacingError(wrapped);
+      if (os.code === 'E012' && os !== wrapped)
+        throw new StorageError(os.message, { cause: error, context: { ...os.context, key: where, method } });
+      throw wrapped;
     }
   }
 }

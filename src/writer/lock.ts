@@ -11,6 +11,7 @@ import { mkdir, open, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { LockError } from '../errors.ts';
+import { fromOsError } from '../os-errors.ts';
 import type { Storage } from '../storage/types.ts';
 
 export interface LockOptions {
@@ -59,7 +60,14 @@ export async function withLock<T>(lock: string, fn: () => Promise<T>, options: L
   for (;;) {
     try {
       const handle = await open(lock, 'wx');
-      await handle.writeFile(token);
+      try {
+        await handle.writeFile(token);
+      } catch (error) {
+        // A full disk: a lock without its token would look held by nobody for staleMs.
+        await handle.close();
+        await rm(lock, { force: true });
+        throw fromOsError(error, { path: lock, access: 'write' }) ?? error;
+      }
       await handle.close();
       break;
     } catch (error) {

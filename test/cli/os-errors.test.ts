@@ -5,11 +5,12 @@
  * as `nobody`; full and read-only disks are small tmpfs mounts (root only: without it the tests
  * fail and say so, they are not skipped).
  */
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { chmodSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type CliResult, REPO_ROOT, runSluice } from '../helpers/cli.ts';
+import { mountTmpfs, unmount } from '../helpers/full-disk.ts';
 import { tempDir } from '../helpers/tmp.ts';
 
 const isRoot = process.getuid?.() === 0;
@@ -35,21 +36,6 @@ function runUnprivileged(args: string[], home: string): Promise<CliResult> {
       resolve({ code, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() }),
     );
   });
-}
-
-/** A tmpfs at `dir`; throws with the reason when this machine will not mount one. */
-function mountTmpfs(dir: string, options: string): void {
-  mkdirSync(dir, { recursive: true });
-  const res = spawnSync('mount', ['-t', 'tmpfs', '-o', options, 'tmpfs', dir], { encoding: 'utf8' });
-  if (res.status !== 0) {
-    throw new Error(
-      `cannot mount a tmpfs at ${dir} (${(res.stderr || res.error?.message || '').trim()}): the disk-full and read-only tests need root with CAP_SYS_ADMIN, as CI runs them`,
-    );
-  }
-}
-
-function unmount(dir: string): void {
-  if (spawnSync('umount', [dir]).status !== 0) spawnSync('umount', ['-l', dir]);
 }
 
 /** What every such failure looks like: one line, the code, the path, the words; no Node text. */

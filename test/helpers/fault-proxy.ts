@@ -1,7 +1,8 @@
 /**
  * An HTTP proxy in front of s3rver that injects the faults real networks and real S3 produce:
  * a connection reset after half of an object's body, a body that ends cleanly but short
- * (chunked, no Content-Length), a 503 SlowDown, and a stall before the second half of a body.
+ * (chunked, no Content-Length), a 503 SlowDown, a stall before the second half of a body, and a
+ * connection reset after half of an upload's request body has arrived.
  * Choices come from a seeded generator, so a failing run can be replayed with its seed.
  *
  * Requests are forwarded with their headers untouched (the SigV4 signature covers Host, and the
@@ -23,6 +24,12 @@ export interface FaultRates {
   stall?: number;
   /** @default 2000 */
   stallMs?: number;
+  /** Share of object uploads (PutObject, UploadPart) cut by a socket reset after half the request body. @default 0 */
+  putReset?: number;
+  /** Faults injected in all (of every kind) before the proxy forwards everything untouched. @default unlimited */
+  maxFaults?: number;
+  /** Only requests whose path (before the query) contains this string are faulted. @default every request */
+  pathIncludes?: string;
 }
 
 export interface FaultCounters {
@@ -32,12 +39,15 @@ export interface FaultCounters {
   shorts: number;
   slowDowns: number;
   stalls: number;
+  /** Object uploads seen (PutObject and UploadPart requests). */
+  puts: number;
+  putResets: number;
 }
 
 export interface FaultProxy {
   endpoint: string;
   readonly counters: FaultCounters;
-  /** Replaces the fault rates (say, none for a clean final poll). */
+  /** Replaces the fault rates (say, none for a clean final poll) and starts a new `maxFaults` budget. */
   setRates(rates: FaultRates): void;
   close(): Promise<void>;
 }
@@ -67,6 +77,28 @@ export function isGetObject(method: string | undefined, url: string | undefined)
   return !params.has('list-type') && !params.has('uploads') && !params.has('uploadId');
 }
 
+/** PutObject or UploadPart in path style: PUT /bucket/key… that is not a CopyObject. */
+export function isObjectUpload(
+  method: string | undefined,
+  url: string | undefined,
+  headers: http.IncomingHttpHeaders,
+): boolean {
+  if (method !== 'PUT' || !url) return false;
+  const segments = (url.split('?', 1)[0] ?? '').split('/').filter(Boolean);
+  return segments.length >= 2 && headers['x-amz-copy-source'] === undefined;
+}
+
+/** Takes the request body until half of it (by Content-Length) has arrived, then resets the connection. */
+function resetMidUpload(req: http.IncomingMessage): void {
+  const length = Number(req.headers['content-length'] ?? 0);
+  let received = 0;
+  req.on('data', (chunk: Buffer) => {
+    received += chunk.length;
+    if (received * 2 >= length) req.socket.resetAndDestroy();
+  });
+  req.on('end', () => req.socket.resetAndDestroy());
+}
+
 const SLOW_DOWN = `<?xml version="1.0" encoding="UTF-8"?>
 <Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message><RequestId>fault-proxy</RequestId></Error>`;
 
@@ -74,19 +106,45 @@ export async function startFaultProxy(target: string, seed = Date.now() >>> 0): 
   const upstream = new URL(target);
   const random = seeded(seed);
   let rates: FaultRates = {};
-  const counters: FaultCounters = { requests: 0, gets: 0, resets: 0, shorts: 0, slowDowns: 0, stalls: 0 };
-  const roll = (rate: number | undefined) => (rate ?? 0) > 0 && random() < (rate ?? 0);
+  const counters: FaultCounters = {
+    requests: 0,
+    gets: 0,
+    resets: 0,
+    shorts: 0,
+    slowDowns: 0,
+    stalls: 0,
+    puts: 0,
+    putResets: 0,
+  };
+  // Faults chosen so far: counted when chosen, so a budget holds under concurrent requests.
+  let chosen = 0;
+  const rollAny = (rate: number | undefined) => {
+    const hit =
+      (rate ?? 0) > 0 && chosen < (rates.maxFaults ?? Number.POSITIVE_INFINITY) && random() < (rate ?? 0);
+    if (hit) chosen++;
+    return hit;
+  };
 
   const server = http.createServer((req, res) => {
     counters.requests++;
+    const path = (req.url ?? '').split('?', 1)[0] ?? '';
+    const eligible = rates.pathIncludes === undefined || path.includes(rates.pathIncludes);
+    const roll = (rate: number | undefined) => eligible && rollAny(rate);
     const get = isGetObject(req.method, req.url);
     if (get) counters.gets++;
+    const upload = isObjectUpload(req.method, req.url, req.headers);
+    if (upload) counters.puts++;
     if (roll(get ? rates.slowDown : rates.slowDownOther)) {
       counters.slowDowns++;
       // The request body (a PUT's) is read and dropped, as a server would.
       req.resume();
       res.writeHead(503, { 'content-type': 'application/xml', 'retry-after': '0' });
       res.end(SLOW_DOWN);
+      return;
+    }
+    if (upload && roll(rates.putReset)) {
+      counters.putResets++;
+      resetMidUpload(req);
       return;
     }
     const fault = get
@@ -150,6 +208,7 @@ export async function startFaultProxy(target: string, seed = Date.now() >>> 0): 
     counters,
     setRates(next) {
       rates = { ...next };
+      chosen = 0;
     },
     async close() {
       server.closeAllConnections();

@@ -141,6 +141,22 @@ describe('incremental on fs', () => {
     await w2.close();
     expect((await collect(readDataPoints('t', { storage }))).map((p) => p.value)).toEqual([1, 2]);
   });
+
+  it('starts on a fresh line after a writer killed mid-line (no newline at the end of the file)', async () => {
+    const storage = createFsStorage({ root: tempDir('torn') });
+    const w1 = await IncrementalWriter.open({ storage, datasetId: 't' });
+    await w1.write({ timestamp: 0, value: 1 });
+    await w1.close();
+    await fsp.appendFile(storage.localPath!('default/t/t.jsonl'), '{"timestamp":"1970-01-01T00:0');
+    const w2 = await IncrementalWriter.open({ storage, datasetId: 't' });
+    await w2.writeMany([
+      { timestamp: 0, value: 2 },
+      { timestamp: 0, value: 3 },
+    ]);
+    await w2.write({ timestamp: 0, value: 4 });
+    await w2.close();
+    expect((await collect(readDataPoints('t', { storage }))).map((p) => p.value)).toEqual([1, 2, 3, 4]);
+  });
 });
 
 describe('dataPointLine', () => {

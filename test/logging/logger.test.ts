@@ -29,6 +29,40 @@ describe('logger', () => {
   });
 });
 
+describe('logged errors (issue #15: pino took the unmasked message as msg)', () => {
+  it('masks the message, stack, properties and causes of a logged Error, and keeps its type', async () => {
+    const lines: string[] = [];
+    const sink = new Writable({
+      write(chunk, _enc, done) {
+        lines.push(String(chunk));
+        done();
+      },
+    });
+    const logger = createLogger({ level: 'trace', destination: sink });
+    const cause = new Error('connect https://bob:SECRET6@proxy/ refused');
+    const error = Object.assign(
+      new TypeError('GET https://h/v1?page=1&x-vault-token=SECRET5 failed', { cause }),
+      {
+        code: 'E007',
+        privateToken: 'SECRET7',
+      },
+    );
+    logger.error(error);
+    logger.warn({ err: error }, 'wrapped %s', 'https://h/?access_token=SECRET8');
+    await new Promise((r) => setTimeout(r, 20));
+    const text = lines.join('');
+    for (const s of ['SECRET5', 'SECRET6', 'SECRET7', 'SECRET8']) expect(text).not.toContain(s);
+    const first = JSON.parse(lines[0]!) as {
+      msg: string;
+      err: { type: string; stack: string; code: string };
+    };
+    expect(first.msg).toBe('GET https://h/v1?page=1&x-vault-token=******** failed');
+    expect(first.err.stack).toContain('caused by: Error: connect https://bob:********@proxy/ refused');
+    expect(first.err.code).toBe('E007');
+    expect(error.message).toContain('SECRET5'); // the caller's error is not changed
+  });
+});
+
 describe('seed logging helpers', () => {
   it('getLogger(name, level) gives a tagged child; setupLogging sets the level', async () => {
     const { getLogger, setupLogging } = await import('../../src/logging/logger.ts');

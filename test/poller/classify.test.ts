@@ -17,14 +17,14 @@ import {
 } from '../../src/errors.ts';
 import { parseRecords } from '../../src/poller/parse.ts';
 import { retryNow } from '../../src/poller/transient.ts';
+import { mapS3Error } from '../../src/storage/s3-errors.ts';
+import type { Storage } from '../../src/storage/types.ts';
 import {
   type ListedObject,
   RESPONSE_INFO,
   readFaultOf,
   VerifiedRead,
-} from '../../src/poller/verified-read.ts';
-import { mapS3Error } from '../../src/storage/s3-errors.ts';
-import type { Storage } from '../../src/storage/types.ts';
+} from '../../src/storage/verified-read.ts';
 import { isGetObject } from '../helpers/fault-proxy.ts';
 
 const os = (code: string, message = code) => Object.assign(new Error(message), { code });

@@ -57,10 +57,11 @@ describe('maskSensitiveData', () => {
     expect(masked).toContain('https://bob:********@proxy');
   });
 
-  it('honours a custom list and mask character', () => {
-    expect(maskSensitiveData({ custom: 'abc', api_key: 'k' }, ['custom'], '#')).toEqual({
+  it('honours a custom list and mask character; a list adds names, never removes built-in ones', () => {
+    expect(maskSensitiveData({ custom: 'abc', api_key: 'k', unit: 'C' }, ['custom'], '#')).toEqual({
       custom: '########',
-      api_key: 'k',
+      api_key: '########',
+      unit: 'C',
     });
   });
 

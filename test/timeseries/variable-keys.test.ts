@@ -4,7 +4,8 @@ import path from 'node:path';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { TimeSeriesStore } from '../../src/timeseries/index.ts';
-import { encodeVariableForKey, type Manifest } from '../../src/timeseries/segments.ts';
+import type { Manifest } from '../../src/timeseries/manifest.ts';
+import { encodeVariableForKey } from '../../src/timeseries/segments.ts';
 import { tempDir } from '../helpers/tmp.ts';
 
 /** The encoding before the `u` flag, kept to show which names changed key and to build old stores. */

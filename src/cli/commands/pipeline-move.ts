@@ -124,7 +124,7 @@ export function registerMoveCommands(program: Command): void {
         for (const k of result.deleted)
           process.stdout.write(`${result.dryRun ? '(dry run) ' : ''}delete: ${k}\n`);
         process.stdout.write(
-          `${verb} ${result.uploaded.length} files (${formatBytes(result.bytes)}), ${result.dryRun ? 'would delete' : 'deleted'} ${result.deleted.length}, unchanged ${result.unchanged}\n`,
+          `${verb} ${result.uploaded.length} files (${formatBytes(result.bytes)}), ${result.dryRun ? 'would delete' : 'deleted'} ${result.deleted.length}, unchanged ${result.unchanged}${result.retries > 0 ? `, ${result.retries} retries after transient faults` : ''}\n`,
         );
       },
     );

@@ -47,6 +47,10 @@ interface PollFlags {
   jsonArray?: string;
   maxBacklog?: number;
   maxObjectSize?: number;
+  maxRecordSize?: number;
+  transientAttempts?: number;
+  retryDelay?: number;
+  readIdleTimeout?: number;
   config?: string;
   connectTimeout?: string;
 }
@@ -61,13 +65,24 @@ async function pollCommand(flags: PollFlags): Promise<void> {
     Poller,
     startMetricsServer,
   } = await import('./queue-runtime.ts');
-  const { once, config: file, interval, minAge, connectTimeout, ...typed } = flags;
+  const {
+    once,
+    config: file,
+    interval,
+    minAge,
+    retryDelay,
+    readIdleTimeout,
+    connectTimeout,
+    ...typed
+  } = flags;
   const connectMs = connectTimeoutMs(connectTimeout);
   // The settings schema reads a bare number as seconds (the seed's env var): pass ms with their unit.
   const rest = {
     ...typed,
     ...(interval === undefined ? {} : { interval: `${interval}ms` }),
     ...(minAge === undefined ? {} : { minAge: `${minAge}ms` }),
+    ...(retryDelay === undefined ? {} : { retryDelay: `${retryDelay}ms` }),
+    ...(readIdleTimeout === undefined ? {} : { readIdleTimeout: `${readIdleTimeout}ms` }),
   };
   const cfg = resolvePollerConfig(file ? { flags: rest, file } : { flags: rest });
   // A local source folder that does not exist is a typo, not an empty inbox: E011 before any
@@ -95,6 +110,11 @@ async function pollCommand(flags: PollFlags): Promise<void> {
     jsonArray: cfg.jsonArray,
     maxBacklog: cfg.maxBacklog,
     maxObjectBytes: cfg.maxObjectSize,
+    maxRecordBytes: cfg.maxRecordSize,
+    maxRecordBytesName: '--max-record-size',
+    transientAttempts: cfg.transientAttempts,
+    retryDelayMs: cfg.retryDelay,
+    readIdleTimeoutMs: cfg.readIdleTimeout,
     ...(cfg.leaseMs ? { leaseMs: cfg.leaseMs } : {}),
   });
   describeInterruption(() => state.stopLine());
@@ -160,6 +180,26 @@ export function registerQueueCommands(program: Command): void {
       '--max-object-size <size>',
       'objects above this go to failed/ unread (default 1GiB; KB = KiB)',
       sizeFlag('--max-object-size'),
+    )
+    .option(
+      '--max-record-size <size>',
+      'largest JSON document, JSONL line or CSV row; larger objects go to failed/ (default 64MiB)',
+      sizeFlag('--max-record-size'),
+    )
+    .option(
+      '--transient-attempts <n>',
+      'tries per object in one poll on a transient fault; then deferred to the next poll (default 3)',
+      intFlag('--transient-attempts', { min: 1 }),
+    )
+    .option(
+      '--retry-delay <duration>',
+      'first retry delay after a transient fault, doubled per retry, with jitter (default 500ms)',
+      durationFlag('--retry-delay'),
+    )
+    .option(
+      '--read-idle-timeout <duration>',
+      'a read with no bytes for this long is a stalled (transient) fault (default 60s)',
+      durationFlag('--read-idle-timeout', { positive: true }),
     )
     .option('--config <file>', 'YAML/JSON settings file (keys as the flags, camelCase)')
     .option('--connect-timeout <duration>', `${CONNECT_TIMEOUT_HELP} (default ${DEFAULT_CONNECT_TIMEOUT})`)

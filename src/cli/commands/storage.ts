@@ -6,10 +6,12 @@ import { type Command, Option } from 'commander';
 import { UsageError } from '../../errors.ts';
 import { fromOsError } from '../../os-errors.ts';
 import { collectGarbage } from '../../storage/gc.ts';
+import { compareKeys } from '../../storage/keys.ts';
 import { assertLocalRootExists } from '../../storage/local-root.ts';
 import { openObjectUrl, openStorage, parseStorageUrl } from '../../storage/open.ts';
 import type { ListEntry, PutBody } from '../../storage/types.ts';
 import { uploadTree } from '../../storage/upload-tree.ts';
+import { collectStoreGarbage } from '../../timeseries/orphans.ts';
 import { formatBytes } from '../../util/format-bytes.ts';
 import { durationFlag, intFlag } from '../flags.ts';
 import { printJson } from '../output.ts';
@@ -129,7 +131,7 @@ export function registerStorageCommands(program: Command): void {
   storage
     .command('gc')
     .description(
-      'Remove what killed writers left in a local storage root: temp files and metadata of deleted objects',
+      'Remove what killed writers left in a local storage root: temp files, metadata of deleted objects, and time-series segments no manifest names',
     )
     .argument('<dir>', 'local storage root (path or file:// URL)')
     .addOption(
@@ -146,14 +148,18 @@ export function registerStorageCommands(program: Command): void {
           `storage gc works on local storage; ${dir} has no temp files (for S3, abandoned multipart uploads are removed by a bucket lifecycle rule)`,
         );
       }
-      const result = await collectGarbage(parsed.root, {
-        olderThanMs: opts.olderThan,
-        dryRun: opts.dryRun ?? false,
-      });
+      const now = Date.now();
+      const dryRun = opts.dryRun ?? false;
+      const files = await collectGarbage(parsed.root, { olderThanMs: opts.olderThan, dryRun, now });
+      const stores = await collectStoreGarbage(parsed.root, { cutoffMs: now - opts.olderThan, dryRun });
+      const removed = [...files.removed, ...stores.removed].sort((a, b) => compareKeys(a.path, b.path));
+      const result = { dryRun, removed, bytes: files.bytes + stores.bytes, skipped: stores.skipped };
       if (opts.json) return printJson(result);
       const verb = result.dryRun ? 'would remove' : 'removed';
       for (const e of result.removed)
         process.stdout.write(`${verb}: ${e.path} (${e.kind}, ${formatBytes(e.bytes)})\n`);
+      for (const s of result.skipped)
+        process.stderr.write(`skipped time-series store ${s.path}: ${s.reason}\n`);
       process.stdout.write(`${verb} ${result.removed.length} files (${formatBytes(result.bytes)})\n`);
     });
 

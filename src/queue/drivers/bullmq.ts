@@ -10,6 +10,7 @@ import {
 import type { Redis } from 'ioredis';
 import { connectRedis } from '../../backends/redis.ts';
 import { QueueError, ValidationError } from '../../errors.ts';
+import { maskError, maskSecretsInString } from '../../secrets/mask.ts';
 import { checkRetention } from '../retention.ts';
 import {
   type ConsumeOptions,
@@ -198,9 +199,12 @@ export function createBullmqQueue(options: BullmqQueueOptions): JobQueue {
             const permanent = isPermanentJobError(error);
             const dead = permanent || job.attempt >= attempts;
             opts.onJob?.({ job, outcome: dead ? 'dead' : 'retry', error });
+            // BullMQ stores the message and stack with the job (`queue dead` lists them): masked.
             if (permanent)
-              throw new UnrecoverableError(error instanceof Error ? error.message : String(error));
-            throw error;
+              throw new UnrecoverableError(
+                maskSecretsInString(error instanceof Error ? error.message : String(error)),
+              );
+            throw error instanceof Error ? maskError(error) : new Error(maskSecretsInString(String(error)));
           } finally {
             run.inFlight.delete(job.id);
           }

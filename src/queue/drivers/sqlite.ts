@@ -1,12 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { hostname } from 'node:os';
-import path from 'node:path';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { NotFoundError, QueueError, ValidationError } from '../../errors.ts';
 import { fromOsError } from '../../os-errors.ts';
+import { maskSecretsInString } from '../../secrets/mask.ts';
 import { parseJson } from '../../util/json-parse.ts';
+import { inTransaction, openSqlite, sqliteDiskError } from '../../util/sqlite.ts';
 import { checkRetention } from '../retention.ts';
 import {
   backoffFor,
@@ -44,38 +45,6 @@ interface Row {
   name: string;
   data: string;
   attempts: number;
-}
-
-/**
- * Opens (and creates) the SQLite connection every sluice SQLite store shares settings with, and
- * creates `schema` in it. Processes opening one new file at once (two pollers sharing a queue)
- * race to switch it to WAL and to create tables; SQLite answers some of those races with an
- * immediate "database is locked" instead of waiting, so they are retried until busyTimeoutMs.
- */
-export function openSqlite(file: string, schema: string, busyTimeoutMs = 10_000): DatabaseSync {
-  if (file !== ':memory:') mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
-  const deadline = Date.now() + busyTimeoutMs;
-  for (let attempt = 1; ; attempt++) {
-    const db = new DatabaseSync(file, { timeout: busyTimeoutMs });
-    try {
-      // WAL lets readers and one writer work at once across processes; NORMAL is durable across
-      // process crashes (a power loss may drop the last commits, never tear the file).
-      db.exec('PRAGMA journal_mode = WAL');
-      db.exec(`PRAGMA busy_timeout = ${Math.floor(busyTimeoutMs)}`);
-      db.exec('PRAGMA synchronous = NORMAL');
-      // IMMEDIATE takes the write lock first (waiting for it), so two creators never deadlock.
-      db.exec(`BEGIN IMMEDIATE; ${schema}; COMMIT;`);
-      return db;
-    } catch (error) {
-      db.close();
-      if (!/busy|locked/i.test(String(error)) || Date.now() >= deadline) throw error;
-      sleepSync(Math.min(200, 10 * attempt));
-    }
-  }
-}
-
-function sleepSync(ms: number): void {
-  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }
 
 const SCHEMA = `
@@ -154,10 +123,13 @@ export function createSqliteQueue(options: SqliteQueueOptions): JobQueue {
   try {
     db = openSqlite(options.path, SCHEMA, options.busyTimeoutMs);
   } catch (error) {
-    throw new QueueError(`Cannot open queue database ${options.path}: ${(error as Error).message}`, {
-      cause: error,
-      context: { path: options.path },
-    });
+    throw (
+      sqliteDiskError(error, options.path, 'the queue was not opened') ??
+      new QueueError(`Cannot open queue database ${options.path}: ${(error as Error).message}`, {
+        cause: error,
+        context: { path: options.path },
+      })
+    );
   }
   const owner = `${hostname()}:${process.pid}:${randomUUID()}`;
   const st = (sql: string): StatementSync => db.prepare(sql);
@@ -202,6 +174,8 @@ export function createSqliteQueue(options: SqliteQueueOptions): JobQueue {
     try {
       return fn();
     } catch (error) {
+      const full = sqliteDiskError(error, options.path, `queue ${name}: ${what} was not done`);
+      if (full) throw full;
       throw new QueueError(`Queue ${name}: ${what} failed on ${options.path}: ${(error as Error).message}`, {
         cause: error,
         context: { path: options.path, queue: name, retryable: /busy|locked/i.test(String(error)) },
@@ -212,19 +186,14 @@ export function createSqliteQueue(options: SqliteQueueOptions): JobQueue {
   const addBulkSync = (jobs: readonly JobToAdd[]): number => {
     const now = Date.now();
     let added = 0;
-    db.exec('BEGIN IMMEDIATE');
-    try {
+    inTransaction(db, () => {
       for (const job of jobs) {
         if (typeof job.id !== 'string' || job.id === '')
           throw new ValidationError('Job id must be a non-empty string');
         const data = JSON.stringify(job.data ?? null);
         added += Number(insert.run(name, job.id, job.name, data, now, now).changes);
       }
-      db.exec('COMMIT');
-    } catch (error) {
-      db.exec('ROLLBACK');
-      throw error;
-    }
+    });
     return added;
   };
 
@@ -283,7 +252,8 @@ export function createSqliteQueue(options: SqliteQueueOptions): JobQueue {
           opts.onJob?.({ job, outcome: 'completed' });
         } catch (error) {
           const dead = isPermanentJobError(error) || job.attempt >= maxAttempts;
-          const message = error instanceof Error ? error.message : String(error);
+          // Stored with the job and listed by `queue dead`: masked like every error sluice keeps.
+          const message = maskSecretsInString(error instanceof Error ? error.message : String(error));
           const runAt = dead ? Date.now() : Date.now() + backoffFor(job.attempt, backoffMs);
           guard('fail', () => reschedule.run(dead ? 'dead' : 'waiting', runAt, message, name, job.id, owner));
           opts.onJob?.({ job, outcome: dead ? 'dead' : 'retry', error });

@@ -13,6 +13,7 @@ import { NotFoundError, SluiceError, StorageError } from '../../errors.ts';
 import { fromOsError } from '../../os-errors.ts';
 import { parseJson } from '../../util/json-parse.ts';
 import { bodyBytes, bodyChunks, normalizeMetadata } from '../body.ts';
+import { contentTypeFor } from '../content-types.ts';
 import { makeDirectory, syncDirectory } from '../dir-sync.ts';
 import { etagOf, listFs } from '../fs-list.ts';
 import { assertValidKey, META_DIR, TEMP_SUFFIX } from '../keys.ts';
@@ -131,8 +132,14 @@ export function createFsStorage(options: FsStorageOptions): Storage {
     const target = sidecarOf(file);
     await makeDirectory(path.dirname(target), durable);
     const tmp = tempName(target);
-    await fsp.writeFile(tmp, JSON.stringify(sidecar), { flush: durable });
-    await fsp.rename(tmp, target);
+    try {
+      await fsp.writeFile(tmp, JSON.stringify(sidecar), { flush: durable });
+      await fsp.rename(tmp, target);
+    } catch (error) {
+      // A full disk refuses the sidecar after its temp file was created: remove that too.
+      await unlinkQuietly(tmp).catch(() => undefined);
+      throw error;
+    }
     if (durable) await syncDirectory(path.dirname(target));
   }
 
@@ -266,7 +273,8 @@ export function createFsStorage(options: FsStorageOptions): Storage {
           etag: etagOf(st),
           metadata: sidecar?.metadata ?? {},
         };
-        if (sidecar?.contentType) info.contentType = sidecar.contentType;
+        // Kept only when a put named one; otherwise by extension, as S3 stores it.
+        info.contentType = sidecar?.contentType ?? contentTypeFor(key);
         return info;
       } catch (error) {
         throw mapFsError(error, root, key, 'stat');

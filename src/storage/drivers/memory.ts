@@ -1,6 +1,7 @@
 import { Readable } from 'node:stream';
 import { AlreadyExistsError, NotFoundError } from '../../errors.ts';
 import { collectBody, md5Hex, normalizeMetadata } from '../body.ts';
+import { contentTypeFor } from '../content-types.ts';
 import { assertValidKey, assertValidPrefix, compareKeys } from '../keys.ts';
 import { scopeStorage } from '../scoped.ts';
 import type { ListEntry, ListOptions, ObjectInfo, PutOptions, Storage } from '../types.ts';
@@ -77,7 +78,7 @@ export function createMemoryStorage(options: MemoryStorageOptions = {}): Storage
         etag: obj.etag,
         metadata: { ...obj.metadata },
       };
-      if (obj.contentType) info.contentType = obj.contentType;
+      info.contentType = obj.contentType ?? contentTypeFor(key);
       return info;
     },
 

@@ -10,6 +10,7 @@ import type { ListObjectsV2CommandOutput, S3Client } from '@aws-sdk/client-s3';
 import { AlreadyExistsError, ConfigurationError, NotFoundError, StorageError } from '../../errors.ts';
 import { maskSecretsInString } from '../../secrets/mask.ts';
 import { bodyBytes, bodyStream, normalizeMetadata } from '../body.ts';
+import { contentTypeFor } from '../content-types.ts';
 import { assertValidKey, assertValidPrefix } from '../keys.ts';
 import { mapS3Error } from '../s3-errors.ts';
 import { installFastListing } from '../s3-fast-list.ts';
@@ -67,10 +68,13 @@ function credentialsFromEnv(): S3StorageOptions['credentials'] {
   return { accessKeyId, secretAccessKey, ...(sessionToken ? { sessionToken } : {}) };
 }
 
+/** The custom endpoint: the option, else AWS_ENDPOINT_URL_S3, else AWS_ENDPOINT_URL (empty = unset). */
+function endpointOf(options: S3StorageOptions): string | undefined {
+  return options.endpoint ?? (process.env.AWS_ENDPOINT_URL_S3 || process.env.AWS_ENDPOINT_URL || undefined);
+}
+
 function clientFor(options: S3StorageOptions): Promise<{ sdk: SdkModule; client: S3Client }> {
-  // Empty variables count as unset, as in the config loader.
-  const endpoint =
-    options.endpoint ?? (process.env.AWS_ENDPOINT_URL_S3 || process.env.AWS_ENDPOINT_URL || undefined);
+  const endpoint = endpointOf(options);
   const region = options.region ?? (process.env.AWS_REGION || process.env.AWS_DEFAULT_REGION || 'us-east-1');
   if (endpoint !== undefined && !URL.canParse(endpoint)) {
     const from =
@@ -142,6 +146,10 @@ export function createS3Storage(options: S3StorageOptions): Storage {
   const full = (key: string) => base + assertValidKey(key);
   const strip = (key: string) => key.slice(base.length);
   const sdk = () => clientFor(options);
+  const endpoint = endpointOf(options);
+  // `key` is the full key (base included).
+  const fail = (error: unknown, key: string, action: string) =>
+    mapS3Error(error, bucket, key, action, endpoint);
 
   async function run<T>(
     key: string,
@@ -152,8 +160,7 @@ export function createS3Storage(options: S3StorageOptions): Storage {
     try {
       return await fn(m, client);
     } catch (error) {
-      // `key` is already the full key (base included).
-      throw mapS3Error(error, bucket, key, action);
+      throw fail(error, key, action);
     }
   }
 
@@ -168,7 +175,7 @@ export function createS3Storage(options: S3StorageOptions): Storage {
       try {
         for await (const chunk of stream) parts.push(chunk as Buffer);
       } catch (error) {
-        throw mapS3Error(error, bucket, full(key), 'read');
+        throw fail(error, full(key), 'read');
       }
       return Buffer.concat(parts);
     },
@@ -183,7 +190,7 @@ export function createS3Storage(options: S3StorageOptions): Storage {
         );
         const body = out.Body as Readable;
         // The response's own length and ETag, for readers that check they got the object they
-        // listed (the poller: poller/verified-read.ts reads this well-known symbol).
+        // listed (storage/verified-read.ts reads this well-known symbol).
         Object.defineProperty(body, Symbol.for('sluice.storage.responseInfo'), {
           value: { size: out.ContentLength, etag: out.ETag === undefined ? undefined : cleanEtag(out.ETag) },
         });
@@ -208,7 +215,7 @@ export function createS3Storage(options: S3StorageOptions): Storage {
           Bucket: bucket,
           Key: k,
           Metadata: metadata,
-          ...(opts.contentType ? { ContentType: opts.contentType } : {}),
+          ContentType: opts.contentType ?? contentTypeFor(k),
         };
         const bytes = bodyBytes(body);
         if (bytes && bytes.length < threshold) {
@@ -225,7 +232,8 @@ export function createS3Storage(options: S3StorageOptions): Storage {
           params: { ...common, Body: bytes ?? bodyStream(body) },
           partSize: options.partSize ?? 8 * MiB,
           queueSize: options.queueSize ?? 4,
-          leavePartsOnError: false,
+          // Aborted below: lib-storage's own abort throws the abort's failure instead of the upload's.
+          leavePartsOnError: true,
           ...(opts.signal ? { abortController: abortControllerFor(opts.signal) } : {}),
         });
         let size = 0;
@@ -235,7 +243,18 @@ export function createS3Storage(options: S3StorageOptions): Storage {
             opts.onProgress?.(size);
           }
         });
-        const out = await upload.done();
+        const out = await upload.done().catch(async (error: unknown) => {
+          // Best effort (some S3-compatible servers cannot abort): the upload's own failure is the news.
+          if (upload.uploadId) {
+            const abort = new m.AbortMultipartUploadCommand({
+              Bucket: bucket,
+              Key: k,
+              UploadId: upload.uploadId,
+            });
+            await c.send(abort).catch(() => undefined);
+          }
+          throw error;
+        });
         if (bytes) size = bytes.length;
         return { key, size, etag: cleanEtag(out.ETag) };
       });
@@ -291,7 +310,7 @@ export function createS3Storage(options: S3StorageOptions): Storage {
             next = await pages.next();
           } catch (error) {
             if (opts.signal?.aborted) throw opts.signal.reason;
-            throw mapS3Error(error, bucket, prefix, 'list');
+            throw fail(error, prefix, 'list');
           }
           if (next.done) return;
           yield* pageRows(next.value, strip, recursive);
@@ -341,7 +360,7 @@ export function createS3Storage(options: S3StorageOptions): Storage {
           replace = {
             MetadataDirective: 'REPLACE' as const,
             Metadata: normalizeMetadata(opts.metadata),
-            ...(info.contentType ? { ContentType: info.contentType } : {}),
+            ContentType: info.contentType ?? contentTypeFor(toKey),
           };
         }
         const source = `${bucket}/${from}`.split('/').map(encodeURIComponent).join('/');

@@ -1,11 +1,12 @@
 /**
  * Reads one listed object and proves the bytes are that object, whole. A body that ends short or
  * breaks, stalls, or belongs to another version than the listing's is a read fault: transient,
- * whatever a parser made of the bytes, so the object is read again instead of going to failed/.
+ * whatever a reader made of the bytes, so the object is read again (the poller: instead of going
+ * to failed/; sync: instead of writing a truncated or mixed file).
  */
 import { Readable } from 'node:stream';
 import { isTransient, NetworkError, type SluiceError, StorageError, TimeoutError } from '../errors.ts';
-import type { Storage } from '../storage/types.ts';
+import type { Storage } from './types.ts';
 
 /**
  * What a driver may attach to a body it returns: the response's own length and ETag (the S3
@@ -38,6 +39,25 @@ export function readFaultOf(error: unknown): ReadFault | undefined {
 export interface VerifiedReadOptions {
   /** A read that receives nothing for this long is `stalled`. */
   idleTimeoutMs: number;
+  signal?: AbortSignal;
+}
+
+function urlOf(storage: Storage, key: string): string {
+  return `${storage.url}${storage.url.endsWith('/') ? '' : '/'}${key}`;
+}
+
+/** The `changed` read fault: `key` is not the listed version any more (rewritten, grown, gone). */
+export function changedSinceListed(storage: Storage, key: string, why: string): SluiceError {
+  return new StorageError(`${urlOf(storage, key)} changed since it was listed: ${why}`, {
+    context: { key, readFault: 'changed', retryable: true },
+  });
+}
+
+/** A reset says so (Node's message for a reset response body is a bare "aborted"). */
+function whyBroken(cause: unknown): string {
+  const { code, message } = cause as { code?: unknown; message?: unknown };
+  if (code === 'ECONNRESET' || code === 'EPIPE') return `connection reset (${code})`;
+  return String(message ?? cause);
 }
 
 export class VerifiedRead {
@@ -78,7 +98,8 @@ export class VerifiedRead {
     listed: ListedObject,
     options: VerifiedReadOptions,
   ): Promise<VerifiedRead> {
-    return new VerifiedRead(storage, listed, await storage.getStream(listed.key), options);
+    const body = await storage.getStream(listed.key, options.signal ? { signal: options.signal } : {});
+    return new VerifiedRead(storage, listed, body, options);
   }
 
   /**
@@ -169,22 +190,16 @@ export class VerifiedRead {
   }
 
   private where(): string {
-    const url = this.storage.url;
-    return `${url}${url.endsWith('/') ? '' : '/'}${this.listed.key}`;
+    return urlOf(this.storage, this.listed.key);
   }
 
   private changed(why: string): SluiceError {
-    return new StorageError(
-      `${this.where()} changed since it was listed: ${why}; it is read at the next poll`,
-      {
-        context: { key: this.listed.key, readFault: 'changed', retryable: true },
-      },
-    );
+    return changedSinceListed(this.storage, this.listed.key, why);
   }
 
   private broken(cause: unknown): SluiceError {
     return new NetworkError(
-      `${this.where()}: the read broke after ${this.bytes} of ${this.listed.size} bytes: ${(cause as Error).message}`,
+      `${this.where()}: the read broke after ${this.bytes} of ${this.listed.size} bytes: ${whyBroken(cause)}`,
       // A body that breaks says nothing about the content; a non-network cause (EIO) is not retried now.
       {
         cause,
