@@ -12,6 +12,8 @@ export interface ProxyRates {
   stallMs: number;
   slowDown: number;
   slowDownOther: number;
+  /** Uploads (PutObject, UploadPart) cut by a reset after half their body. */
+  putReset: number;
 }
 
 export interface Profile {
@@ -44,6 +46,7 @@ const PROXY: ProxyRates = {
   stallMs: 1500,
   slowDown: 0.04,
   slowDownOther: 0.03,
+  putReset: 0.03,
 };
 const API: ApiFaultRates = {
   unavailable: 0.2,
@@ -57,7 +60,7 @@ export const PROFILES: Record<Profile['name'], Profile> = {
   short: {
     name: 'short',
     rounds: 4,
-    batchesPerRound: 10,
+    batchesPerRound: 8,
     recordsPerBatch: [200, 400],
     fetchGapMs: [200, 900],
     pollerKills: 2,

@@ -77,7 +77,7 @@ export function printFinal(input: FinalInput, log: (l: string) => void): number 
   );
   log('faults injected:');
   log(
-    `  S3 proxy: ${p.requests} requests, ${p.resets} resets mid-body, ${p.shorts} short bodies, ${p.stalls} stalls, ${p.slowDowns} 503 SlowDown`,
+    `  S3 proxy: ${p.requests} requests, ${p.resets} resets mid-body, ${p.shorts} short bodies, ${p.stalls} stalls, ${p.slowDowns} 503 SlowDown, ${p.putResets} of ${p.puts} uploads reset mid-body`,
   );
   log(
     `  HTTP API: ${a.requests} requests, ${a.unavailable} 503, ${a.resets} resets mid-body, ${a.stalls} stalls`,
