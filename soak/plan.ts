@@ -76,7 +76,7 @@ export const PROFILES: Record<Profile['name'], Profile> = {
   },
   long: {
     name: 'long',
-    rounds: 24,
+    rounds: 20,
     batchesPerRound: 10,
     recordsPerBatch: [150, 400],
     fetchGapMs: [200, 1200],
