@@ -53,12 +53,12 @@ export class Daemon {
     }
   }
 
-  /** kill -9 of the running process (the supervisor restarts it). */
+  /** kill -9 of the running process (the supervisor restarts it); false when none was running. */
   async kill9(): Promise<boolean> {
     const proc = this.current;
     if (!proc || proc.child.exitCode !== null || proc.child.signalCode !== null) return false;
     await proc.kill9();
-    return true;
+    return proc.killed;
   }
 
   /** SIGTERM, then SIGKILL (uncounted) after `graceMs`; no restart. */

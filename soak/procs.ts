@@ -21,7 +21,7 @@ export interface SluiceProc {
   pid: number;
   child: ChildProcess;
   ended: Promise<Ended>;
-  /** True once the soak killed it with SIGKILL. */
+  /** True once it ended by the soak's SIGKILL (not when it had exited on its own first). */
   readonly killed: boolean;
   stdout(): string;
   stderr(): string;
@@ -96,6 +96,7 @@ export class Procs {
     this.live.set(pid, { kind });
     let out = '';
     let err = '';
+    let killRequested = false;
     let killed = false;
     const logFile = path.join(this.logDir, `${kind}.log`);
     appendFileSync(logFile, `\n=== ${new Date().toISOString()} pid ${pid}: sluice ${args.join(' ')}\n`);
@@ -115,6 +116,12 @@ export class Procs {
         if (out)
           appendFileSync(logFile, `--- stdout\n${out.slice(0, 8192)}${out.length > 8192 ? '\n…' : ''}\n`);
         appendFileSync(logFile, `=== pid ${pid} ended: code ${code} signal ${signal}\n`);
+        // Counted only when the kill is what ended it: a process that exited on its own just
+        // before the signal was not killed.
+        if (killRequested && signal === 'SIGKILL') {
+          killed = true;
+          stats.kills++;
+        }
         if (!killed && code !== 0 && code !== null) stats.failures++;
         resolve({ code, signal });
       });
@@ -132,8 +139,7 @@ export class Procs {
       kill9: async () => {
         if (child.exitCode !== null || child.signalCode !== null) return;
         this.sampleOne(pid, stats);
-        killed = true;
-        stats.kills++;
+        killRequested = true;
         child.kill('SIGKILL');
         await ended;
       },
