@@ -3,10 +3,9 @@
  * casting and the search for bad rows all happen inside DuckDB; JavaScript only reads the header.
  * Output is written to a temp file, hashed, and published to the lake with one atomic put.
  */
-import { createWriteStream, existsSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import path from 'node:path';
-import { pipeline } from 'node:stream/promises';
 import type { Config } from '../config/config.ts';
 import type { Environment } from '../config/schema.ts';
 import { type DuckDBConnection, Engine, quoteLiteral } from '../engine/duckdb.ts';
@@ -30,6 +29,7 @@ import { type ColumnRecord, writeLoadRecord } from './load-records.ts';
 import { type PipelineOptions, storageOptionsFrom } from './options.ts';
 import type { ProgressFn } from './progress.ts';
 import { type ColumnSchema, duckdbColumnsLiteral, loadSchemaFile, parseSchema } from './schema.ts';
+import { downloadVerified } from './verified-get.ts';
 
 export interface IngestCsvOptions {
   /** Write bad rows here (CSV) and load the good ones, instead of failing with E003. */
@@ -185,7 +185,7 @@ export class DataIngester {
       this.options.storageOptions ?? storageOptionsFrom(this.config),
     );
     const target = path.join(dir, 'input.csv');
-    await pipeline(await storage.getStream(key), createWriteStream(target));
+    await downloadVerified(storage, key, target);
     return target;
   }
 

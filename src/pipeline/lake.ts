@@ -9,13 +9,13 @@ import { randomBytes } from 'node:crypto';
 import * as fsp from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { pipeline } from 'node:stream/promises';
 import { z } from 'zod';
 import { ENVIRONMENTS, type Environment } from '../config/schema.ts';
 import { NotFoundError, ValidationError } from '../errors.ts';
 import type { Storage } from '../storage/types.ts';
 import { removeAtExit } from '../util/exit-cleanup.ts';
-import { SHA256_META, sha256Stream } from './hashing.ts';
+import { SHA256_META } from './hashing.ts';
+import { downloadVerified, getVerified, sha256Verified } from './verified-get.ts';
 
 export const LAYERS = ['landing', 'staging'] as const;
 export const MANIFEST_KEY = '_manifest.json';
@@ -81,7 +81,7 @@ export class Lake {
     const store = this.env(env);
     let raw: Buffer;
     try {
-      raw = await store.get(MANIFEST_KEY);
+      raw = await getVerified(store, MANIFEST_KEY);
     } catch (error) {
       if (error instanceof NotFoundError) return undefined;
       throw error;
@@ -111,11 +111,11 @@ export class Lake {
     return { files };
   }
 
-  /** A local file DuckDB can read: the file itself on disk, else a download into `tmpDir`. */
+  /** A local file DuckDB can read: the file itself on disk, else a verified download into `tmpDir`. */
   async localFile(store: Storage, key: string, tmpDir: string): Promise<string> {
     if (store.capabilities.localFiles && store.localPath) return store.localPath(key);
     const target = path.join(tmpDir, `${randomBytes(6).toString('hex')}-${path.posix.basename(key)}`);
-    await pipeline(await store.getStream(key), (await fsp.open(target, 'w')).createWriteStream());
+    await downloadVerified(store, key, target);
     return target;
   }
 
@@ -124,7 +124,7 @@ export class Lake {
     const info = await store.stat(key);
     const known = info.metadata[SHA256_META];
     if (known) return known;
-    return sha256Stream(await store.getStream(key));
+    return sha256Verified(store, key);
   }
 }
 

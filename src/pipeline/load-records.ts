@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { NotFoundError } from '../errors.ts';
 import type { Storage } from '../storage/types.ts';
+import { getVerified } from './verified-get.ts';
 
 const columnSchema = z.object({ name: z.string(), type: z.string() });
 export type ColumnRecord = z.infer<typeof columnSchema>;
@@ -43,7 +44,7 @@ export async function readLoadRecord(
   datasetPath: string,
 ): Promise<DatasetRecord | undefined> {
   try {
-    const raw = await envStore.get(recordKey(datasetPath));
+    const raw = await getVerified(envStore, recordKey(datasetPath));
     return datasetRecordSchema.parse(JSON.parse(raw.toString('utf8')));
   } catch (error) {
     if (error instanceof NotFoundError) return undefined;

@@ -9,12 +9,13 @@ import { ENVIRONMENTS, type Environment } from '../config/schema.ts';
 import { Engine, quoteLiteral } from '../engine/duckdb.ts';
 import { NotFoundError, PromotionError, type SluiceError } from '../errors.ts';
 import { openStorage } from '../storage/open.ts';
-import { SHA256_META, sha256Stream } from './hashing.ts';
+import { SHA256_META } from './hashing.ts';
 import { assertEnv, type EnvManifest, Lake, type LakeFile, makeTempDir, newVersionId } from './lake.ts';
 import { readLoadRecord } from './load-records.ts';
 import { type PipelineOptions, storageOptionsFrom } from './options.ts';
 import type { ProgressFn } from './progress.ts';
 import { type PruneOptions, type PruneResult, pruneVersions } from './prune.ts';
+import { getVerified, sha256Verified } from './verified-get.ts';
 
 export interface PromoteOptions {
   dryRun?: boolean;
@@ -81,7 +82,7 @@ export class DataPromoter {
     const info = await store.stat(key);
     if (info.size !== f.size) throw changedDuringPromotion(from, f.path, `size ${f.size} → ${info.size}`);
     if (!f.sha256) return;
-    const actual = await sha256Stream(await store.getStream(key));
+    const actual = await sha256Verified(store, key);
     if (actual !== f.sha256) throw changedDuringPromotion(from, f.path, 'sha256 differs');
   }
 
@@ -269,7 +270,7 @@ export class DataPromoter {
     if (!id) throw new PromotionError(`No backups of ${e} to roll back to`, { context: { env: e } });
     let raw: Buffer;
     try {
-      raw = await store.get(`_backups/${id}.json`);
+      raw = await getVerified(store, `_backups/${id}.json`);
     } catch (error) {
       if (error instanceof NotFoundError) {
         throw new PromotionError(`No backup ${id} for ${e}; backups: ${ids.join(', ') || 'none'}`, {

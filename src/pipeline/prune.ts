@@ -5,6 +5,7 @@
  */
 import type { Environment } from '../config/schema.ts';
 import type { EnvManifest, Lake } from './lake.ts';
+import { getVerified } from './verified-get.ts';
 
 export interface PruneOptions {
   /** Backups kept (newest first); older backup manifests are deleted. @default 10 */
@@ -36,7 +37,7 @@ export async function pruneVersions(
   const current = await lake.readManifest(env);
   for (const f of current?.files ?? []) referenced.add(f.key);
   for (const key of kept) {
-    const m = JSON.parse((await store.get(key)).toString('utf8')) as EnvManifest;
+    const m = JSON.parse((await getVerified(store, key)).toString('utf8')) as EnvManifest;
     for (const f of m.files) referenced.add(f.key);
   }
   const result: PruneResult = { deletedBackups: backups.slice(keep), deletedFiles: [], bytes: 0 };
