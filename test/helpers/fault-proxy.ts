@@ -198,6 +198,12 @@ export async function startFaultProxy(target: string, seed = Date.now() >>> 0): 
       },
     );
     forward.on('error', () => res.destroy());
+    // A client that goes away mid-request (killed, reset) takes the upstream request with it, as
+    // its closed TCP connection would reach a real server: s3rver must not be left waiting for a
+    // body that never comes, or writing a response nobody reads.
+    res.on('close', () => {
+      if (!res.writableFinished) forward.destroy();
+    });
     req.pipe(forward);
   });
   server.keepAliveTimeout = 1000;

@@ -5,6 +5,8 @@ import path from 'node:path';
 
 export interface S3rverHandle {
   endpoint: string;
+  /** Resolves if the server process ends before stop() (a crash), with its exit and stderr. */
+  crashed: Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>;
   stop(): Promise<void>;
 }
 
@@ -39,9 +41,19 @@ export async function startS3rver(): Promise<S3rverHandle> {
       reject(new Error(`s3rver exited with ${code} before listening: ${stderr}`));
     });
   });
+  let stopping = false;
+  const crashed = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>(
+    (resolve) => {
+      child.once('exit', (code, signal) => {
+        if (!stopping) resolve({ code, signal, stderr });
+      });
+    },
+  );
   return {
     endpoint: `http://127.0.0.1:${port}`,
+    crashed,
     async stop() {
+      stopping = true;
       if (child.exitCode === null) {
         const exited = new Promise((r) => child.once('exit', r));
         child.kill('SIGTERM');
