@@ -128,11 +128,20 @@ export async function runFlow(
     }
   })();
 
-  await Promise.all([timeline, feed]);
-  const settleStart = Date.now();
-  const settle = await waitForDrain(world, url, name, profile.settleTimeoutMs);
-  const settleMs = Date.now() - settleStart;
-  await Promise.all([poller.stop(), worker.stop()]);
+  let settle: { ok: boolean; state: string };
+  let settleMs: number;
+  try {
+    // allSettled first: a failed feed must not leave the timeline holding the disk full.
+    const [t, f] = await Promise.allSettled([timeline, feed]);
+    if (t.status === 'rejected') throw t.reason;
+    if (f.status === 'rejected') throw f.reason;
+    const settleStart = Date.now();
+    settle = await waitForDrain(world, url, name, profile.settleTimeoutMs);
+    settleMs = Date.now() - settleStart;
+  } finally {
+    world.disk.free();
+    await Promise.all([poller.stop(), worker.stop()]);
+  }
   return {
     queueUrl: url,
     queueName: name,

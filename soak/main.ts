@@ -68,12 +68,27 @@ try {
   const plans: RoundPlan[] = [];
   const reports: RoundReport[] = [];
   const claimed = new Set<string>();
-  for (let round = 1; round <= profile.rounds && !interrupted; round++) {
+  // The test S3 server is not under test: if it dies, the run stops and says so.
+  let s3rverDied: string | undefined;
+  void w.s3rver.crashed.then((c) => {
+    s3rverDied = `s3rver (the test S3 server) exited (code ${c.code}, signal ${c.signal}): ${c.stderr.trim().slice(-1500) || 'no stderr'}`;
+    log(`soak: ${s3rverDied}`);
+  });
+  let aborted: string | undefined;
+  for (let round = 1; round <= profile.rounds && !interrupted && !aborted; round++) {
     const roundStart = Date.now();
     const plan = planRound(profile, round, rng, firstKind);
     plans.push(plan);
-    const flow = await runFlow(w, plan, profile, rng);
-    const stages = await runStages(w, plan, profile, rng);
+    let flow: Awaited<ReturnType<typeof runFlow>>;
+    let stages: Awaited<ReturnType<typeof runStages>>;
+    try {
+      flow = await runFlow(w, plan, profile, rng);
+      stages = await runStages(w, plan, profile, rng);
+    } catch (error) {
+      aborted = `round ${round} stopped: ${(error as Error).message}${s3rverDied ? ` — ${s3rverDied}` : ''}`;
+      log(`! ${aborted}`);
+      break;
+    }
     const objects = await roundObjects(w, claimed);
     const lake = checkLake(plan, objects, { spoiled: flow.fetchSpoiled });
     const { queue, worker } = await checkQueue(flow.queueUrl, flow.queueName, objects);
@@ -94,7 +109,10 @@ try {
     reports.push(report);
     printRound(report, profile.rounds, log);
   }
-  exitCode = printFinal({ world: w, profile, seed, reports, totals, ms: Date.now() - started }, log);
+  exitCode = printFinal(
+    { world: w, profile, seed, reports, totals, ms: Date.now() - started, ...(aborted ? { aborted } : {}) },
+    log,
+  );
 } catch (error) {
   process.stderr.write(`soak: aborted: ${(error as Error).stack ?? String(error)}\n`);
   exitCode = 1;

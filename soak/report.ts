@@ -51,6 +51,8 @@ export interface FinalInput {
   reports: RoundReport[];
   totals: Map<string, Tally>;
   ms: number;
+  /** Why the run stopped before its last round. */
+  aborted?: string;
 }
 
 function table(rows: string[][], log: (l: string) => void): void {
@@ -141,6 +143,7 @@ export function printFinal(input: FinalInput, log: (l: string) => void): number 
   if (world.disk.windows === 0 || (world.disk.mode === 'tmpfs' && world.disk.fillerEnospc === 0))
     missing.push('full disk');
   const problems = [
+    ...(input.aborted ? [`run stopped early: ${input.aborted}`] : []),
     ...(lost > 0 ? [`lost ${lost}`] : []),
     ...(duplicated > 0 ? [`duplicated ${duplicated}`] : []),
     ...(unsettled > 0 ? [`${unsettled} rounds did not drain`] : []),
