@@ -142,6 +142,9 @@ export function printFinal(input: FinalInput, log: (l: string) => void): number 
     missing.push('Redis restarts');
   if (world.disk.windows === 0 || (world.disk.mode === 'tmpfs' && world.disk.fillerEnospc === 0))
     missing.push('full disk');
+  // A full disk no sluice process ever ran into tested nothing.
+  if (world.disk.mode === 'tmpfs' ? enospcTotal === 0 : world.disk.layerInjected() === 0)
+    missing.push('ENOSPC seen by sluice');
   const problems = [
     ...(input.aborted ? [`run stopped early: ${input.aborted}`] : []),
     ...(lost > 0 ? [`lost ${lost}`] : []),
