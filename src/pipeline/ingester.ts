@@ -8,7 +8,7 @@ import * as fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { Config } from '../config/config.ts';
 import type { Environment } from '../config/schema.ts';
-import { type DuckDBConnection, Engine, quoteLiteral } from '../engine/duckdb.ts';
+import { type DuckDBConnection, Engine, quoteLiteral, wrapDuckDBError } from '../engine/duckdb.ts';
 import { NotFoundError, SchemaValidationError, type SluiceError, toSluiceError } from '../errors.ts';
 import {
   checkCsvForDuckdb,
@@ -223,6 +223,9 @@ export class DataIngester {
         const res = await conn.runAndReadAll(copy(''));
         rows = Number((res.getRowObjectsJS()[0] as { Count: bigint }).Count);
       } catch (error) {
+        // A full disk is not the file's fault: E012 naming where, never E003 about the CSV.
+        const wrapped = wrapDuckDBError(error, { file: display });
+        if (wrapped.code === 'E012') throw wrapped;
         const { rejects, total } = await collectRejects(conn, readCsv).catch(() => ({
           rejects: [],
           total: 0,
