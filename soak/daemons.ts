@@ -16,7 +16,9 @@ export interface ExitNote {
 /** First line of stderr that looks like an error (sluice prints `E0xx: …`). */
 export function errorLine(stderr: string): string {
   const lines = stderr.split('\n').filter((l) => l.trim() !== '');
-  return (lines.find((l) => /\bE0\d\d\b/.test(l)) ?? lines.at(-1) ?? '').slice(0, 300);
+  // The CLI's own last word (`E012: …`) beats a code quoted inside an earlier JSON log line.
+  const line = lines.findLast((l) => /^E0\d\d: /.test(l)) ?? lines.find((l) => /\bE0\d\d\b/.test(l));
+  return (line ?? lines.at(-1) ?? '').slice(0, 300);
 }
 
 export class Daemon {
