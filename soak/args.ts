@@ -15,7 +15,7 @@ export interface SoakArgs {
 
 export const USAGE = `usage: npm run soak -- [--short] [--seed N] [--rounds N] [--keep] [--no-tmpfs] [--disk-size 48m]
 
-  --short       the CI profile (4 rounds, a few minutes); default is the long profile (20 rounds, about half an hour)
+  --short       the CI profile (4 rounds, a few minutes); default is the long profile (20 rounds, about 20 minutes)
   --seed N      replay the fault plan of a run (printed at its start)
   --rounds N    override the profile's number of rounds
   --keep        keep the run folder with every process's log
