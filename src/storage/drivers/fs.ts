@@ -223,15 +223,12 @@ export function createFsStorage(options: FsStorageOptions): Storage {
           await pipeline(counted, out, ...(opts.signal ? [{ signal: opts.signal }] : []));
           return fsp.stat(tmp);
         });
+        // A content type the extension already implies is not kept (stat derives it): no
+        // sidecar for a file that has nothing else to remember.
+        const contentType = opts.contentType === contentTypeFor(key) ? undefined : opts.contentType;
         const sidecar: Sidecar | undefined =
-          opts.contentType || Object.keys(metadata).length > 0
-            ? {
-                ino: st.ino,
-                size,
-                mtimeMs: st.mtimeMs,
-                metadata,
-                ...(opts.contentType ? { contentType: opts.contentType } : {}),
-              }
+          contentType || Object.keys(metadata).length > 0
+            ? { ino: st.ino, size, mtimeMs: st.mtimeMs, metadata, ...(contentType ? { contentType } : {}) }
             : undefined;
         // Normally the sidecar goes first, so the file is never visible without its metadata.
         // A create-if-absent may fail, and must not touch the existing file's sidecar: it goes after.
