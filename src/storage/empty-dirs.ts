@@ -1,12 +1,11 @@
 /**
  * Folders under a local output that deletes left empty are removed, up to its root: on S3 a
  * "folder" ends with its last object, and a reader globbing a local copy should see the same
- * tree (a rewritten partitioned output left `region=b/` behind). A folder holding only an empty
- * metadata folder is empty too.
+ * tree (a rewritten partitioned output left `region=b/` behind). Object metadata lives under the
+ * root's `_sluice/meta/`, so no metadata folder keeps a data folder alive.
  */
 import * as fsp from 'node:fs/promises';
 import path from 'node:path';
-import { META_DIR } from './keys.ts';
 
 /** Removes each file's parent folders while they are empty, deepest first; never `root`. */
 export async function removeEmptyParents(root: string, files: readonly string[]): Promise<void> {
@@ -26,11 +25,6 @@ export async function removeEmptyParents(root: string, files: readonly string[])
 }
 
 async function removeIfEmpty(dir: string): Promise<void> {
-  try {
-    await fsp.rmdir(path.join(dir, META_DIR));
-  } catch {
-    // Absent, or it still holds a sidecar: the folder is not empty then.
-  }
   try {
     await fsp.rmdir(dir);
   } catch {

@@ -7,7 +7,7 @@ import * as fsp from 'node:fs/promises';
 import path from 'node:path';
 import { StorageError } from '../errors.ts';
 import { fromOsError } from '../os-errors.ts';
-import { assertValidPrefix, compareKeys, RESERVED_SEGMENTS, TEMP_SUFFIX } from './keys.ts';
+import { assertValidPrefix, compareKeys, LEGACY_META_DIR, RESERVED_SEGMENTS, TEMP_SUFFIX } from './keys.ts';
 import type { ListEntry, ListOptions } from './types.ts';
 
 /** The fs driver's etag: changes whenever the file is replaced or rewritten. */
@@ -15,7 +15,7 @@ export function etagOf(st: { ino: number; size: number; mtimeMs: number }): stri
   return `${st.ino.toString(16)}-${st.size.toString(16)}-${Math.round(st.mtimeMs * 1000).toString(16)}`;
 }
 
-/** Sluice's own files (metadata folders, temp files), never listed. */
+/** Sluice's own files (`_sluice/`, legacy `.sluice-meta/` folders, temp files), never listed. */
 export function isHidden(name: string): boolean {
   return RESERVED_SEGMENTS.has(name) || name.endsWith(TEMP_SUFFIX);
 }
@@ -24,9 +24,14 @@ export function isHidden(name: string): boolean {
  * Walks the tree in S3's order: at each level, folders sort as `name/`, so `a-b` (0x2d) comes
  * before `a/x` (0x2f) exactly as the flat keys would sort. Lazily, so huge trees stream. One
  * generator with an explicit stack of pending entries: nested `yield*` generators cost a promise
- * per entry per level, which was a third of walking a 2,000-file tree.
+ * per entry per level, which was a third of walking a 2,000-file tree. `onLegacyMeta` runs (and
+ * is awaited) when a folder holds a legacy `.sluice-meta/` folder: the driver migrates it.
  */
-export async function* listFs(root: string, opts: ListOptions): AsyncIterable<ListEntry> {
+export async function* listFs(
+  root: string,
+  opts: ListOptions,
+  onLegacyMeta?: () => Promise<unknown>,
+): AsyncIterable<ListEntry> {
   const prefix = assertValidPrefix(opts.prefix ?? '');
   const recursive = opts.recursive ?? true;
   const cut = prefix.lastIndexOf('/');
@@ -55,11 +60,14 @@ export async function* listFs(root: string, opts: ListOptions): AsyncIterable<Li
       );
     }
     const items: Pending[] = [];
+    let legacy = false;
     for (const e of entries) {
+      if (e.name === LEGACY_META_DIR) legacy = e.isDirectory();
       if (!e.name.startsWith(filter) || isHidden(e.name)) continue;
       if (e.isDirectory()) items.push({ rel: `${dirRel}${e.name}/`, folder: true });
       else if (e.isFile()) items.push({ rel: dirRel + e.name, folder: false });
     }
+    if (legacy && onLegacyMeta) await onLegacyMeta();
     return items.sort((a, b) => compareKeys(a.rel, b.rel));
   }
 

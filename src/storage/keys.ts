@@ -1,9 +1,16 @@
 import { InvalidKeyError } from '../errors.ts';
 
-/** Folder names sluice keeps beside objects on disk; never valid as a key segment. */
-/** Folder beside objects on local disk holding their metadata sidecars. */
-export const META_DIR = '.sluice-meta';
-export const RESERVED_SEGMENTS = new Set([META_DIR]);
+/**
+ * sluice's one reserved folder per storage root: object metadata of a local root lives in
+ * `_sluice/meta/` (see fs-meta.ts). Reserved at any depth, not only at the root, because a
+ * folder inside one root is often opened as a root of its own (a writer's task folder, a sync
+ * source): its `_sluice/` must stay invisible to listings and syncs of the outer root too.
+ */
+export const SLUICE_DIR = '_sluice';
+/** Where earlier sluice versions kept metadata: a folder beside the objects in every data folder. */
+export const LEGACY_META_DIR = '.sluice-meta';
+/** Folder names that are sluice's; never valid as a key segment, never listed. */
+export const RESERVED_SEGMENTS = new Set([SLUICE_DIR, LEGACY_META_DIR]);
 export const TEMP_SUFFIX = '.sluice-tmp';
 const MAX_KEY_BYTES = 1024;
 
@@ -45,6 +52,15 @@ export function assertValidPrefix(prefix: string): string {
     });
   }
   return prefix;
+}
+
+/** True when any segment of `key` is sluice's (a reserved folder or a temp file): never listed. */
+export function hasReservedSegment(key: string): boolean {
+  // Every reserved name contains 'sluice': listings call this once per key.
+  if (!key.includes('sluice')) return false;
+  for (const segment of key.split('/'))
+    if (RESERVED_SEGMENTS.has(segment) || segment.endsWith(TEMP_SUFFIX)) return true;
+  return false;
 }
 
 export function isValidKey(key: string): boolean {

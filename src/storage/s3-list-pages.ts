@@ -14,7 +14,7 @@
  */
 import type { ListObjectsV2CommandInput, ListObjectsV2CommandOutput } from '@aws-sdk/client-s3';
 import { S3AccessError } from '../errors.ts';
-import { compareKeys } from './keys.ts';
+import { compareKeys, hasReservedSegment } from './keys.ts';
 import type { ListEntry } from './types.ts';
 
 export type ListPageRequest = Pick<
@@ -231,16 +231,22 @@ export function pageRows(
   const rows: ListEntry[] = [];
   for (const o of page.Contents ?? []) {
     if (o.Key === undefined) continue;
+    const key = strip(o.Key);
+    // sluice's own (a local root's `_sluice/` uploaded by another tool): no key sluice can use.
+    if (hasReservedSegment(key)) continue;
     rows.push({
       type: 'object',
-      key: strip(o.Key),
+      key,
       size: Number(o.Size ?? 0),
       mtime: o.LastModified ?? new Date(0),
       etag: cleanEtag(o.ETag),
     });
   }
-  for (const p of page.CommonPrefixes ?? [])
-    if (p.Prefix) rows.push({ type: 'prefix', prefix: strip(p.Prefix) });
+  for (const p of page.CommonPrefixes ?? []) {
+    if (!p.Prefix) continue;
+    const prefix = strip(p.Prefix);
+    if (!hasReservedSegment(prefix)) rows.push({ type: 'prefix', prefix });
+  }
   if (!recursive) rows.sort((a, b) => compareKeys(entryKey(a), entryKey(b)));
   return rows;
 }

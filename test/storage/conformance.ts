@@ -167,6 +167,9 @@ export function storageConformance(
         'a/./b',
         'trailing/',
         '.sluice-meta/x',
+        '_sluice/meta/x.json',
+        'a/_sluice/x',
+        '_sluice',
       ]) {
         await expectCode(storage.put(bad, 'x'), 'E010');
         await expectCode(storage.get(bad), 'E010');
