@@ -2,18 +2,22 @@
  * Moves a local root's legacy sidecars (`<dir>/.sluice-meta/<name>.json`, kept beside the data
  * by earlier versions) to `<root>/_sluice/meta/<key>.json`.
  *
- * Crash-safe: every sidecar of a folder is copied first (temp file, fsync, link, directory
- * fsync), and only then are that folder's old files removed, so a kill -9 at any moment leaves
- * each sidecar in the old place, the new one or both, and the next pass finishes the job. A
- * sidecar already in the new place wins (a put wrote it since). Dropped, not moved: sidecars
- * that describe no current file (deleted or rewritten since), and those holding nothing but the
- * content type the extension implies (the driver no longer keeps those).
+ * Crash-safe: every sidecar of a folder first gets its new name as a hard link (the same file,
+ * whose bytes the old driver made durable: no copy and no file fsync; 3,000 sidecars took 2.7 s
+ * with copies, mostly fsyncs, and 0.7 s with links), the new folders are fsynced, and only then
+ * are the old names removed. A kill -9 at any moment leaves each sidecar in the old place, the
+ * new one or both, and the next pass finishes the job. A sidecar already in the new place wins (a
+ * put wrote it since). Where hard links fail (another file system), a durable copy.
+ *
+ * Dropped, not moved: sidecars that describe no current file (deleted or rewritten since), and
+ * those holding nothing but the content type the extension implies (the driver keeps none).
  */
 import type { Dirent } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import path from 'node:path';
 import pLimit from 'p-limit';
 import { contentTypeFor } from './content-types.ts';
+import { makeDirectory, syncDirectory } from './dir-sync.ts';
 import {
   isBound,
   parseSidecar,
@@ -33,7 +37,7 @@ export interface MigrationResult {
   folders: number;
 }
 
-/** Sidecars copied at once: their fsyncs overlap and share directory fsyncs. */
+/** Sidecars read, checked and linked at once. */
 const COPY_CONCURRENCY = 16;
 
 /**
@@ -78,6 +82,7 @@ async function migrateFolder(
   result.folders += 1;
   const limit = pLimit(COPY_CONCURRENCY);
   const done: string[] = [];
+  const linkedInto = new Set<string>();
   const entries = await readFolder(metaDir);
   await Promise.all(
     entries.map((e) =>
@@ -92,17 +97,53 @@ async function migrateFolder(
         // Gone: a concurrent pass has taken it.
         if (text === undefined) return;
         if (await worthKeeping(root, key, parseSidecar(text))) {
-          await publishText(sidecarPath(root, key), text, durable, true);
+          const target = sidecarPath(root, key);
+          const linked = await linkOrCopy(old, target, text, durable);
+          if (linked === 'gone') return;
+          if (linked === 'linked') linkedInto.add(path.dirname(target));
           result.moved += 1;
         } else result.dropped += 1;
         done.push(old);
       }),
     ),
   );
-  // Every copy is durable by now: only then may the originals go.
+  // Every new name is durable by now (copies fsync their own folder): only then may the old go.
+  if (durable) await Promise.all([...linkedInto].map((dir) => syncDirectory(dir)));
   for (const old of done) await unlinkQuietly(old);
   // Not empty: something sluice did not write is in it, and stays.
   await fsp.rmdir(metaDir).catch(() => undefined);
+}
+
+/**
+ * Gives `old` the name `target`: 'linked' (a hard link, same bytes), 'kept' (a sidecar is there
+ * already and wins, or it was copied), 'gone' (`old` vanished: a concurrent pass took it).
+ */
+async function linkOrCopy(
+  old: string,
+  target: string,
+  text: string,
+  durable: boolean,
+): Promise<'linked' | 'kept' | 'gone'> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await fsp.link(old, target);
+      return 'linked';
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'EEXIST') return 'kept';
+      if (code === 'ENOENT' && attempt === 0) {
+        await makeDirectory(path.dirname(target), durable);
+        continue;
+      }
+      if (code === 'ENOENT') return 'gone';
+      // No hard links across these folders (another mount, a file system without them).
+      if (code === 'EXDEV' || code === 'EPERM' || code === 'ENOTSUP' || code === 'EMLINK') {
+        await publishText(target, text, durable, true);
+        return 'kept';
+      }
+      throw error;
+    }
+  }
 }
 
 /** A sidecar bound to the current file, with something the extension does not say. */
