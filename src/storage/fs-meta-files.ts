@@ -10,7 +10,7 @@ import * as fsp from 'node:fs/promises';
 import path from 'node:path';
 import { parseJson } from '../util/json-parse.ts';
 import { makeDirectory, syncDirectory } from './dir-sync.ts';
-import { LEGACY_META_DIR, SLUICE_DIR, TEMP_SUFFIX } from './keys.ts';
+import { LEGACY_META_DIR, META_SUBDIR, SLUICE_DIR, TEMP_SUFFIX } from './keys.ts';
 
 /**
  * A file's inode number can be reused once the file is replaced, so a sidecar names the inode,
@@ -29,7 +29,7 @@ export interface Sidecar {
 export const MIGRATED_MARKER = '.migrated';
 
 export function metaHome(root: string): string {
-  return path.join(root, SLUICE_DIR, 'meta');
+  return path.join(root, SLUICE_DIR, META_SUBDIR);
 }
 
 export function sidecarPath(root: string, key: string): string {

@@ -55,7 +55,7 @@ export async function migrateLegacySidecars(root: string, durable: boolean): Pro
     for (const e of entries) {
       if (!e.isDirectory()) continue;
       if (e.name === LEGACY_META_DIR) await migrateFolder(root, rel, path.join(dir, e.name), durable, result);
-      else if (!RESERVED_SEGMENTS.has(e.name)) pending.push(`${rel}${e.name}/`);
+      else if (!RESERVED_SEGMENTS.has(e.name) && e.name !== SLUICE_DIR) pending.push(`${rel}${e.name}/`);
     }
   }
   return result;

@@ -15,7 +15,7 @@ import * as fsp from 'node:fs/promises';
 import path from 'node:path';
 import { NotFoundError, StorageError } from '../errors.ts';
 import { MIGRATED_MARKER } from './fs-meta-files.ts';
-import { LEGACY_META_DIR, RESERVED_SEGMENTS, SLUICE_DIR, TEMP_SUFFIX } from './keys.ts';
+import { LEGACY_META_DIR, META_SUBDIR, RESERVED_SEGMENTS, SLUICE_DIR, TEMP_SUFFIX } from './keys.ts';
 
 export interface GarbageOptions {
   /** Only remove entries last modified longer ago than this. @default 24 h */
@@ -105,7 +105,7 @@ export async function collectGarbage(root: string, options: GarbageOptions = {})
 
   /** `<dir>/_sluice/meta/`: the sidecars of the objects under `dir`, mirroring their folders. */
   async function collectMetaHome(dir: string): Promise<void> {
-    const home = path.join(dir, SLUICE_DIR, 'meta');
+    const home = path.join(dir, SLUICE_DIR, META_SUBDIR);
     const folders = [home];
     for (let at = folders.pop(); at !== undefined; at = folders.pop()) {
       for (const entry of await read(at)) {
@@ -137,8 +137,15 @@ export async function collectGarbage(root: string, options: GarbageOptions = {})
   for (let dir = pending.pop(); dir !== undefined; dir = pending.pop()) {
     for (const entry of await read(dir)) {
       const full = path.join(dir, entry.name);
-      if (entry.isDirectory() && entry.name === SLUICE_DIR) await collectMetaHome(dir);
-      else if (entry.isDirectory() && entry.name === LEGACY_META_DIR) await collectLegacyMeta(dir);
+      if (entry.isDirectory() && entry.name === SLUICE_DIR) {
+        await collectMetaHome(dir);
+        // The rest of `_sluice/` (a lake's versions and records) is objects: only temp files there.
+        for (const sub of await read(full)) {
+          if (sub.isDirectory() && sub.name !== META_SUBDIR) pending.push(path.join(full, sub.name));
+          else if (sub.isFile() && sub.name.endsWith(TEMP_SUFFIX))
+            await consider(path.join(full, sub.name), 'temp');
+        }
+      } else if (entry.isDirectory() && entry.name === LEGACY_META_DIR) await collectLegacyMeta(dir);
       else if (entry.isDirectory() && !RESERVED_SEGMENTS.has(entry.name)) pending.push(full);
       else if (entry.isFile() && entry.name.endsWith(TEMP_SUFFIX)) await consider(full, 'temp');
     }

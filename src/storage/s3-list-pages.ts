@@ -14,7 +14,7 @@
  */
 import type { ListObjectsV2CommandInput, ListObjectsV2CommandOutput } from '@aws-sdk/client-s3';
 import { S3AccessError } from '../errors.ts';
-import { compareKeys, hasReservedSegment } from './keys.ts';
+import { compareKeys, isListed } from './keys.ts';
 import type { ListEntry } from './types.ts';
 
 export type ListPageRequest = Pick<
@@ -222,18 +222,23 @@ function pageBoundaries(keys: readonly string[], base: string, prefix: string): 
   return boundaries;
 }
 
-/** A listing page as entries; objects and common prefixes arrive in two arrays, merged back into key order. */
+/**
+ * A listing page as entries; objects and common prefixes arrive in two arrays, merged back into
+ * key order. `prefix` is the listing's (without the storage's base), which decides whether
+ * sluice's own `_sluice/` entries show.
+ */
 export function pageRows(
   page: ListObjectsV2CommandOutput,
   strip: (key: string) => string,
   recursive: boolean,
+  prefix = '',
 ): ListEntry[] {
   const rows: ListEntry[] = [];
   for (const o of page.Contents ?? []) {
     if (o.Key === undefined) continue;
     const key = strip(o.Key);
-    // sluice's own (a local root's `_sluice/` uploaded by another tool): no key sluice can use.
-    if (hasReservedSegment(key)) continue;
+    // sluice's own, unless the prefix names it (keys.ts), as on local disk.
+    if (!isListed(key, prefix)) continue;
     rows.push({
       type: 'object',
       key,
@@ -244,8 +249,8 @@ export function pageRows(
   }
   for (const p of page.CommonPrefixes ?? []) {
     if (!p.Prefix) continue;
-    const prefix = strip(p.Prefix);
-    if (!hasReservedSegment(prefix)) rows.push({ type: 'prefix', prefix });
+    const common = strip(p.Prefix);
+    if (isListed(common, prefix)) rows.push({ type: 'prefix', prefix: common });
   }
   if (!recursive) rows.sort((a, b) => compareKeys(entryKey(a), entryKey(b)));
   return rows;

@@ -174,7 +174,7 @@ describe('metadata out of the data folders (DuckDB globs see data only)', () => 
     expect(await listKeys(storage)).toEqual(['task/output/a.csv']);
     // The name is sluice's at any depth: no key may use it.
     await expect(storage.put('task/_sluice/meta/x.json', '{}')).rejects.toMatchObject({ code: 'E010' });
-    await expect(inner.put('_sluice/x', '{}')).rejects.toMatchObject({ code: 'E010' });
+    await expect(inner.put('_sluice/meta/x', '{}')).rejects.toMatchObject({ code: 'E010' });
   });
 
   it('an object without metadata has no file in _sluice/meta; removing metadata removes its file and emptied folders', async () => {

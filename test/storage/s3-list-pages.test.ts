@@ -192,6 +192,17 @@ describe('rows of a page', () => {
       'd/x.json',
       'e/',
     ]);
+    // A prefix that names the folder lists it, but never the fs driver's metadata in it.
+    const named = {
+      $metadata: {},
+      Contents: [{ Key: 'base/_sluice/dev/manifest.json' }, { Key: 'base/_sluice/meta/a.csv.json' }],
+      CommonPrefixes: [{ Prefix: 'base/_sluice/dev/' }, { Prefix: 'base/_sluice/meta/' }],
+    };
+    const shown = pageRows(named, (k) => k.slice('base/'.length), false, '_sluice/');
+    expect(shown.map((r) => (r.type === 'object' ? r.key : r.prefix))).toEqual([
+      '_sluice/dev/',
+      '_sluice/dev/manifest.json',
+    ]);
   });
 });
 

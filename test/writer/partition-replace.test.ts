@@ -30,10 +30,7 @@ describe('partitioned output rewritten with fewer partitions', () => {
         'region=c/',
       ]);
       await writer.writeDataframe(rows(['a']), 'p', { format: 'parquet', partitionBy: 'region' });
-      expect(tree(out)).toEqual([
-        'region=a/',
-        'region=a/part-0.parquet',
-      ]);
+      expect(tree(out)).toEqual(['region=a/', 'region=a/part-0.parquet']);
       const engine = await Engine.create();
       try {
         const read = await engine.query<{ n: bigint; regions: string }>(
