@@ -52,15 +52,23 @@ async function isDirectory(dir: string): Promise<boolean> {
 export function createSidecarStore(root: string, durable: boolean): SidecarStore {
   const home = metaHome(root);
   const marker = path.join(home, MIGRATED_MARKER);
-  /** May legacy sidecars remain under the root? Until the marker is seen or a migration succeeds. */
-  let legacy: Promise<boolean> | undefined;
+  /** Is the marker there (read once per store)? */
+  let marked: Promise<boolean> | undefined;
+  /** Did a migration succeed in this store? */
+  let migrated = false;
   let migration: Promise<boolean> | undefined;
   let homeReady: Promise<void> | undefined;
-  const legacyPossible = () =>
-    (legacy ??= fsp.access(marker).then(
-      () => false,
+  const isMarked = () =>
+    (marked ??= fsp.access(marker).then(
       () => true,
+      () => false,
     ));
+  /** May legacy sidecars remain under the root? */
+  const legacyPossible = async () => !migrated && !(await isMarked());
+  async function mark(): Promise<void> {
+    await publishText(marker, '', durable);
+    marked = Promise.resolve(true);
+  }
 
   async function migrate(): Promise<boolean> {
     try {
@@ -73,8 +81,8 @@ export function createSidecarStore(root: string, durable: boolean): SidecarStore
         );
       }
       // Without metadata there is no `_sluice/` to mark: the root stays clean.
-      if (await isDirectory(home)) await publishText(marker, '', durable);
-      legacy = Promise.resolve(false);
+      if (await isDirectory(home)) await mark();
+      migrated = true;
       return true;
     } catch (error) {
       getLogger().warn(
@@ -86,15 +94,20 @@ export function createSidecarStore(root: string, durable: boolean): SidecarStore
   }
   const migrateLegacy = () => (migration ??= migrate());
 
-  /** Before the root's first sidecar: nothing may stay behind in the old layout, then the marker says so. */
+  /**
+   * Before a store's first sidecar: the marker, or nothing may stay behind in the old layout and
+   * then the marker says so. The metadata folder is created with the marker, so it lacks one only
+   * after a crash at the wrong moment, which this repairs.
+   */
   async function ensureHome(): Promise<void> {
-    if (await isDirectory(home)) return;
-    if (await migrateLegacy()) await publishText(marker, '', durable);
+    if (await isMarked()) return;
+    if (await migrateLegacy()) await mark();
   }
 
   return {
     async read(key, file, st) {
-      // Old place first: a migration copies before it removes, so this order never misses one.
+      // Old place first: a migration gives the new name before it removes the old, so this order
+      // never misses a sidecar that a concurrent migration is moving.
       if (await legacyPossible()) {
         const old = await readSidecar(legacySidecarPath(file));
         if (old && isBound(old, st)) {

@@ -32,6 +32,11 @@ async function treeWithMetadata(): Promise<string> {
   await createFsStorage({ root: path.join(root, 'task') }).put('output/t.csv', 't\n', {
     metadata: { k: 'v' },
   });
+  // The lake's own records and versions, which it keeps in the same reserved folder.
+  await storage.put('_sluice/qa/manifest.json', '{"version":"v1"}');
+  await storage.put('_sluice/qa/versions/v1/landing/a.csv', 'x\n1\n', {
+    metadata: { sha256: sha256('x\n1\n') },
+  });
   // A folder the old driver wrote: its sidecar sits beside the data until sluice migrates it.
   writeLegacyObject(path.join(root, 'old'), {
     key: 'legacy.csv',
@@ -39,7 +44,7 @@ async function treeWithMetadata(): Promise<string> {
     metadata: { sha256: sha256('l\n') },
   });
   expect(filesUnder(root).filter((f) => f.includes('_sluice/') || f.includes('.sluice-meta/'))).toHaveLength(
-    6,
+    9,
   );
   return root;
 }

@@ -176,11 +176,16 @@ describe('migrating a root from .sluice-meta folders to _sluice/meta', () => {
     rmSync(path.join(root, 'n', 'new.csv'));
     writeLegacyObject(root, { key: 'o/old.csv', body: 'x', metadata: { k: 'v' } });
     rmSync(path.join(root, 'o', 'old.csv'));
+    // The rest of _sluice/ holds objects (a lake's records): only a killed put's temp file goes.
+    await storage.put('_sluice/dev/runs/1.json', '{}', { metadata: { k: 'v' } });
+    writeFileSync(path.join(root, '_sluice', 'dev', 'runs', '.2.json.0123456789ab.sluice-tmp'), 'torn');
     const result = await collectGarbage(root, { olderThanMs: 0, now: Date.now() + 1000 });
     expect(result.removed.map((e) => [e.path, e.kind])).toEqual([
+      ['_sluice/dev/runs/.2.json.0123456789ab.sluice-tmp', 'temp'],
       ['_sluice/meta/n/new.csv.json', 'orphan-metadata'],
       ['o/.sluice-meta/old.csv.json', 'orphan-metadata'],
     ]);
+    expect((await storage.stat('_sluice/dev/runs/1.json')).metadata).toEqual({ k: 'v' });
     expect(statSync(path.join(root, '_sluice', 'meta', '.migrated')).isFile()).toBe(true);
   });
 });
