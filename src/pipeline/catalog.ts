@@ -74,7 +74,7 @@ export class DataCatalog {
     const snap = await this.lake.snapshot(e);
     return snap.files
       .filter((f) => f.path.startsWith(`landing/${source}/`) && f.path.endsWith(`.${fileType}`))
-      .map((f) => this.urlOf(e, f.key));
+      .map((f) => this.urlOf(e, f.path));
   }
 
   /** Every dataset (landing files and staging models) readers see now. */
@@ -113,15 +113,14 @@ export class DataCatalog {
   }
 
   private async info(env: Environment, f: LakeFile, viaManifest: boolean): Promise<DatasetInfo> {
-    const store = this.lake.env(env);
-    const rec = viaManifest ? undefined : await readLoadRecord(store, f.path);
+    const rec = viaManifest ? undefined : await readLoadRecord(this.lake.internal(env), f.path);
     const layer = f.path.startsWith('staging/') ? 'staging' : 'landing';
-    const stat = await store.stat(f.key).catch(() => undefined);
+    const stat = await this.lake.storage.stat(f.key).catch(() => undefined);
     return {
       name: f.path.replace(/^(landing|staging)\//, '').replace(/\.parquet$/, ''),
       layer,
       path: f.path,
-      url: this.urlOf(env, f.key),
+      url: this.urlOf(env, f.path),
       columns: f.columns ?? rec?.columns ?? [],
       description: f.description ?? rec?.description ?? '',
       rows: f.rows ?? rec?.rows ?? null,

@@ -144,7 +144,7 @@ export class DataIngester {
         metadata: { [SHA256_META]: sha256, rows: String(rows) },
         contentType: 'application/vnd.apache.parquet',
       });
-      await writeLoadRecord(store, {
+      await writeLoadRecord(this.lake.internal(env), {
         path: rel,
         source,
         name,

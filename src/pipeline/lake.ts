@@ -1,9 +1,12 @@
 /**
- * The lake on any storage: `<env>/landing/<source>/<name>.parquet` and `<env>/staging/<model>.parquet`.
- * Pipeline runs write those keys directly. Promotion targets (qa, prod) are published through
- * `<env>/_manifest.json`, which names an immutable copy of every file under `<env>/_versions/`;
- * the manifest is written last, so a reader that resolves files through it sees one whole
- * version, never a mix. Bookkeeping lives under `<env>/_meta/` and is never promoted.
+ * The lake on any storage: `<env>/landing/<source>/<name>.parquet` and `<env>/staging/<model>.parquet`
+ * hold each environment's CURRENT data at plain paths, so DuckDB, Polars, Spark or `aws s3 sync`
+ * reading `<env>/**` see each row once. Everything sluice keeps for itself lives under one reserved
+ * folder at the lake root, `_sluice/<env>/`: the manifest of a promoted environment
+ * (`manifest.json`, naming an immutable copy of every file under `versions/<id>/`), backups,
+ * promotion and run records, and dataset load records. Pipeline runs write dev's plain paths
+ * directly; promotion and rollback publish the manifest (the switch sluice's own readers see, in
+ * one atomic put), then bring the plain paths in line with it (see materialize()).
  */
 import { randomBytes } from 'node:crypto';
 import * as fsp from 'node:fs/promises';
@@ -15,15 +18,20 @@ import { NotFoundError, ValidationError } from '../errors.ts';
 import type { Storage } from '../storage/types.ts';
 import { removeAtExit } from '../util/exit-cleanup.ts';
 import { SHA256_META } from './hashing.ts';
+import { MANIFEST_KEY, migrateEnvLayout, RESERVED_FOLDER } from './lake-migrate.ts';
 import { downloadVerified, getVerified, sha256Verified } from './verified-get.ts';
 
 export const LAYERS = ['landing', 'staging'] as const;
-export const MANIFEST_KEY = '_manifest.json';
+/** The lake root's folder for sluice's own files (versions, manifests, records). */
+export { MANIFEST_KEY, RESERVED_FOLDER } from './lake-migrate.ts';
 
 export interface LakeFile {
   /** Logical path inside the env: `landing/sdg/data.parquet`. */
   path: string;
-  /** Key inside the env where the bytes are (== path unless published through a manifest). */
+  /**
+   * Key from the lake root where sluice reads the bytes: `<env>/<path>` for plain files, the
+   * immutable `_sluice/<env>/versions/<id>/<path>` copy for a promoted version.
+   */
   key: string;
   size: number;
   sha256?: string;
@@ -68,20 +76,40 @@ export function newVersionId(): string {
 
 export class Lake {
   readonly storage: Storage;
+  private readonly migrated = new Map<Environment, Promise<void>>();
 
   constructor(storage: Storage) {
     this.storage = storage;
   }
 
+  /** The environment's data folder (plain paths: what outside readers glob). */
   env(env: Environment): Storage {
     return this.storage.scope(`${env}/`);
   }
 
+  /** The environment's part of the reserved folder: manifest, versions, backups, records. */
+  internal(env: Environment): Storage {
+    return this.storage.scope(`${RESERVED_FOLDER}/${env}/`);
+  }
+
+  /** Lakes written before the reserved folder are moved into it once (see lake-migrate.ts). */
+  async ready(env: Environment): Promise<void> {
+    let done = this.migrated.get(env);
+    if (!done) {
+      done = migrateEnvLayout(this.storage, env).then(async (manifest) => {
+        if (manifest) await this.applyManifest(env, manifestSchema.parse(JSON.parse(manifest)));
+      });
+      this.migrated.set(env, done);
+      done.catch(() => this.migrated.delete(env));
+    }
+    await done;
+  }
+
   async readManifest(env: Environment): Promise<EnvManifest | undefined> {
-    const store = this.env(env);
+    await this.ready(env);
     let raw: Buffer;
     try {
-      raw = await getVerified(store, MANIFEST_KEY);
+      raw = await getVerified(this.internal(env), MANIFEST_KEY);
     } catch (error) {
       if (error instanceof NotFoundError) return undefined;
       throw error;
@@ -89,26 +117,70 @@ export class Lake {
     return manifestSchema.parse(JSON.parse(raw.toString('utf8')));
   }
 
-  /** Publishes a manifest in one atomic put: the switch readers see. */
+  /** Publishes a manifest in one atomic put: the switch sluice's readers see. */
   async writeManifest(env: Environment, manifest: EnvManifest): Promise<void> {
-    await this.env(env).put(MANIFEST_KEY, JSON.stringify(manifest, null, 2), {
+    await this.internal(env).put(MANIFEST_KEY, JSON.stringify(manifest, null, 2), {
       contentType: 'application/json',
     });
   }
 
-  /** The files readers see in `env` now: the manifest's version, or the plain layout without one. */
-  async snapshot(env: Environment): Promise<{ version?: string; files: LakeFile[] }> {
-    const manifest = await this.readManifest(env);
-    if (manifest) return { version: manifest.version, files: manifest.files };
+  /** The plain data files of `env` (`landing/…`, `staging/….parquet`), keys from the lake root. */
+  async plainFiles(env: Environment): Promise<LakeFile[]> {
     const store = this.env(env);
     const files: LakeFile[] = [];
     for (const layer of LAYERS) {
       for await (const e of store.list({ prefix: `${layer}/` })) {
         if (e.type === 'object' && e.key.endsWith('.parquet'))
-          files.push({ path: e.key, key: e.key, size: e.size });
+          files.push({ path: e.key, key: `${env}/${e.key}`, size: e.size });
       }
     }
-    return { files };
+    return files;
+  }
+
+  /** The files sluice reads in `env` now: the manifest's version, or the plain layout without one. */
+  async snapshot(env: Environment): Promise<{ version?: string; files: LakeFile[] }> {
+    const manifest = await this.readManifest(env);
+    if (manifest) return { version: manifest.version, files: manifest.files };
+    return { files: await this.plainFiles(env) };
+  }
+
+  /**
+   * Brings `env`'s plain paths in line with its manifest: each file copied from its version where
+   * it differs (each put atomic), then plain files the manifest does not name removed. Promotion
+   * and rollback end with it; a run killed half-way is completed by the next one. Returns the
+   * paths written and removed.
+   */
+  async materialize(env: Environment): Promise<{ written: string[]; removed: string[] }> {
+    const manifest = await this.readManifest(env);
+    if (!manifest) return { written: [], removed: [] };
+    return this.applyManifest(env, manifest);
+  }
+
+  private async applyManifest(
+    env: Environment,
+    manifest: EnvManifest,
+  ): Promise<{ written: string[]; removed: string[] }> {
+    const out = { written: [] as string[], removed: [] as string[] };
+    const plain = new Map((await this.plainFiles(env)).map((f) => [f.path, f]));
+    for (const f of manifest.files) {
+      const have = plain.get(f.path);
+      if (
+        have &&
+        have.size === f.size &&
+        (!f.sha256 || (await this.sha256Of(this.storage, have.key)) === f.sha256)
+      )
+        continue;
+      await this.storage.copy(
+        f.key,
+        `${env}/${f.path}`,
+        f.sha256 ? { metadata: { [SHA256_META]: f.sha256 } } : {},
+      );
+      out.written.push(f.path);
+    }
+    const named = new Set(manifest.files.map((f) => f.path));
+    out.removed = [...plain.keys()].filter((p) => !named.has(p)).sort();
+    if (out.removed.length > 0) await this.env(env).deleteMany(out.removed);
+    return out;
   }
 
   /** A local file DuckDB can read: the file itself on disk, else a verified download into `tmpDir`. */

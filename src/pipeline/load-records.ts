@@ -1,6 +1,7 @@
 /**
  * Load and model records: what each published file holds (rows, bytes, sha256, columns). One
- * small JSON object per dataset under `<env>/_meta/`, each written atomically, so concurrent
+ * small JSON object per dataset under `_sluice/<env>/datasets/` (pass `Lake.internal(env)`), each
+ * written atomically, so concurrent
  * loads never race on a shared file. The catalog and the promotion gates read them.
  */
 import { z } from 'zod';
@@ -30,7 +31,7 @@ export const datasetRecordSchema = z.object({
 export type DatasetRecord = z.infer<typeof datasetRecordSchema>;
 
 export function recordKey(datasetPath: string): string {
-  return `_meta/datasets/${datasetPath.replace(/\.parquet$/, '')}.json`;
+  return `datasets/${datasetPath.replace(/\.parquet$/, '')}.json`;
 }
 
 export async function writeLoadRecord(envStore: Storage, record: DatasetRecord): Promise<void> {

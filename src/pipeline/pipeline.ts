@@ -117,7 +117,7 @@ export class Pipeline {
     const finished = new Date();
     record.finishedAt = finished.toISOString();
     record.durationMs = finished.getTime() - started.getTime();
-    await saveRun(this.lake.env(this.config.env), record);
+    await saveRun(this.lake.internal(this.config.env), record);
     return record;
   }
 
@@ -183,7 +183,6 @@ export class Pipeline {
       `${env}/`,
     );
     const result = await syncStorages(this.lake.env(env), dst, {
-      exclude: ['_meta/**'],
       ...(options.onProgress ? { onProgress: options.onProgress } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
     });
@@ -219,7 +218,8 @@ export class Pipeline {
   }
 
   async getStatus(limit = this.options.historyLimit ?? 20): Promise<PipelineStatus> {
-    const runs = await listRuns(this.lake.env(this.config.env), limit);
+    await this.lake.ready(this.config.env);
+    const runs = await listRuns(this.lake.internal(this.config.env), limit);
     return { env: this.config.env, lakeRoot: this.lake.storage.url, lastRun: runs[0] ?? null, runs };
   }
 }

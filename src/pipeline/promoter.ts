@@ -1,8 +1,10 @@
 /**
  * dev → qa → prod. Promotion validates the source first (every dataset readable, schema and row
  * count as recorded), backs up the target's current manifest, copies changed files into an
- * immutable `<target>/_versions/<id>/` tree and publishes the new manifest last: a reader sees
- * the old version or the new one, and a promotion killed half-way changes nothing readers see.
+ * immutable `_sluice/<target>/versions/<id>/` tree and publishes the new manifest: sluice's own
+ * readers see the old version or the new one, and a promotion killed before that changes nothing.
+ * Then the target's plain paths (`<target>/landing/…`, what outside tools glob) are brought in
+ * line, file by file (Lake.materialize; see docs/pipeline.md for what a glob can see meanwhile).
  */
 import type { Config } from '../config/config.ts';
 import { ENVIRONMENTS, type Environment } from '../config/schema.ts';
@@ -10,7 +12,15 @@ import { Engine, quoteLiteral } from '../engine/duckdb.ts';
 import { NotFoundError, PromotionError, type SluiceError } from '../errors.ts';
 import { openStorage } from '../storage/open.ts';
 import { SHA256_META } from './hashing.ts';
-import { assertEnv, type EnvManifest, Lake, type LakeFile, makeTempDir, newVersionId } from './lake.ts';
+import {
+  assertEnv,
+  type EnvManifest,
+  Lake,
+  type LakeFile,
+  makeTempDir,
+  newVersionId,
+  RESERVED_FOLDER,
+} from './lake.ts';
 import { readLoadRecord } from './load-records.ts';
 import { type PipelineOptions, storageOptionsFrom } from './options.ts';
 import type { ProgressFn } from './progress.ts';
@@ -23,6 +33,11 @@ export interface PromoteOptions {
   skipValidation?: boolean;
   onProgress?: ProgressFn;
   signal?: AbortSignal;
+}
+
+export interface RollbackOptions {
+  /** Allow rolling back to a backup with no datasets (it empties the env). @default false */
+  allowEmpty?: boolean;
 }
 
 export interface PromotionResult {
@@ -77,8 +92,8 @@ export class DataPromoter {
    * were validated closes the window in which a pipeline run rewrites a source file between
    * validation and copy. The manifest is not written, so readers stay on the old version.
    */
-  private async verifyCopy(from: Environment, to: Environment, f: LakeFile, key: string): Promise<void> {
-    const store = this.lake.env(to);
+  private async verifyCopy(from: Environment, f: LakeFile, key: string): Promise<void> {
+    const store = this.lake.storage;
     const info = await store.stat(key);
     if (info.size !== f.size) throw changedDuringPromotion(from, f.path, `size ${f.size} → ${info.size}`);
     if (!f.sha256) return;
@@ -96,6 +111,8 @@ export class DataPromoter {
         context: { source, target },
       });
     }
+    // A promotion or rollback killed while bringing the plain paths in line is finished first.
+    await this.lake.materialize(to);
     const current = await this.lake.snapshot(to);
     const before = new Map(current.files.map((f) => [f.path, f]));
     const result: PromotionResult = {
@@ -124,7 +141,6 @@ export class DataPromoter {
     if (!options.skipValidation) await this.validateDatasets(from, src);
     result.backupId = await this.createBackup(to);
     const version = newVersionId();
-    const dstStore = this.lake.env(to);
     const files: LakeFile[] = [];
     let done = 0;
     options.onProgress?.({ operation: `promote ${from}→${to}`, done, total: src.length, unit: 'files' });
@@ -134,9 +150,9 @@ export class DataPromoter {
       let key: string;
       if (old && result.unchanged.includes(f.path)) key = old.key;
       else {
-        key = `_versions/${version}/${f.path}`;
-        await copyAcross(this.lake, from, f.key, to, key, f.sha256);
-        await this.verifyCopy(from, to, f, key);
+        key = `${RESERVED_FOLDER}/${to}/versions/${version}/${f.path}`;
+        await this.lake.storage.copy(f.key, key, f.sha256 ? { metadata: { [SHA256_META]: f.sha256 } } : {});
+        await this.verifyCopy(from, f, key);
       }
       files.push({ ...f, key });
       done += 1;
@@ -145,7 +161,12 @@ export class DataPromoter {
     }
     const manifest: EnvManifest = { version, createdAt: new Date().toISOString(), from, files };
     await this.lake.writeManifest(to, manifest);
-    await dstStore.put(`_meta/promotions/${version}.json`, JSON.stringify({ ...result, version }, null, 2));
+    await this.lake.materialize(to);
+    await this.lake
+      .internal(to)
+      .put(`promotions/${version}.json`, JSON.stringify({ ...result, version }, null, 2), {
+        contentType: 'application/json',
+      });
     result.version = version;
     return result;
   }
@@ -153,15 +174,14 @@ export class DataPromoter {
   /** The source's datasets with sha256, rows and columns (from records or object metadata). */
   private async describe(env: Environment): Promise<LakeFile[]> {
     const snap = await this.lake.snapshot(env);
-    const store = this.lake.env(env);
     const out: LakeFile[] = [];
     for (const f of snap.files) {
       if (f.sha256 && f.columns) {
         out.push(f);
         continue;
       }
-      const rec = snap.version ? undefined : await readLoadRecord(store, f.path);
-      const sha256 = f.sha256 ?? rec?.sha256 ?? (await this.lake.sha256Of(store, f.key));
+      const rec = snap.version ? undefined : await readLoadRecord(this.lake.internal(env), f.path);
+      const sha256 = f.sha256 ?? rec?.sha256 ?? (await this.lake.sha256Of(this.lake.storage, f.key));
       out.push({
         ...f,
         sha256,
@@ -174,7 +194,7 @@ export class DataPromoter {
 
   /** Gates: every dataset opens in DuckDB, and its columns, types and rows match its record. */
   private async validateDatasets(env: Environment, files: LakeFile[]): Promise<void> {
-    const store = this.lake.env(env);
+    const store = this.lake.storage;
     const engine = await Engine.create({ threads: 2 });
     const tmp = await makeTempDir('promote');
     const problems: string[] = [];
@@ -219,25 +239,24 @@ export class DataPromoter {
 
   /**
    * Records the env's current version as a backup and returns its id (the location is
-   * `<env>/_backups/<id>.json`). Files behind a manifest are immutable, so the manifest is the
-   * backup; an env without one has its files copied into a version first.
+   * `_sluice/<env>/backups/<id>.json`). Files behind a manifest are immutable, so the manifest is
+   * the backup; an env without one has its plain files copied into a version first.
    */
   async createBackup(env: string): Promise<string> {
     const e = assertEnv(env);
-    const store = this.lake.env(e);
     const id = newVersionId();
     let manifest = await this.lake.readManifest(e);
     if (!manifest) {
       const snap = await this.lake.snapshot(e);
       const files: LakeFile[] = [];
       for (const f of snap.files) {
-        const key = `_versions/${id}/${f.path}`;
-        await store.copy(f.key, key);
+        const key = `${RESERVED_FOLDER}/${e}/versions/${id}/${f.path}`;
+        await this.lake.storage.copy(f.key, key);
         files.push({ ...f, key });
       }
       manifest = { version: id, createdAt: new Date().toISOString(), files };
     }
-    await store.put(`_backups/${id}.json`, JSON.stringify(manifest, null, 2), {
+    await this.lake.internal(e).put(`backups/${id}.json`, JSON.stringify(manifest, null, 2), {
       contentType: 'application/json',
     });
     return id;
@@ -249,11 +268,12 @@ export class DataPromoter {
   }
 
   async listBackups(env: string): Promise<string[]> {
-    const store = this.lake.env(assertEnv(env));
+    const e = assertEnv(env);
+    await this.lake.ready(e);
     const ids: string[] = [];
-    for await (const e of store.list({ prefix: '_backups/' })) {
-      if (e.type === 'object' && e.key.endsWith('.json'))
-        ids.push(e.key.slice('_backups/'.length, -'.json'.length));
+    for await (const entry of this.lake.internal(e).list({ prefix: 'backups/' })) {
+      if (entry.type === 'object' && entry.key.endsWith('.json'))
+        ids.push(entry.key.slice('backups/'.length, -'.json'.length));
     }
     return ids.sort();
   }
@@ -262,15 +282,15 @@ export class DataPromoter {
   async rollback(
     env: string,
     backupId?: string,
-  ): Promise<{ env: Environment; restored: string; backupOfCurrent: string }> {
+    options: RollbackOptions = {},
+  ): Promise<{ env: Environment; restored: string; backupOfCurrent: string; files: number }> {
     const e = assertEnv(env);
-    const store = this.lake.env(e);
     const ids = await this.listBackups(e);
     const id = backupId ?? ids[ids.length - 1];
     if (!id) throw new PromotionError(`No backups of ${e} to roll back to`, { context: { env: e } });
     let raw: Buffer;
     try {
-      raw = await getVerified(store, `_backups/${id}.json`);
+      raw = await getVerified(this.lake.internal(e), `backups/${id}.json`);
     } catch (error) {
       if (error instanceof NotFoundError) {
         throw new PromotionError(`No backup ${id} for ${e}; backups: ${ids.join(', ') || 'none'}`, {
@@ -280,9 +300,19 @@ export class DataPromoter {
       throw error;
     }
     const manifest = JSON.parse(raw.toString('utf8')) as EnvManifest;
+    // The state before an env's first promotion is usually nothing: rolling back to it empties
+    // the env, which is never what a tired operator meant by "undo".
+    if (manifest.files.length === 0 && !options.allowEmpty) {
+      throw new PromotionError(
+        `Backup ${id} of ${e} holds no datasets (the state before ${e}'s first promotion): rolling back to it would empty ${e}. Pass --allow-empty (allowEmpty) to do that; nothing changed`,
+        { context: { env: e, backupId: id } },
+      );
+    }
+    await this.lake.materialize(e);
     const backupOfCurrent = await this.createBackup(e);
     await this.lake.writeManifest(e, manifest);
-    return { env: e, restored: id, backupOfCurrent };
+    await this.lake.materialize(e);
+    return { env: e, restored: id, backupOfCurrent, files: manifest.files.length };
   }
 }
 
@@ -291,21 +321,6 @@ function changedDuringPromotion(from: Environment, path: string, detail: string)
   return new PromotionError(
     `${from}/${path} changed while it was being promoted (${detail}); nothing was published — rerun the promotion`,
     { context: { from, path } },
-  );
-}
-
-async function copyAcross(
-  lake: Lake,
-  from: Environment,
-  fromKey: string,
-  to: Environment,
-  toKey: string,
-  sha256?: string,
-): Promise<void> {
-  await lake.storage.copy(
-    `${from}/${fromKey}`,
-    `${to}/${toKey}`,
-    sha256 ? { metadata: { [SHA256_META]: sha256 } } : {},
   );
 }
 

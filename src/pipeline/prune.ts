@@ -1,10 +1,10 @@
 /**
- * Garbage collection of promoted versions: files under `<env>/_versions/` that neither the
+ * Garbage collection of promoted versions: files under `_sluice/<env>/versions/` that neither the
  * current manifest nor any kept backup names. Unreferenced files younger than `minAgeMs` are
  * kept, because a promotion that is copying right now has not published its manifest yet.
  */
 import type { Environment } from '../config/schema.ts';
-import type { EnvManifest, Lake } from './lake.ts';
+import { type EnvManifest, type Lake, RESERVED_FOLDER } from './lake.ts';
 import { getVerified } from './verified-get.ts';
 
 export interface PruneOptions {
@@ -28,9 +28,11 @@ export async function pruneVersions(
 ): Promise<PruneResult> {
   const keep = options.keepBackups ?? 10;
   const minAge = options.minAgeMs ?? 3_600_000;
-  const store = lake.env(env);
+  await lake.ready(env);
+  const store = lake.internal(env);
+  const internalPrefix = `${RESERVED_FOLDER}/${env}/`;
   const backups: string[] = [];
-  for await (const e of store.list({ prefix: '_backups/' })) if (e.type === 'object') backups.push(e.key);
+  for await (const e of store.list({ prefix: 'backups/' })) if (e.type === 'object') backups.push(e.key);
   backups.sort().reverse();
   const kept = backups.slice(0, keep);
   const referenced = new Set<string>();
@@ -42,8 +44,10 @@ export async function pruneVersions(
   }
   const result: PruneResult = { deletedBackups: backups.slice(keep), deletedFiles: [], bytes: 0 };
   const now = Date.now();
-  for await (const e of store.list({ prefix: '_versions/' })) {
-    if (e.type !== 'object' || referenced.has(e.key) || now - e.mtime.getTime() < minAge) continue;
+  for await (const e of store.list({ prefix: 'versions/' })) {
+    if (e.type !== 'object') continue;
+    // Manifests name files from the lake root.
+    if (referenced.has(`${internalPrefix}${e.key}`) || now - e.mtime.getTime() < minAge) continue;
     result.deletedFiles.push(e.key);
     result.bytes += e.size;
   }

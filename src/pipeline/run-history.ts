@@ -1,4 +1,4 @@
-/** Pipeline run records, one JSON object per run under `<env>/_meta/runs/` in the lake. */
+/** Pipeline run records, one JSON object per run under `_sluice/<env>/runs/` (`Lake.internal(env)`). */
 import type { Storage } from '../storage/types.ts';
 
 export interface StepRecord {
@@ -25,7 +25,7 @@ export interface RunRecord {
   error?: { code: string; message: string };
 }
 
-const PREFIX = '_meta/runs/';
+const PREFIX = 'runs/';
 
 export async function saveRun(envStore: Storage, run: RunRecord): Promise<void> {
   await envStore.put(`${PREFIX}${run.id}.json`, JSON.stringify(run, null, 2), {

@@ -84,7 +84,7 @@ export class Transformer {
           const cause = blocked.get(model.name);
           if (cause) outcomes.push({ model: model.name, status: 'skipped', durationMs: 0, because: cause });
           else {
-            const outcome = await this.runModel(conn, store, model, tmp.dir);
+            const outcome = await this.runModel(conn, store, this.lake.internal(env), model, tmp.dir);
             outcomes.push(outcome);
             if (outcome.status === 'failed')
               for (const d of downstreamOf(model.name, models)) blocked.set(d, model.name);
@@ -109,12 +109,11 @@ export class Transformer {
   ): Promise<void> {
     const wanted = new Set(models.flatMap((m) => m.sources));
     const snap = await this.lake.snapshot(env);
-    const store = this.lake.env(env);
     const bySource = new Map<string, string[]>();
     for (const f of snap.files) {
       const m = /^landing\/([^/]+)\/.+\.parquet$/.exec(f.path);
       if (!m?.[1] || !wanted.has(m[1])) continue;
-      const local = await this.lake.localFile(store, f.key, tmpDir);
+      const local = await this.lake.localFile(this.lake.storage, f.key, tmpDir);
       bySource.set(m[1], [...(bySource.get(m[1]) ?? []), local]);
     }
     for (const [source, files] of bySource) {
@@ -127,6 +126,7 @@ export class Transformer {
   private async runModel(
     conn: DuckDBConnection,
     store: ReturnType<Lake['env']>,
+    records: ReturnType<Lake['internal']>,
     model: ModelDef,
     tmpDir: string,
   ): Promise<ModelOutcome> {
@@ -153,7 +153,7 @@ export class Transformer {
         metadata: { [SHA256_META]: sha256, rows: String(rows) },
         contentType: 'application/vnd.apache.parquet',
       });
-      await writeLoadRecord(store, {
+      await writeLoadRecord(records, {
         path: rel,
         name: model.name,
         file: model.file,

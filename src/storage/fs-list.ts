@@ -7,7 +7,15 @@ import * as fsp from 'node:fs/promises';
 import path from 'node:path';
 import { StorageError } from '../errors.ts';
 import { fromOsError } from '../os-errors.ts';
-import { assertValidPrefix, compareKeys, RESERVED_SEGMENTS, TEMP_SUFFIX } from './keys.ts';
+import {
+  assertValidPrefix,
+  compareKeys,
+  LEGACY_META_DIR,
+  META_SUBDIR,
+  RESERVED_SEGMENTS,
+  SLUICE_DIR,
+  TEMP_SUFFIX,
+} from './keys.ts';
 import type { ListEntry, ListOptions } from './types.ts';
 
 /** The fs driver's etag: changes whenever the file is replaced or rewritten. */
@@ -15,8 +23,15 @@ export function etagOf(st: { ino: number; size: number; mtimeMs: number }): stri
   return `${st.ino.toString(16)}-${st.size.toString(16)}-${Math.round(st.mtimeMs * 1000).toString(16)}`;
 }
 
-/** Sluice's own files (metadata folders, temp files), never listed. */
-export function isHidden(name: string): boolean {
+/**
+ * Sluice's own entries of a folder the listing reads (keys.ts `isListed`, by name): legacy
+ * `.sluice-meta/` folders, temp files, a `_sluice/` folder (a listing only reads folders at or
+ * below its prefix's folder, so one it meets is never named by the prefix) and the `meta/`
+ * folder inside a `_sluice/` the prefix names.
+ */
+function isHidden(name: string, dirRel: string): boolean {
+  if (name === SLUICE_DIR) return true;
+  if (name === META_SUBDIR) return dirRel === `${SLUICE_DIR}/` || dirRel.endsWith(`/${SLUICE_DIR}/`);
   return RESERVED_SEGMENTS.has(name) || name.endsWith(TEMP_SUFFIX);
 }
 
@@ -24,9 +39,14 @@ export function isHidden(name: string): boolean {
  * Walks the tree in S3's order: at each level, folders sort as `name/`, so `a-b` (0x2d) comes
  * before `a/x` (0x2f) exactly as the flat keys would sort. Lazily, so huge trees stream. One
  * generator with an explicit stack of pending entries: nested `yield*` generators cost a promise
- * per entry per level, which was a third of walking a 2,000-file tree.
+ * per entry per level, which was a third of walking a 2,000-file tree. `onLegacyMeta` runs (and
+ * is awaited) when a folder holds a legacy `.sluice-meta/` folder: the driver migrates it.
  */
-export async function* listFs(root: string, opts: ListOptions): AsyncIterable<ListEntry> {
+export async function* listFs(
+  root: string,
+  opts: ListOptions,
+  onLegacyMeta?: () => Promise<unknown>,
+): AsyncIterable<ListEntry> {
   const prefix = assertValidPrefix(opts.prefix ?? '');
   const recursive = opts.recursive ?? true;
   const cut = prefix.lastIndexOf('/');
@@ -55,11 +75,14 @@ export async function* listFs(root: string, opts: ListOptions): AsyncIterable<Li
       );
     }
     const items: Pending[] = [];
+    let legacy = false;
     for (const e of entries) {
-      if (!e.name.startsWith(filter) || isHidden(e.name)) continue;
+      if (e.name === LEGACY_META_DIR) legacy = e.isDirectory();
+      if (!e.name.startsWith(filter) || isHidden(e.name, dirRel)) continue;
       if (e.isDirectory()) items.push({ rel: `${dirRel}${e.name}/`, folder: true });
       else if (e.isFile()) items.push({ rel: dirRel + e.name, folder: false });
     }
+    if (legacy && onLegacyMeta) await onLegacyMeta();
     return items.sort((a, b) => compareKeys(a.rel, b.rel));
   }
 

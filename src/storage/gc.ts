@@ -1,7 +1,9 @@
 /**
  * Garbage a killed writer leaves in a local storage root: hidden temp files (`*.sluice-tmp`) of
- * puts that never reached their rename, and metadata sidecars (`.sluice-meta/<name>.json`) whose
- * object is gone. Neither is ever visible through the Storage API, but both take disk space.
+ * puts that never reached their rename, and metadata sidecars (`_sluice/meta/<key>.json`, or
+ * `<dir>/.sluice-meta/<name>.json` in a root not migrated yet) whose object is gone. Neither is
+ * ever visible through the Storage API, but both take disk space. A `_sluice/` folder below the
+ * root belongs to a folder opened as a root of its own, and is collected the same way.
  *
  * Only entries older than `olderThanMs` are touched, so a put or move in flight (whose temp file
  * or sidecar is seconds old) is never disturbed. S3 has no temp objects; abandoned multipart
@@ -12,7 +14,8 @@ import type { Dirent, Stats } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import path from 'node:path';
 import { NotFoundError, StorageError } from '../errors.ts';
-import { META_DIR, RESERVED_SEGMENTS, TEMP_SUFFIX } from './keys.ts';
+import { MIGRATED_MARKER } from './fs-meta-files.ts';
+import { LEGACY_META_DIR, META_SUBDIR, RESERVED_SEGMENTS, SLUICE_DIR, TEMP_SUFFIX } from './keys.ts';
 
 export interface GarbageOptions {
   /** Only remove entries last modified longer ago than this. @default 24 h */
@@ -91,30 +94,60 @@ export async function collectGarbage(root: string, options: GarbageOptions = {})
     }
   }
 
+  /** An orphan when `object` is no file (stat, not lstat: the driver follows a symlinked object). */
+  async function considerSidecar(sidecar: string, object: string): Promise<void> {
+    const exists = await fsp.stat(object).then(
+      (s) => s.isFile(),
+      () => false,
+    );
+    if (!exists) await consider(sidecar, 'orphan-metadata');
+  }
+
+  /** `<dir>/_sluice/meta/`: the sidecars of the objects under `dir`, mirroring their folders. */
+  async function collectMetaHome(dir: string): Promise<void> {
+    const home = path.join(dir, SLUICE_DIR, META_SUBDIR);
+    const folders = [home];
+    for (let at = folders.pop(); at !== undefined; at = folders.pop()) {
+      for (const entry of await read(at)) {
+        const full = path.join(at, entry.name);
+        if (entry.isDirectory()) folders.push(full);
+        else if (!entry.isFile() || (at === home && entry.name === MIGRATED_MARKER)) continue;
+        else if (entry.name.endsWith(TEMP_SUFFIX)) await consider(full, 'temp');
+        else if (entry.name.endsWith('.json'))
+          await considerSidecar(full, path.join(dir, path.relative(home, full).slice(0, -'.json'.length)));
+      }
+    }
+  }
+
+  /** `<dir>/.sluice-meta/`: sidecars of the files beside it, as earlier versions kept them. */
+  async function collectLegacyMeta(dir: string): Promise<void> {
+    const full = path.join(dir, LEGACY_META_DIR);
+    for (const meta of await read(full)) {
+      if (!meta.isFile()) continue;
+      if (meta.name.endsWith(TEMP_SUFFIX)) await consider(path.join(full, meta.name), 'temp');
+      else if (meta.name.endsWith('.json'))
+        await considerSidecar(
+          path.join(full, meta.name),
+          path.join(dir, meta.name.slice(0, -'.json'.length)),
+        );
+    }
+  }
+
   const pending = [rootAbs];
   for (let dir = pending.pop(); dir !== undefined; dir = pending.pop()) {
     for (const entry of await read(dir)) {
       const full = path.join(dir, entry.name);
-      if (entry.isDirectory() && entry.name === META_DIR) {
-        for (const meta of await read(full)) {
-          if (!meta.isFile() || !meta.name.endsWith('.json')) {
-            if (meta.isFile() && meta.name.endsWith(TEMP_SUFFIX))
-              await consider(path.join(full, meta.name), 'temp');
-            continue;
-          }
-          const object = path.join(dir, meta.name.slice(0, -'.json'.length));
-          // stat, not lstat: the driver follows a symlinked object to its file, sidecar and all.
-          const exists = await fsp.stat(object).then(
-            (s) => s.isFile(),
-            () => false,
-          );
-          if (!exists) await consider(path.join(full, meta.name), 'orphan-metadata');
+      if (entry.isDirectory() && entry.name === SLUICE_DIR) {
+        await collectMetaHome(dir);
+        // The rest of `_sluice/` (a lake's versions and records) is objects: only temp files there.
+        for (const sub of await read(full)) {
+          if (sub.isDirectory() && sub.name !== META_SUBDIR) pending.push(path.join(full, sub.name));
+          else if (sub.isFile() && sub.name.endsWith(TEMP_SUFFIX))
+            await consider(path.join(full, sub.name), 'temp');
         }
-      } else if (entry.isDirectory() && !RESERVED_SEGMENTS.has(entry.name)) {
-        pending.push(full);
-      } else if (entry.isFile() && entry.name.endsWith(TEMP_SUFFIX)) {
-        await consider(full, 'temp');
-      }
+      } else if (entry.isDirectory() && entry.name === LEGACY_META_DIR) await collectLegacyMeta(dir);
+      else if (entry.isDirectory() && !RESERVED_SEGMENTS.has(entry.name)) pending.push(full);
+      else if (entry.isFile() && entry.name.endsWith(TEMP_SUFFIX)) await consider(full, 'temp');
     }
   }
   result.removed.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));

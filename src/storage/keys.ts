@@ -1,9 +1,21 @@
 import { InvalidKeyError } from '../errors.ts';
 
-/** Folder names sluice keeps beside objects on disk; never valid as a key segment. */
-/** Folder beside objects on local disk holding their metadata sidecars. */
-export const META_DIR = '.sluice-meta';
-export const RESERVED_SEGMENTS = new Set([META_DIR]);
+/**
+ * sluice's one reserved folder per storage root. Its own parts are written through the Storage
+ * API like any object (the pipeline lake keeps `_sluice/<env>/…` there), but listings leave the
+ * folder out unless their prefix names it (`_sluice/dev/`), so a user's listing, `sluice sync` or
+ * poll of a root never sees it. `_sluice/meta/` is the fs driver's object metadata (fs-meta.ts):
+ * no key may name it, no listing shows it. Both rules hold at any depth, because a folder inside
+ * one root is often opened as a root of its own (a writer's task folder, a lake inside a data
+ * folder): its `_sluice/` stays out of the outer root's listings and syncs too.
+ */
+export const SLUICE_DIR = '_sluice';
+/** The fs driver's metadata folder inside `_sluice/`. */
+export const META_SUBDIR = 'meta';
+/** Where earlier sluice versions kept metadata: a folder beside the objects in every data folder. */
+export const LEGACY_META_DIR = '.sluice-meta';
+/** Folder names never valid as a key segment, and never listed. */
+export const RESERVED_SEGMENTS = new Set([LEGACY_META_DIR]);
 export const TEMP_SUFFIX = '.sluice-tmp';
 const MAX_KEY_BYTES = 1024;
 
@@ -18,11 +30,17 @@ function problemWith(key: string, allowTrailingSlash: boolean): string | undefin
   if (Buffer.byteLength(key) > MAX_KEY_BYTES) return `it is longer than ${MAX_KEY_BYTES} bytes`;
   const body = allowTrailingSlash && key.endsWith('/') ? key.slice(0, -1) : key;
   if (body === '') return allowTrailingSlash ? undefined : 'it is empty';
-  for (const segment of body.split('/')) {
+  const segments = body.split('/');
+  for (const [i, segment] of segments.entries()) {
     if (segment === '') return 'it has an empty segment (// or a trailing /)';
     if (segment === '.' || segment === '..') return `it has a '${segment}' segment`;
     if (RESERVED_SEGMENTS.has(segment)) return `'${segment}' is reserved for sluice`;
     if (segment.endsWith(TEMP_SUFFIX)) return `segments ending in '${TEMP_SUFFIX}' are reserved for sluice`;
+    if (segment !== SLUICE_DIR) continue;
+    if (segments[i + 1] === META_SUBDIR)
+      return `'${SLUICE_DIR}/${META_SUBDIR}' is reserved for sluice's object metadata`;
+    if (i === segments.length - 1 && !allowTrailingSlash)
+      return `'${SLUICE_DIR}' is sluice's folder, not a file name`;
   }
   return undefined;
 }
@@ -45,6 +63,25 @@ export function assertValidPrefix(prefix: string): string {
     });
   }
   return prefix;
+}
+
+/**
+ * Whether a listing with `prefix` shows `key` (or a `prefix/` entry): never a legacy metadata
+ * folder, a temp file or `_sluice/meta/`; a `_sluice` folder only when the prefix names it (it
+ * lies within the prefix's whole segments).
+ */
+export function isListed(key: string, prefix = ''): boolean {
+  // Every reserved name contains 'sluice': listings call this once per key.
+  if (!key.includes('sluice')) return true;
+  const named = prefix.lastIndexOf('/') + 1;
+  let at = 0;
+  const segments = key.split('/');
+  for (const [i, segment] of segments.entries()) {
+    if (RESERVED_SEGMENTS.has(segment) || segment.endsWith(TEMP_SUFFIX)) return false;
+    if (segment === SLUICE_DIR && (at >= named || segments[i + 1] === META_SUBDIR)) return false;
+    at += segment.length + 1;
+  }
+  return true;
 }
 
 export function isValidKey(key: string): boolean {

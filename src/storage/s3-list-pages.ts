@@ -14,7 +14,7 @@
  */
 import type { ListObjectsV2CommandInput, ListObjectsV2CommandOutput } from '@aws-sdk/client-s3';
 import { S3AccessError } from '../errors.ts';
-import { compareKeys } from './keys.ts';
+import { compareKeys, isListed } from './keys.ts';
 import type { ListEntry } from './types.ts';
 
 export type ListPageRequest = Pick<
@@ -222,25 +222,36 @@ function pageBoundaries(keys: readonly string[], base: string, prefix: string): 
   return boundaries;
 }
 
-/** A listing page as entries; objects and common prefixes arrive in two arrays, merged back into key order. */
+/**
+ * A listing page as entries; objects and common prefixes arrive in two arrays, merged back into
+ * key order. `prefix` is the listing's (without the storage's base), which decides whether
+ * sluice's own `_sluice/` entries show.
+ */
 export function pageRows(
   page: ListObjectsV2CommandOutput,
   strip: (key: string) => string,
   recursive: boolean,
+  prefix = '',
 ): ListEntry[] {
   const rows: ListEntry[] = [];
   for (const o of page.Contents ?? []) {
     if (o.Key === undefined) continue;
+    const key = strip(o.Key);
+    // sluice's own, unless the prefix names it (keys.ts), as on local disk.
+    if (!isListed(key, prefix)) continue;
     rows.push({
       type: 'object',
-      key: strip(o.Key),
+      key,
       size: Number(o.Size ?? 0),
       mtime: o.LastModified ?? new Date(0),
       etag: cleanEtag(o.ETag),
     });
   }
-  for (const p of page.CommonPrefixes ?? [])
-    if (p.Prefix) rows.push({ type: 'prefix', prefix: strip(p.Prefix) });
+  for (const p of page.CommonPrefixes ?? []) {
+    if (!p.Prefix) continue;
+    const common = strip(p.Prefix);
+    if (isListed(common, prefix)) rows.push({ type: 'prefix', prefix: common });
+  }
   if (!recursive) rows.sort((a, b) => compareKeys(entryKey(a), entryKey(b)));
   return rows;
 }

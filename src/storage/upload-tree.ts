@@ -4,7 +4,7 @@ import path from 'node:path';
 import pLimit from 'p-limit';
 import { isTransient } from '../errors.ts';
 import { retry } from '../util/retry.ts';
-import { joinKey } from './keys.ts';
+import { isListed, joinKey } from './keys.ts';
 import type { Storage } from './types.ts';
 
 export interface UploadTreeOptions {
@@ -29,7 +29,7 @@ export interface UploadTreeResult {
   bytes: number;
 }
 
-/** Lists every regular file under `dir` as relative `/`-separated paths, sorted. */
+/** Lists every regular file under `dir` as relative `/`-separated paths, sorted; sluice's own files are left out. */
 export async function walkLocalFiles(dir: string): Promise<{ rel: string; size: number }[]> {
   const out: { rel: string; size: number }[] = [];
   const entries = await fsp.readdir(dir, { recursive: true, withFileTypes: true });
@@ -37,7 +37,7 @@ export async function walkLocalFiles(dir: string): Promise<{ rel: string; size: 
     if (!e.isFile()) continue;
     const abs = path.join(e.parentPath, e.name);
     const rel = path.relative(dir, abs).split(path.sep).join('/');
-    if (rel.split('/').some((s) => s === '.sluice-meta' || s.endsWith('.sluice-tmp'))) continue;
+    if (!isListed(rel)) continue;
     out.push({ rel, size: (await fsp.stat(abs)).size });
   }
   return out.sort((a, b) => (a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0));

@@ -17,7 +17,7 @@ import type { Dirent } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import path from 'node:path';
 import { SluiceError } from '../errors.ts';
-import { RESERVED_SEGMENTS, TEMP_SUFFIX } from '../storage/keys.ts';
+import { RESERVED_SEGMENTS, SLUICE_DIR, TEMP_SUFFIX } from '../storage/keys.ts';
 import { openStorage } from '../storage/open.ts';
 import type { Storage } from '../storage/types.ts';
 import { MANIFEST_KEY, type Manifest, readManifest } from './manifest.ts';
@@ -146,7 +146,8 @@ export async function collectStoreGarbage(
     const names = new Set(entries.map((e) => e.name));
     if (!(await isStore(dir, names))) {
       for (const e of entries)
-        if (e.isDirectory() && !RESERVED_SEGMENTS.has(e.name)) pending.push(path.join(dir, e.name));
+        if (e.isDirectory() && !RESERVED_SEGMENTS.has(e.name) && e.name !== SLUICE_DIR)
+          pending.push(path.join(dir, e.name));
       continue;
     }
     const found = await storeGarbage(dir, options);

@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { encryptStream } from '../crypto/age.ts';
 import { ValidationError } from '../errors.ts';
+import { CONTENT_TYPES } from '../storage/content-types.ts';
 import { assertValidKey, joinKey } from '../storage/keys.ts';
 import type { Storage } from '../storage/types.ts';
 import type { WriterEncryption, WrittenFile } from './types.ts';
@@ -76,7 +77,8 @@ export async function putOutput(
   };
   await storage.put(key, Readable.from(tap(), { objectMode: false }), {
     ...(options.contentType && !options.encryption ? { contentType: options.contentType } : {}),
-    ...(options.encryption ? { contentType: 'application/age' } : {}),
+    // The table's type, which a `.age` name implies: no metadata file for it on local disk.
+    ...(options.encryption ? { contentType: CONTENT_TYPES.age } : {}),
     ...(options.overwrite ? {} : { ifNotExists: true }),
     ...(options.signal ? { signal: options.signal } : {}),
   });

@@ -7,6 +7,7 @@ import type { Engine } from '../engine/duckdb.ts';
 import { AlreadyExistsError, ValidationError } from '../errors.ts';
 import { fileChunks } from '../formats/spool.ts';
 import type { Rows } from '../formats/types.ts';
+import { removeEmptyParents } from '../storage/empty-dirs.ts';
 import { joinKey } from '../storage/keys.ts';
 import type { Storage } from '../storage/types.ts';
 import { outputKey, putOutput } from './output.ts';
@@ -108,7 +109,12 @@ export async function writeTable(
       // Partitions of an earlier run that this one did not produce would otherwise mix in.
       const written = new Set(files.map((f) => f.path));
       const stale = existing.filter((k) => !written.has(k));
-      if (stale.length > 0) await ctx.storage.deleteMany(stale);
+      if (stale.length > 0) {
+        await ctx.storage.deleteMany(stale);
+        // On local disk their folders (`region=b/`) go too, as on S3: a glob sees only this run.
+        const local = ctx.storage.localPath?.bind(ctx.storage);
+        if (local) await removeEmptyParents(local(base), stale.map(local));
+      }
       const manifest = files.map((f) => `${f.sha256}  ${f.path}\n`).join('');
       const size = files.reduce((sum, f) => sum + f.sizeBytes, 0);
       ctx.progress({ operation, done: staged.rows, total: staged.rows, unit: 'rows' });

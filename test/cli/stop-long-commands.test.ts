@@ -93,8 +93,8 @@ describe('long commands stop within 2 s on SIGINT/SIGTERM', { timeout: 180_000 }
     expect(run.stderr()).toBe(
       'interrupted (SIGTERM): files copied so far are whole (each put is atomic); run sync again for the rest\n',
     );
-    // sluice's own bookkeeping (object metadata) lives under .sluice-meta/, not among the files.
-    const copied = filesUnder(dst).filter((f) => !path.relative(dst, f).startsWith('.sluice-meta'));
+    // sluice's own bookkeeping (object metadata) lives under _sluice/, not among the files.
+    const copied = filesUnder(dst).filter((f) => !path.relative(dst, f).startsWith('_sluice'));
     expect(copied.length).toBeLessThan(60);
     for (const f of copied) {
       expect(path.basename(f), 'a temp file was left').toMatch(/^f\d+\.bin$/);

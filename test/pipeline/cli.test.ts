@@ -73,9 +73,16 @@ describe('sluice demo and the pipeline CLI', () => {
     const qa = await sluice(['promote', 'qa', 'prod'], { cwd: demo });
     expect(qa.code).toBe(0);
     expect(qa.stdout).toMatch(/promoted qa → prod: 8 files/);
-    const rb = await sluice(['rollback', 'prod'], { cwd: demo });
-    expect(rb.code).toBe(0);
-    expect(rb.stdout).toMatch(/prod restored to backup/);
+    // The only backup is the empty prod before its first promotion: refused without --allow-empty.
+    const refused = await sluice(['rollback', 'prod'], { cwd: demo });
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/^E005: Backup \S+ of prod holds no datasets .* Pass --allow-empty/);
+    expect((await sluice(['catalog', 'ls', '--env', 'prod', '--json'], { cwd: demo })).stdout).toContain(
+      'staging',
+    );
+    const rb = await sluice(['rollback', 'prod', '--allow-empty'], { cwd: demo });
+    expect(rb.code, rb.stderr).toBe(0);
+    expect(rb.stdout).toMatch(/prod restored to backup \S+: 0 datasets/);
     expect((await sluice(['catalog', 'ls', '--env', 'prod', '--json'], { cwd: demo })).stdout.trim()).toBe(
       '[]',
     );

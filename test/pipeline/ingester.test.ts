@@ -48,7 +48,7 @@ for (const kind of ['fs', 's3'] as const) {
       const info = await store.stat('landing/sdg/SDG_DATA.parquet');
       expect(info.size).toBe(r.bytes);
       expect(info.metadata.sha256).toBe(r.sha256);
-      const rec = await readLoadRecord(store, 'landing/sdg/SDG_DATA.parquet');
+      const rec = await readLoadRecord(l.internal('dev'), 'landing/sdg/SDG_DATA.parquet');
       expect(rec).toMatchObject({ rows: 100, bytes: r.bytes, sha256: r.sha256 });
       expect(rec?.columns).toEqual([
         { name: 'indicator_id', type: 'VARCHAR' },
@@ -82,7 +82,7 @@ for (const kind of ['fs', 's3'] as const) {
       };
       const r = await ingester.ingestCsv(csv, 'types', schema);
       expect(r.rows).toBe(2);
-      const rec = await readLoadRecord(l.env('dev'), 'landing/types/types.parquet');
+      const rec = await readLoadRecord(l.internal('dev'), 'landing/types/types.parquet');
       expect(rec?.columns.map((c) => c.type)).toEqual([
         'VARCHAR',
         'BIGINT',
@@ -182,9 +182,9 @@ for (const kind of ['fs', 's3'] as const) {
           `landing/${ROOT_SOURCE}/top.parquet`,
         ]),
       );
-      const rec = await readLoadRecord(l.env('dev'), 'landing/opri/2020/data.parquet');
+      const rec = await readLoadRecord(l.internal('dev'), 'landing/opri/2020/data.parquet');
       expect(rec?.rows).toBe(7);
-      expect((await readLoadRecord(l.env('dev'), 'landing/wdi/data.parquet'))?.columns[3]?.type).toBe(
+      expect((await readLoadRecord(l.internal('dev'), 'landing/wdi/data.parquet'))?.columns[3]?.type).toBe(
         'DOUBLE',
       );
     });

@@ -28,8 +28,8 @@ const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
 describe('promote under transient read faults', () => {
   it.each([
-    ['reset', 'load records', '/_meta/datasets/'],
-    ['short', 'load records', '/_meta/datasets/'],
+    ['reset', 'load records', '/_sluice/dev/datasets/'],
+    ['short', 'load records', '/_sluice/dev/datasets/'],
     ['reset', 'datasets', '.parquet'],
     ['short', 'datasets', '.parquet'],
   ] as const)(
@@ -60,7 +60,8 @@ describe('promote under transient read faults', () => {
       const snap = await direct.snapshot('qa');
       expect(snap.version).toBe(result.version);
       for (const f of snap.files) {
-        const published = await direct.env('qa').get(f.key);
+        // Manifest keys are relative to the lake root (versions live in its _sluice/ folder).
+        const published = await lake.get(f.key);
         const source = await direct.env('dev').get(f.path);
         expect(sha256(published), f.path).toBe(f.sha256);
         expect(sha256(source), f.path).toBe(f.sha256);

@@ -13,14 +13,16 @@ import type { Storage } from '../../src/storage/types.ts';
 import { freshBucket } from '../helpers/s3.ts';
 import { project, seedCsv, seedProject, writeFile } from './helpers.ts';
 
-/** Everything stored under an env, with content hashes: "changed nothing" means equal. */
+/** Everything stored for an env (its data folder and its reserved folder), with content hashes. */
 async function fingerprint(lake: Storage, env: Environment): Promise<Record<string, string>> {
-  const store = lake.scope(`${env}/`);
   const out: Record<string, string> = {};
-  for (const k of await listKeys(store))
-    out[k] = createHash('sha256')
-      .update(await store.get(k))
-      .digest('hex');
+  for (const prefix of [`${env}/`, `_sluice/${env}/`]) {
+    const store = lake.scope(prefix);
+    for (const k of await listKeys(store))
+      out[prefix + k] = createHash('sha256')
+        .update(await store.get(k))
+        .digest('hex');
+  }
   return out;
 }
 
@@ -34,7 +36,7 @@ async function readerView(
   const files: Record<string, string> = {};
   for (const f of snap.files) {
     const sha = createHash('sha256')
-      .update(await l.env(env).get(f.key))
+      .update(await lake.get(f.key))
       .digest('hex');
     if (f.sha256) expect(sha, `${f.path} of version ${snap.version}`).toBe(f.sha256);
     files[f.path] = sha;
@@ -170,8 +172,8 @@ describe('kill -9 in the middle of a promotion', async () => {
       // Wait until at least two files of the new version are copied, then kill without warning.
       const deadline = Date.now() + 30_000;
       for (;;) {
-        const copied = (await listKeys(lake.scope('qa/'), { prefix: '_versions/' })).filter(
-          (k) => !k.startsWith(`_versions/${v1.version}/`),
+        const copied = (await listKeys(lake.scope('_sluice/qa/'), { prefix: 'versions/' })).filter(
+          (k) => !k.startsWith(`versions/${v1.version}/`),
         );
         if (copied.length >= 2) break;
         if (Date.now() > deadline) throw new Error('the promotion never started copying');

@@ -25,7 +25,7 @@ for (const kind of ['fs', 's3'] as const) {
       ]);
       expect(outcomes[2]?.rows).toBe(40 + 43);
       const store = new Lake(lake).env('dev');
-      const rec = await readLoadRecord(store, 'staging/combined.parquet');
+      const rec = await readLoadRecord(new Lake(lake).internal('dev'), 'staging/combined.parquet');
       expect(rec).toMatchObject({
         rows: 83,
         description: 'Both sources',

@@ -167,11 +167,31 @@ export function storageConformance(
         'a/./b',
         'trailing/',
         '.sluice-meta/x',
+        '_sluice/meta/x.json',
+        'a/_sluice/meta/x',
+        '_sluice',
+        'a/_sluice',
       ]) {
         await expectCode(storage.put(bad, 'x'), 'E010');
         await expectCode(storage.get(bad), 'E010');
       }
       expect(await listKeys(storage, { prefix: 'evil' })).toEqual([]);
+    });
+
+    it("keeps sluice's _sluice/ folder out of listings unless the prefix names it", async () => {
+      const view = storage.scope('sluice-dirs');
+      await view.put('data/x.csv', 'x');
+      await view.put('_sluice/dev/manifest.json', '{}', { metadata: { sha256: 'm' } });
+      await view.put('inner/_sluice/dev/runs/1.json', '{}');
+      expect(await listKeys(view)).toEqual(['data/x.csv']);
+      expect(await listKeys(view, { prefix: '_slu' })).toEqual([]);
+      expect(await listKeys(view, { prefix: '_sluice/' })).toEqual(['_sluice/dev/manifest.json']);
+      expect(await listKeys(view, { prefix: '_sluice/dev/man' })).toEqual(['_sluice/dev/manifest.json']);
+      expect(await listKeys(view, { prefix: 'inner/_sluice/' })).toEqual(['inner/_sluice/dev/runs/1.json']);
+      expect(await listKeys(view.scope('_sluice/dev'))).toEqual(['manifest.json']);
+      expect((await view.stat('_sluice/dev/manifest.json')).metadata).toEqual({ sha256: 'm' });
+      await expectCode(view.put('_sluice/meta/x.json', '{}'), 'E010');
+      await expectCode(view.put('_sluice', '{}'), 'E010');
     });
 
     it('scopes a view under a prefix that cannot reach outside', async () => {

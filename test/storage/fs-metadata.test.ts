@@ -7,7 +7,7 @@ import { tempDir } from '../helpers/tmp.ts';
 describe('fs driver metadata sidecars', () => {
   const root = tempDir('sluice-fs-meta');
   const storage = createFsStorage({ root });
-  const sidecar = (dir: string, name: string) => path.join(root, dir, '.sluice-meta', `${name}.json`);
+  const sidecar = (dir: string, name: string) => path.join(root, '_sluice', 'meta', dir, `${name}.json`);
 
   it('removes the old sidecar when an object is replaced without metadata', async () => {
     await storage.put('a/x.bin', 'v1', { metadata: { sha256: 'old' }, contentType: 'text/old' });

@@ -36,7 +36,7 @@ async function litteredRoot() {
   writeFileSync(fresh, 'in flight');
   // The object was removed behind sluice's back: its sidecar is an orphan.
   unlinkSync(path.join(root, 'gone', 'c.json'));
-  const orphan = path.join(root, 'gone', '.sluice-meta', 'c.json.json');
+  const orphan = path.join(root, '_sluice', 'meta', 'gone', 'c.json.json');
   const old = (Date.now() - 48 * HOUR) / 1000;
   for (const f of [stale, staleDeep, orphan]) utimesSync(f, old, old);
   return { root, storage, stale, staleDeep, fresh, orphan };
@@ -48,11 +48,11 @@ describe('storage garbage collection', () => {
     const result = await collectGarbage(root, { dryRun: true });
     expect(result.dryRun).toBe(true);
     expect(result.removed.map((e) => [e.path, e.kind])).toEqual([
+      ['_sluice/meta/gone/c.json.json', 'orphan-metadata'],
       ['deep/er/.e.bin.ba9876543210.sluice-tmp', 'temp'],
-      ['gone/.sluice-meta/c.json.json', 'orphan-metadata'],
       ['keep/.d.json.0123456789ab.sluice-tmp', 'temp'],
     ]);
-    expect(result.bytes).toBe(150 + result.removed[1]!.bytes);
+    expect(result.bytes).toBe(150 + result.removed[0]!.bytes);
     expect(existsSync(stale)).toBe(true);
     expect(existsSync(orphan)).toBe(true);
   });
@@ -71,7 +71,7 @@ describe('storage garbage collection', () => {
     // With a zero age limit the fresh temp file goes too.
     const all = await collectGarbage(root, { olderThanMs: 0, now: Date.now() + 1000 });
     expect(all.removed.map((e) => e.path)).toEqual(['keep/.f.json.aaaaaaaaaaaa.sluice-tmp']);
-    expect(readdirSync(path.join(root, 'keep')).sort()).toEqual(['.sluice-meta', 'a.json', 'b.csv']);
+    expect(readdirSync(path.join(root, 'keep')).sort()).toEqual(['a.json', 'b.csv']);
   });
 
   it('fails with E011 on a missing root and E012 on a negative age', async () => {

@@ -14,6 +14,7 @@ import {
   decodedPage,
   type ListPageRequest,
   listObjectPages,
+  pageRows,
   type SendListPage,
 } from '../../src/storage/s3-list-pages.ts';
 import { freshBucket, type TestBucket } from '../helpers/s3.ts';
@@ -170,6 +171,40 @@ function modelSend(
     };
   };
 }
+
+describe('rows of a page', () => {
+  it("leave out sluice's folders (a local root's _sluice/ or .sluice-meta/ uploaded by another tool)", () => {
+    const page = {
+      $metadata: {},
+      Contents: [
+        { Key: 'base/_sluice/meta/a.csv.json' },
+        { Key: 'base/a.csv' },
+        { Key: 'base/d/.sluice-meta/x.json' },
+        { Key: 'base/d/_sluice_not/x.json' },
+        { Key: 'base/d/x.json' },
+      ],
+      CommonPrefixes: [{ Prefix: 'base/_sluice/' }, { Prefix: 'base/e/' }, { Prefix: 'base/e/_sluice/' }],
+    };
+    const rows = pageRows(page, (k) => k.slice('base/'.length), false);
+    expect(rows.map((r) => (r.type === 'object' ? r.key : r.prefix))).toEqual([
+      'a.csv',
+      'd/_sluice_not/x.json',
+      'd/x.json',
+      'e/',
+    ]);
+    // A prefix that names the folder lists it, but never the fs driver's metadata in it.
+    const named = {
+      $metadata: {},
+      Contents: [{ Key: 'base/_sluice/dev/manifest.json' }, { Key: 'base/_sluice/meta/a.csv.json' }],
+      CommonPrefixes: [{ Prefix: 'base/_sluice/dev/' }, { Prefix: 'base/_sluice/meta/' }],
+    };
+    const shown = pageRows(named, (k) => k.slice('base/'.length), false, '_sluice/');
+    expect(shown.map((r) => (r.type === 'object' ? r.key : r.prefix))).toEqual([
+      '_sluice/dev/',
+      '_sluice/dev/manifest.json',
+    ]);
+  });
+});
 
 describe('URL-encoded listings (EncodingType url)', () => {
   it('decodes keys, prefixes and the echoed StartAfter, form-style', () => {

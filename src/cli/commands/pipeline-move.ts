@@ -184,8 +184,16 @@ export function registerMoveCommands(program: Command): void {
       for (const k of r.added) process.stdout.write(`+ ${k}\n`);
       for (const k of r.changed) process.stdout.write(`~ ${k}\n`);
       for (const k of r.deleted) process.stdout.write(`- ${k}\n`);
+      const counts = `added ${r.added.length}, changed ${r.changed.length}, deleted ${r.deleted.length}, unchanged ${r.unchanged.length}`;
+      if (!r.dryRun && r.backupId === undefined && r.version) {
+        // Nothing differed: no new version, no backup (a rollback still undoes the last real change).
+        process.stdout.write(
+          `nothing to promote: ${to} already holds ${from}'s ${r.fileCount} files (version ${r.version})\n`,
+        );
+        return;
+      }
       process.stdout.write(
-        `${r.dryRun ? '(dry run) would promote' : 'promoted'} ${from} → ${to}: ${r.fileCount} files, ${formatBytes(r.totalSize)} (added ${r.added.length}, changed ${r.changed.length}, deleted ${r.deleted.length}, unchanged ${r.unchanged.length})${r.version ? `; version ${r.version}, backup ${r.backupId}` : ''}\n`,
+        `${r.dryRun ? '(dry run) would promote' : 'promoted'} ${from} → ${to}: ${r.fileCount} files, ${formatBytes(r.totalSize)} (${counts})${r.version ? `; version ${r.version}, backup ${r.backupId}` : ''}\n`,
       );
     });
 
@@ -195,19 +203,25 @@ export function registerMoveCommands(program: Command): void {
     .argument('<env>', 'environment')
     .option('--backup <id>', 'backup to restore')
     .option('--list', 'list backups instead')
+    .option('--allow-empty', 'allow restoring a backup with no datasets (it empties the environment)')
     .option('-c, --config <file>', 'config file')
-    .action(async (env: string, opts: { backup?: string; list?: boolean; config?: string }) => {
-      const { DataPromoter } = await lazy.promoter();
-      const promoter = new DataPromoter(await loadConfig(opts));
-      if (opts.list) {
-        for (const id of await promoter.listBackups(env)) process.stdout.write(`${id}\n`);
-        return;
-      }
-      const r = await promoter.rollback(env, opts.backup);
-      process.stdout.write(
-        `${r.env} restored to backup ${r.restored} (the replaced version is backup ${r.backupOfCurrent})\n`,
-      );
-    });
+    .action(
+      async (
+        env: string,
+        opts: { backup?: string; list?: boolean; allowEmpty?: boolean; config?: string },
+      ) => {
+        const { DataPromoter } = await lazy.promoter();
+        const promoter = new DataPromoter(await loadConfig(opts));
+        if (opts.list) {
+          for (const id of await promoter.listBackups(env)) process.stdout.write(`${id}\n`);
+          return;
+        }
+        const r = await promoter.rollback(env, opts.backup, { allowEmpty: opts.allowEmpty ?? false });
+        process.stdout.write(
+          `${r.env} restored to backup ${r.restored}: ${r.files} datasets (the replaced version is backup ${r.backupOfCurrent})\n`,
+        );
+      },
+    );
 
   program
     .command('prune')

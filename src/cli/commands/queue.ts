@@ -3,6 +3,7 @@ import { UsageError } from '../../errors.ts';
 import type { MetricsServer } from '../../metrics/server.ts';
 import type { ClosableSignalStore } from '../../queue/handlers/store.ts';
 import type { JobQueue } from '../../queue/types.ts';
+import { LOG_SENSITIVE_PARAMS, maskSensitiveData } from '../../secrets/mask.ts';
 import { assertLocalRootExists } from '../../storage/local-root.ts';
 import { openStorage, parseStorageUrl } from '../../storage/open.ts';
 import { durationFlag, intFlag, portFlag, sizeFlag } from '../flags.ts';
@@ -347,7 +348,8 @@ export function registerQueueCommands(program: Command): void {
     .action(async (opts: { queue?: string; queueName: string; limit: number; json?: boolean }) =>
       withQueue(opts, async (queue) => {
         const dead = await queue.listDead(opts.limit);
-        if (opts.json) printJson(dead);
+        // Shown masked like every error sluice prints; the stored job keeps its payload for `retry`.
+        if (opts.json) printJson(maskSensitiveData(dead, LOG_SENSITIVE_PARAMS));
         else printTable(dead.map((d) => ({ id: d.id, name: d.name, attempts: d.attempts, error: d.error })));
       }),
     );

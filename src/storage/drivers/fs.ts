@@ -1,22 +1,23 @@
 /**
  * Local disk. Every put writes a temp file in the target's directory, fsyncs it, renames it over
  * the target and fsyncs the directory, so a reader (or a crash) sees the old file or the new one.
- * User metadata and content type live in `<dir>/.sluice-meta/<name>.json` beside the file and are
- * bound to the file's inode, so metadata never describes a file it was not written with.
+ * User metadata and content type live in `<root>/_sluice/meta/<key>.json`, out of the data
+ * folders, and are bound to the file's inode, so metadata never describes a file it was not
+ * written with (fs-meta.ts).
  */
-import { randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream, type Stats } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { NotFoundError, SluiceError, StorageError } from '../../errors.ts';
 import { fromOsError } from '../../os-errors.ts';
-import { parseJson } from '../../util/json-parse.ts';
 import { bodyBytes, bodyChunks, normalizeMetadata } from '../body.ts';
 import { contentTypeFor } from '../content-types.ts';
 import { makeDirectory, syncDirectory } from '../dir-sync.ts';
 import { etagOf, listFs } from '../fs-list.ts';
-import { assertValidKey, META_DIR, TEMP_SUFFIX } from '../keys.ts';
+import { createSidecarStore, type Sidecar } from '../fs-meta.ts';
+import { tempPathBeside, unlinkQuietly } from '../fs-meta-files.ts';
+import { assertValidKey } from '../keys.ts';
 import { scopeStorage } from '../scoped.ts';
 import type { ListOptions, ObjectInfo, PutOptions, PutResult, Storage } from '../types.ts';
 
@@ -25,18 +26,6 @@ export interface FsStorageOptions {
   root: string;
   /** fsync files and directories on every put. Turning it off trades crash safety for speed. @default true */
   fsync?: boolean;
-}
-
-/**
- * A file's inode number can be reused once the file is replaced, so a sidecar names the inode,
- * size and mtime of the exact file it describes; any mismatch means it is stale.
- */
-interface Sidecar {
-  ino: number;
-  size: number;
-  mtimeMs: number;
-  contentType?: string;
-  metadata: Record<string, string>;
 }
 
 /**
@@ -59,38 +48,11 @@ function mapFsError(error: unknown, root: string, key: string, action: string): 
   return new StorageError(`Cannot ${action} ${where}: ${message}`, { cause: error, context });
 }
 
-function tempName(file: string): string {
-  return path.join(
-    path.dirname(file),
-    `.${path.basename(file)}.${randomBytes(6).toString('hex')}${TEMP_SUFFIX}`,
-  );
-}
-
-/** Removes a file that may be gone already: one unlink, where rm() would lstat first. */
-async function unlinkQuietly(file: string): Promise<void> {
-  try {
-    await fsp.unlink(file);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-  }
-}
-
 export function createFsStorage(options: FsStorageOptions): Storage {
   const root = path.resolve(options.root);
   const durable = options.fsync ?? true;
   const fileOf = (key: string) => path.join(root, ...assertValidKey(key).split('/'));
-  const sidecarOf = (file: string) => path.join(path.dirname(file), META_DIR, `${path.basename(file)}.json`);
-
-  async function readSidecar(file: string, st: Stats): Promise<Sidecar | undefined> {
-    try {
-      const sidecar = parseJson(await fsp.readFile(sidecarOf(file), 'utf8')) as Sidecar;
-      return sidecar.ino === st.ino && sidecar.size === st.size && sidecar.mtimeMs === st.mtimeMs
-        ? sidecar
-        : undefined;
-    } catch {
-      return undefined;
-    }
-  }
+  const sidecars = createSidecarStore(root, durable);
 
   /**
    * Runs `write(tmp)` on a fresh temp path beside `file` and returns the temp file's stat (its
@@ -102,7 +64,7 @@ export function createFsStorage(options: FsStorageOptions): Storage {
     file: string,
     write: (tmp: string) => Promise<Stats>,
   ): Promise<{ tmp: string; st: Stats }> {
-    const tmp = tempName(file);
+    const tmp = tempPathBeside(file);
     try {
       try {
         return { tmp, st: await write(tmp) };
@@ -126,21 +88,6 @@ export function createFsStorage(options: FsStorageOptions): Storage {
     } finally {
       await handle.close();
     }
-  }
-
-  async function writeSidecar(file: string, sidecar: Sidecar): Promise<void> {
-    const target = sidecarOf(file);
-    await makeDirectory(path.dirname(target), durable);
-    const tmp = tempName(target);
-    try {
-      await fsp.writeFile(tmp, JSON.stringify(sidecar), { flush: durable });
-      await fsp.rename(tmp, target);
-    } catch (error) {
-      // A full disk refuses the sidecar after its temp file was created: remove that too.
-      await unlinkQuietly(tmp).catch(() => undefined);
-      throw error;
-    }
-    if (durable) await syncDirectory(path.dirname(target));
   }
 
   async function publish(tmp: string, file: string, ifNotExists: boolean): Promise<void> {
@@ -223,27 +170,24 @@ export function createFsStorage(options: FsStorageOptions): Storage {
           await pipeline(counted, out, ...(opts.signal ? [{ signal: opts.signal }] : []));
           return fsp.stat(tmp);
         });
+        // A content type the extension already implies is not kept (stat derives it): no
+        // sidecar for a file that has nothing else to remember.
+        const contentType = opts.contentType === contentTypeFor(key) ? undefined : opts.contentType;
         const sidecar: Sidecar | undefined =
-          opts.contentType || Object.keys(metadata).length > 0
-            ? {
-                ino: st.ino,
-                size,
-                mtimeMs: st.mtimeMs,
-                metadata,
-                ...(opts.contentType ? { contentType: opts.contentType } : {}),
-              }
+          contentType || Object.keys(metadata).length > 0
+            ? { ino: st.ino, size, mtimeMs: st.mtimeMs, metadata, ...(contentType ? { contentType } : {}) }
             : undefined;
         // Normally the sidecar goes first, so the file is never visible without its metadata.
         // A create-if-absent may fail, and must not touch the existing file's sidecar: it goes after.
         const createOnly = opts.ifNotExists ?? false;
         let published = false;
         try {
-          if (sidecar && !createOnly) await writeSidecar(file, sidecar);
+          if (sidecar && !createOnly) await sidecars.write(key, sidecar);
           // A replaced file's old sidecar must not outlive it (it would describe other bytes).
-          else if (!createOnly) await fsp.rm(sidecarOf(file), { force: true });
+          else if (!createOnly) await sidecars.remove(key);
           await publish(tmp, file, createOnly);
           published = true;
-          if (sidecar && createOnly) await writeSidecar(file, sidecar);
+          if (sidecar && createOnly) await sidecars.write(key, sidecar);
         } finally {
           if (!published) await unlinkQuietly(tmp);
         }
@@ -265,7 +209,7 @@ export function createFsStorage(options: FsStorageOptions): Storage {
               context: { key, path: file },
             },
           );
-        const sidecar = await readSidecar(file, st);
+        const sidecar = await sidecars.read(key, file, st);
         const info: ObjectInfo = {
           key,
           size: st.size,
@@ -290,7 +234,7 @@ export function createFsStorage(options: FsStorageOptions): Storage {
     },
 
     list(opts: ListOptions = {}) {
-      return listFs(root, opts);
+      return listFs(root, opts, sidecars.migrateLegacy);
     },
 
     async delete(key) {
@@ -298,7 +242,7 @@ export function createFsStorage(options: FsStorageOptions): Storage {
       await fsp.rm(file, { force: true }).catch((error) => {
         throw mapFsError(error, root, key, 'delete');
       });
-      await fsp.rm(sidecarOf(file), { force: true });
+      await sidecars.remove(key);
     },
 
     async deleteMany(keys) {
@@ -319,17 +263,17 @@ export function createFsStorage(options: FsStorageOptions): Storage {
       if (from === to) return;
       try {
         const st = await fsp.stat(from);
-        const sidecar = await readSidecar(from, st);
+        const sidecar = await sidecars.read(fromKey, from, st);
         await makeDirectory(path.dirname(to), durable);
         // rename keeps inode, size and mtime, so the sidecar written first stays bound to the moved file.
-        if (sidecar) await writeSidecar(to, sidecar);
-        else await fsp.rm(sidecarOf(to), { force: true });
+        if (sidecar) await sidecars.write(toKey, sidecar);
+        else await sidecars.remove(toKey);
         await fsp.rename(from, to);
         if (durable) {
           await syncDirectory(path.dirname(to));
           if (path.dirname(to) !== path.dirname(from)) await syncDirectory(path.dirname(from));
         }
-        await fsp.rm(sidecarOf(from), { force: true });
+        await sidecars.remove(fromKey);
       } catch (error) {
         throw mapFsError(error, root, fromKey, 'move');
       }

@@ -2,7 +2,7 @@ import { Readable } from 'node:stream';
 import { AlreadyExistsError, NotFoundError } from '../../errors.ts';
 import { collectBody, md5Hex, normalizeMetadata } from '../body.ts';
 import { contentTypeFor } from '../content-types.ts';
-import { assertValidKey, assertValidPrefix, compareKeys } from '../keys.ts';
+import { assertValidKey, assertValidPrefix, compareKeys, isListed } from '../keys.ts';
 import { scopeStorage } from '../scoped.ts';
 import type { ListEntry, ListOptions, ObjectInfo, PutOptions, Storage } from '../types.ts';
 
@@ -89,7 +89,10 @@ export function createMemoryStorage(options: MemoryStorageOptions = {}): Storage
     async *list(opts: ListOptions = {}): AsyncIterable<ListEntry> {
       const prefix = assertValidPrefix(opts.prefix ?? '');
       const recursive = opts.recursive ?? true;
-      const keys = [...objects.keys()].filter((k) => k.startsWith(prefix)).sort(compareKeys);
+      // sluice's own `_sluice/` only when the prefix names it, as on the other drivers (keys.ts).
+      const keys = [...objects.keys()]
+        .filter((k) => k.startsWith(prefix) && isListed(k, prefix))
+        .sort(compareKeys);
       let lastPrefix: string | undefined;
       for (const key of keys) {
         if (opts.signal?.aborted) throw opts.signal.reason;

@@ -313,7 +313,7 @@ export function createS3Storage(options: S3StorageOptions): Storage {
             throw fail(error, prefix, 'list');
           }
           if (next.done) return;
-          yield* pageRows(next.value, strip, recursive);
+          yield* pageRows(next.value, strip, recursive, opts.prefix);
         }
       } finally {
         // A reader that stops early ends the pager too, so no request keeps running.
