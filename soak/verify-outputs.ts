@@ -63,12 +63,16 @@ interface ManifestFile {
   sha256?: string;
 }
 
+/** The env's published manifest: `_sluice/<env>/manifest.json`, file keys from the lake root (docs/pipeline.md). */
 async function manifest(world: World, env: string): Promise<ManifestFile[] | undefined> {
-  const bytes = await s3Bytes(world, `pipeline/${env}/_manifest.json`);
+  const bytes = await s3Bytes(world, `pipeline/_sluice/${env}/manifest.json`);
   return bytes ? (JSON.parse(bytes.toString('utf8')) as { files: ManifestFile[] }).files : undefined;
 }
 
-/** Every landing file of rounds ≤ this one is in the target's manifest, with the source's sha256 and those bytes. */
+/**
+ * Every landing file of rounds ≤ this one is in the target's manifest with the source's sha256,
+ * the version it names holds those bytes, and so does the plain path outside readers glob.
+ */
 export async function checkPromotion(
   world: World,
   plan: RoundPlan,
@@ -77,18 +81,20 @@ export async function checkPromotion(
 ): Promise<Tally> {
   const t = tally(
     `promote ${from} → ${to}`,
-    'the target manifest names every source file, same sha256, bytes present',
+    'the target manifest names every source file, same sha256; its version and plain path hold those bytes',
     'files',
   );
   const target = await manifest(world, to);
   const source = from === 'qa' ? await manifest(world, 'qa') : undefined;
+  const hashOf = async (key: string) => {
+    const bytes = await s3Bytes(world, key);
+    return bytes ? sha256(bytes) : 'missing';
+  };
   for (let round = 1; round <= plan.round; round++) {
     const p = `landing/soak/r${round}.parquet`;
     t.in++;
     const want =
-      from === 'dev'
-        ? sha256((await s3Bytes(world, `pipeline/dev/${p}`)) ?? Buffer.alloc(0))
-        : source?.find((f) => f.path === p)?.sha256;
+      from === 'dev' ? await hashOf(`pipeline/dev/${p}`) : source?.find((f) => f.path === p)?.sha256;
     const entries = (target ?? []).filter((f) => f.path === p);
     const entry = entries[0];
     if (!entry) {
@@ -100,12 +106,14 @@ export async function checkPromotion(
       t.duplicated += entries.length - 1;
       detail(t, `${to} manifest names ${p} ${entries.length} times`);
     }
-    const bytes = await s3Bytes(world, `pipeline/${to}/${entry.key}`);
-    if (entry.sha256 !== want || !bytes || sha256(bytes) !== entry.sha256) {
+    const version = await hashOf(`pipeline/${entry.key}`);
+    const plain = await hashOf(`pipeline/${to}/${p}`);
+    if (entry.sha256 !== want || version !== entry.sha256 || plain !== entry.sha256) {
       t.lost++;
+      const short = (h: string | undefined) => h?.slice(0, 12);
       detail(
         t,
-        `${to}/${p}: manifest ${entry.sha256?.slice(0, 12)}, ${from} ${want?.slice(0, 12)}, bytes ${bytes ? sha256(bytes).slice(0, 12) : 'missing'}`,
+        `${to}/${p}: manifest ${short(entry.sha256)}, ${from} ${short(want)}, version ${short(version)}, plain path ${short(plain)}`,
       );
       continue;
     }
@@ -132,7 +140,8 @@ function localFiles(dir: string): Map<string, LocalFile> {
     if (!e.isFile()) continue;
     const rel = path.relative(dir, path.join(e.parentPath, e.name)).split(path.sep).join('/');
     // sluice's own bookkeeping (metadata, temp files of a killed write) is not the user's data.
-    if (rel.split('/').some((s) => s.startsWith('.sluice') || s.endsWith('.sluice-tmp'))) continue;
+    if (rel.split('/').some((s) => s === '_sluice' || s.startsWith('.sluice') || s.endsWith('.sluice-tmp')))
+      continue;
     const bytes = readFileSync(path.join(dir, rel));
     out.set(rel, { hash: sha256(bytes), bytes });
   }
@@ -158,9 +167,15 @@ export async function checkSyncs(world: World): Promise<Tally[]> {
       );
     }
   }
-  const down = tally('sync s3 → local', 'every object on local disk with the same bytes', 'files');
+  const down = tally(
+    'sync s3 → local',
+    'every object (but _sluice/) on local disk with the same bytes',
+    'files',
+  );
   const local = localFiles(mirrorDir(world));
   for (const o of await listObjects(world.s3, 'pipeline/')) {
+    // sync leaves the lake's reserved folder out by design (docs/pipeline.md).
+    if (o.key.startsWith('pipeline/_sluice/')) continue;
     down.in++;
     const rel = o.key.slice('pipeline/'.length);
     const remote = (await s3Bytes(world, o.key)) ?? Buffer.alloc(0);
