@@ -70,6 +70,8 @@ export function checkLake(plan: RoundPlan, objects: LakeObject[], attempts: Fetc
     try {
       records = o.lines.map((l) => JSON.parse(l) as SignalRecord);
     } catch {
+      // Atomic puts never leave such an object: whatever it holds is beyond the promise.
+      t.duplicated++;
       detail(t, `${o.key}: not JSONL (${o.size} bytes)`);
       continue;
     }
@@ -79,6 +81,7 @@ export function checkLake(plan: RoundPlan, objects: LakeObject[], attempts: Fetc
       records.length === batch.records.length &&
       records.every((r, i) => JSON.stringify(r) === JSON.stringify(batch.records[i]));
     if (!batch || !whole) {
+      t.duplicated += records.length;
       detail(t, `${o.key}: ${records.length} records that are not one whole batch of this round`);
       continue;
     }
