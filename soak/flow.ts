@@ -11,9 +11,7 @@ import { openQueue } from '../src/queue/open.ts';
 import { Daemon, type ExitNote, runToSuccess } from './daemons.ts';
 import type { Profile, RoundPlan } from './plan.ts';
 import type { Rng } from './rng.ts';
-import { BUCKET, type World } from './world.ts';
-
-export const INCOMING = 'ingest/soak/signals/';
+import { BUCKET, INBOX_KEEP, INCOMING, type World } from './world.ts';
 
 export interface FlowOutcome {
   queueUrl: string;
@@ -157,7 +155,7 @@ export async function runFlow(
 
 async function countIncoming(world: World): Promise<number> {
   const res = await world.s3.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: INCOMING }));
-  return res.KeyCount ?? 0;
+  return (res.Contents ?? []).filter((o) => o.Key !== INBOX_KEEP).length;
 }
 
 /** Until nothing is left in the inbox and the queue has no waiting, delayed or active job, twice in a row. */

@@ -6,11 +6,10 @@
  */
 import { recordJobId } from '../src/poller/poller.ts';
 import { resolveSource } from '../src/poller/source.ts';
-import { INCOMING } from './flow.ts';
 import { getObject, listObjects, type QueueJob, queueJobs, type S3Object, storePoints } from './inspect.ts';
 import { type RoundPlan, roundWindow, type SignalRecord, VARIABLES } from './plan.ts';
 import { comparePoints, detail, expectedPoints, type Tally, tally } from './tally.ts';
-import { BUCKET, type World } from './world.ts';
+import { BUCKET, INBOX_KEEP, INCOMING, type World } from './world.ts';
 
 // The poller derives job ids from its source storage's URL (the bucket) and the object's full key.
 const source = resolveSource(`s3://${BUCKET}/${INCOMING}`);
@@ -40,7 +39,7 @@ export async function roundObjects(world: World, claimed: Set<string>): Promise<
   ];
   for (const [where, prefix] of places) {
     for (const o of await listObjects(world.s3, prefix)) {
-      if (claimed.has(o.key) || o.key.endsWith('.error.json')) continue;
+      if (claimed.has(o.key) || o.key === INBOX_KEEP || o.key.endsWith('.error.json')) continue;
       claimed.add(o.key);
       const name = o.key.slice(prefix.length);
       const text = (await getObject(world.s3, o.key)).toString('utf8');

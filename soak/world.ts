@@ -7,7 +7,7 @@
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { type FaultProxy, startFaultProxy } from '../test/helpers/fault-proxy.ts';
 import { type S3rverHandle, startS3rver } from '../test/helpers/s3rver.ts';
 import { type ApiServer, startApiServer } from './api-server.ts';
@@ -17,6 +17,14 @@ import { SoakRedis } from './redis.ts';
 import type { Rng } from './rng.ts';
 
 export const BUCKET = 'soak-lake';
+export const INCOMING = 'ingest/soak/signals/';
+/**
+ * s3rver 3.7.1 removes a folder once its last object is deleted, and crashes (an unhandled
+ * ENOENT on its write stream) when a PutObject into that folder races the removal: the poller
+ * archiving the last object of the inbox while `fetch` writes the next one did exactly that. An
+ * object the poller never reads (no data extension) keeps the folder in place.
+ */
+export const INBOX_KEEP = `${INCOMING}.soak-keep`;
 const CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
 
 export interface World {
@@ -52,6 +60,7 @@ export async function startWorld(rng: Rng, options: { diskSize: string; noTmpfs:
     });
     closers.push(() => s3.destroy());
     await s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
+    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: INBOX_KEEP, Body: '' }));
     const api = await startApiServer(rng.fork('api'));
     closers.push(() => api.close());
     const redis = await SoakRedis.start(runDir);
