@@ -4,7 +4,7 @@
  * reported by the process itself at exit through soak/preload.ts), and `kill -9` on demand.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { appendFileSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 
 export const REPO_ROOT = path.resolve(import.meta.dirname, '..');
@@ -93,6 +93,8 @@ export class Procs {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const pid = child.pid ?? 0;
+    // The child writes its report only at exit: any file of this PID now is a stale one.
+    rmSync(path.join(this.rssDir, String(pid)), { force: true });
     this.live.set(pid, { kind });
     let out = '';
     let err = '';
@@ -170,10 +172,6 @@ export class Procs {
     return peak;
   }
 
-  reportedExits(): number {
-    return readdirSync(this.rssDir).length;
-  }
-
   private sample(): void {
     for (const [pid, { kind }] of this.live) this.sampleOne(pid, this.kind(kind));
   }
@@ -189,11 +187,14 @@ export class Procs {
   }
 
   private readExitRss(pid: number, stats: KindStats): void {
+    const file = path.join(this.rssDir, String(pid));
     try {
-      const kb = Number(readFileSync(path.join(this.rssDir, String(pid)), 'utf8'));
+      const kb = Number(readFileSync(file, 'utf8'));
       if (Number.isFinite(kb)) stats.peakRssKb = Math.max(stats.peakRssKb, kb);
     } catch {
       // Killed: no exit report; the samples stand.
     }
+    // PIDs wrap (32768 here): a report left behind would be read for a later process.
+    rmSync(file, { force: true });
   }
 }
