@@ -60,7 +60,7 @@ export const PROFILES: Record<Profile['name'], Profile> = {
   short: {
     name: 'short',
     rounds: 4,
-    batchesPerRound: 8,
+    batchesPerRound: 10,
     recordsPerBatch: [200, 400],
     fetchGapMs: [200, 900],
     pollerKills: 2,
