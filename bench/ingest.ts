@@ -28,7 +28,7 @@ import {
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { IncrementalWriter, saveApiResponse } from '../src/ingest/index.ts';
-import { createFsStorage } from '../src/storage/drivers/fs.ts';
+import { createFsStorage } from '../src/storage/drivers/fs/fs-storage.ts';
 
 const quick = process.argv.includes('--quick');
 const POINTS = quick ? 10_000 : 100_000;

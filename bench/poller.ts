@@ -23,7 +23,7 @@ import { Redis } from 'ioredis';
 import { Poller } from '../src/poller/poller.ts';
 import { createRedisStateStore } from '../src/poller/state-redis.ts';
 import { createBullmqQueue } from '../src/queue/drivers/bullmq.ts';
-import { closeS3Clients } from '../src/storage/drivers/s3.ts';
+import { closeS3Clients } from '../src/storage/drivers/s3/s3-storage.ts';
 import { startS3rver } from '../test/helpers/s3rver.ts';
 
 const quick = process.argv.includes('--quick');

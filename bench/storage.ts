@@ -6,10 +6,10 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { closeS3Clients } from '../src/storage/drivers/s3.ts';
+import { closeS3Clients } from '../src/storage/drivers/s3/s3-storage.ts';
 import { openStorage } from '../src/storage/open.ts';
 import { listKeys } from '../src/storage/scoped.ts';
-import { uploadTree } from '../src/storage/upload-tree.ts';
+import { uploadTree } from '../src/sync/upload-tree.ts';
 import { startS3rver } from '../test/helpers/s3rver.ts';
 import { AWS_CLI, awsEnv, createBucket, rcloneEnv, S3RVER_CREDENTIALS, timeCommand } from './peers.ts';
 

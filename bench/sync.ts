@@ -12,9 +12,9 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { syncStorages } from '../src/pipeline/sync.ts';
-import { closeS3Clients } from '../src/storage/drivers/s3.ts';
+import { closeS3Clients } from '../src/storage/drivers/s3/s3-storage.ts';
 import { openStorage } from '../src/storage/open.ts';
+import { syncStorages } from '../src/sync/sync.ts';
 import { startS3rver } from '../test/helpers/s3rver.ts';
 import { AWS_CLI, awsEnv, createBucket, rcloneEnv, S3RVER_CREDENTIALS, timeCommand } from './peers.ts';
 

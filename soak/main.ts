@@ -8,7 +8,7 @@
  * See docs/soak.md.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { closeS3Clients } from '../src/storage/drivers/s3.ts';
+import { closeS3Clients } from '../src/storage/drivers/s3/s3-storage.ts';
 import { parseSoakArgs, USAGE } from './args.ts';
 import { runFlow } from './flow.ts';
 import { closeDuck, dirUsage } from './inspect.ts';

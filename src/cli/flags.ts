@@ -5,7 +5,8 @@
  */
 import { UsageError } from '../errors.ts';
 import { readDecimal } from '../util/decimal-text.ts';
-import { parseDuration, parseSize } from '../util/format-bytes.ts';
+import { parseDuration } from '../util/durations.ts';
+import { parseSize } from '../util/sizes.ts';
 
 export interface IntFlagOptions {
   /** @default 0 */

@@ -1,14 +1,9 @@
 import { createRequire } from 'node:module';
 import type cliProgressModule from 'cli-progress';
-import { formatBytes } from '../util/format-bytes.ts';
+import type { ProgressEvent } from '../util/progress.ts';
+import { formatBytes } from '../util/sizes.ts';
 
-/** What library code reports while it works; the CLI turns it into a bar. */
-export interface ProgressEvent {
-  operation: string;
-  done: number;
-  total?: number;
-  unit: 'bytes' | 'rows' | 'files' | 'objects' | 'points' | 'steps' | 'jobs';
-}
+export type { ProgressEvent };
 
 export interface ProgressReporter {
   update(event: ProgressEvent): void;

@@ -3,7 +3,7 @@ import { registerUserSensitiveNames } from '../config/sensitive-names.ts';
 import { configureLogging, type LogFormat, type LogLevel } from '../logging/logger.ts';
 import { userFacingError } from '../os-errors.ts';
 import { maskError, maskSecretsInString } from '../secrets/mask.ts';
-import { closeS3Clients } from '../storage/drivers/s3.ts';
+import { closeS3Clients } from '../storage/drivers/s3/s3-storage.ts';
 import { buildProgram } from './program.ts';
 import { installSignalHandlers, interruptedBy, reportInterruption } from './signals.ts';
 

@@ -4,7 +4,12 @@ import path from 'node:path';
 import { ConfigurationError } from '../errors.ts';
 import { maskSensitiveData } from '../secrets/mask.ts';
 import { locateConfigFile } from './names.ts';
-import { configSchema, ENV_NAMES, type Environment, type SluiceConfigData } from './schema.ts';
+import {
+  configSchema,
+  ENV_NAMES_BY_SETTING as ENV_NAMES,
+  type Environment,
+  type SluiceConfigData,
+} from './schema.ts';
 
 // The YAML parser (70 modules) loads only when a config file is actually read: most commands
 // run on environment variables alone, and start-up time is part of every command.

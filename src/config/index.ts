@@ -1,2 +1,3 @@
 export { Config, DEFAULT_CONFIG_FILE, type LoadConfigOptions, loadConfig } from './config.ts';
-export { configSchema, ENV_NAMES, ENVIRONMENTS, type Environment, type SluiceConfigData } from './schema.ts';
+export { ENV_NAMES, ENVIRONMENTS, type Environment } from './names.ts';
+export { configSchema, type SluiceConfigData } from './schema.ts';

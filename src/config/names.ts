@@ -4,7 +4,6 @@
  * is in play) without loading the validator.
  */
 import { existsSync } from 'node:fs';
-import type { SluiceConfigData } from './schema.ts';
 
 export const DEFAULT_CONFIG_FILE = 'sluice.config.yaml';
 
@@ -16,8 +15,11 @@ export function locateConfigFile(file?: string, env: NodeJS.ProcessEnv = process
 export const ENVIRONMENTS = ['dev', 'qa', 'prod'] as const;
 export type Environment = (typeof ENVIRONMENTS)[number];
 
-/** Environment variable names per field, first match wins (seed names kept as aliases). */
-export const ENV_NAMES: Record<keyof SluiceConfigData, readonly string[]> = {
+/**
+ * Environment variable names per setting, first match wins (seed names kept as aliases). Keyed by
+ * the settings of `schema.ts`, which checks at compile time that every setting has its names.
+ */
+export const ENV_NAMES = {
   env: ['SLUICE_ENV', 'ENVIRONMENT'],
   s3Bucket: ['SLUICE_S3_BUCKET', 'S3_BUCKET'],
   awsRegion: ['AWS_REGION', 'AWS_DEFAULT_REGION'],
@@ -31,4 +33,4 @@ export const ENV_NAMES: Record<keyof SluiceConfigData, readonly string[]> = {
   awsSecretAccessKey: ['AWS_SECRET_ACCESS_KEY'],
   awsSessionToken: ['AWS_SESSION_TOKEN'],
   sensitiveNames: ['SLUICE_SENSITIVE_NAMES'],
-};
+} as const satisfies Record<string, readonly string[]>;

@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { ENVIRONMENTS } from './names.ts';
+import { ENV_NAMES, ENVIRONMENTS } from './names.ts';
 
-export { ENV_NAMES, ENVIRONMENTS, type Environment } from './names.ts';
+export { ENVIRONMENTS, type Environment } from './names.ts';
 
 const bucketName = z
   .string()
@@ -58,3 +58,6 @@ export const configSchema = z.object({
 });
 
 export type SluiceConfigData = z.infer<typeof configSchema>;
+
+/** The environment variables of each setting; a setting without them does not compile. */
+export const ENV_NAMES_BY_SETTING: Record<keyof SluiceConfigData, readonly string[]> = ENV_NAMES;

@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { type FileHandle, open, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { EncryptionError, NotFoundError, SluiceError } from '../errors.ts';
+import type { ProgressFn } from '../util/progress.ts';
 import { type DecryptOptions, decryptStreamParts, type EncryptOptions, encryptStreamParts } from './age.ts';
 
 export interface FileCryptoOptions {
@@ -14,7 +15,7 @@ export interface FileCryptoOptions {
   /** Flush the output to disk before it is renamed into place (crash-durable). @default true */
   fsync?: boolean;
   /** Called with input bytes read so far. */
-  onProgress?: (event: { operation: string; done: number; total: number; unit: 'bytes' }) => void;
+  onProgress?: ProgressFn<'bytes'>;
 }
 
 export async function encryptFile(

@@ -1,4 +1,5 @@
 import type { Storage } from '../storage/types.ts';
+import type { ProgressEvent } from '../util/progress.ts';
 
 /** One record: column name → value. */
 export type Row = Record<string, unknown>;
@@ -11,13 +12,8 @@ export type ByteSource = Iterable<Uint8Array | string> | AsyncIterable<Uint8Arra
 
 export type FormatName = 'json' | 'jsonl' | 'csv' | 'parquet';
 
-/** What long operations report; same shape as the CLI's ProgressEvent. */
-export interface FormatProgressEvent {
-  operation: string;
-  done: number;
-  total?: number;
-  unit: 'rows' | 'bytes';
-}
+/** What long format operations report: the shared progress event, in rows or bytes. */
+export type FormatProgressEvent = ProgressEvent<'rows' | 'bytes'>;
 
 /** Options every writer accepts when writing to a Storage. */
 export interface WriteToStorageOptions {

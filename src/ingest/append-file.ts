@@ -14,7 +14,7 @@ import * as fsp from 'node:fs/promises';
 import path from 'node:path';
 import { IngestError, type SluiceError } from '../errors.ts';
 import { diskFull, fromOsError } from '../os-errors.ts';
-import { makeDirectory, syncDirectory } from '../storage/dir-sync.ts';
+import { makeDirectory, syncDirectory } from '../util/fsync-dir.ts';
 
 const NEWLINE = Buffer.from('\n');
 

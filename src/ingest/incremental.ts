@@ -23,9 +23,9 @@ import { IngestError, ValidationError } from '../errors.ts';
 import type { Storage } from '../storage/types.ts';
 import { AppendFile } from './append-file.ts';
 import { DEFAULT_SOURCE, describeKey, type IngestLocation, resolveStorage, type SavedFile } from './base.ts';
+import { type DataPoint, dataPointLine } from './data-point.ts';
 import { safeId } from './ids.ts';
 import { LineBuffer } from './line-buffer.ts';
-import { type DataPoint, dataPointLine } from './point.ts';
 import { createStamped } from './save.ts';
 
 export interface IncrementalWriterOptions extends IngestLocation {

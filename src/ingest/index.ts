@@ -7,6 +7,7 @@ export {
   type IngestLocation,
   type SavedFile,
 } from './base.ts';
+export { type DataPoint, dataPointLine, type StoredPoint as IncrementalStoredPoint } from './data-point.ts';
 export { type FetchAndSaveOptions, type FetchAndSaveResult, fetchAndSave } from './fetch.ts';
 export {
   type DatasetSummary,
@@ -18,6 +19,7 @@ export {
 } from './find.ts';
 export { type IdKind, isValidId, MAX_ID_LENGTH, safeId } from './ids.ts';
 export { IncrementalWriter, type IncrementalWriterOptions } from './incremental.ts';
+export { type IncrementalOptions, readDataPoints, saveDataPointIncremental } from './incremental-points.ts';
 export {
   type ApiResponseOptions,
   encodeData,
@@ -31,6 +33,4 @@ export {
   saveRequestMetadata,
   saveToFile,
 } from './persistence.ts';
-export { type DataPoint, dataPointLine, type StoredPoint as IncrementalStoredPoint } from './point.ts';
-export { type IncrementalOptions, readDataPoints, saveDataPointIncremental } from './points.ts';
 export { formatStamp, parseStamp, parseStampedName, type StampedName, toDate } from './stamp.ts';

@@ -8,9 +8,9 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Config } from '../config/config.ts';
 import { Engine, quoteLiteral } from '../engine/duckdb.ts';
+import type { ProgressFn } from '../util/progress.ts';
 import { DataCatalog, type DatasetInfo } from './catalog.ts';
 import { Pipeline } from './pipeline.ts';
-import type { ProgressFn } from './progress.ts';
 import { DataPromoter, type PromotionResult } from './promoter.ts';
 import type { RunRecord } from './run-history.ts';
 

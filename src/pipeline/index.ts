@@ -31,7 +31,6 @@ export {
   type PipelineStatus,
   type RunOptions,
 } from './pipeline.ts';
-export type { PipelineProgress, ProgressFn } from './progress.ts';
 export { DataPromoter, type PromoteOptions, type PromotionResult } from './promoter.ts';
 export { type PruneOptions, type PruneResult, pruneVersions } from './prune.ts';
 export type { RunRecord, StepRecord } from './run-history.ts';
@@ -43,6 +42,4 @@ export {
   loadSchemaFile,
   parseSchema,
 } from './schema.ts';
-export { diffStorages, type SyncDiff, type SyncOptions, type SyncResult, syncStorages } from './sync.ts';
-export { S3Synchronizer, type SynchronizerOptions } from './synchronizer.ts';
 export { type ModelOutcome, Transformer, type TransformRunOptions } from './transformer.ts';

@@ -19,15 +19,15 @@ import {
   strictReadCsvOptions,
   validateCsvFile,
 } from '../formats/csv-duckdb.ts';
+import { SHA256_META, sha256File } from '../storage/content-hash.ts';
 import { assertValidKey } from '../storage/keys.ts';
 import { openObjectUrl, openStorage } from '../storage/open.ts';
+import type { ProgressFn } from '../util/progress.ts';
 import { retry } from '../util/retry.ts';
 import { checkHeader, collectRejects, rejectCopySql, rejectsError } from './csv-check.ts';
-import { SHA256_META, sha256File } from './hashing.ts';
 import { Lake, makeTempDir } from './lake.ts';
 import { type ColumnRecord, writeLoadRecord } from './load-records.ts';
 import { type PipelineOptions, storageOptionsFrom } from './options.ts';
-import type { ProgressFn } from './progress.ts';
 import { type ColumnSchema, duckdbColumnsLiteral, loadSchemaFile, parseSchema } from './schema.ts';
 import { downloadVerified } from './verified-get.ts';
 

@@ -15,9 +15,9 @@ import path from 'node:path';
 import { z } from 'zod';
 import { ENVIRONMENTS, type Environment } from '../config/schema.ts';
 import { NotFoundError, ValidationError } from '../errors.ts';
+import { SHA256_META } from '../storage/content-hash.ts';
 import type { Storage } from '../storage/types.ts';
 import { removeAtExit } from '../util/exit-cleanup.ts';
-import { SHA256_META } from './hashing.ts';
 import { MANIFEST_KEY, migrateEnvLayout, RESERVED_FOLDER } from './lake-migrate.ts';
 import { downloadVerified, getVerified, sha256Verified } from './verified-get.ts';
 

@@ -8,15 +8,15 @@ import path from 'node:path';
 import type { Config } from '../config/config.ts';
 import { ConfigurationError, ERROR_CODES, toSluiceError, ValidationError } from '../errors.ts';
 import { openStorage } from '../storage/open.ts';
+import { syncStorages } from '../sync/sync.ts';
+import type { ProgressFn } from '../util/progress.ts';
 import { ErrorHandler } from './error-handler.ts';
 import { DataIngester } from './ingester.ts';
 import { Lake } from './lake.ts';
 import { modelSyntaxProblems } from './model-check.ts';
 import { loadModels, orderModels } from './models.ts';
 import { type PipelineOptions, storageOptionsFrom } from './options.ts';
-import type { ProgressFn } from './progress.ts';
 import { listRuns, type RunRecord, type StepRecord, saveRun } from './run-history.ts';
-import { syncStorages } from './sync.ts';
 import { Transformer } from './transformer.ts';
 
 export const PIPELINE_MODES = ['full', 'ingest', 'transform', 'upload'] as const;

@@ -10,8 +10,9 @@ import type { Config } from '../config/config.ts';
 import { ENVIRONMENTS, type Environment } from '../config/schema.ts';
 import { Engine, quoteLiteral } from '../engine/duckdb.ts';
 import { NotFoundError, PromotionError, type SluiceError } from '../errors.ts';
+import { SHA256_META } from '../storage/content-hash.ts';
 import { openStorage } from '../storage/open.ts';
-import { SHA256_META } from './hashing.ts';
+import type { ProgressFn } from '../util/progress.ts';
 import {
   assertEnv,
   type EnvManifest,
@@ -23,7 +24,6 @@ import {
 } from './lake.ts';
 import { readLoadRecord } from './load-records.ts';
 import { type PipelineOptions, storageOptionsFrom } from './options.ts';
-import type { ProgressFn } from './progress.ts';
 import { type PruneOptions, type PruneResult, pruneVersions } from './prune.ts';
 import { getVerified, sha256Verified } from './verified-get.ts';
 

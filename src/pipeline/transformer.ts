@@ -9,13 +9,13 @@ import type { Config } from '../config/config.ts';
 import type { Environment } from '../config/schema.ts';
 import { type DuckDBConnection, Engine, quoteIdent, quoteLiteral } from '../engine/duckdb.ts';
 import { TransformationError } from '../errors.ts';
+import { SHA256_META, sha256File } from '../storage/content-hash.ts';
 import { openStorage } from '../storage/open.ts';
-import { SHA256_META, sha256File } from './hashing.ts';
+import type { ProgressFn } from '../util/progress.ts';
 import { Lake, makeTempDir } from './lake.ts';
 import { writeLoadRecord } from './load-records.ts';
 import { downstreamOf, loadModels, type ModelDef, orderModels } from './models.ts';
 import { type PipelineOptions, storageOptionsFrom } from './options.ts';
-import type { ProgressFn } from './progress.ts';
 
 export interface ModelOutcome {
   model: string;

@@ -12,10 +12,10 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { isTransient } from '../errors.ts';
 import { getLogger } from '../logging/logger.ts';
+import { sha256Stream } from '../storage/content-hash.ts';
 import type { Storage } from '../storage/types.ts';
 import { VerifiedRead } from '../storage/verified-read.ts';
 import { retry } from '../util/retry.ts';
-import { sha256Stream } from './hashing.ts';
 
 export interface VerifiedGetOptions {
   /** Attempts in all, the first included. @default 4 */

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { ConfigurationError } from '../errors.ts';
-import { parseDuration } from '../util/format-bytes.ts';
+import { parseDuration } from '../util/durations.ts';
 
 /** Raw settings as flags, env or a config file give them (strings or numbers). */
 export type RawPollerSettings = Partial<Record<keyof PollerConfig, string | number | boolean | undefined>>;

@@ -2,6 +2,7 @@ import { ValidationError } from '../errors.ts';
 import type { PollerMetrics } from '../metrics/registry.ts';
 import type { JobQueue } from '../queue/types.ts';
 import type { OpenStorageOptions } from '../storage/open.ts';
+import type { ProgressFn } from '../util/progress.ts';
 import type { PollerStateStore } from './state.ts';
 
 export interface PollerOptions {
@@ -45,7 +46,7 @@ export interface PollerOptions {
   /** A read that receives no bytes for this long is a transient fault (stalled). @default 60000 */
   readIdleTimeoutMs?: number;
   metrics?: PollerMetrics;
-  onProgress?: (p: { operation: 'poll'; done: number; total?: number; unit: 'objects' }) => void;
+  onProgress?: ProgressFn<'objects'>;
 }
 
 export interface PollSummary {

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { DatabaseSync } from 'node:sqlite';
+import { inTransaction, openSqlite, sqliteDiskError } from '../backends/sqlite.ts';
 import { PollerError } from '../errors.ts';
-import { inTransaction, openSqlite, sqliteDiskError } from '../util/sqlite.ts';
 
 /** `enqueued`: every record is in the queue, archive pending; `done`: archived; `failed`: in failed/. */
 export type ObjectStatus = 'enqueued' | 'done' | 'failed';

@@ -14,7 +14,7 @@ import type { Dirent, Stats } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import path from 'node:path';
 import { NotFoundError, StorageError } from '../errors.ts';
-import { MIGRATED_MARKER } from './fs-meta-files.ts';
+import { MIGRATED_MARKER } from './drivers/fs/meta-files.ts';
 import { LEGACY_META_DIR, META_SUBDIR, RESERVED_SEGMENTS, SLUICE_DIR, TEMP_SUFFIX } from './keys.ts';
 
 export interface GarbageOptions {

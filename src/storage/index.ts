@@ -1,6 +1,6 @@
-export { createFsStorage, type FsStorageOptions } from './drivers/fs.ts';
-export { createMemoryStorage, type MemoryStorageOptions } from './drivers/memory.ts';
-export { closeS3Clients, createS3Storage, type S3StorageOptions } from './drivers/s3.ts';
+export { createFsStorage, type FsStorageOptions } from './drivers/fs/fs-storage.ts';
+export { createMemoryStorage, type MemoryStorageOptions } from './drivers/memory/memory-storage.ts';
+export { closeS3Clients, createS3Storage, type S3StorageOptions } from './drivers/s3/s3-storage.ts';
 export { collectGarbage, type GarbageEntry, type GarbageOptions, type GarbageResult } from './gc.ts';
 export {
   assertValidKey,

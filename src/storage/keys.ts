@@ -4,7 +4,7 @@ import { InvalidKeyError } from '../errors.ts';
  * sluice's one reserved folder per storage root. Its own parts are written through the Storage
  * API like any object (the pipeline lake keeps `_sluice/<env>/…` there), but listings leave the
  * folder out unless their prefix names it (`_sluice/dev/`), so a user's listing, `sluice sync` or
- * poll of a root never sees it. `_sluice/meta/` is the fs driver's object metadata (fs-meta.ts):
+ * poll of a root never sees it. `_sluice/meta/` is the fs driver's object metadata (drivers/fs/meta.ts):
  * no key may name it, no listing shows it. Both rules hold at any depth, because a folder inside
  * one root is often opened as a root of its own (a writer's task folder, a lake inside a data
  * folder): its `_sluice/` stays out of the outer root's listings and syncs too.

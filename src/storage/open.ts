@@ -1,9 +1,9 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { InvalidUrlError } from '../errors.ts';
-import { createFsStorage, type FsStorageOptions } from './drivers/fs.ts';
-import { createMemoryStorage } from './drivers/memory.ts';
-import { createS3Storage, type S3StorageOptions } from './drivers/s3.ts';
+import { createFsStorage, type FsStorageOptions } from './drivers/fs/fs-storage.ts';
+import { createMemoryStorage } from './drivers/memory/memory-storage.ts';
+import { createS3Storage, type S3StorageOptions } from './drivers/s3/s3-storage.ts';
 import { assertValidPrefix } from './keys.ts';
 import type { Storage } from './types.ts';
 

@@ -3,7 +3,7 @@
  * a time, so a long range streams with memory bounded by one window.
  */
 import { ValidationError } from '../errors.ts';
-import { parseDuration } from '../util/format-bytes.ts';
+import { parseDuration } from '../util/durations.ts';
 import { AGGREGATE_FNS, aggregateColumns, MetadataCache, pointAt } from './aggregate.ts';
 import { type Columns, mergeColumns, sliceColumns } from './columns.ts';
 import type { SegmentEntry } from './manifest.ts';

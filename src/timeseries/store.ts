@@ -9,7 +9,7 @@ import { NotFoundError, TimeSeriesError, ValidationError } from '../errors.ts';
 import { getLogger } from '../logging/logger.ts';
 import { openStorage } from '../storage/open.ts';
 import type { Storage } from '../storage/types.ts';
-import { parseDuration } from '../util/format-bytes.ts';
+import { parseDuration } from '../util/durations.ts';
 import { buildBatch, validateSinglePoint } from './batch.ts';
 import { PointBuffers } from './buffers.ts';
 import { encodeBatch, encodeSinglePoint, type PointBatch } from './codec.ts';

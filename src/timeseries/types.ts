@@ -24,12 +24,7 @@ export interface StoredPoint {
   metadata?: Metadata;
 }
 
-export interface ProgressEvent {
-  operation: string;
-  done: number;
-  total: number;
-  unit: 'files' | 'points' | 'steps';
-}
+export type { ProgressEvent } from '../util/progress.ts';
 
 export interface TimeSeriesStoreOptions {
   /** 'fsync': acknowledged writes survive power loss; 'os': they survive a process crash only. @default 'fsync' */

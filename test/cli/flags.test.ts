@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { durationFlag, intFlag, numberFlag, portFlag, sizeFlag } from '../../src/cli/flags.ts';
 import { readDecimal } from '../../src/util/decimal-text.ts';
-import { parseSize } from '../../src/util/format-bytes.ts';
+import { parseSize } from '../../src/util/sizes.ts';
 
 /** The UsageError a parser throws for `value`, or undefined when it accepts it. */
 function refusal(

@@ -16,8 +16,8 @@ import {
   writeRows,
 } from '../../src/formats/index.ts';
 import type { Row } from '../../src/formats/types.ts';
-import { createFsStorage } from '../../src/storage/drivers/fs.ts';
-import { createMemoryStorage } from '../../src/storage/drivers/memory.ts';
+import { createFsStorage } from '../../src/storage/drivers/fs/fs-storage.ts';
+import { createMemoryStorage } from '../../src/storage/drivers/memory/memory-storage.ts';
 import { openStorage } from '../../src/storage/open.ts';
 import type { Storage } from '../../src/storage/types.ts';
 import { freshBucket, s3Options } from '../helpers/s3.ts';

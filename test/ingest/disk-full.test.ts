@@ -7,7 +7,7 @@ import * as fsp from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { type DataPoint, IncrementalWriter, readDataPoints } from '../../src/ingest/index.ts';
-import { createFsStorage } from '../../src/storage/drivers/fs.ts';
+import { createFsStorage } from '../../src/storage/drivers/fs/fs-storage.ts';
 import { useFullDisk } from '../helpers/full-disk.ts';
 
 const disk = useFullDisk('ingest-full', '8m');

@@ -12,7 +12,7 @@ import {
   saveToFile,
 } from '../../src/ingest/index.ts';
 import { createLogger, getLogger, setLogger } from '../../src/logging/logger.ts';
-import { createFsStorage } from '../../src/storage/drivers/fs.ts';
+import { createFsStorage } from '../../src/storage/drivers/fs/fs-storage.ts';
 import { openStorage } from '../../src/storage/open.ts';
 import type { Storage } from '../../src/storage/types.ts';
 import { startHttpServer } from '../helpers/http-server.ts';

@@ -7,7 +7,7 @@ import {
   readDataPoints,
   saveDataPointIncremental,
 } from '../../src/ingest/index.ts';
-import { createFsStorage } from '../../src/storage/drivers/fs.ts';
+import { createFsStorage } from '../../src/storage/drivers/fs/fs-storage.ts';
 import { openStorage } from '../../src/storage/open.ts';
 import type { Storage } from '../../src/storage/types.ts';
 import { freshBucket, s3Options } from '../helpers/s3.ts';

@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { HashCache } from '../../src/pipeline/hash-cache.ts';
+import { HashCache } from '../../src/sync/hash-cache.ts';
 import { tempDir } from '../helpers/tmp.ts';
 
 const URL_A = 's3://bucket/a/';

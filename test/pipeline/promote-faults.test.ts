@@ -12,7 +12,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { Lake } from '../../src/pipeline/lake.ts';
 import { Pipeline } from '../../src/pipeline/pipeline.ts';
 import { DataPromoter } from '../../src/pipeline/promoter.ts';
-import { closeS3Clients } from '../../src/storage/drivers/s3.ts';
+import { closeS3Clients } from '../../src/storage/drivers/s3/s3-storage.ts';
 import { openStorage } from '../../src/storage/open.ts';
 import { type FaultProxy, type FaultRates, startFaultProxy } from '../helpers/fault-proxy.ts';
 import { s3Endpoint, TEST_CREDENTIALS } from '../helpers/s3.ts';

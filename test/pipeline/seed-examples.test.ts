@@ -12,7 +12,7 @@ import { ErrorHandler } from '../../src/pipeline/error-handler.ts';
 import { DataIngester } from '../../src/pipeline/ingester.ts';
 import { Pipeline } from '../../src/pipeline/pipeline.ts';
 import { DataPromoter } from '../../src/pipeline/promoter.ts';
-import { S3Synchronizer } from '../../src/pipeline/synchronizer.ts';
+import { S3Synchronizer } from '../../src/sync/synchronizer.ts';
 import { formatBytes, measureTime, withRetry } from '../../src/util/index.ts';
 import { freshBucket, s3Options } from '../helpers/s3.ts';
 import { project, seedCsv, seedProject, writeFile } from './helpers.ts';

@@ -3,8 +3,8 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { diffStorages, globMatcher, syncStorages } from '../../src/pipeline/sync.ts';
 import { openStorage } from '../../src/storage/open.ts';
+import { diffStorages, globMatcher, syncStorages } from '../../src/sync/sync.ts';
 import { tempDir } from '../helpers/tmp.ts';
 
 const key = fc.constantFrom('a.txt', 'b/c.txt', 'b/d.tmp', 'e/f/g.csv', 'h', 'i/j.log');

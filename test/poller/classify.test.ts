@@ -17,7 +17,7 @@ import {
 } from '../../src/errors.ts';
 import { parseRecords } from '../../src/poller/parse.ts';
 import { retryNow } from '../../src/poller/transient.ts';
-import { mapS3Error } from '../../src/storage/s3-errors.ts';
+import { mapS3Error } from '../../src/storage/drivers/s3/errors.ts';
 import type { Storage } from '../../src/storage/types.ts';
 import {
   type ListedObject,

@@ -11,7 +11,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { Poller, type PollSummary } from '../../src/poller/poller.ts';
 import { createSqliteStateStore } from '../../src/poller/state.ts';
 import { createSqliteQueue } from '../../src/queue/drivers/sqlite.ts';
-import { closeS3Clients } from '../../src/storage/drivers/s3.ts';
+import { closeS3Clients } from '../../src/storage/drivers/s3/s3-storage.ts';
 import { openStorage } from '../../src/storage/open.ts';
 import { type FaultProxy, startFaultProxy } from '../helpers/fault-proxy.ts';
 import { freshBucket, s3Endpoint, s3Options, TEST_CREDENTIALS } from '../helpers/s3.ts';

@@ -2,13 +2,13 @@ import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { InvalidPointError, JobPayloadError, UsageError } from '../../src/errors.ts';
-import { createSqliteQueue } from '../../src/queue/drivers/sqlite.ts';
 import {
   createIngestAndScoreHandler,
   parseSignalPayload,
   resolveHandler,
   type SignalStore,
-} from '../../src/queue/handlers/index.ts';
+} from '../../src/jobs/index.ts';
+import { createSqliteQueue } from '../../src/queue/drivers/sqlite.ts';
 import { tempDir } from '../helpers/tmp.ts';
 
 const dir = tempDir('handlers');

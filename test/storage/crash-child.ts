@@ -1,6 +1,6 @@
 // Child of crash.test.ts: streams a large body into `key`, slowly, so the parent can kill -9 it
 // in the middle. Prints STARTED once bytes are flowing.
-import { createFsStorage } from '../../src/storage/drivers/fs.ts';
+import { createFsStorage } from '../../src/storage/drivers/fs/fs-storage.ts';
 
 const [root, key, mb] = process.argv.slice(2);
 const storage = createFsStorage({ root: root! });

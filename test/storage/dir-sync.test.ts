@@ -1,8 +1,8 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { makeDirectory, syncDirectory } from '../../src/storage/dir-sync.ts';
-import { createFsStorage } from '../../src/storage/drivers/fs.ts';
+import { createFsStorage } from '../../src/storage/drivers/fs/fs-storage.ts';
+import { makeDirectory, syncDirectory } from '../../src/util/fsync-dir.ts';
 import { tempDir } from '../helpers/tmp.ts';
 
 describe('directory fsync group commit', () => {

@@ -1,7 +1,7 @@
 import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { createFsStorage } from '../../src/storage/drivers/fs.ts';
+import { createFsStorage } from '../../src/storage/drivers/fs/fs-storage.ts';
 import { compareKeys } from '../../src/storage/keys.ts';
 import { tempDir } from '../helpers/tmp.ts';
 

@@ -1,6 +1,6 @@
 // Child of fs-meta-crash.test.ts: opens a storage on a root in the legacy metadata layout and
 // lists it, which migrates the root; the parent kills it with SIGKILL somewhere in the middle.
-import { createFsStorage } from '../../src/storage/drivers/fs.ts';
+import { createFsStorage } from '../../src/storage/drivers/fs/fs-storage.ts';
 import { listKeys } from '../../src/storage/scoped.ts';
 
 const [root] = process.argv.slice(2);

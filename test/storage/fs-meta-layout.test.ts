@@ -11,7 +11,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { Engine, quoteLiteral } from '../../src/engine/duckdb.ts';
 import { saveToFile } from '../../src/ingest/index.ts';
 import { DataIngester } from '../../src/pipeline/ingester.ts';
-import { createFsStorage } from '../../src/storage/drivers/fs.ts';
+import { createFsStorage } from '../../src/storage/drivers/fs/fs-storage.ts';
 import { listKeys } from '../../src/storage/scoped.ts';
 import { DataWriter } from '../../src/writer/data-writer.ts';
 import { tempDir } from '../helpers/tmp.ts';

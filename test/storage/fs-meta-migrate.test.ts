@@ -9,7 +9,7 @@ import path from 'node:path';
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createLogger, getLogger, setLogger } from '../../src/logging/logger.ts';
-import { createFsStorage } from '../../src/storage/drivers/fs.ts';
+import { createFsStorage } from '../../src/storage/drivers/fs/fs-storage.ts';
 import { collectGarbage } from '../../src/storage/gc.ts';
 import { listKeys } from '../../src/storage/scoped.ts';
 import { tempDir } from '../helpers/tmp.ts';

@@ -1,7 +1,7 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { createFsStorage } from '../../src/storage/drivers/fs.ts';
+import { createFsStorage } from '../../src/storage/drivers/fs/fs-storage.ts';
 import { tempDir } from '../helpers/tmp.ts';
 
 describe('fs driver metadata sidecars', () => {

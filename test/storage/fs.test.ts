@@ -1,4 +1,4 @@
-import { createFsStorage } from '../../src/storage/drivers/fs.ts';
+import { createFsStorage } from '../../src/storage/drivers/fs/fs-storage.ts';
 import { tempDir } from '../helpers/tmp.ts';
 import { storageConformance } from './conformance.ts';
 

@@ -11,7 +11,7 @@ import {
 } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { createFsStorage } from '../../src/storage/drivers/fs.ts';
+import { createFsStorage } from '../../src/storage/drivers/fs/fs-storage.ts';
 import { collectGarbage, removeIfUnchanged } from '../../src/storage/gc.ts';
 import { runSluice } from '../helpers/cli.ts';
 import { tempDir } from '../helpers/tmp.ts';

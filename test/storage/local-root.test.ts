@@ -7,8 +7,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { createFsStorage } from '../../src/storage/drivers/fs.ts';
-import { createMemoryStorage } from '../../src/storage/drivers/memory.ts';
+import { createFsStorage } from '../../src/storage/drivers/fs/fs-storage.ts';
+import { createMemoryStorage } from '../../src/storage/drivers/memory/memory-storage.ts';
 import { assertLocalRootExists } from '../../src/storage/local-root.ts';
 import { openStorage } from '../../src/storage/open.ts';
 import type { Storage } from '../../src/storage/types.ts';

@@ -1,4 +1,4 @@
-import { createMemoryStorage } from '../../src/storage/drivers/memory.ts';
+import { createMemoryStorage } from '../../src/storage/drivers/memory/memory-storage.ts';
 import { storageConformance } from './conformance.ts';
 
 storageConformance('memory', async () => createMemoryStorage());

@@ -5,11 +5,11 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { type ListObjectsV2CommandInput, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { syncStorages } from '../../src/pipeline/sync.ts';
 import { compareKeys } from '../../src/storage/keys.ts';
 import { openStorage } from '../../src/storage/open.ts';
 import { listKeys } from '../../src/storage/scoped.ts';
 import type { Storage } from '../../src/storage/types.ts';
+import { syncStorages } from '../../src/sync/sync.ts';
 import { freshBucket, s3Options, type TestBucket } from '../helpers/s3.ts';
 import { tempDir } from '../helpers/tmp.ts';
 

@@ -9,14 +9,14 @@ import {
 } from '@aws-sdk/client-s3';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { compareKeys } from '../../src/storage/keys.ts';
 import {
   decodedPage,
   type ListPageRequest,
   listObjectPages,
   pageRows,
   type SendListPage,
-} from '../../src/storage/s3-list-pages.ts';
+} from '../../src/storage/drivers/s3/list-pages.ts';
+import { compareKeys } from '../../src/storage/keys.ts';
 import { freshBucket, type TestBucket } from '../helpers/s3.ts';
 
 async function collect(pages: AsyncIterable<ListObjectsV2CommandOutput>): Promise<string[]> {

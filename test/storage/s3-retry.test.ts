@@ -2,7 +2,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SluiceError } from '../../src/errors.ts';
-import { createS3Storage } from '../../src/storage/drivers/s3.ts';
+import { createS3Storage } from '../../src/storage/drivers/s3/s3-storage.ts';
 import { freshBucket, TEST_CREDENTIALS, type TestBucket } from '../helpers/s3.ts';
 
 /**

@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { NetworkError, ValidationError } from '../../src/errors.ts';
-import { formatBytes, parseDuration } from '../../src/util/format-bytes.ts';
+import { parseDuration } from '../../src/util/durations.ts';
 import { measureTime } from '../../src/util/measure-time.ts';
 import { retry, withRetry } from '../../src/util/retry.ts';
+import { formatBytes } from '../../src/util/sizes.ts';
 
 describe('formatBytes', () => {
   it('formats like the seed', () => {

@@ -4,7 +4,7 @@ import { HttpError, NotFoundError, UsageError } from '../../errors.ts';
 import type { IngestLocation, SavedFile } from '../../ingest/base.ts';
 import type { FetchAndSaveResult } from '../../ingest/fetch.ts';
 import { maskSecretsInString } from '../../secrets/mask.ts';
-import { formatBytes } from '../../util/format-bytes.ts';
+import { formatBytes } from '../../util/sizes.ts';
 import { durationFlag, intFlag } from '../flags.ts';
 import { printJson, printTable } from '../output.ts';
 

@@ -2,10 +2,10 @@ import type { Command } from 'commander';
 import type { Config } from '../../config/config.ts';
 import { type Environment, locateConfigFile } from '../../config/names.ts';
 import type { DataPromoter } from '../../pipeline/promoter.ts';
-import type { SyncOptions } from '../../pipeline/sync.ts';
 import { openStorage } from '../../storage/open.ts';
 import type { Storage } from '../../storage/types.ts';
-import { formatBytes } from '../../util/format-bytes.ts';
+import type { SyncOptions } from '../../sync/sync.ts';
+import { formatBytes } from '../../util/sizes.ts';
 import { intFlag } from '../flags.ts';
 import { printJson } from '../output.ts';
 import { createProgressReporter } from '../progress.ts';
@@ -14,8 +14,8 @@ import { commandSignal, describeInterruption } from '../signals.ts';
 const lazy = {
   config: () => import('../../config/config.ts'),
   promoter: () => import('../../pipeline/promoter.ts'),
-  sync: () => import('../../pipeline/sync.ts'),
-  synchronizer: () => import('../../pipeline/synchronizer.ts'),
+  sync: () => import('../../sync/sync.ts'),
+  synchronizer: () => import('../../sync/synchronizer.ts'),
 };
 
 const collect = (value: string, previous: string[]) => [...previous, value];

@@ -4,7 +4,7 @@ import { ENVIRONMENTS } from '../../config/names.ts';
 import { ConfigurationError, SluiceError } from '../../errors.ts';
 import type { runDemo } from '../../pipeline/demo.ts';
 import type { Pipeline } from '../../pipeline/pipeline.ts';
-import { formatBytes } from '../../util/format-bytes.ts';
+import { formatBytes } from '../../util/sizes.ts';
 import { intFlag, numberFlag } from '../flags.ts';
 import { printJson, printTable } from '../output.ts';
 import { createProgressReporter } from '../progress.ts';

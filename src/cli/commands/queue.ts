@@ -1,7 +1,7 @@
 import { type Command, Option } from 'commander';
 import { UsageError } from '../../errors.ts';
+import type { ClosableSignalStore } from '../../jobs/signal-store.ts';
 import type { MetricsServer } from '../../metrics/server.ts';
-import type { ClosableSignalStore } from '../../queue/handlers/store.ts';
 import type { JobQueue } from '../../queue/types.ts';
 import { LOG_SENSITIVE_PARAMS, maskSensitiveData } from '../../secrets/mask.ts';
 import { assertLocalRootExists } from '../../storage/local-root.ts';

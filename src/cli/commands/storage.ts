@@ -10,9 +10,9 @@ import { compareKeys } from '../../storage/keys.ts';
 import { assertLocalRootExists } from '../../storage/local-root.ts';
 import { openObjectUrl, openStorage, parseStorageUrl } from '../../storage/open.ts';
 import type { ListEntry, PutBody } from '../../storage/types.ts';
-import { uploadTree } from '../../storage/upload-tree.ts';
+import { uploadTree } from '../../sync/upload-tree.ts';
 import { collectStoreGarbage } from '../../timeseries/orphans.ts';
-import { formatBytes } from '../../util/format-bytes.ts';
+import { formatBytes } from '../../util/sizes.ts';
 import { durationFlag, intFlag } from '../flags.ts';
 import { printJson } from '../output.ts';
 import { createProgressReporter } from '../progress.ts';
@@ -82,8 +82,7 @@ export function registerStorageCommands(program: Command): void {
           const progress = createProgressReporter();
           const result = await uploadTree(source, store, '', {
             concurrency: opts.concurrency,
-            onProgress: (p) =>
-              progress.update({ operation: 'upload', done: p.bytes, total: p.totalBytes, unit: 'bytes' }),
+            onProgress: (event) => progress.update(event),
           });
           progress.stop();
           process.stdout.write(

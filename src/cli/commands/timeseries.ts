@@ -6,7 +6,7 @@ import { fromOsError } from '../../os-errors.ts';
 import type { TimeSeriesStore } from '../../timeseries/store.ts';
 import type { AggregateFn, PointValue, TimeSeriesStoreOptions } from '../../timeseries/types.ts';
 import { readDecimal } from '../../util/decimal-text.ts';
-import { parseDuration } from '../../util/format-bytes.ts';
+import { parseDuration } from '../../util/durations.ts';
 import { parseJson } from '../../util/json-parse.ts';
 import { durationFlag, intFlag } from '../flags.ts';
 import { printJson, printTable } from '../output.ts';

@@ -3,11 +3,11 @@ import { statSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { inTransaction, openSqlite, sqliteDiskError } from '../../backends/sqlite.ts';
 import { NotFoundError, QueueError, ValidationError } from '../../errors.ts';
 import { fromOsError } from '../../os-errors.ts';
 import { maskSecretsInString } from '../../secrets/mask.ts';
 import { parseJson } from '../../util/json-parse.ts';
-import { inTransaction, openSqlite, sqliteDiskError } from '../../util/sqlite.ts';
 import { checkRetention } from '../retention.ts';
 import {
   backoffFor,

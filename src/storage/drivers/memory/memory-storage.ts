@@ -1,10 +1,10 @@
 import { Readable } from 'node:stream';
-import { AlreadyExistsError, NotFoundError } from '../../errors.ts';
-import { collectBody, md5Hex, normalizeMetadata } from '../body.ts';
-import { contentTypeFor } from '../content-types.ts';
-import { assertValidKey, assertValidPrefix, compareKeys, isListed } from '../keys.ts';
-import { scopeStorage } from '../scoped.ts';
-import type { ListEntry, ListOptions, ObjectInfo, PutOptions, Storage } from '../types.ts';
+import { AlreadyExistsError, NotFoundError } from '../../../errors.ts';
+import { collectBody, md5Hex, normalizeMetadata } from '../../body.ts';
+import { contentTypeFor } from '../../content-types.ts';
+import { assertValidKey, assertValidPrefix, compareKeys, isListed } from '../../keys.ts';
+import { scopeStorage } from '../../scoped.ts';
+import type { ListEntry, ListOptions, ObjectInfo, PutOptions, Storage } from '../../types.ts';
 
 interface MemoryObject {
   data: Buffer;

@@ -3,14 +3,14 @@
  * storage root keeps them under one reserved folder, `<root>/_sluice/meta/<key>.json`, never
  * among the data (a DuckDB glob or an `rclone copy` of a data folder sees only data). Earlier
  * versions kept `<dir>/.sluice-meta/<name>.json` beside each file: the legacy layout, read until
- * a root is migrated (fs-meta-migrate.ts).
+ * a root is migrated (meta-migrate.ts).
  */
 import { randomBytes } from 'node:crypto';
 import * as fsp from 'node:fs/promises';
 import path from 'node:path';
-import { parseJson } from '../util/json-parse.ts';
-import { makeDirectory, syncDirectory } from './dir-sync.ts';
-import { LEGACY_META_DIR, META_SUBDIR, SLUICE_DIR, TEMP_SUFFIX } from './keys.ts';
+import { makeDirectory, syncDirectory } from '../../../util/fsync-dir.ts';
+import { parseJson } from '../../../util/json-parse.ts';
+import { LEGACY_META_DIR, META_SUBDIR, SLUICE_DIR, TEMP_SUFFIX } from '../../keys.ts';
 
 /**
  * A file's inode number can be reused once the file is replaced, so a sidecar names the inode,

@@ -5,8 +5,8 @@
 import { type Dirent, type Stats, statSync } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import path from 'node:path';
-import { StorageError } from '../errors.ts';
-import { fromOsError } from '../os-errors.ts';
+import { StorageError } from '../../../errors.ts';
+import { fromOsError } from '../../../os-errors.ts';
 import {
   assertValidPrefix,
   compareKeys,
@@ -15,8 +15,8 @@ import {
   RESERVED_SEGMENTS,
   SLUICE_DIR,
   TEMP_SUFFIX,
-} from './keys.ts';
-import type { ListEntry, ListOptions } from './types.ts';
+} from '../../keys.ts';
+import type { ListEntry, ListOptions } from '../../types.ts';
 
 /** The fs driver's etag: changes whenever the file is replaced or rewritten. */
 export function etagOf(st: { ino: number; size: number; mtimeMs: number }): string {

@@ -3,23 +3,23 @@
  * the target and fsyncs the directory, so a reader (or a crash) sees the old file or the new one.
  * User metadata and content type live in `<root>/_sluice/meta/<key>.json`, out of the data
  * folders, and are bound to the file's inode, so metadata never describes a file it was not
- * written with (fs-meta.ts).
+ * written with (drivers/fs/meta.ts).
  */
 import { createReadStream, createWriteStream, type Stats } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { NotFoundError, SluiceError, StorageError } from '../../errors.ts';
-import { fromOsError } from '../../os-errors.ts';
-import { bodyBytes, bodyChunks, normalizeMetadata } from '../body.ts';
-import { contentTypeFor } from '../content-types.ts';
-import { makeDirectory, syncDirectory } from '../dir-sync.ts';
-import { etagOf, listFs } from '../fs-list.ts';
-import { createSidecarStore, type Sidecar } from '../fs-meta.ts';
-import { tempPathBeside, unlinkQuietly } from '../fs-meta-files.ts';
-import { assertValidKey } from '../keys.ts';
-import { scopeStorage } from '../scoped.ts';
-import type { ListOptions, ObjectInfo, PutOptions, PutResult, Storage } from '../types.ts';
+import { NotFoundError, SluiceError, StorageError } from '../../../errors.ts';
+import { fromOsError } from '../../../os-errors.ts';
+import { makeDirectory, syncDirectory } from '../../../util/fsync-dir.ts';
+import { bodyBytes, bodyChunks, normalizeMetadata } from '../../body.ts';
+import { contentTypeFor } from '../../content-types.ts';
+import { assertValidKey } from '../../keys.ts';
+import { scopeStorage } from '../../scoped.ts';
+import type { ListOptions, ObjectInfo, PutOptions, PutResult, Storage } from '../../types.ts';
+import { etagOf, listFs } from './list.ts';
+import { createSidecarStore, type Sidecar } from './meta.ts';
+import { tempPathBeside, unlinkQuietly } from './meta-files.ts';
 
 export interface FsStorageOptions {
   /** Directory that holds the objects; created on first write. */

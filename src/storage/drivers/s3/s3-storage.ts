@@ -7,22 +7,22 @@ import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
 import type { Readable } from 'node:stream';
 import type { ListObjectsV2CommandOutput, S3Client } from '@aws-sdk/client-s3';
-import { AlreadyExistsError, ConfigurationError, NotFoundError, StorageError } from '../../errors.ts';
-import { maskSecretsInString } from '../../secrets/mask.ts';
-import { bodyBytes, bodyStream, normalizeMetadata } from '../body.ts';
-import { contentTypeFor } from '../content-types.ts';
-import { assertValidKey, assertValidPrefix } from '../keys.ts';
-import { mapS3Error } from '../s3-errors.ts';
-import { installFastListing } from '../s3-fast-list.ts';
+import { AlreadyExistsError, ConfigurationError, NotFoundError, StorageError } from '../../../errors.ts';
+import { maskSecretsInString } from '../../../secrets/mask.ts';
+import { bodyBytes, bodyStream, normalizeMetadata } from '../../body.ts';
+import { contentTypeFor } from '../../content-types.ts';
+import { assertValidKey, assertValidPrefix } from '../../keys.ts';
+import { scopeStorage } from '../../scoped.ts';
+import type { ListEntry, ListOptions, ObjectInfo, PutOptions, PutResult, Storage } from '../../types.ts';
+import { mapS3Error } from './errors.ts';
+import { installFastListing } from './fast-list.ts';
 import {
   cleanEtag,
   type ListPageRequest,
   listObjectPages,
   pageRows,
   type SendListPage,
-} from '../s3-list-pages.ts';
-import { scopeStorage } from '../scoped.ts';
-import type { ListEntry, ListOptions, ObjectInfo, PutOptions, PutResult, Storage } from '../types.ts';
+} from './list-pages.ts';
 
 export interface S3StorageOptions {
   bucket: string;
@@ -129,7 +129,7 @@ function clientFor(options: S3StorageOptions): Promise<{ sdk: SdkModule; client:
       // per listing page) to hand to a logger that, by default, drops it: ~10 % of a no-op sync's
       // CPU. sluice logs its own operations, so the middleware goes.
       client.middlewareStack.remove('loggerMiddleware');
-      // Listing pages are read by a fast reader of their plain XML shape (s3-list-xml.ts).
+      // Listing pages are read by a fast reader of their plain XML shape (list-xml.ts).
       installFastListing(client);
       return { sdk, client };
     })();
@@ -295,7 +295,7 @@ export function createS3Storage(options: S3StorageOptions): Storage {
       const request: ListPageRequest = {
         Bucket: bucket,
         Prefix: prefix,
-        // Keys XML cannot carry (control characters) still list; decoded in s3-list-pages.ts.
+        // Keys XML cannot carry (control characters) still list; decoded in list-pages.ts.
         EncodingType: 'url',
         ...(recursive ? {} : { Delimiter: '/' }),
         ...(opts.startAfter !== undefined ? { StartAfter: base + opts.startAfter } : {}),

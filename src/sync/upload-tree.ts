@@ -3,9 +3,10 @@ import * as fsp from 'node:fs/promises';
 import path from 'node:path';
 import pLimit from 'p-limit';
 import { isTransient } from '../errors.ts';
+import { isListed, joinKey } from '../storage/keys.ts';
+import type { Storage } from '../storage/types.ts';
+import type { ProgressFn } from '../util/progress.ts';
 import { retry } from '../util/retry.ts';
-import { isListed, joinKey } from './keys.ts';
-import type { Storage } from './types.ts';
 
 export interface UploadTreeOptions {
   /** Objects uploaded at once. @default 16 */
@@ -20,7 +21,8 @@ export interface UploadTreeOptions {
   transientAttempts?: number;
   /** Delay before the first retry; doubled per retry (at most 10 s), with jitter. @default 500 */
   retryDelayMs?: number;
-  onProgress?: (done: { files: number; bytes: number; totalFiles: number; totalBytes: number }) => void;
+  /** Bytes uploaded so far, of all files' bytes ({operation: 'upload', unit: 'bytes'}). */
+  onProgress?: ProgressFn<'bytes'>;
   signal?: AbortSignal;
 }
 
@@ -85,7 +87,7 @@ export async function uploadTree(
         );
         doneFiles += 1;
         doneBytes += f.size;
-        options.onProgress?.({ files: doneFiles, bytes: doneBytes, totalFiles: files.length, totalBytes });
+        options.onProgress?.({ operation: 'upload', done: doneBytes, total: totalBytes, unit: 'bytes' });
       }),
     ),
   );

@@ -13,9 +13,9 @@
  * entries.
  */
 import type { ListObjectsV2CommandInput, ListObjectsV2CommandOutput } from '@aws-sdk/client-s3';
-import { S3AccessError } from '../errors.ts';
-import { compareKeys, isListed } from './keys.ts';
-import type { ListEntry } from './types.ts';
+import { S3AccessError } from '../../../errors.ts';
+import { compareKeys, isListed } from '../../keys.ts';
+import type { ListEntry } from '../../types.ts';
 
 export type ListPageRequest = Pick<
   ListObjectsV2CommandInput,

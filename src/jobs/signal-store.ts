@@ -1,5 +1,5 @@
-import { TimeSeriesStore } from '../../timeseries/store.ts';
-import type { TimeSeriesStoreOptions } from '../../timeseries/types.ts';
+import { TimeSeriesStore } from '../timeseries/store.ts';
+import type { TimeSeriesStoreOptions } from '../timeseries/types.ts';
 import type { SignalStore } from './ingest-and-score.ts';
 
 export interface ClosableSignalStore extends SignalStore {

@@ -1,6 +1,6 @@
 /** S3 SDK errors as sluice errors: missing keys, access, timeouts and network failures by code. */
 import type { S3ServiceException } from '@aws-sdk/client-s3';
-import { NetworkError, NotFoundError, S3AccessError, SluiceError, TimeoutError } from '../errors.ts';
+import { NetworkError, NotFoundError, S3AccessError, SluiceError, TimeoutError } from '../../../errors.ts';
 
 type SdkError = Partial<S3ServiceException> & {
   code?: string;

@@ -17,18 +17,6 @@ export function formatBytes(size: number): string {
   return `${sign}${text} ${UNITS[unit]}`;
 }
 
-/** Parses '30s', '5m', '1h', '250ms', '2d' or a bare number of seconds into milliseconds. */
-export function parseDuration(text: string): number {
-  const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$/i.exec(text);
-  if (!m) throw new RangeError(`Invalid duration ${JSON.stringify(text)}: use e.g. 250ms, 30s, 5m, 1h, 2d`);
-  const n = Number(m[1]);
-  const unit = (m[2] ?? 's').toLowerCase();
-  const factor = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[
-    unit as 'ms' | 's' | 'm' | 'h' | 'd'
-  ];
-  return n * factor;
-}
-
 const SIZE_UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 };
 
 /**

@@ -16,8 +16,9 @@ import type { Dirent } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import path from 'node:path';
 import pLimit from 'p-limit';
-import { contentTypeFor } from './content-types.ts';
-import { makeDirectory, syncDirectory } from './dir-sync.ts';
+import { makeDirectory, syncDirectory } from '../../../util/fsync-dir.ts';
+import { contentTypeFor } from '../../content-types.ts';
+import { isValidKey, LEGACY_META_DIR, RESERVED_SEGMENTS, SLUICE_DIR, TEMP_SUFFIX } from '../../keys.ts';
 import {
   isBound,
   parseSidecar,
@@ -25,8 +26,7 @@ import {
   type Sidecar,
   sidecarPath,
   unlinkQuietly,
-} from './fs-meta-files.ts';
-import { isValidKey, LEGACY_META_DIR, RESERVED_SEGMENTS, SLUICE_DIR, TEMP_SUFFIX } from './keys.ts';
+} from './meta-files.ts';
 
 export interface MigrationResult {
   /** Sidecars whose metadata is now in `_sluice/meta/`. */

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { UsageError } from '../../errors.ts';
-import type { JobHandler } from '../types.ts';
+import { UsageError } from '../errors.ts';
+import type { JobHandler } from '../queue/types.ts';
 import { createIngestAndScoreHandler, type SignalStore } from './ingest-and-score.ts';
 
 export {

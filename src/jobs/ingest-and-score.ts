@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { JobPayloadError } from '../../errors.ts';
-import type { Job, JobHandler } from '../types.ts';
+import { JobPayloadError } from '../errors.ts';
+import type { Job, JobHandler } from '../queue/types.ts';
 
 /**
  * The slice of the time-series store this handler needs (implemented by `TimeSeriesStore`);

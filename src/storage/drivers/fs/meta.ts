@@ -11,7 +11,8 @@
 import type { Stats } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import path from 'node:path';
-import { getLogger } from '../logging/logger.ts';
+import { getLogger } from '../../../logging/logger.ts';
+import { LEGACY_META_DIR } from '../../keys.ts';
 import {
   isBound,
   legacySidecarPath,
@@ -22,11 +23,10 @@ import {
   type Sidecar,
   sidecarPath,
   unlinkQuietly,
-} from './fs-meta-files.ts';
-import { migrateLegacySidecars } from './fs-meta-migrate.ts';
-import { LEGACY_META_DIR } from './keys.ts';
+} from './meta-files.ts';
+import { migrateLegacySidecars } from './meta-migrate.ts';
 
-export type { Sidecar } from './fs-meta-files.ts';
+export type { Sidecar } from './meta-files.ts';
 
 export interface SidecarStore {
   /** The sidecar bound to `file` (as `st` describes it), if any. */

@@ -1,9 +1,9 @@
 /** The seed's single-point append and reading points back, on any storage. */
 import { jsonlReader } from '../formats/jsonl.ts';
 import { DEFAULT_SOURCE, type IngestLocation, resolveStorage, type SavedFile } from './base.ts';
+import type { StoredPoint } from './data-point.ts';
 import { safeId } from './ids.ts';
 import { IncrementalWriter } from './incremental.ts';
-import type { StoredPoint } from './point.ts';
 import { compareStamped, parseStampedName, type StampedName } from './stamp.ts';
 
 export interface IncrementalOptions extends IngestLocation {

@@ -8,11 +8,11 @@ import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { isTransient, type SluiceError, StorageError, SyncError, ValidationError } from '../errors.ts';
 import { collectBody } from '../storage/body.ts';
+import { SHA256_META, sha256Stream } from '../storage/content-hash.ts';
 import type { PutBody, PutResult, Storage } from '../storage/types.ts';
 import { changedSinceListed, readFaultOf, VerifiedRead } from '../storage/verified-read.ts';
 import { retry } from '../util/retry.ts';
 import type { HashCache } from './hash-cache.ts';
-import { SHA256_META, sha256Stream } from './hashing.ts';
 
 /** One listed object. */
 export interface Entry {

@@ -5,7 +5,7 @@
  * signing, retries, redirects and error responses stay the SDK's.
  */
 import type { S3Client } from '@aws-sdk/client-s3';
-import { readListObjectsV2 } from './s3-list-xml.ts';
+import { readListObjectsV2 } from './list-xml.ts';
 
 interface HttpResponseLike {
   statusCode: number;

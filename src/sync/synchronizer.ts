@@ -1,9 +1,9 @@
 /** The seed's S3Synchronizer: local folders ↔ a remote prefix (any storage URL), by content hash. */
 import path from 'node:path';
 import type { Config } from '../config/config.ts';
+import { type PipelineOptions, storageOptionsFrom } from '../pipeline/options.ts';
 import { openStorage } from '../storage/open.ts';
 import type { Storage } from '../storage/types.ts';
-import { type PipelineOptions, storageOptionsFrom } from './options.ts';
 import { diffStorages, type SyncOptions, type SyncResult, syncStorages } from './sync.ts';
 
 export interface SynchronizerOptions extends PipelineOptions {

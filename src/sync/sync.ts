@@ -4,7 +4,7 @@
  * upload), and is computed from the bytes only when both are absent — so regenerated-but-
  * identical files are not uploaded again, and a no-op sync costs two listings. Each object is
  * put atomically and remembered as it lands, so an interrupted sync resumes where it stopped.
- * Reads are verified and transient faults retried, then deferred (sync-copy.ts).
+ * Reads are verified and transient faults retried, then deferred (copy.ts).
  */
 import { stat } from 'node:fs/promises';
 import pLimit from 'p-limit';
@@ -13,8 +13,7 @@ import { isTransient, NotFoundError, SyncError, toSluiceError } from '../errors.
 import { getLogger } from '../logging/logger.ts';
 import type { Storage } from '../storage/types.ts';
 import { readFaultOf } from '../storage/verified-read.ts';
-import { defaultCacheDir, HashCache } from './hash-cache.ts';
-import type { ProgressFn } from './progress.ts';
+import type { ProgressFn } from '../util/progress.ts';
 import {
   copyWithRetries,
   type Deferred,
@@ -25,7 +24,8 @@ import {
   type RetryPolicy,
   retryPolicy,
   withRetries,
-} from './sync-copy.ts';
+} from './copy.ts';
+import { defaultCacheDir, HashCache } from './hash-cache.ts';
 
 export interface SyncOptions {
   /** Only keys matching one of these globs (picomatch; a pattern without `/` matches the base name). @default all */
