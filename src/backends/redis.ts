@@ -5,10 +5,15 @@
  * masked). Once connected, a dropped connection is retried with capped backoff and logged once
  * per interval, never as a stack trace.
  */
-import { Redis } from 'ioredis';
+import { createRequire } from 'node:module';
+import type { Redis } from 'ioredis';
 import { QueueError } from '../errors.ts';
 import { getLogger } from '../logging/logger.ts';
 import { maskSecretsInString } from '../secrets/mask.ts';
+
+// ioredis loads on the first connection, not with this module (see queue/drivers/bullmq.ts).
+const require = createRequire(import.meta.url);
+const ioredis = () => require('ioredis') as typeof import('ioredis');
 
 /** Time the first connection gets to become ready. */
 export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
@@ -59,7 +64,7 @@ export async function connectRedis(url: string, options: RedisConnectOptions = {
   const timeoutMs = checkTimeout(options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS);
   const masked = maskRedisUrl(url);
   const purpose = options.purpose ?? 'Redis';
-  const client = new Redis(url, {
+  const client = new (ioredis().Redis)(url, {
     lazyConnect: true,
     maxRetriesPerRequest: options.maxRetriesPerRequest === undefined ? null : options.maxRetriesPerRequest,
     connectTimeout: Math.min(timeoutMs, DEFAULT_CONNECT_TIMEOUT_MS),

@@ -1,8 +1,8 @@
-import { existsSync, readFileSync, statSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { ConfigurationError } from '../errors.ts';
 import { maskSensitiveData } from '../secrets/mask.ts';
+import { readYamlFile } from '../util/yaml-file.ts';
 import { locateConfigFile } from './names.ts';
 import {
   configSchema,
@@ -10,13 +10,6 @@ import {
   type Environment,
   type SluiceConfigData,
 } from './schema.ts';
-
-// The YAML parser (70 modules) loads only when a config file is actually read: most commands
-// run on environment variables alone, and start-up time is part of every command.
-const require = createRequire(import.meta.url);
-function parseYaml(text: string): unknown {
-  return (require('yaml') as typeof import('yaml')).parse(text);
-}
 
 export { DEFAULT_CONFIG_FILE } from './names.ts';
 
@@ -44,24 +37,11 @@ function fromEnv(env: NodeJS.ProcessEnv): Record<string, string> {
 }
 
 function readFile(file: string): Record<string, unknown> {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (error) {
-    throw new ConfigurationError(`Cannot read config file ${file}: ${(error as Error).message}`, {
-      cause: error,
-      context: { file },
-    });
-  }
-  let data: unknown;
-  try {
-    data = parseYaml(text) ?? {};
-  } catch (error) {
-    throw new ConfigurationError(`Config file ${file} is not valid YAML: ${(error as Error).message}`, {
-      cause: error,
-      context: { file },
-    });
-  }
+  const data =
+    readYamlFile(file, {
+      what: 'config file',
+      error: (message, options) => new ConfigurationError(message, options),
+    }) ?? {};
   if (typeof data !== 'object' || Array.isArray(data)) {
     throw new ConfigurationError(`Config file ${file} must hold a mapping of settings`, {
       context: { file },

@@ -4,8 +4,8 @@
  * file's `sensitiveNames` list. They can only add: built-in names are never removed.
  */
 import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { addSensitiveNames } from '../secrets/mask.ts';
+import { parseYaml } from '../util/yaml-file.ts';
 import { locateConfigFile } from './names.ts';
 
 /** Splits `a, b,c` into names. */
@@ -27,8 +27,7 @@ export function registerUserSensitiveNames(env: NodeJS.ProcessEnv = process.env)
   try {
     const text = readFileSync(file, 'utf8');
     if (!text.includes('sensitiveNames')) return; // most files: no YAML parser loaded
-    const { parse } = createRequire(import.meta.url)('yaml') as { parse: (t: string) => unknown };
-    const names = (parse(text) as { sensitiveNames?: unknown } | null)?.sensitiveNames;
+    const names = (parseYaml(text) as { sensitiveNames?: unknown } | null)?.sensitiveNames;
     if (Array.isArray(names)) addSensitiveNames(names.filter((n): n is string => typeof n === 'string'));
   } catch {
     // Reported by the command that reads the config.

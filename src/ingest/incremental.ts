@@ -19,7 +19,9 @@
  * `<variable>.segments/<variable>_<stamp>-r….jsonl`, written atomically, and `readDataPoints`
  * reads the main file and then the segments in order.
  */
+
 import { IngestError, ValidationError } from '../errors.ts';
+import { CONTENT_TYPES } from '../storage/content-types.ts';
 import type { Storage } from '../storage/types.ts';
 import { AppendFile } from './append-file.ts';
 import { DEFAULT_SOURCE, describeKey, type IngestLocation, resolveStorage, type SavedFile } from './base.ts';
@@ -249,7 +251,7 @@ export class IncrementalWriter {
         new Date(),
         'jsonl',
         buf,
-        { contentType: 'application/x-ndjson' },
+        { contentType: CONTENT_TYPES.jsonl },
       );
       this.stats.bytes += buf.byteLength;
       return;

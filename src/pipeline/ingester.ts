@@ -19,7 +19,6 @@ import {
   strictReadCsvOptions,
   validateCsvFile,
 } from '../formats/csv-duckdb.ts';
-import { SHA256_META, sha256File } from '../storage/content-hash.ts';
 import { assertValidKey } from '../storage/keys.ts';
 import { openObjectUrl, openStorage } from '../storage/open.ts';
 import type { ProgressFn } from '../util/progress.ts';
@@ -28,6 +27,7 @@ import { checkHeader, collectRejects, rejectCopySql, rejectsError } from './csv-
 import { Lake, makeTempDir } from './lake.ts';
 import { type ColumnRecord, writeLoadRecord } from './load-records.ts';
 import { type PipelineOptions, storageOptionsFrom } from './options.ts';
+import { publishParquet } from './publish-parquet.ts';
 import { type ColumnSchema, duckdbColumnsLiteral, loadSchemaFile, parseSchema } from './schema.ts';
 import { downloadVerified } from './verified-get.ts';
 
@@ -136,14 +136,7 @@ export class DataIngester {
       }
       const { rows, rejected, columns } = converted.value;
       options.signal?.throwIfAborted();
-      const [bytes, sha256] = await Promise.all([fsp.stat(out).then((s) => s.size), sha256File(out)]);
-      const store = this.lake.env(env);
-      const body =
-        bytes <= 16 * 1024 * 1024 ? await fsp.readFile(out) : (await fsp.open(out)).createReadStream();
-      await store.put(rel, body, {
-        metadata: { [SHA256_META]: sha256, rows: String(rows) },
-        contentType: 'application/vnd.apache.parquet',
-      });
+      const { bytes, sha256 } = await publishParquet(this.lake.env(env), rel, out, rows);
       await writeLoadRecord(this.lake.internal(env), {
         path: rel,
         source,

@@ -5,8 +5,10 @@
  * `_sluice/<env>/` with one log line. Crash-safe: everything is copied first, the old objects are
  * deleted after, and the old manifest last, so a run killed half-way is simply done again.
  */
+
 import type { Environment } from '../config/schema.ts';
 import { getLogger } from '../logging/logger.ts';
+import { CONTENT_TYPES } from '../storage/content-types.ts';
 import type { Storage } from '../storage/types.ts';
 
 export const RESERVED_FOLDER = '_sluice';
@@ -51,14 +53,14 @@ export async function migrateEnvLayout(root: Storage, env: Environment): Promise
     if (key === OLD_MANIFEST) continue;
     if (key.startsWith('_backups/') && key.endsWith('.json')) {
       await root.put(newKey(env, key), rewriteManifest(env, await store.get(key)), {
-        contentType: 'application/json',
+        contentType: CONTENT_TYPES.json,
       });
     } else await root.copy(`${env}/${key}`, newKey(env, key));
   }
   if (old.includes(OLD_MANIFEST)) {
     manifest = rewriteManifest(env, await store.get(OLD_MANIFEST));
     await root.put(`${RESERVED_FOLDER}/${env}/${MANIFEST_KEY}`, manifest, {
-      contentType: 'application/json',
+      contentType: CONTENT_TYPES.json,
     });
   }
   await store.deleteMany(old.filter((k) => k !== OLD_MANIFEST));

@@ -16,8 +16,10 @@ import { z } from 'zod';
 import { ENVIRONMENTS, type Environment } from '../config/schema.ts';
 import { NotFoundError, ValidationError } from '../errors.ts';
 import { SHA256_META } from '../storage/content-hash.ts';
+import { CONTENT_TYPES } from '../storage/content-types.ts';
 import type { Storage } from '../storage/types.ts';
 import { removeAtExit } from '../util/exit-cleanup.ts';
+import { stampedId } from '../util/timestamps.ts';
 import { MANIFEST_KEY, migrateEnvLayout, RESERVED_FOLDER } from './lake-migrate.ts';
 import { downloadVerified, getVerified, sha256Verified } from './verified-get.ts';
 
@@ -71,7 +73,7 @@ export function assertEnv(env: string, what = 'environment'): Environment {
 }
 
 export function newVersionId(): string {
-  return `${new Date().toISOString().replace(/[-:.]/g, '')}-${randomBytes(3).toString('hex')}`;
+  return stampedId();
 }
 
 export class Lake {
@@ -120,7 +122,7 @@ export class Lake {
   /** Publishes a manifest in one atomic put: the switch sluice's readers see. */
   async writeManifest(env: Environment, manifest: EnvManifest): Promise<void> {
     await this.internal(env).put(MANIFEST_KEY, JSON.stringify(manifest, null, 2), {
-      contentType: 'application/json',
+      contentType: CONTENT_TYPES.json,
     });
   }
 

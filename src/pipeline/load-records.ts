@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import { NotFoundError } from '../errors.ts';
+import { CONTENT_TYPES } from '../storage/content-types.ts';
 import type { Storage } from '../storage/types.ts';
 import { getVerified } from './verified-get.ts';
 
@@ -36,7 +37,7 @@ export function recordKey(datasetPath: string): string {
 
 export async function writeLoadRecord(envStore: Storage, record: DatasetRecord): Promise<void> {
   await envStore.put(recordKey(record.path), JSON.stringify(record, null, 2), {
-    contentType: 'application/json',
+    contentType: CONTENT_TYPES.json,
   });
 }
 

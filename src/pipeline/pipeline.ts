@@ -2,7 +2,6 @@
  * The seed's Pipeline: `run(mode)` for full | ingest | transform | upload, with a persisted record
  * of every run (per-step duration, rows, bytes, errors) that `getStatus()` reads back.
  */
-import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { Config } from '../config/config.ts';
@@ -10,6 +9,7 @@ import { ConfigurationError, ERROR_CODES, toSluiceError, ValidationError } from 
 import { openStorage } from '../storage/open.ts';
 import { syncStorages } from '../sync/sync.ts';
 import type { ProgressFn } from '../util/progress.ts';
+import { stampedId } from '../util/timestamps.ts';
 import { ErrorHandler } from './error-handler.ts';
 import { DataIngester } from './ingester.ts';
 import { Lake } from './lake.ts';
@@ -65,7 +65,7 @@ export class Pipeline {
     }
     const started = new Date();
     const record: RunRecord = {
-      id: `${started.toISOString().replace(/[-:.]/g, '')}-${randomBytes(3).toString('hex')}`,
+      id: stampedId(started),
       mode,
       env: this.config.env,
       username: this.config.username ?? null,

@@ -6,11 +6,13 @@
  * Then the target's plain paths (`<target>/landing/…`, what outside tools glob) are brought in
  * line, file by file (Lake.materialize; see docs/pipeline.md for what a glob can see meanwhile).
  */
+
 import type { Config } from '../config/config.ts';
 import { ENVIRONMENTS, type Environment } from '../config/schema.ts';
 import { Engine, quoteLiteral } from '../engine/duckdb.ts';
 import { NotFoundError, PromotionError, type SluiceError } from '../errors.ts';
 import { SHA256_META } from '../storage/content-hash.ts';
+import { CONTENT_TYPES } from '../storage/content-types.ts';
 import { openStorage } from '../storage/open.ts';
 import type { ProgressFn } from '../util/progress.ts';
 import {
@@ -165,7 +167,7 @@ export class DataPromoter {
     await this.lake
       .internal(to)
       .put(`promotions/${version}.json`, JSON.stringify({ ...result, version }, null, 2), {
-        contentType: 'application/json',
+        contentType: CONTENT_TYPES.json,
       });
     result.version = version;
     return result;
@@ -257,7 +259,7 @@ export class DataPromoter {
       manifest = { version: id, createdAt: new Date().toISOString(), files };
     }
     await this.lake.internal(e).put(`backups/${id}.json`, JSON.stringify(manifest, null, 2), {
-      contentType: 'application/json',
+      contentType: CONTENT_TYPES.json,
     });
     return id;
   }

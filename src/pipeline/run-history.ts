@@ -1,4 +1,5 @@
 /** Pipeline run records, one JSON object per run under `_sluice/<env>/runs/` (`Lake.internal(env)`). */
+import { CONTENT_TYPES } from '../storage/content-types.ts';
 import type { Storage } from '../storage/types.ts';
 
 export interface StepRecord {
@@ -29,7 +30,7 @@ const PREFIX = 'runs/';
 
 export async function saveRun(envStore: Storage, run: RunRecord): Promise<void> {
   await envStore.put(`${PREFIX}${run.id}.json`, JSON.stringify(run, null, 2), {
-    contentType: 'application/json',
+    contentType: CONTENT_TYPES.json,
   });
 }
 

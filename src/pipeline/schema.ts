@@ -2,10 +2,9 @@
  * Column schemas of raw CSV sources: the seed's type names (String, Int, Decimal, Float64, Date)
  * plus Boolean and Timestamp, mapped to DuckDB types so that parsing and casting stay in DuckDB.
  */
-import { readFileSync } from 'node:fs';
-import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { SchemaValidationError } from '../errors.ts';
+import { readYamlFile } from '../util/yaml-file.ts';
 
 export const COLUMN_TYPES = ['String', 'Int', 'Decimal', 'Float64', 'Date', 'Boolean', 'Timestamp'] as const;
 export type ColumnTypeName = (typeof COLUMN_TYPES)[number];
@@ -91,24 +90,10 @@ export function parseSchema(value: unknown, where = 'schema'): ColumnSchema {
 
 /** Reads a schema from YAML or JSON: a flat mapping or `{columns: mapping}`. */
 export function loadSchemaFile(file: string): ColumnSchema {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (error) {
-    throw new SchemaValidationError(`Cannot read schema file ${file}: ${(error as Error).message}`, {
-      cause: error,
-      context: { file },
-    });
-  }
-  let data: unknown;
-  try {
-    data = parseYaml(text);
-  } catch (error) {
-    throw new SchemaValidationError(`Schema file ${file} is not valid YAML: ${(error as Error).message}`, {
-      cause: error,
-      context: { file },
-    });
-  }
+  const data = readYamlFile(file, {
+    what: 'schema file',
+    error: (message, options) => new SchemaValidationError(message, options),
+  });
   return parseSchema(data, `schema file ${file}`);
 }
 

@@ -1,21 +1,15 @@
-/**
- * Runs SQL models in DuckDB in dependency order over the env's landing Parquet and writes each
- * result to `<env>/staging/<model>.parquet` (atomic put, with a dataset record). A failing model
- * is reported with DuckDB's message; everything downstream of it is skipped, not run.
- */
-import * as fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { Config } from '../config/config.ts';
 import type { Environment } from '../config/schema.ts';
 import { type DuckDBConnection, Engine, quoteIdent, quoteLiteral } from '../engine/duckdb.ts';
 import { TransformationError } from '../errors.ts';
-import { SHA256_META, sha256File } from '../storage/content-hash.ts';
 import { openStorage } from '../storage/open.ts';
 import type { ProgressFn } from '../util/progress.ts';
 import { Lake, makeTempDir } from './lake.ts';
 import { writeLoadRecord } from './load-records.ts';
 import { downstreamOf, loadModels, type ModelDef, orderModels } from './models.ts';
 import { type PipelineOptions, storageOptionsFrom } from './options.ts';
+import { publishParquet } from './publish-parquet.ts';
 
 export interface ModelOutcome {
   model: string;
@@ -146,13 +140,7 @@ export class Transformer {
         name: c.column_name,
         type: c.column_type,
       }));
-      const [bytes, sha256] = await Promise.all([fsp.stat(out).then((s) => s.size), sha256File(out)]);
-      const body =
-        bytes <= 16 * 1024 * 1024 ? await fsp.readFile(out) : (await fsp.open(out)).createReadStream();
-      await store.put(rel, body, {
-        metadata: { [SHA256_META]: sha256, rows: String(rows) },
-        contentType: 'application/vnd.apache.parquet',
-      });
+      const { bytes, sha256 } = await publishParquet(store, rel, out, rows);
       await writeLoadRecord(records, {
         path: rel,
         name: model.name,

@@ -1,8 +1,7 @@
-import { readFileSync } from 'node:fs';
-import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { ConfigurationError } from '../errors.ts';
 import { parseDuration } from '../util/durations.ts';
+import { readYamlFile } from '../util/yaml-file.ts';
 
 /** Raw settings as flags, env or a config file give them (strings or numbers). */
 export type RawPollerSettings = Partial<Record<keyof PollerConfig, string | number | boolean | undefined>>;
@@ -98,14 +97,10 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): RawPoller
 
 /** Reads a YAML or JSON config file; its keys are the flag names in camelCase. */
 export function settingsFromFile(file: string): RawPollerSettings {
-  let doc: unknown;
-  try {
-    doc = parseYaml(readFileSync(file, 'utf8'));
-  } catch (error) {
-    throw new ConfigurationError(`Cannot read poller config ${file}: ${(error as Error).message}`, {
-      cause: error,
-    });
-  }
+  const doc = readYamlFile(file, {
+    what: 'poller config',
+    error: (message, options) => new ConfigurationError(message, options),
+  });
   if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) {
     throw new ConfigurationError(`Poller config ${file} must be a mapping of settings`);
   }

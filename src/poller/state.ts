@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import type { DatabaseSync } from 'node:sqlite';
 import { inTransaction, openSqlite, sqliteDiskError } from '../backends/sqlite.ts';
 import { PollerError } from '../errors.ts';
+import { processAlive } from '../util/lockfile.ts';
 
 /** `enqueued`: every record is in the queue, archive pending; `done`: archived; `failed`: in failed/. */
 export type ObjectStatus = 'enqueued' | 'done' | 'failed';
@@ -42,12 +43,7 @@ export function ownerIsDeadLocally(owner: string): boolean {
   const pid = Number(pidText);
   if (!Number.isInteger(pid) || pid <= 0) return false;
   if (pid === process.pid) return false;
-  try {
-    process.kill(pid, 0);
-    return false;
-  } catch (error) {
-    return (error as { code?: string }).code === 'ESRCH';
-  }
+  return !processAlive(pid);
 }
 
 const SCHEMA = `

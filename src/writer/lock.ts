@@ -7,12 +7,12 @@
  * machine; S3 (and s3rver) offer no conditional write to lock across machines with.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, open, readFile, rm, stat } from 'node:fs/promises';
+import { mkdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { LockError } from '../errors.ts';
-import { fromOsError } from '../os-errors.ts';
 import type { Storage } from '../storage/types.ts';
+import { createLockFile, processAlive, readLockFile } from '../util/lockfile.ts';
 
 export interface LockOptions {
   /** Give up after this long with LockError (E071). @default 30000 */
@@ -30,21 +30,11 @@ export function lockPathFor(storage: Storage, key: string): string {
   return path.join(tmpdir(), 'sluice-locks', `${digest}.lock`);
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 async function breakIfStale(lock: string, staleMs: number): Promise<void> {
   try {
-    const [info, text] = await Promise.all([stat(lock), readFile(lock, 'utf8')]);
-    const pid = Number(text.split(' ')[0]);
+    const [info, { pid }] = await Promise.all([stat(lock), readLockFile(lock)]);
     const old = Date.now() - info.mtimeMs > staleMs;
-    if (old || (Number.isInteger(pid) && pid > 0 && !alive(pid))) await rm(lock, { force: true });
+    if (old || (pid !== undefined && !processAlive(pid))) await rm(lock, { force: true });
   } catch {
     // Gone already, or being written: try again.
   }
@@ -58,35 +48,21 @@ export async function withLock<T>(lock: string, fn: () => Promise<T>, options: L
   await mkdir(path.dirname(lock), { recursive: true });
   let delay = 5;
   for (;;) {
-    try {
-      const handle = await open(lock, 'wx');
-      try {
-        await handle.writeFile(token);
-      } catch (error) {
-        // A full disk: a lock without its token would look held by nobody for staleMs.
-        await handle.close();
-        await rm(lock, { force: true });
-        throw fromOsError(error, { path: lock, access: 'write' }) ?? error;
-      }
-      await handle.close();
-      break;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      await breakIfStale(lock, staleMs);
-      if (Date.now() > deadline) {
-        throw new LockError(`could not lock ${lock} within ${timeoutMs} ms: another process holds it`, {
-          context: { lock },
-        });
-      }
-      await new Promise((r) => setTimeout(r, delay + Math.random() * delay));
-      delay = Math.min(delay * 2, 100);
+    if (await createLockFile(lock, token)) break;
+    await breakIfStale(lock, staleMs);
+    if (Date.now() > deadline) {
+      throw new LockError(`could not lock ${lock} within ${timeoutMs} ms: another process holds it`, {
+        context: { lock },
+      });
     }
+    await new Promise((r) => setTimeout(r, delay + Math.random() * delay));
+    delay = Math.min(delay * 2, 100);
   }
   try {
     return await fn();
   } finally {
     // Remove only our own lock: if it was broken as stale meanwhile, it may be someone else's now.
-    const current = await readFile(lock, 'utf8').catch(() => '');
+    const { text: current } = await readLockFile(lock);
     if (current === token) await rm(lock, { force: true });
   }
 }

@@ -6,12 +6,10 @@ import { ValidationError } from '../errors.ts';
 import { CONTENT_TYPES } from '../storage/content-types.ts';
 import { assertValidKey, joinKey } from '../storage/keys.ts';
 import type { Storage } from '../storage/types.ts';
+import { fileStamp } from '../util/timestamps.ts';
 import type { WriterEncryption, WrittenFile } from './types.ts';
 
-/** `20260123T101530123Z`: UTC to the millisecond, sortable, safe in any file system. */
-export function fileStamp(date = new Date()): string {
-  return date.toISOString().replace(/[-:.]/g, '');
-}
+export { fileStamp };
 
 /** Checks a base name: one path segment, no traversal, no separators, no NUL. */
 export function assertValidName(name: string): void {

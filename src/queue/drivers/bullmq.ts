@@ -1,12 +1,6 @@
+import { createRequire } from 'node:module';
 import { setTimeout as sleep } from 'node:timers/promises';
-import {
-  type Job as BullJob,
-  type ConnectionOptions,
-  Queue,
-  UnrecoverableError,
-  WaitingError,
-  Worker,
-} from 'bullmq';
+import type { Job as BullJob, ConnectionOptions, Queue, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { connectRedis } from '../../backends/redis.ts';
 import { QueueError, ValidationError } from '../../errors.ts';
@@ -23,6 +17,13 @@ import {
   type JobToAdd,
   type QueueOptions,
 } from '../types.ts';
+
+const require = createRequire(import.meta.url);
+/**
+ * BullMQ loads when a Redis queue first connects, not with this module: opening a SQLite queue,
+ * or `import 'sluice/queue'` for types, never pays for BullMQ and ioredis (~150 ms).
+ */
+const bullmq = () => require('bullmq') as typeof import('bullmq');
 
 export interface BullmqQueueOptions extends QueueOptions {
   /** `redis://host:port/db`. */
@@ -79,7 +80,10 @@ export function createBullmqQueue(options: BullmqQueueOptions): JobQueue {
   const open = () => {
     backend ??= connect(PRODUCER_RETRIES).then(
       (connection) => {
-        const queue = new Queue(name, { connection: connection as unknown as ConnectionOptions, prefix });
+        const queue = new (bullmq().Queue)(name, {
+          connection: connection as unknown as ConnectionOptions,
+          prefix,
+        });
         queue.on('error', () => {
           // Reported once per interval by the connection's own watcher (backends/redis.ts).
         });
@@ -176,7 +180,7 @@ export function createBullmqQueue(options: BullmqQueueOptions): JobQueue {
         throw error;
       }
       const run: RunState = { inFlight: new Map(), released: new Set(), stopping: false };
-      const worker = new Worker(
+      const worker = new (bullmq().Worker)(
         name,
         async (bjob, token) => {
           const job: Job = {
@@ -189,19 +193,19 @@ export function createBullmqQueue(options: BullmqQueueOptions): JobQueue {
             // Fetched while stopping: straight back to waiting, the handler never sees it.
             run.released.add(job.id);
             await bjob.moveToWait(token);
-            throw new WaitingError();
+            throw new (bullmq().WaitingError)();
           }
           run.inFlight.set(job.id, { job: bjob, token });
           try {
             await handler(job);
           } catch (error) {
-            if (run.released.has(job.id)) throw new WaitingError();
+            if (run.released.has(job.id)) throw new (bullmq().WaitingError)();
             const permanent = isPermanentJobError(error);
             const dead = permanent || job.attempt >= attempts;
             opts.onJob?.({ job, outcome: dead ? 'dead' : 'retry', error });
             // BullMQ stores the message and stack with the job (`queue dead` lists them): masked.
             if (permanent)
-              throw new UnrecoverableError(
+              throw new (bullmq().UnrecoverableError)(
                 maskSecretsInString(error instanceof Error ? error.message : String(error)),
               );
             throw error instanceof Error ? maskError(error) : new Error(maskSecretsInString(String(error)));
@@ -209,7 +213,7 @@ export function createBullmqQueue(options: BullmqQueueOptions): JobQueue {
             run.inFlight.delete(job.id);
           }
           // Released while running: the job is waiting again; BullMQ must not complete it.
-          if (run.released.has(job.id)) throw new WaitingError();
+          if (run.released.has(job.id)) throw new (bullmq().WaitingError)();
           opts.onJob?.({ job, outcome: 'completed' });
         },
         {
