@@ -22,6 +22,11 @@ export class PointBuffers {
     return f;
   }
 
+  /** A compaction succeeded: the frozen points are in published segments now. */
+  dropFrozen(): void {
+    this.frozen = undefined;
+  }
+
   /** Appends a committed batch; points with seq ≤ skipUpTo are already in segments. */
   apply(b: PointBatch, skipUpTo = 0): void {
     // One map lookup per variable and per distinct metadata of the batch, not per point.

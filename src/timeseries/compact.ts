@@ -8,7 +8,10 @@ import { getLogger } from '../logging/logger.ts';
 import type { Columns, SeriesBuffer } from './columns.ts';
 import { mergeColumns, sliceColumns } from './columns.ts';
 import type { Manifest, SegmentEntry } from './manifest.ts';
-import type { TimeSeriesStore } from './store.ts';
+import type { StoreState } from './state.ts';
+
+/** What a compaction or retention run reads, and the manifest it replaces once it has published one. */
+export type CompactionState = Pick<StoreState, 'url' | 'options' | 'segments' | 'manifest'>;
 
 /**
  * Runs `write` (which writes segments, recording each in `written`, then publishes a manifest);
@@ -17,7 +20,7 @@ import type { TimeSeriesStore } from './store.ts';
  * directory fsync, an S3 timeout), and its segments must then stay.
  */
 async function takingBackOnFailure<T>(
-  store: TimeSeriesStore,
+  store: CompactionState,
   write: (written: SegmentEntry[]) => Promise<T>,
 ): Promise<T> {
   const written: SegmentEntry[] = [];
@@ -40,7 +43,7 @@ async function takingBackOnFailure<T>(
 }
 
 /** Deletes segments a published manifest no longer names; the run succeeded, so a failure only leaves orphans. */
-async function deleteReplaced(store: TimeSeriesStore, keys: string[]): Promise<void> {
+async function deleteReplaced(store: CompactionState, keys: string[]): Promise<void> {
   try {
     await store.segments.delete(keys);
   } catch (error) {
@@ -60,7 +63,7 @@ export interface CompactResult {
 }
 
 export async function compactBuffers(
-  store: TimeSeriesStore,
+  store: CompactionState,
   buffers: Map<string, SeriesBuffer>,
   seq: number,
 ): Promise<CompactResult> {
@@ -122,7 +125,7 @@ export interface RetentionResult {
 
 /** Deletes points older than `cutoff` µs: whole segments dropped, straddling ones rewritten. */
 export async function applyRetentionTo(
-  store: TimeSeriesStore,
+  store: CompactionState,
   cutoff: number,
 ): Promise<Omit<RetentionResult, 'cutoff'>> {
   const old = store.manifest;

@@ -8,7 +8,7 @@ import { createReadStream } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import path from 'node:path';
 import { stringify } from 'csv-stringify/sync';
-import { quoteLiteral } from '../engine/duckdb.ts';
+import { type Engine, quoteLiteral } from '../engine/duckdb.ts';
 import { FormatError, InvalidPointError, SluiceError, ValidationError } from '../errors.ts';
 import { rowFrom } from '../formats/csv.ts';
 import { CsvScanner } from '../formats/csv-scan.ts';
@@ -20,7 +20,7 @@ import { isBlankLine, LineSplitter } from '../util/lines.ts';
 import { valueAt } from './aggregate.ts';
 import { buildBatch } from './batch.ts';
 import { T_STRING } from './codec.ts';
-import type { TimeSeriesStore } from './store.ts';
+import type { SeriesReader } from './series-reader.ts';
 import type { DataPointInput, ProgressEvent } from './types.ts';
 import { parseTimestamp } from './validate.ts';
 
@@ -36,8 +36,16 @@ export interface ImportResult {
   points: number;
 }
 
+/** Where imported points go: the store's write path. */
+export interface PointSink {
+  storeDataPoints(points: readonly DataPointInput[]): Promise<void>;
+}
+
+/** What an export reads points through. */
+export type ExportSource = Pick<SeriesReader, 'variables' | 'query' | 'scan'>;
+
 /** Imports a directory of `<variable>.jsonl` files, or one .jsonl / .csv file. */
-export async function importPath(store: TimeSeriesStore, target: string, options: ImportOptions = {}) {
+export async function importPath(store: PointSink, target: string, options: ImportOptions = {}) {
   const st = await fsp.stat(target).catch((error: unknown) => {
     throw (
       fromOsError(error, { path: target, access: 'read' }) ??
@@ -65,7 +73,7 @@ interface Parsed {
   lines: number[];
 }
 
-async function storeFile(store: TimeSeriesStore, file: string, parsed: Parsed, options: ImportOptions) {
+async function storeFile(store: PointSink, file: string, parsed: Parsed, options: ImportOptions) {
   try {
     buildBatch(parsed.points);
   } catch (error) {
@@ -219,7 +227,8 @@ export interface ExportOptions {
 }
 
 export async function exportStore(
-  store: TimeSeriesStore,
+  store: ExportSource,
+  engine: Engine,
   variable: string | undefined,
   options: ExportOptions,
 ) {
@@ -265,20 +274,21 @@ export async function exportStore(
     points = rows.length - 1;
     await writeAtomic(options.out, stringify(rows));
   } else {
-    points = await viaTemp(options.out, (tmp) => writeParquet(store, vars, tmp, q));
+    points = await viaTemp(options.out, (tmp) => writeParquet(store, engine, vars, tmp, q));
   }
   files.push(options.out);
   return { files, points };
 }
 
 async function writeParquet(
-  store: TimeSeriesStore,
+  store: ExportSource,
+  engine: Engine,
   vars: string[],
   file: string,
   q: { from?: unknown; to?: unknown },
 ) {
   let points = 0;
-  await store.engineForIo.withConnection(async (conn) => {
+  await engine.withConnection(async (conn) => {
     const table = `ts_export_${process.pid}_${Date.now()}`;
     await conn.run(
       `CREATE TABLE ${table} (variable VARCHAR, micros DOUBLE, value DOUBLE, str VARCHAR, type UTINYINT, meta VARCHAR)`,

@@ -7,7 +7,7 @@ import { parseDuration } from '../util/durations.ts';
 import { AGGREGATE_FNS, aggregateColumns, MetadataCache, pointAt } from './aggregate.ts';
 import { type Columns, mergeColumns, sliceColumns } from './columns.ts';
 import type { SegmentEntry } from './manifest.ts';
-import type { TimeSeriesStore } from './store.ts';
+import type { StoreState } from './state.ts';
 import type { AggregateOptions, AggregateRow, QueryOptions, StoredPoint, TimestampInput } from './types.ts';
 import { assertVariableName, parseTimestamp } from './validate.ts';
 
@@ -22,17 +22,23 @@ function bound(name: string, t: TimestampInput | undefined, def: number): number
   return v;
 }
 
+/** What the reader reads: the published segments and the buffered points. */
+export type ReaderState = Readonly<Pick<StoreState, 'options' | 'segments' | 'manifest' | 'buffers'>>;
+
 export class SeriesReader {
-  private readonly store: TimeSeriesStore;
+  private readonly state: ReaderState;
+  /** Re-reads the manifest and the log tail into the state (point-log.ts); read-only opens only. */
+  private readonly refresh: () => Promise<void>;
   private indexFor: unknown;
   private index = new Map<string, SegmentEntry[]>();
 
-  constructor(store: TimeSeriesStore) {
-    this.store = store;
+  constructor(state: ReaderState, refresh: () => Promise<void>) {
+    this.state = state;
+    this.refresh = refresh;
   }
 
   private segmentsOf(variable: string): SegmentEntry[] {
-    const m = this.store.manifest;
+    const m = this.state.manifest;
     if (this.indexFor !== m) {
       this.index = new Map();
       for (const s of m.segments) {
@@ -48,15 +54,15 @@ export class SeriesReader {
 
   private buffered(variable: string, keep: boolean): Columns {
     const parts: Columns[] = [];
-    const f = this.store.frozen?.get(variable);
+    const f = this.state.buffers.frozen?.get(variable);
     if (f) parts.push(f.sorted(keep));
-    const a = this.store.active.get(variable);
+    const a = this.state.buffers.active.get(variable);
     if (a) parts.push(a.sorted(keep));
     return mergeColumns(parts, keep);
   }
 
   private async refreshIfReader(): Promise<void> {
-    if (this.store.options.readOnly) await this.store.refresh();
+    if (this.state.options.readOnly) await this.refresh();
   }
 
   /** Reads segments; a reader racing compaction (segment replaced and deleted) reloads and retries. */
@@ -64,10 +70,10 @@ export class SeriesReader {
     for (let attempt = 0; ; attempt++) {
       const segs = this.segmentsOf(variable).filter((s) => s.maxMicros >= lo && s.minMicros < hi);
       try {
-        return await Promise.all(segs.map((s) => this.store.segments.read(s)));
+        return await Promise.all(segs.map((s) => this.state.segments.read(s)));
       } catch (error) {
-        if (!this.store.options.readOnly || attempt >= 4) throw error;
-        await this.store.refresh();
+        if (!this.state.options.readOnly || attempt >= 4) throw error;
+        await this.refresh();
       }
     }
   }
@@ -75,12 +81,12 @@ export class SeriesReader {
   private async *chunks(variable: string, from: number, to: number, desc: boolean): AsyncGenerator<Columns> {
     assertVariableName(variable);
     await this.refreshIfReader();
-    const keep = this.store.options.keepDuplicates;
-    const retain = this.store.manifest.retainFrom;
+    const keep = this.state.options.keepDuplicates;
+    const retain = this.state.manifest.retainFrom;
     if (retain !== undefined && from < retain) from = retain;
     if (from >= to) return;
     const buf = sliceColumns(this.buffered(variable, keep), from, to);
-    const P = this.store.options.partitionMs * 1000;
+    const P = this.state.options.partitionMs * 1000;
     const windows = new Set<number>();
     for (const s of this.segmentsOf(variable)) {
       if (s.maxMicros < from || s.minMicros >= to) continue;
@@ -195,7 +201,7 @@ export class SeriesReader {
     await this.refreshIfReader();
     let max = Number.NEGATIVE_INFINITY;
     for (const s of this.segmentsOf(variable)) max = Math.max(max, s.maxMicros);
-    for (const b of [this.store.frozen?.get(variable), this.store.active.get(variable)]) {
+    for (const b of [this.state.buffers.frozen?.get(variable), this.state.buffers.active.get(variable)]) {
       if (b && b.length > 0) max = Math.max(max, b.maxMicros);
     }
     if (!Number.isFinite(max)) return undefined;
@@ -206,8 +212,8 @@ export class SeriesReader {
   async variables(): Promise<string[]> {
     await this.refreshIfReader();
     const names = new Set<string>();
-    for (const s of this.store.manifest.segments) names.add(s.variable);
-    for (const m of [this.store.frozen, this.store.active])
+    for (const s of this.state.manifest.segments) names.add(s.variable);
+    for (const m of [this.state.buffers.frozen, this.state.buffers.active])
       for (const [k, b] of m ?? []) if (b.length > 0) names.add(k);
     return [...names].sort();
   }

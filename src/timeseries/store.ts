@@ -1,74 +1,76 @@
 /**
  * TimeSeriesStore: durable appends through a write-ahead log with group commit, per-variable
  * columnar buffers, Parquet segments published by a manifest, and queries that merge the two.
+ *
+ * This file is the facade: it opens a store (in the order recovery needs), owns its parts and
+ * delegates to them. The parts share one explicit StoreState (state.ts) and never import this
+ * file: the log and appends (point-log.ts), compaction and retention scheduling (maintenance.ts,
+ * with the segment rewriting in compact.ts), queries (series-reader.ts), import and export (io.ts).
  */
 import * as fsp from 'node:fs/promises';
 import path from 'node:path';
 import { Engine } from '../engine/duckdb.ts';
-import { NotFoundError, TimeSeriesError, ValidationError } from '../errors.ts';
+import { NotFoundError } from '../errors.ts';
 import { getLogger } from '../logging/logger.ts';
 import { openStorage } from '../storage/open.ts';
 import type { Storage } from '../storage/types.ts';
-import { parseDuration } from '../util/durations.ts';
-import { buildBatch, validateSinglePoint } from './batch.ts';
 import { PointBuffers } from './buffers.ts';
-import { encodeBatch, encodeSinglePoint, type PointBatch } from './codec.ts';
-import type { SeriesBuffer } from './columns.ts';
-import { applyRetentionTo, type CompactResult, compactBuffers, type RetentionResult } from './compact.ts';
+import type { CompactResult, RetentionResult } from './compact.ts';
 import { type ExportOptions, exportStore, type ImportOptions, type ImportResult, importPath } from './io.ts';
-import { MANIFEST_KEY, type Manifest } from './manifest.ts';
+import { Maintenance } from './maintenance.ts';
+import { MANIFEST_KEY } from './manifest.ts';
 import { type Resolved, resolveOptions } from './options.ts';
 import { removeStoreOrphans } from './orphans.ts';
+import { PointLog } from './point-log.ts';
 import { SegmentFiles } from './segments.ts';
 import { SeriesReader } from './series-reader.ts';
+import type { StoreState } from './state.ts';
 import type {
+  AggregateOptions,
+  AggregateRow,
   DataPointInput,
   Metadata,
   PointValue,
+  QueryOptions,
+  StoredPoint,
   StoreStats,
   TimeSeriesStoreOptions,
   TimestampInput,
 } from './types.ts';
-import { formatMicros, parseTimestamp } from './validate.ts';
-import { WriteAheadLog } from './wal.ts';
-import { type RecoveredWal, readWal } from './wal-files.ts';
-import { acquireLock } from './wal-lock.ts';
+import { formatMicros } from './validate.ts';
 
 export class TimeSeriesStore {
   readonly url: string;
   readonly options: Resolved;
-  /** @internal */ readonly segments: SegmentFiles;
-  /** @internal */ manifest: Manifest;
-  private readonly buffers = new PointBuffers();
-  /** @internal Buffered points not yet compacted. */
-  get active(): Map<string, SeriesBuffer> {
-    return this.buffers.active;
-  }
-  /** @internal Points being compacted right now (still visible to queries). */
-  get frozen(): Map<string, SeriesBuffer> | undefined {
-    return this.buffers.frozen;
-  }
-  private readonly storage: Storage;
-  private readonly engine: Engine;
-  private wal: WriteAheadLog | undefined;
-  private releaseLock: (() => Promise<void>) | undefined;
-  private nextSeq = 1;
-  private committedSeq = 0;
-  private compacting: Promise<CompactResult> | undefined;
-  private maintenance: Promise<unknown> = Promise.resolve();
-  private timer: NodeJS.Timeout | undefined;
-  private closed = false;
-  /** @internal */ ownsStorage = true;
+  private readonly state: StoreState;
+  /** False when the caller passed `storageInstance`: closing the store leaves it open. */
+  private readonly ownsStorage: boolean;
+  private readonly log: PointLog;
+  private readonly maintenance: Maintenance;
   private readonly reader: SeriesReader;
 
-  private constructor(url: string, options: Resolved, storage: Storage, engine: Engine) {
+  private constructor(
+    url: string,
+    options: Resolved,
+    storage: Storage,
+    engine: Engine,
+    ownsStorage: boolean,
+  ) {
     this.url = url;
     this.options = options;
-    this.storage = storage;
-    this.engine = engine;
-    this.segments = new SegmentFiles(storage, engine);
-    this.manifest = { version: 1, compactedSeq: 0, segments: [], updatedAt: '' };
-    this.reader = new SeriesReader(this);
+    this.ownsStorage = ownsStorage;
+    this.state = {
+      url,
+      options,
+      storage,
+      engine,
+      segments: new SegmentFiles(storage, engine),
+      manifest: { version: 1, compactedSeq: 0, segments: [], updatedAt: '' },
+      buffers: new PointBuffers(),
+    };
+    this.log = new PointLog(this.state, () => this.maintenance.afterCommit());
+    this.maintenance = new Maintenance(this.state, this.log);
+    this.reader = new SeriesReader(this.state, () => this.log.refresh());
   }
 
   /** Opens (creating if needed, unless `create: false` or `readOnly`) the store at a local path or `s3://bucket/prefix`, replaying its log. */
@@ -76,8 +78,8 @@ export class TimeSeriesStore {
     const resolved = resolveOptions(pathOrUrl, options);
     const storage = options.storageInstance ?? openStorage(pathOrUrl, options.storage ?? {});
     const engine = await Engine.create({ threads: 2 });
-    const store = new TimeSeriesStore(pathOrUrl, resolved, storage, engine);
-    store.ownsStorage = options.storageInstance === undefined;
+    const owns = options.storageInstance === undefined;
+    const store = new TimeSeriesStore(pathOrUrl, resolved, storage, engine, owns);
     try {
       await store.init();
     } catch (error) {
@@ -89,41 +91,25 @@ export class TimeSeriesStore {
 
   private async init(): Promise<void> {
     const o = this.options;
+    const state = this.state;
     if (!o.create) await this.assertExists();
     if (o.readOnly) {
       await this.refresh();
       return;
     }
-    await fsp.mkdir(o.walDir, { recursive: true });
-    this.releaseLock = await acquireLock(o.walDir);
-    this.segments.scratchDir = path.join(o.walDir, 'scratch');
-    await fsp.rm(this.segments.scratchDir, { recursive: true, force: true });
-    this.manifest = await this.segments.loadManifest();
+    await this.log.lock();
+    state.segments.scratchDir = path.join(o.walDir, 'scratch');
+    await fsp.rm(state.segments.scratchDir, { recursive: true, force: true });
+    state.manifest = await state.segments.loadManifest();
     await this.removeOrphans();
-    const recovered = await readWal(o.walDir, true);
-    this.replay(recovered);
-    this.wal = await WriteAheadLog.open(
-      o.walDir,
-      {
-        durability: o.durability,
-        groupCommitMs: o.groupCommitMs,
-        groupCommitBytes: o.groupCommitBytes,
-        segmentBytes: o.walSegmentBytes,
-        onCommit: (batches) => this.applyCommitted(batches),
-      },
-      recovered,
-      this.nextSeq,
-    );
-    if (o.compactIntervalMs > 0) {
-      this.timer = setInterval(() => this.backgroundCompact(), o.compactIntervalMs);
-      this.timer.unref();
-    }
+    await this.log.openWriter();
+    this.maintenance.start();
   }
 
   /** Recovery: what killed compactions left (orphans.ts). Housekeeping only: a failure does not stop the open. */
   private async removeOrphans(): Promise<void> {
     try {
-      const removed = await removeStoreOrphans(this.storage, this.manifest);
+      const removed = await removeStoreOrphans(this.state.storage, this.state.manifest);
       const bytes = removed.reduce((sum, f) => sum + f.bytes, 0);
       if (removed.length > 0)
         getLogger().info(
@@ -144,58 +130,16 @@ export class TimeSeriesStore {
    */
   private async assertExists(): Promise<void> {
     const wal = await fsp.stat(this.options.walDir).catch(() => undefined);
-    if (wal?.isDirectory() || (await this.storage.exists(MANIFEST_KEY))) return;
+    if (wal?.isDirectory() || (await this.state.storage.exists(MANIFEST_KEY))) return;
     throw new NotFoundError(
       `No time-series store at ${this.url}: it has no ${MANIFEST_KEY} and no write-ahead log at ${this.options.walDir} (sluice ts append or import creates one)`,
       { context: { store: this.url, walDir: this.options.walDir } },
     );
   }
 
-  /** Rebuilds buffers from the log, skipping what the manifest says is already in segments. */
-  private replay(recovered: RecoveredWal): void {
-    const covered = this.manifest.compactedSeq;
-    this.buffers.reset();
-    let maxSeq = covered;
-    for (const b of recovered.batches) {
-      const last = b.firstSeq + b.count - 1;
-      if (last > maxSeq) maxSeq = last;
-      if (last <= covered) continue;
-      this.buffers.apply(b, covered);
-    }
-    this.nextSeq = maxSeq + 1;
-    this.committedSeq = maxSeq;
-  }
-
   /** Re-reads the manifest and the writer's log tail (read-only opens). Log first: see docs. */
-  async refresh(): Promise<void> {
-    const recovered = this.options.readWalTail
-      ? await readWal(this.options.walDir, false)
-      : { batches: [], files: [], truncated: 0 };
-    this.manifest = await this.segments.loadManifest();
-    this.replay(recovered);
-  }
-
-  private applyCommitted(batches: PointBatch[]): void {
-    for (const b of batches) {
-      this.buffers.apply(b);
-      this.committedSeq = b.firstSeq + b.count - 1;
-    }
-    const limit = this.options.compactPoints;
-    if (limit > 0 && this.buffers.buffered >= limit && !this.compacting) this.backgroundCompact();
-  }
-
-  private backgroundCompact(): void {
-    if (this.closed || this.compacting) return;
-    this.compact().catch((error) =>
-      getLogger().error({ err: error, store: this.url }, 'background compaction failed'),
-    );
-  }
-
-  private writable(): WriteAheadLog {
-    if (this.closed) throw new TimeSeriesError(`Time-series store ${this.url} is closed`);
-    if (!this.wal)
-      throw new TimeSeriesError(`Time-series store ${this.url} is open read-only; writes need a writer open`);
-    return this.wal;
+  refresh(): Promise<void> {
+    return this.log.refresh();
   }
 
   /** Stores one point; resolves once it is in the log (and fsynced unless durability is 'os'). */
@@ -205,68 +149,51 @@ export class TimeSeriesStore {
     value: PointValue,
     metadata?: Metadata | null,
   ): Promise<void> {
-    try {
-      const wal = this.writable();
-      const p = validateSinglePoint(variable, timestamp, value, metadata);
-      const seq = this.nextSeq++;
-      const { batch, bufs } = encodeSinglePoint(variable, p.micros, p.type, p.num, p.str, p.metaJson, seq);
-      return wal.append(bufs, batch);
-    } catch (error) {
-      return Promise.reject(error);
-    }
+    return this.log.storeDataPoint(variable, timestamp, value, metadata);
   }
 
   /** Stores a batch atomically: one invalid point rejects the whole batch with InvalidPointError (E051). */
-  async storeDataPoints(points: readonly DataPointInput[]): Promise<void> {
-    const wal = this.writable();
-    if (!Array.isArray(points)) throw new ValidationError('storeDataPoints expects an array of points');
-    if (points.length === 0) return;
-    const batch = buildBatch(points);
-    batch.firstSeq = this.nextSeq;
-    this.nextSeq += batch.count;
-    await wal.append(encodeBatch(batch), batch);
+  storeDataPoints(points: readonly DataPointInput[]): Promise<void> {
+    return this.log.storeDataPoints(points);
   }
 
   /** Waits until every write issued so far is durable. */
-  async flush(): Promise<void> {
-    await this.wal?.flush();
+  flush(): Promise<void> {
+    return this.log.flush();
   }
 
-  query(variable: string, options = {} as Parameters<SeriesReader['query']>[1]) {
+  query(variable: string, options: QueryOptions = {}): AsyncIterableIterator<StoredPoint> {
     return this.reader.query(variable, options);
   }
   /** Like query(), collected into an array (no per-point await). */
-  queryAll(variable: string, options = {} as Parameters<SeriesReader['query']>[1]) {
+  queryAll(variable: string, options: QueryOptions = {}): Promise<StoredPoint[]> {
     return this.reader.queryAll(variable, options);
   }
-  aggregate(variables: string | string[], options: Parameters<SeriesReader['aggregate']>[1]) {
+  aggregate(variables: string | string[], options: AggregateOptions): Promise<AggregateRow[]> {
     return this.reader.aggregate(variables, options);
   }
-  latest(variable: string) {
+  latest(variable: string): Promise<StoredPoint | undefined> {
     return this.reader.latest(variable);
   }
-  variables() {
+  variables(): Promise<string[]> {
     return this.reader.variables();
-  }
-  /** @internal Sorted, resolved columns of one variable in [from, to). */
-  scan(variable: string, from?: number, to?: number) {
-    return this.reader.scan(variable, from, to);
   }
 
   async stats(): Promise<StoreStats> {
     if (this.options.readOnly) await this.refresh();
+    const { manifest, buffers } = this.state;
     let min = Number.POSITIVE_INFINITY;
     let max = Number.NEGATIVE_INFINITY;
     let segmentPoints = 0;
     let segmentBytes = 0;
-    for (const s of this.manifest.segments) {
+    for (const s of manifest.segments) {
       segmentPoints += s.rows;
       segmentBytes += s.bytes;
       min = Math.min(min, s.minMicros);
       max = Math.max(max, s.maxMicros);
     }
     let bufferedPoints = 0;
-    for (const map of [this.frozen, this.active]) {
+    for (const map of [buffers.frozen, buffers.active]) {
       for (const b of map?.values() ?? []) {
         bufferedPoints += b.length;
         min = Math.min(min, b.minMicros);
@@ -277,12 +204,13 @@ export class TimeSeriesStore {
       variables: (await this.variables()).length,
       bufferedPoints,
       segmentPoints,
-      segments: this.manifest.segments.length,
+      // Read after the await: a read-only store's variables() refreshes the manifest again.
+      segments: this.state.manifest.segments.length,
       segmentBytes,
-      walBytes: this.wal?.walBytes ?? 0,
-      walFiles: this.wal?.walFiles ?? 0,
-      lastSeq: this.committedSeq,
-      compactedSeq: this.manifest.compactedSeq,
+      walBytes: this.log.walBytes,
+      walFiles: this.log.walFiles,
+      lastSeq: this.log.committedSeq,
+      compactedSeq: this.state.manifest.compactedSeq,
     };
     if (Number.isFinite(min)) stats.minTimestamp = formatMicros(min);
     if (Number.isFinite(max)) stats.maxTimestamp = formatMicros(max);
@@ -294,32 +222,7 @@ export class TimeSeriesStore {
    * files it covered. Appends continue meanwhile; concurrent calls share one run.
    */
   compact(): Promise<CompactResult> {
-    const wal = this.writable();
-    if (this.compacting) return this.compacting;
-    const run = (async () => {
-      await this.maintenance.catch(() => {});
-      const { result: frozen } = await wal.rotate(
-        () => this.nextSeq,
-        () => {
-          return { buffers: this.buffers.freeze(), seq: this.committedSeq };
-        },
-      );
-      try {
-        const res = await compactBuffers(this, frozen.buffers, frozen.seq);
-        this.buffers.frozen = undefined;
-        await wal.dropUpTo(frozen.seq);
-        return res;
-      } catch (error) {
-        // Keep the frozen points visible and compact them again next time.
-        this.buffers.unfreeze();
-        throw error;
-      }
-    })();
-    this.compacting = run.finally(() => {
-      this.compacting = undefined;
-    });
-    this.maintenance = this.compacting;
-    return this.compacting;
+    return this.maintenance.compact();
   }
 
   /**
@@ -327,63 +230,27 @@ export class TimeSeriesStore {
    * before now). Buffered points are compacted first; late points older than the cut-off written
    * afterwards are never returned and are dropped by the next compaction.
    */
-  async applyRetention(options: { olderThan: TimestampInput }): Promise<RetentionResult> {
-    this.writable();
-    const o = options?.olderThan;
-    let cutoff: number | undefined;
-    if (typeof o === 'string' && /^\s*\d+(\.\d+)?\s*(ms|s|m|h|d)\s*$/i.test(o)) {
-      cutoff = (Date.now() - parseDuration(o)) * 1000;
-    } else if (o !== undefined) {
-      cutoff = parseTimestamp(o);
-    }
-    if (cutoff === undefined) {
-      throw new ValidationError(
-        `Option olderThan must be a timestamp or a duration like 30d, got ${JSON.stringify(String(o))}`,
-      );
-    }
-    const at = cutoff;
-    await this.compact();
-    return this.runMaintenance(async () => ({
-      cutoff: formatMicros(at),
-      ...(await applyRetentionTo(this, at)),
-    }));
+  applyRetention(options: { olderThan: TimestampInput }): Promise<RetentionResult> {
+    return this.maintenance.applyRetention(options);
   }
 
   /** Imports the seed's layout: a directory of `<variable>.jsonl` files (or one .jsonl/.csv file). */
   importJsonl(dirOrFile: string, options: ImportOptions = {}): Promise<ImportResult> {
-    this.writable();
-    return importPath(this, dirOrFile, options);
+    this.log.writable();
+    return importPath(this.log, dirOrFile, options);
   }
 
   /** Exports one variable (or all) as seed-layout JSONL files, one CSV or one Parquet file. */
   export(variable: string | undefined, options: ExportOptions): Promise<{ files: string[]; points: number }> {
-    return exportStore(this, variable, options);
-  }
-
-  /** @internal Serialises maintenance (retention) after any running compaction. */
-  runMaintenance<T>(fn: () => Promise<T>): Promise<T> {
-    const op = this.maintenance.catch(() => {}).then(fn);
-    this.maintenance = op.catch(() => {});
-    return op;
-  }
-
-  /** @internal */ get engineForIo(): Engine {
-    return this.engine;
-  }
-  /** @internal */ get storageForIo(): Storage {
-    return this.storage;
+    return exportStore(this.reader, this.state.engine, variable, options);
   }
 
   async close(): Promise<void> {
-    if (this.closed) return;
-    if (this.timer) clearInterval(this.timer);
-    await this.compacting?.catch(() => {});
-    await this.maintenance.catch(() => {});
-    this.closed = true;
-    await this.wal?.close();
-    await this.releaseLock?.();
-    await this.engine.close();
-    if (this.ownsStorage) await this.storage.close();
-    await this.segments.cleanup();
+    if (this.log.closed) return;
+    await this.maintenance.stop();
+    await this.log.close();
+    await this.state.engine.close();
+    if (this.ownsStorage) await this.state.storage.close();
+    await this.state.segments.cleanup();
   }
 }

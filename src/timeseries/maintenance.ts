@@ -1,0 +1,134 @@
+/**
+ * When compaction and retention run: the background timer and the buffered-points trigger, one
+ * compaction at a time (concurrent calls share it), retention serialised after it, and the log
+ * rotation that hands a compaction exactly the points committed before it. What a run writes is
+ * compact.ts's.
+ */
+import { ValidationError } from '../errors.ts';
+import { getLogger } from '../logging/logger.ts';
+import { parseDuration } from '../util/durations.ts';
+import {
+  applyRetentionTo,
+  type CompactionState,
+  type CompactResult,
+  compactBuffers,
+  type RetentionResult,
+} from './compact.ts';
+import type { PointLog } from './point-log.ts';
+import type { StoreState } from './state.ts';
+import type { TimestampInput } from './types.ts';
+import { formatMicros, parseTimestamp } from './validate.ts';
+
+export type MaintenanceState = CompactionState & Pick<StoreState, 'buffers'>;
+/** What maintenance needs of the write path: the open log, and where its sequence stands. */
+export type MaintainedLog = Pick<PointLog, 'closed' | 'nextSeq' | 'committedSeq' | 'writable'>;
+
+export class Maintenance {
+  private readonly state: MaintenanceState;
+  private readonly log: MaintainedLog;
+  private compacting: Promise<CompactResult> | undefined;
+  private chain: Promise<unknown> = Promise.resolve();
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(state: MaintenanceState, log: MaintainedLog) {
+    this.state = state;
+    this.log = log;
+  }
+
+  /** Starts the compaction timer, if the options ask for one. */
+  start(): void {
+    const ms = this.state.options.compactIntervalMs;
+    if (ms > 0) {
+      this.timer = setInterval(() => this.backgroundCompact(), ms);
+      this.timer.unref();
+    }
+  }
+
+  /** After a commit: compacts in the background once enough points are buffered. */
+  afterCommit(): void {
+    const limit = this.state.options.compactPoints;
+    if (limit > 0 && this.state.buffers.buffered >= limit && !this.compacting) this.backgroundCompact();
+  }
+
+  private backgroundCompact(): void {
+    if (this.log.closed || this.compacting) return;
+    this.compact().catch((error) =>
+      getLogger().error({ err: error, store: this.state.url }, 'background compaction failed'),
+    );
+  }
+
+  /**
+   * Writes every buffered point to Parquet segments, publishes the manifest, then drops the log
+   * files it covered. Appends continue meanwhile; concurrent calls share one run.
+   */
+  compact(): Promise<CompactResult> {
+    const wal = this.log.writable();
+    if (this.compacting) return this.compacting;
+    const buffers = this.state.buffers;
+    const run = (async () => {
+      await this.chain.catch(() => {});
+      const { result: frozen } = await wal.rotate(
+        () => this.log.nextSeq,
+        () => {
+          return { buffers: buffers.freeze(), seq: this.log.committedSeq };
+        },
+      );
+      try {
+        const res = await compactBuffers(this.state, frozen.buffers, frozen.seq);
+        buffers.dropFrozen();
+        await wal.dropUpTo(frozen.seq);
+        return res;
+      } catch (error) {
+        // Keep the frozen points visible and compact them again next time.
+        buffers.unfreeze();
+        throw error;
+      }
+    })();
+    this.compacting = run.finally(() => {
+      this.compacting = undefined;
+    });
+    this.chain = this.compacting;
+    return this.compacting;
+  }
+
+  /**
+   * Deletes points older than `olderThan` (a timestamp, or a duration like '30d' meaning that long
+   * before now). Buffered points are compacted first; late points older than the cut-off written
+   * afterwards are never returned and are dropped by the next compaction.
+   */
+  async applyRetention(options: { olderThan: TimestampInput }): Promise<RetentionResult> {
+    this.log.writable();
+    const o = options?.olderThan;
+    let cutoff: number | undefined;
+    if (typeof o === 'string' && /^\s*\d+(\.\d+)?\s*(ms|s|m|h|d)\s*$/i.test(o)) {
+      cutoff = (Date.now() - parseDuration(o)) * 1000;
+    } else if (o !== undefined) {
+      cutoff = parseTimestamp(o);
+    }
+    if (cutoff === undefined) {
+      throw new ValidationError(
+        `Option olderThan must be a timestamp or a duration like 30d, got ${JSON.stringify(String(o))}`,
+      );
+    }
+    const at = cutoff;
+    await this.compact();
+    return this.serialised(async () => ({
+      cutoff: formatMicros(at),
+      ...(await applyRetentionTo(this.state, at)),
+    }));
+  }
+
+  /** Runs `fn` after any running compaction or retention, and before the next. */
+  private serialised<T>(fn: () => Promise<T>): Promise<T> {
+    const op = this.chain.catch(() => {}).then(fn);
+    this.chain = op.catch(() => {});
+    return op;
+  }
+
+  /** Stops the timer and waits for whatever is running (its failure is not the caller's). */
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    await this.compacting?.catch(() => {});
+    await this.chain.catch(() => {});
+  }
+}

@@ -1,0 +1,159 @@
+/**
+ * The store's side of its write-ahead log: sequence numbers, the writer's lock and log (appends
+ * go through it, and only committed batches reach the buffers), and replaying a log into the
+ * buffers, at a writer's open and at each refresh of a read-only store.
+ */
+import * as fsp from 'node:fs/promises';
+import { TimeSeriesError, ValidationError } from '../errors.ts';
+import { buildBatch, validateSinglePoint } from './batch.ts';
+import { encodeBatch, encodeSinglePoint, type PointBatch } from './codec.ts';
+import type { StoreState } from './state.ts';
+import type { DataPointInput, Metadata, PointValue, TimestampInput } from './types.ts';
+import { WriteAheadLog } from './wal.ts';
+import { type RecoveredWal, readWal } from './wal-files.ts';
+import { acquireLock } from './wal-lock.ts';
+
+export type LogState = Pick<StoreState, 'url' | 'options' | 'segments' | 'manifest' | 'buffers'>;
+
+export class PointLog {
+  private readonly state: LogState;
+  /** Called after committed batches are in the buffers (maintenance decides whether to compact). */
+  private readonly afterCommit: () => void;
+  private wal: WriteAheadLog | undefined;
+  private releaseLock: (() => Promise<void>) | undefined;
+  private seq = 1;
+  private committed = 0;
+  private isClosed = false;
+
+  constructor(state: LogState, afterCommit: () => void) {
+    this.state = state;
+    this.afterCommit = afterCommit;
+  }
+
+  /** The seq the next point will get. */
+  get nextSeq(): number {
+    return this.seq;
+  }
+  /** The highest seq in the buffers or segments (a reader: in the log it last read). */
+  get committedSeq(): number {
+    return this.committed;
+  }
+  get closed(): boolean {
+    return this.isClosed;
+  }
+  get walBytes(): number {
+    return this.wal?.walBytes ?? 0;
+  }
+  get walFiles(): number {
+    return this.wal?.walFiles ?? 0;
+  }
+
+  /** Takes the one-writer lock of the log folder (creating the folder). */
+  async lock(): Promise<void> {
+    const dir = this.state.options.walDir;
+    await fsp.mkdir(dir, { recursive: true });
+    this.releaseLock = await acquireLock(dir);
+  }
+
+  /** A writer's open: repairs and replays the log over the loaded manifest, then opens it for appends. */
+  async openWriter(): Promise<void> {
+    const o = this.state.options;
+    const recovered = await readWal(o.walDir, true);
+    this.replay(recovered);
+    this.wal = await WriteAheadLog.open(
+      o.walDir,
+      {
+        durability: o.durability,
+        groupCommitMs: o.groupCommitMs,
+        groupCommitBytes: o.groupCommitBytes,
+        segmentBytes: o.walSegmentBytes,
+        onCommit: (batches) => this.applyCommitted(batches),
+      },
+      recovered,
+      this.seq,
+    );
+  }
+
+  /** Rebuilds buffers from the log, skipping what the manifest says is already in segments. */
+  private replay(recovered: RecoveredWal): void {
+    const covered = this.state.manifest.compactedSeq;
+    this.state.buffers.reset();
+    let maxSeq = covered;
+    for (const b of recovered.batches) {
+      const last = b.firstSeq + b.count - 1;
+      if (last > maxSeq) maxSeq = last;
+      if (last <= covered) continue;
+      this.state.buffers.apply(b, covered);
+    }
+    this.seq = maxSeq + 1;
+    this.committed = maxSeq;
+  }
+
+  /** Re-reads the manifest and the writer's log tail (read-only opens). Log first: see docs. */
+  async refresh(): Promise<void> {
+    const o = this.state.options;
+    const recovered = o.readWalTail
+      ? await readWal(o.walDir, false)
+      : { batches: [], files: [], truncated: 0 };
+    this.state.manifest = await this.state.segments.loadManifest();
+    this.replay(recovered);
+  }
+
+  private applyCommitted(batches: PointBatch[]): void {
+    for (const b of batches) {
+      this.state.buffers.apply(b);
+      this.committed = b.firstSeq + b.count - 1;
+    }
+    this.afterCommit();
+  }
+
+  /** The open log, or why there is none (closed, or a read-only open). Throws synchronously. */
+  writable(): WriteAheadLog {
+    const url = this.state.url;
+    if (this.isClosed) throw new TimeSeriesError(`Time-series store ${url} is closed`);
+    if (!this.wal)
+      throw new TimeSeriesError(`Time-series store ${url} is open read-only; writes need a writer open`);
+    return this.wal;
+  }
+
+  /** Stores one point; resolves once it is in the log (and fsynced unless durability is 'os'). */
+  storeDataPoint(
+    variable: string,
+    timestamp: TimestampInput,
+    value: PointValue,
+    metadata?: Metadata | null,
+  ): Promise<void> {
+    try {
+      const wal = this.writable();
+      const p = validateSinglePoint(variable, timestamp, value, metadata);
+      const seq = this.seq++;
+      const { batch, bufs } = encodeSinglePoint(variable, p.micros, p.type, p.num, p.str, p.metaJson, seq);
+      return wal.append(bufs, batch);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** Stores a batch atomically: one invalid point rejects the whole batch with InvalidPointError (E051). */
+  async storeDataPoints(points: readonly DataPointInput[]): Promise<void> {
+    const wal = this.writable();
+    if (!Array.isArray(points)) throw new ValidationError('storeDataPoints expects an array of points');
+    if (points.length === 0) return;
+    const batch = buildBatch(points);
+    batch.firstSeq = this.seq;
+    this.seq += batch.count;
+    await wal.append(encodeBatch(batch), batch);
+  }
+
+  /** Waits until every write issued so far is durable. */
+  async flush(): Promise<void> {
+    await this.wal?.flush();
+  }
+
+  /** Refuses further writes, closes the log and gives up the lock. */
+  async close(): Promise<void> {
+    this.isClosed = true;
+    await this.wal?.close();
+    await this.releaseLock?.();
+  }
+}
