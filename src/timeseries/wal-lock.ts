@@ -5,51 +5,39 @@
 import * as fsp from 'node:fs/promises';
 import path from 'node:path';
 import { LockError } from '../errors.ts';
+import { createLockFile, processAlive, readLockFile } from '../util/lockfile.ts';
 
 /** One writer per log directory: a LOCK file holding the owner's pid; a dead owner's lock is taken over. */
 export async function acquireLock(dir: string): Promise<() => Promise<void>> {
   const file = path.join(dir, 'LOCK');
   for (let attempt = 0; attempt < 3; attempt++) {
-    try {
-      await fsp.writeFile(file, String(process.pid), { flag: 'wx' });
+    if (await createLockFile(file, String(process.pid))) {
       return async () => {
         await fsp.rm(file, { force: true });
       };
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      const pid = Number((await fsp.readFile(file, 'utf8').catch(() => '')).trim());
-      if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && isAlive(pid)) {
-        throw new LockError(
-          `Time-series store log ${dir} is open for writing by process ${pid}; open it with readOnly: true or stop that process`,
-          { context: { dir, pid } },
-        );
-      }
-      if (pid === process.pid) {
-        throw new LockError(
-          `Time-series store log ${dir} is already open for writing in this process; reuse that store`,
-          {
-            context: { dir },
-          },
-        );
-      }
-      await fsp.rm(file, { force: true });
     }
+    const { pid } = await readLockFile(file);
+    if (pid !== undefined && pid !== process.pid && processAlive(pid)) {
+      throw new LockError(
+        `Time-series store log ${dir} is open for writing by process ${pid}; open it with readOnly: true or stop that process`,
+        { context: { dir, pid } },
+      );
+    }
+    if (pid === process.pid) {
+      throw new LockError(
+        `Time-series store log ${dir} is already open for writing in this process; reuse that store`,
+        {
+          context: { dir },
+        },
+      );
+    }
+    await fsp.rm(file, { force: true });
   }
   throw new LockError(`Cannot take the lock ${file}`, { context: { dir } });
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /** The pid of the live process holding the writer lock of log folder `dir`, if any. */
 export async function liveWriter(dir: string): Promise<number | undefined> {
-  const text = await fsp.readFile(path.join(dir, 'LOCK'), 'utf8').catch(() => '');
-  const pid = Number(text.trim());
-  return Number.isInteger(pid) && pid > 0 && isAlive(pid) ? pid : undefined;
+  const { pid } = await readLockFile(path.join(dir, 'LOCK'));
+  return pid !== undefined && processAlive(pid) ? pid : undefined;
 }
