@@ -28,7 +28,28 @@ function importsOf(file: string): string[] {
 
 const files = sourceFiles();
 const graph = new Map(files.map((f) => [f, importsOf(f)]));
-const moduleOf = (f: string) => f.split('/')[0] ?? f;
+/** A module is a folder of src/ (`storage`) or a file at its top (`errors.ts` → `errors`). */
+const moduleOf = (f: string) => (f.includes('/') ? (f.split('/')[0] as string) : f.replace(/\.ts$/, ''));
+
+/**
+ * The layers, lowest first (docs/architecture.md draws them). A module imports only modules of
+ * its own layer or below, and modules never form a circle among themselves.
+ */
+const LAYERS: string[][] = [
+  ['secrets', 'errors', 'os-errors', 'version'],
+  ['util', 'logging', 'metrics', 'engine', 'charts', 'crypto', 'backends', 'config'],
+  ['storage', 'queue'],
+  ['formats', 'sync', 'timeseries'],
+  ['ingest', 'pipeline', 'writer', 'poller'],
+  ['jobs'],
+  ['cli', 'server', 'index'],
+];
+const layerOf = (m: string) => LAYERS.findIndex((l) => l.includes(m));
+const modules = [...new Set(files.map(moduleOf))];
+const moduleGraph = new Map<string, Set<string>>(modules.map((m) => [m, new Set()]));
+for (const [file, deps] of graph)
+  for (const dep of deps)
+    if (moduleOf(dep) !== moduleOf(file)) moduleGraph.get(moduleOf(file))?.add(moduleOf(dep));
 
 describe('architecture (BRIEF layering rules)', () => {
   it('every relative import resolves to a file', () => {
@@ -51,6 +72,85 @@ describe('architecture (BRIEF layering rules)', () => {
     };
     for (const f of files) visit(f, []);
     expect(cycles).toEqual([]);
+  });
+
+  it('every module has a layer', () => {
+    expect(modules.filter((m) => layerOf(m) < 0)).toEqual([]);
+  });
+
+  it('modules import only their own layer or the layers below', () => {
+    const upward: string[] = [];
+    for (const [file, deps] of graph)
+      for (const dep of deps)
+        if (layerOf(moduleOf(dep)) > layerOf(moduleOf(file))) upward.push(`${file} imports ${dep}`);
+    expect(upward).toEqual([]);
+  });
+
+  it('has no circles between modules', () => {
+    const cycles: string[] = [];
+    for (const [m, deps] of moduleGraph) {
+      const seen = new Set<string>();
+      const stack = [...deps];
+      while (stack.length) {
+        const next = stack.pop() as string;
+        if (next === m) cycles.push(m);
+        if (seen.has(next)) continue;
+        seen.add(next);
+        stack.push(...(moduleGraph.get(next) ?? []));
+      }
+    }
+    expect(cycles).toEqual([]);
+  });
+
+  it("drivers are reached only through their module (storage/open.ts, queue/open.ts), never a sibling's internals", () => {
+    for (const [file, deps] of graph)
+      for (const dep of deps) {
+        if (!dep.includes('/drivers/')) continue;
+        expect(moduleOf(dep), `${file} imports ${dep}`).toBe(moduleOf(file));
+      }
+  });
+
+  it('jobs/ is the only module that joins the queue and the time-series store', () => {
+    const joiners = [...moduleGraph]
+      .filter(([m, deps]) => deps.has('queue') && deps.has('timeseries') && layerOf(m) < layerOf('jobs'))
+      .map(([m]) => m);
+    expect(joiners).toEqual([]);
+    // …and the queue itself knows no application code.
+    for (const dep of moduleGraph.get('queue') ?? [])
+      expect(layerOf(dep), `queue imports ${dep}`).toBeLessThanOrEqual(layerOf('queue'));
+  });
+
+  it('SQLite and Redis are opened only in backends/', () => {
+    for (const file of files) {
+      const text = readFileSync(path.join(SRC, file), 'utf8');
+      if (file.startsWith('backends/')) continue;
+      expect(/new DatabaseSync\(/.test(text), `${file} opens SQLite itself`).toBe(false);
+      expect(
+        /new (?:Redis|IORedis)\(|require\('ioredis'\)/.test(text),
+        `${file} connects to Redis itself`,
+      ).toBe(false);
+    }
+  });
+
+  it('every module is in docs/architecture.md and the README module list', () => {
+    const doc = readFileSync(path.join(SRC, '../docs/architecture.md'), 'utf8');
+    const readme = readFileSync(path.join(SRC, '../README.md'), 'utf8');
+    for (const m of modules.filter((x) => x !== 'index' && x !== 'version' && x !== 'os-errors')) {
+      const name = files.some((f) => f.startsWith(`${m}/`)) ? `${m}/` : `${m}.ts`;
+      expect(doc, `docs/architecture.md names ${name}`).toContain(`\`${name}\``);
+      expect(readme, `README names ${name}`).toContain(`\`${name}\``);
+    }
+  });
+
+  it('every subpath export is a module index that exists', () => {
+    const pkg = JSON.parse(readFileSync(path.join(SRC, '../package.json'), 'utf8')) as {
+      exports: Record<string, string | { default: string }>;
+    };
+    for (const [sub, entry] of Object.entries(pkg.exports)) {
+      if (typeof entry === 'string') continue;
+      const source = entry.default.replace(/^\.\/dist\//, '').replace(/\.js$/, '.ts');
+      expect(files, `${sub} → src/${source}`).toContain(source);
+    }
   });
 
   it('nothing below cli/ and server/ imports them', () => {

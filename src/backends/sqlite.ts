@@ -38,6 +38,21 @@ export function openSqlite(file: string, schema: string, busyTimeoutMs = 10_000)
   }
 }
 
+/**
+ * Whether an existing SQLite file holds `table`, read without creating or changing anything (no
+ * WAL switch, no schema): how a store tells "not a sluice database" from "a new one".
+ */
+export function sqliteHasTable(file: string, table: string, busyTimeoutMs = 10_000): boolean {
+  const db = new DatabaseSync(file, { timeout: busyTimeoutMs });
+  try {
+    return (
+      db.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?`).get(table) !== undefined
+    );
+  } finally {
+    db.close();
+  }
+}
+
 function sleepSync(ms: number): void {
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }

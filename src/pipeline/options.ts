@@ -1,7 +1,8 @@
-import type { Config } from '../config/config.ts';
 import type { OpenStorageOptions } from '../storage/open.ts';
 import type { Storage } from '../storage/types.ts';
 import type { ColumnSchema } from './schema.ts';
+
+export { storageOptionsFrom } from '../config/storage-options.ts';
 
 /** Pipeline settings beyond `Config` (kept here so src/config stays shared and small). */
 export interface PipelineOptions {
@@ -19,25 +20,4 @@ export interface PipelineOptions {
   historyLimit?: number;
   /** First delay before retrying a transient failure (doubles each time, 3 attempts). @default 500 */
   retryDelayMs?: number;
-}
-
-/** Storage options derived from the config: custom endpoint, region, static keys. */
-export function storageOptionsFrom(config: Config): OpenStorageOptions {
-  const d = config.data;
-  return {
-    s3: {
-      region: d.awsRegion,
-      ...(d.s3Endpoint ? { endpoint: d.s3Endpoint } : {}),
-      ...(d.awsAccessKeyId && d.awsSecretAccessKey
-        ? {
-            credentials: {
-              accessKeyId: d.awsAccessKeyId,
-              secretAccessKey: d.awsSecretAccessKey,
-              // Temporary (STS) keys only work with their session token.
-              ...(d.awsSessionToken ? { sessionToken: d.awsSessionToken } : {}),
-            },
-          }
-        : {}),
-    },
-  };
 }

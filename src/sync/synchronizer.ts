@@ -1,12 +1,15 @@
 /** The seed's S3Synchronizer: local folders ↔ a remote prefix (any storage URL), by content hash. */
 import path from 'node:path';
 import type { Config } from '../config/config.ts';
-import { type PipelineOptions, storageOptionsFrom } from '../pipeline/options.ts';
+import { storageOptionsFrom } from '../config/storage-options.ts';
+import type { OpenStorageOptions } from '../storage/open.ts';
 import { openStorage } from '../storage/open.ts';
 import type { Storage } from '../storage/types.ts';
 import { diffStorages, type SyncOptions, type SyncResult, syncStorages } from './sync.ts';
 
-export interface SynchronizerOptions extends PipelineOptions {
+export interface SynchronizerOptions {
+  /** Storage options for s3:// URLs. @default from config (endpoint, region, keys) */
+  storageOptions?: OpenStorageOptions;
   /** The remote side. @default s3://<s3Bucket>/ when s3Bucket is set, else config.lakeRoot */
   remoteUrl?: string;
 }

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { statSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { DatabaseSync, type StatementSync } from 'node:sqlite';
+import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { inTransaction, openSqlite, sqliteDiskError } from '../../backends/sqlite.ts';
+import { inTransaction, openSqlite, sqliteDiskError, sqliteHasTable } from '../../backends/sqlite.ts';
 import { NotFoundError, QueueError, ValidationError } from '../../errors.ts';
 import { fromOsError } from '../../os-errors.ts';
 import { maskSecretsInString } from '../../secrets/mask.ts';
@@ -83,21 +83,16 @@ function assertQueueDatabase(file: string): void {
   }
   if (!isFile)
     throw new NotFoundError(`${file} is a directory, not a queue database`, { context: { path: file } });
-  let found: unknown;
+  let found: boolean;
   try {
-    const db = new DatabaseSync(file, { timeout: 10_000 });
-    try {
-      found = db.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'sluice_jobs'`).get();
-    } finally {
-      db.close();
-    }
+    found = sqliteHasTable(file, 'sluice_jobs');
   } catch (error) {
     throw new QueueError(`Cannot open queue database ${file}: ${(error as Error).message}`, {
       cause: error,
       context: { path: file },
     });
   }
-  if (found === undefined)
+  if (!found)
     throw new NotFoundError(`${file} holds no sluice queue (no sluice_jobs table)`, {
       context: { path: file },
     });
