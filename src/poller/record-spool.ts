@@ -6,9 +6,9 @@
 import { createReadStream } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { open } from 'node:fs/promises';
-import { createInterface } from 'node:readline';
 import { stringifyJson } from '../formats/common.ts';
 import { TempDir } from '../formats/spool.ts';
+import { splitLines } from '../util/lines.ts';
 
 export class RecordSpool {
   private readonly memoryRecords: number;
@@ -52,13 +52,14 @@ export class RecordSpool {
     await this.flush();
     await this.handle.close();
     this.handle = undefined;
-    const lines = createInterface({
-      input: createReadStream(this.temp!.file('records.jsonl')),
-      crlfDelay: Number.POSITIVE_INFINITY,
+    // Our own file of records that were already parsed and bounded: no line limit of its own.
+    const lines = splitLines(createReadStream(this.temp!.file('records.jsonl')), {
+      maxLineBytes: Number.MAX_SAFE_INTEGER,
+      source: this.temp!.file('records.jsonl'),
     });
     let batch: unknown[] = [];
-    for await (const line of lines) {
-      batch.push(JSON.parse(line));
+    for await (const { text } of lines) {
+      batch.push(JSON.parse(text));
       if (batch.length >= size) {
         yield batch;
         batch = [];
