@@ -1,0 +1,91 @@
+/**
+ * The fs driver's reads: a whole file, a (ranged) stream, stat with the sidecar bound to the
+ * file, and exists. A folder where a key's file would be is no object, as on S3.
+ */
+import * as fsp from 'node:fs/promises';
+import type { Readable } from 'node:stream';
+import { NotFoundError } from '../../../errors.ts';
+import { contentTypeFor } from '../../content-types.ts';
+import type { GetStreamOptions, ObjectInfo } from '../../types.ts';
+import { type FsContext, fileOf } from './context.ts';
+import { mapFsError } from './errors.ts';
+import { etagOf } from './list.ts';
+
+export async function getFile(ctx: FsContext, key: string): Promise<Buffer> {
+  try {
+    return await fsp.readFile(fileOf(ctx, key));
+  } catch (error) {
+    throw mapFsError(error, ctx.root, key, 'read');
+  }
+}
+
+export async function openFileStream(
+  ctx: FsContext,
+  key: string,
+  opts: GetStreamOptions = {},
+): Promise<Readable> {
+  const file = fileOf(ctx, key);
+  try {
+    const handle = await fsp.open(file, 'r');
+    // open() succeeds on a folder; its stream would fail later with a pathless EISDIR.
+    const isFolder = await handle.stat().then(
+      (st) => st.isDirectory(),
+      () => false,
+    );
+    if (isFolder) {
+      await handle.close();
+      throw Object.assign(new Error(`EISDIR: illegal operation on a directory, open '${file}'`), {
+        code: 'EISDIR',
+        syscall: 'open',
+        path: file,
+      });
+    }
+    const range = opts.range
+      ? { start: opts.range.start, ...(opts.range.end === undefined ? {} : { end: opts.range.end }) }
+      : {};
+    return handle.createReadStream({
+      ...range,
+      autoClose: true,
+      ...(opts.signal ? { signal: opts.signal } : {}),
+    });
+  } catch (error) {
+    throw mapFsError(error, ctx.root, key, 'read');
+  }
+}
+
+export async function statFile(ctx: FsContext, key: string): Promise<ObjectInfo> {
+  const file = fileOf(ctx, key);
+  try {
+    const st = await fsp.stat(file);
+    // No object has this key (as on S3), though the path holds a folder: say so.
+    if (!st.isFile())
+      throw new NotFoundError(
+        `No file at ${file}: it is a ${st.isDirectory() ? 'directory' : 'special file'}`,
+        {
+          context: { key, path: file },
+        },
+      );
+    const sidecar = await ctx.sidecars.read(key, file, st);
+    const info: ObjectInfo = {
+      key,
+      size: st.size,
+      mtime: new Date(st.mtimeMs),
+      etag: etagOf(st),
+      metadata: sidecar?.metadata ?? {},
+    };
+    // Kept only when a put named one; otherwise by extension, as S3 stores it.
+    info.contentType = sidecar?.contentType ?? contentTypeFor(key);
+    return info;
+  } catch (error) {
+    throw mapFsError(error, ctx.root, key, 'stat');
+  }
+}
+
+/** A file at `key`; false for anything else, an invalid key included. */
+export async function fileExists(ctx: FsContext, key: string): Promise<boolean> {
+  try {
+    return (await fsp.stat(fileOf(ctx, key))).isFile();
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,76 @@
+/**
+ * The S3 driver's reads: an object's stream (with the response's own length and ETag attached),
+ * the whole object, its head (stat), and exists.
+ */
+import type { Readable } from 'node:stream';
+import { NotFoundError } from '../../../errors.ts';
+import { normalizeMetadata } from '../../body.ts';
+import type { GetStreamOptions, ObjectInfo, Storage } from '../../types.ts';
+import { failS3, fullKey, runS3, type S3Context } from './context.ts';
+import { cleanEtag } from './list-pages.ts';
+
+export async function openObjectStream(
+  ctx: S3Context,
+  key: string,
+  opts: GetStreamOptions = {},
+): Promise<Readable> {
+  const k = fullKey(ctx, key);
+  return runS3(ctx, k, 'read', async (sdk, client) => {
+    const range = opts.range ? `bytes=${opts.range.start}-${opts.range.end ?? ''}` : undefined;
+    const out = await client.send(
+      new sdk.GetObjectCommand({ Bucket: ctx.bucket, Key: k, ...(range ? { Range: range } : {}) }),
+      opts.signal ? { abortSignal: opts.signal } : {},
+    );
+    const body = out.Body as Readable;
+    // The response's own length and ETag, for readers that check they got the object they
+    // listed (storage/verified-read.ts reads this well-known symbol).
+    Object.defineProperty(body, Symbol.for('sluice.storage.responseInfo'), {
+      value: { size: out.ContentLength, etag: out.ETag === undefined ? undefined : cleanEtag(out.ETag) },
+    });
+    return body;
+  });
+}
+
+/** The whole object, read from `self.getStream`; a failure mid-body is mapped like the request's. */
+export async function readObject(
+  ctx: S3Context,
+  self: Pick<Storage, 'getStream'>,
+  key: string,
+  opts: { signal?: AbortSignal } = {},
+): Promise<Buffer> {
+  const stream = await self.getStream(key, opts);
+  const parts: Buffer[] = [];
+  try {
+    for await (const chunk of stream) parts.push(chunk as Buffer);
+  } catch (error) {
+    throw failS3(ctx, error, fullKey(ctx, key), 'read');
+  }
+  return Buffer.concat(parts);
+}
+
+export async function statObject(ctx: S3Context, key: string): Promise<ObjectInfo> {
+  const k = fullKey(ctx, key);
+  return runS3(ctx, k, 'stat', async (sdk, client) => {
+    const out = await client.send(new sdk.HeadObjectCommand({ Bucket: ctx.bucket, Key: k }));
+    const info: ObjectInfo = {
+      key,
+      size: Number(out.ContentLength ?? 0),
+      mtime: out.LastModified ?? new Date(0),
+      etag: cleanEtag(out.ETag),
+      metadata: normalizeMetadata(out.Metadata),
+    };
+    if (out.ContentType) info.contentType = out.ContentType;
+    return info;
+  });
+}
+
+/** A HEAD through `self.stat`: absent is false, any other failure throws. */
+export async function existsByStat(self: Pick<Storage, 'stat'>, key: string): Promise<boolean> {
+  try {
+    await self.stat(key);
+    return true;
+  } catch (error) {
+    if (error instanceof NotFoundError) return false;
+    throw error;
+  }
+}
