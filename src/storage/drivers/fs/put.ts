@@ -4,7 +4,7 @@
  * directory is fsynced: a reader, or a crash, sees the old file or the new one. The key's sidecar
  * is written in the order that never shows a file without its metadata.
  */
-import { createWriteStream, type Stats } from 'node:fs';
+import type { Stats } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -98,7 +98,10 @@ async function writeStream(
 ): Promise<Stats> {
   // A stream cannot be replayed, so its directory is made before the first byte is read.
   await makeDirectory(path.dirname(file), ctx.durable);
-  const out = createWriteStream(tmp, { flush: ctx.durable, flags: 'wx' });
+  // The temp file exists before the first byte is read: a body that fails at once must not race
+  // the file's creation, or the cleanup runs first and the file is created after it, left behind.
+  const handle = await fsp.open(tmp, 'wx');
+  const out = handle.createWriteStream({ flush: ctx.durable });
   async function* chunks() {
     for await (const chunk of bodyChunks(body)) {
       counted(chunk.length);
