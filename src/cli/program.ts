@@ -1,6 +1,8 @@
 /**
- * The command tree. Each domain adds its commands through one `register…Commands(program)`
- * function in `src/cli/commands/`; this file only wires them together.
+ * The command tree. Each command group declares its commands, flags and help in one file in
+ * `src/cli/commands/` through one `register…Commands(program)` function; action bodies too long
+ * for that file live in `src/cli/actions/<group>-<what>.ts`, loaded through `lazy()` (lazy.ts)
+ * when their command runs. This file only wires the groups together.
  */
 import { Command, Option } from 'commander';
 import { LOG_LEVELS } from '../logging/logger.ts';

@@ -3,7 +3,7 @@ import { registerUserSensitiveNames } from '../config/sensitive-names.ts';
 import { configureLogging, type LogFormat, type LogLevel } from '../logging/logger.ts';
 import { userFacingError } from '../os-errors.ts';
 import { maskError, maskSecretsInString } from '../secrets/mask.ts';
-import { closeS3Clients } from '../storage/drivers/s3/s3-storage.ts';
+import { lazy } from './lazy.ts';
 import { buildProgram } from './program.ts';
 import { installSignalHandlers, interruptedBy, reportInterruption } from './signals.ts';
 
@@ -12,13 +12,18 @@ export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
 export const EXIT_USAGE = 2;
 
+// Loaded at the end of a command that ran, to close the S3 clients it may have opened.
+const s3Driver = lazy(() => import('../storage/drivers/s3/s3-storage.ts'));
+
 /** Runs the CLI and returns its exit code; errors print as `E0xx: message` on stderr. */
 export async function runCli(argv: string[]): Promise<number> {
   // The AWS SDK warns about Node versions on stderr; keep normal CLI output clean.
   process.env.AWS_SDK_JS_SUPPRESS_NODE_DEPRECATION_WARNING ??= '1';
   registerUserSensitiveNames();
   const program = buildProgram();
+  let ran = false;
   program.hook('preAction', (root) => {
+    ran = true;
     const opts = root.opts<{ logLevel: LogLevel; logFormat: LogFormat }>();
     configureLogging({
       level: process.env.SLUICE_LOG_LEVEL ? (process.env.SLUICE_LOG_LEVEL as LogLevel) : opts.logLevel,
@@ -58,6 +63,7 @@ export async function runCli(argv: string[]): Promise<number> {
     return sluiceError.code === 'E022' ? EXIT_USAGE : EXIT_FAILURE;
   } finally {
     removeSignalHandlers();
-    await closeS3Clients();
+    // Only a command that ran can have opened S3 clients: --help and usage errors load no driver.
+    if (ran) await (await s3Driver()).closeS3Clients();
   }
 }

@@ -1,7 +1,7 @@
 /** The pieces of the stop policy, in process: the shared signal, the line, the trackers. */
 import { afterEach, describe, expect, it } from 'vitest';
 import { maskRedisUrl, reconnectDelay } from '../../src/backends/redis.ts';
-import { parkAfterStop, trackJobs, trackLeases, untilStopped } from '../../src/cli/commands/queue-stop.ts';
+import { parkAfterStop, trackJobs, trackLeases, untilStopped } from '../../src/cli/actions/queue-stop.ts';
 import {
   commandSignal,
   describeInterruption,

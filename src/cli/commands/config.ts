@@ -1,6 +1,11 @@
+/** `sluice config show|validate`: the effective configuration, from env and sluice.config.yaml. */
 import type { Command } from 'commander';
 import { ENV_NAMES } from '../../config/names.ts';
+import { lazy } from '../lazy.ts';
 import { printJson, printTable } from '../output.ts';
+
+// The loader and its validator (zod, yaml) load when a config command runs.
+const configModule = lazy(() => import('../../config/config.ts'));
 
 export function registerConfigCommands(program: Command): void {
   const config = program
@@ -12,7 +17,7 @@ export function registerConfigCommands(program: Command): void {
     .option('-c, --config <file>', 'config file (default: $SLUICE_CONFIG or ./sluice.config.yaml)')
     .option('--json', 'print JSON')
     .action(async (opts: { config?: string; json?: boolean }) => {
-      const { Config } = await import('../../config/config.ts');
+      const { Config } = await configModule();
       const cfg = Config.load(opts.config ? { file: opts.config } : {});
       const values = cfg.toJSON();
       if (opts.json) return printJson(values);
@@ -29,7 +34,7 @@ export function registerConfigCommands(program: Command): void {
     .description('Check the configuration and report every problem at once')
     .option('-c, --config <file>', 'config file')
     .action(async (opts: { config?: string }) => {
-      const { Config } = await import('../../config/config.ts');
+      const { Config } = await configModule();
       const cfg = Config.load(opts.config ? { file: opts.config } : {});
       cfg.validate();
       process.stdout.write(`configuration OK (env ${cfg.env})\n`);

@@ -6,15 +6,16 @@ import type { FetchAndSaveResult } from '../../ingest/fetch.ts';
 import { maskSecretsInString } from '../../secrets/mask.ts';
 import { formatBytes } from '../../util/sizes.ts';
 import { durationFlag, intFlag } from '../flags.ts';
+import { lazy } from '../lazy.ts';
 import { printJson, printTable } from '../output.ts';
 
 const FORMATS = ['json', 'jsonl', 'csv', 'parquet'] as const;
 // Fetching, lookups and flag validation (zod) load when their command runs, not at start-up.
-const lazy = {
-  fetch: () => import('../../ingest/fetch.ts'),
-  find: () => import('../../ingest/find.ts'),
-  flags: () => import('./ingest-flags.ts'),
-};
+const fetchModule = lazy(() => import('../../ingest/fetch.ts'));
+const findModule = lazy(() => import('../../ingest/find.ts'));
+const fetchFlags = lazy(() => import('../actions/ingest-flags.ts'));
+const ingestBase = lazy(() => import('../../ingest/base.ts'));
+const localRoot = lazy(() => import('../../storage/local-root.ts'));
 const collect = (value: string, previous: string[]) => [...previous, value];
 
 function parseHeaders(pairs: string[]): Record<string, string> {
@@ -39,10 +40,7 @@ const shown = (f: SavedFile) => f.path ?? f.url;
 
 /** E011 naming the base folder when a local one does not exist (a listing would show nothing). */
 async function assertBaseExists(base: string | undefined): Promise<void> {
-  const [{ resolveStorage }, { assertLocalRootExists }] = await Promise.all([
-    import('../../ingest/base.ts'),
-    import('../../storage/local-root.ts'),
-  ]);
+  const [{ resolveStorage }, { assertLocalRootExists }] = await Promise.all([ingestBase(), localRoot()]);
   const { storage, owned } = resolveStorage(where(base));
   try {
     await assertLocalRootExists(storage, 'ingestion base folder');
@@ -95,8 +93,8 @@ export function registerIngestCommands(program: Command): void {
     )
     .option('--json', 'print the result as JSON')
     .action(async (url: string, opts: unknown) => {
-      const flags = (await lazy.flags()).parseFetchFlags(opts, FORMATS);
-      const { fetchAndSave } = await lazy.fetch();
+      const flags = (await fetchFlags()).parseFetchFlags(opts, FORMATS);
+      const { fetchAndSave } = await fetchModule();
       try {
         const result = await fetchAndSave(url, {
           ...where(flags.base),
@@ -135,7 +133,7 @@ export function registerIngestCommands(program: Command): void {
         json?: boolean;
       }) => {
         await assertBaseExists(opts.base);
-        const { findLatestFile } = await lazy.find();
+        const { findLatestFile } = await findModule();
         const latest = await findLatestFile(opts.dataset, {
           ...where(opts.base),
           sourceName: opts.source,
@@ -162,7 +160,7 @@ export function registerIngestCommands(program: Command): void {
     .option('--json', 'print JSON')
     .action(async (opts: { source?: string; base?: string; json?: boolean }) => {
       await assertBaseExists(opts.base);
-      const { listDatasets } = await lazy.find();
+      const { listDatasets } = await findModule();
       const rows = await listDatasets({
         ...where(opts.base),
         ...(opts.source ? { sourceName: opts.source } : {}),

@@ -1,148 +1,27 @@
+/**
+ * `sluice poll`, `sluice worker` and `sluice queue stats|dead|retry|prune|purge`: object storage
+ * polled into a job queue, the workers that run its jobs, and inspecting and repairing it.
+ */
 import { type Command, Option } from 'commander';
-import { UsageError } from '../../errors.ts';
-import type { ClosableSignalStore } from '../../jobs/signal-store.ts';
-import type { MetricsServer } from '../../metrics/server.ts';
 import type { JobQueue } from '../../queue/types.ts';
 import { LOG_SENSITIVE_PARAMS, maskSensitiveData } from '../../secrets/mask.ts';
-import { assertLocalRootExists } from '../../storage/local-root.ts';
-import { openStorage, parseStorageUrl } from '../../storage/open.ts';
-import { durationFlag, intFlag, portFlag, sizeFlag } from '../flags.ts';
-import { printJson, printTable } from '../output.ts';
-import { commandSignal, describeInterruption } from '../signals.ts';
 import {
   CONNECT_TIMEOUT_HELP,
-  checkRedisReachable,
   connectTimeoutMs,
   DEFAULT_CONNECT_TIMEOUT,
-  POLL_STOP_GRACE_MS,
-  parkAfterStop,
-  trackJobs,
-  trackLeases,
-  untilStopped,
-  WORKER_STOP_GRACE_MS,
-} from './queue-stop.ts';
+  queueUrl,
+} from '../actions/queue-flags.ts';
+import type { PollFlags } from '../actions/queue-poll.ts';
+import type { WorkerOptions } from '../actions/queue-worker.ts';
+import { durationFlag, intFlag, portFlag, sizeFlag } from '../flags.ts';
+import { lazy } from '../lazy.ts';
+import { printJson, printTable } from '../output.ts';
 
-function queueUrl(flag: string | undefined): string {
-  const url = flag ?? process.env.SLUICE_QUEUE_URL;
-  if (!url)
-    throw new UsageError(
-      'No queue: pass --queue sqlite:./sluice-queue.db|redis://host:6379/0 or set SLUICE_QUEUE_URL',
-    );
-  return url;
-}
-
-/** Poll flags as commander parsed them: durations in ms, sizes in bytes, counts and ports as numbers. */
-interface PollFlags {
-  source?: string;
-  queue?: string;
-  queueName?: string;
-  state?: string;
-  once?: boolean;
-  interval?: number;
-  processedPrefix?: string;
-  failedPrefix?: string;
-  minAge?: number;
-  concurrency?: number;
-  metricsPort?: number;
-  jobName?: string;
-  jsonArray?: string;
-  maxBacklog?: number;
-  maxObjectSize?: number;
-  maxRecordSize?: number;
-  transientAttempts?: number;
-  retryDelay?: number;
-  readIdleTimeout?: number;
-  config?: string;
-  connectTimeout?: string;
-}
-
-async function pollCommand(flags: PollFlags): Promise<void> {
-  const {
-    resolvePollerConfig,
-    openQueue,
-    openPollerState,
-    sourceScope,
-    createPollerMetrics,
-    Poller,
-    startMetricsServer,
-  } = await import('./queue-runtime.ts');
-  const {
-    once,
-    config: file,
-    interval,
-    minAge,
-    retryDelay,
-    readIdleTimeout,
-    connectTimeout,
-    ...typed
-  } = flags;
-  const connectMs = connectTimeoutMs(connectTimeout);
-  // The settings schema reads a bare number as seconds (the seed's env var): pass ms with their unit.
-  const rest = {
-    ...typed,
-    ...(interval === undefined ? {} : { interval: `${interval}ms` }),
-    ...(minAge === undefined ? {} : { minAge: `${minAge}ms` }),
-    ...(retryDelay === undefined ? {} : { retryDelay: `${retryDelay}ms` }),
-    ...(readIdleTimeout === undefined ? {} : { readIdleTimeout: `${readIdleTimeout}ms` }),
-  };
-  const cfg = resolvePollerConfig(file ? { flags: rest, file } : { flags: rest });
-  // A local source folder that does not exist is a typo, not an empty inbox: E011 before any
-  // queue or state database is created for it.
-  if (parseStorageUrl(cfg.source).kind === 'fs')
-    await assertLocalRootExists(openStorage(cfg.source), 'source folder');
-  const signal = commandSignal();
-  const queue = openQueue(cfg.queue, { name: cfg.queueName, connectTimeoutMs: connectMs });
-  const state = trackLeases(
-    openPollerState(cfg.state, cfg.queue, sourceScope(cfg.source), { connectTimeoutMs: connectMs }),
-    signal,
-  );
-  const metrics = createPollerMetrics();
-  let server: MetricsServer | undefined;
-  const poller = new Poller({
-    source: cfg.source,
-    queue: parkAfterStop(queue, signal),
-    state,
-    metrics,
-    processedPrefix: cfg.processedPrefix,
-    failedPrefix: cfg.failedPrefix,
-    minAgeMs: cfg.minAge,
-    concurrency: cfg.concurrency,
-    jobName: cfg.jobName,
-    jsonArray: cfg.jsonArray,
-    maxBacklog: cfg.maxBacklog,
-    maxObjectBytes: cfg.maxObjectSize,
-    maxRecordBytes: cfg.maxRecordSize,
-    maxRecordBytesName: '--max-record-size',
-    transientAttempts: cfg.transientAttempts,
-    retryDelayMs: cfg.retryDelay,
-    readIdleTimeoutMs: cfg.readIdleTimeout,
-    ...(cfg.leaseMs ? { leaseMs: cfg.leaseMs } : {}),
-  });
-  describeInterruption(() => state.stopLine());
-  try {
-    // Unreachable Redis (queue or state) fails here, within --connect-timeout, with E060.
-    await untilStopped(
-      checkRedisReachable(queue, cfg.state, cfg.queue, { connectTimeoutMs: connectMs, signal }),
-      signal,
-      0,
-    );
-    if (cfg.metricsPort !== undefined) {
-      server = await startMetricsServer(metrics.registry, { port: cfg.metricsPort });
-      process.stderr.write(`metrics on ${server.url}\n`);
-    }
-    // Stopped: objects in flight get a second to finish, then their leases are given back.
-    if (once) {
-      const summary = await untilStopped(poller.pollOnce(signal), signal, POLL_STOP_GRACE_MS);
-      if (summary) printJson(summary);
-    } else await untilStopped(poller.run({ intervalMs: cfg.interval, signal }), signal, POLL_STOP_GRACE_MS);
-  } finally {
-    await state.releaseHeld();
-    await server?.close();
-    await poller.close();
-    await state.close();
-    await queue.close();
-  }
-}
+// What the queue commands need at run time, loaded only when one of them runs: BullMQ, ioredis
+// and prom-client cost ~150 ms of start-up that every other sluice command should not pay.
+const polling = lazy(() => import('../actions/queue-poll.ts'));
+const working = lazy(() => import('../actions/queue-worker.ts'));
+const queueOpen = lazy(() => import('../../queue/open.ts'));
 
 export function registerQueueCommands(program: Command): void {
   program
@@ -204,7 +83,7 @@ export function registerQueueCommands(program: Command): void {
     )
     .option('--config <file>', 'YAML/JSON settings file (keys as the flags, camelCase)')
     .option('--connect-timeout <duration>', `${CONNECT_TIMEOUT_HELP} (default ${DEFAULT_CONNECT_TIMEOUT})`)
-    .action(pollCommand);
+    .action(async (flags: PollFlags) => (await polling()).poll(flags));
 
   program
     .command('worker')
@@ -228,93 +107,14 @@ export function registerQueueCommands(program: Command): void {
     )
     .option('--metrics-port <port>', 'serve Prometheus /metrics on this port', portFlag('--metrics-port'))
     .option('--connect-timeout <duration>', CONNECT_TIMEOUT_HELP, DEFAULT_CONNECT_TIMEOUT)
-    .action(
-      async (opts: {
-        queue?: string;
-        queueName: string;
-        handler: string;
-        store?: string;
-        concurrency: number;
-        attempts: number;
-        backoff: number;
-        drain?: boolean;
-        lease: number;
-        metricsPort?: number;
-        connectTimeout: string;
-      }) => {
-        const {
-          resolveHandler,
-          openSignalStore,
-          openQueue,
-          createWorkerMetrics,
-          startMetricsServer,
-          runWorker,
-          getLogger,
-        } = await import('./queue-runtime.ts');
-        const url = queueUrl(opts.queue);
-        let store: ClosableSignalStore | undefined;
-        const storeSpec = opts.store ?? process.env.SLUICE_TIMESERIES_STORE;
-        const handler = await resolveHandler(opts.handler, {
-          ...(storeSpec
-            ? {
-                openStore: async () => {
-                  store = await openSignalStore(storeSpec);
-                  return store;
-                },
-              }
-            : {}),
-        });
-        const leaseMs = opts.lease;
-        const queue = openQueue(url, {
-          name: opts.queueName,
-          attempts: opts.attempts,
-          backoffMs: opts.backoff,
-          leaseMs,
-          connectTimeoutMs: connectTimeoutMs(opts.connectTimeout),
-        });
-        const metrics = createWorkerMetrics();
-        let server: MetricsServer | undefined;
-        // Stopped: jobs in flight get a second to finish, then go back to the queue (bullmq) or
-        // to their lease (sqlite); the line on stderr says which.
-        const jobs = trackJobs(handler);
-        const signal = commandSignal();
-        describeInterruption(() => jobs.stopLine(queue, leaseMs));
-        try {
-          if (opts.metricsPort !== undefined) {
-            server = await startMetricsServer(metrics.registry, { port: opts.metricsPort });
-            process.stderr.write(`metrics on ${server.url}\n`);
-          }
-          const summary = await untilStopped(
-            runWorker({
-              queue,
-              handler: jobs.handler,
-              concurrency: opts.concurrency,
-              drain: opts.drain ?? false,
-              signal,
-              metrics,
-            }),
-            signal,
-            WORKER_STOP_GRACE_MS,
-          );
-          // undefined: jobs still running after the grace (sqlite), left to their lease.
-          if (summary) {
-            getLogger().info(summary, 'worker stopped');
-            printJson(summary);
-          }
-        } finally {
-          await server?.close();
-          await queue.close();
-          await store?.close();
-        }
-      },
-    );
+    .action(async (opts: WorkerOptions) => (await working()).worker(opts));
 
   const q = program.command('queue').description('Inspect and repair a job queue');
   const withQueue = async (
     opts: { queue?: string; queueName: string; connectTimeout?: string },
     fn: (queue: JobQueue) => Promise<void>,
   ) => {
-    const { openQueue } = await import('./queue-runtime.ts');
+    const { openQueue } = await queueOpen();
     // Inspecting or repairing a queue never creates one: a mistyped path is E011.
     const queue = openQueue(queueUrl(opts.queue), {
       name: opts.queueName,

@@ -1,3 +1,4 @@
+/** `sluice storage ls|cat|put|rm|gc|stat`: objects on local disk, S3 or memory, by URL. */
 import { createReadStream } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import path from 'node:path';
@@ -5,17 +6,20 @@ import { pipeline } from 'node:stream/promises';
 import { type Command, Option } from 'commander';
 import { UsageError } from '../../errors.ts';
 import { fromOsError } from '../../os-errors.ts';
-import { collectGarbage } from '../../storage/gc.ts';
-import { compareKeys } from '../../storage/keys.ts';
-import { assertLocalRootExists } from '../../storage/local-root.ts';
-import { openObjectUrl, openStorage, parseStorageUrl } from '../../storage/open.ts';
 import type { ListEntry, PutBody } from '../../storage/types.ts';
-import { uploadTree } from '../../sync/upload-tree.ts';
-import { collectStoreGarbage } from '../../timeseries/orphans.ts';
 import { formatBytes } from '../../util/sizes.ts';
 import { durationFlag, intFlag } from '../flags.ts';
+import { lazy } from '../lazy.ts';
 import { printJson } from '../output.ts';
 import { createProgressReporter } from '../progress.ts';
+
+// The storage drivers, the uploader and the garbage collectors load when a storage command runs.
+const storageOpen = lazy(() => import('../../storage/open.ts'));
+const localRoot = lazy(() => import('../../storage/local-root.ts'));
+const uploader = lazy(() => import('../../sync/upload-tree.ts'));
+const garbage = lazy(() => import('../../storage/gc.ts'));
+const storeGarbage = lazy(() => import('../../timeseries/orphans.ts'));
+const storageKeys = lazy(() => import('../../storage/keys.ts'));
 
 function parseMeta(pairs: string[]): Record<string, string> {
   const out: Record<string, string> = {};
@@ -29,7 +33,7 @@ function parseMeta(pairs: string[]): Record<string, string> {
 
 const collect = (value: string, previous: string[]) => [...previous, value];
 
-/** `sluice storage ls|cat|put|rm|stat <url>` over any storage URL. */
+/** `sluice storage ls|cat|put|rm|gc|stat <url>` over any storage URL. */
 export function registerStorageCommands(program: Command): void {
   const storage = program
     .command('storage')
@@ -43,6 +47,7 @@ export function registerStorageCommands(program: Command): void {
     .option('-l, --long', 'show size, modified time and etag')
     .option('--json', 'one JSON object per line')
     .action(async (url: string, opts: { recursive?: boolean; long?: boolean; json?: boolean }) => {
+      const [{ openStorage }, { assertLocalRootExists }] = await Promise.all([storageOpen(), localRoot()]);
       const store = openStorage(url);
       await assertLocalRootExists(store);
       for await (const entry of store.list({ recursive: opts.recursive ?? false })) printEntry(entry, opts);
@@ -53,6 +58,7 @@ export function registerStorageCommands(program: Command): void {
     .description('Write an object to stdout')
     .argument('<url>', 'object URL')
     .action(async (url: string) => {
+      const { openObjectUrl } = await storageOpen();
       const { storage: store, key } = openObjectUrl(url);
       await pipeline(await store.getStream(key), process.stdout, { end: false });
     });
@@ -77,7 +83,9 @@ export function registerStorageCommands(program: Command): void {
         url: string,
         opts: { recursive?: boolean; contentType?: string; meta: string[]; concurrency: number },
       ) => {
+        const { openObjectUrl, openStorage } = await storageOpen();
         if (opts.recursive) {
+          const { uploadTree } = await uploader();
           const store = openStorage(url);
           const progress = createProgressReporter();
           const result = await uploadTree(source, store, '', {
@@ -115,6 +123,7 @@ export function registerStorageCommands(program: Command): void {
     .argument('<url>', 'object URL or prefix')
     .option('-r, --recursive', 'delete everything under the prefix')
     .action(async (url: string, opts: { recursive?: boolean }) => {
+      const { openObjectUrl, openStorage } = await storageOpen();
       if (!opts.recursive) {
         const { storage: store, key } = openObjectUrl(url);
         await store.delete(key);
@@ -141,12 +150,18 @@ export function registerStorageCommands(program: Command): void {
     .option('--dry-run', 'list what would be removed, remove nothing')
     .option('--json', 'print JSON')
     .action(async (dir: string, opts: { olderThan: number; dryRun?: boolean; json?: boolean }) => {
+      const { parseStorageUrl } = await storageOpen();
       const parsed = parseStorageUrl(dir);
       if (parsed.kind !== 'fs') {
         throw new UsageError(
           `storage gc works on local storage; ${dir} has no temp files (for S3, abandoned multipart uploads are removed by a bucket lifecycle rule)`,
         );
       }
+      const [{ collectGarbage }, { collectStoreGarbage }, { compareKeys }] = await Promise.all([
+        garbage(),
+        storeGarbage(),
+        storageKeys(),
+      ]);
       const now = Date.now();
       const dryRun = opts.dryRun ?? false;
       const files = await collectGarbage(parsed.root, { olderThanMs: opts.olderThan, dryRun, now });
@@ -168,6 +183,7 @@ export function registerStorageCommands(program: Command): void {
     .argument('<url>', 'object URL')
     .option('--json', 'print JSON')
     .action(async (url: string, opts: { json?: boolean }) => {
+      const { openObjectUrl } = await storageOpen();
       const { storage: store, key } = openObjectUrl(url);
       const info = await store.stat(key);
       if (opts.json) return printJson(info);

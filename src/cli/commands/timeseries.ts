@@ -1,5 +1,8 @@
+/**
+ * `sluice ts append|import|query|agg|latest|stats|compact|retain|export`, and how their time and
+ * value arguments are read (checked before any store opens).
+ */
 import * as fsp from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import { type Command, Option } from 'commander';
 import { UsageError } from '../../errors.ts';
 import { fromOsError } from '../../os-errors.ts';
@@ -9,11 +12,15 @@ import { readDecimal } from '../../util/decimal-text.ts';
 import { parseDuration } from '../../util/durations.ts';
 import { parseJson } from '../../util/json-parse.ts';
 import { durationFlag, intFlag } from '../flags.ts';
+import { lazy } from '../lazy.ts';
 import { printJson, printTable } from '../output.ts';
 import { createProgressReporter } from '../progress.ts';
 import { commandSignal, describeInterruption } from '../signals.ts';
 
 const FORMATS = ['table', 'csv', 'json', 'jsonl'];
+// The store (and DuckDB behind it) loads only when a `ts` command runs; the CSV writer only for --format csv.
+const storeModule = lazy(() => import('../../timeseries/store.ts'));
+const csvStringify = lazy(() => import('csv-stringify/sync'));
 
 /** `--from -1h`, `now`, ISO 8601 or epoch ms/µs. */
 export function parseTimeArg(text: string | undefined, flag: string): string | number | undefined {
@@ -73,8 +80,7 @@ async function withStore<T>(
   options: TimeSeriesStoreOptions,
   fn: (s: TimeSeriesStore) => Promise<T>,
 ) {
-  // The store (and DuckDB behind it) loads only when a `ts` command runs.
-  const { TimeSeriesStore } = await import('../../timeseries/store.ts');
+  const { TimeSeriesStore } = await storeModule();
   const store = await TimeSeriesStore.open(url, { compactIntervalMs: 0, compactPoints: 0, ...options });
   try {
     return await fn(store);
@@ -83,7 +89,7 @@ async function withStore<T>(
   }
 }
 
-function printRows(rows: Record<string, unknown>[], format: string): void {
+async function printRows(rows: Record<string, unknown>[], format: string): Promise<void> {
   if (format === 'json') {
     printJson(rows);
     return;
@@ -99,9 +105,7 @@ function printRows(rows: Record<string, unknown>[], format: string): void {
   );
   if (format === 'csv') {
     const cols = Object.keys(flat[0] ?? {});
-    const { stringify } = createRequire(import.meta.url)(
-      'csv-stringify/sync',
-    ) as typeof import('csv-stringify/sync');
+    const { stringify } = await csvStringify();
     process.stdout.write(stringify([cols, ...flat.map((r) => cols.map((c) => r[c] ?? ''))]));
     return;
   }
@@ -204,7 +208,7 @@ export function registerTimeseriesCommands(program: Command): void {
           else rows.push(row);
         }
       });
-      if (opts.format !== 'jsonl') printRows(rows, String(opts.format));
+      if (opts.format !== 'jsonl') await printRows(rows, String(opts.format));
     });
 
   ts.command('agg')
@@ -232,7 +236,7 @@ export function registerTimeseriesCommands(program: Command): void {
           to: opts.to,
         }),
       );
-      printRows(
+      await printRows(
         rows.map((r) => ({ variable: r.variable, bucket: r.bucket, value: r.value, count: r.count })),
         String(opts.format),
       );
@@ -254,7 +258,7 @@ export function registerTimeseriesCommands(program: Command): void {
         }
         return out;
       });
-      printRows(rows, opts.format);
+      await printRows(rows, opts.format);
     });
 
   ts.command('stats')

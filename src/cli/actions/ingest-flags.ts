@@ -1,4 +1,4 @@
-/** Validation of `sluice fetch` flags (zod), loaded only when `fetch` runs. */
+/** Validation of `sluice fetch` flags (zod), loaded only when `fetch` runs (commands/ingest.ts). */
 import { z } from 'zod';
 import { UsageError } from '../../errors.ts';
 

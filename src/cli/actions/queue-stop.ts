@@ -1,14 +1,14 @@
 /**
- * How `sluice worker` and `sluice poll` connect and stop: a bounded connect timeout, the jobs or
- * leases in flight when SIGINT/SIGTERM arrives, and the one line that says what was kept.
+ * How `sluice worker` and `sluice poll` connect and stop: Redis answering within the connect
+ * timeout, the jobs or leases in flight when SIGINT/SIGTERM arrives, and the one line that says
+ * what was kept.
  */
 import type { PollerStateStore } from '../../poller/state.ts';
 import type { JobHandler, JobQueue } from '../../queue/types.ts';
-import { durationFlag } from '../flags.ts';
+import { lazy } from '../lazy.ts';
 
-/** `--connect-timeout`: how long a backend (Redis) gets to answer before E060. */
-export const CONNECT_TIMEOUT_HELP = 'give up on an unreachable Redis after this (E060)';
-export const DEFAULT_CONNECT_TIMEOUT = '10s';
+const queueOpen = lazy(() => import('../../queue/open.ts'));
+const redis = lazy(() => import('../../backends/redis.ts'));
 
 /**
  * After the signal, the work in flight gets this long before the command lets go of it: a
@@ -16,10 +16,6 @@ export const DEFAULT_CONNECT_TIMEOUT = '10s';
  */
 export const WORKER_STOP_GRACE_MS = 1000;
 export const POLL_STOP_GRACE_MS = 500;
-
-export function connectTimeoutMs(value: string | undefined): number {
-  return durationFlag('--connect-timeout', { positive: true })(value ?? DEFAULT_CONNECT_TIMEOUT);
-}
 
 /**
  * Start-up check of `sluice poll`: the queue (a bullmq queue connects on first use) and a Redis
@@ -33,12 +29,12 @@ export async function checkRedisReachable(
 ): Promise<void> {
   if (queue.kind === 'bullmq') await queue.counts();
   if (stateSpec === undefined) return;
-  const { parseQueueUrl } = await import('../../queue/open.ts');
+  const { parseQueueUrl } = await queueOpen();
   const state = parseQueueUrl(stateSpec);
   if (state.kind !== 'redis') return;
   const queueSide = parseQueueUrl(queueUrl);
   if (queueSide.kind === 'redis' && queueSide.url === state.url) return; // checked just above
-  const { probeRedis } = await import('../../backends/redis.ts');
+  const { probeRedis } = await redis();
   await probeRedis(state.url, { ...options, purpose: 'Redis for poller state' });
 }
 

@@ -1,0 +1,84 @@
+/** `sluice worker`: run a handler over the jobs of a queue until stopped (or drained). */
+import { resolveHandler } from '../../jobs/index.ts';
+import { type ClosableSignalStore, openSignalStore } from '../../jobs/signal-store.ts';
+import { getLogger } from '../../logging/logger.ts';
+import { createWorkerMetrics } from '../../metrics/registry.ts';
+import { type MetricsServer, startMetricsServer } from '../../metrics/server.ts';
+import { openQueue } from '../../queue/open.ts';
+import { runWorker } from '../../queue/worker.ts';
+import { printJson } from '../output.ts';
+import { commandSignal, describeInterruption } from '../signals.ts';
+import { connectTimeoutMs, queueUrl } from './queue-flags.ts';
+import { trackJobs, untilStopped, WORKER_STOP_GRACE_MS } from './queue-stop.ts';
+
+export interface WorkerOptions {
+  queue?: string;
+  queueName: string;
+  handler: string;
+  store?: string;
+  concurrency: number;
+  attempts: number;
+  backoff: number;
+  drain?: boolean;
+  lease: number;
+  metricsPort?: number;
+  connectTimeout: string;
+}
+
+export async function worker(opts: WorkerOptions): Promise<void> {
+  const url = queueUrl(opts.queue);
+  let store: ClosableSignalStore | undefined;
+  const storeSpec = opts.store ?? process.env.SLUICE_TIMESERIES_STORE;
+  const handler = await resolveHandler(opts.handler, {
+    ...(storeSpec
+      ? {
+          openStore: async () => {
+            store = await openSignalStore(storeSpec);
+            return store;
+          },
+        }
+      : {}),
+  });
+  const leaseMs = opts.lease;
+  const queue = openQueue(url, {
+    name: opts.queueName,
+    attempts: opts.attempts,
+    backoffMs: opts.backoff,
+    leaseMs,
+    connectTimeoutMs: connectTimeoutMs(opts.connectTimeout),
+  });
+  const metrics = createWorkerMetrics();
+  let server: MetricsServer | undefined;
+  // Stopped: jobs in flight get a second to finish, then go back to the queue (bullmq) or
+  // to their lease (sqlite); the line on stderr says which.
+  const jobs = trackJobs(handler);
+  const signal = commandSignal();
+  describeInterruption(() => jobs.stopLine(queue, leaseMs));
+  try {
+    if (opts.metricsPort !== undefined) {
+      server = await startMetricsServer(metrics.registry, { port: opts.metricsPort });
+      process.stderr.write(`metrics on ${server.url}\n`);
+    }
+    const summary = await untilStopped(
+      runWorker({
+        queue,
+        handler: jobs.handler,
+        concurrency: opts.concurrency,
+        drain: opts.drain ?? false,
+        signal,
+        metrics,
+      }),
+      signal,
+      WORKER_STOP_GRACE_MS,
+    );
+    // undefined: jobs still running after the grace (sqlite), left to their lease.
+    if (summary) {
+      getLogger().info(summary, 'worker stopped');
+      printJson(summary);
+    }
+  } finally {
+    await server?.close();
+    await queue.close();
+    await store?.close();
+  }
+}
