@@ -13,7 +13,7 @@ export const EXIT_FAILURE = 1;
 export const EXIT_USAGE = 2;
 
 // Loaded at the end of a command that ran, to close the S3 clients it may have opened.
-const s3Driver = lazy(() => import('../storage/drivers/s3/s3-storage.ts'));
+const storageOpen = lazy(() => import('../storage/open.ts'));
 
 /** Runs the CLI and returns its exit code; errors print as `E0xx: message` on stderr. */
 export async function runCli(argv: string[]): Promise<number> {
@@ -64,6 +64,6 @@ export async function runCli(argv: string[]): Promise<number> {
   } finally {
     removeSignalHandlers();
     // Only a command that ran can have opened S3 clients: --help and usage errors load no driver.
-    if (ran) await (await s3Driver()).closeS3Clients();
+    if (ran) await (await storageOpen()).closeStorageClients();
   }
 }
