@@ -29,6 +29,25 @@ function appendError(error: unknown, file: string, action: string, outcome: stri
   );
 }
 
+/**
+ * Whether the file's last line lacks its newline (a killed writer's torn line). Another process's
+ * append may be in progress: a reader can see its first bytes before its last (the size grows as
+ * the write copies), so an unterminated tail counts as torn only once it has stopped growing.
+ */
+async function endsTorn(handle: fsp.FileHandle): Promise<boolean> {
+  const last = Buffer.alloc(1);
+  let previous = -1;
+  for (let check = 0; check < 50; check++) {
+    const { size } = await handle.stat();
+    if (size === 0) return false;
+    if ((await handle.read(last, 0, 1, size - 1)).bytesRead === 1 && last[0] === 0x0a) return false;
+    if (size === previous) return true;
+    previous = size;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return true;
+}
+
 export class AppendFile {
   readonly path: string;
   private readonly handle: fsp.FileHandle;
@@ -56,10 +75,7 @@ export class AppendFile {
       handle = await fsp.open(file, 'a+');
       // A new file is durable only once its directory entry is.
       if (!existed && durable) await syncDirectory(path.dirname(file));
-      const { size } = await handle.stat();
-      const last = Buffer.alloc(1);
-      const torn = size > 0 && (await handle.read(last, 0, 1, size - 1)).bytesRead === 1 && last[0] !== 0x0a;
-      return new AppendFile(file, handle, durable, torn);
+      return new AppendFile(file, handle, durable, await endsTorn(handle));
     } catch (error) {
       await handle?.close().catch(() => undefined);
       throw appendError(error, file, 'open', 'nothing was written');
