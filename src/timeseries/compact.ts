@@ -7,7 +7,8 @@
 import { getLogger } from '../logging/logger.ts';
 import type { Columns, SeriesBuffer } from './columns.ts';
 import { mergeColumns, sliceColumns } from './columns.ts';
-import type { Manifest, SegmentEntry } from './manifest.ts';
+import type { LeaseGuard } from './compaction-lease.ts';
+import { compactedSeqOf, type Manifest, type SegmentEntry, withCompactedSeq } from './manifest.ts';
 import type { StoreState } from './state.ts';
 
 /** What a compaction or retention run reads, and the manifest it replaces once it has published one. */
@@ -62,10 +63,17 @@ export interface CompactResult {
   compactedSeq: number;
 }
 
+/**
+ * Merges `buffers` (writer `writerId`'s points up to `seq`) into the segments of `store.manifest`
+ * and publishes the next manifest. Runs under the compaction lease with a manifest read under it,
+ * so no other writer publishes in between; `guard` is checked just before publishing.
+ */
 export async function compactBuffers(
   store: CompactionState,
   buffers: Map<string, SeriesBuffer>,
   seq: number,
+  writerId: string,
+  guard: LeaseGuard,
 ): Promise<CompactResult> {
   const keep = store.options.keepDuplicates;
   const P = store.options.partitionMs * 1000;
@@ -100,8 +108,13 @@ export async function compactBuffers(
         segments = segments.filter((s) => !gone.has(s.key)).concat(entries);
       }
     }
-    const next: Manifest = { ...old, compactedSeq: Math.max(old.compactedSeq, seq), segments };
-    if (written.length > 0 || removed.length > 0 || next.compactedSeq !== old.compactedSeq) {
+    const next: Manifest = withCompactedSeq({ ...old, segments }, writerId, seq);
+    if (
+      written.length > 0 ||
+      removed.length > 0 ||
+      compactedSeqOf(next, writerId) !== compactedSeqOf(old, writerId)
+    ) {
+      await guard.assertHeld();
       await store.segments.publish(next);
       store.manifest = next;
     }
@@ -112,7 +125,7 @@ export async function compactBuffers(
     points,
     segmentsWritten: next.written,
     segmentsRemoved: removed.length,
-    compactedSeq: next.next.compactedSeq,
+    compactedSeq: compactedSeqOf(next.next, writerId),
   };
 }
 
@@ -127,6 +140,7 @@ export interface RetentionResult {
 export async function applyRetentionTo(
   store: CompactionState,
   cutoff: number,
+  guard: LeaseGuard,
 ): Promise<Omit<RetentionResult, 'cutoff'>> {
   const old = store.manifest;
   const removed: string[] = [];
@@ -152,6 +166,7 @@ export async function applyRetentionTo(
       rewritten++;
     }
     const next: Manifest = { ...old, segments, retainFrom: Math.max(cutoff, old.retainFrom ?? cutoff) };
+    await guard.assertHeld();
     await store.segments.publish(next);
     store.manifest = next;
   });

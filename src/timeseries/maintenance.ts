@@ -14,14 +14,25 @@ import {
   compactBuffers,
   type RetentionResult,
 } from './compact.ts';
+import type { CompactionLease, LeaseGuard } from './compaction-lease.ts';
 import type { PointLog } from './point-log.ts';
+import type { Presence } from './presence.ts';
 import type { StoreState } from './state.ts';
 import type { TimestampInput } from './types.ts';
 import { formatMicros, parseTimestamp } from './validate.ts';
 
 export type MaintenanceState = CompactionState & Pick<StoreState, 'buffers'>;
-/** What maintenance needs of the write path: the open log, and where its sequence stands. */
-export type MaintainedLog = Pick<PointLog, 'closed' | 'nextSeq' | 'committedSeq' | 'writable'>;
+/** What maintenance needs of the write path: the open log, its writer id, and where its sequence stands. */
+export type MaintainedLog = Pick<PointLog, 'closed' | 'nextSeq' | 'committedSeq' | 'writable' | 'writerId'>;
+
+/**
+ * How this writer shares the store with others: the compaction lease every run holds, and on S3
+ * without a Redis lease the presence check that refuses a writer it shares no lock with.
+ */
+export interface Coordination {
+  lease: CompactionLease;
+  presence?: Presence | undefined;
+}
 
 export class Maintenance {
   private readonly state: MaintenanceState;
@@ -29,10 +40,30 @@ export class Maintenance {
   private compacting: Promise<CompactResult> | undefined;
   private chain: Promise<unknown> = Promise.resolve();
   private timer: NodeJS.Timeout | undefined;
+  private coordination: Coordination | undefined;
 
   constructor(state: MaintenanceState, log: MaintainedLog) {
     this.state = state;
     this.log = log;
+  }
+
+  /**
+   * Runs `fn` holding the compaction lease, on the manifest as it is now (read under the lease:
+   * what other writers published is merged into, never overwritten).
+   */
+  async underLease<T>(fn: (guard: LeaseGuard) => Promise<T>): Promise<T> {
+    const c = this.coordination;
+    if (!c) throw new ValidationError(`Time-series store ${this.state.url} has no compaction lease`);
+    return c.lease.hold(async (guard) => {
+      this.state.manifest = await this.state.segments.loadManifest();
+      await c.presence?.assertAlone();
+      return fn(guard);
+    });
+  }
+
+  /** Set once the writer's open has its lease (and presence). */
+  coordinate(coordination: Coordination): void {
+    this.coordination = coordination;
   }
 
   /** Starts the compaction timer, if the options ask for one. */
@@ -74,7 +105,10 @@ export class Maintenance {
         },
       );
       try {
-        const res = await compactBuffers(this.state, frozen.buffers, frozen.seq);
+        const writerId = this.log.writerId;
+        const res = await this.underLease((guard) =>
+          compactBuffers(this.state, frozen.buffers, frozen.seq, writerId, guard),
+        );
         buffers.dropFrozen();
         await wal.dropUpTo(frozen.seq);
         return res;
@@ -114,7 +148,7 @@ export class Maintenance {
     await this.compact();
     return this.serialised(async () => ({
       cutoff: formatMicros(at),
-      ...(await applyRetentionTo(this.state, at)),
+      ...(await this.underLease((guard) => applyRetentionTo(this.state, at, guard))),
     }));
   }
 
@@ -130,5 +164,7 @@ export class Maintenance {
     if (this.timer) clearInterval(this.timer);
     await this.compacting?.catch(() => {});
     await this.chain.catch(() => {});
+    await this.coordination?.presence?.close();
+    await this.coordination?.lease.close();
   }
 }

@@ -2,7 +2,7 @@
  * The manifest: the one list of a store's published segments (`manifest.json`, written last and
  * atomically by compaction). A segment file it does not name is not part of the store.
  */
-import { NotFoundError, TimeSeriesError } from '../errors.ts';
+import { isTransient, NotFoundError, TimeSeriesError } from '../errors.ts';
 import type { Storage } from '../storage/types.ts';
 
 export interface SegmentEntry {
@@ -18,8 +18,16 @@ export interface SegmentEntry {
 
 export interface Manifest {
   version: 1;
-  /** Every point with seq ≤ this is in the segments below (and may be dropped from the log). */
+  /**
+   * Every point of the store's first writer (the log folder itself, as stores had before several
+   * writers) with seq ≤ this is in the segments below (and may be dropped from its log).
+   */
   compactedSeq: number;
+  /**
+   * The same per writer: each writer numbers its own log, so what is compacted is kept per writer
+   * id (writer-slots.ts). A writer not named here has nothing compacted yet.
+   */
+  writers?: Record<string, number>;
   segments: SegmentEntry[];
   /** Retention cut-off (µs): points before it are deleted and never returned. */
   retainFrom?: number;
@@ -35,8 +43,49 @@ export const emptyManifest = (): Manifest => ({
   updatedAt: new Date(0).toISOString(),
 });
 
-/** The store's manifest, or an empty one if it has none yet. */
+/** The id of the store's first writer: the log folder itself (see `compactedSeq`). */
+export const FIRST_WRITER = '';
+
+/** The highest seq of writer `id` that the segments hold. */
+export function compactedSeqOf(manifest: Manifest, id: string): number {
+  return id === FIRST_WRITER ? manifest.compactedSeq : (manifest.writers?.[id] ?? 0);
+}
+
+/** `manifest` with writer `id`'s compacted seq raised to `seq` (never lowered). */
+export function withCompactedSeq(manifest: Manifest, id: string, seq: number): Manifest {
+  const now = compactedSeqOf(manifest, id);
+  if (seq <= now) return manifest;
+  if (id === FIRST_WRITER) return { ...manifest, compactedSeq: seq };
+  return { ...manifest, writers: { ...manifest.writers, [id]: seq } };
+}
+
+/** Reads of a manifest that came back torn or broke are tried this many times in all. */
+const READ_ATTEMPTS = 5;
+
+/**
+ * The store's manifest, or an empty one if it has none yet. A body that does not parse or a read
+ * that breaks is transient — a server that writes objects in place (s3rver) can hand out half of
+ * one being replaced, and a connection can reset — so it is read again, with backoff, before it
+ * counts as unreadable.
+ */
 export async function readManifest(storage: Storage): Promise<Manifest> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await readManifestOnce(storage);
+    } catch (error) {
+      if (error instanceof NotFoundError || attempt >= READ_ATTEMPTS || !isTransientRead(error)) throw error;
+      await new Promise((r) => setTimeout(r, 25 * 2 ** attempt));
+    }
+  }
+}
+
+function isTransientRead(error: unknown): boolean {
+  return error instanceof TornManifestError || isTransient(error);
+}
+
+class TornManifestError extends TimeSeriesError {}
+
+async function readManifestOnce(storage: Storage): Promise<Manifest> {
   let body: Buffer;
   try {
     body = await storage.get(MANIFEST_KEY);
@@ -44,14 +93,20 @@ export async function readManifest(storage: Storage): Promise<Manifest> {
     if (error instanceof NotFoundError) return emptyManifest();
     throw error;
   }
+  let m: Manifest;
   try {
-    const m = JSON.parse(body.toString('utf8')) as Manifest;
-    if (m.version !== 1 || !Array.isArray(m.segments)) throw new Error('unknown manifest version');
-    return m;
+    m = JSON.parse(body.toString('utf8')) as Manifest;
   } catch (error) {
-    throw new TimeSeriesError(
+    throw new TornManifestError(
       `Time-series manifest ${storage.url}/${MANIFEST_KEY} is unreadable: ${(error as Error).message}`,
       { cause: error, context: { key: MANIFEST_KEY } },
     );
   }
+  if (m?.version !== 1 || !Array.isArray(m.segments)) {
+    throw new TimeSeriesError(
+      `Time-series manifest ${storage.url}/${MANIFEST_KEY} is unreadable: unknown manifest version`,
+      { context: { key: MANIFEST_KEY } },
+    );
+  }
+  return m;
 }

@@ -1,13 +1,19 @@
 /** Store options: defaults merged once and validated, naming the option and the bad value. */
-import { createHash } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
 import { ValidationError } from '../errors.ts';
 import { parseStorageUrl } from '../storage/open.ts';
+import { canonicalStoreUrl, storeDigest } from './store-url.ts';
 import type { TimeSeriesStoreOptions } from './types.ts';
 
-export type Resolved = Required<Omit<TimeSeriesStoreOptions, 'storage' | 'storageInstance' | 'walDir'>> & {
+export type Resolved = Required<
+  Omit<TimeSeriesStoreOptions, 'storage' | 'storageInstance' | 'walDir' | 'lease'>
+> & {
   walDir: string;
+  /** Where the compaction lease is kept beyond this host: a Redis URL, or undefined. */
+  lease: string | undefined;
+  /** The store's canonical identity (store-url.ts). */
+  identity: string;
 };
 
 export function resolveOptions(url: string, o: TimeSeriesStoreOptions): Resolved {
@@ -36,13 +42,7 @@ export function resolveOptions(url: string, o: TimeSeriesStoreOptions): Resolved
     o.walDir ??
     (parsed.kind === 'fs'
       ? path.join(parsed.root, 'wal')
-      : path.join(
-          os.homedir(),
-          '.cache',
-          'sluice',
-          'ts-wal',
-          createHash('sha256').update(url).digest('hex').slice(0, 16),
-        ));
+      : path.join(os.homedir(), '.cache', 'sluice', 'ts-wal', storeDigest(url)));
   return {
     durability: o.durability ?? 'fsync',
     groupCommitMs: num('groupCommitMs', o.groupCommitMs, 0, 0, 1000),
@@ -56,5 +56,7 @@ export function resolveOptions(url: string, o: TimeSeriesStoreOptions): Resolved
     compactPoints: num('compactPoints', o.compactPoints, 1_000_000, 0, 2 ** 40),
     partitionMs: num('partitionMs', o.partitionMs, 86_400_000, 1000, 366 * 86_400_000),
     walDir,
+    lease: o.lease ?? (process.env.SLUICE_TS_LEASE || undefined),
+    identity: canonicalStoreUrl(url),
   };
 }

@@ -22,7 +22,7 @@ import { openStorage } from '../storage/open.ts';
 import type { Storage } from '../storage/types.ts';
 import { MANIFEST_KEY, type Manifest, readManifest } from './manifest.ts';
 import { WAL_FILE_RE } from './wal-files.ts';
-import { liveWriter } from './wal-lock.ts';
+import { listSlots, liveWriter } from './writer-slots.ts';
 
 /** What compaction names segments: `segments/var=<name>/window=<start>/<id>.parquet`. */
 const SEGMENT_KEY = /^segments\/var=[^/]+\/window=[^/]+\/[^/]+\.parquet$/;
@@ -124,8 +124,11 @@ async function isStore(dir: string, names: Set<string>): Promise<boolean> {
   if (!names.has('segments')) return false;
   if (names.has(MANIFEST_KEY)) return true;
   if (!names.has('wal')) return false;
-  const log = await fsp.readdir(path.join(dir, 'wal')).catch(() => []);
-  return log.some((n) => WAL_FILE_RE.test(n));
+  for (const slot of await listSlots(path.join(dir, 'wal'))) {
+    const log = await fsp.readdir(slot.dir).catch(() => []);
+    if (log.some((n) => WAL_FILE_RE.test(n))) return true;
+  }
+  return false;
 }
 
 /**
@@ -184,13 +187,17 @@ async function storeGarbage(
     }
     // Temp files (`*.sluice-tmp`) are the storage gc's, wherever they are.
     const found = await removeStoreOrphans(storage, manifest, { ...options, tempFiles: false });
-    const scratch = path.join(dir, 'wal', 'scratch');
-    for (const name of await fsp.readdir(scratch).catch(() => [])) {
-      const file = path.join(scratch, name);
-      const st = await fsp.lstat(file).catch(() => undefined);
-      if (!st?.isFile() || st.mtimeMs > options.cutoffMs) continue;
-      if (!options.dryRun) await fsp.rm(file, { force: true });
-      found.push({ key: `wal/scratch/${name}`, kind: 'temp', bytes: st.size, mtime: new Date(st.mtimeMs) });
+    const slots = await listSlots(path.join(dir, 'wal'));
+    for (const slot of slots) {
+      const scratch = path.join(slot.dir, 'scratch');
+      const rel = path.relative(dir, scratch).split(path.sep).join('/');
+      for (const name of await fsp.readdir(scratch).catch(() => [])) {
+        const file = path.join(scratch, name);
+        const st = await fsp.lstat(file).catch(() => undefined);
+        if (!st?.isFile() || st.mtimeMs > options.cutoffMs) continue;
+        if (!options.dryRun) await fsp.rm(file, { force: true });
+        found.push({ key: `${rel}/${name}`, kind: 'temp', bytes: st.size, mtime: new Date(st.mtimeMs) });
+      }
     }
     return found;
   } finally {

@@ -3,15 +3,15 @@
  * go through it, and only committed batches reach the buffers), and replaying a log into the
  * buffers, at a writer's open and at each refresh of a read-only store.
  */
-import * as fsp from 'node:fs/promises';
 import { TimeSeriesError, ValidationError } from '../errors.ts';
 import { buildBatch, validateSinglePoint } from './batch.ts';
 import { encodeBatch, encodeSinglePoint, type PointBatch } from './codec.ts';
+import { compactedSeqOf } from './manifest.ts';
 import type { StoreState } from './state.ts';
 import type { DataPointInput, Metadata, PointValue, TimestampInput } from './types.ts';
 import { WriteAheadLog } from './wal.ts';
 import { type RecoveredWal, readWal } from './wal-files.ts';
-import { acquireLock } from './wal-lock.ts';
+import { claimWriterSlot, listSlots, type WriterSlot } from './writer-slots.ts';
 
 export type LogState = Pick<StoreState, 'url' | 'options' | 'segments' | 'manifest' | 'buffers'>;
 
@@ -20,7 +20,7 @@ export class PointLog {
   /** Called after committed batches are in the buffers (maintenance decides whether to compact). */
   private readonly afterCommit: () => void;
   private wal: WriteAheadLog | undefined;
-  private releaseLock: (() => Promise<void>) | undefined;
+  private slot: WriterSlot | undefined;
   private seq = 1;
   private committed = 0;
   private isClosed = false;
@@ -48,20 +48,32 @@ export class PointLog {
     return this.wal?.walFiles ?? 0;
   }
 
-  /** Takes the one-writer lock of the log folder (creating the folder). */
-  async lock(): Promise<void> {
-    const dir = this.state.options.walDir;
-    await fsp.mkdir(dir, { recursive: true });
-    this.releaseLock = await acquireLock(dir);
+  /**
+   * Claims this writer's slot: its own log folder and sequence space under the log root
+   * (writer-slots.ts), a dead writer's first so its points get compacted.
+   */
+  async claim(): Promise<WriterSlot> {
+    this.slot = await claimWriterSlot(this.state.options.walDir);
+    return this.slot;
   }
 
-  /** A writer's open: repairs and replays the log over the loaded manifest, then opens it for appends. */
+  /** This writer's id in the manifest ('' for the store's first log folder). */
+  get writerId(): string {
+    if (!this.slot) throw new TimeSeriesError(`Time-series store ${this.state.url} has no writer slot`);
+    return this.slot.id;
+  }
+
+  /** A writer's open: repairs and replays its log over the loaded manifest, then opens it for appends. */
   async openWriter(): Promise<void> {
     const o = this.state.options;
-    const recovered = await readWal(o.walDir, true);
-    this.replay(recovered);
+    const dir = this.writerDir();
+    const recovered = await readWal(dir, true);
+    this.state.buffers.reset();
+    const last = this.replay(recovered, compactedSeqOf(this.state.manifest, this.writerId));
+    this.seq = last + 1;
+    this.committed = last;
     this.wal = await WriteAheadLog.open(
-      o.walDir,
+      dir,
       {
         durability: o.durability,
         groupCommitMs: o.groupCommitMs,
@@ -74,10 +86,16 @@ export class PointLog {
     );
   }
 
-  /** Rebuilds buffers from the log, skipping what the manifest says is already in segments. */
-  private replay(recovered: RecoveredWal): void {
-    const covered = this.state.manifest.compactedSeq;
-    this.state.buffers.reset();
+  private writerDir(): string {
+    if (!this.slot) throw new TimeSeriesError(`Time-series store ${this.state.url} has no writer slot`);
+    return this.slot.dir;
+  }
+
+  /**
+   * Adds one writer's log to the buffers, skipping what the manifest says is already in segments;
+   * returns the highest seq in the log (or `covered`).
+   */
+  private replay(recovered: RecoveredWal, covered: number): number {
     let maxSeq = covered;
     for (const b of recovered.batches) {
       const last = b.firstSeq + b.count - 1;
@@ -85,18 +103,27 @@ export class PointLog {
       if (last <= covered) continue;
       this.state.buffers.apply(b, covered);
     }
-    this.seq = maxSeq + 1;
-    this.committed = maxSeq;
+    return maxSeq;
   }
 
-  /** Re-reads the manifest and the writer's log tail (read-only opens). Log first: see docs. */
+  /**
+   * Re-reads the manifest and every writer's log tail (read-only opens). Logs first: a point
+   * compacted between the two reads is then in the manifest, never in neither.
+   */
   async refresh(): Promise<void> {
     const o = this.state.options;
-    const recovered = o.readWalTail
-      ? await readWal(o.walDir, false)
-      : { batches: [], files: [], truncated: 0 };
+    const logs = o.readWalTail
+      ? await Promise.all(
+          (await listSlots(o.walDir)).map(async (s) => ({ id: s.id, wal: await readWal(s.dir, false) })),
+        )
+      : [];
     this.state.manifest = await this.state.segments.loadManifest();
-    this.replay(recovered);
+    this.state.buffers.reset();
+    let last = 0;
+    for (const { id, wal } of logs)
+      last = Math.max(last, this.replay(wal, compactedSeqOf(this.state.manifest, id)));
+    this.seq = last + 1;
+    this.committed = last;
   }
 
   private applyCommitted(batches: PointBatch[]): void {
@@ -150,10 +177,10 @@ export class PointLog {
     await this.wal?.flush();
   }
 
-  /** Refuses further writes, closes the log and gives up the lock. */
+  /** Refuses further writes, closes the log and gives up the slot. */
   async close(): Promise<void> {
     this.isClosed = true;
     await this.wal?.close();
-    await this.releaseLock?.();
+    await this.slot?.release();
   }
 }

@@ -10,21 +10,24 @@
 import * as fsp from 'node:fs/promises';
 import path from 'node:path';
 import { Engine } from '../engine/duckdb.ts';
-import { NotFoundError } from '../errors.ts';
+import { LockError, NotFoundError } from '../errors.ts';
 import { getLogger } from '../logging/logger.ts';
 import { openStorage } from '../storage/open.ts';
 import type { Storage } from '../storage/types.ts';
 import { PointBuffers } from './buffers.ts';
 import type { CompactResult, RetentionResult } from './compact.ts';
+import { fileLease, redisLease } from './compaction-lease.ts';
 import { type ExportOptions, exportStore, type ImportOptions, type ImportResult, importPath } from './io.ts';
 import { Maintenance } from './maintenance.ts';
-import { MANIFEST_KEY } from './manifest.ts';
+import { compactedSeqOf, MANIFEST_KEY } from './manifest.ts';
 import { type Resolved, resolveOptions } from './options.ts';
 import { removeStoreOrphans } from './orphans.ts';
 import { PointLog } from './point-log.ts';
+import { announceWriter } from './presence.ts';
 import { SegmentFiles } from './segments.ts';
 import { SeriesReader } from './series-reader.ts';
 import type { StoreState } from './state.ts';
+import { storeDigest } from './store-url.ts';
 import type {
   AggregateOptions,
   AggregateRow,
@@ -39,12 +42,20 @@ import type {
 } from './types.ts';
 import { formatMicros } from './validate.ts';
 
+/**
+ * Stores open for writing in this process, by identity (store-url.ts). Two writers of one store
+ * in one process would only compete for the lease; the second is refused and told to reuse the first.
+ */
+const openWriters = new Set<string>();
+
 export class TimeSeriesStore {
   readonly url: string;
   readonly options: Resolved;
   private readonly state: StoreState;
   /** False when the caller passed `storageInstance`: closing the store leaves it open. */
   private readonly ownsStorage: boolean;
+  /** Whether this store holds its identity in `openWriters`. */
+  private registered = false;
   private readonly log: PointLog;
   private readonly maintenance: Maintenance;
   private readonly reader: SeriesReader;
@@ -97,11 +108,29 @@ export class TimeSeriesStore {
       await this.refresh();
       return;
     }
-    await this.log.lock();
-    state.segments.scratchDir = path.join(o.walDir, 'scratch');
+    if (openWriters.has(o.identity)) {
+      throw new LockError(
+        `Time-series store log ${o.walDir} is already open for writing in this process; reuse that store`,
+        { context: { dir: o.walDir } },
+      );
+    }
+    openWriters.add(o.identity);
+    this.registered = true;
+    const slot = await this.log.claim();
+    state.segments.scratchDir = path.join(slot.dir, 'scratch');
     await fsp.rm(state.segments.scratchDir, { recursive: true, force: true });
-    state.manifest = await state.segments.loadManifest();
-    await this.removeOrphans();
+    const lease = o.lease
+      ? redisLease(o.lease, storeDigest(o.identity), this.url)
+      : fileLease(o.walDir, this.url);
+    // The lease is theirs to close from here on, even if the presence check refuses.
+    this.maintenance.coordinate({ lease });
+    const presence =
+      state.storage.kind === 's3' && !o.lease
+        ? await announceWriter(state.storage, this.url, storeDigest(o.walDir), slot.id)
+        : undefined;
+    this.maintenance.coordinate({ lease, presence });
+    // Orphans are told apart from a running compaction's new segments only under the lease.
+    await this.maintenance.underLease(() => this.removeOrphans());
     await this.log.openWriter();
     this.maintenance.start();
   }
@@ -210,7 +239,9 @@ export class TimeSeriesStore {
       walBytes: this.log.walBytes,
       walFiles: this.log.walFiles,
       lastSeq: this.log.committedSeq,
-      compactedSeq: this.state.manifest.compactedSeq,
+      compactedSeq: this.options.readOnly
+        ? Math.max(this.state.manifest.compactedSeq, ...Object.values(this.state.manifest.writers ?? {}))
+        : compactedSeqOf(this.state.manifest, this.log.writerId),
     };
     if (Number.isFinite(min)) stats.minTimestamp = formatMicros(min);
     if (Number.isFinite(max)) stats.maxTimestamp = formatMicros(max);
@@ -249,6 +280,8 @@ export class TimeSeriesStore {
     if (this.log.closed) return;
     await this.maintenance.stop();
     await this.log.close();
+    if (this.registered) openWriters.delete(this.options.identity);
+    this.registered = false;
     await this.state.engine.close();
     if (this.ownsStorage) await this.state.storage.close();
     await this.state.segments.cleanup();

@@ -63,6 +63,13 @@ export interface TimeSeriesStoreOptions {
   storage?: OpenStorageOptions;
   /** An already-open Storage for segments (the URL then only names the store). */
   storageInstance?: Storage;
+  /**
+   * A Redis URL (`redis://host:6379/0`) holding the compaction lease, for stores written by
+   * processes on several hosts (or with separate home folders) — on S3 that is what lets several
+   * writers share one store. Writers of one local store, or of one S3 store from one home folder,
+   * share a lock file instead and need no lease. @default $SLUICE_TS_LEASE
+   */
+  lease?: string;
 }
 
 export interface QueryOptions {

@@ -1,0 +1,166 @@
+/**
+ * The compaction lease: one writer of a store at a time reads the manifest, merges its points into
+ * the segments and publishes the next manifest, so two writers never both compact a window and
+ * neither overwrites what the other published. Two kinds:
+ *
+ * - a lock file beside the logs (`<log root>/COMPACT.lock`): every writer of a local store, and
+ *   every writer of an S3 store that shares one home folder, sees the same file;
+ * - a Redis key (`lease: redis://…`), for writers on several hosts: `SET NX PX` with a token,
+ *   renewed while held, released only by its holder; checked again just before publishing, so a
+ *   holder that stalled past its expiry publishes nothing (its run is retried later).
+ */
+import { randomBytes } from 'node:crypto';
+import * as fsp from 'node:fs/promises';
+import { hostname } from 'node:os';
+import path from 'node:path';
+import type { Redis } from 'ioredis';
+import { connectRedis, maskRedisUrl } from '../backends/redis.ts';
+import { LockError } from '../errors.ts';
+import { fromOsError } from '../os-errors.ts';
+import { processAlive } from '../util/lockfile.ts';
+
+export interface LeaseGuard {
+  /** Throws LockError (E071) when the lease was lost (expired while this holder stalled). */
+  assertHeld(): Promise<void>;
+}
+
+export interface CompactionLease {
+  hold<T>(fn: (guard: LeaseGuard) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+/** How long a writer waits for the lease before giving up with E071. */
+const WAIT_MS = 10 * 60_000;
+/** A lease (file or key) not renewed for this long is dead. */
+const TTL_MS = 60_000;
+const RENEW_MS = 15_000;
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * The lock-folder lease of `walRoot` (see the module comment). A folder, not a file: `mkdir` is
+ * atomic and takes no data block on tmpfs, so a full disk refuses the compaction's own writes
+ * (E012 naming the segment), not its lock. The owner is the name of the one folder inside
+ * (`<pid>_<host>_<token>`); its mtime is the heartbeat.
+ */
+export function fileLease(walRoot: string, store: string): CompactionLease {
+  const lock = path.join(walRoot, 'COMPACT.lock');
+  const owner = async (): Promise<string | undefined> => (await fsp.readdir(lock).catch(() => []))[0];
+  const alive = async (): Promise<boolean> => {
+    const name = await owner();
+    const st = await fsp.stat(name ? path.join(lock, name) : lock).catch(() => undefined);
+    if (!st) return false;
+    const [pid, host] = (name ?? '').split('_');
+    if (name && host === hostname()) return processAlive(Number(pid));
+    // Another host's, or being taken right now: alive while its heartbeat is fresh.
+    return Date.now() - st.mtimeMs < TTL_MS;
+  };
+  return {
+    async hold(fn) {
+      await fsp.mkdir(walRoot, { recursive: true });
+      const token = `${process.pid}_${hostname().replace(/_/g, '-')}_${randomBytes(6).toString('hex')}`;
+      const mine = path.join(lock, token);
+      const deadline = Date.now() + WAIT_MS;
+      for (let delay = 5; !(await takeFolder(lock)); delay = Math.min(delay * 2, 250)) {
+        if (!(await alive())) await fsp.rm(lock, { recursive: true, force: true });
+        else if (Date.now() > deadline)
+          throw new LockError(
+            `Time-series store ${store}: another writer has compacted for over ${WAIT_MS / 60_000} minutes`,
+            { context: { lock } },
+          );
+        else await sleep(delay + Math.random() * delay);
+      }
+      try {
+        await fsp.mkdir(mine);
+      } catch (error) {
+        await fsp.rm(lock, { recursive: true, force: true });
+        throw fromOsError(error, { path: mine, access: 'write' }) ?? error;
+      }
+      const renew = setInterval(() => {
+        fsp.utimes(mine, new Date(), new Date()).catch(() => {});
+      }, RENEW_MS);
+      renew.unref();
+      try {
+        return await fn({
+          async assertHeld() {
+            if ((await owner()) !== token)
+              throw new LockError(`Time-series store ${store}: the compaction lock ${lock} was taken over`, {
+                context: { lock },
+              });
+          },
+        });
+      } finally {
+        clearInterval(renew);
+        if ((await owner()) === token) await fsp.rm(lock, { recursive: true, force: true });
+      }
+    },
+    async close() {},
+  };
+}
+
+/** Creates `dir` only if it does not exist: true when created. */
+async function takeFolder(dir: string): Promise<boolean> {
+  try {
+    await fsp.mkdir(dir);
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw fromOsError(error, { path: dir, access: 'write' }) ?? error;
+  }
+}
+
+const RENEW_SCRIPT = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end`;
+const RELEASE_SCRIPT = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`;
+
+/** The Redis lease of the store whose identity digest is `digest` (see the module comment). */
+export function redisLease(url: string, digest: string, store: string): CompactionLease {
+  const key = `sluice:ts-lease:${digest}`;
+  let client: Promise<Redis> | undefined;
+  const redis = () => {
+    client ??= connectRedis(url, { purpose: `the compaction lease of ${store}` });
+    return client;
+  };
+  return {
+    async hold(fn) {
+      const r = await redis();
+      const token = `${process.pid} ${hostname()} ${randomBytes(6).toString('hex')}`;
+      const deadline = Date.now() + WAIT_MS;
+      for (
+        let delay = 10;
+        (await r.set(key, token, 'PX', TTL_MS, 'NX')) !== 'OK';
+        delay = Math.min(delay * 2, 500)
+      ) {
+        if (Date.now() > deadline)
+          throw new LockError(
+            `Time-series store ${store}: the compaction lease in ${maskRedisUrl(url)} was held for over ${WAIT_MS / 60_000} minutes`,
+            { context: { key } },
+          );
+        await sleep(delay + Math.random() * delay);
+      }
+      const renew = setInterval(() => {
+        r.eval(RENEW_SCRIPT, 1, key, token, String(TTL_MS)).catch(() => {});
+      }, RENEW_MS);
+      renew.unref();
+      try {
+        return await fn({
+          async assertHeld() {
+            if ((await r.get(key)) !== token)
+              throw new LockError(
+                `Time-series store ${store}: the compaction lease expired while compacting`,
+                {
+                  context: { key },
+                },
+              );
+          },
+        });
+      } finally {
+        clearInterval(renew);
+        await r.eval(RELEASE_SCRIPT, 1, key, token).catch(() => {});
+      }
+    },
+    async close() {
+      const c = await client?.catch(() => undefined);
+      c?.disconnect();
+    },
+  };
+}
