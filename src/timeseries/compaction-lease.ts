@@ -135,6 +135,13 @@ export function redisLease(url: string, digest: string, store: string): Compacti
             `Time-series store ${store}: the compaction lease in ${maskRedisUrl(url)} was held for over ${WAIT_MS / 60_000} minutes`,
             { context: { key } },
           );
+        // A holder on this host that is gone (kill -9) frees the lease now, not when it expires.
+        const holder = await r.get(key);
+        const [pid, host] = (holder ?? '').split(' ');
+        if (holder && host === hostname() && !processAlive(Number(pid))) {
+          await r.eval(RELEASE_SCRIPT, 1, key, holder);
+          continue;
+        }
         await sleep(delay + Math.random() * delay);
       }
       const renew = setInterval(() => {

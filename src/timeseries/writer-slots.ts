@@ -30,12 +30,26 @@ export interface WriterSlot extends SlotDir {
   release(): Promise<void>;
 }
 
+const ID_FILE = 'WRITER_ID';
+
+/**
+ * The writer id of the log root's slot. Ids name writers in the manifest of a store that writers
+ * with other log roots (other hosts or home folders) share, so each is random and kept in the
+ * root (`WRITER_ID`); a root with a log but no id is a store from before several writers, whose
+ * one writer the manifest knows as FIRST_WRITER.
+ */
+async function rootSlotId(walRoot: string, names: string[]): Promise<string | undefined> {
+  const id = (await fsp.readFile(path.join(walRoot, ID_FILE), 'utf8').catch(() => '')).trim();
+  if (/^[a-z0-9]+$/.test(id)) return id;
+  return names.some((n) => WAL_FILE_RE.test(n) || n === 'LOCK') ? FIRST_WRITER : undefined;
+}
+
 /** The slots of a log root that exist: the root itself when it holds a log, and every `writers/<id>/`. */
 export async function listSlots(walRoot: string): Promise<SlotDir[]> {
   const slots: SlotDir[] = [];
   const rootNames = await fsp.readdir(walRoot).catch(() => [] as string[]);
-  if (rootNames.some((n) => WAL_FILE_RE.test(n) || n === 'LOCK'))
-    slots.push({ id: FIRST_WRITER, dir: walRoot });
+  const rootId = await rootSlotId(walRoot, rootNames);
+  if (rootId !== undefined) slots.push({ id: rootId, dir: walRoot });
   const ids = await fsp.readdir(path.join(walRoot, WRITERS_DIR)).catch(() => [] as string[]);
   for (const id of ids.sort())
     if (/^[a-z0-9]+$/.test(id)) slots.push({ id, dir: path.join(walRoot, WRITERS_DIR, id) });
@@ -95,12 +109,12 @@ function holding(slot: SlotDir): WriterSlot {
 export async function claimWriterSlot(walRoot: string): Promise<WriterSlot> {
   await fsp.mkdir(walRoot, { recursive: true });
   const slots = await listSlots(walRoot);
-  // The log root is the first writer's slot: a store with one writer keeps its log where it always did.
-  if (!slots.some((s) => s.id === FIRST_WRITER)) slots.unshift({ id: FIRST_WRITER, dir: walRoot });
+  // The log root is a slot too: a store with one writer keeps its log where it always did.
+  if (!slots.some((s) => s.dir === walRoot)) slots.unshift({ id: await newRootId(walRoot), dir: walRoot });
   const withLog: SlotDir[] = [];
   const empty: SlotDir[] = [];
   for (const s of slots) ((await hasLog(s.dir)) ? withLog : empty).push(s);
-  const rootFirst = (a: SlotDir, b: SlotDir) => Number(b.id === FIRST_WRITER) - Number(a.id === FIRST_WRITER);
+  const rootFirst = (a: SlotDir, b: SlotDir) => Number(b.dir === walRoot) - Number(a.dir === walRoot);
   for (const s of [...withLog, ...empty.sort(rootFirst)]) if (await tryTake(s.dir)) return holding(s);
   for (;;) {
     const id = randomBytes(6).toString('hex');
@@ -108,6 +122,13 @@ export async function claimWriterSlot(walRoot: string): Promise<WriterSlot> {
     await fsp.mkdir(dir, { recursive: true });
     if (await tryTake(dir)) return holding({ id, dir });
   }
+}
+
+/** Gives the log root its writer id (kept once written: a racing writer's id wins, and is read back). */
+async function newRootId(walRoot: string): Promise<string> {
+  const file = path.join(walRoot, ID_FILE);
+  await createLockFile(file, randomBytes(6).toString('hex')).catch(() => false);
+  return (await rootSlotId(walRoot, [])) ?? FIRST_WRITER;
 }
 
 /** The pid of a live writer of the store whose log root is `walRoot`, if any. */

@@ -1,0 +1,183 @@
+/**
+ * Many writers, one store (issue #22): writer processes with separate home folders and different
+ * spellings of the store's URL append at once, compacting at random; one is killed with SIGKILL
+ * mid-run and restarted. Every acknowledged point must be in the store exactly once at the end.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { TimeSeriesStore } from '../../src/timeseries/index.ts';
+import { freshBucket, s3Options } from '../helpers/s3.ts';
+import { tempDir } from '../helpers/tmp.ts';
+
+const FIXTURE = path.join(import.meta.dirname, 'fixtures', 'multi-writer.ts');
+
+interface Writer {
+  proc: ChildProcess;
+  /** Highest index acknowledged so far (-1: none). */
+  acked: number;
+  lines: string[];
+  exited: Promise<number | null>;
+}
+
+function startWriter(
+  url: string,
+  tag: string,
+  from: number,
+  to: number,
+  env: NodeJS.ProcessEnv,
+  lease?: string,
+): Writer {
+  const proc = spawn(
+    process.execPath,
+    [FIXTURE, url, tag, String(from), String(to), ...(lease ? [lease] : [])],
+    {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  const w: Writer = {
+    proc,
+    acked: from - 1,
+    lines: [],
+    exited: new Promise((r) => proc.on('exit', (code) => r(code))),
+  };
+  let rest = '';
+  proc.stdout?.on('data', (chunk: Buffer) => {
+    const parts = (rest + chunk.toString('utf8')).split('\n');
+    rest = parts.pop() ?? '';
+    for (const line of parts) {
+      w.lines.push(line);
+      const ack = /^ack (\d+)$/.exec(line);
+      if (ack) w.acked = Number(ack[1]);
+    }
+  });
+  let stderr = '';
+  proc.stderr?.on('data', (c: Buffer) => {
+    stderr += c.toString('utf8');
+  });
+  w.exited = w.exited.then((code) => {
+    if (code !== 0 && code !== null && code !== 3) throw new Error(`writer ${tag} exited ${code}: ${stderr}`);
+    return code;
+  });
+  return w;
+}
+
+async function until(check: () => boolean, what: string, ms = 120_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** Every point of `w-<tag>` in the store, as values in time order. */
+async function valuesOf(store: TimeSeriesStore, tag: string): Promise<number[]> {
+  return (await store.queryAll(`w-${tag}`)).map((p) => p.value as number);
+}
+
+/**
+ * Runs `tags.length` writers of `perWriter` points each; kills the second once it has acked a
+ * third of its points, restarts it from its last ack (same home folder, same spelling), and checks
+ * that every point of every writer is in the store exactly once.
+ */
+async function writeConcurrently(options: {
+  spellings: string[];
+  perWriter: number;
+  env: (tag: string) => NodeJS.ProcessEnv;
+  lease?: string;
+  open: () => Promise<TimeSeriesStore>;
+}): Promise<void> {
+  const tags = options.spellings.map((_, i) => `t${i}`);
+  const writers = tags.map((tag, i) =>
+    startWriter(options.spellings[i] as string, tag, 0, options.perWriter, options.env(tag), options.lease),
+  );
+  const victim = writers[1] as Writer;
+  await until(() => victim.acked >= options.perWriter / 3, 'the writer to kill to ack a third of its points');
+  victim.proc.kill('SIGKILL');
+  await victim.exited;
+  const lastAck = victim.acked;
+  expect(lastAck).toBeLessThan(options.perWriter - 1);
+  const restarted = startWriter(
+    options.spellings[1] as string,
+    tags[1] as string,
+    lastAck + 1,
+    options.perWriter,
+    options.env(tags[1] as string),
+    options.lease,
+  );
+  for (const w of [...writers.filter((w) => w !== victim), restarted]) {
+    expect(await w.exited, w.lines.slice(-3).join('\n')).toBe(0);
+    expect(w.lines.at(-1)).toBe('done');
+  }
+  const store = await options.open();
+  try {
+    const expected = Array.from({ length: options.perWriter }, (_, i) => i);
+    for (const tag of tags) expect(await valuesOf(store, tag), `points of writer ${tag}`).toEqual(expected);
+  } finally {
+    await store.close();
+  }
+}
+
+describe('many writers, one store', () => {
+  it('on a local path: 4 writer processes × 50,000 points, separate homes, four spellings, one killed mid-run', async () => {
+    const dir = path.join(tempDir('ts-multi'), 'store');
+    const homes = new Map<string, string>();
+    await writeConcurrently({
+      spellings: [dir, `${dir}/`, path.relative(process.cwd(), dir), `file://${dir}`],
+      perWriter: 50_000,
+      env: (tag) => {
+        if (!homes.has(tag)) homes.set(tag, tempDir(`home-${tag}`));
+        return { HOME: homes.get(tag) };
+      },
+      open: () => TimeSeriesStore.open(dir, { readOnly: true, partitionMs: 3_600_000 }),
+    });
+  }, 300_000);
+
+  it('on S3 with a Redis lease: 3 writer processes × 4,000 points, separate homes, three spellings, one killed mid-run', async () => {
+    const b = await freshBucket('ts-multi');
+    const homes = new Map<string, string>();
+    await writeConcurrently({
+      spellings: [b.url('w'), b.url('w/'), `S3://${b.bucket}/w`],
+      perWriter: 4_000,
+      env: (tag) => {
+        if (!homes.has(tag)) homes.set(tag, tempDir(`home-${tag}`));
+        return { HOME: homes.get(tag), ...b.env };
+      },
+      lease: 'redis://127.0.0.1:6379/0',
+      open: () =>
+        TimeSeriesStore.open(b.url('w'), {
+          readOnly: true,
+          partitionMs: 3_600_000,
+          storage: s3Options(),
+          walDir: path.join(tempDir('ts-multi-reader'), 'wal'),
+        }),
+    });
+  }, 300_000);
+
+  it('on S3 without a lease, a second writer from another home folder is refused with E071, and the first keeps writing', async () => {
+    const b = await freshBucket('ts-nolease');
+    const first = startWriter(b.url('w'), 'a', 0, 3_000, {
+      HOME: tempDir('home-a'),
+      LINGER_MS: '4000',
+      ...b.env,
+    });
+    await until(() => first.lines.includes('ready'), 'the first writer to open');
+    const second = startWriter(`${b.url('w')}/`, 'b', 0, 1_000, { HOME: tempDir('home-b'), ...b.env });
+    expect(await second.exited).toBe(3);
+    expect(second.lines[0]).toMatch(/^refused E071 .*also written by process \d+ .*lease/);
+    expect(await first.exited).toBe(0);
+    const store = await TimeSeriesStore.open(b.url('w'), {
+      readOnly: true,
+      partitionMs: 3_600_000,
+      storage: s3Options(),
+      walDir: path.join(tempDir('ts-nolease-reader'), 'wal'),
+    });
+    try {
+      expect(await valuesOf(store, 'a')).toEqual(Array.from({ length: 3_000 }, (_, i) => i));
+      expect(await valuesOf(store, 'b')).toEqual([]);
+    } finally {
+      await store.close();
+    }
+  }, 120_000);
+});
