@@ -7,9 +7,9 @@ export interface ClosableSignalStore extends SignalStore {
 }
 
 /**
- * Opens the time-series store `--store` names (a local path or `s3://bucket/prefix`). The store
- * has one writer at a time (it takes a lock): run one worker process per store and raise
- * `--concurrency` instead; concurrent writes share its group commit.
+ * Opens the time-series store `--store` names (a local path or `s3://bucket/prefix`) as one of its
+ * writers: any number of worker processes can write one store (docs/timeseries.md, "Many
+ * writers"); within a process, concurrent jobs share its group commit.
  */
 export async function openSignalStore(
   pathOrUrl: string,

@@ -180,4 +180,39 @@ describe('many writers, one store', () => {
       await store.close();
     }
   }, 120_000);
+
+  it('two readers query while two writers append and compact: no error, never fewer points than were acknowledged', async () => {
+    const dir = path.join(tempDir('ts-readers'), 'store');
+    const writers = ['r0', 'r1'].map((tag) =>
+      startWriter(dir, tag, 0, 30_000, { HOME: tempDir(`home-${tag}`) }),
+    );
+    await until(() => writers.every((w) => w.lines.includes('ready')), 'the writers to open');
+    const readers = await Promise.all(
+      [0, 1].map(() => TimeSeriesStore.open(dir, { readOnly: true, partitionMs: 3_600_000 })),
+    );
+    const acked = () => writers.reduce((sum, w) => sum + w.acked + 1, 0);
+    let queries = 0;
+    const errors: unknown[] = [];
+    const running = () => writers.some((w) => w.lines.at(-1) !== 'done');
+    await Promise.all(
+      readers.map(async (reader) => {
+        while (running()) {
+          const before = acked();
+          try {
+            let seen = 0;
+            for (const tag of ['r0', 'r1']) seen += (await reader.queryAll(`w-${tag}`)).length;
+            expect(seen).toBeGreaterThanOrEqual(before);
+            queries++;
+          } catch (error) {
+            errors.push(error);
+            return;
+          }
+        }
+      }),
+    );
+    for (const w of writers) expect(await w.exited).toBe(0);
+    await Promise.all(readers.map((r) => r.close()));
+    expect(errors).toEqual([]);
+    expect(queries).toBeGreaterThan(4);
+  }, 180_000);
 });

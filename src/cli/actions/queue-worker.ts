@@ -16,6 +16,7 @@ export interface WorkerOptions {
   queueName: string;
   handler: string;
   store?: string;
+  storeLease?: string;
   concurrency: number;
   attempts: number;
   backoff: number;
@@ -23,6 +24,16 @@ export interface WorkerOptions {
   lease: number;
   metricsPort?: number;
   connectTimeout: string;
+}
+
+/**
+ * The compaction lease of the worker's store: the flag, else $SLUICE_TS_LEASE (read by the store),
+ * else the queue's own Redis — workers that share a Redis queue share a lease with no setting.
+ */
+function storeLease(opts: WorkerOptions, queue: string): { lease?: string } {
+  if (opts.storeLease) return { lease: opts.storeLease };
+  if (process.env.SLUICE_TS_LEASE) return {};
+  return /^rediss?:\/\//.test(queue) ? { lease: queue.split('?')[0] as string } : {};
 }
 
 export async function worker(opts: WorkerOptions): Promise<void> {
@@ -33,7 +44,7 @@ export async function worker(opts: WorkerOptions): Promise<void> {
     ...(storeSpec
       ? {
           openStore: async () => {
-            store = await openSignalStore(storeSpec);
+            store = await openSignalStore(storeSpec, storeLease(opts, url));
             return store;
           },
         }

@@ -96,6 +96,10 @@ export function registerQueueCommands(program: Command): void {
       'ingest_and_score_signal',
     )
     .option('--store <pathOrUrl>', 'time-series store for ingest_and_score_signal')
+    .option(
+      '--store-lease <redis-url>',
+      'compaction lease of an S3 store shared by workers on several hosts (default: the queue’s Redis, when it is one; env SLUICE_TS_LEASE)',
+    )
     .option('--concurrency <n>', 'jobs at once', intFlag('--concurrency', { min: 1 }), 1)
     .option('--attempts <n>', 'tries per job before dead-lettering', intFlag('--attempts', { min: 1 }), 5)
     .option('--backoff <ms>', 'first retry delay in ms (doubles each attempt)', intFlag('--backoff'), 1000)

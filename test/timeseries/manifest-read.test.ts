@@ -1,0 +1,44 @@
+import { describe, expect, it } from 'vitest';
+import { NetworkError } from '../../src/errors.ts';
+import { createMemoryStorage } from '../../src/storage/index.ts';
+import type { Storage } from '../../src/storage/types.ts';
+import { emptyManifest, MANIFEST_KEY, readManifest } from '../../src/timeseries/manifest.ts';
+
+/** A storage whose first `faults` reads of the manifest come back torn or broken. */
+function flakyManifest(
+  storage: Storage,
+  faults: ('torn' | 'reset')[],
+): { storage: Storage; reads: () => number } {
+  let reads = 0;
+  const wrapped: Storage = Object.create(storage);
+  wrapped.get = async (key, options) => {
+    if (key !== MANIFEST_KEY) return storage.get(key, options);
+    const fault = faults[reads++];
+    if (fault === 'reset') throw new NetworkError('read ECONNRESET', { context: { retryable: true } });
+    const body = await storage.get(key, options);
+    return fault === 'torn' ? body.subarray(0, Math.floor(body.length / 2)) : body;
+  };
+  return { storage: wrapped, reads: () => reads };
+}
+
+describe('reading the manifest beside a writer', () => {
+  it('retries a torn body and a reset connection as transient, and returns the whole manifest', async () => {
+    const storage = createMemoryStorage();
+    const manifest = { ...emptyManifest(), compactedSeq: 7, writers: { abc: 3 } };
+    await storage.put(MANIFEST_KEY, JSON.stringify(manifest));
+    const flaky = flakyManifest(storage, ['torn', 'reset', 'torn']);
+    expect(await readManifest(flaky.storage)).toEqual(manifest);
+    expect(flaky.reads()).toBe(4); // the three faults were seen, then the whole body
+  });
+
+  it('gives up after five torn reads with E050 naming the manifest', async () => {
+    const storage = createMemoryStorage();
+    await storage.put(MANIFEST_KEY, JSON.stringify(emptyManifest()));
+    const flaky = flakyManifest(storage, ['torn', 'torn', 'torn', 'torn', 'torn', 'torn']);
+    await expect(readManifest(flaky.storage)).rejects.toMatchObject({
+      code: 'E050',
+      message: expect.stringContaining(`${MANIFEST_KEY} is unreadable`),
+    });
+    expect(flaky.reads()).toBe(5);
+  });
+});
