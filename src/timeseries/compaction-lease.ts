@@ -36,12 +36,14 @@ const TTL_MS = 60_000;
 const RENEW_MS = 15_000;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** This host as it appears in lock-folder names (`_` separates their parts). */
+const host = () => hostname().replace(/_/g, '-');
 
 /**
  * The lock-folder lease of `walRoot` (see the module comment). A folder, not a file: `mkdir` is
  * atomic and takes no data block on tmpfs, so a full disk refuses the compaction's own writes
  * (E012 naming the segment), not its lock. The owner is the name of the one folder inside
- * (`<pid>_<host>_<token>`); its mtime is the heartbeat.
+ * (`<pid>_<host>_<token>`, in place from the moment the lock exists); its mtime is the heartbeat.
  */
 export function fileLease(walRoot: string, store: string): CompactionLease {
   const lock = path.join(walRoot, 'COMPACT.lock');
@@ -50,31 +52,26 @@ export function fileLease(walRoot: string, store: string): CompactionLease {
     const name = await owner();
     const st = await fsp.stat(name ? path.join(lock, name) : lock).catch(() => undefined);
     if (!st) return false;
-    const [pid, host] = (name ?? '').split('_');
-    if (name && host === hostname()) return processAlive(Number(pid));
+    const [pid, ownerHost] = (name ?? '').split('_');
+    if (name && ownerHost === host()) return processAlive(Number(pid));
     // Another host's, or being taken right now: alive while its heartbeat is fresh.
     return Date.now() - st.mtimeMs < TTL_MS;
   };
   return {
     async hold(fn) {
       await fsp.mkdir(walRoot, { recursive: true });
-      const token = `${process.pid}_${hostname().replace(/_/g, '-')}_${randomBytes(6).toString('hex')}`;
+      const token = `${process.pid}_${host()}_${randomBytes(6).toString('hex')}`;
       const mine = path.join(lock, token);
       const deadline = Date.now() + WAIT_MS;
-      for (let delay = 5; !(await takeFolder(lock)); delay = Math.min(delay * 2, 250)) {
-        if (!(await alive())) await fsp.rm(lock, { recursive: true, force: true });
+      await removeDeadStaging(walRoot);
+      for (let delay = 5; !(await takeFolder(lock, token)); delay = Math.min(delay * 2, 250)) {
+        if (!(await alive())) await breakDeadLock(lock, token);
         else if (Date.now() > deadline)
           throw new LockError(
             `Time-series store ${store}: another writer has compacted for over ${WAIT_MS / 60_000} minutes`,
             { context: { lock } },
           );
         else await sleep(delay + Math.random() * delay);
-      }
-      try {
-        await fsp.mkdir(mine);
-      } catch (error) {
-        await fsp.rm(lock, { recursive: true, force: true });
-        throw fromOsError(error, { path: mine, access: 'write' }) ?? error;
       }
       const renew = setInterval(() => {
         fsp.utimes(mine, new Date(), new Date()).catch(() => {});
@@ -91,21 +88,54 @@ export function fileLease(walRoot: string, store: string): CompactionLease {
         });
       } finally {
         clearInterval(renew);
-        if ((await owner()) === token) await fsp.rm(lock, { recursive: true, force: true });
+        // Moved away first, then removed: deleting in place leaves an empty folder for a moment,
+        // which a taker's rename would replace, and the delete would then remove its lock.
+        if ((await owner()) === token) await breakDeadLock(lock, token);
       }
     },
     async close() {},
   };
 }
 
-/** Creates `dir` only if it does not exist: true when created. */
-async function takeFolder(dir: string): Promise<boolean> {
+/**
+ * Takes the lock folder `lock` with owner `token` inside, in one step: the owner folder is made
+ * beside it, then renamed into place (a rename onto an existing folder fails), so a lock is never
+ * seen without its owner — a writer killed while taking it leaves only its staging folder.
+ */
+async function takeFolder(lock: string, token: string): Promise<boolean> {
+  const staging = `${lock}.${token}`;
   try {
-    await fsp.mkdir(dir);
+    await fsp.mkdir(path.join(staging, token), { recursive: true });
+    await fsp.rename(staging, lock);
     return true;
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
-    throw fromOsError(error, { path: dir, access: 'write' }) ?? error;
+    await fsp.rm(staging, { recursive: true, force: true });
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST' || code === 'ENOTEMPTY') return false;
+    throw fromOsError(error, { path: staging, access: 'write' }) ?? error;
+  }
+}
+
+/**
+ * Moves a lock folder (a dead holder's, or our own at release) out of the way in one step (a
+ * rename; of several takers only one succeeds), then removes it.
+ */
+async function breakDeadLock(lock: string, token: string): Promise<void> {
+  const trash = `${lock}.dead.${token}`;
+  try {
+    await fsp.rename(lock, trash);
+  } catch {
+    return; // gone already, or taken by another taker: look again
+  }
+  await fsp.rm(trash, { recursive: true, force: true });
+}
+
+/** Staging folders of takers on this host that died between making and renaming them. */
+async function removeDeadStaging(walRoot: string): Promise<void> {
+  for (const name of await fsp.readdir(walRoot).catch(() => [] as string[])) {
+    const m = /^COMPACT\.lock\.(?:dead\.)?(\d+)_([^_]*)_/.exec(name);
+    if (m && m[2] === host() && !processAlive(Number(m[1])))
+      await fsp.rm(path.join(walRoot, name), { recursive: true, force: true });
   }
 }
 

@@ -48,6 +48,27 @@ function hasSignedZeros(cols: Columns): boolean {
   return false;
 }
 
+/**
+ * The column's strings with repeats sharing one string object: metadata is mostly a few distinct
+ * JSON texts repeated on every row, and one object per row made a reader's memory grow with the
+ * rows it had read, not with what they say.
+ */
+function interned(column: (string | null)[]): (string | undefined)[] {
+  const seen = new Map<string, string>();
+  const out = new Array<string | undefined>(column.length);
+  for (let i = 0; i < column.length; i++) {
+    const s = column[i];
+    if (s === null || s === undefined) continue;
+    let one = seen.get(s);
+    if (one === undefined) {
+      if (seen.size < 65_536) seen.set(s, s);
+      one = s;
+    }
+    out[i] = one;
+  }
+  return out;
+}
+
 export class SegmentFiles {
   private readonly storage: Storage;
   private readonly engine: Engine;
@@ -122,8 +143,8 @@ export class SegmentFiles {
           seq,
           type: Uint8Array.from(type as number[]),
           num: Float64Array.from(value as (number | null)[], (v) => v ?? 0),
-          strs: (str as (string | null)[]).map((s) => s ?? undefined),
-          metas: (meta as (string | null)[]).map((s) => s ?? undefined),
+          strs: interned(str as (string | null)[]),
+          metas: interned(meta as (string | null)[]),
         };
         return c;
       });

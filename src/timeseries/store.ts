@@ -48,6 +48,9 @@ import { formatMicros } from './validate.ts';
  */
 const openWriters = new Set<string>();
 
+/** Decoded segment rows a read-only open keeps for repeated queries (a writer keeps 4M). */
+const READER_CACHED_ROWS = 500_000;
+
 export class TimeSeriesStore {
   readonly url: string;
   readonly options: Resolved;
@@ -75,7 +78,8 @@ export class TimeSeriesStore {
       options,
       storage,
       engine,
-      segments: new SegmentFiles(storage, engine),
+      // A reader keeps fewer decoded segments: it holds memory for what it is asked, not the store.
+      segments: new SegmentFiles(storage, engine, options.readOnly ? READER_CACHED_ROWS : undefined),
       manifest: { version: 1, compactedSeq: 0, segments: [], updatedAt: '' },
       buffers: new PointBuffers(),
     };
