@@ -3,13 +3,18 @@ import os from 'node:os';
 import path from 'node:path';
 import { ValidationError } from '../errors.ts';
 import { parseStorageUrl } from '../storage/open.ts';
-import { canonicalStoreUrl, storeDigest } from './store-url.ts';
+import { canonicalStoreUrl, legacyStoreDigest, storeDigest } from './store-url.ts';
 import type { TimeSeriesStoreOptions } from './types.ts';
 
 export type Resolved = Required<
   Omit<TimeSeriesStoreOptions, 'storage' | 'storageInstance' | 'walDir' | 'lease'>
 > & {
   walDir: string;
+  /**
+   * Where an S3 store's log was kept before store identities were canonical (keyed on the URL as
+   * typed), when that differs from `walDir`: moved to `walDir` on open (legacy-log.ts).
+   */
+  legacyWalDir: string | undefined;
   /** Where the compaction lease is kept beyond this host: a Redis URL, or undefined. */
   lease: string | undefined;
   /** The store's canonical identity (store-url.ts). */
@@ -56,6 +61,10 @@ export function resolveOptions(url: string, o: TimeSeriesStoreOptions): Resolved
     compactPoints: num('compactPoints', o.compactPoints, 1_000_000, 0, 2 ** 40),
     partitionMs: num('partitionMs', o.partitionMs, 86_400_000, 1000, 366 * 86_400_000),
     walDir,
+    legacyWalDir:
+      o.walDir === undefined && parsed.kind === 's3' && legacyStoreDigest(url) !== storeDigest(url)
+        ? path.join(os.homedir(), '.cache', 'sluice', 'ts-wal', legacyStoreDigest(url))
+        : undefined,
     lease: o.lease ?? (process.env.SLUICE_TS_LEASE || undefined),
     identity: canonicalStoreUrl(url),
   };

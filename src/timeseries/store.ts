@@ -18,6 +18,7 @@ import { PointBuffers } from './buffers.ts';
 import type { CompactResult, RetentionResult } from './compact.ts';
 import { fileLease, redisLease } from './compaction-lease.ts';
 import { type ExportOptions, exportStore, type ImportOptions, type ImportResult, importPath } from './io.ts';
+import { adoptLegacyLog } from './legacy-log.ts';
 import { Maintenance } from './maintenance.ts';
 import { compactedSeqOf, MANIFEST_KEY } from './manifest.ts';
 import { type Resolved, resolveOptions } from './options.ts';
@@ -120,6 +121,7 @@ export class TimeSeriesStore {
     }
     openWriters.add(o.identity);
     this.registered = true;
+    await adoptLegacyLog(o.legacyWalDir, o.walDir, this.url);
     const slot = await this.log.claim();
     state.segments.scratchDir = path.join(slot.dir, 'scratch');
     await fsp.rm(state.segments.scratchDir, { recursive: true, force: true });
