@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import { ENVIRONMENTS, type Environment } from '../config/schema.ts';
-import { NotFoundError, ValidationError } from '../errors.ts';
+import { FormatError, NotFoundError, ValidationError } from '../errors.ts';
 import { SHA256_META } from '../storage/content-hash.ts';
 import { CONTENT_TYPES } from '../storage/content-types.ts';
 import type { Storage } from '../storage/types.ts';
@@ -72,6 +72,9 @@ export function assertEnv(env: string, what = 'environment'): Environment {
   return env as Environment;
 }
 
+/** Reads of an environment's manifest that do not parse, in all, before it counts as broken. */
+const MANIFEST_READS = 4;
+
 export function newVersionId(): string {
   return stampedId();
 }
@@ -109,14 +112,37 @@ export class Lake {
 
   async readManifest(env: Environment): Promise<EnvManifest | undefined> {
     await this.ready(env);
-    let raw: Buffer;
-    try {
-      raw = await getVerified(this.internal(env), MANIFEST_KEY);
-    } catch (error) {
-      if (error instanceof NotFoundError) return undefined;
-      throw error;
+    const store = this.internal(env);
+    // A body that does not parse is read again a few times first: a server that writes objects in
+    // place (s3rver) can hand out part of a manifest being replaced with the old one's size and
+    // ETag, which the verified read cannot tell from the whole. Still broken after that, it is the
+    // content: FormatError naming the manifest.
+    for (let attempt = 1; ; attempt++) {
+      let raw: Buffer;
+      try {
+        raw = await getVerified(store, MANIFEST_KEY);
+      } catch (error) {
+        if (error instanceof NotFoundError) return undefined;
+        throw error;
+      }
+      let data: unknown;
+      try {
+        data = JSON.parse(raw.toString('utf8'));
+      } catch (error) {
+        if (attempt < MANIFEST_READS) {
+          await new Promise((r) => setTimeout(r, 50 * 2 ** attempt));
+          continue;
+        }
+        throw new FormatError(
+          `Lake manifest ${store.url}/${MANIFEST_KEY} is not valid JSON: ${(error as Error).message}`,
+          {
+            cause: error,
+            context: { key: MANIFEST_KEY },
+          },
+        );
+      }
+      return manifestSchema.parse(data);
     }
-    return manifestSchema.parse(JSON.parse(raw.toString('utf8')));
   }
 
   /** Publishes a manifest in one atomic put: the switch sluice's readers see. */
