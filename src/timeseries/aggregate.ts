@@ -58,48 +58,94 @@ export function pointAt(variable: string, c: Columns, i: number, metas?: Metadat
  * avg/min/max/sum use numeric values only (booleans, strings and nulls are skipped); count counts
  * non-null values; first/last take the earliest/latest non-null value. A bucket with points but
  * no value the function can use is reported with value null and count 0.
+ *
+ * Fed window by window in time order (`add`), a bucket that spans two windows is carried over, so
+ * an aggregate holds one window and its result rows, never the whole series.
  */
+export class BucketAggregator {
+  private readonly variable: string;
+  private readonly every: number;
+  private readonly fn: AggregateFn;
+  private readonly numeric: boolean;
+  readonly rows: AggregateRow[] = [];
+  private bucket = Number.NaN;
+  private count = 0;
+  private acc = 0;
+  private first: PointValue = null;
+  private last: PointValue = null;
+
+  constructor(variable: string, everyMicros: number, fn: AggregateFn) {
+    this.variable = variable;
+    this.every = everyMicros;
+    this.fn = fn;
+    this.numeric = fn === 'avg' || fn === 'min' || fn === 'max' || fn === 'sum';
+  }
+
+  add(c: Columns): void {
+    const fn = this.fn;
+    for (let i = 0; i < c.length; i++) {
+      const t = c.micros[i] as number;
+      if (!(t < this.bucket + this.every)) {
+        this.flush();
+        this.bucket = Math.floor(t / this.every) * this.every;
+      }
+      const type = c.type[i];
+      if (this.numeric) {
+        if (type !== T_NUMBER) continue;
+        const v = c.num[i] as number;
+        if (this.count === 0) this.acc = v;
+        else if (fn === 'min') this.acc = Math.min(v, this.acc);
+        else if (fn === 'max') this.acc = Math.max(v, this.acc);
+        else this.acc += v;
+        this.count++;
+      } else {
+        if (type === T_NULL) continue;
+        if (this.count === 0) this.first = valueAt(c, i);
+        if (fn === 'last') this.last = valueAt(c, i);
+        this.count++;
+      }
+    }
+  }
+
+  /** The rows, the last bucket included. */
+  finish(): AggregateRow[] {
+    this.flush();
+    return this.rows;
+  }
+
+  private flush(): void {
+    if (Number.isNaN(this.bucket)) return;
+    const { fn, count, acc } = this;
+    let value: PointValue;
+    if (fn === 'count') value = count;
+    else if (fn === 'first') value = this.first;
+    else if (fn === 'last') value = this.last;
+    else if (count === 0) value = null;
+    else value = fn === 'avg' ? acc / count : acc;
+    const bucket = this.bucket;
+    this.rows.push({
+      variable: this.variable,
+      bucket: formatMicros(bucket),
+      bucketMicros: bucket,
+      value,
+      count,
+    });
+    this.bucket = Number.NaN;
+    this.count = 0;
+    this.acc = 0;
+    this.first = null;
+    this.last = null;
+  }
+}
+
+/** The buckets of sorted, resolved columns (see BucketAggregator). */
 export function aggregateColumns(
   variable: string,
   c: Columns,
   everyMicros: number,
   fn: AggregateFn,
 ): AggregateRow[] {
-  const rows: AggregateRow[] = [];
-  let i = 0;
-  const numeric = fn === 'avg' || fn === 'min' || fn === 'max' || fn === 'sum';
-  while (i < c.length) {
-    const t0 = c.micros[i] as number;
-    const bucket = Math.floor(t0 / everyMicros) * everyMicros;
-    const end = bucket + everyMicros;
-    let count = 0;
-    let acc = 0;
-    let first: PointValue = null;
-    let last: PointValue = null;
-    for (; i < c.length && (c.micros[i] as number) < end; i++) {
-      const type = c.type[i];
-      if (numeric) {
-        if (type !== T_NUMBER) continue;
-        const v = c.num[i] as number;
-        if (count === 0) acc = v;
-        else if (fn === 'min') acc = Math.min(v, acc);
-        else if (fn === 'max') acc = Math.max(v, acc);
-        else acc += v;
-        count++;
-      } else {
-        if (type === T_NULL) continue;
-        if (count === 0) first = valueAt(c, i);
-        if (fn === 'last') last = valueAt(c, i);
-        count++;
-      }
-    }
-    let value: PointValue;
-    if (fn === 'count') value = count;
-    else if (fn === 'first') value = first;
-    else if (fn === 'last') value = last;
-    else if (count === 0) value = null;
-    else value = fn === 'avg' ? acc / count : acc;
-    rows.push({ variable, bucket: formatMicros(bucket), bucketMicros: bucket, value, count });
-  }
-  return rows;
+  const agg = new BucketAggregator(variable, everyMicros, fn);
+  agg.add(c);
+  return agg.finish();
 }

@@ -4,7 +4,7 @@
  */
 import { ValidationError } from '../errors.ts';
 import { parseDuration } from '../util/durations.ts';
-import { AGGREGATE_FNS, aggregateColumns, MetadataCache, pointAt } from './aggregate.ts';
+import { AGGREGATE_FNS, BucketAggregator, MetadataCache, pointAt } from './aggregate.ts';
 import { type Columns, mergeColumns, sliceColumns } from './columns.ts';
 import type { SegmentEntry } from './manifest.ts';
 import type { StoreState } from './state.ts';
@@ -191,8 +191,12 @@ export class SeriesReader {
     const from = bound('from', options.from, MIN);
     const to = bound('to', options.to, MAX);
     const rows: AggregateRow[] = [];
-    for (const v of list)
-      rows.push(...aggregateColumns(v, await this.scan(v, from, to), Math.round(everyMs * 1000), fn));
+    for (const v of list) {
+      // Window by window: memory holds one window and the result's buckets, not the series.
+      const agg = new BucketAggregator(v, Math.round(everyMs * 1000), fn);
+      for await (const c of this.chunks(v, from, to, false)) agg.add(c);
+      for (const row of agg.finish()) rows.push(row);
+    }
     return rows;
   }
 
