@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import * as fsp from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import type { DuckDBResult } from '@duckdb/node-api';
 import { type Engine, quoteLiteral } from '../engine/duckdb.ts';
 import type { Storage } from '../storage/types.ts';
 import { T_BOOL, T_NUMBER, T_STRING } from './codec.ts';
@@ -48,25 +49,74 @@ function hasSignedZeros(cols: Columns): boolean {
   return false;
 }
 
-/**
- * The column's strings with repeats sharing one string object: metadata is mostly a few distinct
- * JSON texts repeated on every row, and one object per row made a reader's memory grow with the
- * rows it had read, not with what they say.
- */
-function interned(column: (string | null)[]): (string | undefined)[] {
-  const seen = new Map<string, string>();
-  const out = new Array<string | undefined>(column.length);
-  for (let i = 0; i < column.length; i++) {
-    const s = column[i];
-    if (s === null || s === undefined) continue;
-    let one = seen.get(s);
-    if (one === undefined) {
-      if (seen.size < 65_536) seen.set(s, s);
-      one = s;
+/** The rows of a streamed segment query as columns; `expected` sizes them (grown if it is short). */
+async function readColumns(result: DuckDBResult, expected: number): Promise<Columns> {
+  let size = Math.max(expected, 1);
+  let micros: Float64Array<ArrayBuffer> = new Float64Array(size);
+  let type = new Uint8Array(size);
+  let num: Float64Array<ArrayBuffer> = new Float64Array(size);
+  const strs: (string | undefined)[] = [];
+  const metas: (string | undefined)[] = [];
+  const strSeen = new Map<string, string>();
+  const metaSeen = new Map<string, string>();
+  let n = 0;
+  for (
+    let chunk = await result.fetchChunk();
+    chunk && chunk.rowCount > 0;
+    chunk = await result.fetchChunk()
+  ) {
+    const rows = chunk.rowCount;
+    if (n + rows > size) {
+      size = Math.max(n + rows, size * 2);
+      micros = grow(micros, size);
+      num = grow(num, size);
+      const t2 = new Uint8Array(size);
+      t2.set(type);
+      type = t2;
     }
-    out[i] = one;
+    const m = chunk.getColumnValues(0) as number[];
+    const ty = chunk.getColumnValues(1) as number[];
+    const v = chunk.getColumnValues(2) as (number | null)[];
+    const s = chunk.getColumnValues(3) as (string | null)[];
+    const me = chunk.getColumnValues(4) as (string | null)[];
+    for (let i = 0; i < rows; i++) {
+      micros[n + i] = m[i] as number;
+      type[n + i] = ty[i] as number;
+      num[n + i] = v[i] ?? 0;
+      strs[n + i] = intern(s[i], strSeen);
+      metas[n + i] = intern(me[i], metaSeen);
+    }
+    n += rows;
   }
-  return out;
+  const seq = new Float64Array(n);
+  for (let i = 0; i < n; i++) seq[i] = i;
+  return {
+    length: n,
+    micros: n === size ? micros : micros.slice(0, n),
+    seq,
+    type: n === size ? type : type.slice(0, n),
+    num: n === size ? num : num.slice(0, n),
+    strs,
+    metas,
+  };
+}
+
+function grow(a: Float64Array, size: number): Float64Array<ArrayBuffer> {
+  const b = new Float64Array(size);
+  b.set(a);
+  return b;
+}
+
+/**
+ * Repeats share one string object: metadata is mostly a few distinct JSON texts repeated on every
+ * row, and one object per row made a reader's memory grow with the rows it had read.
+ */
+function intern(s: string | null | undefined, seen: Map<string, string>): string | undefined {
+  if (s === null || s === undefined) return undefined;
+  const one = seen.get(s);
+  if (one !== undefined) return one;
+  if (seen.size < 65_536) seen.set(s, s);
+  return s;
 }
 
 export class SegmentFiles {
@@ -129,24 +179,13 @@ export class SegmentFiles {
     try {
       const cols = await this.engine.withConnection(async (conn) => {
         // Rows are stored sorted and resolved; file order (kept by DuckDB for one file) is the
-        // order of duplicates, so the row number serves as their sequence.
-        const reader = await conn.runAndReadAll(
+        // order of duplicates, so the row number serves as their sequence. Read chunk by chunk
+        // (2,048 rows) into typed columns sized from the manifest: a whole result as JS arrays
+        // first made a reader's memory several times the segment's.
+        const result = await conn.stream(
           `SELECT epoch_us(ts)::DOUBLE AS micros, type, value, str, meta FROM read_parquet(${quoteLiteral(file)})`,
         );
-        const [micros = [], type = [], value = [], str = [], meta = []] = reader.getColumnsJS();
-        const n = micros.length;
-        const seq = new Float64Array(n);
-        for (let i = 0; i < n; i++) seq[i] = i;
-        const c: Columns = {
-          length: n,
-          micros: Float64Array.from(micros as number[]),
-          seq,
-          type: Uint8Array.from(type as number[]),
-          num: Float64Array.from(value as (number | null)[], (v) => v ?? 0),
-          strs: interned(str as (string | null)[]),
-          metas: interned(meta as (string | null)[]),
-        };
-        return c;
+        return readColumns(result, entry.rows);
       });
       this.remember(entry.key, cols);
       return cols;
