@@ -20,6 +20,7 @@ import { CONTENT_TYPES } from '../storage/content-types.ts';
 import type { Storage } from '../storage/types.ts';
 import { removeAtExit } from '../util/exit-cleanup.ts';
 import { stampedId } from '../util/timestamps.ts';
+import { decodeUtf8 } from '../util/utf8.ts';
 import { MANIFEST_KEY, migrateEnvLayout, RESERVED_FOLDER } from './lake-migrate.ts';
 import { downloadVerified, getVerified, sha256Verified } from './verified-get.ts';
 
@@ -127,7 +128,9 @@ export class Lake {
       }
       let data: unknown;
       try {
-        data = JSON.parse(raw.toString('utf8'));
+        const text = decodeUtf8(raw);
+        if (text === undefined) throw new SyntaxError('it is not UTF-8');
+        data = JSON.parse(text);
       } catch (error) {
         if (attempt < MANIFEST_READS) {
           await new Promise((r) => setTimeout(r, 50 * 2 ** attempt));

@@ -4,6 +4,7 @@
  */
 import { isTransient, NotFoundError, TimeSeriesError } from '../errors.ts';
 import type { Storage } from '../storage/types.ts';
+import { decodeUtf8 } from '../util/utf8.ts';
 
 export interface SegmentEntry {
   key: string;
@@ -95,7 +96,9 @@ async function readManifestOnce(storage: Storage): Promise<Manifest> {
   }
   let m: Manifest;
   try {
-    m = JSON.parse(body.toString('utf8')) as Manifest;
+    const text = decodeUtf8(body);
+    if (text === undefined) throw new SyntaxError('it is not UTF-8');
+    m = JSON.parse(text) as Manifest;
   } catch (error) {
     throw new TornManifestError(
       `Time-series manifest ${storage.url}/${MANIFEST_KEY} is unreadable: ${(error as Error).message}`,

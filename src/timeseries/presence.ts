@@ -7,9 +7,10 @@
  * again before every publish — never a silent race.
  */
 import { hostname } from 'node:os';
-import { LockError, NotFoundError } from '../errors.ts';
+import { LockError } from '../errors.ts';
 import type { Storage } from '../storage/types.ts';
 import { parseJson } from '../util/json-parse.ts';
+import { decodeUtf8 } from '../util/utf8.ts';
 
 const PREFIX = 'writers/';
 const HEARTBEAT_MS = 30_000;
@@ -57,10 +58,11 @@ export async function announceWriter(
         if (e.type !== 'object' || e.key === key || !e.key.endsWith('.json')) continue;
         let other: PresenceRecord;
         try {
-          other = parseJson((await storage.get(e.key)).toString('utf8')) as PresenceRecord;
-        } catch (error) {
-          if (error instanceof NotFoundError) continue; // it closed meanwhile
-          continue; // half-written by a server that writes in place: read again next time
+          other = parseJson(decodeUtf8(await storage.get(e.key)) ?? '') as PresenceRecord;
+        } catch {
+          // Gone (it closed meanwhile), or half-written by a server that writes in place: the
+          // next check reads it again.
+          continue;
         }
         if (other.lockScope === lockScope && other.host === hostname()) continue;
         if (Date.now() - Date.parse(other.heartbeatAt) > STALE_MS) continue;
