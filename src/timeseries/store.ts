@@ -14,6 +14,7 @@ import { LockError, NotFoundError } from '../errors.ts';
 import { getLogger } from '../logging/logger.ts';
 import { openStorage } from '../storage/open.ts';
 import type { Storage } from '../storage/types.ts';
+import { compactAbandonedLogs } from './abandoned-logs.ts';
 import { PointBuffers } from './buffers.ts';
 import type { CompactResult, RetentionResult } from './compact.ts';
 import { fileLease, redisLease } from './compaction-lease.ts';
@@ -138,7 +139,15 @@ export class TimeSeriesStore {
     // Orphans are told apart from a running compaction's new segments only under the lease.
     await this.maintenance.underLease(() => this.removeOrphans());
     await this.log.openWriter();
+    await this.compactAbandoned(slot.dir);
     this.maintenance.start();
+  }
+
+  /** Recovery: points other writers acknowledged and left in logs they abandoned (abandoned-logs.ts). */
+  private async compactAbandoned(ownDir: string): Promise<void> {
+    const points = await compactAbandonedLogs(this.state, ownDir, (fn) => this.maintenance.underLease(fn));
+    if (points > 0)
+      getLogger().info({ store: this.url, points }, 'compacted the logs of writers that are gone');
   }
 
   /** Recovery: what killed compactions left (orphans.ts). Housekeeping only: a failure does not stop the open. */

@@ -81,7 +81,7 @@ async function tryTake(dir: string): Promise<boolean> {
   return false;
 }
 
-async function hasLog(dir: string): Promise<boolean> {
+export async function hasLog(dir: string): Promise<boolean> {
   return (await fsp.readdir(dir).catch(() => [] as string[])).some((n) => WAL_FILE_RE.test(n));
 }
 
@@ -129,6 +129,11 @@ async function newRootId(walRoot: string): Promise<string> {
   const file = path.join(walRoot, ID_FILE);
   await createLockFile(file, randomBytes(6).toString('hex')).catch(() => false);
   return (await rootSlotId(walRoot, [])) ?? FIRST_WRITER;
+}
+
+/** Takes slot `slot` if its owner is gone (or it has none): the slot, held, or undefined. */
+export async function takeIfAbandoned(slot: SlotDir): Promise<WriterSlot | undefined> {
+  return (await tryTake(slot.dir)) ? holding(slot) : undefined;
 }
 
 /** The pid of a live writer of the store whose log root is `walRoot`, if any. */

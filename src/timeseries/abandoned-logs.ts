@@ -1,0 +1,49 @@
+/**
+ * Logs whose writer is gone. A writer that stops (or is killed) before compacting leaves its
+ * points in its slot's log; a writer opening takes one such slot as its own, but a store can have
+ * several (four short `sluice ts append` runs at once leave four). So a writer's open also
+ * compacts every other abandoned log it can take, under the lease and as that slot's writer id,
+ * then removes the log files it compacted: no acknowledged point waits for a writer that may
+ * never come back to that slot.
+ */
+import * as fsp from 'node:fs/promises';
+import path from 'node:path';
+import { PointBuffers } from './buffers.ts';
+import { type CompactionState, compactBuffers } from './compact.ts';
+import type { LeaseGuard } from './compaction-lease.ts';
+import { compactedSeqOf } from './manifest.ts';
+import { readWal } from './wal-files.ts';
+import { hasLog, listSlots, takeIfAbandoned } from './writer-slots.ts';
+
+/** Compacts the abandoned logs under `walRoot` other than `ownDir`; returns how many points. */
+export async function compactAbandonedLogs(
+  state: CompactionState,
+  ownDir: string,
+  underLease: <T>(fn: (guard: LeaseGuard) => Promise<T>) => Promise<T>,
+): Promise<number> {
+  let points = 0;
+  for (const slot of await listSlots(state.options.walDir)) {
+    if (slot.dir === ownDir || !(await hasLog(slot.dir))) continue;
+    const held = await takeIfAbandoned(slot);
+    if (!held) continue; // its writer is alive: it compacts its own points
+    try {
+      const wal = await readWal(slot.dir, true);
+      points += await underLease(async (guard) => {
+        const covered = compactedSeqOf(state.manifest, slot.id);
+        const buffers = new PointBuffers();
+        let last = covered;
+        for (const b of wal.batches) {
+          last = Math.max(last, b.firstSeq + b.count - 1);
+          if (b.firstSeq + b.count - 1 > covered) buffers.apply(b, covered);
+        }
+        if (last <= covered) return 0;
+        return (await compactBuffers(state, buffers.active, last, slot.id, guard)).points;
+      });
+      // Everything in these files is in segments now (or was before): they can go.
+      for (const f of wal.files) await fsp.rm(path.join(slot.dir, f.name), { force: true });
+    } finally {
+      await held.release();
+    }
+  }
+  return points;
+}
