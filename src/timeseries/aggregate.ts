@@ -2,6 +2,7 @@
 import { parseJson } from '../util/json-parse.ts';
 import { T_BOOL, T_NULL, T_NUMBER, T_STRING } from './codec.ts';
 import type { Columns } from './columns.ts';
+import type { BucketPartial } from './segment-aggregate.ts';
 import type { AggregateFn, AggregateRow, Metadata, PointValue, StoredPoint } from './types.ts';
 import { formatMicros } from './validate.ts';
 
@@ -71,6 +72,8 @@ export class BucketAggregator {
   private bucket = Number.NaN;
   private count = 0;
   private acc = 0;
+  /** The compensation of a running sum (see addToSum). */
+  private comp = 0;
   private first: PointValue = null;
   private last: PointValue = null;
 
@@ -85,10 +88,7 @@ export class BucketAggregator {
     const fn = this.fn;
     for (let i = 0; i < c.length; i++) {
       const t = c.micros[i] as number;
-      if (!(t < this.bucket + this.every)) {
-        this.flush();
-        this.bucket = Math.floor(t / this.every) * this.every;
-      }
+      if (!(t < this.bucket + this.every)) this.start(Math.floor(t / this.every) * this.every);
       const type = c.type[i];
       if (this.numeric) {
         if (type !== T_NUMBER) continue;
@@ -96,7 +96,7 @@ export class BucketAggregator {
         if (this.count === 0) this.acc = v;
         else if (fn === 'min') this.acc = Math.min(v, this.acc);
         else if (fn === 'max') this.acc = Math.max(v, this.acc);
-        else this.acc += v;
+        else this.addToSum(v);
         this.count++;
       } else {
         if (type === T_NULL) continue;
@@ -105,6 +105,40 @@ export class BucketAggregator {
         this.count++;
       }
     }
+  }
+
+  /**
+   * Adds buckets computed elsewhere (segment-aggregate.ts), in time order and after every point
+   * added so far; one that continues the open bucket is merged into it.
+   */
+  addPartials(partials: readonly BucketPartial[]): void {
+    const fn = this.fn;
+    for (const p of partials) {
+      if (p.bucket !== this.bucket) this.start(p.bucket);
+      if (p.count === 0) continue;
+      if (this.count === 0) {
+        this.acc = p.acc;
+        this.first = p.first;
+      } else if (fn === 'min') this.acc = Math.min(p.acc, this.acc);
+      else if (fn === 'max') this.acc = Math.max(p.acc, this.acc);
+      else if (this.numeric) this.addToSum(p.acc);
+      this.last = p.last;
+      this.count += p.count;
+    }
+  }
+
+  /** Closes the open bucket (if any) and opens the one starting at `bucket`. */
+  private start(bucket: number): void {
+    this.flush();
+    this.bucket = bucket;
+  }
+
+  /** Neumaier's compensated summation: the rounding error of each addition is kept in `comp`. */
+  private addToSum(v: number): void {
+    const t = this.acc + v;
+    if (Math.abs(this.acc) >= Math.abs(v)) this.comp += this.acc - t + v;
+    else this.comp += v - t + this.acc;
+    this.acc = t;
   }
 
   /** The rows, the last bucket included. */
@@ -121,7 +155,8 @@ export class BucketAggregator {
     else if (fn === 'first') value = this.first;
     else if (fn === 'last') value = this.last;
     else if (count === 0) value = null;
-    else value = fn === 'avg' ? acc / count : acc;
+    else if (fn === 'min' || fn === 'max') value = acc;
+    else value = fn === 'avg' ? (acc + this.comp) / count : acc + this.comp;
     const bucket = this.bucket;
     this.rows.push({
       variable: this.variable,
@@ -133,6 +168,7 @@ export class BucketAggregator {
     this.bucket = Number.NaN;
     this.count = 0;
     this.acc = 0;
+    this.comp = 0;
     this.first = null;
     this.last = null;
   }

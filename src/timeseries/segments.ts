@@ -14,6 +14,8 @@ import type { Storage } from '../storage/types.ts';
 import { T_BOOL, T_NUMBER, T_STRING } from './codec.ts';
 import type { Columns } from './columns.ts';
 import { MANIFEST_KEY, type Manifest, readManifest, type SegmentEntry } from './manifest.ts';
+import { type BucketPartial, readSegmentBuckets, segmentBucketsSql } from './segment-aggregate.ts';
+import type { AggregateFn } from './types.ts';
 
 // With the `u` flag a match is a whole code point; without it each half of a surrogate pair was
 // matched alone and became U+FFFD's bytes, so `x😀` and `x😁` shared one folder.
@@ -189,6 +191,28 @@ export class SegmentFiles {
       });
       this.remember(entry.key, cols);
       return cols;
+    } finally {
+      await cleanup();
+    }
+  }
+
+  /** Whether the segment is decoded in this process's cache. */
+  isDecoded(key: string): boolean {
+    return this.cache.has(key);
+  }
+
+  /** The segment's buckets in [lo, hi) µs, computed by DuckDB on the file (segment-aggregate.ts). */
+  async buckets(
+    entry: SegmentEntry,
+    lo: number,
+    hi: number,
+    everyMicros: number,
+    fn: AggregateFn,
+  ): Promise<BucketPartial[]> {
+    const { file, cleanup } = await this.localFile(entry.key);
+    try {
+      const sql = segmentBucketsSql(file, lo, hi, everyMicros, fn);
+      return await this.engine.withConnection((conn) => readSegmentBuckets(conn, sql));
     } finally {
       await cleanup();
     }
