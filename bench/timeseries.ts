@@ -4,7 +4,9 @@
  *
  *   node bench/timeseries.ts            2,000,000 points over 100 variables
  *   node bench/timeseries.ts --quick    200,000 points (or BENCH_POINTS=n)
+ *   … --no-writers                      without the closing multi-writer line (bench/timeseries-writers.ts)
  */
+import { spawnSync } from 'node:child_process';
 import { appendFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -278,3 +280,12 @@ line('1-minute avg speed-up', ratio(sqlAggMs, tsAggMs, 3));
 await store.close();
 db.close();
 rmSync(root, { recursive: true, force: true });
+
+// Many writers, one store: total points/s with 1, 2 and 4 writer processes (the writers bench,
+// in its own processes so this one's memory does not weigh on them). --no-writers skips it.
+if (!process.argv.includes('--no-writers')) {
+  console.log('\nmany writers, one store (bench/timeseries-writers.ts):');
+  const writers = path.join(import.meta.dirname, 'timeseries-writers.ts');
+  const r = spawnSync(process.execPath, [writers, ...(quick ? ['--quick'] : [])], { stdio: 'inherit' });
+  if (r.status !== 0) process.exitCode = 1;
+}

@@ -141,12 +141,12 @@ describe('many writers, one store', () => {
     });
   }, 300_000);
 
-  it('on S3 with a Redis lease: 3 writer processes × 4,000 points, separate homes, three spellings, one killed as it compacts and restarted', async () => {
+  it('on S3 with a Redis lease: 4 writer processes × 50,000 points, separate homes, four spellings, one killed as it compacts and restarted', async () => {
     const b = await freshBucket('ts-multi');
     const homes = new Map<string, string>();
     await writeConcurrently({
-      spellings: [b.url('w'), b.url('w/'), `S3://${b.bucket}/w`],
-      perWriter: 4_000,
+      spellings: [b.url('w'), b.url('w/'), `S3://${b.bucket}/w`, `S3://${b.bucket}/w/`],
+      perWriter: 50_000,
       env: (tag) => {
         if (!homes.has(tag)) homes.set(tag, tempDir(`home-${tag}`));
         return { HOME: homes.get(tag), ...b.env };
