@@ -48,14 +48,15 @@ const host = () => hostname().replace(/_/g, '-');
 export function fileLease(walRoot: string, store: string): CompactionLease {
   const lock = path.join(walRoot, 'COMPACT.lock');
   const owner = async (): Promise<string | undefined> => (await fsp.readdir(lock).catch(() => []))[0];
-  const alive = async (): Promise<boolean> => {
+  /** The lock's owner if it is dead (`''` for a lock without one), undefined if alive or gone. */
+  const deadOwner = async (): Promise<string | undefined> => {
     const name = await owner();
     const st = await fsp.stat(name ? path.join(lock, name) : lock).catch(() => undefined);
-    if (!st) return false;
+    if (!st) return undefined;
     const [pid, ownerHost] = (name ?? '').split('_');
-    if (name && ownerHost === host()) return processAlive(Number(pid));
+    if (name && ownerHost === host()) return processAlive(Number(pid)) ? undefined : name;
     // Another host's, or being taken right now: alive while its heartbeat is fresh.
-    return Date.now() - st.mtimeMs < TTL_MS;
+    return Date.now() - st.mtimeMs < TTL_MS ? undefined : (name ?? '');
   };
   return {
     async hold(fn) {
@@ -65,7 +66,8 @@ export function fileLease(walRoot: string, store: string): CompactionLease {
       const deadline = Date.now() + WAIT_MS;
       await removeDeadStaging(walRoot);
       for (let delay = 5; !(await takeFolder(lock, token)); delay = Math.min(delay * 2, 250)) {
-        if (!(await alive())) await breakDeadLock(lock, token);
+        const dead = await deadOwner();
+        if (dead !== undefined) await breakDeadLock(lock, token, dead);
         else if (Date.now() > deadline)
           throw new LockError(
             `Time-series store ${store}: another writer has compacted for over ${WAIT_MS / 60_000} minutes`,
@@ -118,14 +120,29 @@ async function takeFolder(lock: string, token: string): Promise<boolean> {
 
 /**
  * Moves a lock folder (a dead holder's, or our own at release) out of the way in one step (a
- * rename; of several takers only one succeeds), then removes it.
+ * rename; of several takers only one succeeds), then removes it. When breaking a dead holder's
+ * lock, what was moved is checked to be that holder's: two takers that both saw it dead could
+ * otherwise both break — the second moving away the lock the first has just taken, so both would
+ * compact. A live lock moved by mistake is put back at once.
  */
-async function breakDeadLock(lock: string, token: string): Promise<void> {
+async function breakDeadLock(lock: string, token: string, dead?: string): Promise<void> {
   const trash = `${lock}.dead.${token}`;
   try {
     await fsp.rename(lock, trash);
   } catch {
     return; // gone already, or taken by another taker: look again
+  }
+  if (dead !== undefined) {
+    const moved = (await fsp.readdir(trash).catch(() => [] as string[]))[0] ?? '';
+    if (moved !== dead) {
+      try {
+        await fsp.rename(trash, lock);
+        return;
+      } catch {
+        // Taken again meanwhile: the holder we moved finds its lock gone at its next check
+        // (assertHeld) and publishes nothing.
+      }
+    }
   }
   await fsp.rm(trash, { recursive: true, force: true });
 }

@@ -1,0 +1,48 @@
+/**
+ * The lock-folder compaction lease under contention: many takers at once, a dead holder's lock
+ * among them. Two takers that both see the dead lock must not both break it (the second would
+ * move away the lock the first just took, and both would compact).
+ */
+import { spawnSync } from 'node:child_process';
+import * as fsp from 'node:fs/promises';
+import { hostname } from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { fileLease } from '../../src/timeseries/compaction-lease.ts';
+import { tempDir } from '../helpers/tmp.ts';
+
+/** A pid that belonged to a process that has exited. */
+function deadPid(): number {
+  const r = spawnSync(process.execPath, ['-e', 'console.log(process.pid)'], { encoding: 'utf8' });
+  return Number(r.stdout.trim());
+}
+
+describe('lock-folder compaction lease', () => {
+  it('lets one taker at a time in when many race for a dead holder’s lock', async () => {
+    const host = hostname().replace(/_/g, '-');
+    let inside = 0;
+    let most = 0;
+    let runs = 0;
+    for (let round = 0; round < 15; round++) {
+      const walRoot = tempDir(`lease-${round}`);
+      const lock = path.join(walRoot, 'COMPACT.lock');
+      await fsp.mkdir(path.join(lock, `${deadPid()}_${host}_dead${round}`), { recursive: true });
+      await Promise.all(
+        Array.from({ length: 6 }, () =>
+          fileLease(walRoot, 'test store').hold(async (guard) => {
+            inside++;
+            most = Math.max(most, inside);
+            await new Promise((r) => setTimeout(r, 2));
+            await guard.assertHeld();
+            inside--;
+            runs++;
+          }),
+        ),
+      );
+      // Released by the last holder; no trash or staging folder of a taker is left.
+      expect(await fsp.readdir(walRoot)).toEqual([]);
+    }
+    expect(runs).toBe(90);
+    expect(most, 'takers that held the lease at the same moment').toBe(1);
+  }, 60_000);
+});
