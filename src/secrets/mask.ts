@@ -35,8 +35,28 @@ export interface MaskOptions {
 
 const defaultMatcher = new SensitiveNameMatcher();
 
+/**
+ * Matchers by the content of their name list. Building one splits every listed name into words,
+ * which cost more than the masking it serves when done on every call (a time-series batch masks
+ * each point's metadata: 4.6 s of 1M points went to building matchers).
+ */
+const matchers = new Map<string, SensitiveNameMatcher>();
+
+function matcherFor(names: Iterable<string> | undefined): SensitiveNameMatcher {
+  if (!names) return defaultMatcher;
+  const list = [...names];
+  const key = list.join('\n');
+  let m = matchers.get(key);
+  if (!m) {
+    if (matchers.size >= 64) matchers.clear();
+    m = new SensitiveNameMatcher(list);
+    matchers.set(key, m);
+  }
+  return m;
+}
+
 export function isSensitiveName(name: string, sensitiveParams?: Iterable<string>): boolean {
-  return (sensitiveParams ? new SensitiveNameMatcher(sensitiveParams) : defaultMatcher).isSensitive(name);
+  return matcherFor(sensitiveParams).isSensitive(name);
 }
 /**
  * An Error as `errors` asks: a plain object (stored data, JSON) or an Error copy (logs), with
@@ -105,9 +125,7 @@ export function mayHoldSecrets(text: string): boolean {
  */
 export function maskSecretsInString(text: string, options: MaskOptions = {}): string {
   if (!mayHoldSecrets(text)) return text;
-  const matcher = options.sensitiveParams
-    ? new SensitiveNameMatcher(options.sensitiveParams)
-    : defaultMatcher;
+  const matcher = matcherFor(options.sensitiveParams);
   const mask = maskValue(options.maskChar ?? DEFAULT_MASK_CHAR);
   const masked = text
     .replace(QUERY_PARAM, (all, sep: string, name: string, value: string) => {
@@ -162,7 +180,7 @@ function maskDeep(
   maskChar: string,
   errors: 'plain' | 'error',
 ): unknown {
-  const matcher = sensitiveParams ? new SensitiveNameMatcher(sensitiveParams) : defaultMatcher;
+  const matcher = matcherFor(sensitiveParams);
   const options: MaskOptions = {
     maskChar,
     ...(sensitiveParams ? { sensitiveParams: [...sensitiveParams] } : {}),

@@ -2,7 +2,13 @@
 import { InvalidPointError } from '../errors.ts';
 import { allocateBatch, type FreshBatch, T_BOOL, T_NULL, T_NUMBER, T_STRING } from './codec.ts';
 import type { DataPointInput } from './types.ts';
-import { encodeMetadata, parseTimestamp, variableNameProblem } from './validate.ts';
+import {
+  encodeFlatMetadata,
+  encodeMetadata,
+  isFlatPlain,
+  parseTimestamp,
+  variableNameProblem,
+} from './validate.ts';
 
 // Names already validated: checking a 100-character name on every point costs more than the lookup.
 const validNames = new Set<string>();
@@ -22,6 +28,30 @@ function fail(index: number, variable: string, field: string, what: string): nev
   );
 }
 
+/** A variable's last flat metadata object in a batch, its keys in order, and its index. */
+interface FlatMeta {
+  obj: Record<string, unknown>;
+  keys: string[];
+  mi: number;
+}
+
+/**
+ * Whether `meta` is a plain object with the same keys, in the same order, holding the same
+ * primitive values as `prev` (which isFlatPlain accepted) — so it encodes to the same JSON.
+ */
+function sameFlatContent(prev: FlatMeta, meta: unknown): boolean {
+  if (typeof meta !== 'object' || meta === null || Object.getPrototypeOf(meta) !== Object.prototype)
+    return false;
+  const { obj, keys } = prev;
+  let k = 0;
+  for (const key in meta) {
+    // Equal primitives only: NaN never equals, and objects fail the (flat) previous value.
+    if (key !== keys[k] || (meta as Record<string, unknown>)[key] !== obj[key]) return false;
+    k++;
+  }
+  return k === keys.length;
+}
+
 export function buildBatch(points: readonly DataPointInput[]): FreshBatch {
   const n = points.length;
   const batch = allocateBatch(n);
@@ -31,6 +61,7 @@ export function buildBatch(points: readonly DataPointInput[]): FreshBatch {
   const metaByJson = new Map<string, number>();
   let lastMeta: unknown;
   let lastMi = 0;
+  const prevFlat: (FlatMeta | undefined)[] = [];
   for (let i = 0; i < n; i++) {
     const p = points[i];
     if (p === null || typeof p !== 'object') fail(i, '?', 'point', 'is not an object');
@@ -69,11 +100,20 @@ export function buildBatch(points: readonly DataPointInput[]): FreshBatch {
       metaIdx[i] = lastMi;
       continue;
     }
+    // Each parsed point has its own object, mostly equal to its variable's previous one: a
+    // shallow comparison with that costs less than any encoding.
+    const prev = prevFlat[vi];
+    if (prev !== undefined && sameFlatContent(prev, meta)) {
+      metaIdx[i] = prev.mi;
+      continue;
+    }
     let mi = typeof meta === 'object' ? metaByObject.get(meta) : undefined;
+    let flat = false;
     if (mi === undefined) {
       let json: string;
       try {
-        json = encodeMetadata(meta);
+        flat = typeof meta === 'object' && !Array.isArray(meta) && isFlatPlain(meta);
+        json = flat ? encodeFlatMetadata(meta) : encodeMetadata(meta);
       } catch (error) {
         fail(i, variable, 'metadata', (error as Error).message);
       }
@@ -85,6 +125,7 @@ export function buildBatch(points: readonly DataPointInput[]): FreshBatch {
       }
       metaByObject.set(meta, mi);
     }
+    if (flat) prevFlat[vi] = { obj: meta as Record<string, unknown>, keys: Object.keys(meta), mi };
     metaIdx[i] = mi;
     lastMeta = meta;
     lastMi = mi;

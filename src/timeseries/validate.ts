@@ -131,10 +131,45 @@ export function encodeMetadata(meta: unknown): string {
   if (meta === null || typeof meta !== 'object' || Array.isArray(meta)) {
     throw new Error('must be a JSON object');
   }
+  if (isFlatPlain(meta)) return encodeFlatMetadata(meta);
   checkJson(meta, 0, new Set());
   // Metadata is masked by name as ingestion metadata is (`auth.password`, `X-Api-Key`…): a
   // credential carried along with a point is not data, and would sit in the WAL and segments.
   return JSON.stringify(maskSensitiveData(meta, LOG_SENSITIVE_PARAMS));
+}
+
+/**
+ * A plain object whose values are all strings, finite numbers, booleans or null — metadata as it
+ * usually comes (`{unit, source, quality}`), which needs no deep walk to be known valid.
+ */
+export function isFlatPlain(meta: object): boolean {
+  const proto = Object.getPrototypeOf(meta);
+  if (proto !== Object.prototype && proto !== null) return false;
+  for (const key in meta) {
+    const v = (meta as Record<string, unknown>)[key];
+    if (typeof v === 'string' || typeof v === 'boolean' || v === null) continue;
+    if (typeof v === 'number' && Number.isFinite(v)) continue;
+    return false;
+  }
+  return true;
+}
+
+/**
+ * Masked JSON of flat metadata by its raw JSON. Points parsed from JSON each bring their own
+ * object, but the same few contents again and again; masking walks every name and string.
+ */
+const maskedByRaw = new Map<string, string>();
+
+/** encodeMetadata for an object isFlatPlain accepted. */
+export function encodeFlatMetadata(meta: object): string {
+  const raw = JSON.stringify(meta);
+  let json = maskedByRaw.get(raw);
+  if (json === undefined) {
+    json = JSON.stringify(maskSensitiveData(meta, LOG_SENSITIVE_PARAMS));
+    if (maskedByRaw.size >= 65_536) maskedByRaw.clear();
+    maskedByRaw.set(raw, json);
+  }
+  return json;
 }
 
 function checkJson(v: unknown, depth: number, seen: Set<object>): void {
