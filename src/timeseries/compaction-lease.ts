@@ -48,10 +48,13 @@ const host = () => hostname().replace(/_/g, '-');
 export function fileLease(walRoot: string, store: string): CompactionLease {
   const lock = path.join(walRoot, 'COMPACT.lock');
   const owner = async (): Promise<string | undefined> => (await fsp.readdir(lock).catch(() => []))[0];
+  // True unless a holder is seen dead. A lock that vanished since the take failed was released:
+  // it counts as alive, so the caller takes it again instead of breaking whatever is there by then
+  // (a lock just taken by a third writer, whose run would then find it "taken over").
   const alive = async (): Promise<boolean> => {
     const name = await owner();
     const st = await fsp.stat(name ? path.join(lock, name) : lock).catch(() => undefined);
-    if (!st) return false;
+    if (!st) return true;
     const [pid, ownerHost] = (name ?? '').split('_');
     if (name && ownerHost === host()) return processAlive(Number(pid));
     // Another host's, or being taken right now: alive while its heartbeat is fresh.
