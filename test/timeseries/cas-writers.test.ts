@@ -208,4 +208,20 @@ describe('many writers without a lease, on S3 that honours conditional writes', 
       await a.close();
     }
   }, 120_000);
+  it('without a shared lease, a writer opening the store leaves fresh unnamed segments alone (another host may be about to publish them)', async () => {
+    const b = await freshBucket('cas-orphans');
+    const first = await TimeSeriesStore.open(b.url('w'), options(path.join(tempDir('cas-orphans-1'), 'wal')));
+    await first.storeDataPoints([{ variable: 'v', timestamp: T0, value: 1 }]);
+    await first.compact();
+    await first.close();
+    // A segment of a run in flight elsewhere: written, not yet named by a manifest.
+    const inFlight = 'segments/var=v/window=20240101T000000/inflight-0000.parquet';
+    await b.client.send(new PutObjectCommand({ Bucket: b.bucket, Key: `w/${inFlight}`, Body: 'PAR1' }));
+    const second = await TimeSeriesStore.open(
+      b.url('w'),
+      options(path.join(tempDir('cas-orphans-2'), 'wal')),
+    );
+    await second.close();
+    expect(await segmentKeys(b)).toContain(inFlight);
+  }, 60_000);
 });
