@@ -78,6 +78,11 @@ export const ERROR_CODES = {
     description: 'A storage or queue URL cannot be parsed',
     resolution: 'Use a path, file://, s3://bucket/prefix, memory://, sqlite: or redis://',
   },
+  E015: {
+    name: 'PreconditionFailedError',
+    description: 'A conditional write found another version of the object than it expected',
+    resolution: 'Another writer changed it first: read it again and redo the change',
+  },
   E020: {
     name: 'ValidationError',
     description: 'An argument or input value is invalid',
@@ -207,6 +212,7 @@ export const NotFoundError = defineError('E011');
 export const StorageError = defineError('E012');
 export const AlreadyExistsError = defineError('E013');
 export const InvalidUrlError = defineError('E014');
+export const PreconditionFailedError = defineError('E015');
 export const ValidationError = defineError('E020');
 export const FormatError = defineError('E021');
 export const UsageError = defineError('E022');

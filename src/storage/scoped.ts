@@ -14,6 +14,7 @@ export function scopeStorage(base: Storage, prefix: string): Storage {
     url: `${base.url.replace(/\/$/, '')}/${root}`,
     capabilities: base.capabilities,
     get: (key, o) => base.get(full(key), o),
+    getWithEtag: (key, o) => base.getWithEtag(full(key), o),
     getStream: (key, o) => base.getStream(full(key), o),
     put: async (key, body, o) => ({ ...(await base.put(full(key), body, o)), key }),
     stat: async (key) => ({ ...(await base.stat(full(key))), key }),
@@ -36,6 +37,7 @@ export function scopeStorage(base: Storage, prefix: string): Storage {
     deleteMany: (keys) => base.deleteMany(keys.map(full)),
     copy: (a, b, o) => base.copy(full(a), full(b), o),
     move: (a, b) => base.move(full(a), full(b)),
+    conditionalWrites: () => base.conditionalWrites(),
     scope: (p) => scopeStorage(view, p),
     close: () => base.close(),
   };

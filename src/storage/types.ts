@@ -48,8 +48,19 @@ export interface PutOptions {
   contentType?: string;
   /** User metadata (ASCII keys, string values); stored with the object on every driver. */
   metadata?: Record<string, string>;
-  /** Fail with AlreadyExistsError if the key exists. Atomic only where `capabilities.atomicCreate`. */
+  /**
+   * Fail with AlreadyExistsError (E013) if the key exists. Atomic where `capabilities.atomicCreate`;
+   * on S3 also sent as `If-None-Match: *`, atomic where the server honours it (`conditionalWrites()`).
+   */
   ifNotExists?: boolean;
+  /**
+   * Write only if the object's ETag is still this one (as `stat`, `getWithEtag` or a put returned
+   * it); otherwise, or when the object is gone, fail with PreconditionFailedError (E015) and leave
+   * it as it is. Atomic on memory, and on S3 where the server honours `If-Match`
+   * (`conditionalWrites()`); elsewhere a check just before the write (see each driver).
+   * Not with `ifNotExists`.
+   */
+  ifMatch?: string;
   signal?: AbortSignal;
   /** Called with bytes written so far, for progress bars. */
   onProgress?: (bytesWritten: number) => void;
@@ -58,6 +69,12 @@ export interface PutOptions {
 export interface PutResult {
   key: string;
   size: number;
+  etag: string;
+}
+
+/** A whole object and the ETag of exactly the bytes read (for a later put's `ifMatch`). */
+export interface GetWithEtagResult {
+  body: Buffer;
   etag: string;
 }
 
@@ -83,6 +100,8 @@ export interface Storage {
   readonly capabilities: StorageCapabilities;
 
   get(key: string, options?: { signal?: AbortSignal }): Promise<Buffer>;
+  /** Like `get`, with the ETag of the version read, taken from the same response (or open file). */
+  getWithEtag(key: string, options?: { signal?: AbortSignal }): Promise<GetWithEtagResult>;
   getStream(key: string, options?: GetStreamOptions): Promise<Readable>;
   put(key: string, body: PutBody, options?: PutOptions): Promise<PutResult>;
   /** Throws NotFoundError (E011) when absent. */
@@ -98,6 +117,13 @@ export interface Storage {
   move(fromKey: string, toKey: string): Promise<void>;
   /** Path of the object on local disk (only when `capabilities.localFiles`). */
   localPath?(key: string): string;
+  /**
+   * Whether `ifMatch` and `ifNotExists` are decided by the backend atomically, so two writers
+   * racing on one key never both succeed: memory, yes; fs, no across processes (a check before the
+   * rename); S3, probed once per endpoint and bucket in a process (AWS S3 honours conditional
+   * writes; s3rver and some S3-compatible servers ignore them).
+   */
+  conditionalWrites(): Promise<boolean>;
   /** A storage rooted at `prefix` inside this one. */
   scope(prefix: string): Storage;
   close(): Promise<void>;

@@ -78,6 +78,13 @@ export async function compactBuffers(
   const keep = store.options.keepDuplicates;
   const P = store.options.partitionMs * 1000;
   const old = store.manifest;
+  // Already in segments: a publish of this run whose answer was lost (a put retried after it
+  // landed is refused as a lost race). Merging again would double them with keepDuplicates.
+  if (seq > 0 && seq <= compactedSeqOf(old, writerId)) {
+    let points = 0;
+    for (const buf of buffers.values()) points += buf.length;
+    return { points, segmentsWritten: 0, segmentsRemoved: 0, compactedSeq: compactedSeqOf(old, writerId) };
+  }
   const removed: string[] = [];
   let points = 0;
   const next = await takingBackOnFailure(store, async (written) => {
@@ -115,7 +122,7 @@ export async function compactBuffers(
       compactedSeqOf(next, writerId) !== compactedSeqOf(old, writerId)
     ) {
       await guard.assertHeld();
-      await store.segments.publish(next);
+      await store.segments.publish(next, old);
       store.manifest = next;
     }
     return { next, written: written.length };
@@ -167,7 +174,7 @@ export async function applyRetentionTo(
     }
     const next: Manifest = { ...old, segments, retainFrom: Math.max(cutoff, old.retainFrom ?? cutoff) };
     await guard.assertHeld();
-    await store.segments.publish(next);
+    await store.segments.publish(next, old);
     store.manifest = next;
   });
   await deleteReplaced(store, removed);

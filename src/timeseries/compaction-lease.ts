@@ -48,7 +48,10 @@ const host = () => hostname().replace(/_/g, '-');
 export function fileLease(walRoot: string, store: string): CompactionLease {
   const lock = path.join(walRoot, 'COMPACT.lock');
   const owner = async (): Promise<string | undefined> => (await fsp.readdir(lock).catch(() => []))[0];
-  /** The lock's owner if it is dead (`''` for a lock without one), undefined if alive or gone. */
+  /**
+   * The lock's owner if it is dead (`''` for a lock folder left empty), undefined if alive or gone —
+   * a lock that vanished since the take failed was released, and is taken again, not broken.
+   */
   const deadOwner = async (): Promise<string | undefined> => {
     const name = await owner();
     const st = await fsp.stat(name ? path.join(lock, name) : lock).catch(() => undefined);
@@ -67,7 +70,7 @@ export function fileLease(walRoot: string, store: string): CompactionLease {
       await removeDeadStaging(walRoot);
       for (let delay = 5; !(await takeFolder(lock, token)); delay = Math.min(delay * 2, 250)) {
         const dead = await deadOwner();
-        if (dead !== undefined) await breakDeadLock(lock, token, dead);
+        if (dead !== undefined) await removeOwner(lock, dead, token);
         else if (Date.now() > deadline)
           throw new LockError(
             `Time-series store ${store}: another writer has compacted for over ${WAIT_MS / 60_000} minutes`,
@@ -90,9 +93,7 @@ export function fileLease(walRoot: string, store: string): CompactionLease {
         });
       } finally {
         clearInterval(renew);
-        // Moved away first, then removed: deleting in place leaves an empty folder for a moment,
-        // which a taker's rename would replace, and the delete would then remove its lock.
-        if ((await owner()) === token) await breakDeadLock(lock, token);
+        if ((await owner()) === token) await removeOwner(lock, token, token);
       }
     },
     async close() {},
@@ -119,31 +120,22 @@ async function takeFolder(lock: string, token: string): Promise<boolean> {
 }
 
 /**
- * Moves a lock folder (a dead holder's, or our own at release) out of the way in one step (a
- * rename; of several takers only one succeeds), then removes it. When breaking a dead holder's
- * lock, what was moved is checked to be that holder's: two takers that both saw it dead could
- * otherwise both break — the second moving away the lock the first has just taken, so both would
- * compact. A live lock moved by mistake is put back at once.
+ * Removes owner `name` from the lock folder `lock` (a dead holder's, or our own at release): its
+ * owner folder is moved out — one rename, which of several breakers only one wins, and which never
+ * touches a lock someone else has taken since — then the emptied lock folder is removed. A taker
+ * may have renamed its own lock onto the empty folder meanwhile (a rename may replace an empty
+ * folder); the removal then fails as not empty, and that lock stands.
  */
-async function breakDeadLock(lock: string, token: string, dead?: string): Promise<void> {
+async function removeOwner(lock: string, name: string, token: string): Promise<void> {
   const trash = `${lock}.dead.${token}`;
-  try {
-    await fsp.rename(lock, trash);
-  } catch {
-    return; // gone already, or taken by another taker: look again
-  }
-  if (dead !== undefined) {
-    const moved = (await fsp.readdir(trash).catch(() => [] as string[]))[0] ?? '';
-    if (moved !== dead) {
-      try {
-        await fsp.rename(trash, lock);
-        return;
-      } catch {
-        // Taken again meanwhile: the holder we moved finds its lock gone at its next check
-        // (assertHeld) and publishes nothing.
-      }
+  if (name !== '') {
+    try {
+      await fsp.rename(path.join(lock, name), trash);
+    } catch {
+      return; // removed already by another breaker: look again
     }
   }
+  await fsp.rmdir(lock).catch(() => {});
   await fsp.rm(trash, { recursive: true, force: true });
 }
 

@@ -4,7 +4,7 @@
  * rotation that hands a compaction exactly the points committed before it. What a run writes is
  * compact.ts's.
  */
-import { ValidationError } from '../errors.ts';
+import { TimeSeriesError, ValidationError } from '../errors.ts';
 import { getLogger } from '../logging/logger.ts';
 import { parseDuration } from '../util/durations.ts';
 import {
@@ -15,6 +15,8 @@ import {
   type RetentionResult,
 } from './compact.ts';
 import type { CompactionLease, LeaseGuard } from './compaction-lease.ts';
+import { backoff, lostRace, RACE_ATTEMPTS, timedGuard } from './lost-race.ts';
+import type { Manifest } from './manifest.ts';
 import type { PointLog } from './point-log.ts';
 import type { Presence } from './presence.ts';
 import type { StoreState } from './state.ts';
@@ -26,12 +28,16 @@ export type MaintenanceState = CompactionState & Pick<StoreState, 'buffers'>;
 export type MaintainedLog = Pick<PointLog, 'closed' | 'nextSeq' | 'committedSeq' | 'writable' | 'writerId'>;
 
 /**
- * How this writer shares the store with others: the compaction lease every run holds, and on S3
- * without a Redis lease the presence check that refuses a writer it shares no lock with.
+ * How this writer shares the store with others: the compaction lease every run holds; on S3
+ * without a Redis lease the presence check that refuses a writer it shares no lock with, unless
+ * the storage decides conditional writes atomically (`cas`): then the manifest's compare-and-swap
+ * is what keeps writers on several hosts apart (lost-race.ts).
  */
 export interface Coordination {
   lease: CompactionLease;
   presence?: Presence | undefined;
+  /** The lease is this home folder's only, and the publish's compare-and-swap is the coordination. */
+  cas?: boolean;
 }
 
 export class Maintenance {
@@ -49,16 +55,36 @@ export class Maintenance {
 
   /**
    * Runs `fn` holding the compaction lease, on the manifest as it is now (read under the lease:
-   * what other writers published is merged into, never overwritten).
+   * what other writers published is merged into, never overwritten). A run that loses the race to
+   * publish (another writer published first) is run again on the new manifest, after a random
+   * pause with the lease let go, up to RACE_ATTEMPTS runs in all.
    */
   async underLease<T>(fn: (guard: LeaseGuard) => Promise<T>): Promise<T> {
     const c = this.coordination;
     if (!c) throw new ValidationError(`Time-series store ${this.state.url} has no compaction lease`);
-    return c.lease.hold(async (guard) => {
-      this.state.manifest = await this.state.segments.loadManifest();
-      await c.presence?.assertAlone();
-      return fn(guard);
-    });
+    for (let attempt = 1; ; attempt++) {
+      let read: Manifest | undefined;
+      try {
+        return await c.lease.hold(async (guard) => {
+          read = await this.state.segments.loadManifest();
+          this.state.manifest = read;
+          await c.presence?.assertAlone();
+          return fn(c.cas ? timedGuard(guard, this.state.url) : guard);
+        });
+      } catch (error) {
+        if (read === undefined || !(await lostRace(error, read, this.state.segments))) throw error;
+        if (attempt >= RACE_ATTEMPTS)
+          throw new TimeSeriesError(
+            `Time-series store ${this.state.url}: other writers published the manifest first ${attempt} times in a row; nothing of this run was published and its points stay in the log for the next compaction`,
+            { cause: error, context: { attempts: attempt } },
+          );
+        getLogger().debug(
+          { store: this.state.url, attempt },
+          'another writer published first; running again',
+        );
+        await backoff(attempt);
+      }
+    }
   }
 
   /** Set once the writer's open has its lease (and presence). */

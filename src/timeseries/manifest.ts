@@ -60,6 +60,29 @@ export function withCompactedSeq(manifest: Manifest, id: string, seq: number): M
   return { ...manifest, writers: { ...manifest.writers, [id]: seq } };
 }
 
+/**
+ * The version each manifest object was read as or published at: its ETag, or null when the store
+ * had no manifest (the empty one stands in). Manifests are replaced, never edited, so an object's
+ * version never goes stale; one not read or published here (a placeholder) has none.
+ */
+const versions = new WeakMap<Manifest, string | null>();
+
+/** The ETag `manifest` was read as or published at; null: read when there was none; undefined: unknown. */
+export function manifestEtag(manifest: Manifest): string | null | undefined {
+  return versions.get(manifest);
+}
+
+/** Records that `manifest` is stored at `etag` (after publishing it). */
+export function rememberManifestEtag(manifest: Manifest, etag: string): void {
+  versions.set(manifest, etag);
+}
+
+/**
+ * A publish found the manifest changed since it was read under the lease: another writer
+ * published first. The run publishes nothing and is done again on the new manifest (lost-race.ts).
+ */
+export class ManifestRaceError extends TimeSeriesError {}
+
 /** Reads of a manifest that came back torn or broke are tried this many times in all. */
 const READ_ATTEMPTS = 5;
 
@@ -88,11 +111,14 @@ class TornManifestError extends TimeSeriesError {}
 
 async function readManifestOnce(storage: Storage): Promise<Manifest> {
   let body: Buffer;
+  let etag: string;
   try {
-    body = await storage.get(MANIFEST_KEY);
+    ({ body, etag } = await storage.getWithEtag(MANIFEST_KEY));
   } catch (error) {
-    if (error instanceof NotFoundError) return emptyManifest();
-    throw error;
+    if (!(error instanceof NotFoundError)) throw error;
+    const none = emptyManifest();
+    versions.set(none, null);
+    return none;
   }
   let m: Manifest;
   try {
@@ -111,5 +137,6 @@ async function readManifestOnce(storage: Storage): Promise<Manifest> {
       { context: { key: MANIFEST_KEY } },
     );
   }
+  versions.set(m, etag);
   return m;
 }

@@ -1,10 +1,12 @@
 /**
  * Writers of an S3 store without a Redis lease announce themselves in the store
- * (`writers/<name>.json`, refreshed every HEARTBEAT_MS). S3-compatible servers do not all honour
- * conditional writes (s3rver does not), so without a lease two writers from different home folders
- * or hosts could both publish a manifest and one would silently drop the other's segments. Instead
- * a writer that sees another live writer it shares no lock file with refuses with E071, at open and
- * again before every publish — never a silent race.
+ * (`writers/<name>.json`, refreshed every HEARTBEAT_MS). On a server that does not honour
+ * conditional writes (s3rver does not) two writers from different home folders or hosts could
+ * both publish a manifest and one would silently drop the other's segments. Instead a writer that
+ * sees another live writer it shares no lock file with refuses with E071, at open and again before
+ * every publish — never a silent race. Where the server honours them the manifest's
+ * compare-and-swap keeps writers apart (lost-race.ts): writers still announce themselves, so a
+ * writer of an older sluice (which publishes unconditionally) refuses, but do not refuse others.
  */
 import { hostname } from 'node:os';
 import { LockError } from '../errors.ts';
@@ -25,7 +27,7 @@ interface PresenceRecord {
 }
 
 export interface Presence {
-  /** Throws E071 when another live writer outside this lock scope writes the store. */
+  /** Throws E071 when another live writer outside this lock scope writes the store (only if `exclusive`). */
   assertAlone(): Promise<void>;
   close(): Promise<void>;
 }
@@ -35,6 +37,7 @@ export async function announceWriter(
   store: string,
   lockScope: string,
   slotId: string,
+  exclusive = true,
 ): Promise<Presence> {
   const name = `${hostname().replace(/[^A-Za-z0-9_.-]/g, '_')}-${lockScope}-${slotId || 'first'}`;
   const key = `${PREFIX}${name}.json`;
@@ -54,6 +57,7 @@ export async function announceWriter(
   timer.unref();
   const presence: Presence = {
     async assertAlone() {
+      if (!exclusive) return;
       for await (const e of storage.list({ prefix: PREFIX })) {
         if (e.type !== 'object' || e.key === key || !e.key.endsWith('.json')) continue;
         let other: PresenceRecord;

@@ -10,10 +10,19 @@ import os from 'node:os';
 import path from 'node:path';
 import type { DuckDBResult } from '@duckdb/node-api';
 import { type Engine, quoteLiteral } from '../engine/duckdb.ts';
-import type { Storage } from '../storage/types.ts';
+import { AlreadyExistsError, PreconditionFailedError } from '../errors.ts';
+import type { PutOptions, Storage } from '../storage/types.ts';
 import { T_BOOL, T_NUMBER, T_STRING } from './codec.ts';
 import type { Columns } from './columns.ts';
-import { MANIFEST_KEY, type Manifest, readManifest, type SegmentEntry } from './manifest.ts';
+import {
+  MANIFEST_KEY,
+  type Manifest,
+  ManifestRaceError,
+  manifestEtag,
+  readManifest,
+  rememberManifestEtag,
+  type SegmentEntry,
+} from './manifest.ts';
 import { type BucketPartial, readSegmentBuckets, segmentBucketsSql } from './segment-aggregate.ts';
 import type { AggregateFn } from './types.ts';
 
@@ -159,9 +168,31 @@ export class SegmentFiles {
     return readManifest(this.storage);
   }
 
-  async publish(manifest: Manifest): Promise<void> {
+  /**
+   * Publishes `manifest`, made from `base`, only if the stored manifest is still `base` (a
+   * compare-and-swap on its ETag; create-if-absent when there was none). A manifest published
+   * in between fails it with ManifestRaceError, and nothing is written.
+   */
+  async publish(manifest: Manifest, base: Manifest): Promise<void> {
     manifest.updatedAt = new Date().toISOString();
-    await this.storage.put(MANIFEST_KEY, JSON.stringify(manifest));
+    const etag = manifestEtag(base);
+    // undefined: a base not read from the store (never so under the lease); written as before.
+    const condition: PutOptions =
+      etag === undefined ? {} : etag === null ? { ifNotExists: true } : { ifMatch: etag };
+    try {
+      const put = await this.storage.put(MANIFEST_KEY, JSON.stringify(manifest), condition);
+      rememberManifestEtag(manifest, put.etag);
+    } catch (error) {
+      if (
+        error instanceof PreconditionFailedError ||
+        (error instanceof AlreadyExistsError && condition.ifNotExists)
+      )
+        throw new ManifestRaceError(
+          `Time-series store ${this.storage.url}: another writer published ${MANIFEST_KEY} after this one read it; this run publishes nothing and is done again on the new manifest`,
+          { cause: error, context: { key: MANIFEST_KEY } },
+        );
+      throw error;
+    }
   }
 
   /** Local path DuckDB can read: the file itself on disk, a staged copy for S3. */

@@ -20,6 +20,7 @@ import type { CompactResult, RetentionResult } from './compact.ts';
 import { fileLease, redisLease } from './compaction-lease.ts';
 import { type ExportOptions, exportStore, type ImportOptions, type ImportResult, importPath } from './io.ts';
 import { adoptLegacyLog } from './legacy-log.ts';
+import { ORPHAN_MIN_AGE_MS } from './lost-race.ts';
 import { Maintenance } from './maintenance.ts';
 import { compactedSeqOf, MANIFEST_KEY } from './manifest.ts';
 import { type Resolved, resolveOptions } from './options.ts';
@@ -131,13 +132,19 @@ export class TimeSeriesStore {
       : fileLease(o.walDir, this.url);
     // The lease is theirs to close from here on, even if the presence check refuses.
     this.maintenance.coordinate({ lease });
-    const presence =
-      state.storage.kind === 's3' && !o.lease
-        ? await announceWriter(state.storage, this.url, storeDigest(o.walDir), slot.id)
-        : undefined;
-    this.maintenance.coordinate({ lease, presence });
-    // Orphans are told apart from a running compaction's new segments only under the lease.
-    await this.maintenance.underLease(() => this.removeOrphans());
+    // Without a Redis lease, writers of an S3 store from other home folders share no lock: the
+    // manifest's compare-and-swap keeps them apart where the server honours it, else E071.
+    const shared = state.storage.kind !== 's3' || Boolean(o.lease);
+    const cas = !shared && (await state.storage.conditionalWrites());
+    const presence = shared
+      ? undefined
+      : await announceWriter(state.storage, this.url, storeDigest(o.walDir), slot.id, !cas);
+    this.maintenance.coordinate({ lease, presence, cas });
+    // Orphans are told apart from a running compaction's new segments only under the lease; with
+    // writers elsewhere that share none, by age (lost-race.ts).
+    await this.maintenance.underLease(() =>
+      this.removeOrphans(cas ? Date.now() - ORPHAN_MIN_AGE_MS : undefined),
+    );
     await this.log.openWriter();
     await this.compactAbandoned(slot.dir);
     this.maintenance.start();
@@ -151,9 +158,13 @@ export class TimeSeriesStore {
   }
 
   /** Recovery: what killed compactions left (orphans.ts). Housekeeping only: a failure does not stop the open. */
-  private async removeOrphans(): Promise<void> {
+  private async removeOrphans(cutoffMs: number | undefined): Promise<void> {
     try {
-      const removed = await removeStoreOrphans(this.state.storage, this.state.manifest);
+      const removed = await removeStoreOrphans(
+        this.state.storage,
+        this.state.manifest,
+        cutoffMs === undefined ? {} : { cutoffMs },
+      );
       const bytes = removed.reduce((sum, f) => sum + f.bytes, 0);
       if (removed.length > 0)
         getLogger().info(

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SluiceError } from '../../src/errors.ts';
 import { listKeys } from '../../src/storage/scoped.ts';
 import type { Storage } from '../../src/storage/types.ts';
+import { conditionalPutConformance } from './conditional-conformance.ts';
 
 async function readAll(stream: Readable): Promise<Buffer> {
   const parts: Buffer[] = [];
@@ -239,5 +240,7 @@ export function storageConformance(
         expect((await storage.get('once.txt')).toString()).toBe('first');
       });
     }
+
+    conditionalPutConformance(() => storage);
   });
 }

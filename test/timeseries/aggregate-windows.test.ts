@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
-import { SegmentFiles } from '../../src/timeseries/segments.ts';
 import { TimeSeriesStore } from '../../src/timeseries/index.ts';
+import { SegmentFiles } from '../../src/timeseries/segments.ts';
 import { tempDir } from '../helpers/tmp.ts';
 
 describe('aggregate across partition windows', () => {

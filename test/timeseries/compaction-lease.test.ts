@@ -1,7 +1,8 @@
 /**
- * The lock-folder compaction lease under contention: many takers at once, a dead holder's lock
- * among them. Two takers that both see the dead lock must not both break it (the second would
- * move away the lock the first just took, and both would compact).
+ * The lock-folder compaction lease under contention. Two takers that both see a dead holder's
+ * lock must not both break it (the second would move away the lock the first just took), and a
+ * waiter that saw the lock gone (released, not dead) must not break the lock a third holder has
+ * just taken: either way two would compact at once.
  */
 import { spawnSync } from 'node:child_process';
 import * as fsp from 'node:fs/promises';
@@ -45,4 +46,32 @@ describe('lock-folder compaction lease', () => {
     expect(runs).toBe(90);
     expect(most, 'takers that held the lease at the same moment').toBe(1);
   }, 60_000);
+
+  it('6 holders × 60 runs: never two inside at once, never taken over', async () => {
+    const walRoot = tempDir('lease-contention');
+    let inside = 0;
+    let most = 0;
+    const failures: unknown[] = [];
+    await Promise.all(
+      Array.from({ length: 6 }, async () => {
+        const lease = fileLease(walRoot, 'test-store');
+        for (let run = 0; run < 60; run++) {
+          await lease
+            .hold(async (guard) => {
+              inside++;
+              most = Math.max(most, inside);
+              await new Promise((r) => setTimeout(r, Math.random() * 3));
+              await guard.assertHeld();
+              inside--;
+            })
+            .catch((error: unknown) => {
+              inside--;
+              failures.push(error);
+            });
+        }
+      }),
+    );
+    expect(failures).toEqual([]);
+    expect(most).toBe(1);
+  }, 120_000);
 });

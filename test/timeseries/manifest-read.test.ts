@@ -11,12 +11,13 @@ function flakyManifest(
 ): { storage: Storage; reads: () => number } {
   let reads = 0;
   const wrapped: Storage = Object.create(storage);
-  wrapped.get = async (key, options) => {
-    if (key !== MANIFEST_KEY) return storage.get(key, options);
+  // The manifest is read with its ETag (for the compare-and-swap of the next publish).
+  wrapped.getWithEtag = async (key, options) => {
+    if (key !== MANIFEST_KEY) return storage.getWithEtag(key, options);
     const fault = faults[reads++];
     if (fault === 'reset') throw new NetworkError('read ECONNRESET', { context: { retryable: true } });
-    const body = await storage.get(key, options);
-    return fault === 'torn' ? body.subarray(0, Math.floor(body.length / 2)) : body;
+    const { body, etag } = await storage.getWithEtag(key, options);
+    return { body: fault === 'torn' ? body.subarray(0, Math.floor(body.length / 2)) : body, etag };
   };
   return { storage: wrapped, reads: () => reads };
 }

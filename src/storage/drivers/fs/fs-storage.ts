@@ -18,7 +18,7 @@ import { type FsContext, fileOf } from './context.ts';
 import { listFs } from './list.ts';
 import { createSidecarStore } from './meta.ts';
 import { putFile } from './put.ts';
-import { fileExists, getFile, openFileStream, statFile } from './read.ts';
+import { fileExists, getFile, getFileWithEtag, openFileStream, statFile } from './read.ts';
 import { deleteFile, moveFile } from './remove.ts';
 
 export interface FsStorageOptions {
@@ -39,6 +39,7 @@ export function createFsStorage(options: FsStorageOptions): Storage {
     url: `file://${root}`,
     capabilities: { atomicCreate: true, localFiles: true },
     get: (key) => getFile(ctx, key),
+    getWithEtag: (key) => getFileWithEtag(ctx, key),
     getStream: (key, opts) => openFileStream(ctx, key, opts),
     put: (key, body, opts) => putFile(ctx, key, body, opts),
     stat: (key) => statFile(ctx, key),
@@ -60,6 +61,8 @@ export function createFsStorage(options: FsStorageOptions): Storage {
 
     move: (fromKey, toKey) => moveFile(ctx, fromKey, toKey),
     localPath: (key) => fileOf(ctx, key),
+    // ifMatch is a check before the rename (put.ts): atomic between the puts of one process only.
+    conditionalWrites: async () => false,
     scope: (prefix) => scopeStorage(storage, prefix),
     async close() {},
   };

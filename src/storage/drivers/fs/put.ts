@@ -10,6 +10,7 @@ import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { makeDirectory, syncDirectory } from '../../../util/fsync-dir.ts';
 import { bodyBytes, bodyChunks, normalizeMetadata } from '../../body.ts';
+import { assertOneCondition, preconditionFailed } from '../../conditions.ts';
 import { contentTypeFor } from '../../content-types.ts';
 import type { PutBody, PutOptions, PutResult } from '../../types.ts';
 import { type FsContext, fileOf } from './context.ts';
@@ -25,6 +26,7 @@ export async function putFile(
   opts: PutOptions = {},
 ): Promise<PutResult> {
   const file = fileOf(ctx, key);
+  assertOneCondition(key, opts);
   const metadata = normalizeMetadata(opts.metadata);
   try {
     // Counted across attempts, as the bytes reach the temp file.
@@ -43,10 +45,53 @@ export async function putFile(
       });
     });
     const sidecar = sidecarFor(key, opts.contentType, metadata, st, size);
-    await publishWithSidecar(ctx, key, tmp, file, sidecar, opts.ifNotExists ?? false);
+    const publishing = () => publishWithSidecar(ctx, key, tmp, file, sidecar, opts.ifNotExists ?? false);
+    if (opts.ifMatch === undefined) await publishing();
+    else await publishIfMatch(file, key, opts.ifMatch, tmp, publishing);
     return { key, size, etag: etagOf(st) };
   } catch (error) {
     throw mapFsError(error, ctx.root, key, 'write');
+  }
+}
+
+/** Conditional puts of this process in flight, by file: each waits for the one before. */
+const conditional = new Map<string, Promise<unknown>>();
+
+/**
+ * Publishes (through `publishing`) only if `file` is still at ETag `expected`. The check and the
+ * rename run alone among this process's conditional puts of the file, so of two racing on one
+ * ETag exactly one wins; another process can still replace the file between them (the disk has no
+ * compare-and-swap rename), so writers in several processes need a lock of their own (the
+ * time-series store's lock folder is one). On failure the temp file is removed, the file untouched.
+ */
+async function publishIfMatch(
+  file: string,
+  key: string,
+  expected: string,
+  tmp: string,
+  publishing: () => Promise<void>,
+): Promise<void> {
+  const before = conditional.get(file) ?? Promise.resolve();
+  const mine = before
+    .catch(() => {})
+    .then(async () => {
+      const st = await fsp.stat(file).catch(async (error: NodeJS.ErrnoException) => {
+        if (error.code === 'ENOENT') return undefined;
+        await unlinkQuietly(tmp);
+        throw error;
+      });
+      const actual = st?.isFile() ? etagOf(st) : null;
+      if (actual !== expected) {
+        await unlinkQuietly(tmp);
+        throw preconditionFailed(file, key, expected, actual);
+      }
+      await publishing();
+    });
+  conditional.set(file, mine);
+  try {
+    await mine;
+  } finally {
+    if (conditional.get(file) === mine) conditional.delete(file);
   }
 }
 

@@ -6,7 +6,7 @@ import * as fsp from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { NotFoundError } from '../../../errors.ts';
 import { contentTypeFor } from '../../content-types.ts';
-import type { GetStreamOptions, ObjectInfo } from '../../types.ts';
+import type { GetStreamOptions, GetWithEtagResult, ObjectInfo } from '../../types.ts';
 import { type FsContext, fileOf } from './context.ts';
 import { mapFsError } from './errors.ts';
 import { etagOf } from './list.ts';
@@ -14,6 +14,24 @@ import { etagOf } from './list.ts';
 export async function getFile(ctx: FsContext, key: string): Promise<Buffer> {
   try {
     return await fsp.readFile(fileOf(ctx, key));
+  } catch (error) {
+    throw mapFsError(error, ctx.root, key, 'read');
+  }
+}
+
+/**
+ * The file and its etag, both from one open handle: a put renames a new file over the path, so
+ * the handle keeps the version it opened and the etag (inode, size, mtime) is that version's.
+ */
+export async function getFileWithEtag(ctx: FsContext, key: string): Promise<GetWithEtagResult> {
+  try {
+    const handle = await fsp.open(fileOf(ctx, key), 'r');
+    try {
+      const st = await handle.stat();
+      return { body: await handle.readFile(), etag: etagOf(st) };
+    } finally {
+      await handle.close();
+    }
   } catch (error) {
     throw mapFsError(error, ctx.root, key, 'read');
   }

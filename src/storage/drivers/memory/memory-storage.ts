@@ -1,6 +1,7 @@
 import { Readable } from 'node:stream';
 import { AlreadyExistsError, NotFoundError } from '../../../errors.ts';
 import { collectBody, md5Hex, normalizeMetadata } from '../../body.ts';
+import { assertOneCondition, preconditionFailed } from '../../conditions.ts';
 import { contentTypeFor } from '../../content-types.ts';
 import { assertValidKey, assertValidPrefix, compareKeys, isListed } from '../../keys.ts';
 import { scopeStorage } from '../../scoped.ts';
@@ -46,6 +47,11 @@ export function createMemoryStorage(options: MemoryStorageOptions = {}): Storage
       return Buffer.from(mustGet(key).data);
     },
 
+    async getWithEtag(key) {
+      const obj = mustGet(key);
+      return { body: Buffer.from(obj.data), etag: obj.etag };
+    },
+
     async getStream(key, opts = {}) {
       const { data } = mustGet(key);
       const slice = opts.range
@@ -56,10 +62,16 @@ export function createMemoryStorage(options: MemoryStorageOptions = {}): Storage
 
     async put(key, body, opts: PutOptions = {}) {
       assertValidKey(key);
+      assertOneCondition(key, opts);
       // The whole body is collected before the swap, so readers never see part of it.
       const data = await collectBody(body);
+      // Checked and swapped with no await between: atomic within the process.
       if (opts.ifNotExists && objects.has(key)) {
         throw new AlreadyExistsError(`Object already exists at ${key}`, { context: { key } });
+      }
+      if (opts.ifMatch !== undefined && objects.get(key)?.etag !== opts.ifMatch) {
+        const where = `memory://${options.name ?? ''}/${key}`;
+        throw preconditionFailed(where, key, opts.ifMatch, objects.get(key)?.etag ?? null);
       }
       const etag = md5Hex(data);
       const obj: MemoryObject = { data, mtime: new Date(), etag, metadata: normalizeMetadata(opts.metadata) };
@@ -134,6 +146,7 @@ export function createMemoryStorage(options: MemoryStorageOptions = {}): Storage
       if (fromKey !== toKey) objects.delete(fromKey);
     },
 
+    conditionalWrites: async () => true,
     scope: (prefix) => scopeStorage(storage, prefix),
     async close() {},
   };

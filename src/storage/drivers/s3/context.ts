@@ -39,6 +39,11 @@ export function fullKey(ctx: S3Context, key: string): string {
   return ctx.base + assertValidKey(key);
 }
 
+/** The object's s3:// URL, for messages; `key` is the storage's key (base not included). */
+export function where(ctx: S3Context, key: string): string {
+  return `s3://${ctx.bucket}/${ctx.base}${key}`;
+}
+
 /** `key` is the full key (base included). */
 export function failS3(ctx: S3Context, error: unknown, key: string, action: string): SluiceError {
   return mapS3Error(error, ctx.bucket, key, action, ctx.endpoint);

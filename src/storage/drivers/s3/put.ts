@@ -1,14 +1,23 @@
 /**
  * The S3 driver's put: one PutObject for a small body in memory; lib-storage's multipart Upload
  * (imported on first use) for large and streamed bodies, its parts aborted when it fails.
+ *
+ * Conditional puts send `If-None-Match: *` (ifNotExists) or `If-Match` (ifMatch) with a single
+ * PutObject, and check first with a HEAD, because not every server honours the headers (s3rver
+ * ignores them): a server that does answers 412 (or 409 during a concurrent conditional write),
+ * which becomes AlreadyExistsError / PreconditionFailedError; one that does not at least refuses
+ * what the HEAD saw. The HEAD of an ifMatch is skipped once the probe (conditional-probe.ts) has
+ * found the server honours them.
  */
 import type { S3Client } from '@aws-sdk/client-s3';
-import { AlreadyExistsError } from '../../../errors.ts';
-import { bodyBytes, bodyStream, normalizeMetadata } from '../../body.ts';
+import { AlreadyExistsError, NotFoundError, ValidationError } from '../../../errors.ts';
+import { bodyBytes, bodyStream, collectBody, normalizeMetadata } from '../../body.ts';
+import { assertOneCondition, preconditionFailed } from '../../conditions.ts';
 import { contentTypeFor } from '../../content-types.ts';
 import type { PutBody, PutOptions, PutResult, Storage } from '../../types.ts';
 import type { SdkModule } from './client.ts';
-import { fullKey, runS3, type S3Context } from './context.ts';
+import { probedConditionalWrites } from './conditional-probe.ts';
+import { fullKey, runS3, type S3Context, where } from './context.ts';
 import { cleanEtag } from './list-pages.ts';
 import { MiB } from './options.ts';
 
@@ -20,40 +29,88 @@ interface PutParams {
   ContentType: string;
 }
 
-/** `self.exists` answers a create-if-absent. */
+/** `self.exists` and `self.stat` answer the checks of a conditional put. */
 export async function putObject(
   ctx: S3Context,
-  self: Pick<Storage, 'exists'>,
+  self: Pick<Storage, 'exists' | 'stat'>,
   key: string,
   body: PutBody,
   opts: PutOptions = {},
 ): Promise<PutResult> {
   const k = fullKey(ctx, key);
+  assertOneCondition(key, opts);
   const metadata = normalizeMetadata(opts.metadata);
   return runS3(ctx, k, 'write', async (sdk, client) => {
     if (opts.ifNotExists) await refuseExisting(ctx, self, key);
+    if (opts.ifMatch !== undefined && probedConditionalWrites(ctx) !== true)
+      await refuseChanged(ctx, self, key, opts.ifMatch);
     const params: PutParams = {
       Bucket: ctx.bucket,
       Key: k,
       Metadata: metadata,
       ContentType: opts.contentType ?? contentTypeFor(k),
     };
-    const bytes = bodyBytes(body);
+    // A conditional write must be one request: lib-storage's multipart upload cannot carry it.
+    const bytes = bodyBytes(body) ?? (opts.ifMatch !== undefined ? await collectBody(body) : undefined);
     if (bytes && bytes.length < ctx.threshold) {
-      const out = await client.send(
-        new sdk.PutObjectCommand({ ...params, Body: bytes }),
-        opts.signal ? { abortSignal: opts.signal } : {},
-      );
+      const out = await client
+        .send(
+          new sdk.PutObjectCommand({ ...params, ...conditionHeaders(opts), Body: bytes }),
+          opts.signal ? { abortSignal: opts.signal } : {},
+        )
+        .catch((error: unknown) => {
+          throw conditionFailure(ctx, key, opts, error) ?? error;
+        });
       opts.onProgress?.(bytes.length);
       return { key, size: bytes.length, etag: cleanEtag(out.ETag) };
     }
+    if (opts.ifMatch !== undefined)
+      throw new ValidationError(
+        `Put of ${where(ctx, key)} with ifMatch: the body (${bytes?.length ?? 0} bytes) must be smaller than multipartThreshold (${ctx.threshold}), a conditional write is one request`,
+        { context: { key: k } },
+      );
     return uploadMultipart(ctx, sdk, client, { params, key, body, bytes }, opts);
   });
 }
 
+/** The request headers of a conditional put. An ETag is sent quoted, as HTTP entity tags are. */
+function conditionHeaders(opts: PutOptions): { IfNoneMatch?: string; IfMatch?: string } {
+  if (opts.ifNotExists) return { IfNoneMatch: '*' };
+  if (opts.ifMatch === undefined) return {};
+  const tag = opts.ifMatch;
+  return { IfMatch: tag.startsWith('"') || tag.startsWith('W/') ? tag : `"${tag}"` };
+}
+
+/**
+ * The sluice error for a refused condition (412 Precondition Failed; 409 ConditionalRequestConflict
+ * while another conditional write of the key is under way), or undefined for any other failure.
+ */
+function conditionFailure(ctx: S3Context, key: string, opts: PutOptions, error: unknown) {
+  const e = error as { name?: string; $metadata?: { httpStatusCode?: number } };
+  const status = e.$metadata?.httpStatusCode;
+  const refused =
+    status === 412 ||
+    e.name === 'PreconditionFailed' ||
+    (status === 409 && e.name === 'ConditionalRequestConflict');
+  const k = fullKey(ctx, key);
+  // If-Match on a key that is gone: AWS S3 answers 404 NoSuchKey.
+  if (opts.ifMatch !== undefined && (status === 404 || e.name === 'NoSuchKey'))
+    return preconditionFailed(where(ctx, key), k, opts.ifMatch, null, error);
+  if (!refused) return undefined;
+  if (opts.ifNotExists)
+    return new AlreadyExistsError(
+      `Object already exists at ${where(ctx, key)} (the server refused If-None-Match: *)`,
+      {
+        cause: error,
+        context: { key: k, status },
+      },
+    );
+  return preconditionFailed(where(ctx, key), k, opts.ifMatch ?? '', undefined, error);
+}
+
 /** Throws AlreadyExistsError when `key` exists. */
 async function refuseExisting(ctx: S3Context, self: Pick<Storage, 'exists'>, key: string): Promise<void> {
-  // S3-compatible servers do not all honour If-None-Match; check first (not atomic).
+  // Not atomic, but it refuses on servers that ignore If-None-Match.
   const exists = await self.exists(key);
   if (exists) {
     const k = fullKey(ctx, key);
@@ -61,6 +118,24 @@ async function refuseExisting(ctx: S3Context, self: Pick<Storage, 'exists'>, key
       context: { key: k },
     });
   }
+}
+
+/** Throws PreconditionFailedError when `key` is gone or at another ETag than `expected`. */
+async function refuseChanged(
+  ctx: S3Context,
+  self: Pick<Storage, 'stat'>,
+  key: string,
+  expected: string,
+): Promise<void> {
+  const actual = await self.stat(key).then(
+    (info) => info.etag,
+    (error: unknown) => {
+      if (error instanceof NotFoundError) return null;
+      throw error;
+    },
+  );
+  if (actual !== cleanEtag(expected))
+    throw preconditionFailed(where(ctx, key), fullKey(ctx, key), expected, actual);
 }
 
 /** A put on its way to a multipart upload. */

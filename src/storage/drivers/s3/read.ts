@@ -3,11 +3,14 @@
  * the whole object, its head (stat), and exists.
  */
 import type { Readable } from 'node:stream';
-import { NotFoundError } from '../../../errors.ts';
+import { NotFoundError, StorageError } from '../../../errors.ts';
 import { normalizeMetadata } from '../../body.ts';
-import type { GetStreamOptions, ObjectInfo, Storage } from '../../types.ts';
-import { failS3, fullKey, runS3, type S3Context } from './context.ts';
+import type { GetStreamOptions, GetWithEtagResult, ObjectInfo, Storage } from '../../types.ts';
+import { failS3, fullKey, runS3, type S3Context, where } from './context.ts';
 import { cleanEtag } from './list-pages.ts';
+
+/** The well-known symbol storage/verified-read.ts reads (RESPONSE_INFO there). */
+const RESPONSE_INFO = Symbol.for('sluice.storage.responseInfo');
 
 export async function openObjectStream(
   ctx: S3Context,
@@ -24,7 +27,7 @@ export async function openObjectStream(
     const body = out.Body as Readable;
     // The response's own length and ETag, for readers that check they got the object they
     // listed (storage/verified-read.ts reads this well-known symbol).
-    Object.defineProperty(body, Symbol.for('sluice.storage.responseInfo'), {
+    Object.defineProperty(body, RESPONSE_INFO, {
       value: { size: out.ContentLength, etag: out.ETag === undefined ? undefined : cleanEtag(out.ETag) },
     });
     return body;
@@ -38,14 +41,29 @@ export async function readObject(
   key: string,
   opts: { signal?: AbortSignal } = {},
 ): Promise<Buffer> {
+  return (await readObjectWithEtag(ctx, self, key, opts)).body;
+}
+
+/** The whole object and the ETag GetObject answered with, so both describe one version. */
+export async function readObjectWithEtag(
+  ctx: S3Context,
+  self: Pick<Storage, 'getStream'>,
+  key: string,
+  opts: { signal?: AbortSignal } = {},
+): Promise<GetWithEtagResult> {
   const stream = await self.getStream(key, opts);
+  const info = (stream as Readable & { [RESPONSE_INFO]?: { etag?: string } })[RESPONSE_INFO];
   const parts: Buffer[] = [];
   try {
     for await (const chunk of stream) parts.push(chunk as Buffer);
   } catch (error) {
     throw failS3(ctx, error, fullKey(ctx, key), 'read');
   }
-  return Buffer.concat(parts);
+  if (!info?.etag)
+    throw new StorageError(`GetObject of ${where(ctx, key)} answered without an ETag`, {
+      context: { key: fullKey(ctx, key) },
+    });
+  return { body: Buffer.concat(parts), etag: info.etag };
 }
 
 export async function statObject(ctx: S3Context, key: string): Promise<ObjectInfo> {

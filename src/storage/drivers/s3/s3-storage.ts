@@ -5,17 +5,19 @@
  *
  * This file holds the driver's table of operations over one explicit context (context.ts); the
  * operations live beside it: reads in read.ts, put in put.ts, list in list.ts, deletes in
- * delete.ts, copy in copy.ts; the SDK and its clients in client.ts.
+ * delete.ts, copy in copy.ts, the conditional-write probe in conditional-probe.ts; the SDK and its
+ * clients in client.ts.
  */
 import { scopeStorage } from '../../scoped.ts';
 import type { Storage } from '../../types.ts';
+import { probeConditionalWrites } from './conditional-probe.ts';
 import { createS3Context } from './context.ts';
 import { copyObject } from './copy.ts';
 import { deleteObject, deleteObjects } from './delete.ts';
 import { listObjects } from './list.ts';
 import type { S3StorageOptions } from './options.ts';
 import { putObject } from './put.ts';
-import { existsByStat, openObjectStream, readObject, statObject } from './read.ts';
+import { existsByStat, openObjectStream, readObject, readObjectWithEtag, statObject } from './read.ts';
 
 export { closeS3Clients } from './client.ts';
 export type { S3StorageOptions } from './options.ts';
@@ -29,6 +31,7 @@ export function createS3Storage(options: S3StorageOptions): Storage {
     url: `s3://${ctx.bucket}/${ctx.base}`,
     capabilities: { atomicCreate: false, localFiles: false },
     get: (key, opts) => readObject(ctx, storage, key, opts),
+    getWithEtag: (key, opts) => readObjectWithEtag(ctx, storage, key, opts),
     getStream: (key, opts) => openObjectStream(ctx, key, opts),
     put: (key, body, opts) => putObject(ctx, storage, key, body, opts),
     stat: (key) => statObject(ctx, key),
@@ -44,6 +47,7 @@ export function createS3Storage(options: S3StorageOptions): Storage {
       await storage.delete(fromKey);
     },
 
+    conditionalWrites: () => probeConditionalWrites(ctx),
     scope: (prefix) => scopeStorage(storage, prefix),
     async close() {},
   };
