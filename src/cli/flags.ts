@@ -39,6 +39,20 @@ export function portFlag(name: string) {
   };
 }
 
+/**
+ * A host name or IP address to bind (`[::1]` as `::1`). An empty value is refused: Node would
+ * read it as every interface, the opposite of what an unset variable should mean.
+ */
+export function hostFlag(name: string) {
+  return (value: string): string => {
+    const host = value.replace(/^\[(.*)\]$/, '$1');
+    if (/^[A-Za-z0-9.-]+$/.test(host) || (host.includes(':') && /^[0-9A-Fa-f:.]+$/.test(host))) return host;
+    throw new UsageError(
+      `${name} must be a host name or IP address such as 127.0.0.1, 0.0.0.0 or ::, got ${JSON.stringify(value)}`,
+    );
+  };
+}
+
 export interface NumberFlagOptions {
   /** Smallest accepted value, itself excluded. */
   above?: number;

@@ -5,7 +5,8 @@
  * when their command runs. This file only wires the groups together.
  */
 import { Command, Option } from 'commander';
-import { LOG_LEVELS } from '../logging/logger.ts';
+import { UsageError } from '../errors.ts';
+import { LOG_FORMATS, LOG_LEVELS, type LogFormat, readLogFormat } from '../logging/logger.ts';
 import { VERSION } from '../version.ts';
 import { registerConfigCommands } from './commands/config.ts';
 import { registerIngestCommands } from './commands/ingest.ts';
@@ -21,7 +22,11 @@ export function buildProgram(): Command {
     .version(VERSION, '-V, --version')
     .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default('warn'))
     .addOption(
-      new Option('--log-format <format>', 'log line format').choices(['json', 'pretty']).default('json'),
+      // No default here: unset, SLUICE_LOG_FORMAT and then the terminal decide (logger.ts).
+      new Option(
+        '--log-format <format>',
+        'log lines: human or json (default: human on a terminal, json when piped; env SLUICE_LOG_FORMAT)',
+      ).argParser(logFormatFlag),
     )
     .showHelpAfterError('(run with --help for usage)')
     // Commander's own usage errors (unknown option, missing argument, bad choice) read like ours:
@@ -38,6 +43,12 @@ export function buildProgram(): Command {
   // Commands run as async actions; exitOverride propagates commander's usage errors as throws.
   for (const cmd of program.commands) applyExitOverride(cmd);
   return program;
+}
+
+function logFormatFlag(value: string): LogFormat {
+  const format = readLogFormat(value);
+  if (format) return format;
+  throw new UsageError(`--log-format must be ${LOG_FORMATS.join(' or ')}, got ${JSON.stringify(value)}`);
 }
 
 function applyExitOverride(cmd: Command): void {

@@ -24,10 +24,15 @@ export async function runCli(argv: string[]): Promise<number> {
   let ran = false;
   program.hook('preAction', (root) => {
     ran = true;
-    const opts = root.opts<{ logLevel: LogLevel; logFormat: LogFormat }>();
+    const opts = root.opts<{ logLevel: LogLevel; logFormat?: LogFormat }>();
+    // A flag given on the command line wins over the environment, which wins over the default.
+    const levelGiven = root.getOptionValueSource('logLevel') === 'cli';
     configureLogging({
-      level: process.env.SLUICE_LOG_LEVEL ? (process.env.SLUICE_LOG_LEVEL as LogLevel) : opts.logLevel,
-      format: opts.logFormat,
+      level:
+        !levelGiven && process.env.SLUICE_LOG_LEVEL
+          ? (process.env.SLUICE_LOG_LEVEL as LogLevel)
+          : opts.logLevel,
+      ...(opts.logFormat ? { format: opts.logFormat } : {}),
     });
   });
   const removeSignalHandlers = installSignalHandlers();

@@ -4,7 +4,9 @@
  * back what is in flight and removes its temp files; `runCli` then prints one line saying what
  * was kept and returns 130/143, and `main` ends the process by that same signal. A command still
  * running after the grace period is ended the same way (its private temp folders removed
- * first); a second signal does it at once.
+ * first); a second signal does it at once, and so does the first when the command has declared
+ * no stop of its own (neither `commandSignal()` nor `describeInterruption()`; `storage cat` of a
+ * FIFO, `ls`): it has nothing to unwind, so a grace would only make Ctrl-C feel slow.
  *
  * Why die by the signal rather than `process.exit(130)`: at exit libuv joins its thread pool,
  * so a DuckDB scan that cannot be interrupted (a full-file CSV sniff) would hold the exit for
@@ -24,6 +26,8 @@ export const DEFAULT_STOP_GRACE_MS = 1300;
 interface Stop {
   controller: AbortController;
   received: StopSignal | undefined;
+  /** Whether the command took `commandSignal()` or described its stop: it has one to run. */
+  taken: boolean;
   describe: (() => string) | undefined;
   timer: NodeJS.Timeout | undefined;
 }
@@ -39,6 +43,7 @@ export function installSignalHandlers(options: { graceMs?: number } = {}): () =>
   const stop: Stop = {
     controller: new AbortController(),
     received: undefined,
+    taken: false,
     describe: undefined,
     timer: undefined,
   };
@@ -46,6 +51,7 @@ export function installSignalHandlers(options: { graceMs?: number } = {}): () =>
   const onSignal = (signal: StopSignal) => {
     if (stop.received) return exitNow(stop);
     stop.received = signal;
+    if (!stop.taken) return exitNow(stop);
     stop.controller.abort(new DOMException(`interrupted by ${signal}`, 'AbortError'));
     stop.timer = setTimeout(() => exitNow(stop), graceMs);
   };
@@ -63,7 +69,9 @@ export function installSignalHandlers(options: { graceMs?: number } = {}): () =>
 
 /** Aborts on the first SIGINT/SIGTERM; pass it to every long operation of a command. */
 export function commandSignal(): AbortSignal {
-  return current?.controller.signal ?? new AbortController().signal;
+  if (!current) return new AbortController().signal;
+  current.taken = true;
+  return current.controller.signal;
 }
 
 /**
@@ -71,7 +79,9 @@ export function commandSignal(): AbortSignal {
  * `1,200 jobs done, current job returned to the queue`. Called when that line is printed.
  */
 export function describeInterruption(describe: () => string): void {
-  if (current) current.describe = describe;
+  if (!current) return;
+  current.describe = describe;
+  current.taken = true;
 }
 
 /** The signal that stopped the command, if one did. */

@@ -1,17 +1,24 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
-import { ValidationError } from '../errors.ts';
+import { ConfigurationError, ValidationError } from '../errors.ts';
+
+/** Loopback: metrics say how busy a host is and what it reads; other hosts see them only when asked. */
+export const DEFAULT_METRICS_HOST = '127.0.0.1';
 
 export interface MetricsServerOptions {
   /** TCP port; 0 picks a free one (see `port` on the result). */
   port: number;
-  /** @default '0.0.0.0' */
+  /** Address to bind; `0.0.0.0` or `::` for every interface. @default '127.0.0.1' */
   host?: string;
 }
 
 export interface MetricsServer {
+  /** The address really bound (what `host` resolved to). */
+  readonly host: string;
+  /** The port really bound (the free one chosen when asked for 0). */
   readonly port: number;
+  /** `http://<host>:<port>/metrics` of the bound address. */
   readonly url: string;
   close(): Promise<void>;
 }
@@ -47,17 +54,16 @@ export async function startMetricsServer(
     res.writeHead(404, { 'content-type': 'text/plain' });
     res.end('not found; try /metrics\n');
   });
-  const host = options.host ?? '0.0.0.0';
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, host, () => resolve());
-  });
+  const host = options.host ?? DEFAULT_METRICS_HOST;
+  await listen(server, host, options.port);
   server.unref();
-  const port = (server.address() as AddressInfo).port;
+  const bound = server.address() as AddressInfo;
+  const shownHost = bound.family === 'IPv6' ? `[${bound.address}]` : bound.address;
   let closing: Promise<void> | undefined;
   return {
-    port,
-    url: `http://127.0.0.1:${port}/metrics`,
+    host: bound.address,
+    port: bound.port,
+    url: `http://${shownHost}:${bound.port}/metrics`,
     close() {
       closing ??= new Promise<void>((resolve) => {
         server.closeAllConnections();
@@ -66,4 +72,26 @@ export async function startMetricsServer(
       return closing;
     },
   };
+}
+
+/** Binds, or says which address and port could not be had and what to change. */
+async function listen(server: Server, host: string, port: number): Promise<void> {
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, host, () => resolve());
+    });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? 'error';
+    const why =
+      code === 'EADDRINUSE'
+        ? 'the port is in use; pick another, or 0 for any free one'
+        : code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND' || code === 'EAI_AGAIN'
+          ? 'that address is not one of this host; check the host'
+          : (error as Error).message;
+    throw new ConfigurationError(`Cannot serve metrics on ${host}:${port} (${code}): ${why}`, {
+      context: { host, port },
+      cause: error,
+    });
+  }
 }

@@ -1,9 +1,10 @@
 /**
- * Flags shared by the queue commands: the queue URL and the Redis connect timeout. Light (no
+ * Flags shared by the queue commands: the queue URL, the Redis connect timeout and the metrics
+ * server's address. Light (no
  * backend), so commands/queue.ts imports it with the command tree for the help and defaults.
  */
 import { UsageError } from '../../errors.ts';
-import { durationFlag } from '../flags.ts';
+import { durationFlag, hostFlag } from '../flags.ts';
 
 /** `--connect-timeout`: how long a backend (Redis) gets to answer before E060. */
 export const CONNECT_TIMEOUT_HELP = 'give up on an unreachable Redis after this (E060)';
@@ -20,4 +21,15 @@ export function queueUrl(flag: string | undefined): string {
       'No queue: pass --queue sqlite:./sluice-queue.db|redis://host:6379/0 or set SLUICE_QUEUE_URL',
     );
   return url;
+}
+
+/** `--metrics-host` of poll and worker. */
+export const METRICS_HOST_HELP =
+  'address /metrics binds: 127.0.0.1 unless given (0.0.0.0 or :: for every interface; env SLUICE_METRICS_HOST)';
+
+/** The flag, else SLUICE_METRICS_HOST, else undefined: the metrics server's loopback default. */
+export function metricsHost(flag: string | undefined): string | undefined {
+  if (flag !== undefined) return flag;
+  const env = process.env.SLUICE_METRICS_HOST;
+  return env ? hostFlag('SLUICE_METRICS_HOST')(env) : undefined;
 }

@@ -10,7 +10,7 @@ import { assertLocalRootExists } from '../../storage/local-root.ts';
 import { openStorage, parseStorageUrl } from '../../storage/open.ts';
 import { printJson } from '../output.ts';
 import { commandSignal, describeInterruption } from '../signals.ts';
-import { connectTimeoutMs } from './queue-flags.ts';
+import { connectTimeoutMs, metricsHost } from './queue-flags.ts';
 import {
   checkRedisReachable,
   POLL_STOP_GRACE_MS,
@@ -32,6 +32,7 @@ export interface PollFlags {
   minAge?: number;
   concurrency?: number;
   metricsPort?: number;
+  metricsHost?: string;
   jobName?: string;
   jsonArray?: string;
   maxBacklog?: number;
@@ -53,6 +54,7 @@ export async function poll(flags: PollFlags): Promise<void> {
     retryDelay,
     readIdleTimeout,
     connectTimeout,
+    metricsHost: metricsHostFlag,
     ...typed
   } = flags;
   const connectMs = connectTimeoutMs(connectTimeout);
@@ -106,7 +108,11 @@ export async function poll(flags: PollFlags): Promise<void> {
       0,
     );
     if (cfg.metricsPort !== undefined) {
-      server = await startMetricsServer(metrics.registry, { port: cfg.metricsPort });
+      const host = metricsHost(metricsHostFlag);
+      server = await startMetricsServer(metrics.registry, {
+        port: cfg.metricsPort,
+        ...(host === undefined ? {} : { host }),
+      });
       process.stderr.write(`metrics on ${server.url}\n`);
     }
     // Stopped: objects in flight get a second to finish, then their leases are given back.

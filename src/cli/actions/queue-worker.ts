@@ -8,7 +8,7 @@ import { openQueue } from '../../queue/open.ts';
 import { runWorker } from '../../queue/worker.ts';
 import { printJson } from '../output.ts';
 import { commandSignal, describeInterruption } from '../signals.ts';
-import { connectTimeoutMs, queueUrl } from './queue-flags.ts';
+import { connectTimeoutMs, metricsHost, queueUrl } from './queue-flags.ts';
 import { trackJobs, untilStopped, WORKER_STOP_GRACE_MS } from './queue-stop.ts';
 
 export interface WorkerOptions {
@@ -23,6 +23,7 @@ export interface WorkerOptions {
   drain?: boolean;
   lease: number;
   metricsPort?: number;
+  metricsHost?: string;
   connectTimeout: string;
 }
 
@@ -67,7 +68,11 @@ export async function worker(opts: WorkerOptions): Promise<void> {
   describeInterruption(() => jobs.stopLine(queue, leaseMs));
   try {
     if (opts.metricsPort !== undefined) {
-      server = await startMetricsServer(metrics.registry, { port: opts.metricsPort });
+      const host = metricsHost(opts.metricsHost);
+      server = await startMetricsServer(metrics.registry, {
+        port: opts.metricsPort,
+        ...(host === undefined ? {} : { host }),
+      });
       process.stderr.write(`metrics on ${server.url}\n`);
     }
     const summary = await untilStopped(

@@ -9,11 +9,12 @@ import {
   CONNECT_TIMEOUT_HELP,
   connectTimeoutMs,
   DEFAULT_CONNECT_TIMEOUT,
+  METRICS_HOST_HELP,
   queueUrl,
 } from '../actions/queue-flags.ts';
 import type { PollFlags } from '../actions/queue-poll.ts';
 import type { WorkerOptions } from '../actions/queue-worker.ts';
-import { durationFlag, intFlag, portFlag, sizeFlag } from '../flags.ts';
+import { durationFlag, hostFlag, intFlag, portFlag, sizeFlag } from '../flags.ts';
 import { lazy } from '../lazy.ts';
 import { printJson, printTable } from '../output.ts';
 
@@ -49,6 +50,7 @@ export function registerQueueCommands(program: Command): void {
       intFlag('--concurrency', { min: 1 }),
     )
     .option('--metrics-port <port>', 'serve Prometheus /metrics on this port', portFlag('--metrics-port'))
+    .option('--metrics-host <host>', METRICS_HOST_HELP, hostFlag('--metrics-host'))
     .option('--job-name <name>', 'job name (default ingest_and_score_signal)')
     .option('--json-array <mode>', 'JSON arrays: document (one job) or records (one per element)')
     .option(
@@ -110,6 +112,7 @@ export function registerQueueCommands(program: Command): void {
         .default(30_000, '30s'),
     )
     .option('--metrics-port <port>', 'serve Prometheus /metrics on this port', portFlag('--metrics-port'))
+    .option('--metrics-host <host>', METRICS_HOST_HELP, hostFlag('--metrics-host'))
     .option('--connect-timeout <duration>', CONNECT_TIMEOUT_HELP, DEFAULT_CONNECT_TIMEOUT)
     .action(async (opts: WorkerOptions) => (await working()).worker(opts));
 
