@@ -54,7 +54,7 @@ export function parseTimestamp(input: TimestampInput): number | undefined {
   } else if (input instanceof Date) {
     micros = input.getTime() * 1000;
   } else if (typeof input === 'string') {
-    const parsed = parseIso(input.trim());
+    const parsed = parseIsoUtcFast(input) ?? parseIso(input.trim());
     if (parsed === undefined) return undefined;
     micros = parsed;
   } else {
@@ -62,6 +62,62 @@ export function parseTimestamp(input: TimestampInput): number | undefined {
   }
   if (!Number.isFinite(micros) || Math.abs(micros) > MAX_MICROS) return undefined;
   return micros;
+}
+
+const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+/** The digit at `i` (0–9), or -1 when it is not one. */
+function digitAt(text: string, i: number): number {
+  const d = text.charCodeAt(i) - 48;
+  return d >= 0 && d <= 9 ? d : -1;
+}
+
+/** The two-digit number at `i`, or -1. */
+function twoDigits(text: string, i: number): number {
+  const a = digitAt(text, i);
+  const b = digitAt(text, i + 1);
+  return a < 0 || b < 0 ? -1 : a * 10 + b;
+}
+
+/**
+ * The usual form, `YYYY-MM-DDTHH:MM:SS[.fraction]Z`, read without a regular expression (timestamps
+ * of parsed points are mostly this; the regex path cost 0.9 s per million). Undefined for anything
+ * else — other forms, years before 100, a leap second — which parseIso then decides, so both give
+ * the same answer for every input.
+ */
+function parseIsoUtcFast(text: string): number | undefined {
+  const n = text.length;
+  const last = text.charCodeAt(n - 1);
+  if (n < 20 || (last !== 90 && last !== 122)) return undefined; // Z, z
+  const sep = text.charCodeAt(10);
+  if (text.charCodeAt(4) !== 45 || text.charCodeAt(7) !== 45 || (sep !== 84 && sep !== 32)) return undefined;
+  if (text.charCodeAt(13) !== 58 || text.charCodeAt(16) !== 58) return undefined;
+  const hi = twoDigits(text, 0);
+  const lo = twoDigits(text, 2);
+  const month = twoDigits(text, 5);
+  const day = twoDigits(text, 8);
+  const h = twoDigits(text, 11);
+  const mi = twoDigits(text, 14);
+  const sec = twoDigits(text, 17);
+  if (hi < 1 || lo < 0 || month < 1 || month > 12 || day < 1 || h < 0 || h > 23 || mi < 0 || mi > 59)
+    return undefined;
+  if (sec < 0 || sec > 59) return undefined;
+  const year = hi * 100 + lo;
+  const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
+  if (day > (month === 2 && leap ? 29 : (DAYS_IN_MONTH[month - 1] as number))) return undefined;
+  let frac = 0;
+  if (n > 20) {
+    const dot = text.charCodeAt(19);
+    const digits = n - 21;
+    if ((dot !== 46 && dot !== 44) || digits < 1 || digits > 9) return undefined;
+    for (let i = 0; i < digits; i++) {
+      const d = digitAt(text, 20 + i);
+      if (d < 0) return undefined;
+      if (i < 6) frac = frac * 10 + d;
+    }
+    for (let i = digits; i < 6; i++) frac *= 10;
+  }
+  return Date.UTC(year, month - 1, day, h, mi, sec) * 1000 + frac;
 }
 
 function parseIso(text: string): number | undefined {
