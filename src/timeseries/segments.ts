@@ -9,6 +9,7 @@ import * as fsp from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { DuckDBResult } from '@duckdb/node-api';
+import { appendColumns } from '../engine/append-columns.ts';
 import { type Engine, quoteLiteral } from '../engine/duckdb.ts';
 import { AlreadyExistsError, PreconditionFailedError } from '../errors.ts';
 import type { PutOptions, Storage } from '../storage/types.ts';
@@ -128,6 +129,34 @@ function intern(s: string | null | undefined, seen: Map<string, string>): string
   if (one !== undefined) return one;
   if (seen.size < 65_536) seen.set(s, s);
   return s;
+}
+
+/**
+ * Each row's metadata as an index (1-based; 0 = none) into the distinct JSON texts of `cols`,
+ * which are few: query results and buffers share one string object per distinct text.
+ */
+function metadataIds(cols: Columns): { ids: Uint32Array; texts: string[] } {
+  const ids = new Uint32Array(cols.length);
+  const texts: string[] = [];
+  const index = new Map<string, number>();
+  let last: string | undefined;
+  let lastId = 0;
+  for (let i = 0; i < cols.length; i++) {
+    const m = cols.metas[i];
+    if (m === undefined) continue;
+    if (m !== last) {
+      let id = index.get(m);
+      if (id === undefined) {
+        texts.push(m);
+        id = texts.length;
+        index.set(m, id);
+      }
+      last = m;
+      lastId = id;
+    }
+    ids[i] = lastId;
+  }
+  return { ids, texts };
 }
 
 export class SegmentFiles {
@@ -275,32 +304,33 @@ export class SegmentFiles {
     const file = path.join(await this.tmpDir(), `write-${id}.parquet`);
     try {
       await this.engine.withConnection(async (conn) => {
+        // Metadata as an index into the segment's distinct JSON texts (mostly a handful), so one
+        // string per distinct value crosses to DuckDB, not one per row; many distinct texts go
+        // row by row (a lookup list in the SQL would be as long as the data).
+        const { ids, texts } = metadataIds(cols);
+        const byIndex = texts.length <= 256;
         await conn.run(
-          `CREATE TABLE ${table} (micros DOUBLE, type UTINYINT, value DOUBLE, str VARCHAR, meta VARCHAR)`,
+          `CREATE TABLE ${table} (micros DOUBLE, type UTINYINT, value DOUBLE, str VARCHAR, meta ${byIndex ? 'UINTEGER' : 'VARCHAR'})`,
         );
         try {
-          const app = await conn.createAppender(table);
-          for (let i = 0; i < cols.length; i++) {
-            // The appender is synchronous: yield now and then so appends and queries keep flowing.
-            if (i % 50_000 === 49_999) await new Promise((r) => setImmediate(r));
-            const t = cols.type[i] as number;
-            app.appendDouble(cols.micros[i] as number);
-            app.appendUTinyInt(t);
-            if (t === 1 || t === 3) app.appendDouble(cols.num[i] as number);
-            else app.appendNull();
-            const s = t === T_STRING ? cols.strs[i] : undefined;
-            if (s === undefined) app.appendNull();
-            else app.appendVarchar(s);
-            const m = cols.metas[i];
-            if (m === undefined) app.appendNull();
-            else app.appendVarchar(m);
-            app.endRow();
-          }
-          app.closeSync();
-          // cols are already sorted and resolved; DuckDB keeps insertion order, so no ORDER BY.
+          await appendColumns(conn, table, cols.length, [
+            { type: 'DOUBLE', values: cols.micros },
+            { type: 'UTINYINT', values: cols.type },
+            {
+              type: 'DOUBLE',
+              values: cols.num,
+              isNull: (i) => cols.type[i] !== T_NUMBER && cols.type[i] !== T_BOOL,
+            },
+            { type: 'VARCHAR', values: cols.strs.map((s, i) => (cols.type[i] === T_STRING ? s : undefined)) },
+            byIndex ? { type: 'UINTEGER', values: ids } : { type: 'VARCHAR', values: cols.metas },
+          ]);
+          // cols are already sorted and resolved; DuckDB keeps insertion order through a scan and
+          // a projection (a list lookup, not a join), so no ORDER BY.
+          const list = `[${texts.map(quoteLiteral).join(', ')}]::VARCHAR[]`;
+          const meta = byIndex ? `(${list})[meta]` : 'meta';
           await conn.run(
             `COPY (SELECT ${quoteLiteral(variable)} AS variable, make_timestamp(micros::BIGINT) AS ts,
-                          type, value, str, meta
+                          type, value, str, ${meta} AS meta
                    FROM ${table})
              TO ${quoteLiteral(file)} (FORMAT parquet, COMPRESSION zstd, PARQUET_VERSION V2, ROW_GROUP_SIZE 1000000${hasSignedZeros(cols) ? ', DICTIONARY_SIZE_LIMIT 0' : ''})`,
           );

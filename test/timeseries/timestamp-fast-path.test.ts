@@ -14,7 +14,7 @@ function forms(): string[] {
   for (const y of [1, 99, 100, 1970, 2000, 2023, 2024, 2100, 9999])
     for (const mo of [0, 1, 2, 12, 13])
       for (const d of [0, 1, 28, 29, 30, 31, 32])
-        for (const [h, mi, s] of [
+        for (const [h = 0, mi = 0, s = 0] of [
           [0, 0, 0],
           [23, 59, 59],
           [24, 0, 0],
