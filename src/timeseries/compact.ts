@@ -57,6 +57,34 @@ async function deleteReplaced(store: CompactionState, keys: string[]): Promise<v
 }
 
 /**
+ * Segments of one window a compaction leaves as they are while it adds a segment of newer points
+ * beside them; past this many it merges them all into one, so a read of a window opens few files
+ * (and a window's points are rewritten about log8 of its compactions times, not at every one).
+ */
+const SEGMENTS_PER_WINDOW = 8;
+
+/**
+ * The segments of `variable` in window `w` (width `P` µs) that the new points `chunk` must be
+ * merged with: those whose time range meets the chunk's (ties and order need resolving there).
+ * Points later than every segment — the usual case — are written beside them, rewriting nothing,
+ * until the window holds too many segments.
+ */
+function segmentsToMerge(
+  segments: readonly SegmentEntry[],
+  variable: string,
+  w: number,
+  P: number,
+  chunk: Columns,
+): SegmentEntry[] {
+  const inWindow = segments.filter((s) => s.variable === variable && s.maxMicros >= w && s.minMicros < w + P);
+  const lo = chunk.micros[0] as number;
+  const hi = chunk.micros[chunk.length - 1] as number;
+  const meeting = inWindow.filter((s) => s.maxMicros >= lo && s.minMicros <= hi);
+  const merged = inWindow.length - meeting.length + 1 > SEGMENTS_PER_WINDOW ? inWindow : meeting;
+  return merged.sort((a, b) => a.minMicros - b.minMicros);
+}
+
+/**
  * Windows written at once: DuckDB encodes one segment while another's file is fsynced or
  * uploaded, which a run of one window at a time spent waiting (a third of a compaction).
  */
@@ -114,10 +142,7 @@ export async function compactBuffers(
         const chunk = sliceColumns(cols, w, w + P);
         i += chunk.length;
         windows.push(async () => {
-          // Segments of this variable overlapping the window (one, unless the window size changed).
-          const overlapping = old.segments
-            .filter((s) => s.variable === variable && s.maxMicros >= w && s.minMicros < w + P)
-            .sort((a, b) => a.minMicros - b.minMicros);
+          const overlapping = segmentsToMerge(old.segments, variable, w, P, chunk);
           const parts: Columns[] = [];
           for (const s of overlapping) parts.push(await store.segments.read(s));
           let merged = mergeColumns([...parts, chunk], keep);

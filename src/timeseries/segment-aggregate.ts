@@ -1,6 +1,6 @@
 /**
- * A segment's buckets computed by DuckDB over the file itself, so a window that only one segment
- * holds reaches JS as its buckets, not its rows. Decoding rows cost a reader memory far beyond
+ * A window's buckets computed by DuckDB over its segment files, so a window that only segments
+ * hold reaches JS as its buckets, not its rows. Decoding rows cost a reader memory far beyond
  * its result: each 2,048-row chunk handed to JS holds native memory until the garbage collector
  * gets to its wrapper, which V8 does not know is large (a 1-minute average over 2M points peaked
  * at 180 MB where the open store alone takes 127).
@@ -46,17 +46,18 @@ function accumulator(fn: AggregateFn): string {
   }
 }
 
-/** `first(x ORDER BY row)` (or last) over non-null values, for the type, number and string columns. */
+/** `first(x ORDER BY ts, row)` (or last) over non-null values, for the type, number and string columns. */
 function picks(fn: AggregateFn): string {
   if (fn !== 'first' && fn !== 'last') return 'NULL::UTINYINT, NULL::DOUBLE, NULL::VARCHAR';
   return ['type', 'value', 'str']
-    .map((c) => `${fn}(${c} ORDER BY file_row_number) FILTER (WHERE ${NON_NULL})`)
+    // Segments of a window never overlap in time, so (ts, row in file) is the points' order.
+    .map((c) => `${fn}(${c} ORDER BY ts, file_row_number) FILTER (WHERE ${NON_NULL})`)
     .join(', ');
 }
 
-/** The query of one segment file's buckets in [lo, hi) µs, ordered by bucket. */
+/** The query of the buckets in [lo, hi) µs of a window's segment files, ordered by bucket. */
 export function segmentBucketsSql(
-  file: string,
+  files: readonly string[],
   lo: number,
   hi: number,
   everyMicros: number,
@@ -67,7 +68,7 @@ export function segmentBucketsSql(
   // Buckets in double arithmetic, as Math.floor(t / every) * every computes them in JS.
   return `
     SELECT ${bucket} AS b, (count(*) FILTER (WHERE ${counted}))::DOUBLE AS n, ${accumulator(fn)} AS acc, ${picks(fn)}
-    FROM read_parquet(${quoteLiteral(file)}, file_row_number = true)
+    FROM read_parquet([${files.map(quoteLiteral).join(', ')}], file_row_number = true)
     WHERE ts >= make_timestamp(${Math.trunc(lo)}::BIGINT) AND ts < make_timestamp(${Math.trunc(hi)}::BIGINT)
     GROUP BY b ORDER BY b`;
 }

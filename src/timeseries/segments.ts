@@ -1,6 +1,7 @@
 /**
- * Parquet segments and the manifest that publishes them. One segment per (variable, time window);
- * compacting late points into a window rewrites that window's segment, so segments never overlap
+ * Parquet segments and the manifest that publishes them. A (variable, time window) holds a few
+ * segments that never overlap in time: newer points are written beside the window's segments,
+ * late points are merged into the ones they fall among (compact.ts), so segments never overlap
  * and a query of one window reads one file. The manifest is written last and atomically: readers
  * see the old set of segments or the new one, never a mix.
  */
@@ -261,20 +262,27 @@ export class SegmentFiles {
     return this.cache.has(key);
   }
 
-  /** The segment's buckets in [lo, hi) µs, computed by DuckDB on the file (segment-aggregate.ts). */
+  /** The buckets in [lo, hi) µs of a window's segments, computed by DuckDB on the files (segment-aggregate.ts). */
   async buckets(
-    entry: SegmentEntry,
+    entries: readonly SegmentEntry[],
     lo: number,
     hi: number,
     everyMicros: number,
     fn: AggregateFn,
   ): Promise<BucketPartial[]> {
-    const { file, cleanup } = await this.localFile(entry.key);
+    const staged: { file: string; cleanup: () => Promise<void> }[] = [];
     try {
-      const sql = segmentBucketsSql(file, lo, hi, everyMicros, fn);
+      for (const e of entries) staged.push(await this.localFile(e.key));
+      const sql = segmentBucketsSql(
+        staged.map((s) => s.file),
+        lo,
+        hi,
+        everyMicros,
+        fn,
+      );
       return await this.engine.withConnection((conn) => readSegmentBuckets(conn, sql));
     } finally {
-      await cleanup();
+      for (const s of staged) await s.cleanup();
     }
   }
 

@@ -145,9 +145,9 @@ export class SeriesReader {
   }
 
   /**
-   * The buckets of a window that one segment alone holds, computed by DuckDB on the file
-   * (segment-aggregate.ts); undefined when the window has buffered points, several segments, or a
-   * segment already decoded in memory (cheaper to aggregate in JS).
+   * The buckets of a window that segments alone hold, computed by DuckDB on the files
+   * (segment-aggregate.ts); undefined when the window has buffered points or a segment already
+   * decoded in memory (cheaper to aggregate in JS).
    */
   private async segmentBuckets(
     variable: string,
@@ -158,10 +158,9 @@ export class SeriesReader {
     if (w.buffered.length > 0) return undefined;
     for (let attempt = 0; ; attempt++) {
       const segs = this.segmentsOf(variable).filter((s) => s.maxMicros >= w.lo && s.minMicros < w.hi);
-      const seg = segs[0];
-      if (segs.length !== 1 || !seg || this.state.segments.isDecoded(seg.key)) return undefined;
+      if (segs.length === 0 || segs.some((s) => this.state.segments.isDecoded(s.key))) return undefined;
       try {
-        return await this.state.segments.buckets(seg, w.lo, w.hi, everyMicros, fn);
+        return await this.state.segments.buckets(segs, w.lo, w.hi, everyMicros, fn);
       } catch (error) {
         if (!this.state.options.readOnly || attempt >= 4) throw error;
         await this.refresh();
