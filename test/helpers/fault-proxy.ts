@@ -24,6 +24,11 @@ export interface FaultRates {
   stall?: number;
   /** @default 2000 */
   stallMs?: number;
+  /**
+   * Share of GetObject responses sent whole but without their ETag header, as s3rver answers a
+   * read that races a write of the object. @default 0
+   */
+  noEtag?: number;
   /** Share of object uploads (PutObject, UploadPart) cut by a socket reset after half the request body. @default 0 */
   putReset?: number;
   /** Faults injected in all (of every kind) before the proxy forwards everything untouched. @default unlimited */
@@ -39,6 +44,7 @@ export interface FaultCounters {
   shorts: number;
   slowDowns: number;
   stalls: number;
+  noEtags: number;
   /** Object uploads seen (PutObject and UploadPart requests). */
   puts: number;
   putResets: number;
@@ -113,6 +119,7 @@ export async function startFaultProxy(target: string, seed = Date.now() >>> 0): 
     shorts: 0,
     slowDowns: 0,
     stalls: 0,
+    noEtags: 0,
     puts: 0,
     putResets: 0,
   };
@@ -154,7 +161,9 @@ export async function startFaultProxy(target: string, seed = Date.now() >>> 0): 
           ? 'short'
           : roll(rates.stall)
             ? 'stall'
-            : undefined
+            : roll(rates.noEtag)
+              ? 'noEtag'
+              : undefined
       : undefined;
     const forward = http.request(
       {
@@ -181,6 +190,11 @@ export async function startFaultProxy(target: string, seed = Date.now() >>> 0): 
             res.writeHead(status, up.headers);
             // The head and half the bytes reach the client; then the connection breaks.
             res.write(body.subarray(0, half), () => res.socket?.destroy());
+          } else if (fault === 'noEtag') {
+            counters.noEtags++;
+            const { etag: _, ...headers } = up.headers;
+            res.writeHead(status, headers);
+            res.end(body);
           } else if (fault === 'short') {
             counters.shorts++;
             const { 'content-length': _, ...headers } = up.headers;

@@ -1,8 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { NetworkError } from '../../src/errors.ts';
-import { createMemoryStorage } from '../../src/storage/index.ts';
+import { createMemoryStorage, openStorage } from '../../src/storage/index.ts';
 import type { Storage } from '../../src/storage/types.ts';
 import { emptyManifest, MANIFEST_KEY, readManifest } from '../../src/timeseries/manifest.ts';
+import { startFaultProxy } from '../helpers/fault-proxy.ts';
+import { freshBucket, s3Endpoint, TEST_CREDENTIALS } from '../helpers/s3.ts';
 
 /** A storage whose first `faults` reads of the manifest come back torn or broken. */
 function flakyManifest(
@@ -41,5 +43,28 @@ describe('reading the manifest beside a writer', () => {
       message: expect.stringContaining(`${MANIFEST_KEY} is unreadable`),
     });
     expect(flaky.reads()).toBe(5);
+  });
+
+  it('on S3, a GetObject answered without its ETag (a read racing a write on s3rver) is read again', async () => {
+    const b = await freshBucket('manifest-no-etag');
+    const proxy = await startFaultProxy(s3Endpoint());
+    const storage = openStorage(`s3://${b.bucket}/w`, {
+      s3: {
+        endpoint: proxy.endpoint,
+        region: 'us-east-1',
+        forcePathStyle: true,
+        credentials: TEST_CREDENTIALS,
+      },
+    });
+    try {
+      const manifest = { ...emptyManifest(), compactedSeq: 11 };
+      await storage.put(MANIFEST_KEY, JSON.stringify(manifest));
+      proxy.setRates({ noEtag: 1, maxFaults: 2 });
+      expect(await readManifest(storage)).toEqual(manifest);
+      expect(proxy.counters.noEtags, 'the fault was injected twice, then the whole answer read').toBe(2);
+    } finally {
+      await storage.close();
+      await proxy.close();
+    }
   });
 });

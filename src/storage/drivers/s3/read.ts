@@ -59,9 +59,11 @@ export async function readObjectWithEtag(
   } catch (error) {
     throw failS3(ctx, error, fullKey(ctx, key), 'read');
   }
+  // S3 always sends one; a server that writes objects in place (s3rver) can answer a read that
+  // races a write without it. Transient: read again.
   if (!info?.etag)
     throw new StorageError(`GetObject of ${where(ctx, key)} answered without an ETag`, {
-      context: { key: fullKey(ctx, key) },
+      context: { key: fullKey(ctx, key), retryable: true },
     });
   return { body: Buffer.concat(parts), etag: info.etag };
 }
