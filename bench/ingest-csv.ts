@@ -1,13 +1,17 @@
-// CSV → Parquet (zstd) benchmark, one run: sluice's DataIngester.ingestCsv (explicit schema, header
-// check, strict typed read, sha256, atomic publish to a local lake, load record) versus a raw DuckDB
-// `COPY (SELECT * FROM read_csv(…)) TO … (FORMAT parquet, COMPRESSION zstd)` of the same file.
-// Usage: node bench/ingest-csv.ts [--quick]   (default ≈ 300 MB of CSV; --quick ≈ 60 MB)
+// CSV → Parquet (zstd) benchmark, in one run: sluice's DataIngester.ingestCsv (explicit schema,
+// header check, strict typed read, sha256, atomic publish to a local lake, load record) versus a raw
+// DuckDB `COPY (SELECT * FROM read_csv(…)) TO … (FORMAT parquet, COMPRESSION zstd)` of the same file.
+// Statistic: medians of N alternating rounds (default 5; `--rounds N` or BENCH_ROUNDS) and the
+// median of the per-round ratios.
+// Usage: node bench/ingest-csv.ts [--quick] [--rounds N]   (default ≈ 400 MB of CSV, 7.5 M rows;
+// --quick ≈ 80 MB, 1.5 M rows; the bench prints the size)
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Config } from '../src/config/config.ts';
 import { Engine, quoteLiteral } from '../src/engine/duckdb.ts';
 import { DataIngester } from '../src/pipeline/ingester.ts';
+import { benchRounds, median, medianRatio } from './peers.ts';
 
 const quick = process.argv.includes('--quick') || process.env.BENCH_QUICK === '1';
 const ROWS = quick ? 1_500_000 : 7_500_000;
@@ -40,7 +44,7 @@ try {
   };
   // Alternating rounds (raw, sluice, raw, sluice, …): the machine is shared, so the medians of
   // the rounds and the median of the per-round ratios are reported, never the best run.
-  const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
+  const ROUNDS = benchRounds(5);
   const raws: number[] = [];
   const sluices: number[] = [];
   let parquetBytes = 0;
@@ -58,11 +62,6 @@ try {
     if (r.rows !== ROWS) throw new Error(`sluice ingested ${r.rows} rows, expected ${ROWS}`);
     parquetBytes = r.bytes;
   }
-  const median = (xs: number[]) => {
-    const s = [...xs].sort((a, b) => a - b);
-    const m = Math.floor(s.length / 2);
-    return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
-  };
   const raw = median(raws);
   const sluice = median(sluices);
   await ingester.close();
@@ -71,7 +70,7 @@ try {
     `sluice ingestCsv     median ${sluice.toFixed(2)} s  ${(mb / sluice).toFixed(0)} MB/s  (${(parquetBytes / 1e6).toFixed(1)} MB Parquet)`,
   );
   const ratios = raws.map((r, i) => r / (sluices[i] as number));
-  const ratio = median(ratios);
+  const ratio = medianRatio(raws, sluices);
   console.log(`per-round ratios: ${ratios.map((x) => x.toFixed(2)).join(' ')}`);
   console.log(
     `sluice / raw DuckDB throughput, median of ${ROUNDS} alternating rounds: ${ratio.toFixed(2)}× (goal ≥ 0.85×: ${ratio >= 0.85 ? 'met' : 'NOT met'})`,

@@ -1,7 +1,48 @@
-// Shared set-up for benchmarks that run the aws CLI and rclone against the run's s3rver.
+// Shared set-up for the peer benchmarks: the rounds and medians every one of them reports, and the
+// aws CLI and rclone set-up for those run against the run's s3rver. The S3 SDK is imported only by
+// createBucket, so a bench that needs only the statistics does not load it.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
+
+/**
+ * How many rounds a bench runs: `--rounds N`, else BENCH_ROUNDS, else `fallback`. At least 3, so
+ * the median a bench prints is never a single run or the better of two.
+ */
+export function benchRounds(fallback: number): number {
+  const flag = process.argv.indexOf('--rounds');
+  const [source, raw] =
+    flag > 0 ? ['--rounds', process.argv[flag + 1]] : ['BENCH_ROUNDS', process.env.BENCH_ROUNDS];
+  if (raw === undefined || raw === '') {
+    if (flag > 0) throw new Error('--rounds needs a number, e.g. --rounds 5');
+    return fallback;
+  }
+  const rounds = Number(raw);
+  if (!Number.isInteger(rounds) || rounds < 3)
+    throw new Error(
+      `${source} must be a whole number ≥ 3 (a median needs 3 rounds), got ${JSON.stringify(raw)}`,
+    );
+  return rounds;
+}
+
+/** The median; of an even count, the mean of the middle two. */
+export function median(values: readonly number[]): number {
+  if (values.length === 0) throw new Error('median of no values');
+  const s = [...values].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
+}
+
+/** Median over rounds of a[i] / b[i], both measured in round i. */
+export function medianRatio(a: readonly number[], b: readonly number[]): number {
+  if (a.length !== b.length) throw new Error(`medianRatio: ${a.length} values against ${b.length}`);
+  return median(a.map((x, i) => x / (b[i] as number)));
+}
+
+/** The contenders in round `round`'s order: rotated by one each round, so none always runs first. */
+export function inRoundOrder<T>(contenders: readonly T[], round: number): T[] {
+  const n = contenders.length;
+  return contenders.map((_, i) => contenders[(i + round) % n] as T);
+}
 
 /**
  * The aws CLI of the Debian package (aws-cli 2), which the issues measured; a `pip install awscli`
@@ -12,6 +53,7 @@ export const AWS_CLI = existsSync('/usr/bin/aws') ? '/usr/bin/aws' : 'aws';
 export const S3RVER_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
 
 export async function createBucket(endpoint: string, bucket: string): Promise<void> {
+  const { CreateBucketCommand, S3Client } = await import('@aws-sdk/client-s3');
   const client = new S3Client({
     endpoint,
     region: 'us-east-1',

@@ -5,8 +5,9 @@
 //   16-way – a hand-written loop: 16 objects at once, addBulk per object, copy + delete;
 //   sluice – the Poller (bullmq queue, Redis state, leases, archive keeping keys, metrics).
 // Prints objects/s, records/s and client CPU seconds per 1,000 objects, and the ratios.
-// Usage: node bench/poller.ts [--quick] [--rounds N]   (--quick: 200 JSON + 20 CSV; rounds default 2,
-// alternating the order; each contender's best run is compared)
+// Statistic: every figure is the median of N rounds (default 3; `--rounds N` or BENCH_ROUNDS), the
+// contenders' order rotated each round; ratios are the medians of the per-round ratios.
+// Usage: node bench/poller.ts [--quick] [--rounds N]   (--quick: 200 JSON + 20 CSV)
 import { randomBytes } from 'node:crypto';
 import {
   CopyObjectCommand,
@@ -25,13 +26,13 @@ import { createRedisStateStore } from '../src/poller/state-redis.ts';
 import { createBullmqQueue } from '../src/queue/drivers/bullmq.ts';
 import { closeS3Clients } from '../src/storage/drivers/s3/s3-storage.ts';
 import { startS3rver } from '../test/helpers/s3rver.ts';
+import { benchRounds, inRoundOrder, median, medianRatio } from './peers.ts';
 
 const quick = process.argv.includes('--quick');
 const JSON_OBJECTS = quick ? 200 : 1000;
 const CSV_OBJECTS = quick ? 20 : 100;
 const CSV_ROWS = 50;
-const roundsArg = process.argv.indexOf('--rounds');
-const ROUNDS = roundsArg > 0 ? Number(process.argv[roundsArg + 1]) : 2;
+const ROUNDS = benchRounds(3);
 const OBJECTS = JSON_OBJECTS + CSV_OBJECTS;
 const RECORDS = JSON_OBJECTS + CSV_OBJECTS * CSV_ROWS;
 const REDIS = 'redis://127.0.0.1:6379/0';
@@ -204,40 +205,42 @@ try {
     ['16-way addBulk loop', sixteenWay],
     ['sluice poller', sluice],
   ];
-  // The machine is shared: alternate the order over rounds and keep each contender's best run.
-  const runs = new Map<string, Result[]>();
+  // The machine is shared: rotate the order over rounds and report medians, never a best run.
+  const runs = new Map<string, Result[]>(contenders.map(([label]) => [label, []]));
   for (let round = 0; round < ROUNDS; round++) {
-    const order = round % 2 === 0 ? contenders : [...contenders].reverse();
-    for (const [label, run] of order) {
+    for (const [label, run] of inRoundOrder(contenders, round)) {
       const bucket = await seedBucket(label.split(' ')[0]?.replace(/[^a-z0-9]/g, '') || 'b');
       const r = await measure(label, () => run(bucket));
       if (r.records !== RECORDS) throw new Error(`${label} enqueued ${r.records} of ${RECORDS} records`);
-      runs.set(label, [...(runs.get(label) ?? []), r]);
+      runs.get(label)?.push(r);
       console.log(
         `round ${round + 1}: ${label.padEnd(20)} ${r.seconds.toFixed(2)} s, CPU ${r.cpu.toFixed(2)} s`,
       );
     }
   }
-  const best = contenders.map(([label]) => {
-    const rs = runs.get(label) ?? [];
-    const fastest = rs.reduce((a, b) => (b.seconds < a.seconds ? b : a));
-    return { ...fastest, cpu: Math.min(...rs.map((r) => r.cpu)) };
-  });
+  const seconds = (label: string) => (runs.get(label) ?? []).map((r) => r.seconds);
+  const cpu = (label: string) => (runs.get(label) ?? []).map((r) => r.cpu);
   console.log(
-    `\n${JSON_OBJECTS} JSON + ${CSV_OBJECTS} CSV (${CSV_ROWS} rows) = ${OBJECTS} objects, ${RECORDS} records; best of ${ROUNDS} rounds`,
+    `\n${JSON_OBJECTS} JSON + ${CSV_OBJECTS} CSV (${CSV_ROWS} rows) = ${OBJECTS} objects, ${RECORDS} records; medians of ${ROUNDS} rounds, order rotated each round`,
   );
   console.log('contender              seconds  objects/s  records/s  CPU s/1000 obj');
-  for (const r of best) {
+  for (const [label] of contenders) {
+    const s = median(seconds(label));
     console.log(
-      `${r.label.padEnd(22)} ${r.seconds.toFixed(2).padStart(7)}  ${(r.objects / r.seconds).toFixed(1).padStart(9)}  ${(r.records / r.seconds).toFixed(0).padStart(9)}  ${((r.cpu / r.objects) * 1000).toFixed(2).padStart(14)}`,
+      `${label.padEnd(22)} ${s.toFixed(2).padStart(7)}  ${(OBJECTS / s).toFixed(1).padStart(9)}  ${(RECORDS / s).toFixed(0).padStart(9)}  ${((median(cpu(label)) / OBJECTS) * 1000).toFixed(2).padStart(14)}`,
     );
   }
-  const [seed, sixteen, ours] = best as [Result, Result, Result];
-  console.log(`\nsluice / seed loop:   ${(seed.seconds / ours.seconds).toFixed(2)}× objects/s (goal ≥ 1.6×)`);
+  const [seed, sixteen, ours] = contenders.map(([label]) => label) as [string, string, string];
+  console.log('\nratios: the median of the per-round ratios');
   console.log(
-    `sluice / 16-way loop: ${(sixteen.seconds / ours.seconds).toFixed(2)}× objects/s (goal ≥ 0.90×)`,
+    `sluice / seed loop:   ${medianRatio(seconds(seed), seconds(ours)).toFixed(2)}× objects/s (goal ≥ 1.6×)`,
   );
-  console.log(`CPU per object, sluice / seed: ${(ours.cpu / seed.cpu).toFixed(2)}× (goal ≤ 1.0×)`);
+  console.log(
+    `sluice / 16-way loop: ${medianRatio(seconds(sixteen), seconds(ours)).toFixed(2)}× objects/s (goal ≥ 0.90×)`,
+  );
+  console.log(
+    `CPU per object, sluice / seed: ${medianRatio(cpu(ours), cpu(seed)).toFixed(2)}× (goal ≤ 1.0×)`,
+  );
 } finally {
   await Promise.all(connections.map((c) => c.quit().catch(() => {})));
   await cleanupRedis();

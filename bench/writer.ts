@@ -3,10 +3,13 @@
 //      straight into a DuckDB appender and `COPY … TO` Parquet (zstd). Goal ≥ 0.7×.
 //  (b) CSV: writeDataframe vs csv-stringify piped straight to a file. Goal ≥ 0.9×.
 //  (c) age encryption and decryption of a 200 MB file: sluice vs the age CLI. Goal ≥ 0.5×.
-// Usage: node bench/writer.ts [--quick]   (--quick: 200,000 rows, 50 MB)
+// Statistic: every figure is the median of N rounds (default 3; `--rounds N` or BENCH_ROUNDS),
+// sluice and its peer alternating which runs first; ratios are the medians of the per-round ratios.
+// Usage: node bench/writer.ts [--quick] [--rounds N]   (--quick: 200,000 rows, 50 MB)
 import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createWriteStream, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
@@ -16,12 +19,14 @@ import { stringify } from 'csv-stringify';
 import { decryptFile, encryptFile, readIdentityFile } from '../src/crypto/index.ts';
 import { Engine, quoteLiteral } from '../src/engine/duckdb.ts';
 import { DataWriter } from '../src/writer/index.ts';
+import { benchRounds, median, medianRatio } from './peers.ts';
 
 const quick = process.argv.includes('--quick');
 const ROWS = quick ? 200_000 : 2_000_000;
 const MB = quick ? 50 : 200;
 const BASE = Date.UTC(2026, 0, 1);
 const COLUMNS = ['id', 'value', 'label', 'flag', 'at'];
+const ROUNDS = benchRounds(3);
 
 async function* rows() {
   for (let i = 0; i < ROWS; i++) {
@@ -41,31 +46,50 @@ async function time(fn: () => Promise<unknown>): Promise<number> {
   return (performance.now() - start) / 1000;
 }
 
+/** Prints the medians of both sides' times over the rounds and the median of the per-round ratios. */
 function line(
   label: string,
-  sluice: number,
-  peer: number,
+  sluiceTimes: number[],
+  peerTimes: number[],
   peerName: string,
   unit: 'rows/s' | 'MB/s',
   amount: number,
 ) {
-  const s = amount / sluice;
-  const p = amount / peer;
+  const [sluice, peer] = [median(sluiceTimes), median(peerTimes)];
   const fmt = (v: number) =>
     unit === 'rows/s' ? `${Math.round(v).toLocaleString('en-US')} rows/s` : `${v.toFixed(0)} MB/s`;
+  const ratio = medianRatio(peerTimes, sluiceTimes);
+  const perRound = peerTimes.map((p, i) => (p / (sluiceTimes[i] as number)).toFixed(2)).join(' ');
   console.log(
-    `${label.padEnd(22)} sluice ${fmt(s).padStart(16)} (${sluice.toFixed(2)} s)   ${peerName} ${fmt(p).padStart(16)} (${peer.toFixed(2)} s)   ratio ${(s / p).toFixed(2)}×`,
+    `${label.padEnd(22)} sluice ${fmt(amount / sluice).padStart(16)} (${sluice.toFixed(2)} s)   ${peerName} ${fmt(amount / peer).padStart(16)} (${peer.toFixed(2)} s)   ratio ${ratio.toFixed(2)}× (rounds: ${perRound})`,
   );
+}
+
+/**
+ * Flushes a peer's output file and its directory to disk, as sluice's local storage does on every
+ * put (temp file fsynced, renamed, directory fsynced). Before issue #21 the peers of (a) and (b)
+ * were timed without this and sluice with it, an unequal comparison; where the peer already
+ * synced its file, the second fsync finds nothing to write.
+ */
+async function fsyncFileAndDir(file: string): Promise<void> {
+  for (const target of [file, path.dirname(file)]) {
+    const handle = await open(target, 'r');
+    try {
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+  }
 }
 
 const work = mkdtempSync(path.join(tmpdir(), 'sluice-bench-writer-'));
 try {
   console.log(
-    `rows: ${ROWS.toLocaleString('en-US')} × 5 columns; file: ${MB} MB${quick ? ' (--quick)' : ''}`,
+    `rows: ${ROWS.toLocaleString('en-US')} × 5 columns; file: ${MB} MB${quick ? ' (--quick)' : ''}; medians of ${ROUNDS} rounds, the side that runs first alternating; ratio: median of the per-round ratios`,
   );
 
-  // Two rounds with the order swapped, best time of each side: the first run of a round pays
-  // JIT warm-up, and on a shared machine a slow moment should not decide the ratio.
+  // Rounds alternate which side runs first (the first run pays JIT warm-up) and medians are
+  // reported: on a shared machine a slow or a lucky moment should not decide the ratio.
   const writer = new DataWriter({ taskDir: path.join(work, 'task') });
   const engine = await Engine.create();
   const peerFile = path.join(work, 'peer.parquet');
@@ -89,38 +113,47 @@ try {
         app.flushSync();
         app.closeSync();
         await conn.run(`COPY t TO ${quoteLiteral(peerFile)} (FORMAT parquet, COMPRESSION zstd)`);
+        await fsyncFileAndDir(peerFile);
       }),
     );
   const sluiceCsvRun = () =>
     time(() => writer.writeDataframe(rows(), 'bench', { format: 'csv', columns: COLUMNS }));
+  const peerCsv = path.join(work, 'peer.csv');
   const peerCsvRun = () =>
-    time(() =>
-      pipeline(
+    time(async () => {
+      await pipeline(
         Readable.from(rows()),
         stringify({
           header: true,
           columns: COLUMNS,
           cast: { date: (d) => d.toISOString(), boolean: (b) => String(b) },
         }),
-        createWriteStream(path.join(work, 'peer.csv')),
-      ),
-    );
-  const best = { sp: Infinity, pp: Infinity, sc: Infinity, pc: Infinity };
-  for (let round = 0; round < 2; round++) {
-    const swap = round === 1;
-    const [a, b] = swap ? [peerParquetRun, sluiceParquetRun] : [sluiceParquetRun, peerParquetRun];
-    const [ta, tb] = [await a(), await b()];
-    best.sp = Math.min(best.sp, swap ? tb : ta);
-    best.pp = Math.min(best.pp, swap ? ta : tb);
-    const [c, d] = swap ? [peerCsvRun, sluiceCsvRun] : [sluiceCsvRun, peerCsvRun];
-    const [tc, td] = [await c(), await d()];
-    best.sc = Math.min(best.sc, swap ? td : tc);
-    best.pc = Math.min(best.pc, swap ? tc : td);
+        createWriteStream(peerCsv),
+      );
+      await fsyncFileAndDir(peerCsv);
+    });
+  const t = { sp: [] as number[], pp: [] as number[], sc: [] as number[], pc: [] as number[] };
+  /** Times sluice and its peer once each, the peer first on odd rounds. */
+  const pair = async (round: number, sluiceRun: () => Promise<number>, peerRun: () => Promise<number>) => {
+    if (round % 2 === 0) {
+      const s = await sluiceRun();
+      return [s, await peerRun()] as const;
+    }
+    const p = await peerRun();
+    return [await sluiceRun(), p] as const;
+  };
+  for (let round = 0; round < ROUNDS; round++) {
+    const [sp, pp] = await pair(round, sluiceParquetRun, peerParquetRun);
+    const [sc, pc] = await pair(round, sluiceCsvRun, peerCsvRun);
+    t.sp.push(sp);
+    t.pp.push(pp);
+    t.sc.push(sc);
+    t.pc.push(pc);
   }
   await engine.close();
   await writer.close();
-  line('(a) parquet', best.sp, best.pp, 'appender+COPY', 'rows/s', ROWS);
-  line('(b) csv', best.sc, best.pc, 'csv-stringify', 'rows/s', ROWS);
+  line('(a) parquet', t.sp, t.pp, 'appender+COPY', 'rows/s', ROWS);
+  line('(b) csv', t.sc, t.pc, 'csv-stringify', 'rows/s', ROWS);
 
   // (c) age
   const plain = path.join(work, 'plain.bin');
@@ -130,47 +163,44 @@ try {
   const recipient = execFileSync('age-keygen', ['-y', keyFile]).toString().trim();
   const identities = await readIdentityFile(keyFile);
   // The age CLI does not fsync its output; neither does sluice here, to compare like with like.
-  // Three alternating rounds, median of each side.
+  // Each round encrypts with both (sluice first on even rounds), then decrypts the other's output.
   const rounds = {
     sluiceEnc: [] as number[],
     cliEnc: [] as number[],
     sluiceDec: [] as number[],
     cliDec: [] as number[],
   };
-  for (let round = 0; round < 3; round++) {
-    rounds.sluiceEnc.push(
-      await time(() =>
-        encryptFile(plain, path.join(work, 's.age'), { recipients: [recipient], fsync: false }),
-      ),
-    );
-    rounds.cliEnc.push(
-      await time(async () => {
-        const r = spawnSync('age', ['-r', recipient, '-o', path.join(work, 'c.age'), plain]);
-        if (r.status !== 0) throw new Error(`age failed: ${r.stderr}`);
-      }),
-    );
-    rounds.sluiceDec.push(
-      await time(() =>
-        decryptFile(path.join(work, 'c.age'), path.join(work, 's.out'), { identities, fsync: false }),
-      ),
-    );
-    rounds.cliDec.push(
-      await time(async () => {
-        const r = spawnSync('age', [
-          '-d',
-          '-i',
-          keyFile,
-          '-o',
-          path.join(work, 'c.out'),
-          path.join(work, 's.age'),
-        ]);
-        if (r.status !== 0) throw new Error(`age -d failed: ${r.stderr}`);
-      }),
-    );
+  const sluiceEncrypt = () =>
+    time(() => encryptFile(plain, path.join(work, 's.age'), { recipients: [recipient], fsync: false }));
+  const cliEncrypt = () =>
+    time(async () => {
+      const r = spawnSync('age', ['-r', recipient, '-o', path.join(work, 'c.age'), plain]);
+      if (r.status !== 0) throw new Error(`age failed: ${r.stderr}`);
+    });
+  const sluiceDecrypt = () =>
+    time(() => decryptFile(path.join(work, 'c.age'), path.join(work, 's.out'), { identities, fsync: false }));
+  const cliDecrypt = () =>
+    time(async () => {
+      const r = spawnSync('age', [
+        '-d',
+        '-i',
+        keyFile,
+        '-o',
+        path.join(work, 'c.out'),
+        path.join(work, 's.age'),
+      ]);
+      if (r.status !== 0) throw new Error(`age -d failed: ${r.stderr}`);
+    });
+  for (let round = 0; round < ROUNDS; round++) {
+    const [se, ce] = await pair(round, sluiceEncrypt, cliEncrypt);
+    const [sd, cd] = await pair(round, sluiceDecrypt, cliDecrypt);
+    rounds.sluiceEnc.push(se);
+    rounds.cliEnc.push(ce);
+    rounds.sluiceDec.push(sd);
+    rounds.cliDec.push(cd);
   }
-  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[1] ?? Number.NaN;
-  line('(c) age encrypt', median(rounds.sluiceEnc), median(rounds.cliEnc), 'age CLI', 'MB/s', MB);
-  line('(c) age decrypt', median(rounds.sluiceDec), median(rounds.cliDec), 'age CLI', 'MB/s', MB);
+  line('(c) age encrypt', rounds.sluiceEnc, rounds.cliEnc, 'age CLI', 'MB/s', MB);
+  line('(c) age decrypt', rounds.sluiceDec, rounds.cliDec, 'age CLI', 'MB/s', MB);
   if (statSync(path.join(work, 's.out')).size !== statSync(plain).size)
     throw new Error('decrypted size differs');
 } finally {
