@@ -164,10 +164,10 @@ describe('time-series store with names outside the BMP', () => {
     const reopened = await openStore(dir);
     expect(await values(reopened, 'x😀')).toEqual([1]);
     expect(await values(reopened, 'x😁')).toEqual([2]);
-    // A late point rewrites the window's segment under the new key; the old file goes.
-    await reopened.storeDataPoint('x😀', '2024-01-01T00:00:02Z', 3);
+    // A point among the segment's (here: replacing its one point) rewrites it under the new key.
+    await reopened.storeDataPoint('x😀', '2024-01-01T00:00:00Z', 3);
     await reopened.compact();
-    expect(await values(reopened, 'x😀')).toEqual([1, 3]);
+    expect(await values(reopened, 'x😀')).toEqual([3]);
     expect(await values(reopened, 'x😁')).toEqual([2]);
     const after = JSON.parse(await fsp.readFile(manifestFile, 'utf8')) as Manifest;
     const keyOf = (v: string) => after.segments.find((s) => s.variable === v)?.key ?? '';
