@@ -11,6 +11,7 @@ import { ValidationError } from '../errors.ts';
 import { getFormat } from '../formats/registry.ts';
 import { TempDir } from '../formats/spool.ts';
 import type { Row, Rows } from '../formats/types.ts';
+import { withIsoTimestamps } from './iso-timestamps.ts';
 import { loadRows } from './row-loader.ts';
 import type { DataframeFormat, SqlTable, Table, WriteDataframeOptions } from './types.ts';
 
@@ -180,7 +181,8 @@ async function copyInto(
     let sql = table.sql;
     for (let attempt = 0; ; attempt++) {
       try {
-        const result = await conn.run(`COPY (${sql}) TO ${target()}`);
+        const select = format === 'parquet' ? sql : await withIsoTimestamps(conn, sql);
+        const result = await conn.run(`COPY (${select}) TO ${target()}`);
         return Number(result.rowsChanged);
       } catch (error) {
         options.signal?.throwIfAborted();
@@ -207,7 +209,8 @@ async function copyInto(
     }
     // DuckDB's Parquet dictionary merges 0 and -0 (see LoadedRows.signedZeros).
     const extra = format === 'parquet' && loaded.signedZeros ? ', DICTIONARY_SIZE_LIMIT 0' : '';
-    await conn.run(`COPY (${loaded.select}) TO ${target(extra)}`);
+    const select = format === 'parquet' ? loaded.select : loaded.textSelect;
+    await conn.run(`COPY (${select}) TO ${target(extra)}`);
     return loaded.rows;
   } finally {
     await conn.run(`DROP TABLE IF EXISTS ${quoteIdent(name)}`);
