@@ -12,6 +12,7 @@ import { getFormat } from '../formats/registry.ts';
 import { TempDir } from '../formats/spool.ts';
 import type { Row, Rows } from '../formats/types.ts';
 import { withIsoTimestamps } from './iso-timestamps.ts';
+import { jsonLinesToArray } from './json-array.ts';
 import { loadRows } from './row-loader.ts';
 import type { DataframeFormat, SqlTable, Table, WriteDataframeOptions } from './types.ts';
 
@@ -102,8 +103,7 @@ function copyOptions(format: DataframeFormat, options: WriteDataframeOptions): s
       return `FORMAT parquet, COMPRESSION ${options.compression ?? 'zstd'}`;
     case 'csv':
       return `FORMAT csv, HEADER true, DELIMITER ${quoteLiteral(options.delimiter ?? ',')}`;
-    case 'json':
-      return 'FORMAT json, ARRAY true';
+    case 'json': // staged as JSON lines, then made an array (json-array.ts)
     case 'jsonl':
       return 'FORMAT json';
   }
@@ -162,6 +162,9 @@ export async function stageWithDuckDB(
           }))
         : [{ file: `${out}.${format}`, relative: '' }];
     await Promise.all(files.map(({ file }) => chmod(file, 0o600)));
+    if (format === 'json') {
+      for (const { file } of files) await jsonLinesToArray(file, options.pretty ?? true, options.signal);
+    }
     return { files, rows, temp };
   } catch (error) {
     await temp.close();

@@ -8,7 +8,7 @@ import { writerFixture } from './fixture.ts';
 /**
  * Issue #18, "exact output": what `sluice convert` / `sluice write` print is what went in.
  * Timestamps keep their ISO-8601 form (instants in UTC with `Z`, local date-times without a zone)
- * through CSV, JSON and JSONL.
+ * through CSV, JSON and JSONL, and JSON is indented as documented (two spaces).
  */
 const INPUT = [
   'id,at,local,day',
@@ -78,6 +78,12 @@ describe('exact output of sluice convert / write', { timeout: 120_000 }, () => {
     }
   });
 
+  it('csv → json is indented by two spaces, as JSON.stringify(rows, null, 2) plus a newline', async () => {
+    const out = path.join(dir, 'indent.json');
+    await sluiceOk(['convert', input, out]);
+    expect(readFileSync(out, 'utf8')).toBe(`${JSON.stringify(ROWS, null, 2)}\n`);
+  });
+
   it('write --partition-by csv keeps ISO-8601 timestamps in every partition', async () => {
     const task = path.join(dir, 'task');
     await sluiceOk([
@@ -101,6 +107,38 @@ describe('exact output of sluice convert / write', { timeout: 120_000 }, () => {
 
 describe('exact output of writeDataframe', () => {
   const fx = writerFixture('exact-output-api');
+
+  it('json from a query: nested values and exact numbers indented by two spaces; compact with pretty: false', async () => {
+    const sql =
+      "SELECT 1 AS id, 12345678901234567890.5::DECIMAL(38, 1) AS big, {'a': [1, 2], 'b': '{}'::JSON, 'c': []::INTEGER[]} AS nested, 'x, \"y\": [z]' AS s";
+    await fx.writer.writeDataframe({ sql }, 'q', { format: 'json' });
+    await fx.writer.writeDataframe({ sql }, 'qc', { format: 'json', pretty: false });
+    await fx.writer.writeDataframe({ sql: `${sql} WHERE false` }, 'none', { format: 'json' });
+    const row =
+      '{"id":1,"big":12345678901234567890.5,"nested":{"a":[1,2],"b":{},"c":[]},"s":"x, \\"y\\": [z]"}';
+    expect(readFileSync(path.join(fx.dir, 'output', 'q.json'), 'utf8')).toBe(
+      [
+        '[',
+        '  {',
+        '    "id": 1,',
+        '    "big": 12345678901234567890.5,',
+        '    "nested": {',
+        '      "a": [',
+        '        1,',
+        '        2',
+        '      ],',
+        '      "b": {},',
+        '      "c": []',
+        '    },',
+        '    "s": "x, \\"y\\": [z]"',
+        '  }',
+        ']',
+        '',
+      ].join('\n'),
+    );
+    expect(readFileSync(path.join(fx.dir, 'output', 'qc.json'), 'utf8')).toBe(`[${row}]`);
+    expect(readFileSync(path.join(fx.dir, 'output', 'none.json'), 'utf8')).toBe('[]\n');
+  });
 
   it('Dates print as toISOString() whether or not the csv is partitioned', async () => {
     const at = new Date('2024-01-01T00:00:00Z');
