@@ -1,7 +1,7 @@
 /**
  * Recovery strategies for pipeline errors: transient ones (network, timeouts, throttling, 5xx)
- * are retried with backoff when the caller says how; everything else is logged (masked) and
- * reported as not recovered. Every handled error is kept for the run's status.
+ * are retried with backoff when the caller says how; everything else is reported as not
+ * recovered (and logged, masked, at debug level only: the caller reports it). Every handled error is kept for the run's status.
  */
 import { isRetryable, toSluiceError } from '../errors.ts';
 import { getLogger } from '../logging/logger.ts';
@@ -55,7 +55,9 @@ export class ErrorHandler {
         getLogger().error({ ...rest, err: toSluiceError(final).toJSON() }, 'retries exhausted');
       }
     } else {
-      getLogger().error({ ...rest, err: e.toJSON() }, 'operation failed');
+      // Not an error line: the caller rethrows or records it, and whoever runs the operation
+      // reports it once (the CLI printed it three times when this logged at error level).
+      getLogger().debug({ ...rest, err: e.toJSON() }, 'operation failed, not retried');
     }
     this.handled.push({
       code: e.code,

@@ -160,10 +160,16 @@ export class Pipeline {
             ? `E004: model ${o.model}: ${o.error}`
             : `model ${o.model} skipped (upstream ${o.because} failed)`,
         );
+      // Rows of the final models only: a model that another reads would count its rows twice.
+      const finals = ok.filter((o) => o.final);
+      const note =
+        finals.length < ok.length && finals.length > 0
+          ? `rows of the final model${finals.length > 1 ? 's' : ''}: ${finals.map((o) => o.model).join(', ')}`
+          : undefined;
       return {
-        ...emptyStep('transform', errors.length ? 'failed' : 'ok'),
+        ...emptyStep('transform', errors.length ? 'failed' : 'ok', note),
         files: ok.length,
-        rows: ok.reduce((s, o) => s + (o.rows ?? 0), 0),
+        rows: finals.reduce((s, o) => s + (o.rows ?? 0), 0),
         bytes: ok.reduce((s, o) => s + (o.bytes ?? 0), 0),
         errors,
       };

@@ -20,6 +20,8 @@ export interface ModelOutcome {
   error?: string;
   /** For skipped models: the failed model upstream. */
   because?: string;
+  /** No other model of the run reads this one: its rows are part of the step's row total. */
+  final: boolean;
 }
 
 export interface TransformRunOptions {
@@ -62,6 +64,8 @@ export class Transformer {
   async runAll(options: TransformRunOptions = {}): Promise<ModelOutcome[]> {
     const env = options.env ?? this.config.env;
     const models = orderModels(await loadModels(options.modelsDir ?? this.config.modelsDir));
+    const read = new Set(models.flatMap((m) => m.dependsOn));
+    const final = (name: string) => !read.has(name);
     const store = this.lake.env(env);
     const engine = await Engine.create(this.options.threads ? { threads: this.options.threads } : {});
     const tmp = await makeTempDir('transform');
@@ -76,10 +80,17 @@ export class Transformer {
         for (const model of models) {
           options.signal?.throwIfAborted();
           const cause = blocked.get(model.name);
-          if (cause) outcomes.push({ model: model.name, status: 'skipped', durationMs: 0, because: cause });
+          if (cause)
+            outcomes.push({
+              model: model.name,
+              status: 'skipped',
+              durationMs: 0,
+              because: cause,
+              final: final(model.name),
+            });
           else {
             const outcome = await this.runModel(conn, store, this.lake.internal(env), model, tmp.dir);
-            outcomes.push(outcome);
+            outcomes.push({ ...outcome, final: final(model.name) });
             if (outcome.status === 'failed')
               for (const d of downstreamOf(model.name, models)) blocked.set(d, model.name);
           }
@@ -123,7 +134,7 @@ export class Transformer {
     records: ReturnType<Lake['internal']>,
     model: ModelDef,
     tmpDir: string,
-  ): Promise<ModelOutcome> {
+  ): Promise<Omit<ModelOutcome, 'final'>> {
     const started = performance.now();
     const out = path.join(tmpDir, `${model.name}.parquet`);
     const rel = `staging/${model.name}.parquet`;

@@ -24,6 +24,8 @@ export class PointLog {
   private seq = 1;
   private committed = 0;
   private isClosed = false;
+  /** A read-only open's view of the logs at its last refresh: every writer's, records only. */
+  private readLogs = { bytes: 0, files: 0 };
 
   constructor(state: LogState, afterCommit: () => void) {
     this.state = state;
@@ -41,11 +43,17 @@ export class PointLog {
   get closed(): boolean {
     return this.isClosed;
   }
+  /**
+   * Bytes of the log records not yet dropped by compaction (not the files' size on disk, which
+   * includes zero-filled preallocated space): a writer's own log, or for a read-only open every
+   * writer's log as its last refresh read it (0 when `readWalTail` is false).
+   */
   get walBytes(): number {
-    return this.wal?.walBytes ?? 0;
+    return this.wal ? this.wal.walBytes : this.readLogs.bytes;
   }
+  /** Log files: a writer's own (its open file included), or every writer's for a read-only open. */
   get walFiles(): number {
-    return this.wal?.walFiles ?? 0;
+    return this.wal ? this.wal.walFiles : this.readLogs.files;
   }
 
   /**
@@ -120,8 +128,13 @@ export class PointLog {
     this.state.manifest = await this.state.segments.loadManifest();
     this.state.buffers.reset();
     let last = 0;
-    for (const { id, wal } of logs)
+    const read = { bytes: 0, files: 0 };
+    for (const { id, wal } of logs) {
       last = Math.max(last, this.replay(wal, compactedSeqOf(this.state.manifest, id)));
+      for (const f of wal.files) read.bytes += f.size;
+      read.files += wal.files.length;
+    }
+    this.readLogs = read;
     this.seq = last + 1;
     this.committed = last;
   }

@@ -107,7 +107,13 @@ export interface StoreStats {
   segmentPoints: number;
   segments: number;
   segmentBytes: number;
+  /**
+   * Bytes of the write-ahead log's records not yet dropped by compaction — not the files' size on
+   * disk, which includes zero-filled preallocated space. A writer counts its own log; a read-only
+   * open (`sluice ts stats`) counts every writer's log as it last read them.
+   */
   walBytes: number;
+  /** Log files, counted as walBytes is. */
   walFiles: number;
   lastSeq: number;
   compactedSeq: number;

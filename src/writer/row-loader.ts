@@ -41,6 +41,11 @@ export interface LoadedRows {
   rows: number;
   /** A SELECT that yields the rows with their real types. */
   select: string;
+  /**
+   * The same rows for a text output (csv, json, jsonl): Dates as `Date.toISOString()` prints
+   * them, as the format layer writes them when the output is not partitioned.
+   */
+  textSelect: string;
   columns: string[];
   /**
    * Some DOUBLE column holds both 0 and -0. DuckDB's Parquet dictionary (1.5) files them as one
@@ -97,10 +102,7 @@ export async function loadRows(
   const alter = async (i: number, to: Kind) => {
     const col = quoteIdent(columns[i] as string);
     const from = kinds[i] as Kind;
-    const using =
-      from === 'timestamp'
-        ? ` USING strftime(make_timestamp((${col} * 1000)::BIGINT), '%Y-%m-%dT%H:%M:%S.%gZ')`
-        : '';
+    const using = from === 'timestamp' ? ` USING ${isoText(col)}` : '';
     appender?.flushSync();
     await conn.run(`ALTER TABLE ${quoteIdent(table)} ALTER ${col} SET DATA TYPE ${SQL_TYPE[to]}${using}`);
     kinds[i] = to;
@@ -185,9 +187,10 @@ export async function loadRows(
   }
   appender?.flushSync();
   appender?.closeSync();
-  const select = `SELECT ${columns.map((c, i) => selected(c, kinds[i] as Kind, decimals[i])).join(', ')} FROM ${quoteIdent(table)}`;
+  const selectAs = (text: boolean) =>
+    `SELECT ${columns.map((c, i) => selected(c, kinds[i] as Kind, decimals[i], text)).join(', ')} FROM ${quoteIdent(table)}`;
   const signedZeros = zeroSigns.some((signs, i) => signs === 3 && kinds[i] === 'double');
-  return { rows: count, select, columns, signedZeros };
+  return { rows: count, select: selectAs(false), textSelect: selectAs(true), columns, signedZeros };
 
   function append(vals: unknown[]): void {
     const app = appender as NonNullable<typeof appender>;
@@ -242,10 +245,18 @@ function noteWide(history: NumberHistory, value: unknown, row: number): void {
   if (history.wide === undefined && isWideInteger(value)) history.wide = { row, value };
 }
 
-/** The column as the output has it: timestamps from epoch ms, decimals from their exact text. */
-function selected(column: string, kind: Kind, decimal: Decimal | undefined): string {
+/** A timestamp column (epoch ms) as `Date.toISOString()` text. */
+function isoText(c: string): string {
+  return `strftime(make_timestamp((${c} * 1000)::BIGINT), '%Y-%m-%dT%H:%M:%S.%gZ')`;
+}
+
+/**
+ * The column as the output has it: timestamps from epoch ms (as ISO text for a text output),
+ * decimals from their exact text.
+ */
+function selected(column: string, kind: Kind, decimal: Decimal | undefined, text: boolean): string {
   const c = quoteIdent(column);
-  if (kind === 'timestamp') return `make_timestamp((${c} * 1000)::BIGINT) AS ${c}`;
+  if (kind === 'timestamp') return `${text ? isoText(c) : `make_timestamp((${c} * 1000)::BIGINT)`} AS ${c}`;
   if (kind === 'decimal' && decimal)
     return `CAST(${c} AS DECIMAL(${decimal.precision}, ${decimal.scale})) AS ${c}`;
   return c;

@@ -11,6 +11,8 @@ import { ValidationError } from '../errors.ts';
 import { getFormat } from '../formats/registry.ts';
 import { TempDir } from '../formats/spool.ts';
 import type { Row, Rows } from '../formats/types.ts';
+import { withIsoTimestamps } from './iso-timestamps.ts';
+import { jsonLinesToArray } from './json-array.ts';
 import { loadRows } from './row-loader.ts';
 import type { DataframeFormat, SqlTable, Table, WriteDataframeOptions } from './types.ts';
 
@@ -101,8 +103,7 @@ function copyOptions(format: DataframeFormat, options: WriteDataframeOptions): s
       return `FORMAT parquet, COMPRESSION ${options.compression ?? 'zstd'}`;
     case 'csv':
       return `FORMAT csv, HEADER true, DELIMITER ${quoteLiteral(options.delimiter ?? ',')}`;
-    case 'json':
-      return 'FORMAT json, ARRAY true';
+    case 'json': // staged as JSON lines, then made an array (json-array.ts)
     case 'jsonl':
       return 'FORMAT json';
   }
@@ -161,6 +162,9 @@ export async function stageWithDuckDB(
           }))
         : [{ file: `${out}.${format}`, relative: '' }];
     await Promise.all(files.map(({ file }) => chmod(file, 0o600)));
+    if (format === 'json') {
+      for (const { file } of files) await jsonLinesToArray(file, options.pretty ?? true, options.signal);
+    }
     return { files, rows, temp };
   } catch (error) {
     await temp.close();
@@ -180,7 +184,8 @@ async function copyInto(
     let sql = table.sql;
     for (let attempt = 0; ; attempt++) {
       try {
-        const result = await conn.run(`COPY (${sql}) TO ${target()}`);
+        const select = format === 'parquet' ? sql : await withIsoTimestamps(conn, sql);
+        const result = await conn.run(`COPY (${select}) TO ${target()}`);
         return Number(result.rowsChanged);
       } catch (error) {
         options.signal?.throwIfAborted();
@@ -207,7 +212,8 @@ async function copyInto(
     }
     // DuckDB's Parquet dictionary merges 0 and -0 (see LoadedRows.signedZeros).
     const extra = format === 'parquet' && loaded.signedZeros ? ', DICTIONARY_SIZE_LIMIT 0' : '';
-    await conn.run(`COPY (${loaded.select}) TO ${target(extra)}`);
+    const select = format === 'parquet' ? loaded.select : loaded.textSelect;
+    await conn.run(`COPY (${select}) TO ${target(extra)}`);
     return loaded.rows;
   } finally {
     await conn.run(`DROP TABLE IF EXISTS ${quoteIdent(name)}`);

@@ -200,7 +200,17 @@ function printSteps(
       rows: s.rows,
       size: formatBytes(s.bytes),
       seconds: (s.durationMs / 1000).toFixed(2),
-      note: s.note ?? s.errors[0] ?? '',
+      note: s.note ?? errorNote(s.errors),
     })),
   );
+}
+
+/**
+ * A failed step's errors in the table: their codes only. The first message is the command's
+ * error line on stderr, so it is printed once; every message is in `sluice status --json`.
+ */
+function errorNote(errors: string[]): string {
+  if (errors.length === 0) return '';
+  const codes = new Set(errors.flatMap((e) => /^(E\d{3}):/.exec(e)?.[1] ?? []));
+  return `${codes.size > 0 ? [...codes].join(', ') : 'failed'}${errors.length > 1 ? ` (${errors.length} errors: sluice status --json)` : ''}`;
 }
