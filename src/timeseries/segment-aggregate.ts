@@ -49,10 +49,12 @@ function accumulator(fn: AggregateFn): string {
 /** `first(x ORDER BY ts, row)` (or last) over non-null values, for the type, number and string columns. */
 function picks(fn: AggregateFn): string {
   if (fn !== 'first' && fn !== 'last') return 'NULL::UTINYINT, NULL::DOUBLE, NULL::VARCHAR';
-  return ['type', 'value', 'str']
-    // Segments of a window never overlap in time, so (ts, row in file) is the points' order.
-    .map((c) => `${fn}(${c} ORDER BY ts, file_row_number) FILTER (WHERE ${NON_NULL})`)
-    .join(', ');
+  return (
+    ['type', 'value', 'str']
+      // Segments of a window never overlap in time, so (ts, row in file) is the points' order.
+      .map((c) => `${fn}(${c} ORDER BY ts, file_row_number) FILTER (WHERE ${NON_NULL})`)
+      .join(', ')
+  );
 }
 
 /** The query of the buckets in [lo, hi) µs of a window's segment files, ordered by bucket. */
