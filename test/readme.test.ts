@@ -25,6 +25,14 @@ describe('README quick start', () => {
     expect(readme.slice(0, 1200)).toMatch(/Node ≥ 22\.13/);
   });
 
+  it('names the Debian packages the tests need, the same list .ci/run installs', () => {
+    const packages = (text: string) =>
+      /apt-get install -y(?: -qq)? ([a-z0-9 -]+?)(?:`|\s*>|$)/m.exec(text)?.[1]?.trim();
+    const ci = readFileSync(path.join(REPO_ROOT, '.ci', 'run'), 'utf8');
+    expect(packages(readme)).toBeDefined();
+    expect(packages(readme)).toBe(packages(ci));
+  });
+
   it('runs the pipeline walk-through exactly as written (demo under 30 s)', async () => {
     const dir = tempDir('sluice-readme');
     const lines = commandsAfter('### Data pipeline');
