@@ -4,7 +4,7 @@
  *
  *   node bench/timeseries.ts            2,000,000 points
  *   node bench/timeseries.ts --quick    200,000 points
- *   node bench/timeseries.ts --20m      20,000,000 points (long: an hour or more here)
+ *   node bench/timeseries.ts --20m      20,000,000 points (hours here at sluice's 2026-12 rates: a 2M run takes ~40 min)
  *   BENCH_POINTS=n, BENCH_ROUNDS=n (default 3) … --no-writers skips the closing many-writers line
  *
  * Data: points as sluice receives them, parsed from NDJSON (a fresh metadata object per point, ISO
