@@ -17,6 +17,7 @@ import type { PutOptions, Storage } from '../storage/types.ts';
 import { T_BOOL, T_NUMBER, T_STRING } from './codec.ts';
 import type { Columns } from './columns.ts';
 import {
+  type LastPoint,
   MANIFEST_KEY,
   type Manifest,
   ManifestRaceError,
@@ -160,6 +161,27 @@ function metadataIds(cols: Columns): { ids: Uint32Array; texts: string[] } {
   return { ids, texts };
 }
 
+/** Longest string value plus metadata kept in a manifest entry's `last` (characters). */
+const LAST_POINT_TEXT = 512;
+
+/** `{ last }` for the entry of a segment of sorted `cols`, or nothing when its texts are long. */
+function lastPointOf(cols: Columns): { last?: LastPoint } {
+  const i = cols.length - 1;
+  if (i < 0) return {};
+  const type = cols.type[i] as number;
+  const str = type === T_STRING ? cols.strs[i] : undefined;
+  const meta = cols.metas[i];
+  if ((str?.length ?? 0) + (meta?.length ?? 0) > LAST_POINT_TEXT) return {};
+  return {
+    last: {
+      type,
+      num: cols.num[i] as number,
+      ...(str !== undefined ? { str } : {}),
+      ...(meta !== undefined ? { meta } : {}),
+    },
+  };
+}
+
 export class SegmentFiles {
   private readonly storage: Storage;
   private readonly engine: Engine;
@@ -252,6 +274,26 @@ export class SegmentFiles {
       });
       this.remember(entry.key, cols);
       return cols;
+    } finally {
+      await cleanup();
+    }
+  }
+
+  /**
+   * The segment's last point (greatest timestamp; of equal ones the last stored), read by DuckDB
+   * without decoding the rest: `latest()` of many variables read whole segments before.
+   */
+  async lastPoint(entry: SegmentEntry): Promise<Columns> {
+    const { file, cleanup } = await this.localFile(entry.key);
+    try {
+      return await this.engine.withConnection(async (conn) => {
+        const result = await conn.stream(
+          `SELECT epoch_us(ts)::DOUBLE AS micros, type, value, str, meta
+           FROM read_parquet(${quoteLiteral(file)}, file_row_number = true)
+           ORDER BY ts DESC, file_row_number DESC LIMIT 1`,
+        );
+        return readColumns(result, 1);
+      });
     } finally {
       await cleanup();
     }
@@ -357,6 +399,7 @@ export class SegmentFiles {
         maxMicros: cols.micros[cols.length - 1] ?? 0,
         rows: cols.length,
         bytes: put.size,
+        ...lastPointOf(cols),
       };
     } finally {
       await fsp.rm(file, { force: true });

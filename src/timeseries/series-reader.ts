@@ -274,14 +274,46 @@ export class SeriesReader {
   async latest(variable: string): Promise<StoredPoint | undefined> {
     assertVariableName(variable);
     await this.refreshIfReader();
-    let max = Number.NEGATIVE_INFINITY;
-    for (const s of this.segmentsOf(variable)) max = Math.max(max, s.maxMicros);
+    let last: SegmentEntry | undefined;
+    for (const s of this.segmentsOf(variable)) if (!last || s.maxMicros > last.maxMicros) last = s;
+    let max = last?.maxMicros ?? Number.NEGATIVE_INFINITY;
+    let buffered = Number.NEGATIVE_INFINITY;
     for (const b of [this.state.buffers.frozen?.get(variable), this.state.buffers.active.get(variable)]) {
-      if (b && b.length > 0) max = Math.max(max, b.maxMicros);
+      if (b && b.length > 0) buffered = Math.max(buffered, b.maxMicros);
     }
+    max = Math.max(max, buffered);
     if (!Number.isFinite(max)) return undefined;
+    const retain = this.state.manifest.retainFrom;
+    // Only a segment holds the latest point: DuckDB reads that one row (segments never overlap).
+    if (last && last.maxMicros > buffered && (retain === undefined || max >= retain)) {
+      const row = await this.lastSegmentPoint(last);
+      if (row && row.length > 0) return pointAt(variable, row, 0);
+    }
     const c = await this.scan(variable, max, max + 1);
     return c.length > 0 ? pointAt(variable, c, c.length - 1) : undefined;
+  }
+
+  /** The last point of a segment; undefined when a reader's segment was replaced (then scanned). */
+  private async lastSegmentPoint(entry: SegmentEntry): Promise<Columns | undefined> {
+    const l = entry.last;
+    if (l)
+      return {
+        length: 1,
+        micros: Float64Array.of(entry.maxMicros),
+        seq: Float64Array.of(0),
+        type: Uint8Array.of(l.type),
+        num: Float64Array.of(l.num),
+        strs: [l.str],
+        metas: [l.meta],
+      };
+    if (this.state.segments.isDecoded(entry.key)) return undefined;
+    try {
+      return await this.state.segments.lastPoint(entry);
+    } catch (error) {
+      if (!this.state.options.readOnly) throw error;
+      await this.refresh();
+      return undefined;
+    }
   }
 
   async variables(): Promise<string[]> {
