@@ -2,11 +2,13 @@
  * `sluice demo|run|status|validate`, `sluice catalog ls|show` and `sluice ingest-csv`: running the
  * pipeline and looking at what it made.
  */
+
 import path from 'node:path';
 import { ConfigurationError, SluiceError } from '../../errors.ts';
 import type { runDemo } from '../../pipeline/demo.ts';
 import type { Pipeline } from '../../pipeline/pipeline.ts';
 import { formatBytes } from '../../util/sizes.ts';
+import { invokedAs } from '../invoked-as.ts';
 import { lazy } from '../lazy.ts';
 import { printJson, printTable } from '../output.ts';
 import { createProgressReporter } from '../progress.ts';
@@ -64,8 +66,9 @@ export async function demo(opts: DemoOptions): Promise<void> {
       columns: d.columns.map((c) => `${c.name}:${c.type}`).join(' '),
     })),
   );
+  const sluice = invokedAs();
   process.stdout.write(
-    `\ndone in ${(result.durationMs / 1000).toFixed(1)} s. Next: cd ${rel} && sluice status && sluice catalog ls --env qa\n`,
+    `\ndone in ${(result.durationMs / 1000).toFixed(1)} s. Next: cd ${rel} && ${sluice} status && ${sluice} catalog ls --env qa\n`,
   );
   if (!result.run.success) {
     throw new SluiceError(
