@@ -9,15 +9,11 @@ import { randomBytes } from 'node:crypto';
 import * as fsp from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import type { DuckDBResult } from '@duckdb/node-api';
-import { appendColumns } from '../engine/append-columns.ts';
 import { type Engine, quoteLiteral } from '../engine/duckdb.ts';
 import { AlreadyExistsError, PreconditionFailedError } from '../errors.ts';
 import type { PutOptions, Storage } from '../storage/types.ts';
-import { T_BOOL, T_NUMBER, T_STRING } from './codec.ts';
 import type { Columns } from './columns.ts';
 import {
-  type LastPoint,
   MANIFEST_KEY,
   type Manifest,
   ManifestRaceError,
@@ -27,6 +23,8 @@ import {
   type SegmentEntry,
 } from './manifest.ts';
 import { type BucketPartial, readSegmentBuckets, segmentBucketsSql } from './segment-aggregate.ts';
+import { readColumns } from './segment-decode.ts';
+import { lastPointOf, writeSegmentFile } from './segment-file-writer.ts';
 import type { AggregateFn } from './types.ts';
 
 // With the `u` flag a match is a whole code point; without it each half of a surrogate pair was
@@ -46,140 +44,6 @@ export function encodeVariableForKey(variable: string): string {
     if (c.length === 1 && unit >= 0xd800 && unit <= 0xdfff) return `%u${unit.toString(16).toUpperCase()}`;
     return [...Buffer.from(c)].map((b) => `%${b.toString(16).toUpperCase().padStart(2, '0')}`).join('');
   });
-}
-
-/**
- * Whether the value column holds both 0 and -0. DuckDB's Parquet dictionary (1.5) files them as
- * one value, so a segment written with it would return whichever came first for both.
- */
-function hasSignedZeros(cols: Columns): boolean {
-  let signs = 0;
-  for (let i = 0; i < cols.length; i++) {
-    const t = cols.type[i];
-    const v = cols.num[i] as number;
-    if ((t === T_NUMBER || t === T_BOOL) && v === 0) signs |= 1 / v < 0 ? 1 : 2;
-    if (signs === 3) return true;
-  }
-  return false;
-}
-
-/** The rows of a streamed segment query as columns; `expected` sizes them (grown if it is short). */
-async function readColumns(result: DuckDBResult, expected: number): Promise<Columns> {
-  let size = Math.max(expected, 1);
-  let micros: Float64Array<ArrayBuffer> = new Float64Array(size);
-  let type = new Uint8Array(size);
-  let num: Float64Array<ArrayBuffer> = new Float64Array(size);
-  const strs: (string | undefined)[] = [];
-  const metas: (string | undefined)[] = [];
-  const strSeen = new Map<string, string>();
-  const metaSeen = new Map<string, string>();
-  let n = 0;
-  for (
-    let chunk = await result.fetchChunk();
-    chunk && chunk.rowCount > 0;
-    chunk = await result.fetchChunk()
-  ) {
-    const rows = chunk.rowCount;
-    if (n + rows > size) {
-      size = Math.max(n + rows, size * 2);
-      micros = grow(micros, size);
-      num = grow(num, size);
-      const t2 = new Uint8Array(size);
-      t2.set(type);
-      type = t2;
-    }
-    const m = chunk.getColumnValues(0) as number[];
-    const ty = chunk.getColumnValues(1) as number[];
-    const v = chunk.getColumnValues(2) as (number | null)[];
-    const s = chunk.getColumnValues(3) as (string | null)[];
-    const me = chunk.getColumnValues(4) as (string | null)[];
-    for (let i = 0; i < rows; i++) {
-      micros[n + i] = m[i] as number;
-      type[n + i] = ty[i] as number;
-      num[n + i] = v[i] ?? 0;
-      strs[n + i] = intern(s[i], strSeen);
-      metas[n + i] = intern(me[i], metaSeen);
-    }
-    n += rows;
-  }
-  const seq = new Float64Array(n);
-  for (let i = 0; i < n; i++) seq[i] = i;
-  return {
-    length: n,
-    micros: n === size ? micros : micros.slice(0, n),
-    seq,
-    type: n === size ? type : type.slice(0, n),
-    num: n === size ? num : num.slice(0, n),
-    strs,
-    metas,
-  };
-}
-
-function grow(a: Float64Array, size: number): Float64Array<ArrayBuffer> {
-  const b = new Float64Array(size);
-  b.set(a);
-  return b;
-}
-
-/**
- * Repeats share one string object: metadata is mostly a few distinct JSON texts repeated on every
- * row, and one object per row made a reader's memory grow with the rows it had read.
- */
-function intern(s: string | null | undefined, seen: Map<string, string>): string | undefined {
-  if (s === null || s === undefined) return undefined;
-  const one = seen.get(s);
-  if (one !== undefined) return one;
-  if (seen.size < 65_536) seen.set(s, s);
-  return s;
-}
-
-/**
- * Each row's metadata as an index (1-based; 0 = none) into the distinct JSON texts of `cols`,
- * which are few: query results and buffers share one string object per distinct text.
- */
-function metadataIds(cols: Columns): { ids: Uint32Array; texts: string[] } {
-  const ids = new Uint32Array(cols.length);
-  const texts: string[] = [];
-  const index = new Map<string, number>();
-  let last: string | undefined;
-  let lastId = 0;
-  for (let i = 0; i < cols.length; i++) {
-    const m = cols.metas[i];
-    if (m === undefined) continue;
-    if (m !== last) {
-      let id = index.get(m);
-      if (id === undefined) {
-        texts.push(m);
-        id = texts.length;
-        index.set(m, id);
-      }
-      last = m;
-      lastId = id;
-    }
-    ids[i] = lastId;
-  }
-  return { ids, texts };
-}
-
-/** Longest string value plus metadata kept in a manifest entry's `last` (characters). */
-const LAST_POINT_TEXT = 512;
-
-/** `{ last }` for the entry of a segment of sorted `cols`, or nothing when its texts are long. */
-function lastPointOf(cols: Columns): { last?: LastPoint } {
-  const i = cols.length - 1;
-  if (i < 0) return {};
-  const type = cols.type[i] as number;
-  const str = type === T_STRING ? cols.strs[i] : undefined;
-  const meta = cols.metas[i];
-  if ((str?.length ?? 0) + (meta?.length ?? 0) > LAST_POINT_TEXT) return {};
-  return {
-    last: {
-      type,
-      num: cols.num[i] as number,
-      ...(str !== undefined ? { str } : {}),
-      ...(meta !== undefined ? { meta } : {}),
-    },
-  };
 }
 
 export class SegmentFiles {
@@ -349,45 +213,10 @@ export class SegmentFiles {
     const id = `${Date.now().toString(36)}-${randomBytes(6).toString('hex')}`;
     const day = new Date(window / 1000).toISOString().slice(0, 19).replaceAll(':', '');
     const key = `segments/var=${encodeVariableForKey(variable)}/window=${day}/${id}.parquet`;
-    const table = `seg_${id.replace(/[^a-z0-9]/g, '_')}`;
     // DuckDB writes a local file; the storage put then publishes it atomically (fs or S3).
     const file = path.join(await this.tmpDir(), `write-${id}.parquet`);
     try {
-      await this.engine.withConnection(async (conn) => {
-        // Metadata as an index into the segment's distinct JSON texts (mostly a handful), so one
-        // string per distinct value crosses to DuckDB, not one per row; many distinct texts go
-        // row by row (a lookup list in the SQL would be as long as the data).
-        const { ids, texts } = metadataIds(cols);
-        const byIndex = texts.length <= 256;
-        await conn.run(
-          `CREATE TABLE ${table} (micros DOUBLE, type UTINYINT, value DOUBLE, str VARCHAR, meta ${byIndex ? 'UINTEGER' : 'VARCHAR'})`,
-        );
-        try {
-          await appendColumns(conn, table, cols.length, [
-            { type: 'DOUBLE', values: cols.micros },
-            { type: 'UTINYINT', values: cols.type },
-            {
-              type: 'DOUBLE',
-              values: cols.num,
-              isNull: (i) => cols.type[i] !== T_NUMBER && cols.type[i] !== T_BOOL,
-            },
-            { type: 'VARCHAR', values: cols.strs.map((s, i) => (cols.type[i] === T_STRING ? s : undefined)) },
-            byIndex ? { type: 'UINTEGER', values: ids } : { type: 'VARCHAR', values: cols.metas },
-          ]);
-          // cols are already sorted and resolved; DuckDB keeps insertion order through a scan and
-          // a projection (a list lookup, not a join), so no ORDER BY.
-          const list = `[${texts.map(quoteLiteral).join(', ')}]::VARCHAR[]`;
-          const meta = byIndex ? `(${list})[meta]` : 'meta';
-          await conn.run(
-            `COPY (SELECT ${quoteLiteral(variable)} AS variable, make_timestamp(micros::BIGINT) AS ts,
-                          type, value, str, ${meta} AS meta
-                   FROM ${table})
-             TO ${quoteLiteral(file)} (FORMAT parquet, COMPRESSION zstd, PARQUET_VERSION V2, ROW_GROUP_SIZE 1000000${hasSignedZeros(cols) ? ', DICTIONARY_SIZE_LIMIT 0' : ''})`,
-          );
-        } finally {
-          await conn.run(`DROP TABLE IF EXISTS ${table}`);
-        }
-      });
+      await writeSegmentFile(this.engine, file, variable, cols);
       const body = await fsp.readFile(file);
       const put = await this.storage.put(key, body);
       this.remember(key, cols);

@@ -1,0 +1,73 @@
+/** Segment rows read back from DuckDB into the typed columns queries use. */
+import type { DuckDBResult } from '@duckdb/node-api';
+import type { Columns } from './columns.ts';
+
+/** The rows of a streamed segment query as columns; `expected` sizes them (grown if it is short). */
+export async function readColumns(result: DuckDBResult, expected: number): Promise<Columns> {
+  let size = Math.max(expected, 1);
+  let micros: Float64Array<ArrayBuffer> = new Float64Array(size);
+  let type = new Uint8Array(size);
+  let num: Float64Array<ArrayBuffer> = new Float64Array(size);
+  const strs: (string | undefined)[] = [];
+  const metas: (string | undefined)[] = [];
+  const strSeen = new Map<string, string>();
+  const metaSeen = new Map<string, string>();
+  let n = 0;
+  for (
+    let chunk = await result.fetchChunk();
+    chunk && chunk.rowCount > 0;
+    chunk = await result.fetchChunk()
+  ) {
+    const rows = chunk.rowCount;
+    if (n + rows > size) {
+      size = Math.max(n + rows, size * 2);
+      micros = grow(micros, size);
+      num = grow(num, size);
+      const t2 = new Uint8Array(size);
+      t2.set(type);
+      type = t2;
+    }
+    const m = chunk.getColumnValues(0) as number[];
+    const ty = chunk.getColumnValues(1) as number[];
+    const v = chunk.getColumnValues(2) as (number | null)[];
+    const s = chunk.getColumnValues(3) as (string | null)[];
+    const me = chunk.getColumnValues(4) as (string | null)[];
+    for (let i = 0; i < rows; i++) {
+      micros[n + i] = m[i] as number;
+      type[n + i] = ty[i] as number;
+      num[n + i] = v[i] ?? 0;
+      strs[n + i] = intern(s[i], strSeen);
+      metas[n + i] = intern(me[i], metaSeen);
+    }
+    n += rows;
+  }
+  const seq = new Float64Array(n);
+  for (let i = 0; i < n; i++) seq[i] = i;
+  return {
+    length: n,
+    micros: n === size ? micros : micros.slice(0, n),
+    seq,
+    type: n === size ? type : type.slice(0, n),
+    num: n === size ? num : num.slice(0, n),
+    strs,
+    metas,
+  };
+}
+
+function grow(a: Float64Array, size: number): Float64Array<ArrayBuffer> {
+  const b = new Float64Array(size);
+  b.set(a);
+  return b;
+}
+
+/**
+ * Repeats share one string object: metadata is mostly a few distinct JSON texts repeated on every
+ * row, and one object per row made a reader's memory grow with the rows it had read.
+ */
+function intern(s: string | null | undefined, seen: Map<string, string>): string | undefined {
+  if (s === null || s === undefined) return undefined;
+  const one = seen.get(s);
+  if (one !== undefined) return one;
+  if (seen.size < 65_536) seen.set(s, s);
+  return s;
+}
