@@ -282,21 +282,35 @@ export class Poller {
     const err = toSluiceError(error, 'E061');
     const content = err.code === 'E021' || err.context.limit !== undefined;
     if (stage !== 'read' || !content || classifyFailure(err) !== 'permanent') return false;
+    // Once moved, a retry only repeats the mark: moving again would find the object gone.
+    let moved = false;
     try {
       await this.withRetries(
         summary,
         () => 'fail',
         async () => {
-          await this.archiver.fail(entry, err);
+          if (!moved) {
+            await this.archiver.fail(entry, err);
+            moved = true;
+          }
           await this.o.state.mark(entry.key, entry.etag, 'failed');
         },
       );
     } catch (moveError) {
-      getLogger().error(
+      if (!moved) {
+        getLogger().error(
+          { key: entry.key, err: String(moveError) },
+          'cannot move failed object; retrying next poll',
+        );
+        return false;
+      }
+      // In failed/ with its report and no longer listed: only the `failed` mark is missing. It
+      // was counted deferred, and the next poll never saw it again.
+      this.metrics.errors.inc({ kind: 'state' });
+      getLogger().warn(
         { key: entry.key, err: String(moveError) },
-        'cannot move failed object; retrying next poll',
+        'object moved to the failed prefix; its state record could not be updated',
       );
-      return false;
     }
     summary.failed++;
     this.metrics.objects.inc({ outcome: 'failed' });
