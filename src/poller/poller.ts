@@ -282,8 +282,7 @@ export class Poller {
     const err = toSluiceError(error, 'E061');
     const content = err.code === 'E021' || err.context.limit !== undefined;
     if (stage !== 'read' || !content || classifyFailure(err) !== 'permanent') return false;
-    // Once moved, a retry only repeats the mark: moving again would find the object gone.
-    let moved = false;
+    let moved = false; // once moved, a retry only repeats the mark (the object is gone from in/)
     try {
       await this.withRetries(
         summary,
@@ -297,20 +296,14 @@ export class Poller {
         },
       );
     } catch (moveError) {
+      // Moved (in failed/ with its report, no longer listed): only the `failed` mark is missing.
+      const log = { key: entry.key, err: String(moveError) };
       if (!moved) {
-        getLogger().error(
-          { key: entry.key, err: String(moveError) },
-          'cannot move failed object; retrying next poll',
-        );
+        getLogger().error(log, 'cannot move failed object; retrying next poll');
         return false;
       }
-      // In failed/ with its report and no longer listed: only the `failed` mark is missing. It
-      // was counted deferred, and the next poll never saw it again.
       this.metrics.errors.inc({ kind: 'state' });
-      getLogger().warn(
-        { key: entry.key, err: String(moveError) },
-        'object moved to the failed prefix; its state record could not be updated',
-      );
+      getLogger().warn(log, 'object moved to the failed prefix; its state record could not be updated');
     }
     summary.failed++;
     this.metrics.objects.inc({ outcome: 'failed' });
