@@ -87,17 +87,31 @@ export class SeriesReader {
     if (this.state.options.readOnly) await this.refresh();
   }
 
-  /** Reads segments; a reader racing compaction (segment replaced and deleted) reloads and retries. */
-  private async readSegments(variable: string, lo: number, hi: number): Promise<Columns[]> {
+  /**
+   * Runs `read` on the segments of `variable` in [lo, hi); a reader racing compaction (a segment
+   * replaced and deleted) reloads the manifest and runs it again on the new segments.
+   */
+  private async onSegments<T>(
+    variable: string,
+    lo: number,
+    hi: number,
+    read: (segs: SegmentEntry[]) => Promise<T>,
+  ): Promise<T> {
     for (let attempt = 0; ; attempt++) {
       const segs = this.segmentsOf(variable).filter((s) => s.maxMicros >= lo && s.minMicros < hi);
       try {
-        return await Promise.all(segs.map((s) => this.state.segments.read(s)));
+        return await read(segs);
       } catch (error) {
         if (!this.state.options.readOnly || attempt >= 4) throw error;
         await this.refresh();
       }
     }
+  }
+
+  private readSegments(variable: string, lo: number, hi: number): Promise<Columns[]> {
+    return this.onSegments(variable, lo, hi, (segs) =>
+      Promise.all(segs.map((s) => this.state.segments.read(s))),
+    );
   }
 
   /**
@@ -156,16 +170,10 @@ export class SeriesReader {
     fn: AggregateFn,
   ): Promise<BucketPartial[] | undefined> {
     if (w.buffered.length > 0) return undefined;
-    for (let attempt = 0; ; attempt++) {
-      const segs = this.segmentsOf(variable).filter((s) => s.maxMicros >= w.lo && s.minMicros < w.hi);
+    return this.onSegments(variable, w.lo, w.hi, async (segs) => {
       if (segs.length === 0 || segs.some((s) => this.state.segments.isDecoded(s.key))) return undefined;
-      try {
-        return await this.state.segments.buckets(segs, w.lo, w.hi, everyMicros, fn);
-      } catch (error) {
-        if (!this.state.options.readOnly || attempt >= 4) throw error;
-        await this.refresh();
-      }
-    }
+      return this.state.segments.buckets(segs, w.lo, w.hi, everyMicros, fn);
+    });
   }
 
   /** Sorted, resolved points of one variable in [from, to). */
