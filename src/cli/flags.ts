@@ -6,6 +6,7 @@
 import { UsageError } from '../errors.ts';
 import { readDecimal } from '../util/decimal-text.ts';
 import { parseDuration } from '../util/durations.ts';
+import { HOST_RULE, normalizeHost } from '../util/host-names.ts';
 import { parseSize } from '../util/sizes.ts';
 
 export interface IntFlagOptions {
@@ -45,11 +46,9 @@ export function portFlag(name: string) {
  */
 export function hostFlag(name: string) {
   return (value: string): string => {
-    const host = value.replace(/^\[(.*)\]$/, '$1');
-    if (/^[A-Za-z0-9.-]+$/.test(host) || (host.includes(':') && /^[0-9A-Fa-f:.]+$/.test(host))) return host;
-    throw new UsageError(
-      `${name} must be a host name or IP address such as 127.0.0.1, 0.0.0.0 or ::, got ${JSON.stringify(value)}`,
-    );
+    const host = normalizeHost(value);
+    if (host !== undefined) return host;
+    throw new UsageError(`${name} must be ${HOST_RULE}, got ${JSON.stringify(value)}`);
   };
 }
 

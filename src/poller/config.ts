@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ConfigurationError } from '../errors.ts';
 import { parseDuration } from '../util/durations.ts';
+import { HOST_RULE, normalizeHost } from '../util/host-names.ts';
 import { readYamlFile } from '../util/yaml-file.ts';
 
 /** Raw settings as flags, env or a config file give them (strings or numbers). */
@@ -35,6 +36,14 @@ const bytes = z.union([z.number().int().positive(), z.string()]).transform((v, c
   return Math.floor(Number(m[1]) * { b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[unit]);
 });
 
+/** The address /metrics binds (127.0.0.1 when unset, chosen by the metrics server). */
+const host = z.string().transform((v, ctx) => {
+  const normal = normalizeHost(v);
+  if (normal !== undefined) return normal;
+  ctx.addIssue({ code: 'custom', message: `must be ${HOST_RULE}` });
+  return z.NEVER;
+});
+
 const int = (min: number) => z.coerce.number().int().min(min);
 
 export const PollerConfigSchema = z.object({
@@ -50,6 +59,7 @@ export const PollerConfigSchema = z.object({
   minAge: duration.default(5000),
   concurrency: int(1).default(32),
   metricsPort: int(0).max(65535).optional(),
+  metricsHost: host.optional(),
   jobName: z.string().min(1).default('ingest_and_score_signal'),
   jsonArray: z.enum(['document', 'records']).default('document'),
   maxBacklog: int(1).default(100_000),
@@ -84,6 +94,7 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): RawPoller
     minAge: env.SLUICE_POLL_MIN_AGE,
     concurrency: env.SLUICE_POLL_CONCURRENCY,
     metricsPort: env.SLUICE_METRICS_PORT,
+    metricsHost: env.SLUICE_METRICS_HOST,
     jobName: env.SLUICE_POLL_JOB_NAME,
     jsonArray: env.SLUICE_POLL_JSON_ARRAY,
     maxBacklog: env.SLUICE_POLL_MAX_BACKLOG,

@@ -3,12 +3,13 @@
  * SLUICE_METRICS_HOST) says otherwise, and prints the address it really bound: the real port
  * when asked for 0, the real host.
  */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { hostFlag } from '../../src/cli/flags.ts';
 import { createWorkerMetrics } from '../../src/metrics/registry.ts';
 import { startMetricsServer } from '../../src/metrics/server.ts';
+import { resolvePollerConfig } from '../../src/poller/config.ts';
 import { runSluice } from '../helpers/cli.ts';
 import { tempDir } from '../helpers/tmp.ts';
 import { startSluice, waitFor } from './stop-helpers.ts';
@@ -120,5 +121,44 @@ describe('sluice worker|poll --metrics-port', { timeout: 60_000 }, () => {
     const flag = await runSluice([...workerArgs('flag'), '--metrics-host', '']);
     expect(flag.code).toBe(2);
     expect(flag.stderr).toMatch(/^E022: --metrics-host must be a host name or IP address/);
+  });
+});
+
+describe('poller config: metricsHost', { timeout: 60_000 }, () => {
+  it('a config file may name the host; env overrides the file, the flag overrides both; a bad value is a config error naming the setting', () => {
+    const file = path.join(dir, 'poller-host.yaml');
+    writeFileSync(file, 'poller:\n  source: ./in\n  metricsPort: 0\n  metricsHost: "[::1]"\n');
+    expect(resolvePollerConfig({ file, env: {} }).metricsHost).toBe('::1');
+    expect(resolvePollerConfig({ file, env: { SLUICE_METRICS_HOST: '0.0.0.0' } }).metricsHost).toBe(
+      '0.0.0.0',
+    );
+    expect(
+      resolvePollerConfig({
+        file,
+        env: { SLUICE_METRICS_HOST: '0.0.0.0' },
+        flags: { metricsHost: 'localhost' },
+      }).metricsHost,
+    ).toBe('localhost');
+    expect(resolvePollerConfig({ flags: { source: './in' }, env: {} }).metricsHost).toBeUndefined();
+    writeFileSync(file, 'source: ./in\nmetricsHost: "http://h:9464"\n');
+    expect(() => resolvePollerConfig({ file, env: {} })).toThrow(
+      'Poller setting metricsHost = "http://h:9464": must be a host name or IP address',
+    );
+  });
+
+  it("sluice poll --config binds the file's metricsHost and prints it", async () => {
+    const source = path.join(dir, 'in-config');
+    mkdirSync(source);
+    const file = path.join(dir, 'poller-bind.yaml');
+    writeFileSync(
+      file,
+      `source: ${source}\nqueue: sqlite:${path.join(dir, 'poll-config.db')}\nmetricsPort: 0\nmetricsHost: 0.0.0.0\n`,
+    );
+    const run = startSluice(['poll', '--config', file]);
+    const m = await waitFor('the metrics line', () => /^metrics on (\S+)$/m.exec(run.stderr()), {
+      child: run,
+    });
+    expect(m[1]).toMatch(/^http:\/\/0\.0\.0\.0:\d+\/metrics$/);
+    await run.stop('SIGINT');
   });
 });

@@ -10,7 +10,7 @@ import { assertLocalRootExists } from '../../storage/local-root.ts';
 import { openStorage, parseStorageUrl } from '../../storage/open.ts';
 import { printJson } from '../output.ts';
 import { commandSignal, describeInterruption } from '../signals.ts';
-import { connectTimeoutMs, metricsHost } from './queue-flags.ts';
+import { connectTimeoutMs } from './queue-flags.ts';
 import {
   checkRedisReachable,
   POLL_STOP_GRACE_MS,
@@ -54,7 +54,6 @@ export async function poll(flags: PollFlags): Promise<void> {
     retryDelay,
     readIdleTimeout,
     connectTimeout,
-    metricsHost: metricsHostFlag,
     ...typed
   } = flags;
   const connectMs = connectTimeoutMs(connectTimeout);
@@ -108,7 +107,8 @@ export async function poll(flags: PollFlags): Promise<void> {
       0,
     );
     if (cfg.metricsPort !== undefined) {
-      const host = metricsHost(metricsHostFlag);
+      // --metrics-host, else SLUICE_METRICS_HOST, else the config file's metricsHost (all in cfg).
+      const host = cfg.metricsHost;
       server = await startMetricsServer(metrics.registry, {
         port: cfg.metricsPort,
         ...(host === undefined ? {} : { host }),
