@@ -7,6 +7,7 @@ import { UsageError } from '../errors.ts';
 import { readDecimal } from '../util/decimal-text.ts';
 import { parseDuration } from '../util/durations.ts';
 import { HOST_RULE, normalizeHost } from '../util/host-names.ts';
+import { parseStrictJson } from '../util/json-strict.ts';
 import { parseSize } from '../util/sizes.ts';
 
 export interface IntFlagOptions {
@@ -102,4 +103,21 @@ export function durationFlag(name: string, { positive = false }: { positive?: bo
       throw new UsageError(`${name} must be a duration above 0, got ${JSON.stringify(value)}`);
     return ms;
   };
+}
+
+/**
+ * A flag whose value is a JSON object (`--meta '{"unit":"C"}'`), read by the strict JSON path:
+ * broken JSON says where it breaks, an integer a double cannot hold is refused rather than
+ * rounded, and anything but an object is E022 naming the flag.
+ */
+export function jsonObjectFlag(name: string, value: string): Record<string, unknown> {
+  let parsed: unknown;
+  try {
+    parsed = parseStrictJson(value, { label: 'JSON', source: name, line: 1 }, { bigIntegers: 'refuse' });
+  } catch (error) {
+    throw new UsageError(`${name} is not valid JSON: ${(error as Error).message}`, { cause: error });
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed))
+    throw new UsageError(`${name} must be a JSON object such as {"unit":"C"}, got ${value.slice(0, 80)}`);
+  return parsed as Record<string, unknown>;
 }

@@ -8,7 +8,7 @@ import { HttpError, NetworkError, SluiceError, TimeoutError, ValidationError } f
 import { csvReader } from '../formats/csv.ts';
 import { getLogger } from '../logging/logger.ts';
 import { maskSecretsInString } from '../secrets/mask.ts';
-import { parseJson } from '../util/json-parse.ts';
+import { parseStrictJson } from '../util/json-strict.ts';
 import { retry } from '../util/retry.ts';
 import type { IngestLocation, SavedFile } from './base.ts';
 import { safeId } from './ids.ts';
@@ -86,14 +86,25 @@ async function attemptOnce(url: string, options: FetchAndSaveOptions, timeoutMs:
   }
 }
 
-async function parseBody(answer: Answer, format: IngestFormat): Promise<unknown> {
+/**
+ * The body as it is saved: JSON kept exactly (integers beyond 2^53 as BigInt, written back with
+ * every digit, never rounded), CSV as rows, anything else as text. A body that says it is JSON
+ * but is not is saved as its text — no byte is lost — and the warning names the URL and where
+ * the JSON breaks, so a bad answer is not mistaken for a good one later.
+ */
+async function parseBody(answer: Answer, format: IngestFormat, url: string): Promise<unknown> {
   const type = answer.headers.get('content-type') ?? '';
   const text = answer.body.toString('utf8');
-  if (/json/i.test(type) || /^\s*[[{]/.test(text)) {
+  const saysJson = /json/i.test(type);
+  if (saysJson || /^\s*[[{]/.test(text)) {
     try {
-      return parseJson(text);
-    } catch {
-      // Not JSON after all: keep the text.
+      return parseStrictJson(text, { label: 'JSON', source: maskSecretsInString(url), line: 1 });
+    } catch (error) {
+      if (saysJson)
+        getLogger().warn(
+          { url: maskSecretsInString(url), status: answer.status, problem: (error as Error).message },
+          'response says it is JSON but is not; saved as text',
+        );
     }
   }
   if (format !== 'json' && /csv/i.test(type)) {
@@ -182,7 +193,7 @@ export async function fetchAndSave(url: string, options: FetchAndSaveOptions): P
     answer = error.answer; // retries exhausted on a 5xx: save the last answer, then report it
   }
   const where = { ...options, sourceName: options.sourceName, fileFormat: format };
-  const data = await parseBody(answer, format);
+  const data = await parseBody(answer, format, url);
   const response = await saveApiResponse(options.datasetId, data, {
     ...where,
     statusCode: answer.status,

@@ -141,6 +141,42 @@ describe('fetchAndSave', () => {
     }
   });
 
+  it('keeps big integers of a JSON body exactly; a body that says JSON but is not is saved as its text, with a warning naming the URL and the break', async () => {
+    const big = '{"id": 12345678901234567891, "n": -9007199254740993, "x": 0.5}';
+    const broken = '{"id": 1, "rows": [1, 2,],}';
+    const server = await startHttpServer([
+      { status: 200, body: big, headers: { 'content-type': 'application/json' } },
+      { status: 200, body: broken, headers: { 'content-type': 'application/json; charset=utf-8' } },
+    ]);
+    try {
+      const storage = createFsStorage({ root: tempDir('fetch-exact') });
+      const exact = await fetchAndSave(`${server.url}/big?api_key=BODYSECRET9`, {
+        storage,
+        sourceName: 's',
+        datasetId: 'd',
+      });
+      const savedBig = (await storage.get(exact.response.key)).toString();
+      // JSON.parse would have written 12345678901234567000 and -9007199254740992.
+      expect(savedBig).toContain('"id": 12345678901234567891');
+      expect(savedBig).toContain('"n": -9007199254740993');
+      const before = logLines.length;
+      const bad = await fetchAndSave(`${server.url}/broken?api_key=BODYSECRET9`, {
+        storage,
+        sourceName: 's',
+        datasetId: 'd2',
+      });
+      const saved = JSON.parse((await storage.get(bad.response.key)).toString()) as { data: unknown };
+      expect(saved.data).toBe(broken);
+      const warning = logLines.slice(before).find((l) => l.includes('response says it is JSON but is not'));
+      expect(warning, logLines.slice(before).join('')).toBeDefined();
+      expect(warning).toContain('/broken');
+      expect(warning).toMatch(/trailing comma/);
+      expect(logLines.join('')).not.toContain('BODYSECRET9');
+    } finally {
+      await server.close();
+    }
+  });
+
   it('rejects non-http URLs and reports refused connections as E007 after retrying', async () => {
     const storage = createFsStorage({ root: tempDir('fetch-bad') });
     await expect(

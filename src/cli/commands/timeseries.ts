@@ -10,8 +10,7 @@ import type { TimeSeriesStore } from '../../timeseries/store.ts';
 import type { AggregateFn, PointValue, TimeSeriesStoreOptions } from '../../timeseries/types.ts';
 import { readDecimal } from '../../util/decimal-text.ts';
 import { parseDuration } from '../../util/durations.ts';
-import { parseJson } from '../../util/json-parse.ts';
-import { durationFlag, intFlag } from '../flags.ts';
+import { durationFlag, intFlag, jsonObjectFlag } from '../flags.ts';
 import { lazy } from '../lazy.ts';
 import { printJson, printTable } from '../output.ts';
 import { createProgressReporter } from '../progress.ts';
@@ -146,13 +145,7 @@ export function registerTimeseriesCommands(program: Command): void {
         // Everything is checked before the store opens: a refused value creates nothing.
         const value = parseValueArg(text, opts.string ? 'string' : opts.type);
         let meta: Record<string, unknown> | undefined;
-        if (opts.meta !== undefined) {
-          try {
-            meta = parseJson(opts.meta) as Record<string, unknown>;
-          } catch (error) {
-            throw new UsageError(`--meta is not JSON: ${(error as Error).message}`);
-          }
-        }
+        if (opts.meta !== undefined) meta = jsonObjectFlag('--meta', opts.meta);
         const at = opts.at ?? Date.now();
         await withStore(url, walOpts(opts), (s) => s.storeDataPoint(variable, at, value, meta));
       },
