@@ -38,7 +38,7 @@ const moduleOf = (f: string) => (f.includes('/') ? (f.split('/')[0] as string) :
 const LAYERS: string[][] = [
   ['secrets', 'errors', 'os-errors', 'version'],
   ['util', 'logging', 'metrics', 'engine', 'charts', 'crypto', 'backends', 'config'],
-  ['storage', 'queue'],
+  ['storage', 'queue', 'lineage'],
   ['formats', 'sync', 'timeseries'],
   ['ingest', 'pipeline', 'writer', 'poller'],
   ['jobs'],

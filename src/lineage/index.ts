@@ -1,0 +1,14 @@
+/** Provenance: lineage records written beside the data, read back, traced and verified (docs/lineage.md). */
+export { LINEAGE_PREFIX, LineageLog, outputUrl, type PlannedWrite, type WrittenOutput } from './log.ts';
+export { currentWrite, indexRecords, type LineageIndex, type LineageWrite, readLineage } from './read.ts';
+export {
+  type IntentRecord,
+  LINEAGE_FORMAT_VERSION,
+  type LineageInput,
+  type LineageRecord,
+  lineageInputSchema,
+  lineageRecordSchema,
+  parseLineageLine,
+} from './record.ts';
+export { type LineageNode, type LineageOfOptions, lineageOf, lineageUrl } from './trace.ts';
+export { type VerifiedOutput, type VerifyReport, type VerifyStatus, verifyLineage } from './verify.ts';
