@@ -153,6 +153,11 @@ export const ERROR_CODES = {
     description: 'A lock could not be taken in time',
     resolution: 'Another process holds it; retry later',
   },
+  E080: {
+    name: 'LineageError',
+    description: 'Files no longer match their lineage records (edited, truncated, swapped or missing)',
+    resolution: 'Restore the files named from a backup or rerun the steps that wrote them',
+  },
   E099: {
     name: 'InternalError',
     description: 'An unexpected failure',
@@ -227,6 +232,7 @@ export const PollerError = defineError('E061');
 export const JobPayloadError = defineError('E062');
 export const SyncError = defineError('E070');
 export const LockError = defineError('E071');
+export const LineageError = defineError('E080');
 
 // The OSAA seed's names for the same errors: its base class and two of its domain errors.
 export const PipelineError = SluiceError;

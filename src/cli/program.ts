@@ -10,6 +10,7 @@ import { LOG_FORMATS, LOG_LEVELS, type LogFormat, readLogFormat } from '../loggi
 import { VERSION } from '../version.ts';
 import { registerConfigCommands } from './commands/config.ts';
 import { registerIngestCommands } from './commands/ingest.ts';
+import { registerLineageCommands } from './commands/lineage.ts';
 import { registerPipelineCommands } from './commands/pipeline.ts';
 import { registerQueueCommands } from './commands/queue.ts';
 import { registerStorageCommands } from './commands/storage.ts';
@@ -40,6 +41,7 @@ export function buildProgram(): Command {
   registerPipelineCommands(program);
   registerQueueCommands(program);
   registerTimeseriesCommands(program);
+  registerLineageCommands(program);
   // Commands run as async actions; exitOverride propagates commander's usage errors as throws.
   for (const cmd of program.commands) applyExitOverride(cmd);
   return program;
