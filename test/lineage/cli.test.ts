@@ -74,10 +74,15 @@ describe('sluice lineage', { timeout: 60_000 }, () => {
     expect(JSON.parse(json.stdout).map((o: { status: string }) => o.status)).toEqual(['changed', 'ok']);
   });
 
-  it('verify of a folder without records says so; of a missing folder is E011', async () => {
+  it('verify of a folder without records says so; a missing folder or file is E011; a file without records is one line', async () => {
     const empty = await runSluice(['lineage', 'verify', dir]);
     expect(empty.code).toBe(0);
     expect(empty.stderr).toContain('no lineage records under');
+    const typo = await runSluice(['lineage', path.join(dir, 'nope.csv')]);
+    expect(typo.code).toBe(1);
+    expect(typo.stderr).toMatch(/^E011: .*nope\.csv does not exist and no lineage log names it/);
+    const unrecorded = await runSluice(['lineage', raw]);
+    expect(unrecorded.stdout).toMatch(/raw\.csv {2}output {2}no lineage record\n$/);
     const missing = await runSluice(['lineage', 'verify', path.join(dir, 'nope')]);
     expect(missing.code).toBe(1);
     expect(missing.stderr).toMatch(/^E011: lineage root .*nope does not exist/);

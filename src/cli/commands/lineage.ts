@@ -3,8 +3,9 @@
  * it) as a tree; `sluice lineage verify [root]`: re-hash every output a lineage log names and
  * exit 1 (E080) when one no longer holds the bytes its record promises.
  */
+import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
-import { LineageError } from '../../errors.ts';
+import { LineageError, NotFoundError } from '../../errors.ts';
 import type { LineageNode, VerifiedOutput } from '../../lineage/index.ts';
 import { intFlag } from '../flags.ts';
 import { lazy } from '../lazy.ts';
@@ -28,6 +29,9 @@ export function registerLineageCommands(program: Command): void {
         depth: opts.depth,
         ...(opts.downstream ? { downstream: true } : {}),
       });
+      // A path with neither a file nor a record is a typo, not a leaf.
+      if (tree.status === 'unrecorded' && tree.url.startsWith('file://') && !existsSync(tree.url.slice(7)))
+        throw new NotFoundError(`${file} does not exist and no lineage log names it`, { context: { file } });
       if (opts.json) printJson(tree);
       else process.stdout.write(drawTree(tree, opts.downstream ? 'consumers' : 'inputs').join('\n') + '\n');
     });
