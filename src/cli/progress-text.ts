@@ -91,7 +91,7 @@ export function progressText(event: ProgressEvent, perSecond: number | undefined
   return parts.join(', ');
 }
 
-/** The closing line: `141.8 MB in 3.1 s (45.7 MB/s)`, the average over the whole run. */
+/** The closing line: `141.8 MB in 3.1s (45.7 MB/s)`, the average over the whole run. */
 export function finishedText(event: ProgressEvent, elapsedMs: number): string {
   const seconds = elapsedMs / 1000;
   const total =
@@ -99,5 +99,6 @@ export function finishedText(event: ProgressEvent, elapsedMs: number): string {
       ? ` of ${formatAmount(event.total, event.unit)}`
       : '';
   const rate = seconds > 0 ? ` (${formatRate(event.done / seconds, event.unit)})` : '';
-  return `${formatAmount(event.done, event.unit)}${total} in ${seconds < 10 ? seconds.toFixed(1) : formatDuration(seconds)}${seconds < 10 ? ' s' : ''}${rate}`;
+  const took = seconds < 10 ? `${seconds.toFixed(1)}s` : formatDuration(seconds);
+  return `${formatAmount(event.done, event.unit)}${total} in ${took}${rate}`;
 }

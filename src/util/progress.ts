@@ -46,3 +46,43 @@ export function throttleProgress<U extends ProgressUnit>(
     fn(event);
   };
 }
+
+export interface ProgressCounter {
+  /** Counts `n` more (default 1); reports now and then, never more often than the throttle. */
+  add(n?: number): void;
+  /** Reports the final count as the total: the work is complete. */
+  end(): void;
+  readonly done: number;
+}
+
+/**
+ * A count of work that passes one item at a time (points, rows), reported through `onProgress`
+ * at a bounded rate. The clock is read once per `checkEvery` items, so a tight loop pays an
+ * addition per item and nothing more.
+ */
+export function progressCounter<U extends ProgressUnit>(
+  onProgress: ProgressFn<U> | undefined,
+  operation: string,
+  unit: U,
+  checkEvery = 1000,
+): ProgressCounter {
+  const report = throttleProgress(onProgress);
+  let done = 0;
+  let sinceCheck = 0;
+  return {
+    add(n = 1) {
+      done += n;
+      sinceCheck += n;
+      if (report && sinceCheck >= checkEvery) {
+        sinceCheck = 0;
+        report({ operation, done, unit });
+      }
+    },
+    end() {
+      report?.({ operation, done, total: done, unit });
+    },
+    get done() {
+      return done;
+    },
+  };
+}

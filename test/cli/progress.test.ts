@@ -25,7 +25,6 @@ function sink(isTTY: boolean) {
   return { stream, text: () => chunks.join('') };
 }
 
-// biome-ignore lint/suspicious/noControlCharactersInRegex: escape codes are what is looked for
 const ESCAPE = /\x1b\[/;
 
 describe('progress text', () => {
@@ -57,7 +56,7 @@ describe('progress text', () => {
       '1 files of 4 files (25%)',
     );
     expect(finishedText({ operation: 'w', done: 3000, total: 3000, unit: 'rows' }, 1500)).toBe(
-      '3,000 rows in 1.5 s (2,000 rows/s)',
+      '3,000 rows in 1.5s (2,000 rows/s)',
     );
     expect(finishedText({ operation: 'w', done: 10, total: 40, unit: 'files' }, 90_000)).toBe(
       '10 files of 40 files in 1m30s (0.1 files/s)',
@@ -194,7 +193,7 @@ describe('the progress reporter', () => {
       .split('\n')
       .filter(Boolean)
       .map((l) => (JSON.parse(l) as { msg: string }).msg);
-    expect(msgs.filter((m) => /^poll: 10 objects in 2\.7 s/.test(m))).toHaveLength(2);
+    expect(msgs.filter((m) => /^poll: 10 objects in 2\.7s/.test(m))).toHaveLength(2);
   });
 
   it('on a terminal: a bar with done, total, rate and time left, on the stream given', async () => {
