@@ -8,7 +8,9 @@
  */
 import { createRequire } from 'node:module';
 import type cliProgressModule from 'cli-progress';
+import { UsageError } from '../errors.ts';
 import { configuredLogLevel, getLogger, type Logger } from '../logging/logger.ts';
+import { parseDuration } from '../util/durations.ts';
 import type { ProgressEvent } from '../util/progress.ts';
 import { finishedText, formatAmount, progressLabel, progressText, RateMeter } from './progress-text.ts';
 
@@ -28,9 +30,9 @@ export interface ProgressReporterOptions {
   setting?: string | undefined;
   /** Where lines go when no bar is drawn. @default the sluice logger, module 'progress' */
   logger?: Logger;
-  /** The first line of an operation, once it has run this long. @default 1000 */
+  /** The first line of an operation, once it has run this long. @default 1000, or lineEveryMs if shorter */
   firstLineAfterMs?: number;
-  /** Then a line at most this often. @default 5000 */
+  /** Then a line at most this often. @default SLUICE_PROGRESS_INTERVAL, else 5000 */
   lineEveryMs?: number;
   /** @default performance.now */
   now?: () => number;
@@ -127,8 +129,8 @@ interface Drawer {
  * writes none, so scripts that pipe a short command see a clean stderr.
  */
 function lineWriter(options: ProgressReporterOptions): Drawer {
-  const firstAfter = options.firstLineAfterMs ?? 1000;
-  const every = options.lineEveryMs ?? 5000;
+  const every = options.lineEveryMs ?? lineIntervalFromEnv() ?? 5000;
+  const firstAfter = options.firstLineAfterMs ?? Math.min(1000, every);
   // Made on the first line: a command that ends quickly never loads the logger for progress.
   let logger = options.logger?.child({ module: 'progress' });
   const log = (): Logger => {
@@ -172,6 +174,24 @@ function lineWriter(options: ProgressReporterOptions): Drawer {
     },
     stop() {},
   };
+}
+
+/**
+ * SLUICE_PROGRESS_INTERVAL (`30s`, `500ms`, a bare number is seconds): how often a long command
+ * writes a progress line when stderr is not a terminal — longer for quieter CI logs.
+ */
+function lineIntervalFromEnv(): number | undefined {
+  const text = process.env.SLUICE_PROGRESS_INTERVAL;
+  if (text === undefined || text.trim() === '') return undefined;
+  let ms: number;
+  try {
+    ms = parseDuration(text);
+  } catch (error) {
+    throw new UsageError(`SLUICE_PROGRESS_INTERVAL: ${(error as Error).message}`);
+  }
+  if (!(ms > 0))
+    throw new UsageError(`SLUICE_PROGRESS_INTERVAL must be a duration above 0, got ${JSON.stringify(text)}`);
+  return ms;
 }
 
 const BAR_WIDTH = 24;
