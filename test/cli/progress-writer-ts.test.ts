@@ -107,7 +107,7 @@ describe('progress on a terminal', { timeout: 120_000 }, () => {
       script,
       `exec ${JSON.stringify(process.execPath)} ${JSON.stringify(path.join(REPO_ROOT, 'src/cli/main.ts'))} write ${JSON.stringify(csv)} --task-dir ${JSON.stringify(task)} --name out > ${JSON.stringify(out)}\n`,
     );
-    const env = { ...process.env, SLUICE_LOG_LEVEL: 'warn', COLUMNS: '120' };
+    const env: NodeJS.ProcessEnv = { ...process.env, SLUICE_LOG_LEVEL: 'warn', COLUMNS: '120' };
     delete env.SLUICE_PROGRESS;
     const terminal = execFileSync('script', ['-qec', `sh ${script}`, '/dev/null'], {
       env,
