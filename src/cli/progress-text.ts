@@ -45,6 +45,14 @@ export class RateMeter {
   }
 
   add(at: number, done: number): void {
+    // Samples closer than 100 ms replace the newest: a burst of events keeps the list short.
+    const newest = this.samples[this.samples.length - 1];
+    const previous = this.samples[this.samples.length - 2];
+    if (newest && previous && at - previous.at < 100) {
+      newest.at = at;
+      newest.done = done;
+      return;
+    }
     this.samples.push({ at, done });
     // Keep one sample at or before the window's start, so the window is always covered.
     while (this.samples.length > 2 && (this.samples[1] as { at: number }).at <= at - this.windowMs)

@@ -15,15 +15,16 @@ export class CycleProgress {
     this.report = throttleProgress(onProgress);
   }
 
-  /** An object handed to processing; `work` settles when it is finished. */
-  track(work: Promise<unknown>): void {
-    if (!this.report) return;
+  /** An object handed to processing; `work` (returned as is) settles when it is finished. */
+  track<T>(work: Promise<T>): Promise<T> {
+    if (!this.report) return work;
     this.started += 1;
     const finish = () => {
       this.finished += 1;
       this.emit();
     };
     work.then(finish, finish);
+    return work;
   }
 
   /** The listing has ended: every object of this cycle has been handed over. */

@@ -154,8 +154,7 @@ export class Poller {
           slot.resolve();
           tails.delete(p);
         });
-        tails.add(p);
-        progress.track(p);
+        tails.add(progress.track(p));
       }
       progress.listingEnded();
       void this.archiver.flush();

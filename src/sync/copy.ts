@@ -195,7 +195,10 @@ async function copyOnce(job: CopyJob, s: Entry, policy: RetryPolicy): Promise<Pu
     dst.put(s.key, body, {
       metadata: { [SHA256_META]: sha },
       ...(policy.signal ? { signal: policy.signal } : {}),
-      ...(job.onBytes ? { onProgress: (bytes: number) => job.onBytes?.(s.key, bytes) } : {}),
+      // Streamed (large) objects only: a small one is one write, counted when it is copied.
+      ...(job.onBytes && s.size > job.bufferLimit
+        ? { onProgress: (bytes: number) => job.onBytes?.(s.key, bytes) }
+        : {}),
     });
   let sha = srcCache.get(s.key, s.etag, s.size, localMtime(src, s));
   let result: PutResult;

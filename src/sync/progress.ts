@@ -1,7 +1,7 @@
 /**
  * What a sync reports while it copies: bytes of the objects copied plus the bytes of the large
  * ones still on their way (their puts report as they stream), against the bytes the listing
- * promised — at a bounded rate, so a sync of many small files costs no extra work per file.
+ * promised: one event per object copied, and the chunks of large ones at a bounded rate.
  */
 import { type ProgressFn, throttleProgress } from '../util/progress.ts';
 
@@ -9,26 +9,30 @@ export class SyncProgress {
   private copied = 0;
   private readonly inFlight = new Map<string, number>();
   private readonly report: ProgressFn | undefined;
+  /** Chunks of streamed objects arrive many a second: those events are throttled. */
+  private readonly reportChunk: ProgressFn | undefined;
   readonly total: number;
 
   constructor(onProgress: ProgressFn | undefined, total: number) {
-    this.report = throttleProgress(onProgress);
+    this.report = onProgress;
+    this.reportChunk = throttleProgress(onProgress);
     this.total = total;
   }
 
   /** For CopyJob.onBytes; undefined without a listener, so puts report nothing. */
   get onBytes(): ((key: string, bytes: number) => void) | undefined {
-    if (!this.report) return undefined;
+    if (!this.reportChunk) return undefined;
     return (key, bytes) => {
       this.inFlight.set(key, bytes);
-      this.emit();
+      this.emit(this.reportChunk);
     };
   }
 
+  /** An object copied: one event each, as before chunks were counted (a copy bounds their rate). */
   copiedObject(key: string, size: number): void {
     this.inFlight.delete(key);
     this.copied += size;
-    this.emit();
+    this.emit(this.report);
   }
 
   /** An object given up on (deferred): its partial bytes no longer count. */
@@ -41,13 +45,13 @@ export class SyncProgress {
     this.report?.({ operation: 'sync', done: this.total, total: this.total, unit: 'bytes' });
   }
 
-  emit(): void {
-    if (!this.report) return;
+  emit(report = this.report): void {
+    if (!report) return;
     let done = this.copied;
     for (const bytes of this.inFlight.values()) done += bytes;
     // An object that grew since it was listed must not end the bar before the sync ends.
     if (done >= this.total && this.total > 0) done = Math.max(0, this.total - 1);
-    this.report({ operation: 'sync', done, total: this.total, unit: 'bytes' });
+    report({ operation: 'sync', done, total: this.total, unit: 'bytes' });
   }
 }
 
