@@ -61,7 +61,11 @@ describe('progress while pipeline commands run, stderr piped', { timeout: 180_00
     });
     expect(r.code, r.stderr).toBe(0);
     expectLiveProgress(r.lines, 'promote dev→qa', 'files');
-    expect(r.lines.at(-1)).toMatchObject({ operation: 'promote dev→qa', done: 4, total: 4 });
+    // (Publishing the plain paths may log its own lines after it on a slow machine.)
+    expect(r.lines.filter((l) => l.operation === 'promote dev→qa').at(-1)).toMatchObject({
+      done: 4,
+      total: 4,
+    });
     expect(r.stdout).toMatch(/^\+ landing\/big\/events\.parquet\n(.*\n)*promoted dev → qa: 4 files/);
   });
 
