@@ -5,7 +5,8 @@
 //  (c) age encryption and decryption of a 200 MB file: sluice vs the age CLI. Goal ≥ 0.5×.
 // Statistic: every figure is the median of N rounds (default 3; `--rounds N` or BENCH_ROUNDS),
 // sluice and its peer alternating which runs first; ratios are the medians of the per-round ratios.
-// Usage: node bench/writer.ts [--quick] [--rounds N]   (--quick: 200,000 rows, 50 MB)
+// Usage: node bench/writer.ts [--quick] [--rounds N] [--progress]   (--quick: 200,000 rows, 50 MB;
+// --progress: sluice's writes have a progress listener, as the CLI's do)
 import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createWriteStream, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -22,6 +23,7 @@ import { DataWriter } from '../src/writer/index.ts';
 import { benchRounds, median, medianRatio } from './peers.ts';
 
 const quick = process.argv.includes('--quick');
+const withProgress = process.argv.includes('--progress');
 const ROWS = quick ? 200_000 : 2_000_000;
 const MB = quick ? 50 : 200;
 const BASE = Date.UTC(2026, 0, 1);
@@ -90,7 +92,11 @@ try {
 
   // Rounds alternate which side runs first (the first run pays JIT warm-up) and medians are
   // reported: on a shared machine a slow or a lucky moment should not decide the ratio.
-  const writer = new DataWriter({ taskDir: path.join(work, 'task') });
+  let progressEvents = 0;
+  const writer = new DataWriter({
+    taskDir: path.join(work, 'task'),
+    ...(withProgress ? { progress: () => void progressEvents++ } : {}),
+  });
   const engine = await Engine.create();
   const peerFile = path.join(work, 'peer.parquet');
   const sluiceParquetRun = () => time(() => writer.writeDataframe(rows(), 'bench', { format: 'parquet' }));
@@ -154,6 +160,7 @@ try {
   await writer.close();
   line('(a) parquet', t.sp, t.pp, 'appender+COPY', 'rows/s', ROWS);
   line('(b) csv', t.sc, t.pc, 'csv-stringify', 'rows/s', ROWS);
+  if (withProgress) console.log(`with a progress listener: ${progressEvents} events over (a) and (b)`);
 
   // (c) age
   const plain = path.join(work, 'plain.bin');

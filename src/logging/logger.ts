@@ -136,6 +136,14 @@ export function getLogger(name?: string, level?: LogLevel): Logger {
   return child;
 }
 
+/**
+ * The level the process-wide logger has or will have, without creating it (creating it loads
+ * pino, which a command that never logs should not pay for).
+ */
+export function configuredLogLevel(): string {
+  return shared?.level ?? sharedOptions.level ?? process.env.SLUICE_LOG_LEVEL ?? 'info';
+}
+
 /** Replaces the process-wide logger with one at `level` (the seed's `setup_logging`). */
 export function setupLogging(level: LogLevel = 'info', format?: LogFormat): Logger {
   shared = createLogger({ level, ...(format ? { format } : {}) });

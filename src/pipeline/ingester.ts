@@ -9,6 +9,7 @@ import path from 'node:path';
 import type { Config } from '../config/config.ts';
 import type { Environment } from '../config/schema.ts';
 import { type DuckDBConnection, Engine, quoteLiteral, wrapDuckDBError } from '../engine/duckdb.ts';
+import { withQueryProgress } from '../engine/query-progress.ts';
 import { NotFoundError, SchemaValidationError, type SluiceError, toSluiceError } from '../errors.ts';
 import {
   checkCsvForDuckdb,
@@ -39,6 +40,8 @@ export interface IngestCsvOptions {
   /** @default config.env */
   env?: Environment;
   signal?: AbortSignal;
+  /** Bytes of the CSV converted so far (DuckDB's estimate, a few times a second): `ingest`, detail `<source>/<name>`. */
+  onProgress?: ProgressFn;
 }
 
 export interface IngestResult {
@@ -67,6 +70,18 @@ const isUrl = (p: string) => /^[a-z][a-z0-9+.-]*:\/\//i.test(p) && !p.startsWith
 
 /** Raw files directly under data/raw/ land in this source. */
 export const ROOT_SOURCE = '_root';
+
+/** Progress of one conversion as bytes of the CSV, from DuckDB's share done; undefined without a listener. */
+async function conversionProgress(
+  file: string,
+  detail: string,
+  onProgress: ProgressFn | undefined,
+): Promise<((fraction: number) => void) | undefined> {
+  if (!onProgress) return undefined;
+  const total = (await fsp.stat(file)).size;
+  return (fraction) =>
+    onProgress({ operation: 'ingest', done: Math.round(fraction * total), total, unit: 'bytes', detail });
+}
 
 /** CSV → Parquet through DuckDB with explicit column types; the seed's DataIngester. */
 export class DataIngester {
@@ -115,13 +130,24 @@ export class DataIngester {
       // DuckDB misreads some broken files without a word (a stray quote becomes data), so sluice
       // checks the same file while DuckDB converts it, and its verdict comes first.
       const ragged = options.rejectFile !== undefined;
+      const onFraction = await conversionProgress(local, `${source}/${name}`, options.onProgress);
       const check = checkCsvForDuckdb(local, {
         source: filePath,
         allowRagged: ragged,
       });
       const convert = (longest?: number) =>
         engine.withConnection((conn) =>
-          this.convert(conn, local, out, schema, options.rejectFile, filePath, strictReadCsvOptions(longest)),
+          withQueryProgress(conn, onFraction, () =>
+            this.convert(
+              conn,
+              local,
+              out,
+              schema,
+              options.rejectFile,
+              filePath,
+              strictReadCsvOptions(longest),
+            ),
+          ),
         );
       const conversion = convert().catch(async (error: unknown) => {
         if (isLineTooLong(error)) return convert(await longestCsvRecord(local, filePath));
@@ -304,6 +330,7 @@ export class DataIngester {
             this.ingestCsv(f.file, f.source, this.schemaFor(f.source), {
               name: f.name,
               ...(options.env ? { env: options.env } : {}),
+              ...(options.onProgress ? { onProgress: options.onProgress } : {}),
             }),
           {
             maxAttempts: 3,

@@ -19,6 +19,7 @@ import { SHA256_META } from '../storage/content-hash.ts';
 import { CONTENT_TYPES } from '../storage/content-types.ts';
 import type { Storage } from '../storage/types.ts';
 import { removeAtExit } from '../util/exit-cleanup.ts';
+import type { ProgressFn } from '../util/progress.ts';
 import { stampedId } from '../util/timestamps.ts';
 import { decodeUtf8 } from '../util/utf8.ts';
 import { MANIFEST_KEY, migrateEnvLayout, RESERVED_FOLDER } from './lake-migrate.ts';
@@ -181,19 +182,25 @@ export class Lake {
    * and rollback end with it; a run killed half-way is completed by the next one. Returns the
    * paths written and removed.
    */
-  async materialize(env: Environment): Promise<{ written: string[]; removed: string[] }> {
+  async materialize(
+    env: Environment,
+    onProgress?: ProgressFn,
+  ): Promise<{ written: string[]; removed: string[] }> {
     const manifest = await this.readManifest(env);
     if (!manifest) return { written: [], removed: [] };
-    return this.applyManifest(env, manifest);
+    return this.applyManifest(env, manifest, onProgress);
   }
 
   private async applyManifest(
     env: Environment,
     manifest: EnvManifest,
+    onProgress?: ProgressFn,
   ): Promise<{ written: string[]; removed: string[] }> {
     const out = { written: [] as string[], removed: [] as string[] };
     const plain = new Map((await this.plainFiles(env)).map((f) => [f.path, f]));
-    for (const f of manifest.files) {
+    const total = manifest.files.length;
+    for (const [done, f] of manifest.files.entries()) {
+      onProgress?.({ operation: `publish ${env}`, done, total, unit: 'files', detail: f.path });
       const have = plain.get(f.path);
       if (
         have &&
@@ -208,6 +215,7 @@ export class Lake {
       );
       out.written.push(f.path);
     }
+    onProgress?.({ operation: `publish ${env}`, done: total, total, unit: 'files' });
     const named = new Set(manifest.files.map((f) => f.path));
     out.removed = [...plain.keys()].filter((p) => !named.has(p)).sort();
     if (out.removed.length > 0) await this.env(env).deleteMany(out.removed);

@@ -140,12 +140,15 @@ export class DataPromoter {
       result.version = current.version;
       return result;
     }
-    if (!options.skipValidation) await this.validateDatasets(from, src);
+    // One event per file: each stands for a copy or a read, so their rate is bounded by the work.
+    const report = options.onProgress;
+    if (!options.skipValidation) await this.validateDatasets(from, src, report);
     result.backupId = await this.createBackup(to);
     const version = newVersionId();
     const files: LakeFile[] = [];
     let done = 0;
-    options.onProgress?.({ operation: `promote ${from}→${to}`, done, total: src.length, unit: 'files' });
+    const operation = `promote ${from}→${to}`;
+    report?.({ operation, done, total: src.length, unit: 'files' });
     for (const f of src) {
       options.signal?.throwIfAborted();
       const old = before.get(f.path);
@@ -158,12 +161,13 @@ export class DataPromoter {
       }
       files.push({ ...f, key });
       done += 1;
-      options.onProgress?.({ operation: `promote ${from}→${to}`, done, total: src.length, unit: 'files' });
+      report?.({ operation, done, total: src.length, unit: 'files', detail: f.path });
       await testDelay();
     }
     const manifest: EnvManifest = { version, createdAt: new Date().toISOString(), from, files };
     await this.lake.writeManifest(to, manifest);
-    await this.lake.materialize(to);
+    // The plain paths (`<to>/<path>`) are brought in line: a second copy of what changed.
+    await this.lake.materialize(to, report);
     await this.lake
       .internal(to)
       .put(`promotions/${version}.json`, JSON.stringify({ ...result, version }, null, 2), {
@@ -195,13 +199,16 @@ export class DataPromoter {
   }
 
   /** Gates: every dataset opens in DuckDB, and its columns, types and rows match its record. */
-  private async validateDatasets(env: Environment, files: LakeFile[]): Promise<void> {
+  private async validateDatasets(env: Environment, files: LakeFile[], report?: ProgressFn): Promise<void> {
     const store = this.lake.storage;
     const engine = await Engine.create({ threads: 2 });
     const tmp = await makeTempDir('promote');
     const problems: string[] = [];
+    let done = 0;
     try {
       for (const f of files) {
+        report?.({ operation: `validate ${env}`, done, total: files.length, unit: 'files', detail: f.path });
+        done += 1;
         try {
           const local = await this.lake.localFile(store, f.key, tmp.dir);
           const desc = await engine.query<{ column_name: string; column_type: string }>(
@@ -225,6 +232,7 @@ export class DataPromoter {
           );
         }
       }
+      report?.({ operation: `validate ${env}`, done, total: files.length, unit: 'files' });
     } finally {
       await engine.close();
       await tmp.cleanup();

@@ -89,6 +89,13 @@ export class Transformer {
               final: final(model.name),
             });
           else {
+            options.onProgress?.({
+              operation: 'transform',
+              done,
+              total: models.length,
+              unit: 'steps',
+              detail: model.name,
+            });
             const outcome = await this.runModel(conn, store, this.lake.internal(env), model, tmp.dir);
             outcomes.push({ ...outcome, final: final(model.name) });
             if (outcome.status === 'failed')

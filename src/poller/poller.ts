@@ -6,6 +6,7 @@ import { createPollerMetrics, type PollerMetrics } from '../metrics/registry.ts'
 import type { JobToAdd } from '../queue/types.ts';
 import { readFaultOf } from '../storage/verified-read.ts';
 import { Archiver, deferred } from './archive.ts';
+import { CycleProgress } from './cycle-progress.ts';
 import { type PollerOptions, type PollSummary, positive } from './options.ts';
 import { detectFormat } from './parse.ts';
 import { readRecords } from './read-records.ts';
@@ -115,7 +116,7 @@ export class Poller {
     const running = new Set<Promise<void>>();
     const tails = new Set<Promise<void>>();
     let oldestPending = 0;
-    let done = 0;
+    const progress = new CycleProgress(this.onProgress);
     try {
       const listing = listResuming(
         this.source.storage,
@@ -152,11 +153,10 @@ export class Poller {
         ).finally(() => {
           slot.resolve();
           tails.delete(p);
-          done++;
-          this.onProgress?.({ operation: 'poll', done, unit: 'objects' });
         });
-        tails.add(p);
+        tails.add(progress.track(p));
       }
+      progress.listingEnded();
       void this.archiver.flush();
     } catch (error) {
       this.metrics.errors.inc({ kind: 'list' });

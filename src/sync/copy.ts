@@ -185,6 +185,8 @@ export interface CopyJob {
   srcCache: HashCache;
   dstCache: HashCache;
   bufferLimit: number;
+  /** Bytes of a large (streamed) object put so far, for live progress within one object. */
+  onBytes?: (key: string, bytes: number) => void;
 }
 
 async function copyOnce(job: CopyJob, s: Entry, policy: RetryPolicy): Promise<PutResult> {
@@ -193,6 +195,10 @@ async function copyOnce(job: CopyJob, s: Entry, policy: RetryPolicy): Promise<Pu
     dst.put(s.key, body, {
       metadata: { [SHA256_META]: sha },
       ...(policy.signal ? { signal: policy.signal } : {}),
+      // Streamed (large) objects only: a small one is one write, counted when it is copied.
+      ...(job.onBytes && s.size > job.bufferLimit
+        ? { onProgress: (bytes: number) => job.onBytes?.(s.key, bytes) }
+        : {}),
     });
   let sha = srcCache.get(s.key, s.etag, s.size, localMtime(src, s));
   let result: PutResult;

@@ -26,6 +26,7 @@ import {
   withRetries,
 } from './copy.ts';
 import { defaultCacheDir, HashCache } from './hash-cache.ts';
+import { comparing, SyncProgress } from './progress.ts';
 
 export interface SyncOptions {
   /** Only keys matching one of these globs (picomatch; a pattern without `/` matches the base name). @default all */
@@ -230,7 +231,7 @@ async function prepare(
       });
     }
   }
-  await runLimited(compare, options.concurrency ?? 32, options.signal);
+  await runLimited(comparing(compare, options.onProgress), options.concurrency ?? 32, options.signal);
   for (const key of dstMap.keys()) if (!srcMap.has(key)) diff.dstOnly.push(key);
   for (const list of Object.values(diff)) list.sort();
   return { diff, src: srcMap, dst: dstMap, srcCache, dstCache };
@@ -281,18 +282,21 @@ export async function syncStorages(
     result.bytes = toCopy.reduce((s, k) => s + (p.src.get(k)?.size ?? 0), 0);
     return result;
   }
-  const total = toCopy.reduce((s, k) => s + (p.src.get(k)?.size ?? 0), 0);
+  const progress = new SyncProgress(
+    options.onProgress,
+    toCopy.reduce((s, k) => s + (p.src.get(k)?.size ?? 0), 0),
+  );
   const job = {
     src,
     dst,
     srcCache: p.srcCache,
     dstCache: p.dstCache,
     bufferLimit: options.bufferLimit ?? 16 * 1024 * 1024,
+    ...(progress.onBytes ? { onBytes: progress.onBytes } : {}),
   };
   const deferred: Deferred[] = [];
   let saving: Promise<void> | undefined;
-  const report = () => options.onProgress?.({ operation: 'sync', done: result.bytes, total, unit: 'bytes' });
-  report();
+  progress.emit();
   try {
     await runLimited(
       toCopy.map((key) => async () => {
@@ -302,6 +306,7 @@ export async function syncStorages(
           size = await copyWithRetries(job, s, policy);
         } catch (error) {
           // Retries spent on a transient fault: the target keeps what it had; the others go on.
+          progress.dropped(key);
           if (isTransient(error) && !options.signal?.aborted) {
             const e = toSluiceError(error);
             deferred.push({ key, code: e.code, reason: e.message });
@@ -317,7 +322,7 @@ export async function syncStorages(
         }
         result.uploaded.push(key);
         result.bytes += size;
-        report();
+        progress.copiedObject(key, size);
         if (p.dstCache.pending >= 200 && !saving) {
           saving = p.dstCache.save(dst.url).finally(() => {
             saving = undefined;
@@ -332,6 +337,7 @@ export async function syncStorages(
       for (const k of toDelete) p.dstCache.delete(k);
       result.deleted = toDelete;
     }
+    if (deferred.length === 0) progress.finished();
   } finally {
     await saving;
     await Promise.all([p.srcCache.save(src.url), p.dstCache.save(dst.url)]);

@@ -6,6 +6,7 @@
  */
 import pLimit from 'p-limit';
 import { getLogger } from '../logging/logger.ts';
+import { type ProgressFn, throttleProgress } from '../util/progress.ts';
 import type { Columns, SeriesBuffer } from './columns.ts';
 import { mergeColumns, sliceColumns } from './columns.ts';
 import type { LeaseGuard } from './compaction-lease.ts';
@@ -117,6 +118,7 @@ export async function compactBuffers(
   seq: number,
   writerId: string,
   guard: LeaseGuard,
+  onProgress?: ProgressFn,
 ): Promise<CompactResult> {
   const keep = store.options.keepDuplicates;
   const P = store.options.partitionMs * 1000;
@@ -130,6 +132,9 @@ export async function compactBuffers(
   }
   const removed: string[] = [];
   let points = 0;
+  // Points of the windows written so far, against all buffered points.
+  const report = throttleProgress(onProgress);
+  let compacted = 0;
   const next = await takingBackOnFailure(store, async (written) => {
     const windows: (() => Promise<void>)[] = [];
     const created: SegmentEntry[] = [];
@@ -154,9 +159,12 @@ export async function compactBuffers(
             created.push(entry);
           }
           removed.push(...overlapping.map((s) => s.key));
+          compacted += chunk.length;
+          report?.({ operation: 'ts-compact', done: compacted, total: points, unit: 'points' });
         });
       }
     }
+    report?.({ operation: 'ts-compact', done: 0, total: points, unit: 'points' });
     await allWindows(windows);
     const gone = new Set(removed);
     // New entries in (variable, window) order, whichever finished first: the manifest is the same

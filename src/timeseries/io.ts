@@ -17,6 +17,7 @@ import { isDecimalLiteral, isNonFiniteWord, readDecimal } from '../util/decimal-
 import { parseJson } from '../util/json-parse.ts';
 import { parseStrictJson } from '../util/json-strict.ts';
 import { isBlankLine, LineSplitter } from '../util/lines.ts';
+import { type ProgressCounter, progressCounter, throttleProgress } from '../util/progress.ts';
 import { valueAt } from './aggregate.ts';
 import { buildBatch } from './batch.ts';
 import { T_STRING } from './codec.ts';
@@ -59,10 +60,20 @@ export async function importPath(store: PointSink, target: string, options: Impo
         .map((n) => path.join(target, n))
     : [target];
   let points = 0;
+  // Bytes read and checked (most of the work), then points stored, a few times a second.
+  const report = throttleProgress(options.onProgress);
+  const sizes = report ? await Promise.all(files.map(async (f) => (await fsp.stat(f)).size)) : [];
+  const total = sizes.reduce((a, b) => a + b, 0);
+  let before = 0;
+  options.onProgress?.({ operation: 'ts-import', done: 0, total: files.length, unit: 'files' });
   for (const [i, file] of files.entries()) {
     options.signal?.throwIfAborted();
-    const parsed = file.endsWith('.csv') ? await readCsv(file) : await readJsonl(file);
-    points += await storeFile(store, file, parsed, options);
+    const detail = path.basename(file);
+    const read = (n: number) =>
+      report?.({ operation: 'ts-import', done: before + n, total, unit: 'bytes', detail });
+    const parsed = file.endsWith('.csv') ? await readCsv(file, read) : await readJsonl(file, read);
+    before += sizes[i] ?? 0;
+    points += await storeFile(store, file, parsed, { ...options, onProgress: report });
     options.onProgress?.({ operation: 'ts-import', done: i + 1, total: files.length, unit: 'files' });
   }
   return { files: files.length, points } satisfies ImportResult;
@@ -87,9 +98,18 @@ async function storeFile(store: PointSink, file: string, parsed: Parsed, options
     throw error;
   }
   const size = options.batchSize ?? 10_000;
-  for (let i = 0; i < parsed.points.length; i += size) {
+  const total = parsed.points.length;
+  for (let i = 0; i < total; i += size) {
     options.signal?.throwIfAborted();
     await store.storeDataPoints(parsed.points.slice(i, i + size));
+    const done = Math.min(total, i + size);
+    options.onProgress?.({
+      operation: 'ts-import',
+      done,
+      total,
+      unit: 'points',
+      detail: path.basename(file),
+    });
   }
   return parsed.points.length;
 }
@@ -130,7 +150,7 @@ function checkJsonValue(file: string, line: number, text: string, value: unknown
  * invalid UTF-8, broken JSON, nesting over 512 and integers beyond ±(2^53 − 1) (a point's value
  * is a double, so they would be rounded) are E021 naming the file and line; blank lines are skipped.
  */
-async function readJsonl(file: string): Promise<Parsed> {
+async function readJsonl(file: string, onBytes?: (bytes: number) => void): Promise<Parsed> {
   const fallback = path.basename(file).replace(/\.jsonl$/, '');
   const out: Parsed = { points: [], lines: [] };
   const splitter = new LineSplitter({ label: 'JSONL', source: file });
@@ -154,14 +174,17 @@ async function readJsonl(file: string): Promise<Parsed> {
       out.lines.push(at.line);
     }
   };
+  let bytes = 0;
   for await (const chunk of createReadStream(file, { highWaterMark: 1024 * 1024 })) {
     take(splitter.push(chunk as Buffer));
+    bytes += (chunk as Buffer).length;
+    onBytes?.(bytes);
   }
   take(splitter.end());
   return out;
 }
 
-async function readCsv(file: string): Promise<Parsed> {
+async function readCsv(file: string, onBytes?: (bytes: number) => void): Promise<Parsed> {
   // The strict reader: a broken CSV is E021 naming the file and line, and line numbers are
   // exact (quoted newlines and blank lines included).
   const rows: { row: Record<string, string>; line: number }[] = [];
@@ -171,8 +194,12 @@ async function readCsv(file: string): Promise<Parsed> {
     for (const r of records)
       rows.push({ row: rowFrom(names, r.fields, false) as Record<string, string>, line: r.line });
   };
-  for await (const chunk of createReadStream(file, { highWaterMark: 1024 * 1024 }))
+  let bytes = 0;
+  for await (const chunk of createReadStream(file, { highWaterMark: 1024 * 1024 })) {
     take(scanner.push(chunk as Buffer));
+    bytes += (chunk as Buffer).length;
+    onBytes?.(bytes);
+  }
   take(scanner.end());
   const out: Parsed = { points: [], lines: [] };
   rows.forEach(({ row: r, line }) => {
@@ -239,16 +266,19 @@ export async function exportStore(
   const vars = variable === undefined ? await store.variables() : [variable];
   const files: string[] = [];
   let points = 0;
+  const exported = progressCounter(options.onProgress, 'ts-export', 'points');
   const q = {
     ...(options.from !== undefined ? { from: options.from } : {}),
     ...(options.to !== undefined ? { to: options.to } : {}),
   };
   if (format === 'jsonl') {
     await fsp.mkdir(options.out, { recursive: true });
+    options.onProgress?.({ operation: 'ts-export', done: 0, total: vars.length, unit: 'steps' });
     for (const [i, v] of vars.entries()) {
       const lines: string[] = [];
       for await (const p of store.query(v, q)) {
         lines.push(JSON.stringify({ timestamp: p.timestamp, value: p.value, metadata: p.metadata ?? null }));
+        exported.add();
       }
       const file = path.join(options.out, `${v}.jsonl`);
       await writeAtomic(file, lines.length > 0 ? `${lines.join('\n')}\n` : '');
@@ -256,6 +286,7 @@ export async function exportStore(
       points += lines.length;
       options.onProgress?.({ operation: 'ts-export', done: i + 1, total: vars.length, unit: 'steps' });
     }
+    exported.end();
     return { files, points };
   }
   await fsp.mkdir(path.dirname(options.out), { recursive: true });
@@ -269,13 +300,15 @@ export async function exportStore(
           p.value === null ? '' : String(p.value),
           p.metadata ? JSON.stringify(p.metadata) : '',
         ]);
+        exported.add();
       }
     }
     points = rows.length - 1;
     await writeAtomic(options.out, stringify(rows));
   } else {
-    points = await viaTemp(options.out, (tmp) => writeParquet(store, engine, vars, tmp, q));
+    points = await viaTemp(options.out, (tmp) => writeParquet(store, engine, vars, tmp, q, exported));
   }
+  exported.end();
   files.push(options.out);
   return { files, points };
 }
@@ -286,6 +319,7 @@ async function writeParquet(
   vars: string[],
   file: string,
   q: { from?: unknown; to?: unknown },
+  exported: ProgressCounter,
 ) {
   let points = 0;
   await engine.withConnection(async (conn) => {
@@ -314,6 +348,7 @@ async function writeParquet(
           if (m === undefined) app.appendNull();
           else app.appendVarchar(m);
           app.endRow();
+          exported.add();
         }
         points += c.length;
       }

@@ -7,6 +7,7 @@
 import { TimeSeriesError, ValidationError } from '../errors.ts';
 import { getLogger } from '../logging/logger.ts';
 import { parseDuration } from '../util/durations.ts';
+import type { ProgressFn } from '../util/progress.ts';
 import {
   applyRetentionTo,
   type CompactionState,
@@ -118,7 +119,7 @@ export class Maintenance {
    * Writes every buffered point to Parquet segments, publishes the manifest, then drops the log
    * files it covered. Appends continue meanwhile; concurrent calls share one run.
    */
-  compact(): Promise<CompactResult> {
+  compact(onProgress?: ProgressFn): Promise<CompactResult> {
     const wal = this.log.writable();
     if (this.compacting) return this.compacting;
     const buffers = this.state.buffers;
@@ -133,7 +134,7 @@ export class Maintenance {
       try {
         const writerId = this.log.writerId;
         const res = await this.underLease((guard) =>
-          compactBuffers(this.state, frozen.buffers, frozen.seq, writerId, guard),
+          compactBuffers(this.state, frozen.buffers, frozen.seq, writerId, guard, onProgress),
         );
         buffers.dropFrozen();
         await wal.dropUpTo(frozen.seq);

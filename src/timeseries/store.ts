@@ -14,6 +14,7 @@ import { LockError, NotFoundError } from '../errors.ts';
 import { getLogger } from '../logging/logger.ts';
 import { openStorage } from '../storage/open.ts';
 import type { Storage } from '../storage/types.ts';
+import type { ProgressFn } from '../util/progress.ts';
 import { compactAbandonedLogs } from './abandoned-logs.ts';
 import { PointBuffers } from './buffers.ts';
 import type { CompactResult, RetentionResult } from './compact.ts';
@@ -276,10 +277,11 @@ export class TimeSeriesStore {
 
   /**
    * Writes every buffered point to Parquet segments, publishes the manifest, then drops the log
-   * files it covered. Appends continue meanwhile; concurrent calls share one run.
+   * files it covered. Appends continue meanwhile; concurrent calls share one run (and the
+   * `onProgress` of the call that started it: points written, `ts-compact`).
    */
-  compact(): Promise<CompactResult> {
-    return this.maintenance.compact();
+  compact(options: { onProgress?: ProgressFn } = {}): Promise<CompactResult> {
+    return this.maintenance.compact(options.onProgress);
   }
 
   /**

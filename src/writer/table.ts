@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { chmod, readdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { type DuckDBConnection, type Engine, quoteIdent, quoteLiteral } from '../engine/duckdb.ts';
+import { withQueryProgress } from '../engine/query-progress.ts';
 import { ValidationError } from '../errors.ts';
 import { getFormat } from '../formats/registry.ts';
 import { TempDir } from '../formats/spool.ts';
@@ -131,6 +132,8 @@ export async function stageWithDuckDB(
     engine: Engine;
     partitionBy?: readonly string[];
     onRows?: (n: number) => void;
+    /** While DuckDB runs a query table's COPY: its share done, 0…1. */
+    onCopyProgress?: (fraction: number) => void;
   },
 ): Promise<StagedOutput> {
   const temp = await TempDir.create('writer');
@@ -178,14 +181,20 @@ async function copyInto(
   format: DataframeFormat,
   target: (extra?: string) => string,
   out: string,
-  options: WriteDataframeOptions & { partitionBy?: readonly string[]; onRows?: (n: number) => void },
+  options: WriteDataframeOptions & {
+    partitionBy?: readonly string[];
+    onRows?: (n: number) => void;
+    onCopyProgress?: (fraction: number) => void;
+  },
 ): Promise<number> {
   if (isSqlTable(table)) {
     let sql = table.sql;
     for (let attempt = 0; ; attempt++) {
       try {
         const select = format === 'parquet' ? sql : await withIsoTimestamps(conn, sql);
-        const result = await conn.run(`COPY (${select}) TO ${target()}`);
+        const result = await withQueryProgress(conn, options.onCopyProgress, () =>
+          conn.run(`COPY (${select}) TO ${target()}`),
+        );
         return Number(result.rowsChanged);
       } catch (error) {
         options.signal?.throwIfAborted();

@@ -55,6 +55,11 @@ export interface SqlTable {
   describeError?: (error: unknown) => Error | undefined | Promise<Error | undefined>;
   /** A query to try after `error` (e.g. with a raised line limit), or undefined; asked at most twice. */
   retrySql?: (error: unknown) => Promise<string | undefined>;
+  /**
+   * The size in bytes of what `sql` reads (a CSV or Parquet file): with it, a write reports
+   * progress while DuckDB runs the query, as bytes of input read.
+   */
+  inputBytes?: number;
 }
 
 /** Rows in memory, an (async) iterable of rows streamed with bounded memory, or a DuckDB query. */

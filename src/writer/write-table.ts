@@ -1,5 +1,6 @@
 /** writeDataframe's work: single files through the format layer, DuckDB queries and Hive partitions. */
 import { createHash } from 'node:crypto';
+import { stat } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
@@ -10,6 +11,7 @@ import type { Rows } from '../formats/types.ts';
 import { removeEmptyParents } from '../storage/empty-dirs.ts';
 import { joinKey } from '../storage/keys.ts';
 import type { Storage } from '../storage/types.ts';
+import { throttleProgress } from '../util/progress.ts';
 import { outputKey, putOutput } from './output.ts';
 import { assertTable, countRows, encodeRows, isSqlTable, stageWithDuckDB } from './table.ts';
 import type {
@@ -76,7 +78,16 @@ export async function writeTable(
     now: new Date(),
   };
   const operation = `write ${name}`;
-  const onRows = (done: number) => ctx.progress({ operation, done, unit: 'rows' });
+  // Rows are counted every 10,000; a listener hears of them a few times a second at most.
+  const report: (event: WriterProgressEvent) => void = throttleProgress(ctx.progress) ?? ctx.progress;
+  const onRows = (done: number) => report({ operation, done, unit: 'rows' });
+  // While DuckDB runs a query over a file of known size: bytes of it read, by DuckDB's estimate.
+  const inputBytes = isSqlTable(table) ? table.inputBytes : undefined;
+  const onCopyProgress =
+    inputBytes === undefined
+      ? undefined
+      : (fraction: number) =>
+          report({ operation, done: Math.round(fraction * inputBytes), total: inputBytes, unit: 'bytes' });
   const gzip = checkCompression(format, options.compression, partitionBy.length > 0);
 
   if (partitionBy.length > 0) {
@@ -92,6 +103,7 @@ export async function writeTable(
       engine: await ctx.engine(),
       partitionBy,
       onRows,
+      ...(onCopyProgress ? { onCopyProgress } : {}),
     });
     try {
       const files: WrittenFile[] = [];
@@ -146,6 +158,7 @@ export async function writeTable(
       partitionBy: [],
       engine: await ctx.engine(),
       onRows,
+      ...(onCopyProgress ? { onCopyProgress } : {}),
     });
     try {
       const first = staged.files[0];
@@ -153,6 +166,8 @@ export async function writeTable(
       const file = await putOutput(ctx.storage, key, maybeGzip(fileChunks(first.file), gzip), {
         ...common,
         contentType,
+        // Gzipped, the bytes put are not the staged file's: no total then.
+        onBytes: storeProgress(report, name, gzip ? undefined : (await stat(first.file)).size),
       });
       ctx.progress({ operation, done: staged.rows, total: staged.rows, unit: 'rows' });
       return ctx.result({ ...file, rows: staged.rows }, format, encryption);
@@ -172,6 +187,16 @@ export async function writeTable(
   const total = isArray ? (table as unknown[]).length : counter.rows;
   ctx.progress({ operation, done: total, total, unit: 'rows' });
   return ctx.result({ ...file, rows: total }, format, encryption);
+}
+
+/** Bytes of a staged file put into the task storage (an upload, on S3): `store <name>`. */
+function storeProgress(
+  report: (event: WriterProgressEvent) => void,
+  name: string,
+  total: number | undefined,
+): (bytes: number) => void {
+  return (done) =>
+    report({ operation: `store ${name}`, done, ...(total === undefined ? {} : { total }), unit: 'bytes' });
 }
 
 /** Parquet compresses inside the file; csv/json/jsonl may be gzipped whole (`.csv.gz`). */

@@ -30,7 +30,7 @@ async function sluiceInto(args: string[], reader: string, label: string) {
   const script = `set -o pipefail; ${quoted} 2>'${errFile}' | ${reader} >/dev/null; echo "\${PIPESTATUS[0]}"`;
   const { stdout } = await run('bash', ['-c', script], {
     cwd: REPO_ROOT,
-    env: { ...process.env, SLUICE_LOG_LEVEL: 'warn' },
+    env: { ...process.env, SLUICE_LOG_LEVEL: 'warn', SLUICE_PROGRESS: '0' },
   });
   return { status: Number(stdout.trim()), stderr: readFileSync(errFile, 'utf8') };
 }

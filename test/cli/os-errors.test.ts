@@ -22,7 +22,7 @@ function runUnprivileged(args: string[], home: string): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [path.join(REPO_ROOT, 'src/cli/main.ts'), ...args], {
       cwd: home,
-      env: { ...process.env, HOME: home, SLUICE_LOG_LEVEL: 'warn' },
+      env: { ...process.env, HOME: home, SLUICE_LOG_LEVEL: 'warn', SLUICE_PROGRESS: '0' },
       uid: NOBODY,
       gid: NOBODY,
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -34,7 +34,8 @@ export function startSluice(
 ): RunningSluice {
   const child = spawn(process.execPath, [path.join(REPO_ROOT, 'src/cli/main.ts'), ...args], {
     cwd: options.cwd ?? REPO_ROOT,
-    env: { ...process.env, SLUICE_LOG_LEVEL: 'warn', ...options.env },
+    // Progress lines of a stopped command are tested in test/cli/progress-*.test.ts.
+    env: { ...process.env, SLUICE_LOG_LEVEL: 'warn', SLUICE_PROGRESS: '0', ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

@@ -17,7 +17,8 @@ export function runSluice(
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [path.join(REPO_ROOT, 'src/cli/main.ts'), ...args], {
       cwd: options.cwd ?? REPO_ROOT,
-      env: { ...process.env, SLUICE_LOG_LEVEL: 'warn', ...options.env },
+      // Progress lines (a piped command's stderr) are tested where asked for: SLUICE_PROGRESS=1.
+      env: { ...process.env, SLUICE_LOG_LEVEL: 'warn', SLUICE_PROGRESS: '0', ...options.env },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     const out: Buffer[] = [];

@@ -241,7 +241,8 @@ describe('DataPromoter when a source file changes during the promotion', async (
       const running = promoter
         .promote('dev', 'qa', {
           onProgress: (p) => {
-            if (p.done === 1)
+            // The copy loop's event (validation and publishing report as well).
+            if (p.operation === 'promote dev→qa' && p.done === 1)
               rewrite ??= lake.get(`dev/${first}`).then((bytes) => lake.put(`dev/${last}`, bytes));
           },
         })

@@ -156,18 +156,22 @@ export async function ingestCsv(file: string, opts: IngestCsvOptions): Promise<v
   describeInterruption(
     () => 'a file lands in the lake only whole (nothing half-written), temp files removed',
   );
+  const progress = createProgressReporter();
   try {
     const schema = opts.schema ? loadSchemaFile(opts.schema) : undefined;
     const r = await ingester.ingestCsv(file, opts.source, schema, {
       ...(opts.name ? { name: opts.name } : {}),
       ...(opts.rejectFile ? { rejectFile: opts.rejectFile } : {}),
       signal: commandSignal(),
+      onProgress: (e) => progress.update(e),
     });
+    progress.stop();
     if (opts.json) return printJson(r);
     process.stdout.write(
       `${r.key}: ${r.rows} rows, ${formatBytes(r.bytes)}, sha256 ${r.sha256.slice(0, 12)}…${r.rejected ? `, ${r.rejected} rejected rows in ${opts.rejectFile}` : ''}\n`,
     );
   } finally {
+    progress.stop();
     await ingester.close();
   }
 }

@@ -9,6 +9,7 @@ import { openQueue } from '../../queue/open.ts';
 import { assertLocalRootExists } from '../../storage/local-root.ts';
 import { openStorage, parseStorageUrl } from '../../storage/open.ts';
 import { printJson } from '../output.ts';
+import { createProgressReporter } from '../progress.ts';
 import { commandSignal, describeInterruption } from '../signals.ts';
 import { connectTimeoutMs } from './queue-flags.ts';
 import {
@@ -78,6 +79,8 @@ export async function poll(flags: PollFlags): Promise<void> {
   );
   const metrics = createPollerMetrics();
   let server: MetricsServer | undefined;
+  // Objects finished in each poll cycle: a bar that starts over each cycle, or log lines.
+  const progress = createProgressReporter();
   const poller = new Poller({
     source: cfg.source,
     queue: parkAfterStop(queue, signal),
@@ -97,6 +100,7 @@ export async function poll(flags: PollFlags): Promise<void> {
     retryDelayMs: cfg.retryDelay,
     readIdleTimeoutMs: cfg.readIdleTimeout,
     ...(cfg.leaseMs ? { leaseMs: cfg.leaseMs } : {}),
+    onProgress: (e) => progress.update(e),
   });
   describeInterruption(() => state.stopLine());
   try {
@@ -118,9 +122,11 @@ export async function poll(flags: PollFlags): Promise<void> {
     // Stopped: objects in flight get a second to finish, then their leases are given back.
     if (once) {
       const summary = await untilStopped(poller.pollOnce(signal), signal, POLL_STOP_GRACE_MS);
+      progress.stop();
       if (summary) printJson(summary);
     } else await untilStopped(poller.run({ intervalMs: cfg.interval, signal }), signal, POLL_STOP_GRACE_MS);
   } finally {
+    progress.stop();
     await state.releaseHeld();
     await server?.close();
     await poller.close();

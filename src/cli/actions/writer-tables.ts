@@ -2,6 +2,7 @@
  * `sluice write` and `sluice convert`: a table in (csv, jsonl, json, parquet; a local file or a
  * storage URL), an operation output out, optionally age-encrypted.
  */
+import { stat } from 'node:fs/promises';
 import { quoteLiteral } from '../../engine/duckdb.ts';
 import { UsageError } from '../../errors.ts';
 import {
@@ -53,9 +54,12 @@ async function inputTable(input: string): Promise<Table> {
   if (parsed.kind === 'fs' && (format === 'csv' || format === 'parquet')) {
     const file = parsed.root;
     await assertReadableFile(file);
+    // The file's size lets the write report progress while DuckDB reads it.
+    const inputBytes = (await stat(file)).size;
     if (format === 'parquet') {
       return {
         sql: `SELECT * FROM read_parquet(${quoteLiteral(file)})`,
+        inputBytes,
         describeError: (error) => describeDuckdbParquetError(error, input),
       };
     }
@@ -70,6 +74,7 @@ async function inputTable(input: string): Promise<Table> {
       `SELECT * FROM read_csv(${quoteLiteral(file)}, ${strictReadCsvOptions(longest)}${wholeFile ? ', sample_size=-1' : ''})`;
     return {
       sql: sql(),
+      inputBytes,
       retrySql: async (error) => {
         if (longest === undefined && isLineTooLong(error)) longest = await longestCsvRecord(file, input);
         else if (!wholeFile && isTypeGuessError(error)) wholeFile = true;

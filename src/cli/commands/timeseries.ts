@@ -169,10 +169,9 @@ export function registerTimeseriesCommands(program: Command): void {
           onProgress: (e) => progress.update(e),
           signal: commandSignal(),
         });
-        if (opts.compact) await s.compact();
+        if (opts.compact) await s.compact({ onProgress: (e) => progress.update(e) });
         return r;
-      });
-      progress.stop();
+      }).finally(() => progress.stop());
       process.stdout.write(`imported ${res.points} points from ${res.files} file(s)\n`);
     });
 
@@ -270,7 +269,10 @@ export function registerTimeseriesCommands(program: Command): void {
     .argument('<store>')
     .addOption(walOption())
     .action(async (url: string, opts: { walDir?: string }) => {
-      const res = await withStore(url, { create: false, ...walOpts(opts) }, (s) => s.compact());
+      const progress = createProgressReporter();
+      const res = await withStore(url, { create: false, ...walOpts(opts) }, (s) =>
+        s.compact({ onProgress: (e) => progress.update(e) }),
+      ).finally(() => progress.stop());
       printJson(res);
     });
 
@@ -301,14 +303,16 @@ export function registerTimeseriesCommands(program: Command): void {
         variable: string | undefined,
         opts: Record<string, string | number | undefined>,
       ) => {
+        const progress = createProgressReporter();
         const res = await withStore(url, { readOnly: true, ...walOpts(opts) }, (s) =>
           s.export(variable, {
             format: opts.format as 'jsonl',
             out: opts.out as string,
             from: opts.from,
             to: opts.to,
+            onProgress: (e) => progress.update(e),
           }),
-        );
+        ).finally(() => progress.stop());
         process.stdout.write(`exported ${res.points} points to ${res.files.join(', ')}\n`);
       },
     );

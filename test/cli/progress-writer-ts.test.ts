@@ -1,0 +1,124 @@
+/**
+ * Live progress of `write`, `convert`, `ts import`, `ts compact` and `ts export` (#18 item 3):
+ * reported while the work runs (a line with part of the total done before the closing one), as
+ * log lines with no escape codes when stderr is piped, a bar when it is a terminal, and stdout
+ * holding only the command's data.
+ */
+import { execFileSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { REPO_ROOT, runSluice } from '../helpers/cli.ts';
+import { tempDir } from '../helpers/tmp.ts';
+import { expectLiveProgress, runPiped, writeBigCsv } from './progress-helpers.ts';
+
+const dir = tempDir('progress-cmds');
+const csv = path.join(dir, 'big.csv');
+const jsonl = path.join(dir, 'temp.jsonl');
+const CSV_ROWS = 1_500_000; // ~75 MB: DuckDB reads it for about a second here
+const POINTS = 1_500_000;
+
+beforeAll(async () => {
+  await writeBigCsv(csv, CSV_ROWS);
+  const lines: string[] = [];
+  for (let i = 0; i < POINTS; i++) lines.push(`{"timestamp":${1.7e12 + i * 1000},"value":${i % 1000}}`);
+  writeFileSync(jsonl, `${lines.join('\n')}\n`);
+}, 120_000);
+
+describe('progress while long commands run, stderr piped', { timeout: 180_000 }, () => {
+  it('write: bytes of the CSV read, with total and rate; stdout is the result JSON only', async () => {
+    const task = path.join(dir, 'task-write');
+    const r = await runPiped(['write', csv, '--task-dir', task, '--name', 'out']);
+    expect(r.code, r.stderr).toBe(0);
+    expectLiveProgress(r.lines, 'write out', 'bytes');
+    const during = r.lines.find((l) => l.operation === 'write out' && !l.finished);
+    expect(during?.total).toBe(readFileSync(csv).length);
+    expect(during?.msg).toMatch(
+      /^write out: [\d.]+ [KM]?B of [\d.]+ MB \(\d+%\), [\d.]+ [KM]?B\/s, ETA \d+s$/,
+    );
+    expect(JSON.parse(r.stdout)).toMatchObject({
+      path: 'output/out.parquet',
+      rows: CSV_ROWS,
+      format: 'parquet',
+    });
+    expect(r.stdout).not.toMatch(/"module"|ETA|█/);
+  });
+
+  it('convert: bytes read by the conversion, then bytes stored; stdout unchanged', async () => {
+    const out = path.join(dir, 'converted.jsonl');
+    const r = await runPiped(['convert', csv, out]);
+    expect(r.code, r.stderr).toBe(0);
+    expectLiveProgress(r.lines, 'write converted', 'bytes');
+    expect(r.lines.some((l) => l.operation === 'store converted' && l.finished)).toBe(true);
+    expect(JSON.parse(r.stdout)).toMatchObject({ rows: CSV_ROWS, format: 'jsonl' });
+  });
+
+  it('ts import, then ts compact and ts export of the same store', async () => {
+    const store = path.join(dir, 'store');
+    const imported = await runPiped(['ts', 'import', store, jsonl]);
+    expect(imported.code, imported.stderr).toBe(0);
+    expectLiveProgress(imported.lines, 'ts-import', 'bytes');
+    expect(imported.stdout).toBe(`imported ${POINTS} points from 1 file(s)\n`);
+
+    const compacted = await runPiped(['ts', 'compact', store]);
+    expect(compacted.code, compacted.stderr).toBe(0);
+    expectLiveProgress(compacted.lines, 'ts-compact', 'points');
+    expect(compacted.lines.at(-1)).toMatchObject({ done: POINTS, total: POINTS });
+    expect(JSON.parse(compacted.stdout)).toMatchObject({ points: POINTS });
+
+    const out = path.join(dir, 'exported');
+    const exported = await runPiped(['ts', 'export', store, 'temp', '--out', out]);
+    expect(exported.code, exported.stderr).toBe(0);
+    // The points to come are not counted first: done and rate, no total, while it runs.
+    expectLiveProgress(exported.lines, 'ts-export', 'points');
+    expect(exported.stdout).toBe(`exported ${POINTS} points to ${path.join(out, 'temp.jsonl')}\n`);
+  });
+
+  it('SLUICE_PROGRESS=0 writes no progress, and stdout is byte for byte what it was with progress', async () => {
+    const store = path.join(dir, 'store-quiet');
+    const small = path.join(dir, 'small.jsonl');
+    writeFileSync(small, readFileSync(jsonl, 'utf8').split('\n').slice(0, 400_000).join('\n'));
+    const quiet = await runSluice(['ts', 'import', store, small], { env: { SLUICE_PROGRESS: '0' } });
+    expect(quiet.code, quiet.stderr).toBe(0);
+    expect(quiet.stderr).toBe('');
+    const loud = await runPiped(['ts', 'import', path.join(dir, 'store-loud'), small]);
+    expect(loud.lines.length).toBeGreaterThan(0);
+    expect(loud.stdout).toBe(quiet.stdout);
+  });
+
+  it('a bad SLUICE_PROGRESS_INTERVAL is a usage error naming it, before any work', async () => {
+    const task = path.join(dir, 'task-bad');
+    const r = await runSluice(['write', csv, '--task-dir', task, '--name', 'out'], {
+      env: { SLUICE_PROGRESS: '', SLUICE_PROGRESS_INTERVAL: 'often' },
+    });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^E022: SLUICE_PROGRESS_INTERVAL: /);
+    expect(r.stdout).toBe('');
+  });
+});
+
+describe('progress on a terminal', { timeout: 120_000 }, () => {
+  it('write under a pseudo-terminal: a bar with percent, rate and ETA on stderr; stdout (redirected) is JSON only', () => {
+    const task = path.join(dir, 'task-tty');
+    const out = path.join(dir, 'tty-stdout.json');
+    const script = path.join(dir, 'tty.sh');
+    // `script` gives the command a terminal; stdout goes to a file, so the terminal sees stderr only.
+    writeFileSync(
+      script,
+      `exec ${JSON.stringify(process.execPath)} ${JSON.stringify(path.join(REPO_ROOT, 'src/cli/main.ts'))} write ${JSON.stringify(csv)} --task-dir ${JSON.stringify(task)} --name out > ${JSON.stringify(out)}\n`,
+    );
+    const env: NodeJS.ProcessEnv = { ...process.env, SLUICE_LOG_LEVEL: 'warn', COLUMNS: '120' };
+    delete env.SLUICE_PROGRESS;
+    const terminal = execFileSync('script', ['-qec', `sh ${script}`, '/dev/null'], {
+      env,
+      cwd: dir,
+    }).toString();
+    expect(terminal).toMatch(/\x1b\[/);
+    expect(terminal).toMatch(
+      /write out █*░* [\d.]+ [KM]?B of [\d.]+ MB \(\d+%\), [\d.]+ [KM]?B\/s, ETA \d+s/,
+    );
+    const stdout = readFileSync(out, 'utf8');
+    expect(JSON.parse(stdout)).toMatchObject({ rows: CSV_ROWS });
+    expect(stdout).not.toMatch(/\x1b|█/);
+  });
+});
