@@ -1,0 +1,54 @@
+/**
+ * The run's temp folder (see TEST_TMPDIR in vitest.config.ts): created by the global setup,
+ * checked empty by its teardown. Folders of earlier runs that were killed before their teardown
+ * are removed when their vitest process is gone.
+ */
+import { lstatSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import path from 'node:path';
+
+const RUN_FOLDER = /^sluice-test-run-(\d+)$/;
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Creates `dir`, makes it this process's TMPDIR and returns a function restoring the old one. */
+export function openRunTempDir(dir: string): () => void {
+  const parent = path.dirname(dir);
+  for (const name of readdirSync(parent)) {
+    const pid = RUN_FOLDER.exec(name)?.[1];
+    if (pid && Number(pid) !== process.pid && !alive(Number(pid))) {
+      rmSync(path.join(parent, name), { recursive: true, force: true });
+    }
+  }
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const saved = process.env.TMPDIR;
+  process.env.TMPDIR = dir;
+  return () => {
+    if (saved === undefined) delete process.env.TMPDIR;
+    else process.env.TMPDIR = saved;
+  };
+}
+
+/** What is left in `dir`, one line per top-level entry: its name, kind and number of files. */
+export function leftoversIn(dir: string): string[] {
+  let names: string[];
+  try {
+    names = readdirSync(dir).sort();
+  } catch {
+    return [];
+  }
+  return names.map((name) => {
+    const full = path.join(dir, name);
+    const st = lstatSync(full, { throwIfNoEntry: false });
+    if (!st?.isDirectory()) return `${name} (file)`;
+    const files = readdirSync(full, { recursive: true }).length;
+    return `${name}/ (${files} entr${files === 1 ? 'y' : 'ies'} inside)`;
+  });
+}
