@@ -3,7 +3,7 @@
  * checked empty by its teardown. Folders of earlier runs that were killed before their teardown
  * are removed when their vitest process is gone.
  */
-import { lstatSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { chmodSync, lstatSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 
 const RUN_FOLDER = /^sluice-test-run-(\d+)$/;
@@ -27,7 +27,9 @@ export function openRunTempDir(dir: string): () => void {
     }
   }
   rmSync(dir, { recursive: true, force: true });
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  mkdirSync(dir, { recursive: true });
+  // As /tmp itself (sticky, open to all): tests run the CLI as `nobody` to meet file modes.
+  chmodSync(dir, 0o1777);
   const saved = process.env.TMPDIR;
   process.env.TMPDIR = dir;
   return () => {
@@ -36,11 +38,23 @@ export function openRunTempDir(dir: string): () => void {
   };
 }
 
+/**
+ * What programs keep in the temp dir on purpose, as they do for a user: Node's compile cache
+ * (bin/sluice.js enables it), and the folder of the writer's S3 lock files (src/writer/lock.ts)
+ * as long as no lock file is left in it.
+ */
+function meantToStay(dir: string, name: string): boolean {
+  if (name === 'node-compile-cache') return true;
+  return name === 'sluice-locks' && readdirSync(path.join(dir, name)).length === 0;
+}
+
 /** What is left in `dir`, one line per top-level entry: its name, kind and number of files. */
 export function leftoversIn(dir: string): string[] {
   let names: string[];
   try {
-    names = readdirSync(dir).sort();
+    names = readdirSync(dir)
+      .filter((name) => !meantToStay(dir, name))
+      .sort();
   } catch {
     return [];
   }
