@@ -18,6 +18,7 @@ import { describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../helpers/cli.ts';
 import {
   blocksOf,
+  checkExample,
   EXAMPLE_LANGS,
   type Example,
   examplesOf,
@@ -146,36 +147,6 @@ function collect() {
 
 const { runnable, exempt } = collect();
 
-function describeFailure(ex: Example, res: { status: number; stdout: string; stderr: string }, why: string) {
-  return `${ex.doc}:${ex.line}: ${ex.command}\n${why} (exit ${res.status})\n--- stdout\n${res.stdout.slice(-3000)}\n--- stderr\n${res.stderr.slice(-3000)}`;
-}
-
-/** Runs one example and returns why it failed, or undefined. */
-async function check(
-  ex: Example,
-  res: { status: number; stdout: string; stderr: string },
-): Promise<string | undefined> {
-  if (ex.expected) {
-    const shown = ex.expected.join('\n').trimEnd();
-    const got = `${res.stdout}${res.stderr}`
-      .split('\n')
-      .map((l) => l.trimEnd())
-      .join('\n')
-      .trimEnd();
-    return got === shown
-      ? undefined
-      : describeFailure(ex, res, `printed something else than the doc shows:\n${shown}`);
-  }
-  if (runsUntilStopped(ex.command)) {
-    const stopped =
-      res.status === 130 && /^interrupted \(SIGINT\): /m.test(res.stderr) && !/^E\d{3}:/m.test(res.stderr);
-    return stopped
-      ? undefined
-      : describeFailure(ex, res, 'did not run until Ctrl-C and stop with status 130');
-  }
-  return res.status === 0 ? undefined : describeFailure(ex, res, 'failed');
-}
-
 describe('the examples in README.md and docs/', () => {
   it('finds them, and exempts few blocks, each with a reason', () => {
     expect([...runnable.keys()]).toEqual(
@@ -216,7 +187,7 @@ describe('the examples in README.md and docs/', () => {
               previousStatus,
               ...(runsUntilStopped(ex.command) ? { interruptAfterMs: RUN_BEFORE_CTRL_C_MS } : {}),
             });
-            const failure = await check(ex, res);
+            const failure = checkExample(ex, res);
             if (failure) expect.fail(failure);
             cwd = res.cwd;
             previousStatus = res.status;

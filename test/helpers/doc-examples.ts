@@ -144,3 +144,27 @@ export function synopses(block: Block): { line: number; path: string[]; flags: s
   }
   return out;
 }
+
+/** Why an example's run does not match the doc (naming the doc, line and command), or undefined. */
+export function checkExample(
+  ex: Example,
+  res: { status: number; stdout: string; stderr: string },
+): string | undefined {
+  const failure = (why: string) =>
+    `${ex.doc}:${ex.line}: ${ex.command}\n${why} (exit ${res.status})\n--- stdout\n${res.stdout.slice(-3000)}\n--- stderr\n${res.stderr.slice(-3000)}`;
+  if (ex.expected) {
+    const shown = ex.expected.join('\n').trimEnd();
+    const got = `${res.stdout}${res.stderr}`
+      .split('\n')
+      .map((l) => l.trimEnd())
+      .join('\n')
+      .trimEnd();
+    return got === shown ? undefined : failure(`printed something else than the doc shows:\n${shown}`);
+  }
+  if (runsUntilStopped(ex.command)) {
+    const stopped =
+      res.status === 130 && /^interrupted \(SIGINT\): /m.test(res.stderr) && !/^E\d{3}:/m.test(res.stderr);
+    return stopped ? undefined : failure('did not run until Ctrl-C and stop with status 130');
+  }
+  return res.status === 0 ? undefined : failure('failed');
+}

@@ -13,10 +13,11 @@ import { REPO_ROOT } from './cli.ts';
  * runs once built; the docs' bare `sluice` after `npm link`), and `npx sluice` does the same (what
  * npx finds inside a checkout, see test/pipeline/demo-hint.test.ts). Any other npx use fails.
  */
-export function sluiceShims(dir: string): string {
+export function sluiceShims(dir: string, options: { bare?: boolean } = {}): string {
   mkdirSync(dir, { recursive: true });
   const cli = `exec "${process.execPath}" "${path.join(REPO_ROOT, 'src/cli/main.ts')}" "$@"`;
-  writeFileSync(path.join(dir, 'sluice'), `#!/bin/sh\n${cli}\n`, { mode: 0o755 });
+  // Without the bare name (bare: false), sluice prints its hints as `npx sluice …`.
+  if (options.bare !== false) writeFileSync(path.join(dir, 'sluice'), `#!/bin/sh\n${cli}\n`, { mode: 0o755 });
   writeFileSync(
     path.join(dir, 'npx'),
     `#!/bin/sh\nif [ "$1" = sluice ]; then shift; ${cli}; fi\necho "the docs' examples may use npx only as npx sluice, not: npx $*" >&2\nexit 127\n`,

@@ -6,6 +6,7 @@
 import path from 'node:path';
 import { SluiceError } from '../../errors.ts';
 import type { DemoResult, SummaryPoint } from '../../pipeline/demo.ts';
+import { shellWord } from '../../util/shell-word.ts';
 import { formatBytes } from '../../util/sizes.ts';
 import { invokedAs } from '../invoked-as.ts';
 import { lazy } from '../lazy.ts';
@@ -116,9 +117,4 @@ function printDemo(result: DemoResult, chart: string | undefined): void {
   ];
   // Plain commands, no comments: an interactive zsh would pass a pasted `# …` on as arguments.
   process.stdout.write(`\nNext, try:\n${next.map((c) => `  ${c}\n`).join('')}`);
-}
-
-/** `word` as one shell word: as it is when it is plain, else single-quoted. */
-function shellWord(word: string): string {
-  return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replaceAll("'", `'\\''`)}'`;
 }
