@@ -7,7 +7,7 @@ import { defineConfig } from 'vitest/config';
  * so all the temp files of a run land here and nowhere else in the shared system temp dir. The
  * global teardown (test/helpers/global-setup.ts) fails the run if anything is left in it.
  */
-export const TEST_TMPDIR = path.join(tmpdir(), `sluice-test-run-${process.pid}`);
+export const TEST_TMPDIR = path.join(tmpdir(), `sluicetests-run-${process.pid}`);
 
 /** Sync hash caches of the run (pipeline uploads sync with the default cache dir), not in ~/.cache. */
 export const TEST_CACHE_DIR = path.join(TEST_TMPDIR, 'sync-cache');

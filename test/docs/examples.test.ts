@@ -41,12 +41,14 @@ const RUN_BEFORE_CTRL_C_MS = 4_000;
 /** A document's folder and the services its examples talk to. */
 interface DocWorld {
   dir: string;
+  /** The test's own bookkeeping folder (beside dir, not in it). */
+  state: string;
   env: NodeJS.ProcessEnv;
   stops: (() => Promise<void>)[];
   /** Redis keys an example may create under names the doc fixes (removed after, if new). */
   redisKeys: string[];
   /** Checks after the doc's examples ran that they reached what they were meant to. */
-  after: (() => void)[];
+  after: (() => void | Promise<void>)[];
 }
 
 const file = (world: DocWorld, name: string, text: string) => writeFileSync(path.join(world.dir, name), text);
@@ -100,6 +102,15 @@ const PREPARE: Record<string, (world: DocWorld) => Promise<void>> = {
       ]),
     );
     world.redisKeys.push('bull:sluice:meta'); // `sluice queue stats --queue redis://127.0.0.1:6379/0`
+    // The poller → queue → worker example moved the waiting signal into the worker's store.
+    world.after.push(async () => {
+      const latest = await runLine('sluice ts latest ./data/ts cpu --format json', {
+        cwd: world.dir,
+        env: world.env,
+        stateDir: world.state,
+      });
+      expect(latest.stdout, latest.stderr).toMatch(/"value": ?0\.5\b/);
+    });
   },
   'docs/poller.md': async (world) => {
     // `sluice poll --source ./drop … --once`: a JSON document and a CSV of two rows.
@@ -162,9 +173,16 @@ describe('the examples in README.md and docs/', () => {
     '%s: every example runs as written',
     async (doc) => {
       const root = tempDir('doc-examples');
-      const world: DocWorld = { dir: path.join(root, 'work'), env: {}, stops: [], redisKeys: [], after: [] };
-      await mkdir(world.dir);
       const state = path.join(root, 'state');
+      const world: DocWorld = {
+        dir: path.join(root, 'work'),
+        state,
+        env: {},
+        stops: [],
+        redisKeys: [],
+        after: [],
+      };
+      await mkdir(world.dir);
       await mkdir(state);
       world.env = userEnv(world, sluiceShims(path.join(root, 'bin')));
       const redis = new Redis('redis://127.0.0.1:6379/0', { lazyConnect: true, maxRetriesPerRequest: 1 });
@@ -193,7 +211,7 @@ describe('the examples in README.md and docs/', () => {
             previousStatus = res.status;
           }
         }
-        for (const after of world.after) after();
+        for (const after of world.after) await after();
       } finally {
         if (newKeys.length > 0) await redis.del(...newKeys);
         redis.disconnect();

@@ -6,7 +6,8 @@
 import { chmodSync, lstatSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 
-const RUN_FOLDER = /^sluice-test-run-(\d+)$/;
+// Not "sluice-…": tests check that messages name no sluice-<label>- temp folder of the code.
+const RUN_FOLDER = /^sluicetests-run-(\d+)$/;
 
 function alive(pid: number): boolean {
   try {
