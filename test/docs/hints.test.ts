@@ -140,7 +140,7 @@ describe('hints sluice prints', () => {
     demoOutput = res.stdout;
   }, 120_000);
 
-  it('demo: the next commands it prints run as pasted (bash -e)', async () => {
+  it.concurrent('demo: the next commands it prints run as pasted (bash -e)', async () => {
     const block = /\nNext, try:\n((?: {2}.+\n)+)$/.exec(demoOutput)?.[1] ?? '';
     expect(block).toMatch(/^ {2}cd sluice-demo\n {2}sluice status\n/);
     const res = await run(`set -e\n${block}`, path.join(root, 'first'), withSluice);
@@ -148,7 +148,7 @@ describe('hints sluice prints', () => {
     expect(res.stdout).toMatch(/promoted qa → prod: 8 files/);
   });
 
-  it('catalog: an unknown name points to `sluice catalog ls --env E`, as this shell runs it', async () => {
+  it.concurrent('catalog: an unknown name points to `sluice catalog ls --env E`, as this shell runs it', async () => {
     const dir = demoCopy('catalog');
     for (const [shellEnv, prefix] of [
       [withSluice, 'sluice'],
@@ -164,7 +164,7 @@ describe('hints sluice prints', () => {
     }
   });
 
-  it('status: a step with several errors points to `status --json`, which shows them all', async () => {
+  it.concurrent('status: a step with several errors points to `status --json`, which shows them all', async () => {
     const dir = demoCopy('status');
     writeFileSync(
       path.join(dir, 'data/raw/sdg/SDG_DATA.csv'),
@@ -185,7 +185,7 @@ describe('hints sluice prints', () => {
     expect(steps.find((s) => s.step === 'ingest')?.errors).toHaveLength(2);
   });
 
-  it('rollback: refusing to empty an environment prints the command that does it', async () => {
+  it.concurrent('rollback: refusing to empty an environment prints the command that does it', async () => {
     const dir = demoCopy('rollback');
     ok(await run('npx sluice promote qa prod', dir), 'promote');
     const refused = await run('npx sluice rollback prod', dir);
@@ -197,7 +197,7 @@ describe('hints sluice prints', () => {
     expect(JSON.parse(ls.stdout)).toEqual([]);
   });
 
-  it('chmod: a key file others can read gets the command that fixes it, and then no warning', async () => {
+  it.concurrent('chmod: a key file others can read gets the command that fixes it, and then no warning', async () => {
     const dir = path.join(root, 'chmod', 'my keys');
     mkdirSync(dir, { recursive: true });
     ok(await run('age-keygen -o key.txt 2>/dev/null && echo secret > plain.txt', dir), 'age-keygen');
@@ -215,7 +215,7 @@ describe('hints sluice prints', () => {
     expect(quiet.stderr).not.toMatch(/chmod/);
   });
 
-  it('flags: the flag an error names makes the same command work', async () => {
+  it.concurrent('flags: the flag an error names makes the same command work', async () => {
     const dir = path.join(root, 'flags');
     mkdirSync(path.join(dir, 'folder'), { recursive: true });
     writeFileSync(path.join(dir, 'folder', 'x.txt'), 'x\n');
