@@ -1,8 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { REPO_ROOT, runSluice } from './helpers/cli.ts';
-import { tempDir } from './helpers/tmp.ts';
+import { REPO_ROOT } from './helpers/cli.ts';
 
 const readme = readFileSync(path.join(REPO_ROOT, 'README.md'), 'utf8');
 
@@ -33,22 +32,10 @@ describe('README quick start', () => {
     expect(packages(readme)).toBe(packages(ci));
   });
 
-  it('runs the pipeline walk-through exactly as written (demo under 30 s)', async () => {
-    const dir = tempDir('sluice-readme');
-    const lines = commandsAfter('### Data pipeline');
-    let cwd = dir;
-    for (const line of lines) {
-      if (line.startsWith('cd ')) {
-        cwd = path.join(cwd, line.slice(3));
-        continue;
-      }
-      if (line.includes('s3://')) continue; // the sync example needs a real bucket; sync is tested in test/pipeline
-      expect(line.startsWith('npx sluice '), line).toBe(true);
-      const args = line.slice('npx sluice '.length).split(/\s+/);
-      const started = performance.now();
-      const res = await runSluice(args, { cwd });
-      expect(res.code, `${line}\n${res.stderr}`).toBe(0);
-      if (args[0] === 'demo') expect(performance.now() - started).toBeLessThan(30_000);
-    }
+  it('says how to get the bare `sluice` the docs use', () => {
+    expect(readme).toMatch(/`npm link`/);
+    expect(readme).toMatch(/`npm install -g \.`/);
   });
+
+  // Every example of the README, the pipeline walk-through included, runs in test/docs/examples.test.ts.
 });

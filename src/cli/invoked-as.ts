@@ -18,3 +18,12 @@ export function invokedAs(env: NodeJS.ProcessEnv = process.env): string {
   }
   return 'npx sluice';
 }
+
+/**
+ * `text` with each command it quotes as `` `sluice …` `` written as this shell runs it, so that
+ * the commands errors suggest run as printed (library errors cannot know how sluice was started).
+ */
+export function asThisShellRunsIt(text: string, env: NodeJS.ProcessEnv = process.env): string {
+  const sluice = invokedAs(env);
+  return sluice === 'sluice' ? text : text.replaceAll('`sluice ', `\`${sluice} `);
+}

@@ -3,6 +3,7 @@ import { registerUserSensitiveNames } from '../config/sensitive-names.ts';
 import { configureLogging, type LogFormat, type LogLevel } from '../logging/logger.ts';
 import { userFacingError } from '../os-errors.ts';
 import { maskError, maskSecretsInString } from '../secrets/mask.ts';
+import { asThisShellRunsIt } from './invoked-as.ts';
 import { lazy } from './lazy.ts';
 import { buildProgram } from './program.ts';
 import { installSignalHandlers, interruptedBy, reportInterruption } from './signals.ts';
@@ -58,7 +59,7 @@ export async function runCli(argv: string[]): Promise<number> {
     }
     // OS errors (a missing path, permissions, a full disk) in the user's words, never E099.
     const sluiceError = userFacingError(error);
-    process.stderr.write(`${sluiceError.code}: ${sluiceError.message}\n`);
+    process.stderr.write(`${sluiceError.code}: ${asThisShellRunsIt(sluiceError.message)}\n`);
     if (process.env.SLUICE_DEBUG && sluiceError.cause) {
       const cause = sluiceError.cause;
       const text =

@@ -6,6 +6,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { generateX25519Identity, identityToRecipient as toRecipient } from 'age-encryption';
 import { EncryptionError, NotFoundError, ValidationError } from '../errors.ts';
 import { getLogger } from '../logging/logger.ts';
+import { shellWord } from '../util/shell-word.ts';
 
 /** Secret keys in an age identity file (`age-keygen` output): one per line, `#` comments. */
 export function parseIdentities(text: string, source = 'the identity file'): string[] {
@@ -70,7 +71,7 @@ function warnIfShared(path: string, what: string, mode: number): void {
   const octal = (mode & 0o777).toString(8).padStart(3, '0');
   getLogger().warn(
     { path, mode: octal },
-    `${what} ${path} can be read by other users (mode ${octal}); run: chmod 600 ${path}`,
+    `${what} ${path} can be read by other users (mode ${octal}); run: chmod 600 ${shellWord(path)}`,
   );
 }
 

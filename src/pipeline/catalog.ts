@@ -100,7 +100,7 @@ export class DataCatalog {
       snap.files.find((x) => x.path === modelName);
     if (!f) {
       throw new NotFoundError(
-        `No model or dataset ${modelName} in ${e}; see \`sluice catalog ls\` (known: ${snap.files.map((x) => x.path).join(', ') || 'none'})`,
+        `No model or dataset ${modelName} in ${e}; see \`sluice catalog ls --env ${e}\` (known: ${snap.files.map((x) => x.path).join(', ') || 'none'})`,
         { context: { model: modelName, env: e } },
       );
     }

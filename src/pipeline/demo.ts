@@ -29,8 +29,22 @@ export interface DemoResult {
   run: RunRecord;
   promotion: PromotionResult | null;
   datasets: DatasetInfo[];
+  /** The summary model per year and source (what the demo's chart draws); empty if the run failed. */
+  summary: SummaryPoint[];
   durationMs: number;
 }
+
+/** One point of the demo's chart: a source's country means in a year — their mean and range. */
+export interface SummaryPoint {
+  year: number;
+  source: string;
+  mean_value: number;
+  min_value: number;
+  max_value: number;
+}
+
+/** The final model of the demo, which its chart summarises. */
+export const SUMMARY_MODEL = 'country_year_summary';
 
 /** 54 African countries (ISO 3166-1 alpha-3), as in OSAA's data. */
 const COUNTRIES =
@@ -118,5 +132,30 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     });
   }
   const datasets = await new DataCatalog(config).listDatasets(promotion ? 'qa' : 'dev');
-  return { dir, rawFiles, run, promotion, datasets, durationMs: performance.now() - started };
+  const summaryFile = datasets.find((d) => d.name === SUMMARY_MODEL && d.layer === 'staging');
+  const summary = run.success && summaryFile ? await summaryByYear(fileURLToPath(summaryFile.url)) : [];
+  return { dir, rawFiles, run, promotion, datasets, summary, durationMs: performance.now() - started };
+}
+
+/** Per year and source, the mean and range of the countries' mean values (the summary model). */
+async function summaryByYear(parquetFile: string): Promise<SummaryPoint[]> {
+  const engine = await Engine.create({ threads: 1 });
+  try {
+    const rows = await engine.query<
+      Record<'mean_value' | 'min_value' | 'max_value', number> & { year: bigint; source: string }
+    >(
+      `SELECT year, source, round(avg(mean_value), 2) AS mean_value,
+              round(min(mean_value), 2) AS min_value, round(max(mean_value), 2) AS max_value
+       FROM read_parquet(${quoteLiteral(parquetFile)}) GROUP BY year, source ORDER BY year, source`,
+    );
+    return rows.map((r) => ({
+      year: Number(r.year),
+      source: r.source,
+      mean_value: Number(r.mean_value),
+      min_value: Number(r.min_value),
+      max_value: Number(r.max_value),
+    }));
+  } finally {
+    await engine.close();
+  }
 }

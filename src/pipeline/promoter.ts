@@ -314,7 +314,7 @@ export class DataPromoter {
     // the env, which is never what a tired operator meant by "undo".
     if (manifest.files.length === 0 && !options.allowEmpty) {
       throw new PromotionError(
-        `Backup ${id} of ${e} holds no datasets (the state before ${e}'s first promotion): rolling back to it would empty ${e}. Pass --allow-empty (allowEmpty) to do that; nothing changed`,
+        `Backup ${id} of ${e} holds no datasets (the state before ${e}'s first promotion): rolling back to it would empty ${e}; nothing changed. To do that anyway, run \`sluice rollback ${e}${backupId ? ` --backup ${id}` : ''} --allow-empty\` (allowEmpty: true in the API)`,
         { context: { env: e, backupId: id } },
       );
     }

@@ -76,7 +76,9 @@ describe('sluice demo and the pipeline CLI', () => {
     // The only backup is the empty prod before its first promotion: refused without --allow-empty.
     const refused = await sluice(['rollback', 'prod'], { cwd: demo });
     expect(refused.code).toBe(1);
-    expect(refused.stderr).toMatch(/^E005: Backup \S+ of prod holds no datasets .* Pass --allow-empty/);
+    expect(refused.stderr).toMatch(
+      /^E005: Backup \S+ of prod holds no datasets .* run `(npx )?sluice rollback prod --allow-empty`/,
+    );
     expect((await sluice(['catalog', 'ls', '--env', 'prod', '--json'], { cwd: demo })).stdout).toContain(
       'staging',
     );

@@ -1,7 +1,8 @@
 /**
- * The command `sluice demo` prints as its next step runs exactly as printed, from where the
- * README runs the demo (the checkout): with no `sluice` on PATH it says `npx sluice`, which finds
- * the checkout's own bin from any folder inside it.
+ * The commands `sluice demo` prints as next steps run exactly as printed, pasted into a shell
+ * where the README runs the demo (the checkout): with no `sluice` on PATH they say `npx sluice`,
+ * which finds the checkout's own bin (bin/sluice.js, so dist/ as `npm ci` builds it) from any
+ * folder inside it.
  */
 import { execFile } from 'node:child_process';
 import { mkdirSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -39,10 +40,22 @@ describe('the demo’s printed next step', () => {
       cwd: work,
       env,
     });
-    const hint = /Next: (.+)$/m.exec(demo.stdout)?.[1];
-    expect(hint).toBe('cd sluice-demo && npx sluice status && npx sluice catalog ls --env qa');
-    const next = await run('bash', ['-c', hint as string], { cwd: work, env });
-    expect(next.stdout).toMatch(/country_year_summary/);
+    // The demo's last lines: the commands, indented, under "Next, try:".
+    const next = /\nNext, try:\n((?: {2}.+\n)+)$/.exec(demo.stdout)?.[1];
+    expect(next?.split('\n').map((l) => l.trim())).toEqual([
+      'cd sluice-demo',
+      'npx sluice status',
+      'npx sluice catalog ls --env qa',
+      'npx sluice catalog show country_year_summary --env qa',
+      'npx sluice promote qa prod',
+      '',
+    ]);
+    // Pasted as they are: every line must succeed (bash -e), in order.
+    const pasted = await run('bash', ['-e', '-c', next as string], { cwd: work, env });
+    expect(pasted.stdout).toMatch(/^run .*\n.*full +yes/m);
+    expect(pasted.stdout).toMatch(/staging\/country_year_summary\.parquet +3888/);
+    expect(pasted.stdout).toMatch(/mean_value +DOUBLE/);
+    expect(pasted.stdout).toMatch(/promoted qa → prod: 8 files/);
   }, 120_000);
 
   it('says sluice when a sluice executable is on PATH', () => {

@@ -1,19 +1,17 @@
 /**
- * `sluice demo|run|status|validate`, `sluice catalog ls|show` and `sluice ingest-csv`: running the
+ * `sluice run|status|validate`, `sluice catalog ls|show` and `sluice ingest-csv`: running the
  * pipeline and looking at what it made.
  */
 
-import path from 'node:path';
 import { ConfigurationError, SluiceError } from '../../errors.ts';
-import type { runDemo } from '../../pipeline/demo.ts';
 import type { Pipeline } from '../../pipeline/pipeline.ts';
 import { formatBytes } from '../../util/sizes.ts';
-import { invokedAs } from '../invoked-as.ts';
 import { lazy } from '../lazy.ts';
 import { printJson, printTable } from '../output.ts';
 import { createProgressReporter } from '../progress.ts';
 import { commandSignal, describeInterruption } from '../signals.ts';
 import { assertLakeExists, loadConfig } from './pipeline-config.ts';
+import { printSteps } from './pipeline-steps.ts';
 
 export interface CommonOpts {
   config?: string;
@@ -21,7 +19,6 @@ export interface CommonOpts {
   json?: boolean;
 }
 
-export type DemoOptions = { dir: string; scale: number; json?: boolean };
 export type RunOptions = CommonOpts & { mode: string };
 export type StatusOptions = CommonOpts & { limit: number };
 export type IngestCsvOptions = CommonOpts & {
@@ -33,50 +30,9 @@ export type IngestCsvOptions = CommonOpts & {
 
 // Each command loads only what it runs: `sluice status` does not pay for the demo or the catalog.
 const catalogModule = lazy(() => import('../../pipeline/catalog.ts'));
-const demoModule = lazy(() => import('../../pipeline/demo.ts'));
 const ingesterModule = lazy(() => import('../../pipeline/ingester.ts'));
 const pipelineModule = lazy(() => import('../../pipeline/pipeline.ts'));
 const schemaModule = lazy(() => import('../../pipeline/schema.ts'));
-
-export async function demo(opts: DemoOptions): Promise<void> {
-  const scale = opts.scale;
-  const progress = createProgressReporter();
-  let result: Awaited<ReturnType<typeof runDemo>>;
-  try {
-    const { runDemo } = await demoModule();
-    result = await runDemo({ dir: opts.dir, scale, onProgress: (e) => progress.update(e) });
-  } finally {
-    progress.stop();
-  }
-  if (opts.json) return printJson(result);
-  const rel = path.relative(process.cwd(), result.dir) || '.';
-  process.stdout.write(`\nsluice demo — project in ${rel}/\n\n`);
-  printSteps(result.run.steps);
-  if (result.promotion) {
-    const p = result.promotion;
-    process.stdout.write(
-      `\npromoted dev → qa: ${p.fileCount} files, ${formatBytes(p.totalSize)} (added ${p.added.length}, changed ${p.changed.length}, unchanged ${p.unchanged.length}, deleted ${p.deleted.length}); version ${p.version}\n\n`,
-    );
-  }
-  printTable(
-    result.datasets.map((d) => ({
-      dataset: d.path,
-      rows: d.rows ?? '',
-      size: formatBytes(d.bytes),
-      columns: d.columns.map((c) => `${c.name}:${c.type}`).join(' '),
-    })),
-  );
-  const sluice = invokedAs();
-  process.stdout.write(
-    `\ndone in ${(result.durationMs / 1000).toFixed(1)} s. Next: cd ${rel} && ${sluice} status && ${sluice} catalog ls --env qa\n`,
-  );
-  if (!result.run.success) {
-    throw new SluiceError(
-      'E099',
-      `demo pipeline failed: ${result.run.error?.message ?? 'see the table above'}`,
-    );
-  }
-}
 
 export async function run(opts: RunOptions): Promise<void> {
   const { Pipeline } = await pipelineModule();
@@ -185,39 +141,4 @@ export async function validate(opts: CommonOpts): Promise<void> {
     throw new ConfigurationError(`${problems.length} problem(s) found`, { context: { problems } });
   }
   if (!opts.json) process.stdout.write('pipeline environment OK\n');
-}
-
-function printSteps(
-  steps: {
-    step: string;
-    status: string;
-    files: number;
-    rows: number;
-    bytes: number;
-    durationMs: number;
-    errors: string[];
-    note?: string;
-  }[],
-): void {
-  printTable(
-    steps.map((s) => ({
-      step: s.step,
-      status: s.status,
-      files: s.files,
-      rows: s.rows,
-      size: formatBytes(s.bytes),
-      seconds: (s.durationMs / 1000).toFixed(2),
-      note: s.note ?? errorNote(s.errors),
-    })),
-  );
-}
-
-/**
- * A failed step's errors in the table: their codes only. The first message is the command's
- * error line on stderr, so it is printed once; every message is in `sluice status --json`.
- */
-function errorNote(errors: string[]): string {
-  if (errors.length === 0) return '';
-  const codes = new Set(errors.flatMap((e) => /^(E\d{3}):/.exec(e)?.[1] ?? []));
-  return `${codes.size > 0 ? [...codes].join(', ') : 'failed'}${errors.length > 1 ? ` (${errors.length} errors: sluice status --json)` : ''}`;
 }

@@ -4,6 +4,7 @@
  */
 import { type Command, Option } from 'commander';
 import { ENVIRONMENTS } from '../../config/names.ts';
+import type { DemoOptions } from '../actions/pipeline-demo.ts';
 import type {
   PromoteOptions,
   PruneOptions,
@@ -11,18 +12,13 @@ import type {
   SyncCommandFlags,
   SyncFlags,
 } from '../actions/pipeline-move.ts';
-import type {
-  CommonOpts,
-  DemoOptions,
-  IngestCsvOptions,
-  RunOptions,
-  StatusOptions,
-} from '../actions/pipeline-run.ts';
+import type { CommonOpts, IngestCsvOptions, RunOptions, StatusOptions } from '../actions/pipeline-run.ts';
 import { intFlag, numberFlag } from '../flags.ts';
 import { lazy } from '../lazy.ts';
 
 // Actions load on first use, so `sluice sync` never pays for DuckDB, models or the demo.
 const running = lazy(() => import('../actions/pipeline-run.ts'));
+const demoing = lazy(() => import('../actions/pipeline-demo.ts'));
 const moving = lazy(() => import('../actions/pipeline-move.ts'));
 
 const PIPELINE_MODES = ['full', 'ingest', 'transform', 'upload'] as const;
@@ -39,7 +35,9 @@ function common(cmd: Command): Command {
 export function registerPipelineCommands(program: Command): void {
   program
     .command('demo')
-    .description('Create ./sluice-demo with sample data and models, run the pipeline and promote dev → qa')
+    .description(
+      'Create ./sluice-demo with sample data and models, run the pipeline, promote dev → qa and chart the summary',
+    )
     .option('--dir <dir>', 'project folder', 'sluice-demo')
     .option(
       '--scale <n>',
@@ -48,7 +46,7 @@ export function registerPipelineCommands(program: Command): void {
       1,
     )
     .option('--json', 'print JSON')
-    .action(async (opts: DemoOptions) => (await running()).demo(opts));
+    .action(async (opts: DemoOptions) => (await demoing()).demo(opts));
 
   common(program.command('run'))
     .description('Run the pipeline: ingest raw CSVs, run SQL models, upload')
