@@ -90,7 +90,20 @@ function verdict(
   return op === 'delete' ? 404 : 200;
 }
 
-export async function startConditionalS3(target: string): Promise<ConditionalS3> {
+export interface ConditionalS3Options {
+  /**
+   * false: ignore every condition, as s3rver and some S3-compatible servers do, yet still run the
+   * hooks before each conditional request is forwarded (and record it as 200): to test what a
+   * client does on such an endpoint with a write injected at the exact moment. @default true
+   */
+  honour?: boolean;
+}
+
+export async function startConditionalS3(
+  target: string,
+  options: ConditionalS3Options = {},
+): Promise<ConditionalS3> {
+  const honour = options.honour ?? true;
   const upstream = new URL(target);
   const client = new S3Client({
     endpoint: target,
@@ -204,7 +217,7 @@ export async function startConditionalS3(target: string): Promise<ConditionalS3>
     await before(op, objectPath);
     await locked(objectPath, async () => {
       try {
-        const status = verdict(op, condition, tags, await currentEtag(objectPath));
+        const status = honour ? verdict(op, condition, tags, await currentEtag(objectPath)) : 200;
         record(op, objectPath, condition, status);
         if (status === 200) return await forward(req, res);
         req.resume();
@@ -232,6 +245,13 @@ export async function startConditionalS3(target: string): Promise<ConditionalS3>
     const body = Buffer.concat(chunks);
     const text = body.toString('utf8');
     if (!text.includes('<ETag>')) return forward(req, res, body);
+    if (!honour) {
+      for (const [, key = ''] of text.matchAll(/<Key>([\s\S]*?)<\/Key>/g)) {
+        await before('delete', `${bucket}/${xmlText(key)}`);
+        record('delete', `${bucket}/${xmlText(key)}`, 'If-Match', 200);
+      }
+      return forward(req, res, body);
+    }
     const quiet = /<Quiet>\s*true\s*<\/Quiet>/.test(text);
     let deleted = '';
     let errors = '';
