@@ -5,8 +5,9 @@
  * between the listing and the read, between the read and the archive copy, between the copy and
  * the delete, and before a broken object moves to failed/ — it stays where it is, and the next
  * poll queues all its records once. On a server that ignores conditions (the proxy passing them
- * through, as s3rver does) the behaviour is no worse than before: what the answers reveal is still
- * caught, and the one window left (between the copy and the delete) is shown for what it is.
+ * through with its hooks, and s3rver itself) the behaviour is no worse than before: what the
+ * answers reveal is still caught, and the one window left (between the copy and the delete) is
+ * shown for what it is.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Poller } from '../../src/poller/poller.ts';
@@ -20,6 +21,7 @@ import {
   expectNewVersionArchived,
   expectReplacedAfterQueued,
   outcomeCount,
+  queueActingOnce,
   queueAndState,
   V1,
   V2,
@@ -241,6 +243,37 @@ describe('Poller: object replaced mid-handling, S3 that ignores conditions (as s
       await s.qs.expectRecords(V1.tags);
     } finally {
       await s.close();
+    }
+  });
+});
+
+describe('Poller: object replaced mid-handling, plain s3rver (no proxy)', () => {
+  it('replaced while its records are queued: the archive copy is found to be of another version, and the new version is read next', async () => {
+    const b = await freshBucket('replaced-plain');
+    const root = openStorage(b.url(), s3Options());
+    await root.put('in/x.jsonl', V1.body);
+    const qs = queueAndState(scratch('plain'), b.url('in/'));
+    const acting = queueActingOnce(qs.queue, async () => {
+      await root.put('in/x.jsonl', V2.body);
+    });
+    const poller = new Poller({
+      source: b.url('in/'),
+      queue: acting.queue,
+      state: qs.state,
+      minAgeMs: 0,
+      storageOptions: s3Options(),
+    });
+    try {
+      expectReplacedAfterQueued(await poller.pollOnce());
+      expect(acting.fired()).toBe(1);
+      expect(await text(root, 'in/x.jsonl')).toBe(V2.body);
+      expectNewVersionArchived(await poller.pollOnce());
+      expect(await listKeys(root, 'in/')).toEqual([]);
+      expect(await text(root, 'processed/x.jsonl')).toBe(V2.body);
+      await qs.expectRecords([...V1.tags, ...V2.tags]);
+    } finally {
+      await poller.close();
+      await qs.close();
     }
   });
 });
