@@ -1,29 +1,40 @@
 import type { SluiceError } from '../errors.ts';
+import { getLogger } from '../logging/logger.ts';
+import { keysNotDeleted, preconditionFailed } from '../storage/conditions.ts';
+import { isReplaced, type Listed } from './replaced.ts';
 import type { ResolvedLocation } from './source.ts';
 
-interface Deferred {
-  promise: Promise<void>;
-  resolve: () => void;
+/** What became of an object whose records were queued (see `Archiver.archive`). */
+export type ArchiveOutcome = 'archived' | 'replaced';
+
+interface Deferred<T = void> {
+  promise: Promise<T>;
+  resolve: (value: T) => void;
   reject: (error: unknown) => void;
 }
 
-export function deferred(): Deferred {
-  let resolve!: () => void;
+export function deferred<T = void>(): Deferred<T> {
+  let resolve!: (value: T) => void;
   let reject!: (error: unknown) => void;
-  const promise = new Promise<void>((res, rej) => {
+  const promise = new Promise<T>((res, rej) => {
     resolve = res;
     reject = rej;
   });
   return { promise, resolve, reject };
 }
 
-/** Moves handled objects to the processed or failed location, keeping their relative keys. */
+/**
+ * Moves handled objects to the processed or failed location, keeping their relative keys. Every
+ * move is of the version read (its listed ETag, `ifMatch` on copy, delete or rename): a version
+ * a producer wrote since is left where it is for the next poll, never archived or deleted unread
+ * (the outcome is then `replaced`). Exact where the storage decides conditions (docs/poller.md).
+ */
 export class Archiver {
   private readonly source: ResolvedLocation;
   private readonly processed: ResolvedLocation;
   private readonly failedTo: ResolvedLocation;
   private readonly batchDeletes: boolean;
-  private pendingDeletes: { key: string; done: Deferred }[] = [];
+  private pendingDeletes: { key: string; etag: string; done: Deferred }[] = [];
   private deleteTimer: NodeJS.Timeout | undefined;
 
   constructor(source: ResolvedLocation, processed: ResolvedLocation, failedTo: ResolvedLocation) {
@@ -47,24 +58,38 @@ export class Archiver {
   }
 
   /**
-   * Archives `key` under the processed location. `copied` is called once the object is safe in
-   * the archive (the caller may start other work); the promise settles when the source is gone.
-   * A crash between the two leaves the object in both places; archiving it again is harmless.
+   * Archives the listed version of `entry.key` under the processed location. `copied` is called
+   * once the object is safe in the archive (the caller may start other work); the promise settles
+   * when the source is gone: `archived`, or `replaced` when another version took the key first
+   * (it stays; the version read may or may not be in the archive). A crash between the copy and
+   * the delete leaves the object in both places; archiving it again is harmless.
    */
-  async archive(key: string, copied: () => void): Promise<void> {
-    await this.alreadyMoved(this.processed, key, async () => {
-      if (this.batchDeletes) {
-        await this.source.storage.copy(key, this.processed.prefix + this.relative(key));
+  async archive(entry: Listed, copied: () => void): Promise<ArchiveOutcome> {
+    const { key, etag } = entry;
+    try {
+      await this.alreadyMoved(this.processed, key, async () => {
+        if (!this.batchDeletes) return this.moveTo(this.processed, entry);
+        await this.source.storage.copy(key, this.processed.prefix + this.relative(key), { ifMatch: etag });
         copied();
-        await this.deleteLater(key);
-      } else {
-        await this.moveTo(this.processed, key);
-      }
-    });
+        await this.deleteLater(key, etag);
+      });
+      return 'archived';
+    } catch (error) {
+      if (!(await isReplaced(this.source.storage, entry, error))) throw error;
+    }
+    getLogger().info(
+      { key, etag },
+      'replaced by a new version after its records were queued: marked done, the new version is left for the next poll',
+    );
+    return 'replaced';
   }
 
-  /** Writes `<key>.error.json` into the failed location, then moves the object beside it. */
-  async fail(entry: { key: string; etag: string }, err: SluiceError): Promise<void> {
+  /**
+   * Writes `<key>.error.json` into the failed location, then moves the listed version beside it:
+   * `failed`, or `replaced` when another version took the key first (it stays, unread, for the
+   * next poll; the report is taken back).
+   */
+  async fail(entry: Listed, err: SluiceError): Promise<'failed' | 'replaced'> {
     const report = {
       code: err.code,
       message: err.message,
@@ -77,7 +102,18 @@ export class Archiver {
     };
     const reportKey = `${this.failedTo.prefix}${this.relative(entry.key)}.error.json`;
     await this.failedTo.storage.put(reportKey, `${JSON.stringify(report, null, 2)}\n`);
-    await this.alreadyMoved(this.failedTo, entry.key, () => this.moveTo(this.failedTo, entry.key));
+    try {
+      await this.alreadyMoved(this.failedTo, entry.key, () => this.moveTo(this.failedTo, entry));
+      return 'failed';
+    } catch (error) {
+      if (!(await isReplaced(this.source.storage, entry, error))) throw error;
+    }
+    await this.failedTo.storage.delete(reportKey).catch(() => {});
+    getLogger().info(
+      { key: entry.key, etag: entry.etag },
+      'replaced by a new version before it could be moved to the failed prefix: the new version is left for the next poll',
+    );
+    return 'replaced';
   }
 
   /**
@@ -93,6 +129,8 @@ export class Archiver {
     try {
       await move();
     } catch (error) {
+      // Refused because another version holds the key: not moved, whatever the target holds.
+      if ((error as SluiceError).code === 'E015') throw error;
       const gone = await this.source.storage.exists(key).then(
         (exists) => !exists,
         () => false,
@@ -103,19 +141,21 @@ export class Archiver {
     }
   }
 
-  private async moveTo(target: ResolvedLocation, key: string): Promise<void> {
+  /** Moves the listed version (E015 when another holds the key: it is not touched). */
+  private async moveTo(target: ResolvedLocation, { key, etag }: Listed): Promise<void> {
     const dest = target.prefix + this.relative(key);
     if (target.storage === this.source.storage) {
-      await this.source.storage.move(key, dest);
+      await this.source.storage.move(key, dest, { ifMatch: etag });
     } else {
-      await target.storage.put(dest, await this.source.storage.getStream(key));
-      await this.source.storage.delete(key);
+      await target.storage.put(dest, await this.source.storage.getStream(key, { ifMatch: etag }));
+      await this.source.storage.delete(key, { ifMatch: etag });
     }
   }
 
-  private deleteLater(key: string): Promise<void> {
+  /** Deletes the listed version with the next batch (E015 when another version holds the key). */
+  private deleteLater(key: string, etag: string): Promise<void> {
     const done = deferred();
-    this.pendingDeletes.push({ key, done });
+    this.pendingDeletes.push({ key, etag, done });
     if (this.pendingDeletes.length >= 100) void this.flush();
     else this.deleteTimer ??= setTimeout(() => void this.flush(), 50);
     return done.promise;
@@ -129,10 +169,17 @@ export class Archiver {
     if (batch.length === 0) return;
     this.pendingDeletes = [];
     try {
-      await this.source.storage.deleteMany(batch.map((b) => b.key));
+      await this.source.storage.deleteMany(batch.map((b) => ({ key: b.key, ifMatch: b.etag })));
       for (const b of batch) b.done.resolve();
     } catch (error) {
-      for (const b of batch) b.done.reject(error);
+      // Each key as the batch left it: deleted, refused by its ETag (another version holds it), failed.
+      const left = keysNotDeleted(error);
+      for (const b of batch) {
+        if (left && !left.failed.includes(b.key)) b.done.resolve();
+        else if (left?.refused.includes(b.key))
+          b.done.reject(preconditionFailed(b.key, b.key, b.etag, undefined, error, 'delete'));
+        else b.done.reject(error);
+      }
     }
   }
 

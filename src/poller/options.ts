@@ -52,6 +52,12 @@ export interface PollerOptions {
 export interface PollSummary {
   listed: number;
   archived: number;
+  /**
+   * Replaced by a producer (a new version of the key) after their records were queued, or after
+   * they failed to parse: marked done (or failed) without being moved; the new version stays for
+   * the next poll.
+   */
+  replaced: number;
   /** Permanent failures (the content itself, or a size limit): moved to the failed prefix. */
   failed: number;
   /**

@@ -1,15 +1,15 @@
-import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { classifyFailure, PollerError, type SluiceError, toSluiceError, ValidationError } from '../errors.ts';
+import { classifyFailure, PollerError, toSluiceError, ValidationError } from '../errors.ts';
 import { getLogger } from '../logging/logger.ts';
 import { createPollerMetrics, type PollerMetrics } from '../metrics/registry.ts';
 import type { JobToAdd } from '../queue/types.ts';
 import { readFaultOf } from '../storage/verified-read.ts';
-import { Archiver, deferred } from './archive.ts';
+import { type ArchiveOutcome, Archiver, deferred } from './archive.ts';
 import { CycleProgress } from './cycle-progress.ts';
 import { type PollerOptions, type PollSummary, positive } from './options.ts';
 import { detectFormat } from './parse.ts';
-import { readRecords } from './read-records.ts';
+import { readRecords, recordJobId } from './read-records.ts';
+import { vanishedSinceListed } from './replaced.ts';
 import { type ResolvedLocation, resolveSource, resolveTarget } from './source.ts';
 import type { PollerStateStore } from './state.ts';
 import { listResuming, retryTransient, type TransientPolicy } from './transient.ts';
@@ -26,10 +26,7 @@ interface Entry {
   etag: string;
 }
 
-/** The job id of one record: stable across restarts and pollers, so re-enqueueing is a no-op. */
-export function recordJobId(scope: string, key: string, etag: string, n: number): string {
-  return `r${createHash('sha256').update(`${scope}\n${key}\n${etag}\n${n}`).digest('hex').slice(0, 40)}`;
-}
+export { recordJobId } from './read-records.ts';
 
 /** Watches a storage location and turns every record of every new object into a job. */
 export class Poller {
@@ -106,6 +103,7 @@ export class Poller {
     const summary: PollSummary = {
       listed: 0,
       archived: 0,
+      replaced: 0,
       failed: 0,
       deferred: 0,
       retries: 0,
@@ -211,7 +209,7 @@ export class Poller {
       Math.max(50, this.o.leaseMs / 3),
     );
     // What earlier attempts finished: a retry never reads again what is already queued.
-    const done = { enqueued: claim.status === 'enqueued', archived: false };
+    const done = { enqueued: claim.status === 'enqueued', archived: undefined as ArchiveOutcome | undefined };
     // Set from inside the attempts (TypeScript cannot see that, hence the cast).
     let stage = 'read' as Stage;
     try {
@@ -240,26 +238,23 @@ export class Poller {
             stage = 'archive';
             // The `enqueued` mark runs alongside the archive copy: it only saves a re-parse after a
             // crash (the job ids already make a second enqueue a no-op).
-            await Promise.all([marking, this.archiver.archive(entry.key, releaseSlot)]);
-            done.archived = true;
+            [, done.archived] = await Promise.all([marking, this.archiver.archive(entry, releaseSlot)]);
           }
           stage = 'state';
           await state.mark(entry.key, entry.etag, 'done');
         },
       );
-      summary.archived++;
-      this.metrics.objects.inc({ outcome: 'archived' });
+      summary[done.archived ?? 'archived']++;
+      this.metrics.objects.inc({ outcome: done.archived ?? 'archived' });
     } catch (error) {
       if (await this.failPermanently(entry, error, stage, summary)) return;
       this.metrics.errors.inc({ kind: stage });
       if (stage === 'state') {
-        // Queued and archived: only the `done` mark is missing, and the object is no longer listed.
-        summary.archived++;
-        this.metrics.objects.inc({ outcome: 'archived' });
+        // Queued and archived (or replaced): only the `done` mark is missing; it is not listed again.
+        summary[done.archived ?? 'archived']++;
+        this.metrics.objects.inc({ outcome: done.archived ?? 'archived' });
         getLogger().warn({ key: entry.key, err: String(error) }, 'archived, but cannot mark it done');
-      } else if (stage === 'read' && (error as SluiceError).code === 'E011') {
-        getLogger().info({ key: entry.key }, 'object gone since it was listed');
-      } else {
+      } else if (stage !== 'read' || !vanishedSinceListed(entry, error)) {
         this.defer(entry, summary, stage, error);
         pending(age);
       }
@@ -282,16 +277,14 @@ export class Poller {
     const err = toSluiceError(error, 'E061');
     const content = err.code === 'E021' || err.context.limit !== undefined;
     if (stage !== 'read' || !content || classifyFailure(err) !== 'permanent') return false;
-    let moved = false; // once moved, a retry only repeats the mark (the object is gone from in/)
+    // Once moved (or replaced), a retry only repeats the mark (the version read is gone from in/).
+    let moved = undefined as 'failed' | 'replaced' | undefined;
     try {
       await this.withRetries(
         summary,
         () => 'fail',
         async () => {
-          if (!moved) {
-            await this.archiver.fail(entry, err);
-            moved = true;
-          }
+          moved ??= await this.archiver.fail(entry, err);
           await this.o.state.mark(entry.key, entry.etag, 'failed');
         },
       );
@@ -305,12 +298,13 @@ export class Poller {
       this.metrics.errors.inc({ kind: 'state' });
       getLogger().warn(log, 'object moved to the failed prefix; its state record could not be updated');
     }
-    summary.failed++;
-    this.metrics.objects.inc({ outcome: 'failed' });
+    const outcome = moved ?? 'failed';
+    summary[outcome]++;
+    this.metrics.objects.inc({ outcome });
     this.metrics.errors.inc({ kind: 'parse' });
     getLogger().warn(
       { key: entry.key, code: err.code, err: err.message },
-      'object failed; moved to the failed prefix',
+      outcome === 'failed' ? 'object failed; moved to the failed prefix' : 'object failed; replaced since',
     );
     return true;
   }

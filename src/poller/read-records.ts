@@ -1,8 +1,14 @@
+import { createHash } from 'node:crypto';
 import { SluiceError } from '../errors.ts';
 import type { Storage } from '../storage/types.ts';
 import { type ListedObject, VerifiedRead } from '../storage/verified-read.ts';
 import { parseRecords } from './parse.ts';
 import { RecordSpool } from './record-spool.ts';
+
+/** The job id of one record: stable across restarts and pollers, so re-enqueueing is a no-op. */
+export function recordJobId(scope: string, key: string, etag: string, n: number): string {
+  return `r${createHash('sha256').update(`${scope}\n${key}\n${etag}\n${n}`).digest('hex').slice(0, 40)}`;
+}
 
 export interface ReadRecordsOptions {
   jsonArray: 'document' | 'records';
@@ -18,14 +24,20 @@ export interface ReadRecordsOptions {
  * Reads a listed object whole, verified against the listing, and parses every record into a spool
  * (the caller closes it) before anything is enqueued. A read fault (short, broken, stalled body;
  * an object rewritten since it was listed) wins over whatever the parser made of the bytes: a
- * truncated body is transient, never a bad file.
+ * truncated body is transient, never a bad file. Another version than the listed one is
+ * PreconditionFailedError (E015), before a byte is read.
  */
 export async function readRecords(
   storage: Storage,
   listed: ListedObject,
   options: ReadRecordsOptions,
 ): Promise<RecordSpool> {
-  const read = await VerifiedRead.open(storage, listed, { idleTimeoutMs: options.idleTimeoutMs });
+  // Only the listed version is read: one replaced since is refused at once (E015), and the next
+  // listing reads it, rather than its records being queued under the listed ETag.
+  const read = await VerifiedRead.open(storage, listed, {
+    idleTimeoutMs: options.idleTimeoutMs,
+    ifMatchListed: true,
+  });
   const spool = new RecordSpool(options.memoryRecords);
   try {
     try {

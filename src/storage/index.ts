@@ -1,3 +1,4 @@
+export { type KeysNotDeleted, keysNotDeleted } from './conditions.ts';
 export { createFsStorage, type FsStorageOptions } from './drivers/fs/fs-storage.ts';
 export { createMemoryStorage, type MemoryStorageOptions } from './drivers/memory/memory-storage.ts';
 export { closeS3Clients, createS3Storage, type S3StorageOptions } from './drivers/s3/s3-storage.ts';

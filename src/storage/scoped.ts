@@ -1,5 +1,6 @@
+import { renameKeysNotDeleted } from './conditions.ts';
 import { assertValidKey, joinKey, normalizePrefix } from './keys.ts';
-import type { ListEntry, ListOptions, Storage } from './types.ts';
+import type { DeleteTarget, ListEntry, ListOptions, Storage } from './types.ts';
 
 /**
  * A view of `base` rooted at `prefix`: every key is joined onto the prefix and listings are
@@ -33,10 +34,21 @@ export function scopeStorage(base: Storage, prefix: string): Storage {
         else yield { type: 'prefix', prefix: entry.prefix.slice(root.length) };
       }
     },
-    delete: (key) => base.delete(full(key)),
-    deleteMany: (keys) => base.deleteMany(keys.map(full)),
+    delete: (key, o) => base.delete(full(key), o),
+    deleteMany: (keys) =>
+      base
+        .deleteMany(
+          keys.map((k): string | DeleteTarget =>
+            typeof k === 'string' ? full(k) : { ...k, key: full(k.key) },
+          ),
+        )
+        .catch((error: unknown) => {
+          // The base named the keys it left in its own terms: name them as the view's caller did.
+          renameKeysNotDeleted(error, (k) => (k.startsWith(root) ? k.slice(root.length) : k));
+          throw error;
+        }),
     copy: (a, b, o) => base.copy(full(a), full(b), o),
-    move: (a, b) => base.move(full(a), full(b)),
+    move: (a, b, o) => base.move(full(a), full(b), o),
     conditionalWrites: () => base.conditionalWrites(),
     scope: (p) => scopeStorage(view, p),
     close: () => base.close(),

@@ -78,15 +78,55 @@ export interface GetWithEtagResult {
   etag: string;
 }
 
-export interface GetStreamOptions {
+export interface GetOptions {
+  /**
+   * Read only the version at this ETag (as a listing, `stat` or a put reported it); when the object
+   * is at another, fail with PreconditionFailedError (E015) and read nothing. A missing object is
+   * NotFoundError (E011), as without it. Exact on every driver: S3 sends `If-Match` and also checks
+   * the response's own ETag (for servers that ignore the header); fs checks the open file, which
+   * keeps its version whatever replaces the path; memory checks and reads in one step.
+   */
+  ifMatch?: string;
+  signal?: AbortSignal;
+}
+
+export interface GetStreamOptions extends GetOptions {
   /** Inclusive byte range, as in HTTP `Range: bytes=start-end`. */
   range?: { start: number; end?: number };
-  signal?: AbortSignal;
 }
 
 export interface CopyOptions {
   /** Replace the user metadata on the copy instead of keeping the source's. */
   metadata?: Record<string, string>;
+  /**
+   * Copy only if the source is at this ETag; otherwise PreconditionFailedError (E015), the source
+   * untouched. A missing source is NotFoundError (E011). fs and memory copy exactly that version.
+   * S3 sends `x-amz-copy-source-if-match`; where the server ignores it, the copy's ETag is
+   * compared afterwards (and, when it differs, the source's), so a newer source is reported
+   * (E015) though the target may then hold it.
+   */
+  ifMatch?: string;
+}
+
+export interface DeleteOptions {
+  /**
+   * Delete only if the object is at this ETag; at another, PreconditionFailedError (E015) and the
+   * object stays. Already gone is success, as without it (and as S3 answers). S3 sends `If-Match`
+   * (AWS S3 honours it; servers that ignore it delete whatever is there). memory: atomic. fs: a
+   * rename to a hidden claim name, checked, and put back if it was another version (claim.ts).
+   */
+  ifMatch?: string;
+}
+
+/** One key of `deleteMany`, deleted only while at `ifMatch` when given (as `DeleteOptions`). */
+export interface DeleteTarget {
+  key: string;
+  ifMatch?: string;
+}
+
+export interface MoveOptions {
+  /** Move only the version at this ETag: a copy with `ifMatch`, then a delete with `ifMatch`. */
+  ifMatch?: string;
 }
 
 /**
@@ -99,9 +139,9 @@ export interface Storage {
   readonly url: string;
   readonly capabilities: StorageCapabilities;
 
-  get(key: string, options?: { signal?: AbortSignal }): Promise<Buffer>;
+  get(key: string, options?: GetOptions): Promise<Buffer>;
   /** Like `get`, with the ETag of the version read, taken from the same response (or open file). */
-  getWithEtag(key: string, options?: { signal?: AbortSignal }): Promise<GetWithEtagResult>;
+  getWithEtag(key: string, options?: GetOptions): Promise<GetWithEtagResult>;
   getStream(key: string, options?: GetStreamOptions): Promise<Readable>;
   put(key: string, body: PutBody, options?: PutOptions): Promise<PutResult>;
   /** Throws NotFoundError (E011) when absent. */
@@ -110,11 +150,17 @@ export interface Storage {
   /** Lexicographic (byte) order like S3; every page is fetched; a failing page throws. */
   list(options?: ListOptions): AsyncIterable<ListEntry>;
   /** Removes the object; a missing key is not an error. */
-  delete(key: string): Promise<void>;
-  deleteMany(keys: readonly string[]): Promise<void>;
+  delete(key: string, options?: DeleteOptions): Promise<void>;
+  /**
+   * Deletes every key (in batches where the backend has them). Keys some of which could not be
+   * deleted throw: PreconditionFailedError (E015) when each was refused by its `ifMatch`, else
+   * StorageError; `context.failedKeys` names them all and `context.refusedKeys` those refused by
+   * their `ifMatch`, as the caller named them. The others are deleted.
+   */
+  deleteMany(keys: readonly (string | DeleteTarget)[]): Promise<void>;
   copy(fromKey: string, toKey: string, options?: CopyOptions): Promise<void>;
   /** Copy then delete; on disk a rename. */
-  move(fromKey: string, toKey: string): Promise<void>;
+  move(fromKey: string, toKey: string, options?: MoveOptions): Promise<void>;
   /** Path of the object on local disk (only when `capabilities.localFiles`). */
   localPath?(key: string): string;
   /**

@@ -39,6 +39,11 @@ export function readFaultOf(error: unknown): ReadFault | undefined {
 export interface VerifiedReadOptions {
   /** A read that receives nothing for this long is `stalled`. */
   idleTimeoutMs: number;
+  /**
+   * Read with `ifMatch` the listed ETag: another version is refused when the read opens (E015,
+   * thrown by `open`) instead of being read and found `changed` afterwards. @default false
+   */
+  ifMatchListed?: boolean;
   signal?: AbortSignal;
 }
 
@@ -98,7 +103,10 @@ export class VerifiedRead {
     listed: ListedObject,
     options: VerifiedReadOptions,
   ): Promise<VerifiedRead> {
-    const body = await storage.getStream(listed.key, options.signal ? { signal: options.signal } : {});
+    const body = await storage.getStream(listed.key, {
+      ...(options.signal ? { signal: options.signal } : {}),
+      ...(options.ifMatchListed ? { ifMatch: listed.etag } : {}),
+    });
     return new VerifiedRead(storage, listed, body, options);
   }
 

@@ -7,14 +7,16 @@
  *
  * This file holds the options and the driver's table of operations over one explicit context
  * (context.ts); the operations live beside it: reads in read.ts, the atomic put in put.ts,
- * delete and move in remove.ts, listing in list.ts.
+ * delete and move in remove.ts (with ifMatch: claim.ts), copy in copy.ts, listing in list.ts.
  */
-import { createReadStream } from 'node:fs';
 import path from 'node:path';
+import { PreconditionFailedError } from '../../../errors.ts';
+import { type DeleteFailure, deleteManyFailure, deleteTargetOf } from '../../conditions.ts';
 import { assertValidKey } from '../../keys.ts';
 import { scopeStorage } from '../../scoped.ts';
-import type { PutOptions, Storage } from '../../types.ts';
+import type { Storage } from '../../types.ts';
 import { type FsContext, fileOf } from './context.ts';
+import { copyFile } from './copy.ts';
 import { listFs } from './list.ts';
 import { createSidecarStore } from './meta.ts';
 import { putFile } from './put.ts';
@@ -38,30 +40,34 @@ export function createFsStorage(options: FsStorageOptions): Storage {
     kind: 'fs',
     url: `file://${root}`,
     capabilities: { atomicCreate: true, localFiles: true },
-    get: (key) => getFile(ctx, key),
-    getWithEtag: (key) => getFileWithEtag(ctx, key),
+    get: (key, opts) => getFile(ctx, key, opts),
+    getWithEtag: (key, opts) => getFileWithEtag(ctx, key, opts),
     getStream: (key, opts) => openFileStream(ctx, key, opts),
     put: (key, body, opts) => putFile(ctx, key, body, opts),
     stat: (key) => statFile(ctx, key),
     exists: (key) => fileExists(ctx, key),
     list: (opts = {}) => listFs(root, opts, ctx.sidecars.migrateLegacy),
-    delete: (key) => deleteFile(ctx, key),
+    delete: (key, opts) => deleteFile(ctx, key, opts),
 
     async deleteMany(keys) {
-      for (const key of keys) assertValidKey(key);
-      for (const key of keys) await storage.delete(key);
+      const targets = keys.map(deleteTargetOf);
+      for (const t of targets) assertValidKey(t.key);
+      // A key refused by its ifMatch does not stop the others; any other failure throws at once.
+      const failures: DeleteFailure[] = [];
+      for (const t of targets) {
+        await storage.delete(t.key, t.ifMatch === undefined ? {} : { ifMatch: t.ifMatch }).catch((error) => {
+          if (!(error instanceof PreconditionFailedError)) throw error;
+          failures.push({ key: t.key, refused: true, reason: error.message });
+        });
+      }
+      if (failures.length > 0) throw deleteManyFailure(storage.url, failures, targets.length);
     },
 
-    async copy(fromKey, toKey, opts = {}) {
-      const info = await storage.stat(fromKey);
-      const putOpts: PutOptions = { metadata: opts.metadata ?? info.metadata };
-      if (info.contentType) putOpts.contentType = info.contentType;
-      await storage.put(toKey, createReadStream(fileOf(ctx, fromKey)), putOpts);
-    },
-
-    move: (fromKey, toKey) => moveFile(ctx, fromKey, toKey),
+    copy: (fromKey, toKey, opts) => copyFile(ctx, storage, fromKey, toKey, opts),
+    move: (fromKey, toKey, opts) => moveFile(ctx, fromKey, toKey, opts),
     localPath: (key) => fileOf(ctx, key),
-    // ifMatch is a check before the rename (put.ts): atomic between the puts of one process only.
+    // A put's ifMatch is a check before the rename (put.ts): atomic between the puts of one
+    // process only. Reads and copies with ifMatch are exact; delete and move: claim.ts.
     conditionalWrites: async () => false,
     scope: (prefix) => scopeStorage(storage, prefix),
     async close() {},

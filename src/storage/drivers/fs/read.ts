@@ -1,17 +1,22 @@
 /**
  * The fs driver's reads: a whole file, a (ranged) stream, stat with the sidecar bound to the
- * file, and exists. A folder where a key's file would be is no object, as on S3.
+ * file, and exists. A folder where a key's file would be is no object, as on S3. A read with
+ * `ifMatch` checks the ETag of the file it opened (openVersion).
  */
+import type { Stats } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
 import * as fsp from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { NotFoundError } from '../../../errors.ts';
+import { assertIfMatch, preconditionFailed } from '../../conditions.ts';
 import { contentTypeFor } from '../../content-types.ts';
-import type { GetStreamOptions, GetWithEtagResult, ObjectInfo } from '../../types.ts';
+import type { GetOptions, GetStreamOptions, GetWithEtagResult, ObjectInfo } from '../../types.ts';
 import { type FsContext, fileOf } from './context.ts';
 import { mapFsError } from './errors.ts';
 import { etagOf } from './list.ts';
 
-export async function getFile(ctx: FsContext, key: string): Promise<Buffer> {
+export async function getFile(ctx: FsContext, key: string, opts: GetOptions = {}): Promise<Buffer> {
+  if (opts.ifMatch !== undefined) return (await getFileWithEtag(ctx, key, opts)).body;
   try {
     return await fsp.readFile(fileOf(ctx, key));
   } catch (error) {
@@ -23,11 +28,14 @@ export async function getFile(ctx: FsContext, key: string): Promise<Buffer> {
  * The file and its etag, both from one open handle: a put renames a new file over the path, so
  * the handle keeps the version it opened and the etag (inode, size, mtime) is that version's.
  */
-export async function getFileWithEtag(ctx: FsContext, key: string): Promise<GetWithEtagResult> {
+export async function getFileWithEtag(
+  ctx: FsContext,
+  key: string,
+  opts: GetOptions = {},
+): Promise<GetWithEtagResult> {
   try {
-    const handle = await fsp.open(fileOf(ctx, key), 'r');
+    const { handle, st } = await openVersion(ctx, key, opts.ifMatch);
     try {
-      const st = await handle.stat();
       return { body: await handle.readFile(), etag: etagOf(st) };
     } finally {
       await handle.close();
@@ -37,27 +45,45 @@ export async function getFileWithEtag(ctx: FsContext, key: string): Promise<GetW
   }
 }
 
-export async function openFileStream(
+/**
+ * Opens `key`'s file, refusing a folder (open() succeeds on one; its stream would fail later with
+ * a pathless EISDIR). With `ifMatch`, only the version at that ETag (E015 otherwise): the check
+ * is on the open handle, which keeps its version whatever is renamed over the path afterwards,
+ * so what is read is exactly the version checked. Errors are OS errors or E015, unmapped.
+ */
+export async function openVersion(
   ctx: FsContext,
   key: string,
-  opts: GetStreamOptions = {},
-): Promise<Readable> {
+  ifMatch: string | undefined,
+  operation = 'read',
+): Promise<{ handle: FileHandle; st: Stats }> {
+  assertIfMatch(operation, key, ifMatch);
   const file = fileOf(ctx, key);
+  const handle = await fsp.open(file, 'r');
   try {
-    const handle = await fsp.open(file, 'r');
-    // open() succeeds on a folder; its stream would fail later with a pathless EISDIR.
-    const isFolder = await handle.stat().then(
-      (st) => st.isDirectory(),
-      () => false,
-    );
-    if (isFolder) {
-      await handle.close();
+    const st = await handle.stat();
+    if (st.isDirectory())
       throw Object.assign(new Error(`EISDIR: illegal operation on a directory, open '${file}'`), {
         code: 'EISDIR',
         syscall: 'open',
         path: file,
       });
-    }
+    if (ifMatch !== undefined && etagOf(st) !== ifMatch)
+      throw preconditionFailed(file, key, ifMatch, etagOf(st), undefined, operation);
+    return { handle, st };
+  } catch (error) {
+    await handle.close();
+    throw error;
+  }
+}
+
+export async function openFileStream(
+  ctx: FsContext,
+  key: string,
+  opts: GetStreamOptions = {},
+): Promise<Readable> {
+  try {
+    const { handle } = await openVersion(ctx, key, opts.ifMatch);
     const range = opts.range
       ? { start: opts.range.start, ...(opts.range.end === undefined ? {} : { end: opts.range.end }) }
       : {};

@@ -1,7 +1,14 @@
 import { Readable } from 'node:stream';
 import { AlreadyExistsError, NotFoundError } from '../../../errors.ts';
 import { collectBody, md5Hex, normalizeMetadata } from '../../body.ts';
-import { assertOneCondition, preconditionFailed } from '../../conditions.ts';
+import {
+  assertIfMatch,
+  assertOneCondition,
+  type DeleteFailure,
+  deleteManyFailure,
+  deleteTargetOf,
+  preconditionFailed,
+} from '../../conditions.ts';
 import { contentTypeFor } from '../../content-types.ts';
 import { assertValidKey, assertValidPrefix, compareKeys, isListed } from '../../keys.ts';
 import { scopeStorage } from '../../scoped.ts';
@@ -32,10 +39,26 @@ export function createMemoryStorage(options: MemoryStorageOptions = {}): Storage
     objects = new Map();
   }
 
-  const mustGet = (key: string): MemoryObject => {
+  const where = (key: string) => `memory://${options.name ?? ''}/${key}`;
+  /**
+   * The object at `key`, checked against `ifMatch` in the same step as the caller acts on it (no
+   * await in between): every conditional operation here is atomic within the process.
+   */
+  const mustGet = (key: string, ifMatch?: string, operation = 'read'): MemoryObject => {
+    assertIfMatch(operation, key, ifMatch);
     const obj = objects.get(assertValidKey(key));
     if (!obj) throw new NotFoundError(`No object at memory key ${key}`, { context: { key } });
+    if (ifMatch !== undefined && obj.etag !== ifMatch)
+      throw preconditionFailed(where(key), key, ifMatch, obj.etag, undefined, operation);
     return obj;
+  };
+  /** Deletes `key` unless it is at another ETag than `ifMatch` (E015); gone is success. */
+  const deleteIfMatch = (key: string, ifMatch: string | undefined): void => {
+    assertIfMatch('delete', key, ifMatch);
+    const obj = objects.get(assertValidKey(key));
+    if (obj && ifMatch !== undefined && obj.etag !== ifMatch)
+      throw preconditionFailed(where(key), key, ifMatch, obj.etag, undefined, 'delete');
+    objects.delete(key);
   };
 
   const storage: Storage = {
@@ -43,17 +66,17 @@ export function createMemoryStorage(options: MemoryStorageOptions = {}): Storage
     url: `memory://${options.name ?? ''}`,
     capabilities: { atomicCreate: true, localFiles: false },
 
-    async get(key) {
-      return Buffer.from(mustGet(key).data);
+    async get(key, opts = {}) {
+      return Buffer.from(mustGet(key, opts.ifMatch).data);
     },
 
-    async getWithEtag(key) {
-      const obj = mustGet(key);
+    async getWithEtag(key, opts = {}) {
+      const obj = mustGet(key, opts.ifMatch);
       return { body: Buffer.from(obj.data), etag: obj.etag };
     },
 
     async getStream(key, opts = {}) {
-      const { data } = mustGet(key);
+      const { data } = mustGet(key, opts.ifMatch);
       const slice = opts.range
         ? data.subarray(opts.range.start, (opts.range.end ?? data.length - 1) + 1)
         : data;
@@ -70,8 +93,7 @@ export function createMemoryStorage(options: MemoryStorageOptions = {}): Storage
         throw new AlreadyExistsError(`Object already exists at ${key}`, { context: { key } });
       }
       if (opts.ifMatch !== undefined && objects.get(key)?.etag !== opts.ifMatch) {
-        const where = `memory://${options.name ?? ''}/${key}`;
-        throw preconditionFailed(where, key, opts.ifMatch, objects.get(key)?.etag ?? null);
+        throw preconditionFailed(where(key), key, opts.ifMatch, objects.get(key)?.etag ?? null);
       }
       const etag = md5Hex(data);
       const obj: MemoryObject = { data, mtime: new Date(), etag, metadata: normalizeMetadata(opts.metadata) };
@@ -122,18 +144,27 @@ export function createMemoryStorage(options: MemoryStorageOptions = {}): Storage
       }
     },
 
-    async delete(key) {
-      objects.delete(assertValidKey(key));
+    async delete(key, opts = {}) {
+      deleteIfMatch(key, opts.ifMatch);
     },
 
     async deleteMany(keys) {
-      for (const key of keys) assertValidKey(key);
-      for (const key of keys) objects.delete(key);
+      const targets = keys.map(deleteTargetOf);
+      for (const t of targets) assertValidKey(t.key);
+      const failures: DeleteFailure[] = [];
+      for (const t of targets) {
+        try {
+          deleteIfMatch(t.key, t.ifMatch);
+        } catch (error) {
+          failures.push({ key: t.key, refused: true, reason: (error as Error).message });
+        }
+      }
+      if (failures.length > 0) throw deleteManyFailure(storage.url, failures, targets.length);
     },
 
     async copy(fromKey, toKey, opts = {}) {
-      const src = mustGet(fromKey);
       assertValidKey(toKey);
+      const src = mustGet(fromKey, opts.ifMatch, 'copy');
       objects.set(toKey, {
         ...src,
         mtime: new Date(),
@@ -141,8 +172,11 @@ export function createMemoryStorage(options: MemoryStorageOptions = {}): Storage
       });
     },
 
-    async move(fromKey, toKey) {
-      await storage.copy(fromKey, toKey);
+    async move(fromKey, toKey, opts = {}) {
+      assertValidKey(toKey);
+      // Checked, copied and deleted with no await between: one atomic step.
+      const src = mustGet(fromKey, opts.ifMatch, 'move');
+      objects.set(toKey, { ...src, mtime: new Date(), metadata: { ...src.metadata } });
       if (fromKey !== toKey) objects.delete(fromKey);
     },
 

@@ -17,6 +17,7 @@ import { contentTypeFor } from '../../content-types.ts';
 import type { PutBody, PutOptions, PutResult, Storage } from '../../types.ts';
 import type { SdkModule } from './client.ts';
 import { probedConditionalWrites } from './conditional-probe.ts';
+import { answeredMissing, quoteEtag, refusedByCondition } from './conditions.ts';
 import { fullKey, runS3, type S3Context, where } from './context.ts';
 import { cleanEtag } from './list-pages.ts';
 import { MiB } from './options.ts';
@@ -77,8 +78,7 @@ export async function putObject(
 function conditionHeaders(opts: PutOptions): { IfNoneMatch?: string; IfMatch?: string } {
   if (opts.ifNotExists) return { IfNoneMatch: '*' };
   if (opts.ifMatch === undefined) return {};
-  const tag = opts.ifMatch;
-  return { IfMatch: tag.startsWith('"') || tag.startsWith('W/') ? tag : `"${tag}"` };
+  return { IfMatch: quoteEtag(opts.ifMatch) };
 }
 
 /**
@@ -86,17 +86,12 @@ function conditionHeaders(opts: PutOptions): { IfNoneMatch?: string; IfMatch?: s
  * while another conditional write of the key is under way), or undefined for any other failure.
  */
 function conditionFailure(ctx: S3Context, key: string, opts: PutOptions, error: unknown) {
-  const e = error as { name?: string; $metadata?: { httpStatusCode?: number } };
-  const status = e.$metadata?.httpStatusCode;
-  const refused =
-    status === 412 ||
-    e.name === 'PreconditionFailed' ||
-    (status === 409 && e.name === 'ConditionalRequestConflict');
+  const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
   const k = fullKey(ctx, key);
   // If-Match on a key that is gone: AWS S3 answers 404 NoSuchKey.
-  if (opts.ifMatch !== undefined && (status === 404 || e.name === 'NoSuchKey'))
+  if (opts.ifMatch !== undefined && answeredMissing(error))
     return preconditionFailed(where(ctx, key), k, opts.ifMatch, null, error);
-  if (!refused) return undefined;
+  if (!refusedByCondition(error)) return undefined;
   if (opts.ifNotExists)
     return new AlreadyExistsError(
       `Object already exists at ${where(ctx, key)} (the server refused If-None-Match: *)`,

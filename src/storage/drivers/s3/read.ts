@@ -1,11 +1,14 @@
 /**
  * The S3 driver's reads: an object's stream (with the response's own length and ETag attached),
- * the whole object, its head (stat), and exists.
+ * the whole object, its head (stat), and exists. A read with `ifMatch` sends `If-Match` and checks
+ * the answer's ETag too, so a server that ignores the header cannot hand back another version.
  */
 import type { Readable } from 'node:stream';
 import { NotFoundError, StorageError } from '../../../errors.ts';
 import { normalizeMetadata } from '../../body.ts';
-import type { GetStreamOptions, GetWithEtagResult, ObjectInfo, Storage } from '../../types.ts';
+import { assertIfMatch, preconditionFailed } from '../../conditions.ts';
+import type { GetOptions, GetStreamOptions, GetWithEtagResult, ObjectInfo, Storage } from '../../types.ts';
+import { quoteEtag, refusedByCondition } from './conditions.ts';
 import { failS3, fullKey, runS3, type S3Context, where } from './context.ts';
 import { cleanEtag } from './list-pages.ts';
 
@@ -18,18 +21,42 @@ export async function openObjectStream(
   opts: GetStreamOptions = {},
 ): Promise<Readable> {
   const k = fullKey(ctx, key);
+  const { ifMatch } = opts;
+  assertIfMatch('Read', key, ifMatch);
   return runS3(ctx, k, 'read', async (sdk, client) => {
     const range = opts.range ? `bytes=${opts.range.start}-${opts.range.end ?? ''}` : undefined;
-    const out = await client.send(
-      new sdk.GetObjectCommand({ Bucket: ctx.bucket, Key: k, ...(range ? { Range: range } : {}) }),
-      opts.signal ? { abortSignal: opts.signal } : {},
-    );
+    const out = await client
+      .send(
+        new sdk.GetObjectCommand({
+          Bucket: ctx.bucket,
+          Key: k,
+          ...(range ? { Range: range } : {}),
+          ...(ifMatch === undefined ? {} : { IfMatch: quoteEtag(ifMatch) }),
+        }),
+        opts.signal ? { abortSignal: opts.signal } : {},
+      )
+      .catch((error: unknown) => {
+        if (ifMatch !== undefined && refusedByCondition(error))
+          throw preconditionFailed(where(ctx, key), k, ifMatch, undefined, error, 'read');
+        throw error;
+      });
     const body = out.Body as Readable;
+    const etag = out.ETag === undefined ? undefined : cleanEtag(out.ETag);
+    // A server that ignores If-Match still names the version it sent: nothing else is returned.
+    if (ifMatch !== undefined && etag !== cleanEtag(ifMatch)) {
+      body.destroy();
+      if (etag === undefined)
+        throw new StorageError(
+          `GetObject of ${where(ctx, key)} answered without an ETag: cannot tell its version`,
+          {
+            context: { key: k, retryable: true },
+          },
+        );
+      throw preconditionFailed(where(ctx, key), k, ifMatch, etag, undefined, 'read');
+    }
     // The response's own length and ETag, for readers that check they got the object they
     // listed (storage/verified-read.ts reads this well-known symbol).
-    Object.defineProperty(body, RESPONSE_INFO, {
-      value: { size: out.ContentLength, etag: out.ETag === undefined ? undefined : cleanEtag(out.ETag) },
-    });
+    Object.defineProperty(body, RESPONSE_INFO, { value: { size: out.ContentLength, etag } });
     return body;
   });
 }
@@ -39,7 +66,7 @@ export async function readObject(
   ctx: S3Context,
   self: Pick<Storage, 'getStream'>,
   key: string,
-  opts: { signal?: AbortSignal } = {},
+  opts: GetOptions = {},
 ): Promise<Buffer> {
   return (await readObjectWithEtag(ctx, self, key, opts)).body;
 }
@@ -49,7 +76,7 @@ export async function readObjectWithEtag(
   ctx: S3Context,
   self: Pick<Storage, 'getStream'>,
   key: string,
-  opts: { signal?: AbortSignal } = {},
+  opts: GetOptions = {},
 ): Promise<GetWithEtagResult> {
   const stream = await self.getStream(key, opts);
   const info = (stream as Readable & { [RESPONSE_INFO]?: { etag?: string } })[RESPONSE_INFO];

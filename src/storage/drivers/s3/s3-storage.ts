@@ -37,14 +37,15 @@ export function createS3Storage(options: S3StorageOptions): Storage {
     stat: (key) => statObject(ctx, key),
     exists: (key) => existsByStat(storage, key),
     list: (opts) => listObjects(ctx, opts),
-    delete: (key) => deleteObject(ctx, key),
+    delete: (key, opts) => deleteObject(ctx, key, opts),
     deleteMany: (keys) => deleteObjects(ctx, keys),
     copy: (fromKey, toKey, opts) => copyObject(ctx, storage, fromKey, toKey, opts),
 
-    async move(fromKey, toKey) {
+    async move(fromKey, toKey, opts = {}) {
       if (fromKey === toKey) return;
-      await storage.copy(fromKey, toKey);
-      await storage.delete(fromKey);
+      const condition = opts.ifMatch === undefined ? {} : { ifMatch: opts.ifMatch };
+      await storage.copy(fromKey, toKey, condition);
+      await storage.delete(fromKey, condition);
     },
 
     conditionalWrites: () => probeConditionalWrites(ctx),
