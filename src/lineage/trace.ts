@@ -60,7 +60,11 @@ export async function lineageOf(location: string, options: LineageOfOptions = {}
       ? describeWrite(url, write)
       : { url, kind: 'output', status: 'unrecorded' };
     if (level >= depth) {
-      node.truncated = true;
+      // Marked only where the walk would have gone on: a leaf stays a leaf.
+      const more = options.downstream
+        ? (index?.consumers.get(url)?.length ?? 0) > 0
+        : (write?.intent.inputs.length ?? 0) > 0;
+      if (more) node.truncated = true;
       return node;
     }
     const next = new Set([...seen, url]);

@@ -65,6 +65,11 @@ const HINTS: { file: string; text: string; proof: string }[] = [
     proof: 'a choice of key sources, not one to add',
   },
   {
+    file: 'src/cli/commands/lineage.ts',
+    text: "'(deeper: raise --depth)'",
+    proof: 'test/lineage/cli.test.ts raises --depth past a truncated tree',
+  },
+  {
     file: 'src/backends/redis.ts',
     text: 'raise --connect-timeout',
     proof: 'the value depends on the network',

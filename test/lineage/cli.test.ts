@@ -48,6 +48,12 @@ describe('sluice lineage', { timeout: 60_000 }, () => {
         { kind: 'model' },
       ],
     });
+    const shallow = await runSluice(['lineage', path.join(lakeDir, 'staging/a.parquet'), '--depth', '1']);
+    expect(shallow.stdout).toContain('(deeper: raise --depth)');
+    expect(shallow.stdout).not.toContain('raw.csv');
+    const deeper = await runSluice(['lineage', path.join(lakeDir, 'staging/a.parquet'), '--depth', '2']);
+    expect(deeper.stdout).not.toContain('(deeper: raise --depth)');
+    expect(deeper.stdout).toContain('raw.csv');
     const down = await runSluice(['lineage', path.join(lakeDir, 'landing/a.parquet'), '--downstream']);
     expect(down.stdout).toMatch(
       /^file:\/\/.*landing\/a\.parquet.*\n└─ file:\/\/.*staging\/a\.parquet {2}pipeline\.transform/,
