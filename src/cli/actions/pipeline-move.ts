@@ -27,8 +27,20 @@ export interface SyncFlags {
 
 export type SyncCommandFlags = SyncFlags & { delete?: boolean; maxDelete?: number; dryRun?: boolean };
 export type PromoteOptions = { dryRun?: boolean; config?: string; json?: boolean };
-export type RollbackOptions = { backup?: string; list?: boolean; allowEmpty?: boolean; config?: string };
-export type PruneOptions = { keep: number; minAge: number; dryRun?: boolean; config?: string };
+export type RollbackOptions = {
+  backup?: string;
+  list?: boolean;
+  allowEmpty?: boolean;
+  config?: string;
+  json?: boolean;
+};
+export type PruneOptions = {
+  keep: number;
+  minAge: number;
+  dryRun?: boolean;
+  config?: string;
+  json?: boolean;
+};
 
 function syncOptions(opts: SyncFlags): SyncOptions {
   return {
@@ -140,10 +152,13 @@ export async function rollback(env: string, opts: RollbackOptions): Promise<void
   const { DataPromoter } = await promoterModule();
   const promoter = new DataPromoter(await loadConfig(opts));
   if (opts.list) {
-    for (const id of await promoter.listBackups(env)) process.stdout.write(`${id}\n`);
+    const backups = await promoter.listBackups(env);
+    if (opts.json) return printJson(backups);
+    for (const id of backups) process.stdout.write(`${id}\n`);
     return;
   }
   const r = await promoter.rollback(env, opts.backup, { allowEmpty: opts.allowEmpty ?? false });
+  if (opts.json) return printJson(r);
   process.stdout.write(
     `${r.env} restored to backup ${r.restored}: ${r.files} datasets (the replaced version is backup ${r.backupOfCurrent})\n`,
   );
@@ -158,6 +173,7 @@ export async function prune(env: string, opts: PruneOptions): Promise<void> {
     minAgeMs: opts.minAge * 60_000,
     dryRun: opts.dryRun ?? false,
   });
+  if (opts.json) return printJson({ dryRun: opts.dryRun ?? false, ...r });
   process.stdout.write(
     `${opts.dryRun ? '(dry run) would delete' : 'deleted'} ${r.deletedFiles.length} version files (${formatBytes(r.bytes)}) and ${r.deletedBackups.length} backups\n`,
   );

@@ -33,10 +33,12 @@ export function registerConfigCommands(program: Command): void {
     .command('validate')
     .description('Check the configuration and report every problem at once')
     .option('-c, --config <file>', 'config file')
-    .action(async (opts: { config?: string }) => {
+    .option('--json', 'print {"ok": true, "env": …}')
+    .action(async (opts: { config?: string; json?: boolean }) => {
       const { Config } = await configModule();
       const cfg = Config.load(opts.config ? { file: opts.config } : {});
       cfg.validate();
-      process.stdout.write(`configuration OK (env ${cfg.env})\n`);
+      if (opts.json) printJson({ ok: true, env: cfg.env });
+      else process.stdout.write(`configuration OK (env ${cfg.env})\n`);
     });
 }

@@ -130,6 +130,7 @@ function registerMoveCommands(program: Command): void {
     .option('--list', 'list backups instead')
     .option('--allow-empty', 'allow restoring a backup with no datasets (it empties the environment)')
     .option('-c, --config <file>', 'config file')
+    .option('--json', 'print JSON')
     .action(async (env: string, opts: RollbackOptions) => (await moving()).rollback(env, opts));
 
   program
@@ -140,5 +141,6 @@ function registerMoveCommands(program: Command): void {
     .option('--min-age <minutes>', 'keep unreferenced files younger than this', intFlag('--min-age'), 60)
     .option('--dry-run', 'show what would be deleted')
     .option('-c, --config <file>', 'config file')
+    .option('--json', 'print JSON')
     .action(async (env: string, opts: PruneOptions) => (await moving()).prune(env, opts));
 }

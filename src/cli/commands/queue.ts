@@ -162,10 +162,11 @@ export function registerQueueCommands(program: Command): void {
     );
   common(q.command('retry').description('Move dead-lettered jobs (all, or the ids given) back to waiting'))
     .argument('[ids...]', 'job ids (default: all dead jobs)')
-    .action(async (ids: string[], opts: { queue?: string; queueName: string }) =>
+    .option('--json', 'print {"retried": n}')
+    .action(async (ids: string[], opts: { queue?: string; queueName: string; json?: boolean }) =>
       withQueue(opts, async (queue) => {
         const n = await queue.retryDead(ids.length > 0 ? ids : undefined);
-        process.stdout.write(`retried ${n} jobs\n`);
+        process.stdout.write(opts.json ? `${JSON.stringify({ retried: n })}\n` : `retried ${n} jobs\n`);
       }),
     );
   common(
@@ -178,17 +179,21 @@ export function registerQueueCommands(program: Command): void {
       'retention, e.g. 7d or 12h (the deduplication window)',
       durationFlag('--older-than'),
     )
-    .action(async (opts: { queue?: string; queueName: string; olderThan: number }) => {
+    .option('--json', 'print {"pruned": n}')
+    .action(async (opts: { queue?: string; queueName: string; olderThan: number; json?: boolean }) => {
       await withQueue(opts, async (queue) => {
         const n = await queue.pruneCompleted(opts.olderThan);
-        process.stdout.write(`pruned ${n} completed jobs\n`);
+        process.stdout.write(
+          opts.json ? `${JSON.stringify({ pruned: n })}\n` : `pruned ${n} completed jobs\n`,
+        );
       });
     });
-  common(q.command('purge').description('Delete dead-lettered jobs')).action(
-    async (opts: { queue?: string; queueName: string }) =>
+  common(q.command('purge').description('Delete dead-lettered jobs'))
+    .option('--json', 'print {"purged": n}')
+    .action(async (opts: { queue?: string; queueName: string; json?: boolean }) =>
       withQueue(opts, async (queue) => {
         const n = await queue.purgeDead();
-        process.stdout.write(`purged ${n} dead jobs\n`);
+        process.stdout.write(opts.json ? `${JSON.stringify({ purged: n })}\n` : `purged ${n} dead jobs\n`);
       }),
-  );
+    );
 }

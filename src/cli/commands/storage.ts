@@ -77,11 +77,18 @@ export function registerStorageCommands(program: Command): void {
       intFlag('--concurrency', { min: 1 }),
       16,
     )
+    .option('--json', 'print what was stored as JSON')
     .action(
       async (
         source: string,
         url: string,
-        opts: { recursive?: boolean; contentType?: string; meta: string[]; concurrency: number },
+        opts: {
+          recursive?: boolean;
+          contentType?: string;
+          meta: string[];
+          concurrency: number;
+          json?: boolean;
+        },
       ) => {
         const { openObjectUrl, openStorage } = await storageOpen();
         if (opts.recursive) {
@@ -93,9 +100,11 @@ export function registerStorageCommands(program: Command): void {
             onProgress: (event) => progress.update(event),
           });
           progress.stop();
-          process.stdout.write(
-            `uploaded ${result.files} files (${formatBytes(result.bytes)}) to ${store.url}\n`,
-          );
+          if (opts.json) printJson({ url: store.url, files: result.files, bytes: result.bytes });
+          else
+            process.stdout.write(
+              `uploaded ${result.files} files (${formatBytes(result.bytes)}) to ${store.url}\n`,
+            );
           return;
         }
         const target = url.endsWith('/') && source !== '-' ? url + path.basename(source) : url;
@@ -113,7 +122,9 @@ export function registerStorageCommands(program: Command): void {
           metadata: parseMeta(opts.meta),
           ...(opts.contentType ? { contentType: opts.contentType } : {}),
         });
-        process.stdout.write(`${store.url.replace(/\/?$/, '/')}${key} ${formatBytes(result.size)}\n`);
+        const stored = `${store.url.replace(/\/?$/, '/')}${key}`;
+        if (opts.json) printJson({ url: stored, size: result.size, etag: result.etag });
+        else process.stdout.write(`${stored} ${formatBytes(result.size)}\n`);
       },
     );
 

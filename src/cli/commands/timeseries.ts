@@ -156,24 +156,30 @@ export function registerTimeseriesCommands(program: Command): void {
     .argument('<store>')
     .argument('<path>', 'file.jsonl, file.csv or a directory of <variable>.jsonl files')
     .option('--compact', 'compact to Parquet after importing')
+    .option('--json', 'print {"points": n, "files": n}')
     .addOption(walOption())
-    .action(async (url: string, target: string, opts: { compact?: boolean; walDir?: string }) => {
-      // Checked before the store opens, so a mistyped input leaves no empty store behind.
-      await fsp.stat(target).catch((error) => {
-        throw fromOsError(error, { path: target, access: 'read' }) ?? error;
-      });
-      const progress = createProgressReporter();
-      describeInterruption(() => 'batches stored before the stop are kept whole; import again for the rest');
-      const res = await withStore(url, walOpts(opts), async (s) => {
-        const r = await s.importJsonl(target, {
-          onProgress: (e) => progress.update(e),
-          signal: commandSignal(),
+    .action(
+      async (url: string, target: string, opts: { compact?: boolean; walDir?: string; json?: boolean }) => {
+        // Checked before the store opens, so a mistyped input leaves no empty store behind.
+        await fsp.stat(target).catch((error) => {
+          throw fromOsError(error, { path: target, access: 'read' }) ?? error;
         });
-        if (opts.compact) await s.compact({ onProgress: (e) => progress.update(e) });
-        return r;
-      }).finally(() => progress.stop());
-      process.stdout.write(`imported ${res.points} points from ${res.files} file(s)\n`);
-    });
+        const progress = createProgressReporter();
+        describeInterruption(
+          () => 'batches stored before the stop are kept whole; import again for the rest',
+        );
+        const res = await withStore(url, walOpts(opts), async (s) => {
+          const r = await s.importJsonl(target, {
+            onProgress: (e) => progress.update(e),
+            signal: commandSignal(),
+          });
+          if (opts.compact) await s.compact({ onProgress: (e) => progress.update(e) });
+          return r;
+        }).finally(() => progress.stop());
+        if (opts.json) printJson(res);
+        else process.stdout.write(`imported ${res.points} points from ${res.files} file(s)\n`);
+      },
+    );
 
   ts.command('query')
     .description('Points of one variable in a time range')
