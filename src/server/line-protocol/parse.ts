@@ -29,6 +29,7 @@ export interface ParsedLine {
   /** 1-based line of the body where the point starts. */
   line: number;
   measurement: string;
+  /** Lines of one series share this array (do not modify it): callers can key caches on it. */
   tags: [string, string][];
   fields: LineField[];
   /** The timestamp's digits (int64, checked), in the request's precision; undefined: none given. */
@@ -80,7 +81,13 @@ export function parseLineProtocol(text: string, options: ParseOptions = {}): Par
   return new LineParser(text, options.maxPoints ?? Number.POSITIVE_INFINITY).parse();
 }
 
+interface Series {
+  measurement: string;
+  tags: [string, string][];
+}
+
 class LineParser {
+  private readonly seriesByRaw = new Map<string, Series>();
   private pos = 0;
   private line = 1;
   /** Start of the point being parsed, for messages. */
@@ -125,6 +132,48 @@ class LineParser {
   }
 
   private point(): ParsedLine {
+    const { measurement, tags } = this.series();
+    this.skipSpaces();
+    if (this.atEol()) this.fail('missing fields');
+    const fields = this.fields();
+    let timestamp: string | undefined;
+    if (this.code() === SPACE) {
+      this.skipSpaces();
+      if (!this.atEol()) {
+        timestamp = this.timestamp();
+        this.skipSpaces();
+        if (!this.atEol()) this.fail('unexpected text after the timestamp');
+      }
+    } else if (!this.atEol()) this.fail('invalid field format');
+    this.endLine();
+    return { line: this.pointLine, measurement, tags, fields, timestamp };
+  }
+
+  /**
+   * The measurement and tags, up to the space before the fields. Bodies repeat a few series many
+   * times: the raw text of one parsed before maps to the same (shared) measurement and tags, so
+   * a repeat costs one scan and one lookup instead of parsing and allocating its tags again.
+   */
+  private series(): Series {
+    const t = this.text;
+    let end = this.pos;
+    for (;;) {
+      const c = t.charCodeAt(end);
+      if (end >= t.length || c === SPACE || c === NL || c === CR) break;
+      end += c === BACKSLASH && t.charCodeAt(end + 1) !== NL && t.charCodeAt(end + 1) !== CR ? 2 : 1;
+    }
+    const raw = t.charCodeAt(end) === SPACE ? t.slice(this.pos, end) : undefined;
+    const known = raw === undefined ? undefined : this.seriesByRaw.get(raw);
+    if (known) {
+      this.pos = end;
+      return known;
+    }
+    const parsed = this.parseSeries();
+    if (raw !== undefined && this.pos === end && this.seriesByRaw.size < 100_000) this.seriesByRaw.set(raw, parsed);
+    return parsed;
+  }
+
+  private parseSeries(): Series {
     const measurement = this.name(MEASUREMENT);
     if (measurement === '') this.fail('missing measurement');
     const tags: [string, string][] = [];
@@ -141,20 +190,7 @@ class LineParser {
       tags.push([key, value]);
     }
     if (this.code() !== SPACE) this.fail(this.atEol() ? 'missing fields' : 'invalid tag format');
-    this.skipSpaces();
-    if (this.atEol()) this.fail('missing fields');
-    const fields = this.fields();
-    let timestamp: string | undefined;
-    if (this.code() === SPACE) {
-      this.skipSpaces();
-      if (!this.atEol()) {
-        timestamp = this.timestamp();
-        this.skipSpaces();
-        if (!this.atEol()) this.fail('unexpected text after the timestamp');
-      }
-    } else if (!this.atEol()) this.fail('invalid field format');
-    this.endLine();
-    return { line: this.pointLine, measurement, tags, fields, timestamp };
+    return { measurement, tags };
   }
 
   private fields(): LineField[] {
@@ -263,11 +299,17 @@ class LineParser {
 
   private timestamp(): string {
     const token = this.token();
-    const negative = token.startsWith('-');
-    const digits = negative ? token.slice(1) : token;
-    if (!/^\d+$/.test(digits) || !withinLimit(digits, negative ? INT64_MIN_ABS : INT64_MAX)) {
-      this.fail(`bad timestamp ${JSON.stringify(token.slice(0, 40))}: it must be an int64 integer`);
+    const negative = token.charCodeAt(0) === 45; // '-'
+    const start = negative ? 1 : 0;
+    let ok = token.length > start;
+    for (let i = start; ok && i < token.length; i++) {
+      const d = token.charCodeAt(i) - 48;
+      ok = d >= 0 && d <= 9;
     }
+    // Up to 18 digits always fit an int64; longer ones are compared with its limit.
+    if (ok && token.length - start > 18)
+      ok = withinLimit(token, negative ? INT64_MIN_ABS : INT64_MAX, start);
+    if (!ok) this.fail(`bad timestamp ${JSON.stringify(token.slice(0, 40))}: it must be an int64 integer`);
     return token;
   }
 
@@ -327,10 +369,18 @@ class LineParser {
   }
 }
 
-/** `digits` (no sign) is at most `limit`, both decimal strings. */
-function withinLimit(digits: string, limit: string): boolean {
-  const trimmed = digits.replace(/^0+(?=\d)/, '');
-  return trimmed.length < limit.length || (trimmed.length === limit.length && trimmed <= limit);
+/** `digits` from `start` (no sign) is at most `limit`, both decimal; leading zeros allowed. */
+function withinLimit(digits: string, limit: string, start = 0): boolean {
+  let i = start;
+  while (i < digits.length - 1 && digits.charCodeAt(i) === 48) i++;
+  const length = digits.length - i;
+  if (length !== limit.length) return length < limit.length;
+  for (let k = 0; k < length; k++) {
+    const a = digits.charCodeAt(i + k);
+    const b = limit.charCodeAt(k);
+    if (a !== b) return a < b;
+  }
+  return true;
 }
 
 /** An int64 (`signed`) or uint64 integer: a number when exact as a double, else a bigint. */

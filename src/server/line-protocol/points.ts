@@ -70,33 +70,54 @@ function fail(line: ParsedLine, reason: string): never {
 }
 
 /**
- * The points of parsed lines, every one checked. `nowMicros` stamps lines without a timestamp
- * (one instant for the whole request, as InfluxDB does).
+ * Epoch numbers from this on are microseconds to the store (smaller ones are milliseconds, see
+ * TimestampInput); instants before it (1973) are passed as bigint, which is always microseconds.
  */
-export function linesToPoints(
-  lines: readonly ParsedLine[],
-  precision: Precision,
-  nowMicros: number,
-): DataPointInput[] {
+const MICROS_AS_NUMBER_FROM = 1e14;
+
+/**
+ * The points of parsed lines, every one checked. `nowMicros` stamps lines without a timestamp
+ * (one instant for the whole request, as InfluxDB does). Lines of one series share their
+ * metadata object and variable names, which the store's batch encoder also reuses.
+ */
+export function linesToPoints(lines: readonly ParsedLine[], precision: Precision, nowMicros: number): DataPointInput[] {
   const points: DataPointInput[] = [];
-  const now = BigInt(nowMicros);
+  const now = asTimestamp(nowMicros);
+  const metadataOf = new Map<readonly [string, string][], Metadata | null>();
+  const variablesOf = new Map<string, Map<string, string>>();
+  let lastDigits: string | undefined;
+  let lastTimestamp: number | bigint = now;
   for (const line of lines) {
     let timestamp = now;
     if (line.timestamp !== undefined) {
-      const micros = timestampMicros(line.timestamp, precision);
-      if (micros === undefined)
-        fail(
-          line,
-          `timestamp ${line.timestamp} (${precision}) is outside the range the store keeps (years 1685–2255)`,
-        );
-      timestamp = BigInt(micros);
+      if (line.timestamp !== lastDigits) {
+        const micros = timestampMicros(line.timestamp, precision);
+        if (micros === undefined)
+          fail(line, `timestamp ${line.timestamp} (${precision}) is outside the range the store keeps (years 1685–2255)`);
+        lastDigits = line.timestamp;
+        lastTimestamp = asTimestamp(micros);
+      }
+      timestamp = lastTimestamp;
     }
-    // Object.fromEntries defines own properties: a tag named __proto__ stays a tag.
-    const metadata: Metadata | null = line.tags.length > 0 ? Object.fromEntries(line.tags) : null;
+    let metadata = metadataOf.get(line.tags);
+    if (metadata === undefined) {
+      // Object.fromEntries defines own properties: a tag named __proto__ stays a tag.
+      metadata = line.tags.length > 0 ? Object.fromEntries(line.tags) : null;
+      metadataOf.set(line.tags, metadata);
+    }
+    let variables = variablesOf.get(line.measurement);
+    if (!variables) {
+      variables = new Map();
+      variablesOf.set(line.measurement, variables);
+    }
     for (const field of line.fields) {
-      const variable = `${line.measurement}.${field.key}`;
-      const problem = variableNameProblem(variable);
-      if (problem !== undefined) fail(line, `variable name ${JSON.stringify(variable)} ${problem}`);
+      let variable = variables.get(field.key);
+      if (variable === undefined) {
+        variable = `${line.measurement}.${field.key}`;
+        const problem = variableNameProblem(variable);
+        if (problem !== undefined) fail(line, `variable name ${JSON.stringify(variable)} ${problem}`);
+        variables.set(field.key, variable);
+      }
       const value = fieldValue(field);
       if (value === undefined)
         fail(
@@ -107,4 +128,8 @@ export function linesToPoints(
     }
   }
   return points;
+}
+
+function asTimestamp(micros: number): number | bigint {
+  return Math.abs(micros) >= MICROS_AS_NUMBER_FROM ? micros : BigInt(micros);
 }

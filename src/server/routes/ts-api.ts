@@ -6,7 +6,13 @@
  */
 import { stringify } from 'csv-stringify/sync';
 import { Hono } from 'hono';
-import type { DataPointInput, StoredPoint, TimeSeriesStore } from '../../timeseries/index.ts';
+import {
+  type DataPointInput,
+  parseTimestamp,
+  type StoredPoint,
+  type TimeSeriesStore,
+  variableNameProblem,
+} from '../../timeseries/index.ts';
 import { parseJson } from '../../util/json-parse.ts';
 import { requireScope } from '../auth/require-scope.ts';
 import type { ServerContext } from '../context.ts';
@@ -17,7 +23,36 @@ import { aggregateParam, countParam, everyParam, orderParam, timeParam, wantsCsv
 
 const POINT_KEYS = new Set(['variable', 'timestamp', 'value', 'metadata']);
 
-/** `[{variable, value, timestamp?, metadata?}]` or `{points: [...]}`, checked for shape; the store checks the rest atomically. */
+/** Deepest metadata the store takes (it refuses deeper ones). */
+const MAX_METADATA_DEPTH = 64;
+
+function depthOf(value: unknown, depth = 0): number {
+  if (value === null || typeof value !== 'object' || depth > MAX_METADATA_DEPTH) return depth;
+  let deepest = depth + 1;
+  for (const v of Object.values(value)) deepest = Math.max(deepest, depthOf(v, depth + 1));
+  return deepest;
+}
+
+/** Why a JSON point cannot be stored, or undefined: checked here so a refused batch creates no store. */
+function jsonPointProblem(p: Record<string, unknown>): string | undefined {
+  const unknown = Object.keys(p).find((k) => !POINT_KEYS.has(k));
+  if (unknown !== undefined) return `has an unknown key ${JSON.stringify(unknown.slice(0, 40))}`;
+  const name = variableNameProblem(p.variable);
+  if (name !== undefined) return `.variable ${name}`;
+  if (!('value' in p)) return 'has no value';
+  const { value, timestamp, metadata } = p;
+  const valueOk =
+    value === null || typeof value === 'string' || typeof value === 'boolean' || (typeof value === 'number' && Number.isFinite(value));
+  if (!valueOk) return '.value must be a number, string, boolean or null';
+  if (timestamp !== undefined && ((typeof timestamp !== 'string' && typeof timestamp !== 'number') || parseTimestamp(timestamp) === undefined))
+    return '.timestamp must be an ISO 8601 string or epoch number (ms, or µs from 1e14) within the years 1685–2255';
+  if (metadata !== undefined && metadata !== null && (typeof metadata !== 'object' || Array.isArray(metadata)))
+    return '.metadata must be an object or null';
+  if (depthOf(metadata) > MAX_METADATA_DEPTH) return `.metadata is nested deeper than ${MAX_METADATA_DEPTH} levels`;
+  return undefined;
+}
+
+/** `[{variable, value, timestamp?, metadata?}]` or `{points: [...]}`, every point checked. */
 export function jsonPoints(text: string, maxPoints: number, nowMicros: number): DataPointInput[] {
   let body: unknown;
   try {
@@ -26,33 +61,22 @@ export function jsonPoints(text: string, maxPoints: number, nowMicros: number): 
     throw new HttpProblem(400, `body is not valid JSON: ${(error as Error).message}`);
   }
   const list = Array.isArray(body) ? body : (body as { points?: unknown } | null)?.points;
-  if (!Array.isArray(list))
-    throw new HttpProblem(400, 'body must be a JSON array of points or {"points": [...]}');
+  if (!Array.isArray(list)) throw new HttpProblem(400, 'body must be a JSON array of points or {"points": [...]}');
   if (list.length > maxPoints)
     throw new HttpProblem(413, `body holds ${list.length} points, more than the limit of ${maxPoints}`, {
       details: { maxPoints },
     });
   const now = BigInt(nowMicros);
   return list.map((p: unknown, index) => {
-    if (p === null || typeof p !== 'object' || Array.isArray(p))
-      throw new HttpProblem(
-        400,
-        `points[${index}] must be an object {variable, value, timestamp?, metadata?}`,
-        { details: { index } },
-      );
-    const unknown = Object.keys(p).find((k) => !POINT_KEYS.has(k));
-    if (unknown !== undefined)
-      throw new HttpProblem(
-        400,
-        `points[${index}] has an unknown key ${JSON.stringify(unknown.slice(0, 40))}`,
-        { details: { index } },
-      );
-    const { variable, value, timestamp, metadata } = p as Record<string, unknown>;
-    if (!('value' in p)) throw new HttpProblem(400, `points[${index}] has no value`, { details: { index } });
-    if (timestamp !== undefined && typeof timestamp !== 'string' && typeof timestamp !== 'number')
-      throw new HttpProblem(400, `points[${index}].timestamp must be an ISO string or epoch number`, {
+    const problem =
+      p === null || typeof p !== 'object' || Array.isArray(p)
+        ? ' must be an object {variable, value, timestamp?, metadata?}'
+        : jsonPointProblem(p as Record<string, unknown>);
+    if (problem !== undefined)
+      throw new HttpProblem(400, `points[${index}]${problem.startsWith('.') ? '' : ' '}${problem.trim()}; nothing was stored`, {
         details: { index },
       });
+    const { variable, value, timestamp, metadata } = p as Record<string, unknown>;
     return {
       variable: variable as string,
       value: value as DataPointInput['value'],
