@@ -12,6 +12,7 @@ import { registerConfigCommands } from './commands/config.ts';
 import { registerIngestCommands } from './commands/ingest.ts';
 import { registerPipelineCommands } from './commands/pipeline.ts';
 import { registerQueueCommands } from './commands/queue.ts';
+import { registerServeCommands } from './commands/serve.ts';
 import { registerStorageCommands } from './commands/storage.ts';
 import { registerTimeseriesCommands } from './commands/timeseries.ts';
 import { registerWriterCommands } from './commands/writer.ts';
@@ -40,6 +41,7 @@ export function buildProgram(): Command {
   registerPipelineCommands(program);
   registerQueueCommands(program);
   registerTimeseriesCommands(program);
+  registerServeCommands(program);
   // Commands run as async actions; exitOverride propagates commander's usage errors as throws.
   for (const cmd of program.commands) applyExitOverride(cmd);
   return program;

@@ -5,29 +5,66 @@ import { tempDir } from '../helpers/tmp.ts';
 import { auth, captureLog, TOKENS, testServer } from './helpers.ts';
 
 const logs = captureLog();
-const server = testServer({ log: logs.log, section: { limits: { maxQueryPoints: 50, maxPointsPerRequest: 100 } } });
+const server = testServer({
+  log: logs.log,
+  section: { limits: { maxQueryPoints: 50, maxPointsPerRequest: 100 } },
+});
 const { app } = server;
 afterAll(() => server.close());
 
 const get = (url: string, headers: Record<string, string> = auth('read')) => app.request(url, { headers });
 const postJson = (url: string, body: unknown, headers: Record<string, string> = auth('write')) =>
-  app.request(url, { method: 'POST', body: JSON.stringify(body), headers: { ...headers, 'Content-Type': 'application/json' } });
+  app.request(url, {
+    method: 'POST',
+    body: JSON.stringify(body),
+    headers: { ...headers, 'Content-Type': 'application/json' },
+  });
 
 beforeAll(async () => {
-  const lines = Array.from({ length: 40 }, (_, i) => `sensor,site=s${i % 2} temp=${i},hum=${100 - i}i ${1_700_000_000 + i * 60}`);
-  const res = await app.request('/api/v2/write?bucket=q&precision=s', { method: 'POST', body: lines.join('\n'), headers: auth('write') });
+  const lines = Array.from(
+    { length: 40 },
+    (_, i) => `sensor,site=s${i % 2} temp=${i},hum=${100 - i}i ${1_700_000_000 + i * 60}`,
+  );
+  const res = await app.request('/api/v2/write?bucket=q&precision=s', {
+    method: 'POST',
+    body: lines.join('\n'),
+    headers: auth('write'),
+  });
   expect(res.status).toBe(204);
 });
 
 describe('JSON points: POST /api/ts/<store>/points', () => {
   it('stores an array or {points}, with metadata, and answers 204', async () => {
     const t = '2024-01-01T00:00:00Z';
-    expect((await postJson('/api/ts/j/points', [{ variable: 'a', timestamp: t, value: 1, metadata: { unit: 'C' } }])).status).toBe(204);
-    expect((await postJson('/api/ts/j/points', { points: [{ variable: 'a', timestamp: '2024-01-01T00:01:00Z', value: 'text' }] })).status).toBe(204);
+    expect(
+      (
+        await postJson('/api/ts/j/points', [
+          { variable: 'a', timestamp: t, value: 1, metadata: { unit: 'C' } },
+        ])
+      ).status,
+    ).toBe(204);
+    expect(
+      (
+        await postJson('/api/ts/j/points', {
+          points: [{ variable: 'a', timestamp: '2024-01-01T00:01:00Z', value: 'text' }],
+        })
+      ).status,
+    ).toBe(204);
     const body = (await (await get('/api/ts/j/query?variable=a')).json()) as { points: unknown[] };
     expect(body.points).toEqual([
-      { variable: 'a', timestamp: '2024-01-01T00:00:00.000000Z', micros: 1_704_067_200_000_000, value: 1, metadata: { unit: 'C' } },
-      { variable: 'a', timestamp: '2024-01-01T00:01:00.000000Z', micros: 1_704_067_260_000_000, value: 'text' },
+      {
+        variable: 'a',
+        timestamp: '2024-01-01T00:00:00.000000Z',
+        micros: 1_704_067_200_000_000,
+        value: 1,
+        metadata: { unit: 'C' },
+      },
+      {
+        variable: 'a',
+        timestamp: '2024-01-01T00:01:00.000000Z',
+        micros: 1_704_067_260_000_000,
+        value: 'text',
+      },
     ]);
   });
 
@@ -43,11 +80,19 @@ describe('JSON points: POST /api/ts/<store>/points', () => {
     expect((await bad('[{"variable":"a","value":1,"extra":2}]')).message).toMatch(/unknown key "extra"/);
     expect((await bad('[{"variable":"a"}]')).message).toMatch(/no value/);
     expect((await bad('[{"variable":"a","value":1,"timestamp":true}]')).message).toMatch(/timestamp/);
-    expect((await bad('[{"variable":"ok","value":1},{"variable":"../x","value":2}]')).message).toMatch(/points\[1\]\.variable contains a path separator/);
+    expect((await bad('[{"variable":"ok","value":1},{"variable":"../x","value":2}]')).message).toMatch(
+      /points\[1\]\.variable contains a path separator/,
+    );
     expect((await bad('[{"variable":"a","value":{"x":1}}]')).message).toMatch(/value must be/);
-    expect((await bad('[{"variable":"a","value":1,"timestamp":"2024-13-45"}]')).message).toMatch(/timestamp must be/);
-    expect((await bad('[{"variable":"a","value":1,"metadata":[1]}]')).message).toMatch(/metadata must be an object/);
-    expect((await bad(`[{"variable":"a","value":1,"metadata":${'{"a":'.repeat(70)}1${'}'.repeat(70)}}]`)).message).toMatch(/deeper than 64/);
+    expect((await bad('[{"variable":"a","value":1,"timestamp":"2024-13-45"}]')).message).toMatch(
+      /timestamp must be/,
+    );
+    expect((await bad('[{"variable":"a","value":1,"metadata":[1]}]')).message).toMatch(
+      /metadata must be an object/,
+    );
+    expect(
+      (await bad(`[{"variable":"a","value":1,"metadata":${'{"a":'.repeat(70)}1${'}'.repeat(70)}}]`)).message,
+    ).toMatch(/deeper than 64/);
     expect(existsSync(path.join(server.root, 'jbad'))).toBe(false);
   });
 
@@ -59,7 +104,9 @@ describe('JSON points: POST /api/ts/<store>/points', () => {
 
 describe('queries: GET /api/ts/<store>/query', () => {
   it('returns points of one or more variables in a time range, in order', async () => {
-    const res = await get('/api/ts/q/query?variable=sensor.temp&variable=sensor.hum&from=2023-11-14T22:20:00Z&to=2023-11-14T22:23:00Z');
+    const res = await get(
+      '/api/ts/q/query?variable=sensor.temp&variable=sensor.hum&from=2023-11-14T22:20:00Z&to=2023-11-14T22:23:00Z',
+    );
     const body = (await res.json()) as { points: { variable: string; value: number; metadata: unknown }[] };
     expect(body.points.map((p) => [p.variable, p.value])).toEqual([
       ['sensor.temp', 7],
@@ -96,24 +143,41 @@ describe('queries: GET /api/ts/<store>/query', () => {
   });
 
   it('latest: of the named variables, or of all', async () => {
-    const one = (await (await get('/api/ts/q/query?variable=sensor.hum&latest=true')).json()) as { points: { value: number }[] };
+    const one = (await (await get('/api/ts/q/query?variable=sensor.hum&latest=true')).json()) as {
+      points: { value: number }[];
+    };
     expect(one.points.map((p) => p.value)).toEqual([61]);
     const all = (await (await get('/api/ts/q/query?latest=1')).json()) as { points: { variable: string }[] };
     expect(all.points.map((p) => p.variable).sort()).toEqual(['sensor.hum', 'sensor.temp']);
   });
 
   it('answers CSV for Accept: text/csv (and format=csv)', async () => {
-    const res = await get('/api/ts/q/query?variable=sensor.temp&limit=2', { ...auth('read'), Accept: 'text/csv' });
+    const res = await get('/api/ts/q/query?variable=sensor.temp&limit=2', {
+      ...auth('read'),
+      Accept: 'text/csv',
+    });
     expect(res.headers.get('content-type')).toMatch(/text\/csv/);
     expect(await res.text()).toBe(
       'variable,timestamp,value,metadata\nsensor.temp,2023-11-14T22:13:20.000000Z,0,"{""site"":""s0""}"\nsensor.temp,2023-11-14T22:14:20.000000Z,1,"{""site"":""s1""}"\n',
     );
-    const agg = await (await get('/api/ts/q/query?variable=sensor.temp&agg=count&every=1h&format=csv')).text();
+    const agg = await (
+      await get('/api/ts/q/query?variable=sensor.temp&agg=count&every=1h&format=csv')
+    ).text();
     expect(agg.split('\n')[0]).toBe('variable,bucket,value,count');
   });
 
   it('400 on parameters it cannot read', async () => {
-    for (const q of ['', 'variable=a&from=yesterday', 'variable=a&limit=0', 'variable=a&limit=x', 'variable=a&order=up', 'variable=a&agg=median&every=1m', 'variable=a&agg=avg', 'variable=a&agg=avg&every=soon', 'variable=a&format=xml']) {
+    for (const q of [
+      '',
+      'variable=a&from=yesterday',
+      'variable=a&limit=0',
+      'variable=a&limit=x',
+      'variable=a&order=up',
+      'variable=a&agg=median&every=1m',
+      'variable=a&agg=avg',
+      'variable=a&agg=avg&every=soon',
+      'variable=a&format=xml',
+    ]) {
       expect((await get(`/api/ts/q/query?${q}`)).status, q).toBe(400);
     }
   });
@@ -121,7 +185,9 @@ describe('queries: GET /api/ts/<store>/query', () => {
   it('404 for a store that does not exist, and does not create it', async () => {
     const res = await get('/api/ts/missing/query?variable=a');
     expect(res.status).toBe(404);
-    expect(((await res.json()) as { message: string }).message).toMatch(/no time-series store named "missing"/);
+    expect(((await res.json()) as { message: string }).message).toMatch(
+      /no time-series store named "missing"/,
+    );
     expect(existsSync(path.join(server.root, 'missing'))).toBe(false);
   });
 
@@ -136,23 +202,34 @@ describe('stores', () => {
   it('GET /api/ts lists the stores; GET /api/ts/<store> gives stats and variables', async () => {
     const list = (await (await get('/api/ts')).json()) as { stores: { name: string; open: boolean }[] };
     expect(list.stores.find((s) => s.name === 'q')).toEqual({ name: 'q', open: true });
-    const info = (await (await get('/api/ts/q')).json()) as { variables: string[]; stats: { variables: number } };
+    const info = (await (await get('/api/ts/q')).json()) as {
+      variables: string[];
+      stats: { variables: number };
+    };
     expect(info.variables.sort()).toEqual(['sensor.hum', 'sensor.temp']);
     expect(info.stats.variables).toBe(2);
   });
 
   it('POST /api/ts/<store>/compact needs the admin scope', async () => {
-    expect((await app.request('/api/ts/q/compact', { method: 'POST', headers: auth('write') })).status).toBe(403);
+    expect((await app.request('/api/ts/q/compact', { method: 'POST', headers: auth('write') })).status).toBe(
+      403,
+    );
     const res = await app.request('/api/ts/q/compact', { method: 'POST', headers: auth('admin') });
     expect(res.status).toBe(200);
     expect(((await res.json()) as { points: number }).points).toBe(80);
-    expect((await (await get('/api/ts/q/query?variable=sensor.temp&limit=1')).json()) as object).toMatchObject({ points: [{ value: 0 }] });
+    expect(
+      (await (await get('/api/ts/q/query?variable=sensor.temp&limit=1')).json()) as object,
+    ).toMatchObject({ points: [{ value: 0 }] });
   });
 
   it('with autoCreate off, a write to a new store is 404 and creates nothing', async () => {
     const strict = testServer({ section: { timeseries: { autoCreate: false } } });
     try {
-      const res = await strict.app.request('/api/v2/write?bucket=fresh', { method: 'POST', body: 'm v=1', headers: auth('write') });
+      const res = await strict.app.request('/api/v2/write?bucket=fresh', {
+        method: 'POST',
+        body: 'm v=1',
+        headers: auth('write'),
+      });
       expect(res.status).toBe(404);
       expect(((await res.json()) as { message: string }).message).toMatch(/does not create stores/);
       expect(existsSync(path.join(strict.root, 'fresh'))).toBe(false);
@@ -171,7 +248,10 @@ describe('probes, metrics, errors, logs', () => {
   });
 
   it('/readyz: 200 with the time-series root up, 503 when it cannot be written', async () => {
-    const ready = (await (await app.request('/readyz')).json()) as { status: string; dependencies: { name: string; state: string }[] };
+    const ready = (await (await app.request('/readyz')).json()) as {
+      status: string;
+      dependencies: { name: string; state: string }[];
+    };
     expect(ready.status).toBe('ready');
     expect(ready.dependencies).toMatchObject([{ name: 'timeseries root', state: 'up' }]);
     const dir = tempDir('sluice-serve-file');
@@ -179,9 +259,16 @@ describe('probes, metrics, errors, logs', () => {
     const broken = testServer({ section: { timeseries: { root: path.join(dir, 'file', 'ts') } } });
     const res = await broken.app.request('/readyz');
     expect(res.status).toBe(503);
-    expect(await res.json()).toMatchObject({ ready: false, dependencies: [{ state: 'down', error: expect.stringMatching(/not a folder/) }] });
+    expect(await res.json()).toMatchObject({
+      ready: false,
+      dependencies: [{ state: 'down', error: expect.stringMatching(/not a folder/) }],
+    });
     // A write there fails inside the server: 500 with no path or detail in the answer.
-    const write = await broken.app.request('/api/v2/write?bucket=x', { method: 'POST', body: 'm v=1', headers: auth('write') });
+    const write = await broken.app.request('/api/v2/write?bucket=x', {
+      method: 'POST',
+      body: 'm v=1',
+      headers: auth('write'),
+    });
     expect(write.status).toBeGreaterThanOrEqual(500);
     expect(await write.text()).not.toContain(dir);
     await broken.close();
@@ -191,7 +278,9 @@ describe('probes, metrics, errors, logs', () => {
     await get('/api/ts/q/query?variable=x&limit=1');
     await app.request('/no/such/route/123');
     const text = await (await app.request('/metrics')).text();
-    expect(text).toMatch(/sluice_http_requests_total\{method="GET",route="\/api\/ts\/:store\/query",status="200"\} \d+/);
+    expect(text).toMatch(
+      /sluice_http_requests_total\{method="GET",route="\/api\/ts\/:store\/query",status="200"\} \d+/,
+    );
     expect(text).toMatch(/sluice_http_requests_total\{method="GET",route="unmatched",status="404"\} 1/);
     expect(text).toMatch(/sluice_http_ingest_points_total\{store="q",protocol="influx_v2"\} 80/);
     expect(text).toContain('sluice_http_request_duration_seconds_bucket');
@@ -205,7 +294,10 @@ describe('probes, metrics, errors, logs', () => {
   });
 
   it('request logs name the route, status and token label, never a token value', async () => {
-    await app.request(`/write?db=logs&u=me&p=${TOKENS.write}&api_key=k-123`, { method: 'POST', body: 'm v=1' });
+    await app.request(`/write?db=logs&u=me&p=${TOKENS.write}&api_key=k-123`, {
+      method: 'POST',
+      body: 'm v=1',
+    });
     const text = logs.text();
     expect(text).toContain('"route":"/write"');
     expect(text).toContain('p=********');

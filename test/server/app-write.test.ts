@@ -8,7 +8,7 @@ const server = testServer({ section: { limits: { maxBodySize: 1024 * 1024, maxPo
 const { app } = server;
 afterAll(() => server.close());
 
-const write = (url: string, body: BodyInit, headers: Record<string, string> = auth('write')) =>
+const write = (url: string, body: RequestInit['body'], headers: Record<string, string> = auth('write')) =>
   app.request(url, { method: 'POST', body, headers });
 
 async function values(store: string, variable: string): Promise<unknown[]> {
@@ -22,7 +22,10 @@ async function values(store: string, variable: string): Promise<unknown[]> {
 
 describe('InfluxDB v2 write: POST /api/v2/write', () => {
   it('stores every field of every line durably and answers 204', async () => {
-    const res = await write('/api/v2/write?org=any&bucket=v2a&precision=s', 'cpu,host=a usage=1.5,n=2i 1700000000\ncpu,host=b usage=2.5 1700000001\n');
+    const res = await write(
+      '/api/v2/write?org=any&bucket=v2a&precision=s',
+      'cpu,host=a usage=1.5,n=2i 1700000000\ncpu,host=b usage=2.5 1700000001\n',
+    );
     expect(res.status).toBe(204);
     expect(await res.text()).toBe('');
     expect(await values('v2a', 'cpu.usage')).toEqual([1.5, 2.5]);
@@ -31,7 +34,10 @@ describe('InfluxDB v2 write: POST /api/v2/write', () => {
 
   it('takes a gzip body (as the official client sends it)', async () => {
     const body = gzipSync('gz v=1 1\ngz v=2 2\n');
-    const res = await write('/api/v2/write?bucket=v2gz&precision=s', body, { ...auth('write'), 'Content-Encoding': 'gzip' });
+    const res = await write('/api/v2/write?bucket=v2gz&precision=s', body, {
+      ...auth('write'),
+      'Content-Encoding': 'gzip',
+    });
     expect(res.status).toBe(204);
     expect(await values('v2gz', 'gz.v')).toEqual([1, 2]);
   });
@@ -65,11 +71,24 @@ describe('InfluxDB v2 write: POST /api/v2/write', () => {
     expect((await write('/api/v2/write', 'm v=1')).status).toBe(400);
     const res = await write('/api/v2/write?bucket=b&precision=u', 'm v=1');
     expect(res.status).toBe(400);
-    expect(((await res.json()) as { message: string }).message).toMatch(/precision "u" is not one of ns, us, ms, s/);
+    expect(((await res.json()) as { message: string }).message).toMatch(
+      /precision "u" is not one of ns, us, ms, s/,
+    );
   });
 
   it('refuses store names that could leave the root, creating nothing', async () => {
-    for (const name of ['../escape', '..', '.hidden', 'a/b', 'a\\b', '%2e%2e', '', 'x'.repeat(200), 'a..b', 'nul\u0000']) {
+    for (const name of [
+      '../escape',
+      '..',
+      '.hidden',
+      'a/b',
+      'a\\b',
+      '%2e%2e',
+      '',
+      'x'.repeat(200),
+      'a..b',
+      'nul\u0000',
+    ]) {
       const res = await write(`/api/v2/write?bucket=${encodeURIComponent(name)}`, 'm v=1');
       expect(res.status, name).toBe(400);
     }
@@ -84,7 +103,11 @@ describe('InfluxDB v2 write: POST /api/v2/write', () => {
 
 describe('InfluxDB v1 write: POST /write', () => {
   it('stores points and answers 204 with u/p query credentials (the influx 1.x CLI)', async () => {
-    const res = await write(`/write?db=v1a&precision=ms&u=me&p=${TOKENS.write}`, 'mem used=10 1700000000000', {});
+    const res = await write(
+      `/write?db=v1a&precision=ms&u=me&p=${TOKENS.write}`,
+      'mem used=10 1700000000000',
+      {},
+    );
     expect(res.status).toBe(204);
     expect(await values('v1a', 'mem.used')).toEqual([10]);
   });
@@ -115,7 +138,9 @@ describe('tokens', () => {
   });
 
   it('401 with a token that is not ours (and never echoes it)', async () => {
-    const res = await write('/api/v2/write?bucket=auth', body, { Authorization: 'Token not-a-real-token-1234567890' });
+    const res = await write('/api/v2/write?bucket=auth', body, {
+      Authorization: 'Token not-a-real-token-1234567890',
+    });
     expect(res.status).toBe(401);
     expect(await res.text()).not.toContain('not-a-real-token');
   });
@@ -135,7 +160,9 @@ describe('tokens', () => {
 
   it('does not take the p parameter on the v2 route, nor an unknown scheme', async () => {
     expect((await write(`/api/v2/write?bucket=auth&p=${TOKENS.write}`, body, {})).status).toBe(401);
-    expect((await write('/api/v2/write?bucket=auth', body, { Authorization: `Digest ${TOKENS.write}` })).status).toBe(401);
+    expect(
+      (await write('/api/v2/write?bucket=auth', body, { Authorization: `Digest ${TOKENS.write}` })).status,
+    ).toBe(401);
   });
 
   it('checks the token before reading or validating anything', async () => {
@@ -146,7 +173,10 @@ describe('tokens', () => {
 
 describe('limits', () => {
   it('413 when Content-Length declares more than the limit, before reading', async () => {
-    const res = await write('/api/v2/write?bucket=lim', 'm v=1', { ...auth('write'), 'Content-Length': String(2 * 1024 * 1024) });
+    const res = await write('/api/v2/write?bucket=lim', 'm v=1', {
+      ...auth('write'),
+      'Content-Length': String(2 * 1024 * 1024),
+    });
     expect(res.status).toBe(413);
     expect(((await res.json()) as { maxLength: number }).maxLength).toBe(1024 * 1024);
   });
@@ -175,14 +205,23 @@ describe('limits', () => {
   it('413 on a gzip body that inflates past the limit (a small bomb)', async () => {
     const bomb = gzipSync(Buffer.alloc(50 * 1024 * 1024, 'm v=1\n'));
     expect(bomb.length).toBeLessThan(1024 * 1024);
-    const res = await write('/api/v2/write?bucket=lim', bomb, { ...auth('write'), 'Content-Encoding': 'gzip' });
+    const res = await write('/api/v2/write?bucket=lim', bomb, {
+      ...auth('write'),
+      'Content-Encoding': 'gzip',
+    });
     expect(res.status).toBe(413);
     expect(((await res.json()) as { message: string }).message).toMatch(/once inflated/);
   });
 
   it('400 on a body that claims gzip but is not, 415 on an encoding we do not speak', async () => {
-    expect((await write('/api/v2/write?bucket=lim', 'm v=1', { ...auth('write'), 'Content-Encoding': 'gzip' })).status).toBe(400);
-    expect((await write('/api/v2/write?bucket=lim', 'm v=1', { ...auth('write'), 'Content-Encoding': 'br' })).status).toBe(415);
+    expect(
+      (await write('/api/v2/write?bucket=lim', 'm v=1', { ...auth('write'), 'Content-Encoding': 'gzip' }))
+        .status,
+    ).toBe(400);
+    expect(
+      (await write('/api/v2/write?bucket=lim', 'm v=1', { ...auth('write'), 'Content-Encoding': 'br' }))
+        .status,
+    ).toBe(415);
   });
 
   it('413 past the per-request point limit (each field counts), nothing stored', async () => {

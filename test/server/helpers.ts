@@ -1,7 +1,7 @@
 /** A server on a temp time-series root, with one token per scope, for in-process and socket tests. */
 import { Writable } from 'node:stream';
 import { createLogger } from '../../src/logging/logger.ts';
-import { createServer, type CreateServerOptions, startServer } from '../../src/server/service.ts';
+import { type CreateServerOptions, createServer, startServer } from '../../src/server/service.ts';
 import { resolveServeSettings, type ServeSection } from '../../src/server/settings.ts';
 import { tempDir } from '../helpers/tmp.ts';
 
@@ -15,7 +15,9 @@ export const TOKENS_ENV = Object.entries(TOKENS)
   .map(([scope, token]) => `${scope}:${token}`)
   .join(',');
 
-export const auth = (scope: keyof typeof TOKENS, scheme = 'Token') => ({ Authorization: `${scheme} ${TOKENS[scope]}` });
+export const auth = (scope: keyof typeof TOKENS, scheme = 'Token') => ({
+  Authorization: `${scheme} ${TOKENS[scope]}`,
+});
 
 /** A logger writing JSON lines into `lines`, to check what a request log holds. */
 export function captureLog(): { log: ReturnType<typeof createLogger>; text: () => string } {

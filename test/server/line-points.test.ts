@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { FormatError } from '../../src/errors.ts';
+import { FormatError, type SluiceError } from '../../src/errors.ts';
 import { parseLineProtocol } from '../../src/server/line-protocol/parse.ts';
 import { linesToPoints, readPrecision, timestampMicros } from '../../src/server/line-protocol/points.ts';
 
@@ -7,12 +7,12 @@ const NOW = 1_700_000_000_000_000;
 const convert = (text: string, precision: Parameters<typeof linesToPoints>[1] = 'ns') =>
   linesToPoints(parseLineProtocol(text), precision, NOW);
 
-function failure(text: string, precision: Parameters<typeof linesToPoints>[1] = 'ns'): FormatError {
+function failure(text: string, precision: Parameters<typeof linesToPoints>[1] = 'ns'): SluiceError {
   try {
     convert(text, precision);
   } catch (error) {
     expect(error).toBeInstanceOf(FormatError);
-    return error as FormatError;
+    return error as SluiceError;
   }
   throw new Error(`${text} was accepted`);
 }
@@ -20,10 +20,20 @@ function failure(text: string, precision: Parameters<typeof linesToPoints>[1] = 
 describe('line protocol → points', () => {
   it('makes <measurement>.<field> variables with the tags as metadata', () => {
     expect(convert('cpu,host=a,dc=x usage=1.5,idle=3i,up=true,name="n" 1700000000000000000')).toEqual([
-      { variable: 'cpu.usage', timestamp: 1_700_000_000_000_000, value: 1.5, metadata: { host: 'a', dc: 'x' } },
+      {
+        variable: 'cpu.usage',
+        timestamp: 1_700_000_000_000_000,
+        value: 1.5,
+        metadata: { host: 'a', dc: 'x' },
+      },
       { variable: 'cpu.idle', timestamp: 1_700_000_000_000_000, value: 3, metadata: { host: 'a', dc: 'x' } },
       { variable: 'cpu.up', timestamp: 1_700_000_000_000_000, value: true, metadata: { host: 'a', dc: 'x' } },
-      { variable: 'cpu.name', timestamp: 1_700_000_000_000_000, value: 'n', metadata: { host: 'a', dc: 'x' } },
+      {
+        variable: 'cpu.name',
+        timestamp: 1_700_000_000_000_000,
+        value: 'n',
+        metadata: { host: 'a', dc: 'x' },
+      },
     ]);
   });
 

@@ -1,16 +1,16 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { FormatError } from '../../src/errors.ts';
+import { FormatError, type SluiceError } from '../../src/errors.ts';
 import { type LineField, type ParsedLine, parseLineProtocol } from '../../src/server/line-protocol/parse.ts';
 
 /** The FormatError a body raises, or undefined when it parses. */
-function failure(text: string, maxPoints?: number): FormatError | undefined {
+function failure(text: string, maxPoints?: number): SluiceError | undefined {
   try {
     parseLineProtocol(text, maxPoints === undefined ? {} : { maxPoints });
     return undefined;
   } catch (error) {
     expect(error).toBeInstanceOf(FormatError);
-    return error as FormatError;
+    return error as SluiceError;
   }
 }
 
@@ -89,7 +89,9 @@ describe('line protocol: what InfluxDB accepts', () => {
   });
 
   it('skips blank lines, comments and leading whitespace; counts lines for each point', () => {
-    const points = parseLineProtocol('# header\n\n   \n  m v=1 1\r\n\t# indented comment\nm v=2   \n\nm v=3 3   ');
+    const points = parseLineProtocol(
+      '# header\n\n   \n  m v=1 1\r\n\t# indented comment\nm v=2   \n\nm v=3 3   ',
+    );
     expect(points.map((p) => [p.line, p.fields[0]?.value, p.timestamp])).toEqual([
       [4, 1, '1'],
       [6, 2, undefined],
@@ -217,9 +219,10 @@ describe('line protocol: hostile input', () => {
   });
 
   it('parses 100,000 lines in seconds, not minutes (no quadratic path)', () => {
-    const body = Array.from({ length: 100_000 }, (_, i) => `cpu,host=h${i % 10} usage=${i}.5,n=${i}i ${i}`).join(
-      '\n',
-    );
+    const body = Array.from(
+      { length: 100_000 },
+      (_, i) => `cpu,host=h${i % 10} usage=${i}.5,n=${i}i ${i}`,
+    ).join('\n');
     const started = performance.now();
     expect(parseLineProtocol(body)).toHaveLength(100_000);
     expect(performance.now() - started).toBeLessThan(5000);
@@ -230,7 +233,8 @@ describe('line protocol: hostile input', () => {
 
 const CHARS = ['a', 'Z', '0', '_', '.', '-', ',', ' ', '=', '\\', '"', '#', '\t', 'é', '漢', '😀', "'"];
 const text = (min: number) => fc.string({ unit: fc.constantFrom(...CHARS), minLength: min, maxLength: 12 });
-const escapeName = (s: string, extra: string) => s.replace(new RegExp(`[\\\\, ${extra}]`, 'g'), (c) => `\\${c}`);
+const escapeName = (s: string, extra: string) =>
+  s.replace(new RegExp(`[\\\\, ${extra}]`, 'g'), (c) => `\\${c}`);
 
 const fieldArb: fc.Arbitrary<LineField> = fc.oneof(
   fc
@@ -238,7 +242,9 @@ const fieldArb: fc.Arbitrary<LineField> = fc.oneof(
     .map((v) => ({ key: '', kind: 'float' as const, value: Object.is(v, -0) ? 0 : v })),
   fc.bigInt(-(2n ** 63n), 2n ** 63n - 1n).map((v) => ({ key: '', kind: 'integer' as const, value: v })),
   fc.bigInt(0n, 2n ** 64n - 1n).map((v) => ({ key: '', kind: 'unsigned' as const, value: v })),
-  fc.string({ unit: fc.constantFrom(...CHARS, '\n'), maxLength: 20 }).map((v) => ({ key: '', kind: 'string' as const, value: v })),
+  fc
+    .string({ unit: fc.constantFrom(...CHARS, '\n'), maxLength: 20 })
+    .map((v) => ({ key: '', kind: 'string' as const, value: v })),
   fc.boolean().map((v) => ({ key: '', kind: 'boolean' as const, value: v })),
 );
 
@@ -258,7 +264,11 @@ function serialize(p: ParsedLine): string {
 }
 
 /** Integers compare by value whether they came back as number or bigint. */
-const normal = (f: LineField) => ({ ...f, value: typeof f.value === 'bigint' || f.kind === 'integer' || f.kind === 'unsigned' ? String(f.value) : f.value });
+const normal = (f: LineField) => ({
+  ...f,
+  value:
+    typeof f.value === 'bigint' || f.kind === 'integer' || f.kind === 'unsigned' ? String(f.value) : f.value,
+});
 
 describe('line protocol: property', () => {
   it('parse(serialize(point)) gives the point back', () => {
@@ -266,7 +276,11 @@ describe('line protocol: property', () => {
       .record({
         measurement: text(1).filter((s) => !/^[#\t]/.test(s)),
         tags: fc.uniqueArray(fc.tuple(text(1), text(1)), { selector: ([k]) => k, maxLength: 4 }),
-        fields: fc.uniqueArray(fc.tuple(text(1), fieldArb), { selector: ([k]) => k, minLength: 1, maxLength: 4 }),
+        fields: fc.uniqueArray(fc.tuple(text(1), fieldArb), {
+          selector: ([k]) => k,
+          minLength: 1,
+          maxLength: 4,
+        }),
         timestamp: fc.option(fc.bigInt(-(2n ** 63n), 2n ** 63n - 1n), { nil: undefined }),
       })
       .map(
@@ -297,13 +311,16 @@ describe('line protocol: property', () => {
 
   it('never throws anything but FormatError on arbitrary text', () => {
     fc.assert(
-      fc.property(fc.string({ unit: fc.constantFrom(...CHARS, '\n', '\r', '1', 'i', 'u', 't', 'e') }), (s) => {
-        try {
-          parseLineProtocol(s);
-        } catch (error) {
-          if (!(error instanceof FormatError)) throw error;
-        }
-      }),
+      fc.property(
+        fc.string({ unit: fc.constantFrom(...CHARS, '\n', '\r', '1', 'i', 'u', 't', 'e') }),
+        (s) => {
+          try {
+            parseLineProtocol(s);
+          } catch (error) {
+            if (!(error instanceof FormatError)) throw error;
+          }
+        },
+      ),
       { numRuns: 2000 },
     );
   });

@@ -169,7 +169,8 @@ class LineParser {
       return known;
     }
     const parsed = this.parseSeries();
-    if (raw !== undefined && this.pos === end && this.seriesByRaw.size < 100_000) this.seriesByRaw.set(raw, parsed);
+    if (raw !== undefined && this.pos === end && this.seriesByRaw.size < 100_000)
+      this.seriesByRaw.set(raw, parsed);
     return parsed;
   }
 
@@ -307,8 +308,7 @@ class LineParser {
       ok = d >= 0 && d <= 9;
     }
     // Up to 18 digits always fit an int64; longer ones are compared with its limit.
-    if (ok && token.length - start > 18)
-      ok = withinLimit(token, negative ? INT64_MIN_ABS : INT64_MAX, start);
+    if (ok && token.length - start > 18) ok = withinLimit(token, negative ? INT64_MIN_ABS : INT64_MAX, start);
     if (!ok) this.fail(`bad timestamp ${JSON.stringify(token.slice(0, 40))}: it must be an int64 integer`);
     return token;
   }

@@ -80,7 +80,11 @@ const MICROS_AS_NUMBER_FROM = 1e14;
  * (one instant for the whole request, as InfluxDB does). Lines of one series share their
  * metadata object and variable names, which the store's batch encoder also reuses.
  */
-export function linesToPoints(lines: readonly ParsedLine[], precision: Precision, nowMicros: number): DataPointInput[] {
+export function linesToPoints(
+  lines: readonly ParsedLine[],
+  precision: Precision,
+  nowMicros: number,
+): DataPointInput[] {
   const points: DataPointInput[] = [];
   const now = asTimestamp(nowMicros);
   const metadataOf = new Map<readonly [string, string][], Metadata | null>();
@@ -93,7 +97,10 @@ export function linesToPoints(lines: readonly ParsedLine[], precision: Precision
       if (line.timestamp !== lastDigits) {
         const micros = timestampMicros(line.timestamp, precision);
         if (micros === undefined)
-          fail(line, `timestamp ${line.timestamp} (${precision}) is outside the range the store keeps (years 1685–2255)`);
+          fail(
+            line,
+            `timestamp ${line.timestamp} (${precision}) is outside the range the store keeps (years 1685–2255)`,
+          );
         lastDigits = line.timestamp;
         lastTimestamp = asTimestamp(micros);
       }

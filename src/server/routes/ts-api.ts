@@ -42,13 +42,25 @@ function jsonPointProblem(p: Record<string, unknown>): string | undefined {
   if (!('value' in p)) return 'has no value';
   const { value, timestamp, metadata } = p;
   const valueOk =
-    value === null || typeof value === 'string' || typeof value === 'boolean' || (typeof value === 'number' && Number.isFinite(value));
+    value === null ||
+    typeof value === 'string' ||
+    typeof value === 'boolean' ||
+    (typeof value === 'number' && Number.isFinite(value));
   if (!valueOk) return '.value must be a number, string, boolean or null';
-  if (timestamp !== undefined && ((typeof timestamp !== 'string' && typeof timestamp !== 'number') || parseTimestamp(timestamp) === undefined))
+  if (
+    timestamp !== undefined &&
+    ((typeof timestamp !== 'string' && typeof timestamp !== 'number') ||
+      parseTimestamp(timestamp) === undefined)
+  )
     return '.timestamp must be an ISO 8601 string or epoch number (ms, or µs from 1e14) within the years 1685–2255';
-  if (metadata !== undefined && metadata !== null && (typeof metadata !== 'object' || Array.isArray(metadata)))
+  if (
+    metadata !== undefined &&
+    metadata !== null &&
+    (typeof metadata !== 'object' || Array.isArray(metadata))
+  )
     return '.metadata must be an object or null';
-  if (depthOf(metadata) > MAX_METADATA_DEPTH) return `.metadata is nested deeper than ${MAX_METADATA_DEPTH} levels`;
+  if (depthOf(metadata) > MAX_METADATA_DEPTH)
+    return `.metadata is nested deeper than ${MAX_METADATA_DEPTH} levels`;
   return undefined;
 }
 
@@ -61,7 +73,8 @@ export function jsonPoints(text: string, maxPoints: number, nowMicros: number): 
     throw new HttpProblem(400, `body is not valid JSON: ${(error as Error).message}`);
   }
   const list = Array.isArray(body) ? body : (body as { points?: unknown } | null)?.points;
-  if (!Array.isArray(list)) throw new HttpProblem(400, 'body must be a JSON array of points or {"points": [...]}');
+  if (!Array.isArray(list))
+    throw new HttpProblem(400, 'body must be a JSON array of points or {"points": [...]}');
   if (list.length > maxPoints)
     throw new HttpProblem(413, `body holds ${list.length} points, more than the limit of ${maxPoints}`, {
       details: { maxPoints },
@@ -73,9 +86,13 @@ export function jsonPoints(text: string, maxPoints: number, nowMicros: number): 
         ? ' must be an object {variable, value, timestamp?, metadata?}'
         : jsonPointProblem(p as Record<string, unknown>);
     if (problem !== undefined)
-      throw new HttpProblem(400, `points[${index}]${problem.startsWith('.') ? '' : ' '}${problem.trim()}; nothing was stored`, {
-        details: { index },
-      });
+      throw new HttpProblem(
+        400,
+        `points[${index}]${problem.startsWith('.') ? '' : ' '}${problem.trim()}; nothing was stored`,
+        {
+          details: { index },
+        },
+      );
     const { variable, value, timestamp, metadata } = p as Record<string, unknown>;
     return {
       variable: variable as string,
