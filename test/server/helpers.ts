@@ -2,7 +2,8 @@
 import { Writable } from 'node:stream';
 import { createLogger } from '../../src/logging/logger.ts';
 import { type CreateServerOptions, createServer, startServer } from '../../src/server/service.ts';
-import { resolveServeSettings, type ServeSection } from '../../src/server/settings.ts';
+import type { z } from 'zod';
+import { resolveServeSettings, serveSectionSchema } from '../../src/server/settings.ts';
 import { tempDir } from '../helpers/tmp.ts';
 
 export const TOKENS = {
@@ -32,13 +33,16 @@ export function captureLog(): { log: ReturnType<typeof createLogger>; text: () =
 }
 
 export interface TestServerOptions extends Partial<Omit<CreateServerOptions, 'settings'>> {
-  section?: ServeSection;
+  /** As written in the config file (durations and sizes as text), checked by the real schema. */
+  section?: z.input<typeof serveSectionSchema>;
   dir?: string;
 }
 
 function settingsFor(options: TestServerOptions) {
   const dir = options.dir ?? tempDir('sluice-serve');
-  const settings = resolveServeSettings({ section: options.section ?? {}, dataDir: dir, flags: { port: 0 } });
+  const flags = options.section?.port === undefined ? { port: 0 } : {};
+  const section = serveSectionSchema.parse(options.section ?? {});
+  const settings = resolveServeSettings({ section, dataDir: dir, flags });
   return { dir, settings };
 }
 
