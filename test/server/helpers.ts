@@ -1,8 +1,8 @@
 /** A server on a temp time-series root, with one token per scope, for in-process and socket tests. */
 import { Writable } from 'node:stream';
+import type { z } from 'zod';
 import { createLogger } from '../../src/logging/logger.ts';
 import { type CreateServerOptions, createServer, startServer } from '../../src/server/service.ts';
-import type { z } from 'zod';
 import { resolveServeSettings, serveSectionSchema } from '../../src/server/settings.ts';
 import { tempDir } from '../helpers/tmp.ts';
 

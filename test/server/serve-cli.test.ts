@@ -19,16 +19,21 @@ interface Served {
 
 const running: ChildProcess[] = [];
 afterEach(() => {
-  for (const child of running.splice(0)) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  for (const child of running.splice(0))
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
 });
 
 /** Starts `sluice serve` and resolves with the address it printed. */
 async function serve(args: string[], cwd: string, env: Record<string, string> = {}): Promise<Served> {
-  const child = spawn(process.execPath, [path.join(REPO_ROOT, 'src/cli/main.ts'), 'serve', '--port', '0', ...args], {
-    cwd,
-    env: { ...process.env, SLUICE_API_TOKENS: TOKENS_ENV, SLUICE_LOG_FORMAT: 'json', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    [path.join(REPO_ROOT, 'src/cli/main.ts'), 'serve', '--port', '0', ...args],
+    {
+      cwd,
+      env: { ...process.env, SLUICE_API_TOKENS: TOKENS_ENV, SLUICE_LOG_FORMAT: 'json', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   running.push(child);
   let err = '';
   child.stderr?.on('data', (d) => {
@@ -41,7 +46,8 @@ async function serve(args: string[], cwd: string, env: Record<string, string> = 
   for (;;) {
     const url = /listening on (http:\/\/[^\s]+)/.exec(err)?.[1];
     if (url) return { child, url, stderr: () => err, exited };
-    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`sluice serve did not start: ${err}`);
+    if (child.exitCode !== null || Date.now() > deadline)
+      throw new Error(`sluice serve did not start: ${err}`);
     await new Promise((r) => setTimeout(r, 50));
   }
 }
@@ -62,7 +68,10 @@ describe('sluice serve (CLI)', () => {
     // No level set anywhere: a service logs its requests (info) by default.
     const s = await serve([], dir, { SLUICE_LOG_LEVEL: '' });
     expect(s.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
-    const w = await fetch(`${s.url}/write?db=cli&precision=s&u=x&p=${TOKENS.write}`, { method: 'POST', body: 'm v=1 1' });
+    const w = await fetch(`${s.url}/write?db=cli&precision=s&u=x&p=${TOKENS.write}`, {
+      method: 'POST',
+      body: 'm v=1 1',
+    });
     expect(w.status).toBe(204);
     const q = await fetch(`${s.url}/api/ts/cli/query?variable=m.v`, { headers: auth('read') });
     expect(((await q.json()) as { points: unknown[] }).points).toHaveLength(1);
@@ -74,7 +83,14 @@ describe('sluice serve (CLI)', () => {
     expect(err).toContain('"route":"/write"');
     expect(err).not.toContain(TOKENS.write);
     // The point was durable before the 204, so a reader finds it after the stop.
-    const read = await runSluice(['ts', 'query', path.join(dir, 'data/timeseries/cli'), 'm.v', '--format', 'json']);
+    const read = await runSluice([
+      'ts',
+      'query',
+      path.join(dir, 'data/timeseries/cli'),
+      'm.v',
+      '--format',
+      'json',
+    ]);
     expect(JSON.parse(read.stdout)).toMatchObject([{ value: 1 }]);
   });
 
@@ -100,7 +116,9 @@ describe('sluice serve (CLI)', () => {
       JSON.stringify({ name: 'boiler.temp', value: 71.5, timestamp: '2024-05-01T00:00:00Z' }),
     );
     const points = await until('the point to be stored', async () => {
-      const res = await fetch(`${s.url}/api/ts/signals/query?variable=boiler.temp`, { headers: auth('read') });
+      const res = await fetch(`${s.url}/api/ts/signals/query?variable=boiler.temp`, {
+        headers: auth('read'),
+      });
       if (res.status !== 200) return undefined;
       const body = (await res.json()) as { points: { value: number }[] };
       return body.points.length > 0 ? body.points : undefined;
@@ -109,11 +127,17 @@ describe('sluice serve (CLI)', () => {
     const metrics = await (await fetch(`${s.url}/metrics`)).text();
     expect(metrics).toMatch(/sluice_poller_objects_total\{outcome="archived"\} 1/);
     expect(metrics).toMatch(/sluice_worker_jobs_total\{outcome="completed"\} 1/);
-    const ready = (await (await fetch(`${s.url}/readyz`)).json()) as { dependencies: { name: string; kind: string; state: string }[] };
-    expect(ready.dependencies).toContainEqual(expect.objectContaining({ name: 'queue sluice', kind: 'sqlite', state: 'up' }));
+    const ready = (await (await fetch(`${s.url}/readyz`)).json()) as {
+      dependencies: { name: string; kind: string; state: string }[];
+    };
+    expect(ready.dependencies).toContainEqual(
+      expect.objectContaining({ name: 'queue sluice', kind: 'sqlite', state: 'up' }),
+    );
     s.child.kill('SIGTERM');
     await s.exited;
-    expect(s.stderr()).toMatch(/interrupted \(SIGTERM\): HTTP server stopped .*; 1 object archived or failed.*; 1 job done/);
+    expect(s.stderr()).toMatch(
+      /interrupted \(SIGTERM\): HTTP server stopped .*; 1 object archived or failed.*; 1 job done/,
+    );
   });
 
   it('refuses a config it cannot use before binding anything, naming the setting (never a token)', async () => {
@@ -125,7 +149,10 @@ describe('sluice serve (CLI)', () => {
     writeFileSync(path.join(dir, 'worker.yaml'), 'serve:\n  workers:\n    - { queue: "sqlite:./q.db" }\n');
     const worker = await runSluice(['serve', '-c', 'worker.yaml'], { cwd: dir });
     expect(worker.stderr).toMatch(/E001: serve\.workers\[0\]\.handler/);
-    const weak = await runSluice(['serve', '--port', '0'], { cwd: dir, env: { SLUICE_API_TOKENS: 'write:short-secret' } });
+    const weak = await runSluice(['serve', '--port', '0'], {
+      cwd: dir,
+      env: { SLUICE_API_TOKENS: 'write:short-secret' },
+    });
     expect(weak.code).toBe(1);
     expect(weak.stderr).toMatch(/E001: entry 1 of SLUICE_API_TOKENS \(write\) has a token shorter than 16/);
     expect(weak.stderr).not.toContain('short-secret');

@@ -44,10 +44,16 @@ describe('over a real socket', () => {
       expect(server.host).toBe('127.0.0.1');
       expect(server.port).toBeGreaterThan(0);
       expect(server.url).toBe(`http://127.0.0.1:${server.port}`);
-      const w = await fetch(`${server.url}/api/v2/write?bucket=sock&precision=s`, { method: 'POST', body: 'm v=1 1\nm v=2 2', headers: auth('write') });
+      const w = await fetch(`${server.url}/api/v2/write?bucket=sock&precision=s`, {
+        method: 'POST',
+        body: 'm v=1 1\nm v=2 2',
+        headers: auth('write'),
+      });
       expect(w.status).toBe(204);
       const q = await fetch(`${server.url}/api/ts/sock/query?variable=m.v`, { headers: auth('read') });
-      expect(((await q.json()) as { points: { value: number }[] }).points.map((p) => p.value)).toEqual([1, 2]);
+      expect(((await q.json()) as { points: { value: number }[] }).points.map((p) => p.value)).toEqual([
+        1, 2,
+      ]);
     } finally {
       await server.stop();
     }
@@ -83,13 +89,17 @@ describe('over a real socket', () => {
     expect(await server.stop()).toEqual({ cutOff: 1 });
     expect(performance.now() - started).toBeLessThan(2000);
     expect(await done).toHaveProperty('error');
-    await expect(TimeSeriesStore.open(path.join(server.root, 'cut'), { readOnly: true })).rejects.toThrow(/No time-series store/);
+    await expect(TimeSeriesStore.open(path.join(server.root, 'cut'), { readOnly: true })).rejects.toThrow(
+      /No time-series store/,
+    );
   });
 
   it('answers 413 while a chunked body is still arriving past the limit', async () => {
     const server = await testSocketServer({ section: { limits: { maxBodySize: 64 * 1024 } } });
     try {
-      const { req, done } = openPost(`${server.url}/write?db=big&p=${TOKENS.write}`, { 'Transfer-Encoding': 'chunked' });
+      const { req, done } = openPost(`${server.url}/write?db=big&p=${TOKENS.write}`, {
+        'Transfer-Encoding': 'chunked',
+      });
       const chunk = 'm v=1\n'.repeat(2000); // 12 KB
       let sent = 0;
       let answered = false;
