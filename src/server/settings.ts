@@ -117,9 +117,11 @@ export function readServeSection(file: string | undefined): ServeSection {
   return parsed.data;
 }
 
+const URL_SCHEME = /^[a-z][a-z0-9+.-]*:\/\//i;
+
 /** Relative paths of the file belong to its folder; URLs stay as written. */
 function fromFile(value: string, file: string | undefined): string {
-  if (!file || path.isAbsolute(value) || /^[a-z][a-z0-9+.-]*:\/\//i.test(value)) return value;
+  if (!file || path.isAbsolute(value) || URL_SCHEME.test(value)) return value;
   return path.join(path.dirname(path.resolve(file)), value);
 }
 
@@ -133,8 +135,10 @@ export function resolveServeSettings(input: {
   const { section, flags = {}, file } = input;
   const ts = section.timeseries ?? {};
   const limits = section.limits ?? {};
-  const root =
+  const given =
     flags.timeseriesRoot ?? (ts.root ? fromFile(ts.root, file) : path.join(input.dataDir, 'timeseries'));
+  // A local root is made absolute once, so messages and /readyz name the folder really used.
+  const root = URL_SCHEME.test(given) ? given : path.resolve(given);
   return {
     host: flags.host ?? section.host ?? DEFAULT_HOST,
     port: flags.port ?? section.port ?? DEFAULT_PORT,
