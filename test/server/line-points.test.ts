@@ -1,13 +1,17 @@
 import { describe, expect, it } from 'vitest';
 import { FormatError, type SluiceError } from '../../src/errors.ts';
-import { parseLineProtocol } from '../../src/server/line-protocol/parse.ts';
-import { linesToPoints, readPrecision, timestampMicros } from '../../src/server/line-protocol/points.ts';
+import {
+  lineProtocolPoints,
+  type Precision,
+  readPrecision,
+  timestampMicros,
+} from '../../src/server/line-protocol/points.ts';
 
 const NOW = 1_700_000_000_000_000;
-const convert = (text: string, precision: Parameters<typeof linesToPoints>[1] = 'ns') =>
-  linesToPoints(parseLineProtocol(text), precision, NOW);
+const convert = (text: string, precision: Precision = 'ns') =>
+  lineProtocolPoints(text, { precision, nowMicros: NOW });
 
-function failure(text: string, precision: Parameters<typeof linesToPoints>[1] = 'ns'): SluiceError {
+function failure(text: string, precision: Precision = 'ns'): SluiceError {
   try {
     convert(text, precision);
   } catch (error) {
@@ -108,5 +112,52 @@ describe('line protocol → points', () => {
     expect(readPrecision('n', 'v1')).toBe('ns');
     expect(readPrecision('h', 'v1')).toBe('h');
     expect(readPrecision('x', 'v1')).toBeUndefined();
+  });
+});
+
+describe('fast paths read exactly what the slow paths read', () => {
+  it('plain numbers read in place equal Number() of their text', async () => {
+    const { readPlainNumber } = await import('../../src/server/line-protocol/numbers.ts');
+    const fc = (await import('fast-check')).default;
+    const decimal = fc
+      .tuple(
+        fc.boolean(),
+        fc.stringMatching(/^\d{0,9}$/),
+        fc.option(fc.stringMatching(/^\d{0,8}$/), { nil: undefined }),
+      )
+      .map(([neg, int, frac]) => `${neg ? '-' : ''}${int}${frac === undefined ? '' : `.${frac}`}`)
+      .filter((s) => /\d/.test(s));
+    fc.assert(
+      fc.property(decimal, (text) => {
+        const out = { kind: 'float' as const, value: Number.NaN } as { kind: string; value: number };
+        const end = readPlainNumber(`${text} `, 0, out as never);
+        const digits = text.replace(/\D/g, '').length;
+        if (digits > 15) expect(end).toBe(-1);
+        else {
+          expect(end).toBe(text.length);
+          expect(Object.is(out.value, Number(text))).toBe(true);
+        }
+      }),
+      { numRuns: 5000 },
+    );
+  });
+
+  it('nanosecond timestamps read in place floor to the microsecond like BigInt arithmetic', async () => {
+    const fc = (await import('fast-check')).default;
+    fc.assert(
+      fc.property(fc.bigInt(-(2n ** 63n), 2n ** 63n - 1n), (ns) => {
+        const floored = ns / 1000n - (ns % 1000n < 0n ? 1n : 0n);
+        const safe = floored >= BigInt(Number.MIN_SAFE_INTEGER) && floored <= BigInt(Number.MAX_SAFE_INTEGER);
+        try {
+          const [p] = lineProtocolPoints(`m v=1 ${ns}`, { precision: 'ns', nowMicros: NOW });
+          expect(safe).toBe(true);
+          expect(BigInt(p?.timestamp as number | bigint)).toBe(floored);
+        } catch (error) {
+          expect(safe, String(error)).toBe(false);
+          expect((error as Error).message).toMatch(/outside the range/);
+        }
+      }),
+      { numRuns: 3000 },
+    );
   });
 });

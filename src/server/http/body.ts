@@ -5,6 +5,7 @@
  * as InfluxDB clients send them) are inflated as they stream, and the inflated size obeys the
  * same limit — a small bomb cannot expand into memory.
  */
+import { isAscii } from 'node:buffer';
 import { once } from 'node:events';
 import { createGunzip, type Gunzip } from 'node:zlib';
 import { decodeUtf8, locateInvalidUtf8 } from '../../util/utf8.ts';
@@ -134,6 +135,8 @@ function gunzipSink(maxBytes: number): Sink {
  * line, never replaced by U+FFFD.
  */
 export function bodyText(bytes: Buffer): string {
+  // Line protocol is almost always ASCII: checked by a fast scan, it needs no UTF-8 decoding.
+  if (isAscii(bytes)) return bytes.toString('latin1');
   const text = decodeUtf8(bytes);
   if (text === undefined) {
     const at = locateInvalidUtf8(bytes, 1);

@@ -1,5 +1,5 @@
 /**
- * Parsed line protocol → time-series points: the measurement and a field make the variable
+ * Line protocol → time-series points: the measurement and a field make the variable
  * `<measurement>.<field>`, the tags the point's metadata, and the timestamp (in the request's
  * precision) microseconds, the store's resolution. Every point is checked here, so that a bad
  * one is refused with its line number before anything of the request is stored.
@@ -7,7 +7,7 @@
 import { FormatError } from '../../errors.ts';
 import type { DataPointInput, Metadata, PointValue } from '../../timeseries/index.ts';
 import { variableNameProblem } from '../../timeseries/index.ts';
-import type { LineField, ParsedLine } from './parse.ts';
+import { scanLineProtocol } from './scan.ts';
 
 /** Timestamp units the write endpoints accept (v1 also takes its short names, see `readPrecision`). */
 export type Precision = 'ns' | 'us' | 'ms' | 's' | 'm' | 'h';
@@ -61,12 +61,21 @@ export function timestampMicros(digits: string, precision: Precision): number | 
   return Number.isSafeInteger(micros) ? micros : undefined;
 }
 
-function fieldValue(field: LineField): PointValue | undefined {
-  return typeof field.value === 'bigint' ? undefined : field.value;
+/**
+ * timestampMicros of `text.slice(start, end)`, reading a non-negative nanosecond timestamp (the
+ * usual one) in place: its microseconds are its digits but the last three, and a value the
+ * store cannot keep exactly comes out unsafe (over 2^53) however the sum rounds.
+ */
+function microsAt(text: string, start: number, end: number, precision: Precision): number | undefined {
+  if (precision !== 'ns' || text.charCodeAt(start) === 45)
+    return timestampMicros(text.slice(start, end), precision);
+  let micros = 0;
+  for (let i = start; i < end - 3; i++) micros = micros * 10 + (text.charCodeAt(i) - 48);
+  return Number.isSafeInteger(micros) ? micros : undefined;
 }
 
-function fail(line: ParsedLine, reason: string): never {
-  throw new FormatError(`line ${line.line}: ${reason}`, { context: { line: line.line, reason } });
+function fail(line: number, reason: string): never {
+  throw new FormatError(`line ${line}: ${reason}`, { context: { line, reason } });
 }
 
 /**
@@ -75,68 +84,76 @@ function fail(line: ParsedLine, reason: string): never {
  */
 const MICROS_AS_NUMBER_FROM = 1e14;
 
-/**
- * The points of parsed lines, every one checked. `nowMicros` stamps lines without a timestamp
- * (one instant for the whole request, as InfluxDB does). Lines of one series share their
- * metadata object and variable names, which the store's batch encoder also reuses.
- */
-export function linesToPoints(
-  lines: readonly ParsedLine[],
-  precision: Precision,
-  nowMicros: number,
-): DataPointInput[] {
-  const points: DataPointInput[] = [];
-  const now = asTimestamp(nowMicros);
-  const metadataOf = new Map<readonly [string, string][], Metadata | null>();
-  const variablesOf = new Map<string, Map<string, string>>();
-  let lastDigits: string | undefined;
-  let lastTimestamp: number | bigint = now;
-  for (const line of lines) {
-    let timestamp = now;
-    if (line.timestamp !== undefined) {
-      if (line.timestamp !== lastDigits) {
-        const micros = timestampMicros(line.timestamp, precision);
-        if (micros === undefined)
-          fail(
-            line,
-            `timestamp ${line.timestamp} (${precision}) is outside the range the store keeps (years 1685–2255)`,
-          );
-        lastDigits = line.timestamp;
-        lastTimestamp = asTimestamp(micros);
-      }
-      timestamp = lastTimestamp;
-    }
-    let metadata = metadataOf.get(line.tags);
-    if (metadata === undefined) {
-      // Object.fromEntries defines own properties: a tag named __proto__ stays a tag.
-      metadata = line.tags.length > 0 ? Object.fromEntries(line.tags) : null;
-      metadataOf.set(line.tags, metadata);
-    }
-    let variables = variablesOf.get(line.measurement);
-    if (!variables) {
-      variables = new Map();
-      variablesOf.set(line.measurement, variables);
-    }
-    for (const field of line.fields) {
-      let variable = variables.get(field.key);
-      if (variable === undefined) {
-        variable = `${line.measurement}.${field.key}`;
-        const problem = variableNameProblem(variable);
-        if (problem !== undefined) fail(line, `variable name ${JSON.stringify(variable)} ${problem}`);
-        variables.set(field.key, variable);
-      }
-      const value = fieldValue(field);
-      if (value === undefined)
-        fail(
-          line,
-          `${field.kind} ${String(field.value)} of field ${JSON.stringify(field.key)} does not fit a double exactly (beyond ±2^53); send it as a float or a string`,
-        );
-      points.push({ variable, timestamp, value, metadata });
-    }
-  }
-  return points;
-}
-
 function asTimestamp(micros: number): number | bigint {
   return Math.abs(micros) >= MICROS_AS_NUMBER_FROM ? micros : BigInt(micros);
+}
+
+/** What a series yields once: its metadata object (shared by its points) and variable names by field. */
+interface SeriesPoints {
+  metadata: Metadata | null;
+  variables: Map<string, string>;
+}
+
+export interface LineProtocolPointsOptions {
+  precision: Precision;
+  /** Stamps lines without a timestamp: one instant for the whole request, as InfluxDB does. */
+  nowMicros: number;
+  /** @default unlimited */
+  maxPoints?: number;
+}
+
+/**
+ * The store's points of a line-protocol body, every one checked (syntax, variable names,
+ * timestamps and integers the store keeps exactly); throws FormatError naming the first bad line.
+ * Points are built as the body is scanned, with no object per line or field in between.
+ */
+export function lineProtocolPoints(text: string, options: LineProtocolPointsOptions): DataPointInput[] {
+  const { precision } = options;
+  const points: DataPointInput[] = [];
+  const now = asTimestamp(options.nowMicros);
+  scanLineProtocol(
+    text,
+    {
+      point(line, series, fields, tsStart, tsEnd) {
+        let timestamp = now;
+        if (tsStart >= 0) {
+          const micros = microsAt(text, tsStart, tsEnd, precision);
+          if (micros === undefined)
+            fail(
+              line,
+              `timestamp ${text.slice(tsStart, tsEnd)} (${precision}) is outside the range the store keeps (years 1685–2255)`,
+            );
+          timestamp = asTimestamp(micros);
+        }
+        let memo = series.memo as SeriesPoints | undefined;
+        if (!memo) {
+          // Object.fromEntries defines own properties: a tag named __proto__ stays a tag.
+          memo = {
+            metadata: series.tags.length > 0 ? Object.fromEntries(series.tags) : null,
+            variables: new Map(),
+          };
+          series.memo = memo;
+        }
+        for (let i = 0; i < fields.count; i++) {
+          const key = fields.keys[i] as string;
+          let variable = memo.variables.get(key);
+          if (variable === undefined) {
+            variable = `${series.measurement}.${key}`;
+            const problem = variableNameProblem(variable);
+            if (problem !== undefined) fail(line, `variable name ${JSON.stringify(variable)} ${problem}`);
+            memo.variables.set(key, variable);
+          }
+          const value = fields.values[i];
+          if (typeof value === 'bigint')
+            fail(
+              line,
+              `${fields.kinds[i]} ${value} of field ${JSON.stringify(key)} does not fit a double exactly (beyond ±2^53); send it as a float or a string`,
+            );
+          points.push({ variable, timestamp, value: value as PointValue, metadata: memo.metadata });
+        }
+      },
+    },
+    options.maxPoints,
+  );
+  return points;
 }

@@ -11,8 +11,7 @@ import { requireScope } from '../auth/require-scope.ts';
 import type { ServerContext } from '../context.ts';
 import { bodyText, readBody } from '../http/body.ts';
 import { HttpProblem } from '../http/problem.ts';
-import { parseLineProtocol } from '../line-protocol/parse.ts';
-import { linesToPoints, type Precision, readPrecision } from '../line-protocol/points.ts';
+import { lineProtocolPoints, type Precision, readPrecision } from '../line-protocol/points.ts';
 import { assertStoreName } from '../stores.ts';
 import type { ServerEnv } from '../types.ts';
 
@@ -29,10 +28,13 @@ export async function ingestLineProtocol(
   assertStoreName(storeName);
   const receivedMicros = Date.now() * 1000;
   const text = bodyText(await readBody(request, { maxBytes: ctx.limits.maxBodyBytes }));
-  let points: ReturnType<typeof linesToPoints>;
+  let points: ReturnType<typeof lineProtocolPoints>;
   try {
-    const lines = parseLineProtocol(text, { maxPoints: ctx.limits.maxPointsPerRequest });
-    points = linesToPoints(lines, precision, receivedMicros);
+    points = lineProtocolPoints(text, {
+      precision,
+      nowMicros: receivedMicros,
+      maxPoints: ctx.limits.maxPointsPerRequest,
+    });
   } catch (error) {
     if (error instanceof FormatError && error.context.tooManyPoints)
       throw new HttpProblem(413, error.message, { details: { maxPoints: ctx.limits.maxPointsPerRequest } });
