@@ -333,16 +333,20 @@ class LineScanner {
       const value = readInteger(digits, true);
       if (value === undefined)
         this.fail(`invalid integer ${JSON.stringify(token)} in field ${JSON.stringify(key)}`);
-      return this.set(i, 'integer', value);
+      this.set(i, 'integer', value);
+      return;
     }
     if (last === 117 /* u */ && token.length > 1) {
       const value = readInteger(token.slice(0, -1), false);
       if (value === undefined)
         this.fail(`invalid unsigned integer ${JSON.stringify(token)} in field ${JSON.stringify(key)}`);
-      return this.set(i, 'unsigned', value);
+      this.set(i, 'unsigned', value);
+      return;
     }
-    if (TRUE_WORDS.has(token)) return this.set(i, 'boolean', true);
-    if (FALSE_WORDS.has(token)) return this.set(i, 'boolean', false);
+    if (TRUE_WORDS.has(token) || FALSE_WORDS.has(token)) {
+      this.set(i, 'boolean', TRUE_WORDS.has(token));
+      return;
+    }
     if (!FLOAT.test(token))
       this.fail(`invalid field value ${JSON.stringify(token)} for field ${JSON.stringify(key)}`);
     const value = Number(token);
