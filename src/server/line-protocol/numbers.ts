@@ -108,3 +108,39 @@ export function readPlainNumber(text: string, pos: number, out: PlainNumber): nu
   out.value = negative ? -magnitude : magnitude;
   return p;
 }
+
+/** Where readScalar puts what it read. */
+export interface Scalar {
+  kind: FieldKind;
+  value: number | bigint | boolean;
+}
+
+/**
+ * An unquoted field value (the long way, for what readPlainNumber leaves): an int64 `i`, a uint64
+ * `u`, a boolean word or a float. Returns why it is not one, or undefined with `out` set.
+ */
+export function readScalar(token: string, key: string, out: Scalar): string | undefined {
+  const field = JSON.stringify(key);
+  if (token === '') return `missing field value for field key ${field}`;
+  const last = token.charCodeAt(token.length - 1);
+  if ((last === 105 /* i */ || last === 117) /* u */ && token.length > 1) {
+    const signed = last === 105;
+    const value = readInteger(token.slice(0, -1), signed);
+    if (value === undefined)
+      return `invalid ${signed ? 'integer' : 'unsigned integer'} ${JSON.stringify(token)} in field ${field}`;
+    out.kind = signed ? 'integer' : 'unsigned';
+    out.value = value;
+    return undefined;
+  }
+  if (TRUE_WORDS.has(token) || FALSE_WORDS.has(token)) {
+    out.kind = 'boolean';
+    out.value = TRUE_WORDS.has(token);
+    return undefined;
+  }
+  if (!FLOAT.test(token)) return `invalid field value ${JSON.stringify(token)} for field ${field}`;
+  const value = Number(token);
+  if (!Number.isFinite(value)) return `float ${token} of field ${field} is out of range`;
+  out.kind = 'float';
+  out.value = value;
+  return undefined;
+}

@@ -6,15 +6,13 @@
  * lines for callers that want them. The grammar is described in parse.ts.
  */
 import { FormatError } from '../../errors.ts';
-import type { FieldKind } from './numbers.ts';
 import {
-  FALSE_WORDS,
-  FLOAT,
+  type FieldKind,
   isInt64,
   type PlainNumber,
-  readInteger,
   readPlainNumber,
-  TRUE_WORDS,
+  readScalar,
+  type Scalar,
 } from './numbers.ts';
 
 export type { FieldKind } from './numbers.ts';
@@ -86,6 +84,7 @@ class LineScanner {
   /** Whether the last name() resolved an escape. */
   private escaped = false;
   private readonly number: PlainNumber = { kind: 'float', value: 0 };
+  private readonly scalar: Scalar = { kind: 'float', value: 0 };
   private pos = 0;
   private line = 1;
   /** Start of the point being parsed, for messages. */
@@ -326,32 +325,9 @@ class LineScanner {
 
   private scalarField(key: string, i: number): void {
     const token = this.token();
-    if (token === '') this.fail(`missing field value for field key ${JSON.stringify(key)}`);
-    const last = token.charCodeAt(token.length - 1);
-    if (last === 105 /* i */ && token.length > 1 && token !== 'i') {
-      const digits = token.slice(0, -1);
-      const value = readInteger(digits, true);
-      if (value === undefined)
-        this.fail(`invalid integer ${JSON.stringify(token)} in field ${JSON.stringify(key)}`);
-      this.set(i, 'integer', value);
-      return;
-    }
-    if (last === 117 /* u */ && token.length > 1) {
-      const value = readInteger(token.slice(0, -1), false);
-      if (value === undefined)
-        this.fail(`invalid unsigned integer ${JSON.stringify(token)} in field ${JSON.stringify(key)}`);
-      this.set(i, 'unsigned', value);
-      return;
-    }
-    if (TRUE_WORDS.has(token) || FALSE_WORDS.has(token)) {
-      this.set(i, 'boolean', TRUE_WORDS.has(token));
-      return;
-    }
-    if (!FLOAT.test(token))
-      this.fail(`invalid field value ${JSON.stringify(token)} for field ${JSON.stringify(key)}`);
-    const value = Number(token);
-    if (!Number.isFinite(value)) this.fail(`float ${token} of field ${JSON.stringify(key)} is out of range`);
-    this.set(i, 'float', value);
+    const problem = readScalar(token, key, this.scalar);
+    if (problem !== undefined) this.fail(problem);
+    this.set(i, this.scalar.kind, this.scalar.value);
   }
 
   /** Characters up to the next comma, space or line end. */
