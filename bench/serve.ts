@@ -26,18 +26,27 @@ const BATCH = 5_000;
 const SERIES = 50; // host × sensor combinations, one variable each
 const TOKEN = 'bench-write-token-0123456789';
 const READ_TOKEN = 'bench-read-token-0123456789';
+const ADMIN_TOKEN = 'bench-admin-token-0123456789';
 const BASE_MICROS = Date.UTC(2024, 0, 1) * 1000;
 
 interface PhaseResult {
   points: number;
   seconds: number;
+  /** CPU time of the process doing the storing (the server, or this one for the library). */
+  cpuSeconds: number;
   latenciesMs: number[];
   rssBytes?: number;
   readBack?: number;
 }
 
-/** Timestamp of client `c`'s `n`-th point: unique across clients, so no point replaces another. */
-const micros = (c: number, n: number) => BASE_MICROS + n * CLIENTS + c;
+/**
+ * Timestamp of client `c`'s `n`-th point, 1 µs apart: each client writes its own day, so no point
+ * replaces another and each day's points arrive in order, however far the clients drift apart
+ * (how far they drift differs between the two sides, and out-of-order points cost the store more
+ * to compact).
+ */
+const DAY_MICROS = 86_400_000_000;
+const micros = (c: number, n: number) => BASE_MICROS + c * DAY_MICROS + n;
 
 /**
  * The clients share the machine with the server, so a batch body is not built line by line: one
@@ -89,8 +98,15 @@ function pointBatch(c: number, first: number): DataPointInput[] {
   return points;
 }
 
-/** Runs `CLIENTS` loops of `send` for SECONDS; each loop's batches are numbered from 0. */
-async function drive(send: (client: number, first: number) => Promise<void>): Promise<PhaseResult> {
+/**
+ * Runs `CLIENTS` loops of `send` for SECONDS (each loop's batches numbered from 0), then `settle`:
+ * a compaction of everything written, so that both sides are timed with their background
+ * compaction done, whatever share of it happened to run inside the window.
+ */
+async function drive(
+  send: (client: number, first: number) => Promise<void>,
+  settle: () => Promise<unknown>,
+): Promise<Omit<PhaseResult, 'cpuSeconds'>> {
   const latenciesMs: number[] = [];
   let points = 0;
   const started = performance.now();
@@ -105,15 +121,32 @@ async function drive(send: (client: number, first: number) => Promise<void>): Pr
       }
     }),
   );
+  await settle();
   return { points, seconds: (performance.now() - started) / 1000, latenciesMs };
 }
 
 async function libraryPhase(dir: string): Promise<PhaseResult> {
   const store = await TimeSeriesStore.open(path.join(dir, 'library'));
   try {
-    return await drive((c, first) => store.storeDataPoints(pointBatch(c, first)));
+    const before = process.cpuUsage();
+    const result = await drive(
+      (c, first) => store.storeDataPoints(pointBatch(c, first)),
+      () => store.compact(),
+    );
+    const used = process.cpuUsage(before);
+    return { ...result, cpuSeconds: (used.user + used.system) / 1e6 };
   } finally {
     await store.close();
+  }
+}
+
+/** CPU seconds a process has used (Linux: utime + stime of /proc/<pid>/stat). */
+function cpuOf(pid: number | undefined): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+    return (Number(fields[11]) + Number(fields[12])) / 100; // clock ticks (USER_HZ = 100)
+  } catch {
+    return Number.NaN;
   }
 }
 
@@ -131,7 +164,7 @@ async function startServe(dir: string): Promise<{ child: ChildProcess; url: stri
       dir,
     ],
     {
-      env: { ...process.env, SLUICE_API_TOKENS: `write:${TOKEN},read:${READ_TOKEN}` },
+      env: { ...process.env, SLUICE_API_TOKENS: `write:${TOKEN},read:${READ_TOKEN},admin:${ADMIN_TOKEN}` },
       stdio: ['ignore', 'ignore', 'pipe'],
     },
   );
@@ -163,20 +196,32 @@ async function httpPhase(dir: string): Promise<PhaseResult> {
   const { child, url } = await startServe(dir);
   try {
     const write = `${url}/api/v2/write?bucket=bench&precision=ns`;
-    const result = await drive(async (c, first) => {
-      const res = await fetch(write, {
-        method: 'POST',
-        body: lineBatch(c, first),
-        headers: { Authorization: `Token ${TOKEN}` },
-      });
-      if (res.status !== 204) throw new Error(`write answered ${res.status}: ${await res.text()}`);
-    });
+    const cpuBefore = cpuOf(child.pid);
+    const result = await drive(
+      async (c, first) => {
+        const res = await fetch(write, {
+          method: 'POST',
+          body: lineBatch(c, first),
+          headers: { Authorization: `Token ${TOKEN}` },
+        });
+        if (res.status !== 204) throw new Error(`write answered ${res.status}: ${await res.text()}`);
+      },
+      async () => {
+        const res = await fetch(`${url}/api/ts/bench/compact`, {
+          method: 'POST',
+          headers: { Authorization: `Token ${ADMIN_TOKEN}` },
+        });
+        if (res.status !== 200) throw new Error(`compact answered ${res.status}: ${await res.text()}`);
+      },
+    );
+    const cpuSeconds = cpuOf(child.pid) - cpuBefore;
     const rssBytes = peakRss(child.pid);
     const q = `${url}/api/ts/bench/query?variable=bench.value&agg=count&every=3650d`;
     const res = await fetch(q, { headers: { Authorization: `Token ${READ_TOKEN}` } });
     const rows = ((await res.json()) as { rows: { count: number }[] }).rows;
     return {
       ...result,
+      cpuSeconds,
       ...(rssBytes ? { rssBytes } : {}),
       readBack: rows.reduce((sum, r) => sum + r.count, 0),
     };
@@ -209,7 +254,8 @@ for (let round = 0; round < ROUNDS; round++) {
 const fmt = (n: number) => Math.round(n).toLocaleString('en');
 const describe = (name: string, results: PhaseResult[]) => {
   const all = results.flatMap((r) => r.latenciesMs);
-  return `${name.padEnd(34)} ${fmt(median(results.map(rate))).padStart(11)} pts/s   p50 ${percentile(all, 0.5).toFixed(1).padStart(7)} ms   p99 ${percentile(all, 0.99).toFixed(1).padStart(7)} ms`;
+  const cpu = median(results.map((r) => (r.cpuSeconds / r.points) * 1e6));
+  return `${name.padEnd(34)} ${fmt(median(results.map(rate))).padStart(11)} pts/s   p50 ${percentile(all, 0.5).toFixed(1).padStart(7)} ms   p99 ${percentile(all, 0.99).toFixed(1).padStart(7)} ms   CPU ${cpu.toFixed(2)} µs/pt`;
 };
 console.log(
   `sluice serve ingest: ${CLIENTS} clients × ${BATCH.toLocaleString('en')}-point batches for ${SECONDS} s per side, ${ROUNDS} round(s) alternating (medians); durable (fsync) on both sides`,
@@ -219,6 +265,11 @@ console.log(describe('library storeDataPoints (in-process)', library));
 console.log(describe('HTTP /api/v2/write (sluice serve)', http));
 const ratio = median(http.map(rate)) / median(library.map(rate));
 console.log(`ratio HTTP / library: ${ratio.toFixed(2)}× (goal ≥ 0.5×)`);
+const cpuRatio =
+  median(library.map((r) => r.cpuSeconds / r.points)) / median(http.map((r) => r.cpuSeconds / r.points));
+console.log(
+  `ratio of CPU per point, library / server: ${cpuRatio.toFixed(2)}× (what the rates would be with a core each; the HTTP clients run on the same cores)`,
+);
 const rss = http.map((r) => r.rssBytes).filter((x): x is number => x !== undefined);
 if (rss.length > 0) console.log(`server peak RSS: ${(median(rss) / 1024 / 1024).toFixed(0)} MiB`);
 const lost = http.map((r) => r.points - (r.readBack ?? 0));

@@ -10,6 +10,7 @@ import { observeRequests } from './http/observe.ts';
 import { problemOf } from './http/problem.ts';
 import { healthRoutes } from './routes/health.ts';
 import { influxWriteRoutes } from './routes/influx-write.ts';
+import { queueRoutes } from './routes/queues.ts';
 import { timeseriesRoutes } from './routes/ts-api.ts';
 import type { ServerEnv } from './types.ts';
 
@@ -19,6 +20,7 @@ export function createServerApp(ctx: ServerContext): Hono<ServerEnv> {
   app.route('/', healthRoutes(ctx));
   app.route('/', influxWriteRoutes(ctx));
   app.route('/', timeseriesRoutes(ctx));
+  app.route('/', queueRoutes(ctx));
 
   app.notFound((c) =>
     c.json({ code: 'not found', message: `no route ${c.req.method} ${new URL(c.req.url).pathname}` }, 404),

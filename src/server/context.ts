@@ -3,6 +3,7 @@ import type { Registry } from 'prom-client';
 import type { Logger } from '../logging/logger.ts';
 import type { HttpMetrics } from '../metrics/http.ts';
 import type { TokenSet } from './auth/tokens.ts';
+import type { QueueRegistry } from './queues.ts';
 import type { Readiness } from './readiness.ts';
 import type { StoreRegistry } from './stores.ts';
 
@@ -23,6 +24,8 @@ export const DEFAULT_LIMITS: ServerLimits = {
 
 export interface ServerContext {
   stores: StoreRegistry;
+  /** The queues of the process's pollers and workers. */
+  queues: QueueRegistry;
   tokens: TokenSet;
   limits: ServerLimits;
   metrics: HttpMetrics;

@@ -15,6 +15,7 @@ import { createServerApp } from './app.ts';
 import { TokenSet } from './auth/tokens.ts';
 import type { ServerContext } from './context.ts';
 import { type HttpListener, listen } from './listen.ts';
+import { QueueRegistry } from './queues.ts';
 import { type Dependency, queueDependency, Readiness, storageDependency } from './readiness.ts';
 import type { ServeSettings } from './settings.ts';
 import { StoreRegistry } from './stores.ts';
@@ -66,8 +67,10 @@ export function createServer(options: CreateServerOptions): ServerHandle {
     seen.add(key);
     dependencies.push(queueDependency(q.url, q.name));
   }
+  const queues = new QueueRegistry(options.queues ?? []);
   const context: ServerContext = {
     stores,
+    queues,
     tokens: TokenSet.from({
       ...(settings.tokens === undefined ? {} : { config: settings.tokens }),
       env: options.tokensEnv ?? process.env.SLUICE_API_TOKENS ?? '',
@@ -85,7 +88,7 @@ export function createServer(options: CreateServerOptions): ServerHandle {
     context,
     async close() {
       context.lifecycle.stopping = true;
-      await stores.close();
+      await Promise.all([stores.close(), queues.close()]);
     },
   };
 }
