@@ -94,6 +94,42 @@ describe('sluice serve (CLI)', () => {
     expect(JSON.parse(read.stdout)).toMatchObject([{ value: 1 }]);
   });
 
+  it('drains a request in flight on SIGTERM for longer than the CLI default stop (--shutdown-grace)', async () => {
+    const dir = tempDir('sluice-serve-cli');
+    const s = await serve(['--shutdown-grace', '8s'], dir);
+    const u = new URL(`${s.url}/api/v2/write?bucket=slow&precision=s`);
+    const { request } = await import('node:http');
+    const answer = new Promise<number>((resolve, reject) => {
+      const req = request(
+        {
+          host: u.hostname,
+          port: u.port,
+          path: `${u.pathname}${u.search}`,
+          method: 'POST',
+          headers: { ...auth('write'), 'Transfer-Encoding': 'chunked' },
+        },
+        (res) => resolve(res.statusCode ?? 0),
+      );
+      req.on('error', reject);
+      req.write('m v=1 1\n');
+      setTimeout(() => s.child.kill('SIGTERM'), 300);
+      setTimeout(() => req.end('m v=2 2\n'), 2500); // past the CLI's default 1.3 s stop
+    });
+    expect(await answer).toBe(204);
+    const end = await s.exited;
+    expect(end.signal ?? end.code).toBe(end.signal ? 'SIGTERM' : 143);
+    expect(s.stderr()).toMatch(/no request cut off/);
+    const read = await runSluice([
+      'ts',
+      'query',
+      path.join(dir, 'data/timeseries/slow'),
+      'm.v',
+      '--format',
+      'json',
+    ]);
+    expect(JSON.parse(read.stdout).map((p: { value: number }) => p.value)).toEqual([1, 2]);
+  });
+
   it('runs the serve: section pollers and workers in-process: a dropped file lands in a served store', async () => {
     const dir = tempDir('sluice-serve-cli');
     mkdirSync(path.join(dir, 'inbox'));
