@@ -13,6 +13,7 @@ import { registerIngestCommands } from './commands/ingest.ts';
 import { registerLineageCommands } from './commands/lineage.ts';
 import { registerPipelineCommands } from './commands/pipeline.ts';
 import { registerQueueCommands } from './commands/queue.ts';
+import { registerServeCommands } from './commands/serve.ts';
 import { registerStorageCommands } from './commands/storage.ts';
 import { registerTimeseriesCommands } from './commands/timeseries.ts';
 import { registerWriterCommands } from './commands/writer.ts';
@@ -42,6 +43,7 @@ export function buildProgram(): Command {
   registerQueueCommands(program);
   registerTimeseriesCommands(program);
   registerLineageCommands(program);
+  registerServeCommands(program);
   // Commands run as async actions; exitOverride propagates commander's usage errors as throws.
   for (const cmd of program.commands) applyExitOverride(cmd);
   return program;

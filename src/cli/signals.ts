@@ -25,6 +25,8 @@ export const DEFAULT_STOP_GRACE_MS = 1300;
 
 interface Stop {
   controller: AbortController;
+  /** Time from the first signal to the forced end (see setStopGrace). */
+  graceMs: number;
   received: StopSignal | undefined;
   /** Whether the command took `commandSignal()` or described its stop: it has one to run. */
   taken: boolean;
@@ -39,9 +41,9 @@ let current: Stop | undefined;
  * handlers (the signals' default actions come back).
  */
 export function installSignalHandlers(options: { graceMs?: number } = {}): () => void {
-  const graceMs = options.graceMs ?? DEFAULT_STOP_GRACE_MS;
   const stop: Stop = {
     controller: new AbortController(),
+    graceMs: options.graceMs ?? DEFAULT_STOP_GRACE_MS,
     received: undefined,
     taken: false,
     describe: undefined,
@@ -53,7 +55,7 @@ export function installSignalHandlers(options: { graceMs?: number } = {}): () =>
     stop.received = signal;
     if (!stop.taken) return exitNow(stop);
     stop.controller.abort(new DOMException(`interrupted by ${signal}`, 'AbortError'));
-    stop.timer = setTimeout(() => exitNow(stop), graceMs);
+    stop.timer = setTimeout(() => exitNow(stop), stop.graceMs);
   };
   const onInt = () => onSignal('SIGINT');
   const onTerm = () => onSignal('SIGTERM');
@@ -65,6 +67,14 @@ export function installSignalHandlers(options: { graceMs?: number } = {}): () =>
     clearTimeout(stop.timer);
     if (current === stop) current = undefined;
   };
+}
+
+/**
+ * A longer unwind for the running command than the default: `sluice serve` drains in-flight
+ * requests for its configured grace period, then gets this long before the process is ended.
+ */
+export function setStopGrace(graceMs: number): void {
+  if (current) current.graceMs = graceMs;
 }
 
 /** Aborts on the first SIGINT/SIGTERM; pass it to every long operation of a command. */

@@ -1,3 +1,4 @@
+export { createHttpMetrics, type HttpMetrics } from './http.ts';
 export {
   createPollerMetrics,
   createRegistry,

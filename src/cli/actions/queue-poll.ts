@@ -1,7 +1,7 @@
 /** `sluice poll`: watch a storage location and turn every record of every new object into a job. */
-import { createPollerMetrics } from '../../metrics/registry.ts';
+import { createPollerMetrics, type PollerMetrics } from '../../metrics/registry.ts';
 import { type MetricsServer, startMetricsServer } from '../../metrics/server.ts';
-import { resolvePollerConfig } from '../../poller/config.ts';
+import { type PollerConfig, resolvePollerConfig } from '../../poller/config.ts';
 import { openPollerState } from '../../poller/open-state.ts';
 import { Poller } from '../../poller/poller.ts';
 import { sourceScope } from '../../poller/source.ts';
@@ -67,17 +67,43 @@ export async function poll(flags: PollFlags): Promise<void> {
     ...(readIdleTimeout === undefined ? {} : { readIdleTimeout: `${readIdleTimeout}ms` }),
   };
   const cfg = resolvePollerConfig(file ? { flags: rest, file } : { flags: rest });
+  await runPoller(cfg, {
+    connectTimeoutMs: connectMs,
+    ...(once ? { once } : {}),
+  });
+}
+
+export interface RunPollerOptions {
+  connectTimeoutMs: number;
+  /** Poll once and print the summary. @default false */
+  once?: boolean;
+  /** Overrides the settings' metricsHost (the metrics server runs only when they name a port). */
+  metricsHost?: string;
+  /**
+   * Metrics to count into instead of the poller's own registry and metrics server: `sluice serve`
+   * shares one registry (its /metrics) among the pollers and workers it runs.
+   */
+  metrics?: PollerMetrics;
+  /** Where the stop line goes. @default describeInterruption (one command, one poller) */
+  describe?: (line: () => string) => void;
+  /** Stops the poller. @default commandSignal() (SIGINT/SIGTERM) */
+  signal?: AbortSignal;
+}
+
+/** Runs one poller of resolved settings until stopped by SIGINT/SIGTERM (or once). */
+export async function runPoller(cfg: PollerConfig, options: RunPollerOptions): Promise<void> {
+  const { once, connectTimeoutMs: connectMs } = options;
   // A local source folder that does not exist is a typo, not an empty inbox: E011 before any
   // queue or state database is created for it.
   if (parseStorageUrl(cfg.source).kind === 'fs')
     await assertLocalRootExists(openStorage(cfg.source), 'source folder');
-  const signal = commandSignal();
+  const signal = options.signal ?? commandSignal();
   const queue = openQueue(cfg.queue, { name: cfg.queueName, connectTimeoutMs: connectMs });
   const state = trackLeases(
     openPollerState(cfg.state, cfg.queue, sourceScope(cfg.source), { connectTimeoutMs: connectMs }),
     signal,
   );
-  const metrics = createPollerMetrics();
+  const metrics = options.metrics ?? createPollerMetrics();
   let server: MetricsServer | undefined;
   // Objects finished in each poll cycle: a bar that starts over each cycle, or log lines.
   const progress = createProgressReporter();
@@ -102,7 +128,7 @@ export async function poll(flags: PollFlags): Promise<void> {
     ...(cfg.leaseMs ? { leaseMs: cfg.leaseMs } : {}),
     onProgress: (e) => progress.update(e),
   });
-  describeInterruption(() => state.stopLine());
+  (options.describe ?? describeInterruption)(() => state.stopLine());
   try {
     // Unreachable Redis (queue or state) fails here, within --connect-timeout, with E060.
     await untilStopped(
@@ -110,9 +136,9 @@ export async function poll(flags: PollFlags): Promise<void> {
       signal,
       0,
     );
-    if (cfg.metricsPort !== undefined) {
+    if (cfg.metricsPort !== undefined && !options.metrics) {
       // --metrics-host, else SLUICE_METRICS_HOST, else the config file's metricsHost (all in cfg).
-      const host = cfg.metricsHost;
+      const host = options.metricsHost ?? cfg.metricsHost;
       server = await startMetricsServer(metrics.registry, {
         port: cfg.metricsPort,
         ...(host === undefined ? {} : { host }),

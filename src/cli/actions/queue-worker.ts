@@ -2,10 +2,10 @@
 import { resolveHandler } from '../../jobs/index.ts';
 import { type ClosableSignalStore, openSignalStore } from '../../jobs/signal-store.ts';
 import { getLogger } from '../../logging/logger.ts';
-import { createWorkerMetrics } from '../../metrics/registry.ts';
+import { createWorkerMetrics, type WorkerMetrics } from '../../metrics/registry.ts';
 import { type MetricsServer, startMetricsServer } from '../../metrics/server.ts';
 import { openQueue } from '../../queue/open.ts';
-import { runWorker } from '../../queue/worker.ts';
+import { runWorker, type WorkerSummary } from '../../queue/worker.ts';
 import { printJson } from '../output.ts';
 import { commandSignal, describeInterruption } from '../signals.ts';
 import { connectTimeoutMs, metricsHost, queueUrl } from './queue-flags.ts';
@@ -37,15 +37,31 @@ function storeLease(opts: WorkerOptions, queue: string): { lease?: string } {
   return /^rediss?:\/\//.test(queue) ? { lease: queue.split('?')[0] as string } : {};
 }
 
-export async function worker(opts: WorkerOptions): Promise<void> {
+/** What `sluice serve` changes when it runs a worker in its own process. */
+export interface WorkerHooks {
+  /** Count into these metrics (the server's /metrics) instead of the worker's own registry and metrics server. */
+  metrics?: WorkerMetrics;
+  /** Open the handler's store this way (a store the server already holds open for writing). */
+  openStore?: () => Promise<ClosableSignalStore>;
+  /** Where the stop line goes. @default describeInterruption */
+  describe?: (line: () => string) => void;
+  /** What becomes of the summary once stopped. @default printed as JSON on stdout */
+  onSummary?: (summary: WorkerSummary) => void;
+  /** Stops the worker. @default commandSignal() (SIGINT/SIGTERM) */
+  signal?: AbortSignal;
+}
+
+export async function worker(opts: WorkerOptions, hooks: WorkerHooks = {}): Promise<void> {
   const url = queueUrl(opts.queue);
   let store: ClosableSignalStore | undefined;
   const storeSpec = opts.store ?? process.env.SLUICE_TIMESERIES_STORE;
+  const openStore =
+    hooks.openStore ?? (storeSpec ? () => openSignalStore(storeSpec, storeLease(opts, url)) : undefined);
   const handler = await resolveHandler(opts.handler, {
-    ...(storeSpec
+    ...(openStore
       ? {
           openStore: async () => {
-            store = await openSignalStore(storeSpec, storeLease(opts, url));
+            store = await openStore();
             return store;
           },
         }
@@ -59,15 +75,15 @@ export async function worker(opts: WorkerOptions): Promise<void> {
     leaseMs,
     connectTimeoutMs: connectTimeoutMs(opts.connectTimeout),
   });
-  const metrics = createWorkerMetrics();
+  const metrics = hooks.metrics ?? createWorkerMetrics();
   let server: MetricsServer | undefined;
   // Stopped: jobs in flight get a second to finish, then go back to the queue (bullmq) or
   // to their lease (sqlite); the line on stderr says which.
   const jobs = trackJobs(handler);
-  const signal = commandSignal();
-  describeInterruption(() => jobs.stopLine(queue, leaseMs));
+  const signal = hooks.signal ?? commandSignal();
+  (hooks.describe ?? describeInterruption)(() => jobs.stopLine(queue, leaseMs));
   try {
-    if (opts.metricsPort !== undefined) {
+    if (opts.metricsPort !== undefined && !hooks.metrics) {
       const host = metricsHost(opts.metricsHost);
       server = await startMetricsServer(metrics.registry, {
         port: opts.metricsPort,
@@ -90,7 +106,7 @@ export async function worker(opts: WorkerOptions): Promise<void> {
     // undefined: jobs still running after the grace (sqlite), left to their lease.
     if (summary) {
       getLogger().info(summary, 'worker stopped');
-      printJson(summary);
+      (hooks.onSummary ?? printJson)(summary);
     }
   } finally {
     await server?.close();

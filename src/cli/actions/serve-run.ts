@@ -1,0 +1,148 @@
+/**
+ * `sluice serve`: starts the HTTP server, then the pollers and workers of the `serve:` section
+ * (each as `sluice poll` / `sluice worker` would run, counting into the server's /metrics), and
+ * runs until SIGINT/SIGTERM. Then, within the grace period: /readyz answers 503, the socket stops
+ * accepting and drains requests in flight, pollers give back their leases and workers their jobs,
+ * and the stores close. A poller or worker that fails stops the whole service (exit 1), so a
+ * supervisor restarts it rather than leaving it half-running.
+ */
+import type { Command } from 'commander';
+import { Config } from '../../config/config.ts';
+import { locateConfigFile } from '../../config/names.ts';
+import { storageOptionsFrom } from '../../config/storage-options.ts';
+import type { ClosableSignalStore } from '../../jobs/signal-store.ts';
+import { configureLogging, getLogger, type LogLevel } from '../../logging/logger.ts';
+import { createPollerMetrics, createRegistry, createWorkerMetrics } from '../../metrics/registry.ts';
+import { type RunningServer, startServer } from '../../server/service.ts';
+import { readServeSection, resolveServeSettings, type ServeFlags } from '../../server/settings.ts';
+import type { ServeCommandOptions } from '../commands/serve.ts';
+import { commandSignal, describeInterruption, setStopGrace } from '../signals.ts';
+import { connectTimeoutMs } from './queue-flags.ts';
+import { runPoller } from './queue-poll.ts';
+import { worker } from './queue-worker.ts';
+import { resolvePollerEntry, resolveWorkerEntry } from './serve-entries.ts';
+
+/** Time pollers and workers take to give back what they hold, beyond the HTTP drain. */
+const TASKS_STOP_MS = 3000;
+
+/** A service logs its requests: info unless --log-level or SLUICE_LOG_LEVEL says otherwise. */
+function logRequestsByDefault(cmd: Command): void {
+  const root = cmd.parent;
+  if (!root || root.getOptionValueSource('logLevel') === 'cli' || process.env.SLUICE_LOG_LEVEL) return;
+  const format = root.opts<{ logFormat?: 'human' | 'json' }>().logFormat;
+  configureLogging({ level: 'info' as LogLevel, ...(format ? { format } : {}) });
+}
+
+function flagsOf(opts: ServeCommandOptions): ServeFlags {
+  return {
+    ...(opts.host === undefined ? {} : { host: opts.host }),
+    ...(opts.port === undefined ? {} : { port: opts.port }),
+    ...(opts.tsRoot === undefined ? {} : { timeseriesRoot: opts.tsRoot }),
+    ...(opts.shutdownGrace === undefined ? {} : { shutdownGraceMs: opts.shutdownGrace }),
+  };
+}
+
+export async function serve(opts: ServeCommandOptions, cmd: Command): Promise<void> {
+  logRequestsByDefault(cmd);
+  const file = locateConfigFile(opts.config);
+  const config = Config.load(file ? { file } : {});
+  const settings = resolveServeSettings({
+    file,
+    section: readServeSection(file),
+    flags: flagsOf(opts),
+    dataDir: config.dataDir,
+  });
+  // Every entry is checked before anything starts or binds.
+  const pollers = settings.pollers.map((e, i) => resolvePollerEntry(e, i, file));
+  const workers = settings.workers.map((e, i) => resolveWorkerEntry(e, i, file));
+  setStopGrace(settings.shutdownGraceMs + TASKS_STOP_MS);
+  const registry = createRegistry();
+  const server = await startServer({
+    settings,
+    lakeRoot: config.lakeRoot,
+    storageOptions: storageOptionsFrom(config),
+    registry,
+    queues: [
+      ...pollers.map((p) => ({ url: p.queue, name: p.queueName })),
+      ...workers.map((w) => ({ url: w.options.queue as string, name: w.options.queueName })),
+    ],
+  });
+  announce(server, settings.timeseriesRoot);
+
+  const stop = new AbortController();
+  const onSignal = () => stop.abort(commandSignal().reason);
+  commandSignal().addEventListener('abort', onSignal, { once: true });
+  const stopLines: (() => string)[] = [];
+  const describe = (line: () => string) => stopLines.push(line);
+  let cutOff = 0;
+  describeInterruption(() =>
+    [
+      `HTTP server stopped (${cutOff === 0 ? 'no request cut off' : `${cutOff} requests cut off after the grace period`})`,
+      ...stopLines.map((l) => l()),
+    ].join('; '),
+  );
+  const log = getLogger('serve');
+  const pollerMetrics = createPollerMetrics(registry);
+  const workerMetrics = createWorkerMetrics(registry);
+  const tasks = [
+    ...pollers.map((cfg) =>
+      runPoller(cfg, {
+        connectTimeoutMs: connectTimeoutMs(undefined),
+        metrics: pollerMetrics,
+        describe,
+        signal: stop.signal,
+      }),
+    ),
+    ...workers.map((w) =>
+      worker(w.options, {
+        metrics: workerMetrics,
+        describe,
+        signal: stop.signal,
+        onSummary: (summary) => log.info(summary, 'worker stopped'),
+        ...(w.timeseries ? { openStore: () => serverStore(server, w.timeseries as string) } : {}),
+      }),
+    ),
+  ];
+  let failure: unknown;
+  // Pollers and workers run until stopped; one that fails ends the service.
+  const failed = new Promise<void>((resolve) => {
+    Promise.all(tasks).catch((error: unknown) => {
+      failure = error;
+      resolve();
+    });
+  });
+  try {
+    await Promise.race([
+      new Promise((resolve) => stop.signal.addEventListener('abort', resolve, { once: true })),
+      failed,
+    ]);
+  } finally {
+    commandSignal().removeEventListener('abort', onSignal);
+    stop.abort(new DOMException('sluice serve stopping', 'AbortError'));
+    const [summary] = await Promise.all([server.stop(), Promise.allSettled(tasks)]);
+    cutOff = summary.cutOff;
+  }
+  if (failure) throw failure;
+}
+
+/** The address really bound, on stderr (port 0 picks a free one), and what the API needs. */
+function announce(server: RunningServer, root: string): void {
+  const tokens = server.context.tokens.countByScope();
+  process.stderr.write(`sluice serve: listening on ${server.url} (time-series stores under ${root})\n`);
+  if (tokens.write + tokens.admin === 0)
+    process.stderr.write(
+      'sluice serve: no write token: writes answer 401; set SLUICE_API_TOKENS=write:<token>,read:<token> or serve.tokens\n',
+    );
+  if (tokens.read + tokens.admin === 0)
+    process.stderr.write('sluice serve: no read token: queries answer 401 (see SLUICE_API_TOKENS)\n');
+}
+
+/** One of the server's stores for a worker's handler; the server closes it, not the worker. */
+async function serverStore(server: RunningServer, name: string): Promise<ClosableSignalStore> {
+  const store = await server.context.stores.forWrite(name);
+  return {
+    storeDataPoint: (variable, timestamp, value, metadata) =>
+      store.storeDataPoint(variable, timestamp, value, metadata ?? null),
+    close: async () => {},
+  };
+}

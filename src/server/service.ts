@@ -1,0 +1,137 @@
+/**
+ * The service as a library: `createServer(options)` wires the stores, tokens, metrics and
+ * readiness into the Hono app (for `app.request` in tests), and `startServer(options)` also
+ * serves it on a socket. `stop()` runs the shutdown in order: readiness turns 503, the socket
+ * stops accepting and drains for the grace period, then the stores close (their acknowledged
+ * points are already durable) — safe to call twice.
+ */
+import type { Hono } from 'hono';
+import type { Registry } from 'prom-client';
+import { getLogger, type Logger } from '../logging/logger.ts';
+import { createHttpMetrics } from '../metrics/http.ts';
+import { createRegistry } from '../metrics/registry.ts';
+import type { OpenStorageOptions } from '../storage/open.ts';
+import { createServerApp } from './app.ts';
+import { TokenSet } from './auth/tokens.ts';
+import type { ServerContext } from './context.ts';
+import { type HttpListener, listen } from './listen.ts';
+import { QueueRegistry } from './queues.ts';
+import { type Dependency, queueDependency, Readiness, storageDependency } from './readiness.ts';
+import type { ServeSettings } from './settings.ts';
+import { StoreRegistry } from './stores.ts';
+import type { ServerEnv } from './types.ts';
+
+export interface CreateServerOptions {
+  settings: ServeSettings;
+  /** `SLUICE_API_TOKENS`, joined with the settings' tokens. @default process.env.SLUICE_API_TOKENS */
+  tokensEnv?: string;
+  /** The lake's root, checked by /readyz when given. */
+  lakeRoot?: string;
+  /** S3 endpoint, region and keys for storage roots on S3. */
+  storageOptions?: OpenStorageOptions;
+  /** Queues the process uses (its pollers' and workers'), checked by /readyz. */
+  queues?: readonly { url: string; name: string }[];
+  /** The registry /metrics serves; pollers and workers of the process register on it too. */
+  registry?: Registry;
+  log?: Logger;
+}
+
+export interface ServerHandle {
+  app: Hono<ServerEnv>;
+  context: ServerContext;
+  /** Marks the server stopping and closes the stores. */
+  close(): Promise<void>;
+}
+
+export function createServer(options: CreateServerOptions): ServerHandle {
+  const { settings } = options;
+  const registry = options.registry ?? createRegistry();
+  const metrics = createHttpMetrics(registry);
+  const stores = new StoreRegistry({
+    root: settings.timeseriesRoot,
+    autoCreate: settings.autoCreate,
+    storeOptions: {
+      durability: settings.durability,
+      ...(options.storageOptions ? { storage: options.storageOptions } : {}),
+    },
+  });
+  const dependencies: Dependency[] = [
+    storageDependency('timeseries root', settings.timeseriesRoot, options.storageOptions),
+  ];
+  if (options.lakeRoot)
+    dependencies.push(storageDependency('lake', options.lakeRoot, options.storageOptions));
+  const seen = new Set<string>();
+  for (const q of options.queues ?? []) {
+    const key = `${q.url}\n${q.name}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    dependencies.push(queueDependency(q.url, q.name));
+  }
+  const queues = new QueueRegistry(options.queues ?? []);
+  const context: ServerContext = {
+    stores,
+    queues,
+    tokens: TokenSet.from({
+      ...(settings.tokens === undefined ? {} : { config: settings.tokens }),
+      env: options.tokensEnv ?? process.env.SLUICE_API_TOKENS ?? '',
+    }),
+    limits: settings.limits,
+    metrics,
+    registry,
+    readiness: new Readiness(dependencies, { metrics }),
+    log: options.log ?? getLogger('serve'),
+    lifecycle: { stopping: false, startedAt: Date.now() },
+  };
+  const app = createServerApp(context);
+  return {
+    app,
+    context,
+    async close() {
+      context.lifecycle.stopping = true;
+      await Promise.all([stores.close(), queues.close()]);
+    },
+  };
+}
+
+export interface StopSummary {
+  /** Requests still running when the grace period ended, whose connections were cut. */
+  cutOff: number;
+}
+
+export interface RunningServer extends ServerHandle {
+  readonly url: string;
+  readonly host: string;
+  readonly port: number;
+  /** Requests being answered now. */
+  inFlight(): number;
+  /** Graceful stop within the settings' grace period. */
+  stop(): Promise<StopSummary>;
+}
+
+export async function startServer(options: CreateServerOptions): Promise<RunningServer> {
+  const handle = createServer(options);
+  let listener: HttpListener;
+  try {
+    listener = await listen(handle.app, { host: options.settings.host, port: options.settings.port });
+  } catch (error) {
+    await handle.close();
+    throw error;
+  }
+  let stopping: Promise<StopSummary> | undefined;
+  return {
+    ...handle,
+    url: listener.url,
+    host: listener.host,
+    port: listener.port,
+    inFlight: () => listener.inFlight(),
+    stop() {
+      stopping ??= (async () => {
+        handle.context.lifecycle.stopping = true;
+        const { cutOff } = await listener.close(options.settings.shutdownGraceMs);
+        await handle.close();
+        return { cutOff };
+      })();
+      return stopping;
+    },
+  };
+}
