@@ -23,6 +23,7 @@ const NO_JSON: Record<string, string> = {
   poll: 'prints JSON always (the --once summary)',
   'ts compact': 'prints JSON always',
   'ts retain': 'prints JSON always',
+  serve: 'a service: its address on stderr, its answers over HTTP',
 };
 
 function leaves(cmd: Command, prefix = ''): [string, Command][] {
