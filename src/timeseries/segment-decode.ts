@@ -1,5 +1,6 @@
 /** Segment rows read back from DuckDB into the typed columns queries use. */
 import type { DuckDBResult } from '@duckdb/node-api';
+import { quoteLiteral } from '../engine/duckdb.ts';
 import type { Columns } from './columns.ts';
 
 /** The rows of a streamed segment query as columns; `expected` sizes them (grown if it is short). */
@@ -70,4 +71,34 @@ function intern(s: string | null | undefined, seen: Map<string, string>): string
   if (one !== undefined) return one;
   if (seen.size < 65_536) seen.set(s, s);
   return s;
+}
+
+/** Rows [from, to) of `c`, without copying the typed arrays. */
+export function rowSlice(c: Columns, from: number, to: number): Columns {
+  if (from === 0 && to === c.length) return c;
+  return {
+    length: to - from,
+    micros: c.micros.subarray(from, to),
+    seq: c.seq.subarray(from, to),
+    type: c.type.subarray(from, to),
+    num: c.num.subarray(from, to),
+    strs: c.strs.slice(from, to),
+    metas: c.metas.slice(from, to),
+  };
+}
+
+/** Rows of a segment file to read: all of them, or these [start, end) row ranges (ascending). */
+export type RowRanges = 'all' | readonly (readonly [number, number])[];
+
+/**
+ * The read of a segment file's rows, in file order, as readColumns takes them. Ranges become a
+ * filter on the row number, which DuckDB answers by reading only the row groups they lie in.
+ */
+export function segmentRowsSql(file: string, ranges: RowRanges): string {
+  const where =
+    ranges === 'all'
+      ? ''
+      : `WHERE ${ranges.map(([a, b]) => `(file_row_number >= ${a} AND file_row_number < ${b})`).join(' OR ')}`;
+  return `SELECT epoch_us(ts)::DOUBLE AS micros, type, value, str, meta
+          FROM read_parquet(${quoteLiteral(file)}, file_row_number = true, hive_partitioning = false) ${where}`;
 }

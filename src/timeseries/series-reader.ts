@@ -171,7 +171,7 @@ export class SeriesReader {
   ): Promise<BucketPartial[] | undefined> {
     if (w.buffered.length > 0) return undefined;
     return this.onSegments(variable, w.lo, w.hi, async (segs) => {
-      if (segs.length === 0 || segs.some((s) => this.state.segments.isDecoded(s.key))) return undefined;
+      if (segs.length === 0 || segs.some((s) => this.state.segments.isDecoded(s))) return undefined;
       return this.state.segments.buckets(segs, w.lo, w.hi, everyMicros, fn);
     });
   }
@@ -314,7 +314,7 @@ export class SeriesReader {
         strs: [l.str],
         metas: [l.meta],
       };
-    if (this.state.segments.isDecoded(entry.key)) return undefined;
+    if (this.state.segments.isDecoded(entry)) return undefined;
     try {
       return await this.state.segments.lastPoint(entry);
     } catch (error) {
