@@ -44,6 +44,8 @@ export function planVariable(
   rows: number,
 ): VariablePlan {
   const meeting = inWindow.filter((s) => s.maxMicros >= lo && s.minMicros <= hi);
+  // The usual case, and cheap: room for one more segment.
+  if (inWindow.length - meeting.length + 1 <= SEGMENTS_PER_WINDOW) return { withPoints: meeting, among: [] };
   const items: Item[] = inWindow
     .filter((s) => !meeting.includes(s))
     .map((s) => ({ min: s.minMicros, rows: s.rows, segs: [s], isNew: false }));
@@ -53,7 +55,6 @@ export function planVariable(
     segs: meeting,
     isNew: true,
   });
-  if (items.length <= SEGMENTS_PER_WINDOW) return { withPoints: meeting, among: [] };
   items.sort((a, b) => a.min - b.min);
   let i = items.length - 2;
   let size = (items[i] as Item).rows + (items[i + 1] as Item).rows;

@@ -23,9 +23,13 @@ interface StoredFile {
   /** The runs still named, one per variable, column by column, in row order. */
   runs: {
     variable: string[];
-    /** First row of each run in the file. */
-    start: number[];
+    /**
+     * First row of each run in the file; left out while each run starts where the one before
+     * ends, the first at row 0 (no run of the file replaced yet).
+     */
+    start?: number[];
     rows: number[];
+    /** Each run's first and last timestamp, µs after the window start (shorter than absolute µs). */
     min: number[];
     max: number[];
     /** Last points by run index: kept only on each variable's newest run, the one latest() reads. */
@@ -47,6 +51,17 @@ function numbers(a: unknown, n: number, ok: (x: unknown) => boolean, what: strin
   return a as number[];
 }
 
+/** Starts of runs that follow each other from row 0. */
+function contiguous(rows: readonly number[]): number[] {
+  const out: number[] = [];
+  let at = 0;
+  for (const r of rows) {
+    out.push(at);
+    at += r;
+  }
+  return out;
+}
+
 /** The entries of one stored file, checked: runs inside the file, in order, not overlapping. */
 function entriesOf(f: StoredFile, i: number): SegmentEntry[] {
   const at = `files[${i}]`;
@@ -58,8 +73,8 @@ function entriesOf(f: StoredFile, i: number): SegmentEntry[] {
   if (!Array.isArray(r?.variable) || !r.variable.every((v) => typeof v === 'string'))
     unreadable(`${at}.runs.variable is not a list of names`);
   const n = r.variable.length;
-  const start = numbers(r.start, n, isCount, `${at}.runs.start`);
   const rows = numbers(r.rows, n, isCount, `${at}.runs.rows`);
+  const start = r.start === undefined ? contiguous(rows) : numbers(r.start, n, isCount, `${at}.runs.start`);
   const min = numbers(r.min, n, isMicros, `${at}.runs.min`);
   const max = numbers(r.max, n, isMicros, `${at}.runs.max`);
   const file: SegmentFileInfo = { rows: f.rows, bytes: f.bytes };
@@ -76,8 +91,8 @@ function entriesOf(f: StoredFile, i: number): SegmentEntry[] {
       key: f.key,
       variable: r.variable[k] as string,
       window: f.window,
-      minMicros: min[k] as number,
-      maxMicros: max[k] as number,
+      minMicros: f.window + (min[k] as number),
+      maxMicros: f.window + (max[k] as number),
       rows: c,
       bytes: f.rows > 0 ? Math.round((f.bytes * c) / f.rows) : 0,
       rowStart: s,
@@ -135,17 +150,21 @@ export function encodeManifest(m: Manifest): string {
     list.forEach((e, k) => {
       if (e.last && e.maxMicros === newest.get(e.variable)) last[k] = e.last;
     });
+    const start = list.map((e) => e.rowStart as number);
+    const rows = list.map((e) => e.rows);
+    const packed = contiguous(rows);
+    const w = first.window;
     files.push({
       key,
-      window: first.window,
+      window: w,
       rows: first.file?.rows ?? list.reduce((s, e) => s + e.rows, 0),
       bytes: first.file?.bytes ?? list.reduce((s, e) => s + e.bytes, 0),
       runs: {
         variable: list.map((e) => e.variable),
-        start: list.map((e) => e.rowStart as number),
-        rows: list.map((e) => e.rows),
-        min: list.map((e) => e.minMicros),
-        max: list.map((e) => e.maxMicros),
+        ...(start.every((s, k) => s === packed[k]) ? {} : { start }),
+        rows,
+        min: list.map((e) => e.minMicros - w),
+        max: list.map((e) => e.maxMicros - w),
         ...(Object.keys(last).length > 0 ? { last } : {}),
       },
     });

@@ -76,6 +76,9 @@ describe('manifest versions', () => {
     expect(json.files.map((f: { key: string }) => f.key)).toEqual([k1, k2]);
     expect(json.files[0].runs.variable).toEqual(['a', 'c']);
     expect(json.files[0].runs.start).toEqual([0, 20]);
+    expect(json.files[0].runs.min).toEqual([10, 0]);
+    // A file whose runs all remain lists no starts: they follow from the row counts.
+    expect(json.files[1].runs.start).toBeUndefined();
     const back = decodeManifest(json);
     // a's last point is kept on its newest entry only (a2): latest() reads no other.
     const { last: _, ...a1WithoutLast } = a1;
@@ -95,7 +98,7 @@ describe('manifest versions', () => {
           window: W,
           rows: 20,
           bytes: 100,
-          runs: { variable: ['a', 'b'], start: [0, 10], rows: [10, 10], min: [W, W], max: [W + 9, W + 9] },
+          runs: { variable: ['a', 'b'], start: [0, 10], rows: [10, 10], min: [0, 0], max: [9, 9] },
         },
       ],
     };
@@ -120,7 +123,7 @@ describe('manifest versions', () => {
       ],
       [
         'lists of unequal length',
-        (m) => Object.assign((m.files[0] as Body['files'][0]).runs, { min: [W] }),
+        (m) => Object.assign((m.files[0] as Body['files'][0]).runs, { min: [0] }),
         /runs\.min is not a list of 2/,
       ],
       [
