@@ -3,14 +3,16 @@
  * variable. Version 2 adds `files`: segment files holding many variables, one run of rows per
  * variable, listed column by column (a run per variable in 10,000 would otherwise repeat the key,
  * window and field names 10,000 times). In memory both become the same flat list of entries, one
- * per variable per file, so readers of `segments` need not know the layout.
+ * per variable per file, so readers of `segments` need not know the layout. Runs carry no last
+ * point (`last`, most of the bytes at 10,000 variables, and rewritten at every publish): the
+ * file's footer holds those, and latest() reads them from there once per file.
  *
  * A manifest without files of many variables is written as version 1, as before, so earlier
  * versions of sluice still read it; one with them is version 2, which earlier versions refuse
  * ("unknown manifest version") rather than read another variable's rows as their own.
  */
 import { TimeSeriesError } from '../errors.ts';
-import type { LastPoint, Manifest, SegmentEntry, SegmentFileInfo } from './manifest.ts';
+import type { Manifest, SegmentEntry, SegmentFileInfo } from './manifest.ts';
 
 /** A segment file of many variables as version 2 stores it. */
 interface StoredFile {
@@ -32,8 +34,6 @@ interface StoredFile {
     /** Each run's first and last timestamp, µs after the window start (shorter than absolute µs). */
     min: number[];
     max: number[];
-    /** Last points by run index: kept only on each variable's newest run, the one latest() reads. */
-    last?: Record<string, LastPoint>;
   };
 }
 
@@ -86,7 +86,6 @@ function entriesOf(f: StoredFile, i: number): SegmentEntry[] {
     if (s < end || s + c > f.rows || c === 0)
       unreadable(`${at} run ${k} is outside its file or overlaps another`);
     end = s + c;
-    const last = r.last?.[k];
     out.push({
       key: f.key,
       variable: r.variable[k] as string,
@@ -97,7 +96,6 @@ function entriesOf(f: StoredFile, i: number): SegmentEntry[] {
       bytes: f.rows > 0 ? Math.round((f.bytes * c) / f.rows) : 0,
       rowStart: s,
       file,
-      ...(last ? { last } : {}),
     });
   }
   return out;
@@ -118,15 +116,6 @@ export function decodeManifest(m: unknown): Manifest {
   return { ...rest, version: 2, segments };
 }
 
-/** Of each variable, the greatest maxMicros of its entries (whose `last` latest() reads). */
-function newestOf(entries: readonly SegmentEntry[]): Map<string, number> {
-  const newest = new Map<string, number>();
-  for (const e of entries)
-    if (e.maxMicros > (newest.get(e.variable) ?? Number.NEGATIVE_INFINITY))
-      newest.set(e.variable, e.maxMicros);
-  return newest;
-}
-
 /** The JSON of `m`: version 1 while every segment file holds one variable, else version 2. */
 export function encodeManifest(m: Manifest): string {
   const single: SegmentEntry[] = [];
@@ -141,15 +130,10 @@ export function encodeManifest(m: Manifest): string {
   }
   const { segments: _, version: __, ...rest } = m;
   if (byKey.size === 0) return JSON.stringify({ version: 1, ...rest, segments: single });
-  const newest = newestOf(m.segments);
   const files: StoredFile[] = [];
   for (const [key, list] of byKey) {
     list.sort((a, b) => (a.rowStart as number) - (b.rowStart as number));
     const first = list[0] as SegmentEntry;
-    const last: Record<string, LastPoint> = {};
-    list.forEach((e, k) => {
-      if (e.last && e.maxMicros === newest.get(e.variable)) last[k] = e.last;
-    });
     const start = list.map((e) => e.rowStart as number);
     const rows = list.map((e) => e.rows);
     const packed = contiguous(rows);
@@ -165,7 +149,6 @@ export function encodeManifest(m: Manifest): string {
         rows,
         min: list.map((e) => e.minMicros - w),
         max: list.map((e) => e.maxMicros - w),
-        ...(Object.keys(last).length > 0 ? { last } : {}),
       },
     });
   }

@@ -2,6 +2,7 @@
 import type { DuckDBResult } from '@duckdb/node-api';
 import { quoteLiteral } from '../engine/duckdb.ts';
 import type { Columns } from './columns.ts';
+import type { LastPoint } from './manifest.ts';
 
 /** The rows of a streamed segment query as columns; `expected` sizes them (grown if it is short). */
 export async function readColumns(result: DuckDBResult, expected: number): Promise<Columns> {
@@ -101,4 +102,45 @@ export function segmentRowsSql(file: string, ranges: RowRanges): string {
       : `WHERE ${ranges.map(([a, b]) => `(file_row_number >= ${a} AND file_row_number < ${b})`).join(' OR ')}`;
   return `SELECT epoch_us(ts)::DOUBLE AS micros, type, value, str, meta
           FROM read_parquet(${quoteLiteral(file)}, file_row_number = true, hive_partitioning = false) ${where}`;
+}
+
+/** A segment's last point (at `micros`) as one row of columns. */
+export function lastPointColumns(micros: number, l: LastPoint): Columns {
+  return {
+    length: 1,
+    micros: Float64Array.of(micros),
+    seq: Float64Array.of(0),
+    type: Uint8Array.of(l.type),
+    num: Float64Array.of(l.num),
+    strs: [l.str],
+    metas: [l.meta],
+  };
+}
+
+const isLastPoint = (l: unknown): l is LastPoint => {
+  const p = l as LastPoint;
+  return (
+    typeof p?.type === 'number' &&
+    typeof p.num === 'number' &&
+    (p.str === undefined || typeof p.str === 'string') &&
+    (p.meta === undefined || typeof p.meta === 'string')
+  );
+};
+
+/**
+ * The last points a segment file's footer holds (first row of a run → point). A footer without
+ * them, or with something else there, gives none: the runs' last rows are read instead.
+ */
+export function parseLastPoints(text: unknown): Map<number, LastPoint> {
+  const out = new Map<number, LastPoint>();
+  if (typeof text !== 'string') return out;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return out;
+  }
+  if (typeof parsed !== 'object' || parsed === null) return out;
+  for (const [k, v] of Object.entries(parsed)) if (/^\d+$/.test(k) && isLastPoint(v)) out.set(Number(k), v);
+  return out;
 }

@@ -10,12 +10,13 @@ import { randomBytes } from 'node:crypto';
 import * as fsp from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import type { Engine } from '../engine/duckdb.ts';
+import { type Engine, quoteLiteral } from '../engine/duckdb.ts';
 import { AlreadyExistsError, PreconditionFailedError, TimeSeriesError } from '../errors.ts';
 import type { PutOptions, Storage } from '../storage/types.ts';
 import type { Columns } from './columns.ts';
 import {
   entryId,
+  type LastPoint,
   MANIFEST_KEY,
   type Manifest,
   ManifestRaceError,
@@ -27,8 +28,15 @@ import {
 } from './manifest.ts';
 import { encodeManifest } from './manifest-codec.ts';
 import { type BucketPartial, readSegmentBuckets, segmentBucketsSql } from './segment-aggregate.ts';
-import { type RowRanges, readColumns, rowSlice, segmentRowsSql } from './segment-decode.ts';
-import { encodeSegmentFile, lastPointOf, type Run } from './segment-file-writer.ts';
+import {
+  lastPointColumns,
+  parseLastPoints,
+  type RowRanges,
+  readColumns,
+  rowSlice,
+  segmentRowsSql,
+} from './segment-decode.ts';
+import { encodeSegmentFile, LAST_POINTS_KEY, lastPointOf, type Run } from './segment-file-writer.ts';
 import { StagedFiles } from './staged-files.ts';
 import type { AggregateFn } from './types.ts';
 
@@ -40,6 +48,9 @@ const rangeOf = (e: SegmentEntry): [number, number] => [e.rowStart ?? 0, (e.rowS
  * file and cut it up: a filter with thousands of terms costs DuckDB more than the rows it saves.
  */
 const RANGES_PER_QUERY = 32;
+
+/** Files whose runs' last points a process keeps (a file of 10,000 variables: 10,000 of them). */
+const LAST_POINT_FILES = 64;
 
 export class SegmentFiles {
   private readonly storage: Storage;
@@ -180,12 +191,49 @@ export class SegmentFiles {
   }
 
   /**
-   * The segment's last point (greatest timestamp; of equal ones the last stored): the last row of
-   * its run, read by DuckDB without decoding the rest.
+   * The segment's last point (greatest timestamp; of equal ones the last stored): from its file's
+   * footer for a run of a file of many variables (read once per file), else the last row of its
+   * run, read by DuckDB without decoding the rest.
    */
   async lastPoint(entry: SegmentEntry): Promise<Columns> {
+    if (entry.rowStart !== undefined) {
+      const last = (await this.lastPointsOf(entry.key)).get(entry.rowStart);
+      if (last) return lastPointColumns(entry.maxMicros, last);
+    }
     const [, end] = rangeOf(entry);
     return this.readFile(entry.key, [[end - 1, end]], 1);
+  }
+
+  /** Last points of files' runs by first row, as their footers hold them; a few files' worth kept. */
+  private lastPoints = new Map<string, Promise<Map<number, LastPoint>>>();
+
+  private lastPointsOf(key: string): Promise<Map<number, LastPoint>> {
+    let known = this.lastPoints.get(key);
+    if (!known) {
+      known = this.readLastPoints(key);
+      this.lastPoints.set(key, known);
+      known.catch(() => this.lastPoints.delete(key));
+      for (const k of this.lastPoints.keys()) {
+        if (this.lastPoints.size <= LAST_POINT_FILES) break;
+        this.lastPoints.delete(k);
+      }
+    }
+    return known;
+  }
+
+  private async readLastPoints(key: string): Promise<Map<number, LastPoint>> {
+    const { file, release } = await this.staged.acquire(key);
+    try {
+      const text = await this.engine.withConnection(async (conn) => {
+        const reader = await conn.runAndReadAll(
+          `SELECT decode(value) AS v FROM parquet_kv_metadata(${quoteLiteral(file)}) WHERE decode(key) = ${quoteLiteral(LAST_POINTS_KEY)}`,
+        );
+        return reader.getRowObjectsJS()[0]?.v;
+      });
+      return parseLastPoints(text);
+    } finally {
+      await release();
+    }
   }
 
   /** Whether the entry's rows are decoded in this process's cache. */

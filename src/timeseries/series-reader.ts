@@ -8,6 +8,7 @@ import { AGGREGATE_FNS, BucketAggregator, MetadataCache, pointAt } from './aggre
 import { type Columns, mergeColumns, sliceColumns } from './columns.ts';
 import type { SegmentEntry } from './manifest.ts';
 import type { BucketPartial } from './segment-aggregate.ts';
+import { lastPointColumns } from './segment-decode.ts';
 import type { StoreState } from './state.ts';
 import type {
   AggregateFn,
@@ -303,17 +304,7 @@ export class SeriesReader {
 
   /** The last point of a segment; undefined when a reader's segment was replaced (then scanned). */
   private async lastSegmentPoint(entry: SegmentEntry): Promise<Columns | undefined> {
-    const l = entry.last;
-    if (l)
-      return {
-        length: 1,
-        micros: Float64Array.of(entry.maxMicros),
-        seq: Float64Array.of(0),
-        type: Uint8Array.of(l.type),
-        num: Float64Array.of(l.num),
-        strs: [l.str],
-        metas: [l.meta],
-      };
+    if (entry.last) return lastPointColumns(entry.maxMicros, entry.last);
     if (this.state.segments.isDecoded(entry)) return undefined;
     try {
       return await this.state.segments.lastPoint(entry);

@@ -1,15 +1,15 @@
 /**
- * latest() of a fresh reader: from the manifest entry's `last` (no segment file opened), from
- * the file's last row when `last` is missing or was left out (long texts), and from buffered
- * points when they are later.
+ * latest() of a fresh reader: from the last points in a segment file's footer (read once for all
+ * the variables of the file, no rows decoded), from the run's last row when they were left out
+ * (long texts) or a store of the earlier layout has none, and from buffered points when they are
+ * later. (The earlier layout's manifest `last` is read in legacy-layout.test.ts.)
  */
-import * as fsp from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import { TimeSeriesStore } from '../../src/timeseries/index.ts';
-import type { Manifest } from '../../src/timeseries/manifest.ts';
 import { SegmentFiles } from '../../src/timeseries/segments.ts';
 import { tempDir } from '../helpers/tmp.ts';
+import { toLegacyLayout } from './helpers.ts';
 
 const T0 = Date.UTC(2024, 0, 1);
 
@@ -37,30 +37,33 @@ describe('latest() of a fresh reader', () => {
     } finally {
       await writer.close();
     }
-    const manifest = JSON.parse(await fsp.readFile(path.join(dir, 'manifest.json'), 'utf8')) as Manifest;
-    expect(
-      manifest.segments.find((s) => s.variable === 'long')?.last,
-      'long texts are left out',
-    ).toBeUndefined();
-
     const reader = await TimeSeriesStore.open(dir, { readOnly: true, keepDuplicates: true });
-    const fileRead = vi.spyOn(SegmentFiles.prototype, 'lastPoint');
+    const proto = SegmentFiles.prototype as unknown as Record<string, (...a: unknown[]) => unknown>;
+    const footers = vi.spyOn(proto, 'readLastPoints');
+    const rowReads = vi.spyOn(proto, 'readFile');
     const decoded = vi.spyOn(SegmentFiles.prototype, 'read');
     try {
       for (const v of ['a', 'dup', 'bool']) expect(await reader.latest(v), v).toEqual(expected.get(v));
-      expect(fileRead, 'answered from the manifest').not.toHaveBeenCalled();
+      expect(footers, 'one footer for the variables of one file').toHaveBeenCalledTimes(1);
+      expect(rowReads, 'no rows read').not.toHaveBeenCalled();
+      // Too long for the footer: its run's last row is read.
       expect(await reader.latest('long')).toEqual(expected.get('long'));
-      expect(fileRead).toHaveBeenCalledTimes(1);
+      expect(rowReads).toHaveBeenCalledTimes(1);
+      expect(footers).toHaveBeenCalledTimes(1);
       expect(decoded, 'no segment decoded whole').not.toHaveBeenCalled();
     } finally {
-      fileRead.mockRestore();
+      footers.mockRestore();
+      rowReads.mockRestore();
       decoded.mockRestore();
       await reader.close();
     }
 
-    // A manifest from before `last` existed: the file's last row gives the same answer.
-    for (const s of manifest.segments) delete s.last;
-    await fsp.writeFile(path.join(dir, 'manifest.json'), JSON.stringify(manifest));
+    // The earlier layout without `last` in its manifest: each file's last row gives the same answer.
+    let n = 0;
+    await toLegacyLayout(
+      dir,
+      (e) => `segments/var=${e.variable}/window=2024-01-01T000000/old-${++n}.parquet`,
+    );
     const older = await TimeSeriesStore.open(dir, { readOnly: true, keepDuplicates: true });
     try {
       for (const v of ['a', 'dup', 'long', 'bool']) expect(await older.latest(v), v).toEqual(expected.get(v));
