@@ -148,6 +148,18 @@ function isTransientRead(error: unknown): boolean {
 class TornManifestError extends TimeSeriesError {}
 
 async function readManifestOnce(storage: Storage): Promise<Manifest> {
+  // The version read last time, unchanged (a reader refreshes before every query): its parsed
+  // object is handed out again, its bytes not even read. An ETag changes whenever the content is
+  // replaced (Storage's contract), so a stat (a HEAD on S3) decides it; latest() of 10,000
+  // variables re-read a 0.3–3 MB manifest 10,000 times before.
+  const known = lastRead.get(storage);
+  if (known) {
+    const st = await storage.stat(MANIFEST_KEY).catch((error: unknown) => {
+      if (error instanceof NotFoundError) return undefined;
+      throw error;
+    });
+    if (st?.etag === known.etag) return known.manifest;
+  }
   let body: Buffer;
   let etag: string;
   try {
@@ -158,10 +170,8 @@ async function readManifestOnce(storage: Storage): Promise<Manifest> {
     versions.set(none, null);
     return none;
   }
-  // The same version as last time (a reader refreshes before every query): the parsed object is
-  // handed out again, so neither the parse nor the reader's index of it is redone.
-  const last = lastRead.get(storage);
-  if (last && last.etag === etag && last.body.equals(body)) return last.manifest;
+  // Changed between the stat and the read, and back (or the stat failed over): still the same bytes.
+  if (known && known.etag === etag && known.body.equals(body)) return known.manifest;
   let parsed: unknown;
   try {
     const text = decodeUtf8(body);
