@@ -4,8 +4,8 @@
  * variable, listed column by column (a run per variable in 10,000 would otherwise repeat the key,
  * window and field names 10,000 times). In memory both become the same flat list of entries, one
  * per variable per file, so readers of `segments` need not know the layout. Runs carry no last
- * point (`last`, most of the bytes at 10,000 variables, and rewritten at every publish): the
- * file's footer holds those, and latest() reads them from there once per file.
+ * point (`last`: most of the bytes at 10,000 variables, rewritten at every publish); latest()
+ * reads the last rows of a file's runs from the file, all in one scan (segments.ts).
  *
  * A manifest without files of many variables is written as version 1, as before, so earlier
  * versions of sluice still read it; one with them is version 2, which earlier versions refuse

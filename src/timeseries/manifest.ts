@@ -30,7 +30,8 @@ export interface SegmentEntry {
    * The segment's last point (at `maxMicros`), so `latest()` answers without opening the file:
    * DuckDB takes ≈ 5 ms to open any Parquet file, 50 s for the latest of 10,000 variables.
    * Left out when its string value and metadata are long (then the file is read), and from the
-   * stored manifest for runs of files of many variables (their file's footer holds it).
+   * stored manifest for runs of files of many variables (latest() reads all the file's runs' last
+   * rows in one scan instead).
    */
   last?: LastPoint;
 }

@@ -1,5 +1,5 @@
 /** Segment rows read back from DuckDB into the typed columns queries use. */
-import type { DuckDBResult } from '@duckdb/node-api';
+import type { DuckDBResult, DuckDBResultReader } from '@duckdb/node-api';
 import { quoteLiteral } from '../engine/duckdb.ts';
 import type { Columns } from './columns.ts';
 import type { LastPoint } from './manifest.ts';
@@ -117,30 +117,45 @@ export function lastPointColumns(micros: number, l: LastPoint): Columns {
   };
 }
 
-const isLastPoint = (l: unknown): l is LastPoint => {
-  const p = l as LastPoint;
-  return (
-    typeof p?.type === 'number' &&
-    typeof p.num === 'number' &&
-    (p.str === undefined || typeof p.str === 'string') &&
-    (p.meta === undefined || typeof p.meta === 'string')
-  );
-};
+/** A run's last row: its timestamp and point. */
+export interface LastRow {
+  micros: number;
+  point: LastPoint;
+}
 
 /**
- * The last points a segment file's footer holds (first row of a run → point). A footer without
- * them, or with something else there, gives none: the runs' last rows are read instead.
+ * The last row of every run of a segment file (a run per variable, so per variable), with its
+ * row number: what latest() of many variables of one file needs, in one scan.
  */
-export function parseLastPoints(text: unknown): Map<number, LastPoint> {
-  const out = new Map<number, LastPoint>();
-  if (typeof text !== 'string') return out;
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    return out;
+export function lastRowsSql(file: string): string {
+  return `SELECT file_row_number::DOUBLE AS r, epoch_us(ts)::DOUBLE AS micros, type, value, str, meta
+          FROM read_parquet(${quoteLiteral(file)}, file_row_number = true, hive_partitioning = false)
+          QUALIFY row_number() OVER (PARTITION BY variable ORDER BY file_row_number DESC) = 1`;
+}
+
+/** The rows of lastRowsSql by row number. */
+export function readLastRows(reader: DuckDBResultReader): Map<number, LastRow> {
+  const [r, micros, type, value, str, meta] = reader.getColumnsJS() as unknown as [
+    number[],
+    number[],
+    number[],
+    (number | null)[],
+    (string | null)[],
+    (string | null)[],
+  ];
+  const out = new Map<number, LastRow>();
+  for (let i = 0; i < r.length; i++) {
+    const s = str[i];
+    const m = meta[i];
+    out.set(r[i] as number, {
+      micros: micros[i] as number,
+      point: {
+        type: type[i] as number,
+        num: value[i] ?? 0,
+        ...(s === null || s === undefined ? {} : { str: s }),
+        ...(m === null || m === undefined ? {} : { meta: m }),
+      },
+    });
   }
-  if (typeof parsed !== 'object' || parsed === null) return out;
-  for (const [k, v] of Object.entries(parsed)) if (/^\d+$/.test(k) && isLastPoint(v)) out.set(Number(k), v);
   return out;
 }

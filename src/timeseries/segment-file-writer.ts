@@ -45,13 +45,6 @@ class TextIds {
 }
 
 /**
- * Footer key of the runs' last points (JSON: first row of a run → its LastPoint). The manifest
- * does not carry them for files of many variables — they were most of its bytes, rewritten at
- * every publish — so latest() reads them here, once per file, without decoding rows.
- */
-export const LAST_POINTS_KEY = 'sluice.last_points';
-
-/**
  * The bytes of a segment file holding `runs` (in the order given; each run sorted and resolved),
  * and where each run starts.
  */
@@ -88,11 +81,6 @@ export async function encodeSegmentFile(
     }
   });
   const names = runs.map((r) => Buffer.from(r.variable));
-  const lasts: Record<number, LastPoint> = {};
-  runs.forEach((r, k) => {
-    const { last } = lastPointOf(r.cols);
-    if (last) lasts[starts[k] as number] = last;
-  });
   const parts = await writeParquet(
     [
       dictionaryStrings('variable', varIds, names, false, true),
@@ -104,7 +92,6 @@ export async function encodeSegmentFile(
     ],
     rows,
     ROW_GROUP_ROWS,
-    { [LAST_POINTS_KEY]: JSON.stringify(lasts) },
   );
   return { parts, starts };
 }

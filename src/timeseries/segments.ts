@@ -10,13 +10,12 @@ import { randomBytes } from 'node:crypto';
 import * as fsp from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { type Engine, quoteLiteral } from '../engine/duckdb.ts';
+import type { Engine } from '../engine/duckdb.ts';
 import { AlreadyExistsError, PreconditionFailedError, TimeSeriesError } from '../errors.ts';
 import type { PutOptions, Storage } from '../storage/types.ts';
 import type { Columns } from './columns.ts';
 import {
   entryId,
-  type LastPoint,
   MANIFEST_KEY,
   type Manifest,
   ManifestRaceError,
@@ -29,14 +28,16 @@ import {
 import { encodeManifest } from './manifest-codec.ts';
 import { type BucketPartial, readSegmentBuckets, segmentBucketsSql } from './segment-aggregate.ts';
 import {
+  type LastRow,
   lastPointColumns,
-  parseLastPoints,
+  lastRowsSql,
   type RowRanges,
   readColumns,
+  readLastRows,
   rowSlice,
   segmentRowsSql,
 } from './segment-decode.ts';
-import { encodeSegmentFile, LAST_POINTS_KEY, lastPointOf, type Run } from './segment-file-writer.ts';
+import { encodeSegmentFile, lastPointOf, type Run } from './segment-file-writer.ts';
 import { StagedFiles } from './staged-files.ts';
 import type { AggregateFn } from './types.ts';
 
@@ -49,8 +50,8 @@ const rangeOf = (e: SegmentEntry): [number, number] => [e.rowStart ?? 0, (e.rowS
  */
 const RANGES_PER_QUERY = 32;
 
-/** Files whose runs' last points a process keeps (a file of 10,000 variables: 10,000 of them). */
-const LAST_POINT_FILES = 64;
+/** Files whose runs' last rows a process keeps (a file of 10,000 variables: 10,000 of them). */
+const LAST_ROW_FILES = 64;
 
 export class SegmentFiles {
   private readonly storage: Storage;
@@ -191,46 +192,45 @@ export class SegmentFiles {
   }
 
   /**
-   * The segment's last point (greatest timestamp; of equal ones the last stored): from its file's
-   * footer for a run of a file of many variables (read once per file), else the last row of its
-   * run, read by DuckDB without decoding the rest.
+   * The segment's last point (greatest timestamp; of equal ones the last stored): its run's last
+   * row, read by DuckDB without decoding the rest. A second run of one file asked for (latest()
+   * of many variables) reads the last rows of all the file's runs at once, kept for the next.
    */
   async lastPoint(entry: SegmentEntry): Promise<Columns> {
-    if (entry.rowStart !== undefined) {
-      const last = (await this.lastPointsOf(entry.key)).get(entry.rowStart);
-      if (last) return lastPointColumns(entry.maxMicros, last);
-    }
     const [, end] = rangeOf(entry);
+    if (entry.rowStart !== undefined) {
+      let known = this.lastRows.get(entry.key);
+      if (!known && this.lastRowMisses.has(entry.key)) known = this.lastRowsOf(entry.key);
+      this.lastRowMisses.add(entry.key);
+      const hit = known && (await known).get(end - 1);
+      if (hit) return lastPointColumns(hit.micros, hit.point);
+    }
     return this.readFile(entry.key, [[end - 1, end]], 1);
   }
 
-  /** Last points of files' runs by first row, as their footers hold them; a few files' worth kept. */
-  private lastPoints = new Map<string, Promise<Map<number, LastPoint>>>();
+  /** Last rows of files' runs, by row number; a few files' worth kept. */
+  private lastRows = new Map<string, Promise<Map<number, LastRow>>>();
+  /** Files one run's last row was read of: the next run asked for reads them all. */
+  private lastRowMisses = new Set<string>();
 
-  private lastPointsOf(key: string): Promise<Map<number, LastPoint>> {
-    let known = this.lastPoints.get(key);
-    if (!known) {
-      known = this.readLastPoints(key);
-      this.lastPoints.set(key, known);
-      known.catch(() => this.lastPoints.delete(key));
-      for (const k of this.lastPoints.keys()) {
-        if (this.lastPoints.size <= LAST_POINT_FILES) break;
-        this.lastPoints.delete(k);
-      }
+  private lastRowsOf(key: string): Promise<Map<number, LastRow>> {
+    const rows = this.readLastRows(key);
+    this.lastRows.set(key, rows);
+    rows.catch(() => this.lastRows.delete(key));
+    for (const k of this.lastRows.keys()) {
+      if (this.lastRows.size <= LAST_ROW_FILES) break;
+      this.lastRows.delete(k);
     }
-    return known;
+    if (this.lastRowMisses.size > 4 * LAST_ROW_FILES) this.lastRowMisses.clear();
+    return rows;
   }
 
-  private async readLastPoints(key: string): Promise<Map<number, LastPoint>> {
+  private async readLastRows(key: string): Promise<Map<number, LastRow>> {
     const { file, release } = await this.staged.acquire(key);
     try {
-      const text = await this.engine.withConnection(async (conn) => {
-        const reader = await conn.runAndReadAll(
-          `SELECT decode(value) AS v FROM parquet_kv_metadata(${quoteLiteral(file)}) WHERE decode(key) = ${quoteLiteral(LAST_POINTS_KEY)}`,
-        );
-        return reader.getRowObjectsJS()[0]?.v;
-      });
-      return parseLastPoints(text);
+      return await this.engine.withConnection(async (conn) =>
+        readLastRows(await conn.runAndReadAll(lastRowsSql(file))),
+      );
     } finally {
       await release();
     }

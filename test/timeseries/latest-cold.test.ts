@@ -1,8 +1,8 @@
 /**
- * latest() of a fresh reader: from the last points in a segment file's footer (read once for all
- * the variables of the file, no rows decoded), from the run's last row when they were left out
- * (long texts) or a store of the earlier layout has none, and from buffered points when they are
- * later. (The earlier layout's manifest `last` is read in legacy-layout.test.ts.)
+ * latest() of a fresh reader: the run's last row for the first variable of a file, then the last
+ * rows of all the file's runs in one read for the rest (no segment decoded whole); a store of the
+ * earlier layout without `last` in its manifest reads each file's last row; buffered points win
+ * when they are later. (The earlier layout's manifest `last` is read in legacy-layout.test.ts.)
  */
 import path from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
@@ -39,20 +39,19 @@ describe('latest() of a fresh reader', () => {
     }
     const reader = await TimeSeriesStore.open(dir, { readOnly: true, keepDuplicates: true });
     const proto = SegmentFiles.prototype as unknown as Record<string, (...a: unknown[]) => unknown>;
-    const footers = vi.spyOn(proto, 'readLastPoints');
+    const batch = vi.spyOn(proto, 'readLastRows');
     const rowReads = vi.spyOn(proto, 'readFile');
     const decoded = vi.spyOn(SegmentFiles.prototype, 'read');
     try {
-      for (const v of ['a', 'dup', 'bool']) expect(await reader.latest(v), v).toEqual(expected.get(v));
-      expect(footers, 'one footer for the variables of one file').toHaveBeenCalledTimes(1);
-      expect(rowReads, 'no rows read').not.toHaveBeenCalled();
-      // Too long for the footer: its run's last row is read.
-      expect(await reader.latest('long')).toEqual(expected.get('long'));
+      expect(await reader.latest('a')).toEqual(expected.get('a'));
+      expect(rowReads, 'one row read for the first').toHaveBeenCalledTimes(1);
+      expect(batch).not.toHaveBeenCalled();
+      for (const v of ['dup', 'bool', 'long']) expect(await reader.latest(v), v).toEqual(expected.get(v));
+      expect(batch, 'then the last rows of every run of the file, once').toHaveBeenCalledTimes(1);
       expect(rowReads).toHaveBeenCalledTimes(1);
-      expect(footers).toHaveBeenCalledTimes(1);
       expect(decoded, 'no segment decoded whole').not.toHaveBeenCalled();
     } finally {
-      footers.mockRestore();
+      batch.mockRestore();
       rowReads.mockRestore();
       decoded.mockRestore();
       await reader.close();

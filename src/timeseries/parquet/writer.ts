@@ -155,15 +155,11 @@ function schemaOf(columns: readonly ColumnDef[]): TValue[] {
 
 const MAGIC = Buffer.from('PAR1');
 
-/**
- * The bytes of a Parquet file of `rows` rows of `columns`, in row groups of `rowGroupRows`, with
- * `keyValues` as the footer's key-value metadata.
- */
+/** The bytes of a Parquet file of `rows` rows of `columns`, in row groups of `rowGroupRows`. */
 export async function writeParquet(
   columns: readonly ColumnDef[],
   rows: number,
   rowGroupRows: number,
-  keyValues: Record<string, string> = {},
 ): Promise<Buffer[]> {
   const parts: Buffer[] = [MAGIC];
   let offset = MAGIC.length;
@@ -197,15 +193,6 @@ export async function writeParquet(
     [2, list('struct', schemaOf(columns))],
     [3, i64(rows)],
     [4, list('struct', groups)],
-    [
-      5,
-      Object.keys(keyValues).length === 0
-        ? undefined
-        : list(
-            'struct',
-            Object.entries(keyValues).map(([k, v]) => struct([1, bin(k)], [2, bin(v)])),
-          ),
-    ],
     [6, bin('sluice time-series segment writer')],
     // TypeDefinedOrder for every column: min_value/max_value are in the type's order.
     [
