@@ -1,16 +1,21 @@
 /**
- * Compaction and retention: rewrite (variable, window) segments with new points merged in, then
- * publish the manifest (last, atomically), then delete what it no longer names. A run that fails
- * before its manifest is published (a full disk) deletes the segments it wrote, so failed runs
- * leave no orphans; a killed run's are removed when the store next opens (see orphans.ts).
+ * Compaction and retention: write the runs compact-plan.ts decides on (one file per window for
+ * all variables, more only where a file would hold a variable twice or grow past FILE_ROWS), then
+ * publish the manifest (last, atomically), then delete the files it no longer names. A file is
+ * shared by the runs of many variables: it is deleted only once no entry names it, whatever
+ * replaced which of its runs. A run that fails before its manifest is published (a full disk)
+ * deletes the files it wrote, so failed runs leave no orphans; a killed run's are removed when the
+ * store next opens (see orphans.ts).
  */
 import pLimit from 'p-limit';
 import { getLogger } from '../logging/logger.ts';
 import { type ProgressFn, throttleProgress } from '../util/progress.ts';
 import type { Columns, SeriesBuffer } from './columns.ts';
 import { mergeColumns, sliceColumns } from './columns.ts';
+import { packRuns, planVariable, runsToCarry } from './compact-plan.ts';
 import type { LeaseGuard } from './compaction-lease.ts';
 import { compactedSeqOf, type Manifest, type SegmentEntry, withCompactedSeq } from './manifest.ts';
+import type { Run } from './segment-file-writer.ts';
 import type { StoreState } from './state.ts';
 
 /** What a compaction or retention run reads, and the manifest it replaces once it has published one. */
@@ -18,7 +23,7 @@ export type CompactionState = Pick<StoreState, 'url' | 'options' | 'segments' | 
 
 /**
  * Runs `write` (which writes segments, recording each in `written`, then publishes a manifest);
- * if it fails, deletes the segments it wrote that the published manifest does not name. The
+ * if it fails, deletes the files it wrote that the published manifest does not name. The
  * manifest is read back first: a put can fail after the new manifest became visible (the
  * directory fsync, an S3 timeout), and its segments must then stay.
  */
@@ -33,7 +38,8 @@ async function takingBackOnFailure<T>(
     if (written.length > 0) {
       try {
         const named = new Set((await store.segments.loadManifest()).segments.map((s) => s.key));
-        await store.segments.delete(written.map((e) => e.key).filter((k) => !named.has(k)));
+        const mine = new Set(written.map((e) => e.key));
+        await store.segments.delete([...mine].filter((k) => !named.has(k)));
       } catch (cleanup) {
         getLogger().warn(
           { err: cleanup, store: store.url },
@@ -45,10 +51,17 @@ async function takingBackOnFailure<T>(
   }
 }
 
-/** Deletes segments a published manifest no longer names; the run succeeded, so a failure only leaves orphans. */
-async function deleteReplaced(store: CompactionState, keys: string[]): Promise<void> {
+/**
+ * After `next` replaced `old`: forgets the replaced entries' decoded rows and deletes the files no
+ * entry names any more. The run succeeded, so a failure only leaves orphans.
+ */
+async function dropReplaced(store: CompactionState, old: Manifest, next: Manifest, replaced: SegmentEntry[]) {
+  store.segments.forget(replaced);
+  const named = new Set(next.segments.map((s) => s.key));
+  const gone = new Set<string>();
+  for (const s of old.segments) if (!named.has(s.key)) gone.add(s.key);
   try {
-    await store.segments.delete(keys);
+    await store.segments.delete([...gone]);
   } catch (error) {
     getLogger().warn(
       { err: error, store: store.url },
@@ -58,36 +71,8 @@ async function deleteReplaced(store: CompactionState, keys: string[]): Promise<v
 }
 
 /**
- * Segments of one window a compaction leaves as they are while it adds a segment of newer points
- * beside them; past this many it merges them all into one, so a read of a window opens few files
- * (and a window's points are rewritten about log8 of its compactions times, not at every one).
- */
-const SEGMENTS_PER_WINDOW = 8;
-
-/**
- * The segments of `variable` in window `w` (width `P` µs) that the new points `chunk` must be
- * merged with: those whose time range meets the chunk's (ties and order need resolving there).
- * Points later than every segment — the usual case — are written beside them, rewriting nothing,
- * until the window holds too many segments.
- */
-function segmentsToMerge(
-  segments: readonly SegmentEntry[],
-  variable: string,
-  w: number,
-  P: number,
-  chunk: Columns,
-): SegmentEntry[] {
-  const inWindow = segments.filter((s) => s.variable === variable && s.maxMicros >= w && s.minMicros < w + P);
-  const lo = chunk.micros[0] as number;
-  const hi = chunk.micros[chunk.length - 1] as number;
-  const meeting = inWindow.filter((s) => s.maxMicros >= lo && s.minMicros <= hi);
-  const merged = inWindow.length - meeting.length + 1 > SEGMENTS_PER_WINDOW ? inWindow : meeting;
-  return merged.sort((a, b) => a.minMicros - b.minMicros);
-}
-
-/**
- * Windows written at once: DuckDB encodes one segment while another's file is fsynced or
- * uploaded, which a run of one window at a time spent waiting (a third of a compaction).
+ * Windows written at once: one window's file is encoded while another's is fsynced or uploaded,
+ * which a run of one window at a time spent waiting.
  */
 const WINDOWS_AT_ONCE = 4;
 
@@ -99,11 +84,61 @@ async function allWindows(windows: (() => Promise<void>)[]): Promise<void> {
   if (failed) throw failed.reason;
 }
 
+/** A run to write: segments to read and merge (in time order), and new points to merge in last. */
+interface RunPlan {
+  variable: string;
+  parts: SegmentEntry[];
+  points?: Columns;
+}
+
+/**
+ * Writes window `w`'s runs: reads their segments (one query per file), merges, keeps what
+ * `retainFrom` keeps, and writes the files packRuns makes of them. Returns the new entries.
+ */
+async function writeWindow(
+  store: CompactionState,
+  w: number,
+  plans: readonly RunPlan[],
+  retainFrom: number | undefined,
+): Promise<SegmentEntry[]> {
+  const keep = store.options.keepDuplicates;
+  const read = await store.segments.readMany(plans.flatMap((p) => p.parts));
+  const runs: (Run & { rows: number })[] = [];
+  let at = 0;
+  for (const p of plans) {
+    const parts = read.slice(at, at + p.parts.length);
+    at += p.parts.length;
+    let merged = mergeColumns(p.points ? [...parts, p.points] : parts, keep);
+    if (retainFrom !== undefined) merged = sliceColumns(merged, retainFrom, Number.MAX_SAFE_INTEGER);
+    if (merged.length > 0) runs.push({ variable: p.variable, cols: merged, rows: merged.length });
+  }
+  const out: SegmentEntry[] = [];
+  for (const file of packRuns(runs)) for (const e of await store.segments.write(w, file)) out.push(e);
+  return out;
+}
+
+/** Sorts entries by (variable, window): the manifest is the same for the same points, whichever window finished first. */
+function byVariableAndWindow(a: SegmentEntry, b: SegmentEntry): number {
+  return a.variable < b.variable
+    ? -1
+    : a.variable > b.variable
+      ? 1
+      : a.window - b.window || (a.rowStart ?? 0) - (b.rowStart ?? 0);
+}
+
 export interface CompactResult {
   /** Points written from buffers. */
   points: number;
+  /** Segment entries written (one per variable per file) and replaced. */
   segmentsWritten: number;
   segmentsRemoved: number;
+  /** Files written. */
+  filesWritten: number;
+  /**
+   * Points of existing segments written again: merged with new points they overlap, merged to
+   * keep a window's segments few, or carried out of a file whose other runs were replaced.
+   */
+  pointsRewritten: number;
   compactedSeq: number;
 }
 
@@ -123,74 +158,92 @@ export async function compactBuffers(
   const keep = store.options.keepDuplicates;
   const P = store.options.partitionMs * 1000;
   const old = store.manifest;
+  let points = 0;
+  for (const buf of buffers.values()) points += buf.length;
+  const none = { points, segmentsWritten: 0, segmentsRemoved: 0, filesWritten: 0, pointsRewritten: 0 };
   // Already in segments: a publish of this run whose answer was lost (a put retried after it
   // landed is refused as a lost race). Merging again would double them with keepDuplicates.
-  if (seq > 0 && seq <= compactedSeqOf(old, writerId)) {
-    let points = 0;
-    for (const buf of buffers.values()) points += buf.length;
-    return { points, segmentsWritten: 0, segmentsRemoved: 0, compactedSeq: compactedSeqOf(old, writerId) };
+  if (seq > 0 && seq <= compactedSeqOf(old, writerId))
+    return { ...none, compactedSeq: compactedSeqOf(old, writerId) };
+
+  const byVariable = new Map<string, SegmentEntry[]>();
+  for (const s of old.segments) {
+    const list = byVariable.get(s.variable);
+    if (list) list.push(s);
+    else byVariable.set(s.variable, [s]);
   }
-  const removed: string[] = [];
-  let points = 0;
-  // Points of the windows written so far, against all buffered points.
+  const windows = new Map<number, RunPlan[]>();
+  const plansOf = (w: number) => windows.get(w) ?? (windows.set(w, []).get(w) as RunPlan[]);
+  const replaced = new Set<SegmentEntry>();
+  for (const [variable, buf] of buffers) {
+    if (buf.length === 0) continue;
+    const cols = buf.sorted(keep);
+    for (let i = 0; i < cols.length; ) {
+      const w = Math.floor((cols.micros[i] as number) / P) * P;
+      const chunk = sliceColumns(cols, w, w + P);
+      i += chunk.length;
+      const inWindow = (byVariable.get(variable) ?? []).filter(
+        (s) => s.maxMicros >= w && s.minMicros < w + P,
+      );
+      const plan = planVariable(
+        inWindow,
+        chunk.micros[0] as number,
+        chunk.micros[chunk.length - 1] as number,
+        chunk.length,
+      );
+      const inTime = (a: SegmentEntry, b: SegmentEntry) => a.minMicros - b.minMicros;
+      plansOf(w).push({ variable, parts: plan.withPoints.sort(inTime), points: chunk });
+      if (plan.among.length > 0) plansOf(w).push({ variable, parts: plan.among.sort(inTime) });
+      for (const s of [...plan.withPoints, ...plan.among]) replaced.add(s);
+    }
+  }
+  const carried = runsToCarry(old.segments, new Set(windows.keys()), replaced);
+  for (const s of carried) {
+    plansOf(s.window).push({ variable: s.variable, parts: [s] });
+    replaced.add(s);
+  }
+  let pointsRewritten = 0;
+  for (const s of replaced) pointsRewritten += s.rows;
+
+  const created: SegmentEntry[] = [];
+  // New points of the windows written so far, against all buffered points.
   const report = throttleProgress(onProgress);
   let compacted = 0;
+  report?.({ operation: 'ts-compact', done: 0, total: points, unit: 'points' });
   const next = await takingBackOnFailure(store, async (written) => {
-    const windows: (() => Promise<void>)[] = [];
-    const created: SegmentEntry[] = [];
-    for (const [variable, buf] of buffers) {
-      if (buf.length === 0) continue;
-      const cols = buf.sorted(keep);
-      points += buf.length;
-      for (let i = 0; i < cols.length; ) {
-        const w = Math.floor((cols.micros[i] as number) / P) * P;
-        const chunk = sliceColumns(cols, w, w + P);
-        i += chunk.length;
-        windows.push(async () => {
-          const overlapping = segmentsToMerge(old.segments, variable, w, P, chunk);
-          const parts: Columns[] = [];
-          for (const s of overlapping) parts.push(await store.segments.read(s));
-          let merged = mergeColumns([...parts, chunk], keep);
-          if (old.retainFrom !== undefined)
-            merged = sliceColumns(merged, old.retainFrom, Number.MAX_SAFE_INTEGER);
-          if (merged.length > 0) {
-            const entry = await store.segments.write(variable, w, merged);
-            written.push(entry);
-            created.push(entry);
-          }
-          removed.push(...overlapping.map((s) => s.key));
-          compacted += chunk.length;
-          report?.({ operation: 'ts-compact', done: compacted, total: points, unit: 'points' });
-        });
-      }
-    }
-    report?.({ operation: 'ts-compact', done: 0, total: points, unit: 'points' });
-    await allWindows(windows);
-    const gone = new Set(removed);
-    // New entries in (variable, window) order, whichever finished first: the manifest is the same
-    // for the same points.
-    created.sort((a, b) =>
-      a.variable < b.variable ? -1 : a.variable > b.variable ? 1 : a.window - b.window,
+    await allWindows(
+      [...windows].map(([w, plans]) => async () => {
+        const entries = await writeWindow(store, w, plans, old.retainFrom);
+        for (const e of entries) {
+          written.push(e);
+          created.push(e);
+        }
+        for (const plan of plans) compacted += plan.points?.length ?? 0;
+        report?.({ operation: 'ts-compact', done: compacted, total: points, unit: 'points' });
+      }),
     );
-    const segments = old.segments.filter((s) => !gone.has(s.key)).concat(created);
+    created.sort(byVariableAndWindow);
+    const segments = old.segments.filter((s) => !replaced.has(s)).concat(created);
     const next: Manifest = withCompactedSeq({ ...old, segments }, writerId, seq);
     if (
-      written.length > 0 ||
-      removed.length > 0 ||
+      created.length > 0 ||
+      replaced.size > 0 ||
       compactedSeqOf(next, writerId) !== compactedSeqOf(old, writerId)
     ) {
       await guard.assertHeld();
       await store.segments.publish(next, old);
       store.manifest = next;
     }
-    return { next, written: written.length };
+    return next;
   });
-  await deleteReplaced(store, removed);
+  await dropReplaced(store, old, next, [...replaced]);
   return {
     points,
-    segmentsWritten: next.written,
-    segmentsRemoved: removed.length,
-    compactedSeq: compactedSeqOf(next.next, writerId),
+    segmentsWritten: created.length,
+    segmentsRemoved: replaced.size,
+    filesWritten: new Set(created.map((e) => e.key)).size,
+    pointsRewritten,
+    compactedSeq: compactedSeqOf(next, writerId),
   };
 }
 
@@ -201,40 +254,56 @@ export interface RetentionResult {
   pointsRemoved: number;
 }
 
-/** Deletes points older than `cutoff` µs: whole segments dropped, straddling ones rewritten. */
+/** Deletes points older than `cutoff` µs: whole segments dropped, straddling ones rewritten (a file per window). */
 export async function applyRetentionTo(
   store: CompactionState,
   cutoff: number,
   guard: LeaseGuard,
 ): Promise<Omit<RetentionResult, 'cutoff'>> {
   const old = store.manifest;
-  const removed: string[] = [];
-  let rewritten = 0;
+  const kept: SegmentEntry[] = [];
+  const dropped: SegmentEntry[] = [];
+  const windows = new Map<number, RunPlan[]>();
   let pointsRemoved = 0;
-  await takingBackOnFailure(store, async (written) => {
-    const segments: SegmentEntry[] = [];
-    for (const s of old.segments) {
-      if (s.minMicros >= cutoff) {
-        segments.push(s);
-        continue;
+  let straddling = 0;
+  for (const s of old.segments) {
+    if (s.minMicros >= cutoff) kept.push(s);
+    else {
+      dropped.push(s);
+      if (s.maxMicros < cutoff) pointsRemoved += s.rows;
+      else {
+        const plans = windows.get(s.window);
+        if (plans) plans.push({ variable: s.variable, parts: [s] });
+        else windows.set(s.window, [{ variable: s.variable, parts: [s] }]);
+        straddling++;
       }
-      removed.push(s.key);
-      if (s.maxMicros < cutoff) {
-        pointsRemoved += s.rows;
-        continue;
-      }
-      const cols = sliceColumns(await store.segments.read(s), cutoff, Number.MAX_SAFE_INTEGER);
-      pointsRemoved += s.rows - cols.length;
-      const entry = await store.segments.write(s.variable, s.window, cols);
-      written.push(entry);
-      segments.push(entry);
-      rewritten++;
     }
-    const next: Manifest = { ...old, segments, retainFrom: Math.max(cutoff, old.retainFrom ?? cutoff) };
+  }
+  const next = await takingBackOnFailure(store, async (written) => {
+    const created: SegmentEntry[] = [];
+    await allWindows(
+      [...windows].map(([w, plans]) => async () => {
+        const entries = await writeWindow(store, w, plans, cutoff);
+        for (const e of entries) {
+          written.push(e);
+          created.push(e);
+        }
+      }),
+    );
+    for (const e of created) pointsRemoved -= e.rows;
+    for (const plans of windows.values())
+      for (const p of plans) for (const s of p.parts) pointsRemoved += s.rows;
+    created.sort(byVariableAndWindow);
+    const next: Manifest = {
+      ...old,
+      segments: kept.concat(created),
+      retainFrom: Math.max(cutoff, old.retainFrom ?? cutoff),
+    };
     await guard.assertHeld();
     await store.segments.publish(next, old);
     store.manifest = next;
+    return next;
   });
-  await deleteReplaced(store, removed);
-  return { segmentsRemoved: removed.length - rewritten, segmentsRewritten: rewritten, pointsRemoved };
+  await dropReplaced(store, old, next, dropped);
+  return { segmentsRemoved: dropped.length - straddling, segmentsRewritten: straddling, pointsRemoved };
 }

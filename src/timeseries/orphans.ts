@@ -24,8 +24,11 @@ import { MANIFEST_KEY, type Manifest, readManifest } from './manifest.ts';
 import { WAL_FILE_RE } from './wal-files.ts';
 import { listSlots, liveWriter } from './writer-slots.ts';
 
-/** What compaction names segments: `segments/var=<name>/window=<start>/<id>.parquet`. */
-const SEGMENT_KEY = /^segments\/var=[^/]+\/window=[^/]+\/[^/]+\.parquet$/;
+/**
+ * What compaction names segment files: `segments/window=<start>/<id>.parquet` (files of many
+ * variables), and `segments/var=<name>/window=<start>/<id>.parquet` in stores written before.
+ */
+const SEGMENT_KEY = /^segments\/(var=[^/]+\/)?window=[^/]+\/[^/]+\.parquet$/;
 const MANIFEST_TEMP = /^\.manifest\.json\.[0-9a-f]+\.sluice-tmp$/;
 
 export interface OrphanFile {

@@ -57,9 +57,15 @@ function picks(fn: AggregateFn): string {
   );
 }
 
+/** A segment file to aggregate over, and the rows of it that are the variable's (all when absent). */
+export interface BucketSource {
+  file: string;
+  range?: readonly [number, number];
+}
+
 /** The query of the buckets in [lo, hi) µs of a window's segment files, ordered by bucket. */
 export function segmentBucketsSql(
-  files: readonly string[],
+  sources: readonly BucketSource[],
   lo: number,
   hi: number,
   everyMicros: number,
@@ -67,11 +73,18 @@ export function segmentBucketsSql(
 ): string {
   const counted = fn === 'avg' || fn === 'sum' || fn === 'min' || fn === 'max' ? NUMERIC : NON_NULL;
   const bucket = `floor(epoch_us(ts)::DOUBLE / ${everyMicros}::DOUBLE) * ${everyMicros}::DOUBLE`;
+  const inTime = `ts >= make_timestamp(${Math.trunc(lo)}::BIGINT) AND ts < make_timestamp(${Math.trunc(hi)}::BIGINT)`;
+  // One scan per file, each with its run's rows (DuckDB reads only the row groups they lie in).
+  const scans = sources.map(({ file, range }) => {
+    const rows = range ? ` AND file_row_number >= ${range[0]} AND file_row_number < ${range[1]}` : '';
+    return `SELECT ts, type, value, str, file_row_number
+      FROM read_parquet(${quoteLiteral(file)}, file_row_number = true, hive_partitioning = false)
+      WHERE ${inTime}${rows}`;
+  });
   // Buckets in double arithmetic, as Math.floor(t / every) * every computes them in JS.
   return `
     SELECT ${bucket} AS b, (count(*) FILTER (WHERE ${counted}))::DOUBLE AS n, ${accumulator(fn)} AS acc, ${picks(fn)}
-    FROM read_parquet([${files.map(quoteLiteral).join(', ')}], file_row_number = true)
-    WHERE ts >= make_timestamp(${Math.trunc(lo)}::BIGINT) AND ts < make_timestamp(${Math.trunc(hi)}::BIGINT)
+    FROM (${scans.join(' UNION ALL ')})
     GROUP BY b ORDER BY b`;
 }
 

@@ -1,55 +1,99 @@
 /**
- * A segment's Parquet file, written by DuckDB from sorted, resolved columns: the columns go in
- * through data chunks (engine/append-columns.ts) and out through one COPY.
+ * A segment file: the sorted, resolved points of one or many variables of one window, one run of
+ * rows per variable, runs in variable order, encoded straight from the typed columns by the
+ * Parquet writer in parquet/. Its columns are those segment files always had (variable, ts, type,
+ * value, str, meta), so files of the one-variable layout and of this one are read alike.
  */
-import { randomBytes } from 'node:crypto';
-import { appendColumns } from '../engine/append-columns.ts';
-import { type Engine, quoteLiteral } from '../engine/duckdb.ts';
 import { T_BOOL, T_NUMBER, T_STRING } from './codec.ts';
 import type { Columns } from './columns.ts';
 import type { LastPoint } from './manifest.ts';
+import { dictionaryStrings, optionalDoubles, timestampMicros, uint8 } from './parquet/columns.ts';
+import { writeParquet } from './parquet/writer.ts';
 
-/**
- * Whether the value column holds both 0 and -0. DuckDB's Parquet dictionary (1.5) files them as
- * one value, so a segment written with it would return whichever came first for both.
- */
-function hasSignedZeros(cols: Columns): boolean {
-  let signs = 0;
-  for (let i = 0; i < cols.length; i++) {
-    const t = cols.type[i];
-    const v = cols.num[i] as number;
-    if ((t === T_NUMBER || t === T_BOOL) && v === 0) signs |= 1 / v < 0 ? 1 : 2;
-    if (signs === 3) return true;
-  }
-  return false;
+/** One variable's points in a segment file. */
+export interface Run {
+  variable: string;
+  cols: Columns;
 }
 
 /**
- * Each row's metadata as an index (1-based; 0 = none) into the distinct JSON texts of `cols`,
- * which are few: query results and buffers share one string object per distinct text.
+ * Rows per row group: DuckDB's own default. A reader of one variable reads the row groups its run
+ * lies in (it filters on the row number, which DuckDB prunes row groups by).
  */
-function metadataIds(cols: Columns): { ids: Uint32Array; texts: string[] } {
-  const ids = new Uint32Array(cols.length);
-  const texts: string[] = [];
-  const index = new Map<string, number>();
-  let last: string | undefined;
-  let lastId = 0;
-  for (let i = 0; i < cols.length; i++) {
-    const m = cols.metas[i];
-    if (m === undefined) continue;
-    if (m !== last) {
-      let id = index.get(m);
-      if (id === undefined) {
-        texts.push(m);
-        id = texts.length;
-        index.set(m, id);
-      }
-      last = m;
-      lastId = id;
+const ROW_GROUP_ROWS = 122_880;
+
+/** Ids of distinct texts: `ids[row]` is 1 + the text's index in `texts`, 0 for none. */
+class TextIds {
+  readonly texts: Buffer[] = [];
+  private readonly index = new Map<string, number>();
+  private last: string | undefined;
+  private lastId = 0;
+  id(text: string | undefined): number {
+    if (text === undefined) return 0;
+    // Metadata repeats row after row (one string object per distinct text): skip the lookup.
+    if (text === this.last) return this.lastId;
+    let id = this.index.get(text);
+    if (id === undefined) {
+      this.texts.push(Buffer.from(text));
+      id = this.texts.length;
+      this.index.set(text, id);
     }
-    ids[i] = lastId;
+    this.last = text;
+    this.lastId = id;
+    return id;
   }
-  return { ids, texts };
+}
+
+/**
+ * The bytes of a segment file holding `runs` (in the order given; each run sorted and resolved),
+ * and where each run starts.
+ */
+export async function encodeSegmentFile(
+  runs: readonly Run[],
+): Promise<{ parts: Buffer[]; starts: number[] }> {
+  let rows = 0;
+  const starts: number[] = [];
+  for (const r of runs) {
+    starts.push(rows);
+    rows += r.cols.length;
+  }
+  const micros = new Float64Array(rows);
+  const type = new Uint8Array(rows);
+  const num = new Float64Array(rows);
+  const hasValue = new Uint32Array(rows);
+  const varIds = new Uint32Array(rows);
+  const strIds = new Uint32Array(rows);
+  const metaIds = new Uint32Array(rows);
+  const strs = new TextIds();
+  const metas = new TextIds();
+  runs.forEach((r, k) => {
+    const c = r.cols;
+    const at = starts[k] as number;
+    micros.set(c.micros.subarray(0, c.length), at);
+    type.set(c.type.subarray(0, c.length), at);
+    num.set(c.num.subarray(0, c.length), at);
+    varIds.fill(k + 1, at, at + c.length);
+    for (let i = 0; i < c.length; i++) {
+      const t = c.type[i];
+      if (t === T_NUMBER || t === T_BOOL) hasValue[at + i] = 1;
+      else if (t === T_STRING) strIds[at + i] = strs.id(c.strs[i] ?? '');
+      metaIds[at + i] = metas.id(c.metas[i]);
+    }
+  });
+  const names = runs.map((r) => Buffer.from(r.variable));
+  const parts = await writeParquet(
+    [
+      dictionaryStrings('variable', varIds, names, false, true),
+      timestampMicros('ts', micros),
+      uint8('type', type),
+      optionalDoubles('value', num, hasValue),
+      dictionaryStrings('str', strIds, strs.texts, true, false),
+      dictionaryStrings('meta', metaIds, metas.texts, true, false),
+    ],
+    rows,
+    ROW_GROUP_ROWS,
+  );
+  return { parts, starts };
 }
 
 /** Longest string value plus metadata kept in a manifest entry's `last` (characters). */
@@ -71,49 +115,4 @@ export function lastPointOf(cols: Columns): { last?: LastPoint } {
       ...(meta !== undefined ? { meta } : {}),
     },
   };
-}
-
-/** Writes `cols` (sorted and resolved) of `variable` as a zstd Parquet file at local path `file`. */
-export async function writeSegmentFile(
-  engine: Engine,
-  file: string,
-  variable: string,
-  cols: Columns,
-): Promise<void> {
-  const table = `seg_${randomBytes(6).toString('hex')}`;
-  await engine.withConnection(async (conn) => {
-    // Metadata as an index into the segment's distinct JSON texts (mostly a handful), so one
-    // string per distinct value crosses to DuckDB, not one per row; many distinct texts go
-    // row by row (a lookup list in the SQL would be as long as the data).
-    const { ids, texts } = metadataIds(cols);
-    const byIndex = texts.length <= 256;
-    await conn.run(
-      `CREATE TABLE ${table} (micros DOUBLE, type UTINYINT, value DOUBLE, str VARCHAR, meta ${byIndex ? 'UINTEGER' : 'VARCHAR'})`,
-    );
-    try {
-      await appendColumns(conn, table, cols.length, [
-        { type: 'DOUBLE', values: cols.micros },
-        { type: 'UTINYINT', values: cols.type },
-        {
-          type: 'DOUBLE',
-          values: cols.num,
-          isNull: (i) => cols.type[i] !== T_NUMBER && cols.type[i] !== T_BOOL,
-        },
-        { type: 'VARCHAR', values: cols.strs.map((s, i) => (cols.type[i] === T_STRING ? s : undefined)) },
-        byIndex ? { type: 'UINTEGER', values: ids } : { type: 'VARCHAR', values: cols.metas },
-      ]);
-      // cols are already sorted and resolved; DuckDB keeps insertion order through a scan and
-      // a projection (a list lookup, not a join), so no ORDER BY.
-      const list = `[${texts.map(quoteLiteral).join(', ')}]::VARCHAR[]`;
-      const meta = byIndex ? `(${list})[meta]` : 'meta';
-      await conn.run(
-        `COPY (SELECT ${quoteLiteral(variable)} AS variable, make_timestamp(micros::BIGINT) AS ts,
-                      type, value, str, ${meta} AS meta
-               FROM ${table})
-         TO ${quoteLiteral(file)} (FORMAT parquet, COMPRESSION zstd, PARQUET_VERSION V2, ROW_GROUP_SIZE 1000000${hasSignedZeros(cols) ? ', DICTIONARY_SIZE_LIMIT 0' : ''})`,
-      );
-    } finally {
-      await conn.run(`DROP TABLE IF EXISTS ${table}`);
-    }
-  });
 }

@@ -1,19 +1,21 @@
 /**
- * Parquet segments and the manifest that publishes them. A (variable, time window) holds a few
- * segments that never overlap in time: newer points are written beside the window's segments,
- * late points are merged into the ones they fall among (compact.ts), so segments never overlap
- * and a query of one window reads one file. The manifest is written last and atomically: readers
- * see the old set of segments or the new one, never a mix.
+ * Parquet segment files and the manifest that publishes them. A compaction writes one file per
+ * window it touches, holding a run of sorted rows for each variable it has points of (files of
+ * stores written before hold one variable each; both are read alike). A variable's segments in a
+ * window never overlap in time: newer points are written beside them, late points merged into the
+ * ones they fall among (compact-plan.ts). The manifest is written last and atomically: readers see
+ * the old set of segments or the new one, never a mix.
  */
 import { randomBytes } from 'node:crypto';
 import * as fsp from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { type Engine, quoteLiteral } from '../engine/duckdb.ts';
-import { AlreadyExistsError, PreconditionFailedError } from '../errors.ts';
+import type { Engine } from '../engine/duckdb.ts';
+import { AlreadyExistsError, PreconditionFailedError, TimeSeriesError } from '../errors.ts';
 import type { PutOptions, Storage } from '../storage/types.ts';
 import type { Columns } from './columns.ts';
 import {
+  entryId,
   MANIFEST_KEY,
   type Manifest,
   ManifestRaceError,
@@ -21,36 +23,42 @@ import {
   readManifest,
   rememberManifestEtag,
   type SegmentEntry,
+  type SegmentFileInfo,
 } from './manifest.ts';
+import { encodeManifest } from './manifest-codec.ts';
 import { type BucketPartial, readSegmentBuckets, segmentBucketsSql } from './segment-aggregate.ts';
-import { readColumns } from './segment-decode.ts';
-import { lastPointOf, writeSegmentFile } from './segment-file-writer.ts';
+import {
+  type LastRow,
+  lastPointColumns,
+  lastRowsSql,
+  type RowRanges,
+  readColumns,
+  readLastRows,
+  rowSlice,
+  segmentRowsSql,
+} from './segment-decode.ts';
+import { encodeSegmentFile, lastPointOf, type Run } from './segment-file-writer.ts';
+import { StagedFiles } from './staged-files.ts';
 import type { AggregateFn } from './types.ts';
 
-// With the `u` flag a match is a whole code point; without it each half of a surrogate pair was
-// matched alone and became U+FFFD's bytes, so `x😀` and `x😁` shared one folder.
-const UNSAFE_IN_KEY = /[^A-Za-z0-9_.-]/gu;
+/** A run's rows in its file: all of a one-variable file, else its own. */
+const rangeOf = (e: SegmentEntry): [number, number] => [e.rowStart ?? 0, (e.rowStart ?? 0) + e.rows];
 
 /**
- * Variable names become one key segment: safe characters kept, every other code point as its
- * UTF-8 bytes `%XX`, and a lone surrogate (which has no UTF-8) as `%uXXXX`. Decoding is
- * unambiguous, so distinct names never share a key. Names without surrogates encode as before;
- * keys of published segments are read from the manifest, never recomputed, so stores written
- * with the old encoding open unchanged.
+ * Runs of one file read in one query, up to this many; more (or most of the file) read the whole
+ * file and cut it up: a filter with thousands of terms costs DuckDB more than the rows it saves.
  */
-export function encodeVariableForKey(variable: string): string {
-  return variable.replace(UNSAFE_IN_KEY, (c) => {
-    const unit = c.charCodeAt(0);
-    if (c.length === 1 && unit >= 0xd800 && unit <= 0xdfff) return `%u${unit.toString(16).toUpperCase()}`;
-    return [...Buffer.from(c)].map((b) => `%${b.toString(16).toUpperCase().padStart(2, '0')}`).join('');
-  });
-}
+const RANGES_PER_QUERY = 32;
+
+/** Files whose runs' last rows a process keeps (a file of 10,000 variables: 10,000 of them). */
+const LAST_ROW_FILES = 64;
 
 export class SegmentFiles {
   private readonly storage: Storage;
   private readonly engine: Engine;
   private tmp: Promise<string> | undefined;
-  /** Decoded segments by key; keys are never reused, so entries never go stale. */
+  private staged: StagedFiles;
+  /** Decoded segments by entryId; keys are never reused, so entries never go stale. */
   private cache = new Map<string, Columns>();
   private cachedRows = 0;
   private readonly maxCachedRows: number;
@@ -59,6 +67,7 @@ export class SegmentFiles {
     this.storage = storage;
     this.engine = engine;
     this.maxCachedRows = maxCachedRows;
+    this.staged = new StagedFiles(storage, () => this.tmpDir());
   }
 
   /**
@@ -78,6 +87,7 @@ export class SegmentFiles {
   async cleanup(): Promise<void> {
     if (this.tmp) await fsp.rm(await this.tmp, { recursive: true, force: true });
     this.tmp = undefined;
+    this.staged = new StagedFiles(this.storage, () => this.tmpDir());
   }
 
   loadManifest(): Promise<Manifest> {
@@ -96,7 +106,7 @@ export class SegmentFiles {
     const condition: PutOptions =
       etag === undefined ? {} : etag === null ? { ifNotExists: true } : { ifMatch: etag };
     try {
-      const put = await this.storage.put(MANIFEST_KEY, JSON.stringify(manifest), condition);
+      const put = await this.storage.put(MANIFEST_KEY, encodeManifest(manifest), condition);
       rememberManifestEtag(manifest, put.etag);
     } catch (error) {
       if (
@@ -111,61 +121,124 @@ export class SegmentFiles {
     }
   }
 
-  /** Local path DuckDB can read: the file itself on disk, a staged copy for S3. */
-  private async localFile(key: string): Promise<{ file: string; cleanup: () => Promise<void> }> {
-    if (this.storage.capabilities.localFiles && this.storage.localPath) {
-      return { file: this.storage.localPath(key), cleanup: async () => {} };
+  /** Rows of the file at `key` (`ranges` of them, or all), decoded in file order. */
+  private async readFile(key: string, ranges: RowRanges, expected: number): Promise<Columns> {
+    const { file, release } = await this.staged.acquire(key);
+    try {
+      // Rows are stored sorted and resolved; file order (kept by DuckDB for one file) is the
+      // order of duplicates, so the row number serves as their sequence. Read chunk by chunk
+      // (2,048 rows) into typed columns sized from the manifest: a whole result as JS arrays
+      // first made a reader's memory several times the segment's.
+      const cols = await this.engine.withConnection(async (conn) =>
+        readColumns(await conn.stream(segmentRowsSql(file, ranges)), expected),
+      );
+      // A file shorter than its entries say would hand one variable's rows to another.
+      if (cols.length !== expected)
+        throw new TimeSeriesError(
+          `Time-series segment ${this.storage.url}/${key} has ${cols.length} rows where the manifest names ${expected}`,
+          { context: { key, rows: cols.length, expected } },
+        );
+      return cols;
+    } finally {
+      await release();
     }
-    const file = path.join(await this.tmpDir(), `read-${randomBytes(6).toString('hex')}.parquet`);
-    await fsp.writeFile(file, await this.storage.get(key));
-    return { file, cleanup: () => fsp.rm(file, { force: true }) };
   }
 
   async read(entry: SegmentEntry): Promise<Columns> {
-    const hit = this.cache.get(entry.key);
+    const hit = this.cache.get(entryId(entry));
     if (hit) return hit;
-    const { file, cleanup } = await this.localFile(entry.key);
-    try {
-      const cols = await this.engine.withConnection(async (conn) => {
-        // Rows are stored sorted and resolved; file order (kept by DuckDB for one file) is the
-        // order of duplicates, so the row number serves as their sequence. Read chunk by chunk
-        // (2,048 rows) into typed columns sized from the manifest: a whole result as JS arrays
-        // first made a reader's memory several times the segment's.
-        const result = await conn.stream(
-          `SELECT epoch_us(ts)::DOUBLE AS micros, type, value, str, meta FROM read_parquet(${quoteLiteral(file)})`,
-        );
-        return readColumns(result, entry.rows);
-      });
-      this.remember(entry.key, cols);
-      return cols;
-    } finally {
-      await cleanup();
-    }
+    const cols = await this.readFile(
+      entry.key,
+      entry.rowStart === undefined ? 'all' : [rangeOf(entry)],
+      entry.rows,
+    );
+    this.remember(entryId(entry), cols);
+    return cols;
   }
 
   /**
-   * The segment's last point (greatest timestamp; of equal ones the last stored), read by DuckDB
-   * without decoding the rest: `latest()` of many variables read whole segments before.
+   * The rows of many entries, in the order given: one query per file (a compaction merging
+   * thousands of variables' runs of one file reads it once, not once per variable).
+   */
+  async readMany(entries: readonly SegmentEntry[]): Promise<Columns[]> {
+    const out = new Array<Columns>(entries.length);
+    const byKey = new Map<string, number[]>();
+    entries.forEach((e, i) => {
+      const hit = this.cache.get(entryId(e));
+      if (hit) out[i] = hit;
+      else {
+        const list = byKey.get(e.key);
+        if (list) list.push(i);
+        else byKey.set(e.key, [i]);
+      }
+    });
+    for (const [key, idx] of byKey) {
+      idx.sort((i, j) => rangeOf(entries[i] as SegmentEntry)[0] - rangeOf(entries[j] as SegmentEntry)[0]);
+      const runs = idx.map((i) => entries[i] as SegmentEntry);
+      const wanted = runs.reduce((s, e) => s + e.rows, 0);
+      const first = runs[0] as SegmentEntry;
+      const fileRows = first.file?.rows ?? wanted;
+      const whole = first.rowStart === undefined || runs.length > RANGES_PER_QUERY || wanted * 4 >= fileRows;
+      const cols = await this.readFile(key, whole ? 'all' : runs.map(rangeOf), whole ? fileRows : wanted);
+      // Not remembered: what a compaction reads, it replaces.
+      let at = 0;
+      runs.forEach((e, k) => {
+        const [a, b] = whole ? rangeOf(e) : [at, at + e.rows];
+        at += e.rows;
+        out[idx[k] as number] = rowSlice(cols, a, b);
+      });
+    }
+    return out;
+  }
+
+  /**
+   * The segment's last point (greatest timestamp; of equal ones the last stored): its run's last
+   * row, read by DuckDB without decoding the rest. A second run of one file asked for (latest()
+   * of many variables) reads the last rows of all the file's runs at once, kept for the next.
    */
   async lastPoint(entry: SegmentEntry): Promise<Columns> {
-    const { file, cleanup } = await this.localFile(entry.key);
+    const [, end] = rangeOf(entry);
+    if (entry.rowStart !== undefined) {
+      let known = this.lastRows.get(entry.key);
+      if (!known && this.lastRowMisses.has(entry.key)) known = this.lastRowsOf(entry.key);
+      this.lastRowMisses.add(entry.key);
+      const hit = known && (await known).get(end - 1);
+      if (hit) return lastPointColumns(hit.micros, hit.point);
+    }
+    return this.readFile(entry.key, [[end - 1, end]], 1);
+  }
+
+  /** Last rows of files' runs, by row number; a few files' worth kept. */
+  private lastRows = new Map<string, Promise<Map<number, LastRow>>>();
+  /** Files one run's last row was read of: the next run asked for reads them all. */
+  private lastRowMisses = new Set<string>();
+
+  private lastRowsOf(key: string): Promise<Map<number, LastRow>> {
+    const rows = this.readLastRows(key);
+    this.lastRows.set(key, rows);
+    rows.catch(() => this.lastRows.delete(key));
+    for (const k of this.lastRows.keys()) {
+      if (this.lastRows.size <= LAST_ROW_FILES) break;
+      this.lastRows.delete(k);
+    }
+    if (this.lastRowMisses.size > 4 * LAST_ROW_FILES) this.lastRowMisses.clear();
+    return rows;
+  }
+
+  private async readLastRows(key: string): Promise<Map<number, LastRow>> {
+    const { file, release } = await this.staged.acquire(key);
     try {
-      return await this.engine.withConnection(async (conn) => {
-        const result = await conn.stream(
-          `SELECT epoch_us(ts)::DOUBLE AS micros, type, value, str, meta
-           FROM read_parquet(${quoteLiteral(file)}, file_row_number = true)
-           ORDER BY ts DESC, file_row_number DESC LIMIT 1`,
-        );
-        return readColumns(result, 1);
-      });
+      return await this.engine.withConnection(async (conn) =>
+        readLastRows(await conn.runAndReadAll(lastRowsSql(file))),
+      );
     } finally {
-      await cleanup();
+      await release();
     }
   }
 
-  /** Whether the segment is decoded in this process's cache. */
-  isDecoded(key: string): boolean {
-    return this.cache.has(key);
+  /** Whether the entry's rows are decoded in this process's cache. */
+  isDecoded(entry: SegmentEntry): boolean {
+    return this.cache.has(entryId(entry));
   }
 
   /** The buckets in [lo, hi) µs of a window's segments, computed by DuckDB on the files (segment-aggregate.ts). */
@@ -176,24 +249,23 @@ export class SegmentFiles {
     everyMicros: number,
     fn: AggregateFn,
   ): Promise<BucketPartial[]> {
-    const staged: { file: string; cleanup: () => Promise<void> }[] = [];
+    const staged: { release: () => Promise<void> }[] = [];
     try {
-      for (const e of entries) staged.push(await this.localFile(e.key));
-      const sql = segmentBucketsSql(
-        staged.map((s) => s.file),
-        lo,
-        hi,
-        everyMicros,
-        fn,
-      );
+      const files: { file: string; range?: [number, number] }[] = [];
+      for (const e of entries) {
+        const s = await this.staged.acquire(e.key);
+        staged.push(s);
+        files.push(e.rowStart === undefined ? { file: s.file } : { file: s.file, range: rangeOf(e) });
+      }
+      const sql = segmentBucketsSql(files, lo, hi, everyMicros, fn);
       return await this.engine.withConnection((conn) => readSegmentBuckets(conn, sql));
     } finally {
-      for (const s of staged) await s.cleanup();
+      for (const s of staged) await s.release();
     }
   }
 
-  private remember(key: string, cols: Columns): void {
-    this.cache.set(key, cols);
+  private remember(id: string, cols: Columns): void {
+    this.cache.set(id, cols);
     this.cachedRows += cols.length;
     for (const [k, v] of this.cache) {
       if (this.cachedRows <= this.maxCachedRows) break;
@@ -202,41 +274,51 @@ export class SegmentFiles {
     }
   }
 
-  forget(key: string): void {
-    const c = this.cache.get(key);
-    if (c) this.cachedRows -= c.length;
-    this.cache.delete(key);
-  }
-
-  /** Writes sorted, resolved columns as one zstd Parquet segment and returns its entry (not yet published). */
-  async write(variable: string, window: number, cols: Columns): Promise<SegmentEntry> {
-    const id = `${Date.now().toString(36)}-${randomBytes(6).toString('hex')}`;
-    const day = new Date(window / 1000).toISOString().slice(0, 19).replaceAll(':', '');
-    const key = `segments/var=${encodeVariableForKey(variable)}/window=${day}/${id}.parquet`;
-    // DuckDB writes a local file; the storage put then publishes it atomically (fs or S3).
-    const file = path.join(await this.tmpDir(), `write-${id}.parquet`);
-    try {
-      await writeSegmentFile(this.engine, file, variable, cols);
-      const body = await fsp.readFile(file);
-      const put = await this.storage.put(key, body);
-      this.remember(key, cols);
-      return {
-        key,
-        variable,
-        window,
-        minMicros: cols.micros[0] ?? 0,
-        maxMicros: cols.micros[cols.length - 1] ?? 0,
-        rows: cols.length,
-        bytes: put.size,
-        ...lastPointOf(cols),
-      };
-    } finally {
-      await fsp.rm(file, { force: true });
+  /** Drops replaced entries from the cache (their files may live on for other variables). */
+  forget(entries: readonly SegmentEntry[]): void {
+    for (const e of entries) {
+      const id = entryId(e);
+      const c = this.cache.get(id);
+      if (c) this.cachedRows -= c.length;
+      this.cache.delete(id);
     }
   }
 
+  /**
+   * Writes one segment file of window `window` holding `runs` (one per variable, each sorted and
+   * resolved) and returns their entries (not yet published).
+   */
+  async write(window: number, runs: readonly Run[]): Promise<SegmentEntry[]> {
+    const id = `${Date.now().toString(36)}-${randomBytes(6).toString('hex')}`;
+    const day = new Date(window / 1000).toISOString().slice(0, 19).replaceAll(':', '');
+    const key = `segments/window=${day}/${id}.parquet`;
+    const { parts, starts } = await encodeSegmentFile(runs);
+    // The storage put publishes the file atomically (fs or S3).
+    const put = await this.storage.put(key, Buffer.concat(parts));
+    const rows = runs.reduce((s, r) => s + r.cols.length, 0);
+    const file: SegmentFileInfo = { rows, bytes: put.size };
+    return runs.map((r, k) => {
+      const entry: SegmentEntry = {
+        key,
+        variable: r.variable,
+        window,
+        minMicros: r.cols.micros[0] ?? 0,
+        maxMicros: r.cols.micros[r.cols.length - 1] ?? 0,
+        rows: r.cols.length,
+        bytes: rows > 0 ? Math.round((put.size * r.cols.length) / rows) : 0,
+        rowStart: starts[k] as number,
+        file,
+        ...lastPointOf(r.cols),
+      };
+      this.remember(entryId(entry), r.cols);
+      return entry;
+    });
+  }
+
+  /** Deletes segment files (no manifest entry names them any more). */
   async delete(keys: string[]): Promise<void> {
-    for (const k of keys) this.forget(k);
-    if (keys.length > 0) await this.storage.deleteMany(keys);
+    if (keys.length === 0) return;
+    await this.staged.forget(keys);
+    await this.storage.deleteMany(keys);
   }
 }

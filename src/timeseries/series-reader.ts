@@ -8,6 +8,7 @@ import { AGGREGATE_FNS, BucketAggregator, MetadataCache, pointAt } from './aggre
 import { type Columns, mergeColumns, sliceColumns } from './columns.ts';
 import type { SegmentEntry } from './manifest.ts';
 import type { BucketPartial } from './segment-aggregate.ts';
+import { lastPointColumns } from './segment-decode.ts';
 import type { StoreState } from './state.ts';
 import type {
   AggregateFn,
@@ -171,7 +172,7 @@ export class SeriesReader {
   ): Promise<BucketPartial[] | undefined> {
     if (w.buffered.length > 0) return undefined;
     return this.onSegments(variable, w.lo, w.hi, async (segs) => {
-      if (segs.length === 0 || segs.some((s) => this.state.segments.isDecoded(s.key))) return undefined;
+      if (segs.length === 0 || segs.some((s) => this.state.segments.isDecoded(s))) return undefined;
       return this.state.segments.buckets(segs, w.lo, w.hi, everyMicros, fn);
     });
   }
@@ -303,18 +304,8 @@ export class SeriesReader {
 
   /** The last point of a segment; undefined when a reader's segment was replaced (then scanned). */
   private async lastSegmentPoint(entry: SegmentEntry): Promise<Columns | undefined> {
-    const l = entry.last;
-    if (l)
-      return {
-        length: 1,
-        micros: Float64Array.of(entry.maxMicros),
-        seq: Float64Array.of(0),
-        type: Uint8Array.of(l.type),
-        num: Float64Array.of(l.num),
-        strs: [l.str],
-        metas: [l.meta],
-      };
-    if (this.state.segments.isDecoded(entry.key)) return undefined;
+    if (entry.last) return lastPointColumns(entry.maxMicros, entry.last);
+    if (this.state.segments.isDecoded(entry)) return undefined;
     try {
       return await this.state.segments.lastPoint(entry);
     } catch (error) {

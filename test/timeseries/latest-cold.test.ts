@@ -1,15 +1,15 @@
 /**
- * latest() of a fresh reader: from the manifest entry's `last` (no segment file opened), from
- * the file's last row when `last` is missing or was left out (long texts), and from buffered
- * points when they are later.
+ * latest() of a fresh reader: the run's last row for the first variable of a file, then the last
+ * rows of all the file's runs in one read for the rest (no segment decoded whole); a store of the
+ * earlier layout without `last` in its manifest reads each file's last row; buffered points win
+ * when they are later. (The earlier layout's manifest `last` is read in legacy-layout.test.ts.)
  */
-import * as fsp from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import { TimeSeriesStore } from '../../src/timeseries/index.ts';
-import type { Manifest } from '../../src/timeseries/manifest.ts';
 import { SegmentFiles } from '../../src/timeseries/segments.ts';
 import { tempDir } from '../helpers/tmp.ts';
+import { toLegacyLayout } from './helpers.ts';
 
 const T0 = Date.UTC(2024, 0, 1);
 
@@ -37,30 +37,32 @@ describe('latest() of a fresh reader', () => {
     } finally {
       await writer.close();
     }
-    const manifest = JSON.parse(await fsp.readFile(path.join(dir, 'manifest.json'), 'utf8')) as Manifest;
-    expect(
-      manifest.segments.find((s) => s.variable === 'long')?.last,
-      'long texts are left out',
-    ).toBeUndefined();
-
     const reader = await TimeSeriesStore.open(dir, { readOnly: true, keepDuplicates: true });
-    const fileRead = vi.spyOn(SegmentFiles.prototype, 'lastPoint');
+    const proto = SegmentFiles.prototype as unknown as Record<string, (...a: unknown[]) => unknown>;
+    const batch = vi.spyOn(proto, 'readLastRows');
+    const rowReads = vi.spyOn(proto, 'readFile');
     const decoded = vi.spyOn(SegmentFiles.prototype, 'read');
     try {
-      for (const v of ['a', 'dup', 'bool']) expect(await reader.latest(v), v).toEqual(expected.get(v));
-      expect(fileRead, 'answered from the manifest').not.toHaveBeenCalled();
-      expect(await reader.latest('long')).toEqual(expected.get('long'));
-      expect(fileRead).toHaveBeenCalledTimes(1);
+      expect(await reader.latest('a')).toEqual(expected.get('a'));
+      expect(rowReads, 'one row read for the first').toHaveBeenCalledTimes(1);
+      expect(batch).not.toHaveBeenCalled();
+      for (const v of ['dup', 'bool', 'long']) expect(await reader.latest(v), v).toEqual(expected.get(v));
+      expect(batch, 'then the last rows of every run of the file, once').toHaveBeenCalledTimes(1);
+      expect(rowReads).toHaveBeenCalledTimes(1);
       expect(decoded, 'no segment decoded whole').not.toHaveBeenCalled();
     } finally {
-      fileRead.mockRestore();
+      batch.mockRestore();
+      rowReads.mockRestore();
       decoded.mockRestore();
       await reader.close();
     }
 
-    // A manifest from before `last` existed: the file's last row gives the same answer.
-    for (const s of manifest.segments) delete s.last;
-    await fsp.writeFile(path.join(dir, 'manifest.json'), JSON.stringify(manifest));
+    // The earlier layout without `last` in its manifest: each file's last row gives the same answer.
+    let n = 0;
+    await toLegacyLayout(
+      dir,
+      (e) => `segments/var=${e.variable}/window=2024-01-01T000000/old-${++n}.parquet`,
+    );
     const older = await TimeSeriesStore.open(dir, { readOnly: true, keepDuplicates: true });
     try {
       for (const v of ['a', 'dup', 'long', 'bool']) expect(await older.latest(v), v).toEqual(expected.get(v));

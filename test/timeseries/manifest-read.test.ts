@@ -45,6 +45,18 @@ describe('reading the manifest beside a writer', () => {
     expect(flaky.reads()).toBe(5);
   });
 
+  it('an unchanged manifest is not read again: a stat of its ETag says so; a replaced one is read', async () => {
+    const storage = createMemoryStorage();
+    await storage.put(MANIFEST_KEY, JSON.stringify({ ...emptyManifest(), compactedSeq: 1 }));
+    const counted = flakyManifest(storage, []);
+    const first = await readManifest(counted.storage);
+    expect(await readManifest(counted.storage)).toBe(first);
+    expect(counted.reads(), 'one body read for two reads of one version').toBe(1);
+    await storage.put(MANIFEST_KEY, JSON.stringify({ ...emptyManifest(), compactedSeq: 2 }));
+    expect((await readManifest(counted.storage)).compactedSeq).toBe(2);
+    expect(counted.reads()).toBe(2);
+  });
+
   it('on S3, a GetObject answered without its ETag (a read racing a write on s3rver) is read again', async () => {
     const b = await freshBucket('manifest-no-etag');
     const proxy = await startFaultProxy(s3Endpoint());

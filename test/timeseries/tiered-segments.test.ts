@@ -1,7 +1,8 @@
 /**
  * Compaction writes newer points beside a window's segments instead of rewriting them, merges a
- * late point only into the segment it falls among, and merges a window with more than 8
- * segments into one; readers (in memory and fresh, aggregating on the files) see the same points.
+ * late point only into the segment it falls among, and keeps a window to 8 segments by merging
+ * the newest ones (never the big old ones); readers (in memory and fresh, aggregating on the
+ * files) see the same points.
  */
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
@@ -12,7 +13,7 @@ import { tempDir } from '../helpers/tmp.ts';
 const T0 = Date.UTC(2024, 0, 1);
 
 describe('segments of a window', () => {
-  it('are added beside, merged only where late points fall, and merged into one past 8', async () => {
+  it('are added beside, merged only where late points fall, and kept to 8 by merging the newest', async () => {
     const dir = path.join(tempDir('ts-tiered'), 'store');
     const store = await TimeSeriesStore.open(dir, { compactIntervalMs: 0, compactPoints: 0 });
     const keys = async () => (await store.stats()).segments;
@@ -33,13 +34,17 @@ describe('segments of a window', () => {
       }
       expect(await keys()).toBe(3);
       expect(written[2]?.filter((f) => written[0]?.includes(f))).toHaveLength(1);
+      expect(written[2]).toHaveLength(3);
       // A late point inside the second segment's range: only that segment is rewritten.
       await store.storeDataPoint('x', T0 + 1_500_500, -1);
       expected.push({ t: T0 + 1_500_500, v: -1 });
       const late = await store.compact();
       expect(late.segmentsRemoved).toBe(1);
       expect(await keys()).toBe(3);
-      // Six more in-order rounds: the window would hold 9, so it is merged into one.
+      const big = segmentFiles(dir);
+      // Six more in-order rounds: the last would make 9, so the newest are merged while they
+      // outweigh their older neighbour: the six small ones (600 points), not the 1,000s.
+      let rewritten = 0;
       for (let round = 3; round < 9; round++) {
         const batch = Array.from({ length: 100 }, (_, i) => ({
           t: T0 + (round * 1_000 + i) * 1000,
@@ -47,9 +52,11 @@ describe('segments of a window', () => {
         }));
         expected.push(...batch);
         await store.storeDataPoints(batch.map((p) => ({ variable: 'x', timestamp: p.t, value: p.v })));
-        await store.compact();
+        rewritten += (await store.compact()).pointsRewritten;
       }
-      expect(await keys()).toBe(1);
+      expect(await keys()).toBe(4);
+      expect(rewritten).toBe(500);
+      expect(segmentFiles(dir).filter((f) => big.includes(f))).toHaveLength(3);
       expected.sort((a, b) => a.t - b.t);
       expect((await store.queryAll('x')).map((p) => p.value)).toEqual(expected.map((p) => p.v));
     } finally {
@@ -88,8 +95,8 @@ describe('segments of a window', () => {
   });
 });
 
-/** Segment files of variable x, relative to the store. */
+/** Segment files, relative to the store. */
 function segmentFiles(dir: string): string[] {
-  const root = path.join(dir, 'segments', 'var=x');
+  const root = path.join(dir, 'segments');
   return readdirSync(root, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.parquet'));
 }

@@ -1,0 +1,229 @@
+/**
+ * Column encoders for writer.ts: each turns a range of rows of typed arrays into one column
+ * chunk's pages. Byte-array columns are dictionary encoded (their values repeat: variable names,
+ * metadata texts); doubles are too while their distinct values are few, else PLAIN.
+ */
+import {
+  Bytes,
+  bitWidthOf,
+  plainByteArrays,
+  plainDoubles,
+  plainInt32,
+  plainInt64,
+  rleHybrid,
+} from './encodings.ts';
+import { bool, i8, struct } from './thrift.ts';
+import { type Chunk, type ColumnDef, Encoding, Physical } from './writer.ts';
+
+const UTF8 = 0;
+const TIMESTAMP_MICROS = 10;
+const UINT_8 = 11;
+
+/** Definition levels (1 = present) of rows [from, to), as a data page starts with them: length-prefixed. */
+function defLevels(present: Uint32Array, from: number, to: number, out: Bytes): void {
+  const at = out.n;
+  out.room(4);
+  out.n += 4;
+  rleHybrid(present, from, to, 1, out);
+  out.buf.writeUInt32LE(out.n - at - 4, at);
+}
+
+function nullsIn(present: Uint32Array, from: number, to: number): number {
+  let n = 0;
+  for (let i = from; i < to; i++) if (present[i] === 0) n++;
+  return n;
+}
+
+/**
+ * A UTF-8 byte-array column of values given by id: `ids[row]` is 1 + an index into `values`, or 0
+ * for null (only when `optional`). Each chunk's dictionary holds the values it uses, in first-use
+ * order. With `stats`, min and max are kept (byte order, as the format defines for UTF-8).
+ */
+export function dictionaryStrings(
+  name: string,
+  ids: Uint32Array,
+  values: readonly Uint8Array[],
+  optional: boolean,
+  stats: boolean,
+): ColumnDef {
+  let present: Uint32Array | undefined;
+  if (optional) {
+    present = new Uint32Array(ids.length);
+    for (let i = 0; i < ids.length; i++) present[i] = ids[i] === 0 ? 0 : 1;
+  }
+  const local = new Int32Array(values.length + 1).fill(-1);
+  return {
+    name,
+    type: Physical.BYTE_ARRAY,
+    optional,
+    converted: UTF8,
+    logical: struct([1, struct()]),
+    chunk(from, to): Chunk {
+      const used: Uint8Array[] = [];
+      const usedIds: number[] = [];
+      const indices = new Uint32Array(to - from);
+      let n = 0;
+      for (let i = from; i < to; i++) {
+        const id = ids[i] as number;
+        if (id === 0) continue;
+        let l = local[id] as number;
+        if (l < 0) {
+          l = used.length;
+          local[id] = l;
+          used.push(values[id - 1] as Uint8Array);
+          usedIds.push(id);
+        }
+        indices[n++] = l;
+      }
+      for (const id of usedIds) local[id] = -1;
+      const dict = new Bytes();
+      plainByteArrays(used, dict);
+      const data = new Bytes(16 + (to - from) / 2);
+      if (present) defLevels(present, from, to, data);
+      const width = bitWidthOf(Math.max(0, used.length - 1));
+      data.byte(width);
+      rleHybrid(indices, 0, n, width, data);
+      const chunk: Chunk = {
+        dictionary: { page: dict.done(), count: used.length },
+        data: data.done(),
+        encoding: Encoding.RLE_DICTIONARY,
+        nulls: to - from - n,
+      };
+      if (stats && used.length > 0) {
+        let min = used[0] as Uint8Array;
+        let max = min;
+        for (const u of used) {
+          if (Buffer.compare(u, min) < 0) min = u;
+          if (Buffer.compare(u, max) > 0) max = u;
+        }
+        chunk.min = Buffer.from(min);
+        chunk.max = Buffer.from(max);
+      }
+      return chunk;
+    },
+  };
+}
+
+function int64Bytes(v: number): Buffer {
+  const b = new Bytes(8);
+  plainInt64(Float64Array.of(v), 0, 1, b);
+  return b.done();
+}
+
+/** A required TIMESTAMP (µs, not adjusted to UTC: DuckDB's TIMESTAMP) column from integral doubles. */
+export function timestampMicros(name: string, values: Float64Array): ColumnDef {
+  return {
+    name,
+    type: Physical.INT64,
+    optional: false,
+    converted: TIMESTAMP_MICROS,
+    logical: struct([8, struct([1, bool(false)], [2, struct([2, struct()])])]),
+    chunk(from, to): Chunk {
+      const data = new Bytes((to - from) * 8);
+      plainInt64(values, from, to, data);
+      let min = Number.POSITIVE_INFINITY;
+      let max = Number.NEGATIVE_INFINITY;
+      for (let i = from; i < to; i++) {
+        const v = values[i] as number;
+        if (v < min) min = v;
+        if (v > max) max = v;
+      }
+      return {
+        data: data.done(),
+        encoding: Encoding.PLAIN,
+        nulls: 0,
+        min: int64Bytes(min),
+        max: int64Bytes(max),
+      };
+    },
+  };
+}
+
+/** A required UINT_8 column (stored as INT32, as the format does). */
+export function uint8(name: string, values: Uint8Array): ColumnDef {
+  return {
+    name,
+    type: Physical.INT32,
+    optional: false,
+    converted: UINT_8,
+    logical: struct([10, struct([1, i8(8)], [2, bool(false)])]),
+    chunk(from, to): Chunk {
+      const data = new Bytes((to - from) * 4);
+      plainInt32(values, from, to, data);
+      let min = 255;
+      let max = 0;
+      for (let i = from; i < to; i++) {
+        const v = values[i] as number;
+        if (v < min) min = v;
+        if (v > max) max = v;
+      }
+      const stat = (v: number) => {
+        const b = Buffer.alloc(4);
+        b.writeInt32LE(v);
+        return b;
+      };
+      return { data: data.done(), encoding: Encoding.PLAIN, nulls: 0, min: stat(min), max: stat(max) };
+    },
+  };
+}
+
+/** Most distinct doubles a chunk keeps as a dictionary (and at most half its values). */
+const DOUBLE_DICTIONARY = 1 << 16;
+
+/**
+ * An optional DOUBLE column: `values[row]` where `present[row]` is 1. Dictionary encoded while the
+ * distinct values are few; -0 and 0 are distinct entries (a dictionary keyed by value alone would
+ * return one for both). No min/max: readers treat ±0 and NaN in float statistics differently.
+ */
+export function optionalDoubles(name: string, values: Float64Array, present: Uint32Array): ColumnDef {
+  return {
+    name,
+    type: Physical.DOUBLE,
+    optional: true,
+    chunk(from, to): Chunk {
+      const data = new Bytes(16 + (to - from) * 2);
+      defLevels(present, from, to, data);
+      const nulls = nullsIn(present, from, to);
+      const n = to - from - nulls;
+      const index = new Map<number, number>();
+      const dict: number[] = [];
+      let negZero = -1;
+      const indices = new Uint32Array(n);
+      let k = 0;
+      const limit = Math.min(DOUBLE_DICTIONARY, n / 2);
+      for (let i = from; i < to && n > 0 && dict.length <= limit; i++) {
+        if (present[i] === 0) continue;
+        const v = values[i] as number;
+        let id: number | undefined;
+        if (v === 0 && 1 / v < 0) {
+          if (negZero < 0) negZero = dict.push(v) - 1;
+          id = negZero;
+        } else {
+          id = index.get(v);
+          if (id === undefined) {
+            id = dict.push(v) - 1;
+            index.set(v, id);
+          }
+        }
+        indices[k++] = id;
+      }
+      if (n > 0 && k === n && dict.length <= limit) {
+        const page = new Bytes(dict.length * 8);
+        plainDoubles(dict, page);
+        const width = bitWidthOf(Math.max(0, dict.length - 1));
+        data.byte(width);
+        rleHybrid(indices, 0, n, width, data);
+        return {
+          dictionary: { page: page.done(), count: dict.length },
+          data: data.done(),
+          encoding: Encoding.RLE_DICTIONARY,
+          nulls,
+        };
+      }
+      const plain: number[] = [];
+      for (let i = from; i < to; i++) if (present[i] === 1) plain.push(values[i] as number);
+      plainDoubles(plain, data);
+      return { data: data.done(), encoding: Encoding.PLAIN, nulls };
+    },
+  };
+}
