@@ -1,5 +1,20 @@
 /** Provenance: lineage records written beside the data, read back, traced and verified (docs/lineage.md). */
 export { LINEAGE_PREFIX, LineageLog, outputUrl, type PlannedWrite, type WrittenOutput } from './log.ts';
+export {
+  type DatasetRef,
+  datasetName,
+  newRunId,
+  OPENLINEAGE_SCHEMA_URL,
+  type RunEventType,
+  runEvent,
+  type SluiceRun,
+} from './openlineage.ts';
+export {
+  createOpenLineageEmitter,
+  type OpenLineageEmitter,
+  type OpenLineageTarget,
+  openLineageEndpoint,
+} from './openlineage-transport.ts';
 export { currentWrite, indexRecords, type LineageIndex, type LineageWrite, readLineage } from './read.ts';
 export {
   type IntentRecord,
