@@ -16,13 +16,18 @@ export interface PublishedParquet {
   sha256: string;
 }
 
+/** `knownSha256`: the file's hash when the caller has it already (the file is not read twice). */
 export async function publishParquet(
   store: Storage,
   key: string,
   file: string,
   rows: number,
+  knownSha256?: string,
 ): Promise<PublishedParquet> {
-  const [bytes, sha256] = await Promise.all([fsp.stat(file).then((s) => s.size), sha256File(file)]);
+  const [bytes, sha256] = await Promise.all([
+    fsp.stat(file).then((s) => s.size),
+    knownSha256 ?? sha256File(file),
+  ]);
   const body =
     bytes <= IN_MEMORY_LIMIT ? await fsp.readFile(file) : (await fsp.open(file)).createReadStream();
   await store.put(key, body, {
