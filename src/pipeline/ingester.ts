@@ -28,7 +28,7 @@ import { retry } from '../util/retry.ts';
 import { checkHeader, collectRejects, rejectsError } from './csv-check.ts';
 import { convertCsv } from './csv-convert.ts';
 import { Lake, makeTempDir } from './lake.ts';
-import { LakeLineage } from './lineage.ts';
+import { LakeLineage, type OutputBatch, type PlannedOutput } from './lineage.ts';
 import { recordKey, writeLoadRecord } from './load-records.ts';
 import { type PipelineOptions, storageOptionsFrom } from './options.ts';
 import { publishParquet } from './publish-parquet.ts';
@@ -154,67 +154,51 @@ export class DataIngester {
         parseSchema(schema, `schema for ${filePath}`);
         await checkHeader(local, schema, filePath);
       }
-      const out = path.join(tmp.dir, 'out.parquet');
-      const engine = await this.getEngine();
-      // DuckDB misreads some broken files without a word (a stray quote becomes data), so sluice
-      // checks the same file while DuckDB converts it, and its verdict comes first.
-      const ragged = options.rejectFile !== undefined;
-      const onFraction = await conversionProgress(local, `${source}/${name}`, options.onProgress);
-      const check = checkCsvForDuckdb(local, {
-        source: filePath,
-        allowRagged: ragged,
-      });
-      const convert = (longest?: number) =>
-        engine.withConnection((conn) =>
-          withQueryProgress(conn, onFraction, () =>
-            convertCsv(conn, local, out, schema, options.rejectFile, filePath, strictReadCsvOptions(longest)),
-          ),
-        );
-      const conversion = convert().catch(async (error: unknown) => {
-        if (isLineTooLong(error)) return convert(await longestCsvRecord(local, filePath));
-        throw error;
-      });
-      const [checked, converted] = await Promise.allSettled([check, conversion]);
-      if (checked.status === 'rejected') throw checked.reason;
-      if (converted.status === 'rejected') {
-        // DuckDB refused: the tokenizer names file, line and column if the structure is at fault.
-        await fullCheck(local, { source: filePath, allowRagged: ragged });
-        throw converted.reason;
-      }
-      const { rows, rejected, columns } = converted.value;
-      options.signal?.throwIfAborted();
-      const csv = await read;
-      // The intents are durable before the landing file becomes visible (docs/lineage.md).
-      const batch = await lineage.begin([
+      // The intents go out while DuckDB converts (the CSV's hash is ready long before the Parquet
+      // file): durable before the landing file becomes visible, yet off the ingest's path.
+      const outputs = (csv?: { sha256: string; size: number }): PlannedOutput[] => [
         {
           key: `${env}/${rel}`,
           operation: 'pipeline.ingest',
           inputs: csv ? [{ kind: 'file', url: lineageUrl(filePath), ...csv }] : [],
         },
         { key: this.lake.internalKey(env, recordKey(rel)), operation: 'pipeline.ingest', inputs: [] },
-      ]);
+      ];
+      const declared = read ? read.then((csv) => lineage.begin(outputs(csv))) : lineage.begin(outputs());
+      declared.catch(() => {}); // awaited below, on success and on failure
+      let batch: OutputBatch | undefined;
       let published: { bytes: number; sha256: string };
+      let converted: Awaited<ReturnType<typeof convertCsv>>;
       try {
-        published = await publishParquet(this.lake.env(env), rel, out, rows);
-        batch.at(0).commit({ sha256: published.sha256, size: published.bytes, rows });
+        converted = await this.convert(local, tmp.dir, filePath, schema, options, `${source}/${name}`);
+        options.signal?.throwIfAborted();
+        batch = await declared;
+        published = await publishParquet(
+          this.lake.env(env),
+          rel,
+          path.join(tmp.dir, 'out.parquet'),
+          converted.rows,
+        );
+        batch.at(0).commit({ sha256: published.sha256, size: published.bytes, rows: converted.rows });
         const record = await writeLoadRecord(this.lake.internal(env), {
           path: rel,
           source,
           name,
           file: isUrl(filePath) ? filePath : path.resolve(filePath),
-          rows,
+          rows: converted.rows,
           bytes: published.bytes,
           sha256: published.sha256,
-          rejected,
-          columns,
+          rejected: converted.rejected,
+          columns: converted.columns,
           schema: schema ?? null,
           loadedAt: new Date().toISOString(),
         });
         batch.at(1).commit(record);
       } catch (error) {
-        batch.abortOpen(error);
+        (batch ?? (await declared.catch(() => undefined)))?.abortOpen(error);
         throw error;
       }
+      const { rows, rejected } = converted;
       return {
         file: filePath,
         source,
@@ -229,6 +213,44 @@ export class DataIngester {
     } finally {
       await tmp.cleanup();
     }
+  }
+
+  /**
+   * The CSV → `<dir>/out.parquet` conversion. DuckDB misreads some broken files without a word (a
+   * stray quote becomes data), so sluice checks the same file while DuckDB converts it, and its
+   * verdict comes first.
+   */
+  private async convert(
+    local: string,
+    dir: string,
+    filePath: string,
+    schema: ColumnSchema | undefined,
+    options: IngestCsvOptions,
+    detail: string,
+  ): Promise<Awaited<ReturnType<typeof convertCsv>>> {
+    const out = path.join(dir, 'out.parquet');
+    const engine = await this.getEngine();
+    const ragged = options.rejectFile !== undefined;
+    const onFraction = await conversionProgress(local, detail, options.onProgress);
+    const check = checkCsvForDuckdb(local, { source: filePath, allowRagged: ragged });
+    const convert = (longest?: number) =>
+      engine.withConnection((conn) =>
+        withQueryProgress(conn, onFraction, () =>
+          convertCsv(conn, local, out, schema, options.rejectFile, filePath, strictReadCsvOptions(longest)),
+        ),
+      );
+    const conversion = convert().catch(async (error: unknown) => {
+      if (isLineTooLong(error)) return convert(await longestCsvRecord(local, filePath));
+      throw error;
+    });
+    const [checked, converted] = await Promise.allSettled([check, conversion]);
+    if (checked.status === 'rejected') throw checked.reason;
+    if (converted.status === 'rejected') {
+      // DuckDB refused: the tokenizer names file, line and column if the structure is at fault.
+      await fullCheck(local, { source: filePath, allowRagged: ragged });
+      throw converted.reason;
+    }
+    return converted.value;
   }
 
   /**
@@ -299,7 +321,7 @@ export class DataIngester {
       await lineage.flushQuietly();
       throw error;
     }
-    await lineage.flush(); // the step's commits and aborts, durable before it reports
+    await lineage.endStep(); // the step's commits and aborts
     return outcomes;
   }
 

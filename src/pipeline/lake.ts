@@ -24,7 +24,7 @@ import type { ProgressFn } from '../util/progress.ts';
 import { stampedId } from '../util/timestamps.ts';
 import { decodeUtf8 } from '../util/utf8.ts';
 import { MANIFEST_KEY, migrateEnvLayout, RESERVED_FOLDER } from './lake-migrate.ts';
-import { type LakeLineage, writtenText } from './lineage.ts';
+import { type LakeLineage, type OutputRecord, writtenText } from './lineage.ts';
 import { downloadVerified, getVerified, sha256Verified } from './verified-get.ts';
 
 export const LAYERS = ['landing', 'staging'] as const;
@@ -197,17 +197,19 @@ export class Lake {
    * Brings `env`'s plain paths in line with its manifest: each file copied from its version where
    * it differs (each put atomic), then plain files the manifest does not name removed. Promotion
    * and rollback end with it; a run killed half-way is completed by the next one. With `lineage`,
-   * the copies' intents and the removals are durable before any file changes. Returns the paths
-   * written and removed.
+   * the copies' intents and the removals are durable before any file changes; `planned` are the
+   * copies a caller declared already, by path (one it finds in place is aborted as not needed).
+   * Returns the paths written and removed.
    */
   async materialize(
     env: Environment,
     onProgress?: ProgressFn,
     lineage?: LakeLineage,
+    planned: ReadonlyMap<string, OutputRecord> = new Map(),
   ): Promise<{ written: string[]; removed: string[] }> {
     const manifest = await this.readManifest(env);
     if (!manifest) return { written: [], removed: [] };
-    return this.applyManifest(env, manifest, onProgress, lineage);
+    return this.applyManifest(env, manifest, onProgress, lineage, planned);
   }
 
   private async applyManifest(
@@ -215,6 +217,7 @@ export class Lake {
     manifest: EnvManifest,
     onProgress?: ProgressFn,
     lineage?: LakeLineage,
+    planned: ReadonlyMap<string, OutputRecord> = new Map(),
   ): Promise<{ written: string[]; removed: string[] }> {
     const plain = new Map((await this.plainFiles(env)).map((f) => [f.path, f]));
     const stale: LakeFile[] = [];
@@ -228,17 +231,7 @@ export class Lake {
     }
     const named = new Set(manifest.files.map((f) => f.path));
     const removed = [...plain.keys()].filter((p) => !named.has(p)).sort();
-    lineage?.deleting(
-      removed.map((p) => `${env}/${p}`),
-      'pipeline.materialize',
-    );
-    const batch = await lineage?.begin(
-      stale.map((f) => ({
-        key: `${env}/${f.path}`,
-        operation: 'pipeline.materialize',
-        inputs: f.sha256 ? [lineage.fileInput(f.key, f.sha256, f.size)] : [],
-      })),
-    );
+    const records = await this.declareCopies(env, stale, removed, lineage, planned);
     const total = manifest.files.length;
     const skipped = total - stale.length;
     const written: string[] = [];
@@ -257,20 +250,55 @@ export class Lake {
           f.sha256 ? { metadata: { [SHA256_META]: f.sha256 } } : {},
         );
         const sha256 = f.sha256 ?? (await this.sha256Of(this.storage, `${env}/${f.path}`));
-        batch?.at(i).commit({ sha256, size: f.size, ...(f.rows === undefined ? {} : { rows: f.rows }) });
+        const rows = f.rows === undefined ? {} : { rows: f.rows };
+        records.get(f.path)?.commit({ sha256, size: f.size, ...rows });
         written.push(f.path);
       }
       onProgress?.({ operation: `publish ${env}`, done: total, total, unit: 'files' });
       if (removed.length > 0) {
-        // The delete records are durable before the files go (a begin above carried them, if any).
-        if (stale.length === 0) await lineage?.flush();
+        await lineage?.flush(); // the delete records are durable before the files go
         await this.env(env).deleteMany(removed);
       }
     } catch (error) {
-      batch?.abortOpen(error);
+      for (const r of records.values()) r.abort(error);
       throw error;
     }
     return { written, removed };
+  }
+
+  /**
+   * The lineage records of materialize's copies: the caller's planned ones, the rest declared
+   * here in one batch (with the delete records of `removed`); a planned copy not needed is aborted.
+   */
+  private async declareCopies(
+    env: Environment,
+    stale: LakeFile[],
+    removed: string[],
+    lineage: LakeLineage | undefined,
+    planned: ReadonlyMap<string, OutputRecord>,
+  ): Promise<Map<string, OutputRecord>> {
+    lineage?.deleting(
+      removed.map((p) => `${env}/${p}`),
+      'pipeline.materialize',
+    );
+    const unplanned = stale.filter((f) => !planned.has(f.path));
+    const batch = await lineage?.begin(
+      unplanned.map((f) => ({
+        key: `${env}/${f.path}`,
+        operation: 'pipeline.materialize',
+        inputs: f.sha256 ? [lineage.fileInput(f.key, f.sha256, f.size)] : [],
+      })),
+    );
+    const records = new Map<string, OutputRecord>();
+    unplanned.forEach((f, i) => {
+      if (batch) records.set(f.path, batch.at(i));
+    });
+    const needed = new Set(stale.map((f) => f.path));
+    for (const [p, record] of planned) {
+      if (needed.has(p)) records.set(p, record);
+      else record.abort('not written: the plain file already holds these bytes');
+    }
+    return records;
   }
 
   /** A local file DuckDB can read: the file itself on disk, else a verified download into `tmpDir`. */

@@ -59,16 +59,20 @@ export class LakeLineage {
   /** The log records go to (undefined: lineage is off). */
   readonly log: LineageLog | undefined;
 
-  constructor(storage: Storage, log: LineageLog | undefined, run?: string) {
+  /** This object made the log (true) or shares a caller's, which flushes it at its own end. */
+  private readonly owned: boolean;
+
+  constructor(storage: Storage, log: LineageLog | undefined, run?: string, owned = true) {
     this.storage = storage;
     this.log = log;
     this.run = run;
+    this.owned = owned;
   }
 
   /** The lake's lineage: `given` when a caller shares its log, none when turned off, else a new log. */
   static open(storage: Storage, enabled: boolean, given?: LineageLog | false): LakeLineage {
     if (given === false || !enabled) return new LakeLineage(storage, undefined);
-    return new LakeLineage(storage, given ?? new LineageLog(storage));
+    return new LakeLineage(storage, given ?? new LineageLog(storage), undefined, given === undefined);
   }
 
   get enabled(): boolean {
@@ -77,7 +81,7 @@ export class LakeLineage {
 
   /** The same log, records tagged with another run. */
   withRun(run: string | undefined): LakeLineage {
-    return new LakeLineage(this.storage, this.log, run);
+    return new LakeLineage(this.storage, this.log, run, this.owned);
   }
 
   /** The URL records name a lake key by (what `lineageOf` computes for the file's path). */
@@ -116,6 +120,17 @@ export class LakeLineage {
   /** Makes every waiting record durable. */
   async flush(): Promise<void> {
     await this.log?.flush();
+  }
+
+  /**
+   * The end of a step. On a log of its own, the step's commits and aborts are made durable now.
+   * On a log shared by a pipeline run they are written in the background, off the run's path
+   * (the next batch of intents waits for that put); a put that fails keeps them for the next
+   * batch, and the run's last flush, which it awaits, reports a failure that stays.
+   */
+  async endStep(): Promise<void> {
+    if (this.owned) await this.flush();
+    else this.log?.flush().catch(() => {});
   }
 
   /** Flushes after a failure: the abort records are stored when possible, the first error wins. */

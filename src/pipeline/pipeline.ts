@@ -13,7 +13,7 @@ import { stampedId } from '../util/timestamps.ts';
 import { ErrorHandler } from './error-handler.ts';
 import { DataIngester } from './ingester.ts';
 import { Lake } from './lake.ts';
-import { LakeLineage } from './lineage.ts';
+import { LakeLineage, type OutputBatch } from './lineage.ts';
 import { modelSyntaxProblems } from './model-check.ts';
 import { loadModels, orderModels } from './models.ts';
 import { type PipelineOptions, storageOptionsFrom } from './options.ts';
@@ -80,6 +80,8 @@ export class Pipeline {
       success: true,
       steps: [],
     };
+    // The run record's intent goes out now, beside the first step's work, not after the last.
+    const runIntent = this.declareRunRecord(record.id);
     const steps: StepRecord['step'][] =
       mode === 'full' ? ['ingest', 'transform', 'upload'] : [mode as StepRecord['step']];
     for (const step of steps) {
@@ -122,15 +124,21 @@ export class Pipeline {
     const finished = new Date();
     record.finishedAt = finished.toISOString();
     record.durationMs = finished.getTime() - started.getTime();
-    await this.saveRunRecord(record);
+    await this.saveRunRecord(record, runIntent);
     return record;
   }
 
-  /** The run's record in the history, under its own lineage record. */
-  private async saveRunRecord(record: RunRecord): Promise<void> {
+  private declareRunRecord(id: string): Promise<OutputBatch> {
+    const key = this.lake.internalKey(this.config.env, runKey(id));
+    const declared = this.lineage.withRun(id).begin([{ key, operation: 'pipeline.run', inputs: [] }]);
+    declared.catch(() => {}); // awaited when the record is written; a failed put is tried again then
+    return declared;
+  }
+
+  /** The run's record in the history, under its lineage record; then every record of the run is durable. */
+  private async saveRunRecord(record: RunRecord, declared: Promise<OutputBatch>): Promise<void> {
     const lineage = this.lineage.withRun(record.id);
-    const key = this.lake.internalKey(this.config.env, runKey(record.id));
-    const batch = await lineage.begin([{ key, operation: 'pipeline.run', inputs: [] }]);
+    const batch = await declared.catch(() => this.declareRunRecord(record.id));
     try {
       batch.at(0).commit(await saveRun(this.lake.internal(this.config.env), record));
     } catch (error) {

@@ -33,7 +33,7 @@ import {
   makeTempDir,
   newVersionId,
 } from './lake.ts';
-import { LakeLineage, writtenText } from './lineage.ts';
+import { LakeLineage, type OutputBatch, writtenText } from './lineage.ts';
 import { readLoadRecord } from './load-records.ts';
 import { type PipelineOptions, storageOptionsFrom } from './options.ts';
 import { type PruneOptions, type PruneResult, pruneVersions } from './prune.ts';
@@ -155,20 +155,26 @@ export class DataPromoter {
     }
     // One event per file: each stands for a copy or a read, so their rate is bounded by the work.
     const report = options.onProgress;
-    if (!options.skipValidation) await this.validateDatasets(from, src, report);
     const version = newVersionId();
     const lineage = this.lineage.withRun(version);
     const backup = await planBackup(this.lake, to);
     const copies = src.filter((f) => !(before.has(f.path) && result.unchanged.includes(f.path)));
     const versionKey = (f: LakeFile) => this.lake.internalKey(to, `versions/${version}/${f.path}`);
-    // Every output of the promotion, declared in one batch before the first is written.
+    // Every output of the promotion, declared in one batch before the first is written. The
+    // intents go out while the datasets are validated; a refusal aborts them.
     const backupOuts = backupOutputs(this.lake, lineage, backup);
-    const batch = await lineage.begin([
+    const declared = lineage.begin([
       ...backupOuts,
       ...copies.map((f) => ({
         key: versionKey(f),
         operation: 'pipeline.promote',
         inputs: [lineage.fileInput(f.key, f.sha256 as string, f.size), ...parent],
+      })),
+      // Then the plain copies materialize makes of them (`<to>/<path>`, what outside readers glob).
+      ...copies.map((f) => ({
+        key: `${to}/${f.path}`,
+        operation: 'pipeline.materialize',
+        inputs: [lineage.fileInput(versionKey(f), f.sha256 as string, f.size)],
       })),
       { key: this.lake.internalKey(to, MANIFEST_KEY), operation: 'pipeline.promote', inputs: parent },
       {
@@ -177,8 +183,12 @@ export class DataPromoter {
         inputs: [],
       },
     ]);
-    const record = (i: number) => batch.at(backupOuts.length + i);
+    declared.catch(() => {}); // awaited below
+    let batch: OutputBatch | undefined;
+    const record = (i: number) => (batch as OutputBatch).at(backupOuts.length + i);
     try {
+      if (!options.skipValidation) await this.validateDatasets(from, src, report);
+      batch = await declared;
       result.backupId = await writeBackup(this.lake, backup, batch.records);
       const files: LakeFile[] = [];
       let done = 0;
@@ -202,16 +212,17 @@ export class DataPromoter {
         await testDelay();
       }
       const manifest: EnvManifest = { version, createdAt: new Date().toISOString(), from, files };
-      record(copies.length).commit(await this.lake.writeManifest(to, manifest));
+      record(2 * copies.length).commit(await this.lake.writeManifest(to, manifest));
       // The plain paths (`<to>/<path>`) are brought in line: a second copy of what changed.
-      await this.lake.materialize(to, report, lineage);
+      const plainCopies = new Map(copies.map((f, i) => [f.path, record(copies.length + i)]));
+      await this.lake.materialize(to, report, lineage, plainCopies);
       const text = JSON.stringify({ ...result, version }, null, 2);
       await this.lake
         .internal(to)
         .put(`promotions/${version}.json`, text, { contentType: CONTENT_TYPES.json });
-      record(copies.length + 1).commit(writtenText(text));
+      record(2 * copies.length + 1).commit(writtenText(text));
     } catch (error) {
-      batch.abortOpen(error);
+      (batch ?? (await declared.catch(() => undefined)))?.abortOpen(error);
       await lineage.flushQuietly();
       throw error;
     }

@@ -92,7 +92,7 @@ export class Transformer {
       await engine.close();
       await tmp.cleanup();
     }
-    await lineage.flush();
+    await lineage.endStep();
     return outcomes.map((o) => ({ ...o, final: final(o.model) }));
   }
 
