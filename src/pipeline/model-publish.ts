@@ -7,12 +7,11 @@
  * that never reached the lake.
  */
 import { createHash } from 'node:crypto';
-import * as fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { Environment } from '../config/schema.ts';
 import { type DuckDBConnection, quoteIdent, quoteLiteral } from '../engine/duckdb.ts';
 import { type LineageInput, lineageUrl } from '../lineage/index.ts';
-import { sha256File } from '../storage/content-hash.ts';
+import { hashLocalFile } from './hash-file.ts';
 import type { Lake } from './lake.ts';
 import type { LakeLineage, PlannedOutput } from './lineage.ts';
 import { type ColumnRecord, recordKey, writeLoadRecord } from './load-records.ts';
@@ -48,7 +47,7 @@ export async function buildModel(
     type: c.column_type,
   }));
   // Hashed once here: the lineage inputs of later models and the publish both use it.
-  const [bytes, sha256] = await Promise.all([fsp.stat(out).then((s) => s.size), sha256File(out)]);
+  const { size: bytes, sha256 } = await hashLocalFile(out);
   return { out, rows, bytes, sha256, columns };
 }
 

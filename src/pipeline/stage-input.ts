@@ -5,11 +5,10 @@
  * beside DuckDB's conversion (from the page cache that conversion fills).
  */
 import { existsSync } from 'node:fs';
-import * as fsp from 'node:fs/promises';
 import path from 'node:path';
 import { NotFoundError } from '../errors.ts';
-import { sha256File } from '../storage/content-hash.ts';
 import { type OpenStorageOptions, openObjectUrl } from '../storage/open.ts';
+import { hashLocalFile } from './hash-file.ts';
 import { downloadVerified, downloadVerifiedHashed } from './verified-get.ts';
 
 /** An object URL (s3://…), not a path or file:// URL. */
@@ -30,10 +29,7 @@ export async function stageCsvInput(
     if (!existsSync(filePath))
       throw new NotFoundError(`CSV file ${filePath} does not exist`, { context: { file: filePath } });
     if (!options.hash) return { local: filePath };
-    const read = Promise.all([sha256File(filePath), fsp.stat(filePath)]).then(([sha256, st]) => ({
-      sha256,
-      size: st.size,
-    }));
+    const read = hashLocalFile(filePath);
     read.catch(() => {}); // awaited after the conversion; failing before that is not unhandled
     return { local: filePath, read };
   }
