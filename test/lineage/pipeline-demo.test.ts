@@ -47,7 +47,11 @@ describe('lineage of the demo lake', { timeout: 180_000 }, () => {
       const tree = await lineageOf(file);
       const all = nodes(tree);
       // The file itself, as written: qa's plain copy of its promoted version.
-      expect(tree).toMatchObject({ url: lineageUrl(file), operation: 'pipeline.materialize', status: 'committed' });
+      expect(tree).toMatchObject({
+        url: lineageUrl(file),
+        operation: 'pipeline.materialize',
+        status: 'committed',
+      });
       expect(tree.sha256, rel).toBe(hashFile(file));
       // Each recorded file in the chain holds the bytes its reader recorded (none was rewritten since).
       for (const n of all.filter((n) => n.kind === 'file' && n.status === 'committed'))
@@ -93,7 +97,9 @@ describe('lineage of the demo lake', { timeout: 180_000 }, () => {
     const line = (p: string) => res.stdout.split('\n').find((l) => l.includes(`file://${p} `)) ?? '';
     expect(line(csv)).toContain(`sha256 ${hashFile(csv).slice(0, 12)}…`);
     expect(line(model)).toMatch(new RegExp(`model {2}sha256 ${hashFile(model).slice(0, 12)}…`));
-    expect(res.stdout.split('\n')[0]).toMatch(/qa\/staging\/sdg_indicators\.parquet {2}pipeline\.materialize/);
+    expect(res.stdout.split('\n')[0]).toMatch(
+      /qa\/staging\/sdg_indicators\.parquet {2}pipeline\.materialize/,
+    );
   });
 
   it('verify passes; one edited byte of a staging file fails it naming that file, and verify changes nothing', async () => {
