@@ -5,7 +5,6 @@
  * promotion can declare its outputs in the same batch of lineage intents as its own.
  */
 import type { Environment } from '../config/schema.ts';
-import { PromotionError, type SluiceError } from '../errors.ts';
 import { CONTENT_TYPES } from '../storage/content-types.ts';
 import { type EnvManifest, type Lake, type LakeFile, MANIFEST_KEY, newVersionId } from './lake.ts';
 import { type LakeLineage, type OutputRecord, type PlannedOutput, writtenText } from './lineage.ts';
@@ -114,12 +113,4 @@ export async function restoreBackup(
   }
   await recorded.flush();
   return plan.id;
-}
-
-/** Rolling back to a backup with no datasets empties the env: refused unless asked for. */
-export function refuseEmptyRollback(env: Environment, id: string, named: boolean): SluiceError {
-  return new PromotionError(
-    `Backup ${id} of ${env} holds no datasets (the state before ${env}'s first promotion): rolling back to it would empty ${env}; nothing changed. To do that anyway, run \`sluice rollback ${env}${named ? ` --backup ${id}` : ''} --allow-empty\` (allowEmpty: true in the API)`,
-    { context: { env, backupId: id } },
-  );
 }

@@ -16,14 +16,7 @@ import { SHA256_META } from '../storage/content-hash.ts';
 import { CONTENT_TYPES } from '../storage/content-types.ts';
 import { openStorage } from '../storage/open.ts';
 import type { ProgressFn } from '../util/progress.ts';
-import {
-  backupOutputs,
-  createBackup,
-  planBackup,
-  refuseEmptyRollback,
-  restoreBackup,
-  writeBackup,
-} from './backup.ts';
+import { backupOutputs, createBackup, planBackup, restoreBackup, writeBackup } from './backup.ts';
 import {
   assertEnv,
   type EnvManifest,
@@ -366,6 +359,14 @@ export class DataPromoter {
     const backupOfCurrent = await restoreBackup(this.lake, this.lineage, e, id, { manifest, raw });
     return { env: e, restored: id, backupOfCurrent, files: manifest.files.length };
   }
+}
+
+/** Rolling back to a backup with no datasets empties the env: refused unless asked for. */
+function refuseEmptyRollback(env: Environment, id: string, named: boolean): SluiceError {
+  return new PromotionError(
+    `Backup ${id} of ${env} holds no datasets (the state before ${env}'s first promotion): rolling back to it would empty ${env}; nothing changed. To do that anyway, run \`sluice rollback ${env}${named ? ` --backup ${id}` : ''} --allow-empty\` (allowEmpty: true in the API)`,
+    { context: { env, backupId: id } },
+  );
 }
 
 /** Raised when a source file changed between validation and copy. */
