@@ -147,6 +147,10 @@ export class Config {
   get lakeRoot(): string {
     return this.data.lakeRoot;
   }
+  /** Whether the pipeline records lineage (default true). */
+  get lineage(): boolean {
+    return this.data.lineage;
+  }
 
   /** A copy with some values replaced (validated again). */
   with(overrides: Partial<SluiceConfigData>): Config {

@@ -33,4 +33,5 @@ export const ENV_NAMES = {
   awsSecretAccessKey: ['AWS_SECRET_ACCESS_KEY'],
   awsSessionToken: ['AWS_SESSION_TOKEN'],
   sensitiveNames: ['SLUICE_SENSITIVE_NAMES'],
+  lineage: ['SLUICE_LINEAGE'],
 } as const satisfies Record<string, readonly string[]>;

@@ -7,6 +7,15 @@ const bucketName = z
   .string()
   .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be 3–63 lower-case letters, digits, dots or hyphens');
 
+/** An on/off setting from the environment: `1`/`0`, `true`/`false`, `on`/`off`, `yes`/`no` (any case). */
+function switchValue(value: unknown): unknown {
+  if (typeof value !== 'string') return value;
+  const v = value.trim().toLowerCase();
+  if (['1', 'true', 'on', 'yes'].includes(v)) return true;
+  if (['0', 'false', 'off', 'no'].includes(v)) return false;
+  return value;
+}
+
 /** Every setting, with its default. Secrets (credentials) are masked whenever a config is printed. */
 export const configSchema = z.object({
   /** Environment of the lake: dev, qa or prod. Env: SLUICE_ENV or ENVIRONMENT. */
@@ -55,6 +64,14 @@ export const configSchema = z.object({
       z.array(z.string().min(1)),
     )
     .default([]),
+  /**
+   * Record lineage (docs/lineage.md): every file the pipeline writes gets a record of its inputs
+   * and hash under `<lakeRoot>/_sluice/lineage/`. Env: SLUICE_LINEAGE (`0`, `false`, `off` or `no`
+   * turn it off).
+   */
+  lineage: z
+    .preprocess(switchValue, z.boolean({ error: 'must be true or false (or 1/0, on/off, yes/no)' }))
+    .default(true),
 });
 
 export type SluiceConfigData = z.infer<typeof configSchema>;

@@ -92,7 +92,10 @@ export class LineageLog {
 
   /** The write of intent `id` failed: nothing of it should exist. */
   abort(id: string, error: unknown): void {
-    const message = error instanceof Error ? error.message : String(error);
+    // A sluice error keeps its code (`E003: …`), as the CLI prints it.
+    const code = (error as { code?: unknown } | undefined)?.code;
+    const text = error instanceof Error ? error.message : String(error);
+    const message = typeof code === 'string' && /^E\d{3}$/.test(code) ? `${code}: ${text}` : text;
     this.pending.push({
       v: LINEAGE_FORMAT_VERSION,
       kind: 'abort',

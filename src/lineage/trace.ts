@@ -53,9 +53,18 @@ export function lineageUrl(location: string): string {
 export async function lineageOf(location: string, options: LineageOfOptions = {}): Promise<LineageNode> {
   const logs = new LogFinder(options.storage ?? {});
   const depth = options.depth ?? 20;
-  const walk = async (url: string, level: number, seen: ReadonlySet<string>): Promise<LineageNode> => {
+  const walk = async (
+    url: string,
+    level: number,
+    seen: ReadonlySet<string>,
+    sha256?: string,
+  ): Promise<LineageNode> => {
     const index = await logs.indexFor(url);
-    const write = index ? (currentWrite(index, url) ?? lastWrite(index, url)) : undefined;
+    const write = index
+      ? ((sha256 === undefined ? undefined : writeOfBytes(index, url, sha256)) ??
+        currentWrite(index, url) ??
+        lastWrite(index, url))
+      : undefined;
     const node: LineageNode = write
       ? describeWrite(url, write)
       : { url, kind: 'output', status: 'unrecorded' };
@@ -78,7 +87,9 @@ export async function lineageOf(location: string, options: LineageOfOptions = {}
           const leaf = describeInput(input);
           const followable = input.kind === 'file' || input.kind === 'object' || input.kind === 'version';
           if (!followable || input.url === undefined || next.has(input.url)) return leaf;
-          const upstream = await walk(input.url, level + 1, next);
+          // The write that made the bytes this write read, not a later rewrite of the same path.
+          const read = input.kind === 'file' || input.kind === 'version' ? input.sha256 : undefined;
+          const upstream = await walk(input.url, level + 1, next, read);
           // The input as this write read it (its hash), with where it came from.
           return { ...upstream, ...leaf, ...(upstream.inputs ? { inputs: upstream.inputs } : {}) };
         }),
@@ -87,6 +98,13 @@ export async function lineageOf(location: string, options: LineageOfOptions = {}
     return node;
   };
   return walk(lineageUrl(location), 0, new Set());
+}
+
+/** The last committed write of `url` that produced exactly these bytes. */
+function writeOfBytes(index: LineageIndex, url: string, sha256: string): LineageWrite | undefined {
+  const writes = index.byOutput.get(url) ?? [];
+  for (let i = writes.length - 1; i >= 0; i--) if (writes[i]?.commit?.sha256 === sha256) return writes[i];
+  return undefined;
 }
 
 function lastWrite(index: LineageIndex, url: string): LineageWrite | undefined {

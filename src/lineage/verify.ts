@@ -42,7 +42,11 @@ export async function verifyLineage(storage: Storage, index?: LineageIndex): Pro
     const key = output.slice(prefix.length);
     const committed = currentWrite(log, output);
     const last = writes[writes.length - 1];
-    const unconfirmedLater = last !== undefined && last !== committed && !last.aborted;
+    // A write begun no earlier than the committed one and never confirmed explains other bytes.
+    // (Compared by time, not by position: two sessions' intents in one millisecond sort by id.)
+    const unconfirmedLater = writes.some(
+      (w) => w !== committed && !w.commit && !w.aborted && (!committed || w.intent.at >= committed.intent.at),
+    );
     const deleted = log.deletedAt.get(output);
     const actual = await hashOf(storage, key);
     const expected = committed?.commit?.sha256;

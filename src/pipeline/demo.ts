@@ -111,7 +111,11 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
   options.onProgress?.({ operation: 'generate', done: SOURCES.length, total: SOURCES.length, unit: 'files' });
   const config = Config.load({
     file: path.join(dir, 'sluice.config.yaml'),
-    env: { USER: process.env.USER ?? 'demo' },
+    // Only the user's name and the lineage switch come from the environment: the demo is the same anywhere.
+    env: {
+      USER: process.env.USER ?? 'demo',
+      ...(process.env.SLUICE_LINEAGE === undefined ? {} : { SLUICE_LINEAGE: process.env.SLUICE_LINEAGE }),
+    },
     overrides: {
       env: 'dev',
       dataDir: path.join(dir, 'data'),

@@ -8,9 +8,9 @@ import * as fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { Config } from '../config/config.ts';
 import type { Environment } from '../config/schema.ts';
-import { type DuckDBConnection, Engine, quoteLiteral, wrapDuckDBError } from '../engine/duckdb.ts';
+import { Engine, quoteLiteral } from '../engine/duckdb.ts';
 import { withQueryProgress } from '../engine/query-progress.ts';
-import { NotFoundError, SchemaValidationError, type SluiceError, toSluiceError } from '../errors.ts';
+import { type SluiceError, toSluiceError } from '../errors.ts';
 import {
   checkCsvForDuckdb,
   fullCheck,
@@ -20,17 +20,20 @@ import {
   strictReadCsvOptions,
   validateCsvFile,
 } from '../formats/csv-duckdb.ts';
+import { lineageUrl } from '../lineage/index.ts';
 import { assertValidKey } from '../storage/keys.ts';
-import { openObjectUrl, openStorage } from '../storage/open.ts';
+import { openStorage } from '../storage/open.ts';
 import type { ProgressFn } from '../util/progress.ts';
 import { retry } from '../util/retry.ts';
-import { checkHeader, collectRejects, rejectCopySql, rejectsError } from './csv-check.ts';
+import { checkHeader, collectRejects, rejectsError } from './csv-check.ts';
+import { convertCsv } from './csv-convert.ts';
 import { Lake, makeTempDir } from './lake.ts';
-import { type ColumnRecord, writeLoadRecord } from './load-records.ts';
+import { LakeLineage, type OutputBatch, type PlannedOutput } from './lineage.ts';
+import { recordKey, writeLoadRecord } from './load-records.ts';
 import { type PipelineOptions, storageOptionsFrom } from './options.ts';
 import { publishParquet } from './publish-parquet.ts';
 import { type ColumnSchema, duckdbColumnsLiteral, loadSchemaFile, parseSchema } from './schema.ts';
-import { downloadVerified } from './verified-get.ts';
+import { isUrl, stageCsvInput } from './stage-input.ts';
 
 export interface IngestCsvOptions {
   /** Write bad rows here (CSV) and load the good ones, instead of failing with E003. */
@@ -65,8 +68,6 @@ export interface IngestFileOutcome {
   result?: IngestResult;
   error?: SluiceError;
 }
-
-const isUrl = (p: string) => /^[a-z][a-z0-9+.-]*:\/\//i.test(p) && !p.startsWith('file://');
 
 /** Raw files directly under data/raw/ land in this source. */
 export const ROOT_SOURCE = '_root';
@@ -103,12 +104,37 @@ export class DataIngester {
     return this.engine;
   }
 
+  /** The lake's lineage for one ingest (config `lineage`, or the log a pipeline run shares). */
+  private lineageFor(run?: string): LakeLineage {
+    return LakeLineage.open(this.lake.storage, this.config.lineage, this.options.lineage).withRun(run);
+  }
+
   /** Converts one CSV to `<env>/landing/<source>/<name>.parquet`, published atomically with a load record. */
   async ingestCsv(
     filePath: string,
     source: string,
     schema?: ColumnSchema,
     options: IngestCsvOptions = {},
+  ): Promise<IngestResult> {
+    const lineage = this.lineageFor();
+    let result: IngestResult;
+    try {
+      result = await this.ingestOne(filePath, source, schema, options, lineage);
+    } catch (error) {
+      await lineage.flushQuietly();
+      throw error;
+    }
+    await lineage.flush();
+    return result;
+  }
+
+  /** ingestCsv without the final flush: a step of many files flushes once at its end. */
+  private async ingestOne(
+    filePath: string,
+    source: string,
+    schema: ColumnSchema | undefined,
+    options: IngestCsvOptions,
+    lineage: LakeLineage,
   ): Promise<IngestResult> {
     const started = performance.now();
     const env = options.env ?? this.config.env;
@@ -117,7 +143,10 @@ export class DataIngester {
     assertValidKey(rel);
     const tmp = await makeTempDir('ingest');
     try {
-      const local = await this.stageInput(filePath, tmp.dir);
+      const { local, read } = await stageCsvInput(filePath, tmp.dir, {
+        hash: lineage.enabled,
+        storageOptions: this.options.storageOptions ?? storageOptionsFrom(this.config),
+      });
       // The header is read strictly first (E021 for an empty or duplicate name), then checked
       // against the schema (E003).
       await readCsvHeader(local, { source: filePath, uniqueIgnoringCase: true });
@@ -125,65 +154,59 @@ export class DataIngester {
         parseSchema(schema, `schema for ${filePath}`);
         await checkHeader(local, schema, filePath);
       }
-      const out = path.join(tmp.dir, 'out.parquet');
-      const engine = await this.getEngine();
-      // DuckDB misreads some broken files without a word (a stray quote becomes data), so sluice
-      // checks the same file while DuckDB converts it, and its verdict comes first.
-      const ragged = options.rejectFile !== undefined;
-      const onFraction = await conversionProgress(local, `${source}/${name}`, options.onProgress);
-      const check = checkCsvForDuckdb(local, {
-        source: filePath,
-        allowRagged: ragged,
-      });
-      const convert = (longest?: number) =>
-        engine.withConnection((conn) =>
-          withQueryProgress(conn, onFraction, () =>
-            this.convert(
-              conn,
-              local,
-              out,
-              schema,
-              options.rejectFile,
-              filePath,
-              strictReadCsvOptions(longest),
-            ),
-          ),
+      // The intents go out while DuckDB converts (the CSV's hash is ready long before the Parquet
+      // file): durable before the landing file becomes visible, yet off the ingest's path.
+      const outputs = (csv?: { sha256: string; size: number }): PlannedOutput[] => [
+        {
+          key: `${env}/${rel}`,
+          operation: 'pipeline.ingest',
+          inputs: csv ? [{ kind: 'file', url: lineageUrl(filePath), ...csv }] : [],
+        },
+        { key: this.lake.internalKey(env, recordKey(rel)), operation: 'pipeline.ingest', inputs: [] },
+      ];
+      const declared = read ? read.then((csv) => lineage.begin(outputs(csv))) : lineage.begin(outputs());
+      declared.catch(() => {}); // awaited below, on success and on failure
+      let batch: OutputBatch | undefined;
+      let published: { bytes: number; sha256: string };
+      let converted: Awaited<ReturnType<typeof convertCsv>>;
+      try {
+        converted = await this.convert(local, tmp.dir, filePath, schema, options, `${source}/${name}`);
+        options.signal?.throwIfAborted();
+        batch = await declared;
+        published = await publishParquet(
+          this.lake.env(env),
+          rel,
+          path.join(tmp.dir, 'out.parquet'),
+          converted.rows,
         );
-      const conversion = convert().catch(async (error: unknown) => {
-        if (isLineTooLong(error)) return convert(await longestCsvRecord(local, filePath));
+        batch.at(0).commit({ sha256: published.sha256, size: published.bytes, rows: converted.rows });
+        const record = await writeLoadRecord(this.lake.internal(env), {
+          path: rel,
+          source,
+          name,
+          file: isUrl(filePath) ? filePath : path.resolve(filePath),
+          rows: converted.rows,
+          bytes: published.bytes,
+          sha256: published.sha256,
+          rejected: converted.rejected,
+          columns: converted.columns,
+          schema: schema ?? null,
+          loadedAt: new Date().toISOString(),
+        });
+        batch.at(1).commit(record);
+      } catch (error) {
+        (batch ?? (await declared.catch(() => undefined)))?.abortOpen(error);
         throw error;
-      });
-      const [checked, converted] = await Promise.allSettled([check, conversion]);
-      if (checked.status === 'rejected') throw checked.reason;
-      if (converted.status === 'rejected') {
-        // DuckDB refused: the tokenizer names file, line and column if the structure is at fault.
-        await fullCheck(local, { source: filePath, allowRagged: ragged });
-        throw converted.reason;
       }
-      const { rows, rejected, columns } = converted.value;
-      options.signal?.throwIfAborted();
-      const { bytes, sha256 } = await publishParquet(this.lake.env(env), rel, out, rows);
-      await writeLoadRecord(this.lake.internal(env), {
-        path: rel,
-        source,
-        name,
-        file: isUrl(filePath) ? filePath : path.resolve(filePath),
-        rows,
-        bytes,
-        sha256,
-        rejected,
-        columns,
-        schema: schema ?? null,
-        loadedAt: new Date().toISOString(),
-      });
+      const { rows, rejected } = converted;
       return {
         file: filePath,
         source,
         name,
         key: `${env}/${rel}`,
         rows,
-        bytes,
-        sha256,
+        bytes: published.bytes,
+        sha256: published.sha256,
         rejected,
         durationMs: performance.now() - started,
       };
@@ -192,76 +215,42 @@ export class DataIngester {
     }
   }
 
-  /** A local path DuckDB can read: the file itself, or an object URL (s3://…) downloaded into `dir`. */
-  private async stageInput(filePath: string, dir: string): Promise<string> {
-    if (!isUrl(filePath)) {
-      if (!existsSync(filePath))
-        throw new NotFoundError(`CSV file ${filePath} does not exist`, { context: { file: filePath } });
-      return filePath;
-    }
-    const { storage, key } = openObjectUrl(
-      filePath,
-      this.options.storageOptions ?? storageOptionsFrom(this.config),
-    );
-    const target = path.join(dir, 'input.csv');
-    await downloadVerified(storage, key, target);
-    return target;
-  }
-
+  /**
+   * The CSV → `<dir>/out.parquet` conversion. DuckDB misreads some broken files without a word (a
+   * stray quote becomes data), so sluice checks the same file while DuckDB converts it, and its
+   * verdict comes first.
+   */
   private async convert(
-    conn: DuckDBConnection,
-    file: string,
-    out: string,
+    local: string,
+    dir: string,
+    filePath: string,
     schema: ColumnSchema | undefined,
-    rejectFile: string | undefined,
-    display: string,
-    dialect: string,
-  ): Promise<{ rows: number; rejected: number; columns: ColumnRecord[] }> {
-    const readCsv = (extra: string) =>
-      schema
-        ? `read_csv(${quoteLiteral(file)}, ${dialect}, auto_detect=false, columns=${duckdbColumnsLiteral(schema)}${extra ? `, ${extra}` : ''})`
-        : `read_csv(${quoteLiteral(file)}, ${dialect}${extra ? `, ${extra}` : ''})`;
-    const copy = (extra: string) =>
-      `COPY (SELECT * FROM ${readCsv(extra)}) TO ${quoteLiteral(out)} (FORMAT parquet, COMPRESSION zstd)`;
-    let rows: number;
-    let rejected = 0;
-    if (rejectFile) {
-      await conn.run('DROP TABLE IF EXISTS _rej_errors; DROP TABLE IF EXISTS _rej_scans');
-      const res = await conn.runAndReadAll(
-        copy(`store_rejects=true, rejects_table='_rej_errors', rejects_scan='_rej_scans'`),
+    options: IngestCsvOptions,
+    detail: string,
+  ): Promise<Awaited<ReturnType<typeof convertCsv>>> {
+    const out = path.join(dir, 'out.parquet');
+    const engine = await this.getEngine();
+    const ragged = options.rejectFile !== undefined;
+    const onFraction = await conversionProgress(local, detail, options.onProgress);
+    const check = checkCsvForDuckdb(local, { source: filePath, allowRagged: ragged });
+    const convert = (longest?: number) =>
+      engine.withConnection((conn) =>
+        withQueryProgress(conn, onFraction, () =>
+          convertCsv(conn, local, out, schema, options.rejectFile, filePath, strictReadCsvOptions(longest)),
+        ),
       );
-      rows = Number((res.getRowObjectsJS()[0] as { Count: bigint }).Count);
-      const n = await conn.runAndReadAll('SELECT count(DISTINCT line) AS n FROM _rej_errors');
-      rejected = Number((n.getRowObjectsJS()[0] as { n: bigint }).n);
-      await fsp.mkdir(path.dirname(path.resolve(rejectFile)), { recursive: true });
-      await conn.run(rejectCopySql('_rej_errors', `${rejectFile}.sluice-part`));
-      await fsp.rename(`${rejectFile}.sluice-part`, rejectFile);
-      await conn.run('DROP TABLE IF EXISTS _rej_errors; DROP TABLE IF EXISTS _rej_scans');
-    } else {
-      try {
-        const res = await conn.runAndReadAll(copy(''));
-        rows = Number((res.getRowObjectsJS()[0] as { Count: bigint }).Count);
-      } catch (error) {
-        // A full disk is not the file's fault: E012 naming where, never E003 about the CSV.
-        const wrapped = wrapDuckDBError(error, { file: display });
-        if (wrapped.code === 'E012') throw wrapped;
-        const { rejects, total } = await collectRejects(conn, readCsv).catch(() => ({
-          rejects: [],
-          total: 0,
-        }));
-        if (total > 0) throw rejectsError(display, rejects, total, error);
-        throw new SchemaValidationError(`${display}: ${(error as Error).message.split('\n')[0]}`, {
-          cause: error,
-          context: { file: display },
-        });
-      }
+    const conversion = convert().catch(async (error: unknown) => {
+      if (isLineTooLong(error)) return convert(await longestCsvRecord(local, filePath));
+      throw error;
+    });
+    const [checked, converted] = await Promise.allSettled([check, conversion]);
+    if (checked.status === 'rejected') throw checked.reason;
+    if (converted.status === 'rejected') {
+      // DuckDB refused: the tokenizer names file, line and column if the structure is at fault.
+      await fullCheck(local, { source: filePath, allowRagged: ragged });
+      throw converted.reason;
     }
-    const desc = await conn.runAndReadAll(`DESCRIBE SELECT * FROM read_parquet(${quoteLiteral(out)})`);
-    const columns = (desc.getRowObjectsJS() as { column_name: string; column_type: string }[]).map((c) => ({
-      name: c.column_name,
-      type: c.column_type,
-    }));
-    return { rows, rejected, columns };
+    return converted.value;
   }
 
   /**
@@ -315,9 +304,32 @@ export class DataIngester {
 
   /** Ingests every raw CSV; one outcome per file, failures included (nothing stops the others). */
   async ingestAll(
-    options: { env?: Environment; onProgress?: ProgressFn; signal?: AbortSignal } = {},
+    options: {
+      env?: Environment;
+      onProgress?: ProgressFn;
+      signal?: AbortSignal;
+      /** The pipeline run the lineage records belong to. */
+      run?: string;
+    } = {},
   ): Promise<IngestFileOutcome[]> {
     const files = await this.discover();
+    const lineage = this.lineageFor(options.run);
+    let outcomes: IngestFileOutcome[];
+    try {
+      outcomes = await this.ingestFiles(files, options, lineage);
+    } catch (error) {
+      await lineage.flushQuietly();
+      throw error;
+    }
+    await lineage.endStep(); // the step's commits and aborts
+    return outcomes;
+  }
+
+  private async ingestFiles(
+    files: { file: string; source: string; name: string }[],
+    options: { env?: Environment; onProgress?: ProgressFn; signal?: AbortSignal },
+    lineage: LakeLineage,
+  ): Promise<IngestFileOutcome[]> {
     const outcomes: IngestFileOutcome[] = [];
     let done = 0;
     options.onProgress?.({ operation: 'ingest', done, total: files.length, unit: 'files' });
@@ -327,11 +339,17 @@ export class DataIngester {
         // Transient storage faults (network, throttling) are retried; bad data is not.
         const result = await retry(
           () =>
-            this.ingestCsv(f.file, f.source, this.schemaFor(f.source), {
-              name: f.name,
-              ...(options.env ? { env: options.env } : {}),
-              ...(options.onProgress ? { onProgress: options.onProgress } : {}),
-            }),
+            this.ingestOne(
+              f.file,
+              f.source,
+              this.schemaFor(f.source),
+              {
+                name: f.name,
+                ...(options.env ? { env: options.env } : {}),
+                ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+              },
+              lineage,
+            ),
           {
             maxAttempts: 3,
             delayMs: this.options.retryDelayMs ?? 500,

@@ -15,6 +15,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { ENVIRONMENTS, type Environment } from '../config/schema.ts';
 import { FormatError, NotFoundError, ValidationError } from '../errors.ts';
+import type { WrittenOutput } from '../lineage/index.ts';
 import { SHA256_META } from '../storage/content-hash.ts';
 import { CONTENT_TYPES } from '../storage/content-types.ts';
 import type { Storage } from '../storage/types.ts';
@@ -23,6 +24,7 @@ import type { ProgressFn } from '../util/progress.ts';
 import { stampedId } from '../util/timestamps.ts';
 import { decodeUtf8 } from '../util/utf8.ts';
 import { MANIFEST_KEY, migrateEnvLayout, RESERVED_FOLDER } from './lake-migrate.ts';
+import { type LakeLineage, type OutputRecord, writtenText } from './lineage.ts';
 import { downloadVerified, getVerified, sha256Verified } from './verified-get.ts';
 
 export const LAYERS = ['landing', 'staging'] as const;
@@ -112,7 +114,19 @@ export class Lake {
     await done;
   }
 
+  /** The key, from the lake root, of `key` in `env`'s part of the reserved folder. */
+  internalKey(env: Environment, key: string): string {
+    return `${RESERVED_FOLDER}/${env}/${key}`;
+  }
+
   async readManifest(env: Environment): Promise<EnvManifest | undefined> {
+    return (await this.readManifestWithHash(env))?.manifest;
+  }
+
+  /** The manifest and the sha256 of its bytes (what a promotion from it records as its parent). */
+  async readManifestWithHash(
+    env: Environment,
+  ): Promise<{ manifest: EnvManifest; sha256: string } | undefined> {
     await this.ready(env);
     const store = this.internal(env);
     // A body that does not parse is read again a few times first: a server that writes objects in
@@ -145,15 +159,15 @@ export class Lake {
           },
         );
       }
-      return manifestSchema.parse(data);
+      return { manifest: manifestSchema.parse(data), sha256: writtenText(raw).sha256 };
     }
   }
 
-  /** Publishes a manifest in one atomic put: the switch sluice's readers see. */
-  async writeManifest(env: Environment, manifest: EnvManifest): Promise<void> {
-    await this.internal(env).put(MANIFEST_KEY, JSON.stringify(manifest, null, 2), {
-      contentType: CONTENT_TYPES.json,
-    });
+  /** Publishes a manifest in one atomic put: the switch sluice's readers see. Returns what it wrote. */
+  async writeManifest(env: Environment, manifest: EnvManifest): Promise<WrittenOutput> {
+    const text = JSON.stringify(manifest, null, 2);
+    await this.internal(env).put(MANIFEST_KEY, text, { contentType: CONTENT_TYPES.json });
+    return writtenText(text);
   }
 
   /** The plain data files of `env` (`landing/…`, `staging/….parquet`), keys from the lake root. */
@@ -170,56 +184,121 @@ export class Lake {
   }
 
   /** The files sluice reads in `env` now: the manifest's version, or the plain layout without one. */
-  async snapshot(env: Environment): Promise<{ version?: string; files: LakeFile[] }> {
-    const manifest = await this.readManifest(env);
-    if (manifest) return { version: manifest.version, files: manifest.files };
+  async snapshot(
+    env: Environment,
+  ): Promise<{ version?: string; manifestSha256?: string; files: LakeFile[] }> {
+    const read = await this.readManifestWithHash(env);
+    if (read)
+      return { version: read.manifest.version, manifestSha256: read.sha256, files: read.manifest.files };
     return { files: await this.plainFiles(env) };
   }
 
   /**
    * Brings `env`'s plain paths in line with its manifest: each file copied from its version where
    * it differs (each put atomic), then plain files the manifest does not name removed. Promotion
-   * and rollback end with it; a run killed half-way is completed by the next one. Returns the
-   * paths written and removed.
+   * and rollback end with it; a run killed half-way is completed by the next one. With `lineage`,
+   * the copies' intents and the removals are durable before any file changes; `planned` are the
+   * copies a caller declared already, by path (one it finds in place is aborted as not needed).
+   * Returns the paths written and removed.
    */
   async materialize(
     env: Environment,
     onProgress?: ProgressFn,
+    lineage?: LakeLineage,
+    planned: ReadonlyMap<string, OutputRecord> = new Map(),
   ): Promise<{ written: string[]; removed: string[] }> {
     const manifest = await this.readManifest(env);
     if (!manifest) return { written: [], removed: [] };
-    return this.applyManifest(env, manifest, onProgress);
+    return this.applyManifest(env, manifest, onProgress, lineage, planned);
   }
 
   private async applyManifest(
     env: Environment,
     manifest: EnvManifest,
     onProgress?: ProgressFn,
+    lineage?: LakeLineage,
+    planned: ReadonlyMap<string, OutputRecord> = new Map(),
   ): Promise<{ written: string[]; removed: string[] }> {
-    const out = { written: [] as string[], removed: [] as string[] };
     const plain = new Map((await this.plainFiles(env)).map((f) => [f.path, f]));
-    const total = manifest.files.length;
-    for (const [done, f] of manifest.files.entries()) {
-      onProgress?.({ operation: `publish ${env}`, done, total, unit: 'files', detail: f.path });
+    const stale: LakeFile[] = [];
+    for (const f of manifest.files) {
       const have = plain.get(f.path);
-      if (
+      const same =
         have &&
         have.size === f.size &&
-        (!f.sha256 || (await this.sha256Of(this.storage, have.key)) === f.sha256)
-      )
-        continue;
-      await this.storage.copy(
-        f.key,
-        `${env}/${f.path}`,
-        f.sha256 ? { metadata: { [SHA256_META]: f.sha256 } } : {},
-      );
-      out.written.push(f.path);
+        (!f.sha256 || (await this.sha256Of(this.storage, have.key)) === f.sha256);
+      if (!same) stale.push(f);
     }
-    onProgress?.({ operation: `publish ${env}`, done: total, total, unit: 'files' });
     const named = new Set(manifest.files.map((f) => f.path));
-    out.removed = [...plain.keys()].filter((p) => !named.has(p)).sort();
-    if (out.removed.length > 0) await this.env(env).deleteMany(out.removed);
-    return out;
+    const removed = [...plain.keys()].filter((p) => !named.has(p)).sort();
+    const records = await this.declareCopies(env, stale, removed, lineage, planned);
+    const total = manifest.files.length;
+    const skipped = total - stale.length;
+    const written: string[] = [];
+    try {
+      for (const [i, f] of stale.entries()) {
+        onProgress?.({
+          operation: `publish ${env}`,
+          done: skipped + i,
+          total,
+          unit: 'files',
+          detail: f.path,
+        });
+        await this.storage.copy(
+          f.key,
+          `${env}/${f.path}`,
+          f.sha256 ? { metadata: { [SHA256_META]: f.sha256 } } : {},
+        );
+        const sha256 = f.sha256 ?? (await this.sha256Of(this.storage, `${env}/${f.path}`));
+        const rows = f.rows === undefined ? {} : { rows: f.rows };
+        records.get(f.path)?.commit({ sha256, size: f.size, ...rows });
+        written.push(f.path);
+      }
+      onProgress?.({ operation: `publish ${env}`, done: total, total, unit: 'files' });
+      if (removed.length > 0) {
+        await lineage?.flush(); // the delete records are durable before the files go
+        await this.env(env).deleteMany(removed);
+      }
+    } catch (error) {
+      for (const r of records.values()) r.abort(error);
+      throw error;
+    }
+    return { written, removed };
+  }
+
+  /**
+   * The lineage records of materialize's copies: the caller's planned ones, the rest declared
+   * here in one batch (with the delete records of `removed`); a planned copy not needed is aborted.
+   */
+  private async declareCopies(
+    env: Environment,
+    stale: LakeFile[],
+    removed: string[],
+    lineage: LakeLineage | undefined,
+    planned: ReadonlyMap<string, OutputRecord>,
+  ): Promise<Map<string, OutputRecord>> {
+    lineage?.deleting(
+      removed.map((p) => `${env}/${p}`),
+      'pipeline.materialize',
+    );
+    const unplanned = stale.filter((f) => !planned.has(f.path));
+    const batch = await lineage?.begin(
+      unplanned.map((f) => ({
+        key: `${env}/${f.path}`,
+        operation: 'pipeline.materialize',
+        inputs: f.sha256 ? [lineage.fileInput(f.key, f.sha256, f.size)] : [],
+      })),
+    );
+    const records = new Map<string, OutputRecord>();
+    unplanned.forEach((f, i) => {
+      if (batch) records.set(f.path, batch.at(i));
+    });
+    const needed = new Set(stale.map((f) => f.path));
+    for (const [p, record] of planned) {
+      if (needed.has(p)) records.set(p, record);
+      else record.abort('not written: the plain file already holds these bytes');
+    }
+    return records;
   }
 
   /** A local file DuckDB can read: the file itself on disk, else a verified download into `tmpDir`. */

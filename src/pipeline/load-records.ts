@@ -6,8 +6,10 @@
  */
 import { z } from 'zod';
 import { NotFoundError } from '../errors.ts';
+import type { WrittenOutput } from '../lineage/index.ts';
 import { CONTENT_TYPES } from '../storage/content-types.ts';
 import type { Storage } from '../storage/types.ts';
+import { writtenText } from './lineage.ts';
 import { getVerified } from './verified-get.ts';
 
 const columnSchema = z.object({ name: z.string(), type: z.string() });
@@ -35,10 +37,11 @@ export function recordKey(datasetPath: string): string {
   return `datasets/${datasetPath.replace(/\.parquet$/, '')}.json`;
 }
 
-export async function writeLoadRecord(envStore: Storage, record: DatasetRecord): Promise<void> {
-  await envStore.put(recordKey(record.path), JSON.stringify(record, null, 2), {
-    contentType: CONTENT_TYPES.json,
-  });
+/** Writes the record; returns what was written (for its lineage commit). */
+export async function writeLoadRecord(envStore: Storage, record: DatasetRecord): Promise<WrittenOutput> {
+  const text = JSON.stringify(record, null, 2);
+  await envStore.put(recordKey(record.path), text, { contentType: CONTENT_TYPES.json });
+  return writtenText(text);
 }
 
 export async function readLoadRecord(

@@ -3,6 +3,7 @@
  * `-- description: …`. A model reads `landing.<source>` (every Parquet file of a source) and
  * `staging.<model>` (another model's output); those references are its dependencies.
  */
+import { createHash } from 'node:crypto';
 import * as fsp from 'node:fs/promises';
 import path from 'node:path';
 import { TransformationError } from '../errors.ts';
@@ -16,6 +17,8 @@ export interface ModelDef {
   dependsOn: string[];
   /** Sources this one reads (landing.*). */
   sources: string[];
+  /** sha256 of the model file's bytes (what lineage records name the model's version by). */
+  sha256?: string;
 }
 
 const IDENT = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -98,7 +101,11 @@ export async function loadModels(dir: string): Promise<ModelDef[]> {
   const seen = new Map<string, string>();
   for (const n of names) {
     const file = path.join(dir, n);
-    const model = parseModel(file, await fsp.readFile(file, 'utf8'));
+    const bytes = await fsp.readFile(file);
+    const model = {
+      ...parseModel(file, bytes.toString('utf8')),
+      sha256: createHash('sha256').update(bytes).digest('hex'),
+    };
     const other = seen.get(model.name);
     if (other) {
       throw new TransformationError(`Model name ${model.name} is defined twice: ${other} and ${file}`, {

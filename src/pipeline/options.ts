@@ -1,3 +1,4 @@
+import type { LineageLog } from '../lineage/index.ts';
 import type { OpenStorageOptions } from '../storage/open.ts';
 import type { Storage } from '../storage/types.ts';
 import type { ColumnSchema } from './schema.ts';
@@ -20,4 +21,9 @@ export interface PipelineOptions {
   historyLimit?: number;
   /** First delay before retrying a transient failure (doubles each time, 3 attempts). @default 500 */
   retryDelayMs?: number;
+  /**
+   * Where lineage records go: a log to share (a pipeline run passes its own to each step), or
+   * false to record nothing. @default a log on the lake, unless config `lineage` is false
+   */
+  lineage?: LineageLog | false;
 }

@@ -13,10 +13,11 @@ import { stampedId } from '../util/timestamps.ts';
 import { ErrorHandler } from './error-handler.ts';
 import { DataIngester } from './ingester.ts';
 import { Lake } from './lake.ts';
+import { LakeLineage, type OutputBatch } from './lineage.ts';
 import { modelSyntaxProblems } from './model-check.ts';
 import { loadModels, orderModels } from './models.ts';
 import { type PipelineOptions, storageOptionsFrom } from './options.ts';
-import { listRuns, type RunRecord, type StepRecord, saveRun } from './run-history.ts';
+import { listRuns, type RunRecord, runKey, type StepRecord, saveRun } from './run-history.ts';
 import { Transformer } from './transformer.ts';
 
 export const PIPELINE_MODES = ['full', 'ingest', 'transform', 'upload'] as const;
@@ -39,12 +40,16 @@ export class Pipeline {
   readonly lake: Lake;
   readonly errorHandler: ErrorHandler;
   private readonly options: PipelineOptions;
+  private readonly lineage: LakeLineage;
 
   constructor(config: Config, options: PipelineOptions = {}) {
     this.config = config;
     const lake =
       options.lake ?? openStorage(config.lakeRoot, options.storageOptions ?? storageOptionsFrom(config));
-    this.options = { ...options, lake };
+    // One log for the whole run: each step's records go out with the next step's intents.
+    const lineage = LakeLineage.open(lake, config.lineage, options.lineage);
+    this.lineage = lineage;
+    this.options = { ...options, lake, lineage: lineage.log ?? false };
     this.lake = new Lake(lake);
     this.errorHandler = new ErrorHandler({ retry: { maxAttempts: 3, delayMs: options.retryDelayMs ?? 500 } });
   }
@@ -75,6 +80,8 @@ export class Pipeline {
       success: true,
       steps: [],
     };
+    // The run record's intent goes out now, beside the first step's work, not after the last.
+    const runIntent = this.declareRunRecord(record.id);
     const steps: StepRecord['step'][] =
       mode === 'full' ? ['ingest', 'transform', 'upload'] : [mode as StepRecord['step']];
     for (const step of steps) {
@@ -85,14 +92,14 @@ export class Pipeline {
       const t0 = performance.now();
       let s: StepRecord | undefined;
       try {
-        s = await this.runStep(step, mode, options);
+        s = await this.runStep(step, mode, record.id, options);
       } catch (error) {
         // Every step is idempotent (ingest republishes, models rerun, sync resumes): a transient
         // failure reruns the step; anything else is recorded.
         const recovered = await this.errorHandler.handleError(error, {
           operation: step,
           retry: async () => {
-            s = await this.runStep(step, mode, options);
+            s = await this.runStep(step, mode, record.id, options);
           },
         });
         if (!recovered) {
@@ -117,15 +124,41 @@ export class Pipeline {
     const finished = new Date();
     record.finishedAt = finished.toISOString();
     record.durationMs = finished.getTime() - started.getTime();
-    await saveRun(this.lake.internal(this.config.env), record);
+    await this.saveRunRecord(record, runIntent);
     return record;
   }
 
-  private async runStep(step: StepRecord['step'], mode: string, options: RunOptions): Promise<StepRecord> {
+  private declareRunRecord(id: string): Promise<OutputBatch> {
+    const key = this.lake.internalKey(this.config.env, runKey(id));
+    const declared = this.lineage.withRun(id).begin([{ key, operation: 'pipeline.run', inputs: [] }]);
+    declared.catch(() => {}); // awaited when the record is written; a failed put is tried again then
+    return declared;
+  }
+
+  /** The run's record in the history, under its lineage record; then every record of the run is durable. */
+  private async saveRunRecord(record: RunRecord, declared: Promise<OutputBatch>): Promise<void> {
+    const lineage = this.lineage.withRun(record.id);
+    const batch = await declared.catch(() => this.declareRunRecord(record.id));
+    try {
+      batch.at(0).commit(await saveRun(this.lake.internal(this.config.env), record));
+    } catch (error) {
+      batch.abortOpen(error);
+      await lineage.flushQuietly();
+      throw error;
+    }
+    await lineage.flush();
+  }
+
+  private async runStep(
+    step: StepRecord['step'],
+    mode: string,
+    run: string,
+    options: RunOptions,
+  ): Promise<StepRecord> {
     if (step === 'ingest') {
       const ingester = new DataIngester(this.config, this.options);
       try {
-        const outcomes = await ingester.ingestAll({ env: this.config.env, ...options });
+        const outcomes = await ingester.ingestAll({ env: this.config.env, run, ...options });
         const ok = outcomes.filter((o) => o.ok);
         const errors = outcomes
           .filter((o) => !o.ok)
@@ -150,6 +183,7 @@ export class Pipeline {
     if (step === 'transform') {
       const outcomes = await new Transformer(this.config, this.options).runAll({
         env: this.config.env,
+        run,
         ...options,
       });
       const ok = outcomes.filter((o) => o.status === 'ok');
@@ -225,7 +259,14 @@ export class Pipeline {
 
   async getStatus(limit = this.options.historyLimit ?? 20): Promise<PipelineStatus> {
     await this.lake.ready(this.config.env);
-    const runs = await listRuns(this.lake.internal(this.config.env), limit);
+    const runs = await listRuns(this.lake.internal(this.config.env), limit, undefined, async (keys) => {
+      // Old records are trimmed: recorded as deleted before they go.
+      this.lineage.deleting(
+        keys.map((k) => this.lake.internalKey(this.config.env, k)),
+        'pipeline.history',
+      );
+      await this.lineage.flush();
+    });
     return { env: this.config.env, lakeRoot: this.lake.storage.url, lastRun: runs[0] ?? null, runs };
   }
 }

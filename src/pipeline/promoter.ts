@@ -11,19 +11,22 @@ import type { Config } from '../config/config.ts';
 import { ENVIRONMENTS, type Environment } from '../config/schema.ts';
 import { Engine, quoteLiteral } from '../engine/duckdb.ts';
 import { NotFoundError, PromotionError, type SluiceError } from '../errors.ts';
+import type { LineageInput } from '../lineage/index.ts';
 import { SHA256_META } from '../storage/content-hash.ts';
 import { CONTENT_TYPES } from '../storage/content-types.ts';
 import { openStorage } from '../storage/open.ts';
 import type { ProgressFn } from '../util/progress.ts';
+import { backupOutputs, createBackup, planBackup, restoreBackup, writeBackup } from './backup.ts';
 import {
   assertEnv,
   type EnvManifest,
   Lake,
   type LakeFile,
+  MANIFEST_KEY,
   makeTempDir,
   newVersionId,
-  RESERVED_FOLDER,
 } from './lake.ts';
+import { LakeLineage, type OutputBatch, writtenText } from './lineage.ts';
 import { readLoadRecord } from './load-records.ts';
 import { type PipelineOptions, storageOptionsFrom } from './options.ts';
 import { type PruneOptions, type PruneResult, pruneVersions } from './prune.ts';
@@ -62,12 +65,14 @@ const NEXT: Record<Environment, Environment | undefined> = { dev: 'qa', qa: 'pro
 export class DataPromoter {
   readonly config: Config;
   readonly lake: Lake;
+  private readonly lineage: LakeLineage;
 
   constructor(config: Config, options: PipelineOptions = {}) {
     this.config = config;
     this.lake = new Lake(
       options.lake ?? openStorage(config.lakeRoot, options.storageOptions ?? storageOptionsFrom(config)),
     );
+    this.lineage = LakeLineage.open(this.lake.storage, config.lineage, options.lineage);
   }
 
   /** True for dev→qa and qa→prod; PromotionError (E005) for anything else. */
@@ -107,14 +112,15 @@ export class DataPromoter {
     this.validatePromotion(source, target);
     const from = source as Environment;
     const to = target as Environment;
-    const src = await this.describe(from);
+    const { files: src, parent } = await this.describe(from);
     if (src.length === 0) {
       throw new PromotionError(`Nothing to promote: ${from} has no datasets (run the pipeline first)`, {
         context: { source, target },
       });
     }
     // A promotion or rollback killed while bringing the plain paths in line is finished first.
-    await this.lake.materialize(to);
+    await this.lake.materialize(to, undefined, this.lineage);
+    await this.lineage.flush();
     const current = await this.lake.snapshot(to);
     const before = new Map(current.files.map((f) => [f.path, f]));
     const result: PromotionResult = {
@@ -142,44 +148,97 @@ export class DataPromoter {
     }
     // One event per file: each stands for a copy or a read, so their rate is bounded by the work.
     const report = options.onProgress;
-    if (!options.skipValidation) await this.validateDatasets(from, src, report);
-    result.backupId = await this.createBackup(to);
     const version = newVersionId();
-    const files: LakeFile[] = [];
-    let done = 0;
-    const operation = `promote ${from}→${to}`;
-    report?.({ operation, done, total: src.length, unit: 'files' });
-    for (const f of src) {
-      options.signal?.throwIfAborted();
-      const old = before.get(f.path);
-      let key: string;
-      if (old && result.unchanged.includes(f.path)) key = old.key;
-      else {
-        key = `${RESERVED_FOLDER}/${to}/versions/${version}/${f.path}`;
-        await this.lake.storage.copy(f.key, key, f.sha256 ? { metadata: { [SHA256_META]: f.sha256 } } : {});
-        await this.verifyCopy(from, f, key);
+    const lineage = this.lineage.withRun(version);
+    const backup = await planBackup(this.lake, to);
+    const copies = src.filter((f) => !(before.has(f.path) && result.unchanged.includes(f.path)));
+    const versionKey = (f: LakeFile) => this.lake.internalKey(to, `versions/${version}/${f.path}`);
+    // Every output of the promotion, declared in one batch before the first is written. The
+    // intents go out while the datasets are validated; a refusal aborts them.
+    const backupOuts = backupOutputs(this.lake, lineage, backup);
+    const declared = lineage.begin([
+      ...backupOuts,
+      ...copies.map((f) => ({
+        key: versionKey(f),
+        operation: 'pipeline.promote',
+        inputs: [lineage.fileInput(f.key, f.sha256 as string, f.size), ...parent],
+      })),
+      // Then the plain copies materialize makes of them (`<to>/<path>`, what outside readers glob).
+      ...copies.map((f) => ({
+        key: `${to}/${f.path}`,
+        operation: 'pipeline.materialize',
+        inputs: [lineage.fileInput(versionKey(f), f.sha256 as string, f.size)],
+      })),
+      { key: this.lake.internalKey(to, MANIFEST_KEY), operation: 'pipeline.promote', inputs: parent },
+      {
+        key: this.lake.internalKey(to, `promotions/${version}.json`),
+        operation: 'pipeline.promote',
+        inputs: [],
+      },
+    ]);
+    declared.catch(() => {}); // awaited below
+    let batch: OutputBatch | undefined;
+    const record = (i: number) => (batch as OutputBatch).at(backupOuts.length + i);
+    try {
+      if (!options.skipValidation) await this.validateDatasets(from, src, report);
+      batch = await declared;
+      result.backupId = await writeBackup(this.lake, backup, batch.records);
+      const files: LakeFile[] = [];
+      let done = 0;
+      const operation = `promote ${from}→${to}`;
+      report?.({ operation, done, total: src.length, unit: 'files' });
+      for (const f of src) {
+        options.signal?.throwIfAborted();
+        const old = before.get(f.path);
+        let key: string;
+        if (old && result.unchanged.includes(f.path)) key = old.key;
+        else {
+          key = versionKey(f);
+          await this.lake.storage.copy(f.key, key, f.sha256 ? { metadata: { [SHA256_META]: f.sha256 } } : {});
+          await this.verifyCopy(from, f, key);
+          const rows = f.rows === undefined ? {} : { rows: f.rows };
+          record(copies.indexOf(f)).commit({ sha256: f.sha256 as string, size: f.size, ...rows });
+        }
+        files.push({ ...f, key });
+        done += 1;
+        report?.({ operation, done, total: src.length, unit: 'files', detail: f.path });
+        await testDelay();
       }
-      files.push({ ...f, key });
-      done += 1;
-      report?.({ operation, done, total: src.length, unit: 'files', detail: f.path });
-      await testDelay();
+      const manifest: EnvManifest = { version, createdAt: new Date().toISOString(), from, files };
+      record(2 * copies.length).commit(await this.lake.writeManifest(to, manifest));
+      // The plain paths (`<to>/<path>`) are brought in line: a second copy of what changed.
+      const plainCopies = new Map(copies.map((f, i) => [f.path, record(copies.length + i)]));
+      await this.lake.materialize(to, report, lineage, plainCopies);
+      const text = JSON.stringify({ ...result, version }, null, 2);
+      await this.lake
+        .internal(to)
+        .put(`promotions/${version}.json`, text, { contentType: CONTENT_TYPES.json });
+      record(2 * copies.length + 1).commit(writtenText(text));
+    } catch (error) {
+      (batch ?? (await declared.catch(() => undefined)))?.abortOpen(error);
+      await lineage.flushQuietly();
+      throw error;
     }
-    const manifest: EnvManifest = { version, createdAt: new Date().toISOString(), from, files };
-    await this.lake.writeManifest(to, manifest);
-    // The plain paths (`<to>/<path>`) are brought in line: a second copy of what changed.
-    await this.lake.materialize(to, report);
-    await this.lake
-      .internal(to)
-      .put(`promotions/${version}.json`, JSON.stringify({ ...result, version }, null, 2), {
-        contentType: CONTENT_TYPES.json,
-      });
+    await lineage.flush();
     result.version = version;
     return result;
   }
 
-  /** The source's datasets with sha256, rows and columns (from records or object metadata). */
-  private async describe(env: Environment): Promise<LakeFile[]> {
+  /**
+   * The source's datasets with sha256, rows and columns (from records or object metadata), and
+   * its version as a lineage input when it has one (qa, prod: its manifest's URL and hash).
+   */
+  private async describe(env: Environment): Promise<{ files: LakeFile[]; parent: LineageInput[] }> {
     const snap = await this.lake.snapshot(env);
+    const parent: LineageInput[] = snap.manifestSha256
+      ? [
+          {
+            kind: 'version',
+            url: this.lineage.url(this.lake.internalKey(env, MANIFEST_KEY)),
+            sha256: snap.manifestSha256,
+          },
+        ]
+      : [];
     const out: LakeFile[] = [];
     for (const f of snap.files) {
       if (f.sha256 && f.columns) {
@@ -195,7 +254,7 @@ export class DataPromoter {
         ...(rec?.description ? { description: rec.description } : {}),
       });
     }
-    return out;
+    return { files: out, parent };
   }
 
   /** Gates: every dataset opens in DuckDB, and its columns, types and rows match its record. */
@@ -253,28 +312,12 @@ export class DataPromoter {
    * the backup; an env without one has its plain files copied into a version first.
    */
   async createBackup(env: string): Promise<string> {
-    const e = assertEnv(env);
-    const id = newVersionId();
-    let manifest = await this.lake.readManifest(e);
-    if (!manifest) {
-      const snap = await this.lake.snapshot(e);
-      const files: LakeFile[] = [];
-      for (const f of snap.files) {
-        const key = `${RESERVED_FOLDER}/${e}/versions/${id}/${f.path}`;
-        await this.lake.storage.copy(f.key, key);
-        files.push({ ...f, key });
-      }
-      manifest = { version: id, createdAt: new Date().toISOString(), files };
-    }
-    await this.lake.internal(e).put(`backups/${id}.json`, JSON.stringify(manifest, null, 2), {
-      contentType: CONTENT_TYPES.json,
-    });
-    return id;
+    return createBackup(this.lake, this.lineage, assertEnv(env));
   }
 
   /** Deletes version files no kept backup or current manifest names (see PruneOptions). */
   async prune(env: string, options: PruneOptions = {}): Promise<PruneResult> {
-    return pruneVersions(this.lake, assertEnv(env), options);
+    return pruneVersions(this.lake, assertEnv(env), options, this.lineage);
   }
 
   async listBackups(env: string): Promise<string[]> {
@@ -312,18 +355,18 @@ export class DataPromoter {
     const manifest = JSON.parse(raw.toString('utf8')) as EnvManifest;
     // The state before an env's first promotion is usually nothing: rolling back to it empties
     // the env, which is never what a tired operator meant by "undo".
-    if (manifest.files.length === 0 && !options.allowEmpty) {
-      throw new PromotionError(
-        `Backup ${id} of ${e} holds no datasets (the state before ${e}'s first promotion): rolling back to it would empty ${e}; nothing changed. To do that anyway, run \`sluice rollback ${e}${backupId ? ` --backup ${id}` : ''} --allow-empty\` (allowEmpty: true in the API)`,
-        { context: { env: e, backupId: id } },
-      );
-    }
-    await this.lake.materialize(e);
-    const backupOfCurrent = await this.createBackup(e);
-    await this.lake.writeManifest(e, manifest);
-    await this.lake.materialize(e);
+    if (manifest.files.length === 0 && !options.allowEmpty) throw refuseEmptyRollback(e, id, !!backupId);
+    const backupOfCurrent = await restoreBackup(this.lake, this.lineage, e, id, { manifest, raw });
     return { env: e, restored: id, backupOfCurrent, files: manifest.files.length };
   }
+}
+
+/** Rolling back to a backup with no datasets empties the env: refused unless asked for. */
+function refuseEmptyRollback(env: Environment, id: string, named: boolean): SluiceError {
+  return new PromotionError(
+    `Backup ${id} of ${env} holds no datasets (the state before ${env}'s first promotion): rolling back to it would empty ${env}; nothing changed. To do that anyway, run \`sluice rollback ${env}${named ? ` --backup ${id}` : ''} --allow-empty\` (allowEmpty: true in the API)`,
+    { context: { env, backupId: id } },
+  );
 }
 
 /** Raised when a source file changed between validation and copy. */

@@ -5,6 +5,7 @@
  */
 import type { Environment } from '../config/schema.ts';
 import { type EnvManifest, type Lake, RESERVED_FOLDER } from './lake.ts';
+import type { LakeLineage } from './lineage.ts';
 import { getVerified } from './verified-get.ts';
 
 export interface PruneOptions {
@@ -25,6 +26,7 @@ export async function pruneVersions(
   lake: Lake,
   env: Environment,
   options: PruneOptions = {},
+  lineage?: LakeLineage,
 ): Promise<PruneResult> {
   const keep = options.keepBackups ?? 10;
   const minAge = options.minAgeMs ?? 3_600_000;
@@ -52,6 +54,12 @@ export async function pruneVersions(
     result.bytes += e.size;
   }
   if (!options.dryRun) {
+    // Recorded as deleted before they go: `lineage verify` expects them gone, not missing.
+    lineage?.deleting(
+      [...result.deletedFiles, ...result.deletedBackups].map((k) => `${internalPrefix}${k}`),
+      'pipeline.prune',
+    );
+    await lineage?.flush();
     // Files first: a backup manifest is never left naming files that are gone.
     await store.deleteMany(result.deletedFiles);
     await store.deleteMany(result.deletedBackups);

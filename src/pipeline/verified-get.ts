@@ -7,8 +7,9 @@
  * of a promotion failed it (E007, E099, or E005 "not readable"), and the more datasets a lake
  * held, the less a promotion could get through a flaky network.
  */
+import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import type { Readable } from 'node:stream';
+import { type Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { isTransient } from '../errors.ts';
 import { getLogger } from '../logging/logger.ts';
@@ -96,4 +97,31 @@ export function downloadVerified(
   options?: VerifiedGetOptions,
 ): Promise<void> {
   return readVerified(store, key, (body) => pipeline(body, createWriteStream(file)), options);
+}
+
+/** Downloads the object to `file` like downloadVerified, hashing the bytes on their way (read once). */
+export function downloadVerifiedHashed(
+  store: Storage,
+  key: string,
+  file: string,
+  options?: VerifiedGetOptions,
+): Promise<{ sha256: string; size: number }> {
+  return readVerified(
+    store,
+    key,
+    async (body) => {
+      const hash = createHash('sha256');
+      let size = 0;
+      const tap = new Transform({
+        transform(chunk: Buffer, _encoding, done) {
+          hash.update(chunk);
+          size += chunk.length;
+          done(null, chunk);
+        },
+      });
+      await pipeline(body, tap, createWriteStream(file));
+      return { sha256: hash.digest('hex'), size };
+    },
+    options,
+  );
 }

@@ -24,6 +24,8 @@ async function put(
   });
 }
 
+const nodesOf = (n: LineageNode): LineageNode[] => [n, ...(n.inputs ?? []).flatMap(nodesOf)];
+
 /** The tree as `url (kind)` lines, indented, for readable expectations. */
 function outline(node: LineageNode, depth = 0, key: 'inputs' | 'consumers' = 'inputs'): string[] {
   const name = node.url.replace(/^.*\/(raw|lake|task)\//, '$1/');
@@ -87,6 +89,33 @@ describe('lineageOf', () => {
       '  lake/dev/staging/sales.parquet (output pipeline.transform)',
       '    lake/qa/sales.parquet (output pipeline.promote)',
     ]);
+  });
+
+  it('an input rewritten since it was read is followed to the write that made the bytes read', async () => {
+    const log = new LineageLog(lake);
+    const csvB = 'id,v\n3,4\n';
+    writeFileSync(path.join(rawDir, 'sales-b.csv'), csvB);
+    // qa/sales.parquet ('S') was copied from dev/staging/sales.parquet while it held 'S'; the dev
+    // file is rebuilt from another CSV now.
+    await put(log, lake, 'landing/sales.parquet', 'L2', 'pipeline.ingest', [
+      { kind: 'file', url: lineageUrl(path.join(rawDir, 'sales-b.csv')), sha256: sha(csvB) },
+    ]);
+    await put(log, lake, 'dev/staging/sales.parquet', 'S2', 'pipeline.transform', [
+      { kind: 'file', url: outputUrl(lake, 'landing/sales.parquet'), sha256: sha('L2') },
+    ]);
+    await log.flush();
+    const tree = await lineageOf(path.join(root, 'lake', 'qa', 'sales.parquet'));
+    expect(outline(tree)).toEqual([
+      'lake/qa/sales.parquet (output pipeline.promote)',
+      '  lake/dev/staging/sales.parquet (version pipeline.transform)',
+      '    lake/landing/sales.parquet (file pipeline.ingest)',
+      '      raw/sales.csv (file unrecorded)',
+      '    file:///models/sales.sql (model)',
+    ]);
+    // The current write of the dev file is the rebuild.
+    const now = await lineageOf(path.join(root, 'lake', 'dev', 'staging', 'sales.parquet'));
+    expect(now.sha256).toBe(sha('S2'));
+    expect(nodesOf(now).some((n) => n.url.endsWith('sales-b.csv'))).toBe(true);
   });
 
   it('a file no log knows is one unrecorded node', async () => {
