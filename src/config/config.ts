@@ -151,6 +151,16 @@ export class Config {
   get lineage(): boolean {
     return this.data.lineage;
   }
+  /** Where OpenLineage events go (undefined: nowhere). */
+  get openLineage(): { url?: string; apiKey?: string; file?: string } | undefined {
+    const { openlineageUrl: url, openlineageApiKey: apiKey, openlineageFile: file } = this.data;
+    if (url === undefined && file === undefined) return undefined;
+    return {
+      ...(url === undefined ? {} : { url }),
+      ...(apiKey === undefined ? {} : { apiKey }),
+      ...(file === undefined ? {} : { file }),
+    };
+  }
 
   /** A copy with some values replaced (validated again). */
   with(overrides: Partial<SluiceConfigData>): Config {

@@ -34,4 +34,7 @@ export const ENV_NAMES = {
   awsSessionToken: ['AWS_SESSION_TOKEN'],
   sensitiveNames: ['SLUICE_SENSITIVE_NAMES'],
   lineage: ['SLUICE_LINEAGE'],
+  openlineageUrl: ['SLUICE_OPENLINEAGE_URL', 'OPENLINEAGE_URL'],
+  openlineageApiKey: ['SLUICE_OPENLINEAGE_API_KEY', 'OPENLINEAGE_API_KEY'],
+  openlineageFile: ['SLUICE_OPENLINEAGE_FILE'],
 } as const satisfies Record<string, readonly string[]>;

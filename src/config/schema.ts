@@ -72,6 +72,12 @@ export const configSchema = z.object({
   lineage: z
     .preprocess(switchValue, z.boolean({ error: 'must be true or false (or 1/0, on/off, yes/no)' }))
     .default(true),
+  /** An OpenLineage collector (Marquez, …) that gets a START and a COMPLETE/FAIL per step. */
+  openlineageUrl: z.url().optional(),
+  /** Sent as `Authorization: Bearer …` to the collector; always masked. */
+  openlineageApiKey: z.string().min(1).optional(),
+  /** A JSONL file OpenLineage events are appended to (besides or instead of a collector). */
+  openlineageFile: z.string().min(1).optional(),
 });
 
 export type SluiceConfigData = z.infer<typeof configSchema>;

@@ -9,6 +9,7 @@ export {
   runEvent,
   type SluiceRun,
 } from './openlineage.ts';
+export { openLineageEventsOf } from './openlineage-run.ts';
 export {
   createOpenLineageEmitter,
   type OpenLineageEmitter,

@@ -46,6 +46,8 @@ export class LineageLog {
   private seq = 0;
   private objects = 0;
   private pending: LineageRecord[] = [];
+  /** Every record this log has stored, in order (what an OpenLineage export of its runs reads). */
+  private readonly stored: LineageRecord[] = [];
   /** The batch being written: the next waits for it. */
   private writing: Promise<void> = Promise.resolve();
   private readonly now: () => Date;
@@ -118,6 +120,11 @@ export class LineageLog {
     });
   }
 
+  /** The records this log has stored so far (durable), oldest first. */
+  recorded(): readonly LineageRecord[] {
+    return this.stored;
+  }
+
   /** Makes every waiting record durable. */
   async flush(): Promise<void> {
     await this.write([]);
@@ -153,6 +160,7 @@ export class LineageLog {
       const key = `${LINEAGE_PREFIX}${day}/${this.session}-${(++this.objects).toString().padStart(6, '0')}.jsonl`;
       const text = `${batch.map((r) => JSON.stringify(r)).join('\n')}\n`;
       await this.storage.put(key, text, { contentType: 'application/x-ndjson' });
+      this.stored.push(...batch);
       this.pending = this.pending.slice(waiting);
     });
     this.writing = run.catch(() => {});

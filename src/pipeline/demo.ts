@@ -111,10 +111,16 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
   options.onProgress?.({ operation: 'generate', done: SOURCES.length, total: SOURCES.length, unit: 'files' });
   const config = Config.load({
     file: path.join(dir, 'sluice.config.yaml'),
-    // Only the user's name and the lineage switch come from the environment: the demo is the same anywhere.
+    // Only the user's name and the lineage settings come from the environment: the demo is the
+    // same anywhere, and its lineage can be turned off or sent to an OpenLineage collector.
     env: {
       USER: process.env.USER ?? 'demo',
-      ...(process.env.SLUICE_LINEAGE === undefined ? {} : { SLUICE_LINEAGE: process.env.SLUICE_LINEAGE }),
+      ...pick(process.env, [
+        'SLUICE_LINEAGE',
+        'SLUICE_OPENLINEAGE_URL',
+        'SLUICE_OPENLINEAGE_API_KEY',
+        'SLUICE_OPENLINEAGE_FILE',
+      ]),
     },
     overrides: {
       env: 'dev',
@@ -162,4 +168,14 @@ async function summaryByYear(parquetFile: string): Promise<SummaryPoint[]> {
   } finally {
     await engine.close();
   }
+}
+
+/** The variables of `names` that are set. */
+function pick(env: NodeJS.ProcessEnv, names: readonly string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const name of names) {
+    const value = env[name];
+    if (value !== undefined) out[name] = value;
+  }
+  return out;
 }

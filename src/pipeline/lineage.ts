@@ -7,7 +7,14 @@
  * flushes at its end. With config `lineage: false` (SLUICE_LINEAGE=0) every call is a no-op.
  */
 import { createHash } from 'node:crypto';
-import { type LineageInput, LineageLog, outputUrl, type WrittenOutput } from '../lineage/index.ts';
+import {
+  createOpenLineageEmitter,
+  type LineageInput,
+  LineageLog,
+  openLineageEventsOf,
+  outputUrl,
+  type WrittenOutput,
+} from '../lineage/index.ts';
 import type { Storage } from '../storage/types.ts';
 
 export interface PlannedOutput {
@@ -137,6 +144,21 @@ export class LakeLineage {
   async flushQuietly(): Promise<void> {
     await this.log?.flush().catch(() => {});
   }
+}
+
+/**
+ * Sends run `run`'s OpenLineage events (a parent `job` run, a child per operation) to where the
+ * config says, once its records are durable. Delivery never fails the run (the transport logs).
+ */
+export async function exportOpenLineage(
+  target: { url?: string; apiKey?: string; file?: string } | undefined,
+  lineage: LakeLineage,
+  run: string,
+  job: string,
+): Promise<void> {
+  if (!target || !lineage.log) return;
+  const emitter = createOpenLineageEmitter(target);
+  for (const event of openLineageEventsOf(lineage.log.recorded(), run, job)) await emitter.emit(event);
 }
 
 /** What a commit says about bytes written from memory (a JSON record, a manifest). */

@@ -13,7 +13,7 @@ import { stampedId } from '../util/timestamps.ts';
 import { ErrorHandler } from './error-handler.ts';
 import { DataIngester } from './ingester.ts';
 import { Lake } from './lake.ts';
-import { LakeLineage, type OutputBatch } from './lineage.ts';
+import { exportOpenLineage, LakeLineage, type OutputBatch } from './lineage.ts';
 import { modelSyntaxProblems } from './model-check.ts';
 import { loadModels, orderModels } from './models.ts';
 import { type PipelineOptions, storageOptionsFrom } from './options.ts';
@@ -147,6 +147,7 @@ export class Pipeline {
       throw error;
     }
     await lineage.flush();
+    await exportOpenLineage(this.config.openLineage, lineage, record.id, 'pipeline.run');
   }
 
   private async runStep(

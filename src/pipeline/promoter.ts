@@ -26,7 +26,7 @@ import {
   makeTempDir,
   newVersionId,
 } from './lake.ts';
-import { LakeLineage, type OutputBatch, writtenText } from './lineage.ts';
+import { exportOpenLineage, LakeLineage, type OutputBatch, writtenText } from './lineage.ts';
 import { readLoadRecord } from './load-records.ts';
 import { type PipelineOptions, storageOptionsFrom } from './options.ts';
 import { type PruneOptions, type PruneResult, pruneVersions } from './prune.ts';
@@ -220,6 +220,7 @@ export class DataPromoter {
       throw error;
     }
     await lineage.flush();
+    await exportOpenLineage(this.config.openLineage, lineage, version, `pipeline.promote.${from}-to-${to}`);
     result.version = version;
     return result;
   }
