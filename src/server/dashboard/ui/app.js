@@ -57,7 +57,7 @@ function TokenForm({ problem, onSignedIn }) {
     <form onSubmit=${submit} autocomplete="off">
       <label for="token">API token</label>
       <input id="token" type="password" value=${value} onInput=${(e) => setValue(e.target.value)}
-        placeholder="a read or admin token of SLUICE_API_TOKENS" autofocus spellcheck="false" />
+        placeholder="a read or admin token of SLUICE_API_TOKENS" autofocus spellcheck="false" autocomplete="off" />
       <label class="check"><input type="checkbox" checked=${remember} onChange=${(e) => setRemember(e.target.checked)} />
         Remember it in this tab (sessionStorage; gone when the tab closes)</label>
       <button type="submit" disabled=${busy || !value.trim()}>${busy ? 'Checking…' : 'Sign in'}</button>
