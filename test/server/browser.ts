@@ -8,11 +8,17 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { type Browser, chromium, type Page } from 'playwright-core';
+import { expect } from 'vitest';
 import { REPO_ROOT } from '../helpers/cli.ts';
 
 export const CHROMIUM = process.env.SLUICE_CHROMIUM ?? '/usr/bin/chromium';
 export const SCREENSHOTS = path.join(REPO_ROOT, '.test-work', 'screenshots');
 const DOC_IMAGES = path.join(REPO_ROOT, 'docs', 'images');
+
+/** expect.poll with room for a loaded machine (its default gives up after 1 s). */
+export function eventually<T>(probe: () => T | Promise<T>) {
+  return expect.poll(probe, { timeout: 20_000, interval: 100 });
+}
 
 /** Chromium, or a failure that says how to get it (these tests never skip). */
 export async function launchChromium(executable = CHROMIUM): Promise<Browser> {

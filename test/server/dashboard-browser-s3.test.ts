@@ -6,7 +6,7 @@
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { DataPromoter } from '../../src/pipeline/index.ts';
-import { launchChromium, type PageWatch, screenshot, watchPage } from './browser.ts';
+import { eventually, launchChromium, type PageWatch, screenshot, watchPage } from './browser.ts';
 import { TOKENS, testSocketServer } from './helpers.ts';
 import { type DemoLake, demoLake } from './lake-fixture.ts';
 
@@ -60,7 +60,7 @@ describe('the dashboard on a lake on S3', () => {
     await page.click('button[data-env=qa]');
     await page.click('text=landing/wdi/WDI_DATA.parquet');
     const section = page.locator('section[data-dataset="landing/wdi/WDI_DATA.parquet"]');
-    await expect.poll(() => section.locator('.scroll tbody tr').count()).toBe(50);
+    await eventually(() => section.locator('.scroll tbody tr').count()).toBe(50);
     expect(await page.textContent('[data-testid=lake-view] h2')).toContain(`s3://`);
     await screenshot(page, 's3-lake');
   });
@@ -70,7 +70,7 @@ describe('the dashboard on a lake on S3', () => {
     await page.goto(`${server.url}/#/promotions`);
     await page.click(`button[data-backup="${lake.backups.first}"]`);
     await page.click('.dialog button.danger');
-    await expect.poll(() => page.textContent('[data-testid=current-version]')).toContain(lake.versions[0]);
+    await eventually(() => page.textContent('[data-testid=current-version]')).toContain(lake.versions[0]);
     const manifest = await new DataPromoter(lake.config).lake.readManifest('qa');
     expect(manifest?.version).toBe(lake.versions[0]);
   });

@@ -16,7 +16,7 @@ import { Config } from '../../src/config/config.ts';
 import { DataPromoter, Pipeline } from '../../src/pipeline/index.ts';
 import { REPO_ROOT, runSluice } from '../helpers/cli.ts';
 import { tempDir } from '../helpers/tmp.ts';
-import { launchChromium, type PageWatch, screenshot, watchPage } from './browser.ts';
+import { eventually, launchChromium, type PageWatch, screenshot, watchPage } from './browser.ts';
 
 const READ = 'browser-read-token-0123456789';
 const ADMIN = 'browser-admin-token-0123456789';
@@ -123,17 +123,19 @@ describe('the dashboard in chromium, served by sluice serve --demo', () => {
     watch?.expectFailure('/api/whoami', 401);
     await page.fill('#token', 'not-a-token-of-this-server');
     await page.click('button[type=submit]');
-    await expect.poll(() => page.textContent('.signin [role=alert]')).toMatch(/refused this token \(401\)/);
+    await eventually(() => page.textContent('.signin [role=alert]')).toMatch(/refused this token \(401\)/);
     await page.fill('#token', READ);
     await page.click('button[type=submit]');
-    await expect.poll(() => page.textContent('header .who')).toMatch(/read#1 \(read\)/);
-    await page.locator('[data-testid=lake-view] .card').first().waitFor();
+    await eventually(() => page.textContent('header .who')).toMatch(/read#1 \(read\)/);
+    // Let the lake view's requests finish: a reload would abort them (a failed request).
+    await page.locator('[data-testid=lake-view] table').waitFor();
+    await page.waitForLoadState('networkidle');
     // sessionStorage, not a cookie; and the token is nowhere in the page.
     expect(await context?.cookies()).toEqual([]);
     expect(await page.evaluate(() => sessionStorage.getItem('sluice.token'))).toBe(READ);
     expect(await page.content()).not.toContain(READ);
     await page.reload();
-    await expect.poll(() => page.textContent('header .who')).toMatch(/read#1/);
+    await eventually(() => page.textContent('header .who')).toMatch(/read#1/);
     await page.locator('[data-testid=lake-view] .card').first().waitFor();
   });
 
@@ -144,7 +146,7 @@ describe('the dashboard in chromium, served by sluice serve --demo', () => {
     await page.click('text=staging/country_year_summary.parquet');
     const section = page.locator('section[data-dataset="staging/country_year_summary.parquet"]');
     await section.waitFor();
-    await expect.poll(() => section.locator('.scroll tbody tr').count()).toBe(50);
+    await eventually(() => section.locator('.scroll tbody tr').count()).toBe(50);
     expect(await section.locator('.split > div:first-child tbody tr').count()).toBe(5);
     expect(await section.textContent()).toMatch(/Indicator count and mean value per country/);
     await screenshot(page, 'lake');
@@ -162,8 +164,10 @@ describe('the dashboard in chromium, served by sluice serve --demo', () => {
       'upload',
     ]);
     await screenshot(page, 'runs');
-    await page.locator('[data-testid=runs-view] > div > table tbody tr').nth(1).click();
-    await expect.poll(async () => steps.getAttribute('data-run')).not.toBe(null);
+    const earlier = page.locator('[data-testid=runs-view] > div > table tbody tr').nth(1);
+    const id = (await earlier.locator('td').first().textContent())?.trim();
+    await earlier.click();
+    await eventually(() => steps.getAttribute('data-run')).toBe(id);
   });
 
   it('promotions: a read token’s rollback is refused, shown as 403, and nothing changes', async () => {
@@ -186,10 +190,10 @@ describe('the dashboard in chromium, served by sluice serve --demo', () => {
     await page.locator('[data-testid=current-version]').waitFor();
     await screenshot(page, 'promotions');
     await page.click(`button[data-backup="${qa.firstBackup}"]`);
-    await expect.poll(() => page.textContent('.dialog')).toContain(qa.first);
+    await eventually(() => page.textContent('.dialog')).toContain(qa.first);
     await page.click('.dialog button.danger');
-    await expect.poll(() => page.textContent('[data-testid=rollback-done]')).toContain(qa.firstBackup);
-    await expect.poll(() => page.textContent('[data-testid=current-version]')).toContain(qa.first);
+    await eventually(() => page.textContent('[data-testid=rollback-done]')).toContain(qa.firstBackup);
+    await eventually(() => page.textContent('[data-testid=current-version]')).toContain(qa.first);
     expect((await api<{ current: { version: string } }>('/api/promotions/qa')).current.version).toBe(
       qa.first,
     );
@@ -199,9 +203,9 @@ describe('the dashboard in chromium, served by sluice serve --demo', () => {
     const page = await signedIn(ADMIN);
     await page.goto(`${url}/#/queues`);
     const failed = page.locator('[data-testid=failed-objects]');
-    await expect.poll(() => failed.textContent()).toMatch(/truncated\.json.*E021/);
+    await eventually(() => failed.textContent()).toMatch(/truncated\.json.*E021/);
     const dead = page.locator('[data-testid=dead-sluice]');
-    await expect.poll(() => dead.textContent()).toMatch(/invalid ingest_and_score_signal payload, value/);
+    await eventually(() => dead.textContent()).toMatch(/invalid ingest_and_score_signal payload, value/);
     await screenshot(page, 'queues');
     const job = (await dead.locator('button[data-retry]').first().getAttribute('data-retry')) as string;
     const answer = page.waitForResponse((r) => r.url().endsWith('/api/queues/sluice/retry'));
@@ -210,7 +214,7 @@ describe('the dashboard in chromium, served by sluice serve --demo', () => {
     expect(res.status()).toBe(200);
     expect(await res.json()).toEqual({ queue: 'sluice', retried: 1 });
     expect(JSON.parse(res.request().postData() ?? '')).toEqual({ ids: [job] });
-    await expect.poll(() => dead.textContent()).toContain('1 job moved back to waiting.');
+    await eventually(() => dead.textContent()).toContain('1 job moved back to waiting.');
   });
 
   it('time series: the chart draws server buckets, and a zoom asks the server again at a finer width', async () => {
@@ -232,7 +236,7 @@ describe('the dashboard in chromium, served by sluice serve --demo', () => {
     await page.mouse.down();
     await page.mouse.move(box.x + box.width * 0.45, box.y + box.height / 2, { steps: 5 });
     await page.mouse.up();
-    await expect.poll(async () => Number(await info.getAttribute('data-every'))).toBeLessThan(before);
+    await eventually(async () => Number(await info.getAttribute('data-every'))).toBeLessThan(before);
     expect(queries.length).toBe(asked + 1);
     const zoomed = new URL(queries.at(-1) as string);
     const span = Number(zoomed.searchParams.get('to')) - Number(zoomed.searchParams.get('from'));

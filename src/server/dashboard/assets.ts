@@ -11,6 +11,7 @@ import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { Hono } from 'hono';
+import { ConfigurationError } from '../../errors.ts';
 import type { ServerEnv } from '../types.ts';
 
 const UI_DIR = new URL('./ui/', import.meta.url);
@@ -118,8 +119,20 @@ function vendorFile(name: string): string {
 
 /** Fails at start-up, naming the file, when a dashboard file is missing (a broken install or build). */
 export function checkDashboardFiles(): void {
-  for (const f of UI_FILES) readFileSync(new URL(f, UI_DIR));
-  for (const name of Object.keys(VENDOR)) read(vendorFile(name));
+  const files = [
+    ...UI_FILES.map((f) => () => readFileSync(new URL(f, UI_DIR))),
+    ...Object.keys(VENDOR).map((name) => () => read(vendorFile(name))),
+  ];
+  for (const readOne of files) {
+    try {
+      readOne();
+    } catch (error) {
+      throw new ConfigurationError(
+        `The dashboard cannot be served: ${(error as Error).message} (a broken install or build); serve.dashboard: false serves the API without it`,
+        { cause: error },
+      );
+    }
+  }
 }
 
 export function dashboardRoutes(): Hono<ServerEnv> {
