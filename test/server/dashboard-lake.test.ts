@@ -52,7 +52,13 @@ describe.each(['fs', 's3'] as const)('dashboard lake API on %s', (kind) => {
   afterAll(() => server?.close());
 
   it('refuses every lake route without a token (401) or with a write-only token (403)', async () => {
-    for (const path of ['/api/lake', '/api/lake/qa/datasets', '/api/runs', '/api/promotions/qa']) {
+    for (const path of [
+      '/api/lake',
+      '/api/lake/qa/datasets',
+      '/api/lake/qa/dataset?path=landing/sdg/SDG_DATA.parquet',
+      '/api/runs',
+      '/api/promotions/qa',
+    ]) {
       const none = await server.app.request(path);
       expect(none.status, path).toBe(401);
       expect(none.headers.get('www-authenticate')).toMatch(/^Bearer/);
