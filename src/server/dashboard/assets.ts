@@ -7,14 +7,21 @@
  * origin only. The page needs no token; every API call it makes does.
  */
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { Hono } from 'hono';
 import { ConfigurationError } from '../../errors.ts';
 import type { ServerEnv } from '../types.ts';
 
-const UI_DIR = new URL('./ui/', import.meta.url);
+/**
+ * The page's own files: `ui/` beside this module, or — when this module is the build in dist/,
+ * which tsc fills with compiled .ts only — the checkout's src/server/dashboard/ui/.
+ */
+const UI_DIR =
+  [new URL('./ui/', import.meta.url), new URL('../../../src/server/dashboard/ui/', import.meta.url)].find(
+    (dir) => existsSync(new URL('app.js', dir)),
+  ) ?? new URL('./ui/', import.meta.url);
 
 /** The dashboard's own files (ui/). */
 export const UI_FILES = [
