@@ -1,16 +1,22 @@
 /**
- * The HTTP API as one Hono app: probes and metrics, InfluxDB's write endpoints and sluice's
- * time-series API, behind request metrics and masked request logs. Errors become JSON answers
+ * The HTTP API as one Hono app: probes and metrics, InfluxDB's write endpoints, sluice's
+ * time-series API, the lake, pollers and queues for the dashboard, and the dashboard itself at `/`,
+ * behind request metrics and masked request logs. Errors become JSON answers
  * with their status (http/problem.ts); unexpected ones are logged (masked) and answered 500
  * without detail. Tests call `app.request(…)` in-process; `listen.ts` serves it on a socket.
  */
 import { Hono } from 'hono';
 import type { ServerContext } from './context.ts';
+import { dashboardRoutes } from './dashboard/assets.ts';
 import { observeRequests } from './http/observe.ts';
 import { problemOf } from './http/problem.ts';
 import { healthRoutes } from './routes/health.ts';
 import { influxWriteRoutes } from './routes/influx-write.ts';
+import { lakeRoutes } from './routes/lake.ts';
+import { pollerRoutes } from './routes/pollers.ts';
 import { queueRoutes } from './routes/queues.ts';
+import { seriesRoutes } from './routes/series.ts';
+import { sessionRoutes } from './routes/session.ts';
 import { timeseriesRoutes } from './routes/ts-api.ts';
 import type { ServerEnv } from './types.ts';
 
@@ -20,7 +26,12 @@ export function createServerApp(ctx: ServerContext): Hono<ServerEnv> {
   app.route('/', healthRoutes(ctx));
   app.route('/', influxWriteRoutes(ctx));
   app.route('/', timeseriesRoutes(ctx));
+  app.route('/', sessionRoutes(ctx));
+  app.route('/', seriesRoutes(ctx));
   app.route('/', queueRoutes(ctx));
+  app.route('/', pollerRoutes(ctx));
+  app.route('/', lakeRoutes(ctx));
+  if (ctx.dashboard) app.route('/', dashboardRoutes());
 
   app.notFound((c) =>
     c.json({ code: 'not found', message: `no route ${c.req.method} ${new URL(c.req.url).pathname}` }, 404),

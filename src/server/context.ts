@@ -3,7 +3,10 @@ import type { Registry } from 'prom-client';
 import type { Logger } from '../logging/logger.ts';
 import type { HttpMetrics } from '../metrics/http.ts';
 import type { TokenSet } from './auth/tokens.ts';
+import type { LakeService } from './lake/lake-service.ts';
+import type { PollerRegistry } from './pollers.ts';
 import type { QueueRegistry } from './queues.ts';
+import type { RateWindow } from './rates.ts';
 import type { Readiness } from './readiness.ts';
 import type { StoreRegistry } from './stores.ts';
 
@@ -26,6 +29,14 @@ export interface ServerContext {
   stores: StoreRegistry;
   /** The queues of the process's pollers and workers. */
   queues: QueueRegistry;
+  /** The process's pollers (settings, counters, failed objects). */
+  pollers: PollerRegistry;
+  /** The lake of the config, when the server has one (the dashboard's lake, runs and promotions). */
+  lake: LakeService | undefined;
+  /** Rates of the counters the API answers with. */
+  rates: RateWindow;
+  /** Serve the dashboard at `/`. */
+  dashboard: boolean;
   tokens: TokenSet;
   limits: ServerLimits;
   metrics: HttpMetrics;

@@ -7,15 +7,21 @@
  */
 import type { Hono } from 'hono';
 import type { Registry } from 'prom-client';
+import type { Config } from '../config/config.ts';
 import { getLogger, type Logger } from '../logging/logger.ts';
 import { createHttpMetrics } from '../metrics/http.ts';
-import { createRegistry } from '../metrics/registry.ts';
+import { createRegistry, type PollerMetrics, type WorkerMetrics } from '../metrics/registry.ts';
+import type { PollerConfig } from '../poller/config.ts';
 import type { OpenStorageOptions } from '../storage/open.ts';
 import { createServerApp } from './app.ts';
 import { TokenSet } from './auth/tokens.ts';
 import type { ServerContext } from './context.ts';
+import { checkDashboardFiles } from './dashboard/assets.ts';
+import { LakeService } from './lake/lake-service.ts';
 import { type HttpListener, listen } from './listen.ts';
+import { PollerRegistry } from './pollers.ts';
 import { QueueRegistry } from './queues.ts';
+import { RateWindow } from './rates.ts';
 import { type Dependency, queueDependency, Readiness, storageDependency } from './readiness.ts';
 import type { ServeSettings } from './settings.ts';
 import { StoreRegistry } from './stores.ts';
@@ -25,12 +31,19 @@ export interface CreateServerOptions {
   settings: ServeSettings;
   /** `SLUICE_API_TOKENS`, joined with the settings' tokens. @default process.env.SLUICE_API_TOKENS */
   tokensEnv?: string;
-  /** The lake's root, checked by /readyz when given. */
+  /** The lake's root, checked by /readyz when given. @default pipelineConfig.lakeRoot */
   lakeRoot?: string;
+  /** The pipeline's configuration: its lake is what the dashboard's lake, runs and promotions show. */
+  pipelineConfig?: Config;
   /** S3 endpoint, region and keys for storage roots on S3. */
   storageOptions?: OpenStorageOptions;
   /** Queues the process uses (its pollers' and workers'), checked by /readyz. */
   queues?: readonly { url: string; name: string }[];
+  /** The process's pollers, shown by /api/pollers (their metrics are pollerMetrics). */
+  pollers?: readonly PollerConfig[];
+  /** The metrics the process's pollers and workers count into (on `registry`). */
+  pollerMetrics?: PollerMetrics;
+  workerMetrics?: WorkerMetrics;
   /** The registry /metrics serves; pollers and workers of the process register on it too. */
   registry?: Registry;
   log?: Logger;
@@ -58,8 +71,10 @@ export function createServer(options: CreateServerOptions): ServerHandle {
   const dependencies: Dependency[] = [
     storageDependency('timeseries root', settings.timeseriesRoot, options.storageOptions),
   ];
-  if (options.lakeRoot)
-    dependencies.push(storageDependency('lake', options.lakeRoot, options.storageOptions));
+  const lakeRoot = options.lakeRoot ?? options.pipelineConfig?.lakeRoot;
+  if (lakeRoot) dependencies.push(storageDependency('lake', lakeRoot, options.storageOptions));
+  // A missing dashboard file is a broken install: say so at start, not on a user's first click.
+  if (settings.dashboard) checkDashboardFiles();
   const seen = new Set<string>();
   for (const q of options.queues ?? []) {
     const key = `${q.url}\n${q.name}`;
@@ -68,9 +83,20 @@ export function createServer(options: CreateServerOptions): ServerHandle {
     dependencies.push(queueDependency(q.url, q.name));
   }
   const queues = new QueueRegistry(options.queues ?? []);
+  const lake = options.pipelineConfig
+    ? new LakeService(options.pipelineConfig, options.storageOptions)
+    : undefined;
   const context: ServerContext = {
     stores,
     queues,
+    pollers: new PollerRegistry({
+      ...(options.pollers ? { pollers: options.pollers } : {}),
+      ...(options.pollerMetrics ? { pollerMetrics: options.pollerMetrics } : {}),
+      ...(options.workerMetrics ? { workerMetrics: options.workerMetrics } : {}),
+    }),
+    lake,
+    rates: new RateWindow(),
+    dashboard: settings.dashboard,
     tokens: TokenSet.from({
       ...(settings.tokens === undefined ? {} : { config: settings.tokens }),
       env: options.tokensEnv ?? process.env.SLUICE_API_TOKENS ?? '',
@@ -88,7 +114,7 @@ export function createServer(options: CreateServerOptions): ServerHandle {
     context,
     async close() {
       context.lifecycle.stopping = true;
-      await Promise.all([stores.close(), queues.close()]);
+      await Promise.all([stores.close(), queues.close(), lake?.close()]);
     },
   };
 }

@@ -9,6 +9,7 @@
  *   port: 8080                # 0: any free port (the bound one is printed)
  *   shutdownGrace: 10s        # time in-flight requests get after SIGTERM
  *   tokens: [write:…, read:…] # or SLUICE_API_TOKENS=write:…,read:…
+ *   dashboard: true           # the web dashboard at /
  *   timeseries: { root: ./data/timeseries, autoCreate: true, durability: fsync }
  *   limits: { maxBodySize: 16MiB, maxPointsPerRequest: 200000, maxQueryPoints: 500000 }
  *   pollers: [ { source: ./inbox, queue: sqlite:./q.db } ]     # as `sluice poll` flags
@@ -48,6 +49,7 @@ export const serveSectionSchema = z
     port: z.number().int().min(0).max(65535).optional(),
     shutdownGrace: duration.optional(),
     tokens: z.union([z.string(), z.array(z.string())]).optional(),
+    dashboard: z.boolean().optional(),
     timeseries: z
       .object({
         root: z.string().min(1).optional(),
@@ -85,6 +87,8 @@ export interface ServeSettings {
   shutdownGraceMs: number;
   /** Token specs from the file (parsed with the environment's by TokenSet.from). */
   tokens: string | string[] | undefined;
+  /** Serve the web dashboard at `/`. */
+  dashboard: boolean;
   timeseriesRoot: string;
   autoCreate: boolean;
   durability: 'fsync' | 'os';
@@ -144,6 +148,7 @@ export function resolveServeSettings(input: {
     port: flags.port ?? section.port ?? DEFAULT_PORT,
     shutdownGraceMs: flags.shutdownGraceMs ?? section.shutdownGrace ?? DEFAULT_SHUTDOWN_GRACE_MS,
     tokens: section.tokens,
+    dashboard: section.dashboard ?? true,
     timeseriesRoot: root,
     autoCreate: ts.autoCreate ?? true,
     durability: ts.durability ?? 'fsync',

@@ -22,7 +22,7 @@ const HINT_PATTERNS = [
 ];
 
 /** The tests below that run hints, by the word their title starts with. */
-const PROOFS = ['demo', 'catalog', 'status', 'rollback', 'chmod', 'flags'];
+const PROOFS = ['demo', 'catalog', 'status', 'rollback', 'chmod', 'flags', 'serve'];
 
 /** Each hint in src/: the test below that runs it (PROOFS), or why it is not a command to run. */
 const HINTS: { file: string; text: string; proof: string }[] = [
@@ -30,6 +30,8 @@ const HINTS: { file: string; text: string; proof: string }[] = [
   { file: 'src/cli/actions/pipeline-demo.ts', text: `\`\${sluice} catalog ls --env qa\``, proof: 'demo' },
   { file: 'src/cli/actions/pipeline-demo.ts', text: `\`\${sluice} catalog show`, proof: 'demo' },
   { file: 'src/cli/actions/pipeline-demo.ts', text: `\`\${sluice} promote qa prod\``, proof: 'demo' },
+  { file: 'src/cli/actions/pipeline-demo.ts', text: `\`\${sluice} serve --demo\``, proof: 'serve' },
+  { file: 'src/cli/actions/serve-demo.ts', text: 'run \\`sluice demo\\` first', proof: 'serve' },
   { file: 'src/pipeline/catalog.ts', text: 'sluice catalog ls --env', proof: 'catalog' },
   { file: 'src/cli/actions/pipeline-steps.ts', text: 'status --json', proof: 'status' },
   { file: 'src/pipeline/promoter.ts', text: 'sluice rollback $', proof: 'rollback' },
@@ -148,9 +150,44 @@ describe('hints sluice prints', () => {
   it.concurrent('demo: the next commands it prints run as pasted (bash -e)', async () => {
     const block = /\nNext, try:\n((?: {2}.+\n)+)$/.exec(demoOutput)?.[1] ?? '';
     expect(block).toMatch(/^ {2}cd sluice-demo\n {2}sluice status\n/);
-    const res = await run(`set -e\n${block}`, path.join(root, 'first'), withSluice);
+    // The last runs until Ctrl-C: the 'serve' test below runs it.
+    expect(block).toMatch(/\n {2}sluice serve --demo\n$/);
+    const untilServe = block.replace(/ {2}sluice serve --demo\n$/, '');
+    const res = await run(`set -e\n${untilServe}`, path.join(root, 'first'), withSluice);
     ok(res, block);
     expect(res.stdout).toMatch(/promoted qa → prod: 8 files/);
+  });
+
+  it.concurrent('serve: `sluice serve --demo` serves the demo project until Ctrl-C; without one it says to run `sluice demo` first', async () => {
+    const line = /\n {2}(sluice serve --demo)\n$/.exec(demoOutput)?.[1] as string;
+    expect(line).toBe('sluice serve --demo');
+    // Where the next commands run it (after `cd sluice-demo`); any free port instead of 8080.
+    const dir = demoCopy('serve');
+    const script = [
+      `${line} --port 0 2>serve.log &`,
+      "for i in $(seq 1 600); do grep -q 'admin token' serve.log && break; sleep 0.1; done",
+      "url=$(sed -n 's/^sluice serve: dashboard on //p' serve.log)",
+      "token=$(sed -n 's/^sluice serve: admin token for this run (printed once, stored nowhere): //p' serve.log)",
+      'curl -fsS -H "Authorization: Bearer $token" "$url"api/lake',
+      'kill -INT %1; wait %1; echo " exit=$?"',
+    ].join('\n');
+    const res = await run(script, dir, withSluice);
+    ok(res, script);
+    expect(res.stdout).toMatch(/"env":"qa","version":"\d{8}T/);
+    expect(res.stdout).toMatch(/ exit=130\n$/);
+    const log = readFileSync(path.join(dir, 'serve.log'), 'utf8');
+    expect(log).toMatch(/^interrupted \(SIGINT\): /m);
+    // Elsewhere, the hint to make a project first, as this shell runs it; then serving works.
+    const empty = path.join(root, 'serve-empty');
+    mkdirSync(empty);
+    const refused = await run('npx sluice serve --demo --port 0', empty);
+    expect(refused.status).toBe(1);
+    const hint = /run `([^`]+)` first/.exec(refused.stderr)?.[1];
+    expect(hint, refused.stderr).toBe('npx sluice demo');
+    ok(await run(hint as string, empty), hint as string);
+    const served = await run(script.replace(line, 'npx sluice serve --demo'), empty);
+    ok(served, 'npx sluice serve --demo');
+    expect(served.stdout).toMatch(/ exit=130\n$/);
   });
 
   it.concurrent('catalog: an unknown name points to `sluice catalog ls --env E`, as this shell runs it', async () => {

@@ -48,10 +48,13 @@ describe('the demo’s printed next step', () => {
       'npx sluice catalog ls --env qa',
       'npx sluice catalog show country_year_summary --env qa',
       'npx sluice promote qa prod',
+      'npx sluice serve --demo',
       '',
     ]);
-    // Pasted as they are: every line must succeed (bash -e), in order.
-    const pasted = await run('bash', ['-e', '-c', next as string], { cwd: work, env });
+    // Pasted as they are: every line must succeed (bash -e), in order — but the last, which serves
+    // until Ctrl-C (test/docs/hints.test.ts runs it).
+    const untilServe = (next as string).replace(/ {2}npx sluice serve --demo\n$/, '');
+    const pasted = await run('bash', ['-e', '-c', untilServe], { cwd: work, env });
     expect(pasted.stdout).toMatch(/^run .*\n.*full +yes/m);
     expect(pasted.stdout).toMatch(/staging\/country_year_summary\.parquet +3888/);
     expect(pasted.stdout).toMatch(/mean_value +DOUBLE/);

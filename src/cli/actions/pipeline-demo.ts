@@ -114,6 +114,8 @@ function printDemo(result: DemoResult, chart: string | undefined): void {
     `${sluice} catalog ls --env qa`,
     `${sluice} catalog show country_year_summary --env qa`,
     `${sluice} promote qa prod`,
+    // Last: it runs until Ctrl-C (the web dashboard of this project).
+    `${sluice} serve --demo`,
   ];
   // Plain commands, no comments: an interactive zsh would pass a pasted `# …` on as arguments.
   process.stdout.write(`\nNext, try:\n${next.map((c) => `  ${c}\n`).join('')}`);

@@ -14,12 +14,25 @@ import type { ClosableSignalStore } from '../../jobs/signal-store.ts';
 import { configureLogging, getLogger, type LogLevel } from '../../logging/logger.ts';
 import { createPollerMetrics, createRegistry, createWorkerMetrics } from '../../metrics/registry.ts';
 import { type RunningServer, startServer } from '../../server/service.ts';
-import { readServeSection, resolveServeSettings, type ServeFlags } from '../../server/settings.ts';
+import {
+  readServeSection,
+  resolveServeSettings,
+  type ServeFlags,
+  type ServeSettings,
+} from '../../server/settings.ts';
 import type { ServeCommandOptions } from '../commands/serve.ts';
 import { commandSignal, describeInterruption, setStopGrace } from '../signals.ts';
 import { connectTimeoutMs } from './queue-flags.ts';
 import { runPoller } from './queue-poll.ts';
 import { worker } from './queue-worker.ts';
+import {
+  type DemoProject,
+  demoTasks,
+  demoToken,
+  findDemoProject,
+  seedDemoInbox,
+  seedDemoStore,
+} from './serve-demo.ts';
 import { resolvePollerEntry, resolveWorkerEntry } from './serve-entries.ts';
 
 /** Time pollers and workers take to give back what they hold, beyond the HTTP drain. */
@@ -44,30 +57,44 @@ function flagsOf(opts: ServeCommandOptions): ServeFlags {
 
 export async function serve(opts: ServeCommandOptions, cmd: Command): Promise<void> {
   logRequestsByDefault(cmd);
-  const file = locateConfigFile(opts.config);
+  const demo =
+    opts.demo === undefined ? undefined : findDemoProject(opts.demo === true ? undefined : opts.demo);
+  const file = locateConfigFile(opts.config ?? demo?.configFile);
   const config = Config.load(file ? { file } : {});
-  const settings = resolveServeSettings({
-    file,
-    section: readServeSection(file),
-    flags: flagsOf(opts),
-    dataDir: config.dataDir,
-  });
+  const settings = withDemoTasks(
+    resolveServeSettings({
+      file,
+      section: readServeSection(file),
+      flags: flagsOf(opts),
+      dataDir: config.dataDir,
+    }),
+    demo,
+  );
   // Every entry is checked before anything starts or binds.
   const pollers = settings.pollers.map((e, i) => resolvePollerEntry(e, i, file));
   const workers = settings.workers.map((e, i) => resolveWorkerEntry(e, i, file));
   setStopGrace(settings.shutdownGraceMs + TASKS_STOP_MS);
+  const envTokens = process.env.SLUICE_API_TOKENS ?? '';
+  const token = demo ? demoToken(settings.tokens !== undefined || envTokens.trim() !== '') : undefined;
+  if (demo) await seedDemo(demo, settings, storageOptionsFrom(config));
   const registry = createRegistry();
+  const pollerMetrics = createPollerMetrics(registry);
+  const workerMetrics = createWorkerMetrics(registry);
   const server = await startServer({
     settings,
-    lakeRoot: config.lakeRoot,
+    tokensEnv: [envTokens, token ? `admin:${token}` : ''].filter((t) => t.trim() !== '').join(','),
+    pipelineConfig: config,
     storageOptions: storageOptionsFrom(config),
     registry,
+    pollers,
+    pollerMetrics,
+    workerMetrics,
     queues: [
       ...pollers.map((p) => ({ url: p.queue, name: p.queueName })),
       ...workers.map((w) => ({ url: w.options.queue as string, name: w.options.queueName })),
     ],
   });
-  announce(server, settings.timeseriesRoot);
+  announce(server, settings, token);
 
   const stop = new AbortController();
   const onSignal = () => stop.abort(commandSignal().reason);
@@ -82,8 +109,6 @@ export async function serve(opts: ServeCommandOptions, cmd: Command): Promise<vo
     ].join('; '),
   );
   const log = getLogger('serve');
-  const pollerMetrics = createPollerMetrics(registry);
-  const workerMetrics = createWorkerMetrics(registry);
   const tasks = [
     ...pollers.map((cfg) =>
       runPoller(cfg, {
@@ -125,10 +150,47 @@ export async function serve(opts: ServeCommandOptions, cmd: Command): Promise<vo
   if (failure) throw failure;
 }
 
-/** The address really bound, on stderr (port 0 picks a free one), and what the API needs. */
-function announce(server: RunningServer, root: string): void {
+/** With --demo, the demo's poller and worker beside those of the config. */
+function withDemoTasks(settings: ServeSettings, demo: DemoProject | undefined): ServeSettings {
+  if (!demo) return settings;
+  const tasks = demoTasks(demo);
+  return {
+    ...settings,
+    pollers: [...settings.pollers, ...tasks.pollers],
+    workers: [...settings.workers, ...tasks.workers],
+  };
+}
+
+/** The demo's sample store and inbox, on the first run only. */
+async function seedDemo(
+  demo: DemoProject,
+  settings: ServeSettings,
+  storage: ReturnType<typeof storageOptionsFrom>,
+): Promise<void> {
+  if (await seedDemoStore(settings.timeseriesRoot, storage))
+    process.stderr.write(
+      'sluice serve: made the time-series store plant with three days of sample readings\n',
+    );
+  if (await seedDemoInbox(demo))
+    process.stderr.write(
+      `sluice serve: made ${demo.dir}/inbox/ with three files for the demo's poller (files dropped there later are polled too)\n`,
+    );
+}
+
+/**
+ * The address really bound, on stderr (port 0 picks a free one), and what the API needs. A token
+ * made for a --demo run is printed here, once, and nowhere else (never logged).
+ */
+function announce(server: RunningServer, settings: ServeSettings, demoToken: string | undefined): void {
   const tokens = server.context.tokens.countByScope();
-  process.stderr.write(`sluice serve: listening on ${server.url} (time-series stores under ${root})\n`);
+  process.stderr.write(
+    `sluice serve: listening on ${server.url} (time-series stores under ${settings.timeseriesRoot})\n`,
+  );
+  if (settings.dashboard) process.stderr.write(`sluice serve: dashboard on ${server.url}/\n`);
+  if (demoToken)
+    process.stderr.write(
+      `sluice serve: admin token for this run (printed once, stored nowhere): ${demoToken}\n`,
+    );
   if (tokens.write + tokens.admin === 0)
     process.stderr.write(
       'sluice serve: no write token: writes answer 401; set SLUICE_API_TOKENS=write:<token>,read:<token> or serve.tokens\n',

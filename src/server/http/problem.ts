@@ -53,6 +53,8 @@ export type ErrorStyle = 'influx-v1' | 'json';
 
 const STATUS_BY_CODE: Partial<Record<string, ContentfulStatusCode>> = {
   E003: 400,
+  // A promotion or rollback refused (no such backup, one that would empty the env): nothing changed.
+  E005: 409,
   E010: 400,
   E020: 400,
   E021: 400,

@@ -1,5 +1,6 @@
 /**
- * The queues of the process's pollers and workers: `GET /api/queues` (each with its counts),
+ * The queues of the process's pollers and workers: `GET /api/queues` (each with its counts and,
+ * from the second answer on, the rates per second of its counts: jobs completed, dead-lettered…),
  * `GET /api/queues/<id>/dead?limit=` (dead-lettered jobs, payloads masked) with the read scope,
  * and `POST /api/queues/<id>/retry` (admin; body `{"ids": [...]}` or none for every dead job).
  */
@@ -36,7 +37,9 @@ export function queueRoutes(ctx: ServerContext): Hono<ServerEnv> {
     const list = await Promise.all(
       queues.list().map(async (q) => {
         try {
-          return { ...q, counts: await queues.counts(q.id) };
+          const counts = await queues.counts(q.id);
+          const rates = ctx.rates.observe(`queue ${q.id}`, { ...counts });
+          return { ...q, counts, rates: rates ?? null };
         } catch (error) {
           return { ...q, error: error instanceof Error ? error.message : String(error) };
         }
