@@ -15,8 +15,9 @@ import { ConfigurationError } from '../../errors.ts';
 import type { ServerEnv } from '../types.ts';
 
 /**
- * The page's own files: `ui/` beside this module, or — when this module is the build in dist/,
- * which tsc fills with compiled .ts only — the checkout's src/server/dashboard/ui/.
+ * The page's own files: `ui/` beside this module (`npm run build` copies them into dist/, which
+ * tsc fills with compiled .ts only), or the checkout's src/server/dashboard/ui/ for a dist/ built
+ * by tsc alone.
  */
 const UI_DIR =
   [new URL('./ui/', import.meta.url), new URL('../../../src/server/dashboard/ui/', import.meta.url)].find(
