@@ -111,14 +111,16 @@ export function examplesOf(block: Block): { examples: Example[]; npmLines: Examp
 }
 
 /**
- * Commands that run until stopped (a poller without --once, a worker without --drain): the test
+ * Commands that run until stopped (a poller without --once, a worker without --drain, the
+ * service): the test
  * starts them, lets them work, presses Ctrl-C and expects the documented end (status 130, one
  * `interrupted (SIGINT): …` line).
  */
 export function runsUntilStopped(command: string): boolean {
   return (
     (/(^|\s)sluice poll(\s|$)/.test(command) && !/--once\b/.test(command)) ||
-    (/(^|\s)sluice worker(\s|$)/.test(command) && !/--drain\b/.test(command))
+    (/(^|\s)sluice worker(\s|$)/.test(command) && !/--drain\b/.test(command)) ||
+    /(^|\s)sluice serve(\s|$)/.test(command)
   );
 }
 
