@@ -86,7 +86,10 @@ export class TimeSeriesStore {
       manifest: { version: 1, compactedSeq: 0, segments: [], updatedAt: '' },
       buffers: new PointBuffers(),
     };
-    this.log = new PointLog(this.state, () => this.maintenance.afterCommit());
+    this.log = new PointLog(this.state, {
+      afterCommit: () => this.maintenance.afterCommit(),
+      compaction: () => this.maintenance.running,
+    });
     this.maintenance = new Maintenance(this.state, this.log);
     this.reader = new SeriesReader(this.state, () => this.log.refresh());
   }
