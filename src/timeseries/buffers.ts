@@ -69,51 +69,58 @@ export class PointBuffers {
 
   /**
    * Moves every pending batch into the per-variable buffers: counts first, so each buffer makes
-   * room once for all of them, then one pass per batch.
+   * room once for all of them, then one pass per batch. One map lookup per variable per batch.
    */
   private distribute(): void {
     const pending = this.pending;
     this.pending = [];
-    const perBatch: Uint32Array[] = [];
-    const totals = new Map<string, number>();
+    const plans: (SeriesBuffer | undefined)[][] = [];
+    const touched: SeriesBuffer[] = [];
     for (const { batch: b, skipUpTo } of pending) {
       const counts = new Uint32Array(b.vars.length);
       const { varIdx } = b;
-      const from = Math.max(0, Math.min(b.count, skipUpTo - b.firstSeq + 1));
-      for (let i = from; i < b.count; i++) {
+      for (let i = firstKept(b, skipUpTo); i < b.count; i++) {
         const v = varIdx[i] as number;
         counts[v] = (counts[v] as number) + 1;
       }
+      const bufs: (SeriesBuffer | undefined)[] = [];
       for (let k = 0; k < b.vars.length; k++) {
-        const v = b.vars[k] as string;
-        totals.set(v, (totals.get(v) ?? 0) + (counts[k] as number));
+        const c = counts[k] as number;
+        if (c === 0) {
+          bufs.push(undefined);
+          continue;
+        }
+        const variable = b.vars[k] as string;
+        let buf = this.activeSet.get(variable);
+        if (!buf) {
+          buf = new SeriesBuffer(this.dict, 0);
+          this.activeSet.set(variable, buf);
+        }
+        if (buf.incoming === 0) touched.push(buf);
+        buf.incoming += c;
+        bufs.push(buf);
       }
-      perBatch.push(counts);
+      plans.push(bufs);
     }
-    for (const [variable, n] of totals) {
-      const buf = this.activeSet.get(variable);
-      if (buf) buf.reserve(n);
-      else if (n > 0) this.activeSet.set(variable, new SeriesBuffer(this.dict, n));
+    for (const buf of touched) {
+      buf.reserve(buf.incoming);
+      buf.incoming = 0;
     }
     for (let k = 0; k < pending.length; k++) {
       const { batch, skipUpTo } = pending[k] as Pending;
-      this.place(batch, skipUpTo, perBatch[k] as Uint32Array);
+      this.place(batch, skipUpTo, plans[k] as SeriesBuffer[]);
       // The record's memory can go as soon as its points are copied.
       pending[k] = undefined as unknown as Pending;
     }
-    for (const buf of this.activeSet.values()) buf.touched();
+    for (const buf of touched) buf.touched();
   }
 
-  /** Copies one batch's points (room already made) into their variables' buffers. */
-  private place(b: PointBatch, skipUpTo: number, counts: Uint32Array): void {
-    const bufs = b.vars.map((v, k) =>
-      counts[k] === 0 ? undefined : this.activeSet.get(v),
-    ) as SeriesBuffer[];
+  /** Copies one batch's points (room already made) into their variables' buffers `bufs`. */
+  private place(b: PointBatch, skipUpTo: number, bufs: SeriesBuffer[]): void {
     const metaIds = [0, ...b.metas.map((m) => this.dict.intern(m))];
     const { varIdx, micros, type, num, metaIdx, strs, firstSeq } = b;
-    const from = Math.max(0, Math.min(b.count, skipUpTo - firstSeq + 1));
     const withStrings = strs.size > 0;
-    for (let i = from; i < b.count; i++) {
+    for (let i = firstKept(b, skipUpTo); i < b.count; i++) {
       const buf = bufs[varIdx[i] as number] as SeriesBuffer;
       const t = type[i] as number;
       if (withStrings && t === T_STRING) buf.strs[buf.length] = strs.get(i);
@@ -161,6 +168,11 @@ export class PointBuffers {
     this.buffered = [...this.activeSet.values()].reduce((s, b) => s + b.length, 0);
     this.bufferedBytes = setBytes(this.activeSet);
   }
+}
+
+/** The index of the first point of `b` with a seq above `skipUpTo` (points up to it are in segments). */
+function firstKept(b: PointBatch, skipUpTo: number): number {
+  return Math.max(0, Math.min(b.count, skipUpTo - b.firstSeq + 1));
 }
 
 /** What a set of buffers holds in memory: their columns at capacity, and their string values. */

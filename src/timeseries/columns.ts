@@ -50,6 +50,11 @@ export class MetaDict {
   }
 }
 
+/** The columns of a buffer made empty (shared: never written, reserve() replaces them). */
+const NO_F64 = new Float64Array(0);
+const NO_U8 = new Uint8Array(0);
+const NO_U32 = new Uint32Array(0);
+
 /** Append-only buffer for one variable; points arrive in any timestamp order. */
 export class SeriesBuffer {
   length = 0;
@@ -66,15 +71,17 @@ export class SeriesBuffer {
   private sortedCache: Columns | undefined;
   minMicros = Number.POSITIVE_INFINITY;
   maxMicros = Number.NEGATIVE_INFINITY;
+  /** Points a distribution is about to place here (buffers.ts), counted before room is made. */
+  incoming = 0;
 
-  /** `capacity`: points it holds before it first grows (known when a batch of them is distributed). */
+  /** `capacity`: points it holds before it first grows (0: no arrays until reserve() says how many). */
   constructor(dict: MetaDict, capacity = 64) {
     this.dict = dict;
-    this.micros = new Float64Array(capacity);
-    this.seq = new Float64Array(capacity);
-    this.type = new Uint8Array(capacity);
-    this.num = new Float64Array(capacity);
-    this.metaIds = new Uint32Array(capacity);
+    this.micros = capacity === 0 ? NO_F64 : new Float64Array(capacity);
+    this.seq = capacity === 0 ? NO_F64 : new Float64Array(capacity);
+    this.type = capacity === 0 ? NO_U8 : new Uint8Array(capacity);
+    this.num = capacity === 0 ? NO_F64 : new Float64Array(capacity);
+    this.metaIds = capacity === 0 ? NO_U32 : new Uint32Array(capacity);
   }
 
   /** Memory its columns take (bytes per point held × capacity), strings not counted. */
@@ -100,9 +107,10 @@ export class SeriesBuffer {
   reserve(n: number): void {
     const need = this.length + n;
     if (need <= this.micros.length) return;
-    const cap = this.length === 0 ? need : Math.max(need, Math.ceil(this.micros.length * 1.5));
+    const cap = this.length === 0 ? need : Math.max(need, Math.ceil(this.micros.length * 1.5), 16);
+    const keep = this.length;
     const g = <T extends Float64Array | Uint8Array | Uint32Array>(a: T, b: T): T => {
-      b.set(a.subarray(0, this.length));
+      if (keep > 0) b.set(a.subarray(0, keep));
       return b;
     };
     this.micros = g(this.micros, new Float64Array(cap));
