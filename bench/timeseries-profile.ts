@@ -11,7 +11,7 @@
  *     reaches producing the input alone (--mode producer).
  *
  *   node --expose-gc bench/timeseries-profile.ts [--points 2000000] [--dataset real100]
- *        [--mode end|background|producer] [--cpu] [--top 30] [--sample 250000]
+ *        [--mode end|background|producer] [--compact-bytes N] [--cpu] [--top 30] [--sample 250000] [--trace]
  *
  * Modes: `end` compacts once after all appends (compactPoints/compactBytes 0); `background` uses the
  * store's defaults (compaction by count and bytes in the background, appends wait when memory is
@@ -33,6 +33,10 @@ const ds = DATASETS[arg('dataset', 'real100')];
 const mode = arg('mode', 'end');
 const SAMPLE = Number(arg('sample', '250000'));
 const TOP = Number(arg('top', '30'));
+/** --compact-bytes: the store's compactBytes in background mode (default: the store's default). */
+const COMPACT_BYTES = arg('compact-bytes', '');
+/** --trace: print every memory sample (points so far, buffered, V8 heap committed / used, external, array buffers, RSS). */
+const TRACE = process.argv.includes('--trace');
 if (!ds) throw new Error(`--dataset must be one of ${Object.keys(DATASETS).join(', ')}`);
 if (!['end', 'background', 'producer'].includes(mode))
   throw new Error('--mode must be end, background or producer');
@@ -58,7 +62,7 @@ const store =
         dir,
         mode === 'end'
           ? { compactIntervalMs: 0, compactPoints: 0, compactBytes: 0 }
-          : { compactIntervalMs: 0 },
+          : { compactIntervalMs: 0, ...(COMPACT_BYTES ? { compactBytes: Number(COMPACT_BYTES) } : {}) },
       );
 makeBatch(ds, 0, BATCH);
 const baseRss = statusMiB('VmRSS');
@@ -84,6 +88,10 @@ let peakBuffered = 0;
 /** memoryUsage() at the sample with the most live memory, and the points buffered then. */
 let atPeak = { ...liveParts, buffered: 0 };
 let sampleMs = 0;
+if (TRACE)
+  console.log(
+    '  points      buffered  heap committed/used  external  array buffers  RSS (MiB; after a full GC)',
+  );
 const t0 = performance.now();
 for (let i = 0; i < N; i += BATCH) {
   let t = performance.now();
@@ -99,6 +107,13 @@ for (let i = 0; i < N; i += BATCH) {
     if (live > peakLive) atPeak = { ...liveParts, buffered };
     peakLive = Math.max(peakLive, live);
     peakBuffered = Math.max(peakBuffered, buffered);
+    if (TRACE) {
+      const mib = (b: number) => (b / 2 ** 20).toFixed(0).padStart(5);
+      const m = process.memoryUsage();
+      console.log(
+        `  ${String(i + BATCH).padStart(11)} ${String(buffered).padStart(9)} ${mib(m.heapTotal)} ${mib(liveParts.heapUsed)} ${mib(liveParts.external)} ${mib(liveParts.arrayBuffers)} ${mib(liveParts.rss)}`,
+      );
+    }
     sampleMs += performance.now() - t;
   }
 }
