@@ -10,17 +10,6 @@ import {
   variableNameProblem,
 } from './validate.ts';
 
-// Names already validated: checking a 100-character name on every point costs more than the lookup.
-const validNames = new Set<string>();
-
-function checkName(name: unknown, index: number): void {
-  if (typeof name === 'string' && validNames.has(name)) return;
-  const problem = variableNameProblem(name);
-  if (problem !== undefined) fail(index, String(name), 'variable', `name ${JSON.stringify(name)} ${problem}`);
-  if (validNames.size > 100_000) validNames.clear();
-  validNames.add(name as string);
-}
-
 function fail(index: number, variable: string, field: string, what: string): never {
   throw new InvalidPointError(
     `Point ${index} (variable ${JSON.stringify(variable)}): ${field} ${what}; nothing of this batch was stored`,
@@ -115,8 +104,11 @@ function flatIndex(f: FlatMeta, id: number, metas: string[]): number {
   return f.mi;
 }
 
-/** Encodes a metadata value that is not its variable's last one; flat ones are returned to remember. */
-function encodeNew(meta: unknown, id: number, metas: BatchMetas): { mi: number; flat?: FlatMeta } {
+/**
+ * The JSON of a metadata value that is not its variable's last one (validated and masked); a flat
+ * one comes with its FlatMeta, shared with every variable whose metadata is equal.
+ */
+function encodeNew(meta: unknown): { json: string; flat?: FlatMeta } {
   if (typeof meta === 'object' && meta !== null && !Array.isArray(meta) && isFlatPlain(meta)) {
     const json = encodeFlatMetadata(meta);
     let flat = flatByJson.get(json);
@@ -126,13 +118,39 @@ function encodeNew(meta: unknown, id: number, metas: BatchMetas): { mi: number; 
       flat = { keys, values, json, batch: 0, mi: 0 };
       flatByJson.set(json, flat);
     }
-    return { mi: flatIndex(flat, id, metas.list), flat };
+    return { json, flat };
   }
-  const known = typeof meta === 'object' && meta !== null ? metas.ofObject(meta) : undefined;
-  if (known !== undefined) return { mi: known };
-  const mi = metas.index(encodeMetadata(meta));
-  if (typeof meta === 'object' && meta !== null) metas.remember(meta, mi);
-  return { mi };
+  return { json: encodeMetadata(meta) };
+}
+
+/** The state of a variable name, checking the name the first time it is met (point `index`). */
+function stateOf(variable: string, index: number): VarState {
+  let st = varStates.get(variable);
+  if (st === undefined) {
+    const problem = variableNameProblem(variable);
+    if (problem !== undefined)
+      fail(index, String(variable), 'variable', `name ${JSON.stringify(variable)} ${problem}`);
+    st = { batch: 0, vi: 0, flat: undefined };
+    varStates.set(variable, st);
+  }
+  return st;
+}
+
+/**
+ * The JSON of point `index`'s metadata: its variable's last one when the content is the same,
+ * else encoded (and remembered when flat). Throws InvalidPointError for metadata JSON cannot hold.
+ */
+function metadataJson(st: VarState, meta: unknown, variable: string, index: number): string {
+  if (st.flat !== undefined && sameFlatContent(st.flat, meta)) return st.flat.json;
+  let encoded: { json: string; flat?: FlatMeta };
+  try {
+    encoded = encodeNew(meta);
+  } catch (error) {
+    fail(index, variable, 'metadata', (error as Error).message);
+  }
+  // Not flat: the variable's next point compares with nothing rather than with stale content.
+  st.flat = encoded.flat;
+  return encoded.json;
 }
 
 export function buildBatch(points: readonly DataPointInput[]): FreshBatch {
@@ -150,14 +168,7 @@ export function buildBatch(points: readonly DataPointInput[]): FreshBatch {
     const p = points[i];
     if (p === null || typeof p !== 'object') fail(i, '?', 'point', 'is not an object');
     const variable = p.variable;
-    let st = varStates.get(variable);
-    if (st === undefined) {
-      const problem = variableNameProblem(variable);
-      if (problem !== undefined)
-        fail(i, String(variable), 'variable', `name ${JSON.stringify(variable)} ${problem}`);
-      st = { batch: 0, vi: 0, flat: undefined };
-      varStates.set(variable, st);
-    }
+    const st = stateOf(variable, i);
     if (st.batch !== id) {
       st.batch = id;
       st.vi = vars.length;
@@ -194,18 +205,21 @@ export function buildBatch(points: readonly DataPointInput[]): FreshBatch {
     // shallow comparison with that costs less than any encoding.
     const prev = st.flat;
     let mi: number;
-    if (prev !== undefined && sameFlatContent(prev, meta)) {
-      mi = prev.batch === id ? prev.mi : flatIndex(prev, id, metas.list);
-    } else {
-      let encoded: { mi: number; flat?: FlatMeta };
-      try {
-        encoded = encodeNew(meta, id, metas);
-      } catch (error) {
-        fail(i, variable, 'metadata', (error as Error).message);
+    if (prev !== undefined && prev.batch === id && sameFlatContent(prev, meta)) mi = prev.mi;
+    else {
+      // A nested object met earlier in this batch is not encoded again (nor is it flat).
+      const seen = typeof meta === 'object' ? metas.ofObject(meta) : undefined;
+      if (seen !== undefined) {
+        mi = seen;
+        st.flat = undefined;
+      } else {
+        const json = metadataJson(st, meta, variable, i);
+        if (st.flat !== undefined) mi = flatIndex(st.flat, id, metas.list);
+        else {
+          mi = metas.index(json);
+          if (typeof meta === 'object') metas.remember(meta, mi);
+        }
       }
-      mi = encoded.mi;
-      // Not flat: the variable's next point compares with nothing rather than with stale content.
-      st.flat = encoded.flat;
     }
     metaIdx[i] = mi;
     lastMeta = meta;
@@ -221,7 +235,7 @@ export function validateSinglePoint(
   value: DataPointInput['value'],
   metadata: DataPointInput['metadata'],
 ): { micros: number; type: number; num: number; str: string | undefined; metaJson: string | undefined } {
-  checkName(variable, 0);
+  const st = stateOf(variable, 0);
   const micros = parseTimestamp(timestamp);
   if (micros === undefined)
     fail(0, variable, 'timestamp', `${JSON.stringify(String(timestamp))} cannot be parsed`);
@@ -243,13 +257,7 @@ export function validateSinglePoint(
   } else {
     fail(0, variable, 'value', `must be a number, string, boolean or null, got ${typeof value}`);
   }
-  let metaJson: string | undefined;
-  if (metadata !== undefined && metadata !== null) {
-    try {
-      metaJson = encodeMetadata(metadata);
-    } catch (error) {
-      fail(0, variable, 'metadata', (error as Error).message);
-    }
-  }
+  const metaJson =
+    metadata === undefined || metadata === null ? undefined : metadataJson(st, metadata, variable, 0);
   return { micros, type, num, str, metaJson };
 }

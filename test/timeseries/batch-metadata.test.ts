@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { InvalidPointError } from '../../src/errors.ts';
-import { buildBatch } from '../../src/timeseries/batch.ts';
+import { buildBatch, validateSinglePoint } from '../../src/timeseries/batch.ts';
 import type { DataPointInput, Metadata } from '../../src/timeseries/types.ts';
 
 /** The metadata JSON each point of a batch stores. */
@@ -93,5 +93,18 @@ describe('metadata of a batch', () => {
     );
     // The refused batch left nothing behind: the next one compares with the last valid content.
     expect(metaOf([p('m6', { a: 1 })])).toEqual(['{"a":1}']);
+  });
+
+  it('single points share the cache: an object changed between calls stores its new content', () => {
+    const m: Record<string, unknown> = { unit: 'C' };
+    expect(validateSinglePoint('m7', 1, 1, m).metaJson).toBe('{"unit":"C"}');
+    expect(metaOf([p('m7', { unit: 'C' })])).toEqual(['{"unit":"C"}']);
+    m.unit = 'K';
+    expect(validateSinglePoint('m7', 2, 1, m).metaJson).toBe('{"unit":"K"}');
+    expect(validateSinglePoint('m7', 3, 1, { token: 'abc', unit: 'K' }).metaJson).not.toContain('abc');
+    expect(() => validateSinglePoint('m7', 4, 1, { bad: Number.POSITIVE_INFINITY })).toThrow(
+      InvalidPointError,
+    );
+    expect(() => validateSinglePoint('a/b', 5, 1, m)).toThrow(/path separator/);
   });
 });
