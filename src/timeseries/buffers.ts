@@ -24,9 +24,11 @@ export class PointBuffers {
   buffered = 0;
   /** Memory the active set takes, in bytes (estimated: columns and string values). */
   bufferedBytes = 0;
-  /** Memory the frozen set takes while a compaction writes it. */
-  frozenBytes = 0;
-  private readonly dict = new MetaDict();
+  /**
+   * The active set's metadata texts. Each set has its own, dropped with it: a store whose
+   * metadata never repeats (a request id in it) would otherwise keep every text it ever saw.
+   */
+  private dict = new MetaDict();
 
   /** The active set's buffers by variable, every committed batch distributed. */
   get active(): Map<string, SeriesBuffer> {
@@ -39,14 +41,15 @@ export class PointBuffers {
     this.pending = [];
     this.buffered = 0;
     this.bufferedBytes = 0;
+    this.dict = new MetaDict();
   }
 
   /** Hands the active set to a compaction; new points go to a fresh set. */
   freeze(): Map<string, SeriesBuffer> {
     const f = this.active;
     this.frozen = f;
-    this.frozenBytes = setBytes(f);
     this.activeSet = new Map();
+    this.dict = new MetaDict();
     this.buffered = 0;
     this.bufferedBytes = 0;
     return f;
@@ -55,7 +58,6 @@ export class PointBuffers {
   /** A compaction succeeded: the frozen points are in published segments now. */
   dropFrozen(): void {
     this.frozen = undefined;
-    this.frozenBytes = 0;
   }
 
   /** Takes a committed batch; points with seq ≤ skipUpTo are already in segments. */
@@ -147,21 +149,24 @@ export class PointBuffers {
   unfreeze(): void {
     const frozen = this.frozen;
     this.frozen = undefined;
-    this.frozenBytes = 0;
     if (!frozen) return;
     const newer = this.active;
     this.activeSet = frozen;
+    const first = frozen.values().next().value;
+    // The frozen set's metadata ids are in its own dict: the newer points' texts move to it.
+    if (first) this.dict = first.dict;
     for (const [variable, buf] of newer) {
       const into = this.bufferFor(variable);
       into.reserve(buf.length);
       for (let i = 0; i < buf.length; i++) {
+        const meta = buf.metaAt(i);
         into.push(
           buf.micros[i] as number,
           buf.seq[i] as number,
           buf.type[i] as number,
           buf.num[i] as number,
           buf.strs[i],
-          buf.metaIds[i] as number,
+          meta === undefined ? 0 : this.dict.intern(meta),
         );
       }
     }
