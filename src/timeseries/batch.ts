@@ -10,17 +10,6 @@ import {
   variableNameProblem,
 } from './validate.ts';
 
-// Names already validated: checking a 100-character name on every point costs more than the lookup.
-const validNames = new Set<string>();
-
-function checkName(name: unknown, index: number): void {
-  if (typeof name === 'string' && validNames.has(name)) return;
-  const problem = variableNameProblem(name);
-  if (problem !== undefined) fail(index, String(name), 'variable', `name ${JSON.stringify(name)} ${problem}`);
-  if (validNames.size > 100_000) validNames.clear();
-  validNames.add(name as string);
-}
-
 function fail(index: number, variable: string, field: string, what: string): never {
   throw new InvalidPointError(
     `Point ${index} (variable ${JSON.stringify(variable)}): ${field} ${what}; nothing of this batch was stored`,
@@ -28,52 +17,164 @@ function fail(index: number, variable: string, field: string, what: string): nev
   );
 }
 
-/** A variable's last flat metadata object in a batch, its keys in order, and its index. */
+/**
+ * A variable's last flat metadata: its keys in order, their values (a copy: the caller may change
+ * its object later) and its encoded JSON.
+ */
 interface FlatMeta {
-  obj: Record<string, unknown>;
   keys: string[];
+  values: unknown[];
+  json: string;
+  /** The buildBatch call that last listed `json`, and its index there (1-based). */
+  batch: number;
   mi: number;
 }
 
 /**
+ * Flat metadata by JSON: variables whose metadata is equal share one FlatMeta, so a batch lists
+ * each distinct JSON once with no lookup per point.
+ */
+const flatByJson = new Map<string, FlatMeta>();
+
+/**
+ * What buildBatch keeps per variable name across calls: that the name is valid, its last flat
+ * metadata (so a variable whose points each bring an equal object is encoded once, however many
+ * variables share a batch), and its place in the batch being built. One map lookup per point.
+ */
+interface VarState {
+  /** The buildBatch call that last met this variable, and its index in that batch's names. */
+  batch: number;
+  vi: number;
+  flat: FlatMeta | undefined;
+}
+const varStates = new Map<string, VarState>();
+let batchNo = 0;
+
+/**
  * Whether `meta` is a plain object with the same keys, in the same order, holding the same
- * primitive values as `prev` (which isFlatPlain accepted) — so it encodes to the same JSON.
+ * primitive values as `prev` — so it encodes to the same JSON.
  */
 function sameFlatContent(prev: FlatMeta, meta: unknown): boolean {
   if (typeof meta !== 'object' || meta === null || Object.getPrototypeOf(meta) !== Object.prototype)
     return false;
-  const { obj, keys } = prev;
+  const { keys, values } = prev;
   let k = 0;
   for (const key in meta) {
     // Equal primitives only: NaN never equals, and objects fail the (flat) previous value.
-    if (key !== keys[k] || (meta as Record<string, unknown>)[key] !== obj[key]) return false;
+    if (key !== keys[k] || (meta as Record<string, unknown>)[key] !== values[k]) return false;
     k++;
   }
   return k === keys.length;
 }
 
+/** The batch's metadata list and the index (1-based) of each distinct JSON in it. */
+class BatchMetas {
+  private readonly byJson = new Map<string, number>();
+  private readonly byObject = new Map<object, number>();
+  readonly list: string[];
+  constructor(list: string[]) {
+    this.list = list;
+  }
+  /** Index of a non-flat metadata JSON (flat ones are listed through their FlatMeta). */
+  index(json: string): number {
+    let mi = this.byJson.get(json);
+    if (mi === undefined) {
+      this.list.push(json);
+      mi = this.list.length;
+      this.byJson.set(json, mi);
+    }
+    return mi;
+  }
+  /** The index of an object met earlier in this batch (objects do not change during one call). */
+  ofObject(meta: object): number | undefined {
+    return this.byObject.get(meta);
+  }
+  remember(meta: object, mi: number): void {
+    this.byObject.set(meta, mi);
+  }
+}
+
+/** The index of flat metadata `f` in batch `id`, listing its JSON there first if need be. */
+function flatIndex(f: FlatMeta, id: number, metas: string[]): number {
+  if (f.batch !== id) {
+    metas.push(f.json);
+    f.batch = id;
+    f.mi = metas.length;
+  }
+  return f.mi;
+}
+
+/**
+ * The JSON of a metadata value that is not its variable's last one (validated and masked); a flat
+ * one comes with its FlatMeta, shared with every variable whose metadata is equal.
+ */
+function encodeNew(meta: unknown): { json: string; flat?: FlatMeta } {
+  if (typeof meta === 'object' && meta !== null && !Array.isArray(meta) && isFlatPlain(meta)) {
+    const json = encodeFlatMetadata(meta);
+    let flat = flatByJson.get(json);
+    if (flat === undefined) {
+      const keys = Object.keys(meta);
+      const values = keys.map((k) => (meta as Record<string, unknown>)[k]);
+      flat = { keys, values, json, batch: 0, mi: 0 };
+      flatByJson.set(json, flat);
+    }
+    return { json, flat };
+  }
+  return { json: encodeMetadata(meta) };
+}
+
+/** The state of a variable name, checking the name the first time it is met (point `index`). */
+function stateOf(variable: string, index: number): VarState {
+  let st = varStates.get(variable);
+  if (st === undefined) {
+    const problem = variableNameProblem(variable);
+    if (problem !== undefined)
+      fail(index, String(variable), 'variable', `name ${JSON.stringify(variable)} ${problem}`);
+    st = { batch: 0, vi: 0, flat: undefined };
+    varStates.set(variable, st);
+  }
+  return st;
+}
+
+/**
+ * The JSON of point `index`'s metadata: its variable's last one when the content is the same,
+ * else encoded (and remembered when flat). Throws InvalidPointError for metadata JSON cannot hold.
+ */
+function metadataJson(st: VarState, meta: unknown, variable: string, index: number): string {
+  if (st.flat !== undefined && sameFlatContent(st.flat, meta)) return st.flat.json;
+  let encoded: { json: string; flat?: FlatMeta };
+  try {
+    encoded = encodeNew(meta);
+  } catch (error) {
+    fail(index, variable, 'metadata', (error as Error).message);
+  }
+  // Not flat: the variable's next point compares with nothing rather than with stale content.
+  st.flat = encoded.flat;
+  return encoded.json;
+}
+
 export function buildBatch(points: readonly DataPointInput[]): FreshBatch {
   const n = points.length;
   const batch = allocateBatch(n);
-  const { varIdx, micros, type, num, metaIdx, strs, vars, metas } = batch;
-  const varMap = new Map<string, number>();
-  const metaByObject = new Map<object, number>();
-  const metaByJson = new Map<string, number>();
+  const { varIdx, micros, type, num, metaIdx, strs, vars } = batch;
+  const metas = new BatchMetas(batch.metas);
+  const id = ++batchNo;
+  // Between calls only: states of this batch must stay the ones in the maps.
+  if (varStates.size > 100_000) varStates.clear();
+  if (flatByJson.size > 100_000) flatByJson.clear();
   let lastMeta: unknown;
   let lastMi = 0;
-  const prevFlat: (FlatMeta | undefined)[] = [];
   for (let i = 0; i < n; i++) {
     const p = points[i];
     if (p === null || typeof p !== 'object') fail(i, '?', 'point', 'is not an object');
     const variable = p.variable;
-    let vi = varMap.get(variable);
-    if (vi === undefined) {
-      checkName(variable, i);
-      vi = vars.length;
+    const st = stateOf(variable, i);
+    if (st.batch !== id) {
+      st.batch = id;
+      st.vi = vars.length;
       vars.push(variable);
-      varMap.set(variable, vi);
     }
-    varIdx[i] = vi;
+    varIdx[i] = st.vi;
     const ts = parseTimestamp(p.timestamp);
     if (ts === undefined)
       fail(i, variable, 'timestamp', `${JSON.stringify(String(p.timestamp))} cannot be parsed`);
@@ -102,30 +203,24 @@ export function buildBatch(points: readonly DataPointInput[]): FreshBatch {
     }
     // Each parsed point has its own object, mostly equal to its variable's previous one: a
     // shallow comparison with that costs less than any encoding.
-    const prev = prevFlat[vi];
-    if (prev !== undefined && sameFlatContent(prev, meta)) {
-      metaIdx[i] = prev.mi;
-      continue;
-    }
-    let mi = typeof meta === 'object' ? metaByObject.get(meta) : undefined;
-    let flat = false;
-    if (mi === undefined) {
-      let json: string;
-      try {
-        flat = typeof meta === 'object' && !Array.isArray(meta) && isFlatPlain(meta);
-        json = flat ? encodeFlatMetadata(meta) : encodeMetadata(meta);
-      } catch (error) {
-        fail(i, variable, 'metadata', (error as Error).message);
+    const prev = st.flat;
+    let mi: number;
+    if (prev !== undefined && prev.batch === id && sameFlatContent(prev, meta)) mi = prev.mi;
+    else {
+      // A nested object met earlier in this batch is not encoded again (nor is it flat).
+      const seen = typeof meta === 'object' ? metas.ofObject(meta) : undefined;
+      if (seen !== undefined) {
+        mi = seen;
+        st.flat = undefined;
+      } else {
+        const json = metadataJson(st, meta, variable, i);
+        if (st.flat !== undefined) mi = flatIndex(st.flat, id, metas.list);
+        else {
+          mi = metas.index(json);
+          if (typeof meta === 'object') metas.remember(meta, mi);
+        }
       }
-      mi = metaByJson.get(json);
-      if (mi === undefined) {
-        metas.push(json);
-        mi = metas.length;
-        metaByJson.set(json, mi);
-      }
-      metaByObject.set(meta, mi);
     }
-    if (flat) prevFlat[vi] = { obj: meta as Record<string, unknown>, keys: Object.keys(meta), mi };
     metaIdx[i] = mi;
     lastMeta = meta;
     lastMi = mi;
@@ -140,7 +235,7 @@ export function validateSinglePoint(
   value: DataPointInput['value'],
   metadata: DataPointInput['metadata'],
 ): { micros: number; type: number; num: number; str: string | undefined; metaJson: string | undefined } {
-  checkName(variable, 0);
+  const st = stateOf(variable, 0);
   const micros = parseTimestamp(timestamp);
   if (micros === undefined)
     fail(0, variable, 'timestamp', `${JSON.stringify(String(timestamp))} cannot be parsed`);
@@ -162,13 +257,7 @@ export function validateSinglePoint(
   } else {
     fail(0, variable, 'value', `must be a number, string, boolean or null, got ${typeof value}`);
   }
-  let metaJson: string | undefined;
-  if (metadata !== undefined && metadata !== null) {
-    try {
-      metaJson = encodeMetadata(metadata);
-    } catch (error) {
-      fail(0, variable, 'metadata', (error as Error).message);
-    }
-  }
+  const metaJson =
+    metadata === undefined || metadata === null ? undefined : metadataJson(st, metadata, variable, 0);
   return { micros, type, num, str, metaJson };
 }

@@ -1,24 +1,57 @@
-/** The per-variable buffers of not-yet-compacted points, and the set frozen by a running compaction. */
-import type { PointBatch } from './codec.ts';
-import { MetaDict, SeriesBuffer } from './columns.ts';
+/**
+ * The points in the log not yet compacted: the per-variable buffers of the active set, and the set
+ * frozen by a running compaction.
+ *
+ * A committed batch is kept as it is (its columns are the log record's own memory) and only
+ * distributed to per-variable buffers when something reads them — a query, stats, or the freeze
+ * that starts a compaction. Committing is then O(1) per batch, and a frozen set's buffers are
+ * made once at their exact size (nothing grows, nothing is copied twice).
+ */
+import { type PointBatch, T_STRING } from './codec.ts';
+import { BUFFER_BYTES_PER_POINT, MetaDict, SeriesBuffer } from './columns.ts';
+
+/** A committed batch waiting to be distributed; its points with seq ≤ skipUpTo are already in segments. */
+interface Pending {
+  batch: PointBatch;
+  skipUpTo: number;
+}
 
 export class PointBuffers {
-  active = new Map<string, SeriesBuffer>();
+  private activeSet = new Map<string, SeriesBuffer>();
+  private pending: Pending[] = [];
   frozen: Map<string, SeriesBuffer> | undefined;
+  /** Points in the active set (distributed or not). */
   buffered = 0;
-  private readonly dict = new MetaDict();
+  /** Memory the active set takes, in bytes (estimated: columns and string values). */
+  bufferedBytes = 0;
+  /**
+   * The active set's metadata texts. Each set has its own, dropped with it: a store whose
+   * metadata never repeats (a request id in it) would otherwise keep every text it ever saw.
+   */
+  private dict = new MetaDict();
+
+  /** The active set's buffers by variable, every committed batch distributed. */
+  get active(): Map<string, SeriesBuffer> {
+    if (this.pending.length > 0) this.distribute();
+    return this.activeSet;
+  }
 
   reset(): void {
-    this.active = new Map();
+    this.activeSet = new Map();
+    this.pending = [];
     this.buffered = 0;
+    this.bufferedBytes = 0;
+    this.dict = new MetaDict();
   }
 
   /** Hands the active set to a compaction; new points go to a fresh set. */
   freeze(): Map<string, SeriesBuffer> {
     const f = this.active;
     this.frozen = f;
-    this.active = new Map();
+    this.activeSet = new Map();
+    this.dict = new MetaDict();
     this.buffered = 0;
+    this.bufferedBytes = 0;
     return f;
   }
 
@@ -27,70 +60,87 @@ export class PointBuffers {
     this.frozen = undefined;
   }
 
-  /** Appends a committed batch; points with seq ≤ skipUpTo are already in segments. */
+  /** Takes a committed batch; points with seq ≤ skipUpTo are already in segments. */
   apply(b: PointBatch, skipUpTo = 0): void {
-    // One map lookup per variable and per distinct metadata of the batch, not per point.
-    const bufs = b.vars.map((variable) => this.bufferFor(variable));
-    const metaIds = [0, ...b.metas.map((m) => this.dict.intern(m))];
-    if (b.count === 1) {
-      // Single points carry plain arrays; keeping them out of the loop below keeps it monomorphic.
-      if (b.firstSeq > skipUpTo) {
-        const mi = b.metaIdx[0] as number;
-        const s = b.strs.get(0);
-        (bufs[0] as SeriesBuffer).push(
-          b.micros[0] as number,
-          b.firstSeq,
-          b.type[0] as number,
-          b.num[0] as number,
-          s,
-          metaIds[mi] as number,
-        );
-      }
-      this.buffered += 1;
-      return;
-    }
-    const { varIdx, micros, type, num, metaIdx, strs, firstSeq } = b;
-    if (skipUpTo < firstSeq && strs.size === 0) {
-      // Hot path: reserve once per variable, then plain stores (no strings to place).
-      const counts = new Uint32Array(bufs.length);
-      for (let i = 0; i < b.count; i++) {
+    this.pending.push({ batch: b, skipUpTo });
+    this.buffered += b.count;
+    let strings = 0;
+    if (b.strs.size > 0) for (const s of b.strs.values()) strings += s.length * 2;
+    this.bufferedBytes += b.count * BUFFER_BYTES_PER_POINT + strings;
+  }
+
+  /**
+   * Moves every pending batch into the per-variable buffers: counts first, so each buffer makes
+   * room once for all of them, then one pass per batch. One map lookup per variable per batch.
+   */
+  private distribute(): void {
+    const pending = this.pending;
+    this.pending = [];
+    const plans: (SeriesBuffer | undefined)[][] = [];
+    const touched: SeriesBuffer[] = [];
+    for (const { batch: b, skipUpTo } of pending) {
+      const counts = new Uint32Array(b.vars.length);
+      const { varIdx } = b;
+      for (let i = firstKept(b, skipUpTo); i < b.count; i++) {
         const v = varIdx[i] as number;
         counts[v] = (counts[v] as number) + 1;
       }
-      for (let v = 0; v < bufs.length; v++) (bufs[v] as SeriesBuffer).reserve(counts[v] as number);
-      for (let i = 0; i < b.count; i++) {
-        (bufs[varIdx[i] as number] as SeriesBuffer).pushReserved(
-          micros[i] as number,
-          firstSeq + i,
-          type[i] as number,
-          num[i] as number,
-          metaIds[metaIdx[i] as number] as number,
-        );
+      const bufs: (SeriesBuffer | undefined)[] = [];
+      for (let k = 0; k < b.vars.length; k++) {
+        const c = counts[k] as number;
+        if (c === 0) {
+          bufs.push(undefined);
+          continue;
+        }
+        const variable = b.vars[k] as string;
+        let buf = this.activeSet.get(variable);
+        if (!buf) {
+          buf = new SeriesBuffer(this.dict, 0);
+          this.activeSet.set(variable, buf);
+        }
+        if (buf.incoming === 0) touched.push(buf);
+        buf.incoming += c;
+        bufs.push(buf);
       }
-      for (const buf of bufs) buf.touched();
-      this.buffered += b.count;
-      return;
+      plans.push(bufs);
     }
-    for (let i = 0; i < b.count; i++) {
-      const seq = firstSeq + i;
-      if (seq <= skipUpTo) continue;
-      (bufs[varIdx[i] as number] as SeriesBuffer).push(
+    for (const buf of touched) {
+      buf.reserve(buf.incoming);
+      buf.incoming = 0;
+    }
+    for (let k = 0; k < pending.length; k++) {
+      const { batch, skipUpTo } = pending[k] as Pending;
+      this.place(batch, skipUpTo, plans[k] as SeriesBuffer[]);
+      // The record's memory can go as soon as its points are copied.
+      pending[k] = undefined as unknown as Pending;
+    }
+    for (const buf of touched) buf.touched();
+  }
+
+  /** Copies one batch's points (room already made) into their variables' buffers `bufs`. */
+  private place(b: PointBatch, skipUpTo: number, bufs: SeriesBuffer[]): void {
+    const metaIds = [0, ...b.metas.map((m) => this.dict.intern(m))];
+    const { varIdx, micros, type, num, metaIdx, strs, firstSeq } = b;
+    const withStrings = strs.size > 0;
+    for (let i = firstKept(b, skipUpTo); i < b.count; i++) {
+      const buf = bufs[varIdx[i] as number] as SeriesBuffer;
+      const t = type[i] as number;
+      if (withStrings && t === T_STRING) buf.strs[buf.length] = strs.get(i);
+      buf.pushReserved(
         micros[i] as number,
-        seq,
-        type[i] as number,
+        firstSeq + i,
+        t,
         num[i] as number,
-        strs.size === 0 ? undefined : strs.get(i),
         metaIds[metaIdx[i] as number] as number,
       );
     }
-    this.buffered += b.count;
   }
 
   bufferFor(variable: string): SeriesBuffer {
     let buf = this.active.get(variable);
     if (!buf) {
       buf = new SeriesBuffer(this.dict);
-      this.active.set(variable, buf);
+      this.activeSet.set(variable, buf);
     }
     return buf;
   }
@@ -101,20 +151,41 @@ export class PointBuffers {
     this.frozen = undefined;
     if (!frozen) return;
     const newer = this.active;
-    this.active = frozen;
+    this.activeSet = frozen;
+    const first = frozen.values().next().value;
+    // The frozen set's metadata ids are in its own dict: the newer points' texts move to it.
+    if (first) this.dict = first.dict;
     for (const [variable, buf] of newer) {
       const into = this.bufferFor(variable);
+      into.reserve(buf.length);
       for (let i = 0; i < buf.length; i++) {
+        const meta = buf.metaAt(i);
         into.push(
           buf.micros[i] as number,
           buf.seq[i] as number,
           buf.type[i] as number,
           buf.num[i] as number,
           buf.strs[i],
-          buf.metaIds[i] as number,
+          meta === undefined ? 0 : this.dict.intern(meta),
         );
       }
     }
-    this.buffered = [...this.active.values()].reduce((s, b) => s + b.length, 0);
+    this.buffered = [...this.activeSet.values()].reduce((s, b) => s + b.length, 0);
+    this.bufferedBytes = setBytes(this.activeSet);
   }
+}
+
+/** The index of the first point of `b` with a seq above `skipUpTo` (points up to it are in segments). */
+function firstKept(b: PointBatch, skipUpTo: number): number {
+  return Math.max(0, Math.min(b.count, skipUpTo - b.firstSeq + 1));
+}
+
+/** What a set of buffers holds in memory: their columns at capacity, and their string values. */
+function setBytes(set: Map<string, SeriesBuffer>): number {
+  let bytes = 0;
+  for (const buf of set.values()) {
+    bytes += buf.capacityBytes;
+    for (const s of buf.strs) if (s !== undefined) bytes += s.length * 2;
+  }
+  return bytes;
 }

@@ -50,23 +50,43 @@ export class MetaDict {
   }
 }
 
+/** The columns of a buffer made empty (shared: never written, reserve() replaces them). */
+const NO_F64 = new Float64Array(0);
+const NO_U8 = new Uint8Array(0);
+const NO_U32 = new Uint32Array(0);
+
 /** Append-only buffer for one variable; points arrive in any timestamp order. */
 export class SeriesBuffer {
   length = 0;
-  micros = new Float64Array(64);
-  seq = new Float64Array(64);
-  type = new Uint8Array(64);
-  num = new Float64Array(64);
-  metaIds = new Uint32Array(64);
+  micros: Float64Array;
+  seq: Float64Array;
+  type: Uint8Array;
+  num: Float64Array;
+  metaIds: Uint32Array;
   strs: (string | undefined)[] = [];
   readonly dict: MetaDict;
   private inOrder = true;
+  /** Every timestamp greater than the one before (then sorted() needs no duplicate pass). */
+  private increasing = true;
   private sortedCache: Columns | undefined;
   minMicros = Number.POSITIVE_INFINITY;
   maxMicros = Number.NEGATIVE_INFINITY;
+  /** Points a distribution is about to place here (buffers.ts), counted before room is made. */
+  incoming = 0;
 
-  constructor(dict: MetaDict) {
+  /** `capacity`: points it holds before it first grows (0: no arrays until reserve() says how many). */
+  constructor(dict: MetaDict, capacity = 64) {
     this.dict = dict;
+    this.micros = capacity === 0 ? NO_F64 : new Float64Array(capacity);
+    this.seq = capacity === 0 ? NO_F64 : new Float64Array(capacity);
+    this.type = capacity === 0 ? NO_U8 : new Uint8Array(capacity);
+    this.num = capacity === 0 ? NO_F64 : new Float64Array(capacity);
+    this.metaIds = capacity === 0 ? NO_U32 : new Uint32Array(capacity);
+  }
+
+  /** Memory its columns take (bytes per point held × capacity), strings not counted. */
+  get capacityBytes(): number {
+    return this.micros.length * BUFFER_BYTES_PER_POINT;
   }
 
   metaAt(i: number): string | undefined {
@@ -74,30 +94,42 @@ export class SeriesBuffer {
   }
 
   push(micros: number, seq: number, type: number, num: number, str: string | undefined, metaId: number) {
-    const i = this.length;
-    if (i === this.micros.length) this.grow();
-    if (i > 0 && micros < (this.micros[i - 1] as number)) this.inOrder = false;
-    this.micros[i] = micros;
-    this.seq[i] = seq;
-    this.type[i] = type;
-    this.num[i] = num;
-    if (type === T_STRING) this.strs[i] = str;
-    this.metaIds[i] = metaId;
-    if (micros < this.minMicros) this.minMicros = micros;
-    if (micros > this.maxMicros) this.maxMicros = micros;
-    this.length = i + 1;
+    if (this.length === this.micros.length) this.reserve(1);
+    if (type === T_STRING) this.strs[this.length] = str;
+    this.pushReserved(micros, seq, type, num, metaId);
     this.sortedCache = undefined;
   }
 
-  /** Makes room for `n` more points (then pushReserved, then touched). */
+  /**
+   * Makes room for `n` more points (then pushReserved, then touched): an empty buffer gets exactly
+   * that, a filling one half as much again as it needs (growth copies; a frozen set is made once).
+   */
   reserve(n: number): void {
-    while (this.length + n > this.micros.length) this.grow();
+    const need = this.length + n;
+    if (need <= this.micros.length) return;
+    const cap = this.length === 0 ? need : Math.max(need, Math.ceil(this.micros.length * 1.5), 16);
+    const keep = this.length;
+    const g = <T extends Float64Array | Uint8Array | Uint32Array>(a: T, b: T): T => {
+      if (keep > 0) b.set(a.subarray(0, keep));
+      return b;
+    };
+    this.micros = g(this.micros, new Float64Array(cap));
+    this.seq = g(this.seq, new Float64Array(cap));
+    this.type = g(this.type, new Uint8Array(cap));
+    this.num = g(this.num, new Float64Array(cap));
+    this.metaIds = g(this.metaIds, new Uint32Array(cap));
   }
 
-  /** push() for numbers, booleans and nulls after reserve(); call touched() after the last one. */
+  /** push() for a point whose room reserve() made (its string, if any, set by the caller); call touched() after the last one. */
   pushReserved(micros: number, seq: number, type: number, num: number, metaId: number) {
     const i = this.length;
-    if (i > 0 && micros < (this.micros[i - 1] as number)) this.inOrder = false;
+    if (i > 0) {
+      const prev = this.micros[i - 1] as number;
+      if (micros <= prev) {
+        this.increasing = false;
+        if (micros < prev) this.inOrder = false;
+      }
+    }
     this.micros[i] = micros;
     this.seq[i] = seq;
     this.type[i] = type;
@@ -112,26 +144,29 @@ export class SeriesBuffer {
     this.sortedCache = undefined;
   }
 
-  private grow(): void {
-    const cap = this.micros.length * 2;
-    const g = <T extends Float64Array | Uint8Array>(a: T, make: (n: number) => T): T => {
-      const b = make(cap);
-      b.set(a);
-      return b;
-    };
-    this.micros = g(this.micros, (n) => new Float64Array(n));
-    this.seq = g(this.seq, (n) => new Float64Array(n));
-    this.type = g(this.type, (n) => new Uint8Array(n));
-    this.num = g(this.num, (n) => new Float64Array(n));
-    const ids = new Uint32Array(cap);
-    ids.set(this.metaIds);
-    this.metaIds = ids;
-  }
-
   /** Sorted by (micros, seq); with `keepDuplicates` false only the highest seq per timestamp stays. */
   sorted(keepDuplicates: boolean): Columns {
     if (this.sortedCache) return this.sortedCache;
     const n = this.length;
+    // Points pushed in seq order: already sorted when their timestamps never go back, and free of
+    // duplicates when they always go forward. Then the columns are views, not copies: later
+    // pushes write past n, and growing replaces the arrays rather than changing them.
+    if (this.increasing || (this.inOrder && keepDuplicates)) {
+      const metas: (string | undefined)[] = new Array(n);
+      for (let i = 0; i < n; i++) metas[i] = this.dict.get(this.metaIds[i] as number);
+      this.sortedCache = {
+        length: n,
+        micros: this.micros.subarray(0, n),
+        seq: this.seq.subarray(0, n),
+        type: this.type.subarray(0, n),
+        num: this.num.subarray(0, n),
+        strs: this.strs.length === 0 ? new Array(n) : this.strs.slice(0, n),
+        metas,
+      };
+      // slice() stops at the last string: the columns hold n entries either way.
+      this.sortedCache.strs.length = n;
+      return this.sortedCache;
+    }
     let order: Uint32Array | undefined;
     if (!this.inOrder) {
       order = new Uint32Array(n);
@@ -145,6 +180,9 @@ export class SeriesBuffer {
     return cols;
   }
 }
+
+/** What a buffered point's columns take: micros, seq and number (f64 each), type (u8), metadata id (u32). */
+export const BUFFER_BYTES_PER_POINT = 29;
 
 function take(
   src: {

@@ -102,10 +102,19 @@ export class Maintenance {
     }
   }
 
-  /** After a commit: compacts in the background once enough points are buffered. */
+  /** After a commit: compacts in the background once enough points (or bytes of them) are buffered. */
   afterCommit(): void {
-    const limit = this.state.options.compactPoints;
-    if (limit > 0 && this.state.buffers.buffered >= limit && !this.compacting) this.backgroundCompact();
+    const { compactPoints, compactBytes } = this.state.options;
+    const b = this.state.buffers;
+    const due =
+      (compactPoints > 0 && b.buffered >= compactPoints) ||
+      (compactBytes > 0 && b.bufferedBytes >= compactBytes);
+    if (due && !this.compacting) this.backgroundCompact();
+  }
+
+  /** The compaction running now, if any: appends wait on it while memory is full (point-log.ts). */
+  get running(): Promise<unknown> | undefined {
+    return this.compacting;
   }
 
   private backgroundCompact(): void {

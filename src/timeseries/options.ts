@@ -59,6 +59,7 @@ export function resolveOptions(url: string, o: TimeSeriesStoreOptions): Resolved
     keepDuplicates: o.keepDuplicates ?? false,
     compactIntervalMs: num('compactIntervalMs', o.compactIntervalMs, 60_000, 0, 2 ** 31 - 1),
     compactPoints: num('compactPoints', o.compactPoints, 1_000_000, 0, 2 ** 40),
+    compactBytes: num('compactBytes', o.compactBytes, 16 << 20, 0, 2 ** 40),
     partitionMs: num('partitionMs', o.partitionMs, 86_400_000, 1000, 366 * 86_400_000),
     walDir,
     legacyWalDir:

@@ -15,10 +15,17 @@ import { claimWriterSlot, listSlots, type WriterSlot } from './writer-slots.ts';
 
 export type LogState = Pick<StoreState, 'url' | 'options' | 'segments' | 'manifest' | 'buffers'>;
 
+/** What the log asks of maintenance (maintenance.ts). */
+export interface LogHooks {
+  /** Called after committed batches are in the buffers (maintenance decides whether to compact). */
+  afterCommit: () => void;
+  /** The compaction running now, if any. */
+  compaction: () => Promise<unknown> | undefined;
+}
+
 export class PointLog {
   private readonly state: LogState;
-  /** Called after committed batches are in the buffers (maintenance decides whether to compact). */
-  private readonly afterCommit: () => void;
+  private readonly hooks: LogHooks;
   private wal: WriteAheadLog | undefined;
   private slot: WriterSlot | undefined;
   private seq = 1;
@@ -27,9 +34,9 @@ export class PointLog {
   /** A read-only open's view of the logs at its last refresh: every writer's, records only. */
   private readLogs = { bytes: 0, files: 0 };
 
-  constructor(state: LogState, afterCommit: () => void) {
+  constructor(state: LogState, hooks: LogHooks) {
     this.state = state;
-    this.afterCommit = afterCommit;
+    this.hooks = hooks;
   }
 
   /** The seq the next point will get. */
@@ -144,7 +151,30 @@ export class PointLog {
       this.state.buffers.apply(b);
       this.committed = b.firstSeq + b.count - 1;
     }
-    this.afterCommit();
+    this.hooks.afterCommit();
+  }
+
+  /**
+   * Whether a write must wait for memory: the active set holds `compactBytes` and a compaction
+   * still holds the set frozen before it. Ingest faster than compaction would otherwise grow the
+   * buffers without bound; waiting makes appends go at the rate compaction frees memory.
+   */
+  private full(): boolean {
+    const b = this.state.buffers;
+    const limit = this.state.options.compactBytes;
+    return limit > 0 && b.bufferedBytes >= limit && b.frozen !== undefined;
+  }
+
+  /** Waits until full() is false: for the running compaction, which frees the frozen set. */
+  private async room(): Promise<void> {
+    while (this.full()) {
+      const running = this.hooks.compaction();
+      // A failed compaction puts its points back into the active set (nothing frozen): go on.
+      if (!running) return;
+      await running.catch(() => {});
+      // Freeze what filled up meanwhile, so the next wait has a compaction to wait for.
+      this.hooks.afterCommit();
+    }
   }
 
   /** The open log, or why there is none (closed, or a read-only open). Throws synchronously. */
@@ -164,8 +194,18 @@ export class PointLog {
     metadata?: Metadata | null,
   ): Promise<void> {
     try {
-      const wal = this.writable();
+      this.writable();
       const p = validateSinglePoint(variable, timestamp, value, metadata);
+      if (this.full()) return this.room().then(() => this.appendSingle(variable, p));
+      return this.appendSingle(variable, p);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  private appendSingle(variable: string, p: ReturnType<typeof validateSinglePoint>): Promise<void> {
+    try {
+      const wal = this.writable();
       const seq = this.seq++;
       const { batch, bufs } = encodeSinglePoint(variable, p.micros, p.type, p.num, p.str, p.metaJson, seq);
       return wal.append(bufs, batch);
@@ -176,13 +216,15 @@ export class PointLog {
 
   /** Stores a batch atomically: one invalid point rejects the whole batch with InvalidPointError (E051). */
   async storeDataPoints(points: readonly DataPointInput[]): Promise<void> {
-    const wal = this.writable();
+    this.writable();
     if (!Array.isArray(points)) throw new ValidationError('storeDataPoints expects an array of points');
     if (points.length === 0) return;
     const batch = buildBatch(points);
+    // Sequence numbers are taken after the wait: the log must hold records in their seq order.
+    if (this.full()) await this.room();
     batch.firstSeq = this.seq;
     this.seq += batch.count;
-    await wal.append(encodeBatch(batch), batch);
+    await this.writable().append(encodeBatch(batch), batch);
   }
 
   /** Waits until every write issued so far is durable. */

@@ -52,8 +52,14 @@ import { formatMicros } from './validate.ts';
  */
 const openWriters = new Set<string>();
 
-/** Decoded segment rows a read-only open keeps for repeated queries (a writer keeps 4M). */
+/** Decoded segment rows a read-only open keeps for repeated queries. */
 const READER_CACHED_ROWS = 500_000;
+/**
+ * A writer's cache, which also holds the segments it has just written (about 37 bytes a row): its
+ * memory counts against the bound on buffered points (compactBytes), and aggregates of windows no
+ * cache holds go to DuckDB on the files, which answers them without decoding rows.
+ */
+const WRITER_CACHED_ROWS = 250_000;
 
 export class TimeSeriesStore {
   readonly url: string;
@@ -83,11 +89,14 @@ export class TimeSeriesStore {
       storage,
       engine,
       // A reader keeps fewer decoded segments: it holds memory for what it is asked, not the store.
-      segments: new SegmentFiles(storage, engine, options.readOnly ? READER_CACHED_ROWS : undefined),
+      segments: new SegmentFiles(storage, engine, options.readOnly ? READER_CACHED_ROWS : WRITER_CACHED_ROWS),
       manifest: { version: 1, compactedSeq: 0, segments: [], updatedAt: '' },
       buffers: new PointBuffers(),
     };
-    this.log = new PointLog(this.state, () => this.maintenance.afterCommit());
+    this.log = new PointLog(this.state, {
+      afterCommit: () => this.maintenance.afterCommit(),
+      compaction: () => this.maintenance.running,
+    });
     this.maintenance = new Maintenance(this.state, this.log);
     this.reader = new SeriesReader(this.state, () => this.log.refresh());
   }

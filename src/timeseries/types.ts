@@ -57,6 +57,13 @@ export interface TimeSeriesStoreOptions {
   compactIntervalMs?: number;
   /** Compact in the background once this many points are buffered (0 disables). @default 1000000 */
   compactPoints?: number;
+  /**
+   * Compact in the background once the points buffered in memory take this many bytes (29 per
+   * point plus string values); appends wait while this much is buffered and a compaction is still
+   * writing the set before it, so buffered points never take much more than twice this (0: no
+   * limit, no waiting). @default 16777216 (16 MiB, about 580,000 numeric points)
+   */
+  compactBytes?: number;
   /** Width of a Parquet partition's time window, in ms. @default 86400000 (1 day) */
   partitionMs?: number;
   /** Options for opening the segment storage (S3 endpoint, credentials, …). */

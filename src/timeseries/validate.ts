@@ -40,6 +40,10 @@ const MICROS_THRESHOLD = 1e14;
 /** ±(2^53 − 1) µs is about ±285 years around 1970: every stored timestamp is an exact integer. */
 const MAX_MICROS = Number.MAX_SAFE_INTEGER;
 
+/** The last timestamp text parseTimestamp accepted, and its value. */
+let lastText = '';
+let lastTextMicros = 0;
+
 /**
  * Parses a timestamp to integer microseconds since the epoch (UTC). ISO strings without an
  * offset are UTC (never the machine's local time); fractions keep microseconds.
@@ -54,9 +58,14 @@ export function parseTimestamp(input: TimestampInput): number | undefined {
   } else if (input instanceof Date) {
     micros = input.getTime() * 1000;
   } else if (typeof input === 'string') {
+    // Points of one instant (many sensors read together) share their timestamp text; JSON.parse
+    // interns short strings, so this is mostly a pointer compare.
+    if (input === lastText) return lastTextMicros;
     const parsed = parseIsoUtcFast(input) ?? parseIso(input.trim());
-    if (parsed === undefined) return undefined;
-    micros = parsed;
+    if (parsed === undefined || !(Math.abs(parsed) <= MAX_MICROS)) return undefined;
+    lastText = input;
+    lastTextMicros = parsed;
+    return parsed;
   } else {
     return undefined;
   }
@@ -80,6 +89,14 @@ function twoDigits(text: string, i: number): number {
 }
 
 /**
+ * The minute the fast path last read, as its text (`YYYY-MM-DDTHH:MM:`, already validated) and
+ * its epoch ms. Timestamps arrive in order, mostly many per minute: a prefix compare then
+ * replaces reading and checking the date and Date.UTC (about 3 of every 4 ns the parse took).
+ */
+let minuteText = '\0';
+let minuteMs = 0;
+
+/**
  * The usual form, `YYYY-MM-DDTHH:MM:SS[.fraction]Z`, read without a regular expression (timestamps
  * of parsed points are mostly this; the regex path cost 0.9 s per million). Undefined for anything
  * else — other forms, years before 100, a leap second — which parseIso then decides, so both give
@@ -89,22 +106,10 @@ function parseIsoUtcFast(text: string): number | undefined {
   const n = text.length;
   const last = text.charCodeAt(n - 1);
   if (n < 20 || (last !== 90 && last !== 122)) return undefined; // Z, z
-  const sep = text.charCodeAt(10);
-  if (text.charCodeAt(4) !== 45 || text.charCodeAt(7) !== 45 || (sep !== 84 && sep !== 32)) return undefined;
-  if (text.charCodeAt(13) !== 58 || text.charCodeAt(16) !== 58) return undefined;
-  const hi = twoDigits(text, 0);
-  const lo = twoDigits(text, 2);
-  const month = twoDigits(text, 5);
-  const day = twoDigits(text, 8);
-  const h = twoDigits(text, 11);
-  const mi = twoDigits(text, 14);
+  const base = text.startsWith(minuteText) ? minuteMs : minuteOf(text);
+  if (base === undefined) return undefined;
   const sec = twoDigits(text, 17);
-  if (hi < 1 || lo < 0 || month < 1 || month > 12 || day < 1 || h < 0 || h > 23 || mi < 0 || mi > 59)
-    return undefined;
   if (sec < 0 || sec > 59) return undefined;
-  const year = hi * 100 + lo;
-  const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
-  if (day > (month === 2 && leap ? 29 : (DAYS_IN_MONTH[month - 1] as number))) return undefined;
   let frac = 0;
   if (n > 20) {
     const dot = text.charCodeAt(19);
@@ -117,7 +122,28 @@ function parseIsoUtcFast(text: string): number | undefined {
     }
     for (let i = digits; i < 6; i++) frac *= 10;
   }
-  return Date.UTC(year, month - 1, day, h, mi, sec) * 1000 + frac;
+  return (base + sec * 1000) * 1000 + frac;
+}
+
+/** Epoch ms of the minute `YYYY-MM-DD[T ]HH:MM:` that `text` starts with (remembered), or undefined. */
+function minuteOf(text: string): number | undefined {
+  const sep = text.charCodeAt(10);
+  if (text.charCodeAt(4) !== 45 || text.charCodeAt(7) !== 45 || (sep !== 84 && sep !== 32)) return undefined;
+  if (text.charCodeAt(13) !== 58 || text.charCodeAt(16) !== 58) return undefined;
+  const hi = twoDigits(text, 0);
+  const lo = twoDigits(text, 2);
+  const month = twoDigits(text, 5);
+  const day = twoDigits(text, 8);
+  const h = twoDigits(text, 11);
+  const mi = twoDigits(text, 14);
+  if (hi < 1 || lo < 0 || month < 1 || month > 12 || day < 1 || h < 0 || h > 23 || mi < 0 || mi > 59)
+    return undefined;
+  const year = hi * 100 + lo;
+  const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
+  if (day > (month === 2 && leap ? 29 : (DAYS_IN_MONTH[month - 1] as number))) return undefined;
+  minuteMs = Date.UTC(year, month - 1, day, h, mi);
+  minuteText = text.slice(0, 17);
+  return minuteMs;
 }
 
 function parseIso(text: string): number | undefined {

@@ -4,7 +4,7 @@
  * is durable, and the store applies a batch to memory only then, so a query never sees a point
  * that a crash could take back.
  */
-import { closeSync, constants, fsyncSync, openSync } from 'node:fs';
+import { closeSync, constants, fsyncSync, openSync, writevSync } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import path from 'node:path';
 import { TimeSeriesError } from '../errors.ts';
@@ -111,11 +111,13 @@ export class WriteAheadLog {
       const bufs = parts.length > 16 && bytes < 1 << 20 ? [Buffer.concat(parts, bytes)] : parts;
       try {
         await this.ensureSpace(fd, bytes);
+        // The write only copies into the page cache (the fsync below waits for the disk): done
+        // here, it saves a round trip through libuv's thread pool per commit, which on a busy
+        // machine costs a scheduling delay each (about a fifth of the append time here).
         let written = 0;
         while (written < bytes) {
           const rest = written === 0 ? bufs : [Buffer.concat(bufs).subarray(written)];
-          const r = await fd.writev(rest, this.fileSize + written);
-          written += r.bytesWritten;
+          written += writevSync(fd.fd, rest, this.fileSize + written);
         }
         if (this.options.durability === 'fsync') await fd.datasync();
       } catch (error) {

@@ -46,4 +46,30 @@ describe('ISO timestamp fast path', () => {
     expect(parseTimestamp('2023-02-29T00:00:00Z')).toBeUndefined();
     expect(parseTimestamp('2024-04-31T00:00:00Z')).toBeUndefined();
   });
+
+  it('gives the same answers when one instant or one minute repeats (the caches of the last text and minute)', () => {
+    // Every text twice in a row (the last-text cache), minutes shared by neighbours (the minute
+    // cache), invalid seconds and dates right after a valid text of the same minute or day.
+    const texts = [
+      '2024-03-01T10:15:00Z',
+      '2024-03-01T10:15:00Z',
+      '2024-03-01T10:15:01.5Z',
+      '2024-03-01T10:15:59.999999Z',
+      '2024-03-01T10:15:60Z',
+      '2024-03-01T10:15:6xZ',
+      '2024-03-01T10:15:07+01:00',
+      '2024-03-01 10:15:08Z',
+      '2024-03-01T10:16:00Z',
+      '2024-02-30T10:16:00Z',
+      '2024-03-01T10:15:09Z',
+      '2024-03-01T10:15:09z',
+      '2024-03-01T10:15:09.Z',
+    ];
+    const fast = texts.flatMap((t) => [parseTimestamp(t), parseTimestamp(t)]);
+    const general = texts.flatMap((t) => [parseTimestamp(` ${t}`), parseTimestamp(` ${t}`)]);
+    expect(fast).toEqual(general);
+    expect(parseTimestamp('2024-03-01T10:15:6xZ')).toBeUndefined();
+    expect(parseTimestamp('2024-03-01T10:15:09Z')).toBe(Date.UTC(2024, 2, 1, 10, 15, 9) * 1000);
+    expect(parseTimestamp('2024-03-01T10:15:07+01:00')).toBe(Date.UTC(2024, 2, 1, 9, 15, 7) * 1000);
+  });
 });

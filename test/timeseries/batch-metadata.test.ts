@@ -1,0 +1,110 @@
+/**
+ * buildBatch remembers each variable's last flat metadata across calls and compares each point's
+ * object with it instead of encoding it again. What a point stores must still be exactly the JSON
+ * (masked) of the object it brought, whatever the caller changed in between.
+ */
+import { describe, expect, it } from 'vitest';
+import { InvalidPointError } from '../../src/errors.ts';
+import { buildBatch, validateSinglePoint } from '../../src/timeseries/batch.ts';
+import type { DataPointInput, Metadata } from '../../src/timeseries/types.ts';
+
+/** The metadata JSON each point of a batch stores. */
+function metaOf(points: DataPointInput[]): (string | undefined)[] {
+  const b = buildBatch(points);
+  return Array.from(b.metaIdx, (mi) => (mi === 0 ? undefined : b.metas[mi - 1]));
+}
+
+let t = 0;
+const p = (variable: string, metadata?: Metadata | null): DataPointInput => ({
+  variable,
+  timestamp: ++t,
+  value: 1,
+  ...(metadata === undefined ? {} : { metadata }),
+});
+
+describe('metadata of a batch', () => {
+  it('stores what the object holds when the caller changes it between batches', () => {
+    const m: Record<string, unknown> = { unit: 'C', site: 'a' };
+    expect(metaOf([p('m1', m)])).toEqual(['{"unit":"C","site":"a"}']);
+    m.unit = 'F';
+    expect(metaOf([p('m1', m), p('m1', m)])).toEqual(['{"unit":"F","site":"a"}', '{"unit":"F","site":"a"}']);
+    m.extra = true;
+    expect(metaOf([p('m1', m)])).toEqual(['{"unit":"F","site":"a","extra":true}']);
+    delete m.extra;
+    delete m.site;
+    expect(metaOf([p('m1', m)])).toEqual(['{"unit":"F"}']);
+  });
+
+  it('tells apart key order, extra and missing keys, and values of other types', () => {
+    expect(
+      metaOf([
+        p('m2', { a: 1, b: 2 }),
+        p('m2', { b: 2, a: 1 }),
+        p('m2', { a: 1 }),
+        p('m2', { a: 1, b: 2, c: null }),
+        p('m2', { a: '1', b: 2 }),
+        p('m2', { a: 1, b: 2 }),
+      ]),
+    ).toEqual([
+      '{"a":1,"b":2}',
+      '{"b":2,"a":1}',
+      '{"a":1}',
+      '{"a":1,"b":2,"c":null}',
+      '{"a":"1","b":2}',
+      '{"a":1,"b":2}',
+    ]);
+  });
+
+  it('lists equal metadata of several variables once, and nested metadata between flat ones', () => {
+    const b = buildBatch([
+      p('m3', { unit: 'C' }),
+      p('m4', { unit: 'C' }),
+      p('m3', { deep: { x: [1] } }),
+      p('m3', { unit: 'C' }),
+      p('m4', null),
+    ]);
+    expect(b.metas).toEqual(['{"unit":"C"}', '{"deep":{"x":[1]}}']);
+    expect(Array.from(b.metaIdx)).toEqual([1, 1, 2, 1, 0]);
+  });
+
+  it('masks credentials every time, also when the object repeats', () => {
+    const first = metaOf([p('m5', { user: 'u', password: 'hunter2' })]);
+    const again = metaOf([
+      p('m5', { user: 'u', password: 'hunter2' }),
+      p('m5', { user: 'u', password: 'hunter2' }),
+    ]);
+    for (const json of [...first, ...again]) {
+      expect(json).not.toContain('hunter2');
+      expect(json).toContain('"user":"u"');
+    }
+  });
+
+  it('refuses invalid metadata after valid metadata of the same variable, naming the point', () => {
+    metaOf([p('m6', { a: 1 })]);
+    let error: unknown;
+    try {
+      buildBatch([p('m6', { a: 1 }), p('m6', { a: Number.NaN })]);
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(InvalidPointError);
+    expect((error as Error).message).toMatch(
+      /Point 1 \(variable "m6"\): metadata contains a non-finite number/,
+    );
+    // The refused batch left nothing behind: the next one compares with the last valid content.
+    expect(metaOf([p('m6', { a: 1 })])).toEqual(['{"a":1}']);
+  });
+
+  it('single points share the cache: an object changed between calls stores its new content', () => {
+    const m: Record<string, unknown> = { unit: 'C' };
+    expect(validateSinglePoint('m7', 1, 1, m).metaJson).toBe('{"unit":"C"}');
+    expect(metaOf([p('m7', { unit: 'C' })])).toEqual(['{"unit":"C"}']);
+    m.unit = 'K';
+    expect(validateSinglePoint('m7', 2, 1, m).metaJson).toBe('{"unit":"K"}');
+    expect(validateSinglePoint('m7', 3, 1, { token: 'abc', unit: 'K' }).metaJson).not.toContain('abc');
+    expect(() => validateSinglePoint('m7', 4, 1, { bad: Number.POSITIVE_INFINITY })).toThrow(
+      InvalidPointError,
+    );
+    expect(() => validateSinglePoint('a/b', 5, 1, m)).toThrow(/path separator/);
+  });
+});
