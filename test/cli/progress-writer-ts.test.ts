@@ -62,9 +62,15 @@ describe('progress while long commands run, stderr piped', { timeout: 180_000 },
 
     const compacted = await runPiped(['ts', 'compact', store]);
     expect(compacted.code, compacted.stderr).toBe(0);
-    expectLiveProgress(compacted.lines, 'ts-compact', 'points');
-    expect(compacted.lines.at(-1)).toMatchObject({ done: POINTS, total: POINTS });
-    expect(JSON.parse(compacted.stdout)).toMatchObject({ points: POINTS });
+    // The import compacted in the background once 16 MiB were buffered (compactBytes): the
+    // compact run writes what was left, and its last line counts exactly that.
+    const result = JSON.parse(compacted.stdout) as { points: number };
+    expect(result.points).toBeGreaterThan(0);
+    expect(result.points).toBeLessThanOrEqual(POINTS);
+    const last = compacted.lines.at(-1) as { seconds?: number };
+    expect(last).toMatchObject({ operation: 'ts-compact', done: result.points, total: result.points });
+    // What is left may now compact in a fraction of a second: lines while it runs only when it ran long.
+    if ((last.seconds ?? 0) >= 0.5) expectLiveProgress(compacted.lines, 'ts-compact', 'points');
 
     const out = path.join(dir, 'exported');
     const exported = await runPiped(['ts', 'export', store, 'temp', '--out', out]);
