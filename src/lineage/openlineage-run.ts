@@ -53,7 +53,11 @@ export function openLineageEventsOf(
   const runs = [...operations].sort((a, b) => a[1].started.localeCompare(b[1].started));
   const first = runs[0]?.[1].started as string;
   // ISO times of one clock: the text order is the time order.
-  const last = runs.map(([, op]) => op.ended).sort().at(-1) ?? first;
+  const last =
+    runs
+      .map(([, op]) => op.ended)
+      .sort()
+      .at(-1) ?? first;
   const failed = runs.find(([, op]) => op.error !== undefined)?.[1].error;
   const whole = { runId: parent.runId, job: parentJob, inputs: [], outputs: [] };
   const events: object[] = [runEvent('START', whole, new Date(first))];
