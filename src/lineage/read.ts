@@ -3,7 +3,9 @@
  * line is E021 naming the object and line — a lineage log that lies is worse than none), joined
  * into one index of writes: each intent with its commit, abort or neither.
  */
+import { FormatError } from '../errors.ts';
 import type { Storage } from '../storage/types.ts';
+import { decodeUtf8 } from '../util/utf8.ts';
 import { LINEAGE_PREFIX, outputUrl } from './log.ts';
 import { type CommitRecord, type IntentRecord, type LineageRecord, parseLineageLine } from './record.ts';
 
@@ -29,8 +31,13 @@ export async function readLineage(storage: Storage): Promise<LineageIndex> {
   const records: LineageRecord[] = [];
   for await (const entry of storage.list({ prefix: LINEAGE_PREFIX, recursive: true })) {
     if (entry.type !== 'object' || !entry.key.endsWith('.jsonl')) continue;
-    const text = (await storage.get(entry.key)).toString('utf8');
     const source = outputUrl(storage, entry.key);
+    const text = decodeUtf8(await storage.get(entry.key));
+    // A log whose bytes are not UTF-8 was damaged: refused, not repaired into U+FFFD.
+    if (text === undefined)
+      throw new FormatError(`${source}: a lineage log object that is not valid UTF-8`, {
+        context: { file: source },
+      });
     let line = 0;
     for (const row of text.split('\n')) {
       line++;

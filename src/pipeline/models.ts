@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import * as fsp from 'node:fs/promises';
 import path from 'node:path';
 import { TransformationError } from '../errors.ts';
+import { decodeUtf8 } from '../util/utf8.ts';
 
 export interface ModelDef {
   name: string;
@@ -102,8 +103,14 @@ export async function loadModels(dir: string): Promise<ModelDef[]> {
   for (const n of names) {
     const file = path.join(dir, n);
     const bytes = await fsp.readFile(file);
+    // SQL that is not UTF-8 would run with U+FFFD in its literals: refused, naming the file.
+    const sql = decodeUtf8(bytes);
+    if (sql === undefined)
+      throw new TransformationError(`Model ${file} is not valid UTF-8; save it as UTF-8`, {
+        context: { file },
+      });
     const model = {
-      ...parseModel(file, bytes.toString('utf8')),
+      ...parseModel(file, sql),
       sha256: createHash('sha256').update(bytes).digest('hex'),
     };
     const other = seen.get(model.name);

@@ -7,7 +7,8 @@ import { readYamlFile } from '../util/yaml-file.ts';
 /** Raw settings as flags, env or a config file give them (strings or numbers). */
 export type RawPollerSettings = Partial<Record<keyof PollerConfig, string | number | boolean | undefined>>;
 
-const duration = z
+/** A duration setting: a number is seconds (the seed's env var), a string `30s`, `500ms`, `1h`; ms out. */
+export const durationSetting = z
   .union([
     z
       .number()
@@ -53,10 +54,10 @@ export const PollerConfigSchema = z.object({
   queue: z.string().min(1).default('sqlite:./sluice-queue.db'),
   queueName: z.string().min(1).default('sluice'),
   state: z.string().min(1).optional(),
-  interval: duration.default(60_000),
+  interval: durationSetting.default(60_000),
   processedPrefix: z.string().min(1).default('processed/'),
   failedPrefix: z.string().min(1).default('failed/'),
-  minAge: duration.default(5000),
+  minAge: durationSetting.default(5000),
   concurrency: int(1).default(32),
   metricsPort: int(0).max(65535).optional(),
   metricsHost: host.optional(),
@@ -66,9 +67,9 @@ export const PollerConfigSchema = z.object({
   maxObjectSize: bytes.default(1024 ** 3),
   maxRecordSize: bytes.default(64 * 1024 ** 2),
   transientAttempts: int(1).default(3),
-  retryDelay: duration.default(500),
-  readIdleTimeout: duration.default(60_000),
-  leaseMs: duration.optional(),
+  retryDelay: durationSetting.default(500),
+  readIdleTimeout: durationSetting.default(60_000),
+  leaseMs: durationSetting.optional(),
 });
 
 export type PollerConfig = z.output<typeof PollerConfigSchema>;

@@ -194,3 +194,15 @@ describe.each(backends)('lineage log on %s', (_kind, make) => {
     expect((error as { message: string }).message).toContain(`${first} line 2: not a lineage record (id: `);
   });
 });
+
+describe('a lineage log that is not UTF-8', () => {
+  it('is E021 naming the log object, not read with U+FFFD', async () => {
+    const storage = createMemoryStorage();
+    const key = `${LINEAGE_PREFIX}2026-01-01/broken.jsonl`;
+    await storage.put(key, Buffer.from([0x7b, 0x22, 0xff, 0xfe, 0x22, 0x7d, 0x0a]));
+    await expect(readLineage(storage)).rejects.toMatchObject({
+      code: 'E021',
+      message: expect.stringContaining(`${key}: a lineage log object that is not valid UTF-8`),
+    });
+  });
+});

@@ -7,8 +7,7 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { ConfigurationError, type SluiceError } from '../../errors.ts';
-import { type PollerConfig, resolvePollerConfig } from '../../poller/config.ts';
-import { parseDuration } from '../../util/durations.ts';
+import { durationSetting, type PollerConfig, resolvePollerConfig } from '../../poller/config.ts';
 import { DEFAULT_CONNECT_TIMEOUT } from './queue-flags.ts';
 import type { WorkerOptions } from './queue-worker.ts';
 
@@ -45,24 +44,6 @@ export function resolvePollerEntry(
   }
 }
 
-const durationMs = z
-  .union([
-    z
-      .number()
-      .nonnegative()
-      .transform((n) => n * 1000),
-    z.string(),
-  ])
-  .transform((v, ctx) => {
-    if (typeof v === 'number') return v;
-    try {
-      return parseDuration(v);
-    } catch (error) {
-      ctx.addIssue({ code: 'custom', message: (error as Error).message });
-      return z.NEVER;
-    }
-  });
-
 const workerEntrySchema = z
   .object({
     queue: z.string().min(1),
@@ -76,7 +57,7 @@ const workerEntrySchema = z
     concurrency: z.number().int().min(1).default(1),
     attempts: z.number().int().min(1).default(5),
     backoff: z.number().int().min(0).default(1000),
-    lease: durationMs.default(30_000),
+    lease: durationSetting.default(30_000),
     connectTimeout: z.string().min(1).default(DEFAULT_CONNECT_TIMEOUT),
   })
   .strict()
