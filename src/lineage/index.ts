@@ -1,4 +1,5 @@
 /** Provenance: lineage records written beside the data, read back, traced and verified (docs/lineage.md). */
+export { GroupedLineageLog, lineageEnabled } from './grouped.ts';
 export { LINEAGE_PREFIX, LineageLog, outputUrl, type PlannedWrite, type WrittenOutput } from './log.ts';
 export {
   type DatasetRef,
@@ -28,3 +29,4 @@ export {
 } from './record.ts';
 export { type LineageNode, type LineageOfOptions, lineageOf, lineageUrl } from './trace.ts';
 export { type VerifiedOutput, type VerifyReport, type VerifyStatus, verifyLineage } from './verify.ts';
+export { writtenText } from './written.ts';

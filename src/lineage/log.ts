@@ -42,7 +42,7 @@ export function outputUrl(storage: Pick<Storage, 'url'>, key: string): string {
 
 export class LineageLog {
   private readonly storage: Storage;
-  private readonly session = `${Date.now().toString(36)}-${randomBytes(5).toString('hex')}`;
+  private readonly session: string;
   private seq = 0;
   private objects = 0;
   private pending: LineageRecord[] = [];
@@ -52,8 +52,11 @@ export class LineageLog {
   private writing: Promise<void> = Promise.resolve();
   private readonly now: () => Date;
 
-  constructor(storage: Storage, options: { now?: () => Date } = {}) {
+  /** `session`: a prefix of this log's object names (a store's log finds its own records by it). */
+  constructor(storage: Storage, options: { now?: () => Date; session?: string } = {}) {
     this.storage = storage;
+    const own = `${Date.now().toString(36)}-${randomBytes(5).toString('hex')}`;
+    this.session = options.session ? `${options.session}-${own}` : own;
     this.now = options.now ?? (() => new Date());
   }
 

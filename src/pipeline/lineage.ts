@@ -6,7 +6,6 @@
  * step declares the outputs it knows in one `begin`, so it costs about one small object, and
  * flushes at its end. With config `lineage: false` (SLUICE_LINEAGE=0) every call is a no-op.
  */
-import { createHash } from 'node:crypto';
 import {
   createOpenLineageEmitter,
   type LineageInput,
@@ -161,15 +160,7 @@ export async function exportOpenLineage(
   for (const event of openLineageEventsOf(lineage.log.recorded(), run, job)) await emitter.emit(event);
 }
 
-/** What a commit says about bytes written from memory (a JSON record, a manifest). */
-export function writtenText(text: string | Buffer, rows?: number): WrittenOutput {
-  const bytes = typeof text === 'string' ? Buffer.from(text) : text;
-  return {
-    sha256: createHash('sha256').update(bytes).digest('hex'),
-    size: bytes.length,
-    ...(rows === undefined ? {} : { rows }),
-  };
-}
+export { writtenText } from '../lineage/written.ts';
 
 /** Test hook: a pause after each batch of intents is durable, so a crash test can kill right there. */
 async function testPause(): Promise<void> {

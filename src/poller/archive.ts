@@ -1,6 +1,9 @@
 import type { SluiceError } from '../errors.ts';
+import { GroupedLineageLog, outputUrl, type WrittenOutput, writtenText } from '../lineage/index.ts';
 import { getLogger } from '../logging/logger.ts';
 import { keysNotDeleted, preconditionFailed } from '../storage/conditions.ts';
+import { sha256Stream } from '../storage/content-hash.ts';
+import type { Storage } from '../storage/types.ts';
 import { isReplaced, type Listed } from './replaced.ts';
 import type { ResolvedLocation } from './source.ts';
 
@@ -36,8 +39,16 @@ export class Archiver {
   private readonly batchDeletes: boolean;
   private pendingDeletes: { key: string; etag: string; done: Deferred }[] = [];
   private deleteTimer: NodeJS.Timeout | undefined;
+  /** One lineage log per target storage (undefined: lineage is off). */
+  private readonly logs: Map<Storage, GroupedLineageLog> | undefined;
 
-  constructor(source: ResolvedLocation, processed: ResolvedLocation, failedTo: ResolvedLocation) {
+  constructor(
+    source: ResolvedLocation,
+    processed: ResolvedLocation,
+    failedTo: ResolvedLocation,
+    lineage = true,
+  ) {
+    this.logs = lineage ? new Map() : undefined;
     this.source = source;
     this.processed = processed;
     this.failedTo = failedTo;
@@ -64,17 +75,21 @@ export class Archiver {
    * (it stays; the version read may or may not be in the archive). A crash between the copy and
    * the delete leaves the object in both places; archiving it again is harmless.
    */
-  async archive(entry: Listed, copied: () => void): Promise<ArchiveOutcome> {
+  async archive(entry: Listed & { size?: number }, copied: () => void, sha256?: string): Promise<ArchiveOutcome> {
     const { key, etag } = entry;
+    const dest = this.processed.prefix + this.relative(key);
+    const record = await this.declare(this.processed, dest, 'poller.archive', entry);
     try {
       await this.alreadyMoved(this.processed, key, async () => {
         if (!this.batchDeletes) return this.moveTo(this.processed, entry);
-        await this.source.storage.copy(key, this.processed.prefix + this.relative(key), { ifMatch: etag });
+        await this.source.storage.copy(key, dest, { ifMatch: etag });
         copied();
         await this.deleteLater(key, etag);
       });
+      await record?.commit(sha256);
       return 'archived';
     } catch (error) {
+      record?.abort(error);
       if (!(await isReplaced(this.source.storage, entry, error))) throw error;
     }
     getLogger().info(
@@ -89,7 +104,7 @@ export class Archiver {
    * `failed`, or `replaced` when another version took the key first (it stays, unread, for the
    * next poll; the report is taken back).
    */
-  async fail(entry: Listed, err: SluiceError): Promise<'failed' | 'replaced'> {
+  async fail(entry: Listed & { size?: number }, err: SluiceError): Promise<'failed' | 'replaced'> {
     const report = {
       code: err.code,
       message: err.message,
@@ -101,19 +116,81 @@ export class Archiver {
       failedAt: new Date().toISOString(),
     };
     const reportKey = `${this.failedTo.prefix}${this.relative(entry.key)}.error.json`;
-    await this.failedTo.storage.put(reportKey, `${JSON.stringify(report, null, 2)}\n`);
+    const reportText = `${JSON.stringify(report, null, 2)}\n`;
+    const dest = this.failedTo.prefix + this.relative(entry.key);
+    const [reportRecord, record] = await Promise.all([
+      this.declare(this.failedTo, reportKey, 'poller.fail-report', entry),
+      this.declare(this.failedTo, dest, 'poller.fail', entry),
+    ]);
+    try {
+      await this.failedTo.storage.put(reportKey, reportText);
+    } catch (error) {
+      reportRecord?.abort(error);
+      record?.abort(error);
+      throw error;
+    }
+    await reportRecord?.commit(writtenText(reportText));
     try {
       await this.alreadyMoved(this.failedTo, entry.key, () => this.moveTo(this.failedTo, entry));
+      await record?.commit();
       return 'failed';
     } catch (error) {
+      record?.abort(error);
       if (!(await isReplaced(this.source.storage, entry, error))) throw error;
     }
+    // The report is taken back: its delete is recorded (durably) before it goes.
+    const log = this.logs?.get(this.failedTo.storage);
+    log?.deleted(outputUrl(this.failedTo.storage, reportKey), 'poller.fail-report');
+    await log?.flush().catch(() => {});
     await this.failedTo.storage.delete(reportKey).catch(() => {});
     getLogger().info(
       { key: entry.key, etag: entry.etag },
       'replaced by a new version before it could be moved to the failed prefix: the new version is left for the next poll',
     );
     return 'replaced';
+  }
+
+  /**
+   * Declares (durably) the write of `key` in `target`, read from the listed version of `entry`;
+   * the result commits it (with the sha256 of its bytes: given, else read back) or aborts it.
+   */
+  private async declare(
+    target: ResolvedLocation,
+    key: string,
+    operation: string,
+    entry: Listed & { size?: number },
+  ): Promise<
+    { commit: (written?: string | WrittenOutput) => Promise<void>; abort: (e: unknown) => void } | undefined
+  > {
+    if (!this.logs) return undefined;
+    let log = this.logs.get(target.storage);
+    if (!log) {
+      log = new GroupedLineageLog(target.storage);
+      this.logs.set(target.storage, log);
+    }
+    const url = outputUrl(target.storage, key);
+    const input = {
+      kind: 'object' as const,
+      url: outputUrl(this.source.storage, entry.key),
+      etag: entry.etag,
+      ...(entry.size === undefined ? {} : { size: entry.size }),
+    };
+    const id = await log.begin({ output: url, operation, inputs: [input] });
+    const done = log;
+    return {
+      commit: async (written) => {
+        // Moved without reading (a retry after a crash, a failed parse): read the archive back.
+        const out =
+          typeof written === 'object'
+            ? written
+            : {
+                sha256: written ?? (await sha256Stream(await target.storage.getStream(key))),
+                size: entry.size ?? (await target.storage.stat(key)).size,
+              };
+        done.commit(id, out);
+      },
+      abort: (error) => done.abort(id, error),
+    };
   }
 
   /**
@@ -156,13 +233,19 @@ export class Archiver {
   private deleteLater(key: string, etag: string): Promise<void> {
     const done = deferred();
     this.pendingDeletes.push({ key, etag, done });
-    if (this.pendingDeletes.length >= 100) void this.flush();
-    else this.deleteTimer ??= setTimeout(() => void this.flush(), 50);
+    if (this.pendingDeletes.length >= 100) void this.flushDeletes();
+    else this.deleteTimer ??= setTimeout(() => void this.flushDeletes(), 50);
     return done.promise;
   }
 
   /** Sends the pending batch of deletes now (end of a listing). */
   async flush(): Promise<void> {
+    await this.flushDeletes();
+    // The commits of what was archived since the last batch of intents.
+    for (const log of this.logs?.values() ?? []) await log.flush();
+  }
+
+  private async flushDeletes(): Promise<void> {
     clearTimeout(this.deleteTimer);
     this.deleteTimer = undefined;
     const batch = this.pendingDeletes;

@@ -45,6 +45,11 @@ export interface PollerOptions {
   retryDelayMs?: number;
   /** A read that receives no bytes for this long is a transient fault (stalled). @default 60000 */
   readIdleTimeoutMs?: number;
+  /**
+   * Record lineage (docs/lineage.md): each archived object, failed object and error report gets a
+   * record naming the object version (key + ETag) it came from. @default SLUICE_LINEAGE (on)
+   */
+  lineage?: boolean;
   metrics?: PollerMetrics;
   onProgress?: ProgressFn<'objects'>;
 }

@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { classifyFailure, PollerError, toSluiceError, ValidationError } from '../errors.ts';
+import { lineageEnabled, outputUrl } from '../lineage/index.ts';
 import { getLogger } from '../logging/logger.ts';
 import { createPollerMetrics, type PollerMetrics } from '../metrics/registry.ts';
 import type { JobToAdd } from '../queue/types.ts';
@@ -33,7 +34,8 @@ export class Poller {
   readonly metrics: PollerMetrics;
   private readonly source: ResolvedLocation;
   private readonly archiver: Archiver;
-  private readonly o: Required<Omit<PollerOptions, 'metrics' | 'onProgress' | 'storageOptions'>>;
+  private readonly o: Required<Omit<PollerOptions, 'metrics' | 'onProgress' | 'storageOptions' | 'lineage'>>;
+  private readonly lineage: boolean;
   private readonly onProgress: PollerOptions['onProgress'];
   private readonly policy: TransientPolicy;
   private backlogCheckedAt = 0;
@@ -74,10 +76,12 @@ export class Poller {
     this.metrics = options.metrics ?? createPollerMetrics();
     this.onProgress = options.onProgress;
     this.source = resolveSource(options.source, options.storageOptions);
+    this.lineage = options.lineage ?? lineageEnabled();
     this.archiver = new Archiver(
       this.source,
       resolveTarget(this.o.processedPrefix, this.source, options.storageOptions),
       resolveTarget(this.o.failedPrefix, this.source, options.storageOptions),
+      this.lineage,
     );
   }
 
@@ -210,6 +214,8 @@ export class Poller {
     );
     // What earlier attempts finished: a retry never reads again what is already queued.
     const done = { enqueued: claim.status === 'enqueued', archived: undefined as ArchiveOutcome | undefined };
+    // The sha256 of the bytes read, for the archive's lineage record (unread after a crash: read back).
+    const digest: { sha256?: string } = {};
     // Set from inside the attempts (TypeScript cannot see that, hence the cast).
     let stage = 'read' as Stage;
     try {
@@ -226,7 +232,7 @@ export class Poller {
                 { context: { key: entry.key, size: entry.size, limit: 'maxObjectBytes', retryable: false } },
               );
             }
-            const records = await this.enqueueRecords(entry, summary, () => {
+            const records = await this.enqueueRecords(entry, summary, digest, () => {
               stage = 'enqueue';
             });
             summary.records += records;
@@ -238,7 +244,7 @@ export class Poller {
             stage = 'archive';
             // The `enqueued` mark runs alongside the archive copy: it only saves a re-parse after a
             // crash (the job ids already make a second enqueue a no-op).
-            [, done.archived] = await Promise.all([marking, this.archiver.archive(entry, releaseSlot)]);
+            [, done.archived] = await Promise.all([marking, this.archiver.archive(entry, releaseSlot, digest.sha256)]);
           }
           stage = 'state';
           await state.mark(entry.key, entry.etag, 'done');
@@ -344,7 +350,12 @@ export class Poller {
    * row 900,000 included) goes to the failed prefix with none of its records queued. The read is
    * verified against the listing, and a read fault wins over whatever the parser made of the bytes.
    */
-  private async enqueueRecords(entry: Entry, summary: PollSummary, enqueuing: () => void): Promise<number> {
+  private async enqueueRecords(
+    entry: Entry,
+    summary: PollSummary,
+    digest: { sha256?: string },
+    enqueuing: () => void,
+  ): Promise<number> {
     const scope = this.source.storage.url;
     const spool = await readRecords(this.source.storage, entry, {
       jsonArray: this.o.jsonArray,
@@ -352,7 +363,10 @@ export class Poller {
       limitName: this.o.maxRecordBytesName,
       idleTimeoutMs: this.o.readIdleTimeoutMs,
       memoryRecords: Math.max(this.o.batchSize, 10_000),
+      ...(this.lineage ? { digest } : {}),
     });
+    // Each job names the object version it came from (a worker records it as the points' source).
+    const source = { url: outputUrl(this.source.storage, entry.key), etag: entry.etag, size: entry.size };
     try {
       enqueuing();
       let n = 0;
@@ -361,6 +375,7 @@ export class Poller {
           id: recordJobId(scope, entry.key, entry.etag, ++n),
           name: this.o.jobName,
           data,
+          source,
         }));
         const added = await this.o.queue.addBulk(batch);
         summary.jobsAdded += added;

@@ -1,4 +1,5 @@
-import { createHash } from 'node:crypto';
+import { createHash, type Hash } from 'node:crypto';
+import { Readable } from 'node:stream';
 import { SluiceError } from '../errors.ts';
 import type { Storage } from '../storage/types.ts';
 import { type ListedObject, VerifiedRead } from '../storage/verified-read.ts';
@@ -18,6 +19,16 @@ export interface ReadRecordsOptions {
   idleTimeoutMs: number;
   /** Records held in memory before the spool moves to a temp file. */
   memoryRecords: number;
+  /** Set to the sha256 of the bytes read once the whole object is read (lineage records it). */
+  digest?: { sha256?: string };
+}
+
+/** The body, hashed as it passes (an early stop or a fault ends the source too). */
+async function* hashed(body: AsyncIterable<Buffer>, hash: Hash): AsyncGenerator<Buffer> {
+  for await (const chunk of body) {
+    hash.update(chunk);
+    yield chunk;
+  }
 }
 
 /**
@@ -39,9 +50,11 @@ export async function readRecords(
     ifMatchListed: true,
   });
   const spool = new RecordSpool(options.memoryRecords);
+  const hash = options.digest ? createHash('sha256') : undefined;
+  const body = hash ? Readable.from(hashed(read.stream, hash), { objectMode: false }) : read.stream;
   try {
     try {
-      for await (const rec of parseRecords(read.stream, listed.key, {
+      for await (const rec of parseRecords(body, listed.key, {
         jsonArray: options.jsonArray,
         maxRecordBytes: options.maxRecordBytes,
         limitName: options.limitName,
@@ -56,6 +69,7 @@ export async function readRecords(
     }
     const fault = await read.fault();
     if (fault) throw fault;
+    if (hash && options.digest) options.digest.sha256 = hash.digest('hex');
     return spool;
   } catch (error) {
     await spool.close();

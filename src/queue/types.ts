@@ -1,9 +1,18 @@
+/** The object version a job's record was read from (the poller sets it; lineage records it). */
+export interface JobSource {
+  /** The object's URL (`s3://bucket/key`, `file:///dir/key`). */
+  url: string;
+  etag: string;
+  size?: number;
+}
+
 /** A job as a handler sees it. `attempt` starts at 1. */
 export interface Job<T = unknown> {
   id: string;
   name: string;
   data: T;
   attempt: number;
+  source?: JobSource;
 }
 
 /** A job to enqueue. Adding an id that already exists (in any state) is a no-op. */
@@ -11,6 +20,7 @@ export interface JobToAdd {
   id: string;
   name: string;
   data: unknown;
+  source?: JobSource;
 }
 
 export type JobHandler = (job: Job) => Promise<void>;

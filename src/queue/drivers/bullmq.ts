@@ -14,6 +14,7 @@ import {
   type Job,
   type JobHandler,
   type JobQueue,
+  type JobSource,
   type JobToAdd,
   type QueueOptions,
 } from '../types.ts';
@@ -156,7 +157,7 @@ export function createBullmqQueue(options: BullmqQueueOptions): JobQueue {
             connection,
             jobs.map((j) => j.id),
           ),
-          queue.addBulk(jobs.map((j) => ({ name: j.name, data: j.data, opts: { ...jobOpts, jobId: j.id } }))),
+          queue.addBulk(jobs.map((j) => ({ name: j.name, data: wrapData(j), opts: { ...jobOpts, jobId: j.id } }))),
         ]);
         return fresh;
       });
@@ -186,7 +187,7 @@ export function createBullmqQueue(options: BullmqQueueOptions): JobQueue {
           const job: Job = {
             id: String(bjob.id),
             name: bjob.name,
-            data: bjob.data,
+            ...unwrapData(bjob.data),
             attempt: bjob.attemptsMade + 1,
           };
           if (run.stopping) {
@@ -247,7 +248,7 @@ export function createBullmqQueue(options: BullmqQueueOptions): JobQueue {
           (j): DeadJob => ({
             id: String(j.id),
             name: j.name,
-            data: j.data,
+            data: unwrapData(j.data).data,
             attempts: j.attemptsMade,
             error: j.failedReason ?? '',
           }),
@@ -365,4 +366,19 @@ async function stopWorker(worker: Worker, run: RunState, graceMs: number): Promi
   for (const { job } of left) run.released.add(String(job.id));
   await Promise.allSettled(left.map(({ job, token }) => job.moveToWait(token)));
   await Promise.race([worker.close(left.length > 0).catch(() => {}), sleep(1000)]);
+}
+
+/**
+ * A job that names its source object is stored as `{ __sluiceJob: 1, data, source }` (BullMQ keeps
+ * only the data); handlers and `queue dead` see the data as it was added.
+ */
+function wrapData(job: JobToAdd): unknown {
+  return job.source ? { __sluiceJob: 1, data: job.data, source: job.source } : job.data;
+}
+
+function unwrapData(stored: unknown): { data: unknown; source?: JobSource } {
+  const s = stored as { __sluiceJob?: unknown; data?: unknown; source?: JobSource } | null;
+  if (s && typeof s === 'object' && s.__sluiceJob === 1 && s.source)
+    return { data: s.data, source: s.source };
+  return { data: stored };
 }

@@ -18,6 +18,7 @@ import {
   type Job,
   type JobHandler,
   type JobQueue,
+  type JobSource,
   type JobToAdd,
   type QueueCounts,
   type QueueOptions,
@@ -45,6 +46,7 @@ interface Row {
   name: string;
   data: string;
   attempts: number;
+  source: string | null;
 }
 
 const SCHEMA = `
@@ -60,6 +62,7 @@ CREATE TABLE IF NOT EXISTS sluice_jobs (
   lease_owner TEXT,
   last_error TEXT,
   created_at INTEGER NOT NULL,
+  source TEXT,
   PRIMARY KEY (queue, id)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS sluice_jobs_ready ON sluice_jobs (queue, state, run_at);
@@ -98,6 +101,17 @@ function assertQueueDatabase(file: string): void {
     });
 }
 
+/** Queue files made before jobs carried their source object get the column (once; a race is harmless). */
+function addSourceColumn(db: DatabaseSync): void {
+  const columns = db.prepare('PRAGMA table_info(sluice_jobs)').all() as { name: string }[];
+  if (columns.some((c) => c.name === 'source')) return;
+  try {
+    db.exec('ALTER TABLE sluice_jobs ADD COLUMN source TEXT');
+  } catch (error) {
+    if (!/duplicate column/i.test(String(error))) throw error;
+  }
+}
+
 function positiveInt(name: string, value: number | undefined, fallback: number): number {
   const v = value ?? fallback;
   if (!Number.isInteger(v) || v <= 0) {
@@ -126,11 +140,12 @@ export function createSqliteQueue(options: SqliteQueueOptions): JobQueue {
       })
     );
   }
+  addSourceColumn(db);
   const owner = `${hostname()}:${process.pid}:${randomUUID()}`;
   const st = (sql: string): StatementSync => db.prepare(sql);
   const insert = st(
-    `INSERT OR IGNORE INTO sluice_jobs (queue, id, name, data, state, run_at, created_at)
-     VALUES (?, ?, ?, ?, 'waiting', ?, ?)`,
+    `INSERT OR IGNORE INTO sluice_jobs (queue, id, name, data, state, run_at, created_at, source)
+     VALUES (?, ?, ?, ?, 'waiting', ?, ?, ?)`,
   );
   // Jobs whose lease ran out after their last allowed attempt would loop forever: dead-letter them.
   const expireDead = st(
@@ -144,7 +159,7 @@ export function createSqliteQueue(options: SqliteQueueOptions): JobQueue {
        SELECT id FROM sluice_jobs WHERE queue = ? AND
          ((state = 'waiting' AND run_at <= ?) OR (state = 'active' AND lease_until < ?))
        ORDER BY run_at LIMIT ?)
-     RETURNING id, name, data, attempts`,
+     RETURNING id, name, data, attempts, source`,
   );
   const renew = st(
     `UPDATE sluice_jobs SET lease_until = ? WHERE queue = ? AND state = 'active' AND lease_owner = ?`,
@@ -186,7 +201,8 @@ export function createSqliteQueue(options: SqliteQueueOptions): JobQueue {
         if (typeof job.id !== 'string' || job.id === '')
           throw new ValidationError('Job id must be a non-empty string');
         const data = JSON.stringify(job.data ?? null);
-        added += Number(insert.run(name, job.id, job.name, data, now, now).changes);
+        const source = job.source ? JSON.stringify(job.source) : null;
+        added += Number(insert.run(name, job.id, job.name, data, now, now, source).changes);
       }
     });
     return added;
@@ -241,6 +257,7 @@ export function createSqliteQueue(options: SqliteQueueOptions): JobQueue {
       heartbeat.unref();
       const runOne = async (row: Row): Promise<void> => {
         const job: Job = { id: row.id, name: row.name, data: parseJson(row.data), attempt: row.attempts };
+        if (row.source) job.source = parseJson(row.source) as JobSource;
         try {
           await handler(job);
           guard('complete', () => complete.run(Date.now(), name, job.id, owner));
