@@ -44,7 +44,7 @@ export class GroupedLineageLog {
     this.waiting = [];
     try {
       const ids = await this.log.begin(group.map((g) => g.write));
-      group.forEach((g, i) => g.resolve(ids[i] as string));
+      for (const [i, g] of group.entries()) g.resolve(ids[i] as string);
     } catch (error) {
       for (const g of group) g.reject(error);
     }
@@ -63,7 +63,11 @@ export class GroupedLineageLog {
   }
 
   /** Runs one write under its record (intent grouped with this turn's others, then commit or abort). */
-  async record<T>(write: PlannedWrite, run: () => Promise<T>, written: (result: T) => Promise<WrittenOutput>): Promise<T> {
+  async record<T>(
+    write: PlannedWrite,
+    run: () => Promise<T>,
+    written: (result: T) => Promise<WrittenOutput>,
+  ): Promise<T> {
     const id = await this.begin(write);
     let result: T;
     try {

@@ -8,12 +8,37 @@
  */
 import * as fsp from 'node:fs/promises';
 import path from 'node:path';
+import { getLogger } from '../logging/logger.ts';
 import { PointBuffers } from './buffers.ts';
 import { type CompactionState, compactBuffers } from './compact.ts';
 import type { LeaseGuard } from './compaction-lease.ts';
 import { compactedSeqOf } from './manifest.ts';
+import { Provenance, recordedSources } from './provenance.ts';
+import type { StoreLineage } from './segment-lineage.ts';
 import { readWal } from './wal-files.ts';
 import { hasLog, listSlots, takeIfAbandoned } from './writer-slots.ts';
+
+/** The store's lineage with the sources recorded for an abandoned log's files (provenance.ts). */
+async function sourcesOf(
+  state: CompactionState,
+  slotDir: string,
+  files: readonly string[],
+): Promise<StoreLineage | undefined> {
+  if (!state.lineage) return undefined;
+  const provenance = new Provenance();
+  try {
+    provenance.noteRecovered(await recordedSources(state.lineage.storage, slotDir, files));
+  } catch (error) {
+    getLogger().warn(
+      { err: error, store: state.url },
+      'cannot read the lineage records of an abandoned log: its points get segments without their sources',
+    );
+  }
+  provenance.freeze();
+  const lineage = state.lineage.withProvenance(provenance);
+  lineage.logs.adopt(files);
+  return lineage;
+}
 
 /** Compacts the abandoned logs under `walRoot` other than `ownDir`; returns how many points. */
 export async function compactAbandonedLogs(
@@ -28,6 +53,8 @@ export async function compactAbandonedLogs(
     if (!held) continue; // its writer is alive: it compacts its own points
     try {
       const wal = await readWal(slot.dir, true);
+      const files = wal.files.map((f) => path.join(slot.dir, f.name));
+      const lineage = await sourcesOf(state, slot.dir, files);
       points += await underLease(async (guard) => {
         const covered = compactedSeqOf(state.manifest, slot.id);
         const buffers = new PointBuffers();
@@ -37,10 +64,12 @@ export async function compactAbandonedLogs(
           if (b.firstSeq + b.count - 1 > covered) buffers.apply(b, covered);
         }
         if (last <= covered) return 0;
-        return (await compactBuffers(state, buffers.active, last, slot.id, guard)).points;
+        const compacting = lineage ? { ...state, lineage } : state;
+        return (await compactBuffers(compacting, buffers.active, last, slot.id, guard)).points;
       });
       // Everything in these files is in segments now (or was before): they can go.
-      for (const f of wal.files) await fsp.rm(path.join(slot.dir, f.name), { force: true });
+      for (const f of files) await fsp.rm(f, { force: true });
+      await lineage?.logs.dropped();
     } finally {
       await held.release();
     }

@@ -16,10 +16,11 @@ import { packRuns, planVariable, runsToCarry } from './compact-plan.ts';
 import type { LeaseGuard } from './compaction-lease.ts';
 import { compactedSeqOf, type Manifest, type SegmentEntry, withCompactedSeq } from './manifest.ts';
 import type { Run } from './segment-file-writer.ts';
+import type { RunOrigin } from './segment-lineage.ts';
 import type { StoreState } from './state.ts';
 
 /** What a compaction or retention run reads, and the manifest it replaces once it has published one. */
-export type CompactionState = Pick<StoreState, 'url' | 'options' | 'segments' | 'manifest'>;
+export type CompactionState = Pick<StoreState, 'url' | 'options' | 'segments' | 'manifest' | 'lineage'>;
 
 /**
  * Runs `write` (which writes segments, recording each in `written`, then publishes a manifest);
@@ -39,7 +40,9 @@ async function takingBackOnFailure<T>(
       try {
         const named = new Set((await store.segments.loadManifest()).segments.map((s) => s.key));
         const mine = new Set(written.map((e) => e.key));
-        await store.segments.delete([...mine].filter((k) => !named.has(k)));
+        const gone = [...mine].filter((k) => !named.has(k));
+        await store.lineage?.deleting(gone, 'timeseries.compact');
+        await store.segments.delete(gone);
       } catch (cleanup) {
         getLogger().warn(
           { err: cleanup, store: store.url },
@@ -55,12 +58,20 @@ async function takingBackOnFailure<T>(
  * After `next` replaced `old`: forgets the replaced entries' decoded rows and deletes the files no
  * entry names any more. The run succeeded, so a failure only leaves orphans.
  */
-async function dropReplaced(store: CompactionState, old: Manifest, next: Manifest, replaced: SegmentEntry[]) {
+async function dropReplaced(
+  store: CompactionState,
+  old: Manifest,
+  next: Manifest,
+  replaced: SegmentEntry[],
+  operation: string,
+) {
   store.segments.forget(replaced);
   const named = new Set(next.segments.map((s) => s.key));
   const gone = new Set<string>();
   for (const s of old.segments) if (!named.has(s.key)) gone.add(s.key);
   try {
+    // The new files' commits and the old ones' deletes, durable before the files go.
+    await store.lineage?.deleting([...gone], operation);
     await store.segments.delete([...gone]);
   } catch (error) {
     getLogger().warn(
@@ -100,20 +111,32 @@ async function writeWindow(
   w: number,
   plans: readonly RunPlan[],
   retainFrom: number | undefined,
+  operation: string,
 ): Promise<SegmentEntry[]> {
   const keep = store.options.keepDuplicates;
   const read = await store.segments.readMany(plans.flatMap((p) => p.parts));
-  const runs: (Run & { rows: number })[] = [];
+  const runs: (Run & RunOrigin & { rows: number })[] = [];
   let at = 0;
   for (const p of plans) {
     const parts = read.slice(at, at + p.parts.length);
     at += p.parts.length;
     let merged = mergeColumns(p.points ? [...parts, p.points] : parts, keep);
     if (retainFrom !== undefined) merged = sliceColumns(merged, retainFrom, Number.MAX_SAFE_INTEGER);
-    if (merged.length > 0) runs.push({ variable: p.variable, cols: merged, rows: merged.length });
+    if (merged.length === 0) continue;
+    const fresh = p.points?.length
+      ? ([p.points.micros[0], p.points.micros[p.points.length - 1]] as [number, number])
+      : undefined;
+    runs.push({
+      variable: p.variable,
+      cols: merged,
+      rows: merged.length,
+      parts: p.parts,
+      ...(fresh ? { fresh } : {}),
+    });
   }
   const out: SegmentEntry[] = [];
-  for (const file of packRuns(runs)) for (const e of await store.segments.write(w, file)) out.push(e);
+  for (const file of packRuns(runs))
+    for (const e of await store.segments.write(w, file, store.lineage?.declare(operation, file))) out.push(e);
   return out;
 }
 
@@ -213,7 +236,7 @@ export async function compactBuffers(
   const next = await takingBackOnFailure(store, async (written) => {
     await allWindows(
       [...windows].map(([w, plans]) => async () => {
-        const entries = await writeWindow(store, w, plans, old.retainFrom);
+        const entries = await writeWindow(store, w, plans, old.retainFrom, 'timeseries.compact');
         for (const e of entries) {
           written.push(e);
           created.push(e);
@@ -236,7 +259,7 @@ export async function compactBuffers(
     }
     return next;
   });
-  await dropReplaced(store, old, next, [...replaced]);
+  await dropReplaced(store, old, next, [...replaced], 'timeseries.compact');
   return {
     points,
     segmentsWritten: created.length,
@@ -283,7 +306,7 @@ export async function applyRetentionTo(
     const created: SegmentEntry[] = [];
     await allWindows(
       [...windows].map(([w, plans]) => async () => {
-        const entries = await writeWindow(store, w, plans, cutoff);
+        const entries = await writeWindow(store, w, plans, cutoff, 'timeseries.retention');
         for (const e of entries) {
           written.push(e);
           created.push(e);
@@ -304,6 +327,6 @@ export async function applyRetentionTo(
     store.manifest = next;
     return next;
   });
-  await dropReplaced(store, old, next, dropped);
+  await dropReplaced(store, old, next, dropped, 'timeseries.retention');
   return { segmentsRemoved: dropped.length - straddling, segmentsRewritten: straddling, pointsRemoved };
 }

@@ -137,6 +137,7 @@ export class Maintenance {
       const { result: frozen } = await wal.rotate(
         () => this.log.nextSeq,
         () => {
+          this.state.lineage?.provenance.freeze();
           return { buffers: buffers.freeze(), seq: this.log.committedSeq };
         },
       );
@@ -146,11 +147,14 @@ export class Maintenance {
           compactBuffers(this.state, frozen.buffers, frozen.seq, writerId, guard, onProgress),
         );
         buffers.dropFrozen();
+        this.state.lineage?.provenance.dropFrozen();
         await wal.dropUpTo(frozen.seq);
+        await this.state.lineage?.logs.dropped();
         return res;
       } catch (error) {
         // Keep the frozen points visible and compact them again next time.
         buffers.unfreeze();
+        this.state.lineage?.provenance.unfreeze();
         throw error;
       }
     })();

@@ -1,7 +1,9 @@
 /** Store options: defaults merged once and validated, naming the option and the bad value. */
+
 import os from 'node:os';
 import path from 'node:path';
 import { ValidationError } from '../errors.ts';
+import { lineageEnabled } from '../lineage/grouped.ts';
 import { parseStorageUrl } from '../storage/open.ts';
 import { canonicalStoreUrl, legacyStoreDigest, storeDigest } from './store-url.ts';
 import type { TimeSeriesStoreOptions } from './types.ts';
@@ -67,6 +69,7 @@ export function resolveOptions(url: string, o: TimeSeriesStoreOptions): Resolved
         ? path.join(os.homedir(), '.cache', 'sluice', 'ts-wal', legacyStoreDigest(url))
         : undefined,
     lease: o.lease ?? (process.env.SLUICE_TS_LEASE || undefined),
+    lineage: o.lineage ?? lineageEnabled(),
     identity: canonicalStoreUrl(url),
   };
 }

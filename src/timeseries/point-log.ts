@@ -3,17 +3,21 @@
  * go through it, and only committed batches reach the buffers), and replaying a log into the
  * buffers, at a writer's open and at each refresh of a read-only store.
  */
+import path from 'node:path';
 import { TimeSeriesError, ValidationError } from '../errors.ts';
+import type { LineageInput } from '../lineage/index.ts';
+import { getLogger } from '../logging/logger.ts';
 import { buildBatch, validateSinglePoint } from './batch.ts';
 import { encodeBatch, encodeSinglePoint, type PointBatch } from './codec.ts';
 import { compactedSeqOf } from './manifest.ts';
+import { recordedSources } from './provenance.ts';
 import type { StoreState } from './state.ts';
-import type { DataPointInput, Metadata, PointValue, TimestampInput } from './types.ts';
+import type { AppendOptions, DataPointInput, Metadata, PointValue, TimestampInput } from './types.ts';
 import { WriteAheadLog } from './wal.ts';
 import { type RecoveredWal, readWal } from './wal-files.ts';
 import { claimWriterSlot, listSlots, type WriterSlot } from './writer-slots.ts';
 
-export type LogState = Pick<StoreState, 'url' | 'options' | 'segments' | 'manifest' | 'buffers'>;
+export type LogState = Pick<StoreState, 'url' | 'options' | 'segments' | 'manifest' | 'buffers' | 'lineage'>;
 
 /** What the log asks of maintenance (maintenance.ts). */
 export interface LogHooks {
@@ -33,6 +37,9 @@ export class PointLog {
   private isClosed = false;
   /** A read-only open's view of the logs at its last refresh: every writer's, records only. */
   private readLogs = { bytes: 0, files: 0 };
+  /** Appends that named their sources, until committed; then until their record is durable. */
+  private readonly sourced = new WeakMap<PointBatch, readonly LineageInput[]>();
+  private readonly recording = new WeakMap<PointBatch, Promise<void>>();
 
   constructor(state: LogState, hooks: LogHooks) {
     this.state = state;
@@ -84,7 +91,9 @@ export class PointLog {
     const dir = this.writerDir();
     const recovered = await readWal(dir, true);
     this.state.buffers.reset();
-    const last = this.replay(recovered, compactedSeqOf(this.state.manifest, this.writerId));
+    const covered = compactedSeqOf(this.state.manifest, this.writerId);
+    const last = this.replay(recovered, covered);
+    if (last > covered) await this.recoverSources(dir, recovered);
     this.seq = last + 1;
     this.committed = last;
     this.wal = await WriteAheadLog.open(
@@ -99,6 +108,22 @@ export class PointLog {
       recovered,
       this.seq,
     );
+  }
+
+  /** The sources of replayed points: the lineage records of their log files (provenance.ts). */
+  private async recoverSources(dir: string, recovered: RecoveredWal): Promise<void> {
+    const lineage = this.state.lineage;
+    if (!lineage) return;
+    const files = recovered.files.map((f) => path.join(dir, f.name));
+    try {
+      lineage.provenance.noteRecovered(await recordedSources(lineage.storage, dir, files));
+      lineage.logs.adopt(files);
+    } catch (error) {
+      getLogger().warn(
+        { err: error, store: this.state.url },
+        'cannot read the lineage records of the replayed log: its points get segments without their sources',
+      );
+    }
   }
 
   private writerDir(): string {
@@ -150,8 +175,31 @@ export class PointLog {
     for (const b of batches) {
       this.state.buffers.apply(b);
       this.committed = b.firstSeq + b.count - 1;
+      const sources = this.sourced.get(b);
+      if (sources) this.noteSources(b, sources);
     }
     this.hooks.afterCommit();
+  }
+
+  /** A committed batch's sources: kept for its segments, recorded for its log file. */
+  private noteSources(batch: PointBatch, sources: readonly LineageInput[]): void {
+    const lineage = this.state.lineage;
+    if (!lineage || !this.wal) return;
+    lineage.provenance.note(batch, sources);
+    const durable = lineage.logs.record(this.wal.currentFile, sources);
+    if (durable) this.recording.set(batch, durable);
+  }
+
+  /** The append of `batch`: resolves once it is in the log and, when it names sources, they are recorded. */
+  private appended(
+    wal: WriteAheadLog,
+    bufs: Buffer[],
+    batch: PointBatch,
+    sources: readonly LineageInput[] | undefined,
+  ): Promise<void> {
+    if (!sources || sources.length === 0 || !this.state.lineage) return wal.append(bufs, batch);
+    this.sourced.set(batch, sources);
+    return wal.append(bufs, batch).then(() => this.recording.get(batch));
   }
 
   /**
@@ -192,30 +240,35 @@ export class PointLog {
     timestamp: TimestampInput,
     value: PointValue,
     metadata?: Metadata | null,
+    options?: AppendOptions,
   ): Promise<void> {
     try {
       this.writable();
       const p = validateSinglePoint(variable, timestamp, value, metadata);
-      if (this.full()) return this.room().then(() => this.appendSingle(variable, p));
-      return this.appendSingle(variable, p);
+      if (this.full()) return this.room().then(() => this.appendSingle(variable, p, options?.source));
+      return this.appendSingle(variable, p, options?.source);
     } catch (error) {
       return Promise.reject(error);
     }
   }
 
-  private appendSingle(variable: string, p: ReturnType<typeof validateSinglePoint>): Promise<void> {
+  private appendSingle(
+    variable: string,
+    p: ReturnType<typeof validateSinglePoint>,
+    sources: readonly LineageInput[] | undefined,
+  ): Promise<void> {
     try {
       const wal = this.writable();
       const seq = this.seq++;
       const { batch, bufs } = encodeSinglePoint(variable, p.micros, p.type, p.num, p.str, p.metaJson, seq);
-      return wal.append(bufs, batch);
+      return sources === undefined ? wal.append(bufs, batch) : this.appended(wal, bufs, batch, sources);
     } catch (error) {
       return Promise.reject(error);
     }
   }
 
   /** Stores a batch atomically: one invalid point rejects the whole batch with InvalidPointError (E051). */
-  async storeDataPoints(points: readonly DataPointInput[]): Promise<void> {
+  async storeDataPoints(points: readonly DataPointInput[], options?: AppendOptions): Promise<void> {
     this.writable();
     if (!Array.isArray(points)) throw new ValidationError('storeDataPoints expects an array of points');
     if (points.length === 0) return;
@@ -224,7 +277,7 @@ export class PointLog {
     if (this.full()) await this.room();
     batch.firstSeq = this.seq;
     this.seq += batch.count;
-    await this.writable().append(encodeBatch(batch), batch);
+    await this.appended(this.writable(), encodeBatch(batch), batch, options?.source);
   }
 
   /** Waits until every write issued so far is durable. */

@@ -38,6 +38,7 @@ import {
   segmentRowsSql,
 } from './segment-decode.ts';
 import { encodeSegmentFile, lastPointOf, type Run } from './segment-file-writer.ts';
+import type { DeclareSegment } from './segment-lineage.ts';
 import { StagedFiles } from './staged-files.ts';
 import type { AggregateFn } from './types.ts';
 
@@ -288,14 +289,26 @@ export class SegmentFiles {
    * Writes one segment file of window `window` holding `runs` (one per variable, each sorted and
    * resolved) and returns their entries (not yet published).
    */
-  async write(window: number, runs: readonly Run[]): Promise<SegmentEntry[]> {
+  async write(window: number, runs: readonly Run[], declare?: DeclareSegment): Promise<SegmentEntry[]> {
     const id = `${Date.now().toString(36)}-${randomBytes(6).toString('hex')}`;
     const day = new Date(window / 1000).toISOString().slice(0, 19).replaceAll(':', '');
     const key = `segments/window=${day}/${id}.parquet`;
-    const { parts, starts } = await encodeSegmentFile(runs);
-    // The storage put publishes the file atomically (fs or S3).
-    const put = await this.storage.put(key, Buffer.concat(parts));
+    // Its lineage intent is durable before the file exists (segment-lineage.ts).
+    const record = await declare?.(key);
     const rows = runs.reduce((s, r) => s + r.cols.length, 0);
+    let put: { size: number };
+    let starts: number[];
+    try {
+      const { parts, starts: at } = await encodeSegmentFile(runs);
+      const bytes = Buffer.concat(parts);
+      // The storage put publishes the file atomically (fs or S3).
+      put = await this.storage.put(key, bytes);
+      record?.commit(bytes, rows);
+      starts = at;
+    } catch (error) {
+      record?.abort(error);
+      throw error;
+    }
     const file: SegmentFileInfo = { rows, bytes: put.size };
     return runs.map((r, k) => {
       const entry: SegmentEntry = {

@@ -8,6 +8,7 @@ import type { Storage } from '../storage/types.ts';
 import type { PointBuffers } from './buffers.ts';
 import type { Manifest } from './manifest.ts';
 import type { Resolved } from './options.ts';
+import type { StoreLineage } from './segment-lineage.ts';
 import type { SegmentFiles } from './segments.ts';
 
 export interface StoreState {
@@ -25,4 +26,6 @@ export interface StoreState {
   manifest: Manifest;
   /** Points in the log not yet compacted into segments. */
   readonly buffers: PointBuffers;
+  /** Lineage records of segments and the sources of points (undefined: off, or read-only). */
+  lineage?: StoreLineage;
 }

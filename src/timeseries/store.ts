@@ -28,6 +28,7 @@ import { type Resolved, resolveOptions } from './options.ts';
 import { removeStoreOrphans } from './orphans.ts';
 import { PointLog } from './point-log.ts';
 import { announceWriter } from './presence.ts';
+import { StoreLineage } from './segment-lineage.ts';
 import { SegmentFiles } from './segments.ts';
 import { SeriesReader } from './series-reader.ts';
 import type { StoreState } from './state.ts';
@@ -35,6 +36,7 @@ import { storeDigest } from './store-url.ts';
 import type {
   AggregateOptions,
   AggregateRow,
+  AppendOptions,
   DataPointInput,
   Metadata,
   PointValue,
@@ -135,6 +137,7 @@ export class TimeSeriesStore {
     this.registered = true;
     await adoptLegacyLog(o.legacyWalDir, o.walDir, this.url);
     const slot = await this.log.claim();
+    if (o.lineage) state.lineage = new StoreLineage(state.storage, slot.dir);
     state.segments.scratchDir = path.join(slot.dir, 'scratch');
     await fsp.rm(state.segments.scratchDir, { recursive: true, force: true });
     const lease = o.lease
@@ -213,13 +216,17 @@ export class TimeSeriesStore {
     timestamp: TimestampInput,
     value: PointValue,
     metadata?: Metadata | null,
+    options?: AppendOptions,
   ): Promise<void> {
-    return this.log.storeDataPoint(variable, timestamp, value, metadata);
+    return this.log.storeDataPoint(variable, timestamp, value, metadata, options);
   }
 
-  /** Stores a batch atomically: one invalid point rejects the whole batch with InvalidPointError (E051). */
-  storeDataPoints(points: readonly DataPointInput[]): Promise<void> {
-    return this.log.storeDataPoints(points);
+  /**
+   * Stores a batch atomically: one invalid point rejects the whole batch with InvalidPointError
+   * (E051). `options.source`: where the points came from (lineage, docs/lineage.md).
+   */
+  storeDataPoints(points: readonly DataPointInput[], options?: AppendOptions): Promise<void> {
+    return this.log.storeDataPoints(points, options);
   }
 
   /** Waits until every write issued so far is durable. */
@@ -317,6 +324,9 @@ export class TimeSeriesStore {
     if (this.log.closed) return;
     await this.maintenance.stop();
     await this.log.close();
+    await this.state.lineage
+      ?.flush()
+      .catch((error) => getLogger().warn({ err: error, store: this.url }, 'cannot write lineage records'));
     if (this.registered) openWriters.delete(this.options.identity);
     this.registered = false;
     await this.state.engine.close();

@@ -1,3 +1,4 @@
+import type { LineageInput } from '../lineage/record.ts';
 import type { OpenStorageOptions } from '../storage/open.ts';
 import type { Storage } from '../storage/types.ts';
 
@@ -11,6 +12,16 @@ export interface DataPointInput {
   timestamp: TimestampInput;
   value: PointValue;
   metadata?: Metadata | null;
+}
+
+/** What an append may say besides its points. */
+export interface AppendOptions {
+  /**
+   * Where the points came from (an object version, an HTTP request): the lineage records of the
+   * segments they are compacted into list these as inputs (docs/lineage.md). The append resolves
+   * once a record of them is durable too.
+   */
+  source?: readonly LineageInput[];
 }
 
 /** A point as queries return it. */
@@ -77,6 +88,12 @@ export interface TimeSeriesStoreOptions {
    * share a lock file instead and need no lease. @default $SLUICE_TS_LEASE
    */
   lease?: string;
+  /**
+   * Record lineage (docs/lineage.md): each segment file gets a record in `<store>/_sluice/lineage/`
+   * listing the sources of its points (appends' `source`) and the segments it merged.
+   * @default SLUICE_LINEAGE (on)
+   */
+  lineage?: boolean;
 }
 
 export interface QueryOptions {

@@ -73,6 +73,10 @@ export class WriteAheadLog {
   get walFiles(): number {
     return this.closedFiles.length + 1;
   }
+  /** The file appends go to now (in `onCommit`: the file the committed group is in). */
+  get currentFile(): string {
+    return path.join(this.dir, this.fileName);
+  }
 
   append(bufs: Buffer[], batch: PointBatch): Promise<void> {
     if (this.closed) return Promise.reject(new TimeSeriesError(`Time-series log ${this.dir} is closed`));
