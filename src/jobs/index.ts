@@ -12,6 +12,8 @@ export {
   type SignalStore,
 } from './ingest-and-score.ts';
 
+export { type WorkerRuns, type WorkerRunsOptions, withRunEvents } from './worker-runs.ts';
+
 export interface HandlerContext {
   /** Opens the time-series store for handlers that need one (called at most once). */
   openStore?: () => Promise<SignalStore>;

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { JobPayloadError } from '../errors.ts';
+import type { LineageInput } from '../lineage/record.ts';
 import type { Job, JobHandler } from '../queue/types.ts';
 
 /**
@@ -12,6 +13,7 @@ export interface SignalStore {
     timestamp: Date | string | number | bigint,
     value: number,
     metadata?: Record<string, unknown>,
+    options?: { source?: readonly LineageInput[] },
   ): unknown;
 }
 
@@ -72,7 +74,7 @@ export function monotonicNowMicros(): bigint {
   return lastMicros;
 }
 
-/** The built-in `ingest_and_score_signal` handler: validate, then store one point. */
+/** The built-in `ingest_and_score_signal` handler: validate, then store one point (with its source object). */
 export function createIngestAndScoreHandler(
   store: SignalStore,
   now: () => Date | bigint = monotonicNowMicros,
@@ -82,7 +84,9 @@ export function createIngestAndScoreHandler(
     // Given timestamps go to the store as they are: it parses ISO strings to the microsecond.
     const ts = p.timestamp === undefined ? now() : p.timestamp;
     try {
-      await store.storeDataPoint(p.name, ts, p.value, { source: p.source, job_id: job.id });
+      // The object version the job was read from is the point's source in the segment's lineage.
+      const source = job.source ? { source: [{ kind: 'object' as const, ...job.source }] } : undefined;
+      await store.storeDataPoint(p.name, ts, p.value, { source: p.source, job_id: job.id }, source);
     } catch (error) {
       // A point the store rejects as invalid will never succeed: dead-letter it; anything else retries.
       if ((error as { code?: unknown }).code === 'E051') {

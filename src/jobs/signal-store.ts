@@ -17,8 +17,8 @@ export async function openSignalStore(
 ): Promise<ClosableSignalStore> {
   const store = await TimeSeriesStore.open(pathOrUrl, options);
   return {
-    storeDataPoint: (variable, timestamp, value, metadata) =>
-      store.storeDataPoint(variable, timestamp, value, metadata ?? null),
+    storeDataPoint: (variable, timestamp, value, metadata, append) =>
+      store.storeDataPoint(variable, timestamp, value, metadata ?? null, append),
     close: () => store.close(),
   };
 }

@@ -1,6 +1,8 @@
 /** `sluice worker`: run a handler over the jobs of a queue until stopped (or drained). */
-import { resolveHandler } from '../../jobs/index.ts';
+import path from 'node:path';
+import { resolveHandler, type WorkerRuns, withRunEvents } from '../../jobs/index.ts';
 import { type ClosableSignalStore, openSignalStore } from '../../jobs/signal-store.ts';
+import { lineageUrl, type OpenLineageTarget } from '../../lineage/index.ts';
 import { getLogger } from '../../logging/logger.ts';
 import { createWorkerMetrics, type WorkerMetrics } from '../../metrics/registry.ts';
 import { type MetricsServer, startMetricsServer } from '../../metrics/server.ts';
@@ -51,12 +53,48 @@ export interface WorkerHooks {
   signal?: AbortSignal;
 }
 
+/**
+ * The config's lineage settings (sluice.config.yaml and env, as the pipeline reads them); a config
+ * that does not load is a warning here: the worker's jobs do not depend on it.
+ */
+async function lineageSettings(): Promise<{ lineage?: boolean; target?: OpenLineageTarget }> {
+  try {
+    const { Config } = await import('../../config/config.ts');
+    const cfg = Config.load();
+    return { lineage: cfg.lineage, ...(cfg.openLineage ? { target: cfg.openLineage } : {}) };
+  } catch (error) {
+    getLogger().warn({ err: String(error) }, 'cannot load the config: lineage settings from it are not used');
+    return {};
+  }
+}
+
+/** One OpenLineage run per batch of jobs, when the config names a collector or a file. */
+function runEvents(
+  handler: Parameters<typeof withRunEvents>[0],
+  target: OpenLineageTarget | undefined,
+  opts: WorkerOptions,
+  store: string | undefined,
+): WorkerRuns | undefined {
+  if (!target) return undefined;
+  const name = /^[./]/.test(opts.handler) ? path.basename(opts.handler) : opts.handler;
+  return withRunEvents(handler, {
+    target,
+    job: `sluice.worker.${name}`,
+    ...(store ? { output: lineageUrl(store) } : {}),
+  });
+}
+
 export async function worker(opts: WorkerOptions, hooks: WorkerHooks = {}): Promise<void> {
   const url = queueUrl(opts.queue);
   let store: ClosableSignalStore | undefined;
   const storeSpec = opts.store ?? process.env.SLUICE_TIMESERIES_STORE;
+  const settings = await lineageSettings();
+  const storeOptions = {
+    ...storeLease(opts, url),
+    ...(settings.lineage === undefined ? {} : { lineage: settings.lineage }),
+  };
   const openStore =
-    hooks.openStore ?? (storeSpec ? () => openSignalStore(storeSpec, storeLease(opts, url)) : undefined);
+    hooks.openStore ?? (storeSpec ? () => openSignalStore(storeSpec, storeOptions) : undefined);
   const handler = await resolveHandler(opts.handler, {
     ...(openStore
       ? {
@@ -79,7 +117,8 @@ export async function worker(opts: WorkerOptions, hooks: WorkerHooks = {}): Prom
   let server: MetricsServer | undefined;
   // Stopped: jobs in flight get a second to finish, then go back to the queue (bullmq) or
   // to their lease (sqlite); the line on stderr says which.
-  const jobs = trackJobs(handler);
+  const runs = runEvents(handler, settings.target, opts, storeSpec);
+  const jobs = trackJobs(runs?.handler ?? handler);
   const signal = hooks.signal ?? commandSignal();
   (hooks.describe ?? describeInterruption)(() => jobs.stopLine(queue, leaseMs));
   try {
@@ -109,6 +148,7 @@ export async function worker(opts: WorkerOptions, hooks: WorkerHooks = {}): Prom
       (hooks.onSummary ?? printJson)(summary);
     }
   } finally {
+    await runs?.close();
     await server?.close();
     await queue.close();
     await store?.close();
