@@ -37,6 +37,8 @@ export class Archiver {
   private readonly processed: ResolvedLocation;
   private readonly failedTo: ResolvedLocation;
   private readonly batchDeletes: boolean;
+  /** Whether archives and failed objects get lineage records. */
+  readonly lineage: boolean;
   private pendingDeletes: { key: string; etag: string; done: Deferred }[] = [];
   private deleteTimer: NodeJS.Timeout | undefined;
   /** One lineage log per target storage (undefined: lineage is off). */
@@ -49,6 +51,7 @@ export class Archiver {
     lineage = true,
   ) {
     this.logs = lineage ? new Map() : undefined;
+    this.lineage = lineage;
     this.source = source;
     this.processed = processed;
     this.failedTo = failedTo;
@@ -75,7 +78,10 @@ export class Archiver {
    * (it stays; the version read may or may not be in the archive). A crash between the copy and
    * the delete leaves the object in both places; archiving it again is harmless.
    */
-  async archive(entry: Listed & { size?: number }, copied: () => void, sha256?: string): Promise<ArchiveOutcome> {
+  async archive(
+    entry: Listed & { size?: number; sha256?: string },
+    copied: () => void,
+  ): Promise<ArchiveOutcome> {
     const { key, etag } = entry;
     const dest = this.processed.prefix + this.relative(key);
     const record = await this.declare(this.processed, dest, 'poller.archive', entry);
@@ -86,7 +92,8 @@ export class Archiver {
         copied();
         await this.deleteLater(key, etag);
       });
-      await record?.commit(sha256);
+      // Hashed as it was read; unread (queued before a crash) it is read back.
+      await record?.commit(entry.sha256);
       return 'archived';
     } catch (error) {
       record?.abort(error);

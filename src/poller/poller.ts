@@ -25,6 +25,7 @@ interface Entry {
   size: number;
   mtime: Date;
   etag: string;
+  sha256?: string; // of the bytes read, once read whole (lineage)
 }
 
 export { recordJobId } from './read-records.ts';
@@ -35,7 +36,6 @@ export class Poller {
   private readonly source: ResolvedLocation;
   private readonly archiver: Archiver;
   private readonly o: Required<Omit<PollerOptions, 'metrics' | 'onProgress' | 'storageOptions' | 'lineage'>>;
-  private readonly lineage: boolean;
   private readonly onProgress: PollerOptions['onProgress'];
   private readonly policy: TransientPolicy;
   private backlogCheckedAt = 0;
@@ -76,12 +76,11 @@ export class Poller {
     this.metrics = options.metrics ?? createPollerMetrics();
     this.onProgress = options.onProgress;
     this.source = resolveSource(options.source, options.storageOptions);
-    this.lineage = options.lineage ?? lineageEnabled();
     this.archiver = new Archiver(
       this.source,
       resolveTarget(this.o.processedPrefix, this.source, options.storageOptions),
       resolveTarget(this.o.failedPrefix, this.source, options.storageOptions),
-      this.lineage,
+      options.lineage ?? lineageEnabled(),
     );
   }
 
@@ -214,8 +213,6 @@ export class Poller {
     );
     // What earlier attempts finished: a retry never reads again what is already queued.
     const done = { enqueued: claim.status === 'enqueued', archived: undefined as ArchiveOutcome | undefined };
-    // The sha256 of the bytes read, for the archive's lineage record (unread after a crash: read back).
-    const digest: { sha256?: string } = {};
     // Set from inside the attempts (TypeScript cannot see that, hence the cast).
     let stage = 'read' as Stage;
     try {
@@ -232,7 +229,7 @@ export class Poller {
                 { context: { key: entry.key, size: entry.size, limit: 'maxObjectBytes', retryable: false } },
               );
             }
-            const records = await this.enqueueRecords(entry, summary, digest, () => {
+            const records = await this.enqueueRecords(entry, summary, () => {
               stage = 'enqueue';
             });
             summary.records += records;
@@ -244,7 +241,7 @@ export class Poller {
             stage = 'archive';
             // The `enqueued` mark runs alongside the archive copy: it only saves a re-parse after a
             // crash (the job ids already make a second enqueue a no-op).
-            [, done.archived] = await Promise.all([marking, this.archiver.archive(entry, releaseSlot, digest.sha256)]);
+            [, done.archived] = await Promise.all([marking, this.archiver.archive(entry, releaseSlot)]);
           }
           stage = 'state';
           await state.mark(entry.key, entry.etag, 'done');
@@ -350,12 +347,7 @@ export class Poller {
    * row 900,000 included) goes to the failed prefix with none of its records queued. The read is
    * verified against the listing, and a read fault wins over whatever the parser made of the bytes.
    */
-  private async enqueueRecords(
-    entry: Entry,
-    summary: PollSummary,
-    digest: { sha256?: string },
-    enqueuing: () => void,
-  ): Promise<number> {
+  private async enqueueRecords(entry: Entry, summary: PollSummary, enqueuing: () => void): Promise<number> {
     const scope = this.source.storage.url;
     const spool = await readRecords(this.source.storage, entry, {
       jsonArray: this.o.jsonArray,
@@ -363,9 +355,9 @@ export class Poller {
       limitName: this.o.maxRecordBytesName,
       idleTimeoutMs: this.o.readIdleTimeoutMs,
       memoryRecords: Math.max(this.o.batchSize, 10_000),
-      ...(this.lineage ? { digest } : {}),
+      ...(this.archiver.lineage ? { digest: entry } : {}),
     });
-    // Each job names the object version it came from (a worker records it as the points' source).
+    // Each job names the object version it came from (the points' source in lineage).
     const source = { url: outputUrl(this.source.storage, entry.key), etag: entry.etag, size: entry.size };
     try {
       enqueuing();

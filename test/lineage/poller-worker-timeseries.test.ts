@@ -78,7 +78,9 @@ describe('poller → worker → time-series lineage', { timeout: 120_000 }, () =
     expect(archived?.commit?.sha256).toMatch(/^[0-9a-f]{64}$/);
     for (const key of ['failed/bad.json', 'failed/bad.json.error.json']) {
       const w = inboxLog.byOutput.get(url(key))?.at(-1);
-      expect(w?.intent.inputs, key).toEqual([{ kind: 'object', url: url('bad.json'), etag: etags.get('bad.json'), size: 26 }]);
+      expect(w?.intent.inputs, key).toEqual([
+        { kind: 'object', url: url('bad.json'), etag: etags.get('bad.json'), size: 26 },
+      ]);
       expect(w?.commit, key).toBeDefined();
     }
     expect((await verifyLineage(source)).corrupt).toEqual([]);
@@ -119,12 +121,18 @@ describe('poller → worker → time-series lineage', { timeout: 120_000 }, () =
 
     // One OpenLineage run per worker batch: START then COMPLETE, valid, inputs are the objects.
     const validate = openLineageValidator();
-    const sent = readFileSync(events, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const sent = readFileSync(events, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     for (const e of sent) expect(validate(e)).toEqual([]);
     expect(sent.map((e) => e.eventType)).toEqual(['START', 'COMPLETE']);
     const done = sent[1];
     expect(done.job.name).toBe('sluice.worker.ingest_and_score_signal');
-    expect(done.inputs.map((d: { name: string }) => d.name).sort()).toEqual([`${inbox}/a/t.json`, `${inbox}/b/h.csv`]);
+    expect(done.inputs.map((d: { name: string }) => d.name).sort()).toEqual([
+      `${inbox}/a/t.json`,
+      `${inbox}/b/h.csv`,
+    ]);
     expect(done.outputs[0]).toMatchObject({ namespace: 'file', name: store });
     expect(done.outputs[0].outputFacets.outputStatistics.rowCount).toBe(3);
   });
