@@ -37,6 +37,35 @@ export function queueConformance(driver: string, make: QueueFactory): void {
       }
     });
 
+    it("a job's source object reaches its handler; the data stays as added (handler, dead list)", async () => {
+      const q = open('source', { attempts: 1 });
+      try {
+        const source = { url: 's3://bucket/in/a.csv', etag: '"e1"', size: 12 };
+        await q.addBulk([
+          { id: 'with', name: 'n', data: { v: 1 }, source },
+          { id: 'without', name: 'n', data: { v: 2 } },
+        ]);
+        const seen: Job[] = [];
+        await q.consume(
+          async (job) => {
+            seen.push(job);
+            throw new JobPayloadError('bad');
+          },
+          { drain: true },
+        );
+        const byId = new Map(seen.map((j) => [j.id, j]));
+        expect(byId.get('with')).toMatchObject({ data: { v: 1 }, source });
+        expect(byId.get('without')?.data).toEqual({ v: 2 });
+        expect(byId.get('without')?.source).toBeUndefined();
+        const dead = await q.listDead();
+        expect(
+          dead.map((d) => d.data).sort((a, b) => (a as { v: number }).v - (b as { v: number }).v),
+        ).toEqual([{ v: 1 }, { v: 2 }]);
+      } finally {
+        await q.close();
+      }
+    });
+
     it('pruneCompleted drops completed jobs past the retention; their ids can be added again', async () => {
       const q = open('prune');
       try {

@@ -63,4 +63,28 @@ describe('SQLite queue with create: false', () => {
       await reader.close();
     }
   });
+
+  it('a queue file made before jobs carried their source gets the column; its jobs still run', async () => {
+    const file = path.join(dir, 'old.db');
+    const db = new DatabaseSync(file);
+    db.exec(`CREATE TABLE sluice_jobs (queue TEXT NOT NULL, id TEXT NOT NULL, name TEXT NOT NULL,
+      data TEXT NOT NULL, state TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, run_at INTEGER NOT NULL,
+      lease_until INTEGER, lease_owner TEXT, last_error TEXT, created_at INTEGER NOT NULL,
+      PRIMARY KEY (queue, id)) WITHOUT ROWID`);
+    db.prepare(
+      `INSERT INTO sluice_jobs (queue, id, name, data, state, run_at, created_at) VALUES ('sluice', 'old', 'n', '{"v":0}', 'waiting', 0, 0)`,
+    ).run();
+    db.close();
+    const q = createSqliteQueue({ path: file, create: false });
+    try {
+      const source = { url: 'file:///in/a.json', etag: 'e' };
+      await q.add({ id: 'new', name: 'n', data: { v: 1 }, source });
+      const seen: { id: string; source?: unknown }[] = [];
+      await q.consume(async (job) => void seen.push(job), { drain: true });
+      expect(seen.find((j) => j.id === 'old')?.source).toBeUndefined();
+      expect(seen.find((j) => j.id === 'new')?.source).toEqual(source);
+    } finally {
+      await q.close();
+    }
+  });
 });
