@@ -37,9 +37,8 @@ export class PointLog {
   private isClosed = false;
   /** A read-only open's view of the logs at its last refresh: every writer's, records only. */
   private readLogs = { bytes: 0, files: 0 };
-  /** Appends that named their sources, until committed; then until their record is durable. */
-  private readonly sourced = new WeakMap<PointBatch, readonly LineageInput[]>();
-  private readonly recording = new WeakMap<PointBatch, Promise<void>>();
+  /** Appends that named their sources, until committed (a failed one's until the next rotation). */
+  private readonly sourced = new Map<PointBatch, readonly LineageInput[]>();
 
   constructor(state: LogState, hooks: LogHooks) {
     this.state = state;
@@ -175,22 +174,30 @@ export class PointLog {
     for (const b of batches) {
       this.state.buffers.apply(b);
       this.committed = b.firstSeq + b.count - 1;
-      const sources = this.sourced.get(b);
-      if (sources) this.noteSources(b, sources);
     }
+    // Appends that name no source cost nothing more here.
+    if (this.sourced.size > 0) this.noteSources(batches);
     this.hooks.afterCommit();
   }
 
-  /** A committed batch's sources: kept for its segments, recorded for its log file. */
-  private noteSources(batch: PointBatch, sources: readonly LineageInput[]): void {
+  /** Committed batches' sources: kept for their segments, recorded for their log file. */
+  private noteSources(batches: PointBatch[]): void {
     const lineage = this.state.lineage;
     if (!lineage || !this.wal) return;
-    lineage.provenance.note(batch, sources);
-    const durable = lineage.logs.record(this.wal.currentFile, sources);
-    if (durable) this.recording.set(batch, durable);
+    const file = this.wal.currentFile;
+    for (const b of batches) {
+      const sources = this.sourced.get(b);
+      if (!sources) continue;
+      this.sourced.delete(b);
+      lineage.provenance.note(b, sources);
+      lineage.logs.record(file, sources);
+    }
+    // Batches whose append failed never commit: dropped once the log has moved past them.
+    if (this.sourced.size > 10_000)
+      for (const b of this.sourced.keys()) if (b.firstSeq <= this.committed) this.sourced.delete(b);
   }
 
-  /** The append of `batch`: resolves once it is in the log and, when it names sources, they are recorded. */
+  /** The append of `batch`; its sources are noted once it is committed. */
   private appended(
     wal: WriteAheadLog,
     bufs: Buffer[],
@@ -199,7 +206,7 @@ export class PointLog {
   ): Promise<void> {
     if (!sources || sources.length === 0 || !this.state.lineage) return wal.append(bufs, batch);
     this.sourced.set(batch, sources);
-    return wal.append(bufs, batch).then(() => this.recording.get(batch));
+    return wal.append(bufs, batch);
   }
 
   /**

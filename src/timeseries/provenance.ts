@@ -2,11 +2,11 @@
  * Where a store's points came from (docs/lineage.md, "Time-series segments"). An append may name
  * its sources (the object version a worker job was read from, an HTTP request): the log keeps, per
  * variable, each source's time span, and a segment's lineage record lists the sources whose points
- * it holds. The write-ahead log's format does not change: a batch bringing a source new to its log
- * file is acknowledged only once a lineage record of that file (intent, operation
- * `timeseries.append`, the new sources as inputs) is durable in the store's lineage log. A writer
- * that replays a log (after a crash, a close without compaction, another writer's abandoned log)
- * reads those records back: their sources count for every replayed point of that log.
+ * it holds. The write-ahead log's format does not change: the sources new to a log file get a
+ * lineage record of that file (intent, operation `timeseries.append`) in the store's lineage log,
+ * written in the background (an append never waits for it: a crash can lose the last 100 ms of
+ * them). A writer that replays a log (after a crash, a close without compaction, another writer's
+ * abandoned log) reads those records back: their sources count for every replayed point of it.
  */
 import { createHash } from 'node:crypto';
 import * as fsp from 'node:fs/promises';
@@ -18,6 +18,7 @@ import {
   LineageLog,
   parseLineageLine,
 } from '../lineage/index.ts';
+import { getLogger } from '../logging/logger.ts';
 import type { Storage } from '../storage/types.ts';
 import { decodeUtf8 } from '../util/utf8.ts';
 import type { PointBatch } from './codec.ts';
@@ -49,6 +50,11 @@ export class Provenance {
 
   /** A committed batch's points came from `inputs`. */
   note(batch: PointBatch, inputs: readonly LineageInput[]): void {
+    if (batch.count === 1) {
+      const t = batch.micros[0] as number;
+      this.noteSpan(batch.vars[batch.varIdx[0] as number] as string, t, t, inputs);
+      return;
+    }
     const spans = new Map<number, [number, number]>();
     for (let i = 0; i < batch.count; i++) {
       const v = batch.varIdx[i] as number;
@@ -58,18 +64,22 @@ export class Provenance {
       else if (t < s[0]) s[0] = t;
       else if (t > s[1]) s[1] = t;
     }
-    for (const [v, [lo, hi]] of spans) {
-      const variable = batch.vars[v] as string;
-      const byKey = this.active.get(variable) ?? new Map<string, Span>();
+    for (const [v, [lo, hi]] of spans) this.noteSpan(batch.vars[v] as string, lo, hi, inputs);
+  }
+
+  private noteSpan(variable: string, lo: number, hi: number, inputs: readonly LineageInput[]): void {
+    let byKey = this.active.get(variable);
+    if (!byKey) {
+      byKey = new Map<string, Span>();
       this.active.set(variable, byKey);
-      for (const input of inputs) {
-        const key = sourceKey(input);
-        const span = byKey.get(key);
-        if (!span) byKey.set(key, { input, min: lo, max: hi });
-        else {
-          span.min = Math.min(span.min, lo);
-          span.max = Math.max(span.max, hi);
-        }
+    }
+    for (const input of inputs) {
+      const key = sourceKey(input);
+      const span = byKey.get(key);
+      if (!span) byKey.set(key, { input, min: lo, max: hi });
+      else {
+        if (lo < span.min) span.min = lo;
+        if (hi > span.max) span.max = hi;
       }
     }
   }
@@ -113,40 +123,69 @@ export class Provenance {
   }
 }
 
+/** How long sources new to a log file wait to share one lineage object with those after them. */
+const RECORD_EVERY_MS = 100;
+
 /**
- * The durable side: a lineage record per log file for the sources new to it, written in groups
- * (the batches of one group commit, and of concurrent ones, share a put).
+ * The durable side: a lineage record per log file for the sources new to it, written in the
+ * background (one object per RECORD_EVERY_MS at most, whatever the number of objects or commits),
+ * so an append never waits for it; the store's close and each compaction's end write what waits.
  */
 export class LogProvenance {
   readonly log: GroupedLineageLog;
-  /** Per log file, the sources it has a record of. */
+  /** Per log file, the sources it has a record of (or one waiting). */
   private readonly recorded = new Map<string, Set<string>>();
+  private waiting = new Map<string, LineageInput[]>();
+  private timer: NodeJS.Timeout | undefined;
+  private writing: Promise<void> = Promise.resolve();
 
   constructor(storage: Storage, slotDir: string) {
     this.log = new GroupedLineageLog(new LineageLog(storage, { session: slotSession(slotDir) }));
   }
 
-  /** Resolves once every source of `inputs` has a durable record for log file `file`. */
-  record(file: string, inputs: readonly LineageInput[]): Promise<void> | undefined {
+  /** Notes that log file `file` holds points from `inputs`: recorded within RECORD_EVERY_MS. */
+  record(file: string, inputs: readonly LineageInput[]): void {
     const known = this.recorded.get(file) ?? new Set<string>();
     this.recorded.set(file, known);
-    const fresh: LineageInput[] = [];
     for (const i of inputs) {
       const key = sourceKey(i);
       if (known.has(key)) continue;
       known.add(key);
-      fresh.push(i);
+      const list = this.waiting.get(file) ?? [];
+      list.push(i);
+      this.waiting.set(file, list);
     }
-    if (fresh.length === 0) return undefined;
-    const set = known;
-    return this.log.begin({ output: `file://${file}`, operation: 'timeseries.append', inputs: fresh }).then(
-      () => undefined,
-      (error) => {
-        // Not recorded: the next batch of these sources tries again.
-        for (const i of fresh) set.delete(sourceKey(i));
+    if (this.waiting.size > 0 && !this.timer) {
+      this.timer = setTimeout(() => void this.flush().catch(() => {}), RECORD_EVERY_MS);
+      this.timer.unref();
+    }
+  }
+
+  /** Writes the waiting records now (one object); a failure keeps them for the next try. */
+  flush(): Promise<void> {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    const batch = this.waiting;
+    this.waiting = new Map();
+    const run = this.writing.then(async () => {
+      if (batch.size === 0) return;
+      try {
+        await Promise.all(
+          [...batch].map(([file, inputs]) =>
+            this.log.begin({ output: `file://${file}`, operation: 'timeseries.append', inputs }),
+          ),
+        );
+      } catch (error) {
+        for (const [file, inputs] of batch)
+          this.waiting.set(file, [...inputs, ...(this.waiting.get(file) ?? [])]);
+        getLogger().warn({ err: error }, 'cannot record the sources of appended points; retrying');
+        this.timer ??= setTimeout(() => void this.flush().catch(() => {}), RECORD_EVERY_MS * 10);
+        this.timer.unref();
         throw error;
-      },
-    );
+      }
+    });
+    this.writing = run.catch(() => {});
+    return run;
   }
 
   /** Replayed log files: their records are read back (recordedSources); their drops are recorded. */
@@ -157,6 +196,7 @@ export class LogProvenance {
   /** Log files gone (compacted): their records say so, with the next batch of the log. */
   async dropped(): Promise<void> {
     for (const file of [...this.recorded.keys()]) {
+      if (this.waiting.has(file)) continue;
       const there = await fsp.access(file).then(
         () => true,
         () => false,
@@ -165,6 +205,11 @@ export class LogProvenance {
       this.recorded.delete(file);
       this.log.deleted(`file://${file}`, 'timeseries.compact');
     }
+  }
+
+  close(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
   }
 }
 

@@ -100,7 +100,13 @@ export class StoreLineage {
     await this.logs.log.flush();
   }
 
-  flush(): Promise<void> {
-    return this.logs.log.flush();
+  /** Writes every waiting record (the sources of appends, commits, deletes). */
+  async flush(): Promise<void> {
+    await this.logs.flush();
+    await this.logs.log.flush();
+  }
+
+  close(): void {
+    this.logs.close();
   }
 }

@@ -327,6 +327,7 @@ export class TimeSeriesStore {
     await this.state.lineage
       ?.flush()
       .catch((error) => getLogger().warn({ err: error, store: this.url }, 'cannot write lineage records'));
+    this.state.lineage?.close();
     if (this.registered) openWriters.delete(this.options.identity);
     this.registered = false;
     await this.state.engine.close();

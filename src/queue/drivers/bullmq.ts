@@ -157,7 +157,9 @@ export function createBullmqQueue(options: BullmqQueueOptions): JobQueue {
             connection,
             jobs.map((j) => j.id),
           ),
-          queue.addBulk(jobs.map((j) => ({ name: j.name, data: wrapData(j), opts: { ...jobOpts, jobId: j.id } }))),
+          queue.addBulk(
+            jobs.map((j) => ({ name: j.name, data: wrapData(j), opts: { ...jobOpts, jobId: j.id } })),
+          ),
         ]);
         return fresh;
       });
