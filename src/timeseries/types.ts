@@ -18,8 +18,8 @@ export interface DataPointInput {
 export interface AppendOptions {
   /**
    * Where the points came from (an object version, an HTTP request): the lineage records of the
-   * segments they are compacted into list these as inputs (docs/lineage.md). The append resolves
-   * once a record of them is durable too.
+   * segments they are compacted into list these as inputs (docs/lineage.md), recorded in the
+   * background (the append does not wait for it).
    */
   source?: readonly LineageInput[];
 }
