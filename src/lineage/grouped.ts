@@ -13,6 +13,9 @@ export function lineageEnabled(env: NodeJS.ProcessEnv = process.env): boolean {
   return !(v === '0' || v === 'false' || v === 'off' || v === 'no');
 }
 
+/** Commits wait this long for a batch of intents to ride with before they are written alone. */
+const COMMIT_WAIT_MS = 200;
+
 interface Waiting {
   write: PlannedWrite;
   resolve: (id: string) => void;
@@ -23,6 +26,7 @@ export class GroupedLineageLog {
   readonly log: LineageLog;
   private waiting: Waiting[] = [];
   private scheduled = false;
+  private flushTimer: NodeJS.Timeout | undefined;
 
   constructor(storageOrLog: Storage | LineageLog, options: { session?: string } = {}) {
     this.log = storageOrLog instanceof LineageLog ? storageOrLog : new LineageLog(storageOrLog, options);
@@ -50,12 +54,24 @@ export class GroupedLineageLog {
     }
   }
 
+  /** Durable with the next batch of intents, or on its own within COMMIT_WAIT_MS. */
   commit(id: string, output: WrittenOutput): void {
     this.log.commit(id, output);
+    this.soon();
   }
 
   abort(id: string, error: unknown): void {
     this.log.abort(id, error);
+    this.soon();
+  }
+
+  private soon(): void {
+    if (this.flushTimer) return;
+    this.flushTimer = setTimeout(() => {
+      this.flushTimer = undefined;
+      this.log.flush().catch(() => {});
+    }, COMMIT_WAIT_MS);
+    this.flushTimer.unref();
   }
 
   deleted(output: string, operation: string): void {
@@ -81,6 +97,8 @@ export class GroupedLineageLog {
   }
 
   flush(): Promise<void> {
+    clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
     return this.log.flush();
   }
 }

@@ -46,6 +46,8 @@ export interface OrphanOptions {
   dryRun?: boolean;
   /** Also the temp files of unfinished puts in a local store (gc finds those everywhere itself). @default true */
   tempFiles?: boolean;
+  /** Called with the orphan segments' keys before they are deleted (their lineage `delete` records). */
+  beforeDelete?: (keys: string[]) => Promise<void>;
 }
 
 /** Segment objects `manifest` does not name. */
@@ -101,6 +103,7 @@ export async function removeStoreOrphans(
   const dir = storage.localPath ? path.dirname(storage.localPath(MANIFEST_KEY)) : undefined;
   const temps = dir === undefined || options.tempFiles === false ? [] : await tempFiles(dir, cutoff);
   if (!options.dryRun) {
+    if (segments.length > 0) await options.beforeDelete?.(segments.map((s) => s.key));
     await storage.deleteMany(segments.map((s) => s.key));
     for (const t of temps) await fsp.rm(path.join(dir ?? '', ...t.key.split('/')), { force: true });
   }

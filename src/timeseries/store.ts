@@ -173,11 +173,14 @@ export class TimeSeriesStore {
   /** Recovery: what killed compactions left (orphans.ts). Housekeeping only: a failure does not stop the open. */
   private async removeOrphans(cutoffMs: number | undefined): Promise<void> {
     try {
-      const removed = await removeStoreOrphans(
-        this.state.storage,
-        this.state.manifest,
-        cutoffMs === undefined ? {} : { cutoffMs },
-      );
+      const lineage = this.state.lineage;
+      const removed = await removeStoreOrphans(this.state.storage, this.state.manifest, {
+        ...(cutoffMs === undefined ? {} : { cutoffMs }),
+        // A killed compaction's commits may be durable: its files' deletes are recorded first.
+        ...(lineage
+          ? { beforeDelete: (keys: string[]) => lineage.deleting(keys, 'timeseries.orphans') }
+          : {}),
+      });
       const bytes = removed.reduce((sum, f) => sum + f.bytes, 0);
       if (removed.length > 0)
         getLogger().info(
