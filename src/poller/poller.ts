@@ -357,7 +357,6 @@ export class Poller {
       memoryRecords: Math.max(this.o.batchSize, 10_000),
       ...(this.archiver.lineage ? { digest: entry } : {}),
     });
-    // Each job names the object version it came from (the points' source in lineage).
     const source = { url: outputUrl(this.source.storage, entry.key), etag: entry.etag, size: entry.size };
     try {
       enqueuing();
