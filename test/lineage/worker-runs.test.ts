@@ -20,7 +20,8 @@ describe('worker batches as OpenLineage runs', () => {
     const file = path.join(tempDir('worker-runs'), 'events.jsonl');
     const runs = withRunEvents(
       async (j) => {
-        if (j.id === 'bad') throw new Error('value must be a finite number (from https://api.example.com/v1?token=abc123)');
+        if (j.id === 'bad')
+          throw new Error('value must be a finite number (from https://api.example.com/v1?token=abc123)');
       },
       {
         target: { file },
