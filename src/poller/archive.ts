@@ -1,8 +1,8 @@
+import { createHash } from 'node:crypto';
 import type { SluiceError } from '../errors.ts';
 import { GroupedLineageLog, outputUrl, type WrittenOutput, writtenText } from '../lineage/index.ts';
 import { getLogger } from '../logging/logger.ts';
 import { keysNotDeleted, preconditionFailed } from '../storage/conditions.ts';
-import { sha256Stream } from '../storage/content-hash.ts';
 import type { Storage } from '../storage/types.ts';
 import { isReplaced, type Listed } from './replaced.ts';
 import type { ResolvedLocation } from './source.ts';
@@ -186,15 +186,14 @@ export class Archiver {
     const done = log;
     return {
       commit: async (written) => {
-        // Moved without reading (a retry after a crash, a failed parse): read the archive back.
         const out =
           typeof written === 'object'
             ? written
-            : {
-                sha256: written ?? (await sha256Stream(await target.storage.getStream(key))),
-                size: entry.size ?? (await target.storage.stat(key)).size,
-              };
-        done.commit(id, out);
+            : written !== undefined && entry.size !== undefined
+              ? { sha256: written, size: entry.size }
+              : await readBack(target.storage, key, entry.size);
+        // Unread and not read back whole: the intent stays unconfirmed rather than name wrong bytes.
+        if (out) done.commit(id, out);
       },
       abort: (error) => done.abort(id, error),
     };
@@ -278,5 +277,24 @@ export class Archiver {
     await this.source.storage.close();
     if (this.processed.storage !== this.source.storage) await this.processed.storage.close();
     if (this.failedTo.storage !== this.source.storage) await this.failedTo.storage.close();
+  }
+}
+
+/**
+ * The sha256 and size of an object moved without being read whole (a retry after a crash, a failed
+ * parse), read back; undefined when that read fails or comes back short (a fault proves nothing).
+ */
+async function readBack(storage: Storage, key: string, size?: number): Promise<WrittenOutput | undefined> {
+  try {
+    const hash = createHash('sha256');
+    let bytes = 0;
+    for await (const chunk of await storage.getStream(key)) {
+      hash.update(chunk as Buffer);
+      bytes += (chunk as Buffer).length;
+    }
+    if (size !== undefined && bytes !== size) return undefined;
+    return { sha256: hash.digest('hex'), size: bytes };
+  } catch {
+    return undefined;
   }
 }
