@@ -25,7 +25,11 @@ import { parseSize } from '../util/sizes.ts';
 import { readYamlFile } from '../util/yaml-file.ts';
 import { DEFAULT_LIMITS, type ServerLimits } from './context.ts';
 import { DEFAULT_HOST } from './listen.ts';
-import { resolveScheduleEntry, type ScheduleSetting, schedulesSchema } from './schedules/schedule-settings.ts';
+import {
+  resolveScheduleEntry,
+  type ScheduleSetting,
+  schedulesSchema,
+} from './schedules/schedule-settings.ts';
 
 /** A number (times `unit`) or a text `read` understands. */
 const readWith = (read: (text: string) => number, what: string, unit: number) =>
@@ -128,7 +132,10 @@ export function readServeSection(file: string | undefined): ServeSection {
 
 /** `serve.schedules[1].cron`: list positions in brackets, as the entries' own messages name them. */
 function settingPath(at: readonly PropertyKey[]): string {
-  return at.reduce<string>((out, k) => (typeof k === 'number' ? `${out}[${k}]` : `${out}.${String(k)}`), 'serve');
+  return at.reduce<string>(
+    (out, k) => (typeof k === 'number' ? `${out}[${k}]` : `${out}.${String(k)}`),
+    'serve',
+  );
 }
 
 const URL_SCHEME = /^[a-z][a-z0-9+.-]*:\/\//i;

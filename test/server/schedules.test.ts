@@ -4,6 +4,7 @@
  * run is skipped; a failed run is recorded and the service goes on; shutdown waits for a run in
  * flight within the grace period, and abandons it (saying so) after.
  */
+import { spawnSync } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { RunRecord } from '../../src/pipeline/index.ts';
 import { runScheduledPipeline } from '../../src/server/schedules/scheduled-run.ts';
@@ -44,7 +45,11 @@ describe('sluice serve: scheduled pipeline runs', () => {
     });
     for (const r of runs) {
       expect(r).toMatchObject({ mode: 'full', env: 'dev', success: true });
-      expect(r.steps.map((st) => `${st.step}:${st.status}`)).toEqual(['ingest:ok', 'transform:ok', 'upload:skipped']);
+      expect(r.steps.map((st) => `${st.step}:${st.status}`)).toEqual([
+        'ingest:ok',
+        'transform:ok',
+        'upload:skipped',
+      ]);
     }
     const [listed] = await schedulesOf(s);
     expect(listed).toMatchObject({
@@ -69,8 +74,13 @@ describe('sluice serve: scheduled pipeline runs', () => {
     expect(succeeded).toBeGreaterThanOrEqual(2);
     expect(metrics).toMatch(/sluice_schedule_runs_total\{schedule="every-second",outcome="failed"\} 0/);
     expect(metrics).toMatch(/sluice_schedule_run_duration_seconds_count\{schedule="every-second"\} [1-9]/);
-    expect(metrics).toMatch(/sluice_schedule_last_success_timestamp_seconds\{schedule="every-second"\} 1\d{9}/);
+    expect(metrics).toMatch(
+      /sluice_schedule_last_success_timestamp_seconds\{schedule="every-second"\} 1\d{9}/,
+    );
     expect(metrics).toMatch(/sluice_schedule_next_run_timestamp_seconds\{schedule="every-second"\} 1\d{9}/);
+    const promtool = spawnSync('promtool', ['check', 'metrics'], { input: metrics, encoding: 'utf8' });
+    expect(promtool.error, 'promtool is not installed (apt-get install -y prometheus)').toBeUndefined();
+    expect(`${promtool.stdout}${promtool.stderr}`.trim()).toBe('');
     // Read scope, as every API route.
     expect((await fetch(`${s.url}/api/schedules`)).status).toBe(401);
   });
@@ -107,7 +117,9 @@ describe('sluice serve: scheduled pipeline runs', () => {
     for (let i = 1; i < sorted.length; i++)
       expect(sorted[i]?.startedAt.localeCompare(sorted[i - 1]?.finishedAt ?? '')).toBeGreaterThanOrEqual(0);
     const metrics = await (await fetch(`${s.url}/metrics`)).text();
-    const skipped = Number(/sluice_schedule_runs_total\{schedule="slow",outcome="skipped"\} (\d+)/.exec(metrics)?.[1]);
+    const skipped = Number(
+      /sluice_schedule_runs_total\{schedule="slow",outcome="skipped"\} (\d+)/.exec(metrics)?.[1],
+    );
     expect(skipped).toBeGreaterThanOrEqual(2);
   });
 

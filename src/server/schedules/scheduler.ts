@@ -220,7 +220,9 @@ export class Scheduler {
     log.info({ mode: spec.mode, env: spec.config.env }, 'scheduled run started');
     let last: LastRun;
     try {
-      const record = await this.inLane(spec, () => this.run(spec, { signal, trigger: `schedule ${spec.name}` }));
+      const record = await this.inLane(spec, () =>
+        this.run(spec, { signal, trigger: `schedule ${spec.name}` }),
+      );
       last = {
         runId: record.id,
         outcome: record.success ? 'succeeded' : 'failed',
@@ -255,7 +257,9 @@ export class Scheduler {
     } else {
       log.error(
         { run: last.runId, seconds, code: last.error?.code, error: last.error?.message },
-        last.runId ? 'scheduled run failed (recorded in the run history)' : 'scheduled run failed before it was recorded',
+        last.runId
+          ? 'scheduled run failed (recorded in the run history)'
+          : 'scheduled run failed before it was recorded',
       );
     }
   }
