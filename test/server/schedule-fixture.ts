@@ -49,10 +49,17 @@ export function gatedRun(real: RunScheduled) {
     open = resolve;
   });
   const state = { calls: 0 };
-  const run: RunScheduled = async (schedule, options) => {
+  const runs: Promise<unknown>[] = [];
+  const run: RunScheduled = (schedule, options) => {
     state.calls += 1;
-    await gate;
-    return real(schedule, options);
+    const p = gate.then(() => real(schedule, options));
+    runs.push(p);
+    return p;
   };
-  return { run, open, state };
+  /** Opens the gate and waits for every run to end (an abandoned one too, before its folder goes). */
+  const drain = async () => {
+    open();
+    return Promise.allSettled(runs);
+  };
+  return { run, open, drain, state };
 }

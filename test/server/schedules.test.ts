@@ -151,6 +151,35 @@ describe('sluice serve: scheduled pipeline runs', () => {
     expect((await fetch(`${s.url}/readyz`)).status).toBe(200);
   });
 
+  it('lets two schedules of one lake and environment take turns, never running there at once', async () => {
+    const project = tinyProject('lanes');
+    const seen = { active: 0, most: 0 };
+    const s = await testSocketServer({
+      pipelineConfig: project.config,
+      runSchedule: async (schedule, options) => {
+        seen.active += 1;
+        seen.most = Math.max(seen.most, seen.active);
+        try {
+          return await runScheduledPipeline(schedule, options);
+        } finally {
+          seen.active -= 1;
+        }
+      },
+      section: {
+        schedules: [
+          { name: 'a', cron: '* * * * * *', run: { mode: 'ingest' } },
+          { name: 'b', cron: '* * * * * *', run: { mode: 'ingest' } },
+        ],
+      },
+    });
+    servers.push(s);
+    await until('two runs of each', async () => {
+      const all = await schedulesOf(s);
+      return all.every((st) => st.counts.succeeded >= 2) ? true : undefined;
+    });
+    expect(seen.most).toBe(1);
+  });
+
   it('on shutdown stops the timers and waits for the run in flight within the grace period', async () => {
     const project = tinyProject('drain');
     const gated = gatedRun(runScheduledPipeline);
@@ -200,5 +229,15 @@ describe('sluice serve: scheduled pipeline runs', () => {
     expect(summary.schedules).toEqual({ finished: [], abandoned: ['stuck'] });
     expect(text()).toContain('scheduled run abandoned: still going when the shutdown grace period ended');
     expect(await s.stop()).toBe(summary);
+    // Let go, the abandoned run sees its signal aborted and ends, recorded as failed with the reason.
+    const [ended] = await gated.drain();
+    expect(ended).toMatchObject({
+      status: 'fulfilled',
+      value: {
+        success: false,
+        trigger: 'schedule stuck',
+        error: { message: expect.stringMatching(/^abandoned: sluice serve stopped/) },
+      },
+    });
   });
 });

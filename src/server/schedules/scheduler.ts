@@ -173,7 +173,9 @@ export class Scheduler {
     clearTimeout(timer);
     const abandoned = flying.filter((e) => e.inFlight);
     for (const e of abandoned) {
-      e.abort?.abort(new DOMException('sluice serve stopping', 'AbortError'));
+      e.abort?.abort(
+        new DOMException('abandoned: sluice serve stopped and its shutdown grace period ended', 'AbortError'),
+      );
       this.log.warn(
         { schedule: e.spec.name, runningSince: e.runningSince?.toISOString(), graceMs },
         'scheduled run abandoned: still going when the shutdown grace period ended',
