@@ -111,10 +111,6 @@ export class Scheduler {
     });
   }
 
-  get size(): number {
-    return this.entries.length;
-  }
-
   /** Starts every schedule's timer (once; not after stop). */
   start(): void {
     if (this.started || this.stopping) return;
