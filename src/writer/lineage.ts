@@ -10,9 +10,11 @@
 import { createHash } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import { loadConfig } from '../config/config.ts';
+import { SluiceError } from '../errors.ts';
 import {
   createOpenLineageEmitter,
   type DatasetRef,
+  LINEAGE_PREFIX,
   type LineageInput,
   LineageLog,
   lineageUrl,
@@ -24,6 +26,7 @@ import {
   runEvent,
 } from '../lineage/index.ts';
 import type { Logger } from '../logging/logger.ts';
+import { fromOsError } from '../os-errors.ts';
 import { sha256File } from '../storage/content-hash.ts';
 import { openObjectUrl, parseStorageUrl } from '../storage/open.ts';
 import type { Storage } from '../storage/types.ts';
@@ -193,14 +196,19 @@ export class WriterCall {
     if (!log || keys.length === 0) return [];
     this.resolved = await this.inputs;
     const inputs = [...this.resolved, ...extra];
-    const ids = await log.begin(
-      keys.map((key) => ({
-        output: outputUrl(this.owner.storage, key),
-        operation: this.operation,
-        inputs,
-        run: this.runId,
-      })),
-    );
+    let ids: string[];
+    try {
+      ids = await log.begin(
+        keys.map((key) => ({
+          output: outputUrl(this.owner.storage, key),
+          operation: this.operation,
+          inputs,
+          run: this.runId,
+        })),
+      );
+    } catch (error) {
+      throw recordRefused(this.owner.storage, keys[0] as string, error);
+    }
     for (const id of ids) this.open.add(id);
     this.dataset ??= dataset;
     this.sendStart();
@@ -321,4 +329,22 @@ export async function sourceInput(location: string): Promise<LineageInput[]> {
   } finally {
     await storage.close();
   }
+}
+
+/**
+ * The intents could not be stored, so nothing was written: a full or read-only disk or a
+ * permission is reported naming the output the user asked for (E012), not sluice's log object.
+ */
+function recordRefused(storage: Storage, key: string, error: unknown): unknown {
+  if (!storage.localPath) return error;
+  let raw: unknown = error;
+  for (let depth = 0; raw instanceof SluiceError && depth < 8; depth++) raw = raw.cause;
+  const logDir = `${storage.localPath(LINEAGE_PREFIX.slice(0, -1))}/`;
+  return (
+    fromOsError(raw, {
+      path: storage.localPath(key),
+      access: 'write',
+      outcome: `nothing was written (its lineage record goes first, into ${logDir})`,
+    }) ?? error
+  );
 }

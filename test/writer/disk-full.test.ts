@@ -18,9 +18,7 @@ const leftovers = () =>
 describe('DataWriter on a full disk', () => {
   it('refuses writes with E012 naming the output, keeps earlier outputs whole and works again once space is freed', async () => {
     const taskDir = path.join(disk.dir, 'task');
-    // Lineage off: with it on, the first put the full disk refuses is the intent's log object,
-    // before any output is touched (test/lineage/writer-lineage.test.ts covers that order).
-    const writer = new DataWriter({ taskDir, lineage: false });
+    const writer = new DataWriter({ taskDir });
     try {
       const rows = Array.from({ length: 200 }, (_, i) => ({ i, name: `row ${i}` }));
       const first = await writer.writeDataframe(rows, 'table', { format: 'csv' });
