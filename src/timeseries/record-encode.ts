@@ -29,7 +29,7 @@ function encodeBatch(b: PointBatch, dict: LogDictionary): Buffer[] {
   const ids = new Uint32Array(2 + nv + b.metas.length);
   ids[0] = nv;
   ids[1] = b.metas.length;
-  const added = dict.assign(b.vars, b.metas, ids, 2);
+  const added = dict.assign(b, ids, 2);
   const parts = [
     Buffer.from(ids.buffer),
     joined(added.names, 'variable name'),
@@ -108,7 +108,7 @@ function encodeSinglePoint(b: PointBatch, dict: LogDictionary): Buffer {
   if (variable.includes('\n') || metaJson?.includes('\n'))
     throw new Error('a variable name or metadata JSON holds a line break, which a log record cannot hold');
   const ids = new Uint32Array(2);
-  const added = dict.assign(b.vars, b.metas, ids, 0);
+  const added = dict.assign(b, ids, 0);
   const newName = added.names[0];
   const newMeta = added.metas[0];
   const nameLen = newName === undefined ? 0 : Buffer.byteLength(newName);
