@@ -6,8 +6,9 @@
 import { TimeSeriesError, ValidationError } from '../errors.ts';
 import { type ProgressFn, throttleProgress } from '../util/progress.ts';
 import { buildBatch, validateSinglePoint } from './batch.ts';
-import { encodeBatch, encodeSinglePoint, type PointBatch } from './codec.ts';
+import type { PointBatch } from './codec.ts';
 import { compactedSeqOf } from './manifest.ts';
+import { singlePointBatch } from './record-encode.ts';
 import type { StoreState } from './state.ts';
 import type { DataPointInput, Metadata, PointValue, TimestampInput } from './types.ts';
 import { WriteAheadLog } from './wal.ts';
@@ -214,8 +215,7 @@ export class PointLog {
     try {
       const wal = this.writable();
       const seq = this.seq++;
-      const { batch, bufs } = encodeSinglePoint(variable, p.micros, p.type, p.num, p.str, p.metaJson, seq);
-      return wal.append(bufs, batch);
+      return wal.append(singlePointBatch(variable, p.micros, p.type, p.num, p.str, p.metaJson, seq));
     } catch (error) {
       return Promise.reject(error);
     }
@@ -231,7 +231,7 @@ export class PointLog {
     if (this.full()) await this.room();
     batch.firstSeq = this.seq;
     this.seq += batch.count;
-    await this.writable().append(encodeBatch(batch), batch);
+    await this.writable().append(batch);
   }
 
   /** Waits until every write issued so far is durable. */

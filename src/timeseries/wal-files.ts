@@ -6,6 +6,7 @@ import * as fsp from 'node:fs/promises';
 import path from 'node:path';
 import { getLogger } from '../logging/logger.ts';
 import { decodeRecord, type PointBatch } from './codec.ts';
+import { LogDictionary } from './log-dictionary.ts';
 
 /** Zeros to compare a preallocated tail with (and, in wal.ts, to preallocate with). */
 export const ZEROS = Buffer.alloc(1 << 20);
@@ -55,12 +56,14 @@ export async function readWal(
     let offset = 0;
     let lastSeq = 0;
     let reported = 0;
+    // Each file numbers its names and metadata texts anew (log-dictionary.ts).
+    const dict = new LogDictionary();
     while (offset < buf.length) {
       if (onBytes && offset - reported >= REPORT_BYTES) {
         onBytes(offset - reported);
         reported = offset;
       }
-      const r = decodeRecord(buf, offset);
+      const r = decodeRecord(buf, offset, dict);
       if (!r.ok) {
         if (repair) {
           // A zero tail is preallocated space (normal after a crash); anything else was torn.

@@ -263,10 +263,14 @@ export function registerTimeseriesCommands(program: Command): void {
     .action(async (url: string, variables: string[], opts: { format: string; walDir?: string }) => {
       const rows = await withStore('latest', url, { readOnly: true, ...walOpts(opts) }, async (s) => {
         const out: Record<string, unknown>[] = [];
-        for (const v of variables.length > 0 ? variables : await s.variables()) {
-          const p = await s.latest(v);
+        for (const p of await s.latest(variables.length > 0 ? variables : await s.variables())) {
           if (p)
-            out.push({ variable: v, timestamp: p.timestamp, value: p.value, metadata: p.metadata ?? null });
+            out.push({
+              variable: p.variable,
+              timestamp: p.timestamp,
+              value: p.value,
+              metadata: p.metadata ?? null,
+            });
         }
         return out;
       });
