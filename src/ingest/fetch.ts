@@ -6,7 +6,7 @@
 
 import { HttpError, NetworkError, SluiceError, TimeoutError, ValidationError } from '../errors.ts';
 import { csvReader } from '../formats/csv.ts';
-import type { LineageLog } from '../lineage/log.ts';
+import type { IntentLog } from '../lineage/group-log.ts';
 import { getLogger } from '../logging/logger.ts';
 import { maskSecretsInString } from '../secrets/mask.ts';
 import { parseStrictJson } from '../util/json-strict.ts';
@@ -33,10 +33,10 @@ export interface FetchAndSaveOptions extends IngestLocation {
   /**
    * Lineage records for the response and metadata files (docs/lineage.md): the response's names
    * the HTTP call (URL masked, status, sha256 of the body as received), the metadata's the
-   * response file. `false` records none; a LineageLog shares a caller's.
+   * response file. `false` records none; a LineageLog shares a caller's (the caller flushes it).
    * @default the config's `lineage` (SLUICE_LINEAGE=0 turns it off)
    */
-  lineage?: boolean | LineageLog;
+  lineage?: boolean | IntentLog;
 }
 
 export interface FetchAndSaveResult {

@@ -8,7 +8,8 @@
  */
 import { createHash } from 'node:crypto';
 import { loadConfig } from '../config/config.ts';
-import { LineageLog, outputUrl, type WrittenOutput } from '../lineage/log.ts';
+import { GroupLog, type IntentLog } from '../lineage/group-log.ts';
+import { outputUrl, type WrittenOutput } from '../lineage/log.ts';
 import type { LineageInput } from '../lineage/record.ts';
 import { maskSecretsInString } from '../secrets/mask.ts';
 import { sha256Stream } from '../storage/content-hash.ts';
@@ -19,10 +20,11 @@ export interface IngestLineageOptions {
   /**
    * Lineage records for the files written (docs/lineage.md): `false` records none, `true` records
    * whatever the config says, a `LineageLog` (on the same storage) shares a caller's log, which the
-   * caller flushes.
+   * caller flushes: commits then ride along with the next intents, so a loop of saves costs one
+   * log object per save instead of two.
    * @default the config's `lineage` (SLUICE_LINEAGE=0 turns it off)
    */
-  lineage?: boolean | LineageLog;
+  lineage?: boolean | IntentLog;
   /** What the written data was made from (an HTTP call, a file), named in its records. */
   inputs?: LineageInput[];
   /**
@@ -31,6 +33,9 @@ export interface IngestLineageOptions {
    */
   derivedFrom?: ReadonlyArray<SavedFile | string>;
 }
+
+/** Per storage, the log its ingest calls share (nothing but records in flight is kept in it). */
+const groupLogs = new WeakMap<Storage, GroupLog>();
 
 /** One declared write: how it ended. Only the first call counts. */
 export interface RecordedWrite {
@@ -50,21 +55,26 @@ export interface PlannedIngestWrite {
 export class IngestLineage {
   readonly storage: Storage;
   /** The log records go to; undefined when lineage is off. */
-  readonly log: LineageLog | undefined;
+  readonly log: IntentLog | undefined;
   private readonly owned: boolean;
 
-  private constructor(storage: Storage, log: LineageLog | undefined, owned: boolean) {
+  private constructor(storage: Storage, log: IntentLog | undefined, owned: boolean) {
     this.storage = storage;
     this.log = log;
     this.owned = owned;
   }
 
-  /** The lineage of one call on `storage`: a caller's log, none when off, else a log of its own. */
-  static open(storage: Storage, option: boolean | LineageLog | undefined): IngestLineage {
-    if (option instanceof LineageLog) return new IngestLineage(storage, option, false);
+  /**
+   * The lineage of one call on `storage`: a caller's log, none when off, else the storage's group
+   * log (concurrent calls on one Storage share its log objects), flushed at the call's end.
+   */
+  static open(storage: Storage, option: boolean | IntentLog | undefined): IngestLineage {
+    if (typeof option === 'object') return new IngestLineage(storage, option, false);
     // `true` does not overrule SLUICE_LINEAGE=0: the switch is the user's, not the caller's.
     if (option === false || !loadConfig().lineage) return new IngestLineage(storage, undefined, false);
-    return new IngestLineage(storage, new LineageLog(storage), true);
+    let log = groupLogs.get(storage);
+    if (!log) groupLogs.set(storage, (log = new GroupLog(storage)));
+    return new IngestLineage(storage, log, true);
   }
 
   get enabled(): boolean {
@@ -72,7 +82,7 @@ export class IngestLineage {
   }
 
   /** The log to hand to a nested call: shared when on, `false` when off. */
-  get shared(): LineageLog | false {
+  get shared(): IntentLog | false {
     return this.log ?? false;
   }
 
