@@ -77,13 +77,17 @@ export async function createStamped(
       return { ...describeKey(storage, result.key, result.size), name, suffix, sha256 };
     }
     const memo = `${storage.url}|${dir}|${dataset}|${stamp}|${ext}`;
-    for (let seq = nextSeq.get(memo) ?? 0; seq < MAX_SEQ; seq++) {
+    if (nextSeq.size > 1000) nextSeq.clear();
+    for (let attempt = 0; attempt < MAX_SEQ; attempt++) {
+      // Claimed before the create's await: concurrent saves in this process take distinct names
+      // instead of all trying the same one (each loser would cost a lineage intent).
+      const seq = nextSeq.get(memo) ?? 0;
+      if (seq >= MAX_SEQ) break;
+      nextSeq.set(memo, seq + 1);
       const suffix = seq === 0 ? '' : String(seq);
       const name = stampedName(dataset, stamp, suffix, ext);
       try {
         const result = await create(`${dir}/${name}`);
-        if (nextSeq.size > 1000) nextSeq.clear();
-        nextSeq.set(memo, seq + 1);
         return { ...describeKey(storage, result.key, result.size), name, suffix, sha256 };
       } catch (error) {
         if (!(error instanceof AlreadyExistsError)) throw error;

@@ -16,7 +16,7 @@ import {
   saveProcessedData,
   saveToFile,
 } from '../../src/ingest/index.ts';
-import { lineageOf, readLineage, verifyLineage } from '../../src/lineage/index.ts';
+import { LineageLog, lineageOf, readLineage, verifyLineage } from '../../src/lineage/index.ts';
 import { createFsStorage } from '../../src/storage/drivers/fs/fs-storage.ts';
 import { createMemoryStorage } from '../../src/storage/drivers/memory/memory-storage.ts';
 import type { Storage } from '../../src/storage/types.ts';
@@ -222,6 +222,39 @@ describe('lineage of failed and racing ingest writes', () => {
     ]);
     expect(readFileSync(path.join(root, 's/d/d_20310203T040506789Z.json'), 'utf8')).toBe('theirs\n');
     expect((await verifyLineage(storage)).corrupt).toEqual([]);
+  });
+});
+
+describe('lineage log objects of many saves', () => {
+  const logObjects = async (storage: Storage) => {
+    let n = 0;
+    for await (const e of storage.list({ prefix: '_sluice/lineage/', recursive: true }))
+      if (e.type === 'object') n++;
+    return n;
+  };
+
+  it('concurrent saves on one storage share log objects (group commit); each file has its commit', async () => {
+    const storage = createFsStorage({ root: tempDir('lineage-ingest-group') });
+    const saved = await Promise.all(
+      Array.from({ length: 16 }, (_, i) => saveApiResponse('r', { i }, { storage, statusCode: 200 })),
+    );
+    const objects = await logObjects(storage);
+    expect(objects).toBeLessThan(2 * saved.length);
+    const { byOutput } = await readLineage(storage);
+    for (const file of saved) expect(byOutput.get(file.url)?.[0]?.commit?.sha256).toBe(file.sha256);
+    expect((await verifyLineage(storage)).outputs.map((o) => o.status)).toEqual(saved.map(() => 'ok'));
+  });
+
+  it("a caller's LineageLog: commits ride with the next save's intent, the caller's flush stores the last", async () => {
+    const storage = createFsStorage({ root: tempDir('lineage-ingest-shared') });
+    const log = new LineageLog(storage);
+    const saved = [];
+    for (let i = 0; i < 5; i++) saved.push(await saveToFile('s', { i }, { storage, lineage: log }));
+    expect(await logObjects(storage)).toBe(5);
+    expect((await verifyLineage(storage)).outputs.at(-1)?.status).toBe('unconfirmed');
+    await log.flush();
+    expect(await logObjects(storage)).toBe(6);
+    expect((await verifyLineage(storage)).outputs.map((o) => o.status)).toEqual(saved.map(() => 'ok'));
   });
 });
 
