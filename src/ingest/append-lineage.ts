@@ -1,8 +1,7 @@
 /**
  * Lineage of a JSONL file that batches of points are appended to. Each appended batch is recorded
- * as a write of a new VERSION of the whole file: the intent (before the append) names the file
- * and, as a `file` input, the version it extends (sha256 and size of the whole file before); the
- * commit gives the sha256, size and line count of the whole file after. So `lineage verify`
+ * as a write of a new VERSION of the whole file: the intent (before the append) names the file;
+ * the commit gives the sha256, size and line count of the whole file after. So `lineage verify`
  * checks an appended file like any other (its bytes are those of the last committed version) and
  * catches an edited byte anywhere in it, not only in the last batch; recording only the appended
  * range would leave earlier bytes unchecked and need a verify of its own.
@@ -13,12 +12,17 @@
  * appended too, or a torn line was closed with a newline — the file is hashed again from disk,
  * and the commit states the file as it is then (with several processes appending to one file at
  * once, a commit may include their batches: docs/ingest.md).
+ *
+ * The intent of the next batch is stored ahead — when the writer opens, and while a batch is
+ * appended if more points already wait — so a batch rarely waits for its intent: the log's put
+ * runs beside the append's fdatasync instead of before it. An intent prepared for a batch that
+ * never comes is aborted at close (an abort says no write was made; `verify` ignores it).
  */
 import { createHash, type Hash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import type { LineageInput } from '../lineage/record.ts';
-import type { IngestLineage } from './lineage.ts';
+import type { IngestLineage, RecordedWrite } from './lineage.ts';
 
 const NEWLINE = 0x0a;
 
@@ -38,6 +42,8 @@ export class AppendLineage {
   private lines = 0;
   /** The running hash no longer matches the file (a failed append): hash it again first. */
   private stale = true;
+  /** The intent stored ahead for the next batch. */
+  private prepared: Promise<RecordedWrite> | undefined;
 
   private constructor(lineage: IngestLineage, key: string, file: string, inputs: LineageInput[]) {
     this.lineage = lineage;
@@ -56,20 +62,38 @@ export class AppendLineage {
     if (!lineage.enabled) return undefined;
     const appends = new AppendLineage(lineage, key, file, inputs);
     await appends.rehash();
+    appends.prepare();
     return appends;
   }
 
-  /** Runs `append` (one batch of `count` lines, `chunks`) under its record: intent, append, commit or abort. */
-  async record(chunks: readonly Buffer[], size: number, count: number, append: () => Promise<void>) {
+  /** Stores the next batch's intent ahead (its failure is the next batch's). */
+  private prepare(): void {
+    const intent = this.lineage.begin([{ key: this.key, operation: 'ingest.append', inputs: this.inputs }]);
+    this.prepared = intent.then(([record]) => record as RecordedWrite);
+    this.prepared.catch(() => undefined);
+  }
+
+  /**
+   * Runs `append` (one batch of `count` lines, `chunks`) under its record: intent, append, commit
+   * or abort. `more()`: points already wait for another batch (its intent is stored meanwhile).
+   */
+  async record(
+    chunks: readonly Buffer[],
+    size: number,
+    count: number,
+    more: () => boolean,
+    append: () => Promise<void>,
+  ): Promise<void> {
     if (this.stale) await this.rehash();
-    const before = this.size > 0 ? [this.lineage.fileInput(this.key, this.digest(), this.size)] : [];
-    const [record] = await this.lineage.begin([
-      { key: this.key, operation: 'ingest.append', inputs: [...this.inputs, ...before] },
-    ]);
+    if (!this.prepared) this.prepare();
+    const intent = this.prepared as Promise<RecordedWrite>;
+    this.prepared = undefined;
+    const record = await intent;
+    if (more()) this.prepare();
     try {
       await append();
     } catch (error) {
-      record?.abort(error);
+      record.abort(error);
       this.stale = true;
       throw error;
     }
@@ -79,7 +103,15 @@ export class AppendLineage {
       this.size = now;
       this.lines += count;
     } else await this.rehash();
-    record?.commit({ sha256: this.digest(), size: this.size, rows: this.lines });
+    record.commit({ sha256: this.digest(), size: this.size, rows: this.lines });
+  }
+
+  /** At close: the intent stored for a batch that never came is aborted. */
+  async close(): Promise<void> {
+    const prepared = this.prepared;
+    this.prepared = undefined;
+    const record = await prepared?.catch(() => undefined);
+    record?.abort(new Error('no batch was appended under this intent: the writer closed'));
   }
 
   private digest(): string {

@@ -279,7 +279,8 @@ export class IncrementalWriter {
       return;
     }
     const handle = this.handle;
-    if (this.appends) await this.appends.record(chunks, size, count, () => handle.append(chunks, size));
+    const more = () => this.pending.count > 0;
+    if (this.appends) await this.appends.record(chunks, size, count, more, () => handle.append(chunks, size));
     else await handle.append(chunks, size);
     this.stats.bytes += size;
   }
@@ -300,6 +301,7 @@ export class IncrementalWriter {
     try {
       await this.handle?.close();
       this.handle = undefined;
+      await this.appends?.close();
       await this.lineage?.end();
     } finally {
       if (this.owned) await this.storage.close();

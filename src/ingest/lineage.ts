@@ -72,8 +72,8 @@ export class IngestLineage {
     if (typeof option === 'object') return new IngestLineage(storage, option, false);
     // `true` does not overrule SLUICE_LINEAGE=0: the switch is the user's, not the caller's.
     if (option === false || !loadConfig().lineage) return new IngestLineage(storage, undefined, false);
-    let log = groupLogs.get(storage);
-    if (!log) groupLogs.set(storage, (log = new GroupLog(storage)));
+    const log = groupLogs.get(storage) ?? new GroupLog(storage);
+    groupLogs.set(storage, log);
     return new IngestLineage(storage, log, true);
   }
 
