@@ -66,10 +66,16 @@ export class AppendLineage {
     return appends;
   }
 
-  /** Stores the next batch's intent ahead (its failure is the next batch's). */
+  private async intent(): Promise<RecordedWrite> {
+    const [record] = await this.lineage.begin([
+      { key: this.key, operation: 'ingest.append', inputs: this.inputs },
+    ]);
+    return record as RecordedWrite;
+  }
+
+  /** Stores the next batch's intent ahead; if that fails, the batch tries once more itself. */
   private prepare(): void {
-    const intent = this.lineage.begin([{ key: this.key, operation: 'ingest.append', inputs: this.inputs }]);
-    this.prepared = intent.then(([record]) => record as RecordedWrite);
+    this.prepared = this.intent();
     this.prepared.catch(() => undefined);
   }
 
@@ -85,10 +91,10 @@ export class AppendLineage {
     append: () => Promise<void>,
   ): Promise<void> {
     if (this.stale) await this.rehash();
-    if (!this.prepared) this.prepare();
-    const intent = this.prepared as Promise<RecordedWrite>;
+    const prepared = this.prepared;
     this.prepared = undefined;
-    const record = await intent;
+    // A failed put ahead (a disk full then) is not this batch's failure: its own try decides.
+    const record = (await prepared?.catch(() => undefined)) ?? (await this.intent());
     if (more()) this.prepare();
     try {
       await append();
