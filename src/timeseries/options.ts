@@ -3,12 +3,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { ValidationError } from '../errors.ts';
 import { parseStorageUrl } from '../storage/open.ts';
+import type { ProgressFn } from '../util/progress.ts';
 import { canonicalStoreUrl, legacyStoreDigest, storeDigest } from './store-url.ts';
 import type { TimeSeriesStoreOptions } from './types.ts';
 
 export type Resolved = Required<
-  Omit<TimeSeriesStoreOptions, 'storage' | 'storageInstance' | 'walDir' | 'lease'>
+  Omit<TimeSeriesStoreOptions, 'storage' | 'storageInstance' | 'walDir' | 'lease' | 'onReplayProgress'>
 > & {
+  onReplayProgress: ProgressFn | undefined;
   walDir: string;
   /**
    * Where an S3 store's log was kept before store identities were canonical (keyed on the URL as
@@ -68,5 +70,6 @@ export function resolveOptions(url: string, o: TimeSeriesStoreOptions): Resolved
         : undefined,
     lease: o.lease ?? (process.env.SLUICE_TS_LEASE || undefined),
     identity: canonicalStoreUrl(url),
+    onReplayProgress: o.onReplayProgress,
   };
 }

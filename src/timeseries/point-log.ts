@@ -4,13 +4,14 @@
  * buffers, at a writer's open and at each refresh of a read-only store.
  */
 import { TimeSeriesError, ValidationError } from '../errors.ts';
+import { type ProgressFn, throttleProgress } from '../util/progress.ts';
 import { buildBatch, validateSinglePoint } from './batch.ts';
 import { encodeBatch, encodeSinglePoint, type PointBatch } from './codec.ts';
 import { compactedSeqOf } from './manifest.ts';
 import type { StoreState } from './state.ts';
 import type { DataPointInput, Metadata, PointValue, TimestampInput } from './types.ts';
 import { WriteAheadLog } from './wal.ts';
-import { type RecoveredWal, readWal } from './wal-files.ts';
+import { type RecoveredWal, readWal, walFilesBytes } from './wal-files.ts';
 import { claimWriterSlot, listSlots, type WriterSlot } from './writer-slots.ts';
 
 export type LogState = Pick<StoreState, 'url' | 'options' | 'segments' | 'manifest' | 'buffers'>;
@@ -82,9 +83,11 @@ export class PointLog {
   async openWriter(): Promise<void> {
     const o = this.state.options;
     const dir = this.writerDir();
-    const recovered = await readWal(dir, true);
+    const meter = await replayMeter([dir], o.onReplayProgress);
+    const recovered = await readWal(dir, true, meter.onBytes);
     this.state.buffers.reset();
     const last = this.replay(recovered, compactedSeqOf(this.state.manifest, this.writerId));
+    meter.end();
     this.seq = last + 1;
     this.committed = last;
     this.wal = await WriteAheadLog.open(
@@ -127,11 +130,14 @@ export class PointLog {
    */
   async refresh(): Promise<void> {
     const o = this.state.options;
-    const logs = o.readWalTail
-      ? await Promise.all(
-          (await listSlots(o.walDir)).map(async (s) => ({ id: s.id, wal: await readWal(s.dir, false) })),
-        )
-      : [];
+    const slots = o.readWalTail ? await listSlots(o.walDir) : [];
+    const meter = await replayMeter(
+      slots.map((s) => s.dir),
+      o.onReplayProgress,
+    );
+    const logs = await Promise.all(
+      slots.map(async (s) => ({ id: s.id, wal: await readWal(s.dir, false, meter.onBytes) })),
+    );
     this.state.manifest = await this.state.segments.loadManifest();
     this.state.buffers.reset();
     let last = 0;
@@ -141,6 +147,7 @@ export class PointLog {
       for (const f of wal.files) read.bytes += f.size;
       read.files += wal.files.length;
     }
+    meter.end();
     this.readLogs = read;
     this.seq = last + 1;
     this.committed = last;
@@ -238,4 +245,31 @@ export class PointLog {
     await this.wal?.close();
     await this.slot?.release();
   }
+}
+
+/**
+ * Bytes of the logs in `dirs` read back, as `ts-replay` events against the files' size on disk
+ * (read before, so a bar has its total from the start); nothing without a listener or a log.
+ */
+async function replayMeter(
+  dirs: string[],
+  onProgress: ProgressFn | undefined,
+): Promise<{ onBytes?: (bytes: number) => void; end(): void }> {
+  if (!onProgress) return { end() {} };
+  const total = (await Promise.all(dirs.map(walFilesBytes))).reduce((a, b) => a + b, 0);
+  if (total === 0) return { end() {} };
+  const report = throttleProgress(onProgress);
+  const event = (done: number) => ({ operation: 'ts-replay', done, total, unit: 'bytes' as const });
+  let done = 0;
+  return {
+    // A file that grew since its size was read (a writer appending) ends the count early: the
+    // event that completes it is end()'s.
+    onBytes(bytes) {
+      done += bytes;
+      if (done < total) report?.(event(done));
+    },
+    end() {
+      report?.(event(total));
+    },
+  };
 }
