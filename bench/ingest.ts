@@ -12,7 +12,12 @@
 // round measures every contender on fresh directories, in a rotating order, after a `sync` that
 // flushes the previous measurement's dirty pages (untimed); medians over rounds are reported,
 // and ratios are medians of the per-round ratios.
-// Usage: node bench/ingest.ts [--quick]   (--quick: 10,000 points, 500 responses, 3 rounds)
+// (c) Lineage overhead (#19): the same points and saves with lineage on (the default, which (a) and
+//     (b) measure too: an intent object before each file or batch, commits after) and with
+//     `lineage: false`, alternating in each round; prints the ratio of the medians (on / off) and
+//     the median of the per-round ratios.
+// Usage: node bench/ingest.ts [--quick] [--lineage]   (--quick: 10,000 points, 500 responses,
+// 3 rounds; --lineage: only (c), with 7 rounds, or 3 with --quick)
 import { execFileSync } from 'node:child_process';
 import {
   appendFileSync,
@@ -25,16 +30,18 @@ import {
   writeFileSync,
   writeSync,
 } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { IncrementalWriter, saveApiResponse } from '../src/ingest/index.ts';
+import { LineageLog } from '../src/lineage/index.ts';
 import { createFsStorage } from '../src/storage/drivers/fs/fs-storage.ts';
 
 const quick = process.argv.includes('--quick');
 const POINTS = quick ? 10_000 : 100_000;
 const RESPONSES = quick ? 500 : 5_000;
 const SEED_FSYNC_POINTS = quick ? 200 : 1_000;
-const ROUNDS = quick ? 3 : 5;
+const lineageOnly = process.argv.includes('--lineage');
+const ROUNDS = quick ? 3 : lineageOnly ? 7 : 5;
 const root = mkdtempSync(path.join(tmpdir(), 'sluice-bench-ingest-'));
 let fresh = 0;
 
@@ -118,11 +125,18 @@ function seedDurablePoints(n: number): number {
 
 const batchesSeen: number[] = [];
 
-async function sluicePoints(n: number, awaitEach: boolean): Promise<number> {
+async function sluicePoints(n: number, awaitEach: boolean, lineage = true, warm = false): Promise<number> {
   const dir = freshDir('sluice-points');
   dirsToDrop.push(dir);
   const storage = createFsStorage({ root: dir });
-  const writer = await IncrementalWriter.open({ storage, datasetId: 'points', flushIntervalMs: 5 });
+  const options = { storage, datasetId: 'points', flushIntervalMs: 5, lineage };
+  if (warm) {
+    // Untimed: a base used before (its folders, the JSONL file and the lineage folder exist).
+    const first = await IncrementalWriter.open(options);
+    await first.write(point(-1));
+    await first.close();
+  }
+  const writer = await IncrementalWriter.open(options);
   const t = performance.now();
   if (awaitEach) {
     const acks: Promise<void>[] = [];
@@ -211,19 +225,31 @@ function plainWrites(durable: boolean): number {
   return ms;
 }
 
-async function sluiceSaves(fsync: boolean, concurrency: number): Promise<number> {
+async function sluiceSaves(
+  fsync: boolean,
+  concurrency: number,
+  lineage: boolean | 'shared' = true,
+  warm = false,
+  count = RESPONSES,
+): Promise<number> {
   const dir = freshDir(`sluice-${fsync}-${concurrency}`);
   dirsToDrop.push(dir);
   const storage = createFsStorage({ root: dir, fsync });
+  // `shared`: one caller's LineageLog for the loop (commits ride with the next intent), flushed at the end.
+  const log = lineage === 'shared' ? new LineageLog(storage) : lineage;
+  const save = () =>
+    saveApiResponse('resp', body, { storage, sourceName: 'bench', statusCode: 200, headers, lineage: log });
+  if (warm) await save(); // untimed: a base used before (its folders and the lineage folder exist)
   let next = 0;
   const worker = async () => {
-    while (next < RESPONSES) {
+    while (next < count) {
       next++;
-      await saveApiResponse('resp', body, { storage, sourceName: 'bench', statusCode: 200, headers });
+      await save();
     }
   };
   const t = performance.now();
   await Promise.all(Array.from({ length: concurrency }, worker));
+  if (typeof log === 'object') await log.flush();
   return performance.now() - t;
 }
 
@@ -264,9 +290,44 @@ async function benchResponses(): Promise<void> {
   );
 }
 
+/** One contender pair, lineage on and off, alternating; prints the ratios of (c). */
+async function lineagePair(
+  label: string,
+  run: (lineage: boolean) => Promise<number>,
+  on: () => Promise<number> = () => run(true),
+): Promise<void> {
+  const t = await rounds({ on, off: () => run(false) });
+  const ofMedians = median(t.on!) / median(t.off!);
+  console.log(
+    `    ${label.padEnd(44)} on ${median(t.on!).toFixed(0).padStart(6)} ms, off ${median(t.off!).toFixed(0).padStart(6)} ms: ratio of medians ${ofMedians.toFixed(2)}×, median of round ratios ${medianRatio(t.on!, t.off!).toFixed(2)}× (rounds ${t.on!.map((x, i) => (x / t.off![i]!).toFixed(2)).join(' ')})`,
+  );
+}
+
+async function benchLineage(): Promise<void> {
+  // Sequential durable saves are slow on a loaded disk: (c) saves at most 1,000 responses a round.
+  const n = Math.min(RESPONSES, 1000);
+  const saves = n.toLocaleString('en-US');
+  console.log(
+    `(c) lineage on / off on a base used before, ${ROUNDS} alternating rounds (load ${loadavg()[0]?.toFixed(1)})`,
+  );
+  await lineagePair(`${POINTS.toLocaleString('en-US')} points, write… then flush()`, (on) =>
+    sluicePoints(POINTS, false, on, true),
+  );
+  await lineagePair(`${saves} saveApiResponse, sequential`, (on) => sluiceSaves(true, 1, on, true, n));
+  await lineagePair(
+    `${saves} saveApiResponse, sequential, shared log`,
+    (on) => sluiceSaves(true, 1, on, true, n),
+    () => sluiceSaves(true, 1, 'shared', true, n),
+  );
+  await lineagePair(`${saves} saveApiResponse, 16 concurrent`, (on) => sluiceSaves(true, 16, on, true, n));
+}
+
 try {
-  await benchPoints();
-  await benchResponses();
+  if (!lineageOnly) {
+    await benchPoints();
+    await benchResponses();
+  }
+  await benchLineage();
 } finally {
   rmSync(root, { recursive: true, force: true });
 }

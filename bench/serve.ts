@@ -7,7 +7,7 @@
  * point sent was read back. Both sides acknowledge only durable (fsynced) points. Rounds
  * alternate which side runs first; medians are printed. The machine is shared: read the ratio.
  *
- *   node bench/serve.ts [--seconds 60] [--rounds 1] [--quick (= --seconds 10)]
+ *   node bench/serve.ts [--seconds 60] [--rounds 3] [--quick (= --seconds 10)]
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -20,7 +20,7 @@ const arg = (name: string, fallback: number) => {
   return i < 0 ? fallback : Number(process.argv[i + 1]);
 };
 const SECONDS = arg('--seconds', process.argv.includes('--quick') ? 10 : 60);
-const ROUNDS = arg('--rounds', Number(process.env.BENCH_ROUNDS ?? 1));
+const ROUNDS = arg('--rounds', Number(process.env.BENCH_ROUNDS ?? 3));
 const CLIENTS = 4;
 const BATCH = 5_000;
 const SERIES = 50; // host × sensor combinations, one variable each

@@ -51,9 +51,8 @@ export async function openSystem(system: QuerySystem, target: string, readOnly: 
     return {
       async run(q, downsampleMs) {
         if (q === 'latestAll') {
-          let n = 0;
-          for (const v of await store.variables()) if (await store.latest(v)) n++;
-          return n;
+          // One call for all: one refresh of a read-only store (one call each: one refresh each).
+          return (await store.latest(await store.variables())).filter((p) => p !== undefined).length;
         }
         return (await store.aggregate(VARIABLE, { every: bucketOf(q, downsampleMs), fn: 'avg' })).length;
       },

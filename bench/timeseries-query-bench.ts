@@ -24,13 +24,15 @@ export interface QueryBenchOptions {
   /** The database or store a system answers a query from. */
   storeOf: (q: QuerySpec, sys: QuerySystem) => string;
   goals: Goal[];
+  /** The queries to run (default: all). */
+  queries?: readonly QuerySpec[];
 }
 
 async function warmMs(opts: QueryBenchOptions, skip: Set<string>): Promise<Map<string, number>> {
   const warm = new Map<string, number>();
   for (const sys of QUERY_SYSTEMS) {
     const opened = new Map<string, Opened>();
-    for (const q of QUERIES) {
+    for (const q of opts.queries ?? QUERIES) {
       if (skip.has(`${q.id}/${sys}`)) continue;
       const target = opts.storeOf(q, sys);
       const o = opened.get(target) ?? (await openSystem(sys, target, false));
@@ -53,7 +55,8 @@ async function warmMs(opts: QueryBenchOptions, skip: Set<string>): Promise<Map<s
 }
 
 export async function benchQueries(opts: QueryBenchOptions): Promise<void> {
-  for (const file of new Set(QUERIES.map((q) => opts.storeOf(q, 'sqlite')))) {
+  const queries = opts.queries ?? QUERIES;
+  for (const file of new Set(queries.map((q) => opts.storeOf(q, 'sqlite')))) {
     const db = new DatabaseSync(file);
     db.exec('CREATE INDEX IF NOT EXISTS points_var_ts ON points (variable, ts)');
     db.close();
@@ -63,7 +66,7 @@ export async function benchQueries(opts: QueryBenchOptions): Promise<void> {
   const cold = new Map<string, Record<string, number>[]>();
   const timedOut = new Set<string>();
   for (let r = 0; r < opts.rounds; r++)
-    for (const q of QUERIES)
+    for (const q of queries)
       for (const sys of QUERY_SYSTEMS) {
         const key = `${q.id}/${sys}`;
         if (timedOut.has(key)) continue;
@@ -85,7 +88,7 @@ export async function benchQueries(opts: QueryBenchOptions): Promise<void> {
   );
   const W = [54, 20, 20, 20, 9, 9];
   row(['query', 'sluice', 'SQLite', 'DuckDB', 'SQLite÷', 'DuckDB÷'], W);
-  for (const q of QUERIES) {
+  for (const q of queries) {
     const c = (sys: QuerySystem, f: string) =>
       median((cold.get(`${q.id}/${sys}`) ?? []).map((x) => x[f] as number));
     // With a stopped query the ratio is a bound: the real one is further from 1 in that direction.
@@ -118,7 +121,7 @@ export async function benchQueries(opts: QueryBenchOptions): Promise<void> {
   console.log(
     'warm: this process, median of 5 repeats after a first run (1 repeat where the first took over 2 s) (sluice opened as a writer: its decoded-segment cache serves repeats)',
   );
-  for (const q of QUERIES) {
+  for (const q of queries) {
     const w = (sys: QuerySystem) => warm.get(`${q.id}/${sys}`) ?? Number.NaN;
     const v = (sys: QuerySystem) => w(sys) / w('sluice');
     row(

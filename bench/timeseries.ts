@@ -6,6 +6,7 @@
  *   node bench/timeseries.ts --quick    200,000 points
  *   node bench/timeseries.ts --20m      20,000,000 points (hours: SQLite, DuckDB and sluice's 10,000-variable compaction)
  *   BENCH_POINTS=n, BENCH_ROUNDS=n (default 3) … --no-writers skips the closing many-writers line
+ *   --dataset real100|real10k|reused100   that data set only (and the queries on it)
  *
  * Memory: each append process reports its peak RSS beyond its RSS after start-up; the input alone
  * (batches made, parsed and dropped: JSON.parse's garbage grows V8's heap by itself) is measured
@@ -24,7 +25,7 @@ import path from 'node:path';
 import { TimeSeriesStore } from '../src/timeseries/index.ts';
 import { inRoundOrder, medianRatio } from './peers.ts';
 import { DATASETS, median, spanMs, T0 } from './timeseries-data.ts';
-import type { QuerySystem } from './timeseries-queries.ts';
+import { QUERIES, type QuerySystem } from './timeseries-queries.ts';
 import { benchQueries } from './timeseries-query-bench.ts';
 import { fmtMs, fmtRate, type Goal, inChild, printSummary, row } from './timeseries-report.ts';
 import { type AppendResult, SYSTEMS } from './timeseries-systems.ts';
@@ -55,13 +56,19 @@ const ALL = [
   'duckCheckpoint',
   'seed',
 ];
-const PLAN: [string, string[]][] = [
+const PLAN_ALL: [string, string[]][] = [
   ['real100', ALL],
   // No sustained run at 10,000 variables: with a segment file per variable, its compactions take
   // minutes each; its sustained figure is the one-compaction run's.
   ['real10k', ALL.filter((s) => s !== 'sluiceSustained')],
   ['reused100', ['input', 'sluice', 'sqliteNormal', 'duckEnd']],
 ];
+const onlyAt = args.indexOf('--dataset');
+const only = onlyAt >= 0 ? args[onlyAt + 1] : undefined;
+if (only !== undefined && !PLAN_ALL.some(([ds]) => ds === only))
+  throw new Error(`--dataset must be one of ${PLAN_ALL.map(([ds]) => ds).join(', ')}, not ${only}`);
+const PLAN = PLAN_ALL.filter(([ds]) => only === undefined || ds === only);
+const planned = (ds: string) => PLAN.some(([d]) => d === ds);
 /** Stores of the last round kept for the queries: sluice's, SQLite's and DuckDB's. */
 const KEEP: Record<QuerySystem, string> = { sluice: 'sluice', sqlite: 'sqliteNormal', duckdb: 'duckEnd' };
 
@@ -159,7 +166,7 @@ console.log(
 console.log(
   '\n== compaction and sustained rate (sluice; sustained = points ÷ (time inside the append calls, waits for memory included, + the last compact())) ==',
 );
-for (const ds of ['real100', 'real10k']) {
+for (const ds of ['real100', 'real10k'].filter(planned)) {
   const label = DATASETS[ds]?.label ?? ds;
   const one = `${ds}/sluice`;
   // The run with the store's own background compaction where there is one, else the one-compaction run.
@@ -197,7 +204,7 @@ for (const ds of ['real100', 'real10k']) {
 console.log(
   '\n== bytes per point on disk (sluice after compaction; SQLite without index, WAL checkpointed) ==',
 );
-for (const ds of ['real100', 'real10k', 'reused100']) {
+for (const ds of ['real100', 'real10k', 'reused100'].filter(planned)) {
   const b = (sys: string) => med(`${ds}/${sys}`, (r) => r.bytes / r.n);
   const [s, q, d] = [b('sluice'), b('sqliteNormal'), b('duckEnd')];
   console.log(
@@ -247,6 +254,7 @@ await benchQueries({
   downsampleMs,
   goals,
   storeOf: (q, sys) => target(q.dataset, KEEP[sys], ROUNDS - 1),
+  queries: QUERIES.filter((q) => planned(q.dataset)),
 });
 rmSync(root, { recursive: true, force: true });
 

@@ -3,10 +3,12 @@
 //      straight into a DuckDB appender and `COPY … TO` Parquet (zstd). Goal ≥ 0.7×.
 //  (b) CSV: writeDataframe vs csv-stringify piped straight to a file. Goal ≥ 0.9×.
 //  (c) age encryption and decryption of a 200 MB file: sluice vs the age CLI. Goal ≥ 0.5×.
+//  (d) lineage on against lineage off, the same writes (bench/writer-lineage.ts). Goal ≤ 5%.
 // Statistic: every figure is the median of N rounds (default 3; `--rounds N` or BENCH_ROUNDS),
 // sluice and its peer alternating which runs first; ratios are the medians of the per-round ratios.
-// Usage: node bench/writer.ts [--quick] [--rounds N] [--progress]   (--quick: 200,000 rows, 50 MB;
-// --progress: sluice's writes have a progress listener, as the CLI's do)
+// Usage: node bench/writer.ts [--quick] [--rounds N] [--progress] [--lineage]   (--quick: 200,000
+// rows, 50 MB; --progress: sluice's writes have a progress listener, as the CLI's do; --lineage:
+// part (d) only)
 import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createWriteStream, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -21,9 +23,11 @@ import { decryptFile, encryptFile, readIdentityFile } from '../src/crypto/index.
 import { Engine, quoteLiteral } from '../src/engine/duckdb.ts';
 import { DataWriter } from '../src/writer/index.ts';
 import { benchRounds, median, medianRatio } from './peers.ts';
+import { lineageOverhead } from './writer-lineage.ts';
 
 const quick = process.argv.includes('--quick');
 const withProgress = process.argv.includes('--progress');
+const lineageOnly = process.argv.includes('--lineage');
 const ROWS = quick ? 200_000 : 2_000_000;
 const MB = quick ? 50 : 200;
 const BASE = Date.UTC(2026, 0, 1);
@@ -90,6 +94,11 @@ try {
     `rows: ${ROWS.toLocaleString('en-US')} × 5 columns; file: ${MB} MB${quick ? ' (--quick)' : ''}; medians of ${ROUNDS} rounds, the side that runs first alternating; ratio: median of the per-round ratios`,
   );
 
+  if (lineageOnly) {
+    await lineageOverhead(work, rows, ROWS, ROUNDS);
+    rmSync(work, { recursive: true, force: true });
+    process.exit(0);
+  }
   // Rounds alternate which side runs first (the first run pays JIT warm-up) and medians are
   // reported: on a shared machine a slow or a lucky moment should not decide the ratio.
   let progressEvents = 0;
@@ -210,6 +219,8 @@ try {
   line('(c) age decrypt', rounds.sluiceDec, rounds.cliDec, 'age CLI', 'MB/s', MB);
   if (statSync(path.join(work, 's.out')).size !== statSync(plain).size)
     throw new Error('decrypted size differs');
+
+  await lineageOverhead(work, rows, ROWS, ROUNDS);
 } finally {
   rmSync(work, { recursive: true, force: true });
 }

@@ -80,7 +80,8 @@ export const ERROR_CODES = {
   },
   E015: {
     name: 'PreconditionFailedError',
-    description: 'A conditional write found another version of the object than it expected',
+    description:
+      'A conditional read, write, copy or delete found another version of the object than it expected',
     resolution: 'Another writer changed it first: read it again and redo the change',
   },
   E020: {

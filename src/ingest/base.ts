@@ -56,6 +56,8 @@ export interface SavedFile {
   /** Present when the storage is local disk. */
   path?: string;
   size: number;
+  /** sha256 of the bytes, on files just saved (what their lineage commit records). */
+  sha256?: string;
 }
 
 export function describeKey(storage: Storage, key: string, size: number): SavedFile {

@@ -6,12 +6,14 @@
 
 import { HttpError, NetworkError, SluiceError, TimeoutError, ValidationError } from '../errors.ts';
 import { csvReader } from '../formats/csv.ts';
+import type { IntentLog } from '../lineage/group-log.ts';
 import { getLogger } from '../logging/logger.ts';
 import { maskSecretsInString } from '../secrets/mask.ts';
 import { parseStrictJson } from '../util/json-strict.ts';
 import { retry } from '../util/retry.ts';
-import type { IngestLocation, SavedFile } from './base.ts';
+import { type IngestLocation, type SavedFile, withStorage } from './base.ts';
 import { safeId } from './ids.ts';
+import { httpInput, IngestLineage } from './lineage.ts';
 import { type IngestFormat, saveApiResponse, saveRequestMetadata } from './persistence.ts';
 
 export interface FetchAndSaveOptions extends IngestLocation {
@@ -28,6 +30,13 @@ export interface FetchAndSaveOptions extends IngestLocation {
   /** Delay before the first retry, doubled each time. @default 1000 */
   retryDelayMs?: number;
   signal?: AbortSignal;
+  /**
+   * Lineage records for the response and metadata files (docs/lineage.md): the response's names
+   * the HTTP call (URL masked, status, sha256 of the body as received), the metadata's the
+   * response file. `false` records none; a LineageLog shares a caller's (the caller flushes it).
+   * @default the config's `lineage` (SLUICE_LINEAGE=0 turns it off)
+   */
+  lineage?: boolean | IntentLog;
 }
 
 export interface FetchAndSaveResult {
@@ -192,29 +201,49 @@ export async function fetchAndSave(url: string, options: FetchAndSaveOptions): P
     }
     answer = error.answer; // retries exhausted on a 5xx: save the last answer, then report it
   }
-  const where = { ...options, sourceName: options.sourceName, fileFormat: format };
   const data = await parseBody(answer, format, url);
-  const response = await saveApiResponse(options.datasetId, data, {
-    ...where,
-    statusCode: answer.status,
-    headers: answer.headers,
-    url,
+  // One log for the call: the response's intent, then the metadata's (carrying the response's
+  // commit), then one flush — three small log objects for the two files.
+  const { response, metadata } = await withStorage(options, async (storage) => {
+    const lineage = IngestLineage.open(storage, options.lineage);
+    const where = {
+      ...options,
+      storage,
+      lineage: lineage.shared,
+      sourceName: options.sourceName,
+      fileFormat: format,
+    };
+    try {
+      const response = await saveApiResponse(options.datasetId, data, {
+        ...where,
+        statusCode: answer.status,
+        headers: answer.headers,
+        url,
+        inputs: [httpInput(url, 'GET', answer.status, answer.body)],
+      });
+      const query: Record<string, string> = {};
+      for (const [k, v] of parsed.searchParams) query[k] = v;
+      const metadata = await saveRequestMetadata(
+        options.datasetId,
+        { url, method: 'GET', headers: options.headers ?? {}, query },
+        {
+          ...where,
+          derivedFrom: [response],
+          additionalMetadata: {
+            status_code: answer.status,
+            attempts,
+            duration_ms: Date.now() - started,
+            response_file: response.key,
+          },
+        },
+      );
+      await lineage.end();
+      return { response, metadata };
+    } catch (error) {
+      await lineage.endQuietly();
+      throw error;
+    }
   });
-  const query: Record<string, string> = {};
-  for (const [k, v] of parsed.searchParams) query[k] = v;
-  const metadata = await saveRequestMetadata(
-    options.datasetId,
-    { url, method: 'GET', headers: options.headers ?? {}, query },
-    {
-      ...where,
-      additionalMetadata: {
-        status_code: answer.status,
-        attempts,
-        duration_ms: Date.now() - started,
-        response_file: response.key,
-      },
-    },
-  );
   const ok = answer.status < 400;
   log.info({ url, status: answer.status, attempts, response: response.key }, 'fetched');
   const result = { status: answer.status, ok, attempts, response, metadata };

@@ -4,9 +4,10 @@ import { DEFAULT_SOURCE, type IngestLocation, resolveStorage, type SavedFile } f
 import type { StoredPoint } from './data-point.ts';
 import { safeId } from './ids.ts';
 import { IncrementalWriter } from './incremental.ts';
+import type { IngestLineageOptions } from './lineage.ts';
 import { compareStamped, parseStampedName, type StampedName } from './stamp.ts';
 
-export interface IncrementalOptions extends IngestLocation {
+export interface IncrementalOptions extends IngestLocation, Omit<IngestLineageOptions, 'derivedFrom'> {
   /** @default 'default' */
   sourceName?: string;
   /** @default datasetId */
@@ -28,8 +29,8 @@ export async function saveDataPointIncremental(
   try {
     await writer.write({ timestamp, value, ...(options.metadata ? { metadata: options.metadata } : {}) });
     if (writer.lastSegment) {
-      const { key, url, size } = writer.lastSegment;
-      return { key, url, size };
+      const { key, url, size, sha256 } = writer.lastSegment;
+      return { key, url, size, ...(sha256 ? { sha256 } : {}) };
     }
     return { ...writer.file, size: (await writer.storage.stat(writer.key)).size };
   } finally {

@@ -21,16 +21,19 @@
  */
 
 import { IngestError, ValidationError } from '../errors.ts';
+import type { LineageInput } from '../lineage/record.ts';
 import { CONTENT_TYPES } from '../storage/content-types.ts';
 import type { Storage } from '../storage/types.ts';
 import { AppendFile } from './append-file.ts';
+import { AppendLineage } from './append-lineage.ts';
 import { DEFAULT_SOURCE, describeKey, type IngestLocation, resolveStorage, type SavedFile } from './base.ts';
 import { type DataPoint, dataPointLine } from './data-point.ts';
 import { safeId } from './ids.ts';
 import { LineBuffer } from './line-buffer.ts';
-import { createStamped } from './save.ts';
+import { IngestLineage, type IngestLineageOptions, writtenBytes } from './lineage.ts';
+import { type CreateOutcome, createStamped } from './save.ts';
 
-export interface IncrementalWriterOptions extends IngestLocation {
+export interface IncrementalWriterOptions extends IngestLocation, Omit<IngestLineageOptions, 'derivedFrom'> {
   datasetId: string;
   /** @default 'default' */
   sourceName?: string;
@@ -86,6 +89,10 @@ export class IncrementalWriter {
   private readonly dir: string;
   private readonly variable: string;
   private handle: AppendFile | undefined;
+  /** Lineage: one record per batch (docs/lineage.md); its own log is flushed at close. */
+  private lineage: IngestLineage | undefined;
+  private appends: AppendLineage | undefined;
+  private readonly inputs: LineageInput[];
   private readonly pending = new LineBuffer();
   private batch: Batch | undefined;
   private queued = 0;
@@ -110,6 +117,7 @@ export class IncrementalWriter {
     this.intervalMs = checkPositiveInt('flushIntervalMs', options.flushIntervalMs, 20, 0);
     this.maxQueued = checkPositiveInt('maxQueued', options.maxQueued, 100_000);
     this.durable = options.fsync ?? true;
+    this.inputs = options.inputs ?? [];
   }
 
   /** Opens (creating if needed) the JSONL file of one dataset variable. */
@@ -122,13 +130,17 @@ export class IncrementalWriter {
       if (owned) await storage.close();
       throw error;
     }
-    if (storage.capabilities.localFiles && storage.localPath) {
-      try {
-        writer.handle = await AppendFile.open(storage.localPath(writer.key), writer.durable);
-      } catch (error) {
-        if (owned) await storage.close();
-        throw error;
+    try {
+      writer.lineage = IngestLineage.open(storage, options.lineage);
+      if (storage.capabilities.localFiles && storage.localPath) {
+        const file = storage.localPath(writer.key);
+        writer.handle = await AppendFile.open(file, writer.durable);
+        writer.appends = await AppendLineage.open(writer.lineage, writer.key, file, writer.inputs);
       }
+    } catch (error) {
+      await writer.handle?.close().catch(() => undefined);
+      if (owned) await storage.close();
+      throw error;
     }
     return writer;
   }
@@ -226,7 +238,7 @@ export class IncrementalWriter {
         const batch = this.batch;
         this.batch = undefined;
         try {
-          await this.writeBatch(chunks, size);
+          await this.writeBatch(chunks, size, count);
           this.stats.points += count;
           this.stats.batches++;
           batch?.resolve();
@@ -241,9 +253,19 @@ export class IncrementalWriter {
     }
   }
 
-  private async writeBatch(chunks: Buffer[], size: number): Promise<void> {
+  private async writeBatch(chunks: Buffer[], size: number, count: number): Promise<void> {
     if (!this.handle) {
       const buf = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
+      const lineage = this.lineage;
+      const beforeCreate = async (key: string): Promise<CreateOutcome> => {
+        const [record] = await (lineage as IngestLineage).begin([
+          { key, operation: 'ingest.append', inputs: this.inputs },
+        ]);
+        return {
+          created: () => record?.commit(writtenBytes(buf, count)),
+          lost: (error) => record?.abort(error),
+        };
+      };
       this.lastSegment = await createStamped(
         this.storage,
         `${this.dir}/${this.variable}.segments`,
@@ -251,12 +273,15 @@ export class IncrementalWriter {
         new Date(),
         'jsonl',
         buf,
-        { contentType: CONTENT_TYPES.jsonl },
+        { contentType: CONTENT_TYPES.jsonl, ...(lineage?.enabled ? { beforeCreate } : {}) },
       );
       this.stats.bytes += buf.byteLength;
       return;
     }
-    await this.handle.append(chunks, size);
+    const handle = this.handle;
+    const more = () => this.pending.count > 0;
+    if (this.appends) await this.appends.record(chunks, size, count, more, () => handle.append(chunks, size));
+    else await handle.append(chunks, size);
     this.stats.bytes += size;
   }
 
@@ -273,8 +298,13 @@ export class IncrementalWriter {
     if (this.closed) return;
     await this.flush();
     this.closed = true;
-    await this.handle?.close();
-    this.handle = undefined;
-    if (this.owned) await this.storage.close();
+    try {
+      await this.handle?.close();
+      this.handle = undefined;
+      await this.appends?.close();
+      await this.lineage?.end();
+    } finally {
+      if (this.owned) await this.storage.close();
+    }
   }
 }

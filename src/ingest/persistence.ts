@@ -10,9 +10,17 @@ import { jsonlLine } from '../formats/jsonl.ts';
 import { parquetWriter } from '../formats/parquet.ts';
 import { maskSecretsInString, maskSensitiveData } from '../secrets/mask.ts';
 import { collectBody } from '../storage/body.ts';
+import type { PutResult, Storage } from '../storage/types.ts';
 import { DEFAULT_SOURCE, type IngestLocation, type SavedFile, withStorage } from './base.ts';
 import { safeId } from './ids.ts';
-import { createStamped } from './save.ts';
+import {
+  IngestLineage,
+  type IngestLineageOptions,
+  type PlannedIngestWrite,
+  type RecordedWrite,
+  writtenBytes,
+} from './lineage.ts';
+import { type CreateOutcome, createStamped } from './save.ts';
 import { toDate } from './stamp.ts';
 
 export type IngestFormat = 'json' | 'jsonl' | 'csv' | 'parquet';
@@ -24,7 +32,7 @@ const CONTENT_TYPES: Record<IngestFormat, string> = {
   parquet: 'application/vnd.apache.parquet',
 };
 
-export interface SaveOptions extends IngestLocation {
+export interface SaveOptions extends IngestLocation, IngestLineageOptions {
   /** @default 'default' */
   sourceName?: string;
   /** @default 'json' */
@@ -55,18 +63,27 @@ export function checkFormat(format: string): IngestFormat {
 
 /** Serialises `data` as the seed did for json/csv, plus jsonl and parquet. */
 export async function encodeData(data: unknown, format: IngestFormat, pretty = true): Promise<Buffer> {
+  return (await encodeRows(data, format, pretty)).body;
+}
+
+/** The encoded bytes and, for the tabular formats, how many rows they hold (lineage records it). */
+async function encodeRows(
+  data: unknown,
+  format: IngestFormat,
+  pretty: boolean,
+): Promise<{ body: Buffer; rows?: number }> {
   switch (format) {
     case 'json':
-      return Buffer.from(`${stringifyJson(data, pretty ? 2 : undefined)}\n`);
+      return { body: Buffer.from(`${stringifyJson(data, pretty ? 2 : undefined)}\n`) };
     case 'jsonl': {
       const items = Array.isArray(data) ? data : [data];
-      return Buffer.from(items.map(jsonlLine).join(''));
+      return { body: Buffer.from(items.map(jsonlLine).join('')), rows: items.length };
     }
     case 'csv': {
       const rows = tabulate(data);
       // The seed's fallback for data that is neither a list of objects nor an object: its text.
-      if (!rows) return Buffer.from(typeof data === 'string' ? data : stringifyJson(data));
-      return collectBody(csvWriter.encode(rows));
+      if (!rows) return { body: Buffer.from(typeof data === 'string' ? data : stringifyJson(data)) };
+      return { body: await collectBody(csvWriter.encode(rows)), rows: rows.length };
     }
     case 'parquet': {
       const rows = tabulate(data);
@@ -75,7 +92,7 @@ export async function encodeData(data: unknown, format: IngestFormat, pretty = t
           context: { format },
         });
       }
-      return collectBody(parquetWriter.encode(rows));
+      return { body: await collectBody(parquetWriter.encode(rows)), rows: rows.length };
     }
   }
 }
@@ -89,48 +106,100 @@ export async function saveToFile(
   data: unknown,
   options: SaveOptions = {},
 ): Promise<SavedFile> {
-  return (await saveWithSidecar(datasetId, data, undefined, options)).file;
+  return saveFile(datasetId, data, undefined, options, 'ingest.save');
 }
 
-async function saveWithSidecar(
+/**
+ * One stamped file (and its `.meta.json` sidecar), each under its lineage record: both intents in
+ * one log object before the data file is created, each commit after its file is written.
+ */
+async function saveFile(
   datasetId: string,
   data: unknown,
   sidecar: unknown,
   options: SaveOptions,
-): Promise<{ file: SavedWithSidecar }> {
+  operation: string,
+): Promise<SavedWithSidecar> {
   const dataset = safeId(datasetId, 'dataset id');
   const source = safeId(options.sourceName ?? DEFAULT_SOURCE, 'source name');
   const format = checkFormat(options.fileFormat ?? 'json');
   const date = options.timestamp === undefined ? new Date() : toDate(options.timestamp);
-  const body = await encodeData(data, format, options.pretty ?? true);
+  const { body, rows } = await encodeRows(data, format, options.pretty ?? true);
+  const sidecarText = sidecar === undefined ? undefined : `${stringifyJson(sidecar, 2)}\n`;
   return withStorage(options, async (storage) => {
-    const dir = `${source}/${dataset}`;
-    const saved = await createStamped(storage, dir, dataset, date, format, body, {
-      contentType: CONTENT_TYPES[format],
-      ...(options.signal ? { signal: options.signal } : {}),
-    });
-    const file: SavedFile = {
-      key: saved.key,
-      url: saved.url,
-      size: saved.size,
-      ...(saved.path ? { path: saved.path } : {}),
-    };
-    if (sidecar === undefined) return { file };
-    // The sidecar shares the data file's name, so it is found from it; `.meta.json` is never a data file.
-    const metaKey = `${saved.key}.meta.json`;
-    const result = await storage.put(metaKey, `${stringifyJson(sidecar, 2)}\n`, {
+    const lineage = IngestLineage.open(storage, options.lineage);
+    try {
+      const inputs = await lineage.inputsOf(options);
+      const written = writtenBytes(body, rows);
+      let sidecarRecord: RecordedWrite | undefined;
+      const beforeCreate = async (key: string): Promise<CreateOutcome> => {
+        const planned: PlannedIngestWrite[] = [{ key, operation, inputs }];
+        if (sidecarText !== undefined)
+          planned.push({
+            key: `${key}.meta.json`,
+            operation: 'ingest.metadata',
+            inputs: [lineage.fileInput(key, written.sha256, written.size)],
+          });
+        const [file, meta] = (await lineage.begin(planned)) as [RecordedWrite, RecordedWrite?];
+        sidecarRecord = meta;
+        return {
+          created: () => file.commit(written),
+          lost: (error) => {
+            file.abort(error);
+            meta?.abort(error);
+          },
+        };
+      };
+      const saved = await createStamped(storage, `${source}/${dataset}`, dataset, date, format, body, {
+        contentType: CONTENT_TYPES[format],
+        ...(options.signal ? { signal: options.signal } : {}),
+        ...(lineage.enabled ? { beforeCreate } : {}),
+      });
+      const file: SavedWithSidecar = {
+        key: saved.key,
+        url: saved.url,
+        size: saved.size,
+        sha256: saved.sha256,
+        ...(saved.path ? { path: saved.path } : {}),
+      };
+      if (sidecarText !== undefined)
+        file.metadataFile = await putSidecar(storage, file, sidecarText, sidecarRecord);
+      await lineage.end();
+      return file;
+    } catch (error) {
+      await lineage.endQuietly();
+      throw error;
+    }
+  });
+}
+
+/** The sidecar shares the data file's name, so it is found from it; `.meta.json` is never a data file. */
+async function putSidecar(
+  storage: Storage,
+  file: SavedFile,
+  text: string,
+  record: RecordedWrite | undefined,
+): Promise<SavedFile> {
+  let result: PutResult;
+  try {
+    result = await storage.put(`${file.key}.meta.json`, text, {
       ...(storage.capabilities.localFiles ? {} : { contentType: 'application/json' }),
       ifNotExists: true,
     });
-    const metadataFile: SavedFile = {
-      ...file,
-      key: result.key,
-      url: `${file.url}.meta.json`,
-      size: result.size,
-    };
-    if (file.path) metadataFile.path = `${file.path}.meta.json`;
-    return { file: { ...file, metadataFile } };
-  });
+  } catch (error) {
+    record?.abort(error);
+    throw error;
+  }
+  const written = writtenBytes(text);
+  record?.commit(written);
+  const metadataFile: SavedFile = {
+    key: result.key,
+    url: `${file.url}.meta.json`,
+    size: result.size,
+    sha256: written.sha256,
+  };
+  if (file.path) metadataFile.path = `${file.path}.meta.json`;
+  return metadataFile;
 }
 
 export interface RequestMetadataOptions extends SaveOptions {
@@ -161,11 +230,14 @@ export async function saveRequestMetadata(
     },
     options.sensitiveParams,
   );
-  return saveToFile(`${safeId(datasetId)}_request_metadata`, metadata, {
-    ...options,
-    fileFormat: 'json',
-    timestamp: date,
-  });
+  const id = `${safeId(datasetId)}_request_metadata`;
+  return saveFile(
+    id,
+    metadata,
+    undefined,
+    { ...options, fileFormat: 'json', timestamp: date },
+    'ingest.request',
+  );
 }
 
 export interface ApiResponseOptions extends SaveOptions {
@@ -200,9 +272,11 @@ export async function saveApiResponse(
     : undefined;
   const format = checkFormat(options.fileFormat ?? 'json');
   const saveOptions = { ...options, timestamp: date };
-  if (!meta) return saveToFile(datasetId, responseData, saveOptions);
-  if (format === 'json') return saveToFile(datasetId, { ...meta, data: responseData }, saveOptions);
-  return (await saveWithSidecar(datasetId, responseData, meta, saveOptions)).file;
+  const op = 'ingest.response';
+  if (!meta) return saveFile(datasetId, responseData, undefined, saveOptions, op);
+  if (format === 'json')
+    return saveFile(datasetId, { ...meta, data: responseData }, undefined, saveOptions, op);
+  return saveFile(datasetId, responseData, meta, saveOptions, op);
 }
 
 export interface ProcessedDataOptions extends SaveOptions {
@@ -222,7 +296,8 @@ export async function saveProcessedData(
 ): Promise<SavedWithSidecar> {
   const id = `${safeId(datasetId)}_processed`;
   const format = checkFormat(options.fileFormat ?? 'json');
-  if (!options.metadata) return saveToFile(id, processedData, options);
+  const op = 'ingest.processed';
+  if (!options.metadata) return saveFile(id, processedData, undefined, options, op);
   const metadata = maskSensitiveData(options.metadata);
   if (format === 'json') {
     const isObject =
@@ -230,7 +305,7 @@ export async function saveProcessedData(
     const wrapped = isObject
       ? { ...(processedData as Record<string, unknown>), _metadata: metadata }
       : { data: processedData, _metadata: metadata };
-    return saveToFile(id, wrapped, options);
+    return saveFile(id, wrapped, undefined, options, op);
   }
-  return (await saveWithSidecar(id, processedData, { _metadata: metadata }, options)).file;
+  return saveFile(id, processedData, { _metadata: metadata }, options, op);
 }

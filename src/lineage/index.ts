@@ -1,4 +1,5 @@
 /** Provenance: lineage records written beside the data, read back, traced and verified (docs/lineage.md). */
+export { GroupLog, type IntentLog } from './group-log.ts';
 export { GroupedLineageLog, lineageEnabled } from './grouped.ts';
 export { LINEAGE_PREFIX, LineageLog, outputUrl, type PlannedWrite, type WrittenOutput } from './log.ts';
 export {

@@ -6,4 +6,5 @@ export {
   type PollerMetrics,
   type WorkerMetrics,
 } from './registry.ts';
+export { createScheduleMetrics, type ScheduleMetrics } from './schedule.ts';
 export { type MetricsServer, type MetricsServerOptions, startMetricsServer } from './server.ts';

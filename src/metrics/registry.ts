@@ -22,7 +22,7 @@ export function createPollerMetrics(registry: Registry = createRegistry()): Poll
     registry,
     objects: new Counter({
       name: 'sluice_poller_objects_total',
-      help: 'Objects handled, by outcome (archived, failed, deferred after transient failures, claimed_elsewhere)',
+      help: 'Objects handled, by outcome (archived; replaced: a newer version was uploaded while it was handled, so it stays for the next poll; failed; deferred after transient failures; claimed_elsewhere)',
       labelNames: ['outcome'],
       registers: [registry],
     }),

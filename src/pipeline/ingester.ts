@@ -43,7 +43,10 @@ export interface IngestCsvOptions {
   /** @default config.env */
   env?: Environment;
   signal?: AbortSignal;
-  /** Bytes of the CSV converted so far (DuckDB's estimate, a few times a second): `ingest`, detail `<source>/<name>`. */
+  /**
+   * Bytes of the CSV converted so far (DuckDB's estimate, a few times a second): `ingest`, detail
+   * `<source>/<name>`; before that, for a CSV in object storage, bytes downloaded: `download`.
+   */
   onProgress?: ProgressFn;
 }
 
@@ -146,6 +149,8 @@ export class DataIngester {
       const { local, read } = await stageCsvInput(filePath, tmp.dir, {
         hash: lineage.enabled,
         storageOptions: this.options.storageOptions ?? storageOptionsFrom(this.config),
+        onProgress: options.onProgress,
+        detail: `${source}/${name}`,
       });
       // The header is read strictly first (E021 for an empty or duplicate name), then checked
       // against the schema (E003).

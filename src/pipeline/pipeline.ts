@@ -26,6 +26,8 @@ export type PipelineMode = (typeof PIPELINE_MODES)[number];
 export interface RunOptions {
   onProgress?: ProgressFn;
   signal?: AbortSignal;
+  /** What started the run (`schedule nightly`), kept in its record. @default none: started by hand */
+  trigger?: string;
 }
 
 export interface PipelineStatus {
@@ -78,6 +80,7 @@ export class Pipeline {
       finishedAt: '',
       durationMs: 0,
       success: true,
+      ...(options.trigger ? { trigger: options.trigger } : {}),
       steps: [],
     };
     // The run record's intent goes out now, beside the first step's work, not after the last.

@@ -25,6 +25,8 @@ export interface RunRecord {
   finishedAt: string;
   durationMs: number;
   success: boolean;
+  /** What started the run (`schedule nightly`); absent when started by hand or by the library. */
+  trigger?: string;
   steps: StepRecord[];
   error?: { code: string; message: string };
 }

@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { NotFoundError } from '../errors.ts';
 import { type OpenStorageOptions, openObjectUrl } from '../storage/open.ts';
+import { type ProgressFn, throttleProgress } from '../util/progress.ts';
 import { hashLocalFile } from './hash-file.ts';
 import { downloadVerified, downloadVerifiedHashed } from './verified-get.ts';
 
@@ -23,7 +24,13 @@ export interface StagedCsv {
 export async function stageCsvInput(
   filePath: string,
   dir: string,
-  options: { hash: boolean; storageOptions: OpenStorageOptions },
+  options: {
+    hash: boolean;
+    storageOptions: OpenStorageOptions;
+    /** Bytes of an object downloaded against its size: `download`, with `detail`. */
+    onProgress?: ProgressFn | undefined;
+    detail?: string;
+  },
 ): Promise<StagedCsv> {
   if (!isUrl(filePath)) {
     if (!existsSync(filePath))
@@ -35,10 +42,17 @@ export async function stageCsvInput(
   }
   const { storage, key } = openObjectUrl(filePath, options.storageOptions);
   const target = path.join(dir, 'input.csv');
+  const report = throttleProgress(options.onProgress);
+  const get = report
+    ? {
+        onBytes: (done: number, total: number) =>
+          report({ operation: 'download', done, total, unit: 'bytes', detail: options.detail ?? filePath }),
+      }
+    : {};
   if (!options.hash) {
-    await downloadVerified(storage, key, target);
+    await downloadVerified(storage, key, target, get);
     return { local: target };
   }
-  const bytes = await downloadVerifiedHashed(storage, key, target);
+  const bytes = await downloadVerifiedHashed(storage, key, target, get);
   return { local: target, read: Promise.resolve(bytes) };
 }

@@ -26,6 +26,11 @@ export interface VerifiedGetOptions {
   /** A read that receives no bytes for this long is a transient fault (stalled). @default 60000 */
   idleTimeoutMs?: number;
   signal?: AbortSignal;
+  /**
+   * Downloads only: bytes written so far against the object's size, as they arrive. A retry
+   * downloads again from the start, and counts again from 0.
+   */
+  onBytes?: (done: number, total: number) => void;
 }
 
 /**
@@ -35,7 +40,7 @@ export interface VerifiedGetOptions {
 export function readVerified<T>(
   store: Storage,
   key: string,
-  consume: (body: Readable) => Promise<T>,
+  consume: (body: Readable, size: number) => Promise<T>,
   options: VerifiedGetOptions = {},
 ): Promise<T> {
   const signal = options.signal;
@@ -49,7 +54,7 @@ export function readVerified<T>(
       );
       let result: T;
       try {
-        result = await consume(read.stream);
+        result = await consume(read.stream, info.size);
       } catch (error) {
         // A read fault beats what the consumer made of the bytes (a cut JSON, a short Parquet).
         throw (await read.fault()) ?? error;
@@ -96,7 +101,32 @@ export function downloadVerified(
   file: string,
   options?: VerifiedGetOptions,
 ): Promise<void> {
-  return readVerified(store, key, (body) => pipeline(body, createWriteStream(file)), options);
+  const onBytes = options?.onBytes;
+  return readVerified(
+    store,
+    key,
+    (body, size) =>
+      onBytes
+        ? pipeline(
+            body,
+            countBytes((n) => onBytes(n, size)),
+            createWriteStream(file),
+          )
+        : pipeline(body, createWriteStream(file)),
+    options,
+  );
+}
+
+/** A pass-through telling `onCount` how many bytes went through it so far. */
+function countBytes(onCount: (bytes: number) => void): Transform {
+  let bytes = 0;
+  return new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      bytes += chunk.length;
+      onCount(bytes);
+      done(null, chunk);
+    },
+  });
 }
 
 /** Downloads the object to `file` like downloadVerified, hashing the bytes on their way (read once). */
@@ -109,13 +139,14 @@ export function downloadVerifiedHashed(
   return readVerified(
     store,
     key,
-    async (body) => {
+    async (body, total) => {
       const hash = createHash('sha256');
       let size = 0;
       const tap = new Transform({
         transform(chunk: Buffer, _encoding, done) {
           hash.update(chunk);
           size += chunk.length;
+          options?.onBytes?.(size, total);
           done(null, chunk);
         },
       });

@@ -99,6 +99,12 @@ function maskValue(maskChar: string): string {
 // `?a=1&api_key=xyz#access_token=…` style parameters anywhere in a string (query or fragment).
 // A value stops at `?`, so a URL nested in a value has its own parameters checked too.
 const QUERY_PARAM = /([?&;#])([^=&#\s?;]+)=([^&#\s;?]*)/g;
+// `password=x` / `token="x y"` in free text (libpq DSNs, `key=value` log lines, error messages):
+// a name at the start or after a space or bracket. Bare `key` is left alone here: in free text it
+// is nearly always a storage key (`key=dev/a.csv`), and a secret called just `key` is masked where
+// it has structure (a query string, a JSON field).
+const FREE_PARAM = /(^|[\s,({[])([A-Za-z_][\w.-]*)=("[^"]*"|'[^']*'|[^\s,;&)\]}"']+)/g;
+
 // `scheme://user:password@host` or `scheme://token@host`: userinfo runs to the last `@` of the
 // URL's authority, so passwords holding `/` or `@` are masked whole.
 const URL_USERINFO = /([a-z][a-z0-9+.-]*:\/\/)([^\s?#]*)@(?=[^\s@/?#]*(?:[/?#\s]|$))/gi;
@@ -137,6 +143,9 @@ export function maskSecretsInString(text: string, options: MaskOptions = {}): st
       }
       return value.length > 0 && matcher.isSensitive(decoded) ? `${sep}${name}=${mask}` : all;
     })
+    .replace(FREE_PARAM, (all, lead: string, name: string, _value: string) =>
+      name.toLowerCase() !== 'key' && matcher.isSensitive(name) ? `${lead}${name}=${mask}` : all,
+    )
     .replace(
       URL_USERINFO,
       (_all, scheme: string, userinfo: string) => `${scheme}${maskUserinfo(userinfo, mask)}@`,

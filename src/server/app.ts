@@ -1,6 +1,7 @@
 /**
  * The HTTP API as one Hono app: probes and metrics, InfluxDB's write endpoints, sluice's
- * time-series API, the lake, pollers and queues for the dashboard, and the dashboard itself at `/`,
+ * time-series API, the lake and its lineage, pollers, queues and schedules for the dashboard, and the
+ * dashboard itself at `/`,
  * behind request metrics and masked request logs. Errors become JSON answers
  * with their status (http/problem.ts); unexpected ones are logged (masked) and answered 500
  * without detail. Tests call `app.request(…)` in-process; `listen.ts` serves it on a socket.
@@ -13,8 +14,10 @@ import { problemOf } from './http/problem.ts';
 import { healthRoutes } from './routes/health.ts';
 import { influxWriteRoutes } from './routes/influx-write.ts';
 import { lakeRoutes } from './routes/lake.ts';
+import { lineageRoutes } from './routes/lineage.ts';
 import { pollerRoutes } from './routes/pollers.ts';
 import { queueRoutes } from './routes/queues.ts';
+import { scheduleRoutes } from './routes/schedules.ts';
 import { seriesRoutes } from './routes/series.ts';
 import { sessionRoutes } from './routes/session.ts';
 import { timeseriesRoutes } from './routes/ts-api.ts';
@@ -31,6 +34,8 @@ export function createServerApp(ctx: ServerContext): Hono<ServerEnv> {
   app.route('/', queueRoutes(ctx));
   app.route('/', pollerRoutes(ctx));
   app.route('/', lakeRoutes(ctx));
+  app.route('/', lineageRoutes(ctx));
+  app.route('/', scheduleRoutes(ctx));
   if (ctx.dashboard) app.route('/', dashboardRoutes());
 
   app.notFound((c) =>

@@ -8,6 +8,7 @@ import type { PollerRegistry } from './pollers.ts';
 import type { QueueRegistry } from './queues.ts';
 import type { RateWindow } from './rates.ts';
 import type { Readiness } from './readiness.ts';
+import type { Scheduler } from './schedules/scheduler.ts';
 import type { StoreRegistry } from './stores.ts';
 
 export interface ServerLimits {
@@ -33,6 +34,8 @@ export interface ServerContext {
   pollers: PollerRegistry;
   /** The lake of the config, when the server has one (the dashboard's lake, runs and promotions). */
   lake: LakeService | undefined;
+  /** The scheduled pipeline runs of `serve.schedules` (none: an empty scheduler). */
+  schedules: Scheduler;
   /** Rates of the counters the API answers with. */
   rates: RateWindow;
   /** Serve the dashboard at `/`. */

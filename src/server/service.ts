@@ -1,9 +1,10 @@
 /**
  * The service as a library: `createServer(options)` wires the stores, tokens, metrics and
  * readiness into the Hono app (for `app.request` in tests), and `startServer(options)` also
- * serves it on a socket. `stop()` runs the shutdown in order: readiness turns 503, the socket
- * stops accepting and drains for the grace period, then the stores close (their acknowledged
- * points are already durable) — safe to call twice.
+ * serves it on a socket and starts the scheduled pipeline runs. `stop()` runs the shutdown in
+ * order: readiness turns 503 and the schedules' timers stop, the socket stops accepting and drains
+ * while runs in flight finish, both within the grace period, then the stores close (their
+ * acknowledged points are already durable) — safe to call twice.
  */
 import type { Hono } from 'hono';
 import type { Registry } from 'prom-client';
@@ -11,6 +12,7 @@ import type { Config } from '../config/config.ts';
 import { getLogger, type Logger } from '../logging/logger.ts';
 import { createHttpMetrics } from '../metrics/http.ts';
 import { createRegistry, type PollerMetrics, type WorkerMetrics } from '../metrics/registry.ts';
+import { createScheduleMetrics } from '../metrics/schedule.ts';
 import type { PollerConfig } from '../poller/config.ts';
 import type { OpenStorageOptions } from '../storage/open.ts';
 import { createServerApp } from './app.ts';
@@ -23,6 +25,8 @@ import { PollerRegistry } from './pollers.ts';
 import { QueueRegistry } from './queues.ts';
 import { RateWindow } from './rates.ts';
 import { type Dependency, queueDependency, Readiness, storageDependency } from './readiness.ts';
+import { resolveSchedules, Scheduler } from './schedules/scheduler.ts';
+import type { RunScheduled, ScheduleStopSummary } from './schedules/types.ts';
 import type { ServeSettings } from './settings.ts';
 import { StoreRegistry } from './stores.ts';
 import type { ServerEnv } from './types.ts';
@@ -46,13 +50,15 @@ export interface CreateServerOptions {
   workerMetrics?: WorkerMetrics;
   /** The registry /metrics serves; pollers and workers of the process register on it too. */
   registry?: Registry;
+  /** Runs one of `settings.schedules`' runs. @default the schedule's Pipeline, recorded in its run history */
+  runSchedule?: RunScheduled;
   log?: Logger;
 }
 
 export interface ServerHandle {
   app: Hono<ServerEnv>;
   context: ServerContext;
-  /** Marks the server stopping and closes the stores. */
+  /** Marks the server stopping, stops the schedules (waiting for runs within the grace) and closes the stores. */
   close(): Promise<void>;
 }
 
@@ -86,6 +92,13 @@ export function createServer(options: CreateServerOptions): ServerHandle {
   const lake = options.pipelineConfig
     ? new LakeService(options.pipelineConfig, options.storageOptions)
     : undefined;
+  const log = options.log ?? getLogger('serve');
+  const schedules = new Scheduler({
+    schedules: resolveSchedules(settings.schedules, options.pipelineConfig),
+    metrics: createScheduleMetrics(registry),
+    log,
+    ...(options.runSchedule ? { run: options.runSchedule } : {}),
+  });
   const context: ServerContext = {
     stores,
     queues,
@@ -95,6 +108,7 @@ export function createServer(options: CreateServerOptions): ServerHandle {
       ...(options.workerMetrics ? { workerMetrics: options.workerMetrics } : {}),
     }),
     lake,
+    schedules,
     rates: new RateWindow(),
     dashboard: settings.dashboard,
     tokens: TokenSet.from({
@@ -105,7 +119,7 @@ export function createServer(options: CreateServerOptions): ServerHandle {
     metrics,
     registry,
     readiness: new Readiness(dependencies, { metrics }),
-    log: options.log ?? getLogger('serve'),
+    log,
     lifecycle: { stopping: false, startedAt: Date.now() },
   };
   const app = createServerApp(context);
@@ -114,6 +128,7 @@ export function createServer(options: CreateServerOptions): ServerHandle {
     context,
     async close() {
       context.lifecycle.stopping = true;
+      await schedules.stop(settings.shutdownGraceMs);
       await Promise.all([stores.close(), queues.close(), lake?.close()]);
     },
   };
@@ -122,6 +137,8 @@ export function createServer(options: CreateServerOptions): ServerHandle {
 export interface StopSummary {
   /** Requests still running when the grace period ended, whose connections were cut. */
   cutOff: number;
+  /** Scheduled runs that were in flight: finished within the grace period, or abandoned. */
+  schedules: ScheduleStopSummary;
 }
 
 export interface RunningServer extends ServerHandle {
@@ -143,6 +160,7 @@ export async function startServer(options: CreateServerOptions): Promise<Running
     await handle.close();
     throw error;
   }
+  handle.context.schedules.start();
   let stopping: Promise<StopSummary> | undefined;
   return {
     ...handle,
@@ -153,9 +171,14 @@ export async function startServer(options: CreateServerOptions): Promise<Running
     stop() {
       stopping ??= (async () => {
         handle.context.lifecycle.stopping = true;
-        const { cutOff } = await listener.close(options.settings.shutdownGraceMs);
+        const grace = options.settings.shutdownGraceMs;
+        // Timers stop at once; the HTTP drain and the runs in flight share the grace period.
+        const [{ cutOff }, schedules] = await Promise.all([
+          listener.close(grace),
+          handle.context.schedules.stop(grace),
+        ]);
         await handle.close();
-        return { cutOff };
+        return { cutOff, schedules };
       })();
       return stopping;
     },

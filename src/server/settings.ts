@@ -14,6 +14,7 @@
  *   limits: { maxBodySize: 16MiB, maxPointsPerRequest: 200000, maxQueryPoints: 500000 }
  *   pollers: [ { source: ./inbox, queue: sqlite:./q.db } ]     # as `sluice poll` flags
  *   workers: [ { queue: sqlite:./q.db, handler: noop } ]      # as `sluice worker` flags
+ *   schedules: [ { name: nightly, cron: "0 2 * * *", run: { mode: full } } ]  # schedules/
  * ```
  */
 import path from 'node:path';
@@ -24,6 +25,11 @@ import { parseSize } from '../util/sizes.ts';
 import { readYamlFile } from '../util/yaml-file.ts';
 import { DEFAULT_LIMITS, type ServerLimits } from './context.ts';
 import { DEFAULT_HOST } from './listen.ts';
+import {
+  resolveScheduleEntry,
+  type ScheduleSetting,
+  schedulesSchema,
+} from './schedules/schedule-settings.ts';
 
 /** A number (times `unit`) or a text `read` understands. */
 const readWith = (read: (text: string) => number, what: string, unit: number) =>
@@ -68,6 +74,7 @@ export const serveSectionSchema = z
       .optional(),
     pollers: z.array(entry).optional(),
     workers: z.array(entry).optional(),
+    schedules: schedulesSchema.optional(),
   })
   .strict();
 
@@ -96,6 +103,8 @@ export interface ServeSettings {
   /** Raw entries, checked by the poll and worker commands' own settings. */
   pollers: Record<string, unknown>[];
   workers: Record<string, unknown>[];
+  /** Pipeline runs at the times of cron expressions, checked in full. */
+  schedules: ScheduleSetting[];
 }
 
 export const DEFAULT_PORT = 8080;
@@ -113,12 +122,20 @@ export function readServeSection(file: string | undefined): ServeSection {
   if (section === undefined || section === null) return {};
   const parsed = serveSectionSchema.safeParse(section);
   if (!parsed.success) {
-    const problems = parsed.error.issues.map((i) => `serve.${i.path.map(String).join('.')}: ${i.message}`);
+    const problems = parsed.error.issues.map((i) => `${settingPath(i.path)}: ${i.message}`);
     throw new ConfigurationError(`Invalid serve settings in ${file}: ${problems.join('; ')}`, {
       context: { file, problems },
     });
   }
   return parsed.data;
+}
+
+/** `serve.schedules[1].cron`: list positions in brackets, as the entries' own messages name them. */
+function settingPath(at: readonly PropertyKey[]): string {
+  return at.reduce<string>(
+    (out, k) => (typeof k === 'number' ? `${out}[${k}]` : `${out}.${String(k)}`),
+    'serve',
+  );
 }
 
 const URL_SCHEME = /^[a-z][a-z0-9+.-]*:\/\//i;
@@ -159,5 +176,6 @@ export function resolveServeSettings(input: {
     },
     pollers: section.pollers ?? [],
     workers: section.workers ?? [],
+    schedules: (section.schedules ?? []).map((e) => resolveScheduleEntry(e, file)),
   };
 }

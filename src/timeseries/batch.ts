@@ -1,6 +1,7 @@
 /** Turns caller input into a validated columnar PointBatch, or throws for the whole batch. */
 import { InvalidPointError } from '../errors.ts';
 import { allocateBatch, type FreshBatch, T_BOOL, T_NULL, T_NUMBER, T_STRING } from './codec.ts';
+import type { DictionarySlot } from './log-dictionary.ts';
 import type { DataPointInput } from './types.ts';
 import {
   encodeFlatMetadata,
@@ -21,7 +22,7 @@ function fail(index: number, variable: string, field: string, what: string): nev
  * A variable's last flat metadata: its keys in order, their values (a copy: the caller may change
  * its object later) and its encoded JSON.
  */
-interface FlatMeta {
+interface FlatMeta extends DictionarySlot {
   keys: string[];
   values: unknown[];
   json: string;
@@ -41,7 +42,8 @@ const flatByJson = new Map<string, FlatMeta>();
  * metadata (so a variable whose points each bring an equal object is encoded once, however many
  * variables share a batch), and its place in the batch being built. One map lookup per point.
  */
-interface VarState {
+interface VarState extends DictionarySlot {
+  name: string;
   /** The buildBatch call that last met this variable, and its index in that batch's names. */
   batch: number;
   vi: number;
@@ -49,6 +51,13 @@ interface VarState {
 }
 const varStates = new Map<string, VarState>();
 let batchNo = 0;
+/**
+ * The state of each point's variable in the last batch, by point index (the first ORDERED
+ * points): a producer that sends its variables in the same order batch after batch gets each
+ * state by one string comparison instead of a map lookup.
+ */
+const lastOrder: (VarState | undefined)[] = [];
+const ORDERED = 65_536;
 
 /**
  * Whether `meta` is a plain object with the same keys, in the same order, holding the same
@@ -72,14 +81,17 @@ class BatchMetas {
   private readonly byJson = new Map<string, number>();
   private readonly byObject = new Map<object, number>();
   readonly list: string[];
-  constructor(list: string[]) {
-    this.list = list;
+  readonly slots: (DictionarySlot | undefined)[];
+  constructor(batch: FreshBatch) {
+    this.list = batch.metas;
+    this.slots = batch.metaSlots;
   }
   /** Index of a non-flat metadata JSON (flat ones are listed through their FlatMeta). */
   index(json: string): number {
     let mi = this.byJson.get(json);
     if (mi === undefined) {
       this.list.push(json);
+      this.slots.push(undefined);
       mi = this.list.length;
       this.byJson.set(json, mi);
     }
@@ -95,11 +107,12 @@ class BatchMetas {
 }
 
 /** The index of flat metadata `f` in batch `id`, listing its JSON there first if need be. */
-function flatIndex(f: FlatMeta, id: number, metas: string[]): number {
+function flatIndex(f: FlatMeta, id: number, metas: BatchMetas): number {
   if (f.batch !== id) {
-    metas.push(f.json);
+    metas.list.push(f.json);
+    metas.slots.push(f);
     f.batch = id;
-    f.mi = metas.length;
+    f.mi = metas.list.length;
   }
   return f.mi;
 }
@@ -115,7 +128,7 @@ function encodeNew(meta: unknown): { json: string; flat?: FlatMeta } {
     if (flat === undefined) {
       const keys = Object.keys(meta);
       const values = keys.map((k) => (meta as Record<string, unknown>)[k]);
-      flat = { keys, values, json, batch: 0, mi: 0 };
+      flat = { keys, values, json, batch: 0, mi: 0, logEpoch: undefined, logId: 0 };
       flatByJson.set(json, flat);
     }
     return { json, flat };
@@ -130,7 +143,7 @@ function stateOf(variable: string, index: number): VarState {
     const problem = variableNameProblem(variable);
     if (problem !== undefined)
       fail(index, String(variable), 'variable', `name ${JSON.stringify(variable)} ${problem}`);
-    st = { batch: 0, vi: 0, flat: undefined };
+    st = { name: variable, batch: 0, vi: 0, flat: undefined, logEpoch: undefined, logId: 0 };
     varStates.set(variable, st);
   }
   return st;
@@ -156,11 +169,14 @@ function metadataJson(st: VarState, meta: unknown, variable: string, index: numb
 export function buildBatch(points: readonly DataPointInput[]): FreshBatch {
   const n = points.length;
   const batch = allocateBatch(n);
-  const { varIdx, micros, type, num, metaIdx, strs, vars } = batch;
-  const metas = new BatchMetas(batch.metas);
+  const { varIdx, micros, type, num, metaIdx, strs, vars, varSlots } = batch;
+  const metas = new BatchMetas(batch);
   const id = ++batchNo;
   // Between calls only: states of this batch must stay the ones in the maps.
-  if (varStates.size > 100_000) varStates.clear();
+  if (varStates.size > 100_000) {
+    varStates.clear();
+    lastOrder.length = 0;
+  }
   if (flatByJson.size > 100_000) flatByJson.clear();
   let lastMeta: unknown;
   let lastMi = 0;
@@ -168,11 +184,16 @@ export function buildBatch(points: readonly DataPointInput[]): FreshBatch {
     const p = points[i];
     if (p === null || typeof p !== 'object') fail(i, '?', 'point', 'is not an object');
     const variable = p.variable;
-    const st = stateOf(variable, i);
+    let st = i < ORDERED ? lastOrder[i] : undefined;
+    if (st === undefined || st.name !== variable) {
+      st = stateOf(variable, i);
+      if (i < ORDERED) lastOrder[i] = st;
+    }
     if (st.batch !== id) {
       st.batch = id;
       st.vi = vars.length;
       vars.push(variable);
+      varSlots.push(st);
     }
     varIdx[i] = st.vi;
     const ts = parseTimestamp(p.timestamp);
@@ -202,10 +223,12 @@ export function buildBatch(points: readonly DataPointInput[]): FreshBatch {
       continue;
     }
     // Each parsed point has its own object, mostly equal to its variable's previous one: a
-    // shallow comparison with that costs less than any encoding.
+    // shallow comparison with that costs less than any encoding, or than looking the object up
+    // (a fresh object has no identity hash yet: a map lookup makes one). A flat object is never
+    // among those looked up by identity, so the order changes nothing.
     const prev = st.flat;
     let mi: number;
-    if (prev !== undefined && prev.batch === id && sameFlatContent(prev, meta)) mi = prev.mi;
+    if (prev !== undefined && sameFlatContent(prev, meta)) mi = flatIndex(prev, id, metas);
     else {
       // A nested object met earlier in this batch is not encoded again (nor is it flat).
       const seen = typeof meta === 'object' ? metas.ofObject(meta) : undefined;
@@ -214,7 +237,7 @@ export function buildBatch(points: readonly DataPointInput[]): FreshBatch {
         st.flat = undefined;
       } else {
         const json = metadataJson(st, meta, variable, i);
-        if (st.flat !== undefined) mi = flatIndex(st.flat, id, metas.list);
+        if (st.flat !== undefined) mi = flatIndex(st.flat, id, metas);
         else {
           mi = metas.index(json);
           if (typeof meta === 'object') metas.remember(meta, mi);

@@ -2,24 +2,35 @@
  * The write-ahead log's record format: one record per acknowledged batch, columnar inside so a
  * batch encodes with no per-point serialisation. The fixed-width columns are written by
  * validation straight into the record's own memory (one allocation per batch), so encoding adds
- * only the header, the names and the CRC.
+ * only the header, the dictionary numbers, new names and the CRC (record-encode.ts).
  *
  *   record  = u32 payloadLength | u32 crc32(payload) | payload
- *   payload = u8 version(3) | 3 × u8 0 | u32 count | f64 firstSeq
+ *   payload = u8 version(4) | 3 × u8 0 | u32 count | f64 firstSeq
  *           | f64[count] micros | f64[count] number | u32[count] varIndex
  *           | u32[count] metaIndex (0 = none, i + 1 otherwise) | u8[count] type
- *           | u32 nVars  | u32 bytes | utf8 names joined by "\n"       variable names used in the batch
- *           | u32 nMetas | u32 bytes | utf8 JSON texts joined by "\n"  distinct metadata of the batch
+ *           | u32 nVars | u32 nMetas | u32[nVars] name ids | u32[nMetas] text ids
+ *           | u32 nNew | u32 bytes | utf8 names joined by "\n"        names the file's records before did not use
+ *           | u32 nNew | u32 bytes | utf8 JSON texts joined by "\n"   metadata texts ditto
  *           | for each string-typed point in order: u32 len | utf8
  *
- * Names and JSON texts are joined rather than each length-prefixed: a batch of 10,000 variables
- * lists 10,000 of each, and one join and one UTF-8 encoding cost a fraction of 20,000 small
- * buffers. Neither can hold a line break (names refuse control characters; JSON.stringify escapes
- * them), which encoding checks. Version 2 records (each text length-prefixed) are still read.
+ * varIndex and metaIndex number the batch's own lists (vars, metas), whose entries are ids into
+ * the log file's dictionary (log-dictionary.ts): each name and metadata text is written once per
+ * log file, in the first record that uses it, and gets the next id. A batch of 10,000 variables
+ * then costs 8 bytes a point of names and metadata instead of 60. Decoding a version 4 record
+ * needs the dictionary of the records before it in its file; a torn record adds nothing to it.
+ *
+ * Names and JSON texts are joined rather than each length-prefixed (one join and one UTF-8
+ * encoding cost a fraction of many small buffers); neither can hold a line break (names refuse
+ * control characters; JSON.stringify escapes them), which encoding checks.
+ *
+ * Earlier versions are still read, so a log written before an upgrade replays: version 3 lists
+ * the batch's names and texts themselves (joined, in place of the id lists and new entries) and
+ * version 2 length-prefixes each of them.
  *
  * A record that is short or fails its CRC is a torn write: recovery stops there.
  */
 import { crc32 } from 'node:zlib';
+import type { DictionarySlot, LogDictionary } from './log-dictionary.ts';
 
 export const T_NULL = 0;
 export const T_NUMBER = 1;
@@ -41,6 +52,9 @@ export interface PointBatch {
   metaIdx: ArrayLike<number>;
   /** Record header + fixed part, when the columns above are views into it (fresh batches). */
   fixed?: Buffer;
+  /** Fresh batches: where the writer keeps the log dictionary id of each of `vars` and `metas`. */
+  varSlots?: DictionarySlot[];
+  metaSlots?: (DictionarySlot | undefined)[];
 }
 
 /** A batch being built: its columns are typed arrays over the record's memory. */
@@ -51,13 +65,18 @@ export interface FreshBatch extends PointBatch {
   num: Float64Array;
   metaIdx: Uint32Array;
   fixed: Buffer;
+  varSlots: DictionarySlot[];
+  metaSlots: (DictionarySlot | undefined)[];
 }
 
 export const RECORD_HEADER = 8;
-const VERSION = 3;
-/** The record version before names and JSON texts were joined; still read. */
+/** The version records are written in: names and texts by the log file's dictionary. */
+export const VERSION = 4;
+/** The version before the dictionary: each record lists its names and texts, joined; still read. */
+const VERSION_JOINED = 3;
+/** The version before names and JSON texts were joined; still read. */
 const VERSION_PREFIXED = 2;
-const FIXED_HEADER = 16;
+export const FIXED_HEADER = 16;
 const COLUMNS_AT = RECORD_HEADER + FIXED_HEADER;
 
 /** Allocates the columns of an n-point batch as views into the memory of its future record. */
@@ -76,126 +95,19 @@ export function allocateBatch(n: number): FreshBatch {
     strs: new Map(),
     metas: [],
     fixed: Buffer.from(ab),
+    varSlots: [],
+    metaSlots: [],
   };
-}
-
-/** The record as buffers to write in order (fixed part, then names and strings). */
-export function encodeBatch(b: PointBatch): Buffer[] {
-  const n = b.count;
-  const fixed = b.fixed ?? copyIntoFixed(b);
-  const parts = [joined(b.vars, 'variable name'), joined(b.metas, 'metadata JSON')];
-  if (b.strs.size > 0)
-    for (let i = 0; i < n; i++) {
-      if (b.type[i] !== T_STRING) continue;
-      const x = Buffer.from(b.strs.get(i) ?? '');
-      const len = Buffer.allocUnsafe(4);
-      len.writeUInt32LE(x.length, 0);
-      parts.push(len, x);
-    }
-  const tail = Buffer.concat(parts);
-  fixed.writeUInt8(VERSION, RECORD_HEADER);
-  fixed.writeUInt8(0, RECORD_HEADER + 1);
-  fixed.writeUInt16LE(0, RECORD_HEADER + 2);
-  fixed.writeUInt32LE(n, RECORD_HEADER + 4);
-  fixed.writeDoubleLE(b.firstSeq, RECORD_HEADER + 8);
-  fixed.writeUInt32LE(fixed.length - RECORD_HEADER + tail.length, 0);
-  fixed.writeUInt32LE(crc32(tail, crc32(fixed.subarray(RECORD_HEADER))), 4);
-  return [fixed, tail];
-}
-
-/** `u32 count | u32 bytes | utf8 texts joined by "\n"`; a text holding a line break is refused. */
-function joined(texts: readonly string[], what: string): Buffer {
-  const text = texts.join('\n');
-  let breaks = 0;
-  for (let at = text.indexOf('\n'); at !== -1; at = text.indexOf('\n', at + 1)) breaks++;
-  if (texts.length > 0 && breaks !== texts.length - 1)
-    throw new Error(`a ${what} holds a line break, which a log record cannot hold`);
-  const bytes = Buffer.byteLength(text);
-  const out = Buffer.allocUnsafe(8 + bytes);
-  out.writeUInt32LE(texts.length, 0);
-  out.writeUInt32LE(bytes, 4);
-  out.write(text, 8);
-  return out;
-}
-
-/**
- * One point, one record, one allocation: the path concurrent single-point writers take, where
- * per-call overhead (not bytes) bounds throughput.
- */
-export function encodeSinglePoint(
-  variable: string,
-  micros: number,
-  type: number,
-  num: number,
-  str: string | undefined,
-  metaJson: string | undefined,
-  seq: number,
-): { batch: PointBatch; bufs: Buffer[] } {
-  const varLen = Buffer.byteLength(variable);
-  const metaLen = metaJson === undefined ? 0 : Buffer.byteLength(metaJson);
-  const strLen = str === undefined ? 0 : Buffer.byteLength(str);
-  if (variable.includes('\n') || metaJson?.includes('\n'))
-    throw new Error('a variable name or metadata JSON holds a line break, which a log record cannot hold');
-  const payload = FIXED_HEADER + 25 + 8 + varLen + 8 + metaLen + (str === undefined ? 0 : 4 + strLen);
-  const buf = Buffer.allocUnsafe(RECORD_HEADER + payload);
-  let o = RECORD_HEADER;
-  buf.writeUInt32LE(VERSION, o); // version byte + 3 zero bytes
-  buf.writeUInt32LE(1, o + 4);
-  buf.writeDoubleLE(seq, o + 8);
-  o += FIXED_HEADER;
-  buf.writeDoubleLE(micros, o);
-  buf.writeDoubleLE(num, o + 8);
-  buf.writeUInt32LE(0, o + 16);
-  buf.writeUInt32LE(metaJson === undefined ? 0 : 1, o + 20);
-  buf.writeUInt8(type, o + 24);
-  o += 25;
-  buf.writeUInt32LE(1, o);
-  buf.writeUInt32LE(varLen, o + 4);
-  o += 8 + buf.write(variable, o + 8);
-  // The one name and the one JSON text: joined lists of one (or none).
-  buf.writeUInt32LE(metaJson === undefined ? 0 : 1, o);
-  buf.writeUInt32LE(metaLen, o + 4);
-  o += 8;
-  if (metaJson !== undefined) o += buf.write(metaJson, o);
-  if (str !== undefined) {
-    buf.writeUInt32LE(strLen, o);
-    o += 4 + buf.write(str, o + 4);
-  }
-  if (o !== RECORD_HEADER + payload)
-    throw new Error(`single-point record size mismatch (${o} ≠ ${RECORD_HEADER + payload})`);
-  buf.writeUInt32LE(payload, 0);
-  buf.writeUInt32LE(crc32(buf.subarray(RECORD_HEADER, o)), 4);
-  const batch: PointBatch = {
-    count: 1,
-    firstSeq: seq,
-    vars: [variable],
-    varIdx: [0],
-    micros: [micros],
-    type: [type],
-    num: [num],
-    strs: str === undefined ? EMPTY_STRS : new Map([[0, str]]),
-    metas: metaJson === undefined ? [] : [metaJson],
-    metaIdx: [metaJson === undefined ? 0 : 1],
-  };
-  return { batch, bufs: [buf] };
-}
-
-const EMPTY_STRS: Map<number, string> = new Map();
-
-function copyIntoFixed(b: PointBatch): Buffer {
-  const a = allocateBatch(b.count);
-  a.micros.set(Array.from(b.micros));
-  a.num.set(Array.from(b.num));
-  a.varIdx.set(Array.from(b.varIdx));
-  a.metaIdx.set(Array.from(b.metaIdx));
-  a.type.set(Array.from(b.type));
-  return a.fixed;
 }
 
 export type DecodeResult = { ok: true; batch: PointBatch; length: number } | { ok: false; reason: string };
 
-/** Decodes the record at `offset`; a short or CRC-bad record is reported, never thrown. */
-export function decodeRecord(buf: Buffer, offset: number): DecodeResult {
+/**
+ * Decodes the record at `offset`; a short or CRC-bad record is reported, never thrown. `dict` is
+ * the dictionary of the records before it in its file (version 4 records need it); the entries
+ * the record introduces are added to it once the whole record is decoded.
+ */
+export function decodeRecord(buf: Buffer, offset: number, dict?: LogDictionary): DecodeResult {
   if (buf.length - offset < RECORD_HEADER) return { ok: false, reason: 'short header' };
   const size = buf.readUInt32LE(offset);
   const crc = buf.readUInt32LE(offset + 4);
@@ -204,17 +116,16 @@ export function decodeRecord(buf: Buffer, offset: number): DecodeResult {
   const payload = buf.subarray(start, start + size);
   if (crc32(payload) !== crc) return { ok: false, reason: 'CRC mismatch' };
   try {
-    return { ok: true, batch: decodePayload(payload), length: RECORD_HEADER + size };
+    return { ok: true, batch: decodePayload(payload, dict), length: RECORD_HEADER + size };
   } catch (error) {
     return { ok: false, reason: `undecodable payload: ${(error as Error).message}` };
   }
 }
 
-function decodePayload(p: Buffer): PointBatch {
+function decodePayload(p: Buffer, dict: LogDictionary | undefined): PointBatch {
   const version = p.readUInt8(0);
-  if (version !== VERSION && version !== VERSION_PREFIXED)
+  if (version !== VERSION && version !== VERSION_JOINED && version !== VERSION_PREFIXED)
     throw new Error(`unknown record version ${version}`);
-  const readTexts = version === VERSION ? readJoined : readStrings;
   const n = p.readUInt32LE(4);
   const firstSeq = p.readDoubleLE(8);
   let o = FIXED_HEADER;
@@ -231,9 +142,16 @@ function decodePayload(p: Buffer): PointBatch {
   const type = new Uint8Array(n);
   o = readTyped(p, o, type, n);
   const vars: string[] = [];
-  o = readTexts(p, o, vars);
   const metas: string[] = [];
-  o = readTexts(p, o, metas);
+  const added = { names: [] as string[], metas: [] as string[] };
+  if (version === VERSION) {
+    if (!dict) throw new Error('a version 4 record read without its log file’s dictionary');
+    o = readByDictionary(p, o, dict, { vars, metas }, added);
+  } else {
+    const readTexts = version === VERSION_JOINED ? readJoined : readStrings;
+    o = readTexts(p, o, vars);
+    o = readTexts(p, o, metas);
+  }
   const strs = new Map<number, string>();
   for (let i = 0; i < n; i++) {
     if (type[i] !== T_STRING) continue;
@@ -246,7 +164,39 @@ function decodePayload(p: Buffer): PointBatch {
   for (let i = 0; i < n; i++) {
     if ((varIdx[i] ?? 0) >= vars.length || (metaIdx[i] ?? 0) > metas.length) throw new Error('bad index');
   }
+  dict?.add(added.names, added.metas);
   return { count: n, firstSeq, vars, varIdx, micros, type, num, strs, metas, metaIdx };
+}
+
+/**
+ * The id lists and new entries of a version 4 record: fills the batch's `vars` and `metas` from
+ * the dictionary and the new entries (`added`, which the caller adds to the dictionary once the
+ * whole record is read).
+ */
+function readByDictionary(
+  p: Buffer,
+  o: number,
+  dict: LogDictionary,
+  into: { vars: string[]; metas: string[] },
+  added: { names: string[]; metas: string[] },
+): number {
+  if (o + 8 > p.length) throw new Error('id lists past end');
+  const nv = p.readUInt32LE(o);
+  const nm = p.readUInt32LE(o + 4);
+  o += 8;
+  const ids = new Uint32Array(nv + nm);
+  o = readTyped(p, o, ids, 4 * (nv + nm));
+  o = readJoined(p, o, added.names);
+  o = readJoined(p, o, added.metas);
+  const entry = (list: readonly string[], fresh: readonly string[], id: number, what: string) => {
+    const s = id < list.length ? list[id] : fresh[id - list.length];
+    if (s === undefined) throw new Error(`${what} id ${id} is not in the log file's dictionary`);
+    return s;
+  };
+  for (let k = 0; k < nv; k++) into.vars.push(entry(dict.names, added.names, ids[k] as number, 'name'));
+  for (let k = nv; k < nv + nm; k++)
+    into.metas.push(entry(dict.metas, added.metas, ids[k] as number, 'metadata'));
+  return o;
 }
 
 function readStrings(p: Buffer, o: number, into: string[]): number {

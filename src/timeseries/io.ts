@@ -8,7 +8,7 @@ import { createReadStream } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import path from 'node:path';
 import { stringify } from 'csv-stringify/sync';
-import { type Engine, quoteLiteral } from '../engine/duckdb.ts';
+import type { Engine } from '../engine/duckdb.ts';
 import { FormatError, InvalidPointError, SluiceError, ValidationError } from '../errors.ts';
 import { rowFrom } from '../formats/csv.ts';
 import { CsvScanner } from '../formats/csv-scan.ts';
@@ -17,13 +17,11 @@ import { isDecimalLiteral, isNonFiniteWord, readDecimal } from '../util/decimal-
 import { parseJson } from '../util/json-parse.ts';
 import { parseStrictJson } from '../util/json-strict.ts';
 import { isBlankLine, LineSplitter } from '../util/lines.ts';
-import { type ProgressCounter, progressCounter, throttleProgress } from '../util/progress.ts';
-import { valueAt } from './aggregate.ts';
+import { progressCounter, throttleProgress } from '../util/progress.ts';
 import { buildBatch } from './batch.ts';
-import { T_STRING } from './codec.ts';
+import { writeParquet } from './export-parquet.ts';
 import type { SeriesReader } from './series-reader.ts';
 import type { DataPointInput, ProgressEvent } from './types.ts';
-import { parseTimestamp } from './validate.ts';
 
 export interface ImportOptions {
   /** Points per stored batch. @default 10000 */
@@ -306,62 +304,12 @@ export async function exportStore(
     points = rows.length - 1;
     await writeAtomic(options.out, stringify(rows));
   } else {
-    points = await viaTemp(options.out, (tmp) => writeParquet(store, engine, vars, tmp, q, exported));
+    const write = { exported, onProgress: options.onProgress };
+    points = await viaTemp(options.out, (tmp) => writeParquet(store, engine, vars, tmp, q, write));
   }
   exported.end();
   files.push(options.out);
   return { files, points };
-}
-
-async function writeParquet(
-  store: ExportSource,
-  engine: Engine,
-  vars: string[],
-  file: string,
-  q: { from?: unknown; to?: unknown },
-  exported: ProgressCounter,
-) {
-  let points = 0;
-  await engine.withConnection(async (conn) => {
-    const table = `ts_export_${process.pid}_${Date.now()}`;
-    await conn.run(
-      `CREATE TABLE ${table} (variable VARCHAR, micros DOUBLE, value DOUBLE, str VARCHAR, type UTINYINT, meta VARCHAR)`,
-    );
-    try {
-      const app = await conn.createAppender(table);
-      for (const v of vars) {
-        const from = q.from === undefined ? undefined : parseTimestamp(q.from as never);
-        const to = q.to === undefined ? undefined : parseTimestamp(q.to as never);
-        const c = await store.scan(v, from, to);
-        for (let i = 0; i < c.length; i++) {
-          const val = valueAt(c, i);
-          app.appendVarchar(v);
-          app.appendDouble(c.micros[i] as number);
-          if (typeof val === 'number') app.appendDouble(val);
-          else if (typeof val === 'boolean') app.appendDouble(val ? 1 : 0);
-          else app.appendNull();
-          const s = c.type[i] === T_STRING ? c.strs[i] : undefined;
-          if (s === undefined) app.appendNull();
-          else app.appendVarchar(s);
-          app.appendUTinyInt(c.type[i] as number);
-          const m = c.metas[i];
-          if (m === undefined) app.appendNull();
-          else app.appendVarchar(m);
-          app.endRow();
-          exported.add();
-        }
-        points += c.length;
-      }
-      app.closeSync();
-      await conn.run(
-        `COPY (SELECT variable, make_timestamp(micros::BIGINT) AS ts, type, value, str, meta FROM ${table}
-               ORDER BY variable, micros) TO ${quoteLiteral(file)} (FORMAT parquet, COMPRESSION zstd)`,
-      );
-    } finally {
-      await conn.run(`DROP TABLE IF EXISTS ${table}`);
-    }
-  });
-  return points;
 }
 
 /**

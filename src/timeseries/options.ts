@@ -5,12 +5,14 @@ import path from 'node:path';
 import { ValidationError } from '../errors.ts';
 import { lineageEnabled } from '../lineage/grouped.ts';
 import { parseStorageUrl } from '../storage/open.ts';
+import type { ProgressFn } from '../util/progress.ts';
 import { canonicalStoreUrl, legacyStoreDigest, storeDigest } from './store-url.ts';
 import type { TimeSeriesStoreOptions } from './types.ts';
 
 export type Resolved = Required<
-  Omit<TimeSeriesStoreOptions, 'storage' | 'storageInstance' | 'walDir' | 'lease'>
+  Omit<TimeSeriesStoreOptions, 'storage' | 'storageInstance' | 'walDir' | 'lease' | 'onReplayProgress'>
 > & {
+  onReplayProgress: ProgressFn | undefined;
   walDir: string;
   /**
    * Where an S3 store's log was kept before store identities were canonical (keyed on the URL as
@@ -71,5 +73,6 @@ export function resolveOptions(url: string, o: TimeSeriesStoreOptions): Resolved
     lease: o.lease ?? (process.env.SLUICE_TS_LEASE || undefined),
     lineage: o.lineage ?? lineageEnabled(),
     identity: canonicalStoreUrl(url),
+    onReplayProgress: o.onReplayProgress,
   };
 }

@@ -7,14 +7,16 @@ import path from 'node:path';
 import { TimeSeriesError, ValidationError } from '../errors.ts';
 import type { LineageInput } from '../lineage/index.ts';
 import { getLogger } from '../logging/logger.ts';
+import { type ProgressFn, throttleProgress } from '../util/progress.ts';
 import { buildBatch, validateSinglePoint } from './batch.ts';
-import { encodeBatch, encodeSinglePoint, type PointBatch } from './codec.ts';
+import type { PointBatch } from './codec.ts';
 import { compactedSeqOf } from './manifest.ts';
 import { recordedSources } from './provenance.ts';
+import { singlePointBatch } from './record-encode.ts';
 import type { StoreState } from './state.ts';
 import type { AppendOptions, DataPointInput, Metadata, PointValue, TimestampInput } from './types.ts';
 import { WriteAheadLog } from './wal.ts';
-import { type RecoveredWal, readWal } from './wal-files.ts';
+import { type RecoveredWal, readWal, walFilesBytes } from './wal-files.ts';
 import { claimWriterSlot, listSlots, type WriterSlot } from './writer-slots.ts';
 
 export type LogState = Pick<StoreState, 'url' | 'options' | 'segments' | 'manifest' | 'buffers' | 'lineage'>;
@@ -88,10 +90,12 @@ export class PointLog {
   async openWriter(): Promise<void> {
     const o = this.state.options;
     const dir = this.writerDir();
-    const recovered = await readWal(dir, true);
+    const meter = await replayMeter([dir], o.onReplayProgress);
+    const recovered = await readWal(dir, true, meter.onBytes);
     this.state.buffers.reset();
     const covered = compactedSeqOf(this.state.manifest, this.writerId);
     const last = this.replay(recovered, covered);
+    meter.end();
     if (last > covered) await this.recoverSources(dir, recovered);
     this.seq = last + 1;
     this.committed = last;
@@ -151,11 +155,14 @@ export class PointLog {
    */
   async refresh(): Promise<void> {
     const o = this.state.options;
-    const logs = o.readWalTail
-      ? await Promise.all(
-          (await listSlots(o.walDir)).map(async (s) => ({ id: s.id, wal: await readWal(s.dir, false) })),
-        )
-      : [];
+    const slots = o.readWalTail ? await listSlots(o.walDir) : [];
+    const meter = await replayMeter(
+      slots.map((s) => s.dir),
+      o.onReplayProgress,
+    );
+    const logs = await Promise.all(
+      slots.map(async (s) => ({ id: s.id, wal: await readWal(s.dir, false, meter.onBytes) })),
+    );
     this.state.manifest = await this.state.segments.loadManifest();
     this.state.buffers.reset();
     let last = 0;
@@ -165,6 +172,7 @@ export class PointLog {
       for (const f of wal.files) read.bytes += f.size;
       read.files += wal.files.length;
     }
+    meter.end();
     this.readLogs = read;
     this.seq = last + 1;
     this.committed = last;
@@ -200,13 +208,11 @@ export class PointLog {
   /** The append of `batch`; its sources are noted once it is committed. */
   private appended(
     wal: WriteAheadLog,
-    bufs: Buffer[],
     batch: PointBatch,
     sources: readonly LineageInput[] | undefined,
   ): Promise<void> {
-    if (!sources || sources.length === 0 || !this.state.lineage) return wal.append(bufs, batch);
-    this.sourced.set(batch, sources);
-    return wal.append(bufs, batch);
+    if (sources && sources.length > 0 && this.state.lineage) this.sourced.set(batch, sources);
+    return wal.append(batch);
   }
 
   /**
@@ -267,8 +273,8 @@ export class PointLog {
     try {
       const wal = this.writable();
       const seq = this.seq++;
-      const { batch, bufs } = encodeSinglePoint(variable, p.micros, p.type, p.num, p.str, p.metaJson, seq);
-      return sources === undefined ? wal.append(bufs, batch) : this.appended(wal, bufs, batch, sources);
+      const batch = singlePointBatch(variable, p.micros, p.type, p.num, p.str, p.metaJson, seq);
+      return sources === undefined ? wal.append(batch) : this.appended(wal, batch, sources);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -284,7 +290,7 @@ export class PointLog {
     if (this.full()) await this.room();
     batch.firstSeq = this.seq;
     this.seq += batch.count;
-    await this.appended(this.writable(), encodeBatch(batch), batch, options?.source);
+    await this.appended(this.writable(), batch, options?.source);
   }
 
   /** Waits until every write issued so far is durable. */
@@ -298,4 +304,31 @@ export class PointLog {
     await this.wal?.close();
     await this.slot?.release();
   }
+}
+
+/**
+ * Bytes of the logs in `dirs` read back, as `ts-replay` events against the files' size on disk
+ * (read before, so a bar has its total from the start); nothing without a listener or a log.
+ */
+async function replayMeter(
+  dirs: string[],
+  onProgress: ProgressFn | undefined,
+): Promise<{ onBytes?: (bytes: number) => void; end(): void }> {
+  if (!onProgress) return { end() {} };
+  const total = (await Promise.all(dirs.map(walFilesBytes))).reduce((a, b) => a + b, 0);
+  if (total === 0) return { end() {} };
+  const report = throttleProgress(onProgress);
+  const event = (done: number) => ({ operation: 'ts-replay', done, total, unit: 'bytes' as const });
+  let done = 0;
+  return {
+    // A file that grew since its size was read (a writer appending) ends the count early: the
+    // event that completes it is end()'s.
+    onBytes(bytes) {
+      done += bytes;
+      if (done < total) report?.(event(done));
+    },
+    end() {
+      report?.(event(total));
+    },
+  };
 }

@@ -119,9 +119,15 @@ export class SeriesReader {
    * The partition windows of `variable` that [from, to) touches and that hold points, each with
    * its bounds and the buffered points in it (segments are read by the caller).
    */
-  private async *windows(variable: string, from: number, to: number, desc: boolean): AsyncGenerator<Window> {
+  private async *windows(
+    variable: string,
+    from: number,
+    to: number,
+    desc: boolean,
+    refresh = true,
+  ): AsyncGenerator<Window> {
     assertVariableName(variable);
-    await this.refreshIfReader();
+    if (refresh) await this.refreshIfReader();
     const keep = this.state.options.keepDuplicates;
     const retain = this.state.manifest.retainFrom;
     if (retain !== undefined && from < retain) from = retain;
@@ -152,8 +158,14 @@ export class SeriesReader {
     return mergeColumns([...segCols, buffered], this.state.options.keepDuplicates);
   }
 
-  private async *chunks(variable: string, from: number, to: number, desc: boolean): AsyncGenerator<Columns> {
-    for await (const w of this.windows(variable, from, to, desc)) {
+  private async *chunks(
+    variable: string,
+    from: number,
+    to: number,
+    desc: boolean,
+    refresh = true,
+  ): AsyncGenerator<Columns> {
+    for await (const w of this.windows(variable, from, to, desc, refresh)) {
       const merged = await this.merged(variable, w);
       if (merged.length > 0) yield merged;
     }
@@ -177,10 +189,10 @@ export class SeriesReader {
     });
   }
 
-  /** Sorted, resolved points of one variable in [from, to). */
-  async scan(variable: string, from = MIN, to = MAX): Promise<Columns> {
+  /** Sorted, resolved points of one variable in [from, to); `refresh: false` reads the state as it is. */
+  async scan(variable: string, from = MIN, to = MAX, refresh = true): Promise<Columns> {
     const parts: Columns[] = [];
-    for await (const c of this.chunks(variable, from, to, false)) parts.push(c);
+    for await (const c of this.chunks(variable, from, to, false, refresh)) parts.push(c);
     return parts.length === 1 ? (parts[0] as Columns) : mergeColumns(parts, true);
   }
 
@@ -283,6 +295,24 @@ export class SeriesReader {
   async latest(variable: string): Promise<StoredPoint | undefined> {
     assertVariableName(variable);
     await this.refreshIfReader();
+    return this.latestNow(variable);
+  }
+
+  /**
+   * The latest point of each of `variables` (undefined where none), from one refresh of a
+   * read-only store: asked one by one, 10,000 variables cost 10,000 refreshes of the manifest and
+   * every writer's log.
+   */
+  async latestOf(variables: readonly string[]): Promise<(StoredPoint | undefined)[]> {
+    for (const v of variables) assertVariableName(v);
+    await this.refreshIfReader();
+    const out: (StoredPoint | undefined)[] = [];
+    for (const v of variables) out.push(await this.latestNow(v));
+    return out;
+  }
+
+  /** The latest point of `variable` in the state as last refreshed. */
+  private async latestNow(variable: string): Promise<StoredPoint | undefined> {
     let last: SegmentEntry | undefined;
     for (const s of this.segmentsOf(variable)) if (!last || s.maxMicros > last.maxMicros) last = s;
     let max = last?.maxMicros ?? Number.NEGATIVE_INFINITY;
@@ -298,7 +328,7 @@ export class SeriesReader {
       const row = await this.lastSegmentPoint(last);
       if (row && row.length > 0) return pointAt(variable, row, 0);
     }
-    const c = await this.scan(variable, max, max + 1);
+    const c = await this.scan(variable, max, max + 1, false);
     return c.length > 0 ? pointAt(variable, c, c.length - 1) : undefined;
   }
 

@@ -247,8 +247,14 @@ export class TimeSeriesStore {
   aggregate(variables: string | string[], options: AggregateOptions): Promise<AggregateRow[]> {
     return this.reader.aggregate(variables, options);
   }
-  latest(variable: string): Promise<StoredPoint | undefined> {
-    return this.reader.latest(variable);
+  /**
+   * The point with the greatest timestamp of `variable`; given a list, of each variable in it (in
+   * its order, undefined where a variable has none), all read from one refresh of a read-only store.
+   */
+  latest(variable: string): Promise<StoredPoint | undefined>;
+  latest(variables: readonly string[]): Promise<(StoredPoint | undefined)[]>;
+  latest(v: string | readonly string[]): Promise<StoredPoint | undefined | (StoredPoint | undefined)[]> {
+    return Array.isArray(v) ? this.reader.latestOf(v) : this.reader.latest(v as string);
   }
   variables(): Promise<string[]> {
     return this.reader.variables();

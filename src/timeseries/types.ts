@@ -1,6 +1,7 @@
 import type { LineageInput } from '../lineage/record.ts';
 import type { OpenStorageOptions } from '../storage/open.ts';
 import type { Storage } from '../storage/types.ts';
+import type { ProgressFn } from '../util/progress.ts';
 
 export type PointValue = number | string | boolean | null;
 /** Date, ISO 8601 string (UTC unless an offset is given), epoch ms or µs number, or µs bigint. */
@@ -94,6 +95,12 @@ export interface TimeSeriesStoreOptions {
    * @default SLUICE_LINEAGE (on)
    */
   lineage?: boolean;
+  /**
+   * Progress of reading the write-ahead log back into memory: at a writer's open, and at each
+   * refresh of a read-only open (before every query). Events `ts-replay`, in bytes of the log
+   * files read against their size on disk; a log of many small records takes seconds.
+   */
+  onReplayProgress?: ProgressFn;
 }
 
 export interface QueryOptions {

@@ -6,6 +6,7 @@ import * as fsp from 'node:fs/promises';
 import path from 'node:path';
 import { getLogger } from '../logging/logger.ts';
 import { decodeRecord, type PointBatch } from './codec.ts';
+import { LogDictionary } from './log-dictionary.ts';
 
 /** Zeros to compare a preallocated tail with (and, in wal.ts, to preallocate with). */
 export const ZEROS = Buffer.alloc(1 << 20);
@@ -19,8 +20,19 @@ export interface RecoveredWal {
   truncated: number;
 }
 
-/** Reads every log file in order; a torn or corrupt tail is cut off (when `repair`) or ignored. */
-export async function readWal(dir: string, repair: boolean): Promise<RecoveredWal> {
+/** Bytes read between two calls of readWal's `onBytes`: a call per record would cost more than the report. */
+const REPORT_BYTES = 256 << 10;
+
+/**
+ * Reads every log file in order; a torn or corrupt tail is cut off (when `repair`) or ignored.
+ * `onBytes` is told, now and then, how many more bytes of the files were read (every byte of
+ * each file is counted once, a zero or torn tail included, so the counts add up to the files' sizes).
+ */
+export async function readWal(
+  dir: string,
+  repair: boolean,
+  onBytes?: (bytes: number) => void,
+): Promise<RecoveredWal> {
   let names: string[];
   try {
     names = (await fsp.readdir(dir)).filter((n) => WAL_FILE_RE.test(n)).sort();
@@ -43,8 +55,15 @@ export async function readWal(dir: string, repair: boolean): Promise<RecoveredWa
     }
     let offset = 0;
     let lastSeq = 0;
+    let reported = 0;
+    // Each file numbers its names and metadata texts anew (log-dictionary.ts).
+    const dict = new LogDictionary();
     while (offset < buf.length) {
-      const r = decodeRecord(buf, offset);
+      if (onBytes && offset - reported >= REPORT_BYTES) {
+        onBytes(offset - reported);
+        reported = offset;
+      }
+      const r = decodeRecord(buf, offset, dict);
       if (!r.ok) {
         if (repair) {
           // A zero tail is preallocated space (normal after a crash); anything else was torn.
@@ -60,9 +79,19 @@ export async function readWal(dir: string, repair: boolean): Promise<RecoveredWa
       lastSeq = r.batch.firstSeq + r.batch.count - 1;
       offset += r.length;
     }
+    onBytes?.(buf.length - reported);
     files.push({ name, lastSeq, size: offset });
   }
   return { batches, files, truncated };
+}
+
+/** The log files' size on disk in `dir` (0 when it has none): what readWal will read. */
+export async function walFilesBytes(dir: string): Promise<number> {
+  const names = await fsp.readdir(dir).catch(() => [] as string[]);
+  let bytes = 0;
+  for (const name of names.filter((n) => WAL_FILE_RE.test(n)))
+    bytes += (await fsp.stat(path.join(dir, name)).catch(() => undefined))?.size ?? 0;
+  return bytes;
 }
 
 function isZero(buf: Buffer, from: number): boolean {

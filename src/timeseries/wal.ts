@@ -10,7 +10,9 @@ import path from 'node:path';
 import { TimeSeriesError } from '../errors.ts';
 import { getLogger } from '../logging/logger.ts';
 import { fromOsError } from '../os-errors.ts';
-import type { PointBatch } from './codec.ts';
+import { decodeRecord, type PointBatch } from './codec.ts';
+import { LogDictionary } from './log-dictionary.ts';
+import { encodeRecord, recordBytesEstimate } from './record-encode.ts';
 import { type RecoveredWal, walFileName, ZEROS } from './wal-files.ts';
 
 export interface WalOptions {
@@ -23,7 +25,6 @@ export interface WalOptions {
 }
 
 interface Pending {
-  bufs: Buffer[];
   batch: PointBatch;
   resolve: () => void;
   reject: (error: Error) => void;
@@ -43,6 +44,8 @@ export class WriteAheadLog {
   /** No preallocation before the file reaches this size (set when the disk had no room for it). */
   private preallocateFrom = 0;
   private fileLastSeq = 0;
+  /** The names and metadata texts the current file's records have used (record format: codec.ts). */
+  private dict = new LogDictionary();
   /** Closed files and the highest seq in each, oldest first. */
   private closedFiles: { name: string; lastSeq: number; size: number }[] = [];
   private pending: Pending[] = [];
@@ -78,14 +81,41 @@ export class WriteAheadLog {
     return path.join(this.dir, this.fileName);
   }
 
-  append(bufs: Buffer[], batch: PointBatch): Promise<void> {
+  /**
+   * Logs a batch (records are encoded when written, against the dictionary of the file they go
+   * to); resolves once it is durable.
+   */
+  append(batch: PointBatch): Promise<void> {
     if (this.closed) return Promise.reject(new TimeSeriesError(`Time-series log ${this.dir} is closed`));
     if (this.failed) return Promise.reject(this.failed);
     return new Promise<void>((resolve, reject) => {
-      this.pending.push({ bufs, batch, resolve, reject });
-      for (const b of bufs) this.pendingBytes += b.length;
+      this.pending.push({ batch, resolve, reject });
+      this.pendingBytes += recordBytesEstimate(batch);
       this.schedule();
     });
+  }
+
+  /**
+   * The records of `pending`, in order, against the current file's dictionary; a batch that
+   * cannot be encoded (a name holding a line break, which validation refuses first) is rejected
+   * alone, taking nothing into the dictionary.
+   */
+  private encode(pending: Pending[]): { group: Pending[]; parts: Buffer[] } {
+    const group: Pending[] = [];
+    const parts: Buffer[] = [];
+    for (const p of pending) {
+      try {
+        for (const b of encodeRecord(p.batch, this.dict)) parts.push(b);
+        group.push(p);
+      } catch (error) {
+        p.reject(
+          new TimeSeriesError(`Cannot log a batch: ${(error as Error).message}; the batch was not stored`, {
+            cause: error,
+          }),
+        );
+      }
+    }
+    return { group, parts };
   }
 
   private schedule(): void {
@@ -101,15 +131,19 @@ export class WriteAheadLog {
 
   private async flushPending(): Promise<void> {
     this.scheduled = false;
-    const group = this.pending;
+    let group = this.pending;
     if (group.length === 0) return;
     this.pending = [];
     this.pendingBytes = 0;
     const fd = this.fd;
+    const mark = this.dict.mark();
     try {
       if (this.failed) throw this.failed;
       if (!fd) throw new TimeSeriesError(`Time-series log ${this.dir} is closed`);
-      const parts = group.flatMap((p) => p.bufs);
+      const encoded = this.encode(group);
+      group = encoded.group;
+      if (group.length === 0) return;
+      const parts = encoded.parts;
       const bytes = parts.reduce((s, b) => s + b.length, 0);
       // Many small records (single-point writers) cost less as one copied buffer than as iovecs.
       const bufs = parts.length > 16 && bytes < 1 << 20 ? [Buffer.concat(parts, bytes)] : parts;
@@ -125,7 +159,9 @@ export class WriteAheadLog {
         }
         if (this.options.durability === 'fsync') await fd.datasync();
       } catch (error) {
-        // Cut the partial group off so later records are not hidden behind a torn one.
+        // Cut the partial group off so later records are not hidden behind a torn one, and forget
+        // the names and texts only its records brought: the next records write them again.
+        this.dict.rollback(mark);
         try {
           await fd.truncate(this.fileSize);
           this.allocated = this.fileSize;
@@ -159,7 +195,7 @@ export class WriteAheadLog {
   }
 
   private async openFile(firstSeq: number): Promise<void> {
-    this.adopt(await this.createFile(firstSeq));
+    await this.adopt(await this.createFile(firstSeq));
   }
 
   /** Opens (creating) the log file that starts at `firstSeq`; nothing changes if that fails. */
@@ -182,13 +218,16 @@ export class WriteAheadLog {
     }
   }
 
-  private adopt(next: { fd: fsp.FileHandle; name: string; size: number; firstSeq: number }): void {
+  private async adopt(next: { fd: fsp.FileHandle; name: string; size: number; firstSeq: number }) {
     this.fd = next.fd;
     this.fileName = next.name;
     this.fileSize = next.size;
     this.allocated = next.size;
     this.fileLastSeq = next.firstSeq - 1;
     this.preallocateFrom = 0;
+    // A file that already holds records (a new file is empty: its name is the next seq) goes on
+    // with the dictionary they built.
+    this.dict = next.size > 0 ? await dictionaryOf(path.join(this.dir, next.name)) : new LogDictionary();
   }
 
   /**
@@ -237,7 +276,7 @@ export class WriteAheadLog {
     const next = await this.createFile(nextSeq);
     await this.closeFile();
     this.closedFiles.push({ name: this.fileName, lastSeq: this.fileLastSeq, size: this.fileSize });
-    this.adopt(next);
+    await this.adopt(next);
   }
 
   /** Rotation at the size limit; the batch is already acknowledged, so a failure only waits for the next try. */
@@ -296,6 +335,18 @@ export class WriteAheadLog {
     await this.chain;
     await this.closeFile();
   }
+}
+
+/** The dictionary the whole records of log file `file` build (reading stops at a torn one). */
+async function dictionaryOf(file: string): Promise<LogDictionary> {
+  const buf = await fsp.readFile(file);
+  const dict = new LogDictionary();
+  for (let offset = 0; offset < buf.length; ) {
+    const r = decodeRecord(buf, offset, dict);
+    if (!r.ok) break;
+    offset += r.length;
+  }
+  return dict;
 }
 
 function fsyncDir(dir: string): void {

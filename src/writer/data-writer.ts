@@ -7,20 +7,21 @@ import { EventEmitter } from 'node:events';
 import { type Figure, renderFigure } from '../charts/render.ts';
 import { validateEncryptOptions } from '../crypto/age.ts';
 import { Engine } from '../engine/duckdb.ts';
-import { AlreadyExistsError, DataWriteError, SluiceError, StorageError, ValidationError } from '../errors.ts';
+import { AlreadyExistsError, DataWriteError, ValidationError } from '../errors.ts';
 import { stringifyJson } from '../formats/common.ts';
 import { TempDir } from '../formats/spool.ts';
 import type { Row } from '../formats/types.ts';
 import { getLogger, type Logger } from '../logging/logger.ts';
-import { userFacingError } from '../os-errors.ts';
 import { openStorage } from '../storage/open.ts';
 import type { Storage } from '../storage/types.ts';
 import { VERSION } from '../version.ts';
 import { callerInfo } from './caller.ts';
 import { appendItem, type JsonContext, mergeInto } from './json-update.ts';
+import { lineageSettings, storedVersionInput, type WriterCall, WriterLineage } from './lineage.ts';
 import { lockPathFor, withLock } from './lock.ts';
-import { bytesOf, outputKey, putOutput } from './output.ts';
+import { bytesOf, outputKey, putRecorded } from './output.ts';
 import { readOutputBytes, readOutputRows } from './read-back.ts';
+import { dictionaryRows } from './table.ts';
 import type {
   AppendJsonArrayOptions,
   CommonWriteOptions,
@@ -37,6 +38,7 @@ import type {
   WriteVisualizationOptions,
   WrittenFile,
 } from './types.ts';
+import { writeFailure } from './write-failure.ts';
 import { writeTable } from './write-table.ts';
 
 export const TASK_SUBDIRS = ['output', 'dictionaries', 'logs', 'visualizations', 'metrics'] as const;
@@ -46,6 +48,7 @@ export class DataWriter extends EventEmitter<{ progress: [WriterProgressEvent] }
   private readonly options: DataWriterOptions;
   private readonly logger: Logger;
   private readonly ownsStorage: boolean;
+  private readonly lineage: WriterLineage;
   private ready: Promise<void> | undefined;
   private engine: Promise<Engine> | undefined;
   private spill: TempDir | undefined;
@@ -70,6 +73,7 @@ export class DataWriter extends EventEmitter<{ progress: [WriterProgressEvent] }
         ? openStorage(options.taskDir, options.storageOptions)
         : options.taskDir;
     this.logger = options.logger ?? getLogger();
+    this.lineage = new WriterLineage(this.storage, lineageSettings(options), this.logger);
   }
 
   /** Creates the task folders (output/, dictionaries/, logs/, visualizations/, metrics/) on local disk. */
@@ -83,6 +87,11 @@ export class DataWriter extends EventEmitter<{ progress: [WriterProgressEvent] }
     return this.ready;
   }
 
+  /** Whether this writer records lineage (option `lineage`, else the config's). */
+  get recordsLineage(): boolean {
+    return this.lineage.enabled;
+  }
+
   /** Full location of a key: a local path or a URL. */
   location(key: string): string {
     if (this.storage.localPath) return this.storage.localPath(key);
@@ -91,10 +100,10 @@ export class DataWriter extends EventEmitter<{ progress: [WriterProgressEvent] }
 
   /** Writes a table as CSV, Parquet, JSON or JSON Lines; partitioned with `partitionBy`. */
   writeDataframe(table: Table, name: string, options: WriteDataframeOptions = {}): Promise<WriterResult> {
-    return this.run('writeDataframe', name, options.subdir ?? 'output', async () => {
+    return this.run('writeDataframe', name, options.subdir ?? 'output', options, async (call) => {
       const encryption = this.encryptionFor(options);
       return writeTable(
-        this.context(),
+        this.context(call),
         table,
         name,
         { ...options, subdir: options.subdir ?? 'output' },
@@ -105,7 +114,9 @@ export class DataWriter extends EventEmitter<{ progress: [WriterProgressEvent] }
 
   /** Writes any JSON value (pretty by default, compact with `pretty: false`). */
   writeJson(data: unknown, name: string, options: WriteJsonOptions = {}): Promise<WriterResult> {
-    return this.run('writeJson', name, options.subdir, () => this.putJson(data, name, options));
+    return this.run('writeJson', name, options.subdir, options, (call) =>
+      this.putJson(call, data, name, options),
+    );
   }
 
   /** Renders a Vega-Lite spec, SVG text or PNG bytes to `visualizations/name.(png|svg)`. */
@@ -115,7 +126,7 @@ export class DataWriter extends EventEmitter<{ progress: [WriterProgressEvent] }
     options: WriteVisualizationOptions = {},
   ): Promise<WriterResult> {
     const subdir = options.subdir ?? 'visualizations';
-    return this.run('writeVisualization', name, subdir, async () => {
+    return this.run('writeVisualization', name, subdir, options, async (call) => {
       const format = options.format ?? 'png';
       const encryption = this.encryptionFor(options);
       const key = this.keyFor(name, format, subdir, options, encryption);
@@ -124,7 +135,7 @@ export class DataWriter extends EventEmitter<{ progress: [WriterProgressEvent] }
         format,
         ...(options.scale ? { scale: options.scale } : {}),
       });
-      const file = await putOutput(this.storage, key, bytesOf(bytes), {
+      const file = await putRecorded(call, this.storage, key, bytesOf(bytes), {
         encryption,
         overwrite: options.overwrite ?? true,
         contentType: format === 'png' ? 'image/png' : 'image/svg+xml',
@@ -139,22 +150,14 @@ export class DataWriter extends EventEmitter<{ progress: [WriterProgressEvent] }
     const subdir = options.subdir ?? 'dictionaries';
     const format = options.format ?? 'json';
     if (format === 'json') {
-      return this.run('writeDictionary', name, subdir, () =>
-        this.putJson(data, name, { ...options, subdir }),
+      return this.run('writeDictionary', name, subdir, options, (call) =>
+        this.putJson(call, data, name, { ...options, subdir }),
       );
     }
-    return this.run('writeDictionary', name, subdir, async () => {
-      const rows: Row[] = Array.isArray(data)
-        ? (data as Row[])
-        : data !== null && typeof data === 'object'
-          ? Object.entries(data).map(([key, value]) => ({ key, value }))
-          : [];
-      if (rows.length === 0 && !Array.isArray(data)) {
-        throw new ValidationError('a dictionary must be an object (key → value) or an array of rows');
-      }
+    return this.run('writeDictionary', name, subdir, options, async (call) => {
       return writeTable(
-        this.context(),
-        rows,
+        this.context(call),
+        dictionaryRows(data),
         name,
         { ...options, format, subdir },
         this.encryptionFor(options),
@@ -166,8 +169,9 @@ export class DataWriter extends EventEmitter<{ progress: [WriterProgressEvent] }
   writeMetrics(metrics: unknown, name: string, options: WriteMetricsOptions = {}): Promise<WriterResult> {
     const operation = options.operation ?? callerInfo();
     const subdir = options.subdir ?? 'metrics';
-    return this.run('writeMetrics', name, subdir, () =>
+    return this.run('writeMetrics', name, subdir, options, (call) =>
       this.putJson(
+        call,
         { timestamp: new Date().toISOString(), name, operation, sluiceVersion: VERSION, metrics },
         name,
         { ...options, subdir, timestampInName: options.timestampInName ?? true },
@@ -181,10 +185,10 @@ export class DataWriter extends EventEmitter<{ progress: [WriterProgressEvent] }
     name: string,
     options: AppendJsonArrayOptions = {},
   ): Promise<WriterResult> {
-    return this.run('appendToJsonArray', name, options.subdir, async () => {
+    return this.run('appendToJsonArray', name, options.subdir, options, async (call) => {
       const encryption = this.encryptionFor(options);
       const key = this.keyFor(name, 'json', options.subdir, {}, encryption);
-      return this.locked(key, () => appendItem(this.jsonContext(), key, item, options, encryption));
+      return this.locked(key, () => appendItem(this.jsonContext(call), key, item, options, encryption));
     });
   }
 
@@ -194,13 +198,13 @@ export class DataWriter extends EventEmitter<{ progress: [WriterProgressEvent] }
     name: string,
     options: MergeJsonOptions = {},
   ): Promise<WriterResult> {
-    return this.run('mergeJsonObjects', name, options.subdir, async () => {
+    return this.run('mergeJsonObjects', name, options.subdir, options, async (call) => {
       if (data === null || typeof data !== 'object' || Array.isArray(data)) {
         throw new ValidationError('mergeJsonObjects: `data` must be a plain object');
       }
       const encryption = this.encryptionFor(options);
       const key = this.keyFor(name, 'json', options.subdir, {}, encryption);
-      return this.locked(key, () => mergeInto(this.jsonContext(), key, data, options, encryption));
+      return this.locked(key, () => mergeInto(this.jsonContext(call), key, data, options, encryption));
     });
   }
 
@@ -220,13 +224,15 @@ export class DataWriter extends EventEmitter<{ progress: [WriterProgressEvent] }
     const engine = await this.engine?.catch(() => undefined);
     await engine?.close();
     await this.spill?.close();
+    await this.lineage.close();
     if (this.ownsStorage) await this.storage.close();
   }
 
   // --- internals -------------------------------------------------------------------------
 
-  private context() {
+  private context(call: WriterCall) {
     return {
+      call,
       storage: this.storage,
       engine: () => this.getEngine(),
       progress: (event: WriterProgressEvent) => this.progress(event),
@@ -240,11 +246,12 @@ export class DataWriter extends EventEmitter<{ progress: [WriterProgressEvent] }
     };
   }
 
-  private jsonContext(): JsonContext {
+  private jsonContext(call: WriterCall): JsonContext {
     return {
       storage: this.storage,
-      putJson: (key, data, pretty, encryption, options, rows) =>
-        this.putJsonAt(key, data, pretty, encryption, options, 'json', rows),
+      // The file's version read is an input of the new one.
+      putJson: (key, data, pretty, encryption, options, rows, read) =>
+        this.putJsonAt(call, key, data, pretty, encryption, options, rows, read),
     };
   }
 
@@ -293,30 +300,38 @@ export class DataWriter extends EventEmitter<{ progress: [WriterProgressEvent] }
     }
   }
 
-  private async putJson(data: unknown, name: string, options: WriteJsonOptions): Promise<WriterResult> {
+  private async putJson(
+    call: WriterCall,
+    data: unknown,
+    name: string,
+    options: WriteJsonOptions,
+  ): Promise<WriterResult> {
     const encryption = this.encryptionFor(options);
     const key = this.keyFor(name, 'json', options.subdir, options, encryption);
     await this.checkOverwrite(key, options);
-    return this.putJsonAt(key, data, options.pretty ?? true, encryption, options, 'json');
+    return this.putJsonAt(call, key, data, options.pretty ?? true, encryption, options);
   }
 
   private async putJsonAt(
+    call: WriterCall,
     key: string,
     data: unknown,
     pretty: boolean,
     encryption: WriterEncryption | undefined,
     options: CommonWriteOptions,
-    format: string,
     rows?: number,
+    read?: Buffer,
   ): Promise<WriterResult> {
     const text = pretty ? `${stringifyJson(data, 2)}\n` : stringifyJson(data);
-    const file = await putOutput(this.storage, key, bytesOf(text), {
+    const previous = read && call.enabled ? [storedVersionInput(this.storage, key, read)] : [];
+    const put = {
       encryption,
       overwrite: options.overwrite ?? true,
       contentType: 'application/json',
       ...(options.signal ? { signal: options.signal } : {}),
-    });
-    return this.result(rows === undefined ? file : { ...file, rows }, format, encryption);
+    };
+    const file = await putRecorded(call, this.storage, key, bytesOf(text), put, { rows, read: previous });
+    return this.result(file, 'json', encryption);
   }
 
   private locked<T>(key: string, fn: () => Promise<T>): Promise<T> {
@@ -349,30 +364,25 @@ export class DataWriter extends EventEmitter<{ progress: [WriterProgressEvent] }
     return result;
   }
 
+  /** Runs one call under its lineage records (`writer.<method>`): before its first await, while the caller is on the stack. */
   private async run(
     method: string,
     name: string,
     subdir: string | undefined,
-    fn: () => Promise<WriterResult>,
+    options: CommonWriteOptions,
+    fn: (call: WriterCall) => Promise<WriterResult>,
   ): Promise<WriterResult> {
     if (this.closed) throw new DataWriteError(`DataWriter.${method}: the writer is closed`);
+    const call = this.lineage.call(`writer.${method}`, options.inputs);
     try {
       await this.init();
-      return await fn();
+      const result = await fn(call);
+      await call.end(result);
+      return result;
     } catch (error) {
-      // Bad input (E021 names the user's file and line) is reported as it is, not as a write failure.
-      if (error instanceof SluiceError && (error.code === 'E040' || error.code === 'E021')) throw error;
-      const where = subdir ? `${subdir}/${name}` : name;
-      const reason = error instanceof Error ? error.message : String(error);
-      const wrapped = new DataWriteError(`${method} ${where} failed: ${reason}`, {
-        cause: error,
-        context: { path: where, method, ...(error instanceof SluiceError ? { causeCode: error.code } : {}) },
-      });
-      // A full or read-only disk, permissions: E012 naming the file, which is what the user must fix.
-      const os = userFacingError(wrapped);
-      if (os.code === 'E012' && os !== wrapped)
-        throw new StorageError(os.message, { cause: error, context: { ...os.context, key: where, method } });
-      throw wrapped;
+      const reported = writeFailure(method, subdir ? `${subdir}/${name}` : name, error);
+      await call.fail(reported);
+      throw reported;
     }
   }
 }

@@ -15,7 +15,8 @@ import type {
   WriterResult,
 } from './types.ts';
 
-export type JsonDoc = { exists: false } | { exists: true; value: unknown };
+/** A JSON output read back; `stored` is its bytes as stored (the ciphertext when encrypted). */
+export type JsonDoc = { exists: false } | { exists: true; value: unknown; stored: Buffer };
 
 /** Reads and parses a JSON output (decrypting `.age` files); DataWriteError if it cannot be used. */
 export async function readJsonDoc(
@@ -24,7 +25,8 @@ export async function readJsonDoc(
   encryption: WriterEncryption | undefined,
 ): Promise<JsonDoc> {
   if (!(await storage.exists(key))) return { exists: false };
-  let bytes: Buffer = await storage.get(key);
+  const stored: Buffer = await storage.get(key);
+  let bytes = stored;
   if (key.endsWith('.age')) {
     if (!encryption || ((encryption.identities ?? []).length === 0 && encryption.passphrase === undefined)) {
       throw new DataWriteError(
@@ -54,7 +56,7 @@ export async function readJsonDoc(
   try {
     // parseJson, not JSON.parse: Node 24's JSON.parse can return wrong keys that contain escapes,
     // and a read-modify-write would then store the corruption.
-    return { exists: true, value: parseJson(bytes.toString('utf8')) };
+    return { exists: true, value: parseJson(bytes.toString('utf8')), stored };
   } catch (error) {
     throw new DataWriteError(
       `${key} is not valid JSON (${(error as Error).message}); it was left unchanged — fix or remove it`,
@@ -121,6 +123,8 @@ export interface JsonContext {
     encryption: WriterEncryption | undefined,
     options: CommonWriteOptions,
     rows?: number,
+    /** The stored bytes of the version read, which the new one is made from (lineage). */
+    read?: Buffer,
   ): Promise<WriterResult>;
 }
 
@@ -136,10 +140,11 @@ export async function appendItem(
   options: AppendJsonArrayOptions,
   encryption: WriterEncryption | undefined,
 ): Promise<WriterResult> {
-  const existing = requireArray(await readJsonDoc(ctx.storage, key, encryption), key);
+  const doc = await readJsonDoc(ctx.storage, key, encryption);
+  const existing = requireArray(doc, key);
   if (!existing && options.createIfMissing === false) missing(key);
   const array = [...(existing ?? []), item];
-  return ctx.putJson(key, array, options.pretty ?? true, encryption, options, array.length);
+  return ctx.putJson(key, array, options.pretty ?? true, encryption, options, array.length, storedOf(doc));
 }
 
 /** mergeJsonObjects' body; the caller holds the lock. */
@@ -150,11 +155,14 @@ export async function mergeInto(
   options: MergeJsonOptions,
   encryption: WriterEncryption | undefined,
 ): Promise<WriterResult> {
-  const existing = requireObject(await readJsonDoc(ctx.storage, key, encryption), key);
+  const doc = await readJsonDoc(ctx.storage, key, encryption);
+  const existing = requireObject(doc, key);
   if (!existing && options.createIfMissing === false) missing(key);
   const merged = mergeObjects(existing ?? {}, data, {
     recursive: options.recursiveMerge ?? true,
     overwrite: options.overwriteExisting ?? true,
   });
-  return ctx.putJson(key, merged, options.pretty ?? true, encryption, options);
+  return ctx.putJson(key, merged, options.pretty ?? true, encryption, options, undefined, storedOf(doc));
 }
+
+const storedOf = (doc: JsonDoc): Buffer | undefined => (doc.exists ? doc.stored : undefined);

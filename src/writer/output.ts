@@ -3,10 +3,12 @@ import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { encryptStream } from '../crypto/age.ts';
 import { ValidationError } from '../errors.ts';
+import type { LineageInput } from '../lineage/index.ts';
 import { CONTENT_TYPES } from '../storage/content-types.ts';
 import { assertValidKey, joinKey } from '../storage/keys.ts';
 import type { Storage } from '../storage/types.ts';
 import { fileStamp } from '../util/timestamps.ts';
+import type { WriterCall } from './lineage.ts';
 import type { WriterEncryption, WrittenFile } from './types.ts';
 
 export { fileStamp };
@@ -81,6 +83,22 @@ export async function putOutput(
     ...(options.signal ? { signal: options.signal } : {}),
   });
   return { path: key, sizeBytes: size, sha256: hash.digest('hex') };
+}
+
+/** `putOutput` under a writer call's lineage records: intent before, commit (with `rows`) after. */
+export function putRecorded(
+  call: WriterCall,
+  storage: Storage,
+  key: string,
+  body: AsyncIterable<Uint8Array>,
+  options: PutOutputOptions,
+  facts: { rows?: number | undefined; read?: readonly LineageInput[] } = {},
+): Promise<WrittenFile> {
+  const write = async () => {
+    const file = await putOutput(storage, key, body, options);
+    return facts.rows === undefined ? file : { ...file, rows: facts.rows };
+  };
+  return call.put(key, write, facts.read);
 }
 
 /**

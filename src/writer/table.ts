@@ -82,6 +82,18 @@ export function countRows(rows: Rows, counter: { rows: number }, onRows?: (rows:
   };
 }
 
+/** A dictionary's rows: an array of rows as it is, a mapping as `{ key, value }` rows. */
+export function dictionaryRows(data: unknown): Row[] {
+  if (Array.isArray(data)) return data as Row[];
+  const rows =
+    data !== null && typeof data === 'object'
+      ? Object.entries(data).map(([key, value]) => ({ key, value }))
+      : [];
+  if (rows.length === 0)
+    throw new ValidationError('a dictionary must be an object (key → value) or an array of rows');
+  return rows;
+}
+
 /** Encodes a row table in a format through the format layer. */
 export function encodeRows(
   rows: Rows,

@@ -1,6 +1,7 @@
 import type { EncryptOptions } from '../crypto/age.ts';
 import type { ParquetCompression } from '../formats/parquet.ts';
 import type { Row } from '../formats/types.ts';
+import type { LineageInput, OpenLineageTarget } from '../lineage/index.ts';
 import type { Logger } from '../logging/logger.ts';
 import type { OpenStorageOptions } from '../storage/open.ts';
 import type { Storage } from '../storage/types.ts';
@@ -44,6 +45,18 @@ export interface DataWriterOptions {
   createFolders?: boolean;
   /** Wait this long for the lock of appendToJsonArray/mergeJsonObjects. @default 30000 */
   lockTimeoutMs?: number;
+  /**
+   * Record lineage (docs/lineage.md): every file written gets an intent before it is visible and
+   * a commit (sha256, size, rows) after, in `<taskDir>/_sluice/lineage/`.
+   * @default the config's `lineage` (SLUICE_LINEAGE; `0`, `false`, `off`, `no` turn it off), else true
+   */
+  lineage?: boolean;
+  /**
+   * Where each call's OpenLineage START and COMPLETE/FAIL events go (only while lineage is on);
+   * `false`: nowhere.
+   * @default the config's openlineageUrl / openlineageFile (SLUICE_OPENLINEAGE_URL, SLUICE_OPENLINEAGE_FILE)
+   */
+  openLineage?: OpenLineageTarget | false;
 }
 
 export type DataframeFormat = 'csv' | 'parquet' | 'json' | 'jsonl';
@@ -75,6 +88,13 @@ export interface CommonWriteOptions {
   /** Replace an existing file; false raises DataWriteError (cause AlreadyExistsError). @default true */
   overwrite?: boolean;
   signal?: AbortSignal;
+  /**
+   * What the output was made from, for its lineage record (a file read, with its sha256; an
+   * object with its ETag). A promise is awaited just before the output's intent is recorded, so
+   * an input can be hashed while the table is staged.
+   * @default the calling function and the sha256 of its source file (a `model` input)
+   */
+  inputs?: readonly LineageInput[] | Promise<readonly LineageInput[]>;
 }
 
 export interface WriteDataframeOptions extends CommonWriteOptions {

@@ -12,7 +12,9 @@ import { removeEmptyParents } from '../storage/empty-dirs.ts';
 import { joinKey } from '../storage/keys.ts';
 import type { Storage } from '../storage/types.ts';
 import { throttleProgress } from '../util/progress.ts';
+import type { WriterCall } from './lineage.ts';
 import { outputKey, putOutput } from './output.ts';
+import { parquetFields, parquetRowCounts } from './parquet-facts.ts';
 import { assertTable, countRows, encodeRows, isSqlTable, stageWithDuckDB } from './table.ts';
 import type {
   CommonWriteOptions,
@@ -44,6 +46,8 @@ export interface TableContext {
     files?: WrittenFile[],
   ) => WriterResult;
   checkOverwrite: (key: string, options: CommonWriteOptions) => Promise<void>;
+  /** The call's lineage records: each file's intent before it is put, its commit after. */
+  call: WriterCall;
 }
 
 export async function writeTable(
@@ -106,22 +110,28 @@ export async function writeTable(
       ...(onCopyProgress ? { onCopyProgress } : {}),
     });
     try {
+      const keys = staged.files.map(({ relative }) =>
+        joinKey(base, `${relative}${encryption ? '.age' : ''}`),
+      );
+      const rowCounts = await describeStaged(ctx, staged.files, format, true);
+      // Every partition's intent is durable, in one log object, before the first is put.
+      const ids = await ctx.call.declare(keys, base);
       const files: WrittenFile[] = [];
-      for (const [i, { file, relative }] of staged.files.entries()) {
-        const key = joinKey(base, `${relative}${encryption ? '.age' : ''}`);
-        files.push(
-          await putOutput(ctx.storage, key, fileChunks(file), {
-            ...common,
-            overwrite: true,
-            contentType: CONTENT_TYPES[format],
-          }),
-        );
+      for (const [i, { file }] of staged.files.entries()) {
+        const put = await putOutput(ctx.storage, keys[i] as string, fileChunks(file), {
+          ...common,
+          overwrite: true,
+          contentType: CONTENT_TYPES[format],
+        });
+        ctx.call.commit(ids[i], { ...put, ...(rowCounts ? { rows: rowCounts[i] as number } : {}) });
+        files.push(put);
         ctx.progress({ operation, done: i + 1, total: staged.files.length, unit: 'files' });
       }
       // Partitions of an earlier run that this one did not produce would otherwise mix in.
       const written = new Set(files.map((f) => f.path));
       const stale = existing.filter((k) => !written.has(k));
       if (stale.length > 0) {
+        await ctx.call.deleting(stale);
         await ctx.storage.deleteMany(stale);
         // On local disk their folders (`region=b/`) go too, as on S3: a glob sees only this run.
         const local = ctx.storage.localPath?.bind(ctx.storage);
@@ -163,14 +173,19 @@ export async function writeTable(
     try {
       const first = staged.files[0];
       if (!first) throw new ValidationError('the query produced no file');
-      const file = await putOutput(ctx.storage, key, maybeGzip(fileChunks(first.file), gzip), {
-        ...common,
-        contentType,
-        // Gzipped, the bytes put are not the staged file's: no total then.
-        onBytes: storeProgress(report, name, gzip ? undefined : (await stat(first.file)).size),
-      });
+      await describeStaged(ctx, staged.files, format, false);
+      const bytes = gzip ? undefined : (await stat(first.file)).size;
+      const file = await ctx.call.put(key, async () => ({
+        ...(await putOutput(ctx.storage, key, maybeGzip(fileChunks(first.file), gzip), {
+          ...common,
+          contentType,
+          // Gzipped, the bytes put are not the staged file's: no total then.
+          onBytes: storeProgress(report, name, bytes),
+        })),
+        rows: staged.rows,
+      }));
       ctx.progress({ operation, done: staged.rows, total: staged.rows, unit: 'rows' });
-      return ctx.result({ ...file, rows: staged.rows }, format, encryption);
+      return ctx.result(file, format, encryption);
     } finally {
       await staged.temp.close();
     }
@@ -178,15 +193,38 @@ export async function writeTable(
   const counter = { rows: 0 };
   const isArray = Array.isArray(table);
   const rows: Rows = isArray ? (table as Rows) : countRows(table as Rows, counter, onRows);
-  const file = await putOutput(
-    ctx.storage,
-    key,
-    maybeGzip(encodeRows(rows, format, { ...options, engine: await ctx.engine() }), gzip),
-    { ...common, contentType },
-  );
-  const total = isArray ? (table as unknown[]).length : counter.rows;
-  ctx.progress({ operation, done: total, total, unit: 'rows' });
-  return ctx.result({ ...file, rows: total }, format, encryption);
+  const engine = await ctx.engine();
+  const file = await ctx.call.put(key, async () => {
+    const put = await putOutput(
+      ctx.storage,
+      key,
+      maybeGzip(encodeRows(rows, format, { ...options, engine }), gzip),
+      {
+        ...common,
+        contentType,
+      },
+    );
+    return { ...put, rows: isArray ? (table as unknown[]).length : counter.rows };
+  });
+  ctx.progress({ operation, done: file.rows, total: file.rows, unit: 'rows' });
+  return ctx.result(file, format, encryption);
+}
+
+/**
+ * For lineage, from the staged Parquet files' footers: the schema when OpenLineage events are
+ * sent, and each file's rows (returned) for a partitioned table's commits. Nothing otherwise.
+ */
+async function describeStaged(
+  ctx: TableContext,
+  staged: readonly { file: string }[],
+  format: DataframeFormat,
+  partitioned: boolean,
+): Promise<number[] | undefined> {
+  if (format !== 'parquet' || !ctx.call.enabled) return undefined;
+  const files = staged.map((s) => s.file);
+  const engine = await ctx.engine();
+  if (ctx.call.exportsEvents) ctx.call.fields = await parquetFields(engine, files, partitioned);
+  return partitioned ? parquetRowCounts(engine, files) : undefined;
 }
 
 /** Bytes of a staged file put into the task storage (an upload, on S3): `store <name>`. */

@@ -209,7 +209,9 @@ describe('OS errors in the user’s words, through the CLI', { timeout: 60_000 }
       );
       const out = path.join(full, 'out.csv');
       expectUserError(await runSluice(['convert', big, out]), 'E012', `disk full writing ${out}`);
-      expect(readdirSync(full)).toEqual([]);
+      // No output, no temp file: only the lineage log, which holds the write's intent and its abort.
+      expect(readdirSync(full)).toEqual(['_sluice']);
+      expect(readdirSync(path.join(full, '_sluice'))).toEqual(['lineage']);
     });
   });
 

@@ -7,6 +7,7 @@ import * as fsp from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { type DataPoint, IncrementalWriter, readDataPoints } from '../../src/ingest/index.ts';
+import { verifyLineage } from '../../src/lineage/index.ts';
 import { createFsStorage } from '../../src/storage/drivers/fs/fs-storage.ts';
 import { useFullDisk } from '../helpers/full-disk.ts';
 
@@ -31,7 +32,14 @@ describe('IncrementalWriter on a full disk', () => {
   it('refuses a batch that does not fit with E012, shows none of it, keeps every acknowledged point and appends again once space is freed', async () => {
     const root = path.join(disk.dir, 'store');
     const storage = createFsStorage({ root });
-    const writer = await IncrementalWriter.open({ storage, datasetId: 'full', batchSize: 100_000 });
+    // The append's own take-back is what this tests: with lineage on, a disk this full refuses the
+    // batch's lineage intent before the append is tried (E012 naming the log object, nothing written).
+    const writer = await IncrementalWriter.open({
+      storage,
+      datasetId: 'full',
+      batchSize: 100_000,
+      lineage: false,
+    });
     const file = storage.localPath!(writer.key);
     await writer.writeMany(points(0, 500));
 
@@ -73,5 +81,33 @@ describe('IncrementalWriter on a full disk', () => {
       10_001,
       10_002,
     ]);
+  });
+
+  it('with lineage on: a batch whose intent cannot be stored is refused (E012), no byte of it lands, and no record claims it', async () => {
+    const root = path.join(disk.dir, 'lineage');
+    const storage = createFsStorage({ root });
+    const writer = await IncrementalWriter.open({
+      storage,
+      datasetId: 'full',
+      batchSize: 100_000,
+      lineage: true,
+    });
+    const file = storage.localPath!(writer.key);
+    await writer.writeMany(points(0, 50));
+    const before = await fsp.readFile(file);
+
+    disk.fill();
+    const refused = writer.writeMany(points(50, 50, 'x'.repeat(200)));
+    await expect(refused).rejects.toMatchObject({ code: 'E012' });
+    expect((await fsp.readFile(file)).equals(before)).toBe(true);
+
+    disk.free();
+    await writer.writeMany(points(100, 3));
+    await writer.close();
+    const report = await verifyLineage(storage);
+    expect(report.corrupt).toEqual([]);
+    expect(report.outputs.map((o) => o.status)).toEqual(['ok']);
+    expect(await values(root, 'full')).toEqual([...Array.from({ length: 50 }, (_, i) => i), 100, 101, 102]);
+    await storage.close();
   });
 });

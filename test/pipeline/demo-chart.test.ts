@@ -17,14 +17,23 @@ describe('the demo’s chart', () => {
     const printed = /^chart: (.+)$/m.exec(res.stdout)?.[1];
     expect(printed).toBe(path.join('proj', 'visualizations', 'country_year_summary.svg'));
     const file = path.join(work, printed as string);
-    // The writer's task folders are not made in the project: only the chart's own folder.
+    // The writer's task folders are not made in the project: only the chart's own folder (and
+    // `_sluice/`, the chart's lineage log).
     expect(readdirSync(path.join(work, 'proj')).sort()).toEqual([
+      '_sluice',
       'data',
       'lake',
       'models',
       'sluice.config.yaml',
       'visualizations',
     ]);
+    // Its lineage reaches the staging file it draws, and through the lake's log the raw CSVs.
+    const tree = await runSluice(['lineage', printed as string, '--json'], { cwd: work });
+    expect(tree.code, tree.stderr).toBe(0);
+    const chain = JSON.stringify(JSON.parse(tree.stdout));
+    expect(JSON.parse(tree.stdout)).toMatchObject({ operation: 'writer.writeVisualization' });
+    expect(chain).toContain('/staging/country_year_summary.parquet');
+    expect(chain).toMatch(/raw\/[^"]+\.csv/);
     const svg = readFileSync(file, 'utf8');
     expect(svg).toMatch(/^<svg [^>]*width="720" height="400"/);
     for (const text of ['country_year_summary', 'opri', 'sdg', 'wdi', '2000', '2023']) {

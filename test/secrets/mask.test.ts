@@ -123,6 +123,31 @@ describe('masking gaps found in review', () => {
     expect(maskSecretsInString('mail me at a@b.com about x=1')).toBe('mail me at a@b.com about x=1');
   });
 
+  it('masks name=value secrets in free text (DSNs, log lines), keeps storage keys and plain words', () => {
+    const cases = [
+      `host=db password=${S} dbname=x`,
+      `password='${S} and more' user=u`,
+      `connect failed (token=${S})`,
+      `api_key="${S}"`,
+      `retry, client_secret=${S}, giving up`,
+    ];
+    for (const c of cases) expect(maskSecretsInString(c), c).not.toContain(S);
+    expect(maskSecretsInString(`host=db password=${S} dbname=x`)).toBe(
+      'host=db password=******** dbname=x'.replace(
+        '********',
+        maskSecretsInString('?password=x').split('=')[1] as string,
+      ),
+    );
+    for (const kept of [
+      '--meta expects key=value, got "a"',
+      'key=dev/landing/a.csv rows=3',
+      'x=1 y=2',
+      'rows=3 passwordless',
+    ]) {
+      expect(maskSecretsInString(kept), kept).toBe(kept);
+    }
+  });
+
   it('masks session and security tokens and header tuples, keeps pagination tokens', () => {
     const masked = maskSensitiveData({
       headers: [['Authorization', `Bearer ${S}`]],

@@ -1,7 +1,7 @@
 /**
  * The dashboard in chromium against a lake on S3 (the run's s3rver): the lake view shows the
- * datasets and a preview staged from S3, and a rollback from the promotions view publishes the
- * backup on S3. Any console error, page error, failed request or unannounced HTTP error fails it.
+ * datasets, a preview staged from S3 and a dataset's lineage re-hashed on S3, and a rollback from
+ * the promotions view publishes the backup on S3. Any console error, page error, failed request or unannounced HTTP error fails it.
  */
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -63,6 +63,21 @@ describe('the dashboard on a lake on S3', () => {
     await eventually(() => section.locator('.scroll tbody tr').count()).toBe(50);
     expect(await page.textContent('[data-testid=lake-view] h2')).toContain(`s3://`);
     await screenshot(page, 's3-lake');
+  });
+
+  it('lineage: a qa dataset on S3 traced to its SQL model and raw CSV, each lake file re-hashed', async () => {
+    const page = await signedIn();
+    await page.click('button[data-env=qa]');
+    await page.click('text=staging/wdi_indicators.parquet');
+    const section = page.locator('section[data-dataset="staging/wdi_indicators.parquet"]');
+    await section.locator('[data-testid=lineage-toggle]').click();
+    const tree = section.locator('[data-testid=lineage-tree]');
+    await tree.waitFor();
+    expect(await tree.locator('li[data-lineage-node="dev/landing/wdi/WDI_DATA.parquet"]').count()).toBe(1);
+    expect(await tree.locator('li[data-kind=model]', { hasText: 'wdi_indicators.sql' }).count()).toBe(1);
+    expect(await tree.locator('li', { hasText: 'raw/wdi/WDI_DATA.csv' }).count()).toBeGreaterThan(0);
+    expect(await tree.locator('[data-mark]').count()).toBe(0);
+    expect(await section.textContent()).toMatch(/lake files of this chain\s+re-hashed/);
   });
 
   it('promotions: rolling qa back publishes the backup on S3', async () => {

@@ -73,6 +73,11 @@ beforeAll(async () => {
   expect(await new Pipeline(config).run('full')).toBe(true);
   qa.second = (await promoter.promote('dev', 'qa')).version ?? '';
   qa.firstBackup = (await promoter.listBackups('qa')).at(-1) ?? '';
+  // A schedule the runs view lists (it fires on New Year only: no run of it joins the history).
+  appendFileSync(
+    path.join(root, 'sluice-demo/sluice.config.yaml'),
+    'serve:\n  schedules:\n    - { name: new-year, cron: "0 0 1 1 *", run: { mode: ingest } }\n',
+  );
 
   serve = spawn(
     process.execPath,
@@ -162,6 +167,16 @@ describe('the dashboard in chromium, served by sluice serve --demo', () => {
       'ingest',
       'transform',
       'upload',
+    ]);
+    const schedule = page.locator('[data-testid=schedules] tbody tr');
+    await schedule.waitFor();
+    expect(await schedule.locator('td').allTextContents()).toEqual([
+      'new-year',
+      '0 0 1 1 * UTC',
+      'ingest · dev',
+      `${new Date().getUTCFullYear() + 1}-01-01 00:00:00 UTC`,
+      '—',
+      '0 / 0 / 0',
     ]);
     await screenshot(page, 'runs');
     const earlier = page.locator('[data-testid=runs-view] > div > table tbody tr').nth(1);

@@ -73,7 +73,7 @@ describe('over a real socket', () => {
     await expect(fetch(`${server.url}/healthz`)).rejects.toThrow();
     req.end('m v=2 2\n');
     expect(await done).toEqual({ status: 204, body: '' });
-    expect(await stopped).toEqual({ cutOff: 0 });
+    expect(await stopped).toEqual({ cutOff: 0, schedules: { abandoned: [], finished: [] } });
     expect(await storedValues(server.root, 'drain', 'm.v')).toEqual([1, 2]);
   });
 
@@ -86,7 +86,7 @@ describe('over a real socket', () => {
     req.write('m v=1 1\n');
     await sleep(200);
     const started = performance.now();
-    expect(await server.stop()).toEqual({ cutOff: 1 });
+    expect(await server.stop()).toEqual({ cutOff: 1, schedules: { abandoned: [], finished: [] } });
     expect(performance.now() - started).toBeLessThan(2000);
     expect(await done).toHaveProperty('error');
     await expect(TimeSeriesStore.open(path.join(server.root, 'cut'), { readOnly: true })).rejects.toThrow(

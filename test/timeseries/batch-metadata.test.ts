@@ -107,4 +107,20 @@ describe('metadata of a batch', () => {
     );
     expect(() => validateSinglePoint('a/b', 5, 1, m)).toThrow(/path separator/);
   });
+
+  it('names each point’s variable right when the order of variables changes between batches', () => {
+    const names = (points: DataPointInput[]) => {
+      const b = buildBatch(points);
+      return Array.from(b.varIdx, (vi) => b.vars[vi]);
+    };
+    const first = ['o1', 'o2', 'o3', 'o1'].map((v) => p(v, { k: v }));
+    expect(names(first)).toEqual(['o1', 'o2', 'o3', 'o1']);
+    // The same positions, other variables (and a name the position held before, elsewhere).
+    const second = ['o3', 'o1', 'o4', 'o2', 'o3'].map((v) => p(v, { k: v }));
+    expect(names(second)).toEqual(['o3', 'o1', 'o4', 'o2', 'o3']);
+    expect(buildBatch(second).vars).toEqual(['o3', 'o1', 'o4', 'o2']);
+    expect(metaOf(second)).toEqual(['{"k":"o3"}', '{"k":"o1"}', '{"k":"o4"}', '{"k":"o2"}', '{"k":"o3"}']);
+    // A bad name where a valid one stood in the last batch is still refused.
+    expect(() => buildBatch([p('o3'), p('../o1')])).toThrow(/Point 1 .*variable/);
+  });
 });

@@ -7,6 +7,7 @@
 import path from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import { TimeSeriesStore } from '../../src/timeseries/index.ts';
+import { PointLog } from '../../src/timeseries/point-log.ts';
 import { SegmentFiles } from '../../src/timeseries/segments.ts';
 import { tempDir } from '../helpers/tmp.ts';
 import { toLegacyLayout } from './helpers.ts';
@@ -83,6 +84,45 @@ describe('latest() of a fresh reader', () => {
       expect((await store.latest('v'))?.value).toBe(3);
     } finally {
       await store.close();
+    }
+  });
+
+  it('answers a list of variables from one refresh, as one call per variable would', async () => {
+    const dir = path.join(tempDir('ts-latest-list'), 'store');
+    const writer = await TimeSeriesStore.open(dir, { compactIntervalMs: 0, compactPoints: 0 });
+    const names = Array.from({ length: 300 }, (_, i) => `v${i}`);
+    try {
+      await writer.storeDataPoints(names.map((v, i) => ({ variable: v, timestamp: T0, value: i })));
+      await writer.compact();
+      // Later points of some variables stay in the log, which the reader reads too.
+      await writer.storeDataPoints(
+        names
+          .slice(0, 50)
+          .map((v, i) => ({ variable: v, timestamp: T0 + 1000, value: -i, metadata: { k: i } })),
+      );
+      const reader = await TimeSeriesStore.open(dir, { readOnly: true });
+      const refresh = vi.spyOn(PointLog.prototype, 'refresh');
+      try {
+        const asked = [...names, 'none', 'v0'];
+        const all = await reader.latest(asked);
+        expect(refresh).toHaveBeenCalledTimes(1);
+        const one: unknown[] = [];
+        for (const v of asked) one.push(await reader.latest(v));
+        expect(all).toEqual(one);
+        expect(all[0]).toMatchObject({ variable: 'v0', value: -0, metadata: { k: 0 } });
+        expect(all[299]).toMatchObject({ variable: 'v299', value: 299 });
+        expect(all[300]).toBeUndefined();
+        expect(await writer.latest(asked)).toEqual(all);
+        await expect(reader.latest(['v1', '../x'])).rejects.toMatchObject({
+          code: 'E051',
+          message: expect.stringContaining('../x'),
+        });
+      } finally {
+        refresh.mockRestore();
+        await reader.close();
+      }
+    } finally {
+      await writer.close();
     }
   });
 });

@@ -27,7 +27,7 @@ export async function demo(opts: DemoOptions): Promise<void> {
   } finally {
     progress.stop();
   }
-  const chart = result.summary.length > 0 ? await writeSummaryChart(result.dir, result.summary) : undefined;
+  const chart = result.summary.length > 0 ? await writeSummaryChart(result, result.summary) : undefined;
   if (opts.json) printJson({ ...result, chart: chart ?? null });
   else printDemo(result, chart);
   if (!result.run.success) {
@@ -42,9 +42,10 @@ export async function demo(opts: DemoOptions): Promise<void> {
  * `<dir>/visualizations/country_year_summary.svg`: per source, the mean over all countries by year
  * as a line, and the range of the country means as a band around it.
  */
-async function writeSummaryChart(dir: string, summary: SummaryPoint[]): Promise<string> {
-  const [{ DataWriter }, { SUMMARY_MODEL }] = await Promise.all([
+async function writeSummaryChart(result: DemoResult, summary: SummaryPoint[]): Promise<string> {
+  const [{ DataWriter }, { sourceInput }, { SUMMARY_MODEL }] = await Promise.all([
     import('../../writer/data-writer.ts'),
+    import('../../writer/lineage.ts'),
     demoModule(),
   ]);
   const color = { field: 'source', type: 'nominal', title: 'source' };
@@ -76,9 +77,14 @@ async function writeSummaryChart(dir: string, summary: SummaryPoint[]): Promise<
       },
     ],
   };
-  const writer = new DataWriter({ taskDir: dir, createFolders: false });
+  const writer = new DataWriter({ taskDir: result.dir, createFolders: false });
+  // The chart's lineage names the staging file it draws, so it traces down to the raw CSVs.
+  const drawn = result.datasets.find((d) => d.name === SUMMARY_MODEL && d.layer === 'staging');
   try {
-    const written = await writer.writeVisualization(spec, SUMMARY_MODEL, { format: 'svg' });
+    const written = await writer.writeVisualization(spec, SUMMARY_MODEL, {
+      format: 'svg',
+      ...(drawn && writer.recordsLineage ? { inputs: sourceInput(drawn.url) } : {}),
+    });
     return written.location;
   } finally {
     await writer.close();

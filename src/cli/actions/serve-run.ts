@@ -1,9 +1,10 @@
 /**
  * `sluice serve`: starts the HTTP server, then the pollers and workers of the `serve:` section
  * (each as `sluice poll` / `sluice worker` would run, counting into the server's /metrics), and
- * runs until SIGINT/SIGTERM. Then, within the grace period: /readyz answers 503, the socket stops
- * accepting and drains requests in flight, pollers give back their leases and workers their jobs,
- * and the stores close. A poller or worker that fails stops the whole service (exit 1), so a
+ * runs until SIGINT/SIGTERM; the server runs the section's schedules itself. Then, within the grace
+ * period: /readyz answers 503, the schedules' timers stop and runs in flight finish (or are
+ * abandoned, and named), the socket stops accepting and drains requests in flight, pollers give
+ * back their leases and workers their jobs, and the stores close. A poller or worker that fails stops the whole service (exit 1), so a
  * supervisor restarts it rather than leaving it half-running.
  */
 import type { Command } from 'commander';
@@ -13,7 +14,8 @@ import { storageOptionsFrom } from '../../config/storage-options.ts';
 import type { ClosableSignalStore } from '../../jobs/signal-store.ts';
 import { configureLogging, getLogger, type LogLevel } from '../../logging/logger.ts';
 import { createPollerMetrics, createRegistry, createWorkerMetrics } from '../../metrics/registry.ts';
-import { type RunningServer, startServer } from '../../server/service.ts';
+import type { ScheduleStopSummary } from '../../server/schedules/types.ts';
+import { type RunningServer, type StopSummary, startServer } from '../../server/service.ts';
 import {
   readServeSection,
   resolveServeSettings,
@@ -101,10 +103,11 @@ export async function serve(opts: ServeCommandOptions, cmd: Command): Promise<vo
   commandSignal().addEventListener('abort', onSignal, { once: true });
   const stopLines: (() => string)[] = [];
   const describe = (line: () => string) => stopLines.push(line);
-  let cutOff = 0;
+  let stopped: StopSummary = { cutOff: 0, schedules: { finished: [], abandoned: [] } };
   describeInterruption(() =>
     [
-      `HTTP server stopped (${cutOff === 0 ? 'no request cut off' : `${cutOff} requests cut off after the grace period`})`,
+      `HTTP server stopped (${stopped.cutOff === 0 ? 'no request cut off' : `${stopped.cutOff} requests cut off after the grace period`})`,
+      ...(settings.schedules.length > 0 ? [describeScheduleStop(stopped.schedules)] : []),
       ...stopLines.map((l) => l()),
     ].join('; '),
   );
@@ -145,7 +148,7 @@ export async function serve(opts: ServeCommandOptions, cmd: Command): Promise<vo
     commandSignal().removeEventListener('abort', onSignal);
     stop.abort(new DOMException('sluice serve stopping', 'AbortError'));
     const [summary] = await Promise.all([server.stop(), Promise.allSettled(tasks)]);
-    cutOff = summary.cutOff;
+    stopped = summary;
   }
   if (failure) throw failure;
 }
@@ -187,6 +190,10 @@ function announce(server: RunningServer, settings: ServeSettings, demoToken: str
     `sluice serve: listening on ${server.url} (time-series stores under ${settings.timeseriesRoot})\n`,
   );
   if (settings.dashboard) process.stderr.write(`sluice serve: dashboard on ${server.url}/\n`);
+  for (const s of server.context.schedules.list())
+    process.stderr.write(
+      `sluice serve: schedule ${s.name} (${s.cron}, ${s.timezone}) runs the pipeline (${s.mode}, ${s.env}); next at ${s.nextRunAt ?? 'never'}\n`,
+    );
   if (demoToken)
     process.stderr.write(
       `sluice serve: admin token for this run (printed once, stored nowhere): ${demoToken}\n`,
@@ -197,6 +204,14 @@ function announce(server: RunningServer, settings: ServeSettings, demoToken: str
     );
   if (tokens.read + tokens.admin === 0)
     process.stderr.write('sluice serve: no read token: queries answer 401 (see SLUICE_API_TOKENS)\n');
+}
+
+function describeScheduleStop(s: ScheduleStopSummary): string {
+  const parts = [
+    ...s.finished.map((name) => `scheduled run of ${name} finished`),
+    ...s.abandoned.map((name) => `scheduled run of ${name} abandoned after the grace period`),
+  ];
+  return parts.length > 0 ? parts.join('; ') : 'schedules stopped, no run in flight';
 }
 
 /** One of the server's stores for a worker's handler; the server closes it, not the worker. */

@@ -20,6 +20,7 @@ import { assertReadableFile } from '../../formats/local-file.ts';
 import { formatFromKey, readRows } from '../../formats/registry.ts';
 import { openObjectUrl, parseStorageUrl } from '../../storage/open.ts';
 import { DataWriter } from '../../writer/data-writer.ts';
+import { sourceInput } from '../../writer/lineage.ts';
 import type { DataframeFormat, Table } from '../../writer/types.ts';
 import { printJson } from '../output.ts';
 import { createProgressReporter } from '../progress.ts';
@@ -128,6 +129,7 @@ export async function write(input: string, opts: WriteOptions): Promise<void> {
       timestampInName: opts.timestamp ?? false,
       overwrite: opts.overwrite,
       ...(opts.partitionBy.length > 0 ? { partitionBy: opts.partitionBy } : {}),
+      ...(writer.recordsLineage ? { inputs: sourceInput(input) } : {}),
       signal: commandSignal(),
     });
     progress.stop();
@@ -166,6 +168,7 @@ export async function convert(input: string, output: string, opts: SecretOptions
     const result = await writer.writeDataframe(await inputTable(input), name, {
       format,
       subdir: folder,
+      ...(writer.recordsLineage ? { inputs: sourceInput(input) } : {}),
       signal: commandSignal(),
     });
     progress.stop();

@@ -13,7 +13,7 @@ import { parseDuration } from '../../util/durations.ts';
 import { durationFlag, intFlag, jsonObjectFlag } from '../flags.ts';
 import { lazy } from '../lazy.ts';
 import { printJson, printTable } from '../output.ts';
-import { createProgressReporter } from '../progress.ts';
+import { createProgressReporter, type ProgressReporter } from '../progress.ts';
 import { commandSignal, describeInterruption } from '../signals.ts';
 
 const FORMATS = ['table', 'csv', 'json', 'jsonl'];
@@ -74,17 +74,32 @@ function olderThanArg(text: string): string | number {
 
 const timeFlag = (flag: string) => (text: string) => parseTimeArg(text, flag);
 
+/**
+ * Runs `fn` on the store open for `sluice ts <command>`, with the command's progress: reading the
+ * log back on open (and a reader's refresh before each query) is a phase of it —
+ * `ts-compact (replaying log): 41 MB of 65 MB (63%), …`, seconds on a big log — and `fn` reports
+ * the rest on the same reporter. Progress ends before the command prints its result.
+ */
 async function withStore<T>(
+  command: string,
   url: string,
   options: TimeSeriesStoreOptions,
-  fn: (s: TimeSeriesStore) => Promise<T>,
+  fn: (s: TimeSeriesStore, progress: ProgressReporter) => Promise<T>,
 ) {
-  const { TimeSeriesStore } = await storeModule();
-  const store = await TimeSeriesStore.open(url, { compactIntervalMs: 0, compactPoints: 0, ...options });
+  const progress = createProgressReporter();
+  const onReplayProgress: TimeSeriesStoreOptions['onReplayProgress'] = (e) =>
+    progress.update({ ...e, operation: `ts-${command}`, detail: 'replaying log' });
   try {
-    return await fn(store);
+    const { TimeSeriesStore } = await storeModule();
+    const open = { compactIntervalMs: 0, compactPoints: 0, onReplayProgress, ...options };
+    const store = await TimeSeriesStore.open(url, open);
+    try {
+      return await fn(store, progress);
+    } finally {
+      await store.close();
+    }
   } finally {
-    await store.close();
+    progress.stop();
   }
 }
 
@@ -147,7 +162,7 @@ export function registerTimeseriesCommands(program: Command): void {
         let meta: Record<string, unknown> | undefined;
         if (opts.meta !== undefined) meta = jsonObjectFlag('--meta', opts.meta);
         const at = opts.at ?? Date.now();
-        await withStore(url, walOpts(opts), (s) => s.storeDataPoint(variable, at, value, meta));
+        await withStore('append', url, walOpts(opts), (s) => s.storeDataPoint(variable, at, value, meta));
       },
     );
 
@@ -164,18 +179,17 @@ export function registerTimeseriesCommands(program: Command): void {
         await fsp.stat(target).catch((error) => {
           throw fromOsError(error, { path: target, access: 'read' }) ?? error;
         });
-        const progress = createProgressReporter();
         describeInterruption(
           () => 'batches stored before the stop are kept whole; import again for the rest',
         );
-        const res = await withStore(url, walOpts(opts), async (s) => {
+        const res = await withStore('import', url, walOpts(opts), async (s, progress) => {
           const r = await s.importJsonl(target, {
             onProgress: (e) => progress.update(e),
             signal: commandSignal(),
           });
           if (opts.compact) await s.compact({ onProgress: (e) => progress.update(e) });
           return r;
-        }).finally(() => progress.stop());
+        });
         if (opts.json) printJson(res);
         else process.stdout.write(`imported ${res.points} points from ${res.files} file(s)\n`);
       },
@@ -193,7 +207,7 @@ export function registerTimeseriesCommands(program: Command): void {
     .addOption(walOption())
     .action(async (url: string, variable: string, opts: Record<string, string | number | undefined>) => {
       const rows: Record<string, unknown>[] = [];
-      await withStore(url, { readOnly: true, ...walOpts(opts) }, async (s) => {
+      await withStore('query', url, { readOnly: true, ...walOpts(opts) }, async (s) => {
         const q = {
           from: opts.from,
           to: opts.to,
@@ -226,7 +240,7 @@ export function registerTimeseriesCommands(program: Command): void {
     .addOption(formatOption())
     .addOption(walOption())
     .action(async (url: string, variables: string[], opts: Record<string, string | number | undefined>) => {
-      const rows = await withStore(url, { readOnly: true, ...walOpts(opts) }, (s) =>
+      const rows = await withStore('agg', url, { readOnly: true, ...walOpts(opts) }, (s) =>
         s.aggregate(variables, {
           every: opts.every as number,
           fn: opts.fn as AggregateFn,
@@ -247,12 +261,16 @@ export function registerTimeseriesCommands(program: Command): void {
     .addOption(formatOption())
     .addOption(walOption())
     .action(async (url: string, variables: string[], opts: { format: string; walDir?: string }) => {
-      const rows = await withStore(url, { readOnly: true, ...walOpts(opts) }, async (s) => {
+      const rows = await withStore('latest', url, { readOnly: true, ...walOpts(opts) }, async (s) => {
         const out: Record<string, unknown>[] = [];
-        for (const v of variables.length > 0 ? variables : await s.variables()) {
-          const p = await s.latest(v);
+        for (const p of await s.latest(variables.length > 0 ? variables : await s.variables())) {
           if (p)
-            out.push({ variable: v, timestamp: p.timestamp, value: p.value, metadata: p.metadata ?? null });
+            out.push({
+              variable: p.variable,
+              timestamp: p.timestamp,
+              value: p.value,
+              metadata: p.metadata ?? null,
+            });
         }
         return out;
       });
@@ -265,7 +283,7 @@ export function registerTimeseriesCommands(program: Command): void {
     .option('--json', 'print JSON')
     .addOption(walOption())
     .action(async (url: string, opts: { json?: boolean; walDir?: string }) => {
-      const stats = await withStore(url, { readOnly: true, ...walOpts(opts) }, (s) => s.stats());
+      const stats = await withStore('stats', url, { readOnly: true, ...walOpts(opts) }, (s) => s.stats());
       if (opts.json) printJson(stats);
       else printTable(Object.entries(stats).map(([k, v]) => ({ stat: k, value: v })));
     });
@@ -275,10 +293,9 @@ export function registerTimeseriesCommands(program: Command): void {
     .argument('<store>')
     .addOption(walOption())
     .action(async (url: string, opts: { walDir?: string }) => {
-      const progress = createProgressReporter();
-      const res = await withStore(url, { create: false, ...walOpts(opts) }, (s) =>
+      const res = await withStore('compact', url, { create: false, ...walOpts(opts) }, (s, progress) =>
         s.compact({ onProgress: (e) => progress.update(e) }),
-      ).finally(() => progress.stop());
+      );
       printJson(res);
     });
 
@@ -288,7 +305,7 @@ export function registerTimeseriesCommands(program: Command): void {
     .requiredOption('--older-than <time>', 'e.g. 30d, or an ISO time', olderThanArg)
     .addOption(walOption())
     .action(async (url: string, opts: { olderThan: string | number; walDir?: string }) => {
-      const res = await withStore(url, { create: false, ...walOpts(opts) }, (s) =>
+      const res = await withStore('retain', url, { create: false, ...walOpts(opts) }, (s) =>
         s.applyRetention({ olderThan: opts.olderThan }),
       );
       printJson(res);
@@ -309,8 +326,7 @@ export function registerTimeseriesCommands(program: Command): void {
         variable: string | undefined,
         opts: Record<string, string | number | undefined>,
       ) => {
-        const progress = createProgressReporter();
-        const res = await withStore(url, { readOnly: true, ...walOpts(opts) }, (s) =>
+        const res = await withStore('export', url, { readOnly: true, ...walOpts(opts) }, (s, progress) =>
           s.export(variable, {
             format: opts.format as 'jsonl',
             out: opts.out as string,
@@ -318,7 +334,7 @@ export function registerTimeseriesCommands(program: Command): void {
             to: opts.to,
             onProgress: (e) => progress.update(e),
           }),
-        ).finally(() => progress.stop());
+        );
         process.stdout.write(`exported ${res.points} points to ${res.files.join(', ')}\n`);
       },
     );

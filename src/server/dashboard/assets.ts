@@ -32,6 +32,7 @@ export const UI_FILES = [
   'format.js',
   'widgets.js',
   'lake.js',
+  'lineage.js',
   'runs.js',
   'promotions.js',
   'queues.js',

@@ -84,7 +84,9 @@ export class LakeService {
   readonly config: Config;
   /** The lake's root as it may be shown (credentials in a URL masked). */
   readonly root: string;
-  private readonly storage: Storage;
+  /** The lake's storage and how it was opened (the lineage view traces and re-hashes through them). */
+  readonly storage: Storage;
+  readonly storageOptions: OpenStorageOptions;
   private readonly catalog: DataCatalog;
   private readonly promoter: DataPromoter;
   private readonly rollbacks = new Map<Environment, Promise<unknown>>();
@@ -92,7 +94,8 @@ export class LakeService {
   constructor(config: Config, storageOptions?: OpenStorageOptions) {
     this.config = config;
     this.root = maskSecretsInString(config.lakeRoot);
-    this.storage = openStorage(config.lakeRoot, storageOptions ?? storageOptionsFrom(config));
+    this.storageOptions = storageOptions ?? storageOptionsFrom(config);
+    this.storage = openStorage(config.lakeRoot, this.storageOptions);
     this.catalog = new DataCatalog(config, { lake: this.storage });
     this.promoter = new DataPromoter(config, { lake: this.storage });
   }

@@ -196,10 +196,8 @@ export function timeseriesRoutes(ctx: ServerContext): Hono<ServerEnv> {
     const store = await ctx.stores.forRead(name);
     if (latest !== undefined && latest !== 'false') {
       const rows: Record<string, unknown>[] = [];
-      for (const v of variables.length > 0 ? variables : await store.variables()) {
-        const p = await store.latest(v);
+      for (const p of await store.latest(variables.length > 0 ? variables : await store.variables()))
         if (p) rows.push(pointRow(p));
-      }
       return csv
         ? c.body(csvOf(rows, ['variable', 'timestamp', 'value', 'metadata']), 200, CSV)
         : c.json({ store: name, points: rows });

@@ -1,8 +1,9 @@
-/** The lake: environments → their datasets → a dataset's schema and first rows. */
+/** The lake: environments → their datasets → a dataset's schema, first rows and lineage. */
 import { useState } from 'preact/hooks';
 import { withQuery } from './api.js';
 import { bytes, cell, count, when } from './format.js';
 import { html } from './html.js';
+import { LineagePanel } from './lineage.js';
 import { ErrorBox, Loading, Table, useApi } from './widgets.js';
 
 function EnvCards({ environments, env, onPick }) {
@@ -20,6 +21,7 @@ function EnvCards({ environments, env, onPick }) {
 }
 
 function Dataset({ env, path }) {
+  const [lineage, setLineage] = useState(false);
   const { data, error, loading } = useApi(withQuery(`api/lake/${env}/dataset`, { path }));
   if (error) return html`<${ErrorBox} error=${error} />`;
   if (loading || !data) return html`<${Loading} what=${path} />`;
@@ -30,6 +32,9 @@ function Dataset({ env, path }) {
     <p class="muted">${count(data.rows)} rows · ${bytes(data.bytes)} · last loaded ${when(data.lastUpdated)}
       ${data.sha256 ? html` · sha256 <code title=${data.sha256}>${data.sha256.slice(0, 12)}…</code>` : null}
       ${data.dependsOn?.length ? ` · depends on ${data.dependsOn.join(', ')}` : ''}</p>
+    <button type="button" class="small" data-testid="lineage-toggle" aria-expanded=${lineage} onClick=${() => setLineage(!lineage)}>
+      ${lineage ? 'Hide lineage' : 'Lineage'}</button>
+    ${lineage ? html`<${LineagePanel} env=${env} path=${data.path} />` : null}
     <div class="split">
       <div>
         <h4>Schema</h4>
