@@ -13,6 +13,7 @@
  */
 import { ValidationError } from '../errors.ts';
 import type { Storage } from '../storage/types.ts';
+import { FlushTimer } from './flush-timer.ts';
 import { LineageLog, type PlannedWrite, type WrittenOutput } from './log.ts';
 
 /** What writes lineage records: a `LineageLog`, or a `GroupLog` shared by concurrent callers. */
@@ -33,17 +34,6 @@ export interface GroupLogOptions {
   commitDelayMs?: number;
 }
 
-/** Logs holding records not yet stored, flushed when the process runs out of work. */
-const unstored = new Set<GroupLog>();
-let exitHook = false;
-
-function flushBeforeExit(): void {
-  const logs = [...unstored];
-  // Each is tried once: a storage that fails here must not keep the process alive forever.
-  unstored.clear();
-  for (const log of logs) void log.flush().catch(() => {});
-}
-
 interface Waiting {
   writes: readonly PlannedWrite[];
   resolve: (ids: string[]) => void;
@@ -57,8 +47,7 @@ export class GroupLog implements IntentLog {
   /** Intents and flushes (no writes) waiting for the next object. */
   private waiting: Waiting[] = [];
   private running = false;
-  private readonly commitDelayMs: number;
-  private timer: NodeJS.Timeout | undefined;
+  private readonly timer: FlushTimer;
 
   constructor(storage: Storage, options: GroupLogOptions = {}) {
     const delay = options.commitDelayMs ?? 1000;
@@ -67,7 +56,7 @@ export class GroupLog implements IntentLog {
         context: { commitDelayMs: delay },
       });
     this.storage = storage;
-    this.commitDelayMs = delay;
+    this.timer = new FlushTimer(this, delay);
   }
 
   begin(writes: readonly PlannedWrite[]): Promise<string[]> {
@@ -80,12 +69,12 @@ export class GroupLog implements IntentLog {
   /** The output of `id` is written: stored with the next intents, or within `commitDelayMs`. */
   commit(id: string, output: WrittenOutput): void {
     this.ended.push((log) => log.commit(id, output));
-    this.arm();
+    this.timer.arm();
   }
 
   abort(id: string, error: unknown): void {
     this.ended.push((log) => log.abort(id, error));
-    this.arm();
+    this.timer.arm();
   }
 
   /** Resolves once every commit and abort made before it is stored. */
@@ -95,29 +84,8 @@ export class GroupLog implements IntentLog {
 
   /** Stores every waiting record and stops the timer; safe to call twice. */
   async close(): Promise<void> {
-    this.disarm();
+    this.timer.disarm();
     await this.flush();
-  }
-
-  /** Starts the timer that stores waiting commits if no intents come first. */
-  private arm(): void {
-    unstored.add(this);
-    if (!exitHook) {
-      exitHook = true;
-      process.on('beforeExit', flushBeforeExit);
-    }
-    if (this.timer) return;
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      void this.flush().catch(() => {}); // not stored: they wait for the next object or flush
-    }, this.commitDelayMs);
-    this.timer.unref();
-  }
-
-  private disarm(): void {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
-    unstored.delete(this);
   }
 
   /** Writes the next object unless one is in flight (its end starts the next). */
@@ -142,7 +110,7 @@ export class GroupLog implements IntentLog {
     const log = new LineageLog(this.storage);
     const ended = this.ended;
     this.ended = [];
-    if (ended.length > 0) this.disarm();
+    if (ended.length > 0) this.timer.disarm();
     for (const apply of ended) apply(log);
     try {
       const ids = await log.begin(batch.flatMap((w) => w.writes));
