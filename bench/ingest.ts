@@ -32,7 +32,7 @@ import {
 } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
-import { IncrementalWriter, saveApiResponse } from '../src/ingest/index.ts';
+import { flushIngestLineage, IncrementalWriter, saveApiResponse } from '../src/ingest/index.ts';
 import { LineageLog } from '../src/lineage/index.ts';
 import { createFsStorage } from '../src/storage/drivers/fs/fs-storage.ts';
 
@@ -250,6 +250,7 @@ async function sluiceSaves(
   const t = performance.now();
   await Promise.all(Array.from({ length: concurrency }, worker));
   if (typeof log === 'object') await log.flush();
+  else if (log) await flushIngestLineage(storage); // the last save's commit, deferred
   return performance.now() - t;
 }
 

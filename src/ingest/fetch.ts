@@ -205,7 +205,7 @@ export async function fetchAndSave(url: string, options: FetchAndSaveOptions): P
   // One log for the call: the response's intent, then the metadata's (carrying the response's
   // commit), then one flush — three small log objects for the two files.
   const { response, metadata } = await withStorage(options, async (storage) => {
-    const lineage = IngestLineage.open(storage, options.lineage);
+    const lineage = IngestLineage.open(storage, options.lineage, { defer: options.storage !== undefined });
     const where = {
       ...options,
       storage,

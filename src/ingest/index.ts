@@ -20,7 +20,7 @@ export {
 export { type IdKind, isValidId, MAX_ID_LENGTH, safeId } from './ids.ts';
 export { IncrementalWriter, type IncrementalWriterOptions } from './incremental.ts';
 export { type IncrementalOptions, readDataPoints, saveDataPointIncremental } from './incremental-points.ts';
-export { httpInput, type IngestLineageOptions } from './lineage.ts';
+export { flushIngestLineage, httpInput, type IngestLineageOptions } from './lineage.ts';
 export {
   type ApiResponseOptions,
   encodeData,

@@ -2,9 +2,11 @@
  * API ingestion's side of lineage (docs/lineage.md, docs/ingest.md). Every file an ingest call
  * writes — a raw response, its `.meta.json`, request metadata, processed data, a JSONL file's
  * appended batch — has its intent durable in `<base>/_sluice/lineage/` before the file becomes
- * visible, and its commit (sha256, size, rows) after; a write that fails gets an abort. A call
- * keeps a log of its own and flushes it before it returns, or shares a caller's (`lineage: log`,
- * which the caller flushes). With config `lineage: false` (SLUICE_LINEAGE=0) nothing is recorded.
+ * visible, and its commit (sha256, size, rows) after; a write that fails gets an abort. Calls on a
+ * caller's `Storage` share its group log, whose commits ride with the next save's intents (or a
+ * timer, `flushIngestLineage`, the process's end); a call that opens its storage from `baseDir`
+ * flushes before it closes it; a caller's own log (`lineage: log`) is the caller's to flush.
+ * With config `lineage: false` (SLUICE_LINEAGE=0) nothing is recorded.
  */
 import { createHash } from 'node:crypto';
 import { loadConfig } from '../config/config.ts';
@@ -56,25 +58,35 @@ export class IngestLineage {
   readonly storage: Storage;
   /** The log records go to; undefined when lineage is off. */
   readonly log: IntentLog | undefined;
+  /** Whether the log is this storage's group log (a caller's log is the caller's to flush). */
   private readonly owned: boolean;
+  /** Whether a call that succeeds leaves its commits to ride with the next intents. */
+  private readonly defer: boolean;
 
-  private constructor(storage: Storage, log: IntentLog | undefined, owned: boolean) {
+  private constructor(storage: Storage, log: IntentLog | undefined, owned: boolean, defer = false) {
     this.storage = storage;
     this.log = log;
     this.owned = owned;
+    this.defer = defer;
   }
 
   /**
    * The lineage of one call on `storage`: a caller's log, none when off, else the storage's group
-   * log (concurrent calls on one Storage share its log objects), flushed at the call's end.
+   * log (concurrent calls on one Storage share its log objects). `defer`: the call's commits are
+   * not flushed at its end but ride with the next intents (the caller owns the storage); else
+   * they are stored before the call returns (it closes the storage it opened).
    */
-  static open(storage: Storage, option: boolean | IntentLog | undefined): IngestLineage {
+  static open(
+    storage: Storage,
+    option: boolean | IntentLog | undefined,
+    { defer = false }: { defer?: boolean } = {},
+  ): IngestLineage {
     if (typeof option === 'object') return new IngestLineage(storage, option, false);
     // `true` does not overrule SLUICE_LINEAGE=0: the switch is the user's, not the caller's.
     if (option === false || !loadConfig().lineage) return new IngestLineage(storage, undefined, false);
     const log = groupLogs.get(storage) ?? new GroupLog(storage);
     groupLogs.set(storage, log);
-    return new IngestLineage(storage, log, true);
+    return new IngestLineage(storage, log, true, defer);
   }
 
   get enabled(): boolean {
@@ -132,15 +144,23 @@ export class IngestLineage {
     });
   }
 
-  /** The end of a call: an own log's records are made durable (a shared log is its owner's). */
+  /** The end of a call: its records are made durable unless deferred (a shared log is its owner's). */
   async end(): Promise<void> {
-    if (this.owned) await this.log?.flush();
+    if (this.owned && !this.defer) await this.log?.flush();
   }
 
-  /** The end of a failed call: abort records stored when possible, the call's error wins. */
+  /** The end of a failed call: abort records stored now when possible, the call's error wins. */
   async endQuietly(): Promise<void> {
     if (this.owned) await this.log?.flush().catch(() => {});
   }
+}
+
+/**
+ * Stores the lineage commits that saves on `storage` left waiting (they ride with the next save's
+ * intents, or go out within a second). Call it before closing a storage you passed to saves.
+ */
+export async function flushIngestLineage(storage: Storage): Promise<void> {
+  await groupLogs.get(storage)?.flush();
 }
 
 /** An error as an abort record keeps it: its code, and its message with every secret masked. */

@@ -127,7 +127,7 @@ async function saveFile(
   const { body, rows } = await encodeRows(data, format, options.pretty ?? true);
   const sidecarText = sidecar === undefined ? undefined : `${stringifyJson(sidecar, 2)}\n`;
   return withStorage(options, async (storage) => {
-    const lineage = IngestLineage.open(storage, options.lineage);
+    const lineage = IngestLineage.open(storage, options.lineage, { defer: options.storage !== undefined });
     try {
       const inputs = await lineage.inputsOf(options);
       const written = writtenBytes(body, rows);

@@ -1,5 +1,11 @@
 /** Provenance: lineage records written beside the data, read back, traced and verified (docs/lineage.md). */
-export { GroupLog, type IntentLog } from './group-log.ts';
+export {
+  type CompactedDay,
+  type CompactLineageOptions,
+  type CompactReport,
+  compactLineage,
+} from './compact.ts';
+export { GroupLog, type GroupLogOptions, type IntentLog } from './group-log.ts';
 export { GroupedLineageLog, lineageEnabled } from './grouped.ts';
 export { LINEAGE_PREFIX, LineageLog, outputUrl, type PlannedWrite, type WrittenOutput } from './log.ts';
 export {

@@ -4,13 +4,17 @@
  * dictionaries, charts — has its intent durable in `<taskDir>/_sluice/lineage/` before the file
  * becomes visible and its commit (sha256 of the bytes as stored, size, rows) once written; a
  * failed write gets an abort, and partition files a rewrite drops get delete records before they
- * go. A call's records are durable when it returns. Each call is also one OpenLineage run (START,
- * then COMPLETE or FAIL), sent in the background in order; `close()` waits for them.
+ * go. A call's commits ride with the next call's intents, or go out within a second (an unref'd
+ * timer), at `close()` or when the process runs out of work — a crash before leaves its files
+ * `unconfirmed`, not corrupt; with OpenLineage export on they are durable when it returns (events
+ * are made from stored records). Each call is also one OpenLineage run (START, then COMPLETE or
+ * FAIL), sent in the background in order; `close()` waits for them.
  */
 import { createHash } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import { loadConfig } from '../config/config.ts';
 import { SluiceError } from '../errors.ts';
+import { FlushTimer } from '../lineage/flush-timer.ts';
 import {
   createOpenLineageEmitter,
   type DatasetRef,
@@ -91,6 +95,9 @@ export async function callerInput(frame: CallerFrame): Promise<LineageInput[]> {
 }
 
 /** One DataWriter's lineage: its log in the task directory and where its OpenLineage events go. */
+/** How long a call's commits may wait for the next call's intents (ms). */
+const COMMIT_DELAY_MS = 1000;
+
 export class WriterLineage {
   readonly storage: Storage;
   /** Undefined: lineage is off, every call records nothing. */
@@ -98,11 +105,14 @@ export class WriterLineage {
   private readonly emitter: OpenLineageEmitter | undefined;
   private readonly logger: Logger;
   private events: Promise<void> = Promise.resolve();
+  /** Stores the commits a call left waiting when no next call's intents carry them. */
+  private readonly flushTimer: FlushTimer | undefined;
 
   constructor(storage: Storage, settings: WriterLineageSettings, logger: Logger) {
     this.storage = storage;
     this.logger = logger;
     this.log = settings.enabled ? new LineageLog(storage) : undefined;
+    this.flushTimer = this.log ? new FlushTimer(this.log, COMMIT_DELAY_MS) : undefined;
     const target = settings.openLineage;
     this.emitter =
       settings.enabled && target && (target.url !== undefined || target.file !== undefined)
@@ -147,8 +157,15 @@ export class WriterLineage {
       );
   }
 
-  /** Waits for the events queued so far. */
+  /** A call's commits wait for the next call's intents, or the timer. */
+  deferCommits(): void {
+    this.flushTimer?.arm();
+  }
+
+  /** Stores the records waiting and waits for the events queued so far. */
   async close(): Promise<void> {
+    this.flushTimer?.disarm();
+    await this.log?.flush();
     await this.events;
   }
 }
@@ -249,10 +266,14 @@ export class WriterCall {
     await log.flush();
   }
 
-  /** The call succeeded: its commits are made durable, then COMPLETE is sent. */
+  /**
+   * The call succeeded: COMPLETE is sent once its commits are durable; without OpenLineage export
+   * they are deferred (stored with the next call's intents, the timer or `close()`).
+   */
   async end(result: { path: string; sizeBytes: number; rows?: number }): Promise<void> {
     const log = this.owner.log;
     if (!log) return;
+    if (!this.owner.exportsEvents) return this.owner.deferCommits();
     await log.flush();
     this.dataset = result.path;
     this.sendStart();

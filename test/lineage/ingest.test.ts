@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StorageError } from '../../src/errors.ts';
 import {
   fetchAndSave,
+  flushIngestLineage,
   IncrementalWriter,
   saveApiResponse,
   saveProcessedData,
@@ -76,6 +77,7 @@ describe('lineage of fetched responses', { timeout: 60_000 }, () => {
       datasetId: 'weather',
       retries: 0,
     });
+    await flushIngestLineage(storage); // a save on a caller's storage defers its commits
     const [response] = await writesOf(storage, result.response.key);
     expect(response?.intent).toMatchObject({ operation: 'ingest.response' });
     const http = response?.intent.inputs[0];
@@ -110,6 +112,7 @@ describe('lineage of fetched responses', { timeout: 60_000 }, () => {
         fileFormat: 'csv',
         retries: 0,
       });
+      await flushIngestLineage(storage);
       const [response] = await writesOf(storage, result.response.key);
       expect(response?.commit?.rows).toBe(3);
       const sidecarKey = `${result.response.key}.meta.json`;
@@ -127,6 +130,7 @@ describe('lineage of fetched responses', { timeout: 60_000 }, () => {
         metadata: { step: 'daily' },
         derivedFrom: [result.response],
       });
+      await flushIngestLineage(storage);
       const tree = await lineageOf(processed.path!);
       expect(tree).toMatchObject({ operation: 'ingest.processed', rows: 1, status: 'committed' });
       expect(tree.inputs?.[0]).toMatchObject({
@@ -137,6 +141,7 @@ describe('lineage of fetched responses', { timeout: 60_000 }, () => {
       expect(tree.inputs?.[0]?.inputs?.[0]?.url).not.toContain(TOKEN);
       // A key (as findLatestFile gives) works too: its bytes are read and hashed.
       const again = await saveToFile('temps_sum', { n: 3 }, { storage, derivedFrom: [result.response.key] });
+      await flushIngestLineage(storage);
       const [sum] = await writesOf(storage, again.key);
       expect(sum?.intent.inputs[0]).toMatchObject({ kind: 'file', sha256: result.response.sha256 });
       expect(await logBytes(storage)).not.toContain(TOKEN);
@@ -238,6 +243,7 @@ describe('lineage log objects of many saves', () => {
     const saved = await Promise.all(
       Array.from({ length: 16 }, (_, i) => saveApiResponse('r', { i }, { storage, statusCode: 200 })),
     );
+    await flushIngestLineage(storage);
     const objects = await logObjects(storage);
     expect(objects).toBeLessThan(2 * saved.length);
     const { byOutput } = await readLineage(storage);

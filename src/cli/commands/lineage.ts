@@ -1,7 +1,8 @@
 /**
  * `sluice lineage <file|url>`: where a file came from (or, with --downstream, what was built from
  * it) as a tree; `sluice lineage verify [root]`: re-hash every output a lineage log names and
- * exit 1 (E080) when one no longer holds the bytes its record promises.
+ * exit 1 (E080) when one no longer holds the bytes its record promises; `sluice lineage compact
+ * [root]`: merge each past day's log objects into one.
  */
 import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
@@ -73,6 +74,32 @@ export function registerLineageCommands(program: Command): void {
         throw new LineageError(
           `${report.corrupt.length} of ${report.outputs.length} outputs no longer match their lineage records, first: ${report.corrupt[0]?.output} (${report.corrupt[0]?.status})`,
           { context: { outputs: report.corrupt.map((o) => o.output) } },
+        );
+      }
+    });
+
+  command
+    .command('compact')
+    .description("Merge each past day's lineage log objects into one (today's folder is left alone)")
+    .argument('[root]', 'the folder or URL holding _sluice/lineage/ (a lake, a task directory)', '.')
+    .option('--json', 'what was merged, as JSON')
+    .action(async (root: string, _opts: unknown, cmd: Command) => {
+      const opts = cmd.optsWithGlobals<{ json?: boolean }>();
+      const [{ compactLineage }, { openStorage }, { assertLocalRootExists }] = await Promise.all([
+        lineage(),
+        storageOpen(),
+        localRoot(),
+      ]);
+      const storage = openStorage(root);
+      await assertLocalRootExists(storage, 'lineage root');
+      const report = await compactLineage(storage);
+      if (opts.json) printJson(report);
+      else {
+        for (const d of report.compacted)
+          process.stdout.write(`${d.day}  ${d.objects} objects → 1  ${d.records} records\n`);
+        const merged = report.compacted.reduce((n, d) => n + d.objects, 0);
+        process.stderr.write(
+          `${report.compacted.length} days compacted (${merged} objects → ${report.compacted.length}), ${report.unchanged} already one object, ${report.skipped} not yet over (today)\n`,
         );
       }
     });
