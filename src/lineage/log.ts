@@ -33,6 +33,11 @@ export interface WrittenOutput {
   sha256: string;
   size: number;
   rows?: number;
+  /**
+   * Column names and types (a Parquet output's footer). Not stored in the record: kept in memory
+   * for the OpenLineage schema facet of the run's events.
+   */
+  fields?: { name: string; type: string }[];
 }
 
 /** The URL lineage records name an object by: the storage's URL joined with the key. */
@@ -48,6 +53,8 @@ export class LineageLog {
   private pending: LineageRecord[] = [];
   /** Every record this log has stored, in order (what an OpenLineage export of its runs reads). */
   private readonly stored: LineageRecord[] = [];
+  /** The columns of committed Parquet outputs, by intent id (for the export's schema facets). */
+  private readonly fields = new Map<string, { name: string; type: string }[]>();
   /** The batch being written: the next waits for it. */
   private writing: Promise<void> = Promise.resolve();
   private readonly now: () => Date;
@@ -92,6 +99,7 @@ export class LineageLog {
       size: output.size,
       ...(output.rows === undefined ? {} : { rows: output.rows }),
     };
+    if (output.fields) this.fields.set(id, output.fields);
     this.pending.push(record);
   }
 
@@ -126,6 +134,11 @@ export class LineageLog {
   /** The records this log has stored so far (durable), oldest first. */
   recorded(): readonly LineageRecord[] {
     return this.stored;
+  }
+
+  /** The columns committed with each output that had them, by intent id (never stored in the log). */
+  schemas(): ReadonlyMap<string, { name: string; type: string }[]> {
+    return this.fields;
   }
 
   /** Makes every waiting record durable. */

@@ -18,11 +18,16 @@ interface OperationRun {
   error?: string;
 }
 
-/** The events of sluice run `run` (parent first, then each operation's START and end, in time order). */
+/**
+ * The events of sluice run `run` (parent first, then each operation's START and end, in time
+ * order); `schemas` are the columns of outputs by intent id (`LineageLog.schemas()`), each an
+ * output's schema facet.
+ */
 export function openLineageEventsOf(
   records: readonly LineageRecord[],
   run: string,
   parentJob: string,
+  schemas: ReadonlyMap<string, DatasetRef['fields']> = new Map(),
 ): object[] {
   const intents = new Map<string, { operation: string; output: string }>();
   const operations = new Map<string, OperationRun>();
@@ -46,7 +51,15 @@ export function openLineageEventsOf(
     if (!intent || !op) continue;
     if (r.at > op.ended) op.ended = r.at;
     if (r.kind === 'abort') op.error ??= r.error;
-    else op.outputs.set(intent.output, { url: intent.output, rows: r.rows ?? 0, size: r.size });
+    else {
+      const fields = schemas.get(r.id);
+      op.outputs.set(intent.output, {
+        url: intent.output,
+        rows: r.rows ?? 0,
+        size: r.size,
+        ...(fields ? { fields } : {}),
+      });
+    }
   }
   if (operations.size === 0) return [];
   const parent = { runId: newRunId(), job: parentJob };

@@ -7,7 +7,13 @@
 import type { Environment } from '../config/schema.ts';
 import { CONTENT_TYPES } from '../storage/content-types.ts';
 import { type EnvManifest, type Lake, type LakeFile, MANIFEST_KEY, newVersionId } from './lake.ts';
-import { type LakeLineage, type OutputRecord, type PlannedOutput, writtenText } from './lineage.ts';
+import {
+  fileFacts,
+  type LakeLineage,
+  type OutputRecord,
+  type PlannedOutput,
+  writtenText,
+} from './lineage.ts';
 
 export interface BackupPlan {
   env: Environment;
@@ -52,7 +58,7 @@ export function backupOutputs(lake: Lake, lineage: LakeLineage, plan: BackupPlan
 export async function writeBackup(lake: Lake, plan: BackupPlan, records: OutputRecord[]): Promise<string> {
   for (const [i, c] of plan.copies.entries()) {
     await lake.storage.copy(c.from.key, c.to);
-    records[i]?.commit({ sha256: c.sha256, size: c.from.size });
+    records[i]?.commit({ sha256: c.sha256, size: c.from.size, ...fileFacts(c.from) });
   }
   const text = JSON.stringify(plan.manifest, null, 2);
   await lake.internal(plan.env).put(backupKey(plan.id), text, { contentType: CONTENT_TYPES.json });

@@ -184,7 +184,12 @@ export class DataIngester {
           path.join(tmp.dir, 'out.parquet'),
           converted.rows,
         );
-        batch.at(0).commit({ sha256: published.sha256, size: published.bytes, rows: converted.rows });
+        batch.at(0).commit({
+          sha256: published.sha256,
+          size: published.bytes,
+          rows: converted.rows,
+          fields: converted.columns,
+        });
         const record = await writeLoadRecord(this.lake.internal(env), {
           path: rel,
           source,

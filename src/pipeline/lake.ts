@@ -24,7 +24,7 @@ import type { ProgressFn } from '../util/progress.ts';
 import { stampedId } from '../util/timestamps.ts';
 import { decodeUtf8 } from '../util/utf8.ts';
 import { MANIFEST_KEY, migrateEnvLayout, RESERVED_FOLDER } from './lake-migrate.ts';
-import { type LakeLineage, type OutputRecord, writtenText } from './lineage.ts';
+import { fileFacts, type LakeLineage, type OutputRecord, writtenText } from './lineage.ts';
 import { downloadVerified, getVerified, sha256Verified } from './verified-get.ts';
 
 export const LAYERS = ['landing', 'staging'] as const;
@@ -250,8 +250,7 @@ export class Lake {
           f.sha256 ? { metadata: { [SHA256_META]: f.sha256 } } : {},
         );
         const sha256 = f.sha256 ?? (await this.sha256Of(this.storage, `${env}/${f.path}`));
-        const rows = f.rows === undefined ? {} : { rows: f.rows };
-        records.get(f.path)?.commit({ sha256, size: f.size, ...rows });
+        records.get(f.path)?.commit({ sha256, size: f.size, ...fileFacts(f) });
         written.push(f.path);
       }
       onProgress?.({ operation: `publish ${env}`, done: total, total, unit: 'files' });

@@ -157,10 +157,25 @@ export async function exportOpenLineage(
 ): Promise<void> {
   if (!target || !lineage.log) return;
   const emitter = createOpenLineageEmitter(target);
-  for (const event of openLineageEventsOf(lineage.log.recorded(), run, job)) await emitter.emit(event);
+  for (const event of openLineageEventsOf(lineage.log.recorded(), run, job, lineage.log.schemas()))
+    await emitter.emit(event);
 }
 
 export { writtenText } from '../lineage/written.ts';
+
+/**
+ * What a copy's commit says beyond its hash: the rows and the columns its source's record holds
+ * (read from the Parquet footer when the source was written; a copy has the same bytes).
+ */
+export function fileFacts(file: {
+  rows?: number;
+  columns?: { name: string; type: string }[];
+}): Pick<WrittenOutput, 'rows' | 'fields'> {
+  return {
+    ...(file.rows === undefined ? {} : { rows: file.rows }),
+    ...(file.columns === undefined ? {} : { fields: file.columns }),
+  };
+}
 
 /** Test hook: a pause after each batch of intents is durable, so a crash test can kill right there. */
 async function testPause(): Promise<void> {

@@ -94,7 +94,7 @@ export async function publishModels(ctx: PublishContext): Promise<void> {
     const started = performance.now();
     try {
       await publishParquet(lake.env(env), rel, b.out, b.rows, b.sha256);
-      file.commit({ sha256: b.sha256, size: b.bytes, rows: b.rows });
+      file.commit({ sha256: b.sha256, size: b.bytes, rows: b.rows, fields: b.columns });
       const written = await writeLoadRecord(lake.internal(env), {
         path: rel,
         name: model.name,

@@ -26,7 +26,7 @@ import {
   makeTempDir,
   newVersionId,
 } from './lake.ts';
-import { exportOpenLineage, LakeLineage, type OutputBatch, writtenText } from './lineage.ts';
+import { exportOpenLineage, fileFacts, LakeLineage, type OutputBatch, writtenText } from './lineage.ts';
 import { readLoadRecord } from './load-records.ts';
 import { type PipelineOptions, storageOptionsFrom } from './options.ts';
 import { type PruneOptions, type PruneResult, pruneVersions } from './prune.ts';
@@ -196,8 +196,7 @@ export class DataPromoter {
           key = versionKey(f);
           await this.lake.storage.copy(f.key, key, f.sha256 ? { metadata: { [SHA256_META]: f.sha256 } } : {});
           await this.verifyCopy(from, f, key);
-          const rows = f.rows === undefined ? {} : { rows: f.rows };
-          record(copies.indexOf(f)).commit({ sha256: f.sha256 as string, size: f.size, ...rows });
+          record(copies.indexOf(f)).commit({ sha256: f.sha256 as string, size: f.size, ...fileFacts(f) });
         }
         files.push({ ...f, key });
         done += 1;

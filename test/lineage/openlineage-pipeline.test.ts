@@ -5,11 +5,12 @@
  * validates against the spec; the same events go to SLUICE_OPENLINEAGE_FILE.
  */
 import { once } from 'node:events';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { Engine, quoteLiteral } from '../../src/engine/duckdb.ts';
 import { runSluice } from '../helpers/cli.ts';
 import { tempDir } from '../helpers/tmp.ts';
 import { openLineageValidator } from './openlineage-schema.ts';
@@ -20,7 +21,25 @@ interface Event {
   run: { runId: string; facets: { parent?: { run: { runId: string }; job: { name: string } } } };
   job: { name: string };
   inputs: { namespace: string; name: string }[];
-  outputs: { namespace: string; name: string; outputFacets?: { outputStatistics?: { rowCount?: number } } }[];
+  outputs: {
+    namespace: string;
+    name: string;
+    facets?: { schema?: { fields: { name: string; type: string; ordinal_position: number }[] } };
+    outputFacets?: { outputStatistics?: { rowCount?: number } };
+  }[];
+}
+
+/** The columns of a Parquet file as DuckDB reads its footer. */
+async function footerColumns(file: string): Promise<{ name: string; type: string }[]> {
+  const engine = await Engine.create({ threads: 1 });
+  try {
+    const rows = await engine.query<{ column_name: string; column_type: string }>(
+      `DESCRIBE SELECT * FROM read_parquet(${quoteLiteral(file)})`,
+    );
+    return rows.map((r) => ({ name: r.column_name, type: r.column_type }));
+  } finally {
+    await engine.close();
+  }
 }
 
 describe('OpenLineage export of a pipeline run', { timeout: 180_000 }, () => {
@@ -69,8 +88,36 @@ describe('OpenLineage export of a pipeline run', { timeout: 180_000 }, () => {
     expect(transform?.run.facets.parent?.run.runId).toBe(parent);
     expect(transform?.inputs.some((d) => d.namespace === 'file' && d.name.includes('/landing/'))).toBe(true);
     expect(transform?.outputs.some((d) => (d.outputFacets?.outputStatistics?.rowCount ?? 0) > 0)).toBe(true);
+    // Every Parquet output carries its schema (from the footer), the staging file's as DuckDB reads it.
+    const completes = received.filter((e) => e.eventType === 'COMPLETE');
+    const outputNamed = (job: string, suffix: string) =>
+      completes.find((e) => e.job.name === job)?.outputs.find((d) => d.name.endsWith(suffix));
+    const staging = outputNamed('pipeline.transform', '/dev/staging/sdg_indicators.parquet');
+    const fields = staging?.facets?.schema?.fields ?? [];
+    expect(fields.map((f) => f.name)).toEqual(['indicator_id', 'country_id', 'year', 'value']);
+    expect(fields.map((f) => f.ordinal_position)).toEqual([1, 2, 3, 4]);
+    const onDisk = await footerColumns(staging?.name as string);
+    expect(fields.map((f) => ({ name: f.name, type: f.type }))).toEqual(onDisk);
+    expect(onDisk.find((c) => c.name === 'value')?.type).toBe('DECIMAL(18,4)');
+    const landing = outputNamed('pipeline.ingest', '/dev/landing/sdg/SDG_DATA.parquet');
+    expect(landing?.facets?.schema?.fields.map((f) => f.name)).toEqual(
+      expect.arrayContaining(['indicator_id', 'country_id', 'year', 'value']),
+    );
+    const parquetOutputs = completes
+      .filter((e) => e.job.name.startsWith('pipeline.'))
+      .flatMap((e) => e.outputs)
+      .filter((d) => d.name.endsWith('.parquet'));
+    expect(parquetOutputs.some((d) => d.name.includes('/_sluice/qa/versions/'))).toBe(true);
+    expect(parquetOutputs.some((d) => d.name.includes('/qa/staging/'))).toBe(true);
+    for (const d of parquetOutputs) expect(d.facets?.schema?.fields.length ?? 0, d.name).toBeGreaterThan(0);
     const lines = readFileSync(file, 'utf8').trimEnd().split('\n');
     expect(lines).toHaveLength(received.length);
     expect(readFileSync(file, 'utf8')).not.toContain('OLPIPEKEY1');
+    // The columns go to the events only: the lineage log's records stay as they were.
+    const log = readdirSync(path.join(dir, 'sluice-demo/lake/_sluice/lineage'), { recursive: true });
+    for (const f of log.filter((n) => String(n).endsWith('.jsonl')))
+      expect(
+        readFileSync(path.join(dir, 'sluice-demo/lake/_sluice/lineage', String(f)), 'utf8'),
+      ).not.toContain('indicator_id');
   });
 });
