@@ -3,10 +3,12 @@
  * those were made from) or in front of it (downstream: what was built from it). A file's records
  * live in the nearest `_sluice/lineage/` at or above it (a lake root, a task directory, a bucket
  * prefix), found the way git finds `.git`; an input outside every log (a raw CSV, an API call) is
- * a leaf.
+ * a leaf, and so is an input whose storage cannot be reached (S3 down, no credentials): marked
+ * `unreachable` with the error's code, so one bucket out of reach never fails the whole trace.
  */
 import { access } from 'node:fs/promises';
 import path from 'node:path';
+import { SluiceError } from '../errors.ts';
 import { type OpenStorageOptions, openStorage, parseStorageUrl } from '../storage/open.ts';
 import type { Storage } from '../storage/types.ts';
 import { LINEAGE_PREFIX } from './log.ts';
@@ -24,8 +26,13 @@ export interface LineageNode {
   size?: number;
   rows?: number;
   etag?: string;
-  /** `unrecorded`: no lineage log knows this file (a leaf); `unconfirmed`: begun, never committed. */
-  status?: 'committed' | 'unconfirmed' | 'unrecorded';
+  /**
+   * `unrecorded`: no lineage log knows this file (a leaf); `unconfirmed`: begun, never committed;
+   * `unreachable`: its storage could not be asked (a leaf; `error` says why).
+   */
+  status?: 'committed' | 'unconfirmed' | 'unrecorded' | 'unreachable';
+  /** Why an `unreachable` input's log could not be read: the error's code and message. */
+  error?: { code: string; message: string };
   inputs?: LineageNode[];
   consumers?: LineageNode[];
   /** The depth limit stopped the walk here. */
@@ -59,7 +66,19 @@ export async function lineageOf(location: string, options: LineageOfOptions = {}
     seen: ReadonlySet<string>,
     sha256?: string,
   ): Promise<LineageNode> => {
-    const index = await logs.indexFor(url);
+    let index: LineageIndex | undefined;
+    try {
+      index = await logs.indexFor(url);
+    } catch (error) {
+      // The file asked about must be reachable; an input out of reach is a leaf saying why.
+      if (level === 0 || !isUnreachable(error)) throw error;
+      return {
+        url,
+        kind: 'output',
+        status: 'unreachable',
+        error: { code: error.code, message: error.message },
+      };
+    }
     const write = index
       ? ((sha256 === undefined ? undefined : writeOfBytes(index, url, sha256)) ??
         currentWrite(index, url) ??
@@ -98,6 +117,14 @@ export async function lineageOf(location: string, options: LineageOfOptions = {}
     return node;
   };
   return walk(lineageUrl(location), 0, new Set());
+}
+
+/**
+ * Errors that say the storage could not be asked, not that its log is bad: no access or
+ * credentials (E002), a network failure (E007), a timeout (E008), a setting missing (E001).
+ */
+function isUnreachable(error: unknown): error is SluiceError {
+  return error instanceof SluiceError && ['E001', 'E002', 'E007', 'E008'].includes(error.code);
 }
 
 /** The last committed write of `url` that produced exactly these bytes. */
@@ -160,12 +187,26 @@ function describeInput(input: LineageInput): LineageNode {
 class LogFinder {
   private readonly options: OpenStorageOptions;
   private readonly indexes = new Map<string, Promise<LineageIndex | undefined>>();
+  /** Storages found out of reach, by scheme and host (`s3://bucket`): not asked again. */
+  private readonly unreachable = new Map<string, SluiceError>();
 
   constructor(options: OpenStorageOptions) {
     this.options = options;
   }
 
   async indexFor(url: string): Promise<LineageIndex | undefined> {
+    const authority = /^[a-z][a-z0-9+.-]*:\/\/[^/]*/i.exec(url)?.[0] ?? url;
+    const known = this.unreachable.get(authority);
+    if (known) throw known;
+    try {
+      return await this.nearest(url);
+    } catch (error) {
+      if (isUnreachable(error)) this.unreachable.set(authority, error);
+      throw error;
+    }
+  }
+
+  private async nearest(url: string): Promise<LineageIndex | undefined> {
     for (const root of ancestors(url)) {
       const cached = this.indexes.get(root);
       if (cached) {

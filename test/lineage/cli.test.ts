@@ -60,6 +60,35 @@ describe('sluice lineage', { timeout: 60_000 }, () => {
     );
   });
 
+  it('an object input whose S3 is out of reach is a leaf line saying why; the trace exits 0', async () => {
+    const other = createFsStorage({ root: path.join(dir, 'polled') });
+    const log = new LineageLog(other);
+    const body = '{"name":"t","value":1}';
+    await log.record(
+      {
+        output: outputUrl(other, 'archive/x.json'),
+        operation: 'poller.archive',
+        inputs: [{ kind: 'object', url: 's3://lfin-cli-closed/in/x.json', etag: '"e9"' }],
+      },
+      async () => {
+        await other.put('archive/x.json', body);
+        return { sha256: sha(body), size: body.length };
+      },
+    );
+    await log.flush();
+    const env = {
+      AWS_ENDPOINT_URL: 'http://127.0.0.1:1', // nothing listens there
+      AWS_ACCESS_KEY_ID: 'AKIDLFINCLI',
+      AWS_SECRET_ACCESS_KEY: 'lfin-cli-secret',
+    };
+    const run = await runSluice(['lineage', path.join(dir, 'polled/archive/x.json')], { env });
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toMatch(
+      /\n└─ s3:\/\/lfin-cli-closed\/in\/x\.json {2}object {2}unreachable \(E007: Cannot reach S3 endpoint .*ECONNREFUSED\) {2}etag "e9"\n$/,
+    );
+    expect(run.stdout + run.stderr).not.toContain('lfin-cli-secret');
+  });
+
   it('verify: exit 0 when every file matches; an edited byte is E080 naming the file, and nothing is changed', async () => {
     const ok = await runSluice(['lineage', 'verify', lakeDir]);
     expect(ok.code, ok.stderr).toBe(0);

@@ -118,6 +118,45 @@ describe('lineageOf', () => {
     expect(nodesOf(now).some((n) => n.url.endsWith('sales-b.csv'))).toBe(true);
   });
 
+  it('an input whose S3 cannot be reached is a leaf marked unreachable; the rest is traced', async () => {
+    const closed = createFsStorage({ root: path.join(root, 'closed') });
+    const log = new LineageLog(closed);
+    const objects = ['s3://lfin-closed/raw/a.csv', 's3://lfin-closed/other/b.csv'];
+    await put(log, closed, 'landing/mixed.parquet', 'M', 'pipeline.ingest', [
+      ...objects.map((url) => ({ kind: 'object', url, etag: '"e1"', size: 9 })),
+      { kind: 'file', url: rawUrl, sha256: sha(csv) },
+    ]);
+    await log.flush();
+    const storage = {
+      s3: {
+        endpoint: 'http://127.0.0.1:1', // nothing listens: connection refused
+        region: 'us-east-1',
+        credentials: { accessKeyId: 'AKIDLFIN', secretAccessKey: 'lfin-secret' },
+        maxAttempts: 1,
+      },
+    };
+    const tree = await lineageOf(path.join(root, 'closed', 'landing', 'mixed.parquet'), { storage });
+    expect(tree).toMatchObject({ operation: 'pipeline.ingest', status: 'committed', sha256: sha('M') });
+    expect(tree.inputs?.map((n) => `${n.url} (${n.kind} ${n.status})`)).toEqual([
+      's3://lfin-closed/raw/a.csv (object unreachable)',
+      's3://lfin-closed/other/b.csv (object unreachable)',
+      `${rawUrl} (file unrecorded)`,
+    ]);
+    const [a] = tree.inputs ?? [];
+    expect(a).toMatchObject({
+      url: objects[0],
+      kind: 'object',
+      etag: '"e1"',
+      size: 9,
+      status: 'unreachable',
+    });
+    expect(a?.error?.code).toBe('E007');
+    expect(a?.error?.message).toContain('s3://lfin-closed/');
+    expect(JSON.stringify(tree)).not.toContain('lfin-secret');
+    // The file asked about itself must be reachable: that is still an error, with its code.
+    await expect(lineageOf(objects[0] as string, { storage })).rejects.toMatchObject({ code: 'E007' });
+  });
+
   it('a file no log knows is one unrecorded node', async () => {
     const tree = await lineageOf(path.join(rawDir, 'sales.csv'));
     expect(tree).toEqual({ url: rawUrl, kind: 'output', status: 'unrecorded' });

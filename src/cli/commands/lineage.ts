@@ -111,11 +111,18 @@ function describe(o: VerifiedOutput): string {
   return `${o.status.padEnd(12)} ${o.output}${hashes}`;
 }
 
+function statusText(node: LineageNode): string {
+  if (node.status === 'unrecorded') return 'no lineage record';
+  if (node.status === 'unconfirmed') return 'not confirmed';
+  if (node.status === 'unreachable') return `unreachable (${node.error?.code}: ${node.error?.message})`;
+  return '';
+}
+
 /** The tree as lines: `url  kind/operation  sha256…  rows`, children indented under └─/├─. */
 function drawTree(node: LineageNode, key: 'inputs' | 'consumers', prefix = '', child = ''): string[] {
   const facts = [
     node.operation ?? node.kind,
-    node.status === 'unrecorded' ? 'no lineage record' : node.status === 'unconfirmed' ? 'not confirmed' : '',
+    statusText(node),
     node.sha256 ? `sha256 ${node.sha256.slice(0, 12)}…` : node.etag ? `etag ${node.etag}` : '',
     node.rows === undefined ? '' : `${node.rows} row${node.rows === 1 ? '' : 's'}`,
     node.at ?? '',

@@ -48,6 +48,13 @@ function what(node) {
 function mark(node) {
   if (node.check && MARKS[node.check]) return MARKS[node.check];
   if (node.status === 'unconfirmed') return MARKS.unconfirmed;
+  // An input whose storage could not be asked (S3 down, no credentials): a leaf, with the reason.
+  if (node.status === 'unreachable')
+    return [
+      'warn',
+      'unreachable',
+      node.error ? `${node.error.code}: ${node.error.message}` : 'its storage could not be reached',
+    ];
   return null;
 }
 
