@@ -12,11 +12,16 @@
  *   than its age limit (a compaction in flight writes fresh ones) and never in a store whose
  *   writer is alive (it cleans up after itself when it next opens). Temp files there are the
  *   storage gc's own (storage/gc.ts), like any other `*.sluice-tmp`.
+ * Both record a lineage `delete` for each removed segment the store's log names (a killed
+ * compaction's intent, or its commit), durable before the file goes: `lineage verify` then
+ * reports it `deleted`, not `missing`.
  */
 import type { Dirent } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import path from 'node:path';
 import { SluiceError } from '../errors.ts';
+import { lineageEnabled } from '../lineage/grouped.ts';
+import { LineageLog, outputUrl, readLineage } from '../lineage/index.ts';
 import { RESERVED_SEGMENTS, SLUICE_DIR, TEMP_SUFFIX } from '../storage/keys.ts';
 import { openStorage } from '../storage/open.ts';
 import type { Storage } from '../storage/types.ts';
@@ -192,7 +197,28 @@ async function storeGarbage(
       throw error;
     }
     // Temp files (`*.sluice-tmp`) are the storage gc's, wherever they are.
-    const found = await removeStoreOrphans(storage, manifest, { ...options, tempFiles: false });
+    let unreadableLog: SluiceError | undefined;
+    const beforeDelete = async (keys: string[]) => {
+      try {
+        await recordDeletes(storage, keys);
+      } catch (error) {
+        if (error instanceof SluiceError) unreadableLog = error;
+        throw error;
+      }
+    };
+    let found: OrphanFile[];
+    try {
+      found = await removeStoreOrphans(storage, manifest, {
+        ...options,
+        tempFiles: false,
+        ...(lineageEnabled() ? { beforeDelete } : {}),
+      });
+    } catch (error) {
+      // Removing a recorded segment without its delete record would make it `missing`.
+      if (unreadableLog)
+        return `cannot record its deletes in the lineage log (${unreadableLog.code}: ${unreadableLog.message})`;
+      throw error;
+    }
     const slots = await listSlots(path.join(dir, 'wal'));
     for (const slot of slots) {
       const scratch = path.join(slot.dir, 'scratch');
@@ -209,4 +235,18 @@ async function storeGarbage(
   } finally {
     await storage.close();
   }
+}
+
+/**
+ * The `delete` records of the segments gc removes that the store's lineage log names (a compaction
+ * killed after its intents, or its commits, were stored), durable before the files go. A segment
+ * no record names gets none: the log stays about what sluice wrote.
+ */
+async function recordDeletes(storage: Storage, keys: readonly string[]): Promise<void> {
+  const index = await readLineage(storage);
+  const recorded = keys.map((k) => outputUrl(storage, k)).filter((url) => index.byOutput.has(url));
+  if (recorded.length === 0) return;
+  const log = new LineageLog(storage);
+  for (const url of recorded) log.deleted(url, 'storage.gc');
+  await log.flush();
 }
