@@ -9,7 +9,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Engine, quoteLiteral } from '../../src/engine/duckdb.ts';
-import { saveToFile } from '../../src/ingest/index.ts';
+import { flushIngestLineage, saveToFile } from '../../src/ingest/index.ts';
 import { DataIngester } from '../../src/pipeline/ingester.ts';
 import { createFsStorage } from '../../src/storage/drivers/fs/fs-storage.ts';
 import { listKeys } from '../../src/storage/scoped.ts';
@@ -132,6 +132,8 @@ describe('metadata out of the data folders (DuckDB globs see data only)', () => 
     const records = Array.from({ length: 25 }, (_, i) => ({ id: i, name: `n${i}` }));
     await saveToFile('people', records, { storage, sourceName: 'crm', fileFormat: 'json' });
     await saveToFile('people', records.slice(0, 10), { storage, sourceName: 'crm', fileFormat: 'parquet' });
+    // Saves on a storage of the caller's defer their lineage commits: store them before the folder goes.
+    await flushIngestLineage(storage);
     const crm = path.join(base, 'crm');
     expect((await globbed(crm, '**')).filter(isSluice)).toEqual([]);
     expect(await count(`read_json_auto(${quoteLiteral(`${crm}/**/*.json`)})`)).toBe(25);
