@@ -126,17 +126,19 @@ export async function encodeSegmentFile(
   const strs = new TextIds();
   const metas = new TextIds();
   const names = runs.map((r) => Buffer.from(r.variable));
+  // The columns read the scratch, which each row group refills from its row 0; they keep their
+  // page buffers from one row group to the next too.
+  const columns = [
+    dictionaryStrings('variable', s.varIds, names, false, true),
+    timestampMicros('ts', s.micros),
+    uint8('type', s.type),
+    optionalDoubles('value', s.num, s.hasValue),
+    dictionaryStrings('str', s.strIds, strs.texts, true, false),
+    dictionaryStrings('meta', s.metaIds, metas.texts, true, false),
+  ];
   const parts = await writeParquet(rows, rowGroupRows, (from, to) => {
     fillGroup(runs, starts, from, to, s, strs, metas);
-    const n = to - from;
-    return [
-      dictionaryStrings('variable', s.varIds.subarray(0, n), names, false, true),
-      timestampMicros('ts', s.micros.subarray(0, n)),
-      uint8('type', s.type.subarray(0, n)),
-      optionalDoubles('value', s.num.subarray(0, n), s.hasValue.subarray(0, n)),
-      dictionaryStrings('str', s.strIds.subarray(0, n), strs.texts, true, false),
-      dictionaryStrings('meta', s.metaIds.subarray(0, n), metas.texts, true, false),
-    ];
+    return columns;
   });
   return { parts, starts };
 }

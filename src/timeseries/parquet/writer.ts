@@ -41,7 +41,10 @@ export interface ColumnDef {
   converted?: number;
   /** LogicalType union. */
   logical?: TValue;
-  /** The pages of rows [from, to). */
+  /**
+   * The pages of rows [from, to). A column may reuse its memory: the pages stay valid until its
+   * next chunk() call (writeParquet compresses and lays a row group out before the next).
+   */
   chunk(from: number, to: number): Chunk;
 }
 
