@@ -137,6 +137,11 @@ export class LazyEngine implements Connections {
     return (await this.get()).withConnection(fn);
   }
 
+  /** Starts the instance now (a caller that will query anyway, so its first query is not slower). */
+  async start(): Promise<void> {
+    await this.get();
+  }
+
   /** Closes the instance if one was started; safe to call twice. */
   async close(): Promise<void> {
     this.closed = true;

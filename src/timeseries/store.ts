@@ -107,9 +107,11 @@ export class TimeSeriesStore {
   static async open(pathOrUrl: string, options: TimeSeriesStoreOptions = {}): Promise<TimeSeriesStore> {
     const resolved = resolveOptions(pathOrUrl, options);
     const storage = options.storageInstance ?? openStorage(pathOrUrl, options.storage ?? {});
-    // Started on first use: appends, and compactions that merge no written segment, never need
-    // DuckDB (sluice encodes segment files itself); queries and merges start it (LazyEngine).
+    // A writer starts DuckDB on first use: appends, and compactions that merge no written segment,
+    // never need it (sluice encodes segment files itself). A reader is opened to query files with
+    // it: started now, so its first query is not the one that pays for the start.
     const engine = new LazyEngine({ threads: 2 });
+    if (resolved.readOnly) await engine.start();
     const owns = options.storageInstance === undefined;
     const store = new TimeSeriesStore(pathOrUrl, resolved, storage, engine, owns);
     try {
