@@ -98,6 +98,59 @@ export class Engine {
   }
 }
 
+/** What a caller of an Engine needs to run queries: {@link Engine} or {@link LazyEngine}. */
+export type Connections = Pick<Engine, 'withConnection'>;
+
+/**
+ * An Engine started on first use. A DuckDB instance costs about 13 MiB of resident memory and its
+ * threads as soon as it exists; a time-series writer that only appends and compacts (sluice's
+ * own Parquet encoder) never needs one, so it should not pay for one.
+ */
+export class LazyEngine implements Connections {
+  private engine: Promise<Engine> | undefined;
+  private closed = false;
+  private readonly options: EngineOptions;
+
+  constructor(options: EngineOptions = {}) {
+    this.options = options;
+  }
+
+  /** Whether a DuckDB instance has been started (for tests and memory accounting). */
+  get started(): boolean {
+    return this.engine !== undefined;
+  }
+
+  private get(): Promise<Engine> {
+    if (this.closed) return Promise.reject(new DuckDBError('DuckDB engine is closed'));
+    if (!this.engine) {
+      const created = Engine.create(this.options);
+      // A failed start is tried again by the next caller, not remembered.
+      created.catch(() => {
+        if (this.engine === created) this.engine = undefined;
+      });
+      this.engine = created;
+    }
+    return this.engine;
+  }
+
+  async withConnection<T>(fn: (conn: DuckDBConnection) => Promise<T>): Promise<T> {
+    return (await this.get()).withConnection(fn);
+  }
+
+  /** Starts the instance now (a caller that will query anyway, so its first query is not slower). */
+  async start(): Promise<void> {
+    await this.get();
+  }
+
+  /** Closes the instance if one was started; safe to call twice. */
+  async close(): Promise<void> {
+    this.closed = true;
+    const engine = this.engine;
+    this.engine = undefined;
+    if (engine) await (await engine.catch(() => undefined))?.close();
+  }
+}
+
 export function wrapDuckDBError(error: unknown, context: Record<string, unknown> = {}): SluiceError {
   if (error instanceof SluiceError) return error;
   const full = diskFullIn(error);

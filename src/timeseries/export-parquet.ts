@@ -5,7 +5,7 @@
  * reported from DuckDB's own estimate, as points of the total (`ts-export`, detail
  * `writing Parquet`).
  */
-import { type Engine, quoteLiteral } from '../engine/duckdb.ts';
+import { type Connections, quoteLiteral } from '../engine/duckdb.ts';
 import { withQueryProgress } from '../engine/query-progress.ts';
 import type { ProgressCounter, ProgressFn } from '../util/progress.ts';
 import { valueAt } from './aggregate.ts';
@@ -22,7 +22,7 @@ export interface ParquetExportProgress {
 /** Writes the points of `vars` in [q.from, q.to) to `file`; returns how many. */
 export async function writeParquet(
   store: Pick<SeriesReader, 'scan'>,
-  engine: Engine,
+  engine: Connections,
   vars: string[],
   file: string,
   q: { from?: unknown; to?: unknown },

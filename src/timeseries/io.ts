@@ -8,7 +8,7 @@ import { createReadStream } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import path from 'node:path';
 import { stringify } from 'csv-stringify/sync';
-import type { Engine } from '../engine/duckdb.ts';
+import type { Connections } from '../engine/duckdb.ts';
 import { FormatError, InvalidPointError, SluiceError, ValidationError } from '../errors.ts';
 import { rowFrom } from '../formats/csv.ts';
 import { CsvScanner } from '../formats/csv-scan.ts';
@@ -253,7 +253,7 @@ export interface ExportOptions {
 
 export async function exportStore(
   store: ExportSource,
-  engine: Engine,
+  engine: Connections,
   variable: string | undefined,
   options: ExportOptions,
 ) {

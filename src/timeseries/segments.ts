@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import * as fsp from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import type { Engine } from '../engine/duckdb.ts';
+import type { Connections } from '../engine/duckdb.ts';
 import { AlreadyExistsError, PreconditionFailedError, TimeSeriesError } from '../errors.ts';
 import type { PutOptions, Storage } from '../storage/types.ts';
 import type { Columns } from './columns.ts';
@@ -56,7 +56,7 @@ const LAST_ROW_FILES = 64;
 
 export class SegmentFiles {
   private readonly storage: Storage;
-  private readonly engine: Engine;
+  private readonly engine: Connections;
   private tmp: Promise<string> | undefined;
   private staged: StagedFiles;
   /** Decoded segments by entryId; keys are never reused, so entries never go stale. */
@@ -64,7 +64,7 @@ export class SegmentFiles {
   private cachedRows = 0;
   private readonly maxCachedRows: number;
 
-  constructor(storage: Storage, engine: Engine, maxCachedRows = 4_000_000) {
+  constructor(storage: Storage, engine: Connections, maxCachedRows = 4_000_000) {
     this.storage = storage;
     this.engine = engine;
     this.maxCachedRows = maxCachedRows;

@@ -3,7 +3,7 @@
  * it and hands each part (point-log.ts, maintenance.ts, compact.ts, series-reader.ts, io.ts) the
  * slice it needs, so no part reaches into the facade or into another part's members.
  */
-import type { Engine } from '../engine/duckdb.ts';
+import type { LazyEngine } from '../engine/duckdb.ts';
 import type { Storage } from '../storage/types.ts';
 import type { PointBuffers } from './buffers.ts';
 import type { Manifest } from './manifest.ts';
@@ -16,7 +16,8 @@ export interface StoreState {
   readonly url: string;
   readonly options: Resolved;
   readonly storage: Storage;
-  readonly engine: Engine;
+  /** DuckDB, started on first use (queries the decoded cache cannot answer, merges, exports). */
+  readonly engine: LazyEngine;
   readonly segments: SegmentFiles;
   /**
    * The published manifest. Replaced, never edited in place (by a writer's open and a reader's

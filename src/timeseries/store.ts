@@ -9,7 +9,7 @@
  */
 import * as fsp from 'node:fs/promises';
 import path from 'node:path';
-import { Engine } from '../engine/duckdb.ts';
+import { LazyEngine } from '../engine/duckdb.ts';
 import { LockError, NotFoundError } from '../errors.ts';
 import { getLogger } from '../logging/logger.ts';
 import { openStorage } from '../storage/open.ts';
@@ -79,7 +79,7 @@ export class TimeSeriesStore {
     url: string,
     options: Resolved,
     storage: Storage,
-    engine: Engine,
+    engine: LazyEngine,
     ownsStorage: boolean,
   ) {
     this.url = url;
@@ -107,7 +107,11 @@ export class TimeSeriesStore {
   static async open(pathOrUrl: string, options: TimeSeriesStoreOptions = {}): Promise<TimeSeriesStore> {
     const resolved = resolveOptions(pathOrUrl, options);
     const storage = options.storageInstance ?? openStorage(pathOrUrl, options.storage ?? {});
-    const engine = await Engine.create({ threads: 2 });
+    // A writer starts DuckDB on first use: appends, and compactions that merge no written segment,
+    // never need it (sluice encodes segment files itself). A reader is opened to query files with
+    // it: started now, so its first query is not the one that pays for the start.
+    const engine = new LazyEngine({ threads: 2 });
+    if (resolved.readOnly) await engine.start();
     const owns = options.storageInstance === undefined;
     const store = new TimeSeriesStore(pathOrUrl, resolved, storage, engine, owns);
     try {

@@ -9,6 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { StorageError } from '../../src/errors.ts';
 import { createMemoryStorage } from '../../src/storage/index.ts';
 import { TimeSeriesStore } from '../../src/timeseries/index.ts';
+import type { StoreState } from '../../src/timeseries/state.ts';
 import { tempDir } from '../helpers/tmp.ts';
 
 const root = tempDir('ts-memory-bound');
@@ -99,5 +100,22 @@ describe('memory bound on buffered points (compactBytes)', () => {
     let count = 0;
     for (const v of ['v0', 'v1', 'v2']) count += (await store.queryAll(v)).length;
     expect(count).toBe(20 * BATCH);
+  });
+
+  it('a writer that only appends and compacts never starts DuckDB (a reader starts it at open)', async () => {
+    // A DuckDB instance costs ~13 MiB of RSS and its threads (docs/timeseries.md, "Memory").
+    const engineOf = (s: TimeSeriesStore) => (s as unknown as { state: StoreState }).state.engine;
+    const dir = fresh();
+    const store = await TimeSeriesStore.open(dir, { compactIntervalMs: 0 });
+    open.push(store);
+    for (let k = 0; k < 5; k++) await store.storeDataPoints(batch(k));
+    await store.compact();
+    expect((await store.stats()).segmentPoints).toBe(5 * BATCH);
+    expect(engineOf(store).started).toBe(false);
+    await store.close();
+    const reader = await TimeSeriesStore.open(dir, { readOnly: true });
+    open.push(reader);
+    expect(engineOf(reader).started).toBe(true);
+    expect(await reader.queryAll('v0')).toHaveLength(Math.ceil((5 * BATCH) / 3));
   });
 });

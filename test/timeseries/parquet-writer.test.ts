@@ -26,8 +26,8 @@ afterAll(async () => {
 });
 
 let n = 0;
-async function write(runs: Run[]): Promise<{ file: string; starts: number[] }> {
-  const { parts, starts } = await encodeSegmentFile(runs);
+async function write(runs: Run[], rowGroupRows?: number): Promise<{ file: string; starts: number[] }> {
+  const { parts, starts } = await encodeSegmentFile(runs, rowGroupRows);
   const file = path.join(dir, `f${++n}.parquet`);
   writeFileSync(file, Buffer.concat(parts));
   return { file, starts };
@@ -124,7 +124,9 @@ describe('segment file encoder', () => {
     await fc.assert(
       fc.asyncProperty(
         fc.array(fc.array(point, { minLength: 1, maxLength: 40 }), { minLength: 1, maxLength: 5 }),
-        async (vars) => {
+        // Row groups smaller than runs and larger: each is filled from the runs it spans.
+        fc.integer({ min: 1, max: 64 }),
+        async (vars, rowGroupRows) => {
           const runs = vars.map((pts, k) =>
             run(
               `v${k}`,
@@ -140,7 +142,7 @@ describe('segment file encoder', () => {
               ),
             ),
           );
-          const { file, starts } = await write(runs);
+          const { file, starts } = await write(runs, rowGroupRows);
           const total = runs.reduce((s, r) => s + r.cols.length, 0);
           const got = await readBack(file, total);
           runs.forEach((r, k) => {

@@ -4,6 +4,7 @@
  * metadata texts); doubles are too while their distinct values are few, else PLAIN.
  */
 import {
+  atLeast,
   Bytes,
   bitWidthOf,
   plainByteArrays,
@@ -46,12 +47,12 @@ export function dictionaryStrings(
   optional: boolean,
   stats: boolean,
 ): ColumnDef {
-  let present: Uint32Array | undefined;
-  if (optional) {
-    present = new Uint32Array(ids.length);
-    for (let i = 0; i < ids.length; i++) present[i] = ids[i] === 0 ? 0 : 1;
-  }
-  const local = new Int32Array(values.length + 1).fill(-1);
+  // Kept from chunk to chunk (a chunk's pages are views of them until the next chunk()).
+  let present = new Uint32Array(0);
+  let local = new Int32Array(0);
+  let indices = new Uint32Array(0);
+  const dict = new Bytes();
+  const data = new Bytes();
   return {
     name,
     type: Physical.BYTE_ARRAY,
@@ -61,7 +62,10 @@ export function dictionaryStrings(
     chunk(from, to): Chunk {
       const used: Uint8Array[] = [];
       const usedIds: number[] = [];
-      const indices = new Uint32Array(to - from);
+      // `values` may have grown since the last chunk (a caller filling row group by row group).
+      if (local.length < values.length + 1)
+        local = new Int32Array(Math.max(values.length + 1, local.length * 2)).fill(-1);
+      indices = atLeast(indices, to - from);
       let n = 0;
       for (let i = from; i < to; i++) {
         const id = ids[i] as number;
@@ -76,10 +80,13 @@ export function dictionaryStrings(
         indices[n++] = l;
       }
       for (const id of usedIds) local[id] = -1;
-      const dict = new Bytes();
-      plainByteArrays(used, dict);
-      const data = new Bytes(16 + (to - from) / 2);
-      if (present) defLevels(present, from, to, data);
+      plainByteArrays(used, dict.reset());
+      data.reset();
+      if (optional) {
+        present = atLeast(present, to - from);
+        for (let i = from; i < to; i++) present[i - from] = ids[i] === 0 ? 0 : 1;
+        defLevels(present, 0, to - from, data);
+      }
       const width = bitWidthOf(Math.max(0, used.length - 1));
       data.byte(width);
       rleHybrid(indices, 0, n, width, data);
@@ -112,6 +119,7 @@ function int64Bytes(v: number): Buffer {
 
 /** A required TIMESTAMP (µs, not adjusted to UTC: DuckDB's TIMESTAMP) column from integral doubles. */
 export function timestampMicros(name: string, values: Float64Array): ColumnDef {
+  const data = new Bytes();
   return {
     name,
     type: Physical.INT64,
@@ -119,8 +127,7 @@ export function timestampMicros(name: string, values: Float64Array): ColumnDef {
     converted: TIMESTAMP_MICROS,
     logical: struct([8, struct([1, bool(false)], [2, struct([2, struct()])])]),
     chunk(from, to): Chunk {
-      const data = new Bytes((to - from) * 8);
-      plainInt64(values, from, to, data);
+      plainInt64(values, from, to, data.reset());
       let min = Number.POSITIVE_INFINITY;
       let max = Number.NEGATIVE_INFINITY;
       for (let i = from; i < to; i++) {
@@ -141,6 +148,7 @@ export function timestampMicros(name: string, values: Float64Array): ColumnDef {
 
 /** A required UINT_8 column (stored as INT32, as the format does). */
 export function uint8(name: string, values: Uint8Array): ColumnDef {
+  const data = new Bytes();
   return {
     name,
     type: Physical.INT32,
@@ -148,8 +156,7 @@ export function uint8(name: string, values: Uint8Array): ColumnDef {
     converted: UINT_8,
     logical: struct([10, struct([1, i8(8)], [2, bool(false)])]),
     chunk(from, to): Chunk {
-      const data = new Bytes((to - from) * 4);
-      plainInt32(values, from, to, data);
+      plainInt32(values, from, to, data.reset());
       let min = 255;
       let max = 0;
       for (let i = from; i < to; i++) {
@@ -176,19 +183,21 @@ const DOUBLE_DICTIONARY = 1 << 16;
  * return one for both). No min/max: readers treat ±0 and NaN in float statistics differently.
  */
 export function optionalDoubles(name: string, values: Float64Array, present: Uint32Array): ColumnDef {
+  const data = new Bytes();
+  const page = new Bytes();
+  let indices = new Uint32Array(0);
   return {
     name,
     type: Physical.DOUBLE,
     optional: true,
     chunk(from, to): Chunk {
-      const data = new Bytes(16 + (to - from) * 2);
-      defLevels(present, from, to, data);
+      defLevels(present, from, to, data.reset());
       const nulls = nullsIn(present, from, to);
       const n = to - from - nulls;
       const index = new Map<number, number>();
       const dict: number[] = [];
       let negZero = -1;
-      const indices = new Uint32Array(n);
+      indices = atLeast(indices, n);
       let k = 0;
       const limit = Math.min(DOUBLE_DICTIONARY, n / 2);
       for (let i = from; i < to && n > 0 && dict.length <= limit; i++) {
@@ -208,8 +217,7 @@ export function optionalDoubles(name: string, values: Float64Array, present: Uin
         indices[k++] = id;
       }
       if (n > 0 && k === n && dict.length <= limit) {
-        const page = new Bytes(dict.length * 8);
-        plainDoubles(dict, page);
+        plainDoubles(dict, page.reset());
         const width = bitWidthOf(Math.max(0, dict.length - 1));
         data.byte(width);
         rleHybrid(indices, 0, n, width, data);
@@ -220,9 +228,13 @@ export function optionalDoubles(name: string, values: Float64Array, present: Uin
           nulls,
         };
       }
-      const plain: number[] = [];
-      for (let i = from; i < to; i++) if (present[i] === 1) plain.push(values[i] as number);
-      plainDoubles(plain, data);
+      // PLAIN, straight from the column (no array of the present values first).
+      data.room(n * 8);
+      for (let i = from; i < to; i++) {
+        if (present[i] !== 1) continue;
+        data.buf.writeDoubleLE(values[i] as number, data.n);
+        data.n += 8;
+      }
       return { data: data.done(), encoding: Encoding.PLAIN, nulls };
     },
   };

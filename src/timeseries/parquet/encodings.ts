@@ -43,6 +43,16 @@ export class Bytes {
   done(): Buffer {
     return this.buf.subarray(0, this.n);
   }
+  /** Empties it for reuse, keeping its memory (what done() returned before is overwritten). */
+  reset(): this {
+    this.n = 0;
+    return this;
+  }
+}
+
+/** A Uint32Array of at least `n` entries: `held`, or a larger one replacing it (contents not kept). */
+export function atLeast(held: Uint32Array<ArrayBuffer>, n: number): Uint32Array<ArrayBuffer> {
+  return held.length >= n ? held : new Uint32Array(Math.max(n, held.length * 2));
 }
 
 /** Shortest repeat written as an RLE run; shorter ones are bit-packed with their neighbours. */

@@ -41,7 +41,10 @@ export interface ColumnDef {
   converted?: number;
   /** LogicalType union. */
   logical?: TValue;
-  /** The pages of rows [from, to). */
+  /**
+   * The pages of rows [from, to). A column may reuse its memory: the pages stay valid until its
+   * next chunk() call (writeParquet compresses and lays a row group out before the next).
+   */
   chunk(from: number, to: number): Chunk;
 }
 
@@ -155,19 +158,26 @@ function schemaOf(columns: readonly ColumnDef[]): TValue[] {
 
 const MAGIC = Buffer.from('PAR1');
 
-/** The bytes of a Parquet file of `rows` rows of `columns`, in row groups of `rowGroupRows`. */
+/**
+ * The bytes of a Parquet file of `rows` rows in row groups of `rowGroupRows`. `group(from, to)`
+ * gives the columns of rows [from, to), each chunked from its own row 0: a caller fills one row
+ * group's arrays at a time (and may reuse them for the next; chunks are encoded before the next
+ * call) rather than holding the whole file's. Every group's columns have the same schema.
+ */
 export async function writeParquet(
-  columns: readonly ColumnDef[],
   rows: number,
   rowGroupRows: number,
+  group: (from: number, to: number) => readonly ColumnDef[],
 ): Promise<Buffer[]> {
   const parts: Buffer[] = [MAGIC];
   let offset = MAGIC.length;
   const groups: TValue[] = [];
+  let columns: readonly ColumnDef[] | undefined;
   for (let from = 0; from < rows; from += rowGroupRows) {
     const to = Math.min(rows, from + rowGroupRows);
+    columns = group(from, to);
     // Encode every column (JS), compress them all at once (threads), then lay them out.
-    const chunks = columns.map((c) => c.chunk(from, to));
+    const chunks = columns.map((c) => c.chunk(0, to - from));
     const pages = await Promise.all(chunks.map(compressChunk));
     const start = offset;
     const metas: TValue[] = [];
@@ -188,6 +198,7 @@ export async function writeParquet(
       ),
     );
   }
+  columns ??= group(0, 0);
   const footer = encodeStruct(
     [1, i32(1)],
     [2, list('struct', schemaOf(columns))],
