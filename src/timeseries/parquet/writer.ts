@@ -155,11 +155,15 @@ function schemaOf(columns: readonly ColumnDef[]): TValue[] {
 
 const MAGIC = Buffer.from('PAR1');
 
-/** The bytes of a Parquet file of `rows` rows of `columns`, in row groups of `rowGroupRows`. */
+/**
+ * The bytes of a Parquet file of `rows` rows of `columns`, in row groups of `rowGroupRows`, with
+ * `keyValues` in its footer's key_value_metadata (read back by footer.ts).
+ */
 export async function writeParquet(
   columns: readonly ColumnDef[],
   rows: number,
   rowGroupRows: number,
+  keyValues: readonly (readonly [string, Uint8Array])[] = [],
 ): Promise<Buffer[]> {
   const parts: Buffer[] = [MAGIC];
   let offset = MAGIC.length;
@@ -193,6 +197,15 @@ export async function writeParquet(
     [2, list('struct', schemaOf(columns))],
     [3, i64(rows)],
     [4, list('struct', groups)],
+    [
+      5,
+      keyValues.length === 0
+        ? undefined
+        : list(
+            'struct',
+            keyValues.map(([k, v]) => struct([1, bin(k)], [2, bin(v)])),
+          ),
+    ],
     [6, bin('sluice time-series segment writer')],
     // TypeDefinedOrder for every column: min_value/max_value are in the type's order.
     [
