@@ -117,44 +117,34 @@ export function lastPointColumns(micros: number, l: LastPoint): Columns {
   };
 }
 
-/** A run's last row: its timestamp and point. */
-export interface LastRow {
-  micros: number;
-  point: LastPoint;
-}
-
 /**
  * The last row of every run of a segment file (a run per variable, so per variable), with its
  * row number: what latest() of many variables of one file needs, in one scan.
  */
 export function lastRowsSql(file: string): string {
-  return `SELECT file_row_number::DOUBLE AS r, epoch_us(ts)::DOUBLE AS micros, type, value, str, meta
+  return `SELECT file_row_number::DOUBLE AS r, type, value, str, meta
           FROM read_parquet(${quoteLiteral(file)}, file_row_number = true, hive_partitioning = false)
           QUALIFY row_number() OVER (PARTITION BY variable ORDER BY file_row_number DESC) = 1`;
 }
 
 /** The rows of lastRowsSql by row number. */
-export function readLastRows(reader: DuckDBResultReader): Map<number, LastRow> {
-  const [r, micros, type, value, str, meta] = reader.getColumnsJS() as unknown as [
-    number[],
+export function readLastRows(reader: DuckDBResultReader): Map<number, LastPoint> {
+  const [r, type, value, str, meta] = reader.getColumnsJS() as unknown as [
     number[],
     number[],
     (number | null)[],
     (string | null)[],
     (string | null)[],
   ];
-  const out = new Map<number, LastRow>();
+  const out = new Map<number, LastPoint>();
   for (let i = 0; i < r.length; i++) {
     const s = str[i];
     const m = meta[i];
     out.set(r[i] as number, {
-      micros: micros[i] as number,
-      point: {
-        type: type[i] as number,
-        num: value[i] ?? 0,
-        ...(s === null || s === undefined ? {} : { str: s }),
-        ...(m === null || m === undefined ? {} : { meta: m }),
-      },
+      type: type[i] as number,
+      num: value[i] ?? 0,
+      ...(s === null || s === undefined ? {} : { str: s }),
+      ...(m === null || m === undefined ? {} : { meta: m }),
     });
   }
   return out;

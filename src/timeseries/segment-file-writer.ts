@@ -6,9 +6,9 @@
  */
 import { T_BOOL, T_NUMBER, T_STRING } from './codec.ts';
 import type { Columns } from './columns.ts';
-import type { LastPoint } from './manifest.ts';
 import { dictionaryStrings, optionalDoubles, timestampMicros, uint8 } from './parquet/columns.ts';
 import { writeParquet } from './parquet/writer.ts';
+import { encodeLastRows, LAST_ROWS_KEY } from './segment-last-rows.ts';
 
 /** One variable's points in a segment file. */
 export interface Run {
@@ -136,30 +136,14 @@ export async function encodeSegmentFile(
     dictionaryStrings('str', s.strIds, strs.texts, true, false),
     dictionaryStrings('meta', s.metaIds, metas.texts, true, false),
   ];
-  const parts = await writeParquet(rows, rowGroupRows, (from, to) => {
-    fillGroup(runs, starts, from, to, s, strs, metas);
-    return columns;
-  });
-  return { parts, starts };
-}
-
-/** Longest string value plus metadata kept in a manifest entry's `last` (characters). */
-const LAST_POINT_TEXT = 512;
-
-/** `{ last }` for the entry of a segment of sorted `cols`, or nothing when its texts are long. */
-export function lastPointOf(cols: Columns): { last?: LastPoint } {
-  const i = cols.length - 1;
-  if (i < 0) return {};
-  const type = cols.type[i] as number;
-  const str = type === T_STRING ? cols.strs[i] : undefined;
-  const meta = cols.metas[i];
-  if ((str?.length ?? 0) + (meta?.length ?? 0) > LAST_POINT_TEXT) return {};
-  return {
-    last: {
-      type,
-      num: cols.num[i] as number,
-      ...(str !== undefined ? { str } : {}),
-      ...(meta !== undefined ? { meta } : {}),
+  const parts = await writeParquet(
+    rows,
+    rowGroupRows,
+    (from, to) => {
+      fillGroup(runs, starts, from, to, s, strs, metas);
+      return columns;
     },
-  };
+    [[LAST_ROWS_KEY, encodeLastRows(runs.map((r) => r.cols))]],
+  );
+  return { parts, starts };
 }

@@ -16,6 +16,7 @@ import type { PutOptions, Storage } from '../storage/types.ts';
 import type { Columns } from './columns.ts';
 import {
   entryId,
+  type LastPoint,
   MANIFEST_KEY,
   type Manifest,
   ManifestRaceError,
@@ -26,9 +27,9 @@ import {
   type SegmentFileInfo,
 } from './manifest.ts';
 import { encodeManifest } from './manifest-codec.ts';
+import { keyValueOf, readFooter } from './parquet/footer.ts';
 import { type BucketPartial, readSegmentBuckets, segmentBucketsSql } from './segment-aggregate.ts';
 import {
-  type LastRow,
   lastPointColumns,
   lastRowsSql,
   type RowRanges,
@@ -37,7 +38,8 @@ import {
   rowSlice,
   segmentRowsSql,
 } from './segment-decode.ts';
-import { encodeSegmentFile, lastPointOf, type Run } from './segment-file-writer.ts';
+import { encodeSegmentFile, type Run } from './segment-file-writer.ts';
+import { decodeLastRows, LAST_ROWS_KEY, lastPointOf } from './segment-last-rows.ts';
 import type { DeclareSegment } from './segment-lineage.ts';
 import { StagedFiles } from './staged-files.ts';
 import type { AggregateFn } from './types.ts';
@@ -194,39 +196,62 @@ export class SegmentFiles {
 
   /**
    * The segment's last point (greatest timestamp; of equal ones the last stored): its run's last
-   * row, read by DuckDB without decoding the rest. A second run of one file asked for (latest()
-   * of many variables) reads the last rows of all the file's runs at once, kept for the next.
+   * row. A file of many variables keeps every run's last point in its footer (segment-last-rows.ts),
+   * read once for all its runs; of a file written before that, the first run asked for reads its
+   * last row through DuckDB, a second one the last rows of all the file's runs in one scan.
    */
   async lastPoint(entry: SegmentEntry): Promise<Columns> {
     const [, end] = rangeOf(entry);
     if (entry.rowStart !== undefined) {
-      let known = this.lastRows.get(entry.key);
-      if (!known && this.lastRowMisses.has(entry.key)) known = this.lastRowsOf(entry.key);
-      this.lastRowMisses.add(entry.key);
-      const hit = known && (await known).get(end - 1);
-      if (hit) return lastPointColumns(hit.micros, hit.point);
+      const hit = (await this.lastRowsOf(entry.key))?.get(end - 1);
+      if (hit) return lastPointColumns(entry.maxMicros, hit);
     }
     return this.readFile(entry.key, [[end - 1, end]], 1);
   }
 
-  /** Last rows of files' runs, by row number; a few files' worth kept. */
-  private lastRows = new Map<string, Promise<Map<number, LastRow>>>();
-  /** Files one run's last row was read of: the next run asked for reads them all. */
+  /** Last points of files' runs, by row number (undefined: not known without a scan); a few files' worth kept. */
+  private lastRows = new Map<string, Promise<Map<number, LastPoint> | undefined>>();
+  /** Files without them in the footer one run's last row was read of: the next run asked for scans them all. */
   private lastRowMisses = new Set<string>();
 
-  private lastRowsOf(key: string): Promise<Map<number, LastRow>> {
-    const rows = this.readLastRows(key);
+  private async lastRowsOf(key: string): Promise<Map<number, LastPoint> | undefined> {
+    const known = await (this.lastRows.get(key) ?? this.keepLastRows(key, this.footerLastRows(key)));
+    if (known) return known;
+    if (!this.lastRowMisses.has(key)) {
+      this.lastRowMisses.add(key);
+      if (this.lastRowMisses.size > 4 * LAST_ROW_FILES) this.lastRowMisses.clear();
+      return undefined;
+    }
+    return this.keepLastRows(key, this.scanLastRows(key));
+  }
+
+  private keepLastRows(
+    key: string,
+    rows: Promise<Map<number, LastPoint> | undefined>,
+  ): Promise<Map<number, LastPoint> | undefined> {
     this.lastRows.set(key, rows);
     rows.catch(() => this.lastRows.delete(key));
     for (const k of this.lastRows.keys()) {
       if (this.lastRows.size <= LAST_ROW_FILES) break;
       this.lastRows.delete(k);
     }
-    if (this.lastRowMisses.size > 4 * LAST_ROW_FILES) this.lastRowMisses.clear();
     return rows;
   }
 
-  private async readLastRows(key: string): Promise<Map<number, LastRow>> {
+  /** The footer's last points, or undefined for a file without them or one that cannot be read so (then DuckDB reads it, and names what is wrong). */
+  private async footerLastRows(key: string): Promise<Map<number, LastPoint> | undefined> {
+    const { file, release } = await this.staged.acquire(key);
+    try {
+      const value = keyValueOf(await readFooter(file), LAST_ROWS_KEY);
+      return value ? decodeLastRows(value) : undefined;
+    } catch {
+      return undefined;
+    } finally {
+      await release();
+    }
+  }
+
+  private async scanLastRows(key: string): Promise<Map<number, LastPoint>> {
     const { file, release } = await this.staged.acquire(key);
     try {
       return await this.engine.withConnection(async (conn) =>

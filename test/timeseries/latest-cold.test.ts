@@ -1,8 +1,9 @@
 /**
- * latest() of a fresh reader: the run's last row for the first variable of a file, then the last
- * rows of all the file's runs in one read for the rest (no segment decoded whole); a store of the
- * earlier layout without `last` in its manifest reads each file's last row; buffered points win
- * when they are later. (The earlier layout's manifest `last` is read in legacy-layout.test.ts.)
+ * latest() of a fresh reader: the last points of every run of a file from its footer, read once
+ * (no DuckDB scan, no segment decoded whole); a store of the earlier layout without `last` in its
+ * manifest reads each file's last row; buffered points win when they are later. (Files of many
+ * variables without the footer's last points: latest-footer.test.ts; the earlier layout's
+ * manifest `last`: legacy-layout.test.ts.)
  */
 import path from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
@@ -15,7 +16,7 @@ import { toLegacyLayout } from './helpers.ts';
 const T0 = Date.UTC(2024, 0, 1);
 
 describe('latest() of a fresh reader', () => {
-  it('answers from the manifest, or the file’s last row, exactly as the writer does', async () => {
+  it('answers from the file’s footer, or the file’s last row, exactly as the writer does', async () => {
     const dir = path.join(tempDir('ts-latest'), 'store');
     const long = 'x'.repeat(600);
     const writer = await TimeSeriesStore.open(dir, {
@@ -40,19 +41,22 @@ describe('latest() of a fresh reader', () => {
     }
     const reader = await TimeSeriesStore.open(dir, { readOnly: true, keepDuplicates: true });
     const proto = SegmentFiles.prototype as unknown as Record<string, (...a: unknown[]) => unknown>;
-    const batch = vi.spyOn(proto, 'readLastRows');
+    const footer = vi.spyOn(proto, 'footerLastRows');
+    const scan = vi.spyOn(proto, 'scanLastRows');
     const rowReads = vi.spyOn(proto, 'readFile');
     const decoded = vi.spyOn(SegmentFiles.prototype, 'read');
     try {
-      expect(await reader.latest('a')).toEqual(expected.get('a'));
-      expect(rowReads, 'one row read for the first').toHaveBeenCalledTimes(1);
-      expect(batch).not.toHaveBeenCalled();
-      for (const v of ['dup', 'bool', 'long']) expect(await reader.latest(v), v).toEqual(expected.get(v));
-      expect(batch, 'then the last rows of every run of the file, once').toHaveBeenCalledTimes(1);
+      for (const v of ['a', 'dup', 'bool']) expect(await reader.latest(v), v).toEqual(expected.get(v));
+      expect(footer, 'the footer of the file, once').toHaveBeenCalledTimes(1);
+      expect(rowReads, 'no row read through DuckDB').not.toHaveBeenCalled();
+      // Its texts are too long for the footer: that one row is read from the file.
+      expect(await reader.latest('long')).toEqual(expected.get('long'));
       expect(rowReads).toHaveBeenCalledTimes(1);
+      expect(scan, 'no scan of the file').not.toHaveBeenCalled();
       expect(decoded, 'no segment decoded whole').not.toHaveBeenCalled();
     } finally {
-      batch.mockRestore();
+      footer.mockRestore();
+      scan.mockRestore();
       rowReads.mockRestore();
       decoded.mockRestore();
       await reader.close();

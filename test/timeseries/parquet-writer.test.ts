@@ -12,8 +12,10 @@ import { Engine, quoteLiteral } from '../../src/engine/duckdb.ts';
 import { T_BOOL, T_NULL, T_NUMBER, T_STRING } from '../../src/timeseries/codec.ts';
 import type { Columns } from '../../src/timeseries/columns.ts';
 import { Bytes, rleHybrid } from '../../src/timeseries/parquet/encodings.ts';
+import { keyValueOf, readFooter } from '../../src/timeseries/parquet/footer.ts';
 import { readColumns } from '../../src/timeseries/segment-decode.ts';
 import { encodeSegmentFile, type Run } from '../../src/timeseries/segment-file-writer.ts';
+import { decodeLastRows, LAST_ROWS_KEY } from '../../src/timeseries/segment-last-rows.ts';
 import { tempDir } from '../helpers/tmp.ts';
 
 const dir = tempDir('ts-parquet');
@@ -147,6 +149,19 @@ describe('segment file encoder', () => {
           const got = await readBack(file, total);
           runs.forEach((r, k) => {
             expectRows(got, starts[k] as number, r);
+          });
+          // Each run's last point, as the footer keeps it for latest() (segment-last-rows.ts).
+          const last = decodeLastRows(keyValueOf(await readFooter(file), LAST_ROWS_KEY) as Buffer);
+          runs.forEach((r, k) => {
+            const i = r.cols.length - 1;
+            const type = r.cols.type[i] as number;
+            const meta = r.cols.metas[i];
+            expect(last.get((starts[k] as number) + i)).toEqual({
+              type,
+              num: type === T_NUMBER || type === T_BOOL ? r.cols.num[i] : 0,
+              ...(type === T_STRING ? { str: r.cols.strs[i] } : {}),
+              ...(meta === undefined ? {} : { meta }),
+            });
           });
         },
       ),

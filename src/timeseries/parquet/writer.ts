@@ -159,15 +159,17 @@ function schemaOf(columns: readonly ColumnDef[]): TValue[] {
 const MAGIC = Buffer.from('PAR1');
 
 /**
- * The bytes of a Parquet file of `rows` rows in row groups of `rowGroupRows`. `group(from, to)`
- * gives the columns of rows [from, to), each chunked from its own row 0: a caller fills one row
- * group's arrays at a time (and may reuse them for the next; chunks are encoded before the next
- * call) rather than holding the whole file's. Every group's columns have the same schema.
+ * The bytes of a Parquet file of `rows` rows in row groups of `rowGroupRows`, with `keyValues` in
+ * its footer's key_value_metadata (read back by footer.ts). `group(from, to)` gives the columns of
+ * rows [from, to), each chunked from its own row 0: a caller fills one row group's arrays at a time
+ * (and may reuse them for the next; chunks are encoded before the next call) rather than holding
+ * the whole file's. Every group's columns have the same schema.
  */
 export async function writeParquet(
   rows: number,
   rowGroupRows: number,
   group: (from: number, to: number) => readonly ColumnDef[],
+  keyValues: readonly (readonly [string, Uint8Array])[] = [],
 ): Promise<Buffer[]> {
   const parts: Buffer[] = [MAGIC];
   let offset = MAGIC.length;
@@ -204,6 +206,15 @@ export async function writeParquet(
     [2, list('struct', schemaOf(columns))],
     [3, i64(rows)],
     [4, list('struct', groups)],
+    [
+      5,
+      keyValues.length === 0
+        ? undefined
+        : list(
+            'struct',
+            keyValues.map(([k, v]) => struct([1, bin(k)], [2, bin(v)])),
+          ),
+    ],
     [6, bin('sluice time-series segment writer')],
     // TypeDefinedOrder for every column: min_value/max_value are in the type's order.
     [
