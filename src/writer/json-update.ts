@@ -7,6 +7,7 @@ import { decryptStream } from '../crypto/age.ts';
 import { DataWriteError } from '../errors.ts';
 import type { Storage } from '../storage/types.ts';
 import { parseJson } from '../util/json-parse.ts';
+import { decodeUtf8, locateInvalidUtf8 } from '../util/utf8.ts';
 import type {
   AppendJsonArrayOptions,
   CommonWriteOptions,
@@ -53,10 +54,19 @@ export async function readJsonDoc(
     }
     bytes = Buffer.concat(parts);
   }
+  // Strict: a lenient decode would turn bad bytes into U+FFFD, and the rewrite would store that.
+  const text = decodeUtf8(bytes);
+  if (text === undefined) {
+    const at = locateInvalidUtf8(bytes, 1);
+    throw new DataWriteError(
+      `${key} is not valid UTF-8 (byte 0x${at.byte.toString(16).padStart(2, '0')} at line ${at.line}, column ${at.column}); it was left unchanged — fix or remove it`,
+      { context: { path: key, line: at.line, column: at.column } },
+    );
+  }
   try {
     // parseJson, not JSON.parse: Node 24's JSON.parse can return wrong keys that contain escapes,
     // and a read-modify-write would then store the corruption.
-    return { exists: true, value: parseJson(bytes.toString('utf8')), stored };
+    return { exists: true, value: parseJson(text), stored };
   } catch (error) {
     throw new DataWriteError(
       `${key} is not valid JSON (${(error as Error).message}); it was left unchanged — fix or remove it`,

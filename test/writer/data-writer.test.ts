@@ -177,6 +177,12 @@ describe('DataWriter on local disk', () => {
     writeFileSync(file, '{"not":"array"}');
     await expect(fx.writer.appendToJsonArray({ c: 3 }, 'log')).rejects.toThrow(/not an array/);
     expect(readFileSync(file, 'utf8')).toBe('{"not":"array"}');
+    const badBytes = Buffer.concat([Buffer.from('[\n{"name": "'), Buffer.from([0xff]), Buffer.from('"}]')]);
+    writeFileSync(file, badBytes);
+    const refused = await fx.writer.appendToJsonArray({ c: 3 }, 'log').catch((e) => e);
+    expect(refused).toMatchObject({ code: 'E040' });
+    expect(refused.message).toMatch(/log\.json is not valid UTF-8 \(byte 0xff at line 2, column 11\)/);
+    expect(readFileSync(file).equals(badBytes)).toBe(true);
   });
 
   it('appendToJsonArray creates and appends, safely under concurrency', async () => {
