@@ -4,6 +4,8 @@
  * encoded in one pass; an omitted optional field is a field whose value is undefined.
  */
 
+import { Bytes } from './encodings.ts';
+
 /** Compact-protocol type codes. */
 const Code = { TRUE: 1, FALSE: 2, I8: 3, I32: 5, I64: 6, BINARY: 8, LIST: 9, STRUCT: 12 } as const;
 type Code = (typeof Code)[keyof typeof Code];
@@ -27,36 +29,9 @@ export const bin = (v: Uint8Array | string): TValue => ({ k: 'bin', v });
 export const struct = (...v: TField[]): TValue => ({ k: 'struct', v });
 export const list = (elem: 'i32' | 'bin' | 'struct', v: TValue[]): TValue => ({ k: 'list', elem, v });
 
-class Out {
-  buf = Buffer.allocUnsafe(256);
-  n = 0;
-  private room(k: number): void {
-    if (this.n + k <= this.buf.length) return;
-    const next = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.n + k));
-    this.buf.copy(next, 0, 0, this.n);
-    this.buf = next;
-  }
-  byte(b: number): void {
-    this.room(1);
-    this.buf[this.n++] = b;
-  }
-  /** Unsigned LEB128 of a non-negative integer below 2^53. */
-  varint(u: number): void {
-    this.room(10);
-    while (u >= 0x80) {
-      this.buf[this.n++] = (u % 0x80) | 0x80;
-      u = Math.floor(u / 0x80);
-    }
-    this.buf[this.n++] = u;
-  }
-  zigzag(v: number): void {
-    this.varint(v >= 0 ? v * 2 : -v * 2 - 1);
-  }
-  bytes(b: Uint8Array): void {
-    this.room(b.length);
-    this.buf.set(b, this.n);
-    this.n += b.length;
-  }
+/** Zigzag varint, as the compact protocol writes i16/i32/i64 (exact below 2^53). */
+function zigzag(out: Bytes, v: number): void {
+  out.varint(v >= 0 ? v * 2 : -v * 2 - 1);
 }
 
 function code(v: TValue): Code {
@@ -80,14 +55,14 @@ function code(v: TValue): Code {
 
 const ELEM: Record<'i32' | 'bin' | 'struct', Code> = { i32: Code.I32, bin: Code.BINARY, struct: Code.STRUCT };
 
-function value(out: Out, v: TValue): void {
+function value(out: Bytes, v: TValue): void {
   switch (v.k) {
     case 'i8':
       out.byte(v.v & 0xff);
       return;
     case 'i32':
     case 'i64':
-      out.zigzag(v.v);
+      zigzag(out, v.v);
       return;
     case 'bool':
       return; // in a field header (lists of bools are not needed here)
@@ -115,7 +90,7 @@ function value(out: Out, v: TValue): void {
         if (delta > 0 && delta <= 15) out.byte((delta << 4) | code(f));
         else {
           out.byte(code(f));
-          out.zigzag(id);
+          zigzag(out, id);
         }
         value(out, f);
         last = id;
@@ -128,7 +103,7 @@ function value(out: Out, v: TValue): void {
 
 /** The compact-protocol bytes of a struct. */
 export function encodeStruct(...fields: TField[]): Buffer {
-  const out = new Out();
+  const out = new Bytes(256);
   value(out, { k: 'struct', v: fields });
-  return out.buf.subarray(0, out.n);
+  return out.done();
 }
