@@ -160,7 +160,15 @@ describe('sluice serve (CLI)', () => {
       return body.points.length > 0 ? body.points : undefined;
     });
     expect(points.map((p) => p.value)).toEqual([71.5]);
-    const metrics = await (await fetch(`${s.url}/metrics`)).text();
+    // The poller archives the object after enqueueing it (and records its lineage first), and a
+    // job is counted after its handler returns: the point can be stored before either is counted.
+    const metrics = await until('the object archived and the job completed to be counted', async () => {
+      const text = await (await fetch(`${s.url}/metrics`)).text();
+      const counted =
+        /sluice_poller_objects_total\{outcome="archived"\} 1/.test(text) &&
+        /sluice_worker_jobs_total\{outcome="completed"\} 1/.test(text);
+      return counted ? text : undefined;
+    });
     expect(metrics).toMatch(/sluice_poller_objects_total\{outcome="archived"\} 1/);
     expect(metrics).toMatch(/sluice_worker_jobs_total\{outcome="completed"\} 1/);
     const ready = (await (await fetch(`${s.url}/readyz`)).json()) as {
