@@ -109,10 +109,29 @@ describe('sluice lineage', { timeout: 60_000 }, () => {
     expect(JSON.parse(json.stdout).map((o: { status: string }) => o.status)).toEqual(['changed', 'ok']);
   });
 
+  it('verify of a project folder also checks the lake below it: per-folder counts, the edited file named, exit 1', async () => {
+    const nested = await runSluice(['lineage', 'verify', dir]);
+    expect(nested.code).toBe(1);
+    expect(nested.stderr).toContain('lake: 2 outputs checked: 1 ok, 1 corrupt');
+    expect(nested.stdout).toMatch(/^changed {6}file:\/\/.*lake\/landing\/a\.parquet/);
+    // An earlier test left a log in polled/ too: every folder below counts.
+    expect(nested.stderr).toContain('polled: 1 outputs checked: 1 ok, 0 corrupt');
+    expect(nested.stderr).toMatch(
+      /\n3 outputs checked: 2 ok, 1 corrupt\nE080: 1 of 3 outputs no longer match/,
+    );
+    const json = await runSluice(['lineage', 'verify', dir, '--json']);
+    expect(JSON.parse(json.stdout)).toHaveLength(3);
+  });
+
   it('verify of a folder without records says so; a missing folder or file is E011; a file without records is one line', async () => {
-    const empty = await runSluice(['lineage', 'verify', dir]);
+    const empty = await runSluice(['lineage', 'verify', tempDir('lineage-cli-empty')]);
     expect(empty.code).toBe(0);
     expect(empty.stderr).toContain('no lineage records under');
+    expect(empty.stderr).toContain('here and in the folders below');
+    // The project folder's own log is empty; --no-nested does not look into lake/.
+    const alone = await runSluice(['lineage', 'verify', dir, '--no-nested']);
+    expect(alone.code, alone.stderr).toBe(0);
+    expect(alone.stderr).toContain('no lineage records under');
     const typo = await runSluice(['lineage', path.join(dir, 'nope.csv')]);
     expect(typo.code).toBe(1);
     expect(typo.stderr).toMatch(/^E011: .*nope\.csv does not exist and no lineage log names it/);

@@ -5,6 +5,8 @@
  * [root]`: merge each past day's log objects into one.
  */
 import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { LineageError, NotFoundError } from '../../errors.ts';
 import type { LineageNode, VerifiedOutput } from '../../lineage/index.ts';
@@ -15,6 +17,7 @@ import { printJson } from '../output.ts';
 const lineage = lazy(() => import('../../lineage/index.ts'));
 const storageOpen = lazy(() => import('../../storage/open.ts'));
 const localRoot = lazy(() => import('../../storage/local-root.ts'));
+const lineageRoots = lazy(() => import('../actions/lineage-roots.ts'));
 
 export function registerLineageCommands(program: Command): void {
   const command = program
@@ -45,35 +48,48 @@ export function registerLineageCommands(program: Command): void {
     .argument('[root]', 'the folder or URL holding _sluice/lineage/ (a lake, a task directory)', '.')
     .option('--json', 'every output and its status as JSON')
     .option('--all', 'list outputs that are fine too')
+    .option(
+      '--no-nested',
+      "verify only the root's own log, not the logs of folders below it (a lake in lake/)",
+    )
     // `lineage` has a --json of its own, which commander gives the parent: read both.
     .action(async (root: string, _opts: unknown, cmd: Command) => {
-      const opts = cmd.optsWithGlobals<{ json?: boolean; all?: boolean }>();
-      const [{ verifyLineage }, { openStorage }, { assertLocalRootExists }] = await Promise.all([
-        lineage(),
-        storageOpen(),
-        localRoot(),
-      ]);
+      const opts = cmd.optsWithGlobals<{ json?: boolean; all?: boolean; nested: boolean }>();
+      const [{ verifyLineage }, { openStorage }, { assertLocalRootExists }, { lineageRootsUnder }] =
+        await Promise.all([lineage(), storageOpen(), localRoot(), lineageRoots()]);
       const storage = openStorage(root);
       await assertLocalRootExists(storage, 'lineage root');
-      const report = await verifyLineage(storage);
-      if (opts.json) printJson(report.outputs);
-      else {
-        const shown = opts.all ? report.outputs : report.outputs.filter((o) => o.status !== 'ok');
-        for (const o of shown) process.stdout.write(`${describe(o)}\n`);
-        const ok = report.outputs.filter((o) => o.status === 'ok').length;
-        if (report.outputs.length === 0)
+      const local = storage.url.startsWith('file://');
+      const dir = local ? fileURLToPath(storage.url) : root;
+      const roots = opts.nested && local ? await lineageRootsUnder(dir) : [dir];
+      const outputs: VerifiedOutput[] = [];
+      const corrupt: VerifiedOutput[] = [];
+      for (const [i, r] of roots.entries()) {
+        const report = await verifyLineage(i === 0 ? storage : openStorage(r));
+        // A file recorded in two logs (a project's and its lake's) is checked and listed once.
+        const seen = new Set(outputs.map((o) => o.output));
+        outputs.push(...report.outputs.filter((o) => !seen.has(o.output)));
+        corrupt.push(...report.corrupt.filter((o) => !seen.has(o.output)));
+        // Per folder only when there are several: one root reads as before.
+        if (roots.length > 1 && !opts.json && report.outputs.length > 0)
           process.stderr.write(
-            `no lineage records under ${storage.url} (_sluice/lineage/ is empty or absent)\n`,
-          );
-        else
-          process.stderr.write(
-            `${report.outputs.length} outputs checked: ${ok} ok, ${report.corrupt.length} corrupt\n`,
+            `${countsLine(report.outputs, report.corrupt, path.relative(dir, r) || '.')}\n`,
           );
       }
-      if (report.corrupt.length > 0) {
+      if (opts.json) printJson(outputs);
+      else {
+        const shown = opts.all ? outputs : outputs.filter((o) => o.status !== 'ok');
+        for (const o of shown) process.stdout.write(`${describe(o)}\n`);
+        if (outputs.length === 0)
+          process.stderr.write(
+            `no lineage records under ${storage.url} (_sluice/lineage/ is empty or absent${local && opts.nested ? ' here and in the folders below' : ''})\n`,
+          );
+        else process.stderr.write(`${countsLine(outputs, corrupt)}\n`);
+      }
+      if (corrupt.length > 0) {
         throw new LineageError(
-          `${report.corrupt.length} of ${report.outputs.length} outputs no longer match their lineage records, first: ${report.corrupt[0]?.output} (${report.corrupt[0]?.status})`,
-          { context: { outputs: report.corrupt.map((o) => o.output) } },
+          `${corrupt.length} of ${outputs.length} outputs no longer match their lineage records, first: ${corrupt[0]?.output} (${corrupt[0]?.status})`,
+          { context: { outputs: corrupt.map((o) => o.output) } },
         );
       }
     });
@@ -103,6 +119,16 @@ export function registerLineageCommands(program: Command): void {
         );
       }
     });
+}
+
+/** `N outputs checked: N ok, N corrupt`, with the folder they were recorded in when given. */
+function countsLine(
+  outputs: readonly VerifiedOutput[],
+  corrupt: readonly VerifiedOutput[],
+  folder?: string,
+): string {
+  const ok = outputs.filter((o) => o.status === 'ok').length;
+  return `${folder === undefined ? '' : `${folder}: `}${outputs.length} outputs checked: ${ok} ok, ${corrupt.length} corrupt`;
 }
 
 function describe(o: VerifiedOutput): string {
