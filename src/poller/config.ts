@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { ConfigurationError } from '../errors.ts';
 import { parseDuration } from '../util/durations.ts';
 import { HOST_RULE, normalizeHost } from '../util/host-names.ts';
+import { parseSize } from '../util/sizes.ts';
 import { readYamlFile } from '../util/yaml-file.ts';
 
 /** Raw settings as flags, env or a config file give them (strings or numbers). */
@@ -26,15 +27,17 @@ export const durationSetting = z
     }
   });
 
+/** A size in bytes: a positive integer or text parseSize reads ('512MB'); a fraction of a byte or 0 is refused, not rounded. */
 const bytes = z.union([z.number().int().positive(), z.string()]).transform((v, ctx) => {
   if (typeof v === 'number') return v;
-  const m = /^\s*(\d+(?:\.\d+)?)\s*(b|k|kb|kib|m|mb|mib|g|gb|gib)?\s*$/i.exec(v);
-  if (!m) {
-    ctx.addIssue({ code: 'custom', message: `invalid size ${JSON.stringify(v)}: use e.g. 512MB, 1GiB` });
-    return z.NEVER;
+  try {
+    const n = parseSize(v);
+    if (n > 0) return n;
+    ctx.addIssue({ code: 'custom', message: `invalid size ${JSON.stringify(v)}: must be more than 0 bytes` });
+  } catch (error) {
+    ctx.addIssue({ code: 'custom', message: (error as Error).message });
   }
-  const unit = (m[2] ?? 'b').toLowerCase()[0] as 'b' | 'k' | 'm' | 'g';
-  return Math.floor(Number(m[1]) * { b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[unit]);
+  return z.NEVER;
 });
 
 /** The address /metrics binds (127.0.0.1 when unset, chosen by the metrics server). */

@@ -50,6 +50,23 @@ describe('resolvePollerConfig', () => {
     });
   });
 
+  it('reads sizes as parseSize does and refuses a fraction of a byte or zero instead of rounding it', () => {
+    const cfg = resolvePollerConfig({
+      env: { SLUICE_POLL_SOURCE: './x' },
+      flags: { maxObjectSize: '1.5GB', maxRecordSize: '64KiB' },
+    });
+    expect(cfg).toMatchObject({ maxObjectSize: 1.5 * 1024 ** 3, maxRecordSize: 64 * 1024 });
+    for (const [value, message] of [
+      ['1.1KB', /maxRecordSize = "1.1KB".*not a whole number of bytes/],
+      ['0', /maxRecordSize = "0".*more than 0 bytes/],
+      ['lots', /maxRecordSize = "lots".*Invalid size/],
+    ] as const) {
+      expect(() => resolvePollerConfig({ env: {}, flags: { source: './x', maxRecordSize: value } })).toThrow(
+        message,
+      );
+    }
+  });
+
   it('names the bad setting and value', () => {
     expect(() => resolvePollerConfig({ env: {}, flags: { source: './x', interval: 'soon' } })).toThrow(
       /interval = "soon"/,
