@@ -56,40 +56,55 @@ export async function uploadTree(
   const totalBytes = files.reduce((s, f) => s + f.size, 0);
   const limit = pLimit(options.concurrency ?? 16);
   const bufferLimit = options.bufferLimit ?? 8 * 1024 * 1024;
+  const uploadOne = (rel: string, size: number) => {
+    signal.throwIfAborted();
+    const abs = path.join(dir, ...rel.split('/'));
+    return retry(
+      async () => {
+        const body = size <= bufferLimit ? await fsp.readFile(abs) : createReadStream(abs);
+        try {
+          signal.throwIfAborted(); // another file failed while this one was being read
+          await storage.put(joinKey(prefix.replace(/\/$/, ''), rel), body, { signal });
+        } finally {
+          // A put that failed before reading to the end must not keep the file open.
+          if (!Buffer.isBuffer(body)) body.destroy();
+        }
+      },
+      {
+        maxAttempts: options.transientAttempts ?? 3,
+        delayMs: options.retryDelayMs ?? 500,
+        maxDelayMs: 10_000,
+        shouldRetry: (error) => isTransient(error) && !signal.aborted,
+        signal,
+      },
+    );
+  };
   let doneFiles = 0;
   let doneBytes = 0;
-  await Promise.all(
+  // The first file that fails for good stops the rest: queued files are not started and those in
+  // flight are aborted (a put is atomic: an aborted one leaves nothing), so nothing is still
+  // uploading after the caller has been told the upload failed.
+  const stop = new AbortController();
+  const signal = options.signal ? AbortSignal.any([options.signal, stop.signal]) : stop.signal;
+  let failure: { error: unknown } | undefined;
+  await Promise.allSettled(
     files.map((f) =>
       limit(async () => {
-        options.signal?.throwIfAborted();
-        const abs = path.join(dir, ...f.rel.split('/'));
-        await retry(
-          async () => {
-            const body = f.size <= bufferLimit ? await fsp.readFile(abs) : createReadStream(abs);
-            try {
-              await storage.put(
-                joinKey(prefix.replace(/\/$/, ''), f.rel),
-                body,
-                options.signal ? { signal: options.signal } : {},
-              );
-            } finally {
-              // A put that failed before reading to the end must not keep the file open.
-              if (!Buffer.isBuffer(body)) body.destroy();
-            }
-          },
-          {
-            maxAttempts: options.transientAttempts ?? 3,
-            delayMs: options.retryDelayMs ?? 500,
-            maxDelayMs: 10_000,
-            shouldRetry: (error) => isTransient(error) && !options.signal?.aborted,
-            ...(options.signal ? { signal: options.signal } : {}),
-          },
-        );
+        if (failure) return;
+        try {
+          await uploadOne(f.rel, f.size);
+        } catch (error) {
+          // The first error is the cause; the aborts it caused in other files are not.
+          failure ??= { error };
+          stop.abort(error);
+          return;
+        }
         doneFiles += 1;
         doneBytes += f.size;
         options.onProgress?.({ operation: 'upload', done: doneBytes, total: totalBytes, unit: 'bytes' });
       }),
     ),
   );
+  if (failure) throw failure.error;
   return { files: doneFiles, bytes: doneBytes };
 }
