@@ -87,6 +87,13 @@ export interface JobQueue {
    * the cut-off can be added (and run) again, so the retention is the deduplication window.
    */
   pruneCompleted(olderThanMs: number): Promise<number>;
+  /**
+   * Gives the jobs this queue object's consumer holds and has not finished back to waiting, not
+   * counted as an attempt, so a worker that stops before its jobs finish does not leave them to
+   * their lease; returns how many. Their handlers' late outcomes are then ignored. Only the
+   * SQLite queue has it: BullMQ moves a closing worker's jobs back by itself.
+   */
+  handBack?(): Promise<number>;
   close(): Promise<void>;
 }
 

@@ -80,6 +80,10 @@ describe('stop helpers of worker and poll', () => {
     expect(jobs.stopLine({ kind: 'sqlite' } as typeof queue, 30_000)).toBe(
       '1 job done, 1 job in flight will run again when its lease ends (30s)',
     );
+    jobs.handedBack();
+    expect(jobs.stopLine({ kind: 'sqlite' } as typeof queue, 30_000)).toBe(
+      '1 job done, 1 job in flight returned to the queue',
+    );
   });
 
   it('trackLeases gives back the leases still held, claims nothing once stopped', async () => {

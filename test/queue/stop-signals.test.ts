@@ -7,6 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
 import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { createBullmqQueue } from '../../src/queue/drivers/bullmq.ts';
@@ -74,7 +75,7 @@ describe('sluice worker stops within 2 s and loses no job', { timeout: 120_000 }
     await queue.close();
   });
 
-  it('sqlite, SIGINT mid-job: the job stays leased and runs again once the lease ends', async () => {
+  it('sqlite, SIGINT mid-job: the job is handed back (not counted as an attempt) and the next worker runs it at once', async () => {
     const db = path.join(dir, `w-${randomBytes(3).toString('hex')}.db`);
     const queue = createSqliteQueue({ path: db, name: 'w' });
     await queue.addBulk(Array.from({ length: 3 }, (_, i) => ({ id: `q-${i}`, name: 'n', data: { i } })));
@@ -88,15 +89,20 @@ describe('sluice worker stops within 2 s and loses no job', { timeout: 120_000 }
       '--handler',
       HANDLER,
       '--lease',
-      '1s',
+      '10m', // far beyond the test: only the hand-back can bring the job back
     ];
     const slow = startSluice(args, { env: { SINK_FILE: out.file, SINK_SLEEP_MS: '60000' } });
     await waitFor('a job in flight', async () => (await queue.counts()).active === 1, { child: slow });
     const end = await slow.stop('SIGINT');
     expect(end.signal).toBe('SIGINT');
     expect(end.ms).toBeLessThan(2_000);
-    expect(slow.stderr()).toBe(
-      'interrupted (SIGINT): 0 jobs done, 1 job in flight will run again when its lease ends (1s)\n',
+    expect(slow.stderr()).toBe('interrupted (SIGINT): 0 jobs done, 1 job in flight returned to the queue\n');
+    const held = new DatabaseSync(db, { readOnly: true });
+    const rows = held.prepare(`SELECT state, attempts, lease_owner FROM sluice_jobs ORDER BY id`).all();
+    held.close();
+    // The job that was running is waiting again with no attempt spent; the others were never taken.
+    expect(rows).toEqual(
+      Array.from({ length: 3 }, () => ({ state: 'waiting', attempts: 0, lease_owner: null })),
     );
     const fast = startSluice([...args, '--drain'], { env: { SINK_FILE: out.file } });
     expect((await fast.ended).code, fast.stderr()).toBe(0);

@@ -71,11 +71,17 @@ export async function untilStopped<T>(
 /** Counts the jobs a worker finishes and holds, for the line printed when it is stopped. */
 export function trackJobs(handler: JobHandler): {
   handler: JobHandler;
+  /** The queue took back the jobs still running (JobQueue.handBack). */
+  handedBack: () => void;
   stopLine: (queue: JobQueue, leaseMs: number) => string;
 } {
   let done = 0;
   let running = 0;
+  let handedBack = false;
   return {
+    handedBack: () => {
+      handedBack = true;
+    },
     handler: async (job) => {
       running++;
       try {
@@ -86,11 +92,12 @@ export function trackJobs(handler: JobHandler): {
       }
     },
     stopLine: (queue, leaseMs) => {
-      // bullmq moves unfinished jobs back to waiting at once; sqlite leaves them to their lease.
+      // bullmq moves unfinished jobs back to waiting at once; sqlite hands them back after the
+      // grace, or, stopped at once (a second Ctrl-C), leaves them to their lease.
       const held =
         running === 0
           ? 'no job in flight'
-          : queue.kind === 'bullmq'
+          : queue.kind === 'bullmq' || handedBack
             ? `${count(running, 'job')} in flight returned to the queue`
             : `${count(running, 'job')} in flight will run again when ${running === 1 ? 'its lease ends' : 'their leases end'} (${leaseMs / 1000}s)`;
       return `${count(done, 'job')} done, ${held}`;

@@ -142,7 +142,16 @@ export async function worker(opts: WorkerOptions, hooks: WorkerHooks = {}): Prom
       signal,
       WORKER_STOP_GRACE_MS,
     );
-    // undefined: jobs still running after the grace (sqlite), left to their lease.
+    // undefined: jobs still running after the grace (sqlite): given back, not left to their lease.
+    if (!summary && queue.handBack) {
+      try {
+        await queue.handBack();
+        jobs.handedBack();
+      } catch (error) {
+        // A locked database: the lease still brings the jobs back, later; the stop line says so.
+        getLogger().warn({ err: String(error) }, 'could not hand back the jobs in flight');
+      }
+    }
     if (summary) {
       getLogger().info(summary, 'worker stopped');
       (hooks.onSummary ?? printJson)(summary);

@@ -173,6 +173,12 @@ export function createSqliteQueue(options: SqliteQueueOptions): JobQueue {
     `UPDATE sluice_jobs SET state = ?, run_at = ?, lease_owner = NULL, lease_until = NULL, last_error = ?
      WHERE queue = ? AND id = ? AND lease_owner = ? AND state = 'active'`,
   );
+  // The interrupted run does not count: the claim added the attempt, the hand-back takes it off.
+  const handBackHeld = st(
+    `UPDATE sluice_jobs SET state = 'waiting', run_at = ?, attempts = max(attempts - 1, 0),
+       lease_owner = NULL, lease_until = NULL
+     WHERE queue = ? AND state = 'active' AND lease_owner = ?`,
+  );
   const countStmt = st(
     `SELECT state, (state = 'waiting' AND run_at > ?) AS delayed, count(*) AS n
      FROM sluice_jobs WHERE queue = ? GROUP BY 1, 2`,
@@ -355,6 +361,10 @@ export function createSqliteQueue(options: SqliteQueueOptions): JobQueue {
       return guard('purgeDead', () =>
         Number(st(`DELETE FROM sluice_jobs WHERE queue = ? AND state = 'dead'`).run(name).changes),
       );
+    },
+    async handBack() {
+      if (closed) return 0;
+      return guard('handBack', () => Number(handBackHeld.run(Date.now(), name, owner).changes));
     },
     async close() {
       if (closed) return;
