@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { describe, expect, it } from 'vitest';
 import { createSqliteQueue } from '../../src/queue/drivers/sqlite.ts';
 import { tempDir } from '../helpers/tmp.ts';
 import { queueConformance } from './conformance.ts';
@@ -7,3 +8,38 @@ const dir = tempDir('sluice-queue');
 queueConformance('sqlite', (opts) =>
   createSqliteQueue({ ...opts, path: path.join(dir, 'queue.db'), pollMs: 10 }),
 );
+
+describe('SQLite queue handBack', () => {
+  it('gives a running job back to waiting with its attempt undone; the handler finishing late changes nothing', async () => {
+    const file = path.join(tempDir('sluice-queue-handback'), 'q.db');
+    const queue = createSqliteQueue({ path: file, name: 'hb', pollMs: 10 });
+    await queue.add({ id: 'j1', name: 'n', data: { a: 1 } });
+    let finish: () => void = () => {};
+    const started = new Promise<number>((resolve) => {
+      const ac = new AbortController();
+      const consuming = queue.consume(
+        (job) => {
+          resolve(job.attempt);
+          ac.abort();
+          return new Promise<void>((r) => (finish = r));
+        },
+        { signal: ac.signal },
+      );
+      void consuming;
+    });
+    expect(await started).toBe(1);
+    expect((await queue.counts()).active).toBe(1);
+    expect(await queue.handBack?.()).toBe(1);
+    expect(await queue.counts()).toMatchObject({ active: 0, waiting: 1, completed: 0 });
+    finish(); // the interrupted run ends after all: the job stays the next worker's
+    await new Promise((r) => setTimeout(r, 20));
+    expect(await queue.counts()).toMatchObject({ active: 0, waiting: 1, completed: 0 });
+    const again = createSqliteQueue({ path: file, name: 'hb', pollMs: 10 });
+    const attempts: number[] = [];
+    await again.consume(async (job) => void attempts.push(job.attempt), { drain: true });
+    expect(attempts).toEqual([1]);
+    expect(await again.counts()).toMatchObject({ completed: 1, waiting: 0 });
+    await again.close();
+    await queue.close();
+  });
+});
