@@ -103,7 +103,12 @@ const QUERY_PARAM = /([?&;#])([^=&#\s?;]+)=([^&#\s;?]*)/g;
 // a name at the start or after a space or bracket. Bare `key` is left alone here: in free text it
 // is nearly always a storage key (`key=dev/a.csv`), and a secret called just `key` is masked where
 // it has structure (a query string, a JSON field).
-const FREE_PARAM = /(^|[\s,({[])([A-Za-z_][\w.-]*)=("[^"]*"|'[^']*'|[^\s,;&)\]}"']+)/g;
+const FREE_PARAM = /(^|[\s,({["'])([A-Za-z_][\w.-]*)=("[^"]*"|'[^']*'|[^\s,;&)\]}"']+)/g;
+// `"token": "x"` in JSON text that is not parsed (a payload that failed to parse, a parser's
+// message quoting it, a body in a log line): the value a string (cut short at the end of a torn
+// text too) or a bare word. Bare `key` is left alone as in free text: sluice's own messages quote
+// storage keys that way (`{"key":"dev/a.csv"}`); a parsed object's `key` is still masked.
+const JSON_FIELD = /("([A-Za-z_][\w.-]*)"\s*:\s*)("(?:[^"\\]|\\.)*"?|[^\s,}\]"]+)/g;
 
 // `scheme://user:password@host` or `scheme://token@host`: userinfo runs to the last `@` of the
 // URL's authority, so passwords holding `/` or `@` are masked whole.
@@ -122,7 +127,13 @@ function maskUserinfo(userinfo: string, mask: string): string {
  * masking for such strings stay exact as long as they use this very test.
  */
 export function mayHoldSecrets(text: string): boolean {
-  return text.includes('=') || text.includes('@') || mayHoldSecretShapes(text);
+  return (
+    text.includes('=') ||
+    text.includes('@') ||
+    text.includes('":') ||
+    text.includes('" :') ||
+    mayHoldSecretShapes(text)
+  );
 }
 
 /**
@@ -145,6 +156,11 @@ export function maskSecretsInString(text: string, options: MaskOptions = {}): st
     })
     .replace(FREE_PARAM, (all, lead: string, name: string, _value: string) =>
       name.toLowerCase() !== 'key' && matcher.isSensitive(name) ? `${lead}${name}=${mask}` : all,
+    )
+    .replace(JSON_FIELD, (all, head: string, name: string, value: string) =>
+      name.toLowerCase() !== 'key' && matcher.isSensitive(name)
+        ? `${head}${value.startsWith('"') ? `"${mask}"` : mask}`
+        : all,
     )
     .replace(
       URL_USERINFO,

@@ -148,6 +148,25 @@ describe('masking gaps found in review', () => {
     }
   });
 
+  it('masks sensitive fields in JSON text that was not parsed (torn payloads, parser messages), keeps the rest', () => {
+    const cases = [
+      `{"token":"${S}","rows":3}`,
+      `{"password": "${S}`, // torn at the end
+      `{"client_secret" : "${S} with \\"quotes\\" inside"}`,
+      `{"pin_password": 123456789}`.replace('123456789', S),
+      `Unexpected token in JSON at position 40: {"api_key":"${S}", "x": `,
+      `{"token=${S}", "x": `,
+    ];
+    for (const c of cases) expect(maskSecretsInString(c), c).not.toContain(S);
+    for (const kept of [
+      '{"key":"dev/landing/a.csv","rows":3}',
+      '{"note":"a token here","n":1}',
+      '{"page_size": 7, "next": null}',
+    ]) {
+      expect(maskSecretsInString(kept), kept).toBe(kept);
+    }
+  });
+
   it('masks session and security tokens and header tuples, keeps pagination tokens', () => {
     const masked = maskSensitiveData({
       headers: [['Authorization', `Bearer ${S}`]],

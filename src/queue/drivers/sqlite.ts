@@ -4,10 +4,9 @@ import { hostname } from 'node:os';
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { inTransaction, openSqlite, sqliteDiskError, sqliteHasTable } from '../../backends/sqlite.ts';
-import { NotFoundError, QueueError, ValidationError } from '../../errors.ts';
+import { JobPayloadError, NotFoundError, QueueError, ValidationError } from '../../errors.ts';
 import { fromOsError } from '../../os-errors.ts';
 import { maskSecretsInString } from '../../secrets/mask.ts';
-import { parseJson } from '../../util/json-parse.ts';
 import { checkRetention } from '../retention.ts';
 import {
   backoffFor,
@@ -15,14 +14,13 @@ import {
   type DeadJob,
   emptyCounts,
   isPermanentJobError,
-  type Job,
   type JobHandler,
   type JobQueue,
-  type JobSource,
   type JobToAdd,
   type QueueCounts,
   type QueueOptions,
 } from '../types.ts';
+import { deadJobData, jobOf, type Row } from './sqlite-rows.ts';
 
 export interface SqliteQueueOptions extends QueueOptions {
   /** Database file (created with its directory). */
@@ -39,14 +37,6 @@ export interface SqliteQueueOptions extends QueueOptions {
    * want, so a mistyped path is not answered with an empty queue. @default true
    */
   create?: boolean;
-}
-
-interface Row {
-  id: string;
-  name: string;
-  data: string;
-  attempts: number;
-  source: string | null;
 }
 
 const SCHEMA = `
@@ -262,8 +252,18 @@ export function createSqliteQueue(options: SqliteQueueOptions): JobQueue {
       );
       heartbeat.unref();
       const runOne = async (row: Row): Promise<void> => {
-        const job: Job = { id: row.id, name: row.name, data: parseJson(row.data), attempt: row.attempts };
-        if (row.source) job.source = parseJson(row.source) as JobSource;
+        const job = jobOf(row);
+        if (job instanceof JobPayloadError) {
+          // A row no handler can read (edited or torn by something else): dead at once, named,
+          // instead of a worker that crashes on it at every claim until its attempts run out.
+          guard('fail', () => reschedule.run('dead', Date.now(), job.message, name, row.id, owner));
+          opts.onJob?.({
+            job: { id: row.id, name: row.name, data: null, attempt: row.attempts },
+            outcome: 'dead',
+            error: job,
+          });
+          return;
+        }
         try {
           await handler(job);
           guard('complete', () => complete.run(Date.now(), name, job.id, owner));
@@ -328,7 +328,7 @@ export function createSqliteQueue(options: SqliteQueueOptions): JobQueue {
           (r): DeadJob => ({
             id: r.id,
             name: r.name,
-            data: parseJson(r.data),
+            data: deadJobData(r.data),
             attempts: r.attempts,
             error: r.last_error ?? '',
           }),
