@@ -59,6 +59,13 @@ export function mapS3Error(
       context,
     });
   }
+  if (name === 'CredentialsProviderError') {
+    // No request was sent: the SDK's chain found no keys. Permanent until the user supplies some.
+    return new S3AccessError(
+      `No S3 credentials found to ${action} ${where}: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE (a profile in ~/.aws/credentials or ~/.aws/config), or run where an instance or container role is available`,
+      { cause: error, context: { ...context, retryable: false } },
+    );
+  }
   if (isConnectionReset(e)) {
     const at = endpoint ? `${endpoint.replace(/\/+$/, '')}/${bucket}` : `s3://${bucket}`;
     const attempts = e.$metadata?.attempts;
