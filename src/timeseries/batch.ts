@@ -48,6 +48,11 @@ interface VarState extends DictionarySlot {
   batch: number;
   vi: number;
   flat: FlatMeta | undefined;
+  /**
+   * The flat metadata the variable had before `flat`: a field that flips and flips back (a
+   * quality going `uncertain` for one reading) then costs a second comparison, not an encoding.
+   */
+  alt: FlatMeta | undefined;
 }
 const varStates = new Map<string, VarState>();
 let batchNo = 0;
@@ -118,6 +123,21 @@ function flatIndex(f: FlatMeta, id: number, metas: BatchMetas): number {
 }
 
 /**
+ * Key lists by their JSON: the metadata of many variables has the same keys, and one shared list
+ * stays in cache where one per variable would cost a memory miss per point.
+ */
+const keyLists = new Map<string, string[]>();
+
+function sharedKeys(keys: string[]): string[] {
+  const text = JSON.stringify(keys);
+  const known = keyLists.get(text);
+  if (known !== undefined) return known;
+  if (keyLists.size >= 4096) keyLists.clear();
+  keyLists.set(text, keys);
+  return keys;
+}
+
+/**
  * The JSON of a metadata value that is not its variable's last one (validated and masked); a flat
  * one comes with its FlatMeta, shared with every variable whose metadata is equal.
  */
@@ -126,7 +146,7 @@ function encodeNew(meta: unknown): { json: string; flat?: FlatMeta } {
     const json = encodeFlatMetadata(meta);
     let flat = flatByJson.get(json);
     if (flat === undefined) {
-      const keys = Object.keys(meta);
+      const keys = sharedKeys(Object.keys(meta));
       const values = keys.map((k) => (meta as Record<string, unknown>)[k]);
       flat = { keys, values, json, batch: 0, mi: 0, logEpoch: undefined, logId: 0 };
       flatByJson.set(json, flat);
@@ -143,7 +163,7 @@ function stateOf(variable: string, index: number): VarState {
     const problem = variableNameProblem(variable);
     if (problem !== undefined)
       fail(index, String(variable), 'variable', `name ${JSON.stringify(variable)} ${problem}`);
-    st = { name: variable, batch: 0, vi: 0, flat: undefined, logEpoch: undefined, logId: 0 };
+    st = { name: variable, batch: 0, vi: 0, flat: undefined, alt: undefined, logEpoch: undefined, logId: 0 };
     varStates.set(variable, st);
   }
   return st;
@@ -155,13 +175,20 @@ function stateOf(variable: string, index: number): VarState {
  */
 function metadataJson(st: VarState, meta: unknown, variable: string, index: number): string {
   if (st.flat !== undefined && sameFlatContent(st.flat, meta)) return st.flat.json;
+  const alt = st.alt;
+  if (alt !== undefined && sameFlatContent(alt, meta)) {
+    st.alt = st.flat;
+    st.flat = alt;
+    return alt.json;
+  }
   let encoded: { json: string; flat?: FlatMeta };
   try {
     encoded = encodeNew(meta);
   } catch (error) {
     fail(index, variable, 'metadata', (error as Error).message);
   }
-  // Not flat: the variable's next point compares with nothing rather than with stale content.
+  // Not flat: the variable's next point compares with its earlier flat metadata only.
+  if (st.flat !== undefined) st.alt = st.flat;
   st.flat = encoded.flat;
   return encoded.json;
 }
@@ -234,6 +261,7 @@ export function buildBatch(points: readonly DataPointInput[]): FreshBatch {
       const seen = typeof meta === 'object' ? metas.ofObject(meta) : undefined;
       if (seen !== undefined) {
         mi = seen;
+        if (st.flat !== undefined) st.alt = st.flat;
         st.flat = undefined;
       } else {
         const json = metadataJson(st, meta, variable, i);
