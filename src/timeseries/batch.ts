@@ -85,19 +85,32 @@ function sameFlatContent(prev: FlatMeta, meta: unknown): boolean {
 class BatchMetas {
   private readonly byJson = new Map<string, number>();
   private readonly byObject = new Map<object, number>();
-  readonly list: string[];
-  readonly slots: (DictionarySlot | undefined)[];
-  constructor(batch: FreshBatch) {
-    this.list = batch.metas;
-    this.slots = batch.metaSlots;
+  private readonly list: string[];
+  private readonly slots: (DictionarySlot | undefined)[];
+  /** Entries listed (the lists are presized: see presize). */
+  private count = 0;
+  constructor(batch: FreshBatch, expected: number) {
+    this.list = presize(batch.metas, expected);
+    this.slots = presize([], expected);
+    batch.metaSlots = this.slots;
+  }
+  /** Lists `json` (with its slot) and returns its index. */
+  add(json: string, slot: DictionarySlot | undefined): number {
+    this.list[this.count] = json;
+    this.slots[this.count] = slot;
+    return ++this.count;
+  }
+  /** Cuts the lists to the entries listed. */
+  finish(): number {
+    this.list.length = this.count;
+    this.slots.length = this.count;
+    return this.count;
   }
   /** Index of a non-flat metadata JSON (flat ones are listed through their FlatMeta). */
   index(json: string): number {
     let mi = this.byJson.get(json);
     if (mi === undefined) {
-      this.list.push(json);
-      this.slots.push(undefined);
-      mi = this.list.length;
+      mi = this.add(json, undefined);
       this.byJson.set(json, mi);
     }
     return mi;
@@ -114,13 +127,24 @@ class BatchMetas {
 /** The index of flat metadata `f` in batch `id`, listing its JSON there first if need be. */
 function flatIndex(f: FlatMeta, id: number, metas: BatchMetas): number {
   if (f.batch !== id) {
-    metas.list.push(f.json);
-    metas.slots.push(f);
     f.batch = id;
-    f.mi = metas.list.length;
+    f.mi = metas.add(f.json, f);
   }
   return f.mi;
 }
+
+/**
+ * `list` (empty) with room for `expected` entries, written by index and cut to size at the end:
+ * growing four lists of 10,000 entries by push left about twice their size in garbage per batch,
+ * which brought the next scavenge (that copies the batch being stored) closer.
+ */
+function presize<T>(list: T[], expected: number): T[] {
+  list.length = expected;
+  return list;
+}
+
+/** How many variables and metadata texts the last batch listed: the next one's lists' room. */
+let lastCounts = { vars: 0, metas: 0 };
 
 /**
  * Key lists by their JSON: the metadata of many variables has the same keys, and one shared list
@@ -196,8 +220,12 @@ function metadataJson(st: VarState, meta: unknown, variable: string, index: numb
 export function buildBatch(points: readonly DataPointInput[]): FreshBatch {
   const n = points.length;
   const batch = allocateBatch(n);
-  const { varIdx, micros, type, num, metaIdx, strs, vars, varSlots } = batch;
-  const metas = new BatchMetas(batch);
+  const { varIdx, micros, type, num, metaIdx, strs } = batch;
+  const vars = presize(batch.vars, Math.min(n, lastCounts.vars));
+  const varSlots = presize<DictionarySlot>([], vars.length);
+  batch.varSlots = varSlots;
+  let nv = 0;
+  const metas = new BatchMetas(batch, Math.min(n, lastCounts.metas));
   const id = ++batchNo;
   // Between calls only: states of this batch must stay the ones in the maps.
   if (varStates.size > 100_000) {
@@ -218,9 +246,9 @@ export function buildBatch(points: readonly DataPointInput[]): FreshBatch {
     }
     if (st.batch !== id) {
       st.batch = id;
-      st.vi = vars.length;
-      vars.push(variable);
-      varSlots.push(st);
+      st.vi = nv;
+      vars[nv] = variable;
+      varSlots[nv++] = st;
     }
     varIdx[i] = st.vi;
     const ts = parseTimestamp(p.timestamp);
@@ -276,6 +304,9 @@ export function buildBatch(points: readonly DataPointInput[]): FreshBatch {
     lastMeta = meta;
     lastMi = mi;
   }
+  vars.length = nv;
+  varSlots.length = nv;
+  lastCounts = { vars: nv, metas: metas.finish() };
   return batch;
 }
 

@@ -52,7 +52,10 @@ export interface PointBatch {
   metaIdx: ArrayLike<number>;
   /** Record header + fixed part, when the columns above are views into it (fresh batches). */
   fixed?: Buffer;
-  /** Fresh batches: where the writer keeps the log dictionary id of each of `vars` and `metas`. */
+  /**
+   * Fresh batches: where the writer keeps the log dictionary id of each of `vars` and `metas`;
+   * dropped once the batch is encoded.
+   */
   varSlots?: DictionarySlot[];
   metaSlots?: (DictionarySlot | undefined)[];
 }
@@ -65,8 +68,8 @@ export interface FreshBatch extends PointBatch {
   num: Float64Array;
   metaIdx: Uint32Array;
   fixed: Buffer;
-  varSlots: DictionarySlot[];
-  metaSlots: (DictionarySlot | undefined)[];
+  varSlots: DictionarySlot[] | undefined;
+  metaSlots: (DictionarySlot | undefined)[] | undefined;
 }
 
 export const RECORD_HEADER = 8;
@@ -95,8 +98,8 @@ export function allocateBatch(n: number): FreshBatch {
     strs: new Map(),
     metas: [],
     fixed: Buffer.from(ab),
-    varSlots: [],
-    metaSlots: [],
+    varSlots: undefined,
+    metaSlots: undefined,
   };
 }
 

@@ -30,6 +30,10 @@ function encodeBatch(b: PointBatch, dict: LogDictionary): Buffer[] {
   ids[0] = nv;
   ids[1] = b.metas.length;
   const added = dict.assign(b, ids, 2);
+  // The slots served this one encoding (a batch is encoded once); dropped, they die young
+  // instead of being kept, and copied by the GC, with the batch until its compaction.
+  b.varSlots = undefined;
+  b.metaSlots = undefined;
   const parts = [
     Buffer.from(ids.buffer),
     joined(added.names, 'variable name'),
