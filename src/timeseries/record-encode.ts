@@ -47,11 +47,19 @@ function encodeBatch(b: PointBatch, dict: LogDictionary): Buffer[] {
       len.writeUInt32LE(x.length, 0);
       parts.push(len, x);
     }
-  const tail = Buffer.concat(parts);
+  // Without string values the parts go to the write as they are (no copy of the id list); many
+  // small string parts are joined into one.
+  const tail = b.strs.size > 0 ? [Buffer.concat(parts)] : parts;
   writeHeader(fixed, n, b.firstSeq);
-  fixed.writeUInt32LE(fixed.length - RECORD_HEADER + tail.length, 0);
-  fixed.writeUInt32LE(crc32(tail, crc32(fixed.subarray(RECORD_HEADER))), 4);
-  return [fixed, tail];
+  let crc = crc32(fixed.subarray(RECORD_HEADER));
+  let tailBytes = 0;
+  for (const part of tail) {
+    crc = crc32(part, crc);
+    tailBytes += part.length;
+  }
+  fixed.writeUInt32LE(fixed.length - RECORD_HEADER + tailBytes, 0);
+  fixed.writeUInt32LE(crc, 4);
+  return [fixed, ...tail];
 }
 
 function writeHeader(buf: Buffer, count: number, firstSeq: number): void {
