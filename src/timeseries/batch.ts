@@ -1,7 +1,7 @@
 /** Turns caller input into a validated columnar PointBatch, or throws for the whole batch. */
 import { InvalidPointError } from '../errors.ts';
 import { allocateBatch, type FreshBatch, T_BOOL, T_NULL, T_NUMBER, T_STRING } from './codec.ts';
-import type { DictionarySlot } from './log-dictionary.ts';
+import { type DictionarySlot, KnownIds } from './log-dictionary.ts';
 import type { DataPointInput } from './types.ts';
 import {
   encodeFlatMetadata,
@@ -89,13 +89,16 @@ class BatchMetas {
   private readonly slots: (DictionarySlot | undefined)[];
   /** Entries listed (the lists are presized: see presize). */
   private count = 0;
-  constructor(batch: FreshBatch, expected: number) {
+  private readonly known: KnownIds;
+  constructor(batch: FreshBatch, expected: number, known: KnownIds) {
+    this.known = known;
     this.list = presize(batch.metas, expected);
     this.slots = presize([], expected);
     batch.metaSlots = this.slots;
   }
   /** Lists `json` (with its slot) and returns its index. */
   add(json: string, slot: DictionarySlot | undefined): number {
+    this.known.noteMeta(this.count, slot);
     this.list[this.count] = json;
     this.slots[this.count] = slot;
     return ++this.count;
@@ -225,7 +228,8 @@ export function buildBatch(points: readonly DataPointInput[]): FreshBatch {
   const varSlots = presize<DictionarySlot>([], vars.length);
   batch.varSlots = varSlots;
   let nv = 0;
-  const metas = new BatchMetas(batch, Math.min(n, lastCounts.metas));
+  const known = new KnownIds(vars.length, Math.min(n, lastCounts.metas));
+  const metas = new BatchMetas(batch, Math.min(n, lastCounts.metas), known);
   const id = ++batchNo;
   // Between calls only: states of this batch must stay the ones in the maps.
   if (varStates.size > 100_000) {
@@ -247,6 +251,7 @@ export function buildBatch(points: readonly DataPointInput[]): FreshBatch {
     if (st.batch !== id) {
       st.batch = id;
       st.vi = nv;
+      known.noteVar(nv, st);
       vars[nv] = variable;
       varSlots[nv++] = st;
     }
@@ -307,6 +312,7 @@ export function buildBatch(points: readonly DataPointInput[]): FreshBatch {
   vars.length = nv;
   varSlots.length = nv;
   lastCounts = { vars: nv, metas: metas.finish() };
+  batch.knownIds = known.finish(nv, lastCounts.metas);
   return batch;
 }
 

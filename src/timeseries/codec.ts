@@ -30,7 +30,7 @@
  * A record that is short or fails its CRC is a torn write: recovery stops there.
  */
 import { crc32 } from 'node:zlib';
-import type { DictionarySlot, LogDictionary } from './log-dictionary.ts';
+import type { DictionarySlot, KnownIds, LogDictionary } from './log-dictionary.ts';
 
 export const T_NULL = 0;
 export const T_NUMBER = 1;
@@ -58,6 +58,8 @@ export interface PointBatch {
    */
   varSlots?: DictionarySlot[];
   metaSlots?: (DictionarySlot | undefined)[];
+  /** Fresh batches: the dictionary ids of `vars` and `metas`, when every one was known at build. */
+  knownIds?: KnownIds | undefined;
 }
 
 /** A batch being built: its columns are typed arrays over the record's memory. */
@@ -100,6 +102,7 @@ export function allocateBatch(n: number): FreshBatch {
     fixed: Buffer.from(ab),
     varSlots: undefined,
     metaSlots: undefined,
+    knownIds: undefined,
   };
 }
 
