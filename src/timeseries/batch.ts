@@ -1,7 +1,7 @@
 /** Turns caller input into a validated columnar PointBatch, or throws for the whole batch. */
 import { InvalidPointError } from '../errors.ts';
 import { allocateBatch, type FreshBatch, T_BOOL, T_NULL, T_NUMBER, T_STRING } from './codec.ts';
-import type { DictionarySlot } from './log-dictionary.ts';
+import { type DictionarySlot, KnownIds } from './log-dictionary.ts';
 import type { DataPointInput } from './types.ts';
 import {
   encodeFlatMetadata,
@@ -48,6 +48,11 @@ interface VarState extends DictionarySlot {
   batch: number;
   vi: number;
   flat: FlatMeta | undefined;
+  /**
+   * The flat metadata the variable had before `flat`: a field that flips and flips back (a
+   * quality going `uncertain` for one reading) then costs a second comparison, not an encoding.
+   */
+  alt: FlatMeta | undefined;
 }
 const varStates = new Map<string, VarState>();
 let batchNo = 0;
@@ -80,19 +85,35 @@ function sameFlatContent(prev: FlatMeta, meta: unknown): boolean {
 class BatchMetas {
   private readonly byJson = new Map<string, number>();
   private readonly byObject = new Map<object, number>();
-  readonly list: string[];
-  readonly slots: (DictionarySlot | undefined)[];
-  constructor(batch: FreshBatch) {
-    this.list = batch.metas;
-    this.slots = batch.metaSlots;
+  private readonly list: string[];
+  private readonly slots: (DictionarySlot | undefined)[];
+  /** Entries listed (the lists are presized: see presize). */
+  private count = 0;
+  private readonly known: KnownIds;
+  constructor(batch: FreshBatch, expected: number, known: KnownIds) {
+    this.known = known;
+    this.list = presize(batch.metas, expected);
+    this.slots = presize([], expected);
+    batch.metaSlots = this.slots;
+  }
+  /** Lists `json` (with its slot) and returns its index. */
+  add(json: string, slot: DictionarySlot | undefined): number {
+    this.known.noteMeta(this.count, slot);
+    this.list[this.count] = json;
+    this.slots[this.count] = slot;
+    return ++this.count;
+  }
+  /** Cuts the lists to the entries listed. */
+  finish(): number {
+    this.list.length = this.count;
+    this.slots.length = this.count;
+    return this.count;
   }
   /** Index of a non-flat metadata JSON (flat ones are listed through their FlatMeta). */
   index(json: string): number {
     let mi = this.byJson.get(json);
     if (mi === undefined) {
-      this.list.push(json);
-      this.slots.push(undefined);
-      mi = this.list.length;
+      mi = this.add(json, undefined);
       this.byJson.set(json, mi);
     }
     return mi;
@@ -109,12 +130,38 @@ class BatchMetas {
 /** The index of flat metadata `f` in batch `id`, listing its JSON there first if need be. */
 function flatIndex(f: FlatMeta, id: number, metas: BatchMetas): number {
   if (f.batch !== id) {
-    metas.list.push(f.json);
-    metas.slots.push(f);
     f.batch = id;
-    f.mi = metas.list.length;
+    f.mi = metas.add(f.json, f);
   }
   return f.mi;
+}
+
+/**
+ * `list` (empty) with room for `expected` entries, written by index and cut to size at the end:
+ * growing four lists of 10,000 entries by push left about twice their size in garbage per batch,
+ * which brought the next scavenge (that copies the batch being stored) closer.
+ */
+function presize<T>(list: T[], expected: number): T[] {
+  list.length = expected;
+  return list;
+}
+
+/** How many variables and metadata texts the last batch listed: the next one's lists' room. */
+let lastCounts = { vars: 0, metas: 0 };
+
+/**
+ * Key lists by their JSON: the metadata of many variables has the same keys, and one shared list
+ * stays in cache where one per variable would cost a memory miss per point.
+ */
+const keyLists = new Map<string, string[]>();
+
+function sharedKeys(keys: string[]): string[] {
+  const text = JSON.stringify(keys);
+  const known = keyLists.get(text);
+  if (known !== undefined) return known;
+  if (keyLists.size >= 4096) keyLists.clear();
+  keyLists.set(text, keys);
+  return keys;
 }
 
 /**
@@ -126,7 +173,7 @@ function encodeNew(meta: unknown): { json: string; flat?: FlatMeta } {
     const json = encodeFlatMetadata(meta);
     let flat = flatByJson.get(json);
     if (flat === undefined) {
-      const keys = Object.keys(meta);
+      const keys = sharedKeys(Object.keys(meta));
       const values = keys.map((k) => (meta as Record<string, unknown>)[k]);
       flat = { keys, values, json, batch: 0, mi: 0, logEpoch: undefined, logId: 0 };
       flatByJson.set(json, flat);
@@ -143,7 +190,7 @@ function stateOf(variable: string, index: number): VarState {
     const problem = variableNameProblem(variable);
     if (problem !== undefined)
       fail(index, String(variable), 'variable', `name ${JSON.stringify(variable)} ${problem}`);
-    st = { name: variable, batch: 0, vi: 0, flat: undefined, logEpoch: undefined, logId: 0 };
+    st = { name: variable, batch: 0, vi: 0, flat: undefined, alt: undefined, logEpoch: undefined, logId: 0 };
     varStates.set(variable, st);
   }
   return st;
@@ -155,13 +202,20 @@ function stateOf(variable: string, index: number): VarState {
  */
 function metadataJson(st: VarState, meta: unknown, variable: string, index: number): string {
   if (st.flat !== undefined && sameFlatContent(st.flat, meta)) return st.flat.json;
+  const alt = st.alt;
+  if (alt !== undefined && sameFlatContent(alt, meta)) {
+    st.alt = st.flat;
+    st.flat = alt;
+    return alt.json;
+  }
   let encoded: { json: string; flat?: FlatMeta };
   try {
     encoded = encodeNew(meta);
   } catch (error) {
     fail(index, variable, 'metadata', (error as Error).message);
   }
-  // Not flat: the variable's next point compares with nothing rather than with stale content.
+  // Not flat: the variable's next point compares with its earlier flat metadata only.
+  if (st.flat !== undefined) st.alt = st.flat;
   st.flat = encoded.flat;
   return encoded.json;
 }
@@ -169,8 +223,13 @@ function metadataJson(st: VarState, meta: unknown, variable: string, index: numb
 export function buildBatch(points: readonly DataPointInput[]): FreshBatch {
   const n = points.length;
   const batch = allocateBatch(n);
-  const { varIdx, micros, type, num, metaIdx, strs, vars, varSlots } = batch;
-  const metas = new BatchMetas(batch);
+  const { varIdx, micros, type, num, metaIdx, strs } = batch;
+  const vars = presize(batch.vars, Math.min(n, lastCounts.vars));
+  const varSlots = presize<DictionarySlot>([], vars.length);
+  batch.varSlots = varSlots;
+  let nv = 0;
+  const known = new KnownIds(vars.length, Math.min(n, lastCounts.metas));
+  const metas = new BatchMetas(batch, Math.min(n, lastCounts.metas), known);
   const id = ++batchNo;
   // Between calls only: states of this batch must stay the ones in the maps.
   if (varStates.size > 100_000) {
@@ -191,9 +250,10 @@ export function buildBatch(points: readonly DataPointInput[]): FreshBatch {
     }
     if (st.batch !== id) {
       st.batch = id;
-      st.vi = vars.length;
-      vars.push(variable);
-      varSlots.push(st);
+      st.vi = nv;
+      known.noteVar(nv, st);
+      vars[nv] = variable;
+      varSlots[nv++] = st;
     }
     varIdx[i] = st.vi;
     const ts = parseTimestamp(p.timestamp);
@@ -234,6 +294,7 @@ export function buildBatch(points: readonly DataPointInput[]): FreshBatch {
       const seen = typeof meta === 'object' ? metas.ofObject(meta) : undefined;
       if (seen !== undefined) {
         mi = seen;
+        if (st.flat !== undefined) st.alt = st.flat;
         st.flat = undefined;
       } else {
         const json = metadataJson(st, meta, variable, i);
@@ -248,6 +309,10 @@ export function buildBatch(points: readonly DataPointInput[]): FreshBatch {
     lastMeta = meta;
     lastMi = mi;
   }
+  vars.length = nv;
+  varSlots.length = nv;
+  lastCounts = { vars: nv, metas: metas.finish() };
+  batch.knownIds = known.finish(nv, lastCounts.metas);
   return batch;
 }
 

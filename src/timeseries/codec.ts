@@ -30,7 +30,7 @@
  * A record that is short or fails its CRC is a torn write: recovery stops there.
  */
 import { crc32 } from 'node:zlib';
-import type { DictionarySlot, LogDictionary } from './log-dictionary.ts';
+import type { DictionarySlot, KnownIds, LogDictionary } from './log-dictionary.ts';
 
 export const T_NULL = 0;
 export const T_NUMBER = 1;
@@ -52,9 +52,14 @@ export interface PointBatch {
   metaIdx: ArrayLike<number>;
   /** Record header + fixed part, when the columns above are views into it (fresh batches). */
   fixed?: Buffer;
-  /** Fresh batches: where the writer keeps the log dictionary id of each of `vars` and `metas`. */
+  /**
+   * Fresh batches: where the writer keeps the log dictionary id of each of `vars` and `metas`;
+   * dropped once the batch is encoded.
+   */
   varSlots?: DictionarySlot[];
   metaSlots?: (DictionarySlot | undefined)[];
+  /** Fresh batches: the dictionary ids of `vars` and `metas`, when every one was known at build. */
+  knownIds?: KnownIds | undefined;
 }
 
 /** A batch being built: its columns are typed arrays over the record's memory. */
@@ -65,8 +70,8 @@ export interface FreshBatch extends PointBatch {
   num: Float64Array;
   metaIdx: Uint32Array;
   fixed: Buffer;
-  varSlots: DictionarySlot[];
-  metaSlots: (DictionarySlot | undefined)[];
+  varSlots: DictionarySlot[] | undefined;
+  metaSlots: (DictionarySlot | undefined)[] | undefined;
 }
 
 export const RECORD_HEADER = 8;
@@ -95,8 +100,9 @@ export function allocateBatch(n: number): FreshBatch {
     strs: new Map(),
     metas: [],
     fixed: Buffer.from(ab),
-    varSlots: [],
-    metaSlots: [],
+    varSlots: undefined,
+    metaSlots: undefined,
+    knownIds: undefined,
   };
 }
 

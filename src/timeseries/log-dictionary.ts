@@ -25,6 +25,57 @@ export interface DictionarySlot {
   logId: number;
 }
 
+/**
+ * The ids of a batch's names and texts, gathered while the batch is built from the slots it
+ * reads anyway. When every one was an id of one epoch and the file's dictionary is still in that
+ * epoch when the record is encoded, the record takes them as they are: over 10,000 variables,
+ * reading each slot again there cost a cache miss per name and per text.
+ */
+export class KnownIds {
+  private epoch: object | undefined;
+  private ok = true;
+  /** `nVars, nMetas`, then the names' ids: the record's id list up to the texts. */
+  readonly vars: Uint32Array;
+  readonly metas: Uint32Array;
+
+  /** Room for the ids of `vars` names and `metas` texts (the counts the batch is expected to have). */
+  constructor(vars: number, metas: number) {
+    this.vars = new Uint32Array(2 + vars);
+    this.metas = new Uint32Array(metas);
+  }
+
+  noteVar(k: number, slot: DictionarySlot): void {
+    this.note(this.vars, 2 + k, slot);
+  }
+  noteMeta(k: number, slot: DictionarySlot | undefined): void {
+    this.note(this.metas, k, slot);
+  }
+
+  private note(list: Uint32Array, at: number, slot: DictionarySlot | undefined): void {
+    if (!this.ok) return;
+    const epoch = slot?.logEpoch;
+    if (slot === undefined || epoch === undefined || at >= list.length || (this.epoch ?? epoch) !== epoch) {
+      this.ok = false;
+      return;
+    }
+    this.epoch = epoch;
+    list[at] = slot.logId;
+  }
+
+  /** This, complete for `vars` names and `metas` texts, or undefined if some id is missing. */
+  finish(vars: number, metas: number): KnownIds | undefined {
+    if (!this.ok || vars + 2 !== this.vars.length || metas !== this.metas.length) return undefined;
+    this.vars[0] = vars;
+    this.vars[1] = metas;
+    return this;
+  }
+
+  /** Whether the ids are those of `epoch`. */
+  of(epoch: object): boolean {
+    return this.epoch === epoch;
+  }
+}
+
 export class LogDictionary {
   readonly names: string[] = [];
   readonly metas: string[] = [];
@@ -85,6 +136,11 @@ export class LogDictionary {
       ids[at++] = id;
     }
     return at;
+  }
+
+  /** Whether `known` holds ids of this dictionary as it is now (then the record adds no entry). */
+  holds(known: KnownIds): boolean {
+    return known.of(this.epoch);
   }
 
   /** Adds the entries a decoded record introduced, in its order. */

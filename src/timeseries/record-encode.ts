@@ -25,16 +25,13 @@ export function encodeRecord(b: PointBatch, dict: LogDictionary): Buffer[] {
 function encodeBatch(b: PointBatch, dict: LogDictionary): Buffer[] {
   const n = b.count;
   const fixed = b.fixed ?? copyIntoFixed(b);
-  const nv = b.vars.length;
-  const ids = new Uint32Array(2 + nv + b.metas.length);
-  ids[0] = nv;
-  ids[1] = b.metas.length;
-  const added = dict.assign(b, ids, 2);
-  const parts = [
-    Buffer.from(ids.buffer),
-    joined(added.names, 'variable name'),
-    joined(added.metas, 'metadata JSON'),
-  ];
+  const { ids, added } = dictionaryIds(b, dict);
+  // The slots served this one encoding (a batch is encoded once); dropped, they die young
+  // instead of being kept, and copied by the GC, with the batch until its compaction.
+  b.varSlots = undefined;
+  b.metaSlots = undefined;
+  b.knownIds = undefined;
+  const parts = [...ids, joined(added.names, 'variable name'), joined(added.metas, 'metadata JSON')];
   if (b.strs.size > 0)
     for (let i = 0; i < n; i++) {
       if (b.type[i] !== T_STRING) continue;
@@ -43,12 +40,40 @@ function encodeBatch(b: PointBatch, dict: LogDictionary): Buffer[] {
       len.writeUInt32LE(x.length, 0);
       parts.push(len, x);
     }
-  const tail = Buffer.concat(parts);
+  // Without string values the parts go to the write as they are (no copy of the id list); many
+  // small string parts are joined into one.
+  const tail = b.strs.size > 0 ? [Buffer.concat(parts)] : parts;
   writeHeader(fixed, n, b.firstSeq);
-  fixed.writeUInt32LE(fixed.length - RECORD_HEADER + tail.length, 0);
-  fixed.writeUInt32LE(crc32(tail, crc32(fixed.subarray(RECORD_HEADER))), 4);
-  return [fixed, tail];
+  let crc = crc32(fixed.subarray(RECORD_HEADER));
+  let tailBytes = 0;
+  for (const part of tail) {
+    crc = crc32(part, crc);
+    tailBytes += part.length;
+  }
+  fixed.writeUInt32LE(fixed.length - RECORD_HEADER + tailBytes, 0);
+  fixed.writeUInt32LE(crc, 4);
+  return [fixed, ...tail];
 }
+
+/**
+ * The record's id lists (`u32 nVars | u32 nMetas | ids`) and the entries it introduces: the ids
+ * gathered at build time when the file's dictionary is still the one they are of, else assigned.
+ */
+function dictionaryIds(b: PointBatch, dict: LogDictionary): { ids: Buffer[]; added: AddedEntries } {
+  const known = b.knownIds;
+  if (known !== undefined && dict.holds(known))
+    return { ids: [u32Bytes(known.vars), u32Bytes(known.metas)], added: NONE_ADDED };
+  const nv = b.vars.length;
+  const ids = new Uint32Array(2 + nv + b.metas.length);
+  ids[0] = nv;
+  ids[1] = b.metas.length;
+  return { ids: [u32Bytes(ids)], added: dict.assign(b, ids, 2) };
+}
+
+type AddedEntries = { names: readonly string[]; metas: readonly string[] };
+const NONE_ADDED: AddedEntries = { names: [], metas: [] };
+
+const u32Bytes = (a: Uint32Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
 
 function writeHeader(buf: Buffer, count: number, firstSeq: number): void {
   buf.writeUInt32LE(VERSION, RECORD_HEADER); // version byte + 3 zero bytes

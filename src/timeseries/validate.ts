@@ -3,7 +3,7 @@
  * of its batch reaches the log, so a rejected batch leaves the store exactly as it was.
  */
 import { InvalidPointError } from '../errors.ts';
-import { LOG_SENSITIVE_PARAMS, maskSensitiveData } from '../secrets/mask.ts';
+import { isSensitiveName, LOG_SENSITIVE_PARAMS, maskSensitiveData, mayHoldSecrets } from '../secrets/mask.ts';
 import type { PointValue, TimestampInput } from './types.ts';
 
 const MAX_VARIABLE_BYTES = 256;
@@ -242,12 +242,36 @@ export function isFlatPlain(meta: object): boolean {
  */
 const maskedByRaw = new Map<string, string>();
 
+/** Whether a metadata key is a sensitive name (the log's list, which never changes), by key. */
+const sensitiveKeys = new Map<string, boolean>();
+
+/**
+ * Whether masking leaves flat metadata exactly as it is: no key with a sensitive name holds a
+ * value masking replaces (anything but null or ''), and no string may hold a secret by the very
+ * test masking uses to leave a string alone. Metadata of 10,000 sensors is mostly new JSON the
+ * first time each is met; walking each through the masker cost more than encoding it.
+ */
+function flatNeedsNoMask(meta: object): boolean {
+  for (const key in meta) {
+    const v = (meta as Record<string, unknown>)[key];
+    let sensitive = sensitiveKeys.get(key);
+    if (sensitive === undefined) {
+      sensitive = isSensitiveName(key, LOG_SENSITIVE_PARAMS);
+      if (sensitiveKeys.size >= 4096) sensitiveKeys.clear();
+      sensitiveKeys.set(key, sensitive);
+    }
+    if (sensitive && v !== null && v !== '') return false;
+    if (typeof v === 'string' && mayHoldSecrets(v)) return false;
+  }
+  return true;
+}
+
 /** encodeMetadata for an object isFlatPlain accepted. */
 export function encodeFlatMetadata(meta: object): string {
   const raw = JSON.stringify(meta);
   let json = maskedByRaw.get(raw);
   if (json === undefined) {
-    json = JSON.stringify(maskSensitiveData(meta, LOG_SENSITIVE_PARAMS));
+    json = flatNeedsNoMask(meta) ? raw : JSON.stringify(maskSensitiveData(meta, LOG_SENSITIVE_PARAMS));
     if (maskedByRaw.size >= 65_536) maskedByRaw.clear();
     maskedByRaw.set(raw, json);
   }

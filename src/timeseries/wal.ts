@@ -126,6 +126,11 @@ export class WriteAheadLog {
     };
     if (this.pendingBytes >= this.options.groupCommitBytes) queueMicrotask(run);
     else if (this.options.groupCommitMs > 0) setTimeout(run, this.options.groupCommitMs);
+    // A large record (a batch call) is written at once: waiting a turn for company buys little
+    // at its size, and that turn is where V8 runs the scavenge it has scheduled (a batch of parsed
+    // points fills the young generation), delaying the write; after the write it overlaps the
+    // fdatasync instead.
+    else if (this.pendingBytes >= LARGE_GROUP) queueMicrotask(run);
     else setImmediate(run);
   }
 

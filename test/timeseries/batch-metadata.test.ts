@@ -79,6 +79,44 @@ describe('metadata of a batch', () => {
     }
   });
 
+  it('stores each content exactly when a variable’s metadata flips back and forth', () => {
+    const good = '{"unit":"C","quality":"good"}';
+    const bad = '{"unit":"C","quality":"uncertain"}';
+    const q = (quality: string) => p('m8', { unit: 'C', quality });
+    expect(metaOf([q('good'), q('uncertain'), q('good'), q('good'), q('uncertain')])).toEqual([
+      good,
+      bad,
+      good,
+      good,
+      bad,
+    ]);
+    expect(metaOf([q('good')])).toEqual([good]);
+    // A third content, then the two before it: each compares with what it is, never a neighbour.
+    expect(metaOf([q('stale'), q('uncertain'), q('good'), q('stale')])).toEqual([
+      '{"unit":"C","quality":"stale"}',
+      bad,
+      good,
+      '{"unit":"C","quality":"stale"}',
+    ]);
+    // The earlier content's object changed by the caller: its new content is what is stored.
+    const m: Record<string, unknown> = { unit: 'C', quality: 'good' };
+    expect(metaOf([p('m8', m), q('uncertain')])).toEqual([good, bad]);
+    m.quality = 'uncertain';
+    m.unit = 'K';
+    expect(metaOf([p('m8', m), q('good'), p('m8', m)])).toEqual([
+      '{"unit":"K","quality":"uncertain"}',
+      good,
+      '{"unit":"K","quality":"uncertain"}',
+    ]);
+    // Nested metadata in between keeps nothing stale either.
+    expect(metaOf([q('good'), p('m8', { deep: { x: 1 } }), q('uncertain'), q('good')])).toEqual([
+      good,
+      '{"deep":{"x":1}}',
+      bad,
+      good,
+    ]);
+  });
+
   it('refuses invalid metadata after valid metadata of the same variable, naming the point', () => {
     metaOf([p('m6', { a: 1 })]);
     let error: unknown;

@@ -136,6 +136,42 @@ describe('log record codec', () => {
     expect(plain(b)).toEqual(plain(second));
   });
 
+  it('a batch built while its names had ids takes them only into the dictionary they are of', () => {
+    const points = (t: number, extra = false) =>
+      [...Array.from({ length: 50 }, (_, i) => `k${i}`), ...(extra ? ['k-new'] : [])].map((variable, i) => ({
+        variable,
+        timestamp: t + i,
+        value: i,
+        metadata: { source: variable },
+      }));
+    const writer = new LogDictionary();
+    const reader = new LogDictionary();
+    const first = buildBatch(points(0));
+    decodeAll(encodeRecord(first, writer), reader);
+    // Built now, its ids known; encoded after another record, into the same dictionary: by number.
+    const known = buildBatch(points(100));
+    const between = buildBatch(points(200, true));
+    const betweenBytes = encodeRecord(between, writer);
+    const knownBytes = Buffer.concat(encodeRecord(known, writer));
+    expect(knownBytes.length).toBeLessThan(50 * 34 + 64);
+    decodeAll(betweenBytes, reader);
+    expect(plain(decodeAll([knownBytes], reader))).toEqual(plain(known));
+    // Built with ids of the old file, encoded into a new file's dictionary: every name again.
+    const late = buildBatch(points(300));
+    const freshFile = new LogDictionary();
+    const lateBytes = encodeRecord(late, freshFile);
+    expect(freshFile.names).toHaveLength(50);
+    expect(plain(decodeAll(lateBytes))).toEqual(plain(late));
+    // Built before a rollback took entries back: the names it needs come again.
+    const mark = writer.mark();
+    encodeRecord(buildBatch([{ variable: 'k-rolled', timestamp: 1, value: 1 }, ...points(400)]), writer);
+    const afterRollback = buildBatch([{ variable: 'k-rolled', timestamp: 2, value: 1 }, ...points(500)]);
+    writer.rollback(mark);
+    const rolledBytes = encodeRecord(afterRollback, writer);
+    expect(plain(decodeAll(rolledBytes, reader))).toEqual(plain(afterRollback));
+    expect(reader.names).toEqual(writer.names);
+  });
+
   it('reads version 3 and version 2 records as they were written, without a dictionary', () => {
     const b = buildBatch(points);
     b.firstSeq = 7;
