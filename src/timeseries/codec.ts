@@ -106,7 +106,14 @@ export function allocateBatch(n: number): FreshBatch {
   };
 }
 
-export type DecodeResult = { ok: true; batch: PointBatch; length: number } | { ok: false; reason: string };
+/**
+ * `intact`: the record is whole (its length fits and its CRC holds) yet cannot be read — a version
+ * this sluice does not know (a newer sluice wrote it) or a payload that contradicts itself. Unlike
+ * a torn tail it must never be truncated: that would drop points a newer sluice made durable.
+ */
+export type DecodeResult =
+  | { ok: true; batch: PointBatch; length: number }
+  | { ok: false; reason: string; intact?: true };
 
 /**
  * Decodes the record at `offset`; a short or CRC-bad record is reported, never thrown. `dict` is
@@ -124,14 +131,16 @@ export function decodeRecord(buf: Buffer, offset: number, dict?: LogDictionary):
   try {
     return { ok: true, batch: decodePayload(payload, dict), length: RECORD_HEADER + size };
   } catch (error) {
-    return { ok: false, reason: `undecodable payload: ${(error as Error).message}` };
+    return { ok: false, reason: `undecodable payload: ${(error as Error).message}`, intact: true };
   }
 }
 
 function decodePayload(p: Buffer, dict: LogDictionary | undefined): PointBatch {
   const version = p.readUInt8(0);
   if (version !== VERSION && version !== VERSION_JOINED && version !== VERSION_PREFIXED)
-    throw new Error(`unknown record version ${version}`);
+    throw new Error(
+      `unknown record version ${version} (this sluice reads 2 to ${VERSION}: a newer sluice wrote it)`,
+    );
   const n = p.readUInt32LE(4);
   const firstSeq = p.readDoubleLE(8);
   let o = FIXED_HEADER;

@@ -4,6 +4,7 @@
  */
 import * as fsp from 'node:fs/promises';
 import path from 'node:path';
+import { TimeSeriesError } from '../errors.ts';
 import { getLogger } from '../logging/logger.ts';
 import { decodeRecord, type PointBatch } from './codec.ts';
 import { LogDictionary } from './log-dictionary.ts';
@@ -65,6 +66,7 @@ export async function readWal(
       }
       const r = decodeRecord(buf, offset, dict);
       if (!r.ok) {
+        if (r.intact) throw refusedRecord(file, offset, r.reason);
         if (repair) {
           // A zero tail is preallocated space (normal after a crash); anything else was torn.
           if (!isZero(buf, offset)) {
@@ -100,4 +102,19 @@ function isZero(buf: Buffer, from: number): boolean {
     if (!buf.subarray(at, end).equals(ZEROS.subarray(0, end - at))) return false;
   }
   return true;
+}
+
+/**
+ * A whole record (CRC intact) this sluice cannot read: a newer sluice's, most likely. Refused
+ * before anything is truncated or written, so the store is left for the sluice that wrote it.
+ */
+export function refusedRecord(
+  file: string,
+  offset: number,
+  reason: string,
+): InstanceType<typeof TimeSeriesError> {
+  return new TimeSeriesError(
+    `${file}: the record at byte ${offset} is whole but cannot be read (${reason}); nothing was truncated or written: open the store with the sluice version that wrote it`,
+    { context: { file, offset } },
+  );
 }

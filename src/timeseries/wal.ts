@@ -13,7 +13,7 @@ import { fromOsError } from '../os-errors.ts';
 import { decodeRecord, type PointBatch } from './codec.ts';
 import { LogDictionary } from './log-dictionary.ts';
 import { encodeRecord, recordBytesEstimate } from './record-encode.ts';
-import { type RecoveredWal, walFileName, ZEROS } from './wal-files.ts';
+import { type RecoveredWal, refusedRecord, walFileName, ZEROS } from './wal-files.ts';
 
 export interface WalOptions {
   durability: 'fsync' | 'os';
@@ -348,7 +348,10 @@ async function dictionaryOf(file: string): Promise<LogDictionary> {
   const dict = new LogDictionary();
   for (let offset = 0; offset < buf.length; ) {
     const r = decodeRecord(buf, offset, dict);
-    if (!r.ok) break;
+    if (!r.ok) {
+      if (r.intact) throw refusedRecord(file, offset, r.reason);
+      break;
+    }
     offset += r.length;
   }
   return dict;

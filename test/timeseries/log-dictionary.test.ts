@@ -8,6 +8,7 @@
  */
 import { cpSync, readdirSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { crc32 } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { type DataPointInput, type StoredPoint, TimeSeriesStore } from '../../src/timeseries/index.ts';
 import { tempDir } from '../helpers/tmp.ts';
@@ -144,6 +145,34 @@ describe('log records with a dictionary per log file', () => {
       expect(await snapshot(again)).toEqual(before);
     } finally {
       await again.close();
+    }
+  });
+
+  it('a whole record of a newer version is refused with E050 naming the file and byte, never cut off as torn', async () => {
+    const dir = path.join(tempDir('ts-dict-newer'), 'store');
+    const writer = await TimeSeriesStore.open(dir, options);
+    await writer.storeDataPoints(batch(names(0, 20), 1));
+    await writer.close();
+    const file = logFiles(dir)[0] as string;
+    const whole = readFileSync(file).length;
+    // What a later sluice might write: version 5, zero points, length and CRC right.
+    const payload = Buffer.alloc(32);
+    payload.writeUInt8(5, 0);
+    const header = Buffer.alloc(8);
+    header.writeUInt32LE(payload.length, 0);
+    header.writeUInt32LE(crc32(payload), 4);
+    writeFileSync(file, Buffer.concat([readFileSync(file), header, payload]));
+    const before = readFileSync(file);
+    for (const readOnly of [false, true]) {
+      const error = (await TimeSeriesStore.open(dir, { ...options, readOnly }).catch(
+        (e: unknown) => e,
+      )) as Error & {
+        code?: string;
+      };
+      expect(error.code, String(error)).toBe('E050');
+      expect(error.message).toContain(`${file}: the record at byte ${whole} is whole but cannot be read`);
+      expect(error.message).toContain('unknown record version 5');
+      expect(readFileSync(file)).toEqual(before); // nothing truncated
     }
   });
 
