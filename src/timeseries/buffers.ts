@@ -8,7 +8,7 @@
  * made once at their exact size (nothing grows, nothing is copied twice).
  */
 import { type PointBatch, T_STRING } from './codec.ts';
-import { BUFFER_BYTES_PER_POINT, MetaDict, SeriesBuffer } from './columns.ts';
+import { BUFFER_BYTES_PER_POINT, columnBlockBytes, MetaDict, SeriesBuffer } from './columns.ts';
 
 /** A committed batch waiting to be distributed; its points with seq ≤ skipUpTo are already in segments. */
 interface Pending {
@@ -104,8 +104,18 @@ export class PointBuffers {
       }
       plans.push(bufs);
     }
+    // Buffers that are empty get their columns from one block for all of them (a freeze makes a
+    // whole set this way): one large allocation instead of five per variable, which the allocator
+    // maps and unmaps whole rather than leaving freed holes in its heap after every compaction.
+    let blockBytes = 0;
+    for (const buf of touched) if (buf.length === 0) blockBytes += columnBlockBytes(buf.incoming);
+    const block = blockBytes > 0 ? new ArrayBuffer(blockBytes) : undefined;
+    let at = 0;
     for (const buf of touched) {
-      buf.reserve(buf.incoming);
+      if (block && buf.length === 0) {
+        buf.adopt(block, at, buf.incoming);
+        at += columnBlockBytes(buf.incoming);
+      } else buf.reserve(buf.incoming);
       buf.incoming = 0;
     }
     for (let k = 0; k < pending.length; k++) {
