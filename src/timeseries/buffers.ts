@@ -118,32 +118,44 @@ export class PointBuffers {
       } else buf.reserve(buf.incoming);
       buf.incoming = 0;
     }
+    const from = touched.map((buf) => buf.length);
     for (let k = 0; k < pending.length; k++) {
       const { batch, skipUpTo } = pending[k] as Pending;
       this.place(batch, skipUpTo, plans[k] as SeriesBuffer[]);
       // The record's memory can go as soon as its points are copied.
       pending[k] = undefined as unknown as Pending;
     }
-    for (const buf of touched) buf.touched();
+    touched.forEach((buf, k) => buf.appended(from[k] as number));
   }
 
-  /** Copies one batch's points (room already made) into their variables' buffers `bufs`. */
-  private place(b: PointBatch, skipUpTo: number, bufs: SeriesBuffer[]): void {
+  /**
+   * Copies one batch's points (room already made) into their variables' buffers `bufs`, straight
+   * into the columns; the buffers learn their new points' order and range after (appended()).
+   */
+  private place(b: PointBatch, skipUpTo: number, bufs: (SeriesBuffer | undefined)[]): void {
     const metaIds = [0, ...b.metas.map((m) => this.dict.intern(m))];
     const { varIdx, micros, type, num, metaIdx, strs, firstSeq } = b;
     const withStrings = strs.size > 0;
+    const at = new Uint32Array(bufs.length);
+    bufs.forEach((buf, v) => {
+      if (buf) at[v] = buf.length;
+    });
     for (let i = firstKept(b, skipUpTo); i < b.count; i++) {
-      const buf = bufs[varIdx[i] as number] as SeriesBuffer;
+      const v = varIdx[i] as number;
+      const buf = bufs[v] as SeriesBuffer;
+      const j = at[v] as number;
+      at[v] = j + 1;
       const t = type[i] as number;
-      if (withStrings && t === T_STRING) buf.strs[buf.length] = strs.get(i);
-      buf.pushReserved(
-        micros[i] as number,
-        firstSeq + i,
-        t,
-        num[i] as number,
-        metaIds[metaIdx[i] as number] as number,
-      );
+      if (withStrings && t === T_STRING) buf.strs[j] = strs.get(i);
+      buf.micros[j] = micros[i] as number;
+      buf.seq[j] = firstSeq + i;
+      buf.type[j] = t;
+      buf.num[j] = num[i] as number;
+      buf.metaIds[j] = metaIds[metaIdx[i] as number] as number;
     }
+    bufs.forEach((buf, v) => {
+      if (buf) buf.length = at[v] as number;
+    });
   }
 
   bufferFor(variable: string): SeriesBuffer {

@@ -165,6 +165,35 @@ export class SeriesBuffer {
     this.sortedCache = undefined;
   }
 
+  /**
+   * Points from index `from` on were written straight into the columns (buffers.ts, in seq order):
+   * notes their order and range, as pushReserved does point by point, in one pass over them.
+   */
+  appended(from: number): void {
+    const m = this.micros;
+    const n = this.length;
+    let prev = from > 0 ? (m[from - 1] as number) : Number.NEGATIVE_INFINITY;
+    let min = this.minMicros;
+    let max = this.maxMicros;
+    let increasing = this.increasing;
+    let inOrder = this.inOrder;
+    for (let i = from; i < n; i++) {
+      const t = m[i] as number;
+      if (t <= prev) {
+        increasing = false;
+        if (t < prev) inOrder = false;
+      }
+      if (t < min) min = t;
+      if (t > max) max = t;
+      prev = t;
+    }
+    this.minMicros = min;
+    this.maxMicros = max;
+    this.increasing = increasing;
+    this.inOrder = inOrder;
+    this.sortedCache = undefined;
+  }
+
   /** Sorted by (micros, seq); with `keepDuplicates` false only the highest seq per timestamp stays. */
   sorted(keepDuplicates: boolean): Columns {
     if (this.sortedCache) return this.sortedCache;
