@@ -13,7 +13,7 @@ import path from 'node:path';
 import type { Connections } from '../engine/duckdb.ts';
 import { AlreadyExistsError, PreconditionFailedError, TimeSeriesError } from '../errors.ts';
 import type { PutOptions, Storage } from '../storage/types.ts';
-import { type Columns, ownColumns } from './columns.ts';
+import type { Columns } from './columns.ts';
 import {
   entryId,
   type LastPoint,
@@ -27,6 +27,7 @@ import {
   type SegmentFileInfo,
 } from './manifest.ts';
 import { encodeManifest } from './manifest-codec.ts';
+import { ownColumns } from './own-columns.ts';
 import { keyValueOf, readFooter } from './parquet/footer.ts';
 import { type BucketPartial, readSegmentBuckets, segmentBucketsSql } from './segment-aggregate.ts';
 import {

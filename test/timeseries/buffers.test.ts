@@ -7,7 +7,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { buildBatch } from '../../src/timeseries/batch.ts';
 import { PointBuffers } from '../../src/timeseries/buffers.ts';
-import { type Columns, ownColumns } from '../../src/timeseries/columns.ts';
+import type { Columns } from '../../src/timeseries/columns.ts';
+import { ownColumns } from '../../src/timeseries/own-columns.ts';
 import type { DataPointInput } from '../../src/timeseries/types.ts';
 
 type Row = { micros: number; seq: number; value: unknown; meta: string | undefined };
