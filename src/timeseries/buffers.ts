@@ -136,9 +136,7 @@ export class PointBuffers {
     const { varIdx, micros, type, num, metaIdx, strs, firstSeq } = b;
     const withStrings = strs.size > 0;
     const at = new Uint32Array(bufs.length);
-    bufs.forEach((buf, v) => {
-      if (buf) at[v] = buf.length;
-    });
+    for (let v = 0; v < bufs.length; v++) at[v] = bufs[v]?.length ?? 0;
     for (let i = firstKept(b, skipUpTo); i < b.count; i++) {
       const v = varIdx[i] as number;
       const buf = bufs[v] as SeriesBuffer;
@@ -152,9 +150,10 @@ export class PointBuffers {
       buf.num[j] = num[i] as number;
       buf.metaIds[j] = metaIds[metaIdx[i] as number] as number;
     }
-    bufs.forEach((buf, v) => {
+    for (let v = 0; v < bufs.length; v++) {
+      const buf = bufs[v];
       if (buf) buf.length = at[v] as number;
-    });
+    }
   }
 
   bufferFor(variable: string): SeriesBuffer {
