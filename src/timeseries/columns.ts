@@ -11,7 +11,10 @@ export interface Columns {
   seq: Float64Array;
   type: Uint8Array;
   num: Float64Array;
-  /** Sparse by index. */
+  /**
+   * String values by index, only where type is string: sparse, and shorter than `length` when the
+   * last rows hold none (a numeric run's is empty, not `length` holes of 8 bytes each).
+   */
   strs: (string | undefined)[];
   /** Metadata JSON by index (undefined = none). */
   metas: (string | undefined)[];
@@ -77,11 +80,12 @@ export class SeriesBuffer {
   /** `capacity`: points it holds before it first grows (0: no arrays until reserve() says how many). */
   constructor(dict: MetaDict, capacity = 64) {
     this.dict = dict;
-    this.micros = capacity === 0 ? NO_F64 : new Float64Array(capacity);
-    this.seq = capacity === 0 ? NO_F64 : new Float64Array(capacity);
-    this.type = capacity === 0 ? NO_U8 : new Uint8Array(capacity);
-    this.num = capacity === 0 ? NO_F64 : new Float64Array(capacity);
-    this.metaIds = capacity === 0 ? NO_U32 : new Uint32Array(capacity);
+    this.micros = NO_F64;
+    this.seq = NO_F64;
+    this.type = NO_U8;
+    this.num = NO_F64;
+    this.metaIds = NO_U32;
+    if (capacity > 0) this.reserve(capacity);
   }
 
   /** Memory its columns take (bytes per point held × capacity), strings not counted. */
@@ -108,16 +112,33 @@ export class SeriesBuffer {
     const need = this.length + n;
     if (need <= this.micros.length) return;
     const cap = this.length === 0 ? need : Math.max(need, Math.ceil(this.micros.length * 1.5), 16);
+    this.adopt(new ArrayBuffer(columnBlockBytes(cap)), 0, cap);
+  }
+
+  /**
+   * Moves the columns to `block` from byte `at` (columnBlockBytes(capacity) bytes, 8-aligned), the
+   * points held so far copied. One block for all five columns: a fifth of the allocations, and
+   * buffers.ts gives a whole set's buffers one block (see its distribute()).
+   */
+  adopt(block: ArrayBuffer, at: number, capacity: number): void {
     const keep = this.length;
-    const g = <T extends Float64Array | Uint8Array | Uint32Array>(a: T, b: T): T => {
-      if (keep > 0) b.set(a.subarray(0, keep));
-      return b;
-    };
-    this.micros = g(this.micros, new Float64Array(cap));
-    this.seq = g(this.seq, new Float64Array(cap));
-    this.type = g(this.type, new Uint8Array(cap));
-    this.num = g(this.num, new Float64Array(cap));
-    this.metaIds = g(this.metaIds, new Uint32Array(cap));
+    const micros = new Float64Array(block, at, capacity);
+    const seq = new Float64Array(block, at + 8 * capacity, capacity);
+    const num = new Float64Array(block, at + 16 * capacity, capacity);
+    const metaIds = new Uint32Array(block, at + 24 * capacity, capacity);
+    const type = new Uint8Array(block, at + 28 * capacity, capacity);
+    if (keep > 0) {
+      micros.set(this.micros.subarray(0, keep));
+      seq.set(this.seq.subarray(0, keep));
+      num.set(this.num.subarray(0, keep));
+      metaIds.set(this.metaIds.subarray(0, keep));
+      type.set(this.type.subarray(0, keep));
+    }
+    this.micros = micros;
+    this.seq = seq;
+    this.num = num;
+    this.metaIds = metaIds;
+    this.type = type;
   }
 
   /** push() for a point whose room reserve() made (its string, if any, set by the caller); call touched() after the last one. */
@@ -144,6 +165,35 @@ export class SeriesBuffer {
     this.sortedCache = undefined;
   }
 
+  /**
+   * Points from index `from` on were written straight into the columns (buffers.ts, in seq order):
+   * notes their order and range, as pushReserved does point by point, in one pass over them.
+   */
+  appended(from: number): void {
+    const m = this.micros;
+    const n = this.length;
+    let prev = from > 0 ? (m[from - 1] as number) : Number.NEGATIVE_INFINITY;
+    let min = this.minMicros;
+    let max = this.maxMicros;
+    let increasing = this.increasing;
+    let inOrder = this.inOrder;
+    for (let i = from; i < n; i++) {
+      const t = m[i] as number;
+      if (t <= prev) {
+        increasing = false;
+        if (t < prev) inOrder = false;
+      }
+      if (t < min) min = t;
+      if (t > max) max = t;
+      prev = t;
+    }
+    this.minMicros = min;
+    this.maxMicros = max;
+    this.increasing = increasing;
+    this.inOrder = inOrder;
+    this.sortedCache = undefined;
+  }
+
   /** Sorted by (micros, seq); with `keepDuplicates` false only the highest seq per timestamp stays. */
   sorted(keepDuplicates: boolean): Columns {
     if (this.sortedCache) return this.sortedCache;
@@ -160,11 +210,9 @@ export class SeriesBuffer {
         seq: this.seq.subarray(0, n),
         type: this.type.subarray(0, n),
         num: this.num.subarray(0, n),
-        strs: this.strs.length === 0 ? new Array(n) : this.strs.slice(0, n),
+        strs: this.strs.length === 0 ? [] : this.strs.slice(0, n),
         metas,
       };
-      // slice() stops at the last string: the columns hold n entries either way.
-      this.sortedCache.strs.length = n;
       return this.sortedCache;
     }
     let order: Uint32Array | undefined;
@@ -183,6 +231,11 @@ export class SeriesBuffer {
 
 /** What a buffered point's columns take: micros, seq and number (f64 each), type (u8), metadata id (u32). */
 export const BUFFER_BYTES_PER_POINT = 29;
+
+/** Bytes of one block holding a buffer's five columns for `capacity` points (a multiple of 8, so blocks can follow one another). */
+export function columnBlockBytes(capacity: number): number {
+  return Math.ceil((capacity * BUFFER_BYTES_PER_POINT) / 8) * 8;
+}
 
 function take(
   src: {
@@ -216,12 +269,14 @@ function take(
     out.seq[k] = src.seq[i] as number;
     out.type[k] = src.type[i] as number;
     out.num[k] = src.num[i] as number;
-    out.strs[k] = src.strs[i];
+    const str = src.strs[i];
+    // Only string rows have one (a slot a dropped duplicate filled is cleared).
+    if (str !== undefined || k < out.strs.length) out.strs[k] = str;
     out.metas[k] = metaAt(i);
     k++;
   }
   out.length = k;
-  out.strs.length = k;
+  if (out.strs.length > k) out.strs.length = k;
   out.metas.length = k;
   return out;
 }
@@ -264,7 +319,8 @@ export function mergeColumns(sources: Columns[], keepDuplicates: boolean): Colum
     all.type.set(c.type.subarray(0, c.length), o);
     all.num.set(c.num.subarray(0, c.length), o);
     for (let i = 0; i < c.length; i++) {
-      all.strs[o + i] = c.strs[i];
+      const str = c.strs[i];
+      if (str !== undefined) all.strs[o + i] = str;
       all.metas[o + i] = c.metas[i];
       rank[o + i] = si;
     }
@@ -323,7 +379,8 @@ function concatColumns(cs: Columns[], total: number): Columns {
     out.type.set(c.type.subarray(0, c.length), o);
     out.num.set(c.num.subarray(0, c.length), o);
     for (let i = 0; i < c.length; i++) {
-      out.strs[o + i] = c.strs[i];
+      const str = c.strs[i];
+      if (str !== undefined) out.strs[o + i] = str;
       out.metas[o + i] = c.metas[i];
     }
     o += c.length;

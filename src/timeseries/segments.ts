@@ -27,6 +27,7 @@ import {
   type SegmentFileInfo,
 } from './manifest.ts';
 import { encodeManifest } from './manifest-codec.ts';
+import { ownColumns } from './own-columns.ts';
 import { keyValueOf, readFooter } from './parquet/footer.ts';
 import { type BucketPartial, readSegmentBuckets, segmentBucketsSql } from './segment-aggregate.ts';
 import {
@@ -335,6 +336,13 @@ export class SegmentFiles {
       throw error;
     }
     const file: SegmentFileInfo = { rows, bytes: put.size };
+    // The runs the cache keeps: the last ones, up to its size (earlier ones would be evicted by
+    // the later ones at once), as columns of their own (ownColumns: not views pinning a set's block).
+    let cachedFrom = runs.length;
+    for (let left = this.maxCachedRows; cachedFrom > 0; cachedFrom--) {
+      left -= (runs[cachedFrom - 1] as Run).cols.length;
+      if (left < 0) break;
+    }
     return runs.map((r, k) => {
       const entry: SegmentEntry = {
         key,
@@ -348,7 +356,7 @@ export class SegmentFiles {
         file,
         ...lastPointOf(r.cols),
       };
-      this.remember(entryId(entry), r.cols);
+      if (k >= cachedFrom) this.remember(entryId(entry), ownColumns(r.cols));
       return entry;
     });
   }

@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { buildBatch } from '../../src/timeseries/batch.ts';
 import { PointBuffers } from '../../src/timeseries/buffers.ts';
 import type { Columns } from '../../src/timeseries/columns.ts';
+import { ownColumns } from '../../src/timeseries/own-columns.ts';
 import type { DataPointInput } from '../../src/timeseries/types.ts';
 
 type Row = { micros: number; seq: number; value: unknown; meta: string | undefined };
@@ -130,7 +131,32 @@ describe('PointBuffers', () => {
     buffers.apply(later);
     expect(buffers.active.get('v')?.length).toBe(503);
     expect(rows(cols)).toEqual(before);
-    expect(cols.strs.length).toBe(3);
+    // No string values: no string slots (the columns are the first 3 points either way).
+    expect(cols.strs.length).toBe(0);
     expect(before.map((r) => r.meta)).toEqual(['{"k":1}', '{"k":2}', '{"k":3}']);
+  });
+
+  it('a freeze puts every variable in one block, and what a cache keeps of it is a copy of its own', () => {
+    const buffers = new PointBuffers();
+    const batch = buildBatch(
+      Array.from({ length: 300 }, (_, i) => ({
+        variable: `v${i % 3}`,
+        timestamp: i + 1,
+        value: i % 7 === 0 ? `s${i}` : i,
+        metadata: { k: i % 2 },
+      })),
+    );
+    batch.firstSeq = 1;
+    buffers.apply(batch);
+    const frozen = buffers.freeze();
+    const blocks = new Set([...frozen.values()].map((b) => b.micros.buffer));
+    expect(blocks.size).toBe(1);
+    const cols = frozen.get('v1')?.sorted(false) as Columns;
+    const own = ownColumns(cols);
+    expect(own.micros.buffer).not.toBe(cols.micros.buffer);
+    expect(own.micros.buffer.byteLength).toBeLessThan(30 * cols.length);
+    expect(rows(own)).toEqual(rows(cols));
+    // Columns of their own already (a merge's, a decoded segment's) are kept as they are.
+    expect(ownColumns(own)).toBe(own);
   });
 });

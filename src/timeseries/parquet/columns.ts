@@ -7,6 +7,7 @@ import {
   atLeast,
   Bytes,
   bitWidthOf,
+  DoubleIds,
   plainByteArrays,
   plainDoubles,
   plainInt32,
@@ -67,9 +68,16 @@ export function dictionaryStrings(
         local = new Int32Array(Math.max(values.length + 1, local.length * 2)).fill(-1);
       indices = atLeast(indices, to - from);
       let n = 0;
+      // Ids repeat row after row (a run's variable, its metadata): the last one's index is at hand.
+      let lastId = 0;
+      let lastL = 0;
       for (let i = from; i < to; i++) {
         const id = ids[i] as number;
         if (id === 0) continue;
+        if (id === lastId) {
+          indices[n++] = lastL;
+          continue;
+        }
         let l = local[id] as number;
         if (l < 0) {
           l = used.length;
@@ -77,6 +85,8 @@ export function dictionaryStrings(
           used.push(values[id - 1] as Uint8Array);
           usedIds.push(id);
         }
+        lastId = id;
+        lastL = l;
         indices[n++] = l;
       }
       for (const id of usedIds) local[id] = -1;
@@ -186,6 +196,7 @@ export function optionalDoubles(name: string, values: Float64Array, present: Uin
   const data = new Bytes();
   const page = new Bytes();
   let indices = new Uint32Array(0);
+  const ids = new DoubleIds();
   return {
     name,
     type: Physical.DOUBLE,
@@ -194,27 +205,14 @@ export function optionalDoubles(name: string, values: Float64Array, present: Uin
       defLevels(present, from, to, data.reset());
       const nulls = nullsIn(present, from, to);
       const n = to - from - nulls;
-      const index = new Map<number, number>();
-      const dict: number[] = [];
-      let negZero = -1;
       indices = atLeast(indices, n);
       let k = 0;
       const limit = Math.min(DOUBLE_DICTIONARY, n / 2);
+      ids.reset();
+      const dict = ids.values;
       for (let i = from; i < to && n > 0 && dict.length <= limit; i++) {
         if (present[i] === 0) continue;
-        const v = values[i] as number;
-        let id: number | undefined;
-        if (v === 0 && 1 / v < 0) {
-          if (negZero < 0) negZero = dict.push(v) - 1;
-          id = negZero;
-        } else {
-          id = index.get(v);
-          if (id === undefined) {
-            id = dict.push(v) - 1;
-            index.set(v, id);
-          }
-        }
-        indices[k++] = id;
+        indices[k++] = ids.id(values[i] as number);
       }
       if (n > 0 && k === n && dict.length <= limit) {
         plainDoubles(dict, page.reset());

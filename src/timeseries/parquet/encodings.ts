@@ -137,9 +137,33 @@ function bitPack(
   out.n = n;
 }
 
-/** PLAIN int64 of integral doubles below 2^53 in magnitude (µs timestamps). */
+/** Typed views write in the platform's byte order; Parquet's is little-endian. */
+const LITTLE_ENDIAN = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1;
+
+/** `out`'s next `bytes` bytes as 32-bit words, when they start on a 4-byte boundary (else undefined). */
+function words(out: Bytes, bytes: number): Int32Array | undefined {
+  const at = out.buf.byteOffset + out.n;
+  return LITTLE_ENDIAN && at % 4 === 0 ? new Int32Array(out.buf.buffer, at, bytes / 4) : undefined;
+}
+
+/**
+ * PLAIN int64 of integral doubles below 2^53 in magnitude (µs timestamps). Two 32-bit words a
+ * value through a typed view: a third of the time of two checked Buffer writes a value.
+ */
 export function plainInt64(values: Float64Array, from: number, to: number, out: Bytes): void {
   out.room((to - from) * 8);
+  const w = words(out, (to - from) * 8);
+  if (w) {
+    for (let i = from, k = 0; i < to; i++, k += 2) {
+      const v = values[i] as number;
+      const hi = Math.floor(v / 4294967296);
+      // The low word is in [0, 2^32); the view stores it modulo 2^32, which is its bit pattern.
+      w[k] = v - hi * 4294967296;
+      w[k + 1] = hi;
+    }
+    out.n += (to - from) * 8;
+    return;
+  }
   const buf = out.buf;
   for (let i = from; i < to; i++) {
     const v = values[i] as number;
@@ -150,9 +174,15 @@ export function plainInt64(values: Float64Array, from: number, to: number, out: 
   }
 }
 
-/** PLAIN int32 of small unsigned integers. */
+/** PLAIN int32 of small unsigned integers (one typed-array copy converts them). */
 export function plainInt32(values: Uint8Array, from: number, to: number, out: Bytes): void {
   out.room((to - from) * 4);
+  const w = words(out, (to - from) * 4);
+  if (w) {
+    w.set(values.subarray(from, to));
+    out.n += (to - from) * 4;
+    return;
+  }
   const buf = out.buf;
   for (let i = from; i < to; i++) {
     buf.writeInt32LE(values[i] as number, out.n);
@@ -176,5 +206,86 @@ export function plainByteArrays(values: readonly Uint8Array[], out: Bytes): void
     out.buf.writeUInt32LE(v.length, out.n);
     out.buf.set(v, out.n + 4);
     out.n += 4 + v.length;
+  }
+}
+
+/**
+ * Distinct doubles in first-use order, keyed by their bit pattern (so -0 and 0 are distinct, as a
+ * dictionary page needs them), every NaN one entry. An open-addressing table on typed arrays (a
+ * Map keyed by number cost most of a value column's encoding), sized by the values it holds, not
+ * by how many it may hold: a few thousand distinct readings stay in the processor's cache.
+ */
+export class DoubleIds {
+  /** The distinct values, in first-use order (valid until the next reset()). */
+  values: number[] = [];
+  private bits = 0;
+  /** Per slot: the value's low and high word, and its id + 1 (0: empty). */
+  private slots = new Int32Array(0);
+  private readonly f = new Float64Array(1);
+  private readonly u = new Int32Array(this.f.buffer);
+  private nanId = -1;
+
+  /** Empties it. */
+  reset(): void {
+    this.values = [];
+    this.nanId = -1;
+    this.resize(10);
+  }
+
+  private resize(bits: number): void {
+    this.bits = bits;
+    if (this.slots.length < 3 << bits) this.slots = new Int32Array(3 << bits);
+    else this.slots.fill(0, 0, 3 << bits);
+  }
+
+  private slotOf(lo: number, hi: number): number {
+    const mask = (1 << this.bits) - 1;
+    let s = (Math.imul(lo, 0x9e3779b1) ^ Math.imul(hi ^ (hi >>> 16), 0x85ebca77)) >>> (32 - this.bits);
+    const t = this.slots;
+    while (t[3 * s + 2] !== 0 && (t[3 * s] !== lo || t[3 * s + 1] !== hi)) s = (s + 1) & mask;
+    return 3 * s;
+  }
+
+  /** The id of `v`, added if new. */
+  id(v: number): number {
+    if (Number.isNaN(v)) {
+      if (this.nanId < 0) this.nanId = this.values.push(v) - 1;
+      return this.nanId;
+    }
+    this.f[0] = v;
+    const lo = this.u[0] as number;
+    const hi = this.u[1] as number;
+    let at = this.slotOf(lo, hi);
+    const t = this.slots;
+    if (t[at + 2] !== 0) return (t[at + 2] as number) - 1;
+    const id = this.values.push(v) - 1;
+    // At most half full: probes stay short.
+    if (2 * this.values.length > 1 << this.bits) {
+      this.grow();
+      at = this.slotOf(lo, hi);
+    }
+    const s = this.slots;
+    s[at] = lo;
+    s[at + 1] = hi;
+    s[at + 2] = id + 1;
+    return id;
+  }
+
+  /** Doubles the table, putting back every value held (NaN is kept aside, never in it). */
+  private grow(): void {
+    this.resize(this.bits + 1);
+    const t = this.slots;
+    const values = this.values;
+    // The newest value is placed by the caller.
+    for (let id = 0; id < values.length - 1; id++) {
+      if (id === this.nanId) continue;
+      this.f[0] = values[id] as number;
+      const lo = this.u[0] as number;
+      const hi = this.u[1] as number;
+      const at = this.slotOf(lo, hi);
+      t[at] = lo;
+      t[at + 1] = hi;
+      t[at + 2] = id + 1;
+    }
   }
 }
