@@ -20,7 +20,7 @@ import {
   type QueueCounts,
   type QueueOptions,
 } from '../types.ts';
-import { deadJobData, jobOf, type Row } from './sqlite-rows.ts';
+import { deadJobData, jobOf, type Row } from './sqlite/rows.ts';
 
 export interface SqliteQueueOptions extends QueueOptions {
   /** Database file (created with its directory). */

@@ -1,8 +1,8 @@
 /** Claimed rows of the SQLite queue turned into jobs, refusing rows whose stored JSON is bad. */
-import { JobPayloadError } from '../../errors.ts';
-import { maskSecretsInString } from '../../secrets/mask.ts';
-import { parseJson } from '../../util/json-parse.ts';
-import type { Job, JobSource } from '../types.ts';
+import { JobPayloadError } from '../../../errors.ts';
+import { maskSecretsInString } from '../../../secrets/mask.ts';
+import { parseJson } from '../../../util/json-parse.ts';
+import type { Job, JobSource } from '../../types.ts';
 
 /** A job's row as the claim returns it. */
 export interface Row {
