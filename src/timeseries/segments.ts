@@ -29,6 +29,7 @@ import {
 import { encodeManifest } from './manifest-codec.ts';
 import { keyValueOf, readFooter } from './parquet/footer.ts';
 import { type BucketPartial, readSegmentBuckets, segmentBucketsSql } from './segment-aggregate.ts';
+import { type SegmentSource, segmentBucketsJs } from './segment-buckets.ts';
 import {
   lastPointColumns,
   lastRowsSql,
@@ -267,7 +268,12 @@ export class SegmentFiles {
     return this.cache.has(entryId(entry));
   }
 
-  /** The buckets in [lo, hi) µs of a window's segments, computed by DuckDB on the files (segment-aggregate.ts). */
+  /**
+   * The buckets in [lo, hi) µs of a window's segments: decoded in JS from files this package's
+   * writer wrote (segment-buckets.ts: no DuckDB to start, only the row groups and columns needed),
+   * else computed by DuckDB on the files (segment-aggregate.ts). A file that cannot be read throws
+   * TimeSeriesError naming it.
+   */
   async buckets(
     entries: readonly SegmentEntry[],
     lo: number,
@@ -277,12 +283,19 @@ export class SegmentFiles {
   ): Promise<BucketPartial[]> {
     const staged: { release: () => Promise<void> }[] = [];
     try {
-      const files: { file: string; range?: [number, number] }[] = [];
-      for (const e of entries) {
+      // In time order (a window's segments never overlap in time): the JS path adds rows in order.
+      const ordered = [...entries].sort((a, b) => a.minMicros - b.minMicros);
+      const files: SegmentSource[] = [];
+      for (const e of ordered) {
         const s = await this.staged.acquire(e.key);
         staged.push(s);
-        files.push(e.rowStart === undefined ? { file: s.file } : { file: s.file, range: rangeOf(e) });
+        const name = `${this.storage.url}/${e.key}`;
+        files.push(
+          e.rowStart === undefined ? { file: s.file, name } : { file: s.file, range: rangeOf(e), name },
+        );
       }
+      const js = await segmentBucketsJs(files, lo, hi, everyMicros, fn);
+      if (js) return js;
       const sql = segmentBucketsSql(files, lo, hi, everyMicros, fn);
       return await this.engine.withConnection((conn) => readSegmentBuckets(conn, sql));
     } finally {
