@@ -133,7 +133,7 @@ class Partials {
       const k = type[i] as number;
       checkType(r, i, k);
       if (k === T_NULL) continue;
-      const v = this.picks ? valueOf(r, i, k) : null;
+      const v = this.picks ? pointValueAt(r, i, k) : null;
       if (this.count === 0) this.first = v;
       this.last = v;
       this.count++;
@@ -160,7 +160,7 @@ class Partials {
   }
 }
 
-function valueOf(r: Rows, i: number, k: number): PointValue {
+function pointValueAt(r: Rows, i: number, k: number): PointValue {
   if (k === T_NUMBER || k === T_BOOL) {
     if (r.present && r.present[i] !== 1)
       throw new MalformedParquetError(`row ${r.firstRow + i} has no value`);
