@@ -104,9 +104,10 @@ class Partials {
       else if (op === 1) acc = Math.min(v, acc);
       else if (op === 2) acc = Math.max(v, acc);
       else {
-        // Neumaier's compensated sum, as BucketAggregator adds.
+        // Neumaier's compensated sum, as BucketAggregator adds (|x| inline: a call per row
+        // costs the interpreter more than the arithmetic).
         const s = acc + v;
-        if (Math.abs(acc) >= Math.abs(v)) comp += acc - s + v;
+        if ((acc < 0 ? -acc : acc) >= (v < 0 ? -v : v)) comp += acc - s + v;
         else comp += v - s + acc;
         acc = s;
       }

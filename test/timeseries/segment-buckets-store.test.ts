@@ -182,6 +182,22 @@ describe('RLE / bit-packed hybrid decoder', () => {
           const got = new Uint32Array(count);
           decodeHybrid(buf, 0, buf.length, width, count, got, skip);
           expect([...got]).toEqual(values.slice(skip, skip + count));
+          // Decoded through a table (dictionary values): its entries; an index past it refused.
+          // Indices below 4,096 (a table of each value would not fit), at the same width.
+          const small = values.map((v) => v % 4096);
+          const enc = new Bytes();
+          rleHybrid(Uint32Array.from(small), 0, small.length, width, enc);
+          const sbuf = Buffer.from(enc.done());
+          const wanted = small.slice(skip, skip + count);
+          const table = Float64Array.from({ length: 4096 }, (_, i) => i / 2);
+          const via = new Float64Array(count);
+          decodeHybrid(sbuf, 0, sbuf.length, width, count, via, skip, table);
+          expect([...via]).toEqual(wanted.map((v) => v / 2));
+          const top = Math.max(0, ...wanted);
+          if (top > 0)
+            expect(() =>
+              decodeHybrid(sbuf, 0, sbuf.length, width, count, via, skip, table.subarray(0, top)),
+            ).toThrow(/dictionary index/);
           // Asked for more than there are: refused, never read past the end.
           expect(() =>
             decodeHybrid(buf, 0, buf.length, width, values.length + 9, new Uint32Array(values.length + 9)),

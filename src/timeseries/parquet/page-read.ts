@@ -159,10 +159,14 @@ export function readPages(buf: Buffer, base: number, c: ChunkMeta): Pages {
   return { ...(dictionary ? { dictionary } : {}), data, rows: p.h.numValues, encoding: p.h.encoding };
 }
 
+function outsideDictionary(index: number, size: number): MalformedParquetError {
+  return new MalformedParquetError(`dictionary index ${index} of a dictionary of ${size}`);
+}
+
 /**
  * Values [skip, skip + count) of the RLE / bit-packed hybrid at `width` bits in buf[at, end) into
- * `out` (those before `skip` are passed over, not decoded); returns the offset after the last run
- * read.
+ * `out` (those before `skip` are passed over, not decoded), or with `table` the table's entries
+ * they index (one pass, not indices and then values); returns the offset after the last run read.
  */
 export function decodeHybrid(
   buf: Buffer,
@@ -170,8 +174,9 @@ export function decodeHybrid(
   end: number,
   width: number,
   count: number,
-  out: Uint32Array,
+  out: Uint32Array | Float64Array,
   skip = 0,
+  table?: Float64Array,
 ): number {
   if (width > 32) throw new MalformedParquetError(`a bit width of ${width}`);
   const valueBytes = Math.ceil(width / 8);
@@ -196,7 +201,10 @@ export function decodeHybrid(
       let v = 0;
       for (let k = valueBytes - 1; k >= 0; k--) v = v * 256 + (buf[p + k] as number);
       p += valueBytes;
-      if (n + run > 0) out.fill(v, Math.max(0, n), n + run);
+      if (n + run > 0) {
+        if (table && v >= table.length) throw outsideDictionary(v, table.length);
+        out.fill(table ? (table[v] as number) : v, Math.max(0, n), n + run);
+      }
       n += run;
       continue;
     }
@@ -216,6 +224,7 @@ export function decodeHybrid(
         take - passGroups * 8,
         out,
         n + passGroups * 8,
+        table,
       );
     }
     n += take;
@@ -234,8 +243,9 @@ function unpack(
   width: number,
   drop: number,
   count: number,
-  out: Uint32Array,
+  out: Uint32Array | Float64Array,
   n: number,
+  table: Float64Array | undefined,
 ): void {
   let p = at;
   if (width <= 24) {
@@ -248,7 +258,15 @@ function unpack(
         acc = (acc | ((buf[p++] as number) << bits)) >>> 0;
         bits += 8;
       }
-      if (k >= drop) out[n + k] = acc & mask;
+      if (k >= drop) {
+        const v = acc & mask;
+        if (table === undefined) out[n + k] = v;
+        else {
+          const x = table[v];
+          if (x === undefined) throw outsideDictionary(v, table.length);
+          out[n + k] = x;
+        }
+      }
       acc >>>= width;
       bits -= width;
     }
@@ -262,7 +280,11 @@ function unpack(
       acc += (buf[p++] as number) * mul;
       mul *= 256;
     }
-    if (k >= drop) out[n + k] = acc % scale;
+    if (k >= drop) {
+      const v = acc % scale;
+      if (table && v >= table.length) throw outsideDictionary(v, table.length);
+      out[n + k] = table ? (table[v] as number) : v;
+    }
     acc = Math.floor(acc / scale);
     mul /= scale;
   }
@@ -294,6 +316,21 @@ export function definitionLevels(data: Buffer, rows: number): { present?: Uint32
   return { present, valuesAt: 4 + len };
 }
 
+/** The dictionary entries of values [skip, skip + count) of those at data[at…] (a bit width byte, then the hybrid). */
+export function dictionaryValues(
+  data: Buffer,
+  at: number,
+  skip: number,
+  count: number,
+  table: Float64Array,
+): Float64Array {
+  const out = new Float64Array(count);
+  if (skip + count === 0) return out;
+  if (at >= data.length) throw new MalformedParquetError('a data page ends before its dictionary indices');
+  decodeHybrid(data, at + 1, data.length, data[at] as number, count, out, skip, table);
+  return out;
+}
+
 /** Dictionary indices [skip, skip + count) of those at data[at…] (a bit width byte, then the hybrid). */
 export function dictionaryIndices(
   data: Buffer,
@@ -309,8 +346,7 @@ export function dictionaryIndices(
   const out = new Uint32Array(count);
   decodeHybrid(data, at + 1, data.length, data[at] as number, count, out, skip);
   for (let i = 0; i < count; i++)
-    if ((out[i] as number) >= dictionarySize)
-      throw new MalformedParquetError(`dictionary index ${out[i]} of a dictionary of ${dictionarySize}`);
+    if ((out[i] as number) >= dictionarySize) throw outsideDictionary(out[i] as number, dictionarySize);
   return out;
 }
 

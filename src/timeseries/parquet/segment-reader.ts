@@ -12,6 +12,7 @@ import { BadFooterError } from './footer.ts';
 import {
   definitionLevels,
   dictionaryIndices,
+  dictionaryValues,
   MalformedParquetError,
   needBytes,
   type Pages,
@@ -227,9 +228,7 @@ export function doubleRows(p: Pages, a: number, b: number): { num: Float64Array;
     const dict = p.dictionary as { count: number; bytes: Buffer };
     needBytes(dict.bytes, 0, dict.count, 8);
     const table = new Float64Array(aligned(dict.bytes, 0, dict.count * 8));
-    const idx = dictionaryIndices(p.data, valuesAt, first, count, dict.count);
-    values = new Float64Array(count);
-    for (let k = 0; k < count; k++) values[k] = table[idx[k] as number] as number;
+    values = dictionaryValues(p.data, valuesAt, first, count, table);
   } else {
     expect(p, 0, 'a double column');
     needBytes(p.data, valuesAt, first + count, 8);
