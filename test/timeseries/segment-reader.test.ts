@@ -302,6 +302,20 @@ describe('window buckets from segment files in JS', () => {
     );
   }, 120_000);
 
+  it('leaves files out of time order to DuckDB (which sorts), rather than merging buckets wrongly', async () => {
+    const early = await write([{ variable: 'v', cols: cols([[10, T_NUMBER, 1]]) }]);
+    const late = await write([{ variable: 'v', cols: cols([[20, T_NUMBER, 2]]) }]);
+    const sources = [
+      { file: late.file, name: 'late' },
+      { file: early.file, name: 'early' },
+    ];
+    expect(await segmentBucketsJs(sources, 0, 100, 5, 'sum')).toBeUndefined();
+    expect(await segmentBucketsJs(sources.toReversed(), 0, 100, 5, 'sum')).toEqual([
+      { bucket: 10, count: 1, acc: 1, first: null, last: null },
+      { bucket: 20, count: 1, acc: 2, first: null, last: null },
+    ]);
+  });
+
   it('skips row groups outside the window by their ts statistics, and reads a run split over many', async () => {
     const pts: Pt[] = Array.from({ length: 1000 }, (_, i) => [i * 10, T_NUMBER, i % 7] as Pt);
     const { file } = await write([{ variable: 'v', cols: cols(pts) }], 64);
