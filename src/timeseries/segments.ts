@@ -30,6 +30,7 @@ import { encodeManifest } from './manifest-codec.ts';
 import { keyValueOf, readFooter } from './parquet/footer.ts';
 import { type BucketPartial, readSegmentBuckets, segmentBucketsSql } from './segment-aggregate.ts';
 import { type SegmentSource, segmentBucketsJs } from './segment-buckets.ts';
+import { readSegmentColumns } from './segment-columns.ts';
 import {
   lastPointColumns,
   lastRowsSql,
@@ -133,9 +134,12 @@ export class SegmentFiles {
       // order of duplicates, so the row number serves as their sequence. Read chunk by chunk
       // (2,048 rows) into typed columns sized from the manifest: a whole result as JS arrays
       // first made a reader's memory several times the segment's.
-      const cols = await this.engine.withConnection(async (conn) =>
-        readColumns(await conn.stream(segmentRowsSql(file, ranges)), expected),
-      );
+      // Files sluice's encoder wrote are decoded in JS (segment-columns.ts), others by DuckDB.
+      const cols =
+        (await readSegmentColumns(file, ranges, `${this.storage.url}/${key}`)) ??
+        (await this.engine.withConnection(async (conn) =>
+          readColumns(await conn.stream(segmentRowsSql(file, ranges)), expected),
+        ));
       // A file shorter than its entries say would hand one variable's rows to another.
       if (cols.length !== expected)
         throw new TimeSeriesError(

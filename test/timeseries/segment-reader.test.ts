@@ -25,6 +25,8 @@ import {
   segmentBucketsSql,
 } from '../../src/timeseries/segment-aggregate.ts';
 import { segmentBucketsJs } from '../../src/timeseries/segment-buckets.ts';
+import { readSegmentColumns } from '../../src/timeseries/segment-columns.ts';
+import { type RowRanges, readColumns, segmentRowsSql } from '../../src/timeseries/segment-decode.ts';
 import { encodeSegmentFile, type Run } from '../../src/timeseries/segment-file-writer.ts';
 import type { AggregateFn, AggregateRow } from '../../src/timeseries/types.ts';
 import { tempDir } from '../helpers/tmp.ts';
@@ -182,6 +184,32 @@ describe('segment file reader', () => {
     );
   });
 
+  it('property: rows decoded into Columns equal those DuckDB decodes, for any ranges of runs', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.array(point, { minLength: 1, maxLength: 30 }), { minLength: 1, maxLength: 5 }),
+        fc.integer({ min: 1, max: 40 }),
+        fc.array(fc.boolean(), { minLength: 5, maxLength: 5 }),
+        async (vars, rowGroupRows, pick) => {
+          const runs = vars.map((raw, k) => ({ variable: `v${k}`, cols: cols(series(raw, k * 1000, 5, k)) }));
+          const { file, starts } = await write(runs, rowGroupRows);
+          const ranges: RowRanges = pick.some((p, k) => p && k < runs.length)
+            ? runs.flatMap((r, k) =>
+                pick[k] ? [[starts[k] as number, (starts[k] as number) + r.cols.length] as const] : [],
+              )
+            : 'all';
+          const rows = ranges === 'all' ? concat(runs).length : ranges.reduce((s, [a, b]) => s + b - a, 0);
+          const js = await readSegmentColumns(file, ranges, file);
+          const duck = await engine.withConnection(async (c) =>
+            readColumns(await c.stream(segmentRowsSql(file, ranges)), rows),
+          );
+          expect(js).toEqual(duck);
+        },
+      ),
+      { numRuns: 60 },
+    );
+  });
+
   it('leaves a file another writer wrote (DuckDB COPY) to DuckDB: open gives undefined, the buckets too', async () => {
     const { file } = await write([{ variable: 'a', cols: cols([[1, T_NUMBER, 2]]) }]);
     const copied = path.join(dir, 'duckdb-copy.parquet');
@@ -189,6 +217,7 @@ describe('segment file reader', () => {
       `COPY (SELECT * FROM read_parquet(${quoteLiteral(file)})) TO ${quoteLiteral(copied)} (FORMAT parquet, COMPRESSION zstd)`,
     );
     expect(await SegmentFileReader.open(copied)).toBeUndefined();
+    expect(await readSegmentColumns(copied, 'all', 'copied')).toBeUndefined();
     expect(await segmentBucketsJs([{ file: copied, name: 'copied' }], 0, 10, 5, 'avg')).toBeUndefined();
     // One file not of this writer among others: DuckDB answers for all of them.
     expect(
