@@ -151,6 +151,10 @@ describe('aggregates of a read-only store from its segment files', () => {
         await expect(failed).rejects.toMatchObject({ code: 'E050' });
         await expect(failed).rejects.toThrow(entry.key);
         await expect(failed).rejects.toThrow(message);
+        // Its rows decoded for a query (segment-columns.ts): the same error.
+        const rows = reader.queryAll('v3');
+        await expect(rows).rejects.toMatchObject({ code: 'E050' });
+        await expect(rows).rejects.toThrow(entry.key);
       } finally {
         await reader.close();
       }
