@@ -51,11 +51,14 @@ export async function readSegmentColumns(
     const str = interner();
     const meta = interner();
     let n = 0;
+    // Runs of one row group (ranges come in row order) read and decompress it once.
+    let last: { first: number; pages: Map<string, Pages> } | undefined;
     for (const [from, to] of wanted) {
       if (to > r.meta.numRows)
         throw new MalformedParquetError(`it has ${r.meta.numRows} rows where rows up to ${to} are asked for`);
       for (const g of r.groupsFor(from, to)) {
-        const pages = await r.pages(g, NAMES);
+        if (last?.first !== g.firstRow) last = { first: g.firstRow, pages: await r.pages(g, NAMES) };
+        const pages = last.pages;
         const page = (k: string) => pages.get(k) as Pages;
         const a = Math.max(from, g.firstRow) - g.firstRow;
         const b = Math.min(to, g.firstRow + g.numRows) - g.firstRow;

@@ -119,6 +119,8 @@ export interface Pages {
   /** Values in the data page (rows: the schemas here are flat). */
   rows: number;
   encoding: number;
+  /** The dictionary's texts once decoded (segment-reader.ts stringRows), for the next rows asked of it. */
+  texts?: string[];
 }
 
 /** The pages of the chunk `c`, whose bytes are `buf` from file offset `base` on. */

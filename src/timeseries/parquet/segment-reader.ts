@@ -250,7 +250,8 @@ export function stringRows(p: Pages, a: number, b: number): (string | undefined)
   expect(p, 8, 'a text column');
   const { present, first, count, valuesAt } = presence(p, a, b);
   const dict = p.dictionary as { count: number; bytes: Buffer };
-  const texts = plainStrings(dict.bytes, dict.count);
+  p.texts ??= plainStrings(dict.bytes, dict.count);
+  const texts = p.texts;
   const idx = dictionaryIndices(p.data, valuesAt, first, count, dict.count);
   const out = new Array<string | undefined>(b - a);
   for (let i = a, k = 0; i < b; i++) out[i - a] = present?.[i] === 0 ? undefined : texts[idx[k++] as number];
