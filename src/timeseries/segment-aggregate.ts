@@ -98,6 +98,8 @@ function pointValue(type: number | null, num: number | null, str: string | null)
 /** Runs the query of segmentBucketsSql; the result is as small as its buckets. */
 export async function readSegmentBuckets(conn: DuckDBConnection, sql: string): Promise<BucketPartial[]> {
   const reader = await conn.runAndReadAll(sql);
+  // No rows in the range: DuckDB gives no columns at all (not empty ones).
+  if (reader.currentRowCount === 0) return [];
   const [b, n, acc, type, num, str] = reader.getColumnsJS() as [
     number[],
     number[],

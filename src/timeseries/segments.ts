@@ -30,6 +30,8 @@ import { encodeManifest } from './manifest-codec.ts';
 import { ownColumns } from './own-columns.ts';
 import { keyValueOf, readFooter } from './parquet/footer.ts';
 import { type BucketPartial, readSegmentBuckets, segmentBucketsSql } from './segment-aggregate.ts';
+import { type SegmentSource, segmentBucketsJs } from './segment-buckets.ts';
+import { readSegmentColumns } from './segment-columns.ts';
 import {
   lastPointColumns,
   lastRowsSql,
@@ -133,9 +135,12 @@ export class SegmentFiles {
       // order of duplicates, so the row number serves as their sequence. Read chunk by chunk
       // (2,048 rows) into typed columns sized from the manifest: a whole result as JS arrays
       // first made a reader's memory several times the segment's.
-      const cols = await this.engine.withConnection(async (conn) =>
-        readColumns(await conn.stream(segmentRowsSql(file, ranges)), expected),
-      );
+      // Files sluice's encoder wrote are decoded in JS (segment-columns.ts), others by DuckDB.
+      const cols =
+        (await readSegmentColumns(file, ranges, `${this.storage.url}/${key}`)) ??
+        (await this.engine.withConnection(async (conn) =>
+          readColumns(await conn.stream(segmentRowsSql(file, ranges)), expected),
+        ));
       // A file shorter than its entries say would hand one variable's rows to another.
       if (cols.length !== expected)
         throw new TimeSeriesError(
@@ -268,7 +273,12 @@ export class SegmentFiles {
     return this.cache.has(entryId(entry));
   }
 
-  /** The buckets in [lo, hi) µs of a window's segments, computed by DuckDB on the files (segment-aggregate.ts). */
+  /**
+   * The buckets in [lo, hi) µs of a window's segments: decoded in JS from files this package's
+   * writer wrote (segment-buckets.ts: no DuckDB to start, only the row groups and columns needed),
+   * else computed by DuckDB on the files (segment-aggregate.ts). A file that cannot be read throws
+   * TimeSeriesError naming it.
+   */
   async buckets(
     entries: readonly SegmentEntry[],
     lo: number,
@@ -278,12 +288,19 @@ export class SegmentFiles {
   ): Promise<BucketPartial[]> {
     const staged: { release: () => Promise<void> }[] = [];
     try {
-      const files: { file: string; range?: [number, number] }[] = [];
-      for (const e of entries) {
+      // In time order (a window's segments never overlap in time): the JS path adds rows in order.
+      const ordered = [...entries].sort((a, b) => a.minMicros - b.minMicros);
+      const files: SegmentSource[] = [];
+      for (const e of ordered) {
         const s = await this.staged.acquire(e.key);
         staged.push(s);
-        files.push(e.rowStart === undefined ? { file: s.file } : { file: s.file, range: rangeOf(e) });
+        const name = `${this.storage.url}/${e.key}`;
+        files.push(
+          e.rowStart === undefined ? { file: s.file, name } : { file: s.file, range: rangeOf(e), name },
+        );
       }
+      const js = await segmentBucketsJs(files, lo, hi, everyMicros, fn);
+      if (js) return js;
       const sql = segmentBucketsSql(files, lo, hi, everyMicros, fn);
       return await this.engine.withConnection((conn) => readSegmentBuckets(conn, sql));
     } finally {

@@ -7,7 +7,7 @@
 import * as fsp from 'node:fs/promises';
 
 /** Compact-protocol type codes (thrift.ts writes the same). */
-const T = {
+export const T = {
   TRUE: 1,
   FALSE: 2,
   I8: 3,
@@ -25,7 +25,8 @@ const T = {
 /** A footer that does not parse: the caller names the file. */
 export class BadFooterError extends Error {}
 
-class In {
+/** A Thrift compact-protocol reader over a buffer; every read is bounds-checked (BadFooterError). */
+export class In {
   at = 0;
   readonly buf: Buffer;
   constructor(buf: Buffer) {
@@ -46,6 +47,11 @@ class In {
       mul *= 0x80;
       if (mul > 2 ** 56) throw new BadFooterError('a varint is too long');
     }
+  }
+  /** A zigzag i16/i32/i64 (exact below 2^53 in magnitude). */
+  int(): number {
+    const z = this.varint();
+    return z % 2 === 0 ? z / 2 : -(z + 1) / 2;
   }
   bytes(): Buffer {
     const n = this.varint();

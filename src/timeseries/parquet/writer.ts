@@ -158,6 +158,9 @@ function schemaOf(columns: readonly ColumnDef[]): TValue[] {
 
 const MAGIC = Buffer.from('PAR1');
 
+/** The footer's created_by: a reader knows the files it may decode itself by it (segment-reader.ts). */
+export const CREATED_BY = 'sluice time-series segment writer';
+
 /**
  * The bytes of a Parquet file of `rows` rows in row groups of `rowGroupRows`, with `keyValues` in
  * its footer's key_value_metadata (read back by footer.ts). `group(from, to)` gives the columns of
@@ -215,7 +218,7 @@ export async function writeParquet(
             keyValues.map(([k, v]) => struct([1, bin(k)], [2, bin(v)])),
           ),
     ],
-    [6, bin('sluice time-series segment writer')],
+    [6, bin(CREATED_BY)],
     // TypeDefinedOrder for every column: min_value/max_value are in the type's order.
     [
       7,
