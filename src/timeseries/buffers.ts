@@ -124,7 +124,7 @@ export class PointBuffers {
       // The record's memory can go as soon as its points are copied.
       pending[k] = undefined as unknown as Pending;
     }
-    touched.forEach((buf, k) => buf.appended(from[k] as number));
+    for (let k = 0; k < touched.length; k++) (touched[k] as SeriesBuffer).appended(from[k] as number);
   }
 
   /**

@@ -69,9 +69,9 @@ describe('parquet encodings', () => {
     ]);
     const small = Uint8Array.from([0, 1, 2, 3, 255, 7]);
     const want64 = Buffer.alloc(micros.length * 8);
-    micros.forEach((v, i) => want64.writeBigInt64LE(BigInt(v), i * 8));
+    for (const [i, v] of micros.entries()) want64.writeBigInt64LE(BigInt(v), i * 8);
     const want32 = Buffer.alloc(small.length * 4);
-    small.forEach((v, i) => want32.writeInt32LE(v, i * 4));
+    for (const [i, v] of small.entries()) want32.writeInt32LE(v, i * 4);
     for (let shift = 0; shift < 8; shift++) {
       const out = new Bytes(4096);
       for (let k = 0; k < shift; k++) out.byte(9);
