@@ -107,11 +107,10 @@ export class TimeSeriesStore {
   static async open(pathOrUrl: string, options: TimeSeriesStoreOptions = {}): Promise<TimeSeriesStore> {
     const resolved = resolveOptions(pathOrUrl, options);
     const storage = options.storageInstance ?? openStorage(pathOrUrl, options.storage ?? {});
-    // A writer starts DuckDB on first use: appends, and compactions that merge no written segment,
-    // never need it (sluice encodes segment files itself). A reader is opened to query files with
-    // it: started now, so its first query is not the one that pays for the start.
+    // DuckDB starts on first use, for writers and readers alike: sluice encodes its segment files
+    // and decodes them itself (parquet/segment-reader.ts), so appends, compactions, queries,
+    // aggregates and latest() never need it; files DuckDB wrote (an older layout) and exports do.
     const engine = new LazyEngine({ threads: 2 });
-    if (resolved.readOnly) await engine.start();
     const owns = options.storageInstance === undefined;
     const store = new TimeSeriesStore(pathOrUrl, resolved, storage, engine, owns);
     try {

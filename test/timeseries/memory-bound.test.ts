@@ -102,7 +102,7 @@ describe('memory bound on buffered points (compactBytes)', () => {
     expect(count).toBe(20 * BATCH);
   });
 
-  it('a writer that only appends and compacts never starts DuckDB (a reader starts it at open)', async () => {
+  it('a writer that only appends and compacts never starts DuckDB, nor does a reader that queries, aggregates and reads latest', async () => {
     // A DuckDB instance costs ~13 MiB of RSS and its threads (docs/timeseries.md, "Memory").
     const engineOf = (s: TimeSeriesStore) => (s as unknown as { state: StoreState }).state.engine;
     const dir = fresh();
@@ -115,7 +115,9 @@ describe('memory bound on buffered points (compactBytes)', () => {
     await store.close();
     const reader = await TimeSeriesStore.open(dir, { readOnly: true });
     open.push(reader);
-    expect(engineOf(reader).started).toBe(true);
     expect(await reader.queryAll('v0')).toHaveLength(Math.ceil((5 * BATCH) / 3));
+    expect(await reader.aggregate('v1', { every: 1000, fn: 'avg' })).not.toHaveLength(0);
+    expect((await reader.latest(['v0', 'v1', 'v2'])).every((p) => p !== undefined)).toBe(true);
+    expect(engineOf(reader).started).toBe(false);
   });
 });
