@@ -354,12 +354,14 @@ export class SegmentFiles {
     }
     const kept = new Map<number, Columns>();
     let put: { size: number };
-    let out: { parts: Buffer[]; starts: number[]; ends: RunEnd[] };
+    // Where runs start and what they ended in; not the encoded parts, dropped once put.
+    let out: { starts: number[]; ends: RunEnd[] };
     try {
-      out = await encodeSegmentFile(runs, undefined, (k, cols) => {
-        if (k >= cachedFrom) kept.set(k, ownColumns(cols));
+      const encoded = await encodeSegmentFile(runs, undefined, (k, cols) => {
+        if (k >= cachedFrom) kept.set(k, cols);
       });
-      const bytes = Buffer.concat(out.parts);
+      const bytes = Buffer.concat(encoded.parts);
+      out = { starts: encoded.starts, ends: encoded.ends };
       // The storage put publishes the file atomically (fs or S3).
       put = await this.storage.put(key, bytes);
       record?.commit(bytes, rows);
@@ -383,7 +385,7 @@ export class SegmentFiles {
         ...(end.last ? { last: end.last } : {}),
       };
       const cols = kept.get(k);
-      if (cols) this.remember(entryId(entry), cols);
+      if (cols) this.remember(entryId(entry), ownColumns(cols));
       return entry;
     });
   }
