@@ -15,7 +15,8 @@ import { mergeColumns, sliceColumns } from './columns.ts';
 import { packRuns, planVariable, runsToCarry } from './compact-plan.ts';
 import type { LeaseGuard } from './compaction-lease.ts';
 import { compactedSeqOf, type Manifest, type SegmentEntry, withCompactedSeq } from './manifest.ts';
-import type { Run } from './segment-file-writer.ts';
+import type { MergeInputs } from './merge-inputs.ts';
+import type { RunSource } from './segment-file-writer.ts';
 import type { RunOrigin } from './segment-lineage.ts';
 import type { StoreState } from './state.ts';
 
@@ -103,8 +104,35 @@ interface RunPlan {
 }
 
 /**
- * Writes window `w`'s runs: reads their segments (one query per file), merges, keeps what
- * `retainFrom` keeps, and writes the files packRuns makes of them. Returns the new entries.
+ * Whether plan `p` (its points already cut at `retainFrom`) merges by laying its parts and points
+ * end to end: parts in time order, none overlapping the next or the points, none reaching before
+ * `retainFrom`, all in files `inputs` decodes. Its rows are then known from the manifest before
+ * any is read, and the writer reads them a variable at a time (a window's segments of a variable
+ * never overlap, compact-plan.ts: the usual case). Others are read whole and merged as before.
+ */
+async function laysEndToEnd(
+  p: RunPlan,
+  points: Columns | undefined,
+  retainFrom: number | undefined,
+  inputs: MergeInputs,
+): Promise<boolean> {
+  const { parts } = p;
+  if (parts.length === 0) return false;
+  for (let i = 0; i < parts.length; i++) {
+    const s = parts[i] as SegmentEntry;
+    if (retainFrom !== undefined && s.minMicros < retainFrom) return false;
+    if (i > 0 && (parts[i - 1] as SegmentEntry).maxMicros >= s.minMicros) return false;
+  }
+  if (points?.length && (parts[parts.length - 1] as SegmentEntry).maxMicros >= (points.micros[0] as number))
+    return false;
+  return inputs.decodes(parts);
+}
+
+/**
+ * Writes window `w`'s runs: merges each plan's segments and points, keeps what `retainFrom`
+ * keeps, and writes the files packRuns makes of them. Runs whose parts lie end to end are read
+ * when the writer reaches them; others are read up front (one query per file). Returns the new
+ * entries.
  */
 async function writeWindow(
   store: CompactionState,
@@ -114,30 +142,50 @@ async function writeWindow(
   operation: string,
 ): Promise<SegmentEntry[]> {
   const keep = store.options.keepDuplicates;
-  const read = await store.segments.readMany(plans.flatMap((p) => p.parts));
-  const runs: (Run & RunOrigin & { rows: number })[] = [];
-  let at = 0;
-  for (const p of plans) {
-    const parts = read.slice(at, at + p.parts.length);
-    at += p.parts.length;
-    let merged = mergeColumns(p.points ? [...parts, p.points] : parts, keep);
-    if (retainFrom !== undefined) merged = sliceColumns(merged, retainFrom, Number.MAX_SAFE_INTEGER);
-    if (merged.length === 0) continue;
-    const fresh = p.points?.length
-      ? ([p.points.micros[0], p.points.micros[p.points.length - 1]] as [number, number])
-      : undefined;
-    runs.push({
-      variable: p.variable,
-      cols: merged,
-      rows: merged.length,
-      parts: p.parts,
-      ...(fresh ? { fresh } : {}),
-    });
+  const inputs = store.segments.mergeInputs();
+  try {
+    const cut = plans.map((p) =>
+      p.points && retainFrom !== undefined
+        ? sliceColumns(p.points, retainFrom, Number.MAX_SAFE_INTEGER)
+        : p.points,
+    );
+    const lazy: boolean[] = [];
+    for (const [i, p] of plans.entries()) lazy.push(await laysEndToEnd(p, cut[i], retainFrom, inputs));
+    const read = await store.segments.readMany(plans.flatMap((p, i) => (lazy[i] ? [] : p.parts)));
+    const runs: (RunSource & RunOrigin & { rows: number })[] = [];
+    let at = 0;
+    for (const [i, p] of plans.entries()) {
+      const fresh = p.points?.length
+        ? { fresh: [p.points.micros[0], p.points.micros[p.points.length - 1]] as [number, number] }
+        : {};
+      const points = cut[i];
+      if (lazy[i]) {
+        const rows = p.parts.reduce((n, s) => n + s.rows, points?.length ?? 0);
+        // Parts one after another: one variable's rows at a time, dropped once encoded.
+        const load = async () => {
+          const cols: Columns[] = [];
+          for (const s of p.parts) cols.push(await inputs.read(s));
+          if (points) cols.push(points);
+          return mergeColumns(cols, keep);
+        };
+        if (rows > 0) runs.push({ variable: p.variable, rows, load, parts: p.parts, ...fresh });
+        continue;
+      }
+      const parts = read.slice(at, at + p.parts.length);
+      at += p.parts.length;
+      let merged = mergeColumns(p.points ? [...parts, p.points] : parts, keep);
+      if (retainFrom !== undefined) merged = sliceColumns(merged, retainFrom, Number.MAX_SAFE_INTEGER);
+      if (merged.length === 0) continue;
+      runs.push({ variable: p.variable, cols: merged, rows: merged.length, parts: p.parts, ...fresh });
+    }
+    const out: SegmentEntry[] = [];
+    for (const file of packRuns(runs))
+      for (const e of await store.segments.write(w, file, store.lineage?.declare(operation, file)))
+        out.push(e);
+    return out;
+  } finally {
+    await inputs.close();
   }
-  const out: SegmentEntry[] = [];
-  for (const file of packRuns(runs))
-    for (const e of await store.segments.write(w, file, store.lineage?.declare(operation, file))) out.push(e);
-  return out;
 }
 
 /** Sorts entries by (variable, window): the manifest is the same for the same points, whichever window finished first. */

@@ -4,17 +4,42 @@
  * Parquet writer in parquet/. Its columns are those segment files always had (variable, ts, type,
  * value, str, meta), so files of the one-variable layout and of this one are read alike.
  */
+import { TimeSeriesError } from '../errors.ts';
 import { T_BOOL, T_NUMBER, T_STRING } from './codec.ts';
 import type { Columns } from './columns.ts';
+import type { LastPoint } from './manifest.ts';
 import { dictionaryStrings, optionalDoubles, timestampMicros, uint8 } from './parquet/columns.ts';
 import { writeParquet } from './parquet/writer.ts';
-import { encodeLastRows, LAST_ROWS_KEY } from './segment-last-rows.ts';
+import { encodeRunEnds, LAST_ROWS_KEY, lastPointOf } from './segment-last-rows.ts';
 
 /** One variable's points in a segment file. */
 export interface Run {
   variable: string;
   cols: Columns;
 }
+
+/**
+ * One variable's `rows` points, read by `load` only when the writer reaches its rows and dropped
+ * once they are encoded: a merge of many files' runs holds about one variable's points at a time,
+ * not the whole file's.
+ */
+export interface LazyRun {
+  variable: string;
+  rows: number;
+  load: () => Promise<Columns>;
+}
+
+export type RunSource = Run | LazyRun;
+
+/** What the writer saw of a run it wrote: its rows, first and last timestamps, and last point. */
+export interface RunEnd {
+  rows: number;
+  minMicros: number;
+  maxMicros: number;
+  last?: LastPoint;
+}
+
+export const rowsOf = (r: RunSource): number => ('cols' in r ? r.cols.length : r.rows);
 
 /**
  * Rows per row group: DuckDB's own default. A reader of one variable reads the row groups its run
@@ -78,7 +103,7 @@ function runAt(starts: readonly number[], row: number): number {
 
 /** Copies the file's rows [from, to) (across the runs they lie in) into `s` from its row 0. */
 function fillGroup(
-  runs: readonly Run[],
+  runs: readonly (Columns | undefined)[],
   starts: readonly number[],
   from: number,
   to: number,
@@ -87,7 +112,8 @@ function fillGroup(
   metas: TextIds,
 ): void {
   for (let k = runAt(starts, from); k < runs.length && (starts[k] as number) < to; k++) {
-    const c = (runs[k] as Run).cols;
+    const c = runs[k];
+    if (!c) continue;
     const at = starts[k] as number;
     const a = Math.max(from, at) - at;
     const b = Math.min(to, at + c.length) - at;
@@ -106,26 +132,65 @@ function fillGroup(
   }
 }
 
+/** Runs' columns as the writer reaches them: loaded (and checked) once, dropped once written. */
+class RunCursor {
+  readonly cols: (Columns | undefined)[];
+  readonly ends: (RunEnd | undefined)[];
+  private readonly runs: readonly RunSource[];
+  private readonly onLoaded: ((k: number, cols: Columns) => void) | undefined;
+  constructor(runs: readonly RunSource[], onLoaded?: (k: number, cols: Columns) => void) {
+    this.runs = runs;
+    this.onLoaded = onLoaded;
+    this.cols = new Array(runs.length);
+    this.ends = new Array(runs.length);
+  }
+
+  /** Loads run `k` unless it was. */
+  async load(k: number): Promise<void> {
+    if (this.ends[k]) return;
+    const r = this.runs[k] as RunSource;
+    const c = 'cols' in r ? r.cols : await r.load();
+    // A lazy run's rows were counted before it was read (the files' rows said in their
+    // manifest entries): rows it lacks or has over would be laid out as another run's.
+    if (c.length !== rowsOf(r))
+      throw new TimeSeriesError(
+        `Time-series run of ${r.variable} read back ${c.length} rows where ${rowsOf(r)} were to be written`,
+        { context: { variable: r.variable, rows: c.length, expected: rowsOf(r) } },
+      );
+    this.cols[k] = c;
+    this.ends[k] = {
+      rows: c.length,
+      minMicros: c.micros[0] ?? 0,
+      maxMicros: c.micros[c.length - 1] ?? 0,
+      ...lastPointOf(c),
+    };
+    this.onLoaded?.(k, c);
+  }
+}
+
 /**
  * The bytes of a segment file holding `runs` (in the order given; each run sorted and resolved),
- * and where each run starts. Rows are copied into the encoder's columns one row group at a time
- * (about 4 MiB), not the whole file's at once (41 bytes a row: 25 MiB for a compaction of 600,000
- * points). `rowGroupRows` is for tests.
+ * where each run starts, and what each run ended in. Rows are copied into the encoder's columns
+ * one row group at a time (about 4 MiB), not the whole file's at once (41 bytes a row: 25 MiB for
+ * a compaction of 600,000 points); lazy runs are read when their rows are reached and dropped
+ * once written. `onLoaded` sees each run's columns as they are read. `rowGroupRows` is for tests.
  */
 export async function encodeSegmentFile(
-  runs: readonly Run[],
+  runs: readonly RunSource[],
   rowGroupRows = ROW_GROUP_ROWS,
-): Promise<{ parts: Buffer[]; starts: number[] }> {
+  onLoaded?: (k: number, cols: Columns) => void,
+): Promise<{ parts: Buffer[]; starts: number[]; ends: RunEnd[] }> {
   let rows = 0;
   const starts: number[] = [];
   for (const r of runs) {
     starts.push(rows);
-    rows += r.cols.length;
+    rows += rowsOf(r);
   }
   const s = new GroupScratch(Math.min(rows, rowGroupRows));
   const strs = new TextIds();
   const metas = new TextIds();
   const names = runs.map((r) => Buffer.from(r.variable));
+  const cursor = new RunCursor(runs, onLoaded);
   // The columns read the scratch, which each row group refills from its row 0; they keep their
   // page buffers from one row group to the next too.
   const columns = [
@@ -136,14 +201,26 @@ export async function encodeSegmentFile(
     dictionaryStrings('str', s.strIds, strs.texts, true, false),
     dictionaryStrings('meta', s.metaIds, metas.texts, true, false),
   ];
+  // Runs of no rows are never reached by a row group: their ends are known now.
+  for (let k = 0; k < runs.length; k++) if (rowsOf(runs[k] as RunSource) === 0) await cursor.load(k);
+  let written = 0;
   const parts = await writeParquet(
     rows,
     rowGroupRows,
-    (from, to) => {
-      fillGroup(runs, starts, from, to, s, strs, metas);
+    async (from, to) => {
+      for (let k = runAt(starts, from); from < to && k < runs.length && (starts[k] as number) < to; k++)
+        await cursor.load(k);
+      fillGroup(cursor.cols, starts, from, to, s, strs, metas);
+      // Runs written to their end are not needed again.
+      for (
+        ;
+        written < runs.length && (starts[written] as number) + rowsOf(runs[written] as RunSource) <= to;
+        written++
+      )
+        cursor.cols[written] = undefined;
       return columns;
     },
-    [[LAST_ROWS_KEY, encodeLastRows(runs.map((r) => r.cols))]],
+    () => [[LAST_ROWS_KEY, encodeRunEnds(cursor.ends as RunEnd[])]],
   );
-  return { parts, starts };
+  return { parts, starts, ends: cursor.ends as RunEnd[] };
 }

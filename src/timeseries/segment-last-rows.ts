@@ -33,6 +33,11 @@ const hasNum = (type: number) => type === T_NUMBER || type === T_BOOL;
 
 /** The footer value for runs of `cols` in file order. */
 export function encodeLastRows(runs: readonly Columns[]): Buffer {
+  return encodeRunEnds(runs.map((cols) => ({ rows: cols.length, ...lastPointOf(cols) })));
+}
+
+/** The footer value for runs of `rows` rows ending in `last` (undefined: not kept), in file order. */
+export function encodeRunEnds(runs: readonly { rows: number; last?: LastPoint }[]): Buffer {
   const texts: string[] = [];
   const ids = new Map<string, number>();
   const idOf = (t: string | undefined): number => {
@@ -45,7 +50,7 @@ export function encodeLastRows(runs: readonly Columns[]): Buffer {
     }
     return id;
   };
-  const points = runs.map((cols) => (cols.length > 0 ? lastPointOf(cols).last : undefined));
+  const points = runs.map((r) => r.last);
   const kept = points.filter((p): p is LastPoint => p !== undefined);
   const strIds = kept.map((p) => idOf(p.type === T_STRING ? (p.str ?? '') : undefined));
   const metaIds = kept.map((p) => idOf(p.meta));
@@ -55,7 +60,7 @@ export function encodeLastRows(runs: readonly Columns[]): Buffer {
   out.varint(textBytes.length);
   out.bytes(textBytes);
   out.varint(runs.length);
-  for (const cols of runs) out.varint(cols.length);
+  for (const r of runs) out.varint(r.rows);
   for (const p of points) out.byte(p ? p.type : NOT_KEPT);
   for (const p of kept) if (hasNum(p.type)) out.double(p.num);
   for (const id of strIds) out.varint(id);

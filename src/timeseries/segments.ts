@@ -27,6 +27,7 @@ import {
   type SegmentFileInfo,
 } from './manifest.ts';
 import { encodeManifest } from './manifest-codec.ts';
+import { MergeInputs } from './merge-inputs.ts';
 import { ownColumns } from './own-columns.ts';
 import { keyValueOf, readFooter } from './parquet/footer.ts';
 import { type BucketPartial, readSegmentBuckets, segmentBucketsSql } from './segment-aggregate.ts';
@@ -41,8 +42,8 @@ import {
   rowSlice,
   segmentRowsSql,
 } from './segment-decode.ts';
-import { encodeSegmentFile, type Run } from './segment-file-writer.ts';
-import { decodeLastRows, LAST_ROWS_KEY, lastPointOf } from './segment-last-rows.ts';
+import { encodeSegmentFile, type RunEnd, type RunSource, rowsOf } from './segment-file-writer.ts';
+import { decodeLastRows, LAST_ROWS_KEY } from './segment-last-rows.ts';
 import type { DeclareSegment } from './segment-lineage.ts';
 import { StagedFiles } from './staged-files.ts';
 import type { AggregateFn } from './types.ts';
@@ -318,6 +319,11 @@ export class SegmentFiles {
     }
   }
 
+  /** A compaction's input files, read a variable's run at a time (merge-inputs.ts). */
+  mergeInputs(): MergeInputs {
+    return new MergeInputs(this.staged, this.storage.url, (e) => this.cache.get(entryId(e)));
+  }
+
   /** Drops replaced entries from the cache (their files may live on for other variables). */
   forget(entries: readonly SegmentEntry[]): void {
     for (const e of entries) {
@@ -332,48 +338,54 @@ export class SegmentFiles {
    * Writes one segment file of window `window` holding `runs` (one per variable, each sorted and
    * resolved) and returns their entries (not yet published).
    */
-  async write(window: number, runs: readonly Run[], declare?: DeclareSegment): Promise<SegmentEntry[]> {
+  async write(window: number, runs: readonly RunSource[], declare?: DeclareSegment): Promise<SegmentEntry[]> {
     const id = `${Date.now().toString(36)}-${randomBytes(6).toString('hex')}`;
     const day = new Date(window / 1000).toISOString().slice(0, 19).replaceAll(':', '');
     const key = `segments/window=${day}/${id}.parquet`;
     // Its lineage intent is durable before the file exists (segment-lineage.ts).
     const record = await declare?.(key);
-    const rows = runs.reduce((s, r) => s + r.cols.length, 0);
+    const rows = runs.reduce((s, r) => s + rowsOf(r), 0);
+    // The runs the cache keeps: the last ones, up to its size (earlier ones would be evicted by
+    // the later ones at once), as columns of their own (ownColumns: not views pinning a set's block).
+    let cachedFrom = runs.length;
+    for (let left = this.maxCachedRows; cachedFrom > 0; cachedFrom--) {
+      left -= rowsOf(runs[cachedFrom - 1] as RunSource);
+      if (left < 0) break;
+    }
+    const kept = new Map<number, Columns>();
     let put: { size: number };
-    let starts: number[];
+    // Where runs start and what they ended in; not the encoded parts, dropped once put.
+    let out: { starts: number[]; ends: RunEnd[] };
     try {
-      const { parts, starts: at } = await encodeSegmentFile(runs);
-      const bytes = Buffer.concat(parts);
+      const encoded = await encodeSegmentFile(runs, undefined, (k, cols) => {
+        if (k >= cachedFrom) kept.set(k, cols);
+      });
+      const bytes = Buffer.concat(encoded.parts);
+      out = { starts: encoded.starts, ends: encoded.ends };
       // The storage put publishes the file atomically (fs or S3).
       put = await this.storage.put(key, bytes);
       record?.commit(bytes, rows);
-      starts = at;
     } catch (error) {
       record?.abort(error);
       throw error;
     }
     const file: SegmentFileInfo = { rows, bytes: put.size };
-    // The runs the cache keeps: the last ones, up to its size (earlier ones would be evicted by
-    // the later ones at once), as columns of their own (ownColumns: not views pinning a set's block).
-    let cachedFrom = runs.length;
-    for (let left = this.maxCachedRows; cachedFrom > 0; cachedFrom--) {
-      left -= (runs[cachedFrom - 1] as Run).cols.length;
-      if (left < 0) break;
-    }
     return runs.map((r, k) => {
+      const end = out.ends[k] as RunEnd;
       const entry: SegmentEntry = {
         key,
         variable: r.variable,
         window,
-        minMicros: r.cols.micros[0] ?? 0,
-        maxMicros: r.cols.micros[r.cols.length - 1] ?? 0,
-        rows: r.cols.length,
-        bytes: rows > 0 ? Math.round((put.size * r.cols.length) / rows) : 0,
-        rowStart: starts[k] as number,
+        minMicros: end.minMicros,
+        maxMicros: end.maxMicros,
+        rows: end.rows,
+        bytes: rows > 0 ? Math.round((put.size * end.rows) / rows) : 0,
+        rowStart: out.starts[k] as number,
         file,
-        ...lastPointOf(r.cols),
+        ...(end.last ? { last: end.last } : {}),
       };
-      if (k >= cachedFrom) this.remember(entryId(entry), ownColumns(r.cols));
+      const cols = kept.get(k);
+      if (cols) this.remember(entryId(entry), ownColumns(cols));
       return entry;
     });
   }

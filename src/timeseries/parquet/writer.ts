@@ -171,8 +171,10 @@ export const CREATED_BY = 'sluice time-series segment writer';
 export async function writeParquet(
   rows: number,
   rowGroupRows: number,
-  group: (from: number, to: number) => readonly ColumnDef[],
-  keyValues: readonly (readonly [string, Uint8Array])[] = [],
+  group: (from: number, to: number) => readonly ColumnDef[] | Promise<readonly ColumnDef[]>,
+  keyValues:
+    | readonly (readonly [string, Uint8Array])[]
+    | (() => readonly (readonly [string, Uint8Array])[]) = [],
 ): Promise<Buffer[]> {
   const parts: Buffer[] = [MAGIC];
   let offset = MAGIC.length;
@@ -180,7 +182,7 @@ export async function writeParquet(
   let columns: readonly ColumnDef[] | undefined;
   for (let from = 0; from < rows; from += rowGroupRows) {
     const to = Math.min(rows, from + rowGroupRows);
-    columns = group(from, to);
+    columns = await group(from, to);
     // Encode every column (JS), compress them all at once (threads), then lay them out.
     const chunks = columns.map((c) => c.chunk(0, to - from));
     const pages = await Promise.all(chunks.map(compressChunk));
@@ -203,7 +205,9 @@ export async function writeParquet(
       ),
     );
   }
-  columns ??= group(0, 0);
+  columns ??= await group(0, 0);
+  // A function: values known only once every row group was filled (a writer of lazily read runs).
+  const kv = typeof keyValues === 'function' ? keyValues() : keyValues;
   const footer = encodeStruct(
     [1, i32(1)],
     [2, list('struct', schemaOf(columns))],
@@ -211,11 +215,11 @@ export async function writeParquet(
     [4, list('struct', groups)],
     [
       5,
-      keyValues.length === 0
+      kv.length === 0
         ? undefined
         : list(
             'struct',
-            keyValues.map(([k, v]) => struct([1, bin(k)], [2, bin(v)])),
+            kv.map(([k, v]) => struct([1, bin(k)], [2, bin(v)])),
           ),
     ],
     [6, bin(CREATED_BY)],

@@ -1,0 +1,84 @@
+/**
+ * The input files of a compaction's merges, read one variable's run at a time (compact.ts): each
+ * file is opened once per window, and its runs are decoded when the segment writer reaches the
+ * variable (segment-file-writer.ts LazyRun), so a merge of many files holds about one variable's
+ * points, not every point of the files it merges. Files sluice's encoder did not write (DuckDB
+ * wrote older segments) are not decoded here: their merges read them whole as before.
+ */
+import { TimeSeriesError } from '../errors.ts';
+import type { Columns } from './columns.ts';
+import type { SegmentEntry } from './manifest.ts';
+import { SegmentRows } from './segment-columns.ts';
+import type { StagedFiles } from './staged-files.ts';
+
+interface OpenFile {
+  rows: SegmentRows | undefined;
+  release: () => Promise<void>;
+}
+
+export class MergeInputs {
+  private readonly files = new Map<string, Promise<OpenFile>>();
+  private readonly staged: Pick<StagedFiles, 'acquire'>;
+  private readonly url: string;
+  private readonly cached: (e: SegmentEntry) => Columns | undefined;
+
+  constructor(
+    staged: Pick<StagedFiles, 'acquire'>,
+    url: string,
+    cached: (e: SegmentEntry) => Columns | undefined,
+  ) {
+    this.staged = staged;
+    this.url = url;
+    this.cached = cached;
+  }
+
+  private file(key: string): Promise<OpenFile> {
+    let f = this.files.get(key);
+    if (!f) {
+      f = (async () => {
+        const { file, release } = await this.staged.acquire(key);
+        try {
+          return { rows: await SegmentRows.open(file, `${this.url}/${key}`), release };
+        } catch (error) {
+          await release();
+          throw error;
+        }
+      })();
+      this.files.set(key, f);
+    }
+    return f;
+  }
+
+  /** Whether every entry's file is one this reader decodes. */
+  async decodes(entries: readonly SegmentEntry[]): Promise<boolean> {
+    for (const e of entries) if (!(await this.file(e.key)).rows) return false;
+    return true;
+  }
+
+  /** The rows of `entry` (its file one `decodes` said yes to), checked against the rows its entry names. */
+  async read(entry: SegmentEntry): Promise<Columns> {
+    const hit = this.cached(entry);
+    if (hit) return hit;
+    const rows = (await this.file(entry.key)).rows as SegmentRows;
+    const from = entry.rowStart ?? 0;
+    const cols = await rows.read([[from, entry.rowStart === undefined ? rows.numRows : from + entry.rows]]);
+    // A file shorter than its entries say would hand one variable's rows to another.
+    if (cols.length !== entry.rows)
+      throw new TimeSeriesError(
+        `Time-series segment ${this.url}/${entry.key} has ${cols.length} rows where the manifest names ${entry.rows}`,
+        { context: { key: entry.key, rows: cols.length, expected: entry.rows } },
+      );
+    return cols;
+  }
+
+  /** Closes and releases every file opened (those that failed to open were released then). */
+  async close(): Promise<void> {
+    const opened = await Promise.allSettled(this.files.values());
+    this.files.clear();
+    for (const o of opened)
+      if (o.status === 'fulfilled') {
+        await o.value.rows?.close();
+        await o.value.release();
+      }
+  }
+}
