@@ -13,6 +13,7 @@ import { T_NUMBER, T_STRING } from '../../src/timeseries/codec.ts';
 import type { Columns } from '../../src/timeseries/columns.ts';
 import { LAZY_MIN_ROWS_PER_PART } from '../../src/timeseries/compact.ts';
 import { TimeSeriesStore } from '../../src/timeseries/index.ts';
+import { MergeInputs } from '../../src/timeseries/merge-inputs.ts';
 import { SegmentRows } from '../../src/timeseries/segment-columns.ts';
 import { encodeSegmentFile, type Run } from '../../src/timeseries/segment-file-writer.ts';
 import { SegmentFiles } from '../../src/timeseries/segments.ts';
@@ -31,11 +32,11 @@ function segmentFiles(dir: string): string[] {
 }
 
 /** Round `round`'s points: every variable, PER_ROUND in order after the previous round's; texts and metadata on some. */
-function roundPoints(round: number) {
+function roundPoints(round: number, per = PER_ROUND) {
   return VARS.flatMap((variable, k) =>
-    Array.from({ length: PER_ROUND }, (_, i) => ({
+    Array.from({ length: per }, (_, i) => ({
       variable,
-      timestamp: T0 + (round * PER_ROUND + i) * 1000,
+      timestamp: T0 + (round * per + i) * 1000,
       value: i % 7 === 0 ? `s${k}-${i}` : round * 1000 + i + k / 100,
       ...(i % 5 === 0 ? { metadata: { round, k } } : {}),
     })),
@@ -48,10 +49,10 @@ const OPTIONS = { compactIntervalMs: 0, compactPoints: 0 };
  * Eight compactions of in-order rounds: eight segments per variable in one window, in eight
  * shared files; then the writer reopened (no runs cached: a merge reads them from the files).
  */
-async function eightSegments(dir: string) {
+async function eightSegments(dir: string, per = PER_ROUND) {
   const store = await TimeSeriesStore.open(dir, OPTIONS);
   for (let round = 0; round < 8; round++) {
-    await store.storeDataPoints(roundPoints(round));
+    await store.storeDataPoints(roundPoints(round, per));
     await store.compact();
   }
   expect((await store.stats()).segments).toBe(8 * VARS.length);
@@ -119,6 +120,41 @@ describe('a compaction merging many segments', () => {
       ).toEqual(before[2 * k]);
       expect(after[2 * k + 1], v).toEqual(points[points.length - 1]);
     });
+  });
+
+  it('reads short runs with their files, whole, not one by one (each such read costs more than it saves)', async () => {
+    const per = 100; // far below LAZY_MIN_ROWS_PER_PART: ~60-row runs are what 10,000 variables make
+    const dir = path.join(tempDir('ts-merge-short-runs'), 'store');
+    const store = await eightSegments(dir, per);
+    const before = await stored(dir);
+    const runReads: number[] = [];
+    const wholeReads: number[] = [];
+    try {
+      await store.storeDataPoints(roundPoints(8, per));
+      const read = MergeInputs.prototype.read;
+      vi.spyOn(MergeInputs.prototype, 'read').mockImplementation(async function (this: MergeInputs, e) {
+        runReads.push(e.rows);
+        return read.call(this, e);
+      });
+      const readMany = SegmentFiles.prototype.readMany;
+      vi.spyOn(SegmentFiles.prototype, 'readMany').mockImplementation(async function (this: SegmentFiles, e) {
+        wholeReads.push(e.length);
+        return readMany.call(this, e);
+      });
+      const r = await store.compact();
+      vi.restoreAllMocks();
+      expect(r.pointsRewritten).toBe(8 * per * VARS.length);
+      expect(runReads).toEqual([]);
+      expect(wholeReads.reduce((a, b) => a + b, 0)).toBe(8 * VARS.length);
+    } finally {
+      await store.close();
+    }
+    const after = await stored(dir);
+    for (const [k, v] of VARS.entries()) {
+      const points = after[2 * k] as unknown[];
+      expect(points, v).toHaveLength(9 * per);
+      expect(points.slice(0, 8 * per), v).toEqual(before[2 * k]);
+    }
   });
 
   it('that reads a run back short fails, and leaves the manifest, the files and the points as they were', async () => {
