@@ -72,6 +72,15 @@ async function stored(dir: string) {
   }
 }
 
+/** Notes how many entries each up-front read of whole segments (SegmentFiles.readMany) asks for. */
+function countWholeReads(into: number[]): void {
+  const readMany = SegmentFiles.prototype.readMany;
+  vi.spyOn(SegmentFiles.prototype, 'readMany').mockImplementation(async function (this: SegmentFiles, e) {
+    into.push(e.length);
+    return readMany.call(this, e);
+  });
+}
+
 afterEach(() => {
   vi.restoreAllMocks();
 });
@@ -91,11 +100,7 @@ describe('a compaction merging many segments', () => {
         reads.push(c.length);
         return c;
       });
-      const readMany = SegmentFiles.prototype.readMany;
-      vi.spyOn(SegmentFiles.prototype, 'readMany').mockImplementation(async function (this: SegmentFiles, e) {
-        wholeReads.push(e.length);
-        return readMany.call(this, e);
-      });
+      countWholeReads(wholeReads);
       const r = await store.compact();
       vi.restoreAllMocks();
       // The ninth segment of each variable merges all nine into one run per variable.
@@ -136,11 +141,7 @@ describe('a compaction merging many segments', () => {
         runReads.push(e.rows);
         return read.call(this, e);
       });
-      const readMany = SegmentFiles.prototype.readMany;
-      vi.spyOn(SegmentFiles.prototype, 'readMany').mockImplementation(async function (this: SegmentFiles, e) {
-        wholeReads.push(e.length);
-        return readMany.call(this, e);
-      });
+      countWholeReads(wholeReads);
       const r = await store.compact();
       vi.restoreAllMocks();
       expect(r.pointsRewritten).toBe(8 * per * VARS.length);

@@ -160,17 +160,23 @@ export function keyValueOf(footer: Buffer, key: string): Buffer | undefined {
 export async function readFooter(file: string): Promise<Buffer> {
   const fh = await fsp.open(file, 'r');
   try {
-    const { size } = await fh.stat();
-    if (size < 12) throw new BadFooterError(`it has ${size} bytes, too few for a Parquet file`);
-    const tail = Buffer.alloc(8);
-    await fh.read(tail, 0, 8, size - 8);
-    if (tail.toString('latin1', 4) !== 'PAR1') throw new BadFooterError('it does not end in PAR1');
-    const len = tail.readUInt32LE(0);
-    if (len > size - 12) throw new BadFooterError(`its footer length ${len} exceeds the file`);
-    const footer = Buffer.alloc(len);
-    await fh.read(footer, 0, len, size - 8 - len);
-    return footer;
+    return (await footerOf(fh)).footer;
   } finally {
     await fh.close();
   }
+}
+
+/** The footer of the open Parquet file `fh`, and where it starts (the end of its row groups). */
+export async function footerOf(fh: fsp.FileHandle): Promise<{ footer: Buffer; at: number }> {
+  const { size } = await fh.stat();
+  if (size < 12) throw new BadFooterError(`it has ${size} bytes, too few for a Parquet file`);
+  const tail = Buffer.alloc(8);
+  await fh.read(tail, 0, 8, size - 8);
+  if (tail.toString('latin1', 4) !== 'PAR1') throw new BadFooterError('it does not end in PAR1');
+  const len = tail.readUInt32LE(0);
+  if (len > size - 12) throw new BadFooterError(`its footer length ${len} exceeds the file`);
+  const footer = Buffer.alloc(len);
+  const { bytesRead } = await fh.read(footer, 0, len, size - 8 - len);
+  if (bytesRead !== len) throw new BadFooterError('the file ends inside its footer');
+  return { footer, at: size - 8 - len };
 }

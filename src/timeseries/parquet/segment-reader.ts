@@ -8,7 +8,7 @@
 import * as fsp from 'node:fs/promises';
 import zlib from 'node:zlib';
 import { type ChunkMeta, type FileMeta, parseFileMeta, type RowGroupMeta } from './file-meta.ts';
-import { BadFooterError } from './footer.ts';
+import { footerOf } from './footer.ts';
 import {
   definitionLevels,
   dictionaryIndices,
@@ -88,22 +88,13 @@ export class SegmentFileReader {
   static async open(file: string): Promise<SegmentFileReader | undefined> {
     const fh = await fsp.open(file, 'r');
     try {
-      const { size } = await fh.stat();
-      if (size < 12) throw new BadFooterError(`it has ${size} bytes, too few for a Parquet file`);
-      const tail = Buffer.alloc(8);
-      await fh.read(tail, 0, 8, size - 8);
-      if (tail.toString('latin1', 4) !== 'PAR1') throw new BadFooterError('it does not end in PAR1');
-      const len = tail.readUInt32LE(0);
-      if (len > size - 12) throw new BadFooterError(`its footer length ${len} exceeds the file`);
-      const footer = Buffer.alloc(len);
-      const { bytesRead } = await fh.read(footer, 0, len, size - 8 - len);
-      if (bytesRead !== len) throw new BadFooterError('the file ends inside its footer');
+      const { footer, at } = await footerOf(fh);
       const meta = parseFileMeta(footer);
       if (!recognised(meta)) {
         await fh.close();
         return undefined;
       }
-      check(meta, size - 8 - len);
+      check(meta, at);
       return new SegmentFileReader(fh, meta);
     } catch (error) {
       await fh.close();
