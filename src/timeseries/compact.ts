@@ -104,15 +104,6 @@ interface RunPlan {
 }
 
 /**
- * Parts a run reads one at a time must average this many rows: each such read costs ~170 µs
- * (finding and slicing the run in its file), which reading the files whole (~0.1 µs a row) repays
- * below about 1,700 rows. At 10,000 variables a compaction's file holds ~60 rows a variable:
- * reading those runs one by one made 20M points append at 0.25 M/s instead of 0.82. Their
- * memory is small anyway; runs this long are where reading whole windows cost hundreds of MiB.
- */
-export const LAZY_MIN_ROWS_PER_PART = 2_048;
-
-/**
  * Whether plan `p` (its points already cut at `retainFrom`) merges by laying its parts and points
  * end to end: parts in time order, none overlapping the next or the points, none reaching before
  * `retainFrom`, all in files `inputs` decodes. Its rows are then known from the manifest before
@@ -127,7 +118,6 @@ async function laysEndToEnd(
 ): Promise<boolean> {
   const { parts } = p;
   if (parts.length === 0) return false;
-  if (parts.reduce((n, s) => n + s.rows, 0) < LAZY_MIN_ROWS_PER_PART * parts.length) return false;
   for (let i = 0; i < parts.length; i++) {
     const s = parts[i] as SegmentEntry;
     if (retainFrom !== undefined && s.minMicros < retainFrom) return false;
@@ -153,6 +143,9 @@ async function writeWindow(
 ): Promise<SegmentEntry[]> {
   const keep = store.options.keepDuplicates;
   const inputs = store.segments.mergeInputs();
+  // Files hold their runs in variable order, so a merge reads each input file front to back
+  // (segment-columns.ts decodes a row group once for all the runs in it).
+  plans = [...plans].sort((a, b) => (a.variable < b.variable ? -1 : a.variable > b.variable ? 1 : 0));
   try {
     const cut = plans.map((p) =>
       p.points && retainFrom !== undefined
@@ -172,12 +165,7 @@ async function writeWindow(
       if (lazy[i]) {
         const rows = p.parts.reduce((n, s) => n + s.rows, points?.length ?? 0);
         // Parts one after another: one variable's rows at a time, dropped once encoded.
-        const load = async () => {
-          const cols: Columns[] = [];
-          for (const s of p.parts) cols.push(await inputs.read(s));
-          if (points) cols.push(points);
-          return mergeColumns(cols, keep);
-        };
+        const load = () => inputs.readRun(p.parts, points);
         if (rows > 0) runs.push({ variable: p.variable, rows, load, parts: p.parts, ...fresh });
         continue;
       }

@@ -8,7 +8,7 @@
 import { TimeSeriesError } from '../errors.ts';
 import type { Columns } from './columns.ts';
 import type { SegmentEntry } from './manifest.ts';
-import { SegmentRows } from './segment-columns.ts';
+import { copyRows, newColumns, SegmentRows } from './segment-columns.ts';
 import type { StagedFiles } from './staged-files.ts';
 
 interface OpenFile {
@@ -55,20 +55,35 @@ export class MergeInputs {
     return true;
   }
 
-  /** The rows of `entry` (its file one `decodes` said yes to), checked against the rows its entry names. */
-  async read(entry: SegmentEntry): Promise<Columns> {
-    const hit = this.cached(entry);
-    if (hit) return hit;
-    const rows = (await this.file(entry.key)).rows as SegmentRows;
-    const from = entry.rowStart ?? 0;
-    const cols = await rows.read([[from, entry.rowStart === undefined ? rows.numRows : from + entry.rows]]);
-    // A file shorter than its entries say would hand one variable's rows to another.
-    if (cols.length !== entry.rows)
-      throw new TimeSeriesError(
-        `Time-series segment ${this.url}/${entry.key} has ${cols.length} rows where the manifest names ${entry.rows}`,
-        { context: { key: entry.key, rows: cols.length, expected: entry.rows } },
-      );
-    return cols;
+  /**
+   * The rows of `parts` (files `decodes` said yes to; in time order, each ending before the next
+   * and before `after` begins), then `after`'s, as one Columns: laid end to end they are merged.
+   * Each part is decoded straight into it and checked against the rows its entry names.
+   */
+  async readRun(parts: readonly SegmentEntry[], after?: Columns): Promise<Columns> {
+    const c = newColumns(parts.reduce((n, e) => n + e.rows, after?.length ?? 0));
+    let n = 0;
+    for (const e of parts) {
+      const hit = this.cached(e);
+      let next: number;
+      if (hit) next = copyRows(c, n, hit);
+      else {
+        const rows = (await this.file(e.key)).rows as SegmentRows;
+        const from = e.rowStart ?? 0;
+        const have = e.rowStart === undefined ? rows.numRows : Math.min(e.rows, rows.numRows - from);
+        next = have === e.rows ? await rows.readInto(c, n, from, from + have) : n + Math.max(0, have);
+      }
+      // A file shorter than its entries say would hand one variable's rows to another.
+      if (next - n !== e.rows)
+        throw new TimeSeriesError(
+          `Time-series segment ${this.url}/${e.key} has ${next - n} rows where the manifest names ${e.rows}`,
+          { context: { key: e.key, rows: next - n, expected: e.rows } },
+        );
+      n = next;
+    }
+    if (after) n = copyRows(c, n, after);
+    for (let i = 0; i < n; i++) c.seq[i] = i;
+    return c;
   }
 
   /** Closes and releases every file opened (those that failed to open were released then). */

@@ -11,9 +11,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { TimeSeriesError } from '../../src/errors.ts';
 import { T_NUMBER, T_STRING } from '../../src/timeseries/codec.ts';
 import type { Columns } from '../../src/timeseries/columns.ts';
-import { LAZY_MIN_ROWS_PER_PART } from '../../src/timeseries/compact.ts';
 import { TimeSeriesStore } from '../../src/timeseries/index.ts';
-import { MergeInputs } from '../../src/timeseries/merge-inputs.ts';
 import { SegmentRows } from '../../src/timeseries/segment-columns.ts';
 import { encodeSegmentFile, type Run } from '../../src/timeseries/segment-file-writer.ts';
 import { SegmentFiles } from '../../src/timeseries/segments.ts';
@@ -21,8 +19,7 @@ import { tempDir } from '../helpers/tmp.ts';
 
 const T0 = Date.UTC(2024, 0, 1);
 const VARS = Array.from({ length: 12 }, (_, i) => `v${String(i).padStart(2, '0')}`);
-// Runs long enough to be read one at a time (shorter ones are read with their files, whole).
-const PER_ROUND = LAZY_MIN_ROWS_PER_PART;
+const PER_ROUND = 300;
 
 function segmentFiles(dir: string): string[] {
   const root = path.join(dir, 'segments');
@@ -94,11 +91,16 @@ describe('a compaction merging many segments', () => {
     const wholeReads: number[] = [];
     try {
       await store.storeDataPoints(roundPoints(8));
-      const read = SegmentRows.prototype.read;
-      vi.spyOn(SegmentRows.prototype, 'read').mockImplementation(async function (this: SegmentRows, ranges) {
-        const c = await read.call(this, ranges);
-        reads.push(c.length);
-        return c;
+      const readInto = SegmentRows.prototype.readInto;
+      vi.spyOn(SegmentRows.prototype, 'readInto').mockImplementation(async function (
+        this: SegmentRows,
+        c,
+        n,
+        from,
+        to,
+      ) {
+        reads.push(to - from);
+        return readInto.call(this, c, n, from, to);
       });
       countWholeReads(wholeReads);
       const r = await store.compact();
@@ -127,8 +129,8 @@ describe('a compaction merging many segments', () => {
     });
   });
 
-  it('reads short runs with their files, whole, not one by one (each such read costs more than it saves)', async () => {
-    const per = 100; // far below LAZY_MIN_ROWS_PER_PART: ~60-row runs are what 10,000 variables make
+  it('reads short runs one by one too (the 60-row runs of 10,000 variables), and they read back as before', async () => {
+    const per = 20;
     const dir = path.join(tempDir('ts-merge-short-runs'), 'store');
     const store = await eightSegments(dir, per);
     const before = await stored(dir);
@@ -136,17 +138,23 @@ describe('a compaction merging many segments', () => {
     const wholeReads: number[] = [];
     try {
       await store.storeDataPoints(roundPoints(8, per));
-      const read = MergeInputs.prototype.read;
-      vi.spyOn(MergeInputs.prototype, 'read').mockImplementation(async function (this: MergeInputs, e) {
-        runReads.push(e.rows);
-        return read.call(this, e);
+      const readInto = SegmentRows.prototype.readInto;
+      vi.spyOn(SegmentRows.prototype, 'readInto').mockImplementation(async function (
+        this: SegmentRows,
+        c,
+        n,
+        from,
+        to,
+      ) {
+        runReads.push(to - from);
+        return readInto.call(this, c, n, from, to);
       });
       countWholeReads(wholeReads);
       const r = await store.compact();
       vi.restoreAllMocks();
       expect(r.pointsRewritten).toBe(8 * per * VARS.length);
-      expect(runReads).toEqual([]);
-      expect(wholeReads.reduce((a, b) => a + b, 0)).toBe(8 * VARS.length);
+      expect(runReads).toEqual(Array(8 * VARS.length).fill(per));
+      expect(wholeReads.every((n) => n === 0)).toBe(true);
     } finally {
       await store.close();
     }
@@ -166,12 +174,18 @@ describe('a compaction merging many segments', () => {
       const before = await stored(dir);
       const files = segmentFiles(dir);
       const manifest = readFileSync(path.join(dir, 'manifest.json'));
-      const read = SegmentRows.prototype.read;
+      const readInto = SegmentRows.prototype.readInto;
       let calls = 0;
-      vi.spyOn(SegmentRows.prototype, 'read').mockImplementation(async function (this: SegmentRows, ranges) {
-        const c = await read.call(this, ranges);
+      vi.spyOn(SegmentRows.prototype, 'readInto').mockImplementation(async function (
+        this: SegmentRows,
+        c,
+        n,
+        from,
+        to,
+      ) {
+        const next = await readInto.call(this, c, n, from, to);
         // The fifth run read loses its last row.
-        return ++calls === 5 ? { ...c, length: c.length - 1 } : c;
+        return ++calls === 5 ? next - 1 : next;
       });
       const failed = await store.compact().catch((e: unknown) => e);
       vi.restoreAllMocks();

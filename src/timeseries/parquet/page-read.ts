@@ -294,22 +294,27 @@ function unpack(
 
 /**
  * Which of a data page's first `rows` rows have a value (definition level 1; undefined: all of
- * them, the common case, told by the first run), and where its values start.
+ * them, the common case, told by the first run; `none`: not one, as in a text column of numbers),
+ * and where its values start.
  */
-export function definitionLevels(data: Buffer, rows: number): { present?: Uint32Array; valuesAt: number } {
+export function definitionLevels(
+  data: Buffer,
+  rows: number,
+): { present?: Uint32Array; none?: true; valuesAt: number } {
   if (data.length < 4) throw new MalformedParquetError('a data page ends before its definition levels');
   const len = data.readUInt32LE(0);
   if (4 + len > data.length)
     throw new MalformedParquetError(`definition levels of ${len} bytes run past their page`);
-  // One RLE run of 1s as long as the rows asked for, or longer: no array of them.
+  // One RLE run of 1s (or of 0s) as long as the rows asked for, or longer: no array of them.
   let h = 0;
   let mul = 1;
   for (let p = 4; p < 4 + len && mul < 2 ** 35; p++, mul *= 0x80) {
     const b = data[p] as number;
     h += (b & 0x7f) * mul;
     if (b >= 0x80) continue;
-    if (h % 2 === 0 && h / 2 >= rows && p + 1 < 4 + len && data[p + 1] === 1) {
-      return { valuesAt: 4 + len };
+    if (h % 2 === 0 && h / 2 >= rows && p + 1 < 4 + len) {
+      if (data[p + 1] === 1) return { valuesAt: 4 + len };
+      if (data[p + 1] === 0) return { none: true, valuesAt: 4 + len };
     }
     break;
   }

@@ -193,13 +193,17 @@ export function uint8Rows(p: Pages, a: number, b: number): Uint8Array {
   return out;
 }
 
-/** Where rows [a, b) of an optional chunk find their values: presence (undefined: all), the first value's index, how many. */
+/**
+ * Where rows [a, b) of an optional chunk find their values: presence (undefined: all; `none`: not
+ * one), the first value's index, how many. Each call decodes the levels from the page start.
+ */
 function presence(
   p: Pages,
   a: number,
   b: number,
-): { present?: Uint32Array; first: number; count: number; valuesAt: number } {
-  const { present, valuesAt } = definitionLevels(p.data, b);
+): { present?: Uint32Array; none?: true; first: number; count: number; valuesAt: number } {
+  const { present, none, valuesAt } = definitionLevels(p.data, b);
+  if (none) return { none, first: 0, count: 0, valuesAt };
   if (!present) return { first: a, count: b - a, valuesAt };
   let first = 0;
   for (let i = 0; i < a; i++) first += present[i] as number;
@@ -213,7 +217,8 @@ function presence(
  * `present` undefined when every row has a value.
  */
 export function doubleRows(p: Pages, a: number, b: number): { num: Float64Array; present?: Uint8Array } {
-  const { present, first, count, valuesAt } = presence(p, a, b);
+  const { present, none, first, count, valuesAt } = presence(p, a, b);
+  if (none) return { num: new Float64Array(b - a), present: new Uint8Array(b - a) };
   let values: Float64Array;
   if (p.encoding === 8) {
     const dict = p.dictionary as { count: number; bytes: Buffer };
@@ -239,7 +244,8 @@ export function doubleRows(p: Pages, a: number, b: number): { num: Float64Array;
 /** Rows [a, b) of an optional dictionary-encoded UTF-8 chunk (undefined for null). */
 export function stringRows(p: Pages, a: number, b: number): (string | undefined)[] {
   expect(p, 8, 'a text column');
-  const { present, first, count, valuesAt } = presence(p, a, b);
+  const { present, none, first, count, valuesAt } = presence(p, a, b);
+  if (none) return new Array<string | undefined>(b - a);
   const dict = p.dictionary as { count: number; bytes: Buffer };
   p.texts ??= plainStrings(dict.bytes, dict.count);
   const texts = p.texts;
