@@ -9,15 +9,15 @@ import type { Columns } from './columns.ts';
 import type { RowGroupMeta } from './parquet/file-meta.ts';
 import { BadFooterError } from './parquet/footer.ts';
 import { MalformedParquetError, type Pages, UnsupportedParquetError } from './parquet/page-read.ts';
-import { doubleRows, int64Rows, SegmentFileReader, stringRows, uint8Rows } from './parquet/segment-reader.ts';
+import { DecodeScratch, doubleInto, int64Into, stringsInto, uint8Into } from './parquet/rows-into.ts';
+import { SegmentFileReader } from './parquet/segment-reader.ts';
 
 const NAMES = ['ts', 'type', 'value', 'str', 'meta'] as const;
 
 /** One shared string object per distinct text (metadata repeats on most rows), as segment-decode.ts does. */
-function interner(): (s: string | undefined) => string | undefined {
+function interner(): (s: string) => string {
   const seen = new Map<string, string>();
   return (s) => {
-    if (s === undefined) return undefined;
     const one = seen.get(s);
     if (one !== undefined) return one;
     if (seen.size < 65_536) seen.set(s, s);
@@ -64,15 +64,8 @@ function named(error: unknown, name: string): undefined {
 /** Ranges shorter than a row group's rows ÷ this, on average, have their group decoded whole. */
 const SHORT_RANGES = 32;
 
-/** One row group's rows decoded whole (strings interned). */
-interface DecodedGroup {
-  first: number;
-  micros: Float64Array;
-  type: Uint8Array;
-  num: Float64Array;
-  strs: (string | undefined)[];
-  metas: (string | undefined)[];
-}
+/** One row group's rows decoded whole (strings interned), in arrays sized for the file's largest. */
+type DecodedGroup = Columns & { first: number };
 
 /**
  * Row ranges of one open segment file decoded into Columns, range after range: a merge reads its
@@ -92,6 +85,7 @@ export class SegmentRows {
   private lastReads = { ranges: 0, rows: 0 };
   private readonly str = interner();
   private readonly meta = interner();
+  private readonly scratch = new DecodeScratch();
   private readonly r: SegmentFileReader;
   private readonly name: string;
 
@@ -164,18 +158,19 @@ export class SegmentRows {
       const page = await this.pagesOf(g);
       this.lastReads.ranges++;
       this.lastReads.rows += b - a;
-      c.micros.set(int64Rows(page('ts'), a, b), n);
-      c.type.set(uint8Rows(page('type'), a, b), n);
-      c.num.set(doubleRows(page('value'), a, b).num, n);
-      const s = stringRows(page('str'), a, b);
-      const m = stringRows(page('meta'), a, b);
-      for (let i = 0; i < b - a; i++) {
-        c.strs[n + i] = this.str(s[i]);
-        c.metas[n + i] = this.meta(m[i]);
-      }
+      this.decodeInto(page, a, b, c, n);
       n += b - a;
     }
     return n;
+  }
+
+  /** Rows [a, b) of a group whose pages are `page` into `c` from its row `n`. */
+  private decodeInto(page: (k: string) => Pages, a: number, b: number, c: Columns, n: number): void {
+    int64Into(page('ts'), a, b, c.micros, n);
+    uint8Into(page('type'), a, b, c.type, n);
+    doubleInto(page('value'), a, b, c.num, n, this.scratch);
+    stringsInto(page('str'), a, b, c.strs, n, this.scratch, this.str);
+    stringsInto(page('meta'), a, b, c.metas, n, this.scratch, this.meta);
   }
 
   /** Row group `g`'s pages, read unless they are the last group's. */
@@ -183,7 +178,6 @@ export class SegmentRows {
     if (this.last?.first !== g.firstRow) {
       this.last = undefined;
       this.lastReads = { ranges: 0, rows: 0 };
-      if (this.decoded?.first !== g.firstRow) this.decoded = undefined;
       this.last = { first: g.firstRow, pages: await this.r.pages(g, NAMES) };
     }
     const pages = this.last.pages;
@@ -202,26 +196,19 @@ export class SegmentRows {
     if ((r.rows + asked) * SHORT_RANGES >= g.numRows * (r.ranges + 1)) return undefined;
     if (this.decodedBefore.has(g.firstRow)) {
       this.rangesOnly = true;
-      this.decoded = undefined;
       return undefined;
     }
     const page = await this.pagesOf(g);
     const rows = g.numRows;
-    const s = stringRows(page('str'), 0, rows);
-    const m = stringRows(page('meta'), 0, rows);
-    for (let i = 0; i < rows; i++) {
-      s[i] = this.str(s[i]);
-      m[i] = this.meta(m[i]);
+    // One set of arrays for the file's largest group, reused by each group decoded whole after.
+    if (!this.decoded || this.decoded.micros.length < rows) {
+      const most = Math.max(...this.r.meta.rowGroups.map((x) => x.numRows));
+      this.decoded = { ...newColumns(most), first: g.firstRow };
     }
-    this.decoded = undefined;
-    this.decoded = {
-      first: g.firstRow,
-      micros: int64Rows(page('ts'), 0, rows),
-      type: uint8Rows(page('type'), 0, rows),
-      num: doubleRows(page('value'), 0, rows).num,
-      strs: s,
-      metas: m,
-    };
+    const d = this.decoded;
+    d.first = -1;
+    this.decodeInto(page, 0, rows, d, 0);
+    d.first = g.firstRow;
     this.decodedBefore.add(g.firstRow);
     // The decoded rows serve every later range of this group: its pages are not needed.
     this.last = undefined;

@@ -9,6 +9,8 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { T_NUMBER, T_STRING } from '../../src/timeseries/codec.ts';
 import type { Columns } from '../../src/timeseries/columns.ts';
+import type { Pages } from '../../src/timeseries/parquet/page-read.ts';
+import { DecodeScratch, doubleInto, stringsInto } from '../../src/timeseries/parquet/rows-into.ts';
 import { SegmentRows } from '../../src/timeseries/segment-columns.ts';
 import { encodeSegmentFile, type Run } from '../../src/timeseries/segment-file-writer.ts';
 import { tempDir } from '../helpers/tmp.ts';
@@ -100,5 +102,42 @@ describe('segment rows read run by run', () => {
     } finally {
       await rows.close();
     }
+  });
+});
+
+/** A dictionary page of `texts` (PLAIN byte arrays) and a data page of 4 rows, all present, each index `index`. */
+function textPages(texts: string[], index: number): Pages {
+  const dict = Buffer.concat(
+    texts.map((t) => {
+      const len = Buffer.alloc(4);
+      len.writeUInt32LE(Buffer.byteLength(t));
+      return Buffer.concat([len, Buffer.from(t)]);
+    }),
+  );
+  // Levels: 2 bytes (an RLE run of four 1s); then bit width 2 and an RLE run of four `index`.
+  const data = Buffer.from([2, 0, 0, 0, 0x08, 0x01, 2, 0x08, index]);
+  return { dictionary: { count: texts.length, bytes: dict }, data, rows: 4, encoding: 8 };
+}
+
+describe('decoding into place', () => {
+  it('reads dictionary texts into the rows asked for, interned once per page', () => {
+    const out: (string | undefined)[] = ['x', 'x', 'x', 'x', 'x'];
+    const seen: string[] = [];
+    stringsInto(textPages(['a', 'b'], 1), 1, 3, out, 2, new DecodeScratch(), (t) => {
+      seen.push(t);
+      return t;
+    });
+    expect(out).toEqual(['x', 'x', 'b', 'b', 'x']);
+    expect(seen).toEqual(['a', 'b']);
+  });
+
+  it('refuses a dictionary index past the dictionary, and a text page read as numbers', () => {
+    const out: (string | undefined)[] = [];
+    expect(() => stringsInto(textPages(['a', 'b'], 3), 0, 4, out, 0, new DecodeScratch(), (t) => t)).toThrow(
+      /dictionary index 3 of a dictionary of 2/,
+    );
+    expect(() =>
+      doubleInto({ ...textPages(['a'], 0), encoding: 0 }, 0, 4, new Float64Array(4), 0, new DecodeScratch()),
+    ).toThrow(/bytes|values/);
   });
 });

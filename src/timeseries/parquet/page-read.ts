@@ -295,11 +295,12 @@ function unpack(
 /**
  * Which of a data page's first `rows` rows have a value (definition level 1; undefined: all of
  * them, the common case, told by the first run; `none`: not one, as in a text column of numbers),
- * and where its values start.
+ * and where its values start. `into` is filled (and its start returned) when it is long enough.
  */
 export function definitionLevels(
   data: Buffer,
   rows: number,
+  into?: Uint32Array,
 ): { present?: Uint32Array; none?: true; valuesAt: number } {
   if (data.length < 4) throw new MalformedParquetError('a data page ends before its definition levels');
   const len = data.readUInt32LE(0);
@@ -318,7 +319,8 @@ export function definitionLevels(
     }
     break;
   }
-  const present = new Uint32Array(rows);
+  // `into`, when it is long enough: a caller reading many ranges reuses one array for them.
+  const present = into && into.length >= rows ? into.subarray(0, rows) : new Uint32Array(rows);
   decodeHybrid(data, 4, 4 + len, 1, rows, present);
   return { present, valuesAt: 4 + len };
 }

@@ -144,12 +144,12 @@ function int64At(b: Buffer, at: number): number {
   return b.readUInt32LE(at) + b.readInt32LE(at + 4) * 4294967296;
 }
 
-function expect(p: Pages, encoding: number, what: string): void {
+export function expect(p: Pages, encoding: number, what: string): void {
   if (p.encoding !== encoding) throw new UnsupportedParquetError(`${what} in encoding ${p.encoding}`);
 }
 
 /** Bytes [from, from + n) of `b` copied into memory of their own (aligned for typed-array views). */
-function aligned(b: Buffer, from: number, n: number): ArrayBuffer {
+export function aligned(b: Buffer, from: number, n: number): ArrayBuffer {
   const out = new Uint8Array(n);
   out.set(b.subarray(from, from + n));
   return out.buffer;
@@ -197,12 +197,13 @@ export function uint8Rows(p: Pages, a: number, b: number): Uint8Array {
  * Where rows [a, b) of an optional chunk find their values: presence (undefined: all; `none`: not
  * one), the first value's index, how many. Each call decodes the levels from the page start.
  */
-function presence(
+export function presence(
   p: Pages,
   a: number,
   b: number,
+  levels?: Uint32Array,
 ): { present?: Uint32Array; none?: true; first: number; count: number; valuesAt: number } {
-  const { present, none, valuesAt } = definitionLevels(p.data, b);
+  const { present, none, valuesAt } = definitionLevels(p.data, b, levels);
   if (none) return { none, first: 0, count: 0, valuesAt };
   if (!present) return { first: a, count: b - a, valuesAt };
   let first = 0;
