@@ -78,6 +78,23 @@ function countWholeReads(into: number[]): void {
   });
 }
 
+/**
+ * Sees every range a merge reads of its input files (SegmentRows.readInto): `seen` gets the range
+ * and the row after it was read into the run, and returns what the merge is told instead.
+ */
+function onRunReads(seen: (from: number, to: number, next: number) => number): void {
+  const readInto = SegmentRows.prototype.readInto;
+  vi.spyOn(SegmentRows.prototype, 'readInto').mockImplementation(async function (
+    this: SegmentRows,
+    c,
+    n,
+    from,
+    to,
+  ) {
+    return seen(from, to, await readInto.call(this, c, n, from, to));
+  });
+}
+
 afterEach(() => {
   vi.restoreAllMocks();
 });
@@ -91,16 +108,9 @@ describe('a compaction merging many segments', () => {
     const wholeReads: number[] = [];
     try {
       await store.storeDataPoints(roundPoints(8));
-      const readInto = SegmentRows.prototype.readInto;
-      vi.spyOn(SegmentRows.prototype, 'readInto').mockImplementation(async function (
-        this: SegmentRows,
-        c,
-        n,
-        from,
-        to,
-      ) {
+      onRunReads((from, to, next) => {
         reads.push(to - from);
-        return readInto.call(this, c, n, from, to);
+        return next;
       });
       countWholeReads(wholeReads);
       const r = await store.compact();
@@ -138,16 +148,9 @@ describe('a compaction merging many segments', () => {
     const wholeReads: number[] = [];
     try {
       await store.storeDataPoints(roundPoints(8, per));
-      const readInto = SegmentRows.prototype.readInto;
-      vi.spyOn(SegmentRows.prototype, 'readInto').mockImplementation(async function (
-        this: SegmentRows,
-        c,
-        n,
-        from,
-        to,
-      ) {
+      onRunReads((from, to, next) => {
         runReads.push(to - from);
-        return readInto.call(this, c, n, from, to);
+        return next;
       });
       countWholeReads(wholeReads);
       const r = await store.compact();
@@ -174,19 +177,9 @@ describe('a compaction merging many segments', () => {
       const before = await stored(dir);
       const files = segmentFiles(dir);
       const manifest = readFileSync(path.join(dir, 'manifest.json'));
-      const readInto = SegmentRows.prototype.readInto;
       let calls = 0;
-      vi.spyOn(SegmentRows.prototype, 'readInto').mockImplementation(async function (
-        this: SegmentRows,
-        c,
-        n,
-        from,
-        to,
-      ) {
-        const next = await readInto.call(this, c, n, from, to);
-        // The fifth run read loses its last row.
-        return ++calls === 5 ? next - 1 : next;
-      });
+      // The fifth run read loses its last row.
+      onRunReads((_from, _to, next) => (++calls === 5 ? next - 1 : next));
       const failed = await store.compact().catch((e: unknown) => e);
       vi.restoreAllMocks();
       expect(failed).toBeInstanceOf(TimeSeriesError);
