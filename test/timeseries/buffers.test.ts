@@ -114,6 +114,52 @@ describe('PointBuffers', () => {
     expect(buffers.active.get('odd')?.length).toBe(1);
   });
 
+  it('batches listing the same variables where the last did go to the set now active, across freezes and reorders', () => {
+    const buffers = new PointBuffers();
+    let seq = 1;
+    const commit = (vars: string[], t: number, meta?: string) => {
+      const b = buildBatch(
+        vars.map((variable) => ({
+          variable,
+          timestamp: t,
+          value: t,
+          ...(meta ? { metadata: { m: meta } } : {}),
+        })),
+      );
+      b.firstSeq = seq;
+      seq += b.count;
+      buffers.apply(b);
+    };
+    const seen = (set: Map<string, { sorted(k: boolean): Columns }>, v: string) =>
+      rows(set.get(v)?.sorted(false) as Columns).map((r) => [r.micros / 1000, r.meta]);
+    commit(['x', 'y'], 1, 'a');
+    commit(['x', 'y'], 2, 'a');
+    const frozen = buffers.freeze();
+    commit(['x', 'y'], 3, 'a'); // same names, same places, same text: a new set and a new dict
+    commit(['y', 'x'], 4, 'b'); // places swapped
+    commit(['z', 'x'], 5); // a new name where y was, no metadata
+    expect(seen(frozen, 'x')).toEqual([
+      [1, '{"m":"a"}'],
+      [2, '{"m":"a"}'],
+    ]);
+    expect(seen(frozen, 'y')).toEqual(seen(frozen, 'x'));
+    expect(seen(buffers.active, 'x')).toEqual([
+      [3, '{"m":"a"}'],
+      [4, '{"m":"b"}'],
+      [5, undefined],
+    ]);
+    expect(seen(buffers.active, 'y')).toEqual([
+      [3, '{"m":"a"}'],
+      [4, '{"m":"b"}'],
+    ]);
+    expect(seen(buffers.active, 'z')).toEqual([[5, undefined]]);
+    // A failed compaction: the frozen points come back beside the newer ones.
+    buffers.unfreeze();
+    commit(['x', 'y'], 6, 'a');
+    expect(seen(buffers.active, 'y').map(([t]) => t)).toEqual([1, 2, 3, 4, 6]);
+    expect(seen(buffers.active, 'x').at(-1)).toEqual([6, '{"m":"a"}']);
+  });
+
   it('sorted columns of in-order points are unchanged by later commits', () => {
     const buffers = new PointBuffers();
     const first = buildBatch(
