@@ -15,7 +15,9 @@ import { expectLiveProgress, runPiped, writeBigCsv } from './progress-helpers.ts
 const dir = tempDir('progress-cmds');
 const csv = path.join(dir, 'big.csv');
 const jsonl = path.join(dir, 'temp.jsonl');
-const CSV_ROWS = 1_500_000; // ~75 MB: DuckDB reads it for about a second here
+// ~190 MB: DuckDB reads it for over a second on a quiet machine (70 MB took 0.2 s there: too
+// short for a rate and an ETA to be shown, or a line while it ran).
+const CSV_ROWS = 4_000_000;
 const POINTS = 1_500_000;
 
 beforeAll(async () => {
