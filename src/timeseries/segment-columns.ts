@@ -38,16 +38,19 @@ export function newColumns(total: number): Columns {
   };
 }
 
-/** Copies `from`'s rows into `into` from its row `at` (seq left to the caller); returns the row after them. */
-export function copyRows(into: Columns, at: number, from: Columns): number {
-  into.micros.set(from.micros.subarray(0, from.length), at);
-  into.type.set(from.type.subarray(0, from.length), at);
-  into.num.set(from.num.subarray(0, from.length), at);
-  for (let i = 0, j = at; i < from.length; i++, j++) {
+/**
+ * Copies `from`'s rows [a, b) (all of them by default) into `into` from its row `at` (seq left to
+ * the caller); returns the row after them.
+ */
+export function copyRows(into: Columns, at: number, from: Columns, a = 0, b = from.length): number {
+  into.micros.set(from.micros.subarray(a, b), at);
+  into.type.set(from.type.subarray(a, b), at);
+  into.num.set(from.num.subarray(a, b), at);
+  for (let i = a, j = at; i < b; i++, j++) {
     into.strs[j] = from.strs[i];
     into.metas[j] = from.metas[i];
   }
-  return at + from.length;
+  return at + b - a;
 }
 
 /** The reader's errors as the store names them: undefined for a file DuckDB reads, TimeSeriesError for a bad one. */
@@ -145,14 +148,7 @@ export class SegmentRows {
       const b = Math.min(to, g.firstRow + g.numRows) - g.firstRow;
       const whole = await this.wholeGroup(g, b - a);
       if (whole) {
-        c.micros.set(whole.micros.subarray(a, b), n);
-        c.type.set(whole.type.subarray(a, b), n);
-        c.num.set(whole.num.subarray(a, b), n);
-        for (let i = a, j = n; i < b; i++, j++) {
-          c.strs[j] = whole.strs[i];
-          c.metas[j] = whole.metas[i];
-        }
-        n += b - a;
+        n = copyRows(c, n, whole, a, b);
         continue;
       }
       const page = await this.pagesOf(g);

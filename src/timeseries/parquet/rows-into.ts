@@ -6,7 +6,7 @@
  * window's first merge and kept it. Here the only arrays are the scratch ones a reader reuses.
  */
 import { decodeHybrid, MalformedParquetError, needBytes, type Pages, plainStrings } from './page-read.ts';
-import { aligned, expect, presence } from './segment-reader.ts';
+import { doubleTable, expect, int64At, presence } from './segment-reader.ts';
 
 /** Arrays one reader reuses from range to range, grown when a range needs more. */
 export class DecodeScratch {
@@ -33,16 +33,12 @@ export class DecodeScratch {
 
 const grown = (n: number) => Math.max(1024, 2 ** Math.ceil(Math.log2(n)));
 
-/** A page's dictionary of doubles, decoded once. */
-const doubleTables = new WeakMap<Pages, Float64Array>();
-
 /** Rows [a, b) of a required PLAIN INT64 chunk (µs timestamps, below 2^53) into out[at…]. */
 export function int64Into(p: Pages, a: number, b: number, out: Float64Array, at: number): void {
   expect(p, 0, 'an int64 column');
   needBytes(p.data, 0, p.rows, 8);
   const d = p.data;
-  for (let i = a, j = at; i < b; i++, j++)
-    out[j] = d.readUInt32LE(i * 8) + d.readInt32LE(i * 8 + 4) * 4294967296;
+  for (let i = a, j = at; i < b; i++, j++) out[j] = int64At(d, i * 8);
 }
 
 /** Rows [a, b) of a required PLAIN INT32 chunk of values 0–255 (the type column) into out[at…]. */
@@ -74,13 +70,7 @@ export function doubleInto(
   // Every row has a value: decoded straight into place.
   const values = present ? scratch.valuesFor(count) : out.subarray(at, at + count);
   if (p.encoding === 8) {
-    let table = doubleTables.get(p);
-    if (!table) {
-      const dict = p.dictionary as { count: number; bytes: Buffer };
-      needBytes(dict.bytes, 0, dict.count, 8);
-      table = new Float64Array(aligned(dict.bytes, 0, dict.count * 8));
-      doubleTables.set(p, table);
-    }
+    const table = doubleTable(p);
     if (count > 0) {
       if (valuesAt >= p.data.length)
         throw new MalformedParquetError('a data page ends before its dictionary indices');

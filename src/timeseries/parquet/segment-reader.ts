@@ -140,7 +140,7 @@ export class SegmentFileReader {
 }
 
 /** A little-endian int64 at `at` as a number (exact below 2^53 in magnitude: µs timestamps are). */
-function int64At(b: Buffer, at: number): number {
+export function int64At(b: Buffer, at: number): number {
   return b.readUInt32LE(at) + b.readInt32LE(at + 4) * 4294967296;
 }
 
@@ -149,7 +149,7 @@ export function expect(p: Pages, encoding: number, what: string): void {
 }
 
 /** Bytes [from, from + n) of `b` copied into memory of their own (aligned for typed-array views). */
-export function aligned(b: Buffer, from: number, n: number): ArrayBuffer {
+function aligned(b: Buffer, from: number, n: number): ArrayBuffer {
   const out = new Uint8Array(n);
   out.set(b.subarray(from, from + n));
   return out.buffer;
@@ -213,6 +213,19 @@ export function presence(
   return { present, first, count, valuesAt };
 }
 
+/** A page's dictionary of doubles, decoded once for all the ranges read of it. */
+const doubleTables = new WeakMap<Pages, Float64Array>();
+export function doubleTable(p: Pages): Float64Array {
+  let table = doubleTables.get(p);
+  if (!table) {
+    const dict = p.dictionary as { count: number; bytes: Buffer };
+    needBytes(dict.bytes, 0, dict.count, 8);
+    table = new Float64Array(aligned(dict.bytes, 0, dict.count * 8));
+    doubleTables.set(p, table);
+  }
+  return table;
+}
+
 /**
  * Rows [a, b) of an optional DOUBLE chunk: `num[i]` where `present[i]` is 1 (0 elsewhere);
  * `present` undefined when every row has a value.
@@ -222,10 +235,7 @@ export function doubleRows(p: Pages, a: number, b: number): { num: Float64Array;
   if (none) return { num: new Float64Array(b - a), present: new Uint8Array(b - a) };
   let values: Float64Array;
   if (p.encoding === 8) {
-    const dict = p.dictionary as { count: number; bytes: Buffer };
-    needBytes(dict.bytes, 0, dict.count, 8);
-    const table = new Float64Array(aligned(dict.bytes, 0, dict.count * 8));
-    values = dictionaryValues(p.data, valuesAt, first, count, table);
+    values = dictionaryValues(p.data, valuesAt, first, count, doubleTable(p));
   } else {
     expect(p, 0, 'a double column');
     needBytes(p.data, valuesAt, first + count, 8);
