@@ -16,7 +16,16 @@ import path from 'node:path';
 import type { Redis } from 'ioredis';
 import { connectRedis, maskRedisUrl } from '../backends/redis.ts';
 import { LockError } from '../errors.ts';
-import { fromOsError } from '../os-errors.ts';
+import {
+  deadLockOwner,
+  lockHeartbeat,
+  lockOwner,
+  newLockOwner,
+  releaseLockFolder,
+  removeDeadStaging,
+  removeLockOwner,
+  takeLockFolder,
+} from '../util/lock-folder.ts';
 import { processAlive } from '../util/lockfile.ts';
 
 export interface LeaseGuard {
@@ -36,41 +45,23 @@ const TTL_MS = 60_000;
 const RENEW_MS = 15_000;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-/** This host as it appears in lock-folder names (`_` separates their parts). */
-const host = () => hostname().replace(/_/g, '-');
 
 /**
- * The lock-folder lease of `walRoot` (see the module comment). A folder, not a file: `mkdir` is
- * atomic and takes no data block on tmpfs, so a full disk refuses the compaction's own writes
- * (E012 naming the segment), not its lock. The owner is the name of the one folder inside
- * (`<pid>_<host>_<token>`, in place from the moment the lock exists); its mtime is the heartbeat.
+ * The lock-folder lease of `walRoot` (see the module comment and util/lock-folder.ts). A folder,
+ * not a file: `mkdir` is atomic and takes no data block on tmpfs, so a full disk refuses the
+ * compaction's own writes (E012 naming the segment), not its lock.
  */
 export function fileLease(walRoot: string, store: string): CompactionLease {
   const lock = path.join(walRoot, 'COMPACT.lock');
-  const owner = async (): Promise<string | undefined> => (await fsp.readdir(lock).catch(() => []))[0];
-  /**
-   * The lock's owner if it is dead (`''` for a lock folder left empty), undefined if alive or gone —
-   * a lock that vanished since the take failed was released, and is taken again, not broken.
-   */
-  const deadOwner = async (): Promise<string | undefined> => {
-    const name = await owner();
-    const st = await fsp.stat(name ? path.join(lock, name) : lock).catch(() => undefined);
-    if (!st) return undefined;
-    const [pid, ownerHost] = (name ?? '').split('_');
-    if (name && ownerHost === host()) return processAlive(Number(pid)) ? undefined : name;
-    // Another host's, or being taken right now: alive while its heartbeat is fresh.
-    return Date.now() - st.mtimeMs < TTL_MS ? undefined : (name ?? '');
-  };
   return {
     async hold(fn) {
       await fsp.mkdir(walRoot, { recursive: true });
-      const token = `${process.pid}_${host()}_${randomBytes(6).toString('hex')}`;
-      const mine = path.join(lock, token);
+      const token = newLockOwner();
       const deadline = Date.now() + WAIT_MS;
-      await removeDeadStaging(walRoot);
-      for (let delay = 5; !(await takeFolder(lock, token)); delay = Math.min(delay * 2, 250)) {
-        const dead = await deadOwner();
-        if (dead !== undefined) await removeOwner(lock, dead, token);
+      await removeDeadStaging(lock);
+      for (let delay = 5; !(await takeLockFolder(lock, token)); delay = Math.min(delay * 2, 250)) {
+        const dead = await deadLockOwner(lock, TTL_MS);
+        if (dead !== undefined) await removeLockOwner(lock, dead, token);
         else if (Date.now() > deadline)
           throw new LockError(
             `Time-series store ${store}: another writer has compacted for over ${WAIT_MS / 60_000} minutes`,
@@ -78,74 +69,23 @@ export function fileLease(walRoot: string, store: string): CompactionLease {
           );
         else await sleep(delay + Math.random() * delay);
       }
-      const renew = setInterval(() => {
-        fsp.utimes(mine, new Date(), new Date()).catch(() => {});
-      }, RENEW_MS);
-      renew.unref();
+      const stopHeartbeat = lockHeartbeat(lock, token, RENEW_MS);
       try {
         return await fn({
           async assertHeld() {
-            if ((await owner()) !== token)
+            if ((await lockOwner(lock)) !== token)
               throw new LockError(`Time-series store ${store}: the compaction lock ${lock} was taken over`, {
                 context: { lock },
               });
           },
         });
       } finally {
-        clearInterval(renew);
-        if ((await owner()) === token) await removeOwner(lock, token, token);
+        stopHeartbeat();
+        await releaseLockFolder(lock, token);
       }
     },
     async close() {},
   };
-}
-
-/**
- * Takes the lock folder `lock` with owner `token` inside, in one step: the owner folder is made
- * beside it, then renamed into place (a rename onto an existing folder fails), so a lock is never
- * seen without its owner — a writer killed while taking it leaves only its staging folder.
- */
-async function takeFolder(lock: string, token: string): Promise<boolean> {
-  const staging = `${lock}.${token}`;
-  try {
-    await fsp.mkdir(path.join(staging, token), { recursive: true });
-    await fsp.rename(staging, lock);
-    return true;
-  } catch (error) {
-    await fsp.rm(staging, { recursive: true, force: true });
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'EEXIST' || code === 'ENOTEMPTY') return false;
-    throw fromOsError(error, { path: staging, access: 'write' }) ?? error;
-  }
-}
-
-/**
- * Removes owner `name` from the lock folder `lock` (a dead holder's, or our own at release): its
- * owner folder is moved out — one rename, which of several breakers only one wins, and which never
- * touches a lock someone else has taken since — then the emptied lock folder is removed. A taker
- * may have renamed its own lock onto the empty folder meanwhile (a rename may replace an empty
- * folder); the removal then fails as not empty, and that lock stands.
- */
-async function removeOwner(lock: string, name: string, token: string): Promise<void> {
-  const trash = `${lock}.dead.${token}`;
-  if (name !== '') {
-    try {
-      await fsp.rename(path.join(lock, name), trash);
-    } catch {
-      return; // removed already by another breaker: look again
-    }
-  }
-  await fsp.rmdir(lock).catch(() => {});
-  await fsp.rm(trash, { recursive: true, force: true });
-}
-
-/** Staging folders of takers on this host that died between making and renaming them. */
-async function removeDeadStaging(walRoot: string): Promise<void> {
-  for (const name of await fsp.readdir(walRoot).catch(() => [] as string[])) {
-    const m = /^COMPACT\.lock\.(?:dead\.)?(\d+)_([^_]*)_/.exec(name);
-    if (m && m[2] === host() && !processAlive(Number(m[1])))
-      await fsp.rm(path.join(walRoot, name), { recursive: true, force: true });
-  }
 }
 
 const RENEW_SCRIPT = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end`;

@@ -1,17 +1,31 @@
 /**
  * Writer slots: each writer of a store has its own log folder and sequence space, so any number of
  * processes can append to one store at once. A slot is `<log root>/writers/<id>/` (plus the log
- * root itself, id '', where stores kept their one writer's log before), owned through a `LOCK`
- * file holding `<pid> <host>`. A writer opening takes a free slot — first one whose owner died
+ * root itself, id '', where stores kept their one writer's log before), owned through its lock
+ * folder `OWNER` (util/lock-folder.ts: its one entry names the holder's pid and host). A writer opening takes a free slot — first one whose owner died
  * with points not yet compacted, so those are compacted by the next writer — or makes a new one.
  *
  * An owner is dead when its process is gone (same host) or its lock was not refreshed for
  * `STALE_MS` (another host sharing the folder): owners touch their lock every `HEARTBEAT_MS`.
+ * Slots were owned through a `LOCK` file before (`<pid> <host>`, created exclusively): a taker
+ * that read it while its creator had not yet written the text saw no owner, broke it and took the
+ * slot too — two writers in one log, one's points counted as compacted by the other's runs.
  */
 import { randomBytes } from 'node:crypto';
 import * as fsp from 'node:fs/promises';
 import { hostname } from 'node:os';
 import path from 'node:path';
+import {
+  deadLockOwner,
+  lockHeartbeat,
+  lockOwner,
+  newLockOwner,
+  parseLockOwner,
+  releaseLockFolder,
+  removeDeadStaging,
+  removeLockOwner,
+  takeLockFolder,
+} from '../util/lock-folder.ts';
 import { createLockFile, processAlive, readLockFile } from '../util/lockfile.ts';
 import { FIRST_WRITER } from './manifest.ts';
 import { WAL_FILE_RE } from './wal-files.ts';
@@ -31,6 +45,10 @@ export interface WriterSlot extends SlotDir {
 }
 
 const ID_FILE = 'WRITER_ID';
+/** A slot's lock folder (util/lock-folder.ts): its one entry names the writer that holds the slot. */
+const OWNER = 'OWNER';
+/** The lock file slots had before lock folders: a writer of an older sluice may hold it still. */
+const LEGACY_LOCK = 'LOCK';
 
 /**
  * The writer id of the log root's slot. Ids name writers in the manifest of a store that writers
@@ -41,7 +59,10 @@ const ID_FILE = 'WRITER_ID';
 async function rootSlotId(walRoot: string, names: string[]): Promise<string | undefined> {
   const id = (await fsp.readFile(path.join(walRoot, ID_FILE), 'utf8').catch(() => '')).trim();
   if (/^[a-z0-9]+$/.test(id)) return id;
-  return names.some((n) => WAL_FILE_RE.test(n) || n === 'LOCK') ? FIRST_WRITER : undefined;
+  // A holder of the root with no id file is its first writer (its log may be compacted away).
+  return names.some((n) => WAL_FILE_RE.test(n) || n === LEGACY_LOCK || n === OWNER)
+    ? FIRST_WRITER
+    : undefined;
 }
 
 /** The slots of a log root that exist: the root itself when it holds a log, and every `writers/<id>/`. */
@@ -56,11 +77,8 @@ export async function listSlots(walRoot: string): Promise<SlotDir[]> {
   return slots;
 }
 
-const lockText = () => `${process.pid} ${hostname()}`;
-
-/** The pid holding slot `dir` if its owner is alive (as far as this host can tell). */
-async function liveOwner(dir: string): Promise<number | undefined> {
-  const file = path.join(dir, 'LOCK');
+/** The pid of a live owner of lock `file` of an older sluice (`<pid> <host>`), if any. */
+async function legacyOwner(file: string): Promise<number | undefined> {
   const { text, pid } = await readLockFile(file);
   if (pid === undefined) return undefined;
   const host = text.trim().split(' ')[1];
@@ -69,37 +87,61 @@ async function liveOwner(dir: string): Promise<number | undefined> {
   return st && Date.now() - st.mtimeMs < STALE_MS ? pid : undefined;
 }
 
-/** Takes slot `dir` if it is free or its owner is dead; false if someone alive holds it. */
-async function tryTake(dir: string): Promise<boolean> {
-  const file = path.join(dir, 'LOCK');
-  for (let attempt = 0; attempt < 2; attempt++) {
-    if (await createLockFile(file, lockText())) return true;
-    if ((await liveOwner(dir)) !== undefined) return false;
-    // Dead owner: take the slot over (a racing taker loses the exclusive create above).
-    await fsp.rm(file, { force: true });
+/** The pid holding slot `dir` if its owner is alive (as far as this host can tell). */
+async function liveOwner(dir: string): Promise<number | undefined> {
+  const legacy = await legacyOwner(path.join(dir, LEGACY_LOCK));
+  if (legacy !== undefined) return legacy;
+  const lock = path.join(dir, OWNER);
+  const name = await lockOwner(lock);
+  if (name === undefined || (await deadLockOwner(lock, STALE_MS)) !== undefined) return undefined;
+  return parseLockOwner(name).pid;
+}
+
+/**
+ * Takes slot `dir` as `owner` if it is free or its owner is dead; false if someone alive holds it.
+ * Two takers never both hold it, however their steps interleave (util/lock-folder.ts).
+ */
+async function tryTake(dir: string, owner: string): Promise<boolean> {
+  const lock = path.join(dir, OWNER);
+  const legacy = path.join(dir, LEGACY_LOCK);
+  await removeDeadStaging(lock);
+  for (;;) {
+    if ((await legacyOwner(legacy)) !== undefined) return false;
+    if (await takeLockFolder(lock, owner)) {
+      // An older sluice's lock its dead owner left: gone now that the slot is held.
+      await fsp.rm(legacy, { force: true });
+      return true;
+    }
+    const dead = await deadLockOwner(lock, STALE_MS);
+    if (dead === undefined) {
+      // Released between the take and the look: try again; else held by someone alive.
+      if ((await lockOwner(lock)) === undefined) continue;
+      return false;
+    }
+    await removeLockOwner(lock, dead, owner);
   }
-  return false;
 }
 
 export async function hasLog(dir: string): Promise<boolean> {
   return (await fsp.readdir(dir).catch(() => [] as string[])).some((n) => WAL_FILE_RE.test(n));
 }
 
-function holding(slot: SlotDir): WriterSlot {
-  const file = path.join(slot.dir, 'LOCK');
-  const now = () => new Date();
-  const timer = setInterval(() => {
-    fsp.utimes(file, now(), now()).catch(() => {});
-  }, HEARTBEAT_MS);
-  timer.unref();
+function holding(slot: SlotDir, owner: string): WriterSlot {
+  const lock = path.join(slot.dir, OWNER);
+  const stopHeartbeat = lockHeartbeat(lock, owner, HEARTBEAT_MS);
   return {
     ...slot,
     async release() {
-      clearInterval(timer);
-      const { text } = await readLockFile(file);
-      if (text === lockText()) await fsp.rm(file, { force: true });
+      stopHeartbeat();
+      await releaseLockFolder(lock, owner);
     },
   };
+}
+
+/** Takes slot `slot` for this process: the slot, held, or undefined when someone alive holds it. */
+async function take(slot: SlotDir): Promise<WriterSlot | undefined> {
+  const owner = newLockOwner();
+  return (await tryTake(slot.dir, owner)) ? holding(slot, owner) : undefined;
 }
 
 /**
@@ -115,12 +157,16 @@ export async function claimWriterSlot(walRoot: string): Promise<WriterSlot> {
   const empty: SlotDir[] = [];
   for (const s of slots) ((await hasLog(s.dir)) ? withLog : empty).push(s);
   const rootFirst = (a: SlotDir, b: SlotDir) => Number(b.dir === walRoot) - Number(a.dir === walRoot);
-  for (const s of [...withLog, ...empty.sort(rootFirst)]) if (await tryTake(s.dir)) return holding(s);
+  for (const s of [...withLog, ...empty.sort(rootFirst)]) {
+    const held = await take(s);
+    if (held) return held;
+  }
   for (;;) {
     const id = randomBytes(6).toString('hex');
     const dir = path.join(walRoot, WRITERS_DIR, id);
     await fsp.mkdir(dir, { recursive: true });
-    if (await tryTake(dir)) return holding({ id, dir });
+    const held = await take({ id, dir });
+    if (held) return held;
   }
 }
 
@@ -133,7 +179,7 @@ async function newRootId(walRoot: string): Promise<string> {
 
 /** Takes slot `slot` if its owner is gone (or it has none): the slot, held, or undefined. */
 export async function takeIfAbandoned(slot: SlotDir): Promise<WriterSlot | undefined> {
-  return (await tryTake(slot.dir)) ? holding(slot) : undefined;
+  return take(slot);
 }
 
 /** The pid of a live writer of the store whose log root is `walRoot`, if any. */

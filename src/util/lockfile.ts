@@ -4,7 +4,8 @@
  * whether a lease owner on this host still runs. A lock is a file created exclusively (`O_EXCL`)
  * whose text starts with the owner's pid; a lock whose process is gone (kill -9) may be taken over.
  */
-import { open, readFile, rm } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { link, readFile, rm, writeFile } from 'node:fs/promises';
 import { fromOsError } from '../os-errors.ts';
 
 /** True while process `pid` exists (EPERM: it exists but belongs to another user). */
@@ -19,27 +20,32 @@ export function processAlive(pid: number): boolean {
 
 /**
  * Creates `file` holding `text` (which starts with this process's pid), only if it does not
- * exist: true when created, false when another lock is there. A lock that cannot get its text
- * (a full disk) is removed again — an empty lock would look held by nobody — and the disk error
- * thrown as its coded SluiceError.
+ * exist: true when created, false when another lock is there. The text is written to a temp file
+ * beside it first and the temp file linked to `file` (link fails if `file` exists), so the lock
+ * never exists without its text: a lock created empty and written after would be read, in
+ * between, as held by nobody, and broken by another taker while its creator goes on as holder.
+ * A lock that cannot get its text (a full disk) is never created; the disk error is thrown as its
+ * coded SluiceError.
  */
 export async function createLockFile(file: string, text: string): Promise<boolean> {
-  let handle: Awaited<ReturnType<typeof open>>;
+  // A temp file's suffix (storage/keys.ts TEMP_SUFFIX): never listed, and `storage gc` removes
+  // one a crash left between the write and the link.
+  const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.sluice-tmp`;
   try {
-    handle = await open(file, 'wx');
+    await writeFile(tmp, text, { flag: 'wx' });
+  } catch (error) {
+    await rm(tmp, { force: true });
+    throw fromOsError(error, { path: file, access: 'write' }) ?? error;
+  }
+  try {
+    await link(tmp, file);
+    return true;
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
     throw error; // the caller says what a lock it cannot create means
+  } finally {
+    await rm(tmp, { force: true });
   }
-  try {
-    await handle.writeFile(text);
-  } catch (error) {
-    await handle.close();
-    await rm(file, { force: true });
-    throw fromOsError(error, { path: file, access: 'write' }) ?? error;
-  }
-  await handle.close();
-  return true;
 }
 
 /** The text of a lock file and the pid it starts with ('' and undefined when it is gone or empty). */
