@@ -11,7 +11,7 @@ import path from 'node:path';
 import { getLogger } from '../logging/logger.ts';
 import { PointBuffers } from './buffers.ts';
 import { type CompactionState, compactBuffers } from './compact.ts';
-import type { LeaseGuard } from './compaction-lease.ts';
+import { alsoChecking, type LeaseGuard } from './compaction-lease.ts';
 import { compactedSeqOf } from './manifest.ts';
 import { Provenance, recordedSources } from './provenance.ts';
 import type { StoreLineage } from './segment-lineage.ts';
@@ -65,7 +65,8 @@ export async function compactAbandonedLogs(
         }
         if (last <= covered) return 0;
         const compacting = lineage ? { ...state, lineage } : state;
-        return (await compactBuffers(compacting, buffers.active, last, slot.id, guard)).points;
+        const slotGuard = alsoChecking(guard, () => held.assertHeld());
+        return (await compactBuffers(compacting, buffers.active, last, slot.id, slotGuard)).points;
       });
       // Everything in these files is in segments now (or was before): they can go.
       for (const f of files) await fsp.rm(f, { force: true });

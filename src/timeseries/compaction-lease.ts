@@ -33,6 +33,16 @@ export interface LeaseGuard {
   assertHeld(): Promise<void>;
 }
 
+/** `guard` that also runs `check` (the writer slot's) before a publish. */
+export function alsoChecking(guard: LeaseGuard, check: () => Promise<void>): LeaseGuard {
+  return {
+    async assertHeld() {
+      await guard.assertHeld();
+      await check();
+    },
+  };
+}
+
 export interface CompactionLease {
   hold<T>(fn: (guard: LeaseGuard) => Promise<T>): Promise<T>;
   close(): Promise<void>;

@@ -15,7 +15,7 @@ import {
   compactBuffers,
   type RetentionResult,
 } from './compact.ts';
-import type { CompactionLease, LeaseGuard } from './compaction-lease.ts';
+import { alsoChecking, type CompactionLease, type LeaseGuard } from './compaction-lease.ts';
 import { backoff, lostRace, RACE_ATTEMPTS, timedGuard } from './lost-race.ts';
 import type { Manifest } from './manifest.ts';
 import type { PointLog } from './point-log.ts';
@@ -26,7 +26,10 @@ import { formatMicros, parseTimestamp } from './validate.ts';
 
 export type MaintenanceState = CompactionState & Pick<StoreState, 'buffers'>;
 /** What maintenance needs of the write path: the open log, its writer id, and where its sequence stands. */
-export type MaintainedLog = Pick<PointLog, 'closed' | 'nextSeq' | 'committedSeq' | 'writable' | 'writerId'>;
+export type MaintainedLog = Pick<
+  PointLog,
+  'closed' | 'nextSeq' | 'committedSeq' | 'writable' | 'writerId' | 'assertSlotHeld'
+>;
 
 /**
  * How this writer shares the store with others: the compaction lease every run holds; on S3
@@ -144,7 +147,14 @@ export class Maintenance {
       try {
         const writerId = this.log.writerId;
         const res = await this.underLease((guard) =>
-          compactBuffers(this.state, frozen.buffers, frozen.seq, writerId, guard, onProgress),
+          compactBuffers(
+            this.state,
+            frozen.buffers,
+            frozen.seq,
+            writerId,
+            alsoChecking(guard, () => this.log.assertSlotHeld()),
+            onProgress,
+          ),
         );
         buffers.dropFrozen();
         this.state.lineage?.provenance.dropFrozen();

@@ -80,6 +80,12 @@ export class PointLog {
     return this.slot;
   }
 
+  /** Throws LockError (E071) unless this writer still holds its slot (writer-slots.ts). */
+  assertSlotHeld(): Promise<void> {
+    if (!this.slot) throw new TimeSeriesError(`Time-series store ${this.state.url} has no writer slot`);
+    return this.slot.assertHeld();
+  }
+
   /** This writer's id in the manifest ('' for the store's first log folder). */
   get writerId(): string {
     if (!this.slot) throw new TimeSeriesError(`Time-series store ${this.state.url} has no writer slot`);

@@ -15,6 +15,7 @@ import { randomBytes } from 'node:crypto';
 import * as fsp from 'node:fs/promises';
 import { hostname } from 'node:os';
 import path from 'node:path';
+import { LockError } from '../errors.ts';
 import {
   deadLockOwner,
   lockHeartbeat,
@@ -40,6 +41,12 @@ export interface SlotDir {
 }
 
 export interface WriterSlot extends SlotDir {
+  /**
+   * Throws LockError (E071) unless this writer still holds the slot: checked before a compaction
+   * publishes what it took from the slot's log (a lock another host broke while this writer
+   * stalled past STALE_MS is another writer's now).
+   */
+  assertHeld(): Promise<void>;
   /** Stops the heartbeat and removes the lock. */
   release(): Promise<void>;
 }
@@ -131,6 +138,14 @@ function holding(slot: SlotDir, owner: string): WriterSlot {
   const stopHeartbeat = lockHeartbeat(lock, owner, HEARTBEAT_MS);
   return {
     ...slot,
+    async assertHeld() {
+      const now = await lockOwner(lock);
+      if (now !== owner)
+        throw new LockError(
+          `Writer slot ${slot.dir} is no longer this writer's (${now ? `held by ${now}` : 'its lock is gone'}): this compaction publishes nothing and its points stay in the log`,
+          { context: { slot: slot.dir } },
+        );
+    },
     async release() {
       stopHeartbeat();
       await releaseLockFolder(lock, owner);

@@ -8,8 +8,10 @@ import * as fsp from 'node:fs/promises';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { TimeSeriesStore } from '../../src/timeseries/index.ts';
 import { claimWriterSlot, listSlots, takeIfAbandoned } from '../../src/timeseries/writer-slots.ts';
 import { tempDir } from '../helpers/tmp.ts';
+import { readManifestFile } from './helpers.ts';
 
 const FIXTURE = path.join(import.meta.dirname, 'fixtures', 'claim-slot.ts');
 
@@ -122,5 +124,45 @@ describe('writer slots', () => {
     expect(held).toBeDefined();
     expect((await fsp.readdir(dir)).sort()).toEqual(['OWNER', 'wal-0000000000000001.log']);
     await held?.release();
+  });
+
+  it('a writer whose slot was taken over publishes nothing (E071) and keeps its points in its log', async () => {
+    const dir = path.join(tempDir('slots-taken'), 'store');
+    const opts = { partitionMs: 3_600_000, compactIntervalMs: 0, compactPoints: 0 };
+    const store = await TimeSeriesStore.open(dir, opts);
+    const T0 = Date.UTC(2024, 0, 1);
+    const points = (from: number) =>
+      Array.from({ length: 100 }, (_, i) => ({
+        variable: 'v',
+        timestamp: T0 + (from + i) * 1000,
+        value: from + i,
+      }));
+    await store.storeDataPoints(points(0));
+    await store.compact();
+    await store.storeDataPoints(points(100));
+    const before = await readManifestFile(dir);
+    // Another host broke this writer's lock (it stalled past the heartbeat's limit) and took the slot.
+    const [slot] = await listSlots(path.join(dir, 'wal'));
+    const lock = path.join(slot?.dir ?? '', 'OWNER');
+    const [mine] = await fsp.readdir(lock);
+    await fsp.rename(path.join(lock, mine ?? ''), path.join(dir, 'moved-away'));
+    await fsp.mkdir(path.join(lock, '4242_otherhost_abc'));
+    const error = await store.compact().catch((e) => e);
+    expect(error).toMatchObject({ code: 'E071' });
+    expect(error.message).toContain(
+      `Writer slot ${slot?.dir} is no longer this writer's (held by 4242_otherhost_abc)`,
+    );
+    expect(await readManifestFile(dir)).toEqual(before);
+    expect((await store.queryAll('v')).map((p) => p.value)).toEqual(
+      points(0)
+        .concat(points(100))
+        .map((p) => p.value),
+    );
+    await store.close();
+    // The log still holds the 100 points the refused compaction took.
+    await fsp.rm(lock, { recursive: true });
+    const again = await TimeSeriesStore.open(dir, { ...opts, readOnly: true });
+    expect((await again.queryAll('v')).length).toBe(200);
+    await again.close();
   });
 });
