@@ -1,8 +1,9 @@
 /**
- * Pid lock files, the one way sluice says "this process owns that": the writer's lock around a
- * read-modify-write, the time-series store's single-writer lock, and the poller's test of
- * whether a lease owner on this host still runs. A lock is a file created exclusively (`O_EXCL`)
- * whose text starts with the owner's pid; a lock whose process is gone (kill -9) may be taken over.
+ * Pid lock files and the test of whether a process on this host still runs. Ownership that can be
+ * broken (a dead holder's lock taken over) uses lock folders (lock-folder.ts), which no two takers
+ * can both get; a lock file here is created exclusively with its text already in it and serves
+ * create-once claims (a store's writer id) and the lock files older sluice versions left, whose
+ * text starts with the owner's pid.
  */
 import { randomBytes } from 'node:crypto';
 import { link, readFile, rm, writeFile } from 'node:fs/promises';
