@@ -6,6 +6,15 @@ import type { BucketPartial } from './segment-aggregate.ts';
 import type { AggregateFn, AggregateRow, Metadata, PointValue, StoredPoint } from './types.ts';
 import { formatMicros } from './validate.ts';
 
+/**
+ * A Neumaier sum's value: the running sum plus its compensation — or the running sum alone once
+ * it overflowed: the compensation of an addition that overflowed is infinite too, of the other
+ * sign (-Infinity + Infinity would make NaN of a sum DuckDB gives as -Infinity).
+ */
+export function compensatedSum(acc: number, comp: number): number {
+  return Number.isFinite(acc) ? acc + comp : acc;
+}
+
 export const AGGREGATE_FNS: readonly AggregateFn[] = ['avg', 'min', 'max', 'sum', 'count', 'first', 'last'];
 
 export function valueAt(c: Columns, i: number): PointValue {
@@ -156,7 +165,7 @@ export class BucketAggregator {
     else if (fn === 'last') value = this.last;
     else if (count === 0) value = null;
     else if (fn === 'min' || fn === 'max') value = acc;
-    else value = fn === 'avg' ? (acc + this.comp) / count : acc + this.comp;
+    else value = fn === 'avg' ? compensatedSum(acc, this.comp) / count : compensatedSum(acc, this.comp);
     const bucket = this.bucket;
     this.rows.push({
       variable: this.variable,

@@ -8,6 +8,7 @@
  * COPY) give undefined: the caller asks DuckDB.
  */
 import { TimeSeriesError } from '../errors.ts';
+import { compensatedSum } from './aggregate.ts';
 import { T_BOOL, T_NULL, T_NUMBER, T_STRING } from './codec.ts';
 import { BadFooterError } from './parquet/footer.ts';
 import { MalformedParquetError, type Pages, UnsupportedParquetError } from './parquet/page-read.ts';
@@ -86,7 +87,8 @@ class Partials {
       if (!(t < bucket + every && t >= bucket)) {
         const b = Math.floor(t / every) * every;
         if (b < bucket) throw new OutOfOrder();
-        if (!Number.isNaN(bucket)) this.out.push({ bucket, count, acc: acc + comp, first: null, last: null });
+        if (!Number.isNaN(bucket))
+          this.out.push({ bucket, count, acc: compensatedSum(acc, comp), first: null, last: null });
         bucket = b;
         count = 0;
         acc = 0;
@@ -148,7 +150,7 @@ class Partials {
       this.out.push({
         bucket: this.bucket,
         count: this.count,
-        acc: this.acc + this.comp,
+        acc: compensatedSum(this.acc, this.comp),
         first: pick,
         last: pick,
       });
