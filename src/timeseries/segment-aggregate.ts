@@ -35,8 +35,12 @@ const NON_NULL = `type <> ${T_NULL}`;
 function accumulator(fn: AggregateFn): string {
   switch (fn) {
     case 'avg':
-    case 'sum':
-      return `fsum(value) FILTER (WHERE ${NUMERIC})`;
+    case 'sum': {
+      // fsum's compensation turns a sum that overflows into NaN in some orders (+Infinity plus
+      // -Infinity): the plain sum then, ±Infinity, as the JS side gives (aggregate.ts compensatedSum).
+      const fsum = `fsum(value) FILTER (WHERE ${NUMERIC})`;
+      return `CASE WHEN isnan(${fsum}) THEN sum(value) FILTER (WHERE ${NUMERIC}) ELSE ${fsum} END`;
+    }
     case 'min':
       return `min(value) FILTER (WHERE ${NUMERIC})`;
     case 'max':

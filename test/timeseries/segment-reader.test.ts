@@ -352,31 +352,38 @@ describe('window buckets from segment files in JS', () => {
     );
   }, 120_000);
 
-  it('cases the property found: a sum that cancels to a denormal, and one that overflows (-Infinity, not NaN)', async () => {
+  it('cases the property found: a sum that cancels to a denormal, and sums that overflow (±Infinity, not NaN)', async () => {
+    const [N, V] = [T_NULL, T_NUMBER];
     // Neumaier's sum keeps -5e-324 where DuckDB's gives 0: equal relative to the values summed.
-    await checkBuckets(
-      [
-        [T_NUMBER, 0, '', undefined],
-        [T_NUMBER, 0, '', undefined],
-        [T_NULL, -5e-324, '', undefined],
-        [T_NUMBER, -5e-324, '', undefined],
-        [T_NUMBER, 1, '', undefined],
-        [T_NUMBER, -1, '', undefined],
-      ],
-      15,
-      1,
-      0,
-      0,
-      1122240587,
-    );
-    // The sum overflows: its compensation is +Infinity, and -Infinity + Infinity was NaN.
-    const huge: RawPoint[] = [
-      [T_NUMBER, -2.6943844178718717e293, 's', undefined],
-      [T_NUMBER, -1.7976931348623131e308, '', undefined],
+    const cancels: RawPoint[] = [
+      [N, 0, '', undefined],
+      [N, 0, '', undefined],
+      [V, -5e-324, '', undefined],
+      [V, 1, '', undefined],
+      [V, -1, '', undefined],
+      [N, 0, '', undefined],
     ];
-    await checkBuckets(huge, 5, 1, 0, 0, 1);
-    const mem = aggregateColumns('v', cols(series(huge, 1_000, 6, 5)), 1_000_000, 'avg');
+    await checkBuckets(cancels, 15, 1, 0, 0, 1122240587);
+    // The sum overflows: its compensation is +Infinity, and -Infinity + Infinity was NaN.
+    const down: RawPoint[] = [
+      [V, -2.6943844178718717e293, 's', undefined],
+      [V, -1.7976931348623131e308, '', undefined],
+      [N, 0, 's', undefined],
+    ];
+    await checkBuckets(down, 5, 1, 0, 0, 1);
+    const mem = aggregateColumns('v', cols(series(down, 1_000, 6, 5)), 1_000_000, 'avg');
     expect(mem.map((r) => r.value)).toEqual([Number.NEGATIVE_INFINITY]);
+    // Overflowing upwards DuckDB's fsum gave NaN: its plain sum is taken then (+Infinity).
+    const up: RawPoint[] = [
+      [N, 0, '', undefined],
+      [N, 0, '', undefined],
+      [N, 0, 's', undefined],
+      [N, 0, '', undefined],
+      [V, 1.4968802321510399e293, '', undefined],
+      [V, 1.7976931348623143e308, '', undefined],
+      [V, 0, '', undefined],
+    ];
+    await checkBuckets(up, 11, 1, 0, 0, 959989572);
   });
 
   it('leaves files out of time order to DuckDB (which sorts), rather than merging buckets wrongly', async () => {
