@@ -66,7 +66,14 @@ export async function compactAbandonedLogs(
         if (last <= covered) return 0;
         const compacting = lineage ? { ...state, lineage } : state;
         const slotGuard = alsoChecking(guard, () => held.assertHeld());
-        return (await compactBuffers(compacting, buffers.active, last, slot.id, slotGuard)).points;
+        try {
+          return (await compactBuffers(compacting, buffers.active, last, slot.id, slotGuard)).points;
+        } finally {
+          // The run publishes into `compacting` (a copy, with the log's lineage): the store reads
+          // the manifest it published, or this writer would not see these points until its own
+          // next compaction re-read it.
+          state.manifest = compacting.manifest;
+        }
       });
       // Everything in these files is in segments now (or was before): they can go.
       for (const f of files) await fsp.rm(f, { force: true });
