@@ -189,4 +189,12 @@ describe('architecture (BRIEF layering rules)', () => {
     const long = files.filter((f) => readFileSync(path.join(SRC, f), 'utf8').split('\n').length > 400);
     expect(long).toEqual([]);
   });
+
+  it('tests take fast-check through test/helpers/fc.ts (a failure found late is reported, not timed out)', () => {
+    const TEST = path.resolve(import.meta.dirname);
+    const direct = readdirSync(TEST, { recursive: true, encoding: 'utf8' })
+      .filter((f) => f.endsWith('.ts') && f !== path.join('helpers', 'fc.ts') && f !== 'architecture.test.ts')
+      .filter((f) => /from 'fast-check'/.test(readFileSync(path.join(TEST, f), 'utf8')));
+    expect(direct).toEqual([]);
+  });
 });

@@ -1,8 +1,8 @@
-import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { durationFlag, intFlag, numberFlag, portFlag, sizeFlag } from '../../src/cli/flags.ts';
 import { readDecimal } from '../../src/util/decimal-text.ts';
 import { parseSize } from '../../src/util/sizes.ts';
+import fc from '../helpers/fc.ts';
 
 /** The UsageError a parser throws for `value`, or undefined when it accepts it. */
 function refusal(

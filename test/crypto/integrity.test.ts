@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { Decrypter, Encrypter, generateX25519Identity, identityToRecipient } from 'age-encryption';
-import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { decryptBuffer, decryptStream, encryptBuffer, encryptStream } from '../../src/crypto/index.ts';
+import fc from '../helpers/fc.ts';
 
 const CHUNK = 65_536 + 16;
 

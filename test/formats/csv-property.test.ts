@@ -4,11 +4,11 @@
  * reads from the same bytes.
  */
 import { parse } from 'csv-parse/sync';
-import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { SluiceError } from '../../src/errors.ts';
 import { csvReader } from '../../src/formats/csv.ts';
 import type { Row } from '../../src/formats/types.ts';
+import fc from '../helpers/fc.ts';
 
 const cell = fc.string({
   unit: fc.constantFrom('a', 'b', '1', ' ', ',', '"', '\n', '\r', 'é', '🚀'),

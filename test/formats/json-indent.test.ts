@@ -1,6 +1,6 @@
-import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { indentJson } from '../../src/formats/json-indent.ts';
+import fc from '../helpers/fc.ts';
 
 describe('indentJson', () => {
   it('lays out compact JSON as JSON.stringify(value, null, indent) does', () => {

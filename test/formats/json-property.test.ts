@@ -3,9 +3,10 @@
  * exactly the values JSON.parse gives (plus the documented number rules) or refuses with E021 —
  * never another error, a hang or a partial answer.
  */
-import fc from 'fast-check';
+
 import { describe, expect, it } from 'vitest';
 import { FormatError } from '../../src/errors.ts';
+import fc from '../helpers/fc.ts';
 import { ENTRY_POINTS, type EntryPoint } from './json-entry-points.ts';
 
 type Numbers = 'bigint' | 'refuse';

@@ -1,4 +1,3 @@
-import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   csvReader,
@@ -10,6 +9,7 @@ import {
 } from '../../src/formats/index.ts';
 import type { Row } from '../../src/formats/types.ts';
 import { parseJson, parseJsonSlow } from '../../src/util/json-parse.ts';
+import fc from '../helpers/fc.ts';
 
 async function collect<T>(it: AsyncIterable<T>): Promise<T[]> {
   const out: T[] = [];

@@ -7,10 +7,10 @@
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { checkCsvForDuckdb } from '../../src/formats/csv-duckdb.ts';
 import { createDelimiterEndScanner } from '../../src/formats/delimiter-ends.ts';
+import fc from '../helpers/fc.ts';
 import { tempDir } from '../helpers/tmp.ts';
 
 const REPO_ROOT = path.resolve(import.meta.dirname, '../..');

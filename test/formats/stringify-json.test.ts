@@ -1,6 +1,6 @@
-import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { jsonReplacer, stringifyJson } from '../../src/formats/common.ts';
+import fc from '../helpers/fc.ts';
 
 describe('stringifyJson', () => {
   it('equals JSON.stringify with the BigInt replacer, with and without BigInts and indents', () => {

@@ -1,8 +1,8 @@
-import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { InvalidKeyError } from '../../src/errors.ts';
 import { isValidId, safeId } from '../../src/ingest/index.ts';
 import { isValidKey } from '../../src/storage/keys.ts';
+import fc from '../helpers/fc.ts';
 
 const segment = fc.string({
   unit: fc.constantFrom('a', 'B', '7', '_', '-', '.'),

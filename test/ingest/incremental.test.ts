@@ -1,5 +1,4 @@
 import * as fsp from 'node:fs/promises';
-import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   dataPointLine,
@@ -10,6 +9,7 @@ import {
 import { createFsStorage } from '../../src/storage/drivers/fs/fs-storage.ts';
 import { openStorage } from '../../src/storage/open.ts';
 import type { Storage } from '../../src/storage/types.ts';
+import fc from '../helpers/fc.ts';
 import { freshBucket, s3Options } from '../helpers/s3.ts';
 import { tempDir } from '../helpers/tmp.ts';
 

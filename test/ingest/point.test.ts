@@ -1,9 +1,9 @@
-import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ValidationError } from '../../src/errors.ts';
 import { dataPointLine } from '../../src/ingest/index.ts';
 import { LineBuffer } from '../../src/ingest/line-buffer.ts';
 import { maskSensitiveData } from '../../src/secrets/mask.ts';
+import fc from '../helpers/fc.ts';
 
 /** The definition dataPointLine must match byte for byte. */
 function reference(ms: number, value: unknown, metadata?: unknown): string {

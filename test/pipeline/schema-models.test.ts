@@ -1,8 +1,8 @@
-import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { SluiceError } from '../../src/errors.ts';
 import { downstreamOf, findReferences, orderModels, parseModel } from '../../src/pipeline/models.ts';
 import { duckdbType, parseSchema } from '../../src/pipeline/schema.ts';
+import fc from '../helpers/fc.ts';
 
 describe('schema types', () => {
   it('maps the seed types plus Boolean and Timestamp to DuckDB', () => {

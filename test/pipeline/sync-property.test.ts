@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { openStorage } from '../../src/storage/open.ts';
 import { diffStorages, globMatcher, syncStorages } from '../../src/sync/sync.ts';
+import fc from '../helpers/fc.ts';
 import { tempDir } from '../helpers/tmp.ts';
 
 const key = fc.constantFrom('a.txt', 'b/c.txt', 'b/d.tmp', 'e/f/g.csv', 'h', 'i/j.log');

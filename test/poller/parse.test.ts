@@ -1,9 +1,9 @@
 import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
-import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { FormatError, type SluiceError } from '../../src/errors.ts';
 import { detectFormat, type ParseOptions, parseRecords } from '../../src/poller/parse.ts';
+import fc from '../helpers/fc.ts';
 
 const stream = (data: string | Buffer, chunk = 7) => {
   const buf = Buffer.isBuffer(data) ? data : Buffer.from(data);

@@ -1,4 +1,3 @@
-import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   DEFAULT_SENSITIVE_PARAMS,
@@ -7,6 +6,7 @@ import {
   maskSensitiveData,
   SensitiveNameMatcher,
 } from '../../src/secrets/mask.ts';
+import fc from '../helpers/fc.ts';
 
 const SECRET = 'S3cr3tValue_9f8e7d';
 

@@ -1,7 +1,7 @@
-import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { FormatError, type SluiceError } from '../../src/errors.ts';
 import { type LineField, type ParsedLine, parseLineProtocol } from '../../src/server/line-protocol/parse.ts';
+import fc from '../helpers/fc.ts';
 
 /** The FormatError a body raises, or undefined when it parses. */
 function failure(text: string, maxPoints?: number): SluiceError | undefined {

@@ -1,11 +1,11 @@
 import { mkdirSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { SluiceError } from '../../src/errors.ts';
 import { createFsStorage } from '../../src/storage/drivers/fs/fs-storage.ts';
 import { assertValidKey, compareKeys, isValidKey } from '../../src/storage/keys.ts';
 import { parseStorageUrl } from '../../src/storage/open.ts';
+import fc from '../helpers/fc.ts';
 import { tempDir } from '../helpers/tmp.ts';
 
 function walk(dir: string): string[] {

@@ -7,7 +7,6 @@ import {
   type ListObjectsV2CommandOutput,
   PutObjectCommand,
 } from '@aws-sdk/client-s3';
-import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
   decodedPage,
@@ -17,6 +16,7 @@ import {
   type SendListPage,
 } from '../../src/storage/drivers/s3/list-pages.ts';
 import { compareKeys } from '../../src/storage/keys.ts';
+import fc from '../helpers/fc.ts';
 import { freshBucket, type TestBucket } from '../helpers/s3.ts';
 
 async function collect(pages: AsyncIterable<ListObjectsV2CommandOutput>): Promise<string[]> {

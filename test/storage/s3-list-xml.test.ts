@@ -5,10 +5,10 @@
 // suite, s3.test.ts).
 import { Readable } from 'node:stream';
 import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
-import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { installFastListing } from '../../src/storage/drivers/s3/fast-list.ts';
 import { readListObjectsV2 } from '../../src/storage/drivers/s3/list-xml.ts';
+import fc from '../helpers/fc.ts';
 
 function clientAnswering(fast: boolean): { client: S3Client; answer(xml: string): void } {
   let body = '';

@@ -3,13 +3,14 @@
  * to per-variable buffers only when read. Whatever the order of commits, reads and freezes, every
  * read must see exactly the points committed so far, sorted, with duplicates resolved.
  */
-import fc from 'fast-check';
+
 import { describe, expect, it } from 'vitest';
 import { buildBatch } from '../../src/timeseries/batch.ts';
 import { PointBuffers } from '../../src/timeseries/buffers.ts';
 import type { Columns } from '../../src/timeseries/columns.ts';
 import { ownColumns } from '../../src/timeseries/own-columns.ts';
 import type { DataPointInput } from '../../src/timeseries/types.ts';
+import fc from '../helpers/fc.ts';
 
 type Row = { micros: number; seq: number; value: unknown; meta: string | undefined };
 

@@ -2,10 +2,11 @@
  * Flat metadata skips the masker when masking would leave it unchanged (validate.ts): the JSON it
  * stores must be exactly what masking the whole object gives, for every object.
  */
-import fc from 'fast-check';
+
 import { describe, expect, it } from 'vitest';
 import { LOG_SENSITIVE_PARAMS, maskSensitiveData } from '../../src/secrets/mask.ts';
 import { encodeMetadata } from '../../src/timeseries/validate.ts';
+import fc from '../helpers/fc.ts';
 
 const masked = (meta: object) => JSON.stringify(maskSensitiveData(meta, LOG_SENSITIVE_PARAMS));
 

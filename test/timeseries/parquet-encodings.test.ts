@@ -3,9 +3,10 @@
  * bytes as Buffer writes at any alignment, and DoubleIds the ids a Map keyed by value gives, with
  * -0 and 0 distinct and every NaN one entry.
  */
-import fc from 'fast-check';
+
 import { describe, expect, it } from 'vitest';
 import { Bytes, DoubleIds, plainInt32, plainInt64 } from '../../src/timeseries/parquet/encodings.ts';
+import fc from '../helpers/fc.ts';
 
 /** The ids a Map gives (first-use order), -0 apart from 0, as the column encoder did before DoubleIds. */
 function referenceIds(values: number[]): { ids: number[]; dict: number[] } {

@@ -6,7 +6,6 @@
  */
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Engine, quoteLiteral } from '../../src/engine/duckdb.ts';
 import { T_BOOL, T_NULL, T_NUMBER, T_STRING } from '../../src/timeseries/codec.ts';
@@ -16,6 +15,7 @@ import { keyValueOf, readFooter } from '../../src/timeseries/parquet/footer.ts';
 import { readColumns } from '../../src/timeseries/segment-decode.ts';
 import { encodeSegmentFile, type Run } from '../../src/timeseries/segment-file-writer.ts';
 import { decodeLastRows, LAST_ROWS_KEY } from '../../src/timeseries/segment-last-rows.ts';
+import fc from '../helpers/fc.ts';
 import { tempDir } from '../helpers/tmp.ts';
 
 const dir = tempDir('ts-parquet');

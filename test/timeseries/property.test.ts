@@ -1,5 +1,4 @@
 import path from 'node:path';
-import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   type AggregateFn,
@@ -7,6 +6,7 @@ import {
   type StoredPoint,
   TimeSeriesStore,
 } from '../../src/timeseries/index.ts';
+import fc from '../helpers/fc.ts';
 import { tempDir } from '../helpers/tmp.ts';
 
 interface ModelPoint {

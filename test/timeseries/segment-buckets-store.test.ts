@@ -8,7 +8,6 @@
 import { createHash } from 'node:crypto';
 import * as fsp from 'node:fs/promises';
 import path from 'node:path';
-import fc from 'fast-check';
 import { describe, expect, it, vi } from 'vitest';
 import { LazyEngine } from '../../src/engine/duckdb.ts';
 import { AGGREGATE_FNS } from '../../src/timeseries/aggregate.ts';
@@ -16,6 +15,7 @@ import { TimeSeriesStore } from '../../src/timeseries/index.ts';
 import { Bytes, rleHybrid } from '../../src/timeseries/parquet/encodings.ts';
 import { decodeHybrid } from '../../src/timeseries/parquet/page-read.ts';
 import { SegmentFileReader } from '../../src/timeseries/parquet/segment-reader.ts';
+import fc from '../helpers/fc.ts';
 import { tempDir } from '../helpers/tmp.ts';
 import { readManifestFile, toLegacyLayout } from './helpers.ts';
 

@@ -1,7 +1,7 @@
-import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { FormatError, type SluiceError } from '../../src/errors.ts';
 import { LineSplitter, splitLines } from '../../src/util/lines.ts';
+import fc from '../helpers/fc.ts';
 
 function split(bytes: Buffer, size: number, options = {}): string[] {
   const splitter = new LineSplitter(options);

@@ -1,8 +1,8 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { DataframeFormat } from '../../src/writer/types.ts';
+import fc from '../helpers/fc.ts';
 import { writerFixture } from './fixture.ts';
 
 const INT64_MIN = -(2n ** 63n);
