@@ -10,22 +10,12 @@
  *   holder that stalled past its expiry publishes nothing (its run is retried later).
  */
 import { randomBytes } from 'node:crypto';
-import * as fsp from 'node:fs/promises';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import type { Redis } from 'ioredis';
 import { connectRedis, maskRedisUrl } from '../backends/redis.ts';
 import { LockError } from '../errors.ts';
-import {
-  deadLockOwner,
-  lockHeartbeat,
-  lockOwner,
-  newLockOwner,
-  releaseLockFolder,
-  removeDeadStaging,
-  removeLockOwner,
-  takeLockFolder,
-} from '../util/lock-folder.ts';
+import { holdLockFolder } from '../util/lock-folder.ts';
 import { processAlive } from '../util/lockfile.ts';
 
 export interface LeaseGuard {
@@ -65,33 +55,28 @@ export function fileLease(walRoot: string, store: string): CompactionLease {
   const lock = path.join(walRoot, 'COMPACT.lock');
   return {
     async hold(fn) {
-      await fsp.mkdir(walRoot, { recursive: true });
-      const token = newLockOwner();
-      const deadline = Date.now() + WAIT_MS;
-      await removeDeadStaging(lock);
-      for (let delay = 5; !(await takeLockFolder(lock, token)); delay = Math.min(delay * 2, 250)) {
-        const dead = await deadLockOwner(lock, TTL_MS);
-        if (dead !== undefined) await removeLockOwner(lock, dead, token);
-        else if (Date.now() > deadline)
-          throw new LockError(
+      const held = await holdLockFolder(lock, {
+        ttlMs: TTL_MS,
+        heartbeatMs: RENEW_MS,
+        waitMs: WAIT_MS,
+        maxDelayMs: 250,
+        timedOut: () =>
+          new LockError(
             `Time-series store ${store}: another writer has compacted for over ${WAIT_MS / 60_000} minutes`,
             { context: { lock } },
-          );
-        else await sleep(delay + Math.random() * delay);
-      }
-      const stopHeartbeat = lockHeartbeat(lock, token, RENEW_MS);
+          ),
+      });
       try {
         return await fn({
           async assertHeld() {
-            if ((await lockOwner(lock)) !== token)
+            if (!(await held.stillHeld()))
               throw new LockError(`Time-series store ${store}: the compaction lock ${lock} was taken over`, {
                 context: { lock },
               });
           },
         });
       } finally {
-        stopHeartbeat();
-        await releaseLockFolder(lock, token);
+        await held.release();
       }
     },
     async close() {},

@@ -61,17 +61,23 @@ export async function takeLockFolder(lock: string, owner: string): Promise<boole
  * The owner of `lock` if it is dead (`''` for a lock folder left empty), undefined if it is alive
  * or the lock is gone (a lock that vanished was released: it is taken again, not broken). An owner
  * on this host is dead when its process is gone; on another host (a shared folder), or a lock
- * being taken right now, when its heartbeat is older than `ttlMs`.
+ * being taken right now, when its heartbeat is older than `ttlMs` — as is, with `silentIsDead`,
+ * an owner on this host whose process runs but has not beaten for `ttlMs` (stopped, or hung).
  */
-export async function deadLockOwner(lock: string, ttlMs: number): Promise<string | undefined> {
+export async function deadLockOwner(
+  lock: string,
+  ttlMs: number,
+  silentIsDead = false,
+): Promise<string | undefined> {
   const name = await lockOwner(lock);
   const st = await fsp.stat(name ? path.join(lock, name) : lock).catch(() => undefined);
   if (!st) return undefined;
+  const silent = Date.now() - st.mtimeMs >= ttlMs;
   if (name) {
     const { pid, host } = parseLockOwner(name);
-    if (host === lockHost()) return processAlive(pid) ? undefined : name;
+    if (host === lockHost()) return !processAlive(pid) || (silentIsDead && silent) ? name : undefined;
   }
-  return Date.now() - st.mtimeMs < ttlMs ? undefined : (name ?? '');
+  return silent ? (name ?? '') : undefined;
 }
 
 /**
@@ -119,4 +125,54 @@ export async function removeDeadStaging(lock: string): Promise<void> {
     if (host === lockHost() && Number.isInteger(pid) && pid > 0 && !processAlive(pid))
       await fsp.rm(path.join(dir, name), { recursive: true, force: true });
   }
+}
+
+export interface HoldLockFolder {
+  /** An owner whose heartbeat is older than this is dead (and, on this host, one whose pid is gone). */
+  ttlMs: number;
+  /** How often the holder refreshes its heartbeat. */
+  heartbeatMs: number;
+  /** How long to wait for the lock before `timedOut()` is thrown. */
+  waitMs: number;
+  timedOut: () => Error;
+  /** Longest pause between two tries (they back off from 5 ms, jittered). */
+  maxDelayMs: number;
+  /** An owner on this host silent for `ttlMs` is dead too, even while its process runs. */
+  silentIsDead?: boolean;
+  /** Breaks a lock in a form only the caller knows (a lock file an older sluice left), if stale. */
+  breakLegacy?: () => Promise<void>;
+}
+
+/** A held lock folder: whether it is still ours, and its release. */
+export interface HeldLockFolder {
+  owner: string;
+  stillHeld(): Promise<boolean>;
+  release(): Promise<void>;
+}
+
+/**
+ * Waits for lock folder `lock` (see the module comment): takes it, else breaks a dead owner's, else
+ * backs off and tries again, until `waitMs` has passed. The holder's heartbeat runs until release.
+ */
+export async function holdLockFolder(lock: string, o: HoldLockFolder): Promise<HeldLockFolder> {
+  await fsp.mkdir(path.dirname(lock), { recursive: true });
+  await removeDeadStaging(lock);
+  const owner = newLockOwner();
+  const deadline = Date.now() + o.waitMs;
+  for (let delay = 5; !(await takeLockFolder(lock, owner)); delay = Math.min(delay * 2, o.maxDelayMs)) {
+    await o.breakLegacy?.();
+    const dead = await deadLockOwner(lock, o.ttlMs, o.silentIsDead);
+    if (dead !== undefined) await removeLockOwner(lock, dead, owner);
+    else if (Date.now() > deadline) throw o.timedOut();
+    else await new Promise((r) => setTimeout(r, delay + Math.random() * delay));
+  }
+  const stopHeartbeat = lockHeartbeat(lock, owner, o.heartbeatMs);
+  return {
+    owner,
+    stillHeld: async () => (await lockOwner(lock)) === owner,
+    async release() {
+      stopHeartbeat();
+      await releaseLockFolder(lock, owner);
+    },
+  };
 }

@@ -7,21 +7,12 @@
  * machine; S3 (and s3rver) offer no conditional write to lock across machines with.
  */
 import { createHash } from 'node:crypto';
-import { mkdir, rm, stat } from 'node:fs/promises';
+import { rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { LockError } from '../errors.ts';
 import type { Storage } from '../storage/types.ts';
-import {
-  deadLockOwner,
-  lockHeartbeat,
-  lockOwner,
-  newLockOwner,
-  releaseLockFolder,
-  removeDeadStaging,
-  removeLockOwner,
-  takeLockFolder,
-} from '../util/lock-folder.ts';
+import { holdLockFolder } from '../util/lock-folder.ts';
 import { processAlive, readLockFile } from '../util/lockfile.ts';
 
 export interface LockOptions {
@@ -41,51 +32,38 @@ export function lockPathFor(storage: Storage, key: string): string {
 }
 
 /**
- * Breaks the lock at `lock` if its holder is gone or its heartbeat is older than `staleMs`: a
- * lock folder's owner by name (util/lock-folder.ts: a lock taken since has another name, so it is
- * never the one removed), or a lock file an older sluice left (`<pid> <token>`).
+ * A lock file an older sluice left at `lock` (`<pid> <token>`), removed when its holder is gone
+ * or it is older than `staleMs`.
  */
-async function breakIfStale(lock: string, staleMs: number, by: string): Promise<void> {
+async function breakLegacyFile(lock: string, staleMs: number): Promise<void> {
   const st = await stat(lock).catch(() => undefined);
-  if (st?.isFile()) {
-    const { pid } = await readLockFile(lock);
-    const old = Date.now() - st.mtimeMs > staleMs;
-    if (old || (pid !== undefined && !processAlive(pid))) await rm(lock, { force: true });
-    return;
-  }
-  const dead = await deadLockOwner(lock, staleMs);
-  if (dead !== undefined) return removeLockOwner(lock, dead, by);
-  // Alive, as far as this host can tell, but silent for longer than staleMs (a stopped process).
-  const owner = await lockOwner(lock);
-  const beat = owner && (await stat(path.join(lock, owner)).catch(() => undefined));
-  if (owner && beat && Date.now() - beat.mtimeMs > staleMs) await removeLockOwner(lock, owner, by);
+  if (!st?.isFile()) return;
+  const { pid } = await readLockFile(lock);
+  const old = Date.now() - st.mtimeMs > staleMs;
+  if (old || (pid !== undefined && !processAlive(pid))) await rm(lock, { force: true });
 }
 
 export async function withLock<T>(lock: string, fn: () => Promise<T>, options: LockOptions = {}): Promise<T> {
   const timeoutMs = options.timeoutMs ?? 30_000;
   const staleMs = options.staleMs ?? 120_000;
-  const owner = newLockOwner();
-  const deadline = Date.now() + timeoutMs;
-  await mkdir(path.dirname(lock), { recursive: true });
-  await removeDeadStaging(lock);
-  let delay = 5;
-  for (;;) {
-    if (await takeLockFolder(lock, owner)) break;
-    await breakIfStale(lock, staleMs, owner);
-    if (Date.now() > deadline) {
-      throw new LockError(`could not lock ${lock} within ${timeoutMs} ms: another process holds it`, {
+  // A holder silent for staleMs is dead even if its pid still runs (a stopped process): the
+  // heartbeat ticks four times within it.
+  const held = await holdLockFolder(lock, {
+    ttlMs: staleMs,
+    heartbeatMs: Math.max(1_000, staleMs / 4),
+    waitMs: timeoutMs,
+    maxDelayMs: 100,
+    timedOut: () =>
+      new LockError(`could not lock ${lock} within ${timeoutMs} ms: another process holds it`, {
         context: { lock },
-      });
-    }
-    await new Promise((r) => setTimeout(r, delay + Math.random() * delay));
-    delay = Math.min(delay * 2, 100);
-  }
-  const stopHeartbeat = lockHeartbeat(lock, owner, Math.max(1_000, staleMs / 4));
+      }),
+    silentIsDead: true,
+    breakLegacy: () => breakLegacyFile(lock, staleMs),
+  });
   try {
     return await fn();
   } finally {
-    // Remove only our own lock: if it was broken as stale meanwhile, it may be someone else's now.
-    stopHeartbeat();
-    await releaseLockFolder(lock, owner);
+    // Removes only our own lock: if it was broken as stale meanwhile, it may be someone else's now.
+    await held.release();
   }
 }
