@@ -2,8 +2,9 @@
  * Writer slots: each writer of a store has its own log folder and sequence space, so any number of
  * processes can append to one store at once. A slot is `<log root>/writers/<id>/` (plus the log
  * root itself, id '', where stores kept their one writer's log before), owned through its lock
- * folder `OWNER` (util/lock-folder.ts: its one entry names the holder's pid and host). A writer opening takes a free slot — first one whose owner died
- * with points not yet compacted, so those are compacted by the next writer — or makes a new one.
+ * folder `OWNER` (util/lock-folder.ts: its one entry names the holder's pid and host). A writer
+ * opening takes a free slot — first one whose owner died with points not yet compacted, so those
+ * are compacted by the next writer — or makes a new one.
  *
  * An owner is dead when its process is gone (same host) or its lock was not refreshed for
  * `STALE_MS` (another host sharing the folder): owners touch their lock every `HEARTBEAT_MS`.

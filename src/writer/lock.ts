@@ -1,8 +1,8 @@
 /**
  * A cross-process lock for read-modify-write on one output file: a lock folder
  * (util/lock-folder.ts), retried with jittered backoff; a lock whose holder process is gone, or
- * whose heartbeat is older than `staleMs`, is broken. On local task directories the lock sits beside the file (hidden
- * `.name.lock`), so every process writing that directory agrees on it. For object storage it is
+ * whose heartbeat is older than `staleMs`, is broken. On local task directories the lock sits
+ * beside the file (hidden `.name.lock/`), so every process writing that directory agrees on it. For object storage it is
  * kept in the OS temp dir, keyed by the storage URL and key: this serialises processes on one
  * machine; S3 (and s3rver) offer no conditional write to lock across machines with.
  */
