@@ -42,7 +42,15 @@ export async function createLockFile(file: string, text: string): Promise<boolea
     await link(tmp, file);
     return true;
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') return false;
+    // A file system without hard links (some network shares, FAT): an exclusive create, its text
+    // written at once — the short moment it is empty is the one the link avoids elsewhere.
+    if (code === 'EPERM' || code === 'ENOTSUP' || code === 'EOPNOTSUPP' || code === 'ENOSYS')
+      return writeFile(file, text, { flag: 'wx' }).then(
+        () => true,
+        (e: NodeJS.ErrnoException) => (e.code === 'EEXIST' ? false : Promise.reject(e)),
+      );
     throw error; // the caller says what a lock it cannot create means
   } finally {
     await rm(tmp, { force: true });
