@@ -47,13 +47,21 @@ export async function createLockFile(file: string, text: string): Promise<boolea
     // A file system without hard links (some network shares, FAT): an exclusive create, its text
     // written at once — the short moment it is empty is the one the link avoids elsewhere.
     if (code === 'EPERM' || code === 'ENOTSUP' || code === 'EOPNOTSUPP' || code === 'ENOSYS')
-      return writeFile(file, text, { flag: 'wx' }).then(
-        () => true,
-        (e: NodeJS.ErrnoException) => (e.code === 'EEXIST' ? false : Promise.reject(e)),
-      );
+      return createExclusively(file, text);
     throw error; // the caller says what a lock it cannot create means
   } finally {
     await rm(tmp, { force: true });
+  }
+}
+
+/** `file` created only if absent, its text written at once: true when created. */
+async function createExclusively(file: string, text: string): Promise<boolean> {
+  try {
+    await writeFile(file, text, { flag: 'wx' });
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw error;
   }
 }
 

@@ -4,23 +4,17 @@
  * waiter that saw the lock gone (released, not dead) must not break the lock a third holder has
  * just taken: either way two would compact at once.
  */
-import { spawnSync } from 'node:child_process';
 import * as fsp from 'node:fs/promises';
-import { hostname } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { fileLease } from '../../src/timeseries/compaction-lease.ts';
+import { lockHost } from '../../src/util/lock-folder.ts';
+import { deadPid } from '../helpers/processes.ts';
 import { tempDir } from '../helpers/tmp.ts';
-
-/** A pid that belonged to a process that has exited. */
-function deadPid(): number {
-  const r = spawnSync(process.execPath, ['-e', 'console.log(process.pid)'], { encoding: 'utf8' });
-  return Number(r.stdout.trim());
-}
 
 describe('lock-folder compaction lease', () => {
   it('lets one taker at a time in when many race for a dead holder’s lock', async () => {
-    const host = hostname().replace(/_/g, '-');
+    const host = lockHost();
     let inside = 0;
     let most = 0;
     let runs = 0;

@@ -3,23 +3,19 @@
  * by one writer at a time — two writers in one slot share one log and one sequence space, and one's
  * compaction counts the other's points as compacted (they vanish from the store).
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import * as fsp from 'node:fs/promises';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { TimeSeriesStore } from '../../src/timeseries/index.ts';
 import { claimWriterSlot, listSlots, takeIfAbandoned } from '../../src/timeseries/writer-slots.ts';
+import { lockHost } from '../../src/util/lock-folder.ts';
+import { deadPid } from '../helpers/processes.ts';
 import { tempDir } from '../helpers/tmp.ts';
 import { readManifestFile } from './helpers.ts';
 
 const FIXTURE = path.join(import.meta.dirname, 'fixtures', 'claim-slot.ts');
-
-/** A pid that belonged to a process that has exited. */
-function deadPid(): number {
-  const r = spawnSync(process.execPath, ['-e', 'console.log(process.pid)'], { encoding: 'utf8' });
-  return Number(r.stdout.trim());
-}
 
 /** Starts `n` processes that claim a slot of `root` at once; resolves to the `<id> <dir>` each holds. */
 async function claimInProcesses(
@@ -91,7 +87,7 @@ describe('writer slots', () => {
   }, 60_000);
 
   it('a dead writer’s slot is taken by exactly one of 6 takers racing for it', async () => {
-    const host = hostname().replace(/_/g, '-');
+    const host = lockHost();
     for (let round = 0; round < 15; round++) {
       const root = path.join(tempDir(`slots-dead-${round}`), 'wal');
       const dir = path.join(root, 'writers', 'abc123');

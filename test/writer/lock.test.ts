@@ -3,20 +3,15 @@
  * must not both break it (the second would remove the lock the first just took), so never two run
  * at once; a live holder's lock is broken only once its heartbeat is older than `staleMs`.
  */
-import { spawnSync } from 'node:child_process';
 import * as fsp from 'node:fs/promises';
-import { hostname } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { lockHost } from '../../src/util/lock-folder.ts';
 import { withLock } from '../../src/writer/lock.ts';
+import { deadPid } from '../helpers/processes.ts';
 import { tempDir } from '../helpers/tmp.ts';
 
-function deadPid(): number {
-  const r = spawnSync(process.execPath, ['-e', 'console.log(process.pid)'], { encoding: 'utf8' });
-  return Number(r.stdout.trim());
-}
-
-const host = hostname().replace(/_/g, '-');
+const host = lockHost();
 
 describe('writer lock', () => {
   it('6 takers racing for a dead holder’s lock run one at a time (15 rounds)', async () => {
