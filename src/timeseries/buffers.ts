@@ -2,13 +2,15 @@
  * The points in the log not yet compacted: the per-variable buffers of the active set, and the set
  * frozen by a running compaction.
  *
- * A committed batch is kept as it is (its columns are the log record's own memory) and only
- * distributed to per-variable buffers when something reads them — a query, stats, or the freeze
- * that starts a compaction. Committing is then O(1) per batch, and a frozen set's buffers are
- * made once at their exact size (nothing grows, nothing is copied twice).
+ * A committed batch is kept as it is (its columns are the log record's own memory) and
+ * distributed to per-variable buffers while the log waits for its next fsync (point-log.ts), in
+ * time the thread would otherwise spend waiting, or when something reads them first — a query,
+ * stats, or the freeze that starts a compaction. Committing stays O(1) per batch, and a freeze
+ * has only the last batches to place: placing 2M points at the freeze was a quarter of their
+ * compaction (docs/timeseries.md). With durability 'os' (no fsync) batches wait for a read.
  */
 import { type PointBatch, T_STRING } from './codec.ts';
-import { BUFFER_BYTES_PER_POINT, columnBlockBytes, MetaDict, SeriesBuffer } from './columns.ts';
+import { BUFFER_BYTES_PER_POINT, columnBlockBytes, MetaDict, SeriesBuffer } from './series-buffer.ts';
 
 /** A committed batch waiting to be distributed; its points with seq ≤ skipUpTo are already in segments. */
 interface Pending {
@@ -37,6 +39,22 @@ export class PointBuffers {
    */
   private readonly lastBufs = new ByPosition<SeriesBuffer>();
   private readonly lastMetas = new MetaIdsByPosition();
+
+  /**
+   * Distributes the committed batches waiting (the log calls it while its fsync runs: the
+   * batches are then placed in time that would be spent waiting, and a freeze has only the last
+   * to place).
+   */
+  /** Points committed and not yet distributed to their variables' buffers. */
+  get undistributed(): number {
+    let n = 0;
+    for (const p of this.pending) n += p.batch.count;
+    return n;
+  }
+
+  distributePending(): void {
+    if (this.pending.length > 0) this.distribute();
+  }
 
   /** The active set's buffers by variable, every committed batch distributed. */
   get active(): Map<string, SeriesBuffer> {

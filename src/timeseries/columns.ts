@@ -1,8 +1,7 @@
 /**
- * Columnar point storage in memory: the per-variable buffer of not-yet-compacted points, and the
- * sorted column sets queries pass around (segment reads decode into the same shape).
+ * Sorted column sets of points, as queries pass them around (segment reads decode into this
+ * shape, buffers' sorted() makes it: series-buffer.ts), and how they are sliced and merged.
  */
-import { T_STRING } from './codec.ts';
 
 /** Points of one variable, sorted by (micros, seq), duplicates resolved. */
 export interface Columns {
@@ -18,6 +17,65 @@ export interface Columns {
   strs: (string | undefined)[];
   /** Metadata JSON by index (undefined = none). */
   metas: (string | undefined)[];
+  /**
+   * Where set, metadata by id: row i's is `metaTexts.get(metaIds[i])`, and `metas` is made only
+   * when something reads it. A buffer's sorted columns carry them so that a compaction's writer
+   * maps ids to its file's texts instead of reading an array of 2M strings made for it.
+   */
+  metaIds?: Uint32Array;
+  metaTexts?: MetaTexts;
+}
+
+/** Metadata texts by id (0 = none). */
+export interface MetaTexts {
+  get(id: number): string | undefined;
+  /** Ids handed out so far, 0 included: every id is below it. */
+  readonly size: number;
+}
+
+/** Row i's metadata text, through its id where the columns carry ids. */
+export function metaAt(c: Columns, i: number): string | undefined {
+  const ids = c.metaIds;
+  return ids && c.metaTexts ? c.metaTexts.get(ids[i] as number) : c.metas[i];
+}
+
+/**
+ * Columns with metadata ids, `metas` made from them on first read (then kept). A class, so every
+ * such object has one shape.
+ */
+export class ColumnsByMetaId implements Columns {
+  length: number;
+  micros: Float64Array;
+  seq: Float64Array;
+  type: Uint8Array;
+  num: Float64Array;
+  strs: (string | undefined)[];
+  metaIds: Uint32Array;
+  metaTexts: MetaTexts;
+  private made: (string | undefined)[] | undefined;
+  constructor(
+    c: Omit<Columns, 'metas' | 'metaIds' | 'metaTexts'>,
+    metaIds: Uint32Array,
+    metaTexts: MetaTexts,
+  ) {
+    this.length = c.length;
+    this.micros = c.micros;
+    this.seq = c.seq;
+    this.type = c.type;
+    this.num = c.num;
+    this.strs = c.strs;
+    this.metaIds = metaIds;
+    this.metaTexts = metaTexts;
+  }
+  get metas(): (string | undefined)[] {
+    if (this.made === undefined) {
+      const n = this.length;
+      const out: (string | undefined)[] = new Array(n);
+      for (let i = 0; i < n; i++) out[i] = this.metaTexts.get(this.metaIds[i] as number);
+      this.made = out;
+    }
+    return this.made;
+  }
 }
 
 export function emptyColumns(): Columns {
@@ -32,212 +90,8 @@ export function emptyColumns(): Columns {
   };
 }
 
-/**
- * Distinct metadata JSON strings of a store, by id (0 = none). Buffers keep a u32 id per point
- * instead of a string reference: cheaper to append and nothing for the GC to trace.
- */
-export class MetaDict {
-  private readonly ids = new Map<string, number>();
-  private readonly values: (string | undefined)[] = [undefined];
-  intern(json: string): number {
-    let id = this.ids.get(json);
-    if (id === undefined) {
-      id = this.values.length;
-      this.values.push(json);
-      this.ids.set(json, id);
-    }
-    return id;
-  }
-  get(id: number): string | undefined {
-    return this.values[id];
-  }
-}
-
-/** The columns of a buffer made empty (shared: never written, reserve() replaces them). */
-const NO_F64 = new Float64Array(0);
-const NO_U8 = new Uint8Array(0);
-const NO_U32 = new Uint32Array(0);
-
-/** Append-only buffer for one variable; points arrive in any timestamp order. */
-export class SeriesBuffer {
-  length = 0;
-  micros: Float64Array;
-  seq: Float64Array;
-  type: Uint8Array;
-  num: Float64Array;
-  metaIds: Uint32Array;
-  strs: (string | undefined)[] = [];
-  readonly dict: MetaDict;
-  private inOrder = true;
-  /** Every timestamp greater than the one before (then sorted() needs no duplicate pass). */
-  private increasing = true;
-  private sortedCache: Columns | undefined;
-  minMicros = Number.POSITIVE_INFINITY;
-  maxMicros = Number.NEGATIVE_INFINITY;
-  /** Points a distribution is about to place here (buffers.ts), counted before room is made. */
-  incoming = 0;
-
-  /** `capacity`: points it holds before it first grows (0: no arrays until reserve() says how many). */
-  constructor(dict: MetaDict, capacity = 64) {
-    this.dict = dict;
-    this.micros = NO_F64;
-    this.seq = NO_F64;
-    this.type = NO_U8;
-    this.num = NO_F64;
-    this.metaIds = NO_U32;
-    if (capacity > 0) this.reserve(capacity);
-  }
-
-  /** Memory its columns take (bytes per point held × capacity), strings not counted. */
-  get capacityBytes(): number {
-    return this.micros.length * BUFFER_BYTES_PER_POINT;
-  }
-
-  metaAt(i: number): string | undefined {
-    return this.dict.get(this.metaIds[i] as number);
-  }
-
-  push(micros: number, seq: number, type: number, num: number, str: string | undefined, metaId: number) {
-    if (this.length === this.micros.length) this.reserve(1);
-    if (type === T_STRING) this.strs[this.length] = str;
-    this.pushReserved(micros, seq, type, num, metaId);
-    this.sortedCache = undefined;
-  }
-
-  /**
-   * Makes room for `n` more points (then pushReserved, then touched): an empty buffer gets exactly
-   * that, a filling one half as much again as it needs (growth copies; a frozen set is made once).
-   */
-  reserve(n: number): void {
-    const need = this.length + n;
-    if (need <= this.micros.length) return;
-    const cap = this.length === 0 ? need : Math.max(need, Math.ceil(this.micros.length * 1.5), 16);
-    this.adopt(new ArrayBuffer(columnBlockBytes(cap)), 0, cap);
-  }
-
-  /**
-   * Moves the columns to `block` from byte `at` (columnBlockBytes(capacity) bytes, 8-aligned), the
-   * points held so far copied. One block for all five columns: a fifth of the allocations, and
-   * buffers.ts gives a whole set's buffers one block (see its distribute()).
-   */
-  adopt(block: ArrayBuffer, at: number, capacity: number): void {
-    const keep = this.length;
-    const micros = new Float64Array(block, at, capacity);
-    const seq = new Float64Array(block, at + 8 * capacity, capacity);
-    const num = new Float64Array(block, at + 16 * capacity, capacity);
-    const metaIds = new Uint32Array(block, at + 24 * capacity, capacity);
-    const type = new Uint8Array(block, at + 28 * capacity, capacity);
-    if (keep > 0) {
-      micros.set(this.micros.subarray(0, keep));
-      seq.set(this.seq.subarray(0, keep));
-      num.set(this.num.subarray(0, keep));
-      metaIds.set(this.metaIds.subarray(0, keep));
-      type.set(this.type.subarray(0, keep));
-    }
-    this.micros = micros;
-    this.seq = seq;
-    this.num = num;
-    this.metaIds = metaIds;
-    this.type = type;
-  }
-
-  /** push() for a point whose room reserve() made (its string, if any, set by the caller); call touched() after the last one. */
-  pushReserved(micros: number, seq: number, type: number, num: number, metaId: number) {
-    const i = this.length;
-    if (i > 0) {
-      const prev = this.micros[i - 1] as number;
-      if (micros <= prev) {
-        this.increasing = false;
-        if (micros < prev) this.inOrder = false;
-      }
-    }
-    this.micros[i] = micros;
-    this.seq[i] = seq;
-    this.type[i] = type;
-    this.num[i] = num;
-    this.metaIds[i] = metaId;
-    if (micros < this.minMicros) this.minMicros = micros;
-    if (micros > this.maxMicros) this.maxMicros = micros;
-    this.length = i + 1;
-  }
-
-  touched(): void {
-    this.sortedCache = undefined;
-  }
-
-  /**
-   * Points from index `from` on were written straight into the columns (buffers.ts, in seq order):
-   * notes their order and range, as pushReserved does point by point, in one pass over them.
-   */
-  appended(from: number): void {
-    const m = this.micros;
-    const n = this.length;
-    let prev = from > 0 ? (m[from - 1] as number) : Number.NEGATIVE_INFINITY;
-    let min = this.minMicros;
-    let max = this.maxMicros;
-    let increasing = this.increasing;
-    let inOrder = this.inOrder;
-    for (let i = from; i < n; i++) {
-      const t = m[i] as number;
-      if (t <= prev) {
-        increasing = false;
-        if (t < prev) inOrder = false;
-      }
-      if (t < min) min = t;
-      if (t > max) max = t;
-      prev = t;
-    }
-    this.minMicros = min;
-    this.maxMicros = max;
-    this.increasing = increasing;
-    this.inOrder = inOrder;
-    this.sortedCache = undefined;
-  }
-
-  /** Sorted by (micros, seq); with `keepDuplicates` false only the highest seq per timestamp stays. */
-  sorted(keepDuplicates: boolean): Columns {
-    if (this.sortedCache) return this.sortedCache;
-    const n = this.length;
-    // Points pushed in seq order: already sorted when their timestamps never go back, and free of
-    // duplicates when they always go forward. Then the columns are views, not copies: later
-    // pushes write past n, and growing replaces the arrays rather than changing them.
-    if (this.increasing || (this.inOrder && keepDuplicates)) {
-      const metas: (string | undefined)[] = new Array(n);
-      for (let i = 0; i < n; i++) metas[i] = this.dict.get(this.metaIds[i] as number);
-      this.sortedCache = {
-        length: n,
-        micros: this.micros.subarray(0, n),
-        seq: this.seq.subarray(0, n),
-        type: this.type.subarray(0, n),
-        num: this.num.subarray(0, n),
-        strs: this.strs.length === 0 ? [] : this.strs.slice(0, n),
-        metas,
-      };
-      return this.sortedCache;
-    }
-    let order: Uint32Array | undefined;
-    if (!this.inOrder) {
-      order = new Uint32Array(n);
-      for (let i = 0; i < n; i++) order[i] = i;
-      const m = this.micros;
-      const s = this.seq;
-      order.sort((a, b) => (m[a] as number) - (m[b] as number) || (s[a] as number) - (s[b] as number));
-    }
-    const cols = take(this, order, n, keepDuplicates, (i) => this.metaAt(i));
-    this.sortedCache = cols;
-    return cols;
-  }
-}
-
-/** What a buffered point's columns take: micros, seq and number (f64 each), type (u8), metadata id (u32). */
-export const BUFFER_BYTES_PER_POINT = 29;
-
-/** Bytes of one block holding a buffer's five columns for `capacity` points (a multiple of 8, so blocks can follow one another). */
-export function columnBlockBytes(capacity: number): number {
-  return Math.ceil((capacity * BUFFER_BYTES_PER_POINT) / 8) * 8;
-}
-
-function take(
+/** Columns of `src` in `order` (all rows when undefined), duplicates dropped unless kept. */
+export function take(
   src: {
     micros: Float64Array;
     seq: Float64Array;
@@ -343,15 +197,16 @@ export function sliceColumns(c: Columns, from: number, to: number): Columns {
   const a = lowerBound(c, from);
   const b = lowerBound(c, to);
   if (a === 0 && b === c.length) return c;
-  return {
+  const cut = {
     length: b - a,
     micros: c.micros.subarray(a, b),
     seq: c.seq.subarray(a, b),
     type: c.type.subarray(a, b),
     num: c.num.subarray(a, b),
     strs: c.strs.slice(a, b),
-    metas: c.metas.slice(a, b),
   };
+  if (c.metaIds && c.metaTexts) return new ColumnsByMetaId(cut, c.metaIds.subarray(a, b), c.metaTexts);
+  return { ...cut, metas: c.metas.slice(a, b) };
 }
 
 function disjointInOrder(cs: Columns[]): boolean {

@@ -10,7 +10,7 @@
 import pLimit from 'p-limit';
 import { getLogger } from '../logging/logger.ts';
 import { type ProgressFn, throttleProgress } from '../util/progress.ts';
-import type { Columns, SeriesBuffer } from './columns.ts';
+import type { Columns } from './columns.ts';
 import { mergeColumns, sliceColumns } from './columns.ts';
 import { packRuns, planVariable, runsToCarry } from './compact-plan.ts';
 import type { LeaseGuard } from './compaction-lease.ts';
@@ -18,6 +18,7 @@ import { compactedSeqOf, type Manifest, type SegmentEntry, withCompactedSeq } fr
 import type { MergeInputs } from './merge-inputs.ts';
 import type { RunSource } from './segment-file-writer.ts';
 import type { RunOrigin } from './segment-lineage.ts';
+import type { SeriesBuffer } from './series-buffer.ts';
 import type { StoreState } from './state.ts';
 
 /** What a compaction or retention run reads, and the manifest it replaces once it has published one. */

@@ -2,7 +2,8 @@
  * Copies of columns for what outlives the memory they are views into (the writer's cache of the
  * runs it has just written, which must not keep a compacted set's block alive).
  */
-import { BUFFER_BYTES_PER_POINT, type Columns } from './columns.ts';
+import type { Columns } from './columns.ts';
+import { BUFFER_BYTES_PER_POINT } from './series-buffer.ts';
 
 /**
  * `c` with typed columns of its own when its columns are views into a much larger block (a set's

@@ -113,6 +113,9 @@ export class PointLog {
         groupCommitBytes: o.groupCommitBytes,
         segmentBytes: o.walSegmentBytes,
         onCommit: (batches) => this.applyCommitted(batches),
+        // Committed batches are distributed to their variables' buffers while the next commit's
+        // fsync runs, in time the thread would spend waiting, not in the freeze of a compaction.
+        whileSyncing: () => this.state.buffers.distributePending(),
       },
       recovered,
       this.seq,

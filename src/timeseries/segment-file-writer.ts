@@ -6,7 +6,7 @@
  */
 import { TimeSeriesError } from '../errors.ts';
 import { T_BOOL, T_NUMBER, T_STRING } from './codec.ts';
-import type { Columns } from './columns.ts';
+import type { Columns, MetaTexts } from './columns.ts';
 import type { LastPoint } from './manifest.ts';
 import { dictionaryStrings, optionalDoubles, timestampMicros, uint8 } from './parquet/columns.ts';
 import { writeParquet } from './parquet/writer.ts';
@@ -69,6 +69,25 @@ class TextIds {
   }
 }
 
+/**
+ * The file's text ids of metadata ids: columns that carry ids (a buffer's sorted columns) are
+ * mapped id by id, each distinct id looked up once, instead of a lookup per row of a text.
+ */
+class MetaIdMap {
+  private texts: MetaTexts | undefined;
+  private map = new Int32Array(0);
+  /** The table for `texts` (-1: not looked up yet), emptied when the texts are another's. */
+  for(texts: MetaTexts): Int32Array {
+    if (texts !== this.texts || this.map.length < texts.size) {
+      const grown = new Int32Array(texts.size).fill(-1);
+      if (texts === this.texts) grown.set(this.map);
+      this.map = grown;
+      this.texts = texts;
+    }
+    return this.map;
+  }
+}
+
 /** One row group's columns, reused from one row group to the next. */
 class GroupScratch {
   readonly micros: Float64Array;
@@ -110,6 +129,7 @@ function fillGroup(
   s: GroupScratch,
   strs: TextIds,
   metas: TextIds,
+  metaIdMap: MetaIdMap,
 ): void {
   for (let k = runAt(starts, from); k < runs.length && (starts[k] as number) < to; k++) {
     const c = runs[k];
@@ -127,7 +147,23 @@ function fillGroup(
       const t = c.type[i];
       s.hasValue[j] = t === T_NUMBER || t === T_BOOL ? 1 : 0;
       s.strIds[j] = t === T_STRING ? strs.id(c.strs[i] ?? '') : 0;
-      s.metaIds[j] = metas.id(c.metas[i]);
+    }
+    const ids = c.metaIds;
+    const texts = c.metaTexts;
+    if (ids && texts) {
+      const map = metaIdMap.for(texts);
+      for (let i = a, j = o; i < b; i++, j++) {
+        const id = ids[i] as number;
+        let f = map[id] as number;
+        if (f < 0) {
+          f = metas.id(texts.get(id));
+          map[id] = f;
+        }
+        s.metaIds[j] = f;
+      }
+    } else {
+      const m = c.metas;
+      for (let i = a, j = o; i < b; i++, j++) s.metaIds[j] = metas.id(m[i]);
     }
   }
 }
@@ -189,6 +225,7 @@ export async function encodeSegmentFile(
   const s = new GroupScratch(Math.min(rows, rowGroupRows));
   const strs = new TextIds();
   const metas = new TextIds();
+  const metaIdMap = new MetaIdMap();
   const names = runs.map((r) => Buffer.from(r.variable));
   const cursor = new RunCursor(runs, onLoaded);
   // The columns read the scratch, which each row group refills from its row 0; they keep their
@@ -210,7 +247,7 @@ export async function encodeSegmentFile(
     async (from, to) => {
       for (let k = runAt(starts, from); from < to && k < runs.length && (starts[k] as number) < to; k++)
         await cursor.load(k);
-      fillGroup(cursor.cols, starts, from, to, s, strs, metas);
+      fillGroup(cursor.cols, starts, from, to, s, strs, metas, metaIdMap);
       // Runs written to their end are not needed again.
       for (
         ;

@@ -15,7 +15,7 @@
  */
 import zlib from 'node:zlib';
 import { T_BOOL, T_NUMBER, T_STRING } from './codec.ts';
-import type { Columns } from './columns.ts';
+import { type Columns, metaAt } from './columns.ts';
 import type { LastPoint } from './manifest.ts';
 import { BadFooterError } from './parquet/footer.ts';
 
@@ -204,7 +204,7 @@ export function lastPointOf(cols: Columns): { last?: LastPoint } {
   if (i < 0) return {};
   const type = cols.type[i] as number;
   const str = type === T_STRING ? cols.strs[i] : undefined;
-  const meta = cols.metas[i];
+  const meta = metaAt(cols, i);
   if ((str?.length ?? 0) + (meta?.length ?? 0) > LAST_POINT_TEXT) return {};
   return {
     last: {

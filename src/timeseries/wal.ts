@@ -22,6 +22,11 @@ export interface WalOptions {
   segmentBytes: number;
   /** Called with committed batches, in log order, before their promises resolve. */
   onCommit: (batches: PointBatch[]) => void;
+  /**
+   * Called once a commit's fsync is issued, before waiting for it: work the main thread would
+   * otherwise do later, done while the disk works (the fsync runs on libuv's threads).
+   */
+  whileSyncing?: () => void;
 }
 
 interface Pending {
@@ -162,7 +167,11 @@ export class WriteAheadLog {
           const rest = written === 0 ? bufs : [Buffer.concat(bufs).subarray(written)];
           written += writevSync(fd.fd, rest, this.fileSize + written);
         }
-        if (this.options.durability === 'fsync') await fd.datasync();
+        if (this.options.durability === 'fsync') {
+          const synced = fd.datasync();
+          this.options.whileSyncing?.();
+          await synced;
+        }
       } catch (error) {
         // Cut the partial group off so later records are not hidden behind a torn one, and forget
         // the names and texts only its records brought: the next records write them again.

@@ -1,16 +1,19 @@
 /**
  * The buffers of points not yet compacted: committed batches are kept as they are and distributed
- * to per-variable buffers only when read. Whatever the order of commits, reads and freezes, every
+ * to per-variable buffers while the log waits for an fsync, or when read. Whatever the order of commits, reads and freezes, every
  * read must see exactly the points committed so far, sorted, with duplicates resolved.
  */
 
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { buildBatch } from '../../src/timeseries/batch.ts';
 import { PointBuffers } from '../../src/timeseries/buffers.ts';
 import type { Columns } from '../../src/timeseries/columns.ts';
+import { TimeSeriesStore } from '../../src/timeseries/index.ts';
 import { ownColumns } from '../../src/timeseries/own-columns.ts';
 import type { DataPointInput } from '../../src/timeseries/types.ts';
 import fc from '../helpers/fc.ts';
+import { tempDir } from '../helpers/tmp.ts';
 
 type Row = { micros: number; seq: number; value: unknown; meta: string | undefined };
 
@@ -55,7 +58,7 @@ describe('PointBuffers', () => {
         fc.array(
           fc.tuple(
             fc.array(point, { minLength: 1, maxLength: 12 }),
-            fc.constantFrom('read', 'none', 'freeze'),
+            fc.constantFrom('read', 'none', 'freeze', 'distribute'),
           ),
           {
             maxLength: 10,
@@ -74,6 +77,10 @@ describe('PointBuffers', () => {
             seq += points.length;
             buffers.apply(batch);
             expect(buffers.buffered).toBe(active.length);
+            if (action === 'distribute') {
+              buffers.distributePending();
+              expect(buffers.undistributed).toBe(0);
+            }
             if (action === 'freeze' && buffers.frozen === undefined) {
               buffers.freeze();
               frozen = active;
@@ -205,5 +212,54 @@ describe('PointBuffers', () => {
     expect(rows(own)).toEqual(rows(cols));
     // Columns of their own already (a merge's, a decoded segment's) are kept as they are.
     expect(ownColumns(own)).toBe(own);
+  });
+});
+
+describe('distribution while the log fsyncs', () => {
+  const root = tempDir('ts-distribute');
+  const buffersOf = (store: TimeSeriesStore) =>
+    (store as unknown as { state: { buffers: PointBuffers } }).state.buffers;
+  const batchOf = (k: number) =>
+    Array.from({ length: 500 }, (_, i) => ({
+      variable: `v${i % 5}`,
+      timestamp: k * 1000 + i + 1,
+      value: i,
+      metadata: { q: i % 2 },
+    }));
+
+  it("with durability 'fsync', each commit places the batches before it while its fsync runs; reads and compaction see every point", async () => {
+    const store = await TimeSeriesStore.open(path.join(root, 'fsync'), { compactIntervalMs: 0 });
+    try {
+      for (let k = 0; k < 4; k++) await store.storeDataPoints(batchOf(k));
+      // The first three were placed during the later commits' fsyncs; the last waits.
+      expect(buffersOf(store).undistributed).toBe(500);
+      expect((await store.stats()).bufferedPoints).toBe(2000);
+      expect(await store.queryAll('v3')).toHaveLength(400);
+      await store.compact();
+      const points = await store.queryAll('v3');
+      expect(points.map((p) => p.micros)).toEqual(
+        batchOf(0)
+          .concat(batchOf(1), batchOf(2), batchOf(3))
+          .filter((p) => p.variable === 'v3')
+          .map((p) => p.timestamp * 1000),
+      );
+    } finally {
+      await store.close();
+    }
+  });
+
+  it("with durability 'os' (no fsync to wait for), batches wait for the first read", async () => {
+    const store = await TimeSeriesStore.open(path.join(root, 'os'), {
+      compactIntervalMs: 0,
+      durability: 'os',
+    });
+    try {
+      for (let k = 0; k < 3; k++) await store.storeDataPoints(batchOf(k));
+      expect(buffersOf(store).undistributed).toBe(1500);
+      expect(await store.queryAll('v0')).toHaveLength(300);
+      expect(buffersOf(store).undistributed).toBe(0);
+    } finally {
+      await store.close();
+    }
   });
 });
