@@ -21,6 +21,11 @@ interface Pending {
 export class PointBuffers {
   private activeSet = new Map<string, SeriesBuffer>();
   private pending: Pending[] = [];
+  /**
+   * The pending batches' points and the variables each names, summed (a log of single-point
+   * appends keeps thousands pending: counting them at every commit would be quadratic).
+   */
+  private waiting = { points: 0, named: 0 };
   frozen: Map<string, SeriesBuffer> | undefined;
   /** Points in the active set (distributed or not). */
   buffered = 0;
@@ -42,9 +47,7 @@ export class PointBuffers {
 
   /** Points committed and not yet distributed to their variables' buffers. */
   get undistributed(): number {
-    let n = 0;
-    for (const p of this.pending) n += p.batch.count;
-    return n;
+    return this.waiting.points;
   }
 
   /**
@@ -55,12 +58,7 @@ export class PointBuffers {
    * is looked up once a batch, and 10,000 variables' appends took twice as long.
    */
   distributePending(): void {
-    let points = 0;
-    let named = 0;
-    for (const p of this.pending) {
-      points += p.batch.count;
-      named += p.batch.vars.length;
-    }
+    const { points, named } = this.waiting;
     if (points > 0 && points >= EARLY_POINTS_PER_VARIABLE * named) this.distribute();
   }
 
@@ -73,6 +71,7 @@ export class PointBuffers {
   reset(): void {
     this.activeSet = new Map();
     this.pending = [];
+    this.waiting = { points: 0, named: 0 };
     this.buffered = 0;
     this.bufferedBytes = 0;
     this.dict = new MetaDict();
@@ -97,6 +96,8 @@ export class PointBuffers {
   /** Takes a committed batch; points with seq ≤ skipUpTo are already in segments. */
   apply(b: PointBatch, skipUpTo = 0): void {
     this.pending.push({ batch: b, skipUpTo });
+    this.waiting.points += b.count;
+    this.waiting.named += b.vars.length;
     this.buffered += b.count;
     let strings = 0;
     if (b.strs.size > 0) for (const s of b.strs.values()) strings += s.length * 2;
@@ -110,6 +111,7 @@ export class PointBuffers {
   private distribute(): void {
     const pending = this.pending;
     this.pending = [];
+    this.waiting = { points: 0, named: 0 };
     const plans: (SeriesBuffer | undefined)[][] = [];
     const touched: SeriesBuffer[] = [];
     for (const { batch: b, skipUpTo } of pending) {
