@@ -148,17 +148,22 @@ export class PointBuffers {
       }
       plans.push(bufs);
     }
-    // Buffers that are empty get their columns from one block for all of them (a freeze makes a
-    // whole set this way): one allocation instead of five per variable.
+    // Buffers that need room get it from one block for all of them (a freeze makes a whole set
+    // this way, and buffers growing batch by batch grow together): one allocation instead of five
+    // per variable, and one large enough to be mapped by glibc and unmapped when freed, its pages
+    // past what is written never touched (see setBlockBytes).
+    const caps = touched.map((buf) => buf.grownCapacity(buf.incoming));
     let blockBytes = 0;
-    for (const buf of touched) if (buf.length === 0) blockBytes += columnBlockBytes(buf.incoming);
+    for (const cap of caps) blockBytes += columnBlockBytes(cap);
     const block = blockBytes > 0 ? new ArrayBuffer(setBlockBytes(blockBytes)) : undefined;
     let at = 0;
-    for (const buf of touched) {
-      if (block && buf.length === 0) {
-        buf.adopt(block, at, buf.incoming);
-        at += columnBlockBytes(buf.incoming);
-      } else buf.reserve(buf.incoming);
+    for (let k = 0; k < touched.length; k++) {
+      const buf = touched[k] as SeriesBuffer;
+      const cap = caps[k] as number;
+      if (block && cap > 0) {
+        buf.adopt(block, at, cap);
+        at += columnBlockBytes(cap);
+      }
       buf.incoming = 0;
     }
     const from = touched.map((buf) => buf.length);

@@ -82,15 +82,23 @@ export class SeriesBuffer {
 
   /**
    * Makes room for `n` more points (then pushReserved, then touched): an empty buffer gets exactly
-   * that, a filling one twice its capacity. Buffers grow batch by batch as the log distributes
-   * them (buffers.ts): doubling copies each point about once; growing by half again copied more
-   * and left more freed blocks behind (peak memory 10 MiB higher at 2M points).
+   * that, a filling one twice its capacity (see grownCapacity).
    */
   reserve(n: number): void {
+    const cap = this.grownCapacity(n);
+    if (cap > 0) this.adopt(new ArrayBuffer(columnBlockBytes(cap)), 0, cap);
+  }
+
+  /**
+   * The capacity to move to for `n` more points, or 0 when they fit: an empty buffer's is exactly
+   * what it needs, a filling one's twice its capacity. Buffers grow batch by batch as the log
+   * distributes them (buffers.ts): doubling copies each point about once; growing by half again
+   * copied more and left more freed blocks behind (peak memory 10 MiB higher at 2M points).
+   */
+  grownCapacity(n: number): number {
     const need = this.length + n;
-    if (need <= this.micros.length) return;
-    const cap = this.length === 0 ? need : Math.max(need, this.micros.length * 2, 16);
-    this.adopt(new ArrayBuffer(columnBlockBytes(cap)), 0, cap);
+    if (need <= this.micros.length) return 0;
+    return this.length === 0 ? need : Math.max(need, this.micros.length * 2, 16);
   }
 
   /**
