@@ -89,13 +89,12 @@ async function dropReplaced(
  */
 const WINDOWS_AT_ONCE = 4;
 
-/** Runs `tasks`, `atOnce` at a time; all have settled before the first failure is thrown. */
-async function allSettled<T>(tasks: (() => Promise<T>)[], atOnce: number): Promise<T[]> {
-  const limit = pLimit(atOnce);
-  const results = await Promise.allSettled(tasks.map((t) => limit(t)));
+/** Runs every window's write, several at once; all have settled before the first failure is thrown. */
+async function allWindows(windows: (() => Promise<void>)[]): Promise<void> {
+  const limit = pLimit(WINDOWS_AT_ONCE);
+  const results = await Promise.allSettled(windows.map((w) => limit(w)));
   const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (failed) throw failed.reason;
-  return results.map((r) => (r as PromiseFulfilledResult<T>).value);
 }
 
 /** A run to write: segments to read and merge (in time order), and new points to merge in last. */
@@ -178,14 +177,11 @@ async function writeWindow(
       if (merged.length === 0) continue;
       runs.push({ variable: p.variable, cols: merged, rows: merged.length, parts: p.parts, ...fresh });
     }
-    // Files of points in memory two at once: one is encoded while the other waits on its
-    // compression threads. Files that merge segments one after another, so a merge holds one
-    // file's inputs open at a time.
-    const files = packRuns(runs);
-    const atOnce = files.every((f) => f.every((r) => 'cols' in r)) ? 2 : 1;
-    const write = (file: (typeof files)[number]) => () =>
-      store.segments.write(w, file, store.lineage?.declare(operation, file));
-    return (await allSettled(files.map(write), atOnce)).flat();
+    const out: SegmentEntry[] = [];
+    for (const file of packRuns(runs))
+      for (const e of await store.segments.write(w, file, store.lineage?.declare(operation, file)))
+        out.push(e);
+    return out;
   } finally {
     await inputs.close();
   }
@@ -285,7 +281,7 @@ export async function compactBuffers(
   let compacted = 0;
   report?.({ operation: 'ts-compact', done: 0, total: points, unit: 'points' });
   const next = await takingBackOnFailure(store, async (written) => {
-    await allSettled(
+    await allWindows(
       [...windows].map(([w, plans]) => async () => {
         const entries = await writeWindow(store, w, plans, old.retainFrom, 'timeseries.compact');
         for (const e of entries) {
@@ -295,7 +291,6 @@ export async function compactBuffers(
         for (const plan of plans) compacted += plan.points?.length ?? 0;
         report?.({ operation: 'ts-compact', done: compacted, total: points, unit: 'points' });
       }),
-      WINDOWS_AT_ONCE,
     );
     created.sort(byVariableAndWindow);
     const segments = old.segments.filter((s) => !replaced.has(s)).concat(created);
@@ -356,7 +351,7 @@ export async function applyRetentionTo(
   }
   const next = await takingBackOnFailure(store, async (written) => {
     const created: SegmentEntry[] = [];
-    await allSettled(
+    await allWindows(
       [...windows].map(([w, plans]) => async () => {
         const entries = await writeWindow(store, w, plans, cutoff, 'timeseries.retention');
         for (const e of entries) {
@@ -364,7 +359,6 @@ export async function applyRetentionTo(
           created.push(e);
         }
       }),
-      WINDOWS_AT_ONCE,
     );
     for (const e of created) pointsRemoved -= e.rows;
     for (const plans of windows.values())
