@@ -19,6 +19,17 @@ interface Pending {
 }
 
 export class PointBuffers {
+  /**
+   * Points a set is expected to reach before it is compacted (the store's compactPoints and
+   * compactBytes; 0: no bound). A buffer made for a set gets room for its variable's share of
+   * that at once — the share it has of the points placed with it — instead of growing batch by
+   * batch: in a block mapped by glibc, pages never written take no memory.
+   */
+  private readonly expectedSetPoints: number;
+  constructor(expectedSetPoints = 0) {
+    this.expectedSetPoints = expectedSetPoints;
+  }
+
   private activeSet = new Map<string, SeriesBuffer>();
   private pending: Pending[] = [];
   /**
@@ -152,7 +163,14 @@ export class PointBuffers {
     // this way, and buffers growing batch by batch grow together): one allocation instead of five
     // per variable, and one large enough to be mapped by glibc and unmapped when freed, its pages
     // past what is written never touched (see setBlockBytes).
-    const caps = touched.map((buf) => buf.grownCapacity(buf.incoming));
+    let round = 0;
+    for (const buf of touched) round += buf.incoming;
+    const expected = Math.min(this.expectedSetPoints, MOST_RESERVED_POINTS);
+    // A variable's share of the expected set, a tenth more: its buffer then never grows.
+    const share = (n: number) => (expected > round ? Math.ceil((n * expected * 11) / (round * 10)) : n);
+    const caps = touched.map((buf) =>
+      buf.length === 0 ? share(buf.incoming) : buf.grownCapacity(buf.incoming),
+    );
     let blockBytes = 0;
     for (const cap of caps) blockBytes += columnBlockBytes(cap);
     const block = blockBytes > 0 ? new ArrayBuffer(setBlockBytes(blockBytes)) : undefined;
@@ -244,6 +262,13 @@ export class PointBuffers {
   }
 }
 
+/**
+ * Most points a set's buffers are given room for ahead of their points (232 MiB of columns, a
+ * mapping whose unwritten pages take no memory): a store allowed terabytes before compacting
+ * would otherwise ask for that much at its first batch. Beyond it, buffers double.
+ */
+const MOST_RESERVED_POINTS = 8_000_000;
+
 /** Points a batch holds for each variable it names, on average, for it to be placed early. */
 const EARLY_POINTS_PER_VARIABLE = 16;
 
@@ -269,11 +294,11 @@ function firstKept(b: PointBatch, skipUpTo: number): number {
   return Math.max(0, Math.min(b.count, skipUpTo - b.firstSeq + 1));
 }
 
-/** What a set of buffers holds in memory: their columns at capacity, and their string values. */
+/** What a set of buffers holds, counted as apply() counts it: its points' columns and string values. */
 function setBytes(set: Map<string, SeriesBuffer>): number {
   let bytes = 0;
   for (const buf of set.values()) {
-    bytes += buf.capacityBytes;
+    bytes += buf.length * BUFFER_BYTES_PER_POINT;
     for (const s of buf.strs) if (s !== undefined) bytes += s.length * 2;
   }
   return bytes;
@@ -318,4 +343,18 @@ class MetaIdsByPosition {
     }
     return out;
   }
+}
+
+/**
+ * The points a writer's active set reaches before a compaction takes it: the fewer of
+ * compactPoints and what compactBytes holds (0 when neither bounds it, or for a reader).
+ */
+export function expectedSetPoints(o: {
+  readOnly: boolean;
+  compactPoints: number;
+  compactBytes: number;
+}): number {
+  if (o.readOnly) return 0;
+  const bounds = [o.compactPoints, Math.floor(o.compactBytes / BUFFER_BYTES_PER_POINT)].filter((n) => n > 0);
+  return bounds.length > 0 ? Math.min(...bounds) : 0;
 }

@@ -16,7 +16,7 @@ import { openStorage } from '../storage/open.ts';
 import type { Storage } from '../storage/types.ts';
 import type { ProgressFn } from '../util/progress.ts';
 import { compactAbandonedLogs } from './abandoned-logs.ts';
-import { PointBuffers } from './buffers.ts';
+import { expectedSetPoints, PointBuffers } from './buffers.ts';
 import type { CompactResult, RetentionResult } from './compact.ts';
 import { fileLease, redisLease } from './compaction-lease.ts';
 import { type ExportOptions, exportStore, type ImportOptions, type ImportResult, importPath } from './io.ts';
@@ -93,7 +93,7 @@ export class TimeSeriesStore {
       // A reader keeps fewer decoded segments: it holds memory for what it is asked, not the store.
       segments: new SegmentFiles(storage, engine, options.readOnly ? READER_CACHED_ROWS : WRITER_CACHED_ROWS),
       manifest: { version: 1, compactedSeq: 0, segments: [], updatedAt: '' },
-      buffers: new PointBuffers(),
+      buffers: new PointBuffers(expectedSetPoints(options)),
     };
     this.log = new PointLog(this.state, {
       afterCommit: () => this.maintenance.afterCommit(),

@@ -7,10 +7,11 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { buildBatch } from '../../src/timeseries/batch.ts';
-import { PointBuffers } from '../../src/timeseries/buffers.ts';
+import { expectedSetPoints, PointBuffers } from '../../src/timeseries/buffers.ts';
 import type { Columns } from '../../src/timeseries/columns.ts';
 import { TimeSeriesStore } from '../../src/timeseries/index.ts';
 import { ownColumns } from '../../src/timeseries/own-columns.ts';
+import type { SeriesBuffer } from '../../src/timeseries/series-buffer.ts';
 import type { DataPointInput } from '../../src/timeseries/types.ts';
 import fc from '../helpers/fc.ts';
 import { tempDir } from '../helpers/tmp.ts';
@@ -209,6 +210,67 @@ describe('PointBuffers', () => {
     expect(rows(own)).toEqual(rows(cols));
     // Columns of their own already (a merge's, a decoded segment's) are kept as they are.
     expect(ownColumns(own)).toBe(own);
+  });
+});
+
+describe('room for a set that is expected to reach a size', () => {
+  const batch = (k: number) => {
+    const b = buildBatch(
+      Array.from({ length: 100 }, (_, i) => ({
+        variable: `v${i % 4}`,
+        timestamp: k * 100 + i + 1,
+        value: i,
+      })),
+    );
+    b.firstSeq = k * 100 + 1;
+    return b;
+  };
+
+  it("a buffer made for a set gets its variable's share of the expected points at once, and never grows", () => {
+    const buffers = new PointBuffers(10_000);
+    buffers.apply(batch(0));
+    buffers.distributePending();
+    const first = buffers.active.get('v1') as SeriesBuffer;
+    // 25 of the first 100 points: a quarter of 10,000, a tenth more.
+    expect(first.micros.length).toBe(2750);
+    for (let k = 1; k < 100; k++) {
+      buffers.apply(batch(k));
+      buffers.distributePending();
+    }
+    const v1 = buffers.active.get('v1') as SeriesBuffer;
+    expect(v1.length).toBe(2500);
+    expect(v1.micros.buffer).toBe(first.micros.buffer);
+    expect(rows(v1.sorted(false)).map((r) => r.micros)).toEqual(
+      Array.from({ length: 2500 }, (_, j) => (j * 4 + 2) * 1000),
+    );
+  });
+
+  it('a store allowed terabytes before compacting gives its buffers room for 8M points, not for that', () => {
+    const buffers = new PointBuffers(
+      expectedSetPoints({ readOnly: false, compactPoints: 0, compactBytes: 2 ** 40 }),
+    );
+    buffers.apply(batch(0));
+    buffers.distributePending();
+    expect(buffers.active.get('v1')?.micros.length).toBe(2_200_000);
+  });
+
+  it('without a bound, buffers double as they fill', () => {
+    const buffers = new PointBuffers();
+    buffers.apply(batch(0));
+    buffers.distributePending();
+    expect(buffers.active.get('v1')?.micros.length).toBe(25);
+    buffers.apply(batch(1));
+    buffers.distributePending();
+    expect(buffers.active.get('v1')?.micros.length).toBe(50);
+  });
+
+  it("the expected size is the fewer of compactPoints and what compactBytes holds; a reader's is 0", () => {
+    expect(expectedSetPoints({ readOnly: false, compactPoints: 1_000_000, compactBytes: 16 << 20 })).toBe(
+      578_524,
+    );
+    expect(expectedSetPoints({ readOnly: false, compactPoints: 1000, compactBytes: 16 << 20 })).toBe(1000);
+    expect(expectedSetPoints({ readOnly: false, compactPoints: 0, compactBytes: 0 })).toBe(0);
+    expect(expectedSetPoints({ readOnly: true, compactPoints: 1000, compactBytes: 0 })).toBe(0);
   });
 });
 
