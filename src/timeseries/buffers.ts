@@ -10,6 +10,7 @@
  * compaction (docs/timeseries.md). With durability 'os' (no fsync) batches wait for a read.
  */
 import { type PointBatch, T_STRING } from './codec.ts';
+import { placeTiled } from './place-tiled.ts';
 import { BUFFER_BYTES_PER_POINT, columnBlockBytes, MetaDict, SeriesBuffer } from './series-buffer.ts';
 
 /** A committed batch waiting to be distributed; its points with seq ≤ skipUpTo are already in segments. */
@@ -121,6 +122,8 @@ export class PointBuffers {
    */
   private distribute(): void {
     const pending = this.pending;
+    // Many batches of a point or a few for each of many variables: placed in tiles (place-tiled.ts).
+    const wide = pending.length > 1 && this.waiting.points < EARLY_POINTS_PER_VARIABLE * this.waiting.named;
     this.pending = [];
     this.waiting = { points: 0, named: 0 };
     const plans: (SeriesBuffer | undefined)[][] = [];
@@ -185,12 +188,22 @@ export class PointBuffers {
       buf.incoming = 0;
     }
     const from = touched.map((buf) => buf.length);
-    for (let k = 0; k < pending.length; k++) {
-      const { batch, skipUpTo } = pending[k] as Pending;
-      this.place(batch, skipUpTo, plans[k] as SeriesBuffer[]);
-      // The record's memory can go as soon as its points are copied.
-      pending[k] = undefined as unknown as Pending;
-    }
+    if (wide)
+      placeTiled(
+        pending.map(({ batch, skipUpTo }, k) => ({
+          batch,
+          first: firstKept(batch, skipUpTo),
+          bufs: plans[k] as SeriesBuffer[],
+          metaIds: this.lastMetas.ids(batch.metas, this.dict),
+        })),
+      );
+    else
+      for (let k = 0; k < pending.length; k++) {
+        const { batch, skipUpTo } = pending[k] as Pending;
+        this.place(batch, skipUpTo, plans[k] as SeriesBuffer[]);
+        // The record's memory can go as soon as its points are copied.
+        pending[k] = undefined as unknown as Pending;
+      }
     for (let k = 0; k < touched.length; k++) (touched[k] as SeriesBuffer).appended(from[k] as number);
   }
 

@@ -213,6 +213,39 @@ describe('PointBuffers', () => {
   });
 });
 
+describe('many wide batches placed at once (in tiles)', () => {
+  it('every variable gets its points in commit order, strings and metadata with them, across tiles of batches and positions', () => {
+    const buffers = new PointBuffers();
+    const all: (DataPointInput & { seq: number })[] = [];
+    let seq = 1;
+    // 40 batches (three tiles of 16) of 600 points (three tiles of 256) over 300 variables: two
+    // points a variable a batch, some late and some on a timestamp already used.
+    for (let k = 0; k < 40; k++) {
+      const points: DataPointInput[] = Array.from({ length: 600 }, (_, i) => ({
+        variable: `v${(i * 7 + k) % 300}`,
+        timestamp: 1 + ((k * 600 + i) % 997) * 3 + (i % 11 === 0 ? -2 : 0),
+        value: i % 13 === 0 ? `s${k}-${i}` : i % 17 === 0 ? null : k * 1000 + i,
+        ...(i % 5 === 0 ? { metadata: { k: i % 3 } } : {}),
+      }));
+      const batch = buildBatch(points);
+      batch.firstSeq = seq;
+      all.push(...points.map((p, i) => ({ ...p, seq: seq + i })));
+      seq += points.length;
+      buffers.apply(batch);
+    }
+    const frozen = buffers.freeze();
+    expect(frozen.size).toBe(300);
+    for (const keep of [false, true])
+      for (const v of ['v0', 'v1', 'v150', 'v299']) {
+        const f = frozen.get(v) as SeriesBuffer;
+        expect(rows(f.sorted(keep))).toEqual(expected(all, v, keep));
+      }
+    let held = 0;
+    for (const buf of frozen.values()) held += buf.length;
+    expect(held).toBe(24_000);
+  });
+});
+
 describe('room for a set that is expected to reach a size', () => {
   const batch = (k: number) => {
     const b = buildBatch(
