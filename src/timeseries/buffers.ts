@@ -188,16 +188,17 @@ export class PointBuffers {
       buf.incoming = 0;
     }
     const from = touched.map((buf) => buf.length);
-    if (wide)
-      placeTiled(
-        pending.map(({ batch, skipUpTo }, k) => ({
-          batch,
-          first: firstKept(batch, skipUpTo),
-          bufs: plans[k] as SeriesBuffer[],
-          metaIds: this.lastMetas.ids(batch.metas, this.dict),
-        })),
-      );
-    else
+    if (wide) {
+      const batches = pending.map(({ batch, skipUpTo }, k) => ({
+        batch,
+        first: firstKept(batch, skipUpTo),
+        bufs: plans[k] as SeriesBuffer[],
+        metaIds: this.lastMetas.ids(batch.metas, this.dict),
+      }));
+      // Only `batches` holds the records now: placeTiled drops them as it copies them.
+      pending.length = 0;
+      placeTiled(batches);
+    } else
       for (let k = 0; k < pending.length; k++) {
         const { batch, skipUpTo } = pending[k] as Pending;
         this.place(batch, skipUpTo, plans[k] as SeriesBuffer[]);
