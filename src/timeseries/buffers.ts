@@ -339,13 +339,13 @@ class MetaIdsByPosition {
   private dict: MetaDict | undefined;
   private texts: string[] = [];
   private idOf: number[] = [];
-  ids(metas: readonly string[], dict: MetaDict): number[] {
+  ids(metas: readonly string[], dict: MetaDict): Uint32Array {
     if (this.dict !== dict) {
       this.dict = dict;
       this.texts = [];
       this.idOf = [];
     }
-    const out = new Array<number>(metas.length + 1);
+    const out = new Uint32Array(metas.length + 1);
     out[0] = 0;
     for (let k = 0; k < metas.length; k++) {
       const m = metas[k] as string;

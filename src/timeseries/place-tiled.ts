@@ -15,7 +15,7 @@ export interface BatchToPlace {
   batch: PointBatch;
   first: number;
   bufs: (SeriesBuffer | undefined)[];
-  metaIds: number[];
+  metaIds: Uint32Array;
 }
 
 /** Batches copied together, and the positions of each copied together (see above). */
