@@ -169,8 +169,12 @@ export class WriteAheadLog {
         }
         if (this.options.durability === 'fsync') {
           const synced = fd.datasync();
-          this.options.whileSyncing?.();
-          await synced;
+          // Awaited whatever the work does: a failed fsync must fail this commit, never go unheard.
+          try {
+            this.options.whileSyncing?.();
+          } finally {
+            await synced;
+          }
         }
       } catch (error) {
         // Cut the partial group off so later records are not hidden behind a torn one, and forget
