@@ -70,8 +70,12 @@ export class PointBuffers {
    * is looked up once a batch, and 10,000 variables' appends took twice as long.
    */
   distributePending(): void {
-    const { points, named } = this.waiting;
-    if (points > 0 && points >= EARLY_POINTS_PER_VARIABLE * named) this.distribute();
+    if (this.waiting.points > 0 && !this.waitingAreWide()) this.distribute();
+  }
+
+  /** Whether the pending batches hold, on average, fewer than 16 points for each variable they name. */
+  private waitingAreWide(): boolean {
+    return this.waiting.points < EARLY_POINTS_PER_VARIABLE * this.waiting.named;
   }
 
   /** The active set's buffers by variable, every committed batch distributed. */
@@ -123,7 +127,7 @@ export class PointBuffers {
   private distribute(): void {
     const pending = this.pending;
     // Many batches of a point or a few for each of many variables: placed in tiles (place-tiled.ts).
-    const wide = pending.length > 1 && this.waiting.points < EARLY_POINTS_PER_VARIABLE * this.waiting.named;
+    const wide = pending.length > 1 && this.waitingAreWide();
     this.pending = [];
     this.waiting = { points: 0, named: 0 };
     const plans: (SeriesBuffer | undefined)[][] = [];

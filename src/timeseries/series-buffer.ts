@@ -64,11 +64,6 @@ export class SeriesBuffer {
     if (capacity > 0) this.reserve(capacity);
   }
 
-  /** Memory its columns take (bytes per point held × capacity), strings not counted. */
-  get capacityBytes(): number {
-    return this.micros.length * BUFFER_BYTES_PER_POINT;
-  }
-
   metaAt(i: number): string | undefined {
     return this.dict.get(this.metaIds[i] as number);
   }
