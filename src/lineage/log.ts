@@ -45,6 +45,9 @@ export function outputUrl(storage: Pick<Storage, 'url'>, key: string): string {
   return storage.url.endsWith('/') ? `${storage.url}${key}` : `${storage.url}/${key}`;
 }
 
+/** Lineage logs made by this process so far (orders their sessions). */
+let logsMade = 0;
+
 export class LineageLog {
   private readonly storage: Storage;
   private readonly session: string;
@@ -62,15 +65,22 @@ export class LineageLog {
   /** `session`: a prefix of this log's object names (a store's log finds its own records by it). */
   constructor(storage: Storage, options: { now?: () => Date; session?: string } = {}) {
     this.storage = storage;
-    const own = `${Date.now().toString(36)}-${randomBytes(5).toString('hex')}`;
+    // Logs of one process sort in the order they were made, also within one millisecond (the
+    // reader orders writes of one millisecond by id: a group log makes a log per object).
+    const own = `${Date.now().toString(36)}-${(++logsMade).toString(36).padStart(8, '0')}${randomBytes(5).toString('hex')}`;
     this.session = options.session ? `${options.session}-${own}` : own;
     this.now = options.now ?? (() => new Date());
+  }
+
+  /** A new intent id: its sequence padded, so ids of this log sort in the order they were made. */
+  private nextId(): string {
+    return `${this.session}-${(++this.seq).toString(36).padStart(6, '0')}`;
   }
 
   /** Records the intents of `writes` durably (with any commits waiting); returns their ids in order. */
   async begin(writes: readonly PlannedWrite[]): Promise<string[]> {
     const at = this.now().toISOString();
-    const ids = writes.map(() => `${this.session}-${(++this.seq).toString(36)}`);
+    const ids = writes.map(() => this.nextId());
     const intents: LineageRecord[] = writes.map((w, i) => ({
       v: LINEAGE_FORMAT_VERSION,
       kind: 'intent',
@@ -120,7 +130,7 @@ export class LineageLog {
 
   /** A sluice operation removed `output` on purpose (prune, retention): `verify` expects it gone. */
   deleted(output: string, operation: string): void {
-    const id = `${this.session}-${(++this.seq).toString(36)}`;
+    const id = this.nextId();
     this.pending.push({
       v: LINEAGE_FORMAT_VERSION,
       kind: 'delete',
