@@ -87,11 +87,23 @@ const RENEW_SCRIPT = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis
 const RELEASE_SCRIPT = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`;
 
 /** The Redis lease of the store whose identity digest is `digest` (see the module comment). */
-export function redisLease(url: string, digest: string, store: string): CompactionLease {
+export function redisLease(
+  url: string,
+  digest: string,
+  store: string,
+  options: { connectTimeoutMs?: number } = {},
+): CompactionLease {
   const key = `sluice:ts-lease:${digest}`;
   let client: Promise<Redis> | undefined;
   const redis = () => {
-    client ??= connectRedis(url, { purpose: `the compaction lease of ${store}` });
+    // A failed first connection (Redis down past the connect timeout) is not kept: the next
+    // compaction connects again instead of failing for the rest of the process's life.
+    client ??= connectRedis(url, { purpose: `the compaction lease of ${store}`, ...options }).catch(
+      (error: unknown) => {
+        client = undefined;
+        throw error;
+      },
+    );
     return client;
   };
   return {

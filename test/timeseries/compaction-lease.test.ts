@@ -7,9 +7,10 @@
 import * as fsp from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { fileLease } from '../../src/timeseries/compaction-lease.ts';
+import { fileLease, redisLease } from '../../src/timeseries/compaction-lease.ts';
 import { lockHost } from '../../src/util/lock-folder.ts';
 import { deadPid } from '../helpers/processes.ts';
+import { freePort, startRedisServer } from '../helpers/redis-server.ts';
 import { tempDir } from '../helpers/tmp.ts';
 
 describe('lock-folder compaction lease', () => {
@@ -68,4 +69,27 @@ describe('lock-folder compaction lease', () => {
     expect(failures).toEqual([]);
     expect(most).toBe(1);
   }, 120_000);
+});
+
+describe('Redis compaction lease', () => {
+  it('a first connection that failed (Redis down) is tried again at the next compaction, not kept failed', async () => {
+    const port = await freePort();
+    const lease = redisLease(`redis://127.0.0.1:${port}/0`, `digest-${port}`, 'test store', {
+      connectTimeoutMs: 300,
+    });
+    let ran = 0;
+    await expect(lease.hold(async () => ran++)).rejects.toMatchObject({ code: 'E060' });
+    expect(ran, 'nothing ran without the lease').toBe(0);
+    const redis = await startRedisServer({ port });
+    try {
+      await lease.hold(async (guard) => {
+        await guard.assertHeld();
+        ran++;
+      });
+      expect(ran).toBe(1);
+    } finally {
+      await lease.close();
+      await redis.stop('SIGKILL');
+    }
+  }, 30_000);
 });
