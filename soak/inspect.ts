@@ -54,6 +54,8 @@ export type JobState = 'completed' | 'dead' | 'pending';
 export interface QueueJob {
   id: string;
   state: JobState;
+  /** Where the driver keeps it: a BullMQ list (`wait`, `active`, `delayed`…) or a SQLite state. */
+  list: string;
   data: Record<string, unknown>;
   error: string;
 }
@@ -72,7 +74,7 @@ function sqliteJobs(file: string, name: string): Map<string, QueueJob> {
       .all(name) as { id: string; state: string; data: string; last_error: string | null }[];
     for (const r of rows) {
       const state: JobState = r.state === 'completed' ? 'completed' : r.state === 'dead' ? 'dead' : 'pending';
-      out.set(r.id, { id: r.id, state, data: JSON.parse(r.data), error: r.last_error ?? '' });
+      out.set(r.id, { id: r.id, state, list: r.state, data: JSON.parse(r.data), error: r.last_error ?? '' });
     }
   } finally {
     db.close();
@@ -86,21 +88,17 @@ async function bullmqJobs(url: string, name: string): Promise<Map<string, QueueJ
   const out = new Map<string, QueueJob>();
   try {
     const k = (s: string) => `bull:${name}:${s}`;
-    const byState: [JobState, string[]][] = [
-      ['completed', await redis.zrange(k('completed'), '0', '-1')],
-      ['dead', await redis.zrange(k('failed'), '0', '-1')],
-      [
-        'pending',
-        [
-          ...(await redis.lrange(k('wait'), '0', '-1')),
-          ...(await redis.lrange(k('active'), '0', '-1')),
-          ...(await redis.lrange(k('paused'), '0', '-1')),
-          ...(await redis.zrange(k('delayed'), '0', '-1')),
-          ...(await redis.zrange(k('prioritized'), '0', '-1')),
-        ],
-      ],
+    // Pending jobs keep the list they sit in (said in the report when one is left over).
+    const byState: [JobState, string, string[]][] = [
+      ['completed', 'completed', await redis.zrange(k('completed'), '0', '-1')],
+      ['dead', 'failed', await redis.zrange(k('failed'), '0', '-1')],
+      ['pending', 'wait', await redis.lrange(k('wait'), '0', '-1')],
+      ['pending', 'active', await redis.lrange(k('active'), '0', '-1')],
+      ['pending', 'paused', await redis.lrange(k('paused'), '0', '-1')],
+      ['pending', 'delayed', await redis.zrange(k('delayed'), '0', '-1')],
+      ['pending', 'prioritized', await redis.zrange(k('prioritized'), '0', '-1')],
     ];
-    for (const [state, ids] of byState) {
+    for (const [state, list, ids] of byState) {
       const pipe = redis.pipeline();
       for (const id of ids) pipe.hmget(k(id), 'data', 'failedReason');
       const res = (await pipe.exec()) ?? [];
@@ -108,7 +106,7 @@ async function bullmqJobs(url: string, name: string): Promise<Map<string, QueueJ
         const [data, reason] = (res[i]?.[1] as (string | null)[] | undefined) ?? [];
         // A job listed in two states at once would be a broken queue: keep both, the check counts it.
         const key = out.has(id) ? `${id}#${state}` : id;
-        out.set(key, { id, state, data: data ? JSON.parse(data) : {}, error: reason ?? '' });
+        out.set(key, { id, state, list, data: data ? JSON.parse(data) : {}, error: reason ?? '' });
       });
     }
   } finally {

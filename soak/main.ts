@@ -12,6 +12,7 @@ import { closeS3Clients } from '../src/storage/drivers/s3/s3-storage.ts';
 import { parseSoakArgs, USAGE } from './args.ts';
 import { runFlow } from './flow.ts';
 import { closeDuck, dirUsage } from './inspect.ts';
+import { printDaemonLogTails } from './log-tails.ts';
 import { planRound, type RoundPlan } from './plan.ts';
 import { printFinal, printRound, type RoundReport } from './report.ts';
 import { Rng } from './rng.ts';
@@ -113,6 +114,8 @@ try {
     { world: w, profile, seed, reports, totals, ms: Date.now() - started, ...(aborted ? { aborted } : {}) },
     log,
   );
+  // A failure seen once in CI must be explainable from CI's output alone (timing decides some).
+  if (exitCode !== 0) printDaemonLogTails(w.runDir, log);
 } catch (error) {
   process.stderr.write(`soak: aborted: ${(error as Error).stack ?? String(error)}\n`);
   exitCode = 1;

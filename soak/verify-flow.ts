@@ -132,6 +132,7 @@ export async function checkQueue(url: string, name: string, objects: LakeObject[
     });
   }
   let sidecarsDead = 0;
+  const unfinished = new Map<string, number>();
   for (const [id, want] of expected) {
     const job = jobs.get(id);
     if (!want.sidecar) q.in++;
@@ -150,9 +151,11 @@ export async function checkQueue(url: string, name: string, objects: LakeObject[
     if (job.state === 'completed') w.out++;
     else {
       w.lost++;
+      const where = `${job.state} (${job.list})`;
+      unfinished.set(where, (unfinished.get(where) ?? 0) + 1);
       detail(
         w,
-        `job ${id} (${want.object.key}) is ${job.state}${job.error ? `: ${job.error.slice(0, 200)}` : ''}`,
+        `job ${id} (${want.object.key}) is ${job.state} (${job.list})${job.error ? `: ${job.error.slice(0, 200)}` : ''}`,
       );
     }
   }
@@ -164,6 +167,10 @@ export async function checkQueue(url: string, name: string, objects: LakeObject[
       `job ${key} (${job.state}) matches no record of any object: ${JSON.stringify(job.data).slice(0, 120)}`,
     );
   }
+  if (unfinished.size > 0)
+    w.details.unshift(
+      `jobs not completed, by state: ${[...unfinished].map(([k, n]) => `${n} ${k}`).join(', ')}`,
+    );
   if (sidecarsDead > 0)
     w.notes.push(
       `${sidecarsDead} jobs from fetch's .meta.json sidecars dead-lettered (E062), as the handler must`,
