@@ -74,7 +74,7 @@ export function createWorkerMetrics(registry: Registry = createRegistry()): Work
     registry,
     jobs: new Counter({
       name: 'sluice_worker_jobs_total',
-      help: 'Jobs run, by outcome (completed, retry, dead)',
+      help: 'Jobs run, by outcome (completed; retry: failed, attempt counted; wait: held up by a full disk, the network or Redis, runs again with no attempt used; dead)',
       labelNames: ['outcome'],
       registers: [registry],
     }),

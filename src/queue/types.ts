@@ -25,6 +25,8 @@ export interface JobToAdd {
 
 export type JobHandler = (job: Job) => Promise<void>;
 
+export type JobOutcome = 'completed' | 'retry' | 'wait' | 'dead';
+
 /** Counts per state. `failed` is BullMQ's name for `dead`; both are reported, always equal. */
 export interface QueueCounts {
   waiting: number;
@@ -50,8 +52,12 @@ export interface ConsumeOptions {
   drain?: boolean;
   /** Stop taking jobs; jobs in flight finish, then consume() resolves. */
   signal?: AbortSignal;
-  /** Called after each job: `completed`, `retry` (will run again) or `dead`. */
-  onJob?: (event: { job: Job; outcome: 'completed' | 'retry' | 'dead'; error?: unknown }) => void;
+  /**
+   * Called after each job: `completed`, `retry` (will run again; the attempt counted), `wait`
+   * (failed because of its environment — a full disk, Redis or the network gone — and runs again
+   * without using an attempt: environment-wait.ts) or `dead`.
+   */
+  onJob?: (event: { job: Job; outcome: JobOutcome; error?: unknown }) => void;
 }
 
 export interface QueueOptions {

@@ -16,13 +16,15 @@ export interface RunWorkerOptions {
 export interface WorkerSummary {
   completed: number;
   retried: number;
+  /** Runs that failed on their environment and wait to run again, no attempt used. */
+  waited: number;
   dead: number;
 }
 
 /** Runs a handler over a queue, logging failures and counting outcomes. */
 export async function runWorker(options: RunWorkerOptions): Promise<WorkerSummary> {
   const log = getLogger();
-  const summary: WorkerSummary = { completed: 0, retried: 0, dead: 0 };
+  const summary: WorkerSummary = { completed: 0, retried: 0, waited: 0, dead: 0 };
   const { metrics, handler } = options;
   const timed: JobHandler = metrics
     ? async (job) => {
@@ -40,7 +42,13 @@ export async function runWorker(options: RunWorkerOptions): Promise<WorkerSummar
     onJob: ({ job, outcome, error }) => {
       metrics?.jobs.inc({ outcome });
       if (outcome === 'completed') summary.completed++;
-      else if (outcome === 'retry') {
+      else if (outcome === 'wait') {
+        summary.waited++;
+        log.warn(
+          { jobId: job.id, attempt: job.attempt, err: String(error) },
+          'job held up by its environment (disk, network, Redis): runs again later, no attempt used',
+        );
+      } else if (outcome === 'retry') {
         summary.retried++;
         log.warn({ jobId: job.id, attempt: job.attempt, err: String(error) }, 'job failed, will retry');
       } else {

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { JobPayloadError } from '../../src/errors.ts';
+import { diskFull, fromOsError } from '../../src/os-errors.ts';
 import type { Job, JobQueue, QueueOptions } from '../../src/queue/types.ts';
 
 export type QueueFactory = (options: QueueOptions) => JobQueue;
@@ -140,6 +141,60 @@ export function queueConformance(driver: string, make: QueueFactory): void {
         const [t0 = 0, t1 = 0, t2 = 0] = times;
         expect(t1 - t0).toBeGreaterThanOrEqual(90);
         expect(t2 - t1).toBeGreaterThanOrEqual(190); // doubled
+      } finally {
+        await q.close();
+      }
+    });
+
+    it('a job held up by its environment (full disk, Redis refused) runs again without using an attempt, however long the fault lasts', async () => {
+      const q = open('env-wait', { attempts: 2, backoffMs: 20 });
+      try {
+        await q.add({ id: 'held-up', name: 'n', data: { v: 1 } });
+        const runs: number[] = [];
+        const outcomes: string[] = [];
+        const times: number[] = [];
+        await q.consume(
+          async (job) => {
+            runs.push(job.attempt);
+            times.push(Date.now());
+            // Six faults where two attempts are allowed: a disk full as the store words it, then
+            // a refused connection; nothing is wrong with the job.
+            if (runs.length <= 4) throw fromOsError(diskFull('/data/ts/wal/000001.log')) as Error;
+            if (runs.length <= 6)
+              throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:6379'), { code: 'ECONNREFUSED' });
+          },
+          { drain: true, onJob: (e) => outcomes.push(e.outcome) },
+        );
+        expect(outcomes).toEqual(['wait', 'wait', 'wait', 'wait', 'wait', 'wait', 'completed']);
+        expect(runs, 'no run used an attempt').toEqual([1, 1, 1, 1, 1, 1, 1]);
+        const gaps = times.slice(1).map((t, i) => t - (times[i] ?? 0));
+        expect(gaps[0]).toBeGreaterThanOrEqual(15);
+        expect(gaps[3], 'the wait doubles').toBeGreaterThanOrEqual(140);
+        const c = await q.counts();
+        expect({ completed: c.completed, dead: c.dead }).toEqual({ completed: 1, dead: 0 });
+      } finally {
+        await q.close();
+      }
+    });
+
+    it('waits on the environment do not hide failures of the job itself: those still use attempts', async () => {
+      const q = open('env-then-own', { attempts: 2, backoffMs: 20 });
+      try {
+        await q.add({ id: 'own-fault', name: 'n', data: null });
+        const runs: number[] = [];
+        const outcomes: string[] = [];
+        await q.consume(
+          async (job) => {
+            runs.push(job.attempt);
+            if (runs.length % 2 === 1) throw fromOsError(diskFull('/data/ts/seg.parquet')) as Error;
+            throw new Error('handler bug: cannot read property x of undefined');
+          },
+          { drain: true, onJob: (e) => outcomes.push(e.outcome) },
+        );
+        expect(outcomes).toEqual(['wait', 'retry', 'wait', 'dead']);
+        expect(runs).toEqual([1, 1, 2, 2]);
+        const [dead] = await q.listDead();
+        expect(dead?.error).toContain('handler bug');
       } finally {
         await q.close();
       }

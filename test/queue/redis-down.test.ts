@@ -166,7 +166,7 @@ describe('a Redis that comes late or goes away mid-run', { timeout: 120_000 }, (
     await startRedis(port);
     const end = await run.ended;
     expect(end.code, run.stderr()).toBe(0);
-    expect(JSON.parse(run.stdout())).toEqual({ completed: 0, retried: 0, dead: 0 });
+    expect(JSON.parse(run.stdout())).toEqual({ completed: 0, retried: 0, waited: 0, dead: 0 });
   });
 
   it('Redis lost mid-run: the worker waits (one warning, no stack), takes jobs again once it is back, and still stops on SIGTERM', async () => {

@@ -49,7 +49,7 @@ describe('sluice worker and sluice queue', () => {
       { SINK_FILE: s.sink },
     );
     expect(r.code, r.stderr).toBe(0);
-    expect(JSON.parse(r.stdout)).toEqual({ completed: 30, retried: 1, dead: 1 });
+    expect(JSON.parse(r.stdout)).toEqual({ completed: 30, retried: 1, waited: 0, dead: 1 });
     expect(sinkLines(s.sink).length).toBe(30);
     const stats = await runCli(['queue', 'stats', ...base, '--json']);
     expect(JSON.parse(stats.stdout)).toMatchObject({

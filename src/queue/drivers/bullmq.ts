@@ -5,6 +5,7 @@ import type { Redis } from 'ioredis';
 import { connectRedis } from '../../backends/redis.ts';
 import { QueueError, ValidationError } from '../../errors.ts';
 import { maskError, maskSecretsInString } from '../../secrets/mask.ts';
+import { EnvironmentWaits, isEnvironmentFailure } from '../environment-wait.ts';
 import { checkRetention } from '../retention.ts';
 import {
   type ConsumeOptions,
@@ -183,6 +184,7 @@ export function createBullmqQueue(options: BullmqQueueOptions): JobQueue {
         throw error;
       }
       const run: RunState = { inFlight: new Map(), released: new Set(), stopping: false };
+      const waits = new EnvironmentWaits(backoffMs);
       const worker = new (bullmq().Worker)(
         name,
         async (bjob, token) => {
@@ -201,8 +203,24 @@ export function createBullmqQueue(options: BullmqQueueOptions): JobQueue {
           run.inFlight.set(job.id, { job: bjob, token });
           try {
             await handler(job);
+            waits.forget(job.id);
           } catch (error) {
             if (run.released.has(job.id)) throw new (bullmq().WaitingError)();
+            if (isEnvironmentFailure(error)) {
+              // Delayed without a failed attempt (environment-wait.ts); BullMQ keeps the message
+              // only for failures, so the worker's log says why it waits.
+              const moved = await bjob
+                .moveToDelayed(Date.now() + waits.next(job.id).waitMs, token)
+                .then(() => true)
+                .catch(() => false);
+              if (moved) {
+                opts.onJob?.({ job, outcome: 'wait', error });
+                throw new (bullmq().DelayedError)();
+              }
+              // Not delayed (Redis is gone too): an ordinary failure below, which BullMQ records
+              // if Redis is back, or the job returns as stalled once its lock expires.
+            }
+            waits.forget(job.id);
             const permanent = isPermanentJobError(error);
             const dead = permanent || job.attempt >= attempts;
             opts.onJob?.({ job, outcome: dead ? 'dead' : 'retry', error });

@@ -7,6 +7,7 @@ import { inTransaction, openSqlite, sqliteDiskError, sqliteHasTable } from '../.
 import { JobPayloadError, NotFoundError, QueueError, ValidationError } from '../../errors.ts';
 import { fromOsError } from '../../os-errors.ts';
 import { maskSecretsInString } from '../../secrets/mask.ts';
+import { EnvironmentWaits, isEnvironmentFailure } from '../environment-wait.ts';
 import { checkRetention } from '../retention.ts';
 import {
   backoffFor,
@@ -163,6 +164,12 @@ export function createSqliteQueue(options: SqliteQueueOptions): JobQueue {
     `UPDATE sluice_jobs SET state = ?, run_at = ?, lease_owner = NULL, lease_until = NULL, last_error = ?
      WHERE queue = ? AND id = ? AND lease_owner = ? AND state = 'active'`,
   );
+  // A run that failed on its environment (environment-wait.ts) does not count either.
+  const waitAgain = st(
+    `UPDATE sluice_jobs SET state = 'waiting', run_at = ?, attempts = max(attempts - 1, 0),
+       lease_owner = NULL, lease_until = NULL, last_error = ?
+     WHERE queue = ? AND id = ? AND lease_owner = ? AND state = 'active'`,
+  );
   // The interrupted run does not count: the claim added the attempt, the hand-back takes it off.
   const handBackHeld = st(
     `UPDATE sluice_jobs SET state = 'waiting', run_at = ?, attempts = max(attempts - 1, 0),
@@ -238,6 +245,7 @@ export function createSqliteQueue(options: SqliteQueueOptions): JobQueue {
     async consume(handler: JobHandler, opts: ConsumeOptions = {}) {
       const concurrency = positiveInt('concurrency', opts.concurrency, 1);
       const running = new Set<Promise<void>>();
+      const waits = new EnvironmentWaits(backoffMs);
       const heartbeat = setInterval(
         () => {
           if (!closed && running.size > 0) {
@@ -266,12 +274,20 @@ export function createSqliteQueue(options: SqliteQueueOptions): JobQueue {
         }
         try {
           await handler(job);
+          waits.forget(job.id);
           guard('complete', () => complete.run(Date.now(), name, job.id, owner));
           opts.onJob?.({ job, outcome: 'completed' });
         } catch (error) {
-          const dead = isPermanentJobError(error) || job.attempt >= maxAttempts;
           // Stored with the job and listed by `queue dead`: masked like every error sluice keeps.
           const message = maskSecretsInString(error instanceof Error ? error.message : String(error));
+          if (isEnvironmentFailure(error)) {
+            const runAt = Date.now() + waits.next(job.id).waitMs;
+            guard('wait', () => waitAgain.run(runAt, message, name, job.id, owner));
+            opts.onJob?.({ job, outcome: 'wait', error });
+            return;
+          }
+          waits.forget(job.id);
+          const dead = isPermanentJobError(error) || job.attempt >= maxAttempts;
           const runAt = dead ? Date.now() : Date.now() + backoffFor(job.attempt, backoffMs);
           guard('fail', () => reschedule.run(dead ? 'dead' : 'waiting', runAt, message, name, job.id, owner));
           opts.onJob?.({ job, outcome: dead ? 'dead' : 'retry', error });
