@@ -8,7 +8,11 @@ export type ParsedQueueUrl =
   | { kind: 'redis'; url: string; prefix?: string };
 
 export interface OpenQueueOptions extends QueueOptions {
-  /** sqlite only: visibility timeout in ms. @default 30000 */
+  /**
+   * How long a job stays claimed without its consumer renewing it: a crashed worker's jobs run
+   * again after it (SQLite: the lease; BullMQ: lock duration and stalled check, so one to two
+   * leases). @default 30000
+   */
   leaseMs?: number;
   /** sqlite only: idle poll interval in ms. @default 50 */
   pollMs?: number;

@@ -107,7 +107,10 @@ export function registerQueueCommands(program: Command): void {
     .option('--backoff <ms>', 'first retry delay in ms (doubles each attempt)', intFlag('--backoff'), 1000)
     .option('--drain', 'exit 0 once the queue is empty')
     .addOption(
-      new Option('--lease <duration>', 'sqlite: visibility timeout before a crashed worker’s job runs again')
+      new Option(
+        '--lease <duration>',
+        'how long a job stays claimed without renewal: a crashed worker’s jobs run again after it (redis: one to two of it)',
+      )
         .argParser(durationFlag('--lease', { positive: true }))
         .default(30_000, '30s'),
     )

@@ -35,6 +35,12 @@ export interface BullmqQueueOptions extends QueueOptions {
   /** Bound on reaching Redis: the first operation fails with E060 (URL masked) after it. @default 10000 */
   connectTimeoutMs?: number;
   /**
+   * How long a job's lock lasts unless renewed (BullMQ's `lockDuration`, renewed every half of it),
+   * and how often a consumer looks for jobs whose lock ran out (`stalledInterval`): the jobs of a
+   * consumer that died (kill -9, a lost host) run again one to two leases later. @default 30000
+   */
+  leaseMs?: number;
+  /**
    * Once consume()'s signal aborts, jobs in flight get this long to finish; the rest are moved
    * back to waiting (another worker, or the next run, takes them at once). @default 700
    */
@@ -61,6 +67,10 @@ export function createBullmqQueue(options: BullmqQueueOptions): JobQueue {
   const attempts = options.attempts ?? 5;
   const backoffMs = options.backoffMs ?? 1000;
   const stopGraceMs = options.stopGraceMs ?? 700;
+  const leaseMs = options.leaseMs ?? 30_000;
+  if (!Number.isInteger(leaseMs) || leaseMs < 100) {
+    throw new ValidationError(`Queue option leaseMs must be an integer ≥ 100 ms, got ${String(leaseMs)}`);
+  }
   if (!Number.isInteger(attempts) || attempts <= 0) {
     throw new ValidationError(`Queue option attempts must be a positive integer, got ${String(attempts)}`);
   }
@@ -242,6 +252,11 @@ export function createBullmqQueue(options: BullmqQueueOptions): JobQueue {
           prefix,
           concurrency: opts.concurrency ?? 1,
           autorun: true,
+          lockDuration: leaseMs,
+          stalledInterval: leaseMs,
+          // A job whose consumer died is run again up to `attempts` times, as the SQLite queue
+          // counts an expired lease as an attempt; BullMQ's default failed it at the second stall.
+          maxStalledCount: attempts,
         },
       );
       workers.add(worker);
