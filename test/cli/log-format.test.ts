@@ -22,7 +22,8 @@ const worker = (name: string) => [
   '--log-level',
   'info',
 ];
-const HUMAN_LINE = /^\[\d\d:\d\d:\d\d\.\d{3}\] INFO: worker stopped \{"completed":0,"retried":0,"waited":0,"dead":0\}$/m;
+const HUMAN_LINE =
+  /^\[\d\d:\d\d:\d\d\.\d{3}\] INFO: worker stopped \{"completed":0,"retried":0,"waited":0,"dead":0\}$/m;
 
 describe('chooseLogFormat', () => {
   it('flag, then SLUICE_LOG_FORMAT, then the terminal', () => {

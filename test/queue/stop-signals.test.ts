@@ -71,7 +71,9 @@ describe('sluice worker stops within 2 s and loses no job', { timeout: 120_000 }
     const started = Date.now();
     const next = startSluice([...args, '--drain'], { env: { SINK_FILE: out.file } });
     expect((await next.ended).code, next.stderr()).toBe(0);
-    expect(Date.now() - started, 'recovered within a few leases (BullMQ alone: 30–90 s)').toBeLessThan(15_000);
+    expect(Date.now() - started, 'recovered within a few leases (BullMQ alone: 30–90 s)').toBeLessThan(
+      15_000,
+    );
     expect(out.ids().sort()).toEqual(['k-0', 'k-1', 'k-2']);
     expect(await queue.counts()).toMatchObject({ waiting: 0, active: 0, completed: 3, dead: 0 });
     await queue.close();
