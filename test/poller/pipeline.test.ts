@@ -70,7 +70,7 @@ describe('poller → queue → sluice worker → time-series store', () => {
         '8',
       ]);
       expect(work.code, work.stderr).toBe(0);
-      expect(JSON.parse(work.stdout)).toEqual({ completed: 91, retried: 0, dead: 1 });
+      expect(JSON.parse(work.stdout)).toEqual({ completed: 91, retried: 0, waited: 0, dead: 1 });
       const temp = await queryCli(store, 'temp');
       expect(temp.map((p) => p.value)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
       expect(temp[3]?.timestamp).toContain('2024-01-01T00:03:00');
