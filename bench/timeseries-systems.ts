@@ -10,6 +10,7 @@ import { Engine } from '../src/engine/duckdb.ts';
 import { openStorage } from '../src/storage/open.ts';
 import type { Storage } from '../src/storage/types.ts';
 import { TimeSeriesStore } from '../src/timeseries/index.ts';
+import type { TimeSeriesStoreOptions } from '../src/timeseries/types.ts';
 import { type Dataset, forEachBatch, micros } from './timeseries-data.ts';
 
 export interface AppendResult {
@@ -90,11 +91,13 @@ function countedStorage(dir: string): {
  */
 async function appendSluice(dir: string, ds: Dataset, n: number, background: boolean): Promise<AppendResult> {
   const { storage, counts } = countedStorage(dir);
+  // BENCH_TS_OPTIONS='{"compactBytes":8388608}': store options to try against the defaults.
+  const tried = JSON.parse(process.env.BENCH_TS_OPTIONS || '{}') as TimeSeriesStoreOptions;
   const store = await TimeSeriesStore.open(
     dir,
     background
-      ? { storageInstance: storage }
-      : { storageInstance: storage, compactIntervalMs: 0, compactPoints: 0, compactBytes: 0 },
+      ? { storageInstance: storage, ...tried }
+      : { storageInstance: storage, compactIntervalMs: 0, compactPoints: 0, compactBytes: 0, ...tried },
   );
   const appendMs = await forEachBatch(ds, n, (batch) => store.storeDataPoints(batch));
   const t = performance.now();

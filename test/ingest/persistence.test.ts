@@ -1,11 +1,12 @@
 import * as fsp from 'node:fs/promises';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { csvReader, parquetReader } from '../../src/formats/index.ts';
 import {
   DEFAULT_BASE_DIR,
   ensureDataDirectory,
   findLatestFile,
+  flushIngestLineage,
   listDatasets,
   listSavedFiles,
   maskSensitiveData,
@@ -31,9 +32,20 @@ async function readJson(storage: Storage, key: string): Promise<Record<string, u
   return JSON.parse((await storage.get(key)).toString('utf8'));
 }
 
+/**
+ * A storage the test owns, like a caller of the library: the lineage commits of its saves ride
+ * with the next save or a timer, so each test flushes them before it ends — a timer that fired
+ * after the file's temp folders were removed wrote them into a folder made again (CI failed on
+ * the two folders it left).
+ */
+const owned = (storage: Storage): Storage => {
+  onTestFinished(() => flushIngestLineage(storage));
+  return storage;
+};
+
 const backends: [string, () => Promise<Storage>][] = [
-  ['fs', async () => createFsStorage({ root: tempDir('ingest') })],
-  ['s3', async () => openStorage((await freshBucket('ingest')).url('base/'), s3Options())],
+  ['fs', async () => owned(createFsStorage({ root: tempDir('ingest') }))],
+  ['s3', async () => owned(await openStorage((await freshBucket('ingest')).url('base/'), s3Options()))],
 ];
 
 describe.each(backends)('seed usage examples on %s', (kind, make) => {
