@@ -8,7 +8,6 @@ import { EnvironmentWaits, isEnvironmentFailure } from '../environment-wait.ts';
 import { checkRetention } from '../retention.ts';
 import {
   type ConsumeOptions,
-  type DeadJob,
   emptyCounts,
   isPermanentJobError,
   type Job,
@@ -19,6 +18,7 @@ import {
   type QueueOptions,
 } from '../types.ts';
 import { abortable, type RunState, stopWorker, untilStopped } from './bullmq/run.ts';
+import { readDeadJobs, readingWorker, tornDataError } from './bullmq/torn.ts';
 
 const require = createRequire(import.meta.url);
 /**
@@ -195,7 +195,7 @@ export function createBullmqQueue(options: BullmqQueueOptions): JobQueue {
       }
       const run: RunState = { inFlight: new Map(), released: new Set(), stopping: false };
       const waits = new EnvironmentWaits(backoffMs);
-      const worker = new (bullmq().Worker)(
+      const worker = new (readingWorker(bullmq().Worker))(
         name,
         async (bjob, token) => {
           const job: Job = {
@@ -212,6 +212,8 @@ export function createBullmqQueue(options: BullmqQueueOptions): JobQueue {
           }
           run.inFlight.set(job.id, { job: bjob, token });
           try {
+            const torn = tornDataError(job.id, job.data);
+            if (torn) throw torn;
             await handler(job);
             waits.forget(job.id);
           } catch (error) {
@@ -277,27 +279,17 @@ export function createBullmqQueue(options: BullmqQueueOptions): JobQueue {
       }
     },
     async listDead(limit = 100) {
-      return wrap('listDead', async (queue) => {
-        const jobs = await queue.getFailed(0, limit - 1);
-        return jobs.map(
-          (j): DeadJob => ({
-            id: String(j.id),
-            name: j.name,
-            data: unwrapData(j.data).data,
-            attempts: j.attemptsMade,
-            error: j.failedReason ?? '',
-          }),
-        );
-      });
+      return wrap('listDead', (queue, connection) =>
+        readDeadJobs(queue, connection, limit, (stored) => unwrapData(stored).data),
+      );
     },
     async retryDead(ids) {
       return wrap('retryDead', async (queue) => {
-        const jobs = ids
-          ? (await Promise.all(ids.map((id) => queue.getJob(id)))).filter((j) => j !== undefined)
-          : await queue.getFailed(0, -1);
         let n = 0;
-        for (const j of jobs) {
-          if ((await j.getState()) !== 'failed') continue;
+        for (const id of ids ?? (await queue.getRanges(['failed'], 0, -1, false))) {
+          // A job whose data cannot be read would only be dead-lettered again (bullmq/torn.ts).
+          const j = await queue.getJob(id).catch(() => undefined);
+          if (!j || (await j.getState()) !== 'failed') continue;
           await j.retry('failed', { resetAttemptsMade: true, resetAttemptsStarted: true });
           n++;
         }
