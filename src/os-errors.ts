@@ -29,6 +29,23 @@ export interface OsErrorOptions {
   outcome?: string;
 }
 
+/** The errnos of a full disk (or a full quota). */
+export const DISK_FULL_CODES: ReadonlySet<string> = new Set(['ENOSPC', 'EDQUOT']);
+
+/**
+ * A full disk anywhere in an error's causes, raw (`code`) or as sluice words it (E012 with its
+ * `context.errno`): the bytes were fine, the disk was not.
+ */
+export function isDiskFull(error: unknown): boolean {
+  let e: unknown = error;
+  for (let depth = 0; depth < 8 && e !== null && typeof e === 'object'; depth++) {
+    const { code, context } = e as { code?: unknown; context?: { errno?: unknown } };
+    if (DISK_FULL_CODES.has(String(code)) || DISK_FULL_CODES.has(String(context?.errno))) return true;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return false;
+}
+
 /**
  * ENOSPC as the OS reports it, for a full disk no errno names: a short write (libuv keeps the
  * errno of the write after it to itself), SQLite's SQLITE_FULL, DuckDB's "No space left on

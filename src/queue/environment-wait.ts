@@ -7,23 +7,11 @@
  * the queue's backoff up to MOST_WAIT_MS; the job shows as delayed meanwhile.
  */
 import { classifyFailure } from '../errors.ts';
+import { isDiskFull } from '../os-errors.ts';
 import { isPermanentJobError } from './types.ts';
 
 /** Longest wait between two runs of a job held up by its environment. */
 export const MOST_WAIT_MS = 30_000;
-
-const FULL_DISK = new Set(['ENOSPC', 'EDQUOT']);
-
-/** A full disk (or quota), anywhere in the error's causes: the data is fine, the disk is not. */
-export function isDiskFull(error: unknown): boolean {
-  let e: unknown = error;
-  for (let depth = 0; depth < 8 && e !== null && typeof e === 'object'; depth++) {
-    const { code, context } = e as { code?: unknown; context?: { errno?: unknown } };
-    if (FULL_DISK.has(String(code)) || FULL_DISK.has(String(context?.errno))) return true;
-    e = (e as { cause?: unknown }).cause;
-  }
-  return false;
-}
 
 /** True when the job failed because of its environment (see the module comment). */
 export function isEnvironmentFailure(error: unknown): boolean {

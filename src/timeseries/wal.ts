@@ -9,7 +9,7 @@ import * as fsp from 'node:fs/promises';
 import path from 'node:path';
 import { TimeSeriesError } from '../errors.ts';
 import { getLogger } from '../logging/logger.ts';
-import { fromOsError } from '../os-errors.ts';
+import { DISK_FULL_CODES, fromOsError } from '../os-errors.ts';
 import { decodeRecord, type PointBatch } from './codec.ts';
 import { LogDictionary } from './log-dictionary.ts';
 import { encodeRecord, recordBytesEstimate } from './record-encode.ts';
@@ -270,8 +270,7 @@ export class WriteAheadLog {
       }
       if (this.options.durability === 'fsync') await fd.datasync();
     } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
-      if (code !== 'ENOSPC' && code !== 'EDQUOT') throw error;
+      if (!DISK_FULL_CODES.has(String((error as NodeJS.ErrnoException).code))) throw error;
       // Give the zeros back (shrinking needs no space): the records may fit where they did not.
       await fd.truncate(this.allocated);
       this.preallocateFrom = this.fileSize + PREALLOCATE;

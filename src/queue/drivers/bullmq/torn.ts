@@ -51,32 +51,33 @@ export async function readDeadJobs(
   unwrap: (stored: unknown) => unknown,
 ): Promise<DeadJob[]> {
   const ids = await queue.getRanges(['failed'], 0, limit - 1, false);
-  const out: DeadJob[] = [];
-  for (const id of ids) {
-    let job: BullJob | undefined;
-    try {
-      job = await queue.getJob(id);
-    } catch (error) {
-      const raw = await connection.hgetall(queue.toKey(id));
-      out.push({
+  // One round of requests for the page, as getFailed made, each job read on its own.
+  const read = await Promise.all(
+    ids.map(async (id): Promise<DeadJob | undefined> => {
+      let job: BullJob | undefined;
+      try {
+        job = await queue.getJob(id);
+      } catch (error) {
+        const raw = await connection.hgetall(queue.toKey(id));
+        return {
+          id,
+          name: raw.name ?? '',
+          data: null,
+          attempts: Number(raw.atm ?? 0),
+          error: maskSecretsInString(
+            raw.failedReason || `its data in Redis is not valid JSON (${(error as Error).message})`,
+          ),
+        };
+      }
+      if (!job) return undefined;
+      return {
         id,
-        name: raw.name ?? '',
-        data: null,
-        attempts: Number(raw.atm ?? 0),
-        error: maskSecretsInString(
-          raw.failedReason || `its data in Redis is not valid JSON (${(error as Error).message})`,
-        ),
-      });
-      continue;
-    }
-    if (!job) continue;
-    out.push({
-      id,
-      name: job.name,
-      data: unwrap(job.data),
-      attempts: job.attemptsMade,
-      error: job.failedReason ?? '',
-    });
-  }
-  return out;
+        name: job.name,
+        data: unwrap(job.data),
+        attempts: job.attemptsMade,
+        error: job.failedReason ?? '',
+      };
+    }),
+  );
+  return read.filter((d) => d !== undefined);
 }
