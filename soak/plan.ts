@@ -14,6 +14,8 @@ export interface ProxyRates {
   slowDownOther: number;
   /** Uploads (PutObject, UploadPart) cut by a reset after half their body. */
   putReset: number;
+  /** A read is reset once this many passed whole: a run always sees resets (CI once saw none). */
+  resetAtLeastEvery: number;
 }
 
 export interface Profile {
@@ -47,6 +49,7 @@ const PROXY: ProxyRates = {
   slowDown: 0.04,
   slowDownOther: 0.03,
   putReset: 0.03,
+  resetAtLeastEvery: 40,
 };
 const API: ApiFaultRates = {
   unavailable: 0.2,

@@ -14,6 +14,11 @@ import type { AddressInfo } from 'node:net';
 export interface FaultRates {
   /** Share of GetObject responses cut by a socket reset after half the body. @default 0 */
   reset?: number;
+  /**
+   * A GetObject response is reset (as `reset`) once this many have reached their clients whole
+   * since the last reset, so a run is sure to see resets however its rolls fall. @default never
+   */
+  resetAtLeastEvery?: number;
   /** Share of GetObject responses sent chunked and ended cleanly after half the body. @default 0 */
   short?: number;
   /** Share of GetObject requests answered 503 SlowDown. @default 0 */
@@ -125,6 +130,16 @@ export async function startFaultProxy(target: string, seed = Date.now() >>> 0): 
   };
   // Faults chosen so far: counted when chosen, so a budget holds under concurrent requests.
   let chosen = 0;
+  // GetObject responses that reached their clients whole since the last reset (resetAtLeastEvery).
+  let wholeSinceReset = 0;
+  const resetIsDue = () => {
+    const due =
+      rates.resetAtLeastEvery !== undefined &&
+      wholeSinceReset >= rates.resetAtLeastEvery &&
+      chosen < (rates.maxFaults ?? Number.POSITIVE_INFINITY);
+    if (due) chosen++;
+    return due;
+  };
   const rollAny = (rate: number | undefined) => {
     const hit =
       (rate ?? 0) > 0 && chosen < (rates.maxFaults ?? Number.POSITIVE_INFINITY) && random() < (rate ?? 0);
@@ -155,7 +170,7 @@ export async function startFaultProxy(target: string, seed = Date.now() >>> 0): 
       return;
     }
     const fault = get
-      ? roll(rates.reset)
+      ? (eligible && resetIsDue()) || roll(rates.reset)
         ? 'reset'
         : roll(rates.short)
           ? 'short'
@@ -176,6 +191,7 @@ export async function startFaultProxy(target: string, seed = Date.now() >>> 0): 
       (up) => {
         const status = up.statusCode ?? 502;
         if (!fault || status !== 200) {
+          if (get && eligible && status === 200) wholeSinceReset++;
           res.writeHead(status, up.headers);
           up.pipe(res);
           return;
@@ -187,6 +203,7 @@ export async function startFaultProxy(target: string, seed = Date.now() >>> 0): 
           const half = Math.floor(body.length / 2);
           if (fault === 'reset') {
             counters.resets++;
+            wholeSinceReset = 0;
             res.writeHead(status, up.headers);
             // The head and half the bytes reach the client; then the connection breaks.
             res.write(body.subarray(0, half), () => res.socket?.destroy());
