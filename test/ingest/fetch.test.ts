@@ -1,9 +1,10 @@
 import { Writable } from 'node:stream';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { csvReader, parquetReader } from '../../src/formats/index.ts';
 import {
   fetchAndSave,
   findLatestFile,
+  flushIngestLineage,
   IncrementalWriter,
   saveApiResponse,
   saveDataPointIncremental,
@@ -112,6 +113,8 @@ describe('fetchAndSave', () => {
     ]);
     try {
       const storage = createFsStorage({ root: tempDir('fetch') });
+      // Its saves' lineage commits ride with a timer: stored before the temp folder goes.
+      onTestFinished(() => flushIngestLineage(storage));
       const pq = await fetchAndSave(`${server.url}/a`, {
         storage,
         sourceName: 's',
@@ -150,6 +153,8 @@ describe('fetchAndSave', () => {
     ]);
     try {
       const storage = createFsStorage({ root: tempDir('fetch-exact') });
+      // Its saves' lineage commits ride with a timer: stored before the temp folder goes.
+      onTestFinished(() => flushIngestLineage(storage));
       const exact = await fetchAndSave(`${server.url}/big?api_key=BODYSECRET9`, {
         storage,
         sourceName: 's',
@@ -179,6 +184,8 @@ describe('fetchAndSave', () => {
 
   it('rejects non-http URLs and reports refused connections as E007 after retrying', async () => {
     const storage = createFsStorage({ root: tempDir('fetch-bad') });
+    // Its saves' lineage commits ride with a timer: stored before the temp folder goes.
+    onTestFinished(() => flushIngestLineage(storage));
     await expect(
       fetchAndSave('file:///etc/passwd', { storage, sourceName: 's', datasetId: 'd' }),
     ).rejects.toMatchObject({

@@ -204,6 +204,9 @@ describe('sluice serve (CLI)', () => {
 
   it('says when no token can write or read', async () => {
     const s = await serve([], tempDir('sluice-serve-cli'), { SLUICE_API_TOKENS: '' });
+    // The warning can reach stderr just after the listening line (CI once read it before).
+    for (let t = 0; t < 100 && !/no write token/.test(s.stderr()); t++)
+      await new Promise((r) => setTimeout(r, 50));
     expect(s.stderr()).toMatch(/no write token: writes answer 401/);
     s.child.kill('SIGTERM');
     await s.exited;
