@@ -167,7 +167,9 @@ async function writeWindow(
         const rows = p.parts.reduce((n, s) => n + s.rows, points?.length ?? 0);
         // Parts one after another: one variable's rows at a time, dropped once encoded.
         const load = () => inputs.readRun(p.parts, points);
-        if (rows > 0) runs.push({ variable: p.variable, rows, load, parts: p.parts, ...fresh });
+        // Its columns are readRun's own: freed once encoded (unless the cache keeps them).
+        const release = (c: Columns) => inputs.recycle(c);
+        if (rows > 0) runs.push({ variable: p.variable, rows, load, release, parts: p.parts, ...fresh });
         continue;
       }
       const parts = read.slice(at, at + p.parts.length);

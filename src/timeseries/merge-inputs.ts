@@ -8,8 +8,11 @@
 import { TimeSeriesError } from '../errors.ts';
 import type { Columns } from './columns.ts';
 import type { SegmentEntry } from './manifest.ts';
-import { copyRows, newColumns, SegmentRows } from './segment-columns.ts';
+import { copyRows, newColumns, releaseColumns, SegmentRows } from './segment-columns.ts';
 import type { StagedFiles } from './staged-files.ts';
+
+/** Metadata arrays of released runs kept for the next (a row group's runs are read at a time). */
+const SPARE_METAS = 16;
 
 interface OpenFile {
   rows: SegmentRows | undefined;
@@ -21,6 +24,7 @@ export class MergeInputs {
   private readonly staged: Pick<StagedFiles, 'acquire'>;
   private readonly url: string;
   private readonly cached: (e: SegmentEntry) => Columns | undefined;
+  private readonly spareMetas: (string | undefined)[][] = [];
 
   constructor(
     staged: Pick<StagedFiles, 'acquire'>,
@@ -61,7 +65,12 @@ export class MergeInputs {
    * Each part is decoded straight into it and checked against the rows its entry names.
    */
   async readRun(parts: readonly SegmentEntry[], after?: Columns): Promise<Columns> {
-    const c = newColumns(parts.reduce((n, e) => n + e.rows, after?.length ?? 0));
+    const total = parts.reduce((n, e) => n + e.rows, after?.length ?? 0);
+    // Strings only where a row has one (most runs are numbers); metadata in an array a run
+    // released before held, when there is one (a slot a row: 8 bytes of V8's heap each).
+    const metas = this.spareMetas.pop() ?? [];
+    metas.length = total;
+    const c = newColumns(total, { strs: [], metas });
     let n = 0;
     for (const e of parts) {
       const hit = this.cached(e);
@@ -84,6 +93,15 @@ export class MergeInputs {
     if (after) n = copyRows(c, n, after);
     for (let i = 0; i < n; i++) c.seq[i] = i;
     return c;
+  }
+
+  /**
+   * Frees what readRun gave once its rows are written (and nothing keeps them): the typed columns'
+   * memory at once (parquet/release.ts), the metadata array for the next run.
+   */
+  recycle(c: Columns): void {
+    releaseColumns(c);
+    if (this.spareMetas.length < SPARE_METAS) this.spareMetas.push(c.metas);
   }
 
   /** Closes and releases every file opened (those that failed to open were released then). */

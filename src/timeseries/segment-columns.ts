@@ -8,7 +8,13 @@ import { TimeSeriesError } from '../errors.ts';
 import type { Columns } from './columns.ts';
 import type { RowGroupMeta } from './parquet/file-meta.ts';
 import { BadFooterError } from './parquet/footer.ts';
-import { MalformedParquetError, type Pages, UnsupportedParquetError } from './parquet/page-read.ts';
+import {
+  MalformedParquetError,
+  type Pages,
+  releasePages,
+  UnsupportedParquetError,
+} from './parquet/page-read.ts';
+import { releaseMemory } from './parquet/release.ts';
 import { DecodeScratch, doubleInto, int64Into, stringsInto, uint8Into } from './parquet/rows-into.ts';
 import { SegmentFileReader } from './parquet/segment-reader.ts';
 
@@ -25,17 +31,25 @@ function interner(): (s: string) => string {
   };
 }
 
-/** Columns of `total` rows, all zero and none set. */
-export function newColumns(total: number): Columns {
+/**
+ * Columns of `total` rows, all zero and none set; `texts` gives the string arrays to fill instead
+ * of new ones of `total` slots (an empty `strs` stays sparse: see copyRows).
+ */
+export function newColumns(total: number, texts?: Pick<Columns, 'strs' | 'metas'>): Columns {
   return {
     length: total,
     micros: new Float64Array(total),
     seq: new Float64Array(total),
     type: new Uint8Array(total),
     num: new Float64Array(total),
-    strs: new Array(total),
-    metas: new Array(total),
+    strs: texts?.strs ?? new Array(total),
+    metas: texts?.metas ?? new Array(total),
   };
+}
+
+/** Frees the typed memory of columns newColumns made, which nothing reads any more (parquet/release.ts). */
+export function releaseColumns(c: Columns): void {
+  releaseMemory(c.micros, c.seq, c.type, c.num);
 }
 
 /**
@@ -46,8 +60,11 @@ export function copyRows(into: Columns, at: number, from: Columns, a = 0, b = fr
   into.micros.set(from.micros.subarray(a, b), at);
   into.type.set(from.type.subarray(a, b), at);
   into.num.set(from.num.subarray(a, b), at);
+  const strs = into.strs;
   for (let i = a, j = at; i < b; i++, j++) {
-    into.strs[j] = from.strs[i];
+    // strs may be sparse (a numeric run's is empty): no undefined written past its end.
+    const s = from.strs[i];
+    if (s !== undefined || j < strs.length) strs[j] = s;
     into.metas[j] = from.metas[i];
   }
   return at + b - a;
@@ -112,9 +129,17 @@ export class SegmentRows {
   }
 
   close(): Promise<void> {
-    this.last = undefined;
+    this.dropPages();
+    if (this.decoded) releaseColumns(this.decoded);
+    this.scratch.release();
     this.decoded = undefined;
     return this.r.close();
+  }
+
+  /** Drops the last group's pages, their memory freed at once (parquet/release.ts): nothing keeps a view of them. */
+  private dropPages(): void {
+    if (this.last) releasePages(this.last.pages.values());
+    this.last = undefined;
   }
 
   /** Rows `ranges` (ascending) as one Columns. */
@@ -172,7 +197,7 @@ export class SegmentRows {
   /** Row group `g`'s pages, read unless they are the last group's. */
   private async pagesOf(g: RowGroupMeta): Promise<(k: string) => Pages> {
     if (this.last?.first !== g.firstRow) {
-      this.last = undefined;
+      this.dropPages();
       this.lastReads = { ranges: 0, rows: 0 };
       this.last = { first: g.firstRow, pages: await this.r.pages(g, NAMES) };
     }
@@ -207,7 +232,7 @@ export class SegmentRows {
     d.first = g.firstRow;
     this.decodedBefore.add(g.firstRow);
     // The decoded rows serve every later range of this group: its pages are not needed.
-    this.last = undefined;
+    this.dropPages();
     return this.decoded;
   }
 }

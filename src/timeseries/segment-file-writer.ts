@@ -9,6 +9,7 @@ import { T_BOOL, T_NUMBER, T_STRING } from './codec.ts';
 import type { Columns, MetaTexts } from './columns.ts';
 import type { LastPoint } from './manifest.ts';
 import { dictionaryStrings, optionalDoubles, timestampMicros, uint8 } from './parquet/columns.ts';
+import { releaseMemory } from './parquet/release.ts';
 import { writeParquet } from './parquet/writer.ts';
 import { encodeRunEnds, LAST_ROWS_KEY, lastPointOf } from './segment-last-rows.ts';
 
@@ -27,6 +28,11 @@ export interface LazyRun {
   variable: string;
   rows: number;
   load: () => Promise<Columns>;
+  /**
+   * Called with what `load` gave once its rows are encoded, unless the writer's caller kept them
+   * (encodeSegmentFile's `onLoaded`): a merge frees their memory there (parquet/release.ts).
+   */
+  release?: (cols: Columns) => void;
 }
 
 export type RunSource = Run | LazyRun;
@@ -106,6 +112,9 @@ class GroupScratch {
     this.strIds = new Uint32Array(rows);
     this.metaIds = new Uint32Array(rows);
   }
+  release(): void {
+    releaseMemory(this.micros, this.type, this.num, this.hasValue, this.varIds, this.strIds, this.metaIds);
+  }
 }
 
 /** The last run starting at or before row `row` (`starts` ascending). */
@@ -172,13 +181,22 @@ function fillGroup(
 class RunCursor {
   readonly cols: (Columns | undefined)[];
   readonly ends: (RunEnd | undefined)[];
+  private readonly kept: boolean[] = [];
   private readonly runs: readonly RunSource[];
-  private readonly onLoaded: ((k: number, cols: Columns) => void) | undefined;
-  constructor(runs: readonly RunSource[], onLoaded?: (k: number, cols: Columns) => void) {
+  private readonly onLoaded: OnLoaded | undefined;
+  constructor(runs: readonly RunSource[], onLoaded?: OnLoaded) {
     this.runs = runs;
     this.onLoaded = onLoaded;
     this.cols = new Array(runs.length);
     this.ends = new Array(runs.length);
+  }
+
+  /** Drops run `k`'s columns (its rows are encoded), releasing a lazy run's unless they were kept. */
+  drop(k: number): void {
+    const c = this.cols[k];
+    const r = this.runs[k] as RunSource;
+    this.cols[k] = undefined;
+    if (c && 'release' in r && !this.kept[k]) r.release?.(c);
   }
 
   /** Loads run `k` unless it was. */
@@ -200,22 +218,27 @@ class RunCursor {
       maxMicros: c.micros[c.length - 1] ?? 0,
       ...lastPointOf(c),
     };
-    this.onLoaded?.(k, c);
+    this.kept[k] = this.onLoaded?.(k, c) === true;
   }
 }
+
+/** Sees each run's columns as they are read; true: the caller keeps them (they are not released). */
+export type OnLoaded = (k: number, cols: Columns) => boolean | undefined;
 
 /**
  * The bytes of a segment file holding `runs` (in the order given; each run sorted and resolved),
  * where each run starts, and what each run ended in. Rows are copied into the encoder's columns
  * one row group at a time (about 4 MiB), not the whole file's at once (41 bytes a row: 25 MiB for
  * a compaction of 600,000 points); lazy runs are read when their rows are reached and dropped
- * once written. `onLoaded` sees each run's columns as they are read. `rowGroupRows` is for tests.
+ * once written. `onLoaded` sees each run's columns as they are read (and keeps them by returning
+ * true). The bytes are the file's own (parquet/writer.ts): the caller may release them once
+ * written. `rowGroupRows` is for tests.
  */
 export async function encodeSegmentFile(
   runs: readonly RunSource[],
   rowGroupRows = ROW_GROUP_ROWS,
-  onLoaded?: (k: number, cols: Columns) => void,
-): Promise<{ parts: Buffer[]; starts: number[]; ends: RunEnd[] }> {
+  onLoaded?: OnLoaded,
+): Promise<{ bytes: Buffer; starts: number[]; ends: RunEnd[] }> {
   let rows = 0;
   const starts: number[] = [];
   for (const r of runs) {
@@ -241,7 +264,7 @@ export async function encodeSegmentFile(
   // Runs of no rows are never reached by a row group: their ends are known now.
   for (let k = 0; k < runs.length; k++) if (rowsOf(runs[k] as RunSource) === 0) await cursor.load(k);
   let written = 0;
-  const parts = await writeParquet(
+  const bytes = await writeParquet(
     rows,
     rowGroupRows,
     async (from, to) => {
@@ -254,10 +277,13 @@ export async function encodeSegmentFile(
         written < runs.length && (starts[written] as number) + rowsOf(runs[written] as RunSource) <= to;
         written++
       )
-        cursor.cols[written] = undefined;
+        cursor.drop(written);
       return columns;
     },
     () => [[LAST_ROWS_KEY, encodeRunEnds(cursor.ends as RunEnd[])]],
   );
-  return { parts, starts, ends: cursor.ends as RunEnd[] };
+  // The row group's arrays and the columns' pages are done with: freed now, not at a later GC.
+  for (const c of columns) c.release?.();
+  s.release();
+  return { bytes, starts, ends: cursor.ends as RunEnd[] };
 }

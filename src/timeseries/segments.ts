@@ -359,8 +359,9 @@ export class SegmentFiles {
     try {
       const encoded = await encodeSegmentFile(runs, undefined, (k, cols) => {
         if (k >= cachedFrom) kept.set(k, cols);
+        return k >= cachedFrom; // kept: not released (segment-file-writer.ts)
       });
-      const bytes = Buffer.concat(encoded.parts);
+      const bytes = encoded.bytes;
       out = { starts: encoded.starts, ends: encoded.ends };
       // The storage put publishes the file atomically (fs or S3).
       put = await this.storage.put(key, bytes);

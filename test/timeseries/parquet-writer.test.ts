@@ -29,9 +29,9 @@ afterAll(async () => {
 
 let n = 0;
 async function write(runs: Run[], rowGroupRows?: number): Promise<{ file: string; starts: number[] }> {
-  const { parts, starts } = await encodeSegmentFile(runs, rowGroupRows);
+  const { bytes, starts } = await encodeSegmentFile(runs, rowGroupRows);
   const file = path.join(dir, `f${++n}.parquet`);
-  writeFileSync(file, Buffer.concat(parts));
+  writeFileSync(file, bytes);
   return { file, starts };
 }
 

@@ -35,9 +35,9 @@ function run(k: number, n: number, shape: Shape): Run {
 /** A file of `count` runs of `n` rows in row groups of `groupRows`, opened for reading. */
 async function fileOf(count: number, n: number, shape: Shape, groupRows: number) {
   const runs = Array.from({ length: count }, (_, k) => run(k, n, shape));
-  const { parts, starts } = await encodeSegmentFile(runs, groupRows);
+  const { bytes, starts } = await encodeSegmentFile(runs, groupRows);
   const file = path.join(tempDir('ts-segment-rows'), 'f.parquet');
-  writeFileSync(file, Buffer.concat(parts));
+  writeFileSync(file, bytes);
   const rows = (await SegmentRows.open(file, 'test/f.parquet')) as SegmentRows;
   return { runs, starts, rows };
 }

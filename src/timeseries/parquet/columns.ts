@@ -14,6 +14,7 @@ import {
   plainInt64,
   rleHybrid,
 } from './encodings.ts';
+import { releaseMemory } from './release.ts';
 import { bool, i8, struct } from './thrift.ts';
 import { type Chunk, type ColumnDef, Encoding, Physical } from './writer.ts';
 
@@ -52,14 +53,15 @@ export function dictionaryStrings(
   let present = new Uint32Array(0);
   let local = new Int32Array(0);
   let indices = new Uint32Array(0);
-  const dict = new Bytes();
-  const data = new Bytes();
+  const dict = new Bytes(1024, true);
+  const data = new Bytes(1024, true);
   return {
     name,
     type: Physical.BYTE_ARRAY,
     optional,
     converted: UTF8,
     logical: struct([1, struct()]),
+    release: () => releaseMemory(dict.buf, data.buf, present, local, indices),
     chunk(from, to): Chunk {
       const used: Uint8Array[] = [];
       const usedIds: number[] = [];
@@ -129,8 +131,9 @@ function int64Bytes(v: number): Buffer {
 
 /** A required TIMESTAMP (µs, not adjusted to UTC: DuckDB's TIMESTAMP) column from integral doubles. */
 export function timestampMicros(name: string, values: Float64Array): ColumnDef {
-  const data = new Bytes();
+  const data = new Bytes(1024, true);
   return {
+    release: () => releaseMemory(data.buf),
     name,
     type: Physical.INT64,
     optional: false,
@@ -158,8 +161,9 @@ export function timestampMicros(name: string, values: Float64Array): ColumnDef {
 
 /** A required UINT_8 column (stored as INT32, as the format does). */
 export function uint8(name: string, values: Uint8Array): ColumnDef {
-  const data = new Bytes();
+  const data = new Bytes(1024, true);
   return {
+    release: () => releaseMemory(data.buf),
     name,
     type: Physical.INT32,
     optional: false,
@@ -193,11 +197,15 @@ const DOUBLE_DICTIONARY = 1 << 16;
  * return one for both). No min/max: readers treat ±0 and NaN in float statistics differently.
  */
 export function optionalDoubles(name: string, values: Float64Array, present: Uint32Array): ColumnDef {
-  const data = new Bytes();
-  const page = new Bytes();
+  const data = new Bytes(1024, true);
+  const page = new Bytes(1024, true);
   let indices = new Uint32Array(0);
   const ids = new DoubleIds();
   return {
+    release: () => {
+      releaseMemory(data.buf, page.buf, indices);
+      ids.release();
+    },
     name,
     type: Physical.DOUBLE,
     optional: true,

@@ -3,6 +3,8 @@
  * dictionary indices), PLAIN for int64, int32, double and byte arrays.
  */
 
+import { releaseMemory } from './release.ts';
+
 /** Bits needed for values 0..max (at least 1: some readers refuse a bit width of 0). */
 export function bitWidthOf(max: number): number {
   let w = 1;
@@ -14,13 +16,20 @@ export function bitWidthOf(max: number): number {
 export class Bytes {
   buf: Buffer;
   n = 0;
-  constructor(capacity = 1024) {
+  private readonly releases: boolean;
+  /**
+   * `releaseOnGrow`: nothing holds a view of its memory while it is written (what done() returns
+   * is taken at the end), so the memory it grows out of is freed at once (release.ts).
+   */
+  constructor(capacity = 1024, releaseOnGrow = false) {
     this.buf = Buffer.allocUnsafe(capacity);
+    this.releases = releaseOnGrow;
   }
   room(k: number): void {
     if (this.n + k <= this.buf.length) return;
     const next = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.n + k));
     this.buf.copy(next, 0, 0, this.n);
+    if (this.releases) releaseMemory(this.buf);
     this.buf = next;
   }
   byte(b: number): void {
@@ -230,6 +239,12 @@ export class DoubleIds {
     this.values = [];
     this.nanId = -1;
     this.resize(10);
+  }
+
+  /** Frees its table's memory (release.ts); reset() makes a new one. */
+  release(): void {
+    releaseMemory(this.slots);
+    this.slots = new Int32Array(0);
   }
 
   private resize(bits: number): void {

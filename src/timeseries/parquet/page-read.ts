@@ -10,6 +10,7 @@
 import zlib from 'node:zlib';
 import type { ChunkMeta } from './file-meta.ts';
 import { BadFooterError, In, T } from './footer.ts';
+import { releaseMemory } from './release.ts';
 
 /** Laid out otherwise than this reader knows: read the file another way. */
 export class UnsupportedParquetError extends Error {}
@@ -121,6 +122,14 @@ export interface Pages {
   encoding: number;
   /** The dictionary's texts once decoded (segment-reader.ts stringRows), for the next rows asked of it. */
   texts?: string[];
+}
+
+/**
+ * Frees the memory of pages nothing reads any more (release.ts): their decompressed bytes, and
+ * the bytes read from the file that uncompressed pages are views of.
+ */
+export function releasePages(pages: Iterable<Pages>): void {
+  for (const p of pages) releaseMemory(p.data, p.dictionary?.bytes);
 }
 
 /** The pages of the chunk `c`, whose bytes are `buf` from file offset `base` on. */

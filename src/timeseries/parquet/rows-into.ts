@@ -6,6 +6,7 @@
  * window's first merge and kept it. Here the only arrays are the scratch ones a reader reuses.
  */
 import { decodeHybrid, MalformedParquetError, needBytes, type Pages, plainStrings } from './page-read.ts';
+import { releaseMemory } from './release.ts';
 import { doubleTable, expect, int64At, presence } from './segment-reader.ts';
 
 /** Arrays one reader reuses from range to range, grown when a range needs more. */
@@ -28,6 +29,14 @@ export class DecodeScratch {
   valuesFor(count: number): Float64Array {
     if (this.values.length < count) this.values = new Float64Array(grown(count));
     return this.values.subarray(0, count);
+  }
+
+  /** Frees its arrays' memory (release.ts); the next range grows new ones. */
+  release(): void {
+    releaseMemory(this.levels, this.indices, this.values);
+    this.levels = new Uint32Array(0);
+    this.indices = new Uint32Array(0);
+    this.values = new Float64Array(0);
   }
 }
 
@@ -109,8 +118,9 @@ export function stringsInto(
 ): void {
   expect(p, 8, 'a text column');
   const { present, none, first, count, valuesAt } = presence(p, a, b, scratch.levelsFor(b));
+  // `out` may be sparse (Columns.strs): undefined is not written past its end.
   if (none) {
-    for (let j = at; j < at + b - a; j++) out[j] = undefined;
+    for (let j = at, end = Math.min(at + b - a, out.length); j < end; j++) out[j] = undefined;
     return;
   }
   const dict = p.dictionary as { count: number; bytes: Buffer };
@@ -124,7 +134,7 @@ export function stringsInto(
   }
   for (let i = a, j = at, k = 0; i < b; i++, j++) {
     if (present?.[i] === 0) {
-      out[j] = undefined;
+      if (j < out.length) out[j] = undefined;
       continue;
     }
     const v = idx[k++] as number;

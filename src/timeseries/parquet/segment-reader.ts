@@ -20,6 +20,7 @@ import {
   readPages,
   UnsupportedParquetError,
 } from './page-read.ts';
+import { releaseMemory } from './release.ts';
 import { CREATED_BY, Physical } from './writer.ts';
 
 /** The segment schema (segment-file-writer.ts): name, physical type, optional. */
@@ -135,6 +136,8 @@ export class SegmentFileReader {
     names.forEach((n, i) => {
       out.set(n, readPages(buf, start, chunks[i] as ChunkMeta));
     });
+    // Compressed pages were decompressed into memory of their own: the bytes read are done with.
+    if (chunks.every((c) => c.codec !== 0)) releaseMemory(buf);
     return out;
   }
 }

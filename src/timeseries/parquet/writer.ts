@@ -10,6 +10,8 @@
  * many variables is dominated by that (docs/timeseries.md, "Segment layout").
  */
 import zlib from 'node:zlib';
+import { Bytes } from './encodings.ts';
+import { releaseMemory } from './release.ts';
 import { bin, encodeStruct, i32, i64, list, struct, type TField, type TValue } from './thrift.ts';
 
 /** Parquet physical types used here. */
@@ -46,25 +48,32 @@ export interface ColumnDef {
    * next chunk() call (writeParquet compresses and lays a row group out before the next).
    */
   chunk(from: number, to: number): Chunk;
+  /** Frees the memory its chunks were encoded in, once the file is written (release.ts). */
+  release?(): void;
 }
 
 const PAGE_DATA = 0;
 const PAGE_DICTIONARY = 2;
 
-type Compress = (b: Buffer, cb: (err: Error | null, out: Buffer) => void) => void;
-const zstd = (
-  zlib as { zstdCompress?: (b: Buffer, o: object, cb: (e: Error | null, r: Buffer) => void) => void }
-).zstdCompress;
-/** zstd level 1: a segment is written once per compaction; level 3 saved ~10% for twice the time. */
-const compress: Compress = zstd
-  ? (b, cb) => zstd(b, { params: { [zlib.constants.ZSTD_c_compressionLevel ?? 100]: 1 } }, cb)
-  : (b, cb) => zlib.gzip(b, { level: 1 }, cb);
+const zstdSync = (zlib as { zstdCompressSync?: (b: Buffer, o: object) => Buffer }).zstdCompressSync;
 /** CompressionCodec: ZSTD = 6, GZIP = 2. */
-const CODEC = zstd ? 6 : 2;
+const CODEC = zstdSync ? 6 : 2;
 
-/** Compressed on libuv's threads, so several chunks compress at once, beside the JS encoding. */
-const compressAsync = (b: Buffer) =>
-  new Promise<Buffer>((resolve, reject) => compress(b, (e, out) => (e ? reject(e) : resolve(out))));
+/**
+ * A page compressed (zstd level 1: a segment is written once per compaction; level 3 saved ~10%
+ * for twice the time), its output in one piece of memory of its own, freed by the caller once
+ * copied into the file (release.ts). On the main thread: compressing a row group's chunks on
+ * libuv's threads left each call's output and context to the garbage collector, and a merge's
+ * hundreds of them raised memory by tens of MiB (docs/timeseries.md, Memory); at level 1 the
+ * compression is a small part of a compaction (8 ms a million points).
+ */
+function compressPage(b: Buffer): Buffer {
+  // Room for incompressible bytes (zstd's bound is n + n/256 + a little): one output piece.
+  const chunkSize = b.length + (b.length >> 7) + 1024;
+  return zstdSync
+    ? zstdSync(b, { params: { [zlib.constants.ZSTD_c_compressionLevel ?? 100]: 1 }, chunkSize })
+    : zlib.gzipSync(b, { level: 1, chunkSize });
+}
 
 interface WrittenChunk {
   /** The ColumnChunk struct. */
@@ -77,45 +86,51 @@ function pageHeader(type: number, uncompressed: number, compressed: number, head
   return encodeStruct([1, i32(type)], [2, i32(uncompressed)], [3, i32(compressed)], header);
 }
 
-/** A chunk's pages compressed: the dictionary page's (if any) and the data page's. */
-async function compressChunk(chunk: Chunk): Promise<{ dict?: Buffer; data: Buffer }> {
-  const [dict, data] = await Promise.all([
-    chunk.dictionary ? compressAsync(chunk.dictionary.page) : undefined,
-    compressAsync(chunk.data),
-  ]);
-  return dict ? { dict, data } : { data };
+/**
+ * Appends a page's header and its compressed bytes to `out`; returns the bytes written and the
+ * bytes the page takes uncompressed (its header included), as the ColumnChunk counts them.
+ */
+function writePage(
+  out: Bytes,
+  page: Buffer,
+  header: (compressed: number) => Buffer,
+): { bytes: number; uncompressed: number } {
+  const compressed = compressPage(page);
+  const size = compressed.length;
+  const h = header(size);
+  out.bytes(h);
+  out.bytes(compressed);
+  releaseMemory(compressed); // its length reads 0 from here on
+  return { bytes: h.length + size, uncompressed: h.length + page.length };
 }
 
-/** Appends a chunk's page headers and pages to `parts`, starting at file offset `offset`. */
-function layOut(
-  col: ColumnDef,
-  chunk: Chunk,
-  pages: { dict?: Buffer; data: Buffer },
-  rows: number,
-  offset: number,
-  parts: Buffer[],
-): WrittenChunk {
+/** Appends a chunk's page headers and compressed pages to `out` (the file so far). */
+function layOut(col: ColumnDef, chunk: Chunk, rows: number, out: Bytes): WrittenChunk {
+  const offset = out.n;
   let bytes = 0;
   let uncompressed = 0;
   let dictionaryOffset: number | undefined;
-  if (chunk.dictionary && pages.dict) {
-    const h = pageHeader(PAGE_DICTIONARY, chunk.dictionary.page.length, pages.dict.length, [
-      7,
-      struct([1, i32(chunk.dictionary.count)], [2, i32(Encoding.PLAIN)]),
-    ]);
+  const dict = chunk.dictionary;
+  if (dict) {
     dictionaryOffset = offset;
-    parts.push(h, pages.dict);
-    bytes += h.length + pages.dict.length;
-    uncompressed += h.length + chunk.dictionary.page.length;
+    const w = writePage(out, dict.page, (compressed) =>
+      pageHeader(PAGE_DICTIONARY, dict.page.length, compressed, [
+        7,
+        struct([1, i32(dict.count)], [2, i32(Encoding.PLAIN)]),
+      ]),
+    );
+    bytes += w.bytes;
+    uncompressed += w.uncompressed;
   }
   const dataOffset = offset + bytes;
-  const h = pageHeader(PAGE_DATA, chunk.data.length, pages.data.length, [
-    5,
-    struct([1, i32(rows)], [2, i32(chunk.encoding)], [3, i32(Encoding.RLE)], [4, i32(Encoding.RLE)]),
-  ]);
-  parts.push(h, pages.data);
-  bytes += h.length + pages.data.length;
-  uncompressed += h.length + chunk.data.length;
+  const w = writePage(out, chunk.data, (compressed) =>
+    pageHeader(PAGE_DATA, chunk.data.length, compressed, [
+      5,
+      struct([1, i32(rows)], [2, i32(chunk.encoding)], [3, i32(Encoding.RLE)], [4, i32(Encoding.RLE)]),
+    ]),
+  );
+  bytes += w.bytes;
+  uncompressed += w.uncompressed;
   const encodings = chunk.dictionary
     ? [Encoding.PLAIN, Encoding.RLE, Encoding.RLE_DICTIONARY]
     : [Encoding.PLAIN, Encoding.RLE];
@@ -175,33 +190,30 @@ export async function writeParquet(
   keyValues:
     | readonly (readonly [string, Uint8Array])[]
     | (() => readonly (readonly [string, Uint8Array])[]) = [],
-): Promise<Buffer[]> {
-  const parts: Buffer[] = [MAGIC];
-  let offset = MAGIC.length;
+): Promise<Buffer> {
+  // The file, grown as row groups are laid out (no list of parts concatenated at the end).
+  const out = new Bytes(Math.min(1 << 20, 4096 + rows * 4), true);
+  out.bytes(MAGIC);
   const groups: TValue[] = [];
   let columns: readonly ColumnDef[] | undefined;
   for (let from = 0; from < rows; from += rowGroupRows) {
     const to = Math.min(rows, from + rowGroupRows);
     columns = await group(from, to);
-    // Encode every column (JS), compress them all at once (threads), then lay them out.
-    const chunks = columns.map((c) => c.chunk(0, to - from));
-    const pages = await Promise.all(chunks.map(compressChunk));
-    const start = offset;
+    const start = out.n;
     const metas: TValue[] = [];
     let uncompressed = 0;
-    columns.forEach((c, j) => {
-      const w = layOut(c, chunks[j] as Chunk, pages[j] as { data: Buffer }, to - from, offset, parts);
+    for (const c of columns) {
+      const w = layOut(c, c.chunk(0, to - from), to - from, out);
       metas.push(w.meta);
-      offset += w.bytes;
       uncompressed += w.uncompressed;
-    });
+    }
     groups.push(
       struct(
         [1, list('struct', metas)],
         [2, i64(uncompressed)],
         [3, i64(to - from)],
         [5, i64(start)],
-        [6, i64(offset - start)],
+        [6, i64(out.n - start)],
       ),
     );
   }
@@ -234,6 +246,14 @@ export async function writeParquet(
   );
   const len = Buffer.alloc(4);
   len.writeUInt32LE(footer.length);
-  parts.push(footer, len, MAGIC);
-  return parts;
+  out.bytes(footer);
+  out.bytes(len);
+  out.bytes(MAGIC);
+  const file = out.done();
+  if (out.buf.length <= file.length + (file.length >> 2)) return file;
+  // Much of the buffer unused: the file gets memory of its size (a caller may keep it: a
+  // store in memory does), and the buffer's is freed.
+  const own = Buffer.from(file);
+  releaseMemory(out.buf);
+  return own;
 }
