@@ -8,7 +8,8 @@
 import { TimeSeriesError } from '../errors.ts';
 import type { Columns } from './columns.ts';
 import type { SegmentEntry } from './manifest.ts';
-import { copyRows, newColumns, releaseColumns, SegmentRows } from './segment-columns.ts';
+import { RunSlabs } from './run-slabs.ts';
+import { copyRows, SegmentRows } from './segment-columns.ts';
 import type { StagedFiles } from './staged-files.ts';
 
 /** Metadata arrays of released runs kept for the next (a row group's runs are read at a time). */
@@ -25,6 +26,7 @@ export class MergeInputs {
   private readonly url: string;
   private readonly cached: (e: SegmentEntry) => Columns | undefined;
   private readonly spareMetas: (string | undefined)[][] = [];
+  private readonly slabs = new RunSlabs();
 
   constructor(
     staged: Pick<StagedFiles, 'acquire'>,
@@ -70,7 +72,7 @@ export class MergeInputs {
     // released before held, when there is one (a slot a row: 8 bytes of V8's heap each).
     const metas = this.spareMetas.pop() ?? [];
     metas.length = total;
-    const c = newColumns(total, { strs: [], metas });
+    const c = this.slabs.columns(total, { strs: [], metas });
     let n = 0;
     for (const e of parts) {
       const hit = this.cached(e);
@@ -97,10 +99,10 @@ export class MergeInputs {
 
   /**
    * Frees what readRun gave once its rows are written (and nothing keeps them): the typed columns'
-   * memory at once (parquet/release.ts), the metadata array for the next run.
+   * memory (run-slabs.ts), the metadata array for the next run.
    */
   recycle(c: Columns): void {
-    releaseColumns(c);
+    this.slabs.release(c);
     if (this.spareMetas.length < SPARE_METAS) this.spareMetas.push(c.metas);
   }
 
@@ -108,6 +110,7 @@ export class MergeInputs {
   async close(): Promise<void> {
     const opened = await Promise.allSettled(this.files.values());
     this.files.clear();
+    this.slabs.close();
     for (const o of opened)
       if (o.status === 'fulfilled') {
         await o.value.rows?.close();

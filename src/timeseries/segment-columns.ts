@@ -84,6 +84,8 @@ function named(error: unknown, name: string): undefined {
 /** Ranges shorter than a row group's rows ÷ this, on average, have their group decoded whole. */
 const SHORT_RANGES = 32;
 
+const NO_SEQ = new Float64Array(0);
+
 /** One row group's rows decoded whole (strings interned), in arrays sized for the file's largest. */
 type DecodedGroup = Columns & { first: number };
 
@@ -224,7 +226,17 @@ export class SegmentRows {
     // One set of arrays for the file's largest group, reused by each group decoded whole after.
     if (!this.decoded || this.decoded.micros.length < rows) {
       const most = Math.max(...this.r.meta.rowGroups.map((x) => x.numRows));
-      this.decoded = { ...newColumns(most), first: g.firstRow };
+      // No seq column: ranges are copied out of it without one (copyRows), 8 bytes a row saved.
+      this.decoded = {
+        length: most,
+        micros: new Float64Array(most),
+        seq: NO_SEQ,
+        type: new Uint8Array(most),
+        num: new Float64Array(most),
+        strs: new Array(most),
+        metas: new Array(most),
+        first: g.firstRow,
+      };
     }
     const d = this.decoded;
     d.first = -1;

@@ -37,6 +37,22 @@ export interface LazyRun {
 
 export type RunSource = Run | LazyRun;
 
+/**
+ * The first of `runs` a writer's cache of `most` rows keeps: the last runs of new points, up to its
+ * size (earlier ones would be evicted by the later ones at once). Not a merge's runs read from
+ * files (lazy): they are freed as they are written (their memory is the merge's churn: see
+ * parquet/release.ts), and read back from their file when asked for.
+ */
+export function firstCached(runs: readonly RunSource[], most: number): number {
+  let from = runs.length;
+  for (let left = most; from > 0; from--) {
+    const r = runs[from - 1] as RunSource;
+    left -= rowsOf(r);
+    if (left < 0 || 'load' in r) break;
+  }
+  return from;
+}
+
 /** What the writer saw of a run it wrote: its rows, first and last timestamps, and last point. */
 export interface RunEnd {
   rows: number;

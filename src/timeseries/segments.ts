@@ -42,7 +42,13 @@ import {
   rowSlice,
   segmentRowsSql,
 } from './segment-decode.ts';
-import { encodeSegmentFile, type RunEnd, type RunSource, rowsOf } from './segment-file-writer.ts';
+import {
+  encodeSegmentFile,
+  firstCached,
+  type RunEnd,
+  type RunSource,
+  rowsOf,
+} from './segment-file-writer.ts';
 import { decodeLastRows, LAST_ROWS_KEY } from './segment-last-rows.ts';
 import type { DeclareSegment } from './segment-lineage.ts';
 import { StagedFiles } from './staged-files.ts';
@@ -345,13 +351,8 @@ export class SegmentFiles {
     // Its lineage intent is durable before the file exists (segment-lineage.ts).
     const record = await declare?.(key);
     const rows = runs.reduce((s, r) => s + rowsOf(r), 0);
-    // The runs the cache keeps: the last ones, up to its size (earlier ones would be evicted by
-    // the later ones at once), as columns of their own (ownColumns: not views pinning a set's block).
-    let cachedFrom = runs.length;
-    for (let left = this.maxCachedRows; cachedFrom > 0; cachedFrom--) {
-      left -= rowsOf(runs[cachedFrom - 1] as RunSource);
-      if (left < 0) break;
-    }
+    // The runs the cache keeps, as columns of their own (ownColumns: not views pinning a set's block).
+    const cachedFrom = firstCached(runs, this.maxCachedRows);
     const kept = new Map<number, Columns>();
     let put: { size: number };
     // Where runs start and what they ended in; not the encoded parts, dropped once put.

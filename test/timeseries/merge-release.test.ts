@@ -1,6 +1,6 @@
 /**
  * Memory a compaction is done with is freed at once (parquet/release.ts), never memory something
- * still reads: a merge's decoded runs once written (not those the writer's cache keeps), a
+ * still reads: a merge's decoded runs once written (a merge's runs are not cached), a
  * compressed page once copied into the file, a page's bytes once decoded. Each test proves the
  * release happened (the buffer is detached) and that every point reads back as stored.
  */
@@ -17,7 +17,6 @@ import { encodeSegmentFile } from '../../src/timeseries/segment-file-writer.ts';
 import { tempDir } from '../helpers/tmp.ts';
 
 const T0 = Date.UTC(2024, 0, 1);
-// Six runs of 72,000 rows after the merge: more than the writer's cache keeps (250,000 rows).
 const VARS = ['a', 'b', 'c', 'd', 'e', 'f'];
 /** Rows of a variable per compaction: a merged run of eight is 64,000 rows, 512 KB a typed column. */
 const PER = 8_000;
@@ -40,7 +39,7 @@ afterEach(() => {
 });
 
 describe('memory a compaction is done with', () => {
-  it('a merge frees each decoded run once written, not those the cache keeps, and every point reads back', async () => {
+  it('a merge frees each decoded run once written, and every point reads back from the merged file', async () => {
     const dir = path.join(tempDir('ts-merge-release'), 'store');
     const options = { compactIntervalMs: 0, compactPoints: 0 };
     let store = await TimeSeriesStore.open(dir, options);
@@ -68,20 +67,12 @@ describe('memory a compaction is done with', () => {
       await store.storeDataPoints(points(8));
       const r = await store.compact();
       expect(r.pointsRewritten).toBe(8 * PER * VARS.length);
-      // The runs written before the cache's share (the last 250,000 rows: three runs of 72,000)
-      // were freed, their memory gone; the three the cache keeps were not.
+      // Every run read was freed once written, its memory gone: a merge's runs are not cached.
       expect(loaded).toHaveLength(VARS.length);
-      expect(recycled).toEqual(loaded.slice(0, 3));
-      expect(loaded.map((c) => freed(c.micros) && freed(c.num))).toEqual([
-        true,
-        true,
-        true,
-        false,
-        false,
-        false,
-      ]);
-      // What the writer answers from its cache (the last runs written) and what a fresh reader
-      // decodes from the files are the points stored, all of them.
+      expect(recycled).toEqual(loaded);
+      expect(loaded.every((c) => freed(c.micros) && freed(c.num))).toBe(true);
+      // What the writer reads back and what a fresh reader decodes from the files are the
+      // points stored, all of them.
       for (const [k, v] of VARS.entries()) {
         const got = await store.queryAll(v);
         expect(got, v).toHaveLength(9 * PER);
