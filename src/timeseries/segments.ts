@@ -355,7 +355,6 @@ export class SegmentFiles {
     const cachedFrom = firstCached(runs, this.maxCachedRows);
     const kept = new Map<number, Columns>();
     let put: { size: number };
-    // Where runs start and what they ended in; not the encoded parts, dropped once put.
     let out: { starts: number[]; ends: RunEnd[] };
     try {
       const encoded = await encodeSegmentFile(runs, undefined, (k, cols) => {
