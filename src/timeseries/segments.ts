@@ -361,11 +361,10 @@ export class SegmentFiles {
         if (k >= cachedFrom) kept.set(k, cols);
         return k >= cachedFrom; // kept: not released (segment-file-writer.ts)
       });
-      const bytes = encoded.bytes;
       out = { starts: encoded.starts, ends: encoded.ends };
       // The storage put publishes the file atomically (fs or S3).
-      put = await this.storage.put(key, bytes);
-      record?.commit(bytes, rows);
+      put = await this.storage.put(key, encoded.bytes);
+      record?.commit(encoded.bytes, rows);
     } catch (error) {
       record?.abort(error);
       throw error;
