@@ -107,20 +107,27 @@ export class SegmentRows {
   private lastReads = { ranges: 0, rows: 0 };
   private readonly str = interner();
   private readonly meta = interner();
-  private readonly scratch = new DecodeScratch();
+  private readonly scratch: DecodeScratch;
+  private readonly ownsScratch: boolean;
   private readonly r: SegmentFileReader;
   private readonly name: string;
 
-  private constructor(r: SegmentFileReader, name: string) {
+  private constructor(r: SegmentFileReader, name: string, scratch?: DecodeScratch) {
+    this.scratch = scratch ?? new DecodeScratch();
+    this.ownsScratch = !scratch;
     this.r = r;
     this.name = name;
   }
 
-  /** The rows of the file at `file`, or undefined when this reader does not decode it. `name` names it in errors. */
-  static async open(file: string, name: string): Promise<SegmentRows | undefined> {
+  /**
+   * The rows of the file at `file`, or undefined when this reader does not decode it. `name` names
+   * it in errors. `scratch`: arrays shared with other readers used one at a time (a merge's input
+   * files), released by their owner.
+   */
+  static async open(file: string, name: string, scratch?: DecodeScratch): Promise<SegmentRows | undefined> {
     try {
       const r = await SegmentFileReader.open(file);
-      return r && new SegmentRows(r, name);
+      return r && new SegmentRows(r, name, scratch);
     } catch (error) {
       return named(error, name);
     }
@@ -133,7 +140,7 @@ export class SegmentRows {
   close(): Promise<void> {
     this.dropPages();
     if (this.decoded) releaseColumns(this.decoded);
-    this.scratch.release();
+    if (this.ownsScratch) this.scratch.release();
     this.decoded = undefined;
     return this.r.close();
   }

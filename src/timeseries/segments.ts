@@ -30,6 +30,7 @@ import { encodeManifest } from './manifest-codec.ts';
 import { MergeInputs } from './merge-inputs.ts';
 import { ownColumns } from './own-columns.ts';
 import { keyValueOf, readFooter } from './parquet/footer.ts';
+import { releaseMemory } from './parquet/release.ts';
 import { type BucketPartial, readSegmentBuckets, segmentBucketsSql } from './segment-aggregate.ts';
 import { type SegmentSource, segmentBucketsJs } from './segment-buckets.ts';
 import { readSegmentColumns } from './segment-columns.ts';
@@ -357,14 +358,13 @@ export class SegmentFiles {
     let put: { size: number };
     let out: { starts: number[]; ends: RunEnd[] };
     try {
-      const encoded = await encodeSegmentFile(runs, undefined, (k, cols) => {
-        if (k >= cachedFrom) kept.set(k, cols);
-        return k >= cachedFrom; // kept: not released (segment-file-writer.ts)
-      });
+      const keptNotReleased = (k: number, c: Columns) => k >= cachedFrom && kept.set(k, c) !== undefined;
+      const encoded = await encodeSegmentFile(runs, undefined, keptNotReleased);
       out = { starts: encoded.starts, ends: encoded.ends };
       // The storage put publishes the file atomically (fs or S3).
       put = await this.storage.put(key, encoded.bytes);
       record?.commit(encoded.bytes, rows);
+      releaseMemory(encoded.bytes); // written and hashed; a storage keeps a copy, never the caller's bytes
     } catch (error) {
       record?.abort(error);
       throw error;

@@ -54,6 +54,18 @@ export function storageConformance(
       expect((await readAll(await storage.getStream('a/text.txt'))).toString()).toBe('héllo');
     });
 
+    it('keeps what a put was given: the caller changing or freeing its buffer after changes nothing stored', async () => {
+      // A time-series writer frees a segment file's bytes once put (timeseries/parquet/release.ts).
+      const given = Buffer.alloc(100_000, 7);
+      await storage.put('a/given.bin', given);
+      given.fill(9);
+      (given.buffer as ArrayBuffer).transfer(0);
+      expect(given.length).toBe(0);
+      const back = await storage.get('a/given.bin');
+      expect(back.length).toBe(100_000);
+      expect(back.every((b) => b === 7)).toBe(true);
+    });
+
     it('reads byte ranges', async () => {
       await storage.put('range.txt', '0123456789');
       expect(

@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import { AlreadyExistsError, NotFoundError } from '../../../errors.ts';
-import { collectBody, md5Hex, normalizeMetadata } from '../../body.ts';
+import { bodyBytes, collectBody, md5Hex, normalizeMetadata } from '../../body.ts';
 import {
   assertIfMatch,
   assertOneCondition,
@@ -86,8 +86,10 @@ export function createMemoryStorage(options: MemoryStorageOptions = {}): Storage
     async put(key, body, opts: PutOptions = {}) {
       assertValidKey(key);
       assertOneCondition(key, opts);
-      // The whole body is collected before the swap, so readers never see part of it.
-      const data = await collectBody(body);
+      // The whole body is collected before the swap, so readers never see part of it; a copy of
+      // a caller's buffer, which the caller may change or free after the put.
+      const given = bodyBytes(body);
+      const data = given ? Buffer.from(given) : await collectBody(body);
       // Checked and swapped with no await between: atomic within the process.
       if (opts.ifNotExists && objects.has(key)) {
         throw new AlreadyExistsError(`Object already exists at ${key}`, { context: { key } });
