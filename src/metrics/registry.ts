@@ -33,7 +33,7 @@ export function createPollerMetrics(registry: Registry = createRegistry()): Poll
     }),
     errors: new Counter({
       name: 'sluice_poller_errors_total',
-      help: 'Errors, by kind (parse, list, read, enqueue, archive, state, queue)',
+      help: 'Errors, by kind (parse, list, read, enqueue, archive, state, queue, lineage)',
       labelNames: ['kind'],
       registers: [registry],
     }),

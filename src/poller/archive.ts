@@ -244,6 +244,21 @@ export class Archiver {
     return done.promise;
   }
 
+  /**
+   * flush() at the end of a listing, not waited for. A lineage write that fails (S3 throttling, a
+   * reset) keeps its records for the next flush: counted in `errors` as `lineage` and logged,
+   * never left an unhandled rejection (which ended the process).
+   */
+  endListing(errors: { inc(labels: { kind: string }): void }): void {
+    this.flush().catch((error: unknown) => {
+      errors.inc({ kind: 'lineage' });
+      getLogger().warn(
+        { err: String(error) },
+        'lineage records not written yet; they go with the next listing',
+      );
+    });
+  }
+
   /** Sends the pending batch of deletes now (end of a listing). */
   async flush(): Promise<void> {
     await this.flushDeletes();

@@ -158,10 +158,10 @@ export class Poller {
         tails.add(progress.track(p));
       }
       progress.listingEnded();
-      void this.archiver.flush();
+      this.archiver.endListing(this.metrics.errors);
     } catch (error) {
       this.metrics.errors.inc({ kind: 'list' });
-      void this.archiver.flush();
+      this.archiver.endListing(this.metrics.errors);
       await Promise.allSettled(tails);
       throw toSluiceError(error, 'E061');
     }
