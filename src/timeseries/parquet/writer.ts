@@ -181,7 +181,8 @@ export const CREATED_BY = 'sluice time-series segment writer';
  * its footer's key_value_metadata (read back by footer.ts). `group(from, to)` gives the columns of
  * rows [from, to), each chunked from its own row 0: a caller fills one row group's arrays at a time
  * (and may reuse them for the next; chunks are encoded before the next call) rather than holding
- * the whole file's. Every group's columns have the same schema.
+ * the whole file's. Every group's columns have the same schema. The buffer returned is the file's alone
+ * (no other view of its memory): a caller may free it once written (release.ts).
  */
 export async function writeParquet(
   rows: number,
