@@ -29,8 +29,9 @@ export interface LazyRun {
   rows: number;
   load: () => Promise<Columns>;
   /**
-   * Called with what `load` gave once its rows are encoded, unless the writer's caller kept them
-   * (encodeSegmentFile's `onLoaded`): a merge frees their memory there (parquet/release.ts).
+   * Called with what `load` gave once its rows are encoded: a merge frees their memory there
+   * (parquet/release.ts), so nothing may keep them (the writer's cache keeps no lazy run:
+   * firstCached).
    */
   release?: (cols: Columns) => void;
 }
@@ -197,7 +198,6 @@ function fillGroup(
 class RunCursor {
   readonly cols: (Columns | undefined)[];
   readonly ends: (RunEnd | undefined)[];
-  private readonly kept: boolean[] = [];
   private readonly runs: readonly RunSource[];
   private readonly onLoaded: OnLoaded | undefined;
   constructor(runs: readonly RunSource[], onLoaded?: OnLoaded) {
@@ -207,12 +207,12 @@ class RunCursor {
     this.ends = new Array(runs.length);
   }
 
-  /** Drops run `k`'s columns (its rows are encoded), releasing a lazy run's unless they were kept. */
+  /** Drops run `k`'s columns (its rows are encoded), releasing a lazy run's. */
   drop(k: number): void {
     const c = this.cols[k];
     const r = this.runs[k] as RunSource;
     this.cols[k] = undefined;
-    if (c && 'release' in r && !this.kept[k]) r.release?.(c);
+    if (c && 'release' in r) r.release?.(c);
   }
 
   /** Loads run `k` unless it was. */
@@ -234,21 +234,20 @@ class RunCursor {
       maxMicros: c.micros[c.length - 1] ?? 0,
       ...lastPointOf(c),
     };
-    this.kept[k] = this.onLoaded?.(k, c) === true;
+    this.onLoaded?.(k, c);
   }
 }
 
-/** Sees each run's columns as they are read; true: the caller keeps them (they are not released). */
-export type OnLoaded = (k: number, cols: Columns) => boolean | undefined;
+/** Sees each run's columns as they are read (a lazy run's are released once written: not to keep). */
+export type OnLoaded = (k: number, cols: Columns) => void;
 
 /**
  * The bytes of a segment file holding `runs` (in the order given; each run sorted and resolved),
  * where each run starts, and what each run ended in. Rows are copied into the encoder's columns
  * one row group at a time (about 4 MiB), not the whole file's at once (41 bytes a row: 25 MiB for
  * a compaction of 600,000 points); lazy runs are read when their rows are reached and dropped
- * once written. `onLoaded` sees each run's columns as they are read (and keeps them by returning
- * true). The bytes are the file's own (parquet/writer.ts): the caller may release them once
- * written. `rowGroupRows` is for tests.
+ * once written. `onLoaded` sees each run's columns as they are read. The bytes are the file's
+ * own (parquet/writer.ts): the caller may release them once written. `rowGroupRows` is for tests.
  */
 export async function encodeSegmentFile(
   runs: readonly RunSource[],

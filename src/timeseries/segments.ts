@@ -358,8 +358,8 @@ export class SegmentFiles {
     let put: { size: number };
     let out: { starts: number[]; ends: RunEnd[] };
     try {
-      const keptNotReleased = (k: number, c: Columns) => k >= cachedFrom && kept.set(k, c) !== undefined;
-      const encoded = await encodeSegmentFile(runs, undefined, keptNotReleased);
+      const keepCached = (k: number, c: Columns) => k >= cachedFrom && kept.set(k, c);
+      const encoded = await encodeSegmentFile(runs, undefined, keepCached);
       out = { starts: encoded.starts, ends: encoded.ends };
       // The storage put publishes the file atomically (fs or S3).
       put = await this.storage.put(key, encoded.bytes);
