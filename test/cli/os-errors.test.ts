@@ -31,7 +31,16 @@ function runUnprivileged(args: string[], home: string): Promise<CliResult> {
     const err: Buffer[] = [];
     child.stdout.on('data', (d) => out.push(d));
     child.stderr.on('data', (d) => err.push(d));
-    child.on('error', reject);
+    child.on('error', (error: NodeJS.ErrnoException) =>
+      reject(
+        error.code === 'EACCES'
+          ? new Error(
+              `cannot run node as nobody (uid ${NOBODY}): ${process.execPath} or a folder above it is closed to other users (a checkout in a mktemp -d folder is 0700; .ci/run opens the checkout's own folder)`,
+              { cause: error },
+            )
+          : error,
+      ),
+    );
     child.on('close', (code) =>
       resolve({ code, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() }),
     );
