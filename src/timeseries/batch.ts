@@ -252,7 +252,10 @@ export function buildBatch(points: readonly DataPointInput[]): FreshBatch {
       st.batch = id;
       st.vi = nv;
       known.noteVar(nv, st);
-      vars[nv] = variable;
+      // The name the store already holds, not the parsed one: the batch lives until its set is
+      // placed (a freeze, at 10,000 variables), long enough to take its names to the old
+      // generation, where a parsed copy per point list stayed as garbage until a full collection.
+      vars[nv] = st.name;
       varSlots[nv++] = st;
     }
     varIdx[i] = st.vi;

@@ -22,7 +22,7 @@ import {
   ManifestRaceError,
   manifestEtag,
   readManifest,
-  rememberManifestEtag,
+  rememberPublished,
   type SegmentEntry,
   type SegmentFileInfo,
 } from './manifest.ts';
@@ -104,9 +104,8 @@ export class SegmentFiles {
     this.staged = new StagedFiles(this.storage, () => this.tmpDir());
   }
 
-  loadManifest(): Promise<Manifest> {
-    return readManifest(this.storage);
-  }
+  /** The stored manifest: a stat when it is the one last read or published here (manifest.ts). */
+  loadManifest = (): Promise<Manifest> => readManifest(this.storage);
 
   /**
    * Publishes `manifest`, made from `base`, only if the stored manifest is still `base` (a
@@ -120,8 +119,9 @@ export class SegmentFiles {
     const condition: PutOptions =
       etag === undefined ? {} : etag === null ? { ifNotExists: true } : { ifMatch: etag };
     try {
-      const put = await this.storage.put(MANIFEST_KEY, encodeManifest(manifest), condition);
-      rememberManifestEtag(manifest, put.etag);
+      const text = encodeManifest(manifest);
+      const put = await this.storage.put(MANIFEST_KEY, text, condition);
+      rememberPublished(this.storage, manifest, put.etag, text);
     } catch (error) {
       if (
         error instanceof PreconditionFailedError ||
