@@ -2,9 +2,12 @@ import { describe, expect, it } from 'vitest';
 import { NetworkError } from '../../src/errors.ts';
 import { createMemoryStorage, openStorage } from '../../src/storage/index.ts';
 import type { Storage } from '../../src/storage/types.ts';
+import path from 'node:path';
+import { TimeSeriesStore } from '../../src/timeseries/index.ts';
 import { emptyManifest, MANIFEST_KEY, readManifest } from '../../src/timeseries/manifest.ts';
 import { startFaultProxy } from '../helpers/fault-proxy.ts';
 import { freshBucket, s3Endpoint, TEST_CREDENTIALS } from '../helpers/s3.ts';
+import { tempDir } from '../helpers/tmp.ts';
 
 /** A storage whose first `faults` reads of the manifest come back torn or broken. */
 function flakyManifest(
@@ -55,6 +58,39 @@ describe('reading the manifest beside a writer', () => {
     await storage.put(MANIFEST_KEY, JSON.stringify({ ...emptyManifest(), compactedSeq: 2 }));
     expect((await readManifest(counted.storage)).compactedSeq).toBe(2);
     expect(counted.reads()).toBe(2);
+  });
+
+  it('a writer does not read back the manifest it published; one another writer published is read', async () => {
+    const storage = createMemoryStorage();
+    const counted = flakyManifest(storage, []);
+    const walDir = path.join(tempDir('ts-manifest-published'), 'wal');
+    const options = { compactIntervalMs: 0, compactPoints: 0, storageInstance: counted.storage, walDir };
+    const store = await TimeSeriesStore.open('memory://ts-manifest-published', options);
+    try {
+      const T0 = Date.UTC(2024, 0, 1);
+      const add = (i: number) =>
+        store.storeDataPoints([{ variable: 'v', timestamp: T0 + i * 1000, value: i }]);
+      await add(0);
+      await store.compact();
+      const afterFirst = counted.reads(); // the first publish had no manifest to read
+      for (let i = 1; i <= 5; i++) {
+        await add(i);
+        await store.compact();
+      }
+      expect(counted.reads(), 'five compactions, each under the lease, read no manifest body').toBe(afterFirst);
+
+      // Another writer's publish (a new version of the object): the next compaction reads it.
+      const stored = JSON.parse((await storage.get(MANIFEST_KEY)).toString());
+      await storage.put(MANIFEST_KEY, JSON.stringify({ ...stored, writers: { other: 9 } }));
+      await add(6);
+      await store.compact();
+      expect(counted.reads()).toBe(afterFirst + 1);
+      const now = JSON.parse((await storage.get(MANIFEST_KEY)).toString());
+      expect(now.writers, "the other writer's progress survives this writer's publish").toMatchObject({ other: 9 });
+      expect((await store.queryAll('v')).map((p) => p.value)).toEqual([0, 1, 2, 3, 4, 5, 6]);
+    } finally {
+      await store.close();
+    }
   });
 
   it('on S3, a GetObject answered without its ETag (a read racing a write on s3rver) is read again', async () => {
