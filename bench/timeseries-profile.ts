@@ -8,7 +8,12 @@
  *     Node, the garbage collector, idle = waiting for the disk or DuckDB's threads);
  *   - memory: peak RSS beyond the process after start-up, and the live memory (V8 heap used +
  *     external, after a full GC) sampled every --sample points, beside what the same process
- *     reaches producing the input alone (--mode producer).
+ *     reaches producing the input alone (--mode producer); and the peak of each part of it checked
+ *     after every batch (V8's old and new generation, large objects, array buffers).
+ *
+ * A sample's full GC changes how V8 sizes its heap (it shrinks the input's own garbage, which V8
+ * otherwise lets grow to a multiple of what is live), so the peak RSS a user's process reaches is
+ * the one of a run with `--sample` equal to `--points` (one sample, at the end).
  *
  *   node --expose-gc bench/timeseries-profile.ts [--points 2000000] [--dataset real100]
  *        [--mode end|background|producer] [--compact-bytes N] [--cpu] [--top 30] [--sample 250000] [--trace]
@@ -21,6 +26,7 @@ import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { getHeapSpaceStatistics } from 'node:v8';
 import { TimeSeriesStore } from '../src/timeseries/index.ts';
 import { BATCH, DATASETS, makeBatch } from './timeseries-data.ts';
 
@@ -52,6 +58,18 @@ const liveMiB = () => {
   liveParts = { heapUsed: m.heapUsed, external: m.external, arrayBuffers: m.arrayBuffers, rss: m.rss };
   return (m.heapUsed + m.external) / 2 ** 20;
 };
+
+/** The most each part of the memory reached after any batch, MiB (no GC forced for it). */
+const peakParts = { old_space: 0, new_space: 0, large_object_space: 0, arrayBuffers: 0 };
+type Part = keyof typeof peakParts;
+function notePeaks(): void {
+  for (const sp of getHeapSpaceStatistics())
+    if (sp.space_name in peakParts) {
+      const k = sp.space_name as Part;
+      peakParts[k] = Math.max(peakParts[k], sp.space_size / 2 ** 20);
+    }
+  peakParts.arrayBuffers = Math.max(peakParts.arrayBuffers, process.memoryUsage().arrayBuffers / 2 ** 20);
+}
 
 const dir = path.join(tmpdir(), `sluice-ts-profile-${process.pid}`);
 rmSync(dir, { recursive: true, force: true });
@@ -100,6 +118,7 @@ for (let i = 0; i < N; i += BATCH) {
   t = performance.now();
   await store?.storeDataPoints(batch);
   appendMs += performance.now() - t;
+  notePeaks();
   if ((i + BATCH) % SAMPLE === 0) {
     t = performance.now();
     const live = liveMiB() - baseLive;
@@ -124,6 +143,7 @@ const wallMs = performance.now() - t0 - sampleMs;
 peakLive = Math.max(peakLive, liveMiB() - baseLive);
 const peakRss = statusMiB('VmHWM') - baseRss;
 
+const peaks = peakParts;
 const perM = (ms: number) => `${((ms / N) * 1e6).toFixed(0)} ms/M`;
 console.log(
   `${N.toLocaleString('en')} points, ${ds.label}, mode ${mode}; machine shared and loaded: compare runs, not absolute times`,
@@ -141,6 +161,10 @@ console.log(
 const mib = (b: number) => `${(b / 2 ** 20).toFixed(0)} MiB`;
 console.log(
   `  at the peak live sample: heap used ${mib(atPeak.heapUsed)}, external ${mib(atPeak.external)} (array buffers ${mib(atPeak.arrayBuffers)}), RSS ${mib(atPeak.rss)}; ${atPeak.buffered.toLocaleString('en')} points buffered (${mib(atPeak.buffered * 29)} of columns at 29 B/point); at start-up: live ${baseLive.toFixed(0)} MiB, RSS ${baseRss.toFixed(0)} MiB`,
+);
+
+console.log(
+  `  peaks after any batch: V8 old generation ${peaks.old_space.toFixed(0)} MiB, new ${peaks.new_space.toFixed(0)}, large objects ${peaks.large_object_space.toFixed(0)}; array buffers ${peaks.arrayBuffers.toFixed(0)} MiB`,
 );
 
 if (process.argv.includes('--cpu')) {
