@@ -1,8 +1,8 @@
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { NetworkError } from '../../src/errors.ts';
 import { createMemoryStorage, openStorage } from '../../src/storage/index.ts';
 import type { Storage } from '../../src/storage/types.ts';
-import path from 'node:path';
 import { TimeSeriesStore } from '../../src/timeseries/index.ts';
 import { emptyManifest, MANIFEST_KEY, readManifest } from '../../src/timeseries/manifest.ts';
 import { startFaultProxy } from '../helpers/fault-proxy.ts';
@@ -77,7 +77,9 @@ describe('reading the manifest beside a writer', () => {
         await add(i);
         await store.compact();
       }
-      expect(counted.reads(), 'five compactions, each under the lease, read no manifest body').toBe(afterFirst);
+      expect(counted.reads(), 'five compactions, each under the lease, read no manifest body').toBe(
+        afterFirst,
+      );
 
       // Another writer's publish (a new version of the object): the next compaction reads it.
       const stored = JSON.parse((await storage.get(MANIFEST_KEY)).toString());
@@ -86,7 +88,9 @@ describe('reading the manifest beside a writer', () => {
       await store.compact();
       expect(counted.reads()).toBe(afterFirst + 1);
       const now = JSON.parse((await storage.get(MANIFEST_KEY)).toString());
-      expect(now.writers, "the other writer's progress survives this writer's publish").toMatchObject({ other: 9 });
+      expect(now.writers, "the other writer's progress survives this writer's publish").toMatchObject({
+        other: 9,
+      });
       expect((await store.queryAll('v')).map((p) => p.value)).toEqual([0, 1, 2, 3, 4, 5, 6]);
     } finally {
       await store.close();
