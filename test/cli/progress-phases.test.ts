@@ -61,8 +61,11 @@ describe('progress of phases that ran silently, stderr piped', { timeout: 120_00
 
   it('ts export --format parquet: the points appended, then the sort and write as points of the total', async () => {
     const store = path.join(dir, 'store-segments');
-    const POINTS = 2_500_000;
-    const s = await TimeSeriesStore.open(store, LOG_ONLY);
+    // Enough points that DuckDB's sort and write outlast its progress poll (every 200 ms) on a
+    // quiet machine: 2.5M took 0.13–0.18 s and printed no line while it ran; 8M take 0.5–0.6 s.
+    // Compacted as they come (the store's defaults), so the test does not hold them all.
+    const POINTS = 8_000_000;
+    const s = await TimeSeriesStore.open(store, { compactIntervalMs: 0, durability: 'os' });
     for (let i = 0; i < POINTS; i += 10_000) {
       const batch = [];
       for (let j = i; j < i + 10_000; j++) batch.push({ variable: `v${j % 4}`, timestamp: T0 + j, value: j });
@@ -78,7 +81,7 @@ describe('progress of phases that ran silently, stderr piped', { timeout: 120_00
     expectLiveProgress(writing, 'ts-export', 'points');
     expect(writing.at(-1)).toMatchObject({ done: POINTS, total: POINTS, finished: true });
     expect(writing[0]?.msg).toMatch(
-      /^ts-export \(writing Parquet\): [\d,]+ points of 2,500,000 points \(\d+%\), [\d,]+ points\/s/,
+      /^ts-export \(writing Parquet\): [\d,]+ points of 8,000,000 points \(\d+%\), [\d,]+ points\/s/,
     );
     // The append phase closed, whole, before the write began.
     const appended = r.lines.findIndex((l) => l.operation === 'ts-export' && !l.detail && l.finished);
