@@ -116,9 +116,10 @@ describe('progress of phases that ran silently, stderr piped', { timeout: 120_00
     const download = r.lines.filter((l) => l.operation === 'download');
     expect(download[0]).toMatchObject({ detail: 'remote/big', total: body.length });
     expect(download.at(-1)).toMatchObject({ done: body.length, total: body.length, finished: true });
-    // Downloaded first, converted after.
+    // Downloaded first, converted after. A conversion that ends before DuckDB's progress is first
+    // polled (200 ms; 1.5M rows take about that on a quiet machine) prints no line at all.
     const converted = r.lines.findIndex((l) => l.operation === 'ingest');
-    expect(converted).toBeGreaterThan(r.lines.indexOf(download.at(-1) as ProgressLine));
+    if (converted >= 0) expect(converted).toBeGreaterThan(r.lines.indexOf(download.at(-1) as ProgressLine));
     expect(r.stdout).toMatch(
       /^dev\/landing\/remote\/big\.parquet: 1500000 rows, [\d.]+ [KM]?B, sha256 [0-9a-f]{12}…\n$/,
     );
