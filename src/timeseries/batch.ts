@@ -252,9 +252,9 @@ export function buildBatch(points: readonly DataPointInput[]): FreshBatch {
       st.batch = id;
       st.vi = nv;
       known.noteVar(nv, st);
-      // The name the store already holds, not the parsed one: the batch lives until its set is
-      // placed (a freeze, at 10,000 variables), long enough to take its names to the old
-      // generation, where a parsed copy per point list stayed as garbage until a full collection.
+      // The name the store already holds, not the parsed one: the batch's list of names lives
+      // until its set is placed (at 10,000 variables, the freeze), and the parsed strings can
+      // then die young with their points.
       vars[nv] = st.name;
       varSlots[nv++] = st;
     }

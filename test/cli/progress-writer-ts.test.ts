@@ -57,14 +57,17 @@ describe('progress while long commands run, stderr piped', { timeout: 180_000 },
   });
 
   it('ts compact of 3,000,000 logged points: points written, with a rate, while it runs', async () => {
-    // Appended with no compaction at all, so the CLI's compact has every point to write (~1 s).
+    // Appended with no compaction at all, so the CLI's compact has every point to write. Spread
+    // over 120 days: a compaction reports as each day's window is written (at most every 200 ms),
+    // and 3M points in 4 windows now take 0.2 s here, so no line came while it ran; 120 windows
+    // take 0.5–0.6 s, with two lines.
     const store = path.join(dir, 'store-big-log');
     const s = await TimeSeriesStore.open(store, { compactIntervalMs: 0, compactPoints: 0, compactBytes: 0 });
     for (let i = 0; i < 3_000_000; i += 10_000)
       await s.storeDataPoints(
         Array.from({ length: 10_000 }, (_, k) => ({
           variable: `v${k % 10}`,
-          timestamp: 1.7e12 + (i + k) * 100,
+          timestamp: 1.7e12 + (i + k) * 3456,
           value: (i + k) % 977,
         })),
       );
