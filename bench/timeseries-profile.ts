@@ -143,7 +143,6 @@ const wallMs = performance.now() - t0 - sampleMs;
 peakLive = Math.max(peakLive, liveMiB() - baseLive);
 const peakRss = statusMiB('VmHWM') - baseRss;
 
-const peaks = peakParts;
 const perM = (ms: number) => `${((ms / N) * 1e6).toFixed(0)} ms/M`;
 console.log(
   `${N.toLocaleString('en')} points, ${ds.label}, mode ${mode}; machine shared and loaded: compare runs, not absolute times`,
@@ -164,7 +163,7 @@ console.log(
 );
 
 console.log(
-  `  peaks after any batch: V8 old generation ${peaks.old_space.toFixed(0)} MiB, new ${peaks.new_space.toFixed(0)}, large objects ${peaks.large_object_space.toFixed(0)}; array buffers ${peaks.arrayBuffers.toFixed(0)} MiB`,
+  `  peaks after any batch: V8 old generation ${peakParts.old_space.toFixed(0)} MiB, new ${peakParts.new_space.toFixed(0)}, large objects ${peakParts.large_object_space.toFixed(0)}; array buffers ${peakParts.arrayBuffers.toFixed(0)} MiB`,
 );
 
 if (process.argv.includes('--cpu')) {
